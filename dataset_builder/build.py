@@ -1,0 +1,233 @@
+"""One dataset build: mine the history, then assemble the output folder.
+
+Outputs in OUT: commits.parquet, files.parquet, items.parquet, modules.parquet, dag.graphml,
+module_graph.graphml (the last snapshot), manifest.json and report.md. Every file is written
+atomically and manifest.json last: a folder whose manifest says "complete" with the same config
+hash is up to date and a re-run returns at once.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from tqdm import tqdm
+
+from dataset_builder import __version__, schema
+from dataset_builder.atomic import atomic_write, atomic_write_json, atomic_write_text
+from dataset_builder.config import MineConfig
+from dataset_builder.gitio import BlobReader, RepoError, RepoInfo, count_commits, git_version, list_tree
+from dataset_builder.graphs import dependency_order, graph_stats, write_graphml
+from dataset_builder.mine import BlobCache, MinerState, WorkDir, mine_history, path_skip_reason
+from dataset_builder.modules import module_graph
+from dataset_builder.report import render_report
+from dataset_builder.rust_items import ParsedFile
+
+MANIFEST = "manifest.json"
+
+
+@dataclass
+class BuildResult:
+    out: Path
+    manifest: dict[str, Any]
+    up_to_date: bool
+
+
+def _concat_parts(work: WorkDir, name: str, dest: Path) -> None:
+    """Stream the part files of one table into its final parquet file."""
+    def write(tmp: Path) -> None:
+        with pq.ParquetWriter(tmp, schema.SCHEMAS[name]) as writer:
+            for part in work.part_files(name):
+                writer.write_table(pq.read_table(part, schema=schema.SCHEMAS[name]))
+    atomic_write(dest, write)
+
+
+def _write_table(table: pa.Table, dest: Path) -> None:
+    atomic_write(dest, lambda tmp: pq.write_table(table, tmp))
+
+
+def _commit_dag(commits: pa.Table, state: MinerState) -> nx.DiGraph:
+    dag = nx.DiGraph(name="commit dependency DAG",
+                     description="edge A->B: B adds or changes an item referencing a symbol "
+                                 "whose latest definition came from A")
+    rows = commits.select(["sha", "index", "committed_at", "subject", "items_added",
+                           "items_modified"]).to_pylist()
+    for row in rows:
+        dag.add_node(row["sha"], index=row["index"], committed_at=row["committed_at"],
+                     subject=row["subject"][:120],
+                     items_changed=row["items_added"] + row["items_modified"])
+    for (src, dst), edge in state.dag_edges.items():
+        symbols = sorted(edge["symbols"])
+        dag.add_edge(src, dst, weight=edge["weight"], symbols=" ".join(symbols[:20]),
+                     n_symbols=len(symbols))
+    return dag
+
+
+def _snapshot_commits(commits: pa.Table, every: int) -> list[tuple[int, str]]:
+    shas = commits.column("sha").to_pylist()
+    picks = {len(shas) - 1}
+    if every > 0:
+        picks.update(range(every - 1, len(shas), every))
+    return [(i, shas[i]) for i in sorted(picks)]
+
+
+def _module_snapshots(info: RepoInfo, cache: BlobCache, snapshots: list[tuple[int, str]],
+                      progress: bool) -> tuple[pa.Table, nx.DiGraph]:
+    rows: list[dict[str, Any]] = []
+    graph = nx.DiGraph()
+    for index, sha in tqdm(snapshots, desc="module graphs", unit="snapshot",
+                           disable=not progress or len(snapshots) < 2):
+        files: list[tuple[str, ParsedFile]] = []
+        for entry in list_tree(info, sha):
+            if path_skip_reason(entry.path, entry.mode) is not None:
+                continue
+            blob, _ = cache.get(entry.sha)
+            if blob.parsed is not None:
+                files.append((entry.path, blob.parsed))
+        graph = module_graph(files)
+        for order, node in enumerate(dependency_order(graph)):
+            data = graph.nodes[node]
+            rows.append({"snapshot": sha, "snapshot_index": index, "node": node,
+                         "crate": data["crate"], "module": data["module"], "path": data["path"],
+                         "order": order, "depends_on": sorted(graph.predecessors(node))})
+    return pa.Table.from_pylist(rows, schema=schema.MODULES), graph
+
+
+def _versions() -> dict[str, str]:
+    versions = {"ferric": __version__, "python": platform.python_version(), "git": git_version()}
+    for dist in ("tree-sitter", "tree-sitter-rust", "GitPython", "networkx", "pyarrow"):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            versions[dist] = "missing"
+    return versions
+
+
+def _counts(state: MinerState, commits: pa.Table, items: pa.Table,
+            cache: BlobCache) -> dict[str, Any]:
+    by_change = Counter(items.column("change").to_pylist())
+    by_kind = Counter(items.column("kind").to_pylist())
+    return {
+        "commits": commits.num_rows,
+        "merges": int(pc.sum(commits.column("is_merge").cast(pa.int64())).as_py() or 0),
+        "rs_file_changes": state.counts["rs_changes"],
+        "item_rows": items.num_rows,
+        "items_by_change": dict(sorted(by_change.items())),
+        "items_by_kind": dict(sorted(by_kind.items())),
+        "lineages": len(set(items.column("lineage").to_pylist())),
+        "file_versions_with_parse_errors": state.counts["file_versions_with_parse_errors"],
+        "references": state.counts["references"],
+        "references_resolved": state.counts["references_resolved"],
+        "blobs_parsed_this_run": cache.parsed,
+    }
+
+
+def read_manifest(out: Path) -> dict[str, Any] | None:
+    try:
+        manifest: dict[str, Any] = json.loads((out / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return None
+    return manifest
+
+
+def build_dataset(config: MineConfig, info: RepoInfo, progress: bool = True,
+                  repo_label: str | None = None) -> BuildResult:
+    started = time.monotonic()
+    out = Path(config.out)
+    config_hash = config.config_hash(info.head, __version__)
+    previous = read_manifest(out)
+    if previous and previous.get("status") == "complete" and \
+            previous.get("config_hash") == config_hash:
+        return BuildResult(out, previous, up_to_date=True)
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in out.glob(".work-*"):  # work of a run with other settings
+        if stale.name != f".work-{config_hash}":
+            shutil.rmtree(stale, ignore_errors=True)
+    work = WorkDir(out, config_hash)
+
+    total = count_commits(info, config.since, config.until)
+    if config.max_commits is not None:
+        total = min(total, config.max_commits)
+    with BlobReader(info.git_dir) as reader:
+        cache = BlobCache(reader, config.max_file_bytes)
+        state = mine_history(info, config, work, cache, total, progress)
+        if state.rs_paths_seen == 0:
+            work.remove()
+            raise RepoError(f"--repo {config.repo}: no .rs files in the selected history")
+
+        for name in ("files", "items"):
+            _concat_parts(work, name, out / f"{name}.parquet")
+        commits = pa.concat_tables(
+            [pq.read_table(p, schema=schema.COMMITS) for p in work.part_files("commits")])
+        dag = _commit_dag(commits, state)
+        order = {sha: i for i, sha in enumerate(dependency_order(dag))}
+        commits = commits.append_column(
+            "dag_order", pa.array([order[s] for s in commits.column("sha").to_pylist()],
+                                  pa.int64()))
+        _write_table(commits, out / "commits.parquet")
+        write_graphml(dag, out / "dag.graphml")
+
+        snapshots = _snapshot_commits(commits, config.snapshot_every)
+        modules, head_graph = _module_snapshots(info, cache, snapshots, progress)
+        _write_table(modules, out / "modules.parquet")
+        write_graphml(head_graph, out / "module_graph.graphml")
+
+    items = pq.read_table(out / "items.parquet", columns=["change", "kind", "lineage"])
+    manifest: dict[str, Any] = {
+        "status": "complete",
+        "stage": "dataset_builder",
+        "config_hash": config_hash,
+        "config": {**asdict(config), "head": info.head},
+        "repo": {"label": repo_label or info.path.name, "path": str(info.path),
+                 "bare": info.bare, "shallow": info.shallow, "rev": info.rev,
+                 "head": info.head},
+        "counts": _counts(state, commits, items, cache),
+        "skips": dict(sorted(state.skips.items())),
+        "dag": graph_stats(dag),
+        "module_graph": {"snapshots": len(snapshots), "last_snapshot": snapshots[-1][1],
+                         **graph_stats(head_graph),
+                         "order": [str(n) for n in dependency_order(head_graph)]},
+        "versions": _versions(),
+        "elapsed_seconds": round(time.monotonic() - started, 2),
+        "outputs": ["commits.parquet", "files.parquet", "items.parquet", "modules.parquet",
+                    "dag.graphml", "module_graph.graphml", "report.md", MANIFEST],
+    }
+    manifest["sanity"] = sanity_checks(out, dag, commits, manifest)
+    atomic_write_text(out / "report.md", render_report(manifest, dag, commits))
+    atomic_write_json(out / MANIFEST, manifest)
+    work.remove()
+    return BuildResult(out, manifest, up_to_date=False)
+
+
+def sanity_checks(out: Path, dag: nx.DiGraph, commits: pa.Table,
+                  manifest: dict[str, Any]) -> dict[str, bool]:
+    """Properties every build must have; the report lists them and the CLI warns on failure."""
+    items = pq.read_table(out / "items.parquet", columns=["commit", "commit_index", "change",
+                                                          "text"])
+    shas = set(commits.column("sha").to_pylist())
+    index = dict(zip(commits.column("sha").to_pylist(), commits.column("index").to_pylist(),
+                     strict=True))
+    texts_ok = all(
+        bool(t) == (c != "removed")
+        for c, t in zip(items.column("change").to_pylist(), items.column("text").to_pylist(),
+                        strict=True))
+    return {
+        "dag_is_acyclic": nx.is_directed_acyclic_graph(dag),
+        "dag_edges_point_forward": all(index[u] < index[v] for u, v in dag.edges),
+        "item_commits_exist": set(items.column("commit").to_pylist()) <= shas,
+        "commit_indexes_contiguous": commits.column("index").to_pylist()
+        == list(range(commits.num_rows)),
+        "every_item_version_has_text": texts_ok,
+        "module_graph_nonempty": manifest["module_graph"]["nodes"] > 0,
+    }

@@ -1,0 +1,135 @@
+"""`python -m dataset_builder --repo PATH --out DIR`: mine a Rust repository's git history."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import git
+from rich.console import Console
+from rich.table import Table
+
+from dataset_builder.build import BuildResult, build_dataset
+from dataset_builder.config import MineConfig
+from dataset_builder.gitio import RepoError, open_repo
+
+DEMO = "demo"
+
+
+def default_demo_dir() -> Path:
+    cache = os.environ.get("FERRIC_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "ferric")
+    return Path(cache) / "demo-repo"
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m dataset_builder",
+        description="Mine a Rust repository's git history into commits, item versions, module "
+                    "graphs and a commit dependency DAG.")
+    p.add_argument("--repo", required=True,
+                   help="path of a git repository (working tree or bare), or 'demo' for the "
+                        "embedded demo repository")
+    p.add_argument("--out", help="output folder (default: data/<repository name>)")
+    p.add_argument("--rev", default="HEAD", help="mine the commits reachable from this revision")
+    p.add_argument("--since", help="only commits newer than this date (git log --since)")
+    p.add_argument("--until", help="only commits older than this date (git log --until)")
+    p.add_argument("--max-commits", type=_positive, help="keep the oldest N selected commits")
+    p.add_argument("--snapshot-every", type=_non_negative, default=100,
+                   help="module graphs at the last commit and every N-th (0: last only)")
+    p.add_argument("--max-file-bytes", type=_positive, default=1 << 20,
+                   help="skip larger .rs files as too_large")
+    p.add_argument("--chunk-commits", type=_positive, default=256,
+                   help="commits per checkpoint (a killed run resumes from the last one)")
+    p.add_argument("--demo-dir", type=Path, default=None,
+                   help="where --repo demo is materialised (default: ~/.cache/ferric/demo-repo)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars or summary table")
+    return p
+
+
+def _summary(result: BuildResult, console: Console) -> None:
+    m = result.manifest
+    counts = m["counts"]
+    table = Table(title=f"dataset_builder: {m['repo']['label']} -> {result.out}")
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    rows: list[tuple[str, Any]] = [
+        ("commits (merges)", f"{counts['commits']} ({counts['merges']})"),
+        (".rs file changes", counts["rs_file_changes"]),
+        ("item versions", counts["item_rows"]),
+        ("item lineages", counts["lineages"]),
+        ("file versions with parse errors", counts["file_versions_with_parse_errors"]),
+        ("skipped .rs versions", sum(m["skips"].values())),
+        ("DAG nodes / edges", f"{m['dag']['nodes']} / {m['dag']['edges']}"),
+        ("DAG longest path", m["dag"]["longest_path"]),
+        ("modules (last snapshot)", m["module_graph"]["nodes"]),
+        ("elapsed s", m["elapsed_seconds"]),
+    ]
+    for reason, count in m["skips"].items():
+        rows.append((f"  skipped: {reason}", count))
+    for key, value in rows:
+        table.add_row(key, str(value))
+    console.print(table)
+    failed = [k for k, ok in m["sanity"].items() if not ok]
+    if failed:
+        console.print(f"[bold red]sanity checks failed:[/] {', '.join(failed)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    console = Console(stderr=True)
+    try:
+        label = None
+        repo_path = args.repo
+        if args.repo == DEMO and not Path(DEMO).exists():
+            from dataset_builder.demo import materialise
+
+            repo_path = str(materialise(args.demo_dir or default_demo_dir()))
+            label = DEMO
+        info = open_repo(repo_path, args.rev)
+        label = label or info.path.name.removesuffix(".git")
+        out = args.out or str(Path("data") / label)
+        config = MineConfig(repo=str(info.path), out=out, rev=args.rev, since=args.since,
+                            until=args.until, max_commits=args.max_commits,
+                            snapshot_every=args.snapshot_every,
+                            max_file_bytes=args.max_file_bytes,
+                            chunk_commits=args.chunk_commits)
+        result = build_dataset(config, info, progress=not args.quiet, repo_label=label)
+    except RepoError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (git.GitCommandError, subprocess.CalledProcessError) as exc:
+        detail = (getattr(exc, "stderr", "") or str(exc)).strip().splitlines()
+        print(f"error: git failed: {detail[-1] if detail else exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
+              file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: run the same command again to resume", file=sys.stderr)
+        return 130
+    if result.up_to_date:
+        print(f"{result.out}: up to date (config hash {result.manifest['config_hash']})",
+              file=sys.stderr)
+    elif not args.quiet:
+        _summary(result, console)
+    return 0

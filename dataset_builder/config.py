@@ -1,0 +1,40 @@
+"""Settings of a dataset build. Every field that changes the output is part of the config hash."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class MineConfig:
+    repo: str
+    """Path of the git repository (working tree or bare), or "demo" for the embedded one."""
+    out: str
+    """Output folder; created if missing."""
+    rev: str = "HEAD"
+    """Revision whose reachable commits are mined."""
+    since: str | None = None
+    """Only commits newer than this date (anything `git log --since` accepts)."""
+    until: str | None = None
+    """Only commits older than this date (anything `git log --until` accepts)."""
+    max_commits: int | None = None
+    """Keep only the oldest N commits of the selection (a consistent prefix of history)."""
+    snapshot_every: int = 100
+    """Module graphs are built at HEAD and at every N-th commit (0: HEAD only)."""
+    max_file_bytes: int = 1 << 20
+    """Rust files larger than this are skipped as too_large (generated tables, bundles)."""
+    chunk_commits: int = 256
+    """Commits per checkpoint: a killed run resumes from the last finished chunk."""
+
+    def hash_fields(self, head: str) -> dict[str, object]:
+        fields = asdict(self)
+        fields.pop("out")
+        fields.pop("chunk_commits")  # changes only where checkpoints fall, not the content
+        fields["head"] = head
+        return fields
+
+    def config_hash(self, head: str, version: str) -> str:
+        payload = json.dumps({**self.hash_fields(head), "version": version}, sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]

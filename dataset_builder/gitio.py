@@ -1,0 +1,253 @@
+"""Reading a git repository: validation, the commit walk, and blob contents.
+
+The commit walk is one streaming `git log --raw` process (oldest first, merges diffed against
+their first parent, renames detected), and blob contents come through one persistent
+`git cat-file --batch` process. Both avoid a subprocess per commit or per file, which is what
+makes mining thousands of commits cheap.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import git
+
+_MARK = b"\x1e\x1fferric-commit\x1f"
+_FORMAT = "%x1e%x1fferric-commit%x1f%H%x00%P%x00%an%x00%at%x00%ct%x00%s%x00"
+_NULL_SHA = "0" * 40
+_GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"}
+
+
+class RepoError(Exception):
+    """Bad input the user can fix; the CLI prints it as one line and exits 2."""
+
+
+@dataclass(slots=True)
+class FileChange:
+    status: str  # A added, M modified, D deleted, R renamed, C copied, T type changed
+    path: str  # new path (old path for deletions)
+    old_path: str  # previous path; equals path unless renamed/copied
+    old_blob: str  # "" when added
+    new_blob: str  # "" when deleted
+    old_mode: str
+    new_mode: str
+    similarity: int  # rename/copy score, 0 otherwise
+
+
+@dataclass(slots=True)
+class Commit:
+    sha: str
+    parents: tuple[str, ...]
+    author: str
+    authored_at: int
+    committed_at: int
+    subject: str
+    changes: list[FileChange] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class RepoInfo:
+    path: Path  # the repository's working tree, or the git dir for a bare repository
+    git_dir: Path
+    bare: bool
+    shallow: bool
+    head: str  # the resolved revision being mined
+    rev: str
+
+
+def _git(git_dir: Path, *args: str) -> list[str]:
+    return ["git", f"--git-dir={git_dir}", *args]
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, **_GIT_ENV}
+
+
+def open_repo(path: str | Path, rev: str = "HEAD") -> RepoInfo:
+    """Validate PATH as a git repository with at least one commit at REV."""
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise RepoError(f"--repo {path}: no such file or directory")
+    if not p.is_dir():
+        raise RepoError(f"--repo {path}: is a file, not a directory")
+    try:
+        repo = git.Repo(p, search_parent_directories=False)
+    except git.InvalidGitRepositoryError:
+        raise RepoError(f"--repo {path}: not a git repository") from None
+    except git.NoSuchPathError:
+        raise RepoError(f"--repo {path}: no such file or directory") from None
+    git_dir = Path(repo.git_dir).resolve()
+    try:
+        head = repo.git.rev_parse("--verify", "--quiet", f"{rev}^{{commit}}")
+    except git.GitCommandError:
+        if not repo.head.is_valid():
+            raise RepoError(f"--repo {path}: the repository has no commits") from None
+        raise RepoError(f"--rev {rev}: not a commit in {path}") from None
+    shallow = repo.git.rev_parse("--is-shallow-repository").strip() == "true"
+    work = Path(repo.working_tree_dir).resolve() if not repo.bare else git_dir
+    repo.close()
+    return RepoInfo(path=work, git_dir=git_dir, bare=repo.bare, shallow=shallow, head=head,
+                    rev=rev)
+
+
+def count_commits(info: RepoInfo, since: str | None, until: str | None) -> int:
+    args = ["rev-list", "--count", *_range_args(since, until), info.head]
+    out = subprocess.run(_git(info.git_dir, *args), capture_output=True, text=True, check=True,
+                         env=_env())
+    return int(out.stdout.strip() or 0)
+
+
+def _range_args(since: str | None, until: str | None) -> list[str]:
+    args = []
+    if since:
+        args.append(f"--since={since}")
+    if until:
+        args.append(f"--until={until}")
+    return args
+
+
+def _parse_record(record: bytes) -> Commit:
+    # Six NUL-terminated header fields (parents may be empty), then the raw diff entries.
+    fields = record.split(b"\x00", 6)
+    fields += [b""] * (7 - len(fields))
+    sha, parents, author, authored, committed, subject = (
+        f.decode("utf-8", "replace") for f in fields[:6])
+    raw = fields[6]
+    commit = Commit(sha=sha, parents=tuple(parents.split()), author=author,
+                    authored_at=int(authored or 0), committed_at=int(committed or 0),
+                    subject=subject)
+    tokens = raw.lstrip(b"\x00\n").split(b"\x00")
+    i = 0
+    while i < len(tokens):
+        meta = tokens[i]
+        if not meta.startswith(b":"):
+            i += 1
+            continue
+        old_mode, new_mode, old_blob, new_blob, status = meta[1:].decode().split(" ")
+        letter = status[0]
+        if letter in "RC":
+            old_path, path = tokens[i + 1], tokens[i + 2]
+            i += 3
+        else:
+            old_path = path = tokens[i + 1]
+            i += 2
+        commit.changes.append(FileChange(
+            status=letter,
+            path=path.decode("utf-8", "surrogateescape"),
+            old_path=old_path.decode("utf-8", "surrogateescape"),
+            old_blob="" if old_blob == _NULL_SHA else old_blob,
+            new_blob="" if new_blob == _NULL_SHA else new_blob,
+            old_mode=old_mode,
+            new_mode=new_mode,
+            similarity=int(status[1:] or 0),
+        ))
+    return commit
+
+
+def iter_commits(info: RepoInfo, since: str | None = None, until: str | None = None,
+                 max_commits: int | None = None, skip: int = 0) -> Iterator[Commit]:
+    """Commits reachable from the revision, oldest first (parents before children), with
+    their file changes; merges are diffed against their first parent. `max_commits` keeps the
+    oldest N; `skip` drops the first N (used when resuming)."""
+    cmd = _git(info.git_dir, "log", "--reverse", "--date-order", "--root", "--raw", "-M",
+               "--no-abbrev", "-z", "--diff-merges=first-parent", f"--format={_FORMAT}", *_range_args(since, until), info.head,
+               "--")
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env())
+    assert proc.stdout is not None
+    emitted = index = 0
+    buffer = b""
+    try:
+        while True:
+            chunk = proc.stdout.read(1 << 20)
+            if chunk:
+                records = (buffer + chunk).split(_MARK)
+                buffer = records.pop()  # possibly incomplete: wait for more bytes
+            else:
+                records = [buffer]
+            for record in records:
+                if not record:
+                    continue
+                index += 1
+                if index <= skip:
+                    continue
+                if max_commits is not None and emitted >= max_commits:
+                    return
+                emitted += 1
+                yield _parse_record(record)
+            if not chunk:
+                break
+    finally:
+        proc.stdout.close()
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        assert proc.stderr is not None
+        err = proc.stderr.read().decode("utf-8", "replace").strip()
+        proc.stderr.close()
+    if proc.returncode not in (0, None, -9) and err:
+        raise RepoError(f"git log failed: {err.splitlines()[-1]}")
+
+
+class BlobReader:
+    """One persistent `git cat-file --batch` process for all blob reads."""
+
+    def __init__(self, git_dir: Path) -> None:
+        self._proc = subprocess.Popen(_git(git_dir, "cat-file", "--batch"),
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                      stderr=subprocess.DEVNULL, env=_env())
+
+    def read(self, sha: str) -> bytes | None:
+        """Blob bytes, or None when the object is missing (shallow or partial clones)."""
+        proc = self._proc
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(sha.encode() + b"\n")
+        proc.stdin.flush()
+        header = proc.stdout.readline().split()
+        if len(header) < 3 or header[1] == b"missing":
+            return None
+        size = int(header[2])
+        data = proc.stdout.read(size + 1)  # content plus the trailing newline
+        return data[:size]
+
+    def close(self) -> None:
+        if self._proc.stdin is not None:
+            self._proc.stdin.close()
+        self._proc.wait()
+        if self._proc.stdout is not None:
+            self._proc.stdout.close()
+
+    def __enter__(self) -> BlobReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass(frozen=True, slots=True)
+class TreeEntry:
+    mode: str
+    sha: str
+    path: str
+
+
+def list_tree(info: RepoInfo, commit: str) -> list[TreeEntry]:
+    """All files of a commit's tree (one `git ls-tree` process per snapshot)."""
+    out = subprocess.run(_git(info.git_dir, "ls-tree", "-r", "-z", "--full-tree", commit),
+                         capture_output=True, check=True, env=_env()).stdout
+    entries = []
+    for line in out.split(b"\x00"):
+        if not line:
+            continue
+        meta, _, path = line.partition(b"\t")
+        mode, _kind, sha = meta.decode().split(" ")
+        entries.append(TreeEntry(mode, sha, path.decode("utf-8", "surrogateescape")))
+    return entries
+
+
+def git_version() -> str:
+    out = subprocess.run(["git", "--version"], capture_output=True, text=True, check=False)
+    return out.stdout.strip().removeprefix("git version ")

@@ -1,0 +1,99 @@
+"""report.md of a dataset build (the human-readable side of manifest.json)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import networkx as nx
+import pyarrow as pa
+
+
+def _table(headers: list[str], rows: list[list[Any]]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def render_report(manifest: dict[str, Any], dag: nx.DiGraph, commits: pa.Table) -> str:
+    counts = manifest["counts"]
+    repo = manifest["repo"]
+    cfg = manifest["config"]
+    parts = [
+        f"# Dataset build: {repo['label']}",
+        "",
+        f"Reproduce: `python -m dataset_builder --repo {cfg['repo']} --out {cfg['out']}"
+        + (f" --rev {cfg['rev']}" if cfg["rev"] != "HEAD" else "")
+        + (f" --since {cfg['since']}" if cfg["since"] else "")
+        + (f" --until {cfg['until']}" if cfg["until"] else "")
+        + (f" --max-commits {cfg['max_commits']}" if cfg["max_commits"] else "") + "`",
+        "",
+        f"Revision `{repo['rev']}` = `{repo['head'][:12]}`; bare: {repo['bare']}; "
+        f"shallow: {repo['shallow']}; config hash `{manifest['config_hash']}`; "
+        f"{manifest['elapsed_seconds']} s.",
+        "",
+        "## History",
+        "",
+        _table(["what", "count"], [
+            ["commits", counts["commits"]],
+            ["merge commits (diffed against first parent)", counts["merges"]],
+            [".rs file changes", counts["rs_file_changes"]],
+            ["item versions (rows of items.parquet)", counts["item_rows"]],
+            ["item lineages", counts["lineages"]],
+            ["file versions with parse errors (kept)", counts["file_versions_with_parse_errors"]],
+            ["references resolved to crate symbols",
+             f"{counts['references_resolved']} / {counts['references']}"],
+        ]),
+        "",
+        "### Item versions by change and kind",
+        "",
+        _table(["change", "rows"], [[k, v] for k, v in counts["items_by_change"].items()]),
+        "",
+        _table(["kind", "rows"], [[k, v] for k, v in counts["items_by_kind"].items()]),
+        "",
+        "### Skipped .rs file versions, by reason",
+        "",
+        _table(["reason", "count"], [[k, v] for k, v in manifest["skips"].items()])
+        if manifest["skips"] else "None.",
+        "",
+        "## Commit dependency DAG (dag.graphml)",
+        "",
+        "Edge A→B: B adds or changes an item that references a symbol whose latest definition "
+        "came from A.",
+        "",
+        _table(["stat", "value"], [[k, v] for k, v in manifest["dag"].items()]),
+        "",
+    ]
+    top = _top_hubs(dag, commits)
+    if top:
+        parts += ["Commits most depended on:", "",
+                  _table(["commit", "dependents", "subject"], top), ""]
+    mg = manifest["module_graph"]
+    parts += [
+        f"## Module graph (last snapshot `{mg['last_snapshot'][:12]}`, "
+        f"{mg['snapshots']} snapshots in modules.parquet)",
+        "",
+        _table(["stat", "value"], [[k, v] for k, v in mg.items()
+                                   if k not in ("order", "last_snapshot", "snapshots")]),
+        "",
+        "Dependency order (definitions first): " + ", ".join(f"`{m}`" for m in mg["order"][:60])
+        + (" …" if len(mg["order"]) > 60 else ""),
+        "",
+        "## Sanity checks",
+        "",
+        _table(["check", "result"],
+               [[k, "pass" if v else "**FAIL**"] for k, v in manifest["sanity"].items()]),
+        "",
+        "## Versions",
+        "",
+        ", ".join(f"{k} {v}" for k, v in manifest["versions"].items()),
+        "",
+    ]
+    return "\n".join(parts)
+
+
+def _top_hubs(dag: nx.DiGraph, commits: pa.Table, n: int = 5) -> list[list[Any]]:
+    subjects = dict(zip(commits.column("sha").to_pylist(), commits.column("subject").to_pylist(),
+                        strict=True))
+    ranked = sorted(dag.nodes, key=lambda v: (-dag.out_degree(v), v))[:n]
+    return [[f"`{v[:10]}`", dag.out_degree(v), subjects.get(v, "")[:60]]
+            for v in ranked if dag.out_degree(v) > 0]

@@ -1,0 +1,427 @@
+"""Rust items from one source file, through tree-sitter-rust.
+
+`parse_rust(source)` returns every item of the file (functions, methods, impl blocks, traits,
+structs, enums, unions, type aliases, consts/statics, macro_rules, mod, use) with its module path
+inside the file, span, signature, generics, trait bounds, where-clause, lifetimes, referenced
+names and doc comment. Files with syntax errors still yield the items tree-sitter recovered; the
+error count is reported, never raised.
+
+Speed matters (a history holds thousands of blob versions): references and lifetimes are
+collected by one tree-sitter query per file (the walk runs in C), then assigned to items by byte
+range with bisect, instead of walking every item's subtree in Python.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import tree_sitter_rust
+from tree_sitter import Language, Node, Parser, Query, QueryCursor
+
+ITEM_KINDS = (
+    "function",
+    "method",
+    "impl",
+    "trait",
+    "struct",
+    "enum",
+    "union",
+    "type_alias",
+    "associated_type",
+    "const",
+    "static",
+    "macro_rules",
+    "mod",
+    "use",
+)
+
+# Kinds whose name is a symbol other items can reference (used by the commit DAG).
+DEFINING_KINDS = frozenset(
+    {"function", "method", "trait", "struct", "enum", "union", "type_alias", "const", "static",
+     "macro_rules"}
+)
+
+_NODE_KIND = {
+    "function_item": "function",
+    "function_signature_item": "function",
+    "impl_item": "impl",
+    "trait_item": "trait",
+    "struct_item": "struct",
+    "enum_item": "enum",
+    "union_item": "union",
+    "type_item": "type_alias",
+    "associated_type": "associated_type",
+    "const_item": "const",
+    "static_item": "static",
+    "macro_definition": "macro_rules",
+    "mod_item": "mod",
+    "use_declaration": "use",
+}
+
+# Captures that count as "names this item references". Plain identifiers are too noisy (locals),
+# so only identifiers in call position, paths, type names, macro names and SCREAMING_CASE
+# constants are taken.
+_REFERENCE_QUERY = """
+(type_identifier) @ref
+(call_expression function: (identifier) @ref)
+(call_expression function: (field_expression field: (field_identifier) @method))
+(scoped_identifier) @path
+(scoped_type_identifier) @path
+(macro_invocation macro: (identifier) @macro)
+((identifier) @ref (#match? @ref "^[A-Z][A-Z0-9_]+$"))
+(lifetime) @lifetime
+"""
+
+
+@lru_cache(maxsize=1)
+def _language() -> Language:
+    return Language(tree_sitter_rust.language())
+
+
+@lru_cache(maxsize=1)
+def _query() -> Query:
+    return Query(_language(), _REFERENCE_QUERY)
+
+
+def new_parser() -> Parser:
+    return Parser(_language())
+
+
+@dataclass(slots=True)
+class Item:
+    """One Rust item of a file. Spans are byte offsets into the file (end exclusive) and
+    1-based inclusive line numbers; the span includes the item's outer doc comments and
+    attributes."""
+
+    kind: str
+    name: str
+    key: str  # unique within the file: "<kind>:<qualified name inside the file>"
+    module: str  # module path inside the file ("" at top level, "tests" for `mod tests {}`)
+    parent: str  # key of the enclosing impl/trait, "" if none
+    start_byte: int
+    end_byte: int
+    start_line: int
+    end_line: int
+    signature: str
+    generics: str
+    trait_bounds: tuple[str, ...]
+    where_clause: str
+    lifetimes: tuple[str, ...]
+    references: tuple[str, ...]
+    doc: str
+    attributes: tuple[str, ...]
+    visibility: str
+    self_type: str  # impl blocks and methods: the implementing type's simple name
+    trait_name: str  # impl blocks and methods: the implemented trait's simple name
+    has_error: bool
+    digest: str  # hash of the item's text: equal digests mean an unchanged item
+
+    @property
+    def symbol(self) -> str:
+        """The name other items use for this one, relative to the file's module ("" when the
+        kind defines nothing referable)."""
+        if self.kind not in DEFINING_KINDS:
+            return ""
+        if self.kind == "method":
+            owner = self.self_type or self.parent.split(":", 1)[-1]
+            return _join(self.module, owner, self.name)
+        return _join(self.module, self.name)
+
+
+@dataclass(slots=True)
+class UsePath:
+    """One leaf of a `use` tree: `use crate::a::{b as c}` gives path "crate::a::b", alias "c"."""
+
+    module: str
+    path: str
+    alias: str
+
+
+@dataclass(slots=True)
+class ParsedFile:
+    items: list[Item] = field(default_factory=list)
+    error_nodes: int = 0  # ERROR and MISSING nodes; > 0 means the file does not parse cleanly
+    mods: list[tuple[str, str]] = field(default_factory=list)  # (module, declared child name)
+    uses: list[UsePath] = field(default_factory=list)
+
+    @property
+    def has_errors(self) -> bool:
+        return self.error_nodes > 0
+
+
+def _join(*parts: str) -> str:
+    return "::".join(p for p in parts if p)
+
+
+def _text(src: bytes, node: Node | None) -> str:
+    if node is None:
+        return ""
+    return src[node.start_byte : node.end_byte].decode("utf-8", "replace")
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _simple_type_name(node: Node | None, src: bytes) -> str:
+    """`&'a mut foo::Bar<T>` -> `Bar`: the name used to refer to an impl's self type."""
+    if node is None:
+        return ""
+    if node.type in ("type_identifier", "identifier", "primitive_type"):
+        return _text(src, node)
+    for name in ("type", "name"):
+        child = node.child_by_field_name(name)
+        if child is not None:
+            return _simple_type_name(child, src)
+    for child in reversed(node.named_children):
+        found = _simple_type_name(child, src)
+        if found:
+            return found
+    return _squash(_text(src, node))
+
+
+def _is_outer_doc(node: Node, src: bytes) -> bool:
+    text = src[node.start_byte : node.start_byte + 4]
+    if node.type == "line_comment":
+        return text.startswith(b"///") and not text.startswith(b"////")
+    if node.type == "block_comment":
+        return text.startswith(b"/**") and not text.startswith(b"/***") and text != b"/**/"
+    return False
+
+
+def _doc_line(node: Node, src: bytes) -> str:
+    text = _text(src, node)
+    if text.startswith("///"):
+        return text[3:].removeprefix(" ").rstrip("\n")
+    return text[3:-2].strip()
+
+
+def _leading_trivia(node: Node, src: bytes) -> tuple[int, int, list[str], list[str]]:
+    """Outer doc comments and attributes right before an item: (start byte, start line, doc
+    lines, attributes)."""
+    start_byte, start_line = node.start_byte, node.start_point[0]
+    docs: list[str] = []
+    attrs: list[str] = []
+    prev = node.prev_sibling
+    while prev is not None:
+        if prev.type == "attribute_item":
+            attrs.append(_squash(_text(src, prev)))
+        elif _is_outer_doc(prev, src):
+            docs.append(_doc_line(prev, src))
+        else:
+            break
+        start_byte, start_line = prev.start_byte, prev.start_point[0]
+        prev = prev.prev_sibling
+    docs.reverse()
+    attrs.reverse()
+    for attr in attrs:  # #[doc = "..."] is a doc comment too
+        if attr.startswith("#[doc") and "=" in attr:
+            docs.append(attr.split("=", 1)[1].strip(" ]\"'"))
+    return start_byte, start_line, docs, attrs
+
+
+def _bounds(node: Node, src: bytes) -> list[str]:
+    """`T: Clone + Send` strings from type parameters, where-clauses and supertraits."""
+    found: list[str] = []
+    params = node.child_by_field_name("type_parameters")
+    if params is not None:
+        for param in params.named_children:
+            bounds = param.child_by_field_name("bounds")
+            name = param.child_by_field_name("name")
+            if bounds is not None and name is not None:
+                found.append(f"{_text(src, name)}: {_squash(_text(src, bounds)).lstrip(': ')}")
+    if node.type == "trait_item":
+        supertraits = node.child_by_field_name("bounds")
+        if supertraits is not None:
+            found.append(f"Self: {_squash(_text(src, supertraits)).lstrip(': ')}")
+    for child in node.children:
+        if child.type == "where_clause":
+            for pred in child.named_children:
+                if pred.type == "where_predicate":
+                    found.append(_squash(_text(src, pred)))
+    return found
+
+
+def _expand_use(node: Node | None, src: bytes, prefix: str, out: list[tuple[str, str]]) -> None:
+    """Flatten a use tree into (path, alias) pairs."""
+    if node is None:
+        return
+    kind = node.type
+    if kind == "scoped_use_list":
+        path = node.child_by_field_name("path")
+        new_prefix = _join(prefix, _squash(_text(src, path))) if path is not None else prefix
+        _expand_use(node.child_by_field_name("list"), src, new_prefix, out)
+    elif kind == "use_list":
+        for child in node.named_children:
+            _expand_use(child, src, prefix, out)
+    elif kind == "use_as_clause":
+        path = _join(prefix, _squash(_text(src, node.child_by_field_name("path"))))
+        out.append((path, _text(src, node.child_by_field_name("alias"))))
+    elif kind == "use_wildcard":
+        inner = _squash(_text(src, node)).removesuffix("*").removesuffix("::")
+        out.append((_join(prefix, inner, "*"), ""))
+    elif kind == "self":
+        out.append((prefix, prefix.rsplit("::", 1)[-1]))
+    elif kind in ("identifier", "scoped_identifier", "crate", "super", "metavariable"):
+        path = _join(prefix, _squash(_text(src, node)))
+        out.append((path, path.rsplit("::", 1)[-1]))
+
+
+class _Collector:
+    def __init__(self, src: bytes, root: Node) -> None:
+        self.src = src
+        self.items: list[Item] = []
+        self.mods: list[tuple[str, str]] = []
+        self.uses: list[UsePath] = []
+        self.keys: dict[str, int] = {}
+        captures = QueryCursor(_query()).captures(root)
+        refs: list[tuple[int, str]] = []
+        for node in captures.get("ref", ()):
+            refs.append((node.start_byte, _text(src, node)))
+        for node in captures.get("macro", ()):
+            refs.append((node.start_byte, _text(src, node) + "!"))
+        for node in captures.get("method", ()):
+            refs.append((node.start_byte, "." + _text(src, node)))
+        for node in captures.get("path", ()):
+            parent = node.parent
+            # Only outermost paths (`a::b::c`, not also `a::b`), and not inside `use` items,
+            # whose paths are recorded separately.
+            if parent is not None and parent.type in ("scoped_identifier", "scoped_type_identifier",
+                                                      "scoped_use_list", "use_declaration",
+                                                      "use_as_clause", "use_list"):
+                continue
+            refs.append((node.start_byte, _squash(_text(src, node))))
+        refs.sort()
+        self.ref_pos = [pos for pos, _ in refs]
+        self.ref_names = [name for _, name in refs]
+        lifetimes = sorted((n.start_byte, _text(src, n)) for n in captures.get("lifetime", ()))
+        self.lt_pos = [pos for pos, _ in lifetimes]
+        self.lt_names = [name for _, name in lifetimes]
+
+    def _in_span(self, pos: list[int], names: list[str], start: int, end: int) -> tuple[str, ...]:
+        lo = bisect.bisect_left(pos, start)
+        hi = bisect.bisect_left(pos, end)
+        return tuple(dict.fromkeys(names[lo:hi]))  # unique, first-seen order
+
+    def _key(self, kind: str, qual: str) -> str:
+        key = f"{kind}:{qual}"
+        seen = self.keys.get(key, 0)
+        self.keys[key] = seen + 1
+        return key if seen == 0 else f"{key}#{seen + 1}"
+
+    def walk(self, container: Node, module: str, parent: Item | None) -> None:
+        for node in container.named_children:
+            kind = _NODE_KIND.get(node.type)
+            if kind is None:
+                continue
+            if kind == "function" and parent is not None:
+                kind = "method"
+            elif kind == "type_alias" and parent is not None:
+                kind = "associated_type"
+            item = self._item(node, kind, module, parent)
+            self.items.append(item)
+            body = node.child_by_field_name("body")
+            if kind in ("impl", "trait") and body is not None:
+                self.walk(body, module, item)
+            elif kind == "mod":
+                if body is None:
+                    self.mods.append((module, item.name))
+                else:
+                    self.walk(body, _join(module, item.name), None)
+
+    def _item(self, node: Node, kind: str, module: str, parent: Item | None) -> Item:
+        src = self.src
+        start_byte, start_line, docs, attrs = _leading_trivia(node, src)
+        name_node = node.child_by_field_name("name")
+        self_type = trait_name = ""
+        if kind == "impl":
+            type_node = node.child_by_field_name("type")
+            trait_node = node.child_by_field_name("trait")
+            self_type = _simple_type_name(type_node, src)
+            trait_name = _simple_type_name(trait_node, src) if trait_node is not None else ""
+            type_text = _squash(_text(src, type_node))
+            name = (f"impl {_squash(_text(src, trait_node))} for {type_text}"
+                    if trait_node is not None else f"impl {type_text}")
+        elif kind == "use":
+            pairs: list[tuple[str, str]] = []
+            _expand_use(node.child_by_field_name("argument"), src, "", pairs)
+            self.uses.extend(UsePath(module, path, alias) for path, alias in pairs)
+            name = _squash(_text(src, node.child_by_field_name("argument")))
+        else:
+            name = _text(src, name_node)
+        if parent is not None:
+            self_type, trait_name = parent.self_type, parent.trait_name
+            if parent.kind == "trait":
+                self_type = parent.name
+        qual = _join(module, parent.key.split(":", 1)[1] if parent is not None else "", name)
+
+        # The signature is everything before the body (or before a const's value).
+        cut = node.child_by_field_name("body") or node.child_by_field_name("value")
+        sig_end = cut.start_byte if cut is not None else node.end_byte
+        signature = _squash(src[node.start_byte : sig_end].decode("utf-8", "replace"))
+        signature = signature.removesuffix("=").rstrip()
+        where = next((c for c in node.children if c.type == "where_clause"), None)
+        visibility = next((c for c in node.children if c.type == "visibility_modifier"), None)
+        text = src[start_byte : node.end_byte]
+        if kind == "use":
+            references: tuple[str, ...] = tuple(
+                u.path for u in self.uses[-len(pairs):]) if pairs else ()
+        else:
+            own = {name}
+            references = tuple(
+                r for r in self._in_span(self.ref_pos, self.ref_names, node.start_byte,
+                                         node.end_byte) if r not in own)
+        return Item(
+            kind=kind,
+            name=name,
+            key=self._key(kind, qual),
+            module=module,
+            parent=parent.key if parent is not None else "",
+            start_byte=start_byte,
+            end_byte=node.end_byte,
+            start_line=start_line + 1,
+            end_line=node.end_point[0] + 1,
+            signature=signature,
+            generics=_squash(_text(src, node.child_by_field_name("type_parameters"))),
+            trait_bounds=tuple(_bounds(node, src)),
+            where_clause=_squash(_text(src, where)),
+            lifetimes=self._in_span(self.lt_pos, self.lt_names, node.start_byte, sig_end),
+            references=references,
+            doc="\n".join(docs),
+            attributes=tuple(attrs),
+            visibility=_squash(_text(src, visibility)),
+            self_type=self_type,
+            trait_name=trait_name,
+            has_error=node.has_error,
+            digest=hashlib.blake2b(text, digest_size=10).hexdigest(),
+        )
+
+
+def _count_errors(root: Node) -> int:
+    if not root.has_error:
+        return 0
+    count = 0
+    cursor = root.walk()
+    # Iterative pre-order walk that only descends into subtrees that contain errors.
+    while True:
+        node = cursor.node
+        assert node is not None
+        if node.is_error or node.is_missing:
+            count += 1
+        if node.has_error and cursor.goto_first_child():
+            continue
+        while not cursor.goto_next_sibling():
+            if not cursor.goto_parent():
+                return count
+
+
+def parse_rust(source: bytes, parser: Parser | None = None) -> ParsedFile:
+    """Items of one Rust file. Never raises on bad syntax: see `ParsedFile.error_nodes`."""
+    tree = (parser or new_parser()).parse(source)
+    root = tree.root_node
+    collector = _Collector(source, root)
+    collector.walk(root, "", None)
+    return ParsedFile(collector.items, _count_errors(root), collector.mods, collector.uses)

@@ -1,0 +1,94 @@
+"""Arrow schemas of the tables the dataset builder writes (the contract with later stages)."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+_STR = pa.string()
+_INT = pa.int64()
+_STRS = pa.list_(pa.string())
+
+COMMITS = pa.schema([
+    ("sha", _STR),
+    ("index", _INT),  # position in processing order (oldest first, parents before children)
+    ("parents", _STRS),
+    ("is_merge", pa.bool_()),
+    ("author", _STR),
+    ("authored_at", _INT),  # Unix seconds
+    ("committed_at", _INT),
+    ("subject", _STR),
+    ("rs_changes", _INT),  # .rs files added, modified, deleted or renamed (incl. skipped ones)
+    ("items_added", _INT),
+    ("items_modified", _INT),
+    ("items_removed", _INT),
+    ("items_moved", _INT),
+    ("files_with_errors", _INT),
+])
+
+FILES = pa.schema([
+    ("commit", _STR),
+    ("commit_index", _INT),
+    ("status", _STR),  # A, M, D, R, T (merges: against the first parent)
+    ("path", _STR),
+    ("old_path", _STR),
+    ("old_blob", _STR),
+    ("new_blob", _STR),
+    ("similarity", _INT),  # rename score
+    ("skip_reason", _STR),  # "" when mined
+    ("parse_errors", _INT),  # tree-sitter ERROR/MISSING nodes; the file is still mined
+    ("size", _INT),
+    ("items_added", _INT),
+    ("items_modified", _INT),
+    ("items_removed", _INT),
+    ("items_moved", _INT),
+])
+
+ITEMS = pa.schema([
+    ("commit", _STR),
+    ("commit_index", _INT),
+    ("committed_at", _INT),
+    ("path", _STR),
+    ("old_path", _STR),
+    ("change", _STR),  # added | modified | moved (file renamed, item unchanged) | removed
+    ("kind", _STR),
+    ("name", _STR),
+    ("key", _STR),  # unique within the file
+    ("lineage", _STR),  # the same for every version of an item, across file renames
+    ("crate", _STR),
+    ("module", _STR),
+    ("parent", _STR),  # key of the enclosing impl or trait
+    ("symbol", _STR),  # "<crate>|<absolute path>" for items others can reference
+    ("start_byte", _INT),
+    ("end_byte", _INT),
+    ("start_line", _INT),
+    ("end_line", _INT),
+    ("signature", _STR),
+    ("generics", _STR),
+    ("trait_bounds", _STRS),
+    ("where_clause", _STR),
+    ("lifetimes", _STRS),
+    ("references", _STRS),  # names as written
+    ("resolved", _STRS),  # symbol ids they resolved to at this commit
+    ("doc", _STR),
+    ("attributes", _STRS),
+    ("visibility", _STR),
+    ("self_type", _STR),
+    ("trait_name", _STR),
+    ("has_error", pa.bool_()),
+    ("digest", _STR),
+    ("blob", _STR),
+    ("text", _STR),  # "" for removed items (the text is in their previous version)
+])
+
+MODULES = pa.schema([
+    ("snapshot", _STR),  # commit sha of the snapshot
+    ("snapshot_index", _INT),
+    ("node", _STR),
+    ("crate", _STR),
+    ("module", _STR),
+    ("path", _STR),
+    ("order", _INT),  # dependency order within the snapshot (dependencies first)
+    ("depends_on", _STRS),  # nodes this module declares or imports
+])
+
+SCHEMAS = {"commits": COMMITS, "files": FILES, "items": ITEMS, "modules": MODULES}

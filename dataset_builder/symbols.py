@@ -1,0 +1,133 @@
+"""The symbol table that the commit dependency DAG is built from.
+
+A symbol id is "<crate folder>|<absolute path>", e.g. ".|crate::lexer::Token" or, for a method,
+".|crate::lexer::Lexer::next_token". The table follows history in processing order: it knows
+which symbols the current version of every file defines and which commit last defined each.
+
+Name resolution is what a reader without a compiler can do soundly: an exact path, the file's own
+module, the file's `use` imports (aliases and globs), and finally a name that only one symbol of
+the crate carries. Anything else (external crates, ambiguous names, locals) stays unresolved
+rather than inventing an edge.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from dataset_builder.modules import ModuleLocation, resolve_use_path
+from dataset_builder.rust_items import Item, UsePath
+
+
+def symbol_id(crate: str, path: str) -> str:
+    return f"{crate}|{path}"
+
+
+@dataclass
+class SymbolTable:
+    # symbol id -> number of current file versions defining it (cfg'd duplicates, a.rs + a/mod.rs)
+    owners: dict[str, int] = field(default_factory=dict)
+    # symbol id -> sha of the commit that last added or changed its definition
+    latest_def: dict[str, str] = field(default_factory=dict)
+    # (crate, simple name) -> symbol ids; methods are indexed apart since `.name()` calls
+    # are only resolvable when the method name is unique in the crate
+    by_name: dict[tuple[str, str], set[str]] = field(default_factory=lambda: defaultdict(set))
+    by_method: dict[tuple[str, str], set[str]] = field(default_factory=lambda: defaultdict(set))
+    # path -> symbol ids its current version defines
+    file_symbols: dict[str, list[str]] = field(default_factory=dict)
+
+    def define_file(self, path: str, loc: ModuleLocation, items: list[Item]) -> None:
+        """Replace what `path` defines with the symbols of `items`."""
+        self.drop_file(path)
+        ids = []
+        for item in items:
+            if not item.symbol:
+                continue
+            sid = symbol_id(loc.crate, loc.join(item.symbol))
+            ids.append(sid)
+            count = self.owners.get(sid, 0)
+            self.owners[sid] = count + 1
+            if count == 0:
+                index = self.by_method if item.kind == "method" else self.by_name
+                index[(loc.crate, item.name)].add(sid)
+        self.file_symbols[path] = ids
+
+    def drop_file(self, path: str) -> None:
+        for sid in self.file_symbols.pop(path, ()):
+            count = self.owners[sid] - 1
+            if count:
+                self.owners[sid] = count
+                continue
+            del self.owners[sid]
+            crate, rest = sid.split("|", 1)
+            name = rest.rsplit("::", 1)[-1]
+            for index in (self.by_name, self.by_method):
+                bucket = index.get((crate, name))
+                if bucket is not None:
+                    bucket.discard(sid)
+                    if not bucket:
+                        del index[(crate, name)]
+
+    def _unique(self, index: dict[tuple[str, str], set[str]], crate: str, name: str) -> str | None:
+        bucket = index.get((crate, name))
+        if bucket is not None and len(bucket) == 1:
+            return next(iter(bucket))
+        return None
+
+    def _simple(self, name: str, crate: str, module: str, uses: list[UsePath],
+                file_module: ModuleLocation) -> str | None:
+        local = symbol_id(crate, f"{module}::{name}")
+        if local in self.owners:
+            return local
+        for use in uses:
+            use_module = file_module.join(use.module)
+            if use.alias == name:
+                sid = symbol_id(crate, resolve_use_path(use.path, use_module))
+                if sid in self.owners:
+                    return sid
+            elif use.path.endswith("::*"):
+                prefix = resolve_use_path(use.path[:-3], use_module)
+                sid = symbol_id(crate, f"{prefix}::{name}")
+                if sid in self.owners:
+                    return sid
+        return self._unique(self.by_name, crate, name)
+
+    def resolve(self, ref: str, item: Item, loc: ModuleLocation,
+                uses: list[UsePath]) -> str | None:
+        """The symbol id a reference in `item` (of the file at `loc`) names, if resolvable."""
+        crate = loc.crate
+        module = loc.join(item.module)
+        if ref.startswith("."):
+            return self._unique(self.by_method, crate, ref[1:])
+        if ref.endswith("!"):
+            return self._simple(ref[:-1], crate, module, uses, loc)
+        if "::" not in ref:
+            return self._simple(ref, crate, module, uses, loc)
+        segments = ref.split("::")
+        if segments[0] == "Self":
+            segments[0] = item.self_type or item.name
+        if segments[0] in ("crate", "self", "super"):
+            absolute = resolve_use_path("::".join(segments), module)
+            head = None
+        else:
+            # `Type::method`, `Enum::Variant`, `module::function`: resolve the first segment
+            # as a name, then walk down.
+            head = self._simple(segments[0], crate, module, uses, loc)
+            if head is None:
+                module_sid = symbol_id(crate, f"{module}::{segments[0]}")
+                absolute = "::".join([module, *segments])
+                if module_sid not in self.owners and not any(
+                        use.alias == segments[0] for use in uses):
+                    return self._exact_prefix(crate, absolute)
+            else:
+                absolute = "::".join([head.split("|", 1)[1], *segments[1:]])
+        return self._exact_prefix(crate, absolute) or head
+
+    def _exact_prefix(self, crate: str, absolute: str) -> str | None:
+        """The longest prefix of an absolute path that is a symbol (`Token::Ident` -> `Token`)."""
+        parts = absolute.split("::")
+        for end in range(len(parts), 1, -1):
+            sid = symbol_id(crate, "::".join(parts[:end]))
+            if sid in self.owners:
+                return sid
+        return None
