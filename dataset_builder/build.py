@@ -27,7 +27,14 @@ from tqdm import tqdm
 from dataset_builder import __version__, schema
 from dataset_builder.atomic import atomic_write, atomic_write_json, atomic_write_text
 from dataset_builder.config import MineConfig
-from dataset_builder.gitio import BlobReader, RepoError, RepoInfo, count_commits, git_version, list_tree
+from dataset_builder.gitio import (
+    BlobReader,
+    RepoError,
+    RepoInfo,
+    count_commits,
+    git_version,
+    list_tree,
+)
 from dataset_builder.graphs import dependency_order, graph_stats, write_graphml
 from dataset_builder.mine import BlobCache, MinerState, WorkDir, mine_history, path_skip_reason
 from dataset_builder.modules import module_graph

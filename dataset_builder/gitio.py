@@ -14,8 +14,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import git
-
 _MARK = b"\x1e\x1fferric-commit\x1f"
 _FORMAT = "%x1e%x1fferric-commit%x1f%H%x00%P%x00%an%x00%at%x00%ct%x00%s%x00"
 _NULL_SHA = "0" * 40
@@ -67,31 +65,45 @@ def _env() -> dict[str, str]:
     return {**os.environ, **_GIT_ENV}
 
 
+def _rev_parse(path: Path, *args: str, ceiling: str) -> str | None:
+    env = {**_env(), "GIT_CEILING_DIRECTORIES": ceiling}
+    out = subprocess.run(["git", "-C", str(path), "rev-parse", *args], capture_output=True,
+                         text=True, env=env, check=False)
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
 def open_repo(path: str | Path, rev: str = "HEAD") -> RepoInfo:
-    """Validate PATH as a git repository with at least one commit at REV."""
+    """Validate PATH as a git repository (working tree or bare) with a commit at REV.
+
+    Plain `git rev-parse` rather than GitPython: GitPython takes a bare repository in a folder
+    not named *.git for a working tree whose parent is the work tree."""
     p = Path(path).expanduser()
     if not p.exists():
         raise RepoError(f"--repo {path}: no such file or directory")
     if not p.is_dir():
         raise RepoError(f"--repo {path}: is a file, not a directory")
-    try:
-        repo = git.Repo(p, search_parent_directories=False)
-    except git.InvalidGitRepositoryError:
-        raise RepoError(f"--repo {path}: not a git repository") from None
-    except git.NoSuchPathError:
-        raise RepoError(f"--repo {path}: no such file or directory") from None
-    git_dir = Path(repo.git_dir).resolve()
-    try:
-        head = repo.git.rev_parse("--verify", "--quiet", f"{rev}^{{commit}}")
-    except git.GitCommandError:
-        if not repo.head.is_valid():
-            raise RepoError(f"--repo {path}: the repository has no commits") from None
-        raise RepoError(f"--rev {rev}: not a commit in {path}") from None
-    shallow = repo.git.rev_parse("--is-shallow-repository").strip() == "true"
-    work = Path(repo.working_tree_dir).resolve() if not repo.bare else git_dir
-    repo.close()
-    return RepoInfo(path=work, git_dir=git_dir, bare=repo.bare, shallow=shallow, head=head,
-                    rev=rev)
+    p = p.resolve()
+    # The ceiling stops git from finding an enclosing repository of a plain folder.
+    ceiling = str(p.parent)
+    git_dir_text = _rev_parse(p, "--absolute-git-dir", ceiling=ceiling)
+    if git_dir_text is None:
+        raise RepoError(f"--repo {path}: not a git repository")
+    git_dir = Path(git_dir_text)
+    bare = _rev_parse(p, "--is-bare-repository", ceiling=ceiling) == "true"
+    if not bare:
+        top = _rev_parse(p, "--show-toplevel", ceiling=ceiling)
+        if top is None or Path(top).resolve() != p:
+            raise RepoError(f"--repo {path}: not the top of a git repository (top: {top})")
+    head = _rev_parse(p, "--verify", "--quiet", f"{rev}^{{commit}}", ceiling=ceiling)
+    if head is None:
+        refs = subprocess.run(_git(git_dir, "for-each-ref", "--count=1"), capture_output=True,
+                              text=True, env=_env(), check=False).stdout.strip()
+        if not refs:
+            raise RepoError(f"--repo {path}: the repository has no commits")
+        raise RepoError(f"--rev {rev}: not a commit in {path}")
+    shallow = _rev_parse(p, "--is-shallow-repository", ceiling=ceiling) == "true"
+    return RepoInfo(path=git_dir if bare else p, git_dir=git_dir, bare=bare, shallow=shallow,
+                    head=head, rev=rev)
 
 
 def count_commits(info: RepoInfo, since: str | None, until: str | None) -> int:
@@ -154,8 +166,8 @@ def iter_commits(info: RepoInfo, since: str | None = None, until: str | None = N
     their file changes; merges are diffed against their first parent. `max_commits` keeps the
     oldest N; `skip` drops the first N (used when resuming)."""
     cmd = _git(info.git_dir, "log", "--reverse", "--date-order", "--root", "--raw", "-M",
-               "--no-abbrev", "-z", "--diff-merges=first-parent", f"--format={_FORMAT}", *_range_args(since, until), info.head,
-               "--")
+               "--no-abbrev", "-z", "--diff-merges=first-parent", f"--format={_FORMAT}",
+               *_range_args(since, until), info.head, "--")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env())
     assert proc.stdout is not None
     emitted = index = 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pickle
 import shutil
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -25,8 +25,8 @@ from dataset_builder.atomic import atomic_write, atomic_write_bytes
 from dataset_builder.config import MineConfig
 from dataset_builder.gitio import BlobReader, Commit, FileChange, RepoInfo, iter_commits
 from dataset_builder.modules import ModuleLocation, locate_module
-from dataset_builder.rust_items import Item, ParsedFile, new_parser, parse_rust
-from dataset_builder.symbols import SymbolTable
+from dataset_builder.rust_items import Item, ParsedFile, Previous, new_parser, parse_rust
+from dataset_builder.symbols import Imports, SymbolTable
 
 _VENDOR_DIRS = frozenset({"vendor", "vendored", "third_party", "third-party", "node_modules"})
 _GENERATED_MARKERS = (b"@generated", b"do not edit", b"automatically generated",
@@ -79,16 +79,24 @@ class Blob:
 
 
 class BlobCache:
-    """Each blob is read and parsed once per run; results are kept by blob id."""
+    """Each blob is read and parsed once per run; results are kept by blob id.
 
-    def __init__(self, reader: BlobReader, max_bytes: int) -> None:
+    The syntax trees of recently parsed blobs are kept too (a small LRU), so that the next
+    version of a file is parsed incrementally from its previous version: tree-sitter reuses
+    the unchanged subtrees, and unchanged items are carried over instead of re-analysed."""
+
+    def __init__(self, reader: BlobReader, max_bytes: int, keep_trees: int = 64) -> None:
         self.reader = reader
         self.max_bytes = max_bytes
         self.parser = new_parser()
         self.blobs: dict[str, Blob] = {}
+        self.trees: OrderedDict[str, Previous] = OrderedDict()
+        self.keep_trees = keep_trees
         self.parsed = 0
+        self.incremental = 0
 
-    def get(self, sha: str, want_source: bool = False) -> tuple[Blob, bytes | None]:
+    def get(self, sha: str, want_source: bool = False,
+            previous_sha: str = "") -> tuple[Blob, bytes | None]:
         cached = self.blobs.get(sha)
         if cached is not None and not want_source:
             return cached, None
@@ -98,8 +106,13 @@ class BlobCache:
         skip = content_skip_reason(data, self.max_bytes)
         parsed = None
         if skip is None and data is not None:
-            parsed = parse_rust(data, self.parser)
+            previous = self.trees.get(previous_sha) if previous_sha else None
+            parsed, tree = parse_rust(data, self.parser, previous)
             self.parsed += 1
+            self.incremental += previous is not None
+            self.trees[sha] = Previous(data, tree, parsed)
+            if len(self.trees) > self.keep_trees:
+                self.trees.popitem(last=False)
         blob = Blob(parsed, skip, len(data) if data is not None else 0)
         self.blobs[sha] = blob
         return blob, data
@@ -177,10 +190,11 @@ class Miner:
         self.state = state
         self.cache = cache
 
-    def _items_of(self, sha: str, want_source: bool) -> tuple[Blob | None, bytes | None]:
+    def _items_of(self, sha: str, want_source: bool,
+                  previous_sha: str = "") -> tuple[Blob | None, bytes | None]:
         if not sha:
             return None, None
-        return self.cache.get(sha, want_source)
+        return self.cache.get(sha, want_source, previous_sha)
 
     def process(self, commit: Commit, index: int) -> tuple[dict[str, Any], list[dict[str, Any]],
                                                             list[dict[str, Any]]]:
@@ -207,7 +221,7 @@ class Miner:
                 file_rows.append(file_row)
                 continue
             old_blob, _ = self._items_of(change.old_blob, False)
-            new_blob, source = self._items_of(change.new_blob, True)
+            new_blob, source = self._items_of(change.new_blob, True, change.old_blob)
             if new_blob is not None and new_blob.skip is not None:
                 file_row["skip_reason"] = new_blob.skip
                 st.skips[new_blob.skip] += 1
@@ -268,10 +282,14 @@ class Miner:
             counts.update(per_file)
             file_rows.append(file_row)
 
+        imports: dict[int, Imports] = {}
         for row_index, item, loc, parsed in pending:
             resolved = []
+            file_imports = imports.get(id(parsed))
+            if file_imports is None:
+                file_imports = imports[id(parsed)] = Imports.of(parsed.uses, loc)
             for ref in item.references:
-                sid = symbols.resolve(ref, item, loc, parsed.uses)
+                sid = symbols.resolve(ref, item, loc, file_imports)
                 if sid is None:
                     continue
                 resolved.append(sid)

@@ -56,7 +56,7 @@ def locate_module(path: str) -> ModuleLocation:
             segments = [*rel[:-1], PurePosixPath(rel[-1]).stem]
         module = "::".join(["crate", *(_ident(s) for s in segments)])
         return ModuleLocation(root, module)
-    if len(parts) >= 2 and parts[-2] in _TARGET_DIRS or (
+    if (len(parts) >= 2 and parts[-2] in _TARGET_DIRS) or (
             len(parts) >= 3 and parts[-3] in _TARGET_DIRS and parts[-1] == "main.rs"):
         return ModuleLocation(str(PurePosixPath(path).with_suffix("")), "crate")
     parent = str(PurePosixPath(path).parent)

@@ -14,12 +14,13 @@ range with bisect, instead of walking every item's subtree in Python.
 from __future__ import annotations
 
 import bisect
+import copy
 import hashlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 import tree_sitter_rust
-from tree_sitter import Language, Node, Parser, Query, QueryCursor
+from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 
 ITEM_KINDS = (
     "function",
@@ -64,6 +65,10 @@ _NODE_KIND = {
 # Captures that count as "names this item references". Plain identifiers are too noisy (locals),
 # so only identifiers in call position, paths, type names, macro names and SCREAMING_CASE
 # constants are taken.
+_PATH_PARENTS_SKIPPED = frozenset({"scoped_identifier", "scoped_type_identifier",
+                                   "scoped_use_list", "use_declaration", "use_as_clause",
+                                   "use_list"})
+
 _REFERENCE_QUERY = """
 (type_identifier) @ref
 (call_expression function: (identifier) @ref)
@@ -138,6 +143,7 @@ class UsePath:
     module: str
     path: str
     alias: str
+    item: str  # key of the `use` item it belongs to
 
 
 @dataclass(slots=True)
@@ -270,34 +276,72 @@ def _expand_use(node: Node | None, src: bytes, prefix: str, out: list[tuple[str,
         out.append((path, path.rsplit("::", 1)[-1]))
 
 
+@dataclass(slots=True)
+class _Stub:
+    """What the first, cheap pass knows of an item: enough to tell whether it changed."""
+
+    node: Node
+    kind: str
+    module: str
+    parent: _Stub | None
+    outer: _Stub | None  # outermost enclosing item (None: this one is outermost)
+    name: str
+    key: str
+    start_byte: int
+    start_line: int
+    docs: list[str]
+    attrs: list[str]
+    self_type: str
+    trait_name: str
+    digest: str
+    use_pairs: list[tuple[str, str]]
+
+
 class _Collector:
-    def __init__(self, src: bytes, root: Node) -> None:
+    """Two passes: stubs for every item (name, key, span, digest), then full details only for
+    items that are new or changed against `previous` (the parse of the file's prior version);
+    unchanged ones are copied with their new position. References come from one tree-sitter
+    query over the whole file, or over just the changed items when a previous parse exists."""
+
+    def __init__(self, src: bytes, root: Node, previous: ParsedFile | None) -> None:
         self.src = src
-        self.items: list[Item] = []
-        self.mods: list[tuple[str, str]] = []
-        self.uses: list[UsePath] = []
+        self.root = root
+        self.previous = {i.key: i for i in previous.items} if previous is not None else None
+        self.previous_uses: dict[str, list[UsePath]] = {}
+        if previous is not None:
+            for use in previous.uses:
+                self.previous_uses.setdefault(use.item, []).append(use)
+        self.stubs: list[_Stub] = []
         self.keys: dict[str, int] = {}
-        captures = QueryCursor(_query()).captures(root)
+        self.ref_pos: list[int] = []
+        self.ref_names: list[str] = []
+        self.lt_pos: list[int] = []
+        self.lt_names: list[str] = []
+
+    def _collect_refs(self, nodes: list[Node]) -> None:
+        src = self.src
         refs: list[tuple[int, str]] = []
-        for node in captures.get("ref", ()):
-            refs.append((node.start_byte, _text(src, node)))
-        for node in captures.get("macro", ()):
-            refs.append((node.start_byte, _text(src, node) + "!"))
-        for node in captures.get("method", ()):
-            refs.append((node.start_byte, "." + _text(src, node)))
-        for node in captures.get("path", ()):
-            parent = node.parent
-            # Only outermost paths (`a::b::c`, not also `a::b`), and not inside `use` items,
-            # whose paths are recorded separately.
-            if parent is not None and parent.type in ("scoped_identifier", "scoped_type_identifier",
-                                                      "scoped_use_list", "use_declaration",
-                                                      "use_as_clause", "use_list"):
-                continue
-            refs.append((node.start_byte, _squash(_text(src, node))))
+        lifetimes: list[tuple[int, str]] = []
+        for root in nodes:
+            captures = QueryCursor(_query()).captures(root)
+            for node in captures.get("ref", ()):
+                refs.append((node.start_byte, _text(src, node)))
+            for node in captures.get("macro", ()):
+                refs.append((node.start_byte, _text(src, node) + "!"))
+            for node in captures.get("method", ()):
+                refs.append((node.start_byte, "." + _text(src, node)))
+            for node in captures.get("path", ()):
+                parent = node.parent
+                # Only outermost paths (`a::b::c`, not also `a::b`), and not inside `use`
+                # items, whose paths are recorded separately.
+                if parent is not None and parent.type in _PATH_PARENTS_SKIPPED:
+                    continue
+                refs.append((node.start_byte, _squash(_text(src, node))))
+            lifetimes.extend((n.start_byte, _text(src, n)) for n in captures.get("lifetime", ()))
         refs.sort()
+        lifetimes.sort()
         self.ref_pos = [pos for pos, _ in refs]
         self.ref_names = [name for _, name in refs]
-        lifetimes = sorted((n.start_byte, _text(src, n)) for n in captures.get("lifetime", ()))
         self.lt_pos = [pos for pos, _ in lifetimes]
         self.lt_names = [name for _, name in lifetimes]
 
@@ -312,7 +356,8 @@ class _Collector:
         self.keys[key] = seen + 1
         return key if seen == 0 else f"{key}#{seen + 1}"
 
-    def walk(self, container: Node, module: str, parent: Item | None) -> None:
+    def walk(self, container: Node, module: str, parent: _Stub | None,
+             outer: _Stub | None) -> None:
         for node in container.named_children:
             kind = _NODE_KIND.get(node.type)
             if kind is None:
@@ -321,22 +366,20 @@ class _Collector:
                 kind = "method"
             elif kind == "type_alias" and parent is not None:
                 kind = "associated_type"
-            item = self._item(node, kind, module, parent)
-            self.items.append(item)
+            stub = self._stub(node, kind, module, parent, outer)
+            self.stubs.append(stub)
             body = node.child_by_field_name("body")
             if kind in ("impl", "trait") and body is not None:
-                self.walk(body, module, item)
-            elif kind == "mod":
-                if body is None:
-                    self.mods.append((module, item.name))
-                else:
-                    self.walk(body, _join(module, item.name), None)
+                self.walk(body, module, stub, outer or stub)
+            elif kind == "mod" and body is not None:
+                self.walk(body, _join(module, stub.name), None, outer or stub)
 
-    def _item(self, node: Node, kind: str, module: str, parent: Item | None) -> Item:
+    def _stub(self, node: Node, kind: str, module: str, parent: _Stub | None,
+              outer: _Stub | None) -> _Stub:
         src = self.src
         start_byte, start_line, docs, attrs = _leading_trivia(node, src)
-        name_node = node.child_by_field_name("name")
         self_type = trait_name = ""
+        use_pairs: list[tuple[str, str]] = []
         if kind == "impl":
             type_node = node.child_by_field_name("type")
             trait_node = node.child_by_field_name("trait")
@@ -346,18 +389,55 @@ class _Collector:
             name = (f"impl {_squash(_text(src, trait_node))} for {type_text}"
                     if trait_node is not None else f"impl {type_text}")
         elif kind == "use":
-            pairs: list[tuple[str, str]] = []
-            _expand_use(node.child_by_field_name("argument"), src, "", pairs)
-            self.uses.extend(UsePath(module, path, alias) for path, alias in pairs)
-            name = _squash(_text(src, node.child_by_field_name("argument")))
+            argument = node.child_by_field_name("argument")
+            _expand_use(argument, src, "", use_pairs)
+            name = _squash(_text(src, argument))
         else:
-            name = _text(src, name_node)
+            name = _text(src, node.child_by_field_name("name"))
         if parent is not None:
             self_type, trait_name = parent.self_type, parent.trait_name
             if parent.kind == "trait":
                 self_type = parent.name
         qual = _join(module, parent.key.split(":", 1)[1] if parent is not None else "", name)
+        digest = hashlib.blake2b(src[start_byte : node.end_byte], digest_size=10).hexdigest()
+        return _Stub(node, kind, module, parent, outer, name, self._key(kind, qual), start_byte,
+                     start_line, docs, attrs, self_type, trait_name, digest, use_pairs)
 
+    def finish(self) -> tuple[list[Item], list[UsePath]]:
+        previous = self.previous
+        reusable: dict[int, Item] = {}
+        if previous is not None:
+            for i, stub in enumerate(self.stubs):
+                old = previous.get(stub.key)
+                if old is not None and old.digest == stub.digest:
+                    reusable[i] = old
+        changed = [s for i, s in enumerate(self.stubs) if i not in reusable]
+        if changed:
+            if previous is None:
+                self._collect_refs([self.root])
+            else:
+                outers = {id(s.outer or s): (s.outer or s).node for s in changed}
+                self._collect_refs(list(outers.values()))
+        items: list[Item] = []
+        uses: list[UsePath] = []
+        for i, stub in enumerate(self.stubs):
+            old = reusable.get(i)
+            if old is None:
+                items.append(self._item(stub))
+                uses.extend(UsePath(stub.module, path, alias, stub.key)
+                            for path, alias in stub.use_pairs)
+                continue
+            node = stub.node
+            moved = copy.copy(old)  # cheaper than dataclasses.replace on a hot path
+            moved.start_byte, moved.end_byte = stub.start_byte, node.end_byte
+            moved.start_line, moved.end_line = stub.start_line + 1, node.end_point[0] + 1
+            items.append(moved)
+            uses.extend(self.previous_uses.get(stub.key, ()))
+        return items, uses
+
+    def _item(self, stub: _Stub) -> Item:
+        src = self.src
+        node, kind, name = stub.node, stub.kind, stub.name
         # The signature is everything before the body (or before a const's value).
         cut = node.child_by_field_name("body") or node.child_by_field_name("value")
         sig_end = cut.start_byte if cut is not None else node.end_byte
@@ -365,24 +445,21 @@ class _Collector:
         signature = signature.removesuffix("=").rstrip()
         where = next((c for c in node.children if c.type == "where_clause"), None)
         visibility = next((c for c in node.children if c.type == "visibility_modifier"), None)
-        text = src[start_byte : node.end_byte]
         if kind == "use":
-            references: tuple[str, ...] = tuple(
-                u.path for u in self.uses[-len(pairs):]) if pairs else ()
+            references: tuple[str, ...] = tuple(path for path, _ in stub.use_pairs)
         else:
-            own = {name}
             references = tuple(
                 r for r in self._in_span(self.ref_pos, self.ref_names, node.start_byte,
-                                         node.end_byte) if r not in own)
+                                         node.end_byte) if r != name)
         return Item(
             kind=kind,
             name=name,
-            key=self._key(kind, qual),
-            module=module,
-            parent=parent.key if parent is not None else "",
-            start_byte=start_byte,
+            key=stub.key,
+            module=stub.module,
+            parent=stub.parent.key if stub.parent is not None else "",
+            start_byte=stub.start_byte,
             end_byte=node.end_byte,
-            start_line=start_line + 1,
+            start_line=stub.start_line + 1,
             end_line=node.end_point[0] + 1,
             signature=signature,
             generics=_squash(_text(src, node.child_by_field_name("type_parameters"))),
@@ -390,13 +467,13 @@ class _Collector:
             where_clause=_squash(_text(src, where)),
             lifetimes=self._in_span(self.lt_pos, self.lt_names, node.start_byte, sig_end),
             references=references,
-            doc="\n".join(docs),
-            attributes=tuple(attrs),
+            doc="\n".join(stub.docs),
+            attributes=tuple(stub.attrs),
             visibility=_squash(_text(src, visibility)),
-            self_type=self_type,
-            trait_name=trait_name,
+            self_type=stub.self_type,
+            trait_name=stub.trait_name,
             has_error=node.has_error,
-            digest=hashlib.blake2b(text, digest_size=10).hexdigest(),
+            digest=stub.digest,
         )
 
 
@@ -418,10 +495,66 @@ def _count_errors(root: Node) -> int:
                 return count
 
 
-def parse_rust(source: bytes, parser: Parser | None = None) -> ParsedFile:
-    """Items of one Rust file. Never raises on bad syntax: see `ParsedFile.error_nodes`."""
-    tree = (parser or new_parser()).parse(source)
+def _point(src: bytes, offset: int) -> tuple[int, int]:
+    row = src.count(b"\n", 0, offset)
+    return row, offset - (src.rfind(b"\n", 0, offset) + 1)
+
+
+def _common_prefix(a: bytes, b: bytes, limit: int) -> int:
+    """Length of the common prefix, compared in shrinking blocks (C speed on large files)."""
+    prefix, step = 0, 4096
+    while prefix < limit:
+        span = min(step, limit - prefix)
+        if a[prefix : prefix + span] == b[prefix : prefix + span]:
+            prefix += span
+        elif step > 1:
+            step = max(1, step // 8)
+        else:
+            break
+    return prefix
+
+
+def _edited_tree(old_src: bytes, old_tree: Tree, new_src: bytes) -> Tree:
+    """A copy of old_tree with the single edit that turns old_src into new_src (common
+    prefix and suffix kept), ready for an incremental re-parse."""
+    limit = min(len(old_src), len(new_src))
+    prefix = _common_prefix(old_src, new_src, limit)
+    suffix = _common_prefix(old_src[::-1], new_src[::-1], limit - prefix)
+    tree = old_tree.copy()
+    tree.edit(
+        start_byte=prefix,
+        old_end_byte=len(old_src) - suffix,
+        new_end_byte=len(new_src) - suffix,
+        start_point=_point(new_src, prefix),
+        old_end_point=_point(old_src, len(old_src) - suffix),
+        new_end_point=_point(new_src, len(new_src) - suffix),
+    )
+    return tree
+
+
+@dataclass(slots=True)
+class Previous:
+    """A file's earlier version, for an incremental parse of the next one."""
+
+    source: bytes
+    tree: Tree
+    parsed: ParsedFile
+
+
+def parse_rust(source: bytes, parser: Parser | None = None,
+               previous: Previous | None = None) -> tuple[ParsedFile, Tree]:
+    """Items of one Rust file, and its syntax tree. Never raises on bad syntax: see
+    `ParsedFile.error_nodes`. With `previous` (the file's prior version), tree-sitter re-parses
+    incrementally and unchanged items are carried over; the result is the same as a fresh
+    parse."""
+    parser = parser or new_parser()
+    if previous is None:
+        tree = parser.parse(source)
+    else:
+        tree = parser.parse(source, _edited_tree(previous.source, previous.tree, source))
     root = tree.root_node
-    collector = _Collector(source, root)
-    collector.walk(root, "", None)
-    return ParsedFile(collector.items, _count_errors(root), collector.mods, collector.uses)
+    collector = _Collector(source, root, previous.parsed if previous is not None else None)
+    collector.walk(root, "", None, None)
+    items, uses = collector.finish()
+    mods = [(i.module, i.name) for i in items if i.kind == "mod" and i.signature.endswith(";")]
+    return ParsedFile(items, _count_errors(root), mods, uses), tree

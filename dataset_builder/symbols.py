@@ -23,6 +23,26 @@ def symbol_id(crate: str, path: str) -> str:
     return f"{crate}|{path}"
 
 
+@dataclass(slots=True)
+class Imports:
+    """A file's `use` imports made absolute: alias -> paths, and glob prefixes."""
+
+    aliases: dict[str, list[str]]
+    globs: list[str]
+
+    @classmethod
+    def of(cls, uses: list[UsePath], loc: ModuleLocation) -> Imports:
+        aliases: dict[str, list[str]] = {}
+        globs: list[str] = []
+        for use in uses:
+            use_module = loc.join(use.module)
+            if use.path.endswith("::*"):
+                globs.append(resolve_use_path(use.path[:-3], use_module))
+            elif use.alias:
+                aliases.setdefault(use.alias, []).append(resolve_use_path(use.path, use_module))
+        return cls(aliases, globs)
+
+
 @dataclass
 class SymbolTable:
     # symbol id -> number of current file versions defining it (cfg'd duplicates, a.rs + a/mod.rs)
@@ -38,13 +58,13 @@ class SymbolTable:
 
     def define_file(self, path: str, loc: ModuleLocation, items: list[Item]) -> None:
         """Replace what `path` defines with the symbols of `items`."""
+        defined = [(symbol_id(loc.crate, loc.join(item.symbol)), item) for item in items
+                   if item.symbol]
+        ids = [sid for sid, _ in defined]
+        if self.file_symbols.get(path) == ids:
+            return  # most edits change bodies, not the set of symbols
         self.drop_file(path)
-        ids = []
-        for item in items:
-            if not item.symbol:
-                continue
-            sid = symbol_id(loc.crate, loc.join(item.symbol))
-            ids.append(sid)
+        for sid, item in defined:
             count = self.owners.get(sid, 0)
             self.owners[sid] = count + 1
             if count == 0:
@@ -74,35 +94,31 @@ class SymbolTable:
             return next(iter(bucket))
         return None
 
-    def _simple(self, name: str, crate: str, module: str, uses: list[UsePath],
-                file_module: ModuleLocation) -> str | None:
+    def _simple(self, name: str, crate: str, module: str, imports: Imports) -> str | None:
         local = symbol_id(crate, f"{module}::{name}")
         if local in self.owners:
             return local
-        for use in uses:
-            use_module = file_module.join(use.module)
-            if use.alias == name:
-                sid = symbol_id(crate, resolve_use_path(use.path, use_module))
-                if sid in self.owners:
-                    return sid
-            elif use.path.endswith("::*"):
-                prefix = resolve_use_path(use.path[:-3], use_module)
-                sid = symbol_id(crate, f"{prefix}::{name}")
-                if sid in self.owners:
-                    return sid
+        for path in imports.aliases.get(name, ()):
+            sid = symbol_id(crate, path)
+            if sid in self.owners:
+                return sid
+        for prefix in imports.globs:
+            sid = symbol_id(crate, f"{prefix}::{name}")
+            if sid in self.owners:
+                return sid
         return self._unique(self.by_name, crate, name)
 
     def resolve(self, ref: str, item: Item, loc: ModuleLocation,
-                uses: list[UsePath]) -> str | None:
+                imports: Imports) -> str | None:
         """The symbol id a reference in `item` (of the file at `loc`) names, if resolvable."""
         crate = loc.crate
         module = loc.join(item.module)
         if ref.startswith("."):
             return self._unique(self.by_method, crate, ref[1:])
         if ref.endswith("!"):
-            return self._simple(ref[:-1], crate, module, uses, loc)
+            return self._simple(ref[:-1], crate, module, imports)
         if "::" not in ref:
-            return self._simple(ref, crate, module, uses, loc)
+            return self._simple(ref, crate, module, imports)
         segments = ref.split("::")
         if segments[0] == "Self":
             segments[0] = item.self_type or item.name
@@ -112,12 +128,11 @@ class SymbolTable:
         else:
             # `Type::method`, `Enum::Variant`, `module::function`: resolve the first segment
             # as a name, then walk down.
-            head = self._simple(segments[0], crate, module, uses, loc)
+            head = self._simple(segments[0], crate, module, imports)
             if head is None:
                 module_sid = symbol_id(crate, f"{module}::{segments[0]}")
                 absolute = "::".join([module, *segments])
-                if module_sid not in self.owners and not any(
-                        use.alias == segments[0] for use in uses):
+                if module_sid not in self.owners and segments[0] not in imports.aliases:
                     return self._exact_prefix(crate, absolute)
             else:
                 absolute = "::".join([head.split("|", 1)[1], *segments[1:]])
