@@ -137,6 +137,7 @@ def _counts(state: MinerState, commits: pa.Table, items: pa.Table,
         "references": state.counts["references"],
         "references_resolved": state.counts["references_resolved"],
         "blobs_parsed_this_run": cache.parsed,
+        "blobs_parsed_incrementally": cache.incremental,
     }
 
 

@@ -59,6 +59,8 @@ def parser() -> argparse.ArgumentParser:
                    help="skip larger .rs files as too_large")
     p.add_argument("--chunk-commits", type=_positive, default=256,
                    help="commits per checkpoint (a killed run resumes from the last one)")
+    p.add_argument("--workers", type=_non_negative, default=None,
+                   help="parse worker processes (default: CPUs - 1, at most 4; 0: none)")
     p.add_argument("--demo-dir", type=Path, default=None,
                    help="where --repo demo is materialised (default: ~/.cache/ferric/demo-repo)")
     p.add_argument("--quiet", action="store_true", help="no progress bars or summary table")
@@ -111,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
                             until=args.until, max_commits=args.max_commits,
                             snapshot_every=args.snapshot_every,
                             max_file_bytes=args.max_file_bytes,
-                            chunk_commits=args.chunk_commits)
+                            chunk_commits=args.chunk_commits,
+                            **({"workers": args.workers} if args.workers is not None else {}))
         result = build_dataset(config, info, progress=not args.quiet, repo_label=label)
     except RepoError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+import os
+from dataclasses import asdict, dataclass, field
 
 
 @dataclass(frozen=True)
@@ -27,11 +28,15 @@ class MineConfig:
     """Rust files larger than this are skipped as too_large (generated tables, bundles)."""
     chunk_commits: int = 256
     """Commits per checkpoint: a killed run resumes from the last finished chunk."""
+    workers: int = field(default_factory=lambda: max(1, min(4, (os.cpu_count() or 2) - 1)))
+    """Processes that read and parse blobs ahead of the history walk (0: in-process)."""
 
     def hash_fields(self, head: str) -> dict[str, object]:
         fields = asdict(self)
         fields.pop("out")
-        fields.pop("chunk_commits")  # changes only where checkpoints fall, not the content
+        # These change where checkpoints fall and who parses, not the content.
+        fields.pop("chunk_commits")
+        fields.pop("workers")
         fields["head"] = head
         return fields
 

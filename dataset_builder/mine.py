@@ -94,12 +94,15 @@ class BlobCache:
         self.keep_trees = keep_trees
         self.parsed = 0
         self.incremental = 0
+        self.sources: dict[str, bytes] = {}  # read ahead by a ParsePool for the current chunk
 
     def get(self, sha: str, want_source: bool = False,
             previous_sha: str = "") -> tuple[Blob, bytes | None]:
         cached = self.blobs.get(sha)
         if cached is not None and not want_source:
             return cached, None
+        if cached is not None and sha in self.sources:
+            return cached, self.sources[sha]
         data = self.reader.read(sha)
         if cached is not None:
             return cached, data
@@ -394,15 +397,31 @@ def _chunks(commits: Iterator[Commit], size: int) -> Iterator[list[Commit]]:
 def mine_history(info: RepoInfo, config: MineConfig, work: WorkDir, cache: BlobCache,
                  total: int, progress: bool = True) -> MinerState:
     """Run (or resume) the commit walk; rows end up in the work folder's part files."""
+    from dataset_builder.parsepool import ParsePool
+
     state = work.load() or MinerState()
     miner = Miner(info, config, state, cache)
     commits = iter_commits(info, config.since, config.until, config.max_commits,
                            skip=state.commits_done)
+    chunks = _chunks(commits, config.chunk_commits)
+    pool = ParsePool(info.git_dir, config.max_file_bytes, config.workers) \
+        if config.workers > 0 else None
     started = time.monotonic()
     bar = tqdm(total=total, initial=state.commits_done, unit="commit", disable=not progress,
-               dynamic_ncols=True, desc="mining")
+               dynamic_ncols=True, desc="mining", mininterval=0.5)
     try:
-        for chunk in _chunks(commits, config.chunk_commits):
+        chunk_id = 0
+        upcoming = next(chunks, None)
+        if pool is not None and upcoming is not None:
+            pool.submit(chunk_id, upcoming, cache)
+        while upcoming is not None:
+            chunk = upcoming
+            upcoming = next(chunks, None)
+            if pool is not None:
+                # Workers parse the next chunk while this one is processed.
+                if upcoming is not None:
+                    pool.submit(chunk_id + 1, upcoming, cache)
+                pool.collect(chunk_id, cache)
             tables: dict[str, list[dict[str, Any]]] = {"commits": [], "files": [], "items": []}
             for commit in chunk:
                 commit_row, file_rows, item_rows = miner.process(commit, state.commits_done)
@@ -412,10 +431,16 @@ def mine_history(info: RepoInfo, config: MineConfig, work: WorkDir, cache: BlobC
                 state.commits_done += 1
                 state.last_sha = commit.sha
                 bar.update(1)
+            cache.sources.clear()
             bar.set_postfix(items=state.counts["items_added"] + state.counts["items_modified"],
                             refresh=False)
             work.save_chunk(state, tables)
+            chunk_id += 1
     finally:
         bar.close()
+        if pool is not None:
+            pool.close()
+            cache.parsed += pool.parsed
+            cache.incremental += pool.incremental
     state.counts["mining_seconds_this_run"] = int(time.monotonic() - started)
     return state

@@ -21,7 +21,9 @@ from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
 
 __all__ = [
+    "GENERATORS",
     "HISTORY_FILE",
+    "MARKER_NAME",
     "Branch",
     "Checkout",
     "Commit",
