@@ -14,8 +14,8 @@ range with bisect, instead of walking every item's subtree in Python.
 from __future__ import annotations
 
 import bisect
-import copy
 import hashlib
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -63,8 +63,13 @@ _NODE_KIND = {
 }
 
 # Captures that count as "names this item references". Plain identifiers are too noisy (locals),
-# so only identifiers in call position, paths, type names, macro names and SCREAMING_CASE
-# constants are taken.
+# so only identifiers in call position, paths, type names and macro names are taken here;
+# SCREAMING_CASE constants are found by _CONST_NAME (a `#match?` predicate would run a Python
+# callback per identifier and nearly double the query time).
+_CONST_NAME = re.compile(rb"(?<![A-Za-z0-9_])[A-Z][A-Z0-9_]+(?![A-Za-z0-9_])")
+
+_TRIVIA = frozenset({"attribute_item", "line_comment", "block_comment", "inner_attribute_item"})
+
 _PATH_PARENTS_SKIPPED = frozenset({"scoped_identifier", "scoped_type_identifier",
                                    "scoped_use_list", "use_declaration", "use_as_clause",
                                    "use_list"})
@@ -76,7 +81,6 @@ _REFERENCE_QUERY = """
 (scoped_identifier) @path
 (scoped_type_identifier) @path
 (macro_invocation macro: (identifier) @macro)
-((identifier) @ref (#match? @ref "^[A-Z][A-Z0-9_]+$"))
 (lifetime) @lifetime
 """
 
@@ -124,6 +128,15 @@ class Item:
     has_error: bool
     digest: str  # hash of the item's text: equal digests mean an unchanged item
 
+    def moved(self, start_byte: int, end_byte: int, start_line: int, end_line: int) -> Item:
+        """The same item at another position (positional construction: much cheaper than
+        dataclasses.replace or copy.copy on this hot path)."""
+        return Item(self.kind, self.name, self.key, self.module, self.parent, start_byte,
+                    end_byte, start_line, end_line, self.signature, self.generics,
+                    self.trait_bounds, self.where_clause, self.lifetimes, self.references,
+                    self.doc, self.attributes, self.visibility, self.self_type, self.trait_name,
+                    self.has_error, self.digest)
+
     @property
     def symbol(self) -> str:
         """The name other items use for this one, relative to the file's module ("" when the
@@ -152,6 +165,9 @@ class ParsedFile:
     error_nodes: int = 0  # ERROR and MISSING nodes; > 0 means the file does not parse cleanly
     mods: list[tuple[str, str]] = field(default_factory=list)  # (module, declared child name)
     uses: list[UsePath] = field(default_factory=list)
+    # One entry per top-level item node: (node start byte, first item index, end item index).
+    # Lets the next version's incremental parse carry over whole untouched items.
+    groups: list[tuple[int, int, int]] = field(default_factory=list)
 
     @property
     def has_errors(self) -> bool:
@@ -311,7 +327,10 @@ class _Collector:
         if previous is not None:
             for use in previous.uses:
                 self.previous_uses.setdefault(use.item, []).append(use)
-        self.stubs: list[_Stub] = []
+        # In file order: stubs to analyse, or items carried over whole from the previous parse.
+        self.entries: list[_Stub | Item] = []
+        self.groups: list[tuple[int, int, int]] = []
+        self.key_conflict = False
         self.keys: dict[str, int] = {}
         self.ref_pos: list[int] = []
         self.ref_names: list[str] = []
@@ -338,6 +357,8 @@ class _Collector:
                     continue
                 refs.append((node.start_byte, _squash(_text(src, node))))
             lifetimes.extend((n.start_byte, _text(src, n)) for n in captures.get("lifetime", ()))
+            refs.extend((m.start(), m.group().decode())
+                        for m in _CONST_NAME.finditer(src, root.start_byte, root.end_byte))
         refs.sort()
         lifetimes.sort()
         self.ref_pos = [pos for pos, _ in refs]
@@ -356,23 +377,64 @@ class _Collector:
         self.keys[key] = seen + 1
         return key if seen == 0 else f"{key}#{seen + 1}"
 
+    def walk_top(self, root: Node, untouched: _Untouched | None) -> None:
+        """The file's top level: untouched item nodes (outside every edited or re-structured
+        range) take their items from the previous parse, shifted; the rest are walked."""
+        region_start = 0
+        for node in root.named_children:
+            kind = _NODE_KIND.get(node.type)
+            if kind is None:
+                if node.type not in _TRIVIA:
+                    region_start = node.end_byte
+                continue
+            first = len(self.entries)
+            if untouched is None or not self._carry_over(node, region_start, untouched):
+                self._walk_node(node, kind, "", None, None)
+            self.groups.append((node.start_byte, first, len(self.entries)))
+            region_start = node.end_byte
+
+    def _carry_over(self, node: Node, region_start: int, untouched: _Untouched) -> bool:
+        # The region includes the doc comments and attributes before the node.
+        if not untouched.clean(region_start, node.end_byte):
+            return False
+        after = node.start_byte >= untouched.new_edit_end
+        old_start = node.start_byte - untouched.delta_bytes if after else node.start_byte
+        group = untouched.groups.get(old_start)
+        if group is None:
+            return False
+        dbytes, dlines = (untouched.delta_bytes, untouched.delta_lines) if after else (0, 0)
+        for old in untouched.items[group[0] : group[1]]:
+            base, _, suffix = old.key.rpartition("#")
+            if not (base and suffix.isdigit()):
+                base, suffix = old.key, "1"
+            seen = self.keys.get(base, 0) + 1
+            if seen != int(suffix):
+                self.key_conflict = True  # duplicate names shifted: redo without carry-over
+            self.keys[base] = seen
+            self.entries.append(old.moved(old.start_byte + dbytes, old.end_byte + dbytes,
+                                          old.start_line + dlines, old.end_line + dlines))
+        return True
+
     def walk(self, container: Node, module: str, parent: _Stub | None,
              outer: _Stub | None) -> None:
         for node in container.named_children:
             kind = _NODE_KIND.get(node.type)
-            if kind is None:
-                continue
-            if kind == "function" and parent is not None:
-                kind = "method"
-            elif kind == "type_alias" and parent is not None:
-                kind = "associated_type"
-            stub = self._stub(node, kind, module, parent, outer)
-            self.stubs.append(stub)
-            body = node.child_by_field_name("body")
-            if kind in ("impl", "trait") and body is not None:
-                self.walk(body, module, stub, outer or stub)
-            elif kind == "mod" and body is not None:
-                self.walk(body, _join(module, stub.name), None, outer or stub)
+            if kind is not None:
+                self._walk_node(node, kind, module, parent, outer)
+
+    def _walk_node(self, node: Node, kind: str, module: str, parent: _Stub | None,
+                   outer: _Stub | None) -> None:
+        if kind == "function" and parent is not None:
+            kind = "method"
+        elif kind == "type_alias" and parent is not None:
+            kind = "associated_type"
+        stub = self._stub(node, kind, module, parent, outer)
+        self.entries.append(stub)
+        body = node.child_by_field_name("body")
+        if kind in ("impl", "trait") and body is not None:
+            self.walk(body, module, stub, outer or stub)
+        elif kind == "mod" and body is not None:
+            self.walk(body, _join(module, stub.name), None, outer or stub)
 
     def _stub(self, node: Node, kind: str, module: str, parent: _Stub | None,
               outer: _Stub | None) -> _Stub:
@@ -406,12 +468,15 @@ class _Collector:
     def finish(self) -> tuple[list[Item], list[UsePath]]:
         previous = self.previous
         reusable: dict[int, Item] = {}
-        if previous is not None:
-            for i, stub in enumerate(self.stubs):
-                old = previous.get(stub.key)
-                if old is not None and old.digest == stub.digest:
-                    reusable[i] = old
-        changed = [s for i, s in enumerate(self.stubs) if i not in reusable]
+        changed: list[_Stub] = []
+        for i, entry in enumerate(self.entries):
+            if isinstance(entry, Item):
+                continue
+            old = previous.get(entry.key) if previous is not None else None
+            if old is not None and old.digest == entry.digest:
+                reusable[i] = old
+            else:
+                changed.append(entry)
         if changed:
             if previous is None:
                 self._collect_refs([self.root])
@@ -420,19 +485,21 @@ class _Collector:
                 self._collect_refs(list(outers.values()))
         items: list[Item] = []
         uses: list[UsePath] = []
-        for i, stub in enumerate(self.stubs):
+        for i, entry in enumerate(self.entries):
+            if isinstance(entry, Item):
+                items.append(entry)
+                uses.extend(self.previous_uses.get(entry.key, ()))
+                continue
             old = reusable.get(i)
             if old is None:
-                items.append(self._item(stub))
-                uses.extend(UsePath(stub.module, path, alias, stub.key)
-                            for path, alias in stub.use_pairs)
+                items.append(self._item(entry))
+                uses.extend(UsePath(entry.module, path, alias, entry.key)
+                            for path, alias in entry.use_pairs)
                 continue
-            node = stub.node
-            moved = copy.copy(old)  # cheaper than dataclasses.replace on a hot path
-            moved.start_byte, moved.end_byte = stub.start_byte, node.end_byte
-            moved.start_line, moved.end_line = stub.start_line + 1, node.end_point[0] + 1
-            items.append(moved)
-            uses.extend(self.previous_uses.get(stub.key, ()))
+            node = entry.node
+            items.append(old.moved(entry.start_byte, node.end_byte, entry.start_line + 1,
+                                   node.end_point[0] + 1))
+            uses.extend(self.previous_uses.get(entry.key, ()))
         return items, uses
 
     def _item(self, stub: _Stub) -> Item:
@@ -514,22 +581,51 @@ def _common_prefix(a: bytes, b: bytes, limit: int) -> int:
     return prefix
 
 
-def _edited_tree(old_src: bytes, old_tree: Tree, new_src: bytes) -> Tree:
-    """A copy of old_tree with the single edit that turns old_src into new_src (common
-    prefix and suffix kept), ready for an incremental re-parse."""
+@dataclass(slots=True)
+class _Untouched:
+    """Where the new version differs from the previous one, for carrying items over."""
+
+    dirty: list[tuple[int, int]]  # new-version byte ranges edited or re-structured
+    new_edit_end: int
+    delta_bytes: int
+    delta_lines: int
+    groups: dict[int, tuple[int, int]]  # old node start -> (first, end) old item indexes
+    items: list[Item]
+
+    def clean(self, start: int, end: int) -> bool:
+        return all(end <= lo or start >= hi for lo, hi in self.dirty)
+
+
+def _edit(old_src: bytes, old_tree: Tree, new_src: bytes, parser: Parser,
+          previous: ParsedFile) -> tuple[Tree, _Untouched]:
+    """Re-parse incrementally after the single edit that turns old_src into new_src (common
+    prefix and suffix kept), and say which ranges of the new version that edit touched."""
     limit = min(len(old_src), len(new_src))
     prefix = _common_prefix(old_src, new_src, limit)
     suffix = _common_prefix(old_src[::-1], new_src[::-1], limit - prefix)
-    tree = old_tree.copy()
-    tree.edit(
+    old_end, new_end = len(old_src) - suffix, len(new_src) - suffix
+    edited = old_tree.copy()
+    edited.edit(
         start_byte=prefix,
-        old_end_byte=len(old_src) - suffix,
-        new_end_byte=len(new_src) - suffix,
+        old_end_byte=old_end,
+        new_end_byte=new_end,
         start_point=_point(new_src, prefix),
-        old_end_point=_point(old_src, len(old_src) - suffix),
-        new_end_point=_point(new_src, len(new_src) - suffix),
+        old_end_point=_point(old_src, old_end),
+        new_end_point=_point(new_src, new_end),
     )
-    return tree
+    tree = parser.parse(new_src, edited)
+    # Ranges whose syntax changed beyond the edit itself (error recovery can reach far).
+    dirty = [(prefix, max(new_end, prefix + 1))]
+    dirty += [(r.start_byte, r.end_byte) for r in edited.changed_ranges(tree)]
+    untouched = _Untouched(
+        dirty=dirty,
+        new_edit_end=new_end,
+        delta_bytes=len(new_src) - len(old_src),
+        delta_lines=new_src.count(b"\n", prefix, new_end) - old_src.count(b"\n", prefix, old_end),
+        groups={start: (first, end) for start, first, end in previous.groups},
+        items=previous.items,
+    )
+    return tree, untouched
 
 
 @dataclass(slots=True)
@@ -548,13 +644,18 @@ def parse_rust(source: bytes, parser: Parser | None = None,
     incrementally and unchanged items are carried over; the result is the same as a fresh
     parse."""
     parser = parser or new_parser()
+    untouched = None
     if previous is None:
         tree = parser.parse(source)
     else:
-        tree = parser.parse(source, _edited_tree(previous.source, previous.tree, source))
+        tree, untouched = _edit(previous.source, previous.tree, source, parser, previous.parsed)
     root = tree.root_node
-    collector = _Collector(source, root, previous.parsed if previous is not None else None)
-    collector.walk(root, "", None, None)
+    old = previous.parsed if previous is not None else None
+    collector = _Collector(source, root, old)
+    collector.walk_top(root, untouched)
+    if collector.key_conflict:  # rare: fall back to analysing every item
+        collector = _Collector(source, root, old)
+        collector.walk_top(root, None)
     items, uses = collector.finish()
     mods = [(i.module, i.name) for i in items if i.kind == "mod" and i.signature.endswith(";")]
-    return ParsedFile(items, _count_errors(root), mods, uses), tree
+    return ParsedFile(items, _count_errors(root), mods, uses, collector.groups), tree
