@@ -130,6 +130,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: run the same command again to resume", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug, not bad input: still one line unless asked for more
+        if os.environ.get("FERRIC_DEBUG"):
+            raise
+        print(f"error: internal error: {type(exc).__name__}: {exc} "
+              "(set FERRIC_DEBUG=1 for the traceback; re-running resumes)", file=sys.stderr)
+        return 1
     if result.up_to_date:
         print(f"{result.out}: up to date (config hash {result.manifest['config_hash']})",
               file=sys.stderr)

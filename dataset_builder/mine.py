@@ -55,13 +55,13 @@ def content_skip_reason(data: bytes | None, max_bytes: int) -> str | None:
     """Why a blob is not parsed, judged from its bytes (None: parse it)."""
     if data is None:
         return "missing_blob"
-    if len(data) > max_bytes:
-        return "too_large"
     if b"\x00" in data[:8192]:
         return "binary"
     head = data[:1024].lower()
     if any(marker in head for marker in _GENERATED_MARKERS):
-        return "generated"
+        return "generated"  # before the size check: the more telling reason for big tables
+    if len(data) > max_bytes:
+        return "too_large"
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:
@@ -371,8 +371,11 @@ class WorkDir:
         self.parts.mkdir(parents=True, exist_ok=True)
         for name, rows in tables.items():
             table = pa.Table.from_pylist(rows, schema=schema.SCHEMAS[name])
-            atomic_write(self.parts / f"{name}-{state.chunk:06d}.parquet",
-                         lambda tmp, t=table: pq.write_table(t, tmp))
+
+            def write(tmp: Path, table: pa.Table = table) -> None:
+                pq.write_table(table, tmp)
+
+            atomic_write(self.parts / f"{name}-{state.chunk:06d}.parquet", write)
         state.chunk += 1
         atomic_write_bytes(self.state_path, pickle.dumps(state, protocol=5))
 

@@ -273,23 +273,23 @@ def _expand_use(node: Node | None, src: bytes, prefix: str, out: list[tuple[str,
         return
     kind = node.type
     if kind == "scoped_use_list":
-        path = node.child_by_field_name("path")
-        new_prefix = _join(prefix, _squash(_text(src, path))) if path is not None else prefix
+        path_node = node.child_by_field_name("path")
+        new_prefix = _join(prefix, _squash(_text(src, path_node))) if path_node else prefix
         _expand_use(node.child_by_field_name("list"), src, new_prefix, out)
     elif kind == "use_list":
         for child in node.named_children:
             _expand_use(child, src, prefix, out)
     elif kind == "use_as_clause":
-        path = _join(prefix, _squash(_text(src, node.child_by_field_name("path"))))
-        out.append((path, _text(src, node.child_by_field_name("alias"))))
+        aliased = _join(prefix, _squash(_text(src, node.child_by_field_name("path"))))
+        out.append((aliased, _text(src, node.child_by_field_name("alias"))))
     elif kind == "use_wildcard":
         inner = _squash(_text(src, node)).removesuffix("*").removesuffix("::")
         out.append((_join(prefix, inner, "*"), ""))
     elif kind == "self":
         out.append((prefix, prefix.rsplit("::", 1)[-1]))
     elif kind in ("identifier", "scoped_identifier", "crate", "super", "metavariable"):
-        path = _join(prefix, _squash(_text(src, node)))
-        out.append((path, path.rsplit("::", 1)[-1]))
+        full = _join(prefix, _squash(_text(src, node)))
+        out.append((full, full.rsplit("::", 1)[-1]))
 
 
 @dataclass(slots=True)
