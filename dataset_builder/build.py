@@ -156,7 +156,8 @@ def build_dataset(config: MineConfig, info: RepoInfo, progress: bool = True,
     config_hash = config.config_hash(info.head, __version__)
     previous = read_manifest(out)
     if previous and previous.get("status") == "complete" and \
-            previous.get("config_hash") == config_hash:
+            previous.get("config_hash") == config_hash and \
+            all((out / name).exists() for name in previous.get("outputs", [])):
         return BuildResult(out, previous, up_to_date=True)
     out.mkdir(parents=True, exist_ok=True)
     for stale in out.glob(".work-*"):  # work of a run with other settings
