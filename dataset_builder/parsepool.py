@@ -19,9 +19,28 @@ from typing import Any
 
 from dataset_builder.gitio import BlobReader, Commit
 from dataset_builder.mine import Blob, BlobCache, path_skip_reason
+from dataset_builder.rust_items import Item, ParsedFile
 
 Task = tuple[str, str]  # (blob sha, sha of the same file's previous version or "")
-Result = tuple[str, Blob, bytes | None]
+Result = tuple[str, str, Blob, bytes | None]
+# An item carried over from the previous version travels as its key and new position only.
+_Moved = tuple[str, int, int, int, int]
+
+
+def _compact(parsed: ParsedFile, previous: ParsedFile | None) -> list[Item | _Moved]:
+    if previous is None:
+        return list(parsed.items)
+    old = {item.key: item.digest for item in previous.items}
+    return [(i.key, i.start_byte, i.end_byte, i.start_line, i.end_line)
+            if old.get(i.key) == i.digest else i for i in parsed.items]
+
+
+def _expand(items: list[Item | _Moved], previous: ParsedFile | None) -> list[Item]:
+    if previous is None:
+        return items  # type: ignore[return-value]
+    old = {item.key: item for item in previous.items}
+    return [entry if isinstance(entry, Item) else old[entry[0]].moved(*entry[1:])
+            for entry in items]
 
 
 def _worker(git_dir: Path, max_bytes: int, inbox: Any, outbox: Any) -> None:
@@ -33,14 +52,24 @@ def _worker(git_dir: Path, max_bytes: int, inbox: Any, outbox: Any) -> None:
                 return
             chunk_id, tasks = message
             results: list[Result] = []
-            parsed, incremental = cache.parsed, cache.incremental
+            parsed_before, incremental_before = cache.parsed, cache.incremental
             for sha, previous in tasks:
+                prior = cache.trees.get(previous) if previous else None
                 blob, data = cache.get(sha, True, previous)
-                results.append((sha, blob, data if blob.skip is None else None))
+                if blob.parsed is not None and prior is not None:
+                    # Send unchanged items as references to the previous version, which the
+                    # main process already holds: far less to pickle.
+                    full = blob.parsed
+                    blob = Blob(ParsedFile(_compact(full, prior.parsed),  # type: ignore[arg-type]
+                                           full.error_nodes, full.mods, full.uses, full.groups),
+                                blob.skip, blob.size)
+                else:
+                    previous = ""
+                results.append((sha, previous, blob, data if blob.skip is None else None))
             # The main process keeps the parses; the worker keeps only its tree LRU.
             cache.blobs.clear()
-            outbox.put((chunk_id, results, cache.parsed - parsed,
-                        cache.incremental - incremental))
+            outbox.put((chunk_id, results, cache.parsed - parsed_before,
+                        cache.incremental - incremental_before))
 
 
 class ParsePool:
@@ -55,6 +84,7 @@ class ParsePool:
         for proc in self.procs:
             proc.start()
         self.submitted: set[str] = set()
+        self.early: dict[int, list[Any]] = {}
         self.parsed = 0
         self.incremental = 0
 
@@ -78,24 +108,36 @@ class ParsePool:
             inbox.put((chunk_id, tasks))
 
     def collect(self, chunk_id: int, cache: BlobCache) -> None:
-        """Wait for every worker's results for the chunk and put them into the cache."""
+        """Wait for every worker's results for the chunk and put them into the cache.
+        A fast worker may already have sent the next chunk's results: those are kept."""
         remaining = len(self.inboxes)
         while remaining:
-            try:
-                got_id, results, parsed, incremental = self.outbox.get(timeout=1.0)
-            except queue.Empty:
-                dead = [p.name for p in self.procs if not p.is_alive()]
-                if dead:
-                    raise RuntimeError(f"parse worker died: {', '.join(dead)}") from None
+            early = self.early.get(chunk_id)
+            if early:
+                message = early.pop()
+            else:
+                try:
+                    message = self.outbox.get(timeout=1.0)
+                except queue.Empty:
+                    dead = [p.name for p in self.procs if not p.is_alive()]
+                    if dead:
+                        raise RuntimeError(f"parse worker died: {', '.join(dead)}") from None
+                    continue
+            got_id, results, parsed, incremental = message
+            if got_id != chunk_id:
+                self.early.setdefault(got_id, []).append(message)
                 continue
-            assert got_id == chunk_id, (got_id, chunk_id)
             remaining -= 1
             self.parsed += parsed
             self.incremental += incremental
-            for sha, blob, data in results:
+            for sha, previous, blob, data in results:
+                if previous and blob.parsed is not None:
+                    prior = cache.blobs[previous].parsed
+                    blob.parsed.items = _expand(blob.parsed.items, prior)
                 cache.blobs[sha] = blob
                 if data is not None:
                     cache.sources[sha] = data
+        self.early.pop(chunk_id, None)
 
     def close(self) -> None:
         for inbox, proc in zip(self.inboxes, self.procs, strict=True):
