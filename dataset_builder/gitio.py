@@ -164,13 +164,13 @@ def iter_commits(info: RepoInfo, since: str | None = None, until: str | None = N
                  max_commits: int | None = None, skip: int = 0) -> Iterator[Commit]:
     """Commits reachable from the revision, oldest first (parents before children), with
     their file changes; merges are diffed against their first parent. `max_commits` keeps the
-    oldest N; `skip` drops the first N (used when resuming)."""
+    oldest N; `skip` then drops the first N of those (used when resuming)."""
     cmd = _git(info.git_dir, "log", "--reverse", "--date-order", "--root", "--raw", "-M",
                "--no-abbrev", "-z", "--diff-merges=first-parent", f"--format={_FORMAT}",
                *_range_args(since, until), info.head, "--")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env())
     assert proc.stdout is not None
-    emitted = index = 0
+    index = 0
     buffer = b""
     try:
         while True:
@@ -184,11 +184,10 @@ def iter_commits(info: RepoInfo, since: str | None = None, until: str | None = N
                 if not record:
                     continue
                 index += 1
+                if max_commits is not None and index > max_commits:
+                    return  # max_commits counts from the start of history, skipped ones too
                 if index <= skip:
                     continue
-                if max_commits is not None and emitted >= max_commits:
-                    return
-                emitted += 1
                 yield _parse_record(record)
             if not chunk:
                 break

@@ -56,10 +56,25 @@ def locate_module(path: str) -> ModuleLocation:
             segments = [*rel[:-1], PurePosixPath(rel[-1]).stem]
         module = "::".join(["crate", *(_ident(s) for s in segments)])
         return ModuleLocation(root, module)
-    if (len(parts) >= 2 and parts[-2] in _TARGET_DIRS) or (
-            len(parts) >= 3 and parts[-3] in _TARGET_DIRS and parts[-1] == "main.rs"):
-        return ModuleLocation(str(PurePosixPath(path).with_suffix("")), "crate")
+    target = next((i for i in range(len(parts) - 2, -1, -1) if parts[i] in _TARGET_DIRS), None)
+    if target is not None:
+        # tests/x.rs is crate tests/x; tests/x/main.rs (or mod.rs) is crate tests/x and
+        # tests/x/helpers.rs its module `helpers`.
+        rel = list(parts[target + 1 :])
+        if len(rel) == 1:
+            return ModuleLocation("/".join((*parts[: target + 1], stem)), "crate")
+        crate = "/".join(parts[: target + 2])
+        inner = rel[1:]
+        if len(inner) == 1 and inner[0] in ("main.rs", "mod.rs"):
+            segments = []
+        elif inner[-1] == "mod.rs":
+            segments = inner[:-1]
+        else:
+            segments = [*inner[:-1], PurePosixPath(inner[-1]).stem]
+        return ModuleLocation(crate, "::".join(["crate", *(_ident(s) for s in segments)]))
     parent = str(PurePosixPath(path).parent)
+    if stem == "build":  # a build script is a crate of its own
+        return ModuleLocation(f"{parent}/build" if parent != "." else "build", "crate")
     return ModuleLocation(parent if parent != "" else ".", f"crate::{_ident(stem)}")
 
 

@@ -68,8 +68,6 @@ _NODE_KIND = {
 # callback per identifier and nearly double the query time).
 _CONST_NAME = re.compile(rb"(?<![A-Za-z0-9_])[A-Z][A-Z0-9_]+(?![A-Za-z0-9_])")
 
-_TRIVIA = frozenset({"attribute_item", "line_comment", "block_comment", "inner_attribute_item"})
-
 _PATH_PARENTS_SKIPPED = frozenset({"scoped_identifier", "scoped_type_identifier",
                                    "scoped_use_list", "use_declaration", "use_as_clause",
                                    "use_list"})
@@ -240,8 +238,11 @@ def _leading_trivia(node: Node, src: bytes) -> tuple[int, int, list[str], list[s
     docs.reverse()
     attrs.reverse()
     for attr in attrs:  # #[doc = "..."] is a doc comment too
-        if attr.startswith("#[doc") and "=" in attr:
-            docs.append(attr.split("=", 1)[1].strip(" ]\"'"))
+        if attr.startswith("#[doc") and "=" in attr and attr.endswith("]"):
+            value = attr[: -1].split("=", 1)[1].strip()
+            if len(value) >= 2 and value[0] == value[-1] == '"':
+                value = value[1:-1]
+            docs.append(value)
     return start_byte, start_line, docs, attrs
 
 
@@ -280,7 +281,9 @@ def _expand_use(node: Node | None, src: bytes, prefix: str, out: list[tuple[str,
         for child in node.named_children:
             _expand_use(child, src, prefix, out)
     elif kind == "use_as_clause":
-        aliased = _join(prefix, _squash(_text(src, node.child_by_field_name("path"))))
+        path_text = _squash(_text(src, node.child_by_field_name("path")))
+        # `use m::{self as alias}` imports m itself.
+        aliased = prefix if path_text == "self" else _join(prefix, path_text)
         out.append((aliased, _text(src, node.child_by_field_name("alias"))))
     elif kind == "use_wildcard":
         inner = _squash(_text(src, node)).removesuffix("*").removesuffix("::")
@@ -344,6 +347,11 @@ class _Collector:
         for root in nodes:
             captures = QueryCursor(_query()).captures(root)
             for node in captures.get("ref", ()):
+                parent = node.parent
+                # `fmt::Formatter` is one path reference, not also a bare `Formatter`.
+                if parent is not None and parent.type == "scoped_type_identifier" and \
+                        node.start_byte != parent.start_byte:
+                    continue
                 refs.append((node.start_byte, _text(src, node)))
             for node in captures.get("macro", ()):
                 refs.append((node.start_byte, _text(src, node) + "!"))
@@ -384,8 +392,8 @@ class _Collector:
         for node in root.named_children:
             kind = _NODE_KIND.get(node.type)
             if kind is None:
-                if node.type not in _TRIVIA:
-                    region_start = node.end_byte
+                # Not an item (trivia, ERROR nodes, stray `;`): it stays inside the region of
+                # the next item, so an edit here keeps that item from being carried over.
                 continue
             first = len(self.entries)
             if untouched is None or not self._carry_over(node, region_start, untouched):
@@ -460,7 +468,9 @@ class _Collector:
             self_type, trait_name = parent.self_type, parent.trait_name
             if parent.kind == "trait":
                 self_type = parent.name
-        qual = _join(module, parent.key.split(":", 1)[1] if parent is not None else "", name)
+        # A parent's key already holds the module path.
+        qual = _join(parent.key.split(":", 1)[1], name) if parent is not None else _join(
+            module, name)
         digest = hashlib.blake2b(src[start_byte : node.end_byte], digest_size=10).hexdigest()
         return _Stub(node, kind, module, parent, outer, name, self._key(kind, qual), start_byte,
                      start_line, docs, attrs, self_type, trait_name, digest, use_pairs)
@@ -593,7 +603,9 @@ class _Untouched:
     items: list[Item]
 
     def clean(self, start: int, end: int) -> bool:
-        return all(end <= lo or start >= hi for lo, hi in self.dirty)
+        # Touching counts: a node that now ends exactly where the edit starts may have been
+        # cut short by it.
+        return all(end < lo or start > hi for lo, hi in self.dirty)
 
 
 def _edit(old_src: bytes, old_tree: Tree, new_src: bytes, parser: Parser,

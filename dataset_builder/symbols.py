@@ -98,10 +98,13 @@ class SymbolTable:
         local = symbol_id(crate, f"{module}::{name}")
         if local in self.owners:
             return local
-        for path in imports.aliases.get(name, ()):
-            sid = symbol_id(crate, path)
-            if sid in self.owners:
-                return sid
+        imported = imports.aliases.get(name)
+        if imported:
+            for path in imported:
+                sid = symbol_id(crate, path)
+                if sid in self.owners:
+                    return sid
+            return None  # imported from elsewhere (another crate): not a crate-wide name
         for prefix in imports.globs:
             sid = symbol_id(crate, f"{prefix}::{name}")
             if sid in self.owners:

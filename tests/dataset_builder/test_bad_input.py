@@ -1,0 +1,246 @@
+"""Bad input: a one-line `error: ...` and exit code 2, or a counted skip in the manifest."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dataset_builder.cli import main
+from tests.dataset_builder.conftest import Commit, git, make_repo
+
+ROOT = Path(__file__).resolve().parents[2]
+TEN_MB = 10 * 1024 * 1024
+
+
+def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    capsys.readouterr()
+    code = main([*args, "--quiet"])
+    return code, capsys.readouterr().err
+
+
+def assert_one_line_error(err: str) -> None:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: "), err
+    assert "Traceback" not in err
+
+
+# --- exit code 2 -------------------------------------------------------------------------------
+
+
+def _missing(tmp_path: Path) -> Path:
+    return tmp_path / "does-not-exist"
+
+
+def _file(tmp_path: Path) -> Path:
+    path = tmp_path / "lib.rs"
+    path.write_text("fn main() {}\n")
+    return path
+
+
+def _plain_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "plain"
+    (path / "src").mkdir(parents=True)
+    (path / "src" / "lib.rs").write_text("fn main() {}\n")
+    return path
+
+
+def _nested_plain_dir(tmp_path: Path) -> Path:
+    outer = make_repo(tmp_path / "outer", [Commit("rs", write={"src/lib.rs": "fn f() {}\n"})])
+    inner = outer.path / "inner"
+    inner.mkdir()
+    return inner
+
+
+def _empty_repo(tmp_path: Path) -> Path:
+    git(tmp_path, "init", "-q", "empty")
+    return tmp_path / "empty"
+
+
+def _no_rust(tmp_path: Path) -> Path:
+    return make_repo(tmp_path / "norust", [
+        Commit("docs", write={"README.md": "# hi\n", "main.py": "print('hi')\n"}),
+        Commit("more docs", write={"docs/x.md": "x\n"}),
+    ]).path
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (_missing, "no such file"),
+    (_file, "is a file"),
+    (_plain_dir, "not a git repository"),
+    (_nested_plain_dir, "not a git repository"),
+    (_empty_repo, "no commits"),
+    (_no_rust, "no .rs files"),
+], ids=["missing", "file", "plain-dir", "nested-plain-dir", "empty-repo", "no-rust"])
+def test_bad_repo_exits_2(make: Any, message: str, tmp_path: Path,
+                          capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make(tmp_path)
+    out = tmp_path / "out"
+    code, err = run_main(capsys, "--repo", str(repo), "--out", str(out))
+    assert code == 2, err
+    assert_one_line_error(err)
+    assert message in err
+    assert not (out / "manifest.json").exists()
+
+
+def test_bad_rev_and_empty_selection(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path / "repo", [Commit("rs", write={"src/lib.rs": "fn f() {}\n"})])
+    out = str(tmp_path / "out")
+    code, err = run_main(capsys, "--repo", str(repo.path), "--out", out, "--rev", "nope")
+    assert code == 2
+    assert_one_line_error(err)
+    assert "--rev nope" in err
+    # Dates that select nothing leave no .rs files to mine.
+    code, err = run_main(capsys, "--repo", str(repo.path), "--out", out,
+                         "--since", "2100-01-01")
+    assert code == 2
+    assert_one_line_error(err)
+
+
+def test_out_is_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path / "repo", [Commit("rs", write={"src/lib.rs": "fn f() {}\n"})])
+    out = tmp_path / "out"
+    out.write_text("not a folder\n")
+    code, err = run_main(capsys, "--repo", str(repo.path), "--out", str(out))
+    assert code == 2
+    assert_one_line_error(err)
+
+
+def test_bad_option_values(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    for option in ("--max-commits", "--chunk-commits", "--max-file-bytes"):
+        with pytest.raises(SystemExit) as exc:
+            main(["--repo", str(tmp_path), option, "0"])
+        assert exc.value.code == 2
+        assert "must be a positive integer" in capsys.readouterr().err
+
+
+def test_subprocess_no_traceback(tmp_path: Path) -> None:
+    for repo in (tmp_path / "missing", _empty_repo(tmp_path)):
+        proc = subprocess.run(
+            [sys.executable, "-m", "dataset_builder", "--repo", str(repo), "--out",
+             str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True, timeout=60,
+            env={**os.environ, "PYTHONPATH": str(ROOT)})
+        assert proc.returncode == 2
+        assert_one_line_error(proc.stderr)
+        assert proc.stdout == ""
+
+
+# --- counted skips -----------------------------------------------------------------------------
+
+
+def _big(header: str) -> bytes:
+    line = b"pub const T: [u8; 4] = [1, 2, 3, 4];\n"
+    return header.encode() + line * (TEN_MB // len(line) + 1)
+
+
+@pytest.fixture(scope="module")
+def skip_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, Any]]:
+    base = tmp_path_factory.mktemp("skips")
+    sub = make_repo(base / "sub", [Commit("sub", write={"src/lib.rs": "pub fn s() {}\n"})])
+    repo = make_repo(base / "repo", [
+        Commit("good", write={"src/lib.rs": "pub mod a;\n", "src/a.rs": "pub fn a() {}\n"}),
+        Commit("odd files", write={
+            "src/binary.rs": b"fn f() {}\n\x00\x01\x02\x00",
+            "src/latin1.rs": "// caf\u00e9\nfn f() {}\n".encode("latin-1"),
+            "src/table.rs": _big("// @generated by a script\n"),
+            "src/huge.rs": _big("// written by hand, honest\n"),
+            "vendor/dep/src/lib.rs": "pub fn v() {}\n",
+            "third_party/x/lib.rs": "pub fn t() {}\n",
+            "target/debug/build/out.rs": "pub fn o() {}\n",
+        }, symlink={"src/link.rs": "a.rs"}),
+    ])
+    # A submodule (gitlink) named like a Rust file, and a real one added by `git submodule`.
+    sha = git(sub.path, "rev-parse", "HEAD").strip()
+    git(repo.path, "update-index", "--add", "--cacheinfo", f"160000,{sha},gitlink.rs")
+    git(repo.path, "-c", "protocol.file.allow=always", "submodule", "add", "-q",
+        str(sub.path), "deps/sub")
+    git(repo.path, "commit", "-q", "-m", "submodules", date=1_800_000_000)
+    out = base / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet"]) == 0
+    return repo.path, out, json.loads((out / "manifest.json").read_text())
+
+
+def test_skip_reasons_counted(skip_repo: tuple[Path, Path, dict[str, Any]]) -> None:
+    _, _, m = skip_repo
+    assert m["skips"] == {
+        "binary": 1,
+        "generated": 1,
+        "non_utf8": 1,
+        "submodule": 2,
+        "symlink": 1,
+        "target_dir": 1,
+        "too_large": 1,
+        "vendored": 2,
+    }
+    assert m["status"] == "complete"
+    assert all(m["sanity"].values())
+
+
+def test_skipped_files_are_rows_without_items(skip_repo: tuple[Path, Path, dict[str, Any]]) -> None:
+    import pyarrow.parquet as pq
+
+    _, out, _ = skip_repo
+    files = {f["path"]: f for f in pq.read_table(out / "files.parquet").to_pylist()}
+    expected = {
+        "src/binary.rs": "binary", "src/latin1.rs": "non_utf8", "src/table.rs": "generated",
+        "src/huge.rs": "too_large", "src/link.rs": "symlink", "gitlink.rs": "submodule",
+        "deps/sub": "submodule", "vendor/dep/src/lib.rs": "vendored",
+        "third_party/x/lib.rs": "vendored", "target/debug/build/out.rs": "target_dir",
+    }
+    for path, reason in expected.items():
+        assert files[path]["skip_reason"] == reason, path
+        assert files[path]["items_added"] == 0
+    assert files["src/huge.rs"]["size"] > TEN_MB
+    assert files["src/a.rs"]["skip_reason"] == ""
+    items = pq.read_table(out / "items.parquet", columns=["path"]).column("path").to_pylist()
+    assert set(items) == {"src/lib.rs", "src/a.rs"}
+    # .gitmodules is not Rust: not a file row at all.
+    assert ".gitmodules" not in files
+
+
+def test_max_file_bytes_option(skip_repo: tuple[Path, Path, dict[str, Any]],
+                               tmp_path: Path) -> None:
+    repo, _, _ = skip_repo
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo), "--out", str(out), "--quiet", "--max-file-bytes",
+                 "10"]) == 0
+    skips = json.loads((out / "manifest.json").read_text())["skips"]
+    # huge.rs, lib.rs, a.rs and latin1.rs (binary and generated are judged before the size).
+    assert skips["too_large"] == 4
+    assert skips["binary"] == skips["generated"] == 1
+
+
+def test_file_with_syntax_errors_is_kept(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    repo = make_repo(tmp_path / "repo", [
+        Commit("broken", write={"src/lib.rs": "fn good() {}\nfn bad( {\nstruct S;\n"}),
+        Commit("fixed", write={"src/lib.rs": "fn good() {}\nfn bad() {}\nstruct S;\n"}),
+    ])
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet"]) == 0
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["counts"]["file_versions_with_parse_errors"] == 1
+    files = pq.read_table(out / "files.parquet").to_pylist()
+    assert files[0]["parse_errors"] > 0 and files[1]["parse_errors"] == 0
+    keys = {r["key"] for r in pq.read_table(out / "items.parquet").to_pylist()}
+    assert {"function:good", "struct:S"} <= keys
+
+
+def test_non_utf8_file_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = tmp_path / "repo"
+    make_repo(repo, [Commit("ok", write={"src/lib.rs": "pub fn a() {}\n"})])
+    name = os.fsdecode(b"src/caf\xe9.rs")
+    (repo / name).write_text("pub fn b() {}\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "latin-1 name", date=1_800_000_000)
+    code, err = run_main(capsys, "--repo", str(repo), "--out", str(tmp_path / "out"))
+    assert code in (0, 2), err  # mined (or skipped and counted), or a clean error
+    if code == 2:
+        assert_one_line_error(err)

@@ -1,0 +1,475 @@
+"""End to end: `python -m dataset_builder` on small repositories, re-runs and crash resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from dataset_builder import mine
+from dataset_builder.cli import main
+from dataset_builder.schema import SCHEMAS
+from tests.dataset_builder.conftest import (
+    Branch,
+    BuiltRepo,
+    Checkout,
+    Commit,
+    Merge,
+    git,
+    linear_repo,
+    make_repo,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+TABLES = ("commits", "files", "items", "modules")
+OUTPUTS = ("commits.parquet", "files.parquet", "items.parquet", "modules.parquet",
+           "dag.graphml", "module_graph.graphml", "manifest.json", "report.md")
+
+POINT = "/// A point.\npub struct Point { pub x: i32, pub y: i32 }\n"
+ORIGIN = "\npub fn origin() -> Point { Point { x: 0, y: 0 } }\n"
+DIST = ("use crate::point::Point;\n\n"
+        "pub fn dist(a: &Point, b: &Point) -> i32 {{ {body} }}\n")
+
+
+@pytest.fixture(scope="module")
+def shapes(tmp_path_factory: pytest.TempPathFactory) -> BuiltRepo:
+    return make_repo(tmp_path_factory.mktemp("shapes") / "shapes", [
+        Commit("add point", write={
+            "src/lib.rs": "pub mod point;\nmod util;\n",
+            "src/point.rs": POINT + ORIGIN,
+            "src/util.rs": "pub fn clamp(v: i32) -> i32 { v.max(0) }\n",
+        }),
+        Commit("add geometry", write={
+            "src/lib.rs": "pub mod point;\nmod util;\npub mod geo;\n",
+            "src/geo.rs": DIST.format(body="(a.x - b.x).abs() + (a.y - b.y).abs()"),
+        }),
+        Commit("tweak geometry", write={
+            "src/geo.rs": DIST.format(body="(a.x - b.x).abs().max((a.y - b.y).abs())"),
+        }),
+        Commit("rename util", rename={"src/util.rs": "src/helpers.rs"},
+               write={"src/lib.rs": "pub mod point;\nmod helpers;\npub mod geo;\n"}),
+        Commit("drop origin", write={"src/point.rs": POINT}),
+    ])
+
+
+@pytest.fixture(scope="module")
+def shapes_out(shapes: BuiltRepo, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("shapes-out") / "out"
+    assert main(["--repo", str(shapes.path), "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+def read_tables(out: Path) -> dict[str, pa.Table]:
+    return {name: pq.read_table(out / f"{name}.parquet") for name in TABLES}
+
+
+def item_rows(out: Path) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = pq.read_table(out / "items.parquet").to_pylist()
+    return rows
+
+
+def manifest(out: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((out / "manifest.json").read_text())
+    return data
+
+
+def assert_same_outputs(a: Path, b: Path) -> None:
+    tables_a, tables_b = read_tables(a), read_tables(b)
+    for name in TABLES:
+        assert tables_a[name].num_rows > 0, name
+        assert tables_a[name].equals(tables_b[name]), name
+    assert (a / "dag.graphml").read_bytes() == (b / "dag.graphml").read_bytes()
+    assert (a / "module_graph.graphml").read_bytes() == (b / "module_graph.graphml").read_bytes()
+    assert manifest(a)["counts"]["commits"] == manifest(b)["counts"]["commits"]
+
+
+# --- a small crate -----------------------------------------------------------------------------
+
+
+def test_all_outputs_exist(shapes_out: Path) -> None:
+    for name in OUTPUTS:
+        assert (shapes_out / name).is_file(), name
+    assert not list(shapes_out.glob(".work-*"))  # the work folder is removed at the end
+    assert not list(shapes_out.glob(".*.tmp"))
+    for name in TABLES:
+        table = pq.read_table(shapes_out / f"{name}.parquet")
+        for field in SCHEMAS[name]:
+            assert table.schema.field(field.name).type == field.type, (name, field.name)
+
+
+def test_commits_table(shapes: BuiltRepo, shapes_out: Path) -> None:
+    commits = pq.read_table(shapes_out / "commits.parquet").to_pylist()
+    assert [c["sha"] for c in commits] == shapes.order
+    assert [c["index"] for c in commits] == list(range(5))
+    assert sorted(c["dag_order"] for c in commits) == list(range(5))
+    assert [c["subject"] for c in commits] == ["add point", "add geometry", "tweak geometry",
+                                               "rename util", "drop origin"]
+    assert not any(c["is_merge"] for c in commits)
+    assert commits[0]["parents"] == []
+    assert commits[1]["parents"] == [shapes.order[0]]
+
+
+def test_item_changes(shapes: BuiltRepo, shapes_out: Path) -> None:
+    rows = item_rows(shapes_out)
+    by = {(r["commit"], r["key"], r["change"]): r for r in rows}
+    first, second, third, renamed, last = shapes.order
+    added = {(r["path"], r["key"]) for r in rows if r["commit"] == first}
+    assert added == {("src/lib.rs", "mod:point"), ("src/lib.rs", "mod:util"),
+                     ("src/point.rs", "struct:Point"), ("src/point.rs", "function:origin"),
+                     ("src/util.rs", "function:clamp")}
+    assert all(r["change"] == "added" for r in rows if r["commit"] == first)
+
+    point = by[(first, "struct:Point", "added")]
+    assert point["symbol"] == ".|crate::point::Point"
+    assert point["module"] == "crate::point"
+    assert point["crate"] == "."
+    assert point["doc"] == "A point."
+    assert point["text"].startswith("/// A point.\npub struct Point")
+    assert point["start_line"] == 1
+
+    dist = by[(second, "function:dist", "added")]
+    assert ".|crate::point::Point" in dist["resolved"]
+    assert by[(third, "function:dist", "modified")]["lineage"] == dist["lineage"]
+    assert {r["key"] for r in rows if r["commit"] == third} == {"function:dist"}
+
+    # Renaming util.rs -> helpers.rs: the unchanged item is "moved", with the same lineage.
+    clamp_added = by[(first, "function:clamp", "added")]
+    moved = by[(renamed, "function:clamp", "moved")]
+    assert (moved["path"], moved["old_path"]) == ("src/helpers.rs", "src/util.rs")
+    assert moved["lineage"] == clamp_added["lineage"]
+    assert moved["module"] == "crate::helpers"
+    assert moved["text"] == clamp_added["text"]
+
+    removed = by[(last, "function:origin", "removed")]
+    assert removed["text"] == ""
+    assert removed["lineage"] == by[(first, "function:origin", "added")]["lineage"]
+    # The unchanged struct in the last commit's file is not a row.
+    assert (last, "struct:Point", "modified") not in by
+
+    commits = {c["sha"]: c for c in pq.read_table(shapes_out / "commits.parquet").to_pylist()}
+    assert commits[renamed]["items_moved"] == 1
+    assert commits[last]["items_removed"] == 1
+    assert commits[third]["items_modified"] == 1
+
+
+def test_files_table(shapes: BuiltRepo, shapes_out: Path) -> None:
+    files = pq.read_table(shapes_out / "files.parquet").to_pylist()
+    renamed = shapes.order[3]
+    rename_rows = [f for f in files if f["commit"] == renamed and f["status"] == "R"]
+    assert len(rename_rows) == 1
+    assert (rename_rows[0]["old_path"], rename_rows[0]["path"]) == ("src/util.rs",
+                                                                    "src/helpers.rs")
+    assert rename_rows[0]["items_moved"] == 1
+    assert all(f["skip_reason"] == "" and f["parse_errors"] == 0 for f in files)
+
+
+def test_dag_has_dependency_edge(shapes: BuiltRepo, shapes_out: Path) -> None:
+    dag = nx.read_graphml(shapes_out / "dag.graphml")
+    first, second, third = shapes.order[:3]
+    assert set(dag.nodes) == set(shapes.order)
+    assert dag.has_edge(first, second)
+    assert ".|crate::point::Point" in dag.edges[first, second]["symbols"]
+    assert dag.has_edge(first, third)  # the tweak changes dist, which uses Point
+    assert not dag.has_edge(second, first)
+    assert manifest(shapes_out)["dag"]["edges"] == dag.number_of_edges()
+
+
+def test_manifest_and_report(shapes: BuiltRepo, shapes_out: Path) -> None:
+    m = manifest(shapes_out)
+    assert m["status"] == "complete"
+    assert all(m["sanity"].values()), m["sanity"]
+    assert m["counts"]["commits"] == 5
+    # lib.rs swaps `mod util;` for `mod helpers;` in the rename commit: one more added/removed.
+    assert m["counts"]["items_by_change"] == {"added": 9, "modified": 1, "moved": 1,
+                                              "removed": 2}
+    assert m["repo"]["head"] == shapes.order[-1]
+    assert m["repo"]["label"] == "shapes"
+    assert m["skips"] == {}
+    assert m["module_graph"]["order"].index("crate::point") < m["module_graph"]["order"].index(
+        "crate::geo") < m["module_graph"]["order"].index("crate")
+    report = (shapes_out / "report.md").read_text()
+    assert report.startswith("# Dataset build: shapes")
+    assert "**FAIL**" not in report
+
+
+def test_second_run_is_up_to_date(shapes: BuiltRepo, shapes_out: Path,
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    before = {name: (shapes_out / name).stat().st_mtime_ns for name in OUTPUTS}
+    capsys.readouterr()
+    assert main(["--repo", str(shapes.path), "--out", str(shapes_out), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "up to date" in err
+    assert {name: (shapes_out / name).stat().st_mtime_ns for name in OUTPUTS} == before
+
+
+def test_other_settings_rebuild(shapes: BuiltRepo, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    args = ["--repo", str(shapes.path), "--out", str(out), "--quiet", "--workers", "0"]
+    assert main([*args, "--max-commits", "2"]) == 0
+    assert manifest(out)["counts"]["commits"] == 2
+    assert main(args) == 0
+    assert manifest(out)["counts"]["commits"] == 5
+
+
+def test_workers_do_not_change_outputs(shapes: BuiltRepo, shapes_out: Path,
+                                       tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert main(["--repo", str(shapes.path), "--out", str(out), "--quiet", "--workers", "0",
+                 "--chunk-commits", "1"]) == 0
+    assert_same_outputs(shapes_out, out)
+
+
+def test_snapshot_every(shapes: BuiltRepo, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert main(["--repo", str(shapes.path), "--out", str(out), "--quiet",
+                 "--snapshot-every", "2"]) == 0
+    modules = pq.read_table(out / "modules.parquet").to_pylist()
+    assert {r["snapshot_index"] for r in modules} == {1, 3, 4}
+    assert manifest(out)["module_graph"]["snapshots"] == 3
+    last = [r for r in modules if r["snapshot_index"] == 4]
+    assert sorted(r["order"] for r in last) == list(range(len(last)))
+    by_node = {r["node"]: r for r in last}
+    assert by_node["crate"]["depends_on"] == ["crate::geo", "crate::helpers", "crate::point"]
+    assert by_node["crate::point"]["order"] < by_node["crate::geo"]["order"]
+
+
+def test_dag_edge_to_an_item_moved_by_a_rename(tmp_path: Path) -> None:
+    built = make_repo(tmp_path / "repo", [
+        Commit("util", write={"src/lib.rs": "mod util;\n",
+                              "src/util.rs": "pub fn clamp(v: i32) -> i32 { v }\n"}),
+        Commit("rename", rename={"src/util.rs": "src/helpers.rs"},
+               write={"src/lib.rs": "mod helpers;\n"}),
+        Commit("use", write={"src/lib.rs": "mod helpers;\nmod user;\n",
+                             "src/user.rs": "use crate::helpers::clamp;\n"
+                                            "pub fn u() -> i32 { clamp(1) }\n"}),
+    ])
+    out = tmp_path / "out"
+    assert main(["--repo", str(built.path), "--out", str(out), "--quiet"]) == 0
+    user = next(r for r in item_rows(out) if r["key"] == "function:u")
+    assert user["resolved"] == [".|crate::helpers::clamp"]
+    dag = nx.read_graphml(out / "dag.graphml")
+    assert dag.in_degree(built.sha("use")) == 1  # from "util" or from "rename"
+
+
+def test_bare_and_shallow_clones(shapes: BuiltRepo, shapes_out: Path, tmp_path: Path) -> None:
+    bare = tmp_path / "plain" / "repo"  # a bare repository in a folder not named *.git
+    bare.parent.mkdir()
+    git(tmp_path, "clone", "-q", "--bare", str(shapes.path), str(bare))
+    out = tmp_path / "bare-out"
+    assert main(["--repo", str(bare), "--out", str(out), "--quiet"]) == 0
+    assert manifest(out)["repo"]["bare"] is True
+    assert_same_outputs(shapes_out, out)
+
+    shallow = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "2", f"file://{shapes.path}", str(shallow))
+    out = tmp_path / "shallow-out"
+    assert main(["--repo", str(shallow), "--out", str(out), "--quiet"]) == 0
+    m = manifest(out)
+    assert m["repo"]["shallow"] is True
+    assert m["counts"]["commits"] == 2
+    assert all(m["sanity"].values())
+
+
+def test_merge_history(tmp_path: Path) -> None:
+    built = make_repo(tmp_path / "repo", [
+        Commit("base", write={"src/lib.rs": "pub mod a;\n", "src/a.rs": "pub struct A;\n"}),
+        Branch("feature"),
+        Commit("feature b", write={"src/lib.rs": "pub mod a;\npub mod b;\n",
+                                   "src/b.rs": "use crate::a::A;\npub fn b() -> A { A }\n"}),
+        Checkout("main"),
+        Commit("main edits a", write={"src/a.rs": "pub struct A;\npub struct A2;\n"}),
+        Merge("feature", "merge feature"),
+    ])
+    out = tmp_path / "out"
+    assert main(["--repo", str(built.path), "--out", str(out), "--quiet"]) == 0
+    m = manifest(out)
+    assert m["counts"]["merges"] == 1
+    merge = built.sha("merge feature")
+    rows = [r for r in item_rows(out) if r["commit"] == merge]
+    # Against the first parent, the merge adds what the branch added.
+    assert {(r["key"], r["change"]) for r in rows} == {("mod:b", "added"),
+                                                      ("use:crate::a::A", "added"),
+                                                      ("function:b", "added")}
+    assert all(m["sanity"].values())
+
+
+# --- crash resume ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def long_repo(tmp_path_factory: pytest.TempPathFactory) -> BuiltRepo:
+    return linear_repo(tmp_path_factory.mktemp("long") / "long", 20)
+
+
+def _args(repo: BuiltRepo, out: Path, *extra: str) -> list[str]:
+    return ["--repo", str(repo.path), "--out", str(out), "--chunk-commits", "2", "--quiet",
+            *extra]
+
+
+@pytest.fixture(scope="module")
+def long_reference(long_repo: BuiltRepo, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("reference") / "out"
+    assert main(_args(long_repo, out)) == 0
+    m = manifest(out)
+    assert m["counts"]["commits"] == 20
+    assert m["dag"]["edges"] > 10
+    return out
+
+
+# Slows the run down so that the test can SIGKILL it at a known stage. "after_checkpoint":
+# sleep after each chunk's checkpoint. "before_checkpoint": sleep between a chunk's part files
+# and its checkpoint (from the second chunk on), leaving part files the checkpoint does not cover.
+_SLOW_RUN = """
+import sys, time
+from dataset_builder import mine
+mode = sys.argv[1]
+if mode == "after_checkpoint":
+    save_chunk = mine.WorkDir.save_chunk
+    def slow_save_chunk(self, state, tables):
+        save_chunk(self, state, tables)
+        time.sleep(3)
+    mine.WorkDir.save_chunk = slow_save_chunk
+else:
+    write = mine.atomic_write_bytes
+    def slow_write(path, data):
+        if path.name == "state.pkl" and path.exists():
+            time.sleep(3)
+        write(path, data)
+    mine.atomic_write_bytes = slow_write
+from dataset_builder.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def _wait_for(predicate: Any, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if proc.poll() is not None:
+            raise AssertionError(f"run ended (rc {proc.returncode}) before it could be killed: "
+                                 f"{proc.stderr.read().decode() if proc.stderr else ''}")
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for the run to reach the kill point")
+        time.sleep(0.002)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["after_checkpoint", "before_checkpoint"])
+def test_sigkill_and_resume(long_repo: BuiltRepo, long_reference: Path, tmp_path: Path,
+                            mode: str) -> None:
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-c", _SLOW_RUN, mode, *_args(long_repo, out)],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)  # its parse worker and git go with it
+    try:
+        def reached() -> bool:
+            states = list(out.glob(".work-*/state.pkl"))
+            if mode == "after_checkpoint":
+                return bool(states)
+            return bool(states) and bool(list(out.glob(".work-*/parts/items-000001.parquet")))
+
+        _wait_for(reached, proc)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        if proc.stdout:
+            proc.stdout.close()
+        if proc.stderr:
+            proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL
+    (work,) = out.glob(".work-*")
+    state_path = work / "state.pkl"
+    assert state_path.exists()
+    assert not (out / "manifest.json").exists()
+    with open(state_path, "rb") as handle:
+        state = pickle.load(handle)
+    assert isinstance(state, mine.MinerState)
+    assert 0 < state.commits_done < 20
+    if mode == "before_checkpoint":
+        # Killed while chunk 1's part files were on disk but its checkpoint was not.
+        assert state.chunk == 1
+        assert (work / "parts" / "commits-000001.parquet").exists()
+
+    rerun = subprocess.run([sys.executable, "-m", "dataset_builder", *_args(long_repo, out)],
+                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert rerun.returncode == 0, rerun.stderr
+    assert "Traceback" not in rerun.stderr
+    assert not list(out.glob(".work-*"))
+    assert all(manifest(out)["sanity"].values())
+    assert_same_outputs(long_reference, out)
+
+
+class _Interrupt:
+    """Patch WorkDir.save_chunk to raise KeyboardInterrupt once `after` chunks are saved."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, after: int) -> None:
+        self.saved = 0
+        original = mine.WorkDir.save_chunk
+
+        def save_chunk(work: mine.WorkDir, state: mine.MinerState,
+                       tables: dict[str, list[dict[str, Any]]]) -> None:
+            if self.saved == after:
+                raise KeyboardInterrupt
+            original(work, state, tables)
+            self.saved += 1
+
+        monkeypatch.setattr(mine.WorkDir, "save_chunk", save_chunk)
+
+
+def test_interrupt_and_resume_in_process(long_repo: BuiltRepo, long_reference: Path,
+                                         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    with monkeypatch.context() as patch:
+        interrupt = _Interrupt(patch, after=3)
+        assert main(_args(long_repo, out)) == 130
+        assert interrupt.saved == 3
+    assert "interrupted" in capsys.readouterr().err
+    (state_path,) = out.glob(".work-*/state.pkl")
+    with open(state_path, "rb") as handle:
+        assert pickle.load(handle).commits_done == 6
+    assert not (out / "manifest.json").exists()
+    # A fresh run resumes from the checkpoint and ends with the same content.
+    assert main(_args(long_repo, out)) == 0
+    assert manifest(out)["counts"]["blobs_parsed_this_run"] < manifest(long_reference)[
+        "counts"]["blobs_parsed_this_run"]  # it did not redo the first chunks
+    assert_same_outputs(long_reference, out)
+
+
+def test_interrupt_twice_with_other_worker_count(long_repo: BuiltRepo, long_reference: Path,
+                                                 tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    for after, workers in ((2, "0"), (3, "1")):
+        with monkeypatch.context() as patch:
+            _Interrupt(patch, after=after)
+            assert main(_args(long_repo, out, "--workers", workers)) == 130
+    assert main(_args(long_repo, out, "--workers", "0")) == 0
+    assert_same_outputs(long_reference, out)
+
+
+def test_resume_respects_max_commits(long_repo: BuiltRepo, tmp_path: Path,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    reference, out = tmp_path / "reference", tmp_path / "out"
+    assert main(_args(long_repo, reference, "--max-commits", "9", "--workers", "0")) == 0
+    assert manifest(reference)["counts"]["commits"] == 9
+    with monkeypatch.context() as patch:
+        _Interrupt(patch, after=2)
+        assert main(_args(long_repo, out, "--max-commits", "9", "--workers", "0")) == 130
+    assert main(_args(long_repo, out, "--max-commits", "9", "--workers", "0")) == 0
+    assert manifest(out)["counts"]["commits"] == 9
+    assert_same_outputs(reference, out)

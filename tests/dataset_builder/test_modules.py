@@ -1,0 +1,137 @@
+"""dataset_builder.modules: file -> crate/module, use-path resolution, the module graph."""
+
+from __future__ import annotations
+
+import pytest
+
+from dataset_builder.graphs import dependency_order
+from dataset_builder.modules import ModuleLocation, locate_module, module_graph, resolve_use_path
+from dataset_builder.rust_items import ParsedFile, parse_rust
+
+
+@pytest.mark.parametrize(("path", "crate", "module"), [
+    ("src/lib.rs", ".", "crate"),
+    ("src/main.rs", ".", "crate"),
+    ("src/a.rs", ".", "crate::a"),
+    ("src/a/mod.rs", ".", "crate::a"),
+    ("src/a/b.rs", ".", "crate::a::b"),
+    ("src/a/b/mod.rs", ".", "crate::a::b"),
+    ("src/my-mod.rs", ".", "crate::my_mod"),
+    ("src/bin/x.rs", "src/bin/x", "crate"),
+    ("src/bin/x/main.rs", "src/bin/x", "crate"),
+    ("src/bin/x/helper.rs", "src/bin/x", "crate::helper"),
+    ("crates/foo/src/lib.rs", "crates/foo", "crate"),
+    ("crates/foo/src/a/b.rs", "crates/foo", "crate::a::b"),
+    ("crates/foo/src/bin/tool.rs", "crates/foo/src/bin/tool", "crate"),
+    ("tests/it.rs", "tests/it", "crate"),
+    ("examples/demo.rs", "examples/demo", "crate"),
+    ("benches/speed.rs", "benches/speed", "crate"),
+    ("crates/foo/tests/it.rs", "crates/foo/tests/it", "crate"),
+])
+def test_locate_module(path: str, crate: str, module: str) -> None:
+    assert locate_module(path) == ModuleLocation(crate, module)
+
+
+@pytest.mark.parametrize("path", ["build.rs", "crates/foo/build.rs"])
+def test_build_script_is_its_own_crate_root(path: str) -> None:
+    loc = locate_module(path)
+    assert loc.module == "crate"
+    assert loc != locate_module(path.replace("build.rs", "src/build.rs"))
+    assert loc.crate != locate_module(path.replace("build.rs", "src/lib.rs")).crate
+
+
+def test_tests_common_mod_rs_is_not_a_module_named_mod() -> None:
+    assert not locate_module("tests/common/mod.rs").module.endswith("::mod")
+
+
+def test_multi_file_test_crate_is_one_crate() -> None:
+    assert locate_module("tests/it/helpers.rs") == ModuleLocation("tests/it", "crate::helpers")
+    assert locate_module("tests/it/main.rs") == ModuleLocation("tests/it", "crate")
+    graph = module_graph(_files({"tests/it/main.rs": "mod helpers;\n",
+                                 "tests/it/helpers.rs": "pub fn h() {}\n"}))
+    assert graph.number_of_edges() == 1
+
+
+def test_node_ids() -> None:
+    assert locate_module("src/a.rs").node_id() == "crate::a"
+    assert locate_module("crates/foo/src/a.rs").node_id() == "crates/foo#crate::a"
+    assert locate_module("crates/foo/src/a.rs").node_id("crate::z") == "crates/foo#crate::z"
+    assert locate_module("src/a.rs").join("inner::f") == "crate::a::inner::f"
+    assert locate_module("src/a.rs").join("") == "crate::a"
+
+
+@pytest.mark.parametrize(("path", "module", "expected"), [
+    ("crate::x::Y", "crate::a::b", "crate::x::Y"),
+    ("self::c::D", "crate::a::b", "crate::a::b::c::D"),
+    ("super::helper", "crate::a::b", "crate::a::helper"),
+    ("super::super::top", "crate::a::b", "crate::top"),
+    ("super::x", "crate", "crate::x"),  # cannot go above the crate root
+    ("lexer::Token", "crate", "crate::lexer::Token"),  # 2018-edition relative path
+])
+def test_resolve_use_path(path: str, module: str, expected: str) -> None:
+    assert resolve_use_path(path, module) == expected
+
+
+def _files(sources: dict[str, str]) -> list[tuple[str, ParsedFile]]:
+    return [(path, parse_rust(text.encode())[0]) for path, text in sources.items()]
+
+
+CRATE = {
+    "src/lib.rs": "mod x;\npub mod a;\npub use self::x::Y;\nuse std::fmt;\n"
+                  "mod inline {\n    use super::x::Y;\n}\n",
+    "src/x.rs": "pub struct Y;\n",
+    "src/a/mod.rs": "mod b;\nuse crate::x::Y;\npub fn helper() {}\n",
+    "src/a/b.rs": "use super::helper;\nuse crate::x::*;\nuse serde::Serialize;\n",
+    "src/lonely.rs": "pub fn nobody_declares_me() {}\n",
+}
+
+
+def test_module_graph_nodes() -> None:
+    graph = module_graph(_files(CRATE))
+    assert set(graph.nodes) == {"crate", "crate::x", "crate::a", "crate::a::b", "crate::inline",
+                                "crate::lonely"}
+    assert graph.nodes["crate::a::b"] == {"crate": ".", "module": "crate::a::b",
+                                          "path": "src/a/b.rs"}
+    assert graph.nodes["crate::inline"]["path"] == "src/lib.rs"
+
+
+def test_module_graph_edges() -> None:
+    graph = module_graph(_files(CRATE))
+    edges = {(u, v): d["kind"] for u, v, d in graph.edges(data=True)}
+    assert edges == {
+        ("crate::x", "crate"): "mod",  # mod x; (and use self::x::Y, same edge)
+        ("crate::a", "crate"): "mod",  # pub mod a;
+        ("crate::a::b", "crate::a"): "mod",  # mod b; in a/mod.rs
+        ("crate::x", "crate::a"): "use",  # use crate::x::Y;
+        ("crate::a", "crate::a::b"): "use",  # use super::helper;
+        ("crate::x", "crate::a::b"): "use",  # use crate::x::*;
+        ("crate::x", "crate::inline"): "use",  # use super::x::Y; inside mod inline {}
+    }
+    # External imports (std, serde) add no edges; lonely.rs is declared by nobody.
+    assert graph.degree("crate::lonely") == 0
+
+
+def test_module_graph_use_self_edge() -> None:
+    graph = module_graph(_files({"src/lib.rs": "use self::m::T;\n", "src/m.rs": "pub struct T;"}))
+    assert graph.edges["crate::m", "crate"]["kind"] == "use"
+
+
+def test_module_graph_dependency_order() -> None:
+    graph = module_graph(_files(CRATE))
+    order = dependency_order(graph)
+    assert len(order) == graph.number_of_nodes()
+    position = {n: i for i, n in enumerate(order)}
+    assert position["crate::x"] < position["crate::a"] < position["crate"]
+    assert position["crate::x"] < position["crate::inline"]
+
+
+def test_module_graph_separates_crates() -> None:
+    graph = module_graph(_files({
+        "crates/foo/src/lib.rs": "mod util;\nuse crate::util::f;\n",
+        "crates/foo/src/util.rs": "pub fn f() {}\n",
+        "crates/bar/src/lib.rs": "mod util;\nuse crate::util::g;\n",
+        "crates/bar/src/util.rs": "pub fn g() {}\n",
+    }))
+    assert set(graph.edges) == {("crates/foo#crate::util", "crates/foo#crate"),
+                                ("crates/bar#crate::util", "crates/bar#crate")}
+    assert graph.nodes["crates/bar#crate::util"]["crate"] == "crates/bar"

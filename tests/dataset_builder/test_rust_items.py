@@ -1,0 +1,548 @@
+"""dataset_builder.rust_items: items of one Rust file, fresh and incremental parses."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from dataset_builder.rust_items import Item, ParsedFile, Previous, UsePath, new_parser, parse_rust
+
+SOURCE = """\
+//! Crate docs (inner: belong to no item).
+use std::collections::{HashMap, HashSet as Set};
+use super::*;
+use crate::shapes::{self, area::Area as A};
+use self::inner::Thing;
+
+/// A point.
+/// Second line.
+#[derive(Debug, Clone)]
+pub struct Point<'a, T: Clone> where T: Send {
+    x: &'a T,
+}
+
+#[doc = "Colours."]
+pub(crate) enum Colour { Red, Green }
+
+union Bits { a: u32, b: f32 }
+
+pub type Grid<T> = Vec<Vec<T>>;
+
+const MAX: usize = 10;
+static mut COUNTER: u32 = 0;
+
+macro_rules! square { ($x:expr) => { $x * $x }; }
+
+mod decl;
+
+mod inner {
+    pub fn inner_fn() -> u8 { 1 }
+}
+
+/// Shapes.
+pub trait Shape: Clone + Send {
+    type Output;
+    fn area(&self) -> f64;
+    fn name(&self) -> String { String::new() }
+}
+
+impl<'a, T: Clone> Point<'a, T> {
+    /// Makes one.
+    pub fn new(x: &'a T) -> Self { Self { x } }
+}
+
+impl Shape for Colour {
+    type Output = u8;
+    fn area(&self) -> f64 {
+        helper(MAX);
+        self.paint();
+        let m: HashMap<u8, u8> = HashMap::new();
+        square!(2);
+        Point::new(&1);
+        Colour::Red;
+        0.0
+    }
+}
+
+fn helper<T>(n: T) -> usize where T: Into<usize> + Copy { n.into() }
+"""
+SRC = SOURCE.encode()
+
+
+@pytest.fixture(scope="module")
+def parsed() -> ParsedFile:
+    result, _ = parse_rust(SRC)
+    return result
+
+
+def by_key(pf: ParsedFile) -> dict[str, Item]:
+    return {item.key: item for item in pf.items}
+
+
+def test_clean_file_has_no_errors(parsed: ParsedFile) -> None:
+    assert parsed.error_nodes == 0
+    assert not parsed.has_errors
+    assert not any(item.has_error for item in parsed.items)
+
+
+def test_every_kind_and_key(parsed: ParsedFile) -> None:
+    kinds = {(item.kind, item.key) for item in parsed.items}
+    expected = {
+        ("use", "use:std::collections::{HashMap, HashSet as Set}"),
+        ("use", "use:super::*"),
+        ("use", "use:crate::shapes::{self, area::Area as A}"),
+        ("use", "use:self::inner::Thing"),
+        ("struct", "struct:Point"),
+        ("enum", "enum:Colour"),
+        ("union", "union:Bits"),
+        ("type_alias", "type_alias:Grid"),
+        ("const", "const:MAX"),
+        ("static", "static:COUNTER"),
+        ("macro_rules", "macro_rules:square"),
+        ("mod", "mod:decl"),
+        ("mod", "mod:inner"),
+        ("function", "function:inner::inner_fn"),
+        ("trait", "trait:Shape"),
+        ("associated_type", "associated_type:Shape::Output"),
+        ("method", "method:Shape::area"),
+        ("method", "method:Shape::name"),
+        ("impl", "impl:impl Point<'a, T>"),
+        ("method", "method:impl Point<'a, T>::new"),
+        ("impl", "impl:impl Shape for Colour"),
+        ("associated_type", "associated_type:impl Shape for Colour::Output"),
+        ("method", "method:impl Shape for Colour::area"),
+        ("function", "function:helper"),
+    }
+    assert kinds == expected
+    # Items come in file order.
+    starts = [item.start_byte for item in parsed.items]
+    assert starts == sorted(starts)
+    assert len({item.key for item in parsed.items}) == len(parsed.items)
+
+
+def test_struct_details(parsed: ParsedFile) -> None:
+    point = by_key(parsed)["struct:Point"]
+    assert point.name == "Point"
+    assert point.module == "" and point.parent == ""
+    assert point.visibility == "pub"
+    assert point.signature == "pub struct Point<'a, T: Clone> where T: Send"
+    assert point.generics == "<'a, T: Clone>"
+    assert point.trait_bounds == ("T: Clone", "T: Send")
+    assert point.where_clause == "where T: Send"
+    assert point.lifetimes == ("'a",)
+    assert point.doc == "A point.\nSecond line."
+    assert point.attributes == ("#[derive(Debug, Clone)]",)
+    assert point.symbol == "Point"
+    assert {"Clone", "Send", "T"} <= set(point.references)
+
+
+def test_spans_include_docs_and_attributes(parsed: ParsedFile) -> None:
+    items = by_key(parsed)
+    point = items["struct:Point"]
+    text = SOURCE.encode()[point.start_byte : point.end_byte].decode()
+    assert text.startswith("/// A point.\n/// Second line.\n#[derive(Debug, Clone)]\npub struct")
+    assert text.endswith("}")
+    lines = SOURCE.splitlines()
+    assert lines[point.start_line - 1] == "/// A point."
+    assert lines[point.end_line - 1] == "}"
+
+    colour = items["enum:Colour"]
+    assert SRC[colour.start_byte : colour.end_byte].decode().startswith('#[doc = "Colours."]')
+    assert colour.doc == "Colours."
+    assert colour.visibility == "pub(crate)"
+
+    new = items["method:impl Point<'a, T>::new"]
+    assert SRC[new.start_byte : new.end_byte].decode().startswith("/// Makes one.\n    pub fn")
+    assert new.doc == "Makes one."
+    for item in parsed.items:
+        body = SRC[item.start_byte : item.end_byte].decode()
+        first = lines[item.start_line - 1].strip()
+        last = lines[item.end_line - 1]
+        assert body.startswith(first), item.key
+        assert body.splitlines()[-1].strip() == last.strip() or last.strip().startswith(
+            body.splitlines()[-1].strip()), item.key
+
+
+def test_enum_union_alias_const_static_macro(parsed: ParsedFile) -> None:
+    items = by_key(parsed)
+    assert items["union:Bits"].signature == "union Bits"
+    grid = items["type_alias:Grid"]
+    assert grid.generics == "<T>"
+    assert grid.visibility == "pub"
+    assert "Vec" in grid.references
+    assert items["const:MAX"].signature == "const MAX: usize"
+    assert items["static:COUNTER"].signature == "static mut COUNTER: u32"
+    assert items["macro_rules:square"].name == "square"
+    assert items["macro_rules:square"].symbol == "square"
+    for key in ("enum:Colour", "union:Bits", "type_alias:Grid", "const:MAX", "static:COUNTER"):
+        assert items[key].symbol == key.split(":", 1)[1]
+
+
+def test_mod_declaration_and_inline_module(parsed: ParsedFile) -> None:
+    items = by_key(parsed)
+    assert items["mod:decl"].signature == "mod decl;"
+    assert items["mod:inner"].signature == "mod inner"
+    assert parsed.mods == [("", "decl")]  # only `mod x;` declarations name other files
+    inner_fn = items["function:inner::inner_fn"]
+    assert inner_fn.module == "inner"
+    assert inner_fn.parent == ""
+    assert inner_fn.symbol == "inner::inner_fn"
+    assert items["mod:decl"].symbol == ""  # modules are not referable symbols here
+
+
+def test_trait_and_its_methods(parsed: ParsedFile) -> None:
+    items = by_key(parsed)
+    shape = items["trait:Shape"]
+    assert shape.trait_bounds == ("Self: Clone + Send",)
+    assert shape.doc == "Shapes."
+    area = items["method:Shape::area"]
+    assert area.parent == "trait:Shape"
+    assert area.self_type == "Shape"
+    assert area.signature == "fn area(&self) -> f64;"
+    assert area.symbol == "Shape::area"
+    output = items["associated_type:Shape::Output"]
+    assert output.parent == "trait:Shape"
+    assert output.symbol == ""
+    assert items["method:Shape::name"].references == ("String", "String::new")
+
+
+def test_impl_blocks_and_methods(parsed: ParsedFile) -> None:
+    items = by_key(parsed)
+    inherent = items["impl:impl Point<'a, T>"]
+    assert inherent.self_type == "Point" and inherent.trait_name == ""
+    assert inherent.signature == "impl<'a, T: Clone> Point<'a, T>"
+    assert inherent.generics == "<'a, T: Clone>"
+    assert inherent.trait_bounds == ("T: Clone",)
+    assert inherent.lifetimes == ("'a",)
+    assert inherent.symbol == ""
+    new = items["method:impl Point<'a, T>::new"]
+    assert new.parent == "impl:impl Point<'a, T>"
+    assert new.self_type == "Point"
+    assert new.symbol == "Point::new"
+    assert new.lifetimes == ("'a",)
+    assert new.signature == "pub fn new(x: &'a T) -> Self"
+
+    trait_impl = items["impl:impl Shape for Colour"]
+    assert (trait_impl.self_type, trait_impl.trait_name) == ("Colour", "Shape")
+    area = items["method:impl Shape for Colour::area"]
+    assert (area.self_type, area.trait_name) == ("Colour", "Shape")
+    assert area.symbol == "Colour::area"
+    assert items["associated_type:impl Shape for Colour::Output"].parent == trait_impl.key
+
+
+def test_references(parsed: ParsedFile) -> None:
+    area = by_key(parsed)["method:impl Shape for Colour::area"]
+    refs = area.references
+    for expected in ("helper", "MAX", ".paint", "HashMap", "HashMap::new", "square!",
+                     "Point::new", "Colour::Red"):
+        assert expected in refs, expected
+    assert len(refs) == len(set(refs))  # unique, first-seen order
+    assert refs.index("helper") < refs.index(".paint") < refs.index("square!")
+    # The impl block sees everything inside it, and the names in its header.
+    impl_refs = by_key(parsed)["impl:impl Shape for Colour"].references
+    assert {"Shape", "Colour", "helper", "Point::new"} <= set(impl_refs)
+
+
+def test_where_clause_bounds_and_lifetimes_of_a_function() -> None:
+    src = (b"pub(crate) fn f<'a, 'b: 'a, T>(x: &'a T, y: &'b str) -> Vec<T>\n"
+           b"where T: Clone + 'a, for<'c> &'c T: Into<u8>\n"
+           b"{ let v = Vec::new(); other::call(x); v }\n"
+           b"fn helper<T>(n: T) -> usize where T: Into<usize> + Copy { n.into() }\n")
+    pf, _ = parse_rust(src)
+    f, helper = pf.items
+    assert f.visibility == "pub(crate)"
+    assert f.generics == "<'a, 'b: 'a, T>"
+    assert f.where_clause == "where T: Clone + 'a, for<'c> &'c T: Into<u8>"
+    assert f.trait_bounds == ("'b: 'a", "T: Clone + 'a", "for<'c> &'c T: Into<u8>")
+    assert f.lifetimes == ("'a", "'b", "'c")
+    assert {"Vec", "Vec::new", "other::call", "Clone", "Into"} <= set(f.references)
+    assert helper.trait_bounds == ("T: Into<usize> + Copy",)
+    assert helper.where_clause == "where T: Into<usize> + Copy"
+    assert ".into" in helper.references
+
+
+def test_use_paths(parsed: ParsedFile) -> None:
+    uses = [(u.path, u.alias) for u in parsed.uses]
+    assert uses == [
+        ("std::collections::HashMap", "HashMap"),
+        ("std::collections::HashSet", "Set"),
+        ("super::*", ""),
+        ("crate::shapes", "shapes"),
+        ("crate::shapes::area::Area", "A"),
+        ("self::inner::Thing", "Thing"),
+    ]
+    assert all(u.module == "" for u in parsed.uses)
+    use = by_key(parsed)["use:crate::shapes::{self, area::Area as A}"]
+    assert use.references == ("crate::shapes", "crate::shapes::area::Area")
+    assert parsed.uses[3].item == use.key
+
+
+def test_use_inside_inline_module() -> None:
+    pf, _ = parse_rust(b"mod tests {\n    use super::*;\n    use crate::a::b as c;\n}\n")
+    assert pf.uses == [
+        UsePath("tests", "super::*", "", "use:tests::super::*"),
+        UsePath("tests", "crate::a::b", "c", "use:tests::crate::a::b as c"),
+    ]
+
+
+def test_use_self_with_alias() -> None:
+    pf, _ = parse_rust(b"use crate::shapes::{self as sh};\n")
+    assert [(u.path, u.alias) for u in pf.uses] == [("crate::shapes", "sh")]
+
+
+def test_doc_attribute_keeps_brackets_and_quotes() -> None:
+    src = b'#[doc = "Links to [Foo]"]\nfn linked() {}\n#[doc = "It\'s \'quoted\'"]\nfn q() {}\n'
+    pf, _ = parse_rust(src)
+    assert [i.doc for i in pf.items] == ["Links to [Foo]", "It's 'quoted'"]
+
+
+def test_block_doc_comment_and_plain_comments() -> None:
+    src = b"/** Block doc */\nfn blocky() {}\n// plain comment\nfn plain() {}\n" \
+          b"//// not a doc\nfn four() {}\n"
+    pf, _ = parse_rust(src)
+    assert [(i.name, i.doc) for i in pf.items] == [("blocky", "Block doc"), ("plain", ""),
+                                                   ("four", "")]
+    assert SRC is not src
+    blocky = pf.items[0]
+    assert src[blocky.start_byte : blocky.end_byte].startswith(b"/** Block doc */")
+    plain = pf.items[1]
+    assert src[plain.start_byte : plain.end_byte].startswith(b"fn plain")
+
+
+def test_syntax_error_keeps_good_items() -> None:
+    src = (b"fn good_before() -> u8 { 1 }\n\nfn broken( { let x = ; }\n\n"
+           b"struct Fine { a: u8 }\n\nfn good_after() {}\n")
+    pf, _ = parse_rust(src)
+    assert pf.error_nodes > 0
+    assert pf.has_errors
+    items = by_key(pf)
+    assert {"function:good_before", "struct:Fine", "function:good_after"} <= set(items)
+    assert not items["function:good_before"].has_error
+    assert not items["struct:Fine"].has_error
+    assert any(i.has_error for i in pf.items)
+
+
+@pytest.mark.parametrize("src", [
+    b"", b"\n\n", b"fn", b"}}}}", b"impl", b"/* unterminated", b"\"unterminated",
+    b"\xff\xfe garbage", "fn caf\u00e9() { let \u00e9 = '\u00e9'; }\n".encode(),
+    b"mod a { mod b { mod c { fn deep() {} } } }",
+])
+def test_odd_inputs_never_raise(src: bytes) -> None:
+    pf, tree = parse_rust(src)
+    assert tree.root_node is not None
+    for item in pf.items:
+        assert 0 <= item.start_byte <= item.end_byte <= len(src)
+        assert 1 <= item.start_line <= item.end_line
+
+
+def test_nested_modules_path() -> None:
+    pf, _ = parse_rust(b"mod a { mod b { mod c { fn deep() {} } } }")
+    deep = by_key(pf)["function:a::b::c::deep"]
+    assert deep.module == "a::b::c"
+    assert deep.symbol == "a::b::c::deep"
+
+
+def test_method_key_inside_inline_module() -> None:
+    pf, _ = parse_rust(b"mod m {\n    trait T { fn f(); }\n    impl S { fn g() {} }\n}\n")
+    keys = [i.key for i in pf.items]
+    assert keys == ["mod:m", "trait:m::T", "method:m::T::f", "impl:m::impl S",
+                    "method:m::impl S::g"]
+
+
+def test_duplicate_keys_get_suffix() -> None:
+    src = (b"struct Fine { a: u8 }\nimpl Fine { fn m(&self) {} }\nimpl Fine { fn m(&self) {} }\n"
+           b"#[cfg(unix)]\nfn os() {}\n#[cfg(windows)]\nfn os() {}\n")
+    pf, _ = parse_rust(src)
+    keys = [i.key for i in pf.items]
+    assert keys == ["struct:Fine", "impl:impl Fine", "method:impl Fine::m", "impl:impl Fine#2",
+                    "method:impl Fine#2::m", "function:os", "function:os#2"]
+    assert pf.items[4].parent == "impl:impl Fine#2"
+    assert pf.items[3].digest == pf.items[1].digest  # same text, same digest
+
+
+def test_scoped_type_is_not_also_a_bare_name() -> None:
+    pf, _ = parse_rust(b"fn f(x: &mut fmt::Formatter<'_>) -> fmt::Result { Ok(()) }\n")
+    refs = pf.items[0].references
+    assert "fmt::Formatter" in refs and "fmt::Result" in refs
+    assert "Formatter" not in refs and "Result" not in refs
+
+
+def test_digest_tracks_text_only() -> None:
+    a, _ = parse_rust(b"fn a() { 1 }\nfn b() {}\n")
+    b, _ = parse_rust(b"\n\nfn a() { 1 }\nfn b() { 2 }\n")
+    assert a.items[0].digest == b.items[0].digest
+    assert a.items[1].digest != b.items[1].digest
+
+
+# --- incremental parse -----------------------------------------------------------------------
+
+BASE = """\
+//! Docs
+use std::fmt;
+use crate::geo::{Line, Plane as P};
+
+/// The point.
+#[derive(Debug)]
+pub struct Point { x: i32, y: i32 }
+
+impl Point {
+    pub fn new(x: i32, y: i32) -> Self { Self { x, y } }
+    fn len(&self) -> i32 { self.x + self.y }
+}
+
+impl fmt::Display for Point {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { write!(f, "{}", self.x) }
+}
+
+const MAX: i32 = 10;
+
+fn helper(p: &Point) -> i32 { p.len() + MAX }
+
+mod inner {
+    pub fn deep() -> i32 { LIMIT }
+    impl super::Point { fn other(&self) {} }
+}
+
+trait Shape { fn area(&self) -> f64; }
+"""
+
+
+def _edit(text: str, old: str, new: str) -> str:
+    assert old in text, old
+    return text.replace(old, new, 1)
+
+
+def _versions() -> list[tuple[str, str]]:
+    v: list[tuple[str, str]] = [("base", BASE)]
+
+    def add(name: str, text: str) -> None:
+        v.append((name, text))
+
+    add("insert item at top", "fn first() -> Point { Point::new(0, 0) }\n" + v[-1][1])
+    add("change a body", _edit(v[-1][1], "self.x + self.y", "self.x * 2 + self.y + MAX"))
+    add("delete an item", _edit(v[-1][1], "const MAX: i32 = 10;\n\n", ""))
+    add("introduce syntax error", _edit(v[-1][1], "fn helper(p: &Point)", "fn helper(p: &Point"))
+    add("fix syntax error", _edit(v[-1][1], "fn helper(p: &Point", "fn helper(p: &Point)"))
+    add("duplicate impl at the end", v[-1][1] + "impl Point { fn z(&self) {} }\n")
+    add("duplicate impl before the first", _edit(
+        v[-1][1], "impl Point {\n", "impl Point { fn w(&self) {} }\n\nimpl Point {\n"))
+    add("doc comment added", _edit(v[-1][1], "fn helper", "/// Helps.\nfn helper"))
+    add("attribute added", _edit(v[-1][1], "trait Shape", "#[allow(dead_code)]\ntrait Shape"))
+    add("rename item", _edit(v[-1][1], "fn helper", "fn helper2"))
+    add("edit inside inline module", _edit(v[-1][1], "{ LIMIT }", "{ LIMIT + 1 }"))
+    add("add use to inline module", _edit(v[-1][1], "mod inner {\n",
+                                          "mod inner {\n    use super::Point as Q;\n"))
+    add("unbalanced brace", _edit(v[-1][1], "trait Shape {", "trait Shape {{"))
+    add("balanced again", _edit(v[-1][1], "trait Shape {{", "trait Shape {"))
+    add("remove the top item", _edit(v[-1][1],
+                                     "fn first() -> Point { Point::new(0, 0) }\n", ""))
+    add("empty file", "")
+    add("back to base", BASE)
+    add("same text again", BASE)
+    add("open string literal", _edit(v[-1][1], "self.x + self.y", "self.x \"+ self.y"))
+    add("close it", BASE)
+    return v
+
+
+VERSIONS = _versions()
+
+
+def _fresh(text: str) -> ParsedFile:
+    return parse_rust(text.encode(), new_parser())[0]
+
+
+def test_incremental_chain_equals_fresh_parse() -> None:
+    """Each version parsed incrementally from the previous one (as the miner does, chaining the
+    incremental results) equals a fresh parse of that version."""
+    parser = new_parser()
+    first, tree = parse_rust(VERSIONS[0][1].encode(), parser)
+    previous = Previous(VERSIONS[0][1].encode(), tree, first)
+    for name, text in VERSIONS[1:]:
+        src = text.encode()
+        incremental, tree = parse_rust(src, parser, previous)
+        assert incremental == _fresh(text), name
+        previous = Previous(src, tree, incremental)
+
+
+@pytest.mark.parametrize("index", range(1, len(VERSIONS)), ids=[n for n, _ in VERSIONS[1:]])
+def test_incremental_single_edit_equals_fresh_parse(index: int) -> None:
+    (_, old), (name, new) = VERSIONS[index - 1], VERSIONS[index]
+    parser = new_parser()
+    old_parsed, old_tree = parse_rust(old.encode(), parser)
+    incremental, _ = parse_rust(new.encode(), parser,
+                                Previous(old.encode(), old_tree, old_parsed))
+    assert incremental == _fresh(new), name
+
+
+def test_incremental_edit_shifts_positions() -> None:
+    parser = new_parser()
+    old_parsed, old_tree = parse_rust(BASE.encode(), parser)
+    new = "// one\n// two\n" + BASE
+    inc, _ = parse_rust(new.encode(), parser, Previous(BASE.encode(), old_tree, old_parsed))
+    old_items, new_items = by_key(old_parsed), by_key(inc)
+    shift = len("// one\n// two\n")
+    for key, item in old_items.items():
+        assert new_items[key].start_byte == item.start_byte + shift
+        assert new_items[key].start_line == item.start_line + 2
+        assert new_items[key].digest == item.digest
+
+
+_SNIPPETS = ["fn extra() {}\n", "impl Point { fn z(&self) {} }\n", "/// doc\n", "#[inline]\n",
+             "{", "}", "(", ";", "fn", " ", "\n", "struct Point;\n", "x", "MAX", "// c\n", "'a",
+             "\"", "use foo::*;\n", "mod inner { fn deep() {} }\n"]
+
+
+def _random_edit(rng: random.Random, src: bytes) -> bytes:
+    op = rng.random()
+    pos = rng.randrange(len(src) + 1)
+    if op < 0.4:
+        return src[:pos] + rng.choice(_SNIPPETS).encode() + src[pos:]
+    if op < 0.7:
+        return src[:pos] + src[pos + rng.randrange(1, 30) :]
+    if op < 0.9:
+        lines = src.split(b"\n")
+        lines.insert(rng.randrange(len(lines)), lines[rng.randrange(len(lines))])
+        return b"\n".join(lines)
+    return BASE.encode()
+
+
+def test_incremental_item_truncated_at_edit_start() -> None:
+    old = b"fn a() {}\nimpl Display for Point {\n    fn fmt(&self) {}\n}\n"
+    new = b"fn a() {}\nimpl Di    fn fmt(&self) {}\n}\n"
+    parser = new_parser()
+    old_parsed, old_tree = parse_rust(old, parser)
+    incremental, _ = parse_rust(new, parser, Previous(old, old_tree, old_parsed))
+    assert incremental == _fresh(new.decode())
+
+
+@pytest.mark.parametrize("new", [
+    b"fn a() {}\n/// The point.\n#ive(Debug)]\npub struct Point;\n",
+    # No syntax error at all: tree-sitter reads `#[derive(Debug)] ;` as an empty statement.
+    b"fn a() {}\n/// The point.\n#[derive(Debug)]\n;pub struct Point;\n",
+], ids=["attribute-broken", "empty-statement"])
+def test_incremental_attribute_broken_by_edit(new: bytes) -> None:
+    old = b"fn a() {}\n/// The point.\n#[derive(Debug)]\npub struct Point;\n"
+    parser = new_parser()
+    old_parsed, old_tree = parse_rust(old, parser)
+    incremental, _ = parse_rust(new, parser, Previous(old, old_tree, old_parsed))
+    fresh = _fresh(new.decode())
+    assert incremental == fresh
+    assert fresh.items[1].start_byte == new.index(b"pub struct")
+
+
+# Seeds whose chains hit the two bugs above (same root causes).
+@pytest.mark.parametrize("seed", range(40))
+def test_incremental_random_edits_equal_fresh_parse(seed: int) -> None:
+    """Seeded random edit chains (insertions, deletions, duplicated lines, resets)."""
+    rng = random.Random(seed)
+    parser = new_parser()
+    src = BASE.encode()
+    parsed, tree = parse_rust(src, parser)
+    previous = Previous(src, tree, parsed)
+    for step in range(10):
+        new = _random_edit(rng, previous.source)
+        incremental, tree = parse_rust(new, parser, previous)
+        fresh, _ = parse_rust(new, new_parser())
+        assert incremental == fresh, (seed, step, new.decode("utf-8", "replace"))
+        previous = Previous(new, tree, incremental)

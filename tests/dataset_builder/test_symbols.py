@@ -1,0 +1,169 @@
+"""dataset_builder.symbols: the symbol table and name resolution behind the commit DAG."""
+
+from __future__ import annotations
+
+import pytest
+
+from dataset_builder.modules import locate_module
+from dataset_builder.rust_items import Item, ParsedFile, parse_rust
+from dataset_builder.symbols import Imports, SymbolTable
+
+FILES = {
+    "src/lib.rs": "pub mod a;\npub mod b;\npub mod c;\n",
+    "src/a.rs": """\
+pub struct Foo;
+impl Foo {
+    pub fn new() -> Self { Self::make() }
+    fn make() -> Self { Foo }
+    fn len(&self) -> usize { 0 }
+    fn area(&self) -> u8 { 1 }
+}
+pub enum Color { Red, Green }
+fn local() -> Foo { Foo::new() }
+macro_rules! square { () => {} }
+""",
+    "src/c.rs": """\
+pub struct Foo;
+pub struct Unique;
+impl Foo { fn len(&self) -> usize { 1 } }
+""",
+    "src/b.rs": """\
+use crate::a::Foo as Bar;
+use crate::a::*;
+use std::collections::HashMap;
+fn g() {
+    let x: Bar = Bar::new();
+    let f: Foo = Foo::new();
+    let u: Unique = todo!();
+    let c = Color::Red;
+    x.len();
+    x.area();
+    square!();
+    let m: HashMap<u8, u8> = HashMap::new();
+    crate::a::Foo::new();
+    super::a::Color::Green;
+    std::fmt::Write::write_str;
+    external_fn();
+    Unknown::thing();
+}
+""",
+    "crates/other/src/lib.rs": "pub struct OnlyThere;\nfn z() -> Unique { todo!() }\n",
+}
+
+
+class World:
+    def __init__(self, files: dict[str, str]) -> None:
+        self.table = SymbolTable()
+        self.parsed: dict[str, ParsedFile] = {}
+        for path, text in files.items():
+            self.add(path, text)
+
+    def add(self, path: str, text: str) -> None:
+        parsed, _ = parse_rust(text.encode())
+        self.parsed[path] = parsed
+        self.table.define_file(path, locate_module(path), parsed.items)
+
+    def item(self, path: str, key: str) -> Item:
+        return next(i for i in self.parsed[path].items if i.key == key)
+
+    def resolve(self, path: str, key: str, ref: str) -> str | None:
+        item = self.item(path, key)
+        assert ref in item.references, (ref, item.references)
+        loc = locate_module(path)
+        return self.table.resolve(ref, item, loc, Imports.of(self.parsed[path].uses, loc))
+
+
+@pytest.fixture
+def world() -> World:
+    return World(FILES)
+
+
+def test_symbols_defined(world: World) -> None:
+    assert set(world.table.owners) == {
+        ".|crate::a::Foo", ".|crate::a::Foo::new", ".|crate::a::Foo::make",
+        ".|crate::a::Foo::len", ".|crate::a::Foo::area", ".|crate::a::Color",
+        ".|crate::a::local", ".|crate::a::square", ".|crate::c::Foo", ".|crate::c::Unique",
+        ".|crate::c::Foo::len", ".|crate::b::g", "crates/other|crate::OnlyThere",
+        "crates/other|crate::z",
+    }
+
+
+def test_imports_of(world: World) -> None:
+    imports = Imports.of(world.parsed["src/b.rs"].uses, locate_module("src/b.rs"))
+    assert imports.aliases["Bar"] == ["crate::a::Foo"]
+    assert imports.globs == ["crate::a"]
+
+
+@pytest.mark.parametrize(("path", "key", "ref", "expected"), [
+    # Same module (Foo is also in crate::c: only the local lookup can decide).
+    ("src/a.rs", "function:local", "Foo", ".|crate::a::Foo"),
+    ("src/a.rs", "function:local", "Foo::new", ".|crate::a::Foo::new"),
+    # `Self::…` inside an impl names the impl's type.
+    ("src/a.rs", "method:impl Foo::new", "Self::make", ".|crate::a::Foo::make"),
+    # An imported alias, and a path through it.
+    ("src/b.rs", "function:g", "Bar", ".|crate::a::Foo"),
+    ("src/b.rs", "function:g", "Bar::new", ".|crate::a::Foo::new"),
+    # A glob import decides between crate::a::Foo and crate::c::Foo.
+    ("src/b.rs", "function:g", "Foo", ".|crate::a::Foo"),
+    ("src/b.rs", "function:g", "Foo::new", ".|crate::a::Foo::new"),
+    # A name that only one symbol of the crate carries, with no import.
+    ("src/b.rs", "function:g", "Unique", ".|crate::c::Unique"),
+    # Enum::Variant resolves to the enum (variants are not symbols).
+    ("src/b.rs", "function:g", "Color::Red", ".|crate::a::Color"),
+    ("src/b.rs", "function:g", "super::a::Color::Green", ".|crate::a::Color"),
+    ("src/b.rs", "function:g", "crate::a::Foo::new", ".|crate::a::Foo::new"),
+    # Macros.
+    ("src/b.rs", "function:g", "square!", ".|crate::a::square"),
+    # `.method`: unique in the crate resolves, ambiguous (two `len`) does not.
+    ("src/b.rs", "function:g", ".area", ".|crate::a::Foo::area"),
+    ("src/b.rs", "function:g", ".len", None),
+    # External or unknown names stay unresolved.
+    ("src/b.rs", "function:g", "HashMap", None),
+    ("src/b.rs", "function:g", "HashMap::new", None),
+    ("src/b.rs", "function:g", "std::fmt::Write::write_str", None),
+    ("src/b.rs", "function:g", "external_fn", None),
+    ("src/b.rs", "function:g", "Unknown::thing", None),
+    ("src/b.rs", "function:g", "todo!", None),
+    # Another crate's unique name is not visible.
+    ("crates/other/src/lib.rs", "function:z", "Unique", None),
+])
+def test_resolve(world: World, path: str, key: str, ref: str, expected: str | None) -> None:
+    assert world.resolve(path, key, ref) == expected
+
+
+def test_latest_def_is_not_touched_by_define_file(world: World) -> None:
+    assert world.table.latest_def == {}
+
+
+def test_drop_file_and_redefine(world: World) -> None:
+    table = world.table
+    table.drop_file("src/c.rs")
+    assert ".|crate::c::Foo" not in table.owners
+    # Foo is now unique crate-wide, and `.len` too.
+    assert world.resolve("src/b.rs", "function:g", ".len") == ".|crate::a::Foo::len"
+    world.add("src/c.rs", "pub struct Foo;\n")
+    assert ".|crate::c::Foo" in table.owners
+    assert (".", "Unique") not in table.by_name
+    assert world.resolve("src/b.rs", "function:g", "Unique") is None
+
+
+def test_duplicate_definitions_are_counted(world: World) -> None:
+    # The same module defined twice (a.rs and a/mod.rs, or cfg'd duplicates) keeps the symbol
+    # until both are gone.
+    world.add("src/a/mod.rs", "pub enum Color { Red }\n")
+    assert world.table.owners[".|crate::a::Color"] == 2
+    world.table.drop_file("src/a.rs")
+    assert world.table.owners[".|crate::a::Color"] == 1
+    assert world.resolve("src/b.rs", "function:g", "Color::Red") == ".|crate::a::Color"
+    world.table.drop_file("src/a/mod.rs")
+    assert ".|crate::a::Color" not in world.table.owners
+    assert world.resolve("src/b.rs", "function:g", "Color::Red") is None
+
+
+def test_external_import_shadows_crate_wide_unique_name() -> None:
+    world = World({
+        "src/lib.rs": "pub mod ser;\npub mod user;\n",
+        "src/ser.rs": "pub trait Serialize {}\n",
+        "src/user.rs": "use serde::Serialize;\nfn save<T: Serialize>(t: T) {}\n",
+    })
+    assert world.resolve("src/user.rs", "function:save", "Serialize") is None
