@@ -60,7 +60,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk-commits", type=_positive, default=256,
                    help="commits per checkpoint (a killed run resumes from the last one)")
     p.add_argument("--workers", type=_non_negative, default=None,
-                   help="parse worker processes (default: CPUs - 1, at most 4; 0: none)")
+                   help="parse worker processes (default: one per CPU, at most 4; 0: none)")
     p.add_argument("--demo-dir", type=Path, default=None,
                    help="where --repo demo is materialised (default: ~/.cache/ferric/demo-repo)")
     p.add_argument("--quiet", action="store_true", help="no progress bars or summary table")

@@ -28,8 +28,9 @@ class MineConfig:
     """Rust files larger than this are skipped as too_large (generated tables, bundles)."""
     chunk_commits: int = 256
     """Commits per checkpoint: a killed run resumes from the last finished chunk."""
-    workers: int = field(default_factory=lambda: max(1, min(4, (os.cpu_count() or 2) - 1)))
-    """Processes that read and parse blobs ahead of the history walk (0: in-process)."""
+    workers: int = field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)))
+    """Processes that read and parse blobs ahead of the history walk (0: in-process). One per
+    CPU: the walk itself waits on them most of the time."""
 
     def hash_fields(self, head: str) -> dict[str, object]:
         fields = asdict(self)
