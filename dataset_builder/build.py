@@ -180,7 +180,9 @@ def build_dataset(config: MineConfig, info: RepoInfo, progress: bool = True,
         commits = pa.concat_tables(
             [pq.read_table(p, schema=schema.COMMITS) for p in work.part_files("commits")])
         dag = _commit_dag(commits, state)
-        order = {sha: i for i, sha in enumerate(dependency_order(dag))}
+        # Ties between independent commits keep history order.
+        by_index = {sha: f"{data['index']:012d}" for sha, data in dag.nodes(data=True)}
+        order = {sha: i for i, sha in enumerate(dependency_order(dag, by_index.__getitem__))}
         commits = commits.append_column(
             "dag_order", pa.array([order[s] for s in commits.column("sha").to_pylist()],
                                   pa.int64()))

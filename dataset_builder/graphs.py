@@ -7,7 +7,7 @@ definitions before their uses.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,8 @@ import networkx as nx
 from dataset_builder.atomic import atomic_write_text
 
 
-def _order_cycle(graph: nx.DiGraph, members: set[Hashable]) -> list[Hashable]:
+def _order_cycle(graph: nx.DiGraph, members: set[Hashable],
+                 key: Callable[[Hashable], str]) -> list[Hashable]:
     """Order the nodes of one strongly connected component: repeatedly take the node with the
     fewest unplaced prerequisites (minimum in-degree, as DeepSeek-Coder orders files), ties
     broken by name."""
@@ -24,26 +25,27 @@ def _order_cycle(graph: nx.DiGraph, members: set[Hashable]) -> list[Hashable]:
     order = []
     while remaining:
         best = min(remaining, key=lambda n: (
-            sum(1 for p in graph.predecessors(n) if p in remaining and p != n), str(n)))
+            sum(1 for p in graph.predecessors(n) if p in remaining and p != n), key(n)))
         order.append(best)
         remaining.remove(best)
     return order
 
 
-def dependency_order(graph: nx.DiGraph) -> list[Hashable]:
+def dependency_order(graph: nx.DiGraph,
+                     key: Callable[[Hashable], str] = str) -> list[Hashable]:
     """All nodes, prerequisites first: condense strongly connected components, sort the
-    condensation topologically with a deterministic tie-break (smallest member name), and order
-    each component by minimum in-degree."""
+    condensation topologically with a deterministic tie-break (the smallest member by `key`,
+    the node's name unless given), and order each component by minimum in-degree."""
     if graph.number_of_nodes() == 0:
         return []
     condensed = nx.condensation(graph)
     members: dict[int, set[Hashable]] = {
         c: set(data["members"]) for c, data in condensed.nodes(data=True)}
-    first_name = {c: min(str(m) for m in ms) for c, ms in members.items()}
+    first_name = {c: min(key(m) for m in ms) for c, ms in members.items()}
     order: list[Hashable] = []
     for component in nx.lexicographical_topological_sort(condensed, key=first_name.__getitem__):
         nodes = members[component]
-        order.extend(_order_cycle(graph, nodes) if len(nodes) > 1 else nodes)
+        order.extend(_order_cycle(graph, nodes, key) if len(nodes) > 1 else nodes)
     return order
 
 

@@ -125,6 +125,9 @@ class Item:
     trait_name: str  # impl blocks and methods: the implemented trait's simple name
     has_error: bool
     digest: str  # hash of the item's text: equal digests mean an unchanged item
+    # The name other items use for this one, relative to the file's module ("" when the kind
+    # defines nothing referable). Stored, not derived: the history walk asks for it constantly.
+    symbol: str
 
     def moved(self, start_byte: int, end_byte: int, start_line: int, end_line: int) -> Item:
         """The same item at another position (positional construction: much cheaper than
@@ -133,18 +136,7 @@ class Item:
                     end_byte, start_line, end_line, self.signature, self.generics,
                     self.trait_bounds, self.where_clause, self.lifetimes, self.references,
                     self.doc, self.attributes, self.visibility, self.self_type, self.trait_name,
-                    self.has_error, self.digest)
-
-    @property
-    def symbol(self) -> str:
-        """The name other items use for this one, relative to the file's module ("" when the
-        kind defines nothing referable)."""
-        if self.kind not in DEFINING_KINDS:
-            return ""
-        if self.kind == "method":
-            owner = self.self_type or self.parent.split(":", 1)[-1]
-            return _join(self.module, owner, self.name)
-        return _join(self.module, self.name)
+                    self.has_error, self.digest, self.symbol)
 
 
 @dataclass(slots=True)
@@ -170,6 +162,15 @@ class ParsedFile:
     @property
     def has_errors(self) -> bool:
         return self.error_nodes > 0
+
+
+def _symbol_of(kind: str, module: str, name: str, self_type: str, parent: _Stub | None) -> str:
+    if kind not in DEFINING_KINDS:
+        return ""
+    if kind == "method":
+        owner = self_type or (parent.key.split(":", 1)[-1] if parent is not None else "")
+        return _join(module, owner, name)
+    return _join(module, name)
 
 
 def _join(*parts: str) -> str:
@@ -551,6 +552,7 @@ class _Collector:
             trait_name=stub.trait_name,
             has_error=node.has_error,
             digest=stub.digest,
+            symbol=_symbol_of(kind, stub.module, name, stub.self_type, stub.parent),
         )
 
 
