@@ -129,6 +129,8 @@ def main() -> int:
                     "python": platform.python_version()},
         "versions": {d: metadata.version(d) for d in ("pydriller", "GitPython", "tree-sitter")},
         "date": time.strftime("%Y-%m-%d"),
+        "ferric_commit": subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                                        capture_output=True, text=True).stdout.strip(),
     }
     out = args.out or ROOT / "bench" / "results" / f"mine-{name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
