@@ -38,7 +38,7 @@ from dataset_builder.gitio import (
 from dataset_builder.graphs import dependency_order, graph_stats, write_graphml
 from dataset_builder.mine import BlobCache, MinerState, WorkDir, mine_history, path_skip_reason
 from dataset_builder.modules import module_graph
-from dataset_builder.report import render_report
+from dataset_builder.report import PLOT, render_plot, render_report
 from dataset_builder.rust_items import ParsedFile
 
 MANIFEST = "manifest.json"
@@ -212,9 +212,10 @@ def build_dataset(config: MineConfig, info: RepoInfo, progress: bool = True,
         "versions": _versions(),
         "elapsed_seconds": round(time.monotonic() - started, 2),
         "outputs": ["commits.parquet", "files.parquet", "items.parquet", "modules.parquet",
-                    "dag.graphml", "module_graph.graphml", "report.md", MANIFEST],
+                    "dag.graphml", "module_graph.graphml", "report.md", PLOT, MANIFEST],
     }
     manifest["sanity"] = sanity_checks(out, dag, commits, manifest)
+    render_plot(dag, commits, out / PLOT)
     atomic_write_text(out / "report.md", render_report(manifest, dag, commits))
     atomic_write_json(out / MANIFEST, manifest)
     work.remove()

@@ -1,11 +1,52 @@
-"""report.md of a dataset build (the human-readable side of manifest.json)."""
+"""report.md of a dataset build (the human-readable side of manifest.json), with a plot."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import networkx as nx
 import pyarrow as pa
+
+from dataset_builder.atomic import atomic_write
+
+PLOT = "history.png"
+
+
+def render_plot(dag: nx.DiGraph, commits: pa.Table, dest: Path) -> None:
+    """Two panels: item versions per commit over history (with the growth of lineages), and
+    how many later commits depend on each commit (the DAG's out-degrees)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cols = commits.select(["index", "items_added", "items_modified", "items_removed"])
+    index = cols.column("index").to_pylist()
+    added = cols.column("items_added").to_pylist()
+    modified = cols.column("items_modified").to_pylist()
+    removed = cols.column("items_removed").to_pylist()
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6.5))
+    top.bar(index, added, width=1.0, label="added", color="#2a9d8f")
+    top.bar(index, modified, width=1.0, bottom=added, label="modified", color="#e9c46a")
+    top.bar(index, [-r for r in removed], width=1.0, label="removed", color="#e76f51")
+    top.set_xlabel("commit (history order)")
+    top.set_ylabel("item versions")
+    top.set_title("Item versions per commit")
+    top.legend(loc="upper left", fontsize=8)
+    degrees = [dag.out_degree(n) for n in dag.nodes]
+    if degrees:
+        bottom.hist(degrees, bins=range(0, max(degrees) + 2), color="#264653", log=True)
+    bottom.set_xlabel("commits that depend on a commit (DAG out-degree)")
+    bottom.set_ylabel("commits (log)")
+    bottom.set_title("Commit dependency DAG")
+    fig.tight_layout()
+
+    def write(tmp: Path) -> None:
+        fig.savefig(tmp, format="png", dpi=110)
+
+    atomic_write(dest, write)
+    plt.close(fig)
 
 
 def _table(headers: list[str], rows: list[list[Any]]) -> str:
@@ -54,6 +95,8 @@ def render_report(manifest: dict[str, Any], dag: nx.DiGraph, commits: pa.Table) 
         "",
         _table(["reason", "count"], [[k, v] for k, v in manifest["skips"].items()])
         if manifest["skips"] else "None.",
+        "",
+        f"![item versions per commit and DAG out-degrees]({PLOT})",
         "",
         "## Commit dependency DAG (dag.graphml)",
         "",
