@@ -164,6 +164,16 @@ class ParsedFile:
         return self.error_nodes > 0
 
 
+def _ref_span(node: Node, kind: str) -> tuple[int, int]:
+    """Where an item's references are read: impl, trait and inline-mod blocks take those of
+    their header (type, trait, generics, bounds); their members are items with their own."""
+    if kind in ("impl", "trait", "mod"):
+        body = node.child_by_field_name("body")
+        if body is not None:
+            return node.start_byte, body.start_byte
+    return node.start_byte, node.end_byte
+
+
 def _symbol_of(kind: str, module: str, name: str, self_type: str, parent: _Stub | None) -> str:
     if kind not in DEFINING_KINDS:
         return ""
@@ -341,12 +351,14 @@ class _Collector:
         self.lt_pos: list[int] = []
         self.lt_names: list[str] = []
 
-    def _collect_refs(self, nodes: list[Node]) -> None:
+    def _collect_refs(self, spans: list[tuple[int, int]]) -> None:
         src = self.src
         refs: list[tuple[int, str]] = []
         lifetimes: list[tuple[int, str]] = []
-        for root in nodes:
-            captures = QueryCursor(_query()).captures(root)
+        for start, end in spans:
+            cursor = QueryCursor(_query())
+            cursor.set_byte_range(start, end)
+            captures = cursor.captures(self.root)
             for node in captures.get("ref", ()):
                 parent = node.parent
                 # `fmt::Formatter` is one path reference, not also a bare `Formatter`.
@@ -367,7 +379,7 @@ class _Collector:
                 refs.append((node.start_byte, _squash(_text(src, node))))
             lifetimes.extend((n.start_byte, _text(src, n)) for n in captures.get("lifetime", ()))
             refs.extend((m.start(), m.group().decode())
-                        for m in _CONST_NAME.finditer(src, root.start_byte, root.end_byte))
+                        for m in _CONST_NAME.finditer(src, start, end))
         refs.sort()
         lifetimes.sort()
         self.ref_pos = [pos for pos, _ in refs]
@@ -490,10 +502,9 @@ class _Collector:
                 changed.append(entry)
         if changed:
             if previous is None:
-                self._collect_refs([self.root])
+                self._collect_refs([(self.root.start_byte, self.root.end_byte)])
             else:
-                outers = {id(s.outer or s): (s.outer or s).node for s in changed}
-                self._collect_refs(list(outers.values()))
+                self._collect_refs(sorted({_ref_span(s.node, s.kind) for s in changed}))
         items: list[Item] = []
         uses: list[UsePath] = []
         for i, entry in enumerate(self.entries):
@@ -527,8 +538,8 @@ class _Collector:
             references: tuple[str, ...] = tuple(path for path, _ in stub.use_pairs)
         else:
             references = tuple(
-                r for r in self._in_span(self.ref_pos, self.ref_names, node.start_byte,
-                                         node.end_byte) if r != name)
+                r for r in self._in_span(self.ref_pos, self.ref_names,
+                                         *_ref_span(node, kind)) if r != name)
         return Item(
             kind=kind,
             name=name,

@@ -67,7 +67,7 @@ ITEMS = pa.schema([
     ("trait_bounds", _STRS),
     ("where_clause", _STR),
     ("lifetimes", _STRS),
-    ("references", _STRS),  # names as written
+    ("references", _STRS),  # names as written (impl/trait/mod blocks: their header's only)
     ("resolved", _STRS),  # symbol ids they resolved to at this commit
     ("doc", _STR),
     ("attributes", _STRS),
