@@ -92,3 +92,43 @@ MODULES = pa.schema([
 ])
 
 SCHEMAS = {"commits": COMMITS, "files": FILES, "items": ITEMS, "modules": MODULES}
+
+# Training samples: DATA_DIR/samples/{train,valid,test}/part-*.parquet (the contract with the
+# tokenizer, training and analysis stages). The document a model trains on is
+# context + target + suffix; FIM moves the target (the "middle") to the end.
+SCALES = ("micro", "small", "medium", "large", "full")
+SPLITS = ("train", "valid", "test")
+TYPE_FACT_MODES = ("header", "inline", "none")
+
+SAMPLES = pa.schema([
+    ("id", _STR),  # stable: the same sample gets the same id in every build
+    ("repo", _STR),  # repository label (manifest.json "repos" maps it to its path)
+    ("commit", _STR),
+    ("commit_index", _INT),
+    ("committed_at", _INT),  # Unix seconds
+    ("crate", _STR),
+    ("crate_dir", _STR),  # folder of the crate's Cargo.toml, relative to the repo root ("" = root)
+    ("path", _STR),  # file holding the target (LARGE/FULL: the first of `paths`)
+    ("paths", _STRS),  # every file whose code is in the target, in dependency order
+    ("scale", _STR),  # one of SCALES
+    ("kind", _STR),  # item kind of the target (function, impl, module, module_group, crate)
+    ("name", _STR),
+    ("lineage", _STR),  # path + item path, the same across versions and renames
+    ("part", _INT),  # oversized targets are split at item boundaries: part `part` of `parts`
+    ("parts", _INT),
+    ("context", _STR),  # what the model sees first: type facts, context pack, preceding code
+    ("target", _STR),  # what the model must write
+    ("suffix", _STR),  # code after the target in its file (FIM suffix; may be "")
+    ("prefix_span", pa.list_(_INT)),  # [start, end) of the context in context+target+suffix
+    ("suffix_span", pa.list_(_INT)),  # [start, end) of the suffix in context+target+suffix
+    ("target_start_byte", _INT),  # target's byte span in `path` at `commit` (-1: several files)
+    ("target_end_byte", _INT),
+    ("target_loc", _INT),  # non-blank lines of the target
+    ("target_tokens", _INT),  # StarCoder2 tokens of the target
+    ("context_tokens", _INT),
+    ("dependencies", _STRS),  # symbol ids the target references, resolved at `commit`
+    ("type_facts", _STR),  # mode the text was rendered in: one of TYPE_FACT_MODES
+    ("type_facts_source", _STR),  # "tree-sitter" or "tree-sitter+rustdoc"
+    ("split", _STR),  # one of SPLITS
+])
+SCHEMAS["samples"] = SAMPLES
