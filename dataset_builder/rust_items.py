@@ -155,7 +155,8 @@ class ParsedFile:
     error_nodes: int = 0  # ERROR and MISSING nodes; > 0 means the file does not parse cleanly
     mods: list[tuple[str, str]] = field(default_factory=list)  # (module, declared child name)
     uses: list[UsePath] = field(default_factory=list)
-    # One entry per top-level item node: (node start byte, first item index, end item index).
+    # One entry per item node, nested ones too: (node start byte, first item index, end item
+    # index).
     # Lets the next version's incremental parse carry over whole untouched items.
     groups: list[tuple[int, int, int]] = field(default_factory=list)
 
@@ -345,6 +346,7 @@ class _Collector:
         self.entries: list[_Stub | Item] = []
         self.groups: list[tuple[int, int, int]] = []
         self.key_conflict = False
+        self.untouched: _Untouched | None = None
         self.keys: dict[str, int] = {}
         self.ref_pos: list[int] = []
         self.ref_names: list[str] = []
@@ -401,29 +403,39 @@ class _Collector:
     def walk_top(self, root: Node, untouched: _Untouched | None) -> None:
         """The file's top level: untouched item nodes (outside every edited or re-structured
         range) take their items from the previous parse, shifted; the rest are walked."""
-        region_start = 0
-        for node in root.named_children:
-            kind = _NODE_KIND.get(node.type)
-            if kind is None:
-                # Not an item (trivia, ERROR nodes, stray `;`): it stays inside the region of
-                # the next item, so an edit here keeps that item from being carried over.
-                continue
-            first = len(self.entries)
-            if untouched is None or not self._carry_over(node, region_start, untouched):
-                self._walk_node(node, kind, "", None, None)
-            self.groups.append((node.start_byte, first, len(self.entries)))
-            region_start = node.end_byte
+        self.untouched = untouched
+        self.walk(root, "", None, None)
 
-    def _carry_over(self, node: Node, region_start: int, untouched: _Untouched) -> bool:
+    def _carry_over(self, node: Node, region_start: int, module: str,
+                    parent: _Stub | None) -> bool:
+        untouched = self.untouched
+        assert untouched is not None
         # The region includes the doc comments and attributes before the node.
         if not untouched.clean(region_start, node.end_byte):
             return False
         after = node.start_byte >= untouched.new_edit_end
         old_start = node.start_byte - untouched.delta_bytes if after else node.start_byte
-        group = untouched.groups.get(old_start)
-        if group is None:
+        position = untouched.groups.get(old_start)
+        if position is None:
+            return False
+        _, group_first, group_end = untouched.group_list[position]
+        group = (group_first, group_end)
+        if group_first >= group_end:
+            return False
+        # A member of an edited impl, trait or mod is carried over only when it still sits in
+        # the same container (same parent key and module): its key is derived from them.
+        first_old = untouched.items[group[0]]
+        if first_old.module != module or first_old.parent != (parent.key if parent else ""):
             return False
         dbytes, dlines = (untouched.delta_bytes, untouched.delta_lines) if after else (0, 0)
+        # The node's nested groups (post-order: the run just before its own) come along, so
+        # the result equals a fresh parse's, groups included.
+        nested = position
+        while nested > 0 and untouched.group_list[nested - 1][1] > group_first:
+            nested -= 1
+        base = len(self.entries) - group_first
+        self.groups.extend((start + dbytes, first + base, end + base)
+                           for start, first, end in untouched.group_list[nested:position])
         for old in untouched.items[group[0] : group[1]]:
             base, _, suffix = old.key.rpartition("#")
             if not (base and suffix.isdigit()):
@@ -438,10 +450,24 @@ class _Collector:
 
     def walk(self, container: Node, module: str, parent: _Stub | None,
              outer: _Stub | None) -> None:
+        """Items of a container (the file, or an impl/trait/mod body). Untouched item nodes
+        (outside every edited or re-structured range) take their items from the previous
+        parse, shifted; the rest are walked. Inside a large impl whose one method changed,
+        only that method is analysed again."""
+        untouched = self.untouched
+        # The root may start after leading trivia; its first region still starts at byte 0.
+        region_start = 0 if container.parent is None else container.start_byte
         for node in container.named_children:
             kind = _NODE_KIND.get(node.type)
-            if kind is not None:
+            if kind is None:
+                # Not an item (trivia, ERROR nodes, stray `;`): it stays inside the region of
+                # the next item, so an edit here keeps that item from being carried over.
+                continue
+            first = len(self.entries)
+            if untouched is None or not self._carry_over(node, region_start, module, parent):
                 self._walk_node(node, kind, module, parent, outer)
+            self.groups.append((node.start_byte, first, len(self.entries)))
+            region_start = node.end_byte
 
     def _walk_node(self, node: Node, kind: str, module: str, parent: _Stub | None,
                    outer: _Stub | None) -> None:
@@ -612,7 +638,8 @@ class _Untouched:
     new_edit_end: int
     delta_bytes: int
     delta_lines: int
-    groups: dict[int, tuple[int, int]]  # old node start -> (first, end) old item indexes
+    group_list: list[tuple[int, int, int]]  # the previous parse's groups (post-order)
+    groups: dict[int, int]  # old node start -> its index in group_list
     items: list[Item]
 
     def clean(self, start: int, end: int) -> bool:
@@ -647,7 +674,8 @@ def _edit(old_src: bytes, old_tree: Tree, new_src: bytes, parser: Parser,
         new_edit_end=new_end,
         delta_bytes=len(new_src) - len(old_src),
         delta_lines=new_src.count(b"\n", prefix, new_end) - old_src.count(b"\n", prefix, old_end),
-        groups={start: (first, end) for start, first, end in previous.groups},
+        group_list=previous.groups,
+        groups={start: i for i, (start, _, _) in enumerate(previous.groups)},
         items=previous.items,
     )
     return tree, untouched

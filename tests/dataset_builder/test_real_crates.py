@@ -92,6 +92,51 @@ def _top_level_spans(pf: ParsedFile) -> list[tuple[int, int]]:
 
 
 @pytest.mark.slow
+def test_incremental_parse_of_member_edits_on_real_files() -> None:
+    """Edits inside impl, trait and mod bodies (a method deleted, duplicated, renamed or its
+    body changed; a member inserted): members untouched by the edit are carried over, and the
+    result still equals a fresh parse."""
+    dirs = crate_dirs()
+    files = [p for name in ("itertools", "regex", "nom", "serde", "either") if name in dirs
+             for p in rust_files(dirs[name] / "src")]
+    if not files:
+        pytest.skip("no suitable crate installed")
+    rng = random.Random(11)
+    parser = new_parser()
+    checked = 0
+    for path in rng.sample(files, min(40, len(files))):
+        src = path.read_bytes()
+        parsed, tree = parse_rust(src, parser)
+        previous = Previous(src, tree, parsed)
+        for _ in range(4):
+            text = previous.source
+            members = [i for i in previous.parsed.items if i.parent or i.module]
+            if not members:
+                break
+            item = rng.choice(members)
+            start, end = item.start_byte, item.end_byte
+            op = rng.randrange(5)
+            if op == 0:
+                new = text[:start] + text[end:]
+            elif op == 1:
+                new = text[:end] + b"\n" + text[start:end] + text[end:]
+            elif op == 2:
+                new = text[:start] + b"fn inserted_member(&self) -> u8 { MAX }\n" + text[start:]
+            elif op == 3 and item.name and item.name.encode() in text[start:end]:
+                at = text.index(item.name.encode(), start)
+                new = text[:at] + b"renamed_" + text[at:]
+            else:
+                middle = (start + end) // 2
+                new = text[:middle] + b" x " + text[middle:]
+            incremental, tree = parse_rust(new, parser, previous)
+            fresh, _ = parse_rust(new, new_parser())
+            assert incremental == fresh, (path, op, item.key)
+            previous = Previous(new, tree, incremental)
+            checked += 1
+    assert checked >= 40
+
+
+@pytest.mark.slow
 def test_incremental_parse_on_real_files() -> None:
     """Item-level edits of real files (delete, duplicate, insert, edit a body): the
     incremental parse equals a fresh one."""
