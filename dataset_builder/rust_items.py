@@ -433,8 +433,8 @@ class _Collector:
         nested = position
         while nested > 0 and untouched.group_list[nested - 1][1] > group_first:
             nested -= 1
-        base = len(self.entries) - group_first
-        self.groups.extend((start + dbytes, first + base, end + base)
+        index_shift = len(self.entries) - group_first
+        self.groups.extend((start + dbytes, first + index_shift, end + index_shift)
                            for start, first, end in untouched.group_list[nested:position])
         for old in untouched.items[group[0] : group[1]]:
             base, _, suffix = old.key.rpartition("#")
