@@ -38,8 +38,17 @@ from dataset_builder.gitio import (
 from dataset_builder.graphs import dependency_order, graph_stats, write_graphml
 from dataset_builder.mine import BlobCache, MinerState, WorkDir, mine_history, path_skip_reason
 from dataset_builder.modules import module_graph
-from dataset_builder.report import PLOT, render_plot, render_report
+from dataset_builder.report import (
+    PLOT,
+    SAMPLES_HEADING,
+    SAMPLES_PLOT,
+    render_plot,
+    render_report,
+    render_samples_plot,
+    render_samples_section,
+)
 from dataset_builder.rust_items import ParsedFile
+from dataset_builder.samples import SampleConfig, build_samples, read_samples
 
 MANIFEST = "manifest.json"
 
@@ -81,8 +90,10 @@ def _commit_dag(commits: pa.Table, state: MinerState) -> nx.DiGraph:
     return dag
 
 
-def _snapshot_commits(commits: pa.Table, every: int) -> list[tuple[int, str]]:
+def _snapshot_commits(commits: pa.Table, every: int | None) -> list[tuple[int, str]]:
     shas = commits.column("sha").to_pylist()
+    if every is None:
+        every = max(1, min(100, -(-len(shas) // 10)))
     picks = {len(shas) - 1}
     if every > 0:
         picks.update(range(every - 1, len(shas), every))
@@ -149,16 +160,46 @@ def read_manifest(out: Path) -> dict[str, Any] | None:
     return manifest
 
 
+def _add_samples(out: Path, info: RepoInfo, manifest: dict[str, Any], label: str,
+                 config: MineConfig, sample_config: SampleConfig, progress: bool) -> bool:
+    """Generate (or confirm up to date) the samples; update manifest and report. Returns
+    whether anything was rebuilt."""
+    section = build_samples(out, info, label, manifest["config_hash"], sample_config,
+                            config.max_file_bytes, progress)
+    if section.get("up_to_date") and manifest.get("samples", {}).get("config_hash") == \
+            section["config_hash"]:
+        return False
+    samples = read_samples(out)
+    render_samples_plot(samples, out / SAMPLES_PLOT)
+    manifest["samples"] = section
+    manifest["sanity"].update(section["sanity"])
+    report = (out / "report.md").read_text() if (out / "report.md").exists() else ""
+    report = report.split(SAMPLES_HEADING, 1)[0].rstrip() + "\n\n"
+    atomic_write_text(out / "report.md", report + render_samples_section(section, samples))
+    for name in ("samples", SAMPLES_PLOT, "type_tokens.json"):
+        if name not in manifest["outputs"]:
+            manifest["outputs"].insert(-1, name)
+    atomic_write_json(out / MANIFEST, manifest)
+    return True
+
+
 def build_dataset(config: MineConfig, info: RepoInfo, progress: bool = True,
-                  repo_label: str | None = None) -> BuildResult:
+                  repo_label: str | None = None,
+                  sample_config: SampleConfig | None = None) -> BuildResult:
+    """Mine the history (part 1) then, unless sample_config is None, write the samples
+    (part 2). Each part is skipped when its outputs are complete for the same config hash."""
     started = time.monotonic()
     out = Path(config.out)
     config_hash = config.config_hash(info.head, __version__)
+    label = repo_label or info.path.name
     previous = read_manifest(out)
     if previous and previous.get("status") == "complete" and \
             previous.get("config_hash") == config_hash and \
-            all((out / name).exists() for name in previous.get("outputs", [])):
-        return BuildResult(out, previous, up_to_date=True)
+            all((out / name).exists() for name in previous.get("outputs", [])
+                if name not in ("samples", SAMPLES_PLOT, "type_tokens.json")):
+        rebuilt = sample_config is not None and _add_samples(
+            out, info, previous, label, config, sample_config, progress)
+        return BuildResult(out, previous, up_to_date=not rebuilt)
     out.mkdir(parents=True, exist_ok=True)
     for stale in out.glob(".work-*"):  # work of a run with other settings
         if stale.name != f".work-{config_hash}":
@@ -200,9 +241,13 @@ def build_dataset(config: MineConfig, info: RepoInfo, progress: bool = True,
         "stage": "dataset_builder",
         "config_hash": config_hash,
         "config": {**asdict(config), "head": info.head},
-        "repo": {"label": repo_label or info.path.name, "path": str(info.path),
+        "repo": {"label": label, "path": str(info.path),
                  "bare": info.bare, "shallow": info.shallow, "rev": info.rev,
                  "head": info.head},
+        # Later stages reach the code at any commit through this map.
+        "repos": {label: {"path": str(info.path.resolve()), "git_dir": str(
+            info.git_dir.resolve()), "head": info.head, "bare": info.bare,
+                          "shallow": info.shallow}},
         "counts": _counts(state, commits, items, cache),
         "skips": dict(sorted(state.skips.items())),
         "dag": graph_stats(dag),
@@ -219,6 +264,10 @@ def build_dataset(config: MineConfig, info: RepoInfo, progress: bool = True,
     atomic_write_text(out / "report.md", render_report(manifest, dag, commits))
     atomic_write_json(out / MANIFEST, manifest)
     work.remove()
+    if sample_config is not None:
+        _add_samples(out, info, manifest, label, config, sample_config, progress)
+        manifest["elapsed_seconds"] = round(time.monotonic() - started, 2)
+        atomic_write_json(out / MANIFEST, manifest)
     return BuildResult(out, manifest, up_to_date=False)
 
 

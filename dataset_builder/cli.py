@@ -16,6 +16,7 @@ from rich.table import Table
 from dataset_builder.build import BuildResult, build_dataset
 from dataset_builder.config import MineConfig
 from dataset_builder.gitio import RepoError, open_repo
+from dataset_builder.samples import SampleConfig
 
 DEMO = "demo"
 
@@ -53,8 +54,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--since", help="only commits newer than this date (git log --since)")
     p.add_argument("--until", help="only commits older than this date (git log --until)")
     p.add_argument("--max-commits", type=_positive, help="keep the oldest N selected commits")
-    p.add_argument("--snapshot-every", type=_non_negative, default=100,
-                   help="module graphs at the last commit and every N-th (0: last only)")
+    p.add_argument("--snapshot-every", type=_non_negative, default=None,
+                   help="snapshots (module graphs; medium/large/full samples) at the last "
+                        "commit and every N-th (0: last only; default: about ten, at most "
+                        "every 100 commits)")
     p.add_argument("--max-file-bytes", type=_positive, default=1 << 20,
                    help="skip larger .rs files as too_large")
     p.add_argument("--chunk-commits", type=_positive, default=256,
@@ -64,7 +67,43 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--demo-dir", type=Path, default=None,
                    help="where --repo demo is materialised (default: ~/.cache/ferric/demo-repo)")
     p.add_argument("--quiet", action="store_true", help="no progress bars or summary table")
+    g = p.add_argument_group("samples (part 2)")
+    g.add_argument("--no-samples", action="store_true",
+                   help="mine the history only; write no training samples")
+    g.add_argument("--type-facts", choices=("header", "inline", "none"), default="header",
+                   help="how type facts are rendered in samples (default: header)")
+    g.add_argument("--budgets", type=_budgets, default=(2048, 8192, 16384, 32768, 32768),
+                   help="token budgets micro,small,medium,large,full "
+                        "(default 2048,8192,16384,32768,32768)")
+    g.add_argument("--test-fraction", type=_fraction, default=0.1,
+                   help="newest fraction of commits whose samples are the test split")
+    g.add_argument("--valid-fraction", type=_fraction, default=0.1,
+                   help="the next-newest fraction: the valid split")
+    g.add_argument("--rustdoc", choices=("head", "snapshots", "none"), default="head",
+                   help="snapshots at which nightly rustdoc JSON gives resolved types")
+    g.add_argument("--near-threshold", type=_fraction, default=0.7,
+                   help="Jaccard similarity of near-duplicate targets (MinHash LSH)")
     return p
+
+
+def _budgets(text: str) -> tuple[int, int, int, int, int]:
+    try:
+        values = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 5 integers, got {text}") from None
+    if len(values) != 5 or min(values) < 64:
+        raise argparse.ArgumentTypeError(f"expected 5 integers >= 64, got {text}")
+    return values[0], values[1], values[2], values[3], values[4]
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text}") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text}")
+    return value
 
 
 def _summary(result: BuildResult, console: Console) -> None:
@@ -87,6 +126,8 @@ def _summary(result: BuildResult, console: Console) -> None:
     ]
     for reason, count in m["skips"].items():
         rows.append((f"  skipped: {reason}", count))
+    for scale, st in m.get("samples", {}).get("scales", {}).items():
+        rows.append((f"samples {scale} (kept / produced)", f"{st['kept']} / {st['produced']}"))
     for key, value in rows:
         table.add_row(key, str(value))
     console.print(table)
@@ -115,7 +156,12 @@ def main(argv: list[str] | None = None) -> int:
                             max_file_bytes=args.max_file_bytes,
                             chunk_commits=args.chunk_commits,
                             **({"workers": args.workers} if args.workers is not None else {}))
-        result = build_dataset(config, info, progress=not args.quiet, repo_label=label)
+        sample_config = None if args.no_samples else SampleConfig(
+            type_facts=args.type_facts, budgets=args.budgets,
+            test_fraction=args.test_fraction, valid_fraction=args.valid_fraction,
+            rustdoc=args.rustdoc, near_threshold=args.near_threshold)
+        result = build_dataset(config, info, progress=not args.quiet, repo_label=label,
+                               sample_config=sample_config)
     except RepoError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -22,8 +22,9 @@ class MineConfig:
     """Only commits older than this date (anything `git log --until` accepts)."""
     max_commits: int | None = None
     """Keep only the oldest N commits of the selection (a consistent prefix of history)."""
-    snapshot_every: int = 100
-    """Module graphs are built at HEAD and at every N-th commit (0: HEAD only)."""
+    snapshot_every: int | None = None
+    """Snapshots (module graphs; MEDIUM, LARGE and FULL samples) at the last commit and at
+    every N-th (0: the last only; None: about ten over the history, at most every 100)."""
     max_file_bytes: int = 1 << 20
     """Rust files larger than this are skipped as too_large (generated tables, bundles)."""
     chunk_commits: int = 256

@@ -146,3 +146,124 @@ def _top_hubs(dag: nx.DiGraph, commits: pa.Table, n: int = 5) -> list[list[Any]]
     ranked = sorted(dag.nodes, key=lambda v: (-dag.out_degree(v), v))[:n]
     return [[f"`{v[:10]}`", dag.out_degree(v), subjects.get(v, "")[:60]]
             for v in ranked if dag.out_degree(v) > 0]
+
+
+SAMPLES_PLOT = "samples.png"
+SAMPLES_HEADING = "## Samples"
+
+
+def _quantiles(values: list[int]) -> list[Any]:
+    if not values:
+        return ["–"] * 4
+    ordered = sorted(values)
+
+    def q(p: float) -> int:
+        return ordered[min(len(ordered) - 1, int(p * (len(ordered) - 1) + 0.5))]
+
+    return [q(0.0), q(0.5), q(0.9), ordered[-1]]
+
+
+def render_samples_section(section: dict[str, Any], samples: pa.Table) -> str:
+    """The samples part of report.md: per scale counts, LOC and token distributions, drops,
+    dedup, leakage and type facts."""
+    scales = section["scales"]
+    by_scale: dict[str, dict[str, list[int]]] = {}
+    for scale, loc, tokens in zip(samples.column("scale").to_pylist(),
+                                  samples.column("target_loc").to_pylist(),
+                                  samples.column("target_tokens").to_pylist(), strict=True):
+        entry = by_scale.setdefault(scale, {"loc": [], "tokens": []})
+        entry["loc"].append(loc)
+        entry["tokens"].append(tokens)
+    rows = []
+    for scale, st in scales.items():
+        dist = by_scale.get(scale, {"loc": [], "tokens": []})
+        loc_q, tok_q = _quantiles(dist["loc"]), _quantiles(dist["tokens"])
+        rows.append([scale, st["produced"], st["kept"], st["splits"].get("train", 0),
+                     st["splits"].get("valid", 0), st["splits"].get("test", 0),
+                     f"{loc_q[1]} / {loc_q[2]} / {loc_q[3]}",
+                     f"{tok_q[1]} / {tok_q[2]} / {tok_q[3]}", st["split_targets"],
+                     st["over_budget"]])
+    reasons = sorted({r for st in scales.values() for r in st["dropped"]})
+    drop_rows = [[r, *[scales[s]["dropped"].get(r, 0) for s in scales]] for r in reasons]
+    leak_rows = [[s, st["leakage"].get("test_dropped", 0), st["leakage"].get("valid_dropped", 0),
+                  st["leakage"].get("test_near_duplicates_of_train_after", 0)]
+                 for s, st in scales.items()]
+    rd = section["rustdoc"]
+    cfg = section["config"]
+    parts = [
+        SAMPLES_HEADING,
+        "",
+        f"Type facts: `{cfg['type_facts']}`; budgets (tokens, micro→full): "
+        f"{', '.join(str(b) for b in cfg['budgets'])}; splits by time (test "
+        f"{cfg['test_fraction']}, valid {cfg['valid_fraction']} of commits"
+        + (f"; held-out repositories: {', '.join(cfg['holdout_repos'])}"
+           if cfg["holdout_repos"] else "") + "); config hash "
+        f"`{section['config_hash']}`.",
+        "",
+        _table(["scale", "produced", "kept", "train", "valid", "test",
+                "target LOC median / p90 / max", "target tokens median / p90 / max",
+                "targets split into parts", "over budget"], rows),
+        "",
+        f"![target tokens per scale]({SAMPLES_PLOT})",
+        "",
+        "### Dropped, by reason and scale (produced = kept + dropped)",
+        "",
+        _table(["reason", *scales.keys()], drop_rows) if drop_rows else "Nothing dropped.",
+        "",
+        "### Leakage check (near-duplicates, Jaccard ≥ "
+        f"{cfg['near_threshold']}, of train targets)",
+        "",
+        _table(["scale", "test dropped", "valid dropped", "test near-duplicates left"],
+               leak_rows),
+        "",
+        "### Type facts",
+        "",
+        f"rustdoc JSON (`{rd['mode']}`): "
+        + ("; ".join(f"`{r['snapshot'][:10]}` crate `{r['crate']}`: {r['result']}"
+                     f" ({r['matched']} functions matched)" for r in rd.get("runs", []))
+           or "not run")
+        + ". Samples with rustdoc facts: "
+        + ", ".join(f"{s} {st['samples_with_rustdoc_facts']}" for s, st in scales.items())
+        + f". Redactions: {section['redactions'] or 'none'}. Inline type tokens: "
+        f"{section['type_tokens']}.",
+        "",
+        "### Sample sanity checks",
+        "",
+        _table(["check", "result"],
+               [[k, "pass" if v else "**FAIL**"] for k, v in section["sanity"].items()]),
+        "",
+    ]
+    return "\n".join(parts)
+
+
+def render_samples_plot(samples: pa.Table, dest: Path) -> None:
+    """Histogram of target tokens per scale (log-spaced bins)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    scales = samples.column("scale").to_pylist()
+    tokens = samples.column("target_tokens").to_pylist()
+    fig, ax = plt.subplots(figsize=(8, 4))
+    top = max(tokens, default=1)
+    bins = [float(b) for b in np.logspace(0, np.log10(max(top, 10)) + 0.1, 40)]
+    for scale in ("micro", "small", "medium", "large", "full"):
+        values = [t for s, t in zip(scales, tokens, strict=True) if s == scale]
+        if values:
+            ax.hist(values, bins=bins, histtype="step", linewidth=1.5,
+                    label=f"{scale} ({len(values)})")
+    ax.set_xscale("log")
+    ax.set_xlabel("target tokens (StarCoder2 tokenizer)")
+    ax.set_ylabel("samples")
+    ax.set_title("Target size per scale")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend()
+    fig.tight_layout()
+
+    def write(tmp: Path) -> None:
+        fig.savefig(tmp, format="png", dpi=110)
+
+    atomic_write(dest, write)
+    plt.close(fig)

@@ -1,0 +1,143 @@
+"""Sample filters, redaction and deduplication. Every drop carries its reason.
+
+Filters follow StarCoder's data card: maximum line length, mean line length, alphanumeric
+fraction, size caps. Redaction replaces e-mail addresses and secrets by StarCoder's
+`<EMAIL>`, `<KEY>` and `<PASSWORD>` placeholders (counted, not dropped). Deduplication is exact
+(a hash of the whitespace-normalised target) and near (MinHash of 5-gram shingles, Jaccard 0.7,
+datasketch LSH), keeping the newest version: history repeats a function hundreds of times.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import zlib
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+from datasketch import MinHash, MinHashLSH
+
+
+@dataclass(frozen=True)
+class FilterConfig:
+    max_line_length: int = 1000
+    """Drop a sample whose target has a longer line (minified or generated code)."""
+    max_mean_line_length: float = 100.0
+    """Drop a sample whose target's mean line length is larger."""
+    min_alnum_fraction: float = 0.25
+    """Drop a sample whose target has fewer alphanumeric characters than this fraction."""
+    max_target_chars: int = 400_000
+    """Size cap on one target part (after splitting): larger parts are dropped."""
+    min_target_loc: int = 1
+    """Drop targets with fewer non-blank lines."""
+
+
+def filter_reason(target: str, config: FilterConfig) -> str | None:
+    """Why a target is dropped (None: kept)."""
+    lines = target.splitlines()
+    loc = sum(1 for line in lines if line.strip())
+    if loc < config.min_target_loc:
+        return "empty_target"
+    if len(target) > config.max_target_chars:
+        return "too_large"
+    if max((len(line) for line in lines), default=0) > config.max_line_length:
+        return "max_line_length"
+    if len(target) / max(1, len(lines)) > config.max_mean_line_length:
+        return "mean_line_length"
+    alnum = sum(ch.isalnum() for ch in target)
+    if alnum / max(1, len(target)) < config.min_alnum_fraction:
+        return "alnum_fraction"
+    return None
+
+
+_EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
+_KEYS = [
+    re.compile(r"\bAKIA[0-9A-Z]{16}\b"),  # AWS access key id
+    re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b"),  # GitHub tokens
+    re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}\b"),  # Slack tokens
+    re.compile(r"\bsk-[A-Za-z0-9]{32,}\b"),  # API secret keys
+    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----"),
+]
+_ASSIGNED_SECRET = re.compile(
+    r"(?i)\b((?:api[_-]?key|secret[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret)"
+    r"\s*[:=]\s*\"?)([A-Za-z0-9+/_\-]{16,})(\"?)")
+_ASSIGNED_PASSWORD = re.compile(r"(?i)\b((?:password|passwd|pwd)\s*[:=]\s*\")([^\"\s]{4,})(\")")
+
+
+def redact(text: str, counts: Counter[str]) -> str:
+    """E-mails and secrets replaced by StarCoder's placeholders; replacements counted."""
+    if "@" in text:
+        text, n = _EMAIL.subn("<EMAIL>", text)
+        counts["email"] += n
+    for pattern in _KEYS:
+        text, n = pattern.subn("<KEY>", text)
+        counts["key"] += n
+    text, n = _ASSIGNED_SECRET.subn(r"\1<KEY>\3", text)
+    counts["key"] += n
+    text, n = _ASSIGNED_PASSWORD.subn(r"\1<PASSWORD>\3", text)
+    counts["password"] += n
+    return text
+
+
+def normalised_hash(text: str) -> str:
+    return hashlib.blake2b(" ".join(text.split()).encode("utf-8"), digest_size=16).hexdigest()
+
+
+_WORD = re.compile(r"\w+|[^\w\s]")
+_MERSENNE = np.uint64((1 << 61) - 1)
+_MAX_HASH = np.uint64((1 << 32) - 1)
+
+
+class NearDuplicateIndex:
+    """MinHash signatures of 5-gram word shingles in a datasketch LSH index (Jaccard
+    threshold). Shingle hashes and permutations are computed with numpy in bulk (datasketch's
+    own per-shingle hashing would dominate the build on long histories)."""
+
+    def __init__(self, threshold: float = 0.7, num_perm: int = 128, shingle: int = 5,
+                 seed: int = 1) -> None:
+        self.threshold = threshold
+        self.num_perm = num_perm
+        self.shingle = shingle
+        self.seed = seed
+        self.lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+        # The same affine permutations (h -> a*h + b mod 2^32) datasketch's MinHash(seed) uses.
+        template = MinHash(num_perm=num_perm, seed=seed, scheme="affine32")
+        a, b = template.permutations
+        self._a = np.asarray(a, dtype=np.uint32)
+        self._b = np.asarray(b, dtype=np.uint32)
+
+    def signature(self, text: str) -> MinHash:
+        words = _WORD.findall(text)
+        if not words:
+            words = [""]
+        token_hashes = np.fromiter((zlib.crc32(w.encode("utf-8")) for w in words),
+                                   dtype=np.uint64, count=len(words))
+        k = min(self.shingle, len(words))
+        # Rolling combination of k consecutive word hashes (mod 2^61 - 1).
+        n = len(words) - k + 1
+        shingles = np.zeros(n, dtype=np.uint64)
+        for j in range(k):
+            shingles = (shingles * np.uint64(1_000_003) + token_hashes[j:j + n]) % _MERSENNE
+        shingles32 = (shingles & _MAX_HASH).astype(np.uint32)  # 32-bit, as datasketch's own
+        minimum = np.full(self.num_perm, np.iinfo(np.uint32).max, dtype=np.uint32)
+        for start in range(0, n, 4096):  # bounded memory on crate-sized texts
+            block = shingles32[start:start + 4096]
+            values = np.outer(block, self._a) + self._b  # wraps mod 2^32
+            np.minimum(minimum, values.min(axis=0), out=minimum)
+        return MinHash(num_perm=self.num_perm, seed=self.seed, hashvalues=minimum,
+                       scheme="affine32")
+
+    def query(self, signature: MinHash) -> list[str]:
+        found: list[str] = self.lsh.query(signature)
+        return found
+
+    def insert(self, key: str, signature: MinHash) -> None:
+        self.lsh.insert(key, signature)
+
+
+def dedup_order(rows: Iterable[tuple[str, int]]) -> list[str]:
+    """Sample ids newest first (by commit index, then id): the order in which dedup keeps the
+    first it sees."""
+    return [sid for sid, _ in sorted(rows, key=lambda r: (-r[1], r[0]))]

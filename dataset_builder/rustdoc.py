@@ -1,0 +1,201 @@
+"""Compiler-resolved type facts from the nightly toolchain's rustdoc JSON.
+
+At chosen snapshots the crate is materialised from git into a temporary folder and documented
+with `cargo +nightly rustdoc --offline --lib -- -Zunstable-options --output-format json
+--document-private-items`. Functions and methods in the JSON are matched to mined items by file,
+line and name, and their signatures rendered with full paths (`crate::token::Token`,
+`core::option::Option`). When the crate does not build offline (missing dependencies, no
+nightly, no library target, a timeout) nothing is invented: the reason is returned and counted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+TIMEOUT_S = 300
+
+
+@dataclass
+class RustdocFacts:
+    """Resolved signatures of one crate at one snapshot, keyed by (path, line, name)."""
+
+    snapshot: str
+    crate_dir: str
+    signatures: dict[tuple[str, int, str], str] = field(default_factory=dict)
+    format_version: int = 0
+
+    def lookup(self, path: str, start_line: int, end_line: int, name: str) -> str | None:
+        for line in range(start_line, end_line + 1):
+            found = self.signatures.get((path, line, name))
+            if found is not None:
+                return found
+        return None
+
+
+def _args(args: Any, paths: dict[str, Any]) -> str:
+    if not args or "angle_bracketed" not in args:
+        return ""
+    rendered = []
+    for arg in args["angle_bracketed"].get("args", []):
+        if "type" in arg:
+            rendered.append(render_type(arg["type"], paths))
+        elif "lifetime" in arg:
+            rendered.append(str(arg["lifetime"]))
+        elif "const" in arg:
+            rendered.append(str(arg["const"].get("expr", "_")))
+    for constraint in args["angle_bracketed"].get("constraints", []):
+        binding = constraint.get("binding", {})
+        if "equality" in binding and "type" in binding["equality"]:
+            rendered.append(f"{constraint['name']} = "
+                            f"{render_type(binding['equality']['type'], paths)}")
+    return f"<{', '.join(rendered)}>" if rendered else ""
+
+
+def _path_name(entry: dict[str, Any], paths: dict[str, Any]) -> str:
+    known = paths.get(str(entry.get("id")))
+    if known and known.get("path"):
+        return "::".join(known["path"])
+    return str(entry.get("path") or entry.get("name") or "_")
+
+
+def render_type(ty: Any, paths: dict[str, Any]) -> str:
+    """A rustdoc JSON type as Rust source text, paths resolved through the `paths` table."""
+    if not isinstance(ty, dict) or not ty:
+        return "_"
+    kind, value = next(iter(ty.items()))
+    if kind == "resolved_path":
+        return _path_name(value, paths) + _args(value.get("args"), paths)
+    if kind in ("primitive", "generic"):
+        return str(value)
+    if kind == "borrowed_ref":
+        life = f"{value['lifetime']} " if value.get("lifetime") else ""
+        mut = "mut " if value.get("is_mutable") else ""
+        return f"&{life}{mut}{render_type(value.get('type'), paths)}"
+    if kind == "raw_pointer":
+        mut = "mut" if value.get("is_mutable") else "const"
+        return f"*{mut} {render_type(value.get('type'), paths)}"
+    if kind == "tuple":
+        return "(" + ", ".join(render_type(t, paths) for t in value) + ")"
+    if kind == "slice":
+        return f"[{render_type(value, paths)}]"
+    if kind == "array":
+        return f"[{render_type(value.get('type'), paths)}; {value.get('len', '_')}]"
+    if kind in ("impl_trait", "dyn_trait"):
+        bounds = value if kind == "impl_trait" else value.get("traits", [])
+        names = []
+        for bound in bounds:
+            trait = bound.get("trait_bound", {}).get("trait") or bound.get("trait")
+            if trait:
+                names.append(_path_name(trait, paths) + _args(trait.get("args"), paths))
+        prefix = "impl " if kind == "impl_trait" else "dyn "
+        return prefix + (" + ".join(names) or "_")
+    if kind == "qualified_path":
+        self_type = render_type(value.get("self_type"), paths)
+        return f"{self_type}::{value.get('name', '_')}"
+    if kind == "function_pointer":
+        return "fn(..)"
+    return "_"
+
+
+def _signature(name: str, function: dict[str, Any], paths: dict[str, Any]) -> str:
+    sig = function.get("sig") or function.get("decl") or {}
+    inputs = []
+    for param in sig.get("inputs", []):
+        pname, ptype = param[0], param[1]
+        rendered = render_type(ptype, paths)
+        if pname == "self" and rendered in ("Self", "&Self", "&mut Self"):
+            inputs.append(rendered.replace("Self", "self"))
+        else:
+            inputs.append(f"{pname}: {rendered}")
+    output = sig.get("output")
+    ret = f" -> {render_type(output, paths)}" if output else ""
+    return f"fn {name}({', '.join(inputs)}){ret}"
+
+
+def parse_rustdoc_json(data: dict[str, Any], snapshot: str, crate_dir: str) -> RustdocFacts:
+    facts = RustdocFacts(snapshot, crate_dir, format_version=int(data.get("format_version", 0)))
+    paths = data.get("paths", {})
+    prefix = f"{crate_dir}/" if crate_dir else ""
+    for item in data.get("index", {}).values():
+        inner = item.get("inner") or {}
+        function = inner.get("function")
+        span = item.get("span")
+        name = item.get("name")
+        if not function or not span or not name or item.get("crate_id", 0) != 0:
+            continue
+        line = int(span["begin"][0])
+        key = (prefix + span["filename"], line, name)
+        facts.signatures[key] = _signature(name, function, paths)
+    return facts
+
+
+def _toolchain_ok() -> str | None:
+    if shutil.which("cargo") is None:
+        return "no_cargo"
+    probe = subprocess.run(["cargo", "+nightly", "--version"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        return "no_nightly"
+    return None
+
+
+def rustdoc_facts(git_dir: Path, snapshot: str, crate_dir: str,
+                  cache_dir: Path) -> tuple[RustdocFacts | None, str]:
+    """Document the crate in `crate_dir` ("" = repository root) at `snapshot`. Returns the facts
+    or None, and "ok" or the reason it failed. Results are cached in `cache_dir` by snapshot."""
+    tag = f"{snapshot}-{crate_dir.replace('/', '_') or 'root'}"
+    cached = cache_dir / f"{tag}.json"
+    if cached.exists():
+        data = json.loads(cached.read_text())
+        return parse_rustdoc_json(data, snapshot, crate_dir), "ok"
+    reason = _toolchain_ok()
+    if reason:
+        return None, reason
+    with tempfile.TemporaryDirectory(prefix="ferric-rustdoc-") as tmp:
+        root = Path(tmp) / "src"
+        root.mkdir()
+        archive = subprocess.run(["git", "--git-dir", str(git_dir), "archive", snapshot,
+                                  *([crate_dir] if crate_dir else [])],
+                                 capture_output=True)
+        if archive.returncode != 0:
+            return None, "git_archive_failed"
+        archive_path = Path(tmp) / "snapshot.tar"
+        archive_path.write_bytes(archive.stdout)
+        with tarfile.open(archive_path) as tar:
+            tar.extractall(root, filter="data")
+        crate = root / crate_dir if crate_dir else root
+        if not (crate / "Cargo.toml").exists():
+            return None, "no_cargo_toml"
+        env = {**os.environ, "CARGO_TARGET_DIR": str(Path(tmp) / "target"),
+               "CARGO_NET_OFFLINE": "true"}
+        cmd = ["cargo", "+nightly", "rustdoc", "--offline", "--lib", "-q", "--",
+               "-Zunstable-options", "--output-format", "json", "--document-private-items"]
+        try:
+            proc = subprocess.run(cmd, cwd=crate, env=env, capture_output=True, text=True,
+                                  timeout=TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            return None, "timeout"
+        if proc.returncode != 0:
+            err = proc.stderr
+            if "no library targets" in err or "no lib target" in err:
+                return None, "no_lib_target"
+            if "failed to select a version" in err or "no matching package" in err or \
+                    "failed to load source" in err or "offline" in err:
+                return None, "missing_dependencies"
+            return None, "cargo_failed"
+        docs = sorted((Path(tmp) / "target" / "doc").glob("*.json"))
+        if not docs:
+            return None, "no_json_output"
+        data = json.loads(docs[0].read_text())
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    from dataset_builder.atomic import atomic_write_text
+
+    atomic_write_text(cached, json.dumps(data))
+    return parse_rustdoc_json(data, snapshot, crate_dir), "ok"

@@ -1,0 +1,1054 @@
+"""Training samples at five scales from a mined history (part 2 of the dataset build).
+
+Pipeline, one scale at a time (bounded memory), each step a generator or a pass that counts why
+it dropped anything:
+
+    candidates (MICRO/SMALL from every commit that adds or changes the item; MEDIUM/LARGE/FULL
+    from snapshots) -> split oversized targets (item boundaries, then lines) -> filters and
+    redaction -> exact dedup -> near dedup (MinHash LSH, newest kept) -> time split -> leakage
+    check (test/valid against train) -> exact token counts -> parquet per split.
+
+A sample is context + target + suffix. The context is a budgeted "context pack": type facts
+(header mode), the definitions the target uses resolved through the symbol table at the
+sample's commit (direct dependencies first, then traits, then transitive ones), then the code
+before the target in its file. Definitions come before their uses.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import json
+import math
+import os
+import re
+import shutil
+from collections import Counter, OrderedDict, defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from tqdm import tqdm
+
+from dataset_builder import schema
+from dataset_builder.atomic import atomic_write_json
+from dataset_builder.gitio import BlobReader, RepoInfo, list_tree
+from dataset_builder.mine import content_skip_reason, path_skip_reason
+from dataset_builder.quality import (
+    FilterConfig,
+    NearDuplicateIndex,
+    filter_reason,
+    normalised_hash,
+    redact,
+)
+from dataset_builder.rustdoc import RustdocFacts, rustdoc_facts
+from dataset_builder.type_facts import TypeFacts, render_header, render_inline, return_type
+
+SAMPLES_DIR = "samples"
+MARKER = "_COMPLETE.json"
+TYPE_TOKENS = "type_tokens.json"
+CHARS_PER_TOKEN_ESTIMATE = 3.0  # conservative for Rust under StarCoder2 (measured ~3.3-3.6)
+FILE_SEP = "<file_sep>"  # StarCoder2's repository-level format for multi-file targets
+
+_TYPE_KINDS = frozenset({"struct", "enum", "union", "type_alias", "const", "static"})
+_FN_KINDS = frozenset({"function", "method"})
+
+
+def default_tokenizer_path() -> Path:
+    env = os.environ.get("FERRIC_BASE_TOKENIZER")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / "shared" / "tokenizers" / "starcoder2"
+
+
+@dataclass(frozen=True)
+class SampleConfig:
+    """Settings of sample generation. All of them are part of the samples' config hash."""
+
+    type_facts: str = "header"
+    """How type facts are rendered: header (comment block, default), inline (tokens after
+    identifiers), none."""
+    budgets: tuple[int, int, int, int, int] = (2048, 8192, 16384, 32768, 32768)
+    """Token budget of context + target + suffix for micro, small, medium, large, full."""
+    test_fraction: float = 0.1
+    """Newest fraction of commits whose samples form the test split."""
+    valid_fraction: float = 0.1
+    """The next-newest fraction of commits: the valid split."""
+    holdout_repos: tuple[str, ...] = ()
+    """Repository labels whose samples all go to test (other repos: train/valid by time)."""
+    near_threshold: float = 0.7
+    """Jaccard similarity above which two targets are near-duplicates."""
+    num_perm: int = 128
+    """MinHash permutations."""
+    shingle: int = 5
+    """Words per shingle."""
+    rustdoc: str = "head"
+    """Snapshots at which rustdoc JSON type facts are computed: head, snapshots, none."""
+    filters: FilterConfig = field(default_factory=FilterConfig)
+    """Quality filters on targets."""
+
+    def config_hash(self, mine_hash: str, tokenizer_digest: str) -> str:
+        payload = json.dumps({**asdict(self), "mine": mine_hash, "tokenizer": tokenizer_digest},
+                             sort_keys=True, default=str)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def _est_tokens(text: str) -> int:
+    return math.ceil(len(text) / CHARS_PER_TOKEN_ESTIMATE)
+
+
+def _loc(text: str) -> int:
+    return sum(1 for line in text.splitlines() if line.strip())
+
+
+# --- the history as tables ----------------------------------------------------------------
+
+
+class History:
+    """items.parquet and commits.parquet as columns, with version lookups by commit index."""
+
+    COLUMNS = ("commit", "commit_index", "committed_at", "path", "change", "kind", "name",
+               "key", "lineage", "crate", "module", "parent", "symbol", "start_byte",
+               "end_byte", "start_line", "end_line", "signature", "generics", "trait_bounds",
+               "where_clause", "lifetimes", "references", "resolved", "self_type",
+               "trait_name", "digest", "blob", "text")
+
+    def __init__(self, out: Path) -> None:
+        table = pq.read_table(out / "items.parquet", columns=list(self.COLUMNS))
+        self.col: dict[str, list[Any]] = {name: table.column(name).to_pylist()
+                                          for name in self.COLUMNS}
+        del table
+        commits = pq.read_table(out / "commits.parquet",
+                                columns=["sha", "index", "committed_at"]).to_pylist()
+        self.commit_sha = [c["sha"] for c in commits]
+        self.commit_time = [c["committed_at"] for c in commits]
+        self.n = len(self.col["commit"])
+        # symbol -> (commit indexes, row indexes), in history order
+        self.sym_versions: dict[str, tuple[list[int], list[int]]] = {}
+        self.lineage_versions: dict[str, tuple[list[int], list[int]]] = {}
+        ci, sym, lin = self.col["commit_index"], self.col["symbol"], self.col["lineage"]
+        for row in range(self.n):
+            if sym[row]:
+                entry = self.sym_versions.setdefault(sym[row], ([], []))
+                entry[0].append(ci[row])
+                entry[1].append(row)
+            entry = self.lineage_versions.setdefault(lin[row], ([], []))
+            entry[0].append(ci[row])
+            entry[1].append(row)
+
+    def _latest(self, versions: dict[str, tuple[list[int], list[int]]], key: str,
+                commit_index: int) -> int | None:
+        entry = versions.get(key)
+        if entry is None:
+            return None
+        pos = bisect.bisect_right(entry[0], commit_index) - 1
+        if pos < 0:
+            return None
+        row = entry[1][pos]
+        return None if self.col["change"][row] == "removed" else row
+
+    def symbol_at(self, symbol: str, commit_index: int) -> int | None:
+        """Row of the symbol's live definition at that commit."""
+        return self._latest(self.sym_versions, symbol, commit_index)
+
+    def lineage_at(self, lineage: str, commit_index: int) -> int | None:
+        return self._latest(self.lineage_versions, lineage, commit_index)
+
+    def live_at(self, commit_indexes: list[int]) -> dict[int, dict[str, int]]:
+        """For each snapshot commit index: lineage -> row of every item alive there."""
+        wanted = sorted(commit_indexes)
+        result: dict[int, dict[str, int]] = {}
+        live: dict[str, int] = {}
+        ci, lin, change = self.col["commit_index"], self.col["lineage"], self.col["change"]
+        pos = 0
+        for row in range(self.n):
+            while pos < len(wanted) and ci[row] > wanted[pos]:
+                result[wanted[pos]] = dict(live)
+                pos += 1
+            if change[row] == "removed":
+                live.pop(lin[row], None)
+            else:
+                live[lin[row]] = row
+        while pos < len(wanted):
+            result[wanted[pos]] = dict(live)
+            pos += 1
+        return result
+
+
+# --- candidates ------------------------------------------------------------------------------
+
+
+@dataclass
+class Candidate:
+    scale: str
+    commit_index: int
+    path: str
+    paths: list[str]
+    kind: str
+    name: str
+    lineage: str
+    crate: str
+    header: str  # type facts (header mode), rendered before the pack
+    pack: str  # context pack: definitions the target uses
+    prefix: str  # code before the target in its file
+    target: str
+    suffix: str
+    target_start_byte: int
+    target_end_byte: int
+    dependencies: list[str]
+    facts: TypeFacts
+    rustdoc_used: bool
+    part: int = 0
+    parts: int = 1
+    boundaries: list[int] = field(default_factory=list)  # line indexes where a split may cut
+
+
+class Packer:
+    """Context packs and type facts from the symbol table at a commit."""
+
+    def __init__(self, history: History, rustdoc: dict[str, tuple[str, str]]) -> None:
+        self.h = history
+        self.rustdoc = rustdoc  # symbol or lineage -> (digest at the snapshot, signature)
+
+    def _piece(self, row: int) -> str:
+        col = self.h.col
+        kind = col["kind"][row]
+        if kind in _FN_KINDS:
+            return str(col["signature"][row]).rstrip("{ ").rstrip(", ") + ";"
+        return str(col["text"][row])
+
+    def pack(self, direct: list[str], commit_index: int, exclude_paths: set[str],
+             exclude_symbols: set[str], budget_tokens: int
+             ) -> tuple[str, list[int], list[str]]:
+        """Pack text, rows used, and the ordered list of dependency symbols considered."""
+        col = self.h.col
+        seen: set[str] = set(exclude_symbols)
+        tiers: list[list[int]] = [[], [], []]
+        direct_rows: list[int] = []
+        for symbol in direct:
+            if symbol in seen:
+                continue
+            seen.add(symbol)
+            row = self.h.symbol_at(symbol, commit_index)
+            if row is None or col["path"][row] in exclude_paths:
+                continue
+            direct_rows.append(row)
+            tiers[1 if col["kind"][row] == "trait" else 0].append(row)
+        for row in direct_rows:  # one hop more: the types and traits the dependencies use
+            for symbol in col["resolved"][row] or ():
+                if symbol in seen:
+                    continue
+                seen.add(symbol)
+                dep = self.h.symbol_at(symbol, commit_index)
+                if dep is None or col["path"][dep] in exclude_paths:
+                    continue
+                if col["kind"][dep] == "trait":
+                    tiers[1].append(dep)
+                elif col["kind"][dep] in _TYPE_KINDS:
+                    tiers[2].append(dep)
+        lines: list[str] = []
+        used: list[int] = []
+        spent = 0
+        last_path = None
+        for tier in tiers:
+            for row in tier:
+                piece = self._piece(row)
+                cost = _est_tokens(piece) + 8
+                if spent + cost > budget_tokens:
+                    continue
+                if col["path"][row] != last_path:
+                    last_path = col["path"][row]
+                    lines.append(f"// from {last_path} ({col['module'][row]})")
+                lines.append(piece)
+                used.append(row)
+                spent += cost
+        text = "\n".join(lines) + "\n" if lines else ""
+        return text, used, [s for s in direct]
+
+    def facts(self, target_rows: list[int], dep_rows: list[int], commit_index: int,
+              with_own_signature: bool, limit_chars: int) -> tuple[str, TypeFacts, bool]:
+        """Header text, facts for inline mode, and whether rustdoc contributed."""
+        col = self.h.col
+        facts = TypeFacts()
+        lines: list[str] = []
+        macros: list[str] = []
+        used_rustdoc = False
+        for row in target_rows:
+            kind = col["kind"][row]
+            if with_own_signature:
+                lines.append(f"{kind} {col['signature'][row]}")
+                for bound in col["trait_bounds"][row] or ():
+                    lines.append(f"bound: {bound}")
+                if col["lifetimes"][row]:
+                    lines.append(f"lifetimes: {', '.join(col['lifetimes'][row])}")
+            for bound in col["trait_bounds"][row] or ():
+                for name in re.findall(r"[A-Z][A-Za-z0-9_]*", bound.split(":", 1)[-1]):
+                    facts.traits.add(name)
+            if kind in _FN_KINDS:
+                facts.returns[col["name"][row]] = return_type(col["signature"][row])
+            macros.extend(r for r in col["references"][row] or () if r.endswith("!"))
+            fact = self.rustdoc.get(col["lineage"][row])
+            if fact is not None and fact[0] == col["digest"][row]:
+                lines.append(f"rustdoc: {fact[1]}")
+                used_rustdoc = True
+        if macros:
+            lines.append("macros: " + ", ".join(dict.fromkeys(macros)))
+        for row in dep_rows:
+            kind, name = col["kind"][row], col["name"][row]
+            if kind == "trait":
+                facts.traits.add(name)
+                assoc = re.findall(r"\btype\s+([A-Za-z_][A-Za-z0-9_]*)", col["text"][row])
+                lines.append(f"trait {name}{col['generics'][row]}"
+                             + (f" (associated types: {', '.join(assoc)})" if assoc else ""))
+            elif kind in _FN_KINDS:
+                facts.returns[name] = return_type(col["signature"][row])
+                fact = self.rustdoc.get(col["symbol"][row])
+                if fact is not None and fact[0] == col["digest"][row]:
+                    lines.append(f"rustdoc: {fact[1]}")
+                    used_rustdoc = True
+                else:
+                    lines.append(f"{kind} {col['signature'][row]}")
+            else:
+                lines.append(f"{kind} {name}{col['generics'][row]}"
+                             + (f" where {col['where_clause'][row]}"
+                                if col["where_clause"][row] else ""))
+        source = "tree-sitter+rustdoc" if used_rustdoc else "tree-sitter"
+        return render_header(lines, source, limit_chars), facts, used_rustdoc
+
+
+def _item_boundaries(text_start_line: int, rows: list[int], col: dict[str, list[Any]]
+                     ) -> list[int]:
+    return sorted({col["start_line"][r] - text_start_line for r in rows
+                   if col["start_line"][r] - text_start_line > 0})
+
+
+class BlobTexts:
+    """File texts by blob id through one cat-file process, with a small LRU."""
+
+    def __init__(self, reader: BlobReader, keep: int = 256) -> None:
+        self.reader = reader
+        self.cache: OrderedDict[str, bytes | None] = OrderedDict()
+        self.keep = keep
+
+    def get(self, sha: str) -> bytes | None:
+        if sha in self.cache:
+            self.cache.move_to_end(sha)
+            return self.cache[sha]
+        data = self.reader.read(sha)
+        self.cache[sha] = data
+        if len(self.cache) > self.keep:
+            self.cache.popitem(last=False)
+        return data
+
+
+@dataclass
+class Snapshot:
+    index: int
+    sha: str
+    files: list[tuple[str, bytes]]  # (path, text) of the minable .rs files, tree order
+    live: dict[str, int]  # lineage -> row
+    by_path: dict[str, list[int]]  # path -> rows of top-level items, by start
+    module_order: list[str]  # paths in dependency order (dependencies first)
+    depends_on: dict[str, list[str]]  # path -> paths of modules it depends on
+
+
+def _crate_dir(crate: str) -> str:
+    return "" if crate in (".", "") else crate
+
+
+class CandidateMaker:
+    def __init__(self, history: History, packer: Packer, texts: BlobTexts,
+                 config: SampleConfig) -> None:
+        self.h = history
+        self.packer = packer
+        self.texts = texts
+        self.config = config
+        self.budget = dict(zip(schema.SCALES, config.budgets, strict=True))
+
+    def _header_limit(self, scale: str) -> int:
+        return int(self.budget[scale] * CHARS_PER_TOKEN_ESTIMATE * 0.15)
+
+    def micro_small(self, scale: str) -> Iterator[Candidate]:
+        col = self.h.col
+        kinds = _FN_KINDS if scale == "micro" else frozenset({"impl"})
+        budget = self.budget[scale]
+        for row in range(self.h.n):
+            if col["kind"][row] not in kinds or col["change"][row] not in ("added", "modified"):
+                continue
+            target = col["text"][row]
+            ci = col["commit_index"][row]
+            direct = list(col["resolved"][row] or ())
+            own = {col["symbol"][row]} if col["symbol"][row] else set()
+            target_est = _est_tokens(target)
+            room = max(0, budget - min(target_est, budget))
+            pack, used, _ = self.packer.pack(direct, ci, set(), own, room // 2)
+            header, facts, used_rustdoc = self.packer.facts(
+                [row], used, ci, True, self._header_limit(scale))
+            prefix = suffix = ""
+            if scale == "micro":
+                # The code around the function in its file, within what the budget leaves.
+                src = self.texts.get(col["blob"][row])
+                if src is not None:
+                    left = max(0, room - _est_tokens(pack) - _est_tokens(header))
+                    before = src[: col["start_byte"][row]].decode("utf-8", "replace")
+                    after = src[col["end_byte"][row]:].decode("utf-8", "replace")
+                    prefix = _tail_lines(before, int(left * 2 / 3 * CHARS_PER_TOKEN_ESTIMATE))
+                    suffix = _head_lines(after, int(left / 3 * CHARS_PER_TOKEN_ESTIMATE))
+            yield Candidate(
+                scale=scale, commit_index=ci, path=col["path"][row], paths=[col["path"][row]],
+                kind=col["kind"][row], name=col["name"][row], lineage=col["lineage"][row],
+                crate=col["crate"][row], header=header, pack=pack, prefix=prefix,
+                target=target, suffix=suffix, target_start_byte=col["start_byte"][row],
+                target_end_byte=col["end_byte"][row], dependencies=direct, facts=facts,
+                rustdoc_used=used_rustdoc,
+                boundaries=self._member_boundaries(row) if scale == "small" else [])
+
+    def _member_boundaries(self, impl_row: int) -> list[int]:
+        """Lines inside an impl block where its members start (split points)."""
+        col = self.h.col
+        text = col["text"][impl_row]
+        starts = []
+        for i, line in enumerate(text.splitlines()):
+            stripped = line.lstrip()
+            if i and line[:1].isspace() and re.match(
+                    r"(pub(\([^)]*\))?\s+)?(const\s+|async\s+|unsafe\s+|extern\s+\S+\s+)*"
+                    r"(fn|type|const)\b|#\[|///", stripped):
+                starts.append(i)
+        return starts
+
+    def snapshot_candidates(self, scale: str, snap: Snapshot) -> Iterator[Candidate]:
+        ci = snap.index
+        budget = self.budget[scale]
+        texts = {path: data.decode("utf-8", "replace") for path, data in snap.files}
+        if scale == "medium":
+            for path, text in texts.items():
+                rows = snap.by_path.get(path, [])
+                yield self._files_candidate(scale, ci, [path], {path: text}, rows, budget,
+                                            lineage=self._file_lineage(rows, path),
+                                            kind="module")
+        elif scale == "large":
+            for path in snap.module_order:
+                deps = [d for d in snap.depends_on.get(path, []) if d in texts and d != path]
+                if not deps:
+                    continue
+                group = [p for p in snap.module_order if p in deps] + [path]
+                # Farthest dependencies are dropped first until the group fits the budget.
+                while len(group) > 1 and sum(_est_tokens(texts[p]) for p in group) > budget:
+                    group.pop(0)
+                if len(group) < 2:
+                    continue
+                rows = [r for p in group for r in snap.by_path.get(p, [])]
+                yield self._files_candidate(
+                    scale, ci, group, {p: texts[p] for p in group}, rows, budget,
+                    lineage="group:" + self._file_lineage(snap.by_path.get(path, []), path),
+                    kind="module_group")
+        else:  # full: each crate in dependency order
+            crates: dict[str, list[str]] = defaultdict(list)
+            for path in snap.module_order:
+                if path in texts:
+                    crates[self._crate_of(snap, path)].append(path)
+            for crate, paths in crates.items():
+                rows = [r for p in paths for r in snap.by_path.get(p, [])]
+                yield self._files_candidate(scale, ci, paths, {p: texts[p] for p in paths},
+                                            rows, budget, lineage=f"crate:{crate}",
+                                            kind="crate")
+
+    def _crate_of(self, snap: Snapshot, path: str) -> str:
+        rows = snap.by_path.get(path)
+        return str(self.h.col["crate"][rows[0]]) if rows else "."
+
+    def _file_lineage(self, rows: list[int], path: str) -> str:
+        if not rows:
+            return path
+        col = self.h.col
+        row = rows[0]
+        return str(col["lineage"][row])[: -len(col["key"][row]) - 2]
+
+    def _files_candidate(self, scale: str, ci: int, paths: list[str], texts: dict[str, str],
+                         rows: list[int], budget: int, lineage: str, kind: str) -> Candidate:
+        col = self.h.col
+        multi = len(paths) > 1 or scale in ("large", "full")
+        pieces: list[str] = []
+        boundaries: list[int] = []
+        line = 0
+        for path in paths:
+            text = texts[path]
+            if multi:
+                pieces.append(f"{FILE_SEP}{path}\n")
+                if line:
+                    boundaries.append(line)
+                line += 1
+            file_rows = [r for r in rows if col["path"][r] == path]
+            boundaries.extend(line + b for b in _item_boundaries(1, file_rows, col))
+            pieces.append(text if text.endswith("\n") or not multi else text + "\n")
+            line += text.count("\n") + (0 if text.endswith("\n") or not multi else 1)
+        target = "".join(pieces)
+        direct: list[str] = []
+        own: set[str] = set()
+        for r in rows:
+            direct.extend(col["resolved"][r] or ())
+            if col["symbol"][r]:
+                own.add(col["symbol"][r])
+        direct = list(dict.fromkeys(direct))
+        room = max(0, budget - min(_est_tokens(target), budget))
+        pack, used, _ = self.packer.pack(direct, ci, set(paths), own, room // 2)
+        header, facts, used_rustdoc = self.packer.facts(
+            rows, used, ci, False, self._header_limit(scale))
+        single = not multi
+        data_len = len(target.encode("utf-8")) if single else -1
+        return Candidate(
+            scale=scale, commit_index=ci, path=paths[0], paths=list(paths), kind=kind,
+            name=paths[-1] if scale != "full" else (_crate_dir(col["crate"][rows[0]]) or ".")
+            if rows else paths[0],
+            lineage=lineage, crate=str(col["crate"][rows[0]]) if rows else ".",
+            header=header, pack=pack, prefix="", target=target, suffix="",
+            target_start_byte=0 if single else -1, target_end_byte=data_len,
+            dependencies=[d for d in direct if d not in own], facts=facts,
+            rustdoc_used=used_rustdoc, boundaries=sorted(set(boundaries)))
+
+
+def _tail_lines(text: str, max_chars: int) -> str:
+    if max_chars <= 0:
+        return ""
+    if len(text) <= max_chars:
+        return text
+    cut = text.find("\n", len(text) - max_chars)
+    return "" if cut < 0 else text[cut + 1:]
+
+
+def _head_lines(text: str, max_chars: int) -> str:
+    if max_chars <= 0:
+        return ""
+    if len(text) <= max_chars:
+        return text
+    cut = text.rfind("\n", 0, max_chars)
+    return "" if cut < 0 else text[: cut + 1]
+
+
+def split_target(text: str, boundaries: list[int], max_chars: int) -> tuple[list[str], int]:
+    """Cut a target into parts of at most max_chars at item boundaries (line indexes), then by
+    lines inside an item that alone is too large. Returns the parts (whose concatenation is the
+    text) and how many cuts fell inside an item."""
+    lines = text.splitlines(keepends=True)
+    allowed = set(boundaries)
+    blocks: list[str] = []
+    current: list[str] = []
+    for i, line in enumerate(lines):
+        if i in allowed and current:
+            blocks.append("".join(current))
+            current = []
+        current.append(line)
+    if current:
+        blocks.append("".join(current))
+    parts: list[str] = []
+    inside_cuts = 0
+    buf = ""
+    for block in blocks:
+        if len(buf) + len(block) <= max_chars:
+            buf += block
+            continue
+        if buf:
+            parts.append(buf)
+            buf = ""
+        if len(block) <= max_chars:
+            buf = block
+            continue
+        piece = ""
+        for line in block.splitlines(keepends=True):
+            if piece and len(piece) + len(line) > max_chars:
+                parts.append(piece)
+                inside_cuts += 1
+                piece = ""
+            piece += line
+        buf = piece
+    if buf:
+        parts.append(buf)
+    return parts or [text], inside_cuts
+
+
+# --- the pipeline ----------------------------------------------------------------------------
+
+
+@dataclass
+class ScaleStats:
+    produced: int = 0
+    kept: int = 0
+    dropped: Counter[str] = field(default_factory=Counter)
+    split_targets: int = 0
+    parts_from_splits: int = 0
+    cuts_inside_items: int = 0
+    over_budget: int = 0
+    splits: Counter[str] = field(default_factory=Counter)
+    leakage: dict[str, int] = field(default_factory=dict)
+    rustdoc_samples: int = 0
+    inline_skipped: int = 0
+
+
+def _sample_id(repo: str, commit: str, scale: str, lineage: str, part: int) -> str:
+    return hashlib.blake2b(f"{repo}|{commit}|{scale}|{lineage}|{part}".encode(),
+                           digest_size=12).hexdigest()
+
+
+def time_splits(history: History, config: SampleConfig) -> list[str]:
+    """Split of every commit index by time: the newest commits are test, the next valid. The
+    cut-offs are placed so that test (valid) holds about `test_fraction` (`valid_fraction`) of
+    the item changes, not of the commits: the last commits of a history are often releases
+    and docs that change no code."""
+    n = len(history.commit_sha)
+    weight = [0] * n
+    for ci, change in zip(history.col["commit_index"], history.col["change"], strict=True):
+        if change in ("added", "modified"):
+            weight[ci] += 1
+    total = sum(weight)
+    order = sorted(range(n), key=lambda i: (history.commit_time[i], i))
+    split = ["train"] * n
+    if n < 3 or total == 0:
+        return split
+    test_goal = total * config.test_fraction
+    valid_goal = total * (config.test_fraction + config.valid_fraction)
+    seen = 0
+    for index in reversed(order):
+        if config.test_fraction > 0 and seen < test_goal:
+            split[index] = "test"
+        elif config.valid_fraction > 0 and seen < valid_goal:
+            split[index] = "valid"
+        else:
+            break
+        seen += weight[index]
+    return split
+
+
+def _snapshots(out: Path) -> list[tuple[int, str]]:
+    table = pq.read_table(out / "modules.parquet", columns=["snapshot", "snapshot_index"])
+    pairs = set(zip(table.column("snapshot_index").to_pylist(),
+                    table.column("snapshot").to_pylist(), strict=True))
+    return sorted(pairs)
+
+
+def _load_snapshot(info: RepoInfo, out: Path, history: History, texts: BlobTexts, index: int,
+                   sha: str, live: dict[str, int], max_bytes: int) -> Snapshot:
+    col = history.col
+    files: list[tuple[str, bytes]] = []
+    for entry in list_tree(info, sha):
+        if path_skip_reason(entry.path, entry.mode) is not None:
+            continue
+        data = texts.get(entry.sha)
+        if content_skip_reason(data, max_bytes) is not None or data is None:
+            continue
+        files.append((entry.path, data))
+    by_path: dict[str, list[int]] = defaultdict(list)
+    for row in live.values():
+        if not col["parent"][row]:
+            by_path[col["path"][row]].append(row)
+    for rows in by_path.values():
+        rows.sort(key=lambda r: col["start_byte"][r])
+    modules = pq.read_table(out / "modules.parquet", filters=[("snapshot", "=", sha)],
+                            columns=["node", "path", "order", "depends_on"]).to_pylist()
+    node_path = {m["node"]: m["path"] for m in modules}
+    order: list[str] = []
+    depends: dict[str, list[str]] = defaultdict(list)
+    for m in sorted(modules, key=lambda m: m["order"]):
+        if m["path"] not in order:
+            order.append(m["path"])
+        for dep in m["depends_on"] or ():
+            dep_path = node_path.get(dep)
+            if dep_path and dep_path != m["path"] and dep_path not in depends[m["path"]]:
+                depends[m["path"]].append(dep_path)
+    file_paths = [p for p, _ in files]
+    order = [p for p in order if p in set(file_paths)] + [p for p in file_paths
+                                                           if p not in set(order)]
+    return Snapshot(index, sha, files, live, dict(by_path), order, dict(depends))
+
+
+class TokenCounter:
+    def __init__(self, path: Path) -> None:
+        from tokenizers import Tokenizer
+
+        tokenizer_json = path / "tokenizer.json" if path.is_dir() else path
+        if not tokenizer_json.exists():
+            raise FileNotFoundError(f"StarCoder2 tokenizer not found at {tokenizer_json} "
+                                    "(set FERRIC_BASE_TOKENIZER)")
+        self.digest = hashlib.sha256(tokenizer_json.read_bytes()).hexdigest()[:16]
+        self.tokenizer = Tokenizer.from_file(str(tokenizer_json))
+
+    def count(self, texts: list[str]) -> list[int]:
+        if not texts:
+            return []
+        encodings = self.tokenizer.encode_batch(texts, add_special_tokens=False)
+        return [len(e.ids) for e in encodings]
+
+
+def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
+                  config: SampleConfig, max_file_bytes: int, progress: bool = True,
+                  tokenizer_path: Path | None = None) -> dict[str, Any]:
+    """Write OUT/samples/{train,valid,test}/*.parquet and OUT/type_tokens.json; return the
+    manifest section. Up to date (returns the previous section) when the completion marker
+    carries the same config hash."""
+    counter = TokenCounter(tokenizer_path or default_tokenizer_path())
+    config_hash = config.config_hash(mine_hash, counter.digest)
+    final = out / SAMPLES_DIR
+    marker = final / MARKER
+    if marker.exists():
+        previous = json.loads(marker.read_text())
+        if previous.get("config_hash") == config_hash:
+            section: dict[str, Any] = previous["section"]
+            section["up_to_date"] = True
+            return section
+    staging = out / f".samples-{config_hash}"
+    shutil.rmtree(staging, ignore_errors=True)  # a crashed run's partial output is redone
+    for split in schema.SPLITS:
+        (staging / split).mkdir(parents=True)
+
+    history = History(out)
+    commit_split = time_splits(history, config)
+    if repo_label in config.holdout_repos:
+        commit_split = ["test"] * len(commit_split)
+    elif config.holdout_repos:  # other repos give train/valid only: test is held out whole
+        commit_split = ["valid" if s == "test" else s for s in commit_split]
+    snapshots = _snapshots(out)
+    redactions: Counter[str] = Counter()
+    inline_tokens: Counter[str] = Counter()
+    stats: dict[str, ScaleStats] = {}
+    rustdoc_report: dict[str, Any] = {"mode": config.rustdoc, "runs": [], "failed": {}}
+
+    with BlobReader(info.git_dir) as reader:
+        texts = BlobTexts(reader)
+        live = history.live_at([i for i, _ in snapshots])
+        rustdoc_map = _rustdoc_map(info, out, history, snapshots, live, config, rustdoc_report)
+        packer = Packer(history, rustdoc_map)
+        maker = CandidateMaker(history, packer, texts, config)
+        loaded: dict[int, Snapshot] = {}
+
+        def snapshot_iter(scale: str) -> Iterator[Candidate]:
+            for index, sha in snapshots:
+                if index not in loaded:
+                    loaded[index] = _load_snapshot(info, out, history, texts, index, sha,
+                                                   live[index], max_file_bytes)
+                yield from maker.snapshot_candidates(scale, loaded[index])
+
+        sources: dict[str, Callable[[], Iterator[Candidate]]] = {
+            "micro": lambda: maker.micro_small("micro"),
+            "small": lambda: maker.micro_small("small"),
+            "medium": lambda: snapshot_iter("medium"),
+            "large": lambda: snapshot_iter("large"),
+            "full": lambda: snapshot_iter("full"),
+        }
+        bar = tqdm(total=len(schema.SCALES), desc="samples", unit="scale",
+                   disable=not progress)
+        for scale in schema.SCALES:
+            bar.set_postfix(scale=scale)
+            stats[scale] = _run_scale(scale, sources[scale](), history, commit_split, config,
+                                      counter, repo_label, staging, redactions, inline_tokens,
+                                      info, progress)
+            bar.update(1)
+        bar.close()
+
+    for split in schema.SPLITS:  # every split readable, even an empty one
+        if not any((staging / split).glob("*.parquet")):
+            pq.write_table(schema.SAMPLES.empty_table(), staging / split / "empty.parquet")
+    type_tokens = {"mode": config.type_facts,
+                   "tokens": dict(sorted(inline_tokens.items(), key=lambda kv: -kv[1]))}
+    section = {
+        "config": asdict(config),
+        "config_hash": config_hash,
+        "tokenizer": str(tokenizer_path or default_tokenizer_path()),
+        "scales": {s: _stats_json(st) for s, st in stats.items()},
+        "redactions": dict(redactions),
+        "rustdoc": rustdoc_report,
+        "type_tokens": len(inline_tokens),
+        "split_commits": dict(Counter(commit_split)),
+        "up_to_date": False,
+    }
+    section["sanity"] = _sanity(section)
+    atomic_write_json(staging / MARKER, {"config_hash": config_hash, "section": section})
+    atomic_write_json(out / TYPE_TOKENS, type_tokens)
+    # The marker is inside the folder it vouches for; the folder replaces the old one whole.
+    old = out / f".samples-old-{config_hash}"
+    if final.exists():
+        final.rename(old)
+    staging.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+    return section
+
+
+def _rustdoc_map(info: RepoInfo, out: Path, history: History,
+                 snapshots: list[tuple[int, str]], live: dict[int, dict[str, int]],
+                 config: SampleConfig, report: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """symbol and lineage -> (digest of the item at the snapshot, rustdoc signature)."""
+    if config.rustdoc == "none" or not snapshots:
+        return {}
+    chosen = snapshots[-1:] if config.rustdoc == "head" else snapshots
+    col = history.col
+    mapping: dict[str, tuple[str, str]] = {}
+    failed: Counter[str] = Counter()
+    for index, sha in chosen:
+        rows = list(live[index].values())
+        crates = sorted({col["crate"][r] for r in rows})
+        for crate in crates:
+            facts, reason = rustdoc_facts(info.git_dir, sha, _crate_dir(crate),
+                                          out / ".rustdoc-cache")
+            run = {"snapshot": sha, "crate": crate, "result": reason, "matched": 0}
+            report["runs"].append(run)
+            if facts is None:
+                failed[reason] += 1
+                continue
+            matched = _match_rustdoc(facts, rows, col, mapping)
+            run["matched"] = matched
+    report["failed"] = dict(failed)
+    report["functions_with_resolved_signature"] = len({k for k in mapping if "|" in k})
+    return mapping
+
+
+def _match_rustdoc(facts: RustdocFacts, rows: list[int], col: dict[str, list[Any]],
+                   mapping: dict[str, tuple[str, str]]) -> int:
+    matched = 0
+    for row in rows:
+        if col["kind"][row] not in _FN_KINDS:
+            continue
+        signature = facts.lookup(col["path"][row], col["start_line"][row],
+                                 col["end_line"][row], col["name"][row])
+        if signature is None:
+            continue
+        matched += 1
+        entry = (col["digest"][row], signature)
+        mapping[col["lineage"][row]] = entry
+        if col["symbol"][row]:
+            mapping[col["symbol"][row]] = entry
+    return matched
+
+
+def _render(candidate: Candidate, mode: str, stats: ScaleStats,
+            inline_tokens: Counter[str]) -> tuple[str, str, str, str]:
+    """(context, target, suffix, type facts source) in the chosen mode."""
+    context_parts = []
+    target, suffix, prefix, pack = (candidate.target, candidate.suffix, candidate.prefix,
+                                    candidate.pack)
+    source = "tree-sitter+rustdoc" if candidate.rustdoc_used else "tree-sitter"
+    if mode == "header" and candidate.header:
+        context_parts.append(candidate.header)
+    elif mode == "inline":
+        rendered = [render_inline(t, candidate.facts) for t in (pack, prefix, target, suffix)]
+        if any(r is None for r in rendered):
+            stats.inline_skipped += 1
+        else:
+            pack, prefix, target, suffix = (r.text for r in rendered if r is not None)
+            for r in rendered:
+                if r is not None:
+                    inline_tokens.update(r.tokens)
+    elif mode == "none":
+        source = "none"
+    context_parts.append(pack)
+    if candidate.parts > 1:
+        context_parts.append(f"// part {candidate.part + 1} of {candidate.parts} of "
+                             f"{candidate.path} (split at item boundaries)\n")
+    if prefix:
+        context_parts.append(f"// file: {candidate.path}\n")
+    context_parts.append(prefix)
+    return "".join(context_parts), target, suffix, source
+
+
+def _split_candidates(candidates: Iterator[Candidate], budget: int, stats: ScaleStats
+                      ) -> Iterator[Candidate]:
+    """Oversized targets become parts; the tail of the previous part becomes the next part's
+    code-before, so nothing is dropped and every part still has context."""
+    max_chars = int(budget * 0.75 * CHARS_PER_TOKEN_ESTIMATE)
+    for cand in candidates:
+        if _est_tokens(cand.target) <= budget * 0.75:
+            yield cand
+            continue
+        parts, inside = split_target(cand.target, cand.boundaries, max_chars)
+        stats.split_targets += 1
+        stats.parts_from_splits += len(parts)
+        stats.cuts_inside_items += inside
+        offset_bytes = cand.target_start_byte
+        previous_tail = cand.prefix
+        pack_budget_chars = int(budget * 0.2 * CHARS_PER_TOKEN_ESTIMATE)
+        pack = cand.pack if len(cand.pack) <= pack_budget_chars else _head_lines(
+            cand.pack, pack_budget_chars)
+        for k, part in enumerate(parts):
+            nbytes = len(part.encode("utf-8"))
+            yield Candidate(
+                scale=cand.scale, commit_index=cand.commit_index, path=cand.path,
+                paths=cand.paths, kind=cand.kind, name=cand.name, lineage=cand.lineage,
+                crate=cand.crate, header=cand.header, pack=pack,
+                prefix=_tail_lines(previous_tail, int(budget * 0.05 * CHARS_PER_TOKEN_ESTIMATE)),
+                target=part, suffix=cand.suffix if k == len(parts) - 1 else "",
+                target_start_byte=offset_bytes if offset_bytes >= 0 else -1,
+                target_end_byte=offset_bytes + nbytes if offset_bytes >= 0 else -1,
+                dependencies=cand.dependencies, facts=cand.facts,
+                rustdoc_used=cand.rustdoc_used, part=k, parts=len(parts))
+            if offset_bytes >= 0:
+                offset_bytes += nbytes
+            previous_tail = part
+
+
+def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
+               commit_split: list[str], config: SampleConfig, counter: TokenCounter,
+               repo_label: str, staging: Path, redactions: Counter[str],
+               inline_tokens: Counter[str], info: RepoInfo, progress: bool) -> ScaleStats:
+    stats = ScaleStats()
+    budget = dict(zip(schema.SCALES, config.budgets, strict=True))[scale]
+    kept: list[Candidate] = []
+    exact: dict[str, int] = {}  # normalised target hash -> index in kept
+    for cand in _split_candidates(candidates, budget, stats):
+        stats.produced += 1
+        reason = filter_reason(cand.target, config.filters)
+        if reason is not None:
+            stats.dropped[reason] += 1
+            continue
+        cand.target = redact(cand.target, redactions)
+        cand.pack = redact(cand.pack, redactions)
+        cand.prefix = redact(cand.prefix, redactions)
+        cand.suffix = redact(cand.suffix, redactions)
+        key = normalised_hash(cand.target)
+        seen = exact.get(key)
+        if seen is not None:
+            # Keep the newest version (history order: a later candidate is at least as new).
+            stats.dropped["exact_duplicate"] += 1
+            if kept[seen].commit_index <= cand.commit_index:
+                kept[seen] = cand
+            continue
+        exact[key] = len(kept)
+        kept.append(cand)
+
+    # Near-duplicates: newest first; a target similar to a kept newer one is dropped.
+    index = NearDuplicateIndex(config.near_threshold, config.num_perm, config.shingle)
+    order = sorted(range(len(kept)), key=lambda i: (-kept[i].commit_index, i))
+    signatures: dict[int, Any] = {}
+    survivors: list[int] = []
+    for i in tqdm(order, desc=f"near-dedup {scale}", unit="sample",
+                  disable=not progress or len(order) < 2000, leave=False):
+        sig = index.signature(kept[i].target)
+        if index.query(sig):
+            stats.dropped["near_duplicate"] += 1
+            continue
+        index.insert(str(i), sig)
+        signatures[i] = sig
+        survivors.append(i)
+
+    # Leakage: no test (or valid) target may be a near-duplicate of a train target.
+    split_of = {i: commit_split[kept[i].commit_index] for i in survivors}
+    train_index = NearDuplicateIndex(config.near_threshold, config.num_perm, config.shingle)
+    for i in survivors:
+        if split_of[i] == "train":
+            train_index.insert(str(i), signatures[i])
+    leaks: Counter[str] = Counter()
+    final: list[int] = []
+    for i in survivors:
+        if split_of[i] != "train" and any(
+                signatures[int(j)].jaccard(signatures[i]) >= config.near_threshold
+                for j in train_index.query(signatures[i])):
+            leaks[split_of[i]] += 1
+            stats.dropped[f"{split_of[i]}_near_duplicate_of_train"] += 1
+            continue
+        final.append(i)
+    after = sum(1 for i in final if split_of[i] == "test" and any(
+        signatures[int(j)].jaccard(signatures[i]) >= config.near_threshold
+        for j in train_index.query(signatures[i])))
+    stats.leakage = {"test_dropped": leaks["test"], "valid_dropped": leaks["valid"],
+                     "test_near_duplicates_of_train_after": after}
+
+    final.sort(key=lambda i: (kept[i].commit_index, kept[i].lineage, kept[i].part))
+    rows = _rows(scale, [kept[i] for i in final], history, commit_split, config, counter,
+                 repo_label, stats, inline_tokens, budget)
+    stats.kept = len(rows)
+    by_split: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        by_split[row["split"]].append(row)
+    for split, split_rows in by_split.items():
+        stats.splits[split] = len(split_rows)
+        for start in range(0, len(split_rows), 20000):
+            table = pa.Table.from_pylist(split_rows[start:start + 20000], schema=schema.SAMPLES)
+            pq.write_table(table, staging / split / f"{scale}-{start // 20000:05d}.parquet")
+    return stats
+
+
+def _rows(scale: str, cands: list[Candidate], history: History, commit_split: list[str],
+          config: SampleConfig, counter: TokenCounter, repo_label: str, stats: ScaleStats,
+          inline_tokens: Counter[str], budget: int) -> list[dict[str, Any]]:
+    rendered = [_render(c, config.type_facts, stats, inline_tokens) for c in cands]
+    target_tokens = counter.count([r[1] for r in rendered])
+    context_tokens = counter.count([r[0] for r in rendered])
+    suffix_tokens = counter.count([r[2] for r in rendered])
+    rows: list[dict[str, Any]] = []
+    for cand, (context, target, suffix, source), tt, ct, st in zip(
+            cands, rendered, target_tokens, context_tokens, suffix_tokens, strict=True):
+        if tt + ct + st > budget:
+            stats.over_budget += 1
+        stats.rustdoc_samples += source == "tree-sitter+rustdoc"
+        commit = history.commit_sha[cand.commit_index]
+        rows.append({
+            "id": _sample_id(repo_label, commit, scale, cand.lineage, cand.part),
+            "repo": repo_label,
+            "commit": commit,
+            "commit_index": cand.commit_index,
+            "committed_at": history.commit_time[cand.commit_index],
+            "crate": cand.crate,
+            "crate_dir": _crate_dir(cand.crate),
+            "path": cand.path,
+            "paths": cand.paths,
+            "scale": scale,
+            "kind": cand.kind,
+            "name": cand.name,
+            "lineage": cand.lineage,
+            "part": cand.part,
+            "parts": cand.parts,
+            "context": context,
+            "target": target,
+            "suffix": suffix,
+            "prefix_span": [0, len(context)],
+            "suffix_span": [len(context) + len(target), len(context) + len(target) + len(suffix)],
+            "target_start_byte": cand.target_start_byte,
+            "target_end_byte": cand.target_end_byte,
+            "target_loc": _loc(target),
+            "target_tokens": tt,
+            "context_tokens": ct,
+            "dependencies": list(cand.dependencies),
+            "type_facts": config.type_facts,
+            "type_facts_source": source,
+            "split": commit_split[cand.commit_index],
+        })
+    return rows
+
+
+def _stats_json(stats: ScaleStats) -> dict[str, Any]:
+    return {
+        "produced": stats.produced,
+        "kept": stats.kept,
+        "dropped": dict(sorted(stats.dropped.items())),
+        "splits": dict(stats.splits),
+        "split_targets": stats.split_targets,
+        "parts_from_splits": stats.parts_from_splits,
+        "cuts_inside_items": stats.cuts_inside_items,
+        "over_budget": stats.over_budget,
+        "leakage": stats.leakage,
+        "samples_with_rustdoc_facts": stats.rustdoc_samples,
+        "inline_skipped": stats.inline_skipped,
+    }
+
+
+def _sanity(section: dict[str, Any]) -> dict[str, bool]:
+    scales = section["scales"]
+    return {
+        "samples_counts_add_up": all(
+            s["produced"] == s["kept"] + sum(s["dropped"].values()) for s in scales.values()),
+        "samples_no_test_near_duplicate_of_train": all(
+            s["leakage"].get("test_near_duplicates_of_train_after", 0) == 0
+            for s in scales.values()),
+        "samples_splits_add_up": all(sum(s["splits"].values()) == s["kept"]
+                                     for s in scales.values()),
+        "samples_nonempty": sum(s["kept"] for s in scales.values()) > 0,
+    }
+
+
+def read_samples(out: Path, split: str | None = None) -> pa.Table:
+    """All samples of a build (or one split) as one table."""
+    folder = out / SAMPLES_DIR
+    splits = [split] if split else list(schema.SPLITS)
+    tables = [pq.read_table(p, schema=schema.SAMPLES)
+              for s in splits for p in sorted((folder / s).glob("*.parquet"))]
+    return pa.concat_tables(tables) if tables else schema.SAMPLES.empty_table()
+
