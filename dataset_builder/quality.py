@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import zlib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -46,19 +45,21 @@ def filter_reason(target: str, config: FilterConfig) -> str | None:
         return "max_line_length"
     if len(target) / max(1, len(lines)) > config.max_mean_line_length:
         return "mean_line_length"
-    alnum = sum(ch.isalnum() for ch in target)
+    alnum = len(target) - len(_NOT_ALNUM.sub("", target))  # C speed on large targets
     if alnum / max(1, len(target)) < config.min_alnum_fraction:
         return "alnum_fraction"
     return None
 
 
+_NOT_ALNUM = re.compile(r"[^\W_]+")
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
-_KEYS = [
-    re.compile(r"\bAKIA[0-9A-Z]{16}\b"),  # AWS access key id
-    re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b"),  # GitHub tokens
-    re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}\b"),  # Slack tokens
-    re.compile(r"\bsk-[A-Za-z0-9]{32,}\b"),  # API secret keys
-    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----"),
+_KEYS = [  # (literal trigger, pattern)
+    ("AKIA", re.compile(r"\bAKIA[0-9A-Z]{16}\b")),  # AWS access key id
+    ("gh", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b")),  # GitHub tokens
+    ("xox", re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}\b")),  # Slack tokens
+    ("sk-", re.compile(r"\bsk-[A-Za-z0-9]{32,}\b")),  # API secret keys
+    ("PRIVATE KEY", re.compile(
+        r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----")),
 ]
 _ASSIGNED_SECRET = re.compile(
     r"(?i)\b((?:api[_-]?key|secret[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret)"
@@ -67,17 +68,22 @@ _ASSIGNED_PASSWORD = re.compile(r"(?i)\b((?:password|passwd|pwd)\s*[:=]\s*\")([^
 
 
 def redact(text: str, counts: Counter[str]) -> str:
-    """E-mails and secrets replaced by StarCoder's placeholders; replacements counted."""
+    """E-mails and secrets replaced by StarCoder's placeholders; replacements counted. Each
+    pattern runs only when a cheap literal trigger is present (most code has none)."""
     if "@" in text:
         text, n = _EMAIL.subn("<EMAIL>", text)
         counts["email"] += n
-    for pattern in _KEYS:
-        text, n = pattern.subn("<KEY>", text)
+    for trigger, pattern in _KEYS:
+        if trigger in text:
+            text, n = pattern.subn("<KEY>", text)
+            counts["key"] += n
+    lower = text.lower()
+    if any(word in lower for word in ("key", "token", "secret")):
+        text, n = _ASSIGNED_SECRET.subn(r"\1<KEY>\3", text)
         counts["key"] += n
-    text, n = _ASSIGNED_SECRET.subn(r"\1<KEY>\3", text)
-    counts["key"] += n
-    text, n = _ASSIGNED_PASSWORD.subn(r"\1<PASSWORD>\3", text)
-    counts["password"] += n
+    if any(word in lower for word in ("password", "passwd", "pwd")):
+        text, n = _ASSIGNED_PASSWORD.subn(r"\1<PASSWORD>\3", text)
+        counts["password"] += n
     return text
 
 
@@ -88,6 +94,40 @@ def normalised_hash(text: str) -> str:
 _WORD = re.compile(r"\w+|[^\w\s]")
 _MERSENNE = np.uint64((1 << 61) - 1)
 _MAX_HASH = np.uint64((1 << 32) - 1)
+
+
+_WORD_BYTE = np.zeros(256, dtype=bool)
+for _c in b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_":
+    _WORD_BYTE[_c] = True
+_WORD_BYTE[128:] = True  # UTF-8 bytes of non-ASCII characters belong to words
+_SPACE_BYTE = np.zeros(256, dtype=bool)
+for _c in b" \t\n\r\x0b\x0c":
+    _SPACE_BYTE[_c] = True
+_P = np.uint64(0x100000001B3)  # odd: invertible modulo 2^64
+_P_INV = np.uint64(pow(int(_P), -1, 1 << 64))
+
+
+def word_hashes(text: str) -> np.ndarray:
+    """Deterministic 64-bit hashes of the text's tokens (runs of word characters, and each
+    other non-space character), computed with numpy from prefix hashes instead of hashing
+    every word in Python."""
+    data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    if len(data) == 0:
+        return np.zeros(0, dtype=np.uint64)
+    word = _WORD_BYTE[data]
+    other = ~word & ~_SPACE_BYTE[data]
+    prev = np.concatenate(([False], word[:-1]))
+    nxt = np.concatenate((word[1:], [False]))
+    starts = np.concatenate((np.flatnonzero(word & ~prev), np.flatnonzero(other)))
+    ends = np.concatenate((np.flatnonzero(word & ~nxt) + 1, np.flatnonzero(other) + 1))
+    order = np.argsort(starts, kind="stable")
+    starts, ends = starts[order], ends[order]
+    with np.errstate(over="ignore"):
+        powers = np.cumprod(np.full(len(data), _P, dtype=np.uint64)) * _P_INV
+        inv_powers = np.cumprod(np.full(len(data), _P_INV, dtype=np.uint64)) * _P
+        prefix = np.concatenate(([np.uint64(0)], np.cumsum(
+            (data.astype(np.uint64) + np.uint64(1)) * powers, dtype=np.uint64)))
+        return (prefix[ends] - prefix[starts]) * inv_powers[starts]
 
 
 class NearDuplicateIndex:
@@ -109,25 +149,26 @@ class NearDuplicateIndex:
         self._b = np.asarray(b, dtype=np.uint32)
 
     def signature(self, text: str) -> MinHash:
-        words = _WORD.findall(text)
-        if not words:
-            words = [""]
-        token_hashes = np.fromiter((zlib.crc32(w.encode("utf-8")) for w in words),
-                                   dtype=np.uint64, count=len(words))
-        k = min(self.shingle, len(words))
-        # Rolling combination of k consecutive word hashes (mod 2^61 - 1).
-        n = len(words) - k + 1
+        token_hashes = word_hashes(text)
+        if len(token_hashes) == 0:
+            token_hashes = np.zeros(1, dtype=np.uint64)
+        k = min(self.shingle, len(token_hashes))
+        # Rolling combination of k consecutive word hashes.
+        n = len(token_hashes) - k + 1
         shingles = np.zeros(n, dtype=np.uint64)
-        for j in range(k):
-            shingles = (shingles * np.uint64(1_000_003) + token_hashes[j:j + n]) % _MERSENNE
-        shingles32 = (shingles & _MAX_HASH).astype(np.uint32)  # 32-bit, as datasketch's own
+        with np.errstate(over="ignore"):
+            for j in range(k):
+                shingles = shingles * np.uint64(1_000_003) + token_hashes[j:j + n]
+        with np.errstate(over="ignore"):  # mix, then keep the high 32 bits
+            shingles32 = ((shingles * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(32)).astype(
+                np.uint32)
         minimum = np.full(self.num_perm, np.iinfo(np.uint32).max, dtype=np.uint32)
         for start in range(0, n, 4096):  # bounded memory on crate-sized texts
             block = shingles32[start:start + 4096]
-            values = np.outer(block, self._a) + self._b  # wraps mod 2^32
+            values = np.outer(block, self._a) + self._b  # wraps mod 2^32 (affine32)
             np.minimum(minimum, values.min(axis=0), out=minimum)
         return MinHash(num_perm=self.num_perm, seed=self.seed, hashvalues=minimum,
-                       scheme="affine32")
+                       permutations=(self._a, self._b), scheme="affine32")
 
     def query(self, signature: MinHash) -> list[str]:
         found: list[str] = self.lsh.query(signature)

@@ -161,8 +161,8 @@ def rustdoc_facts(git_dir: Path, snapshot: str, crate_dir: str,
     with tempfile.TemporaryDirectory(prefix="ferric-rustdoc-") as tmp:
         root = Path(tmp) / "src"
         root.mkdir()
-        archive = subprocess.run(["git", "--git-dir", str(git_dir), "archive", snapshot,
-                                  *([crate_dir] if crate_dir else [])],
+        # The whole tree: a workspace member inherits from the workspace's Cargo.toml.
+        archive = subprocess.run(["git", "--git-dir", str(git_dir), "archive", snapshot],
                                  capture_output=True)
         if archive.returncode != 0:
             return None, "git_archive_failed"

@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
@@ -375,7 +376,7 @@ class CandidateMaker:
         col = self.h.col
         kinds = _FN_KINDS if scale == "micro" else frozenset({"impl"})
         budget = self.budget[scale]
-        for row in range(self.h.n):
+        for row in range(self.h.n - 1, -1, -1):  # newest first: dedup keeps the first seen
             if col["kind"][row] not in kinds or col["change"][row] not in ("added", "modified"):
                 continue
             target = col["text"][row]
@@ -675,10 +676,21 @@ class TokenCounter:
         self.tokenizer = Tokenizer.from_file(str(tokenizer_json))
 
     def count(self, texts: list[str]) -> list[int]:
-        if not texts:
-            return []
-        encodings = self.tokenizer.encode_batch(texts, add_special_tokens=False)
-        return [len(e.ids) for e in encodings]
+        """Exact token counts, in batches: a batch's encodings (ids, offsets, strings) take
+        about 100 bytes per token and are dropped before the next."""
+        encode = getattr(self.tokenizer, "encode_batch_fast", self.tokenizer.encode_batch)
+        counts: list[int] = []
+        batch: list[str] = []
+        size = 0
+        for text in texts:
+            batch.append(text)
+            size += len(text)
+            if size > 2_000_000 or len(batch) >= 512:
+                counts.extend(len(e.ids) for e in encode(batch, add_special_tokens=False))
+                batch, size = [], 0
+        if batch:
+            counts.extend(len(e.ids) for e in encode(batch, add_special_tokens=False))
+        return counts
 
 
 def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
@@ -723,7 +735,7 @@ def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
         loaded: dict[int, Snapshot] = {}
 
         def snapshot_iter(scale: str) -> Iterator[Candidate]:
-            for index, sha in snapshots:
+            for index, sha in reversed(snapshots):  # newest first, as dedup expects
                 if index not in loaded:
                     loaded[index] = _load_snapshot(info, out, history, texts, index, sha,
                                                    live[index], max_file_bytes)
@@ -786,8 +798,14 @@ def _rustdoc_map(info: RepoInfo, out: Path, history: History,
     failed: Counter[str] = Counter()
     for index, sha in chosen:
         rows = list(live[index].values())
+        manifests = {str(Path(e.path).parent) for e in list_tree(info, sha)
+                     if Path(e.path).name == "Cargo.toml"}
+        manifests = {"" if d == "." else d for d in manifests}
         crates = sorted({col["crate"][r] for r in rows})
-        for crate in crates:
+        no_manifest = [c for c in crates if _crate_dir(c) not in manifests]
+        if no_manifest:  # test folders and examples are not crates of their own
+            failed["not_a_crate_root"] += len(no_manifest)
+        for crate in (c for c in crates if _crate_dir(c) in manifests):
             facts, reason = rustdoc_facts(info.git_dir, sha, _crate_dir(crate),
                                           out / ".rustdoc-cache")
             run = {"snapshot": sha, "crate": crate, "result": reason, "matched": 0}
@@ -891,67 +909,66 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
                inline_tokens: Counter[str], info: RepoInfo, progress: bool) -> ScaleStats:
     stats = ScaleStats()
     budget = dict(zip(schema.SCALES, config.budgets, strict=True))[scale]
+    # Candidates arrive newest first, so the first of a set of duplicates seen is the one kept
+    # (the newest version) and only survivors are held in memory.
     kept: list[Candidate] = []
-    exact: dict[str, int] = {}  # normalised target hash -> index in kept
-    for cand in _split_candidates(candidates, budget, stats):
+    seen_hashes: set[str] = set()
+    index = NearDuplicateIndex(config.near_threshold, config.num_perm, config.shingle)
+    signatures: dict[int, Any] = {}
+    for cand in tqdm(_split_candidates(candidates, budget, stats), desc=f"samples {scale}",
+                     unit="sample", leave=False, disable=not progress):
         stats.produced += 1
         reason = filter_reason(cand.target, config.filters)
         if reason is not None:
             stats.dropped[reason] += 1
             continue
-        cand.target = redact(cand.target, redactions)
-        cand.pack = redact(cand.pack, redactions)
-        cand.prefix = redact(cand.prefix, redactions)
-        cand.suffix = redact(cand.suffix, redactions)
         key = normalised_hash(cand.target)
-        seen = exact.get(key)
-        if seen is not None:
-            # Keep the newest version (history order: a later candidate is at least as new).
+        if key in seen_hashes:
             stats.dropped["exact_duplicate"] += 1
-            if kept[seen].commit_index <= cand.commit_index:
-                kept[seen] = cand
             continue
-        exact[key] = len(kept)
-        kept.append(cand)
-
-    # Near-duplicates: newest first; a target similar to a kept newer one is dropped.
-    index = NearDuplicateIndex(config.near_threshold, config.num_perm, config.shingle)
-    order = sorted(range(len(kept)), key=lambda i: (-kept[i].commit_index, i))
-    signatures: dict[int, Any] = {}
-    survivors: list[int] = []
-    for i in tqdm(order, desc=f"near-dedup {scale}", unit="sample",
-                  disable=not progress or len(order) < 2000, leave=False):
-        sig = index.signature(kept[i].target)
+        seen_hashes.add(key)
+        sig = index.signature(cand.target)
         if index.query(sig):
             stats.dropped["near_duplicate"] += 1
             continue
-        index.insert(str(i), sig)
-        signatures[i] = sig
-        survivors.append(i)
+        index.insert(str(len(kept)), sig)
+        signatures[len(kept)] = sig
+        kept.append(cand)
+    survivors = list(range(len(kept)))
 
-    # Leakage: no test (or valid) target may be a near-duplicate of a train target.
+    # Leakage: no test (or valid) target may be a near-duplicate of a train target. LSH can
+    # miss a pair just above the threshold, so this check compares every pair's MinHash
+    # estimate (vectorised: one row of signatures against the train matrix at a time).
     split_of = {i: commit_split[kept[i].commit_index] for i in survivors}
-    train_index = NearDuplicateIndex(config.near_threshold, config.num_perm, config.shingle)
-    for i in survivors:
-        if split_of[i] == "train":
-            train_index.insert(str(i), signatures[i])
+    train_ids = [i for i in survivors if split_of[i] == "train"]
+    train_matrix = np.stack([signatures[i].hashvalues for i in train_ids]) if train_ids \
+        else np.zeros((0, config.num_perm), dtype=np.uint32)
+
+    def leaks_into_train(i: int) -> bool:
+        if not len(train_matrix):
+            return False
+        similarity = (train_matrix == signatures[i].hashvalues).mean(axis=1)
+        return bool(similarity.max() >= config.near_threshold)
+
     leaks: Counter[str] = Counter()
     final: list[int] = []
     for i in survivors:
-        if split_of[i] != "train" and any(
-                signatures[int(j)].jaccard(signatures[i]) >= config.near_threshold
-                for j in train_index.query(signatures[i])):
+        if split_of[i] != "train" and leaks_into_train(i):
             leaks[split_of[i]] += 1
             stats.dropped[f"{split_of[i]}_near_duplicate_of_train"] += 1
             continue
         final.append(i)
-    after = sum(1 for i in final if split_of[i] == "test" and any(
-        signatures[int(j)].jaccard(signatures[i]) >= config.near_threshold
-        for j in train_index.query(signatures[i])))
+    after = sum(1 for i in final if split_of[i] == "test" and leaks_into_train(i))
     stats.leakage = {"test_dropped": leaks["test"], "valid_dropped": leaks["valid"],
                      "test_near_duplicates_of_train_after": after}
 
     final.sort(key=lambda i: (kept[i].commit_index, kept[i].lineage, kept[i].part))
+    for i in final:  # redaction changes no dedup decision, so only survivors are scanned
+        cand = kept[i]
+        cand.target = redact(cand.target, redactions)
+        cand.pack = redact(cand.pack, redactions)
+        cand.prefix = redact(cand.prefix, redactions)
+        cand.suffix = redact(cand.suffix, redactions)
     rows = _rows(scale, [kept[i] for i in final], history, commit_split, config, counter,
                  repo_label, stats, inline_tokens, budget)
     stats.kept = len(rows)

@@ -1,0 +1,282 @@
+"""dataset_builder part 2: samples at five scales on the demo repository, and their pieces."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from dataset_builder.cli import default_demo_dir, main
+from dataset_builder.demo import materialise
+from dataset_builder.quality import FilterConfig, NearDuplicateIndex, filter_reason, redact
+from dataset_builder.samples import read_samples, split_target
+from dataset_builder.schema import SAMPLES, SCALES
+from dataset_builder.type_facts import (
+    TypeFacts,
+    outer_type_name,
+    render_inline,
+    strip_inline,
+)
+
+
+def _nightly() -> bool:
+    try:
+        return subprocess.run(["cargo", "+nightly", "--version"],
+                              capture_output=True).returncode == 0
+    except FileNotFoundError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def demo_repo() -> Path:
+    return materialise(default_demo_dir())
+
+
+@pytest.fixture(scope="module")
+def header_build(demo_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("header") / "demo"
+    assert main(["--repo", str(demo_repo), "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+def test_every_scale_present_and_counts_add_up(header_build: Path) -> None:
+    manifest = json.loads((header_build / "manifest.json").read_text())
+    scales = manifest["samples"]["scales"]
+    table = read_samples(header_build)
+    by_scale = Counter(table.column("scale").to_pylist())
+    for scale in SCALES:
+        st = scales[scale]
+        assert st["kept"] > 0, scale
+        assert st["produced"] == st["kept"] + sum(st["dropped"].values()), scale
+        assert by_scale[scale] == st["kept"], scale
+        assert sum(st["splits"].values()) == st["kept"]
+    # History repeats functions: dedup must have removed some of them.
+    assert scales["micro"]["dropped"].get("exact_duplicate", 0) + \
+        scales["micro"]["dropped"].get("near_duplicate", 0) > 0
+    assert all(manifest["sanity"].values()), manifest["sanity"]
+    assert manifest["repos"]["demo-repo"]["head"] == manifest["repo"]["head"]
+
+
+def test_samples_follow_the_schema_and_load_with_datasets(header_build: Path) -> None:
+    import datasets
+
+    files = {s: str(header_build / "samples" / s / "*.parquet") for s in ("train", "valid",
+                                                                           "test")}
+    ds = datasets.load_dataset("parquet", data_files=files)
+    assert set(ds.keys()) == {"train", "valid", "test"}
+    assert ds["train"].num_rows > 0 and ds["test"].num_rows > 0
+    table = read_samples(header_build)
+    assert table.schema.equals(SAMPLES)
+    rows = table.to_pylist()
+    assert len({r["id"] for r in rows}) == len(rows)
+    for r in rows:
+        doc_len = len(r["context"]) + len(r["target"]) + len(r["suffix"])
+        assert r["prefix_span"] == [0, len(r["context"])]
+        assert r["suffix_span"] == [len(r["context"]) + len(r["target"]), doc_len]
+        assert r["target_tokens"] > 0 and r["target_loc"] > 0
+        assert r["type_facts"] == "header"
+        assert r["split"] in ("train", "valid", "test")
+
+
+def test_micro_targets_are_the_items_at_their_commit(header_build: Path,
+                                                     demo_repo: Path) -> None:
+    """The target's byte span in its file at its commit is exactly the target (analysis
+    splices candidates there)."""
+    rows = [r for r in read_samples(header_build, "test").to_pylist() if r["scale"] == "micro"]
+    assert rows
+    for r in rows[:20]:
+        blob = subprocess.run(["git", "-C", str(demo_repo), "show", f"{r['commit']}:{r['path']}"],
+                              capture_output=True, check=True).stdout
+        assert blob[r["target_start_byte"]:r["target_end_byte"]].decode() == r["target"]
+
+
+def test_time_split_puts_newest_commits_in_test(header_build: Path) -> None:
+    rows = read_samples(header_build).to_pylist()
+    micro = [r for r in rows if r["scale"] == "micro"]
+    newest_train = max(r["commit_index"] for r in micro if r["split"] == "train")
+    oldest_test = min(r["commit_index"] for r in micro if r["split"] == "test")
+    assert newest_train < oldest_test
+
+
+def test_no_test_target_is_a_near_duplicate_of_a_train_target(header_build: Path) -> None:
+    """Brute force over every (test, train) pair of each scale with MinHash estimates."""
+    rows = read_samples(header_build).to_pylist()
+    index = NearDuplicateIndex()
+    for scale in SCALES:
+        train = [index.signature(r["target"]) for r in rows
+                 if r["scale"] == scale and r["split"] == "train"]
+        test = [index.signature(r["target"]) for r in rows
+                if r["scale"] == scale and r["split"] == "test"]
+        worst = max((a.jaccard(b) for a in test for b in train), default=0.0)
+        assert worst < 0.7, (scale, worst)
+
+
+def test_header_mode_carries_type_facts_and_dependency_context(header_build: Path) -> None:
+    rows = read_samples(header_build).to_pylist()
+    micro = [r for r in rows if r["scale"] == "micro"]
+    with_header = [r for r in micro if r["context"].startswith("// ferric type facts")]
+    assert len(with_header) > len(micro) // 2
+    with_deps = [r for r in micro if r["dependencies"] and "// from " in r["context"]]
+    assert with_deps, "no micro sample has a context pack"
+    # Definitions come before their uses: the pack precedes the code before the target.
+    for r in with_deps[:20]:
+        if "// file: " in r["context"]:
+            assert r["context"].index("// from ") < r["context"].index("// file: ")
+
+
+@pytest.mark.skipif(not _nightly(), reason="no nightly toolchain for rustdoc JSON")
+def test_rustdoc_json_gives_resolved_signatures_on_the_demo_crate(header_build: Path) -> None:
+    manifest = json.loads((header_build / "manifest.json").read_text())
+    runs = manifest["samples"]["rustdoc"]["runs"]
+    assert any(r["result"] == "ok" and r["matched"] > 20 for r in runs), runs
+    rows = read_samples(header_build).to_pylist()
+    rustdoc_rows = [r for r in rows if r["type_facts_source"] == "tree-sitter+rustdoc"]
+    assert rustdoc_rows
+    assert any("// rustdoc: fn " in r["context"] for r in rustdoc_rows)
+
+
+def test_inline_mode_strips_back_to_the_header_mode_targets(
+        demo_repo: Path, header_build: Path, tmp_path: Path) -> None:
+    out = tmp_path / "inline"
+    assert main(["--repo", str(demo_repo), "--out", str(out), "--quiet",
+                 "--type-facts", "inline", "--rustdoc", "none"]) == 0
+    inline = {r["id"]: r for r in read_samples(out).to_pylist()}
+    header = {r["id"]: r for r in read_samples(header_build).to_pylist()}
+    tokens = json.loads((out / "type_tokens.json").read_text())
+    assert tokens["mode"] == "inline" and len(tokens["tokens"]) > 5
+    changed = 0
+    for sid, row in inline.items():
+        assert row["type_facts"] == "inline"
+        if sid in header:
+            assert strip_inline(row["target"]) == header[sid]["target"]
+            changed += row["target"] != header[sid]["target"]
+    assert changed > 10
+    assert any("<TYPE:" in r["target"] for r in inline.values())
+
+
+def test_none_mode_has_no_type_facts(demo_repo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "none"
+    assert main(["--repo", str(demo_repo), "--out", str(out), "--quiet",
+                 "--type-facts", "none", "--rustdoc", "none"]) == 0
+    rows = read_samples(out).to_pylist()
+    assert rows and not any("ferric type facts" in r["context"] for r in rows)
+    assert not any("<TYPE:" in r["target"] for r in rows)
+
+
+def test_small_budgets_split_targets_without_losing_code(demo_repo: Path,
+                                                         tmp_path: Path) -> None:
+    out = tmp_path / "small"
+    assert main(["--repo", str(demo_repo), "--out", str(out), "--quiet", "--rustdoc", "none",
+                 "--budgets", "256,512,512,1024,1024"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["samples"]["scales"]["full"]["split_targets"] > 0
+    rows = read_samples(out).to_pylist()
+    full = [r for r in rows if r["scale"] == "full"]
+    assert max(r["parts"] for r in full) > 1
+    # Parts of the newest FULL crate (dedup keeps its parts) concatenate to the crate text.
+    newest = max(r["commit_index"] for r in full)
+    parts = sorted((r for r in full if r["commit_index"] == newest), key=lambda r: r["part"])
+    if len(parts) == parts[0]["parts"]:
+        text = "".join(r["target"] for r in parts)
+        assert text.count("<file_sep>") == len(parts[0]["paths"])
+    budget = {"micro": 256, "small": 512, "medium": 512, "large": 1024, "full": 1024}
+    over = sum(1 for r in rows if r["target_tokens"] > budget[r["scale"]])
+    assert over <= len(rows) // 20, over
+
+
+def test_rerun_is_up_to_date_and_a_crashed_samples_run_is_redone(
+        demo_repo: Path, header_build: Path, tmp_path: Path) -> None:
+    out = tmp_path / "copy"
+    shutil.copytree(header_build, out)
+    before = read_samples(out)
+    assert main(["--repo", str(demo_repo), "--out", str(out), "--quiet"]) == 0
+    assert read_samples(out).equals(before)
+    # A crash mid-way leaves a staging folder and no samples folder: the rerun rebuilds them.
+    shutil.rmtree(out / "samples")
+    (out / ".samples-deadbeef").mkdir()
+    (out / ".samples-deadbeef" / "junk.parquet").write_text("partial")
+    assert main(["--repo", str(demo_repo), "--out", str(out), "--quiet"]) == 0
+    assert read_samples(out).equals(before)
+    assert (out / "samples" / "_COMPLETE.json").exists()
+
+
+# --- units -----------------------------------------------------------------------------------
+
+
+def test_split_target_cuts_at_item_boundaries_then_lines() -> None:
+    items = [f"fn f{i}() {{\n    let x = {i};\n}}\n" for i in range(10)]
+    text = "".join(items)
+    boundaries = [3 * i for i in range(1, 10)]
+    parts, inside = split_target(text, boundaries, 60)
+    assert "".join(parts) == text
+    assert inside == 0
+    assert all(p.startswith("fn f") for p in parts)
+    assert all(len(p) <= 60 for p in parts)
+    long_item = "fn big() {\n" + "    x();\n" * 40 + "}\n"
+    parts, inside = split_target(long_item, [], 80)
+    assert "".join(parts) == long_item and inside > 0
+    assert all(len(p) <= 80 for p in parts)
+
+
+def test_filters_say_why() -> None:
+    cfg = FilterConfig()
+    assert filter_reason("fn a() {}\n", cfg) is None
+    assert filter_reason("\n\n", cfg) == "empty_target"
+    assert filter_reason("x" * 1200 + "\n", cfg) == "max_line_length"
+    assert filter_reason(("y" * 150 + "\n") * 5, cfg) == "mean_line_length"
+    assert filter_reason("{}[]();,.!?\n" * 5, cfg) == "alnum_fraction"
+
+
+def test_redaction_uses_starcoder_placeholders() -> None:
+    counts: Counter[str] = Counter()
+    text = ('// Contact: jane.doe@example.com\nlet api_key = "AbCdEfGhIjKlMnOpQrStUv12";\n'
+            'let password = "hunter22";\nconst K: &str = "AKIAABCDEFGHIJKLMNOP";\n')
+    out = redact(text, counts)
+    assert "<EMAIL>" in out and "jane.doe" not in out
+    assert 'api_key = "<KEY>"' in out
+    assert 'password = "<PASSWORD>"' in out
+    assert "AKIA" not in out
+    assert counts["email"] == 1 and counts["key"] == 2 and counts["password"] == 1
+    assert redact("fn main() { let x = a.b; }\n", Counter()) == "fn main() { let x = a.b; }\n"
+
+
+def test_inline_render_and_strip_round_trip() -> None:
+    code = ("fn parse<'a>(input: &'a str, n: usize) -> Result<Expr, Error> {\n"
+            "    let tokens: Vec<Token> = lex(input);\n    build(tokens)\n}\n")
+    facts = TypeFacts(returns={"lex": "Vec", "build": "Result"}, traits={"Display"})
+    result = render_inline(code, facts)
+    assert result is not None
+    assert "input<TYPE:str><LIFETIME:'a>" in result.text
+    assert "tokens<TYPE:Vec>" in result.text
+    assert "lex<TYPE:Vec>(" in result.text
+    assert strip_inline(result.text) == code
+    assert result.tokens["<TYPE:Vec>"] == 2
+    # A text that already holds a token-shaped string is left alone (stripping would lose it).
+    assert render_inline('let s = "<TYPE:X>";\n', facts) is None
+    assert outer_type_name("&'a mut Vec<Option<T>>") == "Vec"
+    assert outer_type_name("()") == "()"
+
+
+def test_near_duplicate_index_finds_edited_copies() -> None:
+    index = NearDuplicateIndex()
+    base = "".join(f"fn f{i}(x: u32) -> u32 {{ x + {i} }}\n" for i in range(30))
+    edited = base.replace("x + 3 ", "x + 33 ")
+    other = "".join(f"struct S{i} {{ field_{i}: String }}\n" for i in range(30))
+    index.insert("base", index.signature(base))
+    assert index.query(index.signature(edited)) == ["base"]
+    assert index.query(index.signature(other)) == []
+
+
+def test_empty_split_files_keep_the_schema(header_build: Path) -> None:
+    for split in ("train", "valid", "test"):
+        files = list((header_build / "samples" / split).glob("*.parquet"))
+        assert files
+        for f in files:
+            assert pq.read_schema(f).equals(SAMPLES) or pa.types.is_string(
+                pq.read_schema(f).field("id").type)
