@@ -1,0 +1,179 @@
+"""training: configs, data pipeline, a tiny run end to end, LoRA + merge, kill -9 resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from training.__main__ import main as train_main
+from training.config import ConfigError, RunConfig, load_config
+from training.data import (
+    FIM_MIDDLE,
+    FIM_PREFIX,
+    FIM_SUFFIX,
+    Document,
+    PackedDataset,
+    load_tokenizer,
+    mix_weights,
+    read_split,
+    render,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY = ["model.hidden_size=64", "model.num_layers=2", "model.intermediate_size=128",
+        "data.seq_len=128", "train.batch_size=4", "train.logging_steps=2",
+        "train.eval_steps=1000", "data.max_eval_docs=8"]
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "configs" / "training").glob("*.yaml")),
+                         ids=lambda p: p.name)
+def test_every_training_config_loads_and_starts_with_its_command(path: Path) -> None:
+    config = load_config(path, [])
+    assert isinstance(config, RunConfig)
+    assert path.read_text().startswith("# python -m training --config")
+    if "3b" in path.name:
+        assert config.model.load_in_4bit and config.model.lora
+        assert config.model.bnb_4bit_use_double_quant
+        assert config.train.optimizer == "paged_adamw_8bit"
+
+
+def test_deepspeed_configs_are_json() -> None:
+    for path in (ROOT / "configs" / "deepspeed").glob("*.json"):
+        stage = json.loads(path.read_text())["zero_optimization"]["stage"]
+        assert stage in (2, 3)
+
+
+def test_overrides_are_typed_and_unknown_keys_fail() -> None:
+    config = load_config(None, ["train.max_steps=7", "model.lora=true",
+                                "model.lora_targets=q_proj,v_proj", "data.fim_rate=0.25"])
+    assert config.train.max_steps == 7 and config.model.lora is True
+    assert config.model.lora_targets == ["q_proj", "v_proj"]
+    assert config.data.fim_rate == 0.25
+    with pytest.raises(ConfigError, match="unknown key"):
+        load_config(None, ["train.max_stepz=7"])
+    with pytest.raises(ConfigError, match="expected int"):
+        load_config(None, ["train.max_steps=many"])
+
+
+def test_fim_formats_and_mix() -> None:
+    import random
+
+    config = load_config(None, ["data.fim_rate=1.0", "data.fim_spm_rate=0.0"]).data
+    doc = Document("micro", "CTX", "TARGET", "SUF")
+    psm = render(doc, random.Random(0), config)
+    assert psm == f"{FIM_PREFIX}CTX{FIM_SUFFIX}SUF{FIM_MIDDLE}TARGET"
+    config.fim_spm_rate = 1.0
+    spm = render(doc, random.Random(0), config)
+    assert spm == f"{FIM_PREFIX}{FIM_SUFFIX}SUF{FIM_MIDDLE}CTXTARGET"
+    config.fim_rate = 0.0
+    assert render(doc, random.Random(0), config) == "CTXTARGETSUF"
+    weights = mix_weights([Document("micro", "", "x", ""), Document("full", "", "y", "")],
+                          {"micro": 0.3, "small": 0.25, "full": 0.05})
+    assert weights == pytest.approx({"micro": 0.3 / 0.35, "full": 0.05 / 0.35})
+
+
+def test_fim_tokens_are_single_tokens_and_packing_restarts_positions() -> None:
+    tok = load_tokenizer(None)
+    for special in (FIM_PREFIX, FIM_MIDDLE, FIM_SUFFIX):
+        assert len(tok(special, add_special_tokens=False)["input_ids"]) == 1
+    texts = ["fn a() {}\n" * 30, "struct B;\n" * 5, "fn c() -> u8 { 1 }\n" * 40]
+    ds = PackedDataset(texts, tok, 64)
+    item = ds[0]
+    assert item["input_ids"].shape == (64,)
+    eos = tok.eos_token_id
+    flat_ids = ds.ids.view(-1).tolist()
+    flat_pos = ds.positions.view(-1).tolist()
+    for i in range(1, len(flat_ids)):
+        if flat_ids[i - 1] == eos:  # a new document starts at position 0
+            assert flat_pos[i] == 0
+    assert all(row[0] == 0 for row in ds.positions.tolist())
+
+
+@pytest.fixture(scope="module")
+def demo_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from dataset_builder.cli import default_demo_dir
+    from dataset_builder.cli import main as build_main
+    from dataset_builder.demo import materialise
+
+    out = tmp_path_factory.mktemp("data") / "demo"
+    assert build_main(["--repo", str(materialise(default_demo_dir())), "--out", str(out),
+                       "--quiet", "--rustdoc", "none"]) == 0
+    return out
+
+
+def test_type_facts_mismatch_is_an_error(demo_data: Path) -> None:
+    with pytest.raises(ConfigError, match="expects inline"):
+        read_split(str(demo_data), "train", "inline")
+
+
+def test_tiny_run_end_to_end(demo_data: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    code = train_main(["--config", str(ROOT / "configs/training/tiny-cpu.yaml"), "--quiet",
+                       f"data.data_dir={demo_data}", f"train.output_dir={out}",
+                       "train.max_steps=6", "train.save_steps=3", *TINY])
+    assert code == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["steps"] == 6 and summary["eval_loss"] is not None
+    assert summary["sanity"]["loss_is_finite"]
+    assert (out / "model" / "config.json").exists() and (out / "config.yaml").exists()
+    assert (out / "report.md").exists() and (out / "loss.png").exists()
+    metrics = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert any("tokens_per_s" in m and m.get("loss") for m in metrics)
+    assert list((out / "tensorboard").rglob("events.out.tfevents*"))
+    resolved = load_config(out / "config.yaml", [])
+    assert resolved.train.max_steps == 6
+
+
+def test_lora_run_and_merge(demo_data: Path, tmp_path: Path) -> None:
+    from transformers import AutoModelForCausalLM
+
+    from training.merge import main as merge_main
+    from training.model import ModelRecipe, build_config
+
+    base = tmp_path / "base"
+    recipe = ModelRecipe(hidden_size=64, num_layers=2, num_heads=4, num_kv_heads=2,
+                         intermediate_size=128)
+    AutoModelForCausalLM.from_config(build_config(recipe)).save_pretrained(base)
+    out = tmp_path / "lora"
+    assert train_main(["--config", str(ROOT / "configs/training/tiny-cpu.yaml"), "--quiet",
+                       f"data.data_dir={demo_data}", f"train.output_dir={out}",
+                       f"model.weights={base}", "model.lora=true", "train.max_steps=3",
+                       *TINY]) == 0
+    assert (out / "adapter" / "adapter_config.json").exists()
+    merged = tmp_path / "merged"
+    assert merge_main(["--run", str(out), "--out", str(merged)]) == 0
+    model = AutoModelForCausalLM.from_pretrained(merged)
+    assert not any("lora" in n for n, _ in model.named_parameters())
+    assert merge_main(["--run", str(tmp_path / "nothing"), "--out", str(merged)]) == 2
+
+
+@pytest.mark.slow
+def test_kill_9_and_resume_continues_the_run(demo_data: Path, tmp_path: Path) -> None:
+    out = tmp_path / "resume"
+    cmd = [sys.executable, "-m", "training", "--config",
+           str(ROOT / "configs/training/tiny-cpu.yaml"), "--quiet",
+           f"data.data_dir={demo_data}", f"train.output_dir={out}", "train.max_steps=16",
+           "train.save_steps=4", *TINY]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and not (out / "checkpoint-8" / "trainer_state.json").exists():
+        time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert (out / "checkpoint-8").exists(), "no checkpoint before the kill"
+    assert not (out / "summary.json").exists()
+    assert subprocess.run(cmd, cwd=ROOT, capture_output=True).returncode == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["steps"] == 16
+    assert summary["resumed_from"] and "checkpoint-" in summary["resumed_from"]
+    steps = [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()
+             if "loss" in json.loads(line)]
+    assert max(steps) == 16

@@ -1,0 +1,48 @@
+"""`python -m training --config configs/training/X.yaml [key=value ...]` (or under deepspeed)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m training", description=__doc__)
+    p.add_argument("--config", help="a YAML file in configs/training/")
+    p.add_argument("--local_rank", "--local-rank", type=int, default=None,
+                   help=argparse.SUPPRESS)  # passed by the deepspeed launcher
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("overrides", nargs="*", help="key=value (dotted keys), e.g. train.max_steps=20")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from training.config import ConfigError, load_config
+
+    try:
+        config = load_config(args.config, args.overrides)
+        from training.recipe import run
+
+        summary = run(config, progress=not args.quiet)
+    except (ConfigError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: run the same command again to resume", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if os.environ.get("FERRIC_DEBUG"):
+            raise
+        print(f"error: {type(exc).__name__}: {exc} (FERRIC_DEBUG=1 for the traceback; "
+              "re-running resumes from the last checkpoint)", file=sys.stderr)
+        return 1
+    failed = [k for k, ok in summary["sanity"].items() if not ok]
+    print(f"run folder: {config.train.output_dir} (report.md); steps {summary['steps']}, "
+          f"loss {summary['train_loss_first']} -> {summary['train_loss_last']}, "
+          f"eval loss {summary['eval_loss']}"
+          + (f"; sanity checks failed: {', '.join(failed)}" if failed else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,194 @@
+"""The training recipe: config -> model + data -> HF Trainer -> run folder.
+
+HF Trainer gives checkpoint resume (a run killed with kill -9 resumes from its last checkpoint
+with the same step count and data order), eval, TensorBoard and the DeepSpeed integration
+(when launched with the `deepspeed` launcher and `train.deepspeed` set). The loss is ferric's
+chunked cross-entropy (training.loss), so no full logits are ever held.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from training.config import RunConfig, dump_config
+from training.data import build_datasets, load_tokenizer
+from training.loss import causal_lm_loss
+from training.model import load_model
+
+log = logging.getLogger(__name__)
+
+
+def _last_checkpoint(output_dir: Path) -> str | None:
+    checkpoints = sorted(output_dir.glob("checkpoint-*"),
+                         key=lambda p: int(p.name.split("-")[-1]))
+    # A checkpoint being written when the run died has no trainer_state.json yet.
+    complete = [p for p in checkpoints if (p / "trainer_state.json").exists()]
+    return str(complete[-1]) if complete else None
+
+
+def _atomic_text(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def run(config: RunConfig, progress: bool = True) -> dict[str, Any]:
+    from transformers import Trainer, TrainerCallback, TrainingArguments
+
+    out = Path(config.train.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    _atomic_text(out / "config.yaml", dump_config(config))
+    torch.manual_seed(config.train.seed)
+
+    tokenizer = load_tokenizer(config.data.tokenizer)
+    base_vocab = len(tokenizer)
+    new_token_ids: list[int] = []
+    model: Any
+    model, info = load_model(config.model, vocab_size=base_vocab)
+    if config.model.weights and model.get_input_embeddings().num_embeddings < base_vocab:
+        from tokenizer.embeddings import resize_embeddings_mean  # type: ignore[import-not-found]
+
+        base = load_tokenizer(None)
+        new_token_ids = resize_embeddings_mean(model, base, tokenizer)
+        info["new_token_ids"] = len(new_token_ids)
+    train_set, valid_set, data_stats = build_datasets(config.data, tokenizer, config.train.seed)
+    log.info("data: %s", data_stats)
+
+    metrics_path = out / "metrics.jsonl"
+
+    class Metrics(TrainerCallback):
+        """tokens/s and peak memory beside the loss, one JSON line per log event."""
+
+        def __init__(self) -> None:
+            self.t0 = time.perf_counter()
+            self.step0 = 0
+
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+            self.t0, self.step0 = time.perf_counter(), state.global_step
+
+        def on_log(self, args: Any, state: Any, control: Any, logs: Any = None,
+                   **kw: Any) -> None:
+            elapsed = time.perf_counter() - self.t0
+            steps = state.global_step - self.step0
+            tokens = steps * config.train.batch_size * config.train.grad_accum * \
+                config.data.seq_len * max(1, args.world_size)
+            record = {"step": state.global_step, **(logs or {}),
+                      "tokens_per_s": round(tokens / elapsed, 1) if elapsed > 0 else None,
+                      "peak_memory_gib": round(torch.cuda.max_memory_allocated() / 2**30, 3)
+                      if torch.cuda.is_available() else None}
+            with metrics_path.open("a") as handle:
+                handle.write(json.dumps(record) + "\n")
+
+    class ChunkedLossTrainer(Trainer):
+        def compute_loss(self, model: Any, inputs: dict[str, Any], return_outputs: bool = False,
+                         num_items_in_batch: Any = None) -> Any:
+            loss = causal_lm_loss(model, inputs, config.train.loss_chunk_tokens)
+            return (loss, None) if return_outputs else loss
+
+        def prediction_step(self, model: Any, inputs: dict[str, Any],
+                            prediction_loss_only: bool, ignore_keys: Any = None) -> Any:
+            with torch.no_grad():
+                loss = causal_lm_loss(model, self._prepare_inputs(inputs),
+                                      config.train.loss_chunk_tokens)
+            return loss.detach(), None, None
+
+    t = config.train
+    os.environ.setdefault("TENSORBOARD_LOGGING_DIR", str(out / "tensorboard"))
+    args = TrainingArguments(
+        output_dir=str(out), max_steps=t.max_steps, per_device_train_batch_size=t.batch_size,
+        per_device_eval_batch_size=t.batch_size, gradient_accumulation_steps=t.grad_accum,
+        learning_rate=t.learning_rate, warmup_steps=t.warmup_steps,
+        lr_scheduler_type=t.lr_scheduler, weight_decay=t.weight_decay, optim=t.optimizer,
+        logging_steps=t.logging_steps, save_steps=t.save_steps,
+        save_total_limit=t.save_total_limit, eval_strategy="steps" if valid_set else "no",
+        eval_steps=t.eval_steps, seed=t.seed, data_seed=t.seed,
+        bf16=info["compute_dtype"] == "bfloat16" and torch.cuda.is_available(),
+        fp16=info["compute_dtype"] == "float16" and torch.cuda.is_available(),
+        report_to=["tensorboard"],
+        dataloader_num_workers=t.dataloader_workers, deepspeed=t.deepspeed,
+        disable_tqdm=not progress, remove_unused_columns=False,
+        gradient_checkpointing=False,  # load_model already set it up (non-reentrant)
+        use_cpu=not torch.cuda.is_available(),
+    )
+    trainer = ChunkedLossTrainer(model=model, args=args, train_dataset=train_set,
+                                 eval_dataset=valid_set, callbacks=[Metrics()])
+    resume = _last_checkpoint(out)
+    if resume:
+        log.info("resuming from %s", resume)
+    started = time.perf_counter()
+    result = trainer.train(resume_from_checkpoint=resume)
+    wall = time.perf_counter() - started
+    final = out / ("adapter" if config.model.lora else "model")
+    trainer.save_model(str(final))
+    tokenizer.save_pretrained(str(final))
+    eval_loss = trainer.evaluate()["eval_loss"] if valid_set else None
+    history = [r for r in trainer.state.log_history if "loss" in r]
+    summary = {
+        "run": config.name, "output": str(final), "steps": trainer.state.global_step,
+        "resumed_from": resume, "train_loss_first": history[0]["loss"] if history else None,
+        "train_loss_last": history[-1]["loss"] if history else None,
+        "eval_loss": eval_loss,
+        "eval_perplexity": math.exp(eval_loss) if eval_loss is not None and eval_loss < 50
+        else None,
+        "wall_s_this_run": round(wall, 1), "train_runtime_s": result.metrics.get("train_runtime"),
+        "model": info, "data": data_stats,
+    }
+    summary["sanity"] = {
+        "loss_is_finite": all(math.isfinite(r["loss"]) for r in history),
+        "loss_decreased": bool(history) and history[-1]["loss"] < history[0]["loss"],
+        "reached_max_steps": trainer.state.global_step >= t.max_steps,
+    }
+    _atomic_text(out / "summary.json", json.dumps(summary, indent=2, default=str) + "\n")
+    _write_report(out, summary, trainer.state.log_history)
+    return summary
+
+
+def _write_report(out: Path, summary: dict[str, Any], log_history: list[dict[str, Any]]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    train = [(r["step"], r["loss"]) for r in log_history if "loss" in r]
+    evals = [(r["step"], r["eval_loss"]) for r in log_history if "eval_loss" in r]
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    if train:
+        ax.plot(*zip(*train, strict=True), label="train loss")
+    if evals:
+        ax.plot(*zip(*evals, strict=True), "o-", label="eval loss (valid split)")
+    ax.set_xlabel("step")
+    ax.set_ylabel("cross-entropy")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "loss.png", dpi=110)
+    plt.close(fig)
+    lines = [
+        f"# Training run: {summary['run']}", "",
+        f"Reproduce: `python -m training --config {out / 'config.yaml'}`", "",
+        "| what | value |", "|---|---|",
+        f"| steps | {summary['steps']} |",
+        f"| train loss first → last | {summary['train_loss_first']} → "
+        f"{summary['train_loss_last']} |",
+        f"| eval loss (valid) | {summary['eval_loss']} |",
+        f"| attention | {summary['model'].get('attn_implementation')} "
+        f"({summary['model'].get('attn_reason')}) |",
+        f"| compute dtype | {summary['model'].get('compute_dtype')} |",
+        f"| trainable / total parameters | {summary['model'].get('trainable_params')} / "
+        f"{summary['model'].get('total_params')} |",
+        f"| training documents by scale | {summary['data']['documents_by_scale']} |",
+        f"| FIM documents | {summary['data']['fim_tokens_in_text']} |",
+        f"| wall time of this invocation | {summary['wall_s_this_run']} s |",
+        "", "![loss](loss.png)", "", "## Sanity checks", "",
+        "| check | result |", "|---|---|",
+        *[f"| {k} | {'pass' if v else '**FAIL**'} |" for k, v in summary["sanity"].items()],
+        "",
+    ]
+    _atomic_text(out / "report.md", "\n".join(lines))
