@@ -54,7 +54,7 @@ def run(config: RunConfig, progress: bool = True) -> dict[str, Any]:
     model: Any
     model, info = load_model(config.model, vocab_size=base_vocab)
     if config.model.weights and model.get_input_embeddings().num_embeddings < base_vocab:
-        from tokenizer.embeddings import resize_embeddings_mean  # type: ignore[import-not-found]
+        from tokenizer.embeddings import resize_embeddings_mean
 
         base = load_tokenizer(None)
         new_token_ids = resize_embeddings_mean(model, base, tokenizer)

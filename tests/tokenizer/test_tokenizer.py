@@ -1,0 +1,177 @@
+"""tokenizer: extension design invariants, CLI, fertility report, embedding resize."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from tokenizers import Tokenizer
+
+from tokenizer.__main__ import default_base
+from tokenizer.__main__ import main as tok_main
+from tokenizer.embeddings import resize_embeddings_mean
+from tokenizer.extend import BaseTokenizer, Candidate, build_extended, equivalent_pre_tokenizer
+
+BASE = default_base()
+FIM = ("<fim_prefix>", "<fim_middle>", "<fim_suffix>", "<fim_pad>", "<file_sep>",
+       "<|endoftext|>")
+
+
+def _sources(folder: Path) -> list[str]:
+    """UTF-8 sources only (the demo crate keeps one Latin-1 file on purpose)."""
+    texts = []
+    for f in sorted(folder.rglob("*.rs")):
+        try:
+            texts.append(f.read_text(encoding="utf-8"))
+        except UnicodeDecodeError:
+            continue
+    return texts
+
+
+def _vectors() -> list[tuple[str, list[int]]]:
+    texts = (BASE / "test-vectors.inp").read_text().split("\n__ggml_vocab_test__\n")
+    ids = [[int(x) for x in line.split()]
+           for line in (BASE / "test-vectors.out").read_text().split("\n")]
+    return list(zip(texts, ids, strict=False))
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo crate's sources at HEAD: real Rust, available everywhere."""
+    from dataset_builder.cli import default_demo_dir
+    from dataset_builder.demo import materialise
+
+    repo = materialise(default_demo_dir())
+    return repo / "src"
+
+
+@pytest.fixture(scope="module")
+def trained(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("tok") / "ext"
+    types = out.parent / "types.json"
+    types.write_text(json.dumps({"mode": "inline", "tokens": {"<TYPE:Vec>": 3,
+                                                              "<TRAIT:Display>": 1}}))
+    assert tok_main(["train", "--files", f"{corpus}/**/*.rs", "--add", "300", "--out",
+                     str(out), "--type-tokens", str(types), "--quiet"]) == 0
+    return out
+
+
+def test_equivalent_pre_tokenizer_reproduces_the_base_vectors() -> None:
+    data = json.loads((BASE / "tokenizer.json").read_text())
+    data["pre_tokenizer"] = equivalent_pre_tokenizer([])
+    tok = Tokenizer.from_str(json.dumps(data))
+    vectors = _vectors()
+    assert len(vectors) == 47
+    assert all(tok.encode(text).ids == ids for text, ids in vectors)
+
+
+def test_extension_changes_nothing_where_no_new_token_applies(trained: Path,
+                                                              corpus: Path) -> None:
+    base = Tokenizer.from_file(str(BASE / "tokenizer.json"))
+    ext = Tokenizer.from_file(str(trained / "tokenizer.json"))
+    added = [t["text"] for t in json.loads((trained / "extension.json").read_text())["tokens"]]
+    checked = 0
+    lines = [line for text in _sources(corpus) for line in text.split("\n")]
+    lines += [text for text, _ in _vectors()]
+    for line in lines:
+        if any(token in line for token in added):
+            continue
+        assert ext.encode(line).ids == base.encode(line).ids, line
+        checked += 1
+    assert checked > 50
+
+
+def test_round_trip_fim_specials_and_autotokenizer(trained: Path, corpus: Path) -> None:
+    from transformers import AutoTokenizer
+
+    ext = Tokenizer.from_file(str(trained / "tokenizer.json"))
+    for text in _sources(corpus):
+        assert ext.decode(ext.encode(text).ids, skip_special_tokens=False) == text
+    for special in (*FIM, "<TYPE:Vec>", "<TRAIT:Display>"):
+        assert len(ext.encode(special).ids) == 1, special
+    auto = AutoTokenizer.from_pretrained(str(trained))
+    assert len(auto) > 49152 + 300
+    code = "fn main() -> Result<(), Error> { Ok(()) }"
+    assert auto.decode(auto(code)["input_ids"]) == code
+    ext_info = json.loads((trained / "extension.json").read_text())
+    assert len(ext_info["tokens"]) == 300 and all(t["why"] for t in ext_info["tokens"])
+
+
+def test_new_tokens_are_used_and_save_tokens(trained: Path, corpus: Path) -> None:
+    base = Tokenizer.from_file(str(BASE / "tokenizer.json"))
+    ext = Tokenizer.from_file(str(trained / "tokenizer.json"))
+    text = "\n".join(_sources(corpus))
+    assert len(ext.encode(text).ids) < 0.95 * len(base.encode(text).ids)
+
+
+def test_chain_merges_form_cross_boundary_tokens() -> None:
+    base = BaseTokenizer(BASE / "tokenizer.json")
+    cands = [Candidate(" Result<", 10, 2, 2), Candidate("::new(", 10, 3, 3)]
+    data, added = build_extended(base, cands, [])
+    tok = Tokenizer.from_str(json.dumps(data))
+    enc = tok.encode("let r: Result<u8, E> = Foo::new(1);")
+    words = [tok.id_to_token(i) for i in enc.ids]
+    assert "ĠResult<" in words and "::new(" in words
+    # On pre-token boundaries only: no new token inside `MyResult<<` or `::newline`.
+    for text in ("x: MyResult<<T>>", "a::newline(1)", " Result<<", "(Result<T>", "::new(("):
+        assert tok.encode(text).ids == base.tokenizer.encode(text).ids, text
+    assert added
+
+
+def test_eval_writes_report_with_sweep_and_memory(trained: Path, corpus: Path,
+                                                  tmp_path: Path) -> None:
+    code = tok_main(["eval", "--tokenizer", str(trained), "--files", f"{corpus}/**/*.rs",
+                     "--out", str(tmp_path), "--quiet"])
+    assert code == 0
+    report = json.loads((tmp_path / "fertility.json").read_text())
+    assert report["extended"]["round_trip_failures"] == 0
+    assert report["token_reduction"] > 0.05
+    assert report["fim_tokens_single"]
+    gains = [s["gain"] for s in report["sweep"]]
+    assert gains[0] == 0 and gains == sorted(gains)  # more tokens, more savings
+    at_trained = next(s["gain"] for s in report["sweep"] if s["added_tokens"] == 300)
+    assert at_trained == pytest.approx(report["token_reduction"], abs=1e-3)
+    assert any(m["vocab_size"] == 256_000 for m in report["embedding_memory_d3072"])
+    assert (tmp_path / "fertility.png").exists() and (tmp_path / "fertility.md").exists()
+
+
+def test_bad_input_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                      ) -> None:
+    assert tok_main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
+    assert tok_main(["train", "--files", str(tmp_path / "*.rs"), "--out", str(tmp_path)]) == 2
+    assert tok_main(["eval", "--tokenizer", str(tmp_path), "--files", "x"]) == 2
+    assert tok_main(["train", "--files", "x", "--base", str(tmp_path), "--out", "o"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("error:") == 4 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("arch,tied", [("starcoder2", True), ("starcoder2", False),
+                                       ("gpt_bigcode", True)])
+def test_resize_embeddings_mean(trained: Path, arch: str, tied: bool) -> None:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from training.data import load_tokenizer
+    from training.model import ModelRecipe, build_config
+
+    config = build_config(ModelRecipe(arch=arch, hidden_size=32, num_layers=1, num_heads=2,
+                                      num_kv_heads=1, intermediate_size=64))
+    config.tie_word_embeddings = tied
+    model = AutoModelForCausalLM.from_config(config)
+    base_tok = load_tokenizer(None)
+    ext_tok = AutoTokenizer.from_pretrained(str(trained))
+    old = model.get_input_embeddings().weight.detach().clone()
+    old_out = model.get_output_embeddings().weight.detach().clone()
+    new_ids = resize_embeddings_mean(model, base_tok, ext_tok)
+    assert new_ids == list(range(49152, len(ext_tok)))
+    emb = model.get_input_embeddings().weight
+    assert emb.shape[0] == len(ext_tok)
+    assert torch.equal(emb[:49152], old)
+    probe = new_ids[0]
+    parts = base_tok(ext_tok.decode([probe]), add_special_tokens=False)["input_ids"]
+    assert torch.allclose(emb[probe], old[parts].mean(dim=0))
+    out = model.get_output_embeddings().weight
+    assert out.shape[0] == len(ext_tok)
+    if not tied:
+        assert torch.allclose(out[probe], old_out[parts].mean(dim=0))
