@@ -17,9 +17,14 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# The whole method on the embedded demo repository: dataset -> tokenizer -> training.
 demo: $(STAMP)
 	$(PY) -m dataset_builder --repo demo --out $(DEMO_OUT)
-	@echo "dataset: $(DEMO_OUT)/ (report: $(DEMO_OUT)/report.md)"
+	$(PY) -m tokenizer train --data $(DEMO_OUT) --add 2048 --out tok/demo --quiet
+	$(PY) -m tokenizer eval --tokenizer tok/demo --data $(DEMO_OUT) --quiet
+	$(PY) -m training --config configs/training/tiny-cpu.yaml data.data_dir=$(DEMO_OUT) \
+		data.tokenizer=tok/demo train.output_dir=runs/demo --quiet
+	@echo "reports: $(DEMO_OUT)/report.md  tok/demo/fertility.md  runs/demo/report.md"
 
 test-crates:
 	./scripts/install-test-crates.sh
@@ -29,7 +34,7 @@ test: $(STAMP) test-crates
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy dataset_builder
+	$(VENV)/bin/mypy dataset_builder tokenizer training
 
 # Benchmarks print figures; they are never timed tests. BENCH_REPO: a local Rust git repository.
 BENCH_REPO ?= demo
@@ -38,4 +43,4 @@ bench: $(STAMP)
 	$(PY) bench/mine.py --repo $(BENCH_REPO)
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) data tok runs reports .pytest_cache .mypy_cache .ruff_cache
