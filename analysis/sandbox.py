@@ -1,0 +1,139 @@
+"""Running the compiler on untrusted code: limits, process-group kill, capped output, no network.
+
+Generated code is only ever compiled, never run (the HumanEval runner is the exception and uses
+the same limits). Compiling can still hurt: const evaluation that never ends, macro expansion
+that eats memory, diagnostics by the gigabyte, and whatever a build script or proc macro would
+do. Build scripts and proc macros cannot come from a candidate (the harness writes the manifest;
+see workspace.py); everything else is bounded here:
+
+* wall-clock limit, then SIGKILL to the whole process group (cargo's rustc children included);
+* RLIMIT_AS (memory), RLIMIT_CPU, RLIMIT_FSIZE (no file, output included, grows past the cap);
+* stdout/stderr go to files and only the first `output_bytes` are read back;
+* a private network namespace (`unshare --net`, as an unprivileged user namespace) where the
+  kernel permits it; otherwise an environment without proxies and cargo forced offline.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+# Kept from the caller's environment: what rustup and the toolchain need to be found.
+_KEEP_ENV = ("PATH", "HOME", "RUSTUP_HOME", "RUSTUP_TOOLCHAIN", "LANG", "TMPDIR")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one compiler run."""
+
+    wall_seconds: float = 60.0
+    """Wall-clock limit; the process group is killed after it."""
+    cpu_seconds: int = 120
+    """CPU-time limit per process (RLIMIT_CPU)."""
+    memory_bytes: int = 4 << 30
+    """Address-space limit per process (RLIMIT_AS)."""
+    file_bytes: int = 512 << 20
+    """Largest file any process may write, captured output included (RLIMIT_FSIZE)."""
+    output_bytes: int = 1 << 20
+    """How much of stdout and stderr is read back."""
+
+
+@dataclass
+class RunResult:
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+    timed_out: bool
+    truncated: bool
+    wall_seconds: float
+    killed_by: str = ""  # "timeout", "memory", "cpu", "output" or "" (ended by itself)
+
+
+@functools.cache
+def network_namespace_available() -> bool:
+    """Whether `unshare --user --map-root-user --net` works here (it does not in every container)."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return False
+    try:
+        done = subprocess.run([unshare, "--user", "--map-root-user", "--net", "true"],
+                              capture_output=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+def sandbox_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """A minimal environment: no proxies, no credentials, cargo offline."""
+    env = {k: os.environ[k] for k in _KEEP_ENV if k in os.environ}
+    env.update({"CARGO_NET_OFFLINE": "true", "CARGO_TERM_COLOR": "never",
+                "CARGO_INCREMENTAL": "0", "RUST_BACKTRACE": "0"})
+    if extra:
+        env.update(extra)
+    return env
+
+
+def _set_limits(limits: Limits) -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
+    resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 5))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def _read_head(path: Path, cap: int) -> tuple[bytes, bool]:
+    with open(path, "rb") as handle:
+        data = handle.read(cap + 1)
+    return data[:cap], len(data) > cap
+
+
+def _kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def run_sandboxed(cmd: list[str], cwd: Path, limits: Limits, env: dict[str, str] | None = None,
+                  isolate_network: bool = True) -> RunResult:
+    """Run cmd under the limits; never raises for what the command does."""
+    if isolate_network and network_namespace_available():
+        cmd = ["unshare", "--user", "--map-root-user", "--net", "--", *cmd]
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="ferric-run-") as tmp:
+        out_path, err_path = Path(tmp) / "out", Path(tmp) / "err"
+        with open(out_path, "wb") as out, open(err_path, "wb") as err:
+            proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err,
+                                    stdin=subprocess.DEVNULL, env=env or sandbox_env(),
+                                    start_new_session=True,
+                                    preexec_fn=lambda: _set_limits(limits))
+            timed_out = False
+            try:
+                proc.wait(timeout=limits.wall_seconds)
+            except subprocess.TimeoutExpired:
+                timed_out = True
+                _kill_group(proc.pid)
+                proc.wait()
+            # Whatever the command left running (a daemonised child) goes with the group.
+            _kill_group(proc.pid)
+        stdout, t1 = _read_head(out_path, limits.output_bytes)
+        stderr, t2 = _read_head(err_path, limits.output_bytes)
+    code = proc.returncode
+    killed_by = ""
+    if timed_out:
+        killed_by = "timeout"
+    elif code == -signal.SIGXFSZ:
+        killed_by = "output"
+    elif code in (-signal.SIGXCPU, -signal.SIGKILL) and not timed_out:
+        killed_by = "cpu" if code == -signal.SIGXCPU else "memory"
+    elif code != 0 and (b"memory allocation of" in stderr or b"out of memory" in stderr):
+        killed_by = "memory"
+    return RunResult(code, stdout, stderr, timed_out, t1 or t2,
+                     time.perf_counter() - started, killed_by)

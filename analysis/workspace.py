@@ -1,0 +1,319 @@
+"""Crates at a commit, and the manifest the harness checks them with.
+
+A commit's tree is materialised once (`git archive`) and copied per worker. The crate is never
+checked with its own Cargo.toml: cargo resolves dev-dependencies and unused optional
+dependencies for the lockfile, so a crate with no required dependency can still fail
+`cargo check --offline`. The harness writes its own manifest instead (`harness_manifest`):
+package identity, edition, lib/bin targets, the dependencies the checked code needs (default
+features' optional ones included), every feature name (unused ones emptied, so `cfg(feature)`
+lints see the same names), no dev- or build-dependencies, no build script unless the original
+has one, no tests/benches/examples, and an empty `[workspace]` so sibling path dependencies are
+not workspace members (their dev-dependencies are then not resolved either).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import subprocess
+import tarfile
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dataset_builder.atomic import atomic_write_text
+
+DEBIAN_REGISTRY = Path("/usr/share/cargo/registry")
+_STD_CRATES = frozenset({"std", "core", "alloc", "proc_macro", "test"})
+
+
+class ManifestError(Exception):
+    """The crate's manifest cannot be turned into a harness manifest (a counted exclusion)."""
+
+
+def materialise(git_dir: Path, commit: str, dest: Path) -> None:
+    """Extract the commit's whole tree into dest (sibling path crates included)."""
+    if dest.exists():
+        return
+    tmp = dest.with_name(dest.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    data = subprocess.run(["git", "--git-dir", str(git_dir), "archive", "--format=tar", commit],
+                          capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        tar.extractall(tmp, filter="data")
+    tmp.rename(dest)
+
+
+def cargo_home(folder: Path, registry: Path | None) -> Path:
+    """A private CARGO_HOME whose crates.io is the offline registry (Debian's or `cargo vendor`)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = ["[net]", "offline = true", ""]
+    if registry is not None:
+        lines += ["[source.crates-io]", 'replace-with = "ferric-offline"', "",
+                  "[source.ferric-offline]", f'directory = "{registry}"', ""]
+    atomic_write_text(folder / "config.toml", "\n".join(lines))
+    return folder
+
+
+# --- cfg evaluation for [target.'cfg(..)'.dependencies] on the Linux host ------------------
+
+_TRUE_CFGS = {"unix", 'target_os="linux"', 'target_family="unix"', 'target_pointer_width="64"',
+              'target_arch="x86_64"', 'target_env="gnu"', 'target_endian="little"'}
+
+
+def _eval_cfg(expr: str) -> bool:
+    expr = re.sub(r"\s+", "", expr)
+
+    def parse(s: str, i: int) -> tuple[bool, int]:
+        for name in ("all", "any", "not"):
+            if s.startswith(name + "(", i):
+                i += len(name) + 1
+                values = []
+                while s[i] != ")":
+                    value, i = parse(s, i)
+                    values.append(value)
+                    if s[i] == ",":
+                        i += 1
+                i += 1
+                if name == "all":
+                    return all(values), i
+                if name == "any":
+                    return any(values), i
+                return not values[0], i
+        j = i
+        while j < len(s) and s[j] not in ",)":
+            j += 1
+        return s[i:j] in _TRUE_CFGS, j
+
+    if expr.startswith("cfg(") and expr.endswith(")"):
+        value, _ = parse(expr[4:-1], 0)
+        return value
+    return expr in ("x86_64-unknown-linux-gnu",)
+
+
+@dataclass
+class CrateManifest:
+    """What the checker needs to know about a crate, from its manifest and layout."""
+
+    name: str
+    edition: str
+    version: str
+    lib_name: str | None  # crate name of the library target, or None without one
+    lib_path: str | None
+    bins: list[tuple[str, str]]  # (name, path relative to the crate dir)
+    features: list[str]  # enabled (the default closure)
+    all_features: list[str]
+    dependencies: list[str]  # names the code may `extern crate` (renames applied)
+    build_script: bool
+    has_lints: bool
+    text: str  # the harness manifest
+    package: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def std_only(self) -> bool:
+        return not self.dependencies and not self.build_script and not self.has_lints
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    raise ManifestError(f"unsupported manifest value {value!r}")
+
+
+def _toml_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else _toml_value(key)
+
+
+def _workspace_root(crate_root: Path, tree_root: Path) -> dict[str, Any] | None:
+    folder = crate_root.parent
+    while True:
+        manifest = folder / "Cargo.toml"
+        if manifest.is_file():
+            try:
+                data = tomllib.loads(manifest.read_text(encoding="utf-8"))
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+                return None
+            if "workspace" in data:
+                data["__dir__"] = folder
+                return data
+        if folder == tree_root or folder.parent == folder:
+            return None
+        folder = folder.parent
+
+
+def harness_manifest(crate_dir: Path, tree_root: Path) -> CrateManifest:
+    """Read crate_dir/Cargo.toml and write the manifest the harness checks with."""
+    path = crate_dir / "Cargo.toml"
+    if not path.is_file():
+        raise ManifestError("no Cargo.toml")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ManifestError(f"unreadable Cargo.toml: {exc}") from None
+    package = data.get("package") or data.get("project")
+    if not isinstance(package, dict) or "name" not in package:
+        raise ManifestError("Cargo.toml has no [package] (a virtual workspace manifest)")
+    ws = _workspace_root(crate_dir, tree_root) if crate_dir != tree_root or "workspace" not in data \
+        else dict(data, __dir__=crate_dir)
+    ws_pkg = (ws or {}).get("workspace", {}).get("package", {})
+    ws_deps = (ws or {}).get("workspace", {}).get("dependencies", {})
+
+    def pkg_field(key: str, default: Any) -> Any:
+        value = package.get(key, default)
+        if isinstance(value, dict) and value.get("workspace") is True:
+            return ws_pkg.get(key, default)
+        return value
+
+    name = str(package["name"])
+    edition = str(pkg_field("edition", "2015"))
+    version = str(pkg_field("version", "0.0.0"))
+    build_field = package.get("build")
+    build_script = build_field is not False and (
+        (crate_dir / "build.rs").is_file() if build_field in (None, True)
+        else (crate_dir / str(build_field)).is_file())
+
+    # Dependencies: normal ones, plus host-applicable target-specific ones.
+    raw_deps: dict[str, Any] = dict(data.get("dependencies", {}))
+    for cfg, table in data.get("target", {}).items():
+        if isinstance(table, dict) and _eval_cfg(cfg):
+            raw_deps.update(table.get("dependencies", {}))
+    deps: dict[str, dict[str, Any]] = {}
+    for dep_name, spec in raw_deps.items():
+        spec = {"version": spec} if isinstance(spec, str) else dict(spec)
+        if spec.pop("workspace", False):
+            base = ws_deps.get(dep_name)
+            if base is None:
+                raise ManifestError(f"workspace dependency {dep_name} not in the workspace")
+            base = {"version": base} if isinstance(base, str) else dict(base)
+            if "path" in base and ws is not None:
+                base["path"] = str((Path(ws["__dir__"]) / base["path"]).resolve())
+            extra_features = spec.pop("features", [])
+            base.update(spec)
+            base["features"] = list(base.get("features", [])) + list(extra_features)
+            spec = base
+        if "path" in spec:
+            spec["path"] = str((crate_dir / spec["path"]).resolve())
+        spec.pop("git", None)
+        spec.pop("branch", None)
+        spec.pop("rev", None)
+        spec.pop("tag", None)
+        deps[dep_name] = spec
+
+    # Features: the closure of `default` decides which optional dependencies stay.
+    features: dict[str, list[str]] = {k: list(v) for k, v in data.get("features", {}).items()}
+    enabled: set[str] = set()
+    stack = ["default"] if "default" in features else []
+    used_optional: set[str] = set()
+    while stack:
+        feat = stack.pop()
+        if feat in enabled:
+            continue
+        enabled.add(feat)
+        for entry in features.get(feat, []):
+            head = entry.split("/")[0].rstrip("?").removeprefix("dep:")
+            if entry in features and not entry.startswith("dep:"):
+                stack.append(entry)
+            elif head in deps:
+                used_optional.add(head)
+    # Implicit features of optional dependencies used without `dep:` never get enabled here.
+    kept_deps = {k: v for k, v in deps.items() if not v.get("optional") or k in used_optional}
+    out_features: dict[str, list[str]] = {}
+    for feat, entries in features.items():
+        if feat not in enabled:
+            out_features[feat] = []
+            continue
+        keep = []
+        for entry in entries:
+            head = entry.split("/")[0].rstrip("?").removeprefix("dep:")
+            if entry in features or head in kept_deps:
+                keep.append(entry)
+        out_features[feat] = keep
+
+    lib = data.get("lib", {}) if isinstance(data.get("lib"), dict) else {}
+    lib_path = lib.get("path") or ("src/lib.rs" if (crate_dir / "src/lib.rs").is_file() else None)
+    lib_name = (lib.get("name") or name).replace("-", "_") if lib_path else None
+    bins: list[tuple[str, str]] = []
+    for entry in data.get("bin", []) or []:
+        bname = entry.get("name")
+        bpath = entry.get("path") or (f"src/bin/{bname}.rs" if bname else None)
+        if bname and bpath and (crate_dir / bpath).is_file():
+            bins.append((bname, bpath))
+    if package.get("autobins", True):
+        names = {b for b, _ in bins}
+        if (crate_dir / "src/main.rs").is_file() and name not in names \
+                and "src/main.rs" not in {p for _, p in bins}:
+            bins.append((name, "src/main.rs"))
+        bin_dir = crate_dir / "src/bin"
+        if bin_dir.is_dir():
+            for child in sorted(bin_dir.iterdir()):
+                stem = child.stem if child.suffix == ".rs" else child.name
+                rel = (f"src/bin/{child.name}" if child.suffix == ".rs"
+                       else f"src/bin/{child.name}/main.rs")
+                if (crate_dir / rel).is_file() and stem not in {b for b, _ in bins} \
+                        and rel not in {p for _, p in bins}:
+                    bins.append((stem, rel))
+
+    lines = ["[package]", f"name = {_toml_value(name)}", f"version = {_toml_value(version)}",
+             f"edition = {_toml_value(edition)}", "autotests = false", "autobenches = false",
+             "autoexamples = false", "autobins = false"]
+    if build_script:
+        lines.append(f"build = {_toml_value(str(build_field or 'build.rs'))}")
+        links = package.get("links")
+        if links:
+            lines.append(f"links = {_toml_value(links)}")
+    else:
+        lines.append("build = false")
+    if lib_path:
+        lines += ["", "[lib]", f"path = {_toml_value(lib_path)}",
+                  f"name = {_toml_value(lib_name)}"]
+        for key in ("proc-macro", "crate-type"):
+            if key in lib:
+                lines.append(f"{key} = {_toml_value(lib[key])}")
+    for bname, bpath in bins:
+        lines += ["", "[[bin]]", f"name = {_toml_value(bname)}", f"path = {_toml_value(bpath)}"]
+    lines += ["", "[dependencies]"]
+    lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in kept_deps.items()]
+    if build_script:
+        lines += ["", "[build-dependencies]"]
+        build_deps = data.get("build-dependencies", {})
+        for k, v in build_deps.items():
+            v = {"version": v} if isinstance(v, str) else dict(v)
+            if "path" in v:
+                v["path"] = str((crate_dir / v["path"]).resolve())
+            lines.append(f"{_toml_key(k)} = {_toml_value(v)}")
+    if out_features:
+        lines += ["", "[features]"]
+        lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in out_features.items()]
+    lints = data.get("lints")
+    if isinstance(lints, dict) and lints.get("workspace") is True:
+        lints = (ws or {}).get("workspace", {}).get("lints")
+    if isinstance(lints, dict) and lints:
+        for tool, table in lints.items():
+            lines += ["", f"[lints.{_toml_key(tool)}]"]
+            lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in table.items()]
+    lines += ["", "[workspace]", ""]
+    dep_names = sorted(k.replace("-", "_") for k in kept_deps)  # the key is the name in code
+    return CrateManifest(
+        name=name, edition=edition, version=version, lib_name=lib_name, lib_path=lib_path,
+        bins=bins, features=sorted(enabled - {"default"} | ({"default"} & enabled)),
+        all_features=sorted(features), dependencies=dep_names, build_script=build_script,
+        has_lints=bool(lints), text="\n".join(lines), package=package)
+
+
+def allowed_extern_crates(manifest: CrateManifest) -> set[str]:
+    """Crate names a candidate may name in `extern crate`: std's and the declared ones."""
+    names = set(_STD_CRATES) | set(manifest.dependencies)
+    if manifest.lib_name:
+        names.add(manifest.lib_name)
+    return names
