@@ -1,0 +1,282 @@
+"""The compile-rate benchmark: targets -> candidates per row -> sandboxed checks -> report.
+
+Work is grouped by (repository, commit, crate) so a worker materialises a crate once and checks
+every row's candidates for it; workers run in parallel. Everything is appended to JSON-lines
+files as it completes (preparations.jsonl, generations/<row>.jsonl, verdicts.jsonl), so a killed
+run resumes where it stopped without checking anything twice; the final files are atomic.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+import shutil
+import tempfile
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from analysis import candidates as cands
+from analysis.checker import Checker, Preparation, toolchain
+from analysis.generate import GenerationConfig
+from analysis.report import aggregate_row, write_report
+from analysis.sandbox import Limits
+from analysis.targets import Target, load_targets
+from analysis.workspace import DEBIAN_REGISTRY
+
+BASELINES = ("oracle", "todo", "mutate")
+
+
+@dataclass
+class Row:
+    name: str
+    baseline: str | None = None
+    model: str | None = None
+    adapter: str | None = None
+
+
+@dataclass
+class RunConfig:
+    """Settings of one compile-rate run (saved as run_config.json)."""
+
+    data: str
+    out: str
+    rows: list[Row]
+    split: str = "test"
+    scales: list[str] | None = None
+    limit: int | None = None
+    """Check at most this many targets (a deterministic sample, the same for every row)."""
+    workers: int = field(default_factory=lambda: max(1, min(os.cpu_count() or 1, 8)))
+    backend: str = "auto"
+    """auto (rustc fast path for std-only crates, else cargo), cargo, or rustc."""
+    registry: str | None = None
+    """Offline crates: a `cargo vendor` folder; default Debian's /usr/share/cargo/registry."""
+    wall_seconds: float = 60.0
+    memory_mb: int = 4096
+    generation: GenerationConfig = field(default_factory=GenerationConfig)
+
+
+def _append(path: Path, records: list[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as handle:
+        for rec in records:
+            handle.write(json.dumps(rec, sort_keys=True) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    if not path.exists():
+        return
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line cut by a crash; its work is redone
+
+
+# --- worker side -------------------------------------------------------------------------
+
+_CHECKER: Checker | None = None
+
+
+def _init_worker(work_root: str, registry: str | None, limits: Limits, backend: str,
+                 cache_dir: str) -> None:
+    global _CHECKER
+    work = Path(tempfile.mkdtemp(prefix="worker-", dir=work_root))
+    _CHECKER = Checker(work, Path(registry) if registry else None, limits, backend,
+                       Path(cache_dir))
+
+
+def _baseline(name: str, target: Target) -> str:
+    if name == "oracle":
+        return target.original
+    if name == "todo":
+        if target.whole_files:
+            from analysis.targets import join_files
+
+            return join_files({p: cands.todo_baseline(t) for p, t in target.files.items()})
+        return cands.todo_baseline(target.original)
+    if target.whole_files:
+        from analysis.targets import join_files
+
+        first = target.paths[0]
+        files = dict(target.files)
+        files[first] = cands.mutate_baseline(files[first], target.id)
+        return join_files(files)
+    return cands.mutate_baseline(target.original, target.id)
+
+
+def _work_group(task: dict[str, Any]) -> dict[str, Any]:
+    """Prepare the group's targets (unless known) and check every pending candidate."""
+    assert _CHECKER is not None
+    preps: list[dict[str, Any]] = []
+    verdicts: list[dict[str, Any]] = []
+    for item in task["items"]:
+        target = Target.from_json(item["target"])
+        prep_json = item.get("prep")
+        if prep_json is None:
+            prep = _CHECKER.prepare(target)
+            prep_json = {"id": target.id, **asdict(prep)}
+            preps.append(prep_json)
+        prep = Preparation(**{k: v for k, v in prep_json.items() if k != "id"})
+        if not prep.ok:
+            continue
+        for row, k, candidate in item["pending"]:
+            if candidate is None:
+                candidate = _baseline(task["baselines"][row], target)
+            verdict = _CHECKER.check(target, prep, candidate)
+            verdicts.append({"row": row, "id": target.id, "k": k, "compiled": verdict.compiled,
+                             "failure": verdict.failure, "codes": verdict.codes,
+                             "errors": verdict.errors[:3], "seconds": round(verdict.seconds, 3),
+                             "candidate": candidate[:2000] if not verdict.compiled else ""})
+    return {"preps": preps, "verdicts": verdicts}
+
+
+# --- driver ------------------------------------------------------------------------------
+
+def _generate_rows(config: RunConfig, targets: list[Target], out: Path,
+                   prepared: dict[str, dict[str, Any]]) -> dict[str, dict[str, list[str]]]:
+    """Model candidates per row (generated once, resumable), only for included targets."""
+    texts: dict[str, dict[str, list[str]]] = {}
+    for row in config.rows:
+        if row.model is None:
+            continue
+        path = out / "generations" / f"{row.name}.jsonl"
+        done = {r["id"]: r["candidates"] for r in _read_jsonl(path)}
+        todo = [t for t in targets if t.id not in done and prepared.get(t.id, {}).get("ok")]
+        if todo:
+            from analysis.generate import generate, load_model
+
+            model, tokenizer, device = load_model(
+                Path(row.model), Path(row.adapter) if row.adapter else None)
+            bar = tqdm(total=len(todo), desc=f"generate {row.name} ({device})", unit="target")
+            for target, candidates in generate(model, tokenizer, device, todo, config.generation):
+                _append(path, [{"id": target.id, "candidates": candidates}])
+                done[target.id] = candidates
+                bar.update(1)
+            bar.close()
+            del model
+        texts[row.name] = done
+    return texts
+
+
+def _run_groups(config: RunConfig, groups: list[dict[str, Any]], out: Path,
+                desc: str) -> None:
+    if not groups:
+        return
+    limits = Limits(wall_seconds=config.wall_seconds, memory_bytes=config.memory_mb << 20)
+    work_root = Path(tempfile.mkdtemp(prefix="ferric-compile-"))
+    cache_dir = work_root / "trees"
+    registry = config.registry or (str(DEBIAN_REGISTRY) if DEBIAN_REGISTRY.is_dir() else None)
+    total = sum(len(i["pending"]) + (i.get("prep") is None) for g in groups for i in g["items"])
+    bar = tqdm(total=total, desc=desc, unit="check")
+    try:
+        ctx = mp.get_context("fork")
+        with ctx.Pool(config.workers, _init_worker,
+                      (str(work_root), registry, limits, config.backend, str(cache_dir))) as pool:
+            for result in pool.imap_unordered(_work_group, groups):
+                _append(out / "preparations.jsonl", result["preps"])
+                _append(out / "verdicts.jsonl", result["verdicts"])
+                bar.update(len(result["preps"]) + len(result["verdicts"]))
+    finally:
+        bar.close()
+        shutil.rmtree(work_root, ignore_errors=True)
+
+
+def _groups(config: RunConfig, targets: list[Target], prepared: dict[str, dict[str, Any]],
+            pending: dict[str, list[tuple[str, int, str | None]]]) -> list[dict[str, Any]]:
+    by_key: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    for t in targets:
+        prep = prepared.get(t.id)
+        items = pending.get(t.id, [])
+        if prep is not None and (not prep["ok"] or not items):
+            continue
+        by_key[(t.git_dir, t.commit, t.crate_dir)].append(
+            {"target": t.to_json(), "prep": prep, "pending": items})
+    baselines = {r.name: r.baseline for r in config.rows if r.baseline}
+    return [{"items": items, "baselines": baselines} for items in by_key.values()]
+
+
+def run(config: RunConfig, command: str) -> dict[str, Any]:
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    from dataset_builder.atomic import atomic_write_json
+
+    atomic_write_json(out / "run_config.json", asdict(config))
+    targets, data_excluded = load_targets(Path(config.data), config.split, config.scales,
+                                          config.limit)
+    if not targets:
+        raise SystemExit(f"error: no targets in split {config.split!r} of {config.data}")
+    prepared = {p["id"]: p for p in _read_jsonl(out / "preparations.jsonl")}
+    # 1. prepare every target (and check the baselines in the same pass)
+    done = {(v["row"], v["id"], v["k"]) for v in _read_jsonl(out / "verdicts.jsonl")}
+    pending: dict[str, list[tuple[str, int, str | None]]] = defaultdict(list)
+    for t in targets:
+        for row in config.rows:
+            if row.baseline and (row.name, t.id, 0) not in done:
+                pending[t.id].append((row.name, 0, None))
+    _run_groups(config, _groups(config, targets, prepared, pending), out, "prepare + baselines")
+    prepared = {p["id"]: p for p in _read_jsonl(out / "preparations.jsonl")}
+    # 2. model rows: generate for included targets, then check
+    generated = _generate_rows(config, targets, out, prepared)
+    done = {(v["row"], v["id"], v["k"]) for v in _read_jsonl(out / "verdicts.jsonl")}
+    pending = defaultdict(list)
+    for row_name, by_id in generated.items():
+        for tid, texts in by_id.items():
+            for k, text in enumerate(texts):
+                if (row_name, tid, k) not in done:
+                    pending[tid].append((row_name, k, text))
+    _run_groups(config, _groups(config, targets, prepared, pending), out, "model candidates")
+    return finalise(config, targets, data_excluded, out, command)
+
+
+def finalise(config: RunConfig, targets: list[Target], data_excluded: Counter[str], out: Path,
+             command: str) -> dict[str, Any]:
+    prepared = {p["id"]: p for p in _read_jsonl(out / "preparations.jsonl")}
+    ids = {t.id for t in targets}
+    included = {t.id: {"bucket": t.bucket, "scale": t.scale, "path": t.path}
+                for t in targets if prepared.get(t.id, {}).get("ok")}
+    excluded = Counter(data_excluded)
+    missing: set[str] = set()
+    for tid, prep in prepared.items():
+        if tid in ids and not prep["ok"]:
+            excluded[prep["reason"]] += 1
+            if prep["detail"].startswith("missing:"):
+                missing.update(prep["detail"].removeprefix("missing:").split(","))
+    verdicts: dict[str, dict[tuple[str, int], dict[str, Any]]] = defaultdict(dict)
+    for v in _read_jsonl(out / "verdicts.jsonl"):
+        verdicts[v["row"]][(v["id"], v["k"])] = v  # the last verdict of a pair wins
+    rows = []
+    for row in config.rows:
+        n = config.generation.n if row.model else 1
+        rows.append(aggregate_row(row.name, list(verdicts[row.name].values()), included, n))
+    by_name = {r["name"]: r for r in rows}
+    sanity: dict[str, bool] = {
+        "every included target has a verdict in every row": all(
+            r["overall"]["n"] == len(included) * r["samples_per_target"] for r in rows),
+        "counts add up (targets = included + excluded)":
+            len(targets) + sum(data_excluded.values()) == len(included) + sum(excluded.values()),
+    }
+    if "oracle" in by_name and by_name["oracle"]["overall"]["n"]:
+        sanity["oracle compiles on every included target"] = \
+            by_name["oracle"]["overall"]["rate"] == 1.0
+    if "todo" in by_name and by_name["todo"]["overall"]["n"]:
+        sanity["todo baseline is 0%"] = by_name["todo"]["overall"]["compiled"] == 0
+    backends = Counter(p["backend"] for p in prepared.values() if p["id"] in included)
+    modes = Counter(p["mode"] for p in prepared.values() if p["id"] in included)
+    result = {
+        "data": config.data, "split": config.split, "toolchain": toolchain()["version"],
+        "targets": {"total": len(targets) + sum(data_excluded.values()),
+                    "included": len(included), "backends": dict(backends), "modes": dict(modes)},
+        "excluded": dict(excluded), "missing_dependencies": sorted(missing),
+        "rows": rows, "sanity": sanity, "command": command,
+    }
+    write_report(out, result, command)
+    return result
