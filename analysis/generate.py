@@ -66,6 +66,8 @@ def load_model(model_dir: Path, adapter_dir: Path | None, device: str | None = N
         model = PeftModel.from_pretrained(model, str(adapter_dir))
     model.to(device)
     model.eval()
+    if tokenizer.eos_token is None and "<|endoftext|>" in tokenizer.get_vocab():
+        tokenizer.eos_token = "<|endoftext|>"  # the shared StarCoder2 folder names no specials
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     tokenizer.padding_side = "left"

@@ -29,7 +29,9 @@ def wilson(successes: int, n: int, z: float = 1.959964) -> tuple[float, float]:
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    low, high = max(0.0, centre - half), min(1.0, centre + half)
+    # exact at the ends (rounding would put p = 1 just outside its own interval)
+    return (0.0 if successes == 0 else low), (1.0 if successes == n else high)
 
 
 def cell(compiled: int, n: int) -> dict[str, Any]:

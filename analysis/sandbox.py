@@ -125,11 +125,13 @@ def run_sandboxed(cmd: list[str], cwd: Path, limits: Limits, env: dict[str, str]
             _kill_group(proc.pid)
         stdout, t1 = _read_head(out_path, limits.output_bytes)
         stderr, t2 = _read_head(err_path, limits.output_bytes)
+        # Some programs (Python) ignore SIGXFSZ and stop on EFBIG instead: a full file tells.
+        hit_file_cap = max(out_path.stat().st_size, err_path.stat().st_size) >= limits.file_bytes
     code = proc.returncode
     killed_by = ""
     if timed_out:
         killed_by = "timeout"
-    elif code == -signal.SIGXFSZ:
+    elif code == -signal.SIGXFSZ or (code != 0 and hit_file_cap):
         killed_by = "output"
     elif code in (-signal.SIGXCPU, -signal.SIGKILL) and not timed_out:
         killed_by = "cpu" if code == -signal.SIGXCPU else "memory"

@@ -1,0 +1,85 @@
+"""compile-rate end to end on the demo dataset: baselines, a tiny model row, resume."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from analysis.__main__ import main
+from analysis.report import pass_at_k, wilson
+
+SHARED_TOKENIZER = Path(__file__).resolve().parents[3] / "shared" / "tokenizers" / "starcoder2"
+
+
+def test_wilson_and_pass_at_k() -> None:
+    low, high = wilson(63, 63)
+    assert high == pytest.approx(1.0) and low == pytest.approx(0.9426, abs=1e-3)
+    low, high = wilson(5, 10)
+    assert (low, high) == pytest.approx((0.2366, 0.7634), abs=1e-3)
+    assert wilson(0, 0) == (0.0, 0.0)
+    assert pass_at_k(10, 0, 1) == 0.0 and pass_at_k(10, 10, 5) == 1.0
+    assert pass_at_k(10, 3, 1) == pytest.approx(0.3)
+
+
+@pytest.fixture(scope="module")
+def demo_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from dataset_builder.cli import default_demo_dir
+    from dataset_builder.cli import main as build_main
+    from dataset_builder.demo import materialise
+
+    out = tmp_path_factory.mktemp("data") / "demo"
+    assert build_main(["--repo", str(materialise(default_demo_dir())), "--out", str(out),
+                       "--quiet", "--rustdoc", "none"]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from transformers import AutoTokenizer, Starcoder2Config, Starcoder2ForCausalLM
+
+    tokenizer = AutoTokenizer.from_pretrained(str(SHARED_TOKENIZER))
+    config = Starcoder2Config(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64,
+                              num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=1,
+                              max_position_embeddings=512, bos_token_id=0, eos_token_id=0)
+    out = tmp_path_factory.mktemp("model") / "tiny"
+    Starcoder2ForCausalLM(config).save_pretrained(str(out))
+    tokenizer.save_pretrained(str(out))
+    return out
+
+
+def test_baselines_and_model_row(demo_data: Path, tiny_model: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    args = ["compile-rate", "--data", str(demo_data), "--out", str(out), "--baseline", "oracle",
+            "--baseline", "todo", "--baseline", "mutate", "--model", str(tiny_model),
+            "--name", "tiny", "--limit", "14", "--workers", "2", "--max-new-tokens", "24",
+            "--quiet"]
+    assert main(args) == 0
+    result = json.loads((out / "compile_rate.json").read_text())
+    rows = {r["name"]: r for r in result["rows"]}
+    assert set(rows) == {"oracle", "todo", "mutate", "tiny"}
+    included = result["targets"]["included"]
+    assert included >= 10 and result["targets"]["total"] == 14
+    assert rows["oracle"]["overall"]["rate"] == 1.0
+    assert rows["todo"]["overall"]["compiled"] == 0 and rows["todo"]["degenerate"] > 0
+    assert rows["mutate"]["overall"]["rate"] < 0.9
+    assert rows["tiny"]["overall"]["n"] == included
+    for row in rows.values():
+        assert set(row["buckets"]) == {"5-50", "51-100", "101-500", "501-1000", "1000+"}
+        assert sum(c["n"] for c in row["buckets"].values()) == row["overall"]["n"]
+        assert row["overall"]["ci_low"] <= (row["overall"]["rate"] or 0) <= row["overall"]["ci_high"]
+    assert all(result["sanity"].values()), result["sanity"]
+    for name in ("report.md", "rate_by_bucket.png", "error_codes.png"):
+        assert (out / name).exists()
+    # resume: a second run checks nothing again and gives the same report
+    verdicts = (out / "verdicts.jsonl").read_text()
+    assert main(args) == 0
+    assert (out / "verdicts.jsonl").read_text() == verdicts
+    assert json.loads((out / "compile_rate.json").read_text())["rows"] == result["rows"]
+
+
+def test_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["compile-rate", "--data", str(tmp_path), "--out", str(tmp_path / "o"),
+                 "--baseline", "oracle"]) == 2
+    assert "not a dataset_builder output" in capsys.readouterr().err

@@ -1,0 +1,46 @@
+"""Sandbox limits on plain commands."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from analysis.sandbox import Limits, network_namespace_available, run_sandboxed
+
+
+def test_wall_limit_kills_the_whole_process_group(tmp_path: Path) -> None:
+    marker = f"ferric-sleep-{time.time_ns()}"
+    script = f"import subprocess, time; subprocess.Popen(['sleep', '30', '{marker}'])" \
+             "; time.sleep(30)"
+    started = time.perf_counter()
+    result = run_sandboxed([sys.executable, "-c", script], tmp_path, Limits(wall_seconds=1))
+    assert result.timed_out and result.killed_by == "timeout"
+    assert time.perf_counter() - started < 10
+    time.sleep(0.2)
+    assert subprocess.run(["pgrep", "-f", marker], capture_output=True).returncode == 1
+
+
+def test_output_is_capped(tmp_path: Path) -> None:
+    script = "import sys\nwhile True: sys.stdout.write('x' * 65536)"
+    result = run_sandboxed([sys.executable, "-c", script], tmp_path,
+                           Limits(wall_seconds=20, file_bytes=4 << 20, output_bytes=1 << 20))
+    assert result.killed_by == "output" and len(result.stdout) == 1 << 20 and result.truncated
+
+
+def test_memory_is_limited(tmp_path: Path) -> None:
+    script = "x = bytearray(3 << 30)"
+    result = run_sandboxed([sys.executable, "-c", script], tmp_path,
+                           Limits(memory_bytes=1 << 30))
+    assert result.returncode != 0 and b"MemoryError" in result.stderr
+
+
+def test_no_network_inside(tmp_path: Path) -> None:
+    if not network_namespace_available():
+        pytest.skip("no unprivileged network namespaces here: cargo offline only")
+    result = run_sandboxed(["cat", "/proc/net/dev"], tmp_path, Limits())
+    interfaces = [line.split(":")[0].strip() for line in result.stdout.decode().splitlines()[2:]]
+    assert interfaces == ["lo"]
