@@ -1,0 +1,41 @@
+"""The MultiPL-E-style runner on problems written here, in HumanEval-rs format."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from analysis.__main__ import main
+
+PROBLEMS = [
+    {"name": "HumanEval_0_add", "language": "rs",
+     "prompt": "/// Add two numbers.\nfn add(x: isize, y: isize) -> isize {\n",
+     "tests": "\n}\n\nfn main() {\n    let candidate = add;\n    assert_eq!(candidate(2, 3), 5);\n}\n",
+     "stop_tokens": ["\n}"], "canonical_solution": "    x + y"},
+    {"name": "HumanEval_1_max", "language": "rs",
+     "prompt": "/// The largest element.\nfn max_element(l: Vec<isize>) -> isize {\n",
+     "tests": "\n}\n\nfn main() {\n    let candidate = max_element;\n"
+              "    assert_eq!(candidate(vec![1, 9, 3]), 9);\n}\n",
+     "stop_tokens": ["\n}"], "canonical_solution": "    *l.iter().min().unwrap()"},  # wrong
+]
+
+
+def test_oracle_and_todo_rows(tmp_path: Path) -> None:
+    problems = tmp_path / "he.jsonl"
+    problems.write_text("\n".join(json.dumps(p) for p in PROBLEMS) + "\n")
+    out = tmp_path / "report"
+    assert main(["humaneval", "--problems", str(problems), "--out", str(out),
+                 "--baseline", "oracle", "--baseline", "todo", "--quiet"]) == 0
+    rows = {r["name"]: r for r in json.loads((out / "humaneval.json").read_text())["rows"]}
+    assert rows["oracle"]["compile"]["compiled"] == 2 and rows["oracle"]["pass@1"] == 0.5
+    assert rows["todo"]["compile"]["compiled"] == 0
+    assert rows["todo"]["problems"][0]["verdicts"][0]["failure"] == "degenerate"
+    assert (out / "report.md").exists()
+
+
+def test_bad_problem_file_is_one_line(tmp_path: Path, capsys) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"name": "x"}\n')
+    assert main(["humaneval", "--problems", str(bad), "--out", str(tmp_path / "o"),
+                 "--baseline", "todo"]) == 2
+    assert "needs name, prompt and tests" in capsys.readouterr().err
