@@ -9,6 +9,7 @@ Examples:
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import shlex
 import sys
@@ -33,6 +34,8 @@ def _parser() -> argparse.ArgumentParser:
                     help="PEFT adapter for the model of the same position ('-' for none)")
     cr.add_argument("--name", action="append", default=[],
                     help="row name for the model of the same position")
+    cr.add_argument("--candidates", action="append", default=[], metavar="NAME=FILE",
+                    help="a row from candidates generated elsewhere (`analysis generate`)")
     cr.add_argument("--split", default="test", choices=["train", "valid", "test"])
     cr.add_argument("--scales", default=None, help="comma-separated scales (default all)")
     cr.add_argument("--limit", type=int, default=None, help="at most this many targets")
@@ -43,6 +46,19 @@ def _parser() -> argparse.ArgumentParser:
     cr.add_argument("--timeout", type=float, default=60.0, help="seconds per compiler run")
     cr.add_argument("--memory-mb", type=int, default=4096, help="memory limit per compiler run")
     _generation_args(cr)
+
+    ex = sub.add_parser("export-targets",
+                        help="write the targets as JSON lines (to generate on another machine)")
+    ex.add_argument("--data", required=True, type=Path)
+    ex.add_argument("--out", required=True, type=Path)
+    ex.add_argument("--split", default="test", choices=["train", "valid", "test"])
+    ex.add_argument("--limit", type=int, default=None)
+    ge = sub.add_parser("generate", help="candidates for exported targets, as JSON lines")
+    ge.add_argument("--targets", required=True, type=Path, help="from export-targets")
+    ge.add_argument("--model", required=True, type=Path)
+    ge.add_argument("--adapter", type=Path, default=None)
+    ge.add_argument("--out", required=True, type=Path)
+    _generation_args(ge)
 
     he = sub.add_parser("humaneval", help="MultiPL-E-style runner for HumanEval-rs JSON files")
     he.add_argument("--problems", required=True, type=Path, nargs="+",
@@ -73,11 +89,52 @@ def _gen_config(args: argparse.Namespace) -> GenerationConfig:
                             max_new_tokens=args.max_new_tokens, batch_size=args.batch_size)
 
 
+def _generate_file(args: argparse.Namespace) -> int:
+    """Generate for exported targets, appending to --out (a rerun continues where it stopped)."""
+    from tqdm import tqdm
+
+    from analysis.generate import generate, load_model
+    from analysis.targets import Target
+
+    targets = [Target.from_json(json.loads(line))
+               for line in args.targets.read_text().splitlines() if line.strip()]
+    done: set[str] = set()
+    if args.out.exists():
+        for line in args.out.read_text().splitlines():
+            try:
+                done.add(json.loads(line)["id"])
+            except (json.JSONDecodeError, KeyError):
+                continue
+    todo = [t for t in targets if t.id not in done]
+    model, tokenizer, device = load_model(args.model, args.adapter)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with open(args.out, "a", encoding="utf-8") as handle, \
+            tqdm(total=len(todo), desc=f"generate ({device})", unit="target") as bar:
+        for target, texts in generate(model, tokenizer, device, todo, _gen_config(args)):
+            handle.write(json.dumps({"id": target.id, "candidates": texts}) + "\n")
+            handle.flush()
+            bar.update(1)
+    print(f"{len(targets)} targets, {len(todo)} generated now -> {args.out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
+    logging.basicConfig(level=logging.WARNING if getattr(args, "quiet", False) else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     command = "python -m analysis " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
+    if args.command == "export-targets":
+        from analysis.targets import load_targets
+
+        targets, excluded = load_targets(args.data, args.split, None, args.limit)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        with open(args.out, "w", encoding="utf-8") as handle:
+            for t in targets:
+                handle.write(json.dumps(t.to_json()) + "\n")
+        print(f"{len(targets)} targets -> {args.out} (excluded before checking: {dict(excluded)})")
+        return 0
+    if args.command == "generate":
+        return _generate_file(args)
     if args.command == "humaneval":
         from analysis.humaneval import run_humaneval
 
@@ -101,6 +158,13 @@ def main(argv: list[str] | None = None) -> int:
         name = args.name[i] if i < len(args.name) else \
             (model.parent.name + "/" + model.name if model.name in ("model", "final") else model.name)
         rows.append(Row(name=name, model=str(model), adapter=adapter))
+    for spec in args.candidates:
+        name, sep, file = spec.partition("=")
+        if not sep or not Path(file).is_file():
+            print(f"error: --candidates {spec}: expected NAME=FILE with an existing file",
+                  file=sys.stderr)
+            return 2
+        rows.append(Row(name=name, candidates_file=file))
     if not rows:
         print("error: give at least one --baseline or --model", file=sys.stderr)
         return 2

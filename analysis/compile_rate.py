@@ -38,6 +38,7 @@ class Row:
     baseline: str | None = None
     model: str | None = None
     adapter: str | None = None
+    candidates_file: str | None = None  # candidates generated elsewhere (`analysis generate`)
 
 
 @dataclass
@@ -146,6 +147,12 @@ def _generate_rows(config: RunConfig, targets: list[Target], out: Path,
     """Model candidates per row (generated once, resumable), only for included targets."""
     texts: dict[str, dict[str, list[str]]] = {}
     for row in config.rows:
+        if row.candidates_file is not None:
+            given = {r["id"]: r["candidates"] for r in _read_jsonl(Path(row.candidates_file))}
+            # a target the file lacks gets an empty candidate: a failure, never a silent skip
+            texts[row.name] = {t.id: given.get(t.id, [""]) for t in targets
+                               if prepared.get(t.id, {}).get("ok")}
+            continue
         if row.model is None:
             continue
         path = out / "generations" / f"{row.name}.jsonl"
@@ -255,7 +262,7 @@ def finalise(config: RunConfig, targets: list[Target], data_excluded: Counter[st
         verdicts[v["row"]][(v["id"], v["k"])] = v  # the last verdict of a pair wins
     rows = []
     for row in config.rows:
-        n = config.generation.n if row.model else 1
+        n = max((k for _, k in verdicts[row.name]), default=0) + 1
         rows.append(aggregate_row(row.name, list(verdicts[row.name].values()), included, n))
     by_name = {r["name"]: r for r in rows}
     sanity: dict[str, bool] = {

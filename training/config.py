@@ -44,6 +44,8 @@ class DataConfig:
     forgetting; None: no replay."""
     replay_share: float = 0.0
     """Share of documents taken from replay_dir."""
+    replay_max_files: int = 2000
+    """At most this many .rs files are read from replay_dir (a random choice)."""
     docs_per_epoch: int | None = None
     """Documents drawn per epoch (None: as many as train samples)."""
     max_eval_docs: int = 256

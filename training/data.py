@@ -175,7 +175,7 @@ def build_datasets(config: DataConfig, tokenizer: Any, seed: int
                    ) -> tuple[PackedDataset, PackedDataset | None, dict[str, Any]]:
     rng = random.Random(seed)
     train_docs = read_split(config.data_dir, "train", config.type_facts)
-    replay = read_replay(config.replay_dir, 2000, rng) if config.replay_dir and \
+    replay = read_replay(config.replay_dir, config.replay_max_files, rng) if config.replay_dir and \
         config.replay_share > 0 else []
     n = config.docs_per_epoch or len(train_docs)
     drawn = list(draw(train_docs, config, n, rng, replay))
