@@ -254,15 +254,21 @@ class Checker:
         rustc = self.tools["rustc"]
         base = [rustc, "--edition", m.edition, "--error-format=json", "--emit=metadata",
                 "-C", "debuginfo=0", *self._rustc_args()]
+        inc = self.work / "incremental"  # like cargo's dev profile: ~3x faster re-checks
+
+        def incremental(unit: str) -> list[str]:
+            return ["-C", f"incremental={inc / unit}"]
+
         runs: list[tuple[list[str], dict[str, str]]] = []
         lib_meta = out / f"lib{m.lib_name}.rmeta"
         if m.lib_name and m.lib_path:
             runs.append(([*base, "--crate-type", "lib", "--crate-name", m.lib_name,
-                          "-o", str(lib_meta), m.lib_path], self._rustc_env(crate, m.lib_name,
+                          *incremental("lib"), "-o", str(lib_meta), m.lib_path], self._rustc_env(crate, m.lib_name,
                                                                            None)))
             if mode == "test":
                 runs.append(([*base, "--test", "--crate-name", m.lib_name,
-                              "-o", str(out / "libtest.rmeta"), m.lib_path],
+                              *incremental("lib-test"), "-o", str(out / "libtest.rmeta"),
+                              m.lib_path],
                              self._rustc_env(crate, m.lib_name, None)))
         for bin_name, bin_path in m.bins:
             crate_name = bin_name.replace("-", "_")
@@ -270,6 +276,7 @@ class Checker:
                       if m.lib_name and m.lib_path else [])
             kind = ["--test"] if mode == "test" else ["--crate-type", "bin"]
             runs.append(([*base, *kind, "--crate-name", crate_name, *extern,
+                          *incremental(f"bin-{crate_name}-{mode}"),
                           "-o", str(out / f"bin-{crate_name}.rmeta"), bin_path],
                          self._rustc_env(crate, crate_name, bin_name)))
         errors: list[dict[str, Any]] = []

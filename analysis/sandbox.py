@@ -22,6 +22,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,7 +76,7 @@ def sandbox_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """A minimal environment: no proxies, no credentials, cargo offline."""
     env = {k: os.environ[k] for k in _KEEP_ENV if k in os.environ}
     env.update({"CARGO_NET_OFFLINE": "true", "CARGO_TERM_COLOR": "never",
-                "CARGO_INCREMENTAL": "0", "RUST_BACKTRACE": "0"})
+                "RUST_BACKTRACE": "0"})
     if extra:
         env.update(extra)
     return env
@@ -114,13 +115,21 @@ def run_sandboxed(cmd: list[str], cwd: Path, limits: Limits, env: dict[str, str]
                                     stdin=subprocess.DEVNULL, env=env or sandbox_env(),
                                     start_new_session=True,
                                     preexec_fn=lambda: _set_limits(limits))
-            timed_out = False
-            try:
-                proc.wait(timeout=limits.wall_seconds)
-            except subprocess.TimeoutExpired:
-                timed_out = True
+            # A timer kills the group; a blocking wait returns the moment the process ends
+            # (Popen.wait(timeout) polls with sleeps, which costs tens of ms per short run).
+            fired = threading.Event()
+
+            def expire() -> None:
+                fired.set()
                 _kill_group(proc.pid)
+
+            timer = threading.Timer(limits.wall_seconds, expire)
+            timer.start()
+            try:
                 proc.wait()
+            finally:
+                timer.cancel()
+            timed_out = fired.is_set()
             # Whatever the command left running (a daemonised child) goes with the group.
             _kill_group(proc.pid)
         stdout, t1 = _read_head(out_path, limits.output_bytes)

@@ -18,6 +18,7 @@ import re
 import shutil
 import subprocess
 import tarfile
+import tempfile
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,17 +35,27 @@ class ManifestError(Exception):
 
 
 def materialise(git_dir: Path, commit: str, dest: Path) -> None:
-    """Extract the commit's whole tree into dest (sibling path crates included)."""
+    """Extract the commit's whole tree into dest (sibling path crates included).
+
+    Safe when several workers ask for the same tree: each extracts into its own temporary
+    folder and renames it into place; the loser of the race discards its copy.
+    """
     if dest.exists():
         return
-    tmp = dest.with_name(dest.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    data = subprocess.run(["git", "--git-dir", str(git_dir), "archive", "--format=tar", commit],
-                          capture_output=True, check=True).stdout
-    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-        tar.extractall(tmp, filter="data")
-    tmp.rename(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=dest.name + ".", dir=dest.parent))
+    try:
+        data = subprocess.run(["git", "--git-dir", str(git_dir), "archive", "--format=tar",
+                               commit], capture_output=True, check=True).stdout
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            tar.extractall(tmp, filter="data")
+        try:
+            tmp.rename(dest)
+        except OSError:
+            if not dest.exists():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def cargo_home(folder: Path, registry: Path | None) -> Path:

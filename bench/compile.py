@@ -8,7 +8,8 @@ prepared first (not timed: it happens once per target, whatever the number of ro
 candidates are checked `--runs` times through the parallel harness (`--workers` processes, one
 Checker each, grouped by commit) and the median candidates/s is printed. The reference verdict
 of each candidate comes from a plain one-by-one `cargo check --offline` of the candidate spliced
-into a fresh copy of the tree at its commit, with the crate's own Cargo.toml. Agreement is the
+into a fresh copy of the tree at its commit, with the crate's own Cargo.toml, a fresh target
+folder and no incremental state. Agreement is the
 share of candidates with the same compiled/failed verdict. Writes bench/results/compile-*.json.
 """
 
@@ -80,7 +81,10 @@ def reference_verdict(target: Target, candidate: str, mode: str, tree_cache: Pat
         args.append("--tests")
     if not (crate / "src" / "lib.rs").exists():
         args.remove("--lib")
-    env = sandbox_env({"CARGO_TARGET_DIR": str(scratch / "target"), "RUSTC": toolchain()["rustc"]})
+    # a fresh target folder and no incremental state: nothing carries over between candidates
+    shutil.rmtree(scratch / "target", ignore_errors=True)
+    env = sandbox_env({"CARGO_TARGET_DIR": str(scratch / "target"), "CARGO_INCREMENTAL": "0",
+                       "RUSTC": toolchain()["rustc"]})
     result = run_sandboxed(args, crate, Limits(wall_seconds=300), env)
     return result.returncode == 0
 
