@@ -127,6 +127,10 @@ def _literal_value(arg: str) -> str | None:
     return match.group(1) if match.group(1) is not None else match.group(3)
 
 
+def extern_crates(text: str) -> set[str]:
+    return set(_EXTERN_CRATE.findall(text))
+
+
 def rejection(text: str, file_dir: str, allowed_includes: set[str], allowed_crates: set[str]
               ) -> str:
     """Why the candidate must not reach the compiler ("" when it may).

@@ -43,6 +43,25 @@ from analysis.workspace import (
 )
 
 MODES = ("normal", "test")
+_NOT_LIB_OR_BIN = frozenset({"tests", "benches", "examples"})
+
+
+def package_dir(tree: Path, path: str) -> str:
+    """The folder (relative to the tree) of the nearest Cargo.toml with a [package] above path."""
+    parts = path.split("/")[:-1]
+    while True:
+        folder = "/".join(parts)
+        manifest = tree / folder / "Cargo.toml" if folder else tree / "Cargo.toml"
+        if manifest.is_file():
+            try:
+                text = manifest.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                text = ""
+            if re.search(r"^\s*\[(package|project)\]", text, re.M):
+                return folder
+        if not parts:
+            return ""
+        parts.pop()
 
 
 @cache
@@ -141,17 +160,17 @@ class Checker:
     # --- the crate at a commit -----------------------------------------------------------
 
     def _enter(self, target: Target) -> None:
-        key = (target.git_dir, target.commit, target.crate_dir)
+        tree_cache = self.cache_dir / f"{Path(target.git_dir).parent.name}-{target.commit}"
+        materialise(Path(target.git_dir), target.commit, tree_cache)
+        key = (target.git_dir, target.commit, package_dir(tree_cache, target.path))
         if key == self.key:
             self._restore()
             return
-        tree_cache = self.cache_dir / f"{Path(target.git_dir).parent.name}-{target.commit}"
-        materialise(Path(target.git_dir), target.commit, tree_cache)
         tree = self.work / "tree"
         shutil.rmtree(tree, ignore_errors=True)
         shutil.copytree(tree_cache, tree, symlinks=True)
         self.tree, self.key, self.dirty = tree, key, {}
-        crate = tree / target.crate_dir if target.crate_dir else tree
+        crate = tree / key[2] if key[2] else tree
         self.manifest, self.manifest_error, self.lock_error = None, "", ""
         try:
             self.manifest = harness_manifest(crate, tree)
@@ -341,6 +360,13 @@ class Checker:
         if self.lock_error:
             return Preparation(False, "missing_dependencies", detail=self.lock_error)
         backend = self._backend()
+        package = self.key[2] if self.key else ""
+        for path in target.paths:
+            inner = path[len(package) + 1:] if package else path
+            if inner.split("/")[0] in _NOT_LIB_OR_BIN or inner == "build.rs":
+                # integration tests, benches, examples, build scripts: not what
+                # `cargo check --lib --bins` compiles (and they often need dev-dependencies)
+                return Preparation(False, "test_bench_example_or_build_script", backend=backend)
         if cands.degenerate(target.original) and not target.whole_files:
             return Preparation(False, "original_degenerate", backend=backend)
         last_part = target.part == target.parts - 1
@@ -388,14 +414,16 @@ class Checker:
         if cands.degenerate(candidate if not target.whole_files else "\n".join(files.values())):
             return Verdict(False, failure="degenerate")
         self._enter(target)
-        assert self.manifest is not None
-        allowed_crates = allowed_extern_crates(self.manifest)
-        crate_prefix = (target.crate_dir + "/") if target.crate_dir else ""
+        assert self.manifest is not None and self.key is not None
+        package = self.key[2]
         for rel, text in files.items():
-            inner = rel[len(crate_prefix):] if rel.startswith(crate_prefix) else rel
+            inner = rel[len(package) + 1:] if package else rel
             original = target.files.get(rel, "")
+            # what the original file itself does is trusted; only the candidate is checked
             allowed_includes = {a.strip() for a in cands.include_arguments(original)}
-            why = cands.rejection(text, str(Path(inner).parent).removeprefix("."),
+            allowed_crates = allowed_extern_crates(self.manifest) | cands.extern_crates(original)
+            written = candidate if not target.whole_files else text
+            why = cands.rejection(written, str(Path(inner).parent).removeprefix("."),
                                   allowed_includes, allowed_crates)
             if why:
                 return Verdict(False, failure="rejected:" + why)
