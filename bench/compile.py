@@ -8,8 +8,9 @@ prepared first (not timed: it happens once per target, whatever the number of ro
 candidates are checked `--runs` times through the parallel harness (`--workers` processes, one
 Checker each, grouped by commit) and the median candidates/s is printed. The reference verdict
 of each candidate comes from a plain one-by-one `cargo check --offline` of the candidate spliced
-into a fresh copy of the tree at its commit, with the crate's own Cargo.toml, a fresh target
-folder and no incremental state. Agreement is the
+into a fresh copy of the tree at its commit, with a fresh target folder and no incremental
+state, and the harness manifest (the crate's own would make cargo resolve dev- and optional
+dependencies that no offline registry has). Agreement is the
 share of candidates with the same compiled/failed verdict. Writes bench/results/compile-*.json.
 """
 
@@ -32,11 +33,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from analysis import candidates as cands  # noqa: E402
-from analysis.checker import Checker, Preparation, toolchain  # noqa: E402
+from analysis.checker import Checker, Preparation, package_dir, toolchain  # noqa: E402
 from analysis.compile_rate import _baseline  # noqa: E402
 from analysis.sandbox import Limits, run_sandboxed, sandbox_env  # noqa: E402
 from analysis.targets import Target, candidate_files, load_targets  # noqa: E402
-from analysis.workspace import materialise  # noqa: E402
+from analysis.workspace import harness_manifest, materialise  # noqa: E402
 
 _CHECKER: Checker | None = None
 
@@ -75,12 +76,20 @@ def reference_verdict(target: Target, candidate: str, mode: str, tree_cache: Pat
     shutil.copytree(src, tree, symlinks=True)
     for rel, text in files.items():
         (tree / rel).write_text(text)
-    crate = tree / target.crate_dir if target.crate_dir else tree
+    package = package_dir(tree, target.path)
+    crate = tree / package if package else tree
+    # The crate's own manifest would make cargo resolve dev- and optional dependencies that no
+    # offline registry has; the reference uses the harness manifest, as the checker does.
+    (crate / "Cargo.toml").write_text(harness_manifest(crate, tree).text)
+    (crate / "Cargo.lock").unlink(missing_ok=True)
     args = [toolchain()["cargo"], "check", "--offline", "--quiet", "--lib", "--bins"]
     if mode == "test":
         args.append("--tests")
-    if not (crate / "src" / "lib.rs").exists():
+    manifest = harness_manifest(crate, tree)
+    if not manifest.lib_path:
         args.remove("--lib")
+    if not manifest.bins:
+        args.remove("--bins")
     # a fresh target folder and no incremental state: nothing carries over between candidates
     shutil.rmtree(scratch / "target", ignore_errors=True)
     env = sandbox_env({"CARGO_TARGET_DIR": str(scratch / "target"), "CARGO_INCREMENTAL": "0",
