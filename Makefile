@@ -17,14 +17,21 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# The whole method on the embedded demo repository: dataset -> tokenizer -> training.
+# The whole method on the embedded demo repository: dataset -> tokenizer -> training ->
+# compile rate -> executed audit notebooks.
 demo: $(STAMP)
 	$(PY) -m dataset_builder --repo demo --out $(DEMO_OUT)
 	$(PY) -m tokenizer train --data $(DEMO_OUT) --add 2048 --out tok/demo --quiet
 	$(PY) -m tokenizer eval --tokenizer tok/demo --data $(DEMO_OUT) --quiet
 	$(PY) -m training --config configs/training/tiny-cpu.yaml data.data_dir=$(DEMO_OUT) \
 		data.tokenizer=tok/demo train.output_dir=runs/demo --quiet
-	@echo "reports: $(DEMO_OUT)/report.md  tok/demo/fertility.md  runs/demo/report.md"
+	$(PY) -m analysis compile-rate --data $(DEMO_OUT) --out reports/demo --baseline oracle \
+		--baseline todo --baseline mutate --model runs/demo/model --name tiny-cpu \
+		--max-new-tokens 256 --quiet
+	$(PY) audits/run_audits.py --demo $(DEMO_OUT) --tokenizer tok/demo --run runs/demo \
+		--compile-rate reports/demo --out reports/audits
+	@echo "reports: $(DEMO_OUT)/report.md  tok/demo/fertility.md  runs/demo/report.md" \
+		" reports/demo/report.md  reports/audits/"
 
 test-crates:
 	./scripts/install-test-crates.sh
@@ -34,13 +41,14 @@ test: $(STAMP) test-crates
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy dataset_builder tokenizer training
+	$(VENV)/bin/mypy dataset_builder tokenizer training analysis
 
 # Benchmarks print figures; they are never timed tests. BENCH_REPO: a local Rust git repository.
 BENCH_REPO ?= demo
 bench: $(STAMP)
 	$(PY) -m pip install -q -e '.[bench]'
 	$(PY) bench/mine.py --repo $(BENCH_REPO)
+	$(PY) bench/compile.py --data $(DEMO_OUT)
 
 clean:
 	rm -rf $(VENV) data tok runs reports .pytest_cache .mypy_cache .ruff_cache

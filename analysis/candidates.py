@@ -81,8 +81,38 @@ def degenerate(text: str) -> bool:
     if not text.strip():
         return True
     root, data = parse(text)
+    if not [c for c in root.named_children if c.type not in _COMMENTS]:
+        return True  # comments only
     bodies = _function_bodies(root)
     return bool(bodies) and all(_is_degenerate_body(b, data) for b in bodies)
+
+
+def item_name(text: str, kind: str) -> str | None:
+    """Name of the first function (kind function/method) in text; "" when there is none.
+
+    None for other kinds. A candidate for a function target must define that function: a
+    candidate that only deletes the target (a test, an unused helper) would otherwise compile.
+    """
+    if kind not in ("function", "method"):
+        return None
+    root, data = parse(text)
+    stack = [root]
+    while stack:
+        node = stack.pop(0)
+        if node.type == "function_item":
+            name = node.child_by_field_name("name")
+            return data[name.start_byte:name.end_byte].decode("utf-8", "replace") if name else ""
+        stack.extend(node.children)
+    return ""
+
+
+def missing_item(candidate: str, original: str, kind: str) -> bool:
+    """The candidate does not define the target's item (a function of the same name, an impl)."""
+    if kind == "impl":
+        root, _ = parse(candidate)
+        return not any(c.type == "impl_item" for c in root.named_children)
+    wanted = item_name(original, kind)
+    return wanted is not None and item_name(candidate, kind) != wanted
 
 
 # --- rejections --------------------------------------------------------------------------

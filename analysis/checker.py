@@ -413,6 +413,8 @@ class Checker:
             return Verdict(False, failure="rejected:file_layout")
         if cands.degenerate(candidate if not target.whole_files else "\n".join(files.values())):
             return Verdict(False, failure="degenerate")
+        if not target.whole_files and cands.missing_item(candidate, target.original, target.kind):
+            return Verdict(False, failure="missing_item")
         self._enter(target)
         assert self.manifest is not None and self.key is not None
         package = self.key[2]

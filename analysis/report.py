@@ -80,6 +80,7 @@ def aggregate_row(name: str, verdicts: list[dict[str, Any]], targets: dict[str, 
         "buckets": {b: cell(*c) for b, c in buckets.items()},
         "scales": {s: cell(*c) for s, c in scales.items() if c[1]},
         "degenerate": failures.get("degenerate", 0),
+        "missing_item": failures.get("missing_item", 0),
         "rejected": {k.split(":", 1)[1]: v for k, v in failures.items()
                      if k.startswith("rejected:")},
         "failures": dict(failures), "error_codes": dict(codes.most_common()),

@@ -73,3 +73,13 @@ def test_item_complete_stops_after_the_first_item() -> None:
     text = "fn f() -> u8 {\n    1\n}\nfn g() {}"
     assert text[:c.item_complete(text)] == "fn f() -> u8 {\n    1\n}"
     assert c.item_complete("/// doc\n#[inline]\nfn f() {}\nrest") > 0
+
+
+def test_a_candidate_must_define_the_target_item() -> None:
+    assert c.degenerate("// only a comment\n/* and another */")
+    assert c.missing_item("// nothing", FN, "function")
+    assert c.missing_item("fn other(a: u32, b: u32) -> u32 { a }", FN, "function")
+    assert not c.missing_item("/// doc\n#[inline]\n" + FN, FN, "function")
+    assert c.missing_item("fn f() {}", "impl S { fn f() {} }", "impl")
+    assert not c.missing_item("impl S { fn g() {} }", "impl S { fn f() {} }", "impl")
+    assert not c.missing_item("anything", "mod a;", "module")
