@@ -155,8 +155,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {model} is not a model folder (no config.json)", file=sys.stderr)
             return 2
         adapter = args.adapter[i] if i < len(args.adapter) and args.adapter[i] != "-" else None
-        name = args.name[i] if i < len(args.name) else \
-            (model.parent.name + "/" + model.name if model.name in ("model", "final") else model.name)
+        default_name = (model.parent.name + "/" + model.name
+                        if model.name in ("model", "final") else model.name)
+        name = args.name[i] if i < len(args.name) else default_name
         rows.append(Row(name=name, model=str(model), adapter=adapter))
     for spec in args.candidates:
         name, sep, file = spec.partition("=")

@@ -203,16 +203,16 @@ def probe(target: str, kind: str, last_part: bool = True) -> str | None:
         return (data[:body.start_byte] + ("{ " + PROBE_STMT + " loop {} }").encode()
                 + data[body.end_byte:]).decode("utf-8", "replace")
     if kind == "impl":
-        stack = [root]
-        while stack:
-            node = stack.pop(0)
+        queue: list[Node] = [root]
+        while queue:
+            node = queue.pop(0)
             if node.type in ("impl_item", "trait_item"):
-                body = node.child_by_field_name("body")
-                if body is None:
+                block = node.child_by_field_name("body")
+                if block is None:
                     return None
-                at = body.start_byte + 1
+                at = block.start_byte + 1
                 return (data[:at] + PROBE_FN.encode() + data[at:]).decode("utf-8", "replace")
-            stack.extend(node.children)
+            queue.extend(node.children)
         return None
     # modules and module groups: a free function at the end (or start of a middle part)
     if last_part:

@@ -232,7 +232,7 @@ class Checker:
         assert m is not None
         version = m.version.split("+")[0]
         core, _, pre = version.partition("-")
-        parts = (core.split(".") + ["0", "0", "0"])[:3]
+        parts = [*core.split("."), "0", "0", "0"][:3]
         pkg = m.package
         authors = pkg.get("authors", [])
         env = {
@@ -282,8 +282,8 @@ class Checker:
         lib_meta = out / f"lib{m.lib_name}.rmeta"
         if m.lib_name and m.lib_path:
             runs.append(([*base, "--crate-type", "lib", "--crate-name", m.lib_name,
-                          *incremental("lib"), "-o", str(lib_meta), m.lib_path], self._rustc_env(crate, m.lib_name,
-                                                                           None)))
+                          *incremental("lib"), "-o", str(lib_meta), m.lib_path],
+                         self._rustc_env(crate, m.lib_name, None)))
             if mode == "test":
                 runs.append(([*base, "--test", "--crate-name", m.lib_name,
                               *incremental("lib-test"), "-o", str(out / "libtest.rmeta"),
@@ -430,7 +430,7 @@ class Checker:
             if why:
                 return Verdict(False, failure="rejected:" + why)
         self._write(files)
-        ok, errors, failure, seconds = self._compile(prep.mode)
+        ok, errors, failure, _ = self._compile(prep.mode)
         self._restore()
         for err in errors:
             err["file"] = self._relative(err["file"])

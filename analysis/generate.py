@@ -57,7 +57,7 @@ def load_model(model_dir: Path, adapter_dir: Path | None, device: str | None = N
     tokenizer = AutoTokenizer.from_pretrained(str(tok_dir))
     dtype = torch.bfloat16 if device == "cuda" and torch.cuda.is_bf16_supported() \
         else torch.float32
-    model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=dtype)
+    model: Any = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=dtype)
     if len(tokenizer) > model.get_input_embeddings().num_embeddings:
         model.resize_token_embeddings(len(tokenizer))
     if adapter_dir is not None:
@@ -92,7 +92,7 @@ def build_prompt(target: Target, tokenizer: Any, fim: bool, room: int) -> str:
         keep_suffix = min(len(suffix_ids), budget // 4)
         suffix_ids = suffix_ids[:keep_suffix]
         context_ids = context_ids[-(budget - keep_suffix):]
-    context = tokenizer.decode(context_ids)
+    context = str(tokenizer.decode(context_ids))
     if not fim:
         return context
     return f"{FIM_PREFIX}{context}{FIM_SUFFIX}{tokenizer.decode(suffix_ids)}{FIM_MIDDLE}"
@@ -121,7 +121,8 @@ class _ItemStop:
     """Stops each sequence once its text holds a complete item (checked every few tokens)."""
 
     def __init__(self, tokenizer: Any, prompt_len: int, kinds: list[str], every: int = 8):
-        self.tokenizer, self.prompt_len, self.kinds, self.every = tokenizer, prompt_len, kinds, every
+        self.tokenizer, self.prompt_len = tokenizer, prompt_len
+        self.kinds, self.every = kinds, every
         self.calls = 0
 
     def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
@@ -136,10 +137,9 @@ class _ItemStop:
             kind = self.kinds[row // max(1, n_per)]
             text = self.tokenizer.decode(input_ids[row, self.prompt_len:],
                                          skip_special_tokens=False)
-            if any(s in text for s in STOP_STRINGS if s != "<file_sep>"):
-                done[row] = True
-            elif kind in _ITEM_KINDS and "{" in text and text.count("{") <= text.count("}") \
-                    and item_complete(text):
+            stopped = any(s in text for s in STOP_STRINGS if s != "<file_sep>")
+            balanced = "{" in text and text.count("{") <= text.count("}")
+            if stopped or (kind in _ITEM_KINDS and balanced and item_complete(text)):
                 done[row] = True
         return done
 

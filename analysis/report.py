@@ -152,7 +152,8 @@ def write_report(out: Path, result: dict[str, Any], command: str) -> None:
     for row in rows:
         if any(k.startswith("pass@") for k in row):
             lines += ["", f"{row['name']}: " + ", ".join(
-                f"{k} = {v:.3f}" for k, v in row.items() if k.startswith("pass@") and v is not None)]
+                f"{k} = {v:.3f}" for k, v in row.items()
+                if k.startswith("pass@") and v is not None)]
     lines += ["", "## Failure examples", ""]
     for row in rows:
         for ex in row["examples"][:3]:

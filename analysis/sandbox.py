@@ -15,6 +15,7 @@ see workspace.py); everything else is bounded here:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import resource
@@ -60,7 +61,7 @@ class RunResult:
 
 @functools.cache
 def network_namespace_available() -> bool:
-    """Whether `unshare --user --map-root-user --net` works here (it does not in every container)."""
+    """Whether `unshare --user --map-root-user --net` works (not in every container)."""
     unshare = shutil.which("unshare")
     if unshare is None:
         return False
@@ -96,10 +97,8 @@ def _read_head(path: Path, cap: int) -> tuple[bytes, bool]:
 
 
 def _kill_group(pgid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def run_sandboxed(cmd: list[str], cwd: Path, limits: Limits, env: dict[str, str] | None = None,

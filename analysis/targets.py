@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from dataset_builder.gitio import BlobReader, RepoError
@@ -94,7 +95,7 @@ def load_targets(data_dir: Path, split: str = "test", scales: list[str] | None =
     repos = manifest.get("repos") or {}
     table = read_samples(data_dir, split)
     if scales:
-        table = table.filter(pc.is_in(table["scale"], value_set=__import__("pyarrow").array(scales)))
+        table = table.filter(pc.is_in(table["scale"], value_set=pa.array(scales)))
     rows = table.to_pylist()
     excluded: Counter[str] = Counter()
     if limit is not None and len(rows) > limit:

@@ -138,7 +138,8 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
+        inner = ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items())
+        return "{ " + inner + " }"
     raise ManifestError(f"unsupported manifest value {value!r}")
 
 
@@ -175,8 +176,10 @@ def harness_manifest(crate_dir: Path, tree_root: Path) -> CrateManifest:
     package = data.get("package") or data.get("project")
     if not isinstance(package, dict) or "name" not in package:
         raise ManifestError("Cargo.toml has no [package] (a virtual workspace manifest)")
-    ws = _workspace_root(crate_dir, tree_root) if crate_dir != tree_root or "workspace" not in data \
-        else dict(data, __dir__=crate_dir)
+    if crate_dir == tree_root and "workspace" in data:
+        ws: dict[str, Any] | None = dict(data, __dir__=crate_dir)
+    else:
+        ws = _workspace_root(crate_dir, tree_root)
     ws_pkg = (ws or {}).get("workspace", {}).get("package", {})
     ws_deps = (ws or {}).get("workspace", {}).get("dependencies", {})
 

@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             written = execute(nb, args.out, env)
             print(f"ok    {nb.name} -> {written}")
-        except Exception as exc:  # noqa: BLE001 - report every notebook, then fail
+        except Exception as exc:
             first = str(exc).strip().splitlines()
             print(f"FAIL  {nb.name}: {first[-1] if first else type(exc).__name__}",
                   file=sys.stderr)

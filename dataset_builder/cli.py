@@ -46,9 +46,14 @@ def parser() -> argparse.ArgumentParser:
         prog="python -m dataset_builder",
         description="Mine a Rust repository's git history into commits, item versions, module "
                     "graphs and a commit dependency DAG.")
-    p.add_argument("--repo", required=True,
+    p.add_argument("--repo", action="append", default=[],
                    help="path of a git repository (working tree or bare), or 'demo' for the "
-                        "embedded demo repository")
+                        "embedded demo repository; repeat it for several repositories")
+    p.add_argument("--repos-file", type=Path, default=None,
+                   help="a file with one repository path per line (# comments allowed)")
+    p.add_argument("--holdout-repo", action="append", default=[],
+                   help="with several repositories: this one's samples all go to the test "
+                        "split (a split by whole repository); repeatable")
     p.add_argument("--out", help="output folder (default: data/<repository name>)")
     p.add_argument("--rev", default="HEAD", help="mine the commits reachable from this revision")
     p.add_argument("--since", help="only commits newer than this date (git log --since)")
@@ -136,13 +141,62 @@ def _summary(result: BuildResult, console: Console) -> None:
         console.print(f"[bold red]sanity checks failed:[/] {', '.join(failed)}")
 
 
+def _sample_config(args: argparse.Namespace) -> SampleConfig | None:
+    return None if args.no_samples else SampleConfig(
+        type_facts=args.type_facts, budgets=args.budgets, test_fraction=args.test_fraction,
+        valid_fraction=args.valid_fraction, rustdoc=args.rustdoc,
+        near_threshold=args.near_threshold)
+
+
+def _many(args: argparse.Namespace, repos: list[str], console: Console) -> int:
+    """Several repositories: built in parallel into OUT/repos/<label>, then combined."""
+    from dataset_builder.multi import build_many
+
+    paths, names = [], {}
+    for repo in repos:
+        if repo == DEMO and not Path(DEMO).exists():
+            from dataset_builder.demo import materialise
+
+            repo = str(materialise(args.demo_dir or default_demo_dir()))
+            names[repo] = DEMO
+        paths.append(repo)
+    out = Path(args.out or "data/combined")
+    workers = args.workers if args.workers else (os.cpu_count() or 1)
+    config = {"rev": args.rev, "since": args.since, "until": args.until,
+              "max_commits": args.max_commits, "snapshot_every": args.snapshot_every,
+              "max_file_bytes": args.max_file_bytes, "chunk_commits": args.chunk_commits,
+              # parse workers inside each repository's build: the repositories share the CPUs
+              "workers": max(0, workers // max(1, min(workers, len(paths))) - 1)}
+    manifest = build_many(paths, out, config, _sample_config(args), args.holdout_repo,
+                          workers, progress=not args.quiet, names=names)
+    if not args.quiet:
+        console.print((out / "report.md").read_text())
+    failed = [k for k, ok in manifest["sanity"].items() if not ok]
+    if failed:
+        console.print(f"[bold red]sanity checks failed:[/] {', '.join(failed)}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     console = Console(stderr=True)
     try:
+        repos = list(args.repo)
+        if args.repos_file is not None:
+            from dataset_builder.multi import read_repos_file
+
+            repos += read_repos_file(args.repos_file)
+        if not repos:
+            print("error: give --repo PATH (or --repos-file FILE)", file=sys.stderr)
+            return 2
+        if len(repos) > 1:
+            return _many(args, repos, console)
+        if args.holdout_repo:
+            print("error: --holdout-repo needs several repositories", file=sys.stderr)
+            return 2
         label = None
-        repo_path = args.repo
-        if args.repo == DEMO and not Path(DEMO).exists():
+        repo_path = repos[0]
+        if repo_path == DEMO and not Path(DEMO).exists():
             from dataset_builder.demo import materialise
 
             repo_path = str(materialise(args.demo_dir or default_demo_dir()))
@@ -156,10 +210,7 @@ def main(argv: list[str] | None = None) -> int:
                             max_file_bytes=args.max_file_bytes,
                             chunk_commits=args.chunk_commits,
                             **({"workers": args.workers} if args.workers is not None else {}))
-        sample_config = None if args.no_samples else SampleConfig(
-            type_facts=args.type_facts, budgets=args.budgets,
-            test_fraction=args.test_fraction, valid_fraction=args.valid_fraction,
-            rustdoc=args.rustdoc, near_threshold=args.near_threshold)
+        sample_config = _sample_config(args)
         result = build_dataset(config, info, progress=not args.quiet, repo_label=label,
                                sample_config=sample_config)
     except RepoError as exc:

@@ -68,7 +68,8 @@ def test_baselines_and_model_row(demo_data: Path, tiny_model: Path, tmp_path: Pa
     for row in rows.values():
         assert set(row["buckets"]) == {"5-50", "51-100", "101-500", "501-1000", "1000+"}
         assert sum(c["n"] for c in row["buckets"].values()) == row["overall"]["n"]
-        assert row["overall"]["ci_low"] <= (row["overall"]["rate"] or 0) <= row["overall"]["ci_high"]
+        overall = row["overall"]
+        assert overall["ci_low"] <= (overall["rate"] or 0) <= overall["ci_high"]
     assert all(result["sanity"].values()), result["sanity"]
     for name in ("report.md", "rate_by_bucket.png", "error_codes.png"):
         assert (out / name).exists()

@@ -10,7 +10,8 @@ from analysis.__main__ import main
 PROBLEMS = [
     {"name": "HumanEval_0_add", "language": "rs",
      "prompt": "/// Add two numbers.\nfn add(x: isize, y: isize) -> isize {\n",
-     "tests": "\n}\n\nfn main() {\n    let candidate = add;\n    assert_eq!(candidate(2, 3), 5);\n}\n",
+     "tests": "\n}\n\nfn main() {\n    let candidate = add;\n"
+              "    assert_eq!(candidate(2, 3), 5);\n}\n",
      "stop_tokens": ["\n}"], "canonical_solution": "    x + y"},
     {"name": "HumanEval_1_max", "language": "rs",
      "prompt": "/// The largest element.\nfn max_element(l: Vec<isize>) -> isize {\n",

@@ -1,0 +1,235 @@
+"""Several repositories in one dataset: one build per repository, then one combined folder.
+
+    python -m dataset_builder --repo A --repo B [--repos-file F] [--holdout-repo B] --out OUT
+
+Each repository is built into OUT/repos/<label>/ exactly as a single-repository build (its own
+manifest, resumable, skipped when complete for the same config), several at a time in worker
+processes. The combined OUT/ then holds:
+
+* samples/{train,valid,test}/<label>-*.parquet: every repository's samples; a `--holdout-repo`
+  has all of its samples in test (a split by whole repository), the others keep their time
+  split;
+* a cross-repository leakage check: a test sample whose target is a near-duplicate (MinHash
+  Jaccard >= the threshold) of any train target of another repository is dropped and counted;
+* manifest.json with the `repos` map later stages use, per-repository counts, and the leakage
+  figures; samples/_COMPLETE.json, written last, carries the hash of everything it vouches for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from tqdm import tqdm
+
+from dataset_builder import schema
+from dataset_builder.atomic import atomic_write, atomic_write_json, atomic_write_text
+from dataset_builder.config import MineConfig
+from dataset_builder.gitio import RepoError, open_repo
+from dataset_builder.quality import NearDuplicateIndex
+from dataset_builder.samples import MARKER, SAMPLES_DIR, SampleConfig
+
+REPOS_DIR = "repos"
+
+
+@dataclass(frozen=True)
+class RepoJob:
+    label: str
+    path: str
+    out: str
+    config: dict[str, Any]  # MineConfig fields except repo/out
+
+
+def read_repos_file(path: Path) -> list[str]:
+    """One repository path per line; blank lines and `#` comments ignored."""
+    if not path.is_file():
+        raise RepoError(f"--repos-file {path}: not a file")
+    lines = [line.split("#", 1)[0].strip() for line in path.read_text().splitlines()]
+    return [line for line in lines if line]
+
+
+def unique_labels(paths: list[str], names: dict[str, str] | None = None) -> list[str]:
+    """A label per repository: its folder name (or names[path]), made unique with -2, -3..."""
+    labels: list[str] = []
+    for path in paths:
+        base = (names or {}).get(path) or Path(path).resolve().name.removesuffix(".git") or "repo"
+        label, n = base, 2
+        while label in labels:
+            label, n = f"{base}-{n}", n + 1
+        labels.append(label)
+    return labels
+
+
+def _build_one(job: RepoJob, sample_config: SampleConfig | None) -> dict[str, Any]:
+    from dataset_builder.build import build_dataset
+
+    info = open_repo(job.path, job.config.get("rev", "HEAD"))
+    config = MineConfig(repo=str(info.path), out=job.out, **job.config)
+    result = build_dataset(config, info, progress=False, repo_label=job.label,
+                           sample_config=sample_config)
+    return result.manifest
+
+
+def build_many(paths: list[str], out: Path, config: dict[str, Any],
+               sample_config: SampleConfig | None, holdout: list[str], workers: int,
+               progress: bool, names: dict[str, str] | None = None) -> dict[str, Any]:
+    """Build every repository (in parallel), then combine them into out."""
+    labels = unique_labels(paths, names)
+    unknown = sorted(set(holdout) - set(labels))
+    if unknown:
+        raise RepoError(f"--holdout-repo {', '.join(unknown)}: not among the repositories "
+                        f"({', '.join(labels)})")
+    for path in paths:  # bad input is reported before any work starts
+        open_repo(path, config.get("rev", "HEAD"))
+    jobs = [RepoJob(label, path, str(out / REPOS_DIR / label), config)
+            for label, path in zip(labels, paths, strict=True)]
+    manifests: dict[str, dict[str, Any]] = {}
+    parallel = max(1, min(workers, len(jobs)))
+    with ProcessPoolExecutor(parallel) as pool, \
+            tqdm(total=len(jobs), desc="repositories", unit="repo", disable=not progress) as bar:
+        futures = {pool.submit(_build_one, job, sample_config): job for job in jobs}
+        for future, job in futures.items():
+            manifests[job.label] = future.result()
+            bar.update(1)
+    return combine(out, manifests, holdout, sample_config)
+
+
+def _combined_hash(manifests: dict[str, dict[str, Any]], holdout: list[str],
+                   sample_config: SampleConfig | None) -> str:
+    parts = {label: [m["config_hash"], m.get("samples", {}).get("config_hash")]
+             for label, m in sorted(manifests.items())}
+    text = json.dumps({"repos": parts, "holdout": sorted(holdout),
+                       "near": sample_config.near_threshold if sample_config else None},
+                      sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def combine(out: Path, manifests: dict[str, dict[str, Any]], holdout: list[str],
+            sample_config: SampleConfig | None) -> dict[str, Any]:
+    combined_hash = _combined_hash(manifests, holdout, sample_config)
+    marker = out / SAMPLES_DIR / MARKER
+    previous = out / "manifest.json"
+    if marker.exists() and previous.exists():
+        done = json.loads(marker.read_text())
+        if done.get("config_hash") == combined_hash:
+            manifest: dict[str, Any] = json.loads(previous.read_text())
+            return manifest
+    repos: dict[str, Any] = {}
+    for m in manifests.values():
+        repos.update(m["repos"])
+    section: dict[str, Any] = {"holdout": sorted(holdout), "per_repo": {}, "leakage": {}}
+    if sample_config is not None:
+        section.update(_combine_samples(out, manifests, set(holdout), sample_config))
+    manifest = {
+        "status": "complete", "stage": "dataset_builder", "multi_repo": True,
+        "config_hash": combined_hash, "repos": repos,
+        "repositories": {label: {"out": str(Path(REPOS_DIR) / label),
+                                 "config_hash": m["config_hash"], "counts": m["counts"],
+                                 "skips": m["skips"], "sanity": m["sanity"]}
+                         for label, m in manifests.items()},
+        "samples": section,
+        "sanity": {f"{label}: {k}": v for label, m in manifests.items()
+                   for k, v in m["sanity"].items()},
+    }
+    manifest["sanity"]["no test sample near-duplicates a train sample of another repository"] = \
+        section.get("leakage", {}).get("test_near_duplicates_after", 0) == 0
+    atomic_write_text(out / "report.md", _report(manifest))
+    atomic_write_json(out / "manifest.json", manifest)
+    if sample_config is not None:
+        atomic_write_json(marker, {"config_hash": combined_hash})
+    return manifest
+
+
+def _combine_samples(out: Path, manifests: dict[str, dict[str, Any]], holdout: set[str],
+                     config: SampleConfig) -> dict[str, Any]:
+    folder = out / SAMPLES_DIR
+    shutil.rmtree(folder, ignore_errors=True)  # rebuilt whole; the marker comes last
+    tables: dict[tuple[str, str], pa.Table] = {}
+    for label in manifests:
+        source = out / REPOS_DIR / label / SAMPLES_DIR
+        for split in schema.SPLITS:
+            for part in sorted((source / split).glob("*.parquet")):
+                table = pq.read_table(part, schema=schema.SAMPLES)
+                new_split = "test" if label in holdout else split
+                if new_split != split:
+                    table = table.set_column(table.schema.get_field_index("split"), "split",
+                                             pa.array([new_split] * table.num_rows, pa.string()))
+                key = (label, new_split)
+                tables[key] = pa.concat_tables([tables[key], table]) if key in tables else table
+    # Cross-repository leakage: each test target against every train target of the others.
+    index = NearDuplicateIndex(config.near_threshold, config.num_perm, config.shingle)
+    train_sigs: dict[str, np.ndarray] = {}
+    for (label, split), table in tables.items():
+        if split == "train" and table.num_rows:
+            train_sigs[label] = np.stack([index.signature(t).hashvalues
+                                          for t in table.column("target").to_pylist()])
+    def leaks(label: str, table: pa.Table) -> list[bool]:
+        others = [m for other, m in train_sigs.items() if other != label]
+        if not others:
+            return [False] * table.num_rows
+        matrix = np.concatenate(others)
+        return [bool((matrix == index.signature(t).hashvalues).mean(axis=1).max()
+                     >= config.near_threshold) for t in table.column("target").to_pylist()]
+
+    dropped: Counter[str] = Counter()
+    for (label, split), table in list(tables.items()):
+        if split == "test" and table.num_rows:
+            leaked = leaks(label, table)
+            dropped[label] = sum(leaked)
+            tables[(label, split)] = table.filter(pa.array([not x for x in leaked]))
+    # the check, again, on what is written (it must find nothing)
+    after = sum(sum(leaks(label, t)) for (label, split), t in tables.items()
+                if split == "test" and t.num_rows)
+    per_repo: dict[str, dict[str, int]] = {}
+    for (label, split), table in sorted(tables.items()):
+        per_repo.setdefault(label, {})[split] = table.num_rows
+        if not table.num_rows:
+            continue
+        dest = folder / split / f"{label}.parquet"
+        _write_parquet(dest, table)
+    return {"per_repo": per_repo,
+            "leakage": {"test_dropped_cross_repo": dict(dropped),
+                        "test_near_duplicates_after": after},
+            "by_scale": _by_scale(tables)}
+
+
+def _write_parquet(dest: Path, table: pa.Table) -> None:
+    def write(tmp: Path) -> None:
+        pq.write_table(table, tmp)
+
+    atomic_write(dest, write)
+
+
+def _by_scale(tables: dict[tuple[str, str], pa.Table]) -> dict[str, dict[str, int]]:
+    counts: dict[str, Counter[str]] = {}
+    for (_, split), table in tables.items():
+        if table.num_rows:
+            for scale, n in Counter(table.column("scale").to_pylist()).items():
+                counts.setdefault(scale, Counter())[split] += n
+    return {scale: dict(c) for scale, c in sorted(counts.items())}
+
+
+def _report(manifest: dict[str, Any]) -> str:
+    s = manifest["samples"]
+    lines = ["# Dataset of several repositories", "",
+             f"Held out (whole repository in test): {', '.join(s['holdout']) or 'none'}", "",
+             "| repository | commits | item versions | train | valid | test | test dropped "
+             "(near-duplicate of another repository's train) |", "|---|---|---|---|---|---|---|"]
+    for label, info in manifest["repositories"].items():
+        split = s.get("per_repo", {}).get(label, {})
+        lines.append(f"| {label} | {info['counts']['commits']} | {info['counts']['item_rows']} | "
+                     f"{split.get('train', 0)} | {split.get('valid', 0)} | {split.get('test', 0)} "
+                     f"| {s.get('leakage', {}).get('test_dropped_cross_repo', {}).get(label, 0)} |")
+    lines += ["", "Each repository's own report: `repos/<label>/report.md`.", "",
+              "## Sanity checks", "", "| check | result |", "|---|---|"]
+    lines += [f"| {k} | {'pass' if v else '**FAIL**'} |" for k, v in manifest["sanity"].items()]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,80 @@
+"""Several repositories in one dataset: per-repository builds, holdout, cross-repo leakage."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from dataset_builder.cli import main
+from dataset_builder.samples import read_samples
+from tests.dataset_builder.conftest import Commit, make_repo
+
+SHARED_FN = """pub fn parse_pairs(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .filter_map(|line| line.split_once('='))
+        .map(|(key, value)| (key.trim().to_string(), value.trim().to_string()))
+        .filter(|(key, _)| !key.is_empty())
+        .collect()
+}
+"""
+
+
+def _crate(path: Path, name: str, extra_last: str) -> Path:
+    steps = [Commit("init", {"Cargo.toml": f'[package]\nname = "{name}"\nversion = "0.1.0"\n'
+                                          'edition = "2021"\n',
+                             "src/lib.rs": "pub mod a;\n", "src/a.rs": SHARED_FN})]
+    for k in range(1, 10):
+        steps.append(Commit(f"f{k}", {f"src/m{k}.rs": f"pub fn {name}_f{k}(x: u32) -> u32 {{\n"
+                                                      f"    x * {k} + {k * 7}\n}}\n",
+                                      "src/lib.rs": "pub mod a;\n" + "".join(
+                                          f"pub mod m{i};\n" for i in range(1, k + 1))}))
+    steps.append(Commit("last", {"src/a.rs": SHARED_FN + extra_last}, allow_empty=True))
+    return make_repo(path, steps).path
+
+
+def test_holdout_and_cross_repository_leakage(tmp_path: Path) -> None:
+    one = _crate(tmp_path / "one", "one", "")
+    # `two`'s newest commit rewrites a.rs to a near copy of `one`'s train function
+    two = _crate(tmp_path / "two", "two", "\npub fn extra() -> u8 {\n    1\n}\n")
+    repos_file = tmp_path / "repos.txt"
+    repos_file.write_text(f"# two crates\n{one}\n\n{two}\n")
+    out = tmp_path / "out"
+    args = ["--repos-file", str(repos_file), "--out", str(out), "--quiet", "--rustdoc", "none"]
+    assert main(args) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert set(manifest["repos"]) == {"one", "two"}
+    assert (out / "repos" / "one" / "manifest.json").exists()
+    assert all(manifest["sanity"].values()), manifest["sanity"]
+    samples = read_samples(out).to_pylist()
+    assert {s["repo"] for s in samples} == {"one", "two"}
+    # the same function in both histories: never in one's train and two's test at once
+    leak = manifest["samples"]["leakage"]
+    assert leak["test_near_duplicates_after"] == 0
+
+    held = tmp_path / "held"
+    assert main([*args[:2], "--out", str(held), "--holdout-repo", "two", "--quiet",
+                 "--rustdoc", "none"]) == 0
+    rows = read_samples(held).to_pylist()
+    assert all(r["split"] == "test" for r in rows if r["repo"] == "two")
+    assert any(r["split"] == "train" for r in rows if r["repo"] == "one")
+    test_two = pq.read_table(held / "samples" / "test" / "two.parquet").num_rows
+    dropped = json.loads((held / "manifest.json").read_text())["samples"]["leakage"][
+        "test_dropped_cross_repo"].get("two", 0)
+    assert dropped >= 1  # parse_pairs of `two` is a near-duplicate of `one`'s train sample
+    assert test_two > 0
+    # a re-run is up to date and changes nothing
+    before = (held / "manifest.json").read_text()
+    assert main([*args[:2], "--out", str(held), "--holdout-repo", "two", "--quiet",
+                 "--rustdoc", "none"]) == 0
+    assert (held / "manifest.json").read_text() == before
+
+
+def test_unknown_holdout_is_one_line(tmp_path: Path, capsys) -> None:
+    one = _crate(tmp_path / "one", "one", "")
+    assert main(["--repo", str(one), "--repo", str(one), "--holdout-repo", "nope",
+                 "--out", str(tmp_path / "o"), "--quiet"]) == 2
+    assert "not among the repositories" in capsys.readouterr().err
+    assert main(["--repo", str(one), "--holdout-repo", "one", "--quiet",
+                 "--out", str(tmp_path / "p")]) == 2
