@@ -101,7 +101,8 @@ def run(config: RunConfig, progress: bool = True) -> dict[str, Any]:
             return loss.detach(), None, None
 
     t = config.train
-    os.environ.setdefault("TENSORBOARD_LOGGING_DIR", str(out / "tensorboard"))
+    # Each run logs into its own folder, also when several runs share a process (tests).
+    os.environ["TENSORBOARD_LOGGING_DIR"] = str(out / "tensorboard")
     args = TrainingArguments(
         output_dir=str(out), max_steps=t.max_steps, per_device_train_batch_size=t.batch_size,
         per_device_eval_batch_size=t.batch_size, gradient_accumulation_steps=t.grad_accum,

@@ -107,8 +107,11 @@ def test_original_builds_broken_fails_todo_is_degenerate(crate_repo, checker: Ch
     assert checker.check(t, prep, "pub fn add(a: u32, b: u32) -> u32 { todo!() }").failure \
         == "degenerate"
     # a lib change that breaks the bin is a failure too: every lib and bin target is checked
-    renamed = checker.check(t, prep, ADD.replace("pub fn add", "pub fn plus"))
-    assert not renamed.compiled and renamed.errors[0]["file"] == "src/main.rs"
+    narrower = checker.check(t, prep, "pub fn add(a: u32) -> u32 {\n    util::twice(a)\n}\n")
+    assert not narrower.compiled and narrower.errors[0]["file"] == "src/main.rs"
+    # a candidate that does not define the target function fails even where it would compile
+    assert checker.check(t, prep, ADD.replace("pub fn add", "pub fn plus")).failure == \
+        "missing_item"
     # the worker copy is restored after every check
     assert checker.check(t, prep, ADD).compiled
 
