@@ -199,3 +199,36 @@ def test_temporary_folders_are_removed(crate_repo, tmp_path: Path) -> None:
     assert not (tmp_path / "w").exists()
     leftovers = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True)
     assert leftovers.returncode == 1  # no process of the run is left
+
+
+REGISTRY = Path("/usr/share/cargo/registry")
+
+
+@pytest.mark.skipif(not any(REGISTRY.glob("memchr-2*")),
+                    reason="Debian's librust-memchr-dev is not installed")
+def test_registry_dependencies_offline_and_missing_ones(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    lib = ("pub fn first_nul(bytes: &[u8]) -> Option<usize> {\n"
+           "    memchr::memchr(0, bytes)\n}\n")
+    (repo / "src").mkdir()
+    (repo / "src/lib.rs").write_text(lib)
+    (repo / "Cargo.toml").write_text('[package]\nname = "uses-memchr"\nversion = "0.1.0"\n'
+                                     'edition = "2021"\n\n[dependencies]\nmemchr = "2"\n')
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "one", date=1_700_000_000)
+    (repo / "Cargo.toml").write_text('[package]\nname = "uses-memchr"\nversion = "0.1.0"\n'
+                                     'edition = "2021"\n\n[dependencies]\nmemchr = "2"\n'
+                                     'no-such-crate-anywhere = "1"\n')
+    git(repo, "commit", "-q", "-am", "two", date=1_700_003_600)
+    shas = git(repo, "rev-list", "--reverse", "HEAD").split()
+    checker = Checker(tmp_path / "w", REGISTRY)
+    t = target((repo, shas[0]), "src/lib.rs", lib)
+    prep = checker.prepare(t)
+    assert prep.ok and prep.backend == "cargo", prep
+    assert checker.check(t, prep, lib.replace("memchr(0", "memrchr(0")).compiled
+    assert not checker.check(t, prep, lib.replace("memchr::memchr", "memchr::nope")).compiled
+    missing = checker.prepare(target((repo, shas[1]), "src/lib.rs", lib))
+    assert missing.reason == "missing_dependencies"
+    assert "no-such-crate-anywhere" in missing.detail
