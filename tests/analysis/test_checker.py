@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -12,6 +13,9 @@ from analysis.checker import Checker
 from analysis.sandbox import Limits
 from analysis.targets import Target, loc_bucket
 from tests.dataset_builder.conftest import git
+
+pytestmark = pytest.mark.skipif(shutil.which("cargo") is None,
+                                reason="no Rust toolchain (cargo, rustc) on this machine")
 
 MANIFEST = """[package]
 name = "probe-crate"

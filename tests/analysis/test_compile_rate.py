@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
 from analysis.__main__ import main
 from analysis.report import pass_at_k, wilson
+
+pytestmark = pytest.mark.skipif(shutil.which("cargo") is None,
+                                reason="no Rust toolchain (cargo, rustc) on this machine")
 
 SHARED_TOKENIZER = Path(__file__).resolve().parents[3] / "shared" / "tokenizers" / "starcoder2"
 

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
+import pytest
+
 from analysis.__main__ import main
+
+pytestmark = pytest.mark.skipif(shutil.which("cargo") is None,
+                                reason="no Rust toolchain (cargo, rustc) on this machine")
 
 PROBLEMS = [
     {"name": "HumanEval_0_add", "language": "rs",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import shutil
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,9 @@ ROOT = Path(__file__).resolve().parents[2]
 TINY = ["model.hidden_size=32", "model.num_layers=1", "model.num_heads=2", "model.num_kv_heads=1",
         "model.intermediate_size=64", "data.seq_len=128", "train.batch_size=2"]
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(shutil.which("cargo") is None,
+                                 reason="the compile-rate report needs a Rust toolchain")]
 
 
 @pytest.fixture(scope="module")
