@@ -43,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     cr.add_argument("--backend", default="auto", choices=["auto", "cargo", "rustc"])
     cr.add_argument("--vendor", type=Path, default=None,
                     help="a `cargo vendor` folder (default: Debian's /usr/share/cargo/registry)")
+    cr.add_argument("--relax-versions", action="store_true",
+                    help="dependency requirements relaxed to their semver-compatible major, so "
+                         "an offline registry with older releases can satisfy them")
     cr.add_argument("--timeout", type=float, default=60.0, help="seconds per compiler run")
     cr.add_argument("--memory-mb", type=int, default=4096, help="memory limit per compiler run")
     _generation_args(cr)
@@ -176,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         data=str(args.data), out=str(args.out), rows=rows, split=args.split,
         scales=args.scales.split(",") if args.scales else None, limit=args.limit,
         backend=args.backend, registry=str(args.vendor) if args.vendor else None,
+        relax_versions=args.relax_versions,
         wall_seconds=args.timeout, memory_mb=args.memory_mb, generation=_gen_config(args))
     if args.workers:
         config.workers = args.workers

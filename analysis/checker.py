@@ -140,11 +140,13 @@ class Checker:
     """Checks candidates for targets, one commit's crate at a time, in its own work folder."""
 
     def __init__(self, work: Path, registry: Path | None, limits: Limits | None = None,
-                 backend: str = "auto", cache_dir: Path | None = None) -> None:
+                 backend: str = "auto", cache_dir: Path | None = None,
+                 relax_versions: bool = False) -> None:
         self.work = work
         self.registry = registry
         self.limits = limits or Limits()
         self.backend = backend
+        self.relax_versions = relax_versions
         self.cache_dir = cache_dir or work / "trees"
         self.work.mkdir(parents=True, exist_ok=True)
         self.tools = toolchain()
@@ -173,7 +175,7 @@ class Checker:
         crate = tree / key[2] if key[2] else tree
         self.manifest, self.manifest_error, self.lock_error = None, "", ""
         try:
-            self.manifest = harness_manifest(crate, tree)
+            self.manifest = harness_manifest(crate, tree, self.relax_versions)
         except ManifestError as exc:
             self.manifest_error = str(exc)
             return

@@ -57,6 +57,8 @@ class RunConfig:
     """auto (rustc fast path for std-only crates, else cargo), cargo, or rustc."""
     registry: str | None = None
     """Offline crates: a `cargo vendor` folder; default Debian's /usr/share/cargo/registry."""
+    relax_versions: bool = False
+    """Registry requirements relaxed to their semver-compatible major (see workspace.py)."""
     wall_seconds: float = 60.0
     memory_mb: int = 4096
     generation: GenerationConfig = field(default_factory=GenerationConfig)
@@ -88,11 +90,11 @@ _CHECKER: Checker | None = None
 
 
 def _init_worker(work_root: str, registry: str | None, limits: Limits, backend: str,
-                 cache_dir: str) -> None:
+                 cache_dir: str, relax_versions: bool) -> None:
     global _CHECKER
     work = Path(tempfile.mkdtemp(prefix="worker-", dir=work_root))
     _CHECKER = Checker(work, Path(registry) if registry else None, limits, backend,
-                       Path(cache_dir))
+                       Path(cache_dir), relax_versions)
 
 
 def _baseline(name: str, target: Target) -> str:
@@ -187,7 +189,8 @@ def _run_groups(config: RunConfig, groups: list[dict[str, Any]], out: Path,
     try:
         ctx = mp.get_context("fork")
         with ctx.Pool(config.workers, _init_worker,
-                      (str(work_root), registry, limits, config.backend, str(cache_dir))) as pool:
+                      (str(work_root), registry, limits, config.backend, str(cache_dir),
+                       config.relax_versions)) as pool:
             for result in pool.imap_unordered(_work_group, groups):
                 _append(out / "preparations.jsonl", result["preps"])
                 _append(out / "verdicts.jsonl", result["verdicts"])
@@ -263,7 +266,9 @@ def finalise(config: RunConfig, targets: list[Target], data_excluded: Counter[st
     rows = []
     for row in config.rows:
         n = max((k for _, k in verdicts[row.name]), default=0) + 1
-        rows.append(aggregate_row(row.name, list(verdicts[row.name].values()), included, n))
+        aggregated = aggregate_row(row.name, list(verdicts[row.name].values()), included, n)
+        aggregated["excluded"] = dict(excluded)  # the same targets are excluded for every row
+        rows.append(aggregated)
     by_name = {r["name"]: r for r in rows}
     sanity: dict[str, bool] = {
         "every included target has a verdict in every row": all(

@@ -164,8 +164,23 @@ def _workspace_root(crate_root: Path, tree_root: Path) -> dict[str, Any] | None:
         folder = folder.parent
 
 
-def harness_manifest(crate_dir: Path, tree_root: Path) -> CrateManifest:
-    """Read crate_dir/Cargo.toml and write the manifest the harness checks with."""
+def relax_requirement(req: str) -> str:
+    """`^2.6.3`, `~2.6`, `=2.6.3`, `>=2.6, <3` -> `2`; `0.21.4` -> `0.21`: the semver-compatible
+    range of the first version named (an older compatible crate may then be chosen)."""
+    match = re.search(r"(\d+)(?:\.(\d+))?", req)
+    if not match:
+        return req
+    major, minor = match.group(1), match.group(2) or "0"
+    return major if major != "0" else f"0.{minor}"
+
+
+def harness_manifest(crate_dir: Path, tree_root: Path, relax_versions: bool = False
+                     ) -> CrateManifest:
+    """Read crate_dir/Cargo.toml and write the manifest the harness checks with.
+
+    relax_versions: registry requirements become their semver-compatible major (0.x: minor), so
+    an offline registry with older releases (Debian's) can satisfy them; the original-builds
+    check then decides whether the target is measurable."""
     path = crate_dir / "Cargo.toml"
     if not path.is_file():
         raise ManifestError("no Cargo.toml")
@@ -222,6 +237,8 @@ def harness_manifest(crate_dir: Path, tree_root: Path) -> CrateManifest:
         spec.pop("branch", None)
         spec.pop("rev", None)
         spec.pop("tag", None)
+        if relax_versions and "path" not in spec and isinstance(spec.get("version"), str):
+            spec["version"] = relax_requirement(spec["version"])
         deps[dep_name] = spec
 
     # Features: the closure of `default` decides which optional dependencies stay.
@@ -303,6 +320,8 @@ def harness_manifest(crate_dir: Path, tree_root: Path) -> CrateManifest:
         build_deps = data.get("build-dependencies", {})
         for k, v in build_deps.items():
             v = {"version": v} if isinstance(v, str) else dict(v)
+            if relax_versions and "path" not in v and isinstance(v.get("version"), str):
+                v["version"] = relax_requirement(v["version"])
             if "path" in v:
                 v["path"] = str((crate_dir / v["path"]).resolve())
             lines.append(f"{_toml_key(k)} = {_toml_value(v)}")

@@ -1,0 +1,61 @@
+"""The harness manifest: what it keeps and drops, cfg evaluation, relaxed versions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from analysis.workspace import _eval_cfg, harness_manifest, relax_requirement
+
+
+def test_relaxed_requirements() -> None:
+    assert relax_requirement("^2.6.3") == "2"
+    assert relax_requirement("~1.0") == "1"
+    assert relax_requirement("0.21.4") == "0.21"
+    assert relax_requirement(">=0.8, <0.10") == "0.8"
+
+
+def test_cfg_of_target_dependencies() -> None:
+    assert _eval_cfg("cfg(unix)") and _eval_cfg('cfg(target_os = "linux")')
+    assert not _eval_cfg("cfg(windows)") and _eval_cfg("cfg(not(windows))")
+    assert _eval_cfg('cfg(any(windows, all(unix, target_pointer_width = "64")))')
+
+
+def test_manifest_keeps_what_the_code_needs(tmp_path: Path) -> None:
+    crate = tmp_path / "c"
+    (crate / "src" / "bin").mkdir(parents=True)
+    (crate / "src" / "lib.rs").write_text("")
+    (crate / "src" / "main.rs").write_text("fn main() {}")
+    (crate / "src" / "bin" / "tool.rs").write_text("fn main() {}")
+    (crate / "Cargo.toml").write_text("""[package]
+name = "my-crate"
+version = "1.0.0"
+edition = "2018"
+
+[dependencies]
+memchr = "2.6"
+serde = { version = "1", optional = true }
+log = { version = "0.4", optional = true }
+
+[target.'cfg(windows)'.dependencies]
+winapi = "0.3"
+
+[target.'cfg(unix)'.dependencies]
+libc = "0.2"
+
+[dev-dependencies]
+criterion = "0.5"
+
+[features]
+default = ["logging"]
+logging = ["dep:log"]
+serde = ["dep:serde"]
+""")
+    m = harness_manifest(crate, tmp_path, relax_versions=True)
+    text = m.text
+    assert 'memchr = { version = "2" }' in text and "libc" in text and "log" in text
+    for dropped in ("winapi", "criterion", "serde = { version"):
+        assert dropped not in text
+    assert "serde = []" in text and "build = false" in text and "[workspace]" in text
+    assert m.lib_name == "my_crate" and m.edition == "2018"
+    assert sorted(b for b, _ in m.bins) == ["my-crate", "tool"]
+    assert not m.std_only and set(m.dependencies) == {"memchr", "libc", "log"}
