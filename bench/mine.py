@@ -65,6 +65,8 @@ def main() -> int:
     p.add_argument("--max-commits", type=int, default=None, help="oldest N commits only")
     p.add_argument("--runs", type=int, default=1, help="runs per tool (medians are reported)")
     p.add_argument("--out", type=Path, default=None, help="JSON path (default bench/results/)")
+    p.add_argument("--no-samples", action="store_true",
+                   help="time ferric's history mining only (part 1), not the samples")
     p.add_argument("--pydriller-worker", nargs=2, metavar=("REPO", "SHAS"), help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.pydriller_worker:
@@ -89,6 +91,8 @@ def main() -> int:
         ferric_cmd = [sys.executable, "-m", "dataset_builder", "--repo", str(clone), "--quiet"]
         if args.max_commits:
             ferric_cmd += ["--max-commits", str(args.max_commits)]
+        if args.no_samples:
+            ferric_cmd.append("--no-samples")
         baseline_cmd = [sys.executable, __file__, "--repo", "-", "--pydriller-worker",
                         str(clone), str(shas_file)]
         results: dict[str, list[tuple[float, float]]] = {"ferric": [], "pydriller": []}
@@ -121,6 +125,7 @@ def main() -> int:
         "head": info.head,
         "commits": len(shas),
         "runs": args.runs,
+        "ferric_builds": "history only" if args.no_samples else "history and samples",
         "ferric": summary["ferric"],
         "pydriller": summary["pydriller"],
         "ratio_ferric_over_pydriller": round(ratio, 3),
@@ -132,7 +137,8 @@ def main() -> int:
         "ferric_commit": subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
                                         capture_output=True, text=True).stdout.strip(),
     }
-    out = args.out or ROOT / "bench" / "results" / f"mine-{name}.json"
+    suffix = "-history" if args.no_samples else ""
+    out = args.out or ROOT / "bench" / "results" / f"mine-{name}{suffix}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(record, indent=2) + "\n")
     print(f"{name}: {len(shas)} commits | ferric {summary['ferric']['median_wall_s']:.2f} s "
