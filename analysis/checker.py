@@ -140,14 +140,12 @@ class Checker:
     """Checks candidates for targets, one commit's crate at a time, in its own work folder."""
 
     def __init__(self, work: Path, registry: Path | None, limits: Limits | None = None,
-                 backend: str = "auto", cache_dir: Path | None = None,
-                 relax_versions: bool = False) -> None:
+                 backend: str = "auto", relax_versions: bool = False) -> None:
         self.work = work
         self.registry = registry
         self.limits = limits or Limits()
         self.backend = backend
         self.relax_versions = relax_versions
-        self.cache_dir = cache_dir or work / "trees"
         self.work.mkdir(parents=True, exist_ok=True)
         self.tools = toolchain()
         self.home = cargo_home(work / "cargo-home", registry)
@@ -161,16 +159,25 @@ class Checker:
 
     # --- the crate at a commit -----------------------------------------------------------
 
+    def _fresh_tree(self, target: Target) -> Path:
+        # Each worker extracts its own copy (no shared cache: nothing to race on, and disk use
+        # stays one tree per worker however many commits the test split spans).
+        tree = self.work / "tree"
+        shutil.rmtree(tree, ignore_errors=True)
+        materialise(Path(target.git_dir), target.commit, tree)
+        self.key, self.dirty = None, {}
+        return tree
+
     def _enter(self, target: Target) -> None:
-        tree_cache = self.cache_dir / f"{Path(target.git_dir).parent.name}-{target.commit}"
-        materialise(Path(target.git_dir), target.commit, tree_cache)
-        key = (target.git_dir, target.commit, package_dir(tree_cache, target.path))
+        tree = self.work / "tree"
+        if self.key is None or self.key[:2] != (target.git_dir, target.commit):
+            tree = self._fresh_tree(target)
+        key = (target.git_dir, target.commit, package_dir(tree, target.path))
         if key == self.key:
             self._restore()
             return
-        tree = self.work / "tree"
-        shutil.rmtree(tree, ignore_errors=True)
-        shutil.copytree(tree_cache, tree, symlinks=True)
+        if self.key is not None:  # another package of the same commit: start pristine
+            tree = self._fresh_tree(target)
         self.tree, self.key, self.dirty = tree, key, {}
         crate = tree / key[2] if key[2] else tree
         self.manifest, self.manifest_error, self.lock_error = None, "", ""

@@ -90,11 +90,11 @@ _CHECKER: Checker | None = None
 
 
 def _init_worker(work_root: str, registry: str | None, limits: Limits, backend: str,
-                 cache_dir: str, relax_versions: bool) -> None:
+                 relax_versions: bool) -> None:
     global _CHECKER
     work = Path(tempfile.mkdtemp(prefix="worker-", dir=work_root))
     _CHECKER = Checker(work, Path(registry) if registry else None, limits, backend,
-                       Path(cache_dir), relax_versions)
+                       relax_versions)
 
 
 def _baseline(name: str, target: Target) -> str:
@@ -182,14 +182,13 @@ def _run_groups(config: RunConfig, groups: list[dict[str, Any]], out: Path,
         return
     limits = Limits(wall_seconds=config.wall_seconds, memory_bytes=config.memory_mb << 20)
     work_root = Path(tempfile.mkdtemp(prefix="ferric-compile-"))
-    cache_dir = work_root / "trees"
     registry = config.registry or (str(DEBIAN_REGISTRY) if DEBIAN_REGISTRY.is_dir() else None)
     total = sum(len(i["pending"]) + (i.get("prep") is None) for g in groups for i in g["items"])
     bar = tqdm(total=total, desc=desc, unit="check")
     try:
         ctx = mp.get_context("fork")
         with ctx.Pool(config.workers, _init_worker,
-                      (str(work_root), registry, limits, config.backend, str(cache_dir),
+                      (str(work_root), registry, limits, config.backend,
                        config.relax_versions)) as pool:
             for result in pool.imap_unordered(_work_group, groups):
                 _append(out / "preparations.jsonl", result["preps"])

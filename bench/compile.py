@@ -44,8 +44,7 @@ _CHECKER: Checker | None = None
 
 def _init(work_root: str, backend: str) -> None:
     global _CHECKER
-    _CHECKER = Checker(Path(tempfile.mkdtemp(dir=work_root)), None, backend=backend,
-                       cache_dir=Path(work_root) / "trees")
+    _CHECKER = Checker(Path(tempfile.mkdtemp(dir=work_root)), None, backend=backend)
 
 
 def _prepare(target_json: dict[str, Any]) -> dict[str, Any]:
