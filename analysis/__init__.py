@@ -1,0 +1,6 @@
+"""Score Rust candidates by whether they compile (`python -m analysis compile-rate|humaneval`).
+
+targets.py (held-out code from git) -> candidates.py (guards, probes, baselines) ->
+generate.py (a local model) -> checker.py + workspace.py + sandbox.py (cargo/rustc, sandboxed)
+-> report.py (Wilson intervals, buckets, plots); compile_rate.py runs it all in workers.
+"""
