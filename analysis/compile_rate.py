@@ -22,7 +22,7 @@ from typing import Any
 from tqdm import tqdm
 
 from analysis import candidates as cands
-from analysis.checker import Checker, Preparation, toolchain
+from analysis.checker import Checker, Preparation, Verdict, toolchain
 from analysis.generate import GenerationConfig
 from analysis.report import aggregate_row, write_report
 from analysis.sandbox import Limits
@@ -125,7 +125,10 @@ def _work_group(task: dict[str, Any]) -> dict[str, Any]:
         target = Target.from_json(item["target"])
         prep_json = item.get("prep")
         if prep_json is None:
-            prep = _CHECKER.prepare(target)
+            try:
+                prep = _CHECKER.prepare(target)
+            except Exception as exc:  # one bad target must not end the run
+                prep = Preparation(False, "internal_error", detail=f"{type(exc).__name__}: {exc}")
             prep_json = {"id": target.id, **asdict(prep)}
             preps.append(prep_json)
         prep = Preparation(**{k: v for k, v in prep_json.items() if k != "id"})
@@ -134,7 +137,12 @@ def _work_group(task: dict[str, Any]) -> dict[str, Any]:
         for row, k, candidate in item["pending"]:
             if candidate is None:
                 candidate = _baseline(task["baselines"][row], target)
-            verdict = _CHECKER.check(target, prep, candidate)
+            try:
+                verdict = _CHECKER.check(target, prep, candidate)
+            except Exception as exc:  # counted as the harness's own failure
+                verdict = Verdict(False, [{"code": "harness", "file": "", "line": 0,
+                                           "message": f"{type(exc).__name__}: {exc}"}],
+                                  failure="harness_error")
             verdicts.append({"row": row, "id": target.id, "k": k, "compiled": verdict.compiled,
                              "failure": verdict.failure, "codes": verdict.codes,
                              "errors": verdict.errors[:3], "seconds": round(verdict.seconds, 3),

@@ -48,7 +48,7 @@ def materialise(git_dir: Path, commit: str, dest: Path) -> None:
         data = subprocess.run(["git", "--git-dir", str(git_dir), "archive", "--format=tar",
                                commit], capture_output=True, check=True).stdout
         with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-            tar.extractall(tmp, filter="data")
+            tar.extractall(tmp, filter=_safe_member)
         try:
             tmp.rename(dest)
         except OSError:
@@ -56,6 +56,15 @@ def materialise(git_dir: Path, commit: str, dest: Path) -> None:
                 raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _safe_member(member: tarfile.TarInfo, dest: str) -> tarfile.TarInfo | None:
+    """tarfile's "data" filter, but a member it refuses (a symlink leaving the tree, an absolute
+    path) is left out instead of failing the whole extraction."""
+    try:
+        return tarfile.data_filter(member, dest)
+    except tarfile.FilterError:
+        return None
 
 
 def cargo_home(folder: Path, registry: Path | None) -> Path:

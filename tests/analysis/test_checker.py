@@ -236,3 +236,24 @@ def test_registry_dependencies_offline_and_missing_ones(tmp_path: Path) -> None:
     missing = checker.prepare(target((repo, shas[1]), "src/lib.rs", lib))
     assert missing.reason == "missing_dependencies"
     assert "no-such-crate-anywhere" in missing.detail
+
+
+def test_symlink_out_of_the_tree_is_not_extracted(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    (repo / "src").mkdir(parents=True)
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "Cargo.toml").write_text('[package]\nname = "s"\nversion = "0.1.0"\nedition = "2021"\n')
+    lib = "pub fn one() -> u8 {\n    1\n}\n"
+    (repo / "src/lib.rs").write_text(lib)
+    (repo / "src/passwd").symlink_to("/etc/passwd")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "one", date=1_700_000_000)
+    checker = Checker(tmp_path / "w", None, backend="rustc")
+    t = target((repo, git(repo, "rev-parse", "HEAD").strip()), "src/lib.rs", lib)
+    prep = checker.prepare(t)
+    assert prep.ok
+    # the include names a file inside the crate, so it is not rejected; the link was never
+    # extracted, so nothing outside the tree can be read
+    leak = 'pub const P: &str = include_str!("passwd");\n' + lib
+    verdict = checker.check(t, prep, leak)
+    assert not verdict.compiled and not (tmp_path / "w" / "tree" / "src" / "passwd").exists()
