@@ -95,7 +95,9 @@ def evaluate(problem: dict[str, Any], completion: str, timeout: float) -> dict[s
             codes = sorted(set(__import__("re").findall(rb"error\[(E\d{4})\]", built.stderr)))
             return {"compiled": False, "passed": False, "failure": built.killed_by or
                     "compile_error", "codes": [c.decode() for c in codes]}
-        ran = run_sandboxed([str(work / "main")], work, limits, sandbox_env())
+        # the program runs with the whole file system read-only except its own folder
+        ran = run_sandboxed([str(work / "main")], work, limits, sandbox_env(),
+                            writable_only=work)
     return {"compiled": True, "passed": ran.returncode == 0,
             "failure": "" if ran.returncode == 0 else (ran.killed_by or "test_failed")}
 

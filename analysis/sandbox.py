@@ -101,10 +101,46 @@ def _kill_group(pgid: int) -> None:
         os.killpg(pgid, signal.SIGKILL)
 
 
+# Inside a private mount namespace: every mount becomes read-only except the one folder the
+# program may write (bound onto itself first, so it is a mount of this namespace and may stay
+# writable). Used to *run* generated programs (HumanEval), not to compile.
+_READ_ONLY = r"""
+writable="$1"; shift
+mount --bind "$writable" "$writable" || exit 97
+awk '{print $2}' /proc/self/mounts | sort -r | while read -r m; do
+  mount -o remount,bind,ro "$m" 2>/dev/null
+done
+mount -o remount,bind,rw "$writable" || exit 97
+cd "$writable" && exec "$@"
+"""
+
+
+@functools.cache
+def read_only_namespace_available() -> bool:
+    """Whether mounts can be made read-only in a user + mount namespace here."""
+    if not network_namespace_available():
+        return False
+    with tempfile.TemporaryDirectory(prefix="ferric-ro-") as tmp:
+        probe = Path(tmp) / "w"
+        probe.mkdir()
+        outside = Path(tmp) / "outside"
+        done = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "--net", "--",
+                               "sh", "-c", _READ_ONLY, "sh", str(probe), "sh", "-c",
+                               f"touch ok && touch {outside} 2>/dev/null; true"],
+                              capture_output=True, timeout=10)
+        return done.returncode == 0 and (probe / "ok").exists() and not outside.exists()
+
+
 def run_sandboxed(cmd: list[str], cwd: Path, limits: Limits, env: dict[str, str] | None = None,
-                  isolate_network: bool = True) -> RunResult:
-    """Run cmd under the limits; never raises for what the command does."""
-    if isolate_network and network_namespace_available():
+                  isolate_network: bool = True, writable_only: Path | None = None) -> RunResult:
+    """Run cmd under the limits; never raises for what the command does.
+
+    writable_only: the file system is read-only except this folder (where namespaces allow;
+    `read_only_namespace_available()` says whether they do)."""
+    if writable_only is not None and read_only_namespace_available():
+        cmd = ["unshare", "--user", "--map-root-user", "--mount", "--net", "--",
+               "sh", "-c", _READ_ONLY, "sh", str(writable_only), *cmd]
+    elif isolate_network and network_namespace_available():
         cmd = ["unshare", "--user", "--map-root-user", "--net", "--", *cmd]
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="ferric-run-") as tmp:

@@ -46,3 +46,20 @@ def test_bad_problem_file_is_one_line(tmp_path: Path, capsys) -> None:
     assert main(["humaneval", "--problems", str(bad), "--out", str(tmp_path / "o"),
                  "--baseline", "todo"]) == 2
     assert "needs name, prompt and tests" in capsys.readouterr().err
+
+
+def test_a_program_cannot_write_outside_its_folder(tmp_path: Path) -> None:
+    from analysis.sandbox import read_only_namespace_available
+
+    if not read_only_namespace_available():
+        pytest.skip("no unprivileged mount namespaces here: programs run with limits only")
+    escape = tmp_path / "escaped.txt"
+    problem = dict(PROBLEMS[0])
+    problem["canonical_solution"] = f'    let _ = std::fs::write("{escape}", "x");\n    x + y'
+    problems = tmp_path / "he.jsonl"
+    problems.write_text(json.dumps(problem) + "\n")
+    out = tmp_path / "report"
+    assert main(["humaneval", "--problems", str(problems), "--out", str(out),
+                 "--baseline", "oracle", "--quiet"]) == 0
+    row = json.loads((out / "humaneval.json").read_text())["rows"][0]
+    assert row["pass@1"] == 1.0 and not escape.exists()

@@ -44,3 +44,17 @@ def test_no_network_inside(tmp_path: Path) -> None:
     result = run_sandboxed(["cat", "/proc/net/dev"], tmp_path, Limits())
     interfaces = [line.split(":")[0].strip() for line in result.stdout.decode().splitlines()[2:]]
     assert interfaces == ["lo"]
+
+
+def test_programs_run_with_a_read_only_file_system(tmp_path: Path) -> None:
+    from analysis.sandbox import read_only_namespace_available
+
+    if not read_only_namespace_available():
+        pytest.skip("no unprivileged mount namespaces here")
+    work, outside = tmp_path / "work", tmp_path / "outside.txt"
+    work.mkdir()
+    script = (f"open('inside.txt', 'w').write('x')\n"
+              f"try:\n    open({str(outside)!r}, 'w').write('x')\nexcept OSError:\n    pass\n")
+    result = run_sandboxed([sys.executable, "-c", script], work, Limits(), writable_only=work)
+    assert result.returncode == 0, result.stderr
+    assert (work / "inside.txt").exists() and not outside.exists()
