@@ -10,7 +10,10 @@ see workspace.py); everything else is bounded here:
 * RLIMIT_AS (memory), RLIMIT_CPU, RLIMIT_FSIZE (no file, output included, grows past the cap);
 * stdout/stderr go to files and only the first `output_bytes` are read back;
 * a private network namespace (`unshare --net`, as an unprivileged user namespace) where the
-  kernel permits it; otherwise an environment without proxies and cargo forced offline.
+  kernel permits it; otherwise an environment without proxies and cargo forced offline;
+* programs that are *run* (HumanEval) also get a read-only file system except their own
+  folder (`writable_only`). Compiler runs do not: no candidate code executes while compiling,
+  and the mount setup (~35 ms) would cost a fifth of a check.
 """
 
 from __future__ import annotations
