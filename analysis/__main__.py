@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -122,6 +123,27 @@ def _generate_file(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Bad input is one line on stderr and exit 2; a bug is one line and exit 1 (FERRIC_DEBUG=1
+    shows the traceback). A killed or failed run resumes when started again."""
+    try:
+        return _main(argv)
+    except (OSError, ValueError) as exc:
+        if os.environ.get("FERRIC_DEBUG"):
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: run the same command again to resume", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if os.environ.get("FERRIC_DEBUG"):
+            raise
+        print(f"error: internal error: {type(exc).__name__}: {exc} (set FERRIC_DEBUG=1 for the "
+              "traceback; re-running resumes)", file=sys.stderr)
+        return 1
+
+
+def _main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING if getattr(args, "quiet", False) else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
@@ -137,10 +159,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(targets)} targets -> {args.out} (excluded before checking: {dict(excluded)})")
         return 0
     if args.command == "generate":
+        if not args.targets.is_file():
+            raise ValueError(f"--targets {args.targets}: not a file (make it with export-targets)")
+        if not (args.model / "config.json").is_file():
+            raise ValueError(f"--model {args.model}: not a model folder (no config.json)")
         return _generate_file(args)
     if args.command == "humaneval":
         from analysis.humaneval import run_humaneval
 
+        if args.model is not None and not (args.model / "config.json").is_file():
+            raise ValueError(f"--model {args.model}: not a model folder (no config.json)")
         try:
             run_humaneval(args, _gen_config(args), command)
         except ValueError as exc:

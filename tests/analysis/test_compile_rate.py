@@ -88,3 +88,12 @@ def test_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert main(["compile-rate", "--data", str(tmp_path), "--out", str(tmp_path / "o"),
                  "--baseline", "oracle"]) == 2
     assert "not a dataset_builder output" in capsys.readouterr().err
+
+
+def test_more_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["generate", "--targets", str(tmp_path / "none.jsonl"), "--model",
+                 str(tmp_path), "--out", str(tmp_path / "g.jsonl")]) == 2
+    assert "not a file" in capsys.readouterr().err
+    assert main(["humaneval", "--problems", str(tmp_path / "none.jsonl"), "--out",
+                 str(tmp_path / "o"), "--baseline", "todo"]) == 2
+    assert "is not a file" in capsys.readouterr().err
