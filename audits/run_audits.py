@@ -47,8 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     env = {"FERRIC_AUDIT_DATA": str(args.demo.resolve()),
            "FERRIC_AUDIT_TOKENIZER": str(args.tokenizer.resolve()),
            "FERRIC_AUDIT_RUN": str(args.run.resolve()),
-           "FERRIC_AUDIT_COMPILE_RATE": str(args.compile_rate.resolve()),
-           "MPLBACKEND": "Agg"}
+           "FERRIC_AUDIT_COMPILE_RATE": str(args.compile_rate.resolve())}
     notebooks = sorted(HERE.glob("[0-9][0-9]_*.ipynb"))
     if args.only:
         notebooks = [n for n in notebooks if args.only in n.name]
