@@ -88,6 +88,14 @@ def run(config: RunConfig, progress: bool = True) -> dict[str, Any]:
                 handle.write(json.dumps(record) + "\n")
 
     class ChunkedLossTrainer(Trainer):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            # Our loss is a per-micro-batch mean, not a sum over num_items_in_batch: the Trainer
+            # must divide it by the accumulation steps (it skips that when it believes the model
+            # normalises by num_items_in_batch, and the loss and gradients came out GA times too
+            # large: 43 instead of 10.9 at grad_accum=4).
+            self.model_accepts_loss_kwargs = False
+
         def compute_loss(self, model: Any, inputs: dict[str, Any], return_outputs: bool = False,
                          num_items_in_batch: Any = None) -> Any:
             loss = causal_lm_loss(model, inputs, config.train.loss_chunk_tokens)

@@ -177,3 +177,17 @@ def test_kill_9_and_resume_continues_the_run(demo_data: Path, tmp_path: Path) ->
     steps = [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()
              if "loss" in json.loads(line)]
     assert max(steps) == 16
+
+
+def test_gradient_accumulation_averages_the_loss(demo_data: Path, tmp_path: Path) -> None:
+    # The Trainer skips dividing by the accumulation steps when it thinks the loss is normalised
+    # by num_items_in_batch; ferric's loss is a micro-batch mean, so it must divide.
+    out = tmp_path / "run"
+    code = train_main(["--config", str(ROOT / "configs/training/tiny-cpu.yaml"), "--quiet",
+                       f"data.data_dir={demo_data}", f"train.output_dir={out}",
+                       "train.max_steps=1", "train.logging_steps=1", "train.save_steps=10",
+                       "train.eval_steps=10", "train.grad_accum=4", *TINY])
+    assert code == 0
+    metrics = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    first = next(m["loss"] for m in metrics if "loss" in m)
+    assert 9.0 < first < 12.0  # ln(49152) = 10.8 at initialisation, not 4x that
