@@ -184,9 +184,9 @@ def test_gradient_accumulation_averages_the_loss(demo_data: Path, tmp_path: Path
     # by num_items_in_batch; ferric's loss is a micro-batch mean, so it must divide.
     out = tmp_path / "run"
     code = train_main(["--config", str(ROOT / "configs/training/tiny-cpu.yaml"), "--quiet",
-                       f"data.data_dir={demo_data}", f"train.output_dir={out}",
+                       f"data.data_dir={demo_data}", f"train.output_dir={out}", *TINY,
                        "train.max_steps=1", "train.logging_steps=1", "train.save_steps=10",
-                       "train.eval_steps=10", "train.grad_accum=4", *TINY])
+                       "train.eval_steps=10", "train.grad_accum=4"])
     assert code == 0
     metrics = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     first = next(m["loss"] for m in metrics if "loss" in m)
