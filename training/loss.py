@@ -42,6 +42,31 @@ def _chunk_loss(head: nn.Module, hidden: torch.Tensor, labels: torch.Tensor) -> 
     return F.cross_entropy(logits, labels, reduction="sum")
 
 
+def _linear_chunk_loss(weight: torch.Tensor, hidden: torch.Tensor, labels: torch.Tensor
+                       ) -> torch.Tensor:
+    logits = F.linear(hidden, weight).float()
+    return F.cross_entropy(logits, labels, reduction="sum")
+
+
+def _chunk_fn(head: nn.Module) -> tuple[Any, Any, bool]:
+    """(function, its first argument, whether to checkpoint it) for the LM head.
+
+    DeepSpeed ZeRO-3 partitions parameters between forward and backward, so a recomputed chunk
+    would see the head's weight as an empty shard. A frozen plain linear head (QLoRA) is then
+    gathered once into a detached copy for this loss; a trainable or wrapped one is not
+    checkpointed (correct, but each chunk's logits are kept for backward)."""
+    weight = getattr(head, "weight", None)
+    if weight is None or not hasattr(weight, "ds_id"):
+        return _chunk_loss, head, True
+    if isinstance(head, nn.Linear) and head.bias is None and not weight.requires_grad:
+        import deepspeed
+
+        with deepspeed.zero.GatheredParameters([weight]):
+            gathered = weight.detach().clone()
+        return _linear_chunk_loss, gathered, True
+    return _chunk_loss, head, False
+
+
 def causal_lm_loss(model: nn.Module, batch: dict[str, Any], chunk_tokens: int = 1024
                    ) -> torch.Tensor:
     """Mean next-token cross-entropy over positions whose label is not -100."""
@@ -59,11 +84,12 @@ def causal_lm_loss(model: nn.Module, batch: dict[str, Any], chunk_tokens: int = 
         zero: torch.Tensor = hidden.sum() * 0.0
         return zero
     total = hidden.new_zeros((), dtype=torch.float32)
+    fn, first, use_checkpoint = _chunk_fn(head)
     for start in range(0, count, chunk_tokens):
         h, y = hidden[start:start + chunk_tokens], targets[start:start + chunk_tokens]
-        if torch.is_grad_enabled() and h.requires_grad:
-            total = total + checkpoint(_chunk_loss, head, h, y, use_reentrant=False)
+        if use_checkpoint and torch.is_grad_enabled() and h.requires_grad:
+            total = total + checkpoint(fn, first, h, y, use_reentrant=False)
         else:
-            total = total + _chunk_loss(head, h, y)
+            total = total + fn(first, h, y)
     mean: torch.Tensor = total / count
     return mean
