@@ -124,16 +124,21 @@ class _ItemStop:
         self.tokenizer, self.prompt_len = tokenizer, prompt_len
         self.kinds, self.every = kinds, every
         self.calls = 0
+        self.finished: set[int] = set()  # rows already complete are not decoded again
 
     def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
         import torch
 
         self.calls += 1
         done = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+        for row in self.finished:
+            done[row] = True
         if self.calls % self.every:
             return done
         n_per = input_ids.shape[0] // len(self.kinds)
         for row in range(input_ids.shape[0]):
+            if row in self.finished:
+                continue
             kind = self.kinds[row // max(1, n_per)]
             text = self.tokenizer.decode(input_ids[row, self.prompt_len:],
                                          skip_special_tokens=False)
@@ -141,6 +146,7 @@ class _ItemStop:
             balanced = "{" in text and text.count("{") <= text.count("}")
             if stopped or (kind in _ITEM_KINDS and balanced and item_complete(text)):
                 done[row] = True
+                self.finished.add(row)
         return done
 
 
