@@ -257,3 +257,31 @@ def test_symlink_out_of_the_tree_is_not_extracted(tmp_path: Path) -> None:
     leak = 'pub const P: &str = include_str!("passwd");\n' + lib
     verdict = checker.check(t, prep, leak)
     assert not verdict.compiled and not (tmp_path / "w" / "tree" / "src" / "passwd").exists()
+
+
+def test_workspace_member_with_inherited_fields_and_a_sibling_path_crate(tmp_path: Path) -> None:
+    repo = tmp_path / "ws"
+    for rel, text in {
+        "Cargo.toml": '[workspace]\nmembers = ["a", "b"]\nresolver = "2"\n\n'
+                      '[workspace.package]\nversion = "0.2.0"\nedition = "2021"\n\n'
+                      '[workspace.dependencies]\na = { path = "a" }\n',
+        # the sibling's dev-dependency exists nowhere: it must not be resolved
+        "a/Cargo.toml": '[package]\nname = "a"\nversion.workspace = true\n'
+                        'edition.workspace = true\n\n[dev-dependencies]\nnowhere-dev = "1"\n',
+        "a/src/lib.rs": "pub fn base() -> u32 {\n    41\n}\n",
+        "b/Cargo.toml": '[package]\nname = "b"\nversion.workspace = true\n'
+                        'edition.workspace = true\n\n[dependencies]\na.workspace = true\n',
+        "b/src/lib.rs": "pub fn answer() -> u32 {\n    a::base() + 1\n}\n",
+    }.items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text(text)
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "ws", date=1_700_000_000)
+    text = "pub fn answer() -> u32 {\n    a::base() + 1\n}\n"
+    t = target((repo, git(repo, "rev-parse", "HEAD").strip()), "b/src/lib.rs", text)
+    checker = Checker(tmp_path / "w", None)
+    prep = checker.prepare(t)
+    assert prep.ok and prep.backend == "cargo", prep
+    assert checker.check(t, prep, text).compiled
+    assert not checker.check(t, prep, text.replace("a::base()", "a::nope()")).compiled
