@@ -16,8 +16,9 @@ import random
 import re
 from functools import lru_cache
 
-import tree_sitter_rust
-from tree_sitter import Language, Node, Parser
+from tree_sitter import Node, Parser
+
+from dataset_builder.rust_items import new_parser
 
 DEGENERATE_MACROS = frozenset({"todo", "unimplemented", "unreachable", "panic"})
 PROBE_STMT = 'let _: u8 = "ferric-probe";'
@@ -27,7 +28,7 @@ _COMMENTS = frozenset({"line_comment", "block_comment"})
 
 @lru_cache(maxsize=1)
 def _parser() -> Parser:
-    return Parser(Language(tree_sitter_rust.language()))
+    return new_parser()  # one per process, reused: candidates are parsed on every check
 
 
 def parse(text: str) -> tuple[Node, bytes]:

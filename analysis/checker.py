@@ -39,8 +39,8 @@ from analysis.workspace import (
     allowed_extern_crates,
     cargo_home,
     harness_manifest,
-    materialise,
 )
+from dataset_builder.gitio import extract_tree
 
 MODES = ("normal", "test")
 _NOT_LIB_OR_BIN = frozenset({"tests", "benches", "examples"})
@@ -164,7 +164,7 @@ class Checker:
         # stays one tree per worker however many commits the test split spans).
         tree = self.work / "tree"
         shutil.rmtree(tree, ignore_errors=True)
-        materialise(Path(target.git_dir), target.commit, tree)
+        extract_tree(Path(target.git_dir), target.commit, tree)
         self.key, self.dirty = None, {}
         return tree
 

@@ -26,7 +26,7 @@ from analysis.checker import Checker, Preparation, Verdict, toolchain
 from analysis.generate import GenerationConfig
 from analysis.report import aggregate_row, write_report
 from analysis.sandbox import Limits
-from analysis.targets import Target, load_targets
+from analysis.targets import Target, join_files, load_targets
 from analysis.workspace import DEBIAN_REGISTRY
 
 BASELINES = ("oracle", "todo", "mutate")
@@ -97,22 +97,20 @@ def _init_worker(work_root: str, registry: str | None, limits: Limits, backend: 
                        relax_versions)
 
 
-def _baseline(name: str, target: Target) -> str:
+def baseline_candidate(name: str, target: Target) -> str:
+    """The candidate of a baseline row: oracle (the original), todo or mutate."""
     if name == "oracle":
         return target.original
-    if name == "todo":
-        if target.whole_files:
-            from analysis.targets import join_files
-
-            return join_files({p: cands.todo_baseline(t) for p, t in target.files.items()})
-        return cands.todo_baseline(target.original)
     if target.whole_files:
-        from analysis.targets import join_files
-
-        first = target.paths[0]
         files = dict(target.files)
-        files[first] = cands.mutate_baseline(files[first], target.id)
+        if name == "todo":
+            files = {p: cands.todo_baseline(t) for p, t in files.items()}
+        else:
+            first = target.paths[0]
+            files[first] = cands.mutate_baseline(files[first], target.id)
         return join_files(files)
+    if name == "todo":
+        return cands.todo_baseline(target.original)
     return cands.mutate_baseline(target.original, target.id)
 
 
@@ -136,7 +134,7 @@ def _work_group(task: dict[str, Any]) -> dict[str, Any]:
             continue
         for row, k, candidate in item["pending"]:
             if candidate is None:
-                candidate = _baseline(task["baselines"][row], target)
+                candidate = baseline_candidate(task["baselines"][row], target)
             try:
                 verdict = _CHECKER.check(target, prep, candidate)
             except Exception as exc:  # counted as the harness's own failure

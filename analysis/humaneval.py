@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -92,7 +93,7 @@ def evaluate(problem: dict[str, Any], completion: str, timeout: float) -> dict[s
         built = run_sandboxed([toolchain()["rustc"], "--edition", "2021", "-C", "opt-level=0",
                                "-o", "main", "main.rs"], work, limits, sandbox_env())
         if built.returncode != 0:
-            codes = sorted(set(__import__("re").findall(rb"error\[(E\d{4})\]", built.stderr)))
+            codes = sorted(set(re.findall(rb"error\[(E\d{4})\]", built.stderr)))
             return {"compiled": False, "passed": False, "failure": built.killed_by or
                     "compile_error", "codes": [c.decode() for c in codes]}
         # the program runs with the whole file system read-only except its own folder

@@ -1,6 +1,7 @@
 """Crates at a commit, and the manifest the harness checks them with.
 
-A commit's tree is materialised once (`git archive`) and copied per worker. The crate is never
+Each worker extracts the commit's tree (`dataset_builder.gitio.extract_tree`) into its own
+folder. The crate is never
 checked with its own Cargo.toml: cargo resolves dev-dependencies and unused optional
 dependencies for the lockfile, so a crate with no required dependency can still fail
 `cargo check --offline`. The harness writes its own manifest instead (`harness_manifest`):
@@ -13,12 +14,7 @@ not workspace members (their dev-dependencies are then not resolved either).
 
 from __future__ import annotations
 
-import io
 import re
-import shutil
-import subprocess
-import tarfile
-import tempfile
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,39 +28,6 @@ _STD_CRATES = frozenset({"std", "core", "alloc", "proc_macro", "test"})
 
 class ManifestError(Exception):
     """The crate's manifest cannot be turned into a harness manifest (a counted exclusion)."""
-
-
-def materialise(git_dir: Path, commit: str, dest: Path) -> None:
-    """Extract the commit's whole tree into dest (sibling path crates included).
-
-    Safe when several workers ask for the same tree: each extracts into its own temporary
-    folder and renames it into place; the loser of the race discards its copy.
-    """
-    if dest.exists():
-        return
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=dest.name + ".", dir=dest.parent))
-    try:
-        data = subprocess.run(["git", "--git-dir", str(git_dir), "archive", "--format=tar",
-                               commit], capture_output=True, check=True).stdout
-        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-            tar.extractall(tmp, filter=_safe_member)
-        try:
-            tmp.rename(dest)
-        except OSError:
-            if not dest.exists():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _safe_member(member: tarfile.TarInfo, dest: str) -> tarfile.TarInfo | None:
-    """tarfile's "data" filter, but a member it refuses (a symlink leaving the tree, an absolute
-    path) is left out instead of failing the whole extraction."""
-    try:
-        return tarfile.data_filter(member, dest)
-    except tarfile.FilterError:
-        return None
 
 
 def cargo_home(folder: Path, registry: Path | None) -> Path:

@@ -34,10 +34,11 @@ sys.path.insert(0, str(ROOT))
 
 from analysis import candidates as cands  # noqa: E402
 from analysis.checker import Checker, Preparation, package_dir, toolchain  # noqa: E402
-from analysis.compile_rate import _baseline  # noqa: E402
+from analysis.compile_rate import baseline_candidate  # noqa: E402
 from analysis.sandbox import Limits, run_sandboxed, sandbox_env  # noqa: E402
 from analysis.targets import Target, candidate_files, load_targets  # noqa: E402
-from analysis.workspace import harness_manifest, materialise  # noqa: E402
+from analysis.workspace import harness_manifest  # noqa: E402
+from dataset_builder.gitio import extract_tree  # noqa: E402
 
 _CHECKER: Checker | None = None
 
@@ -69,7 +70,7 @@ def reference_verdict(target: Target, candidate: str, mode: str, tree_cache: Pat
     if files is None or cands.degenerate(candidate):
         return False
     src = tree_cache / target.commit
-    materialise(Path(target.git_dir), target.commit, src)
+    extract_tree(Path(target.git_dir), target.commit, src)
     tree = scratch / "tree"
     shutil.rmtree(tree, ignore_errors=True)
     shutil.copytree(src, tree, symlinks=True)
@@ -118,7 +119,7 @@ def main() -> int:
         work: list[tuple[Target, str]] = []
         for t in included:
             for row in ("oracle", "mutate"):
-                work.append((t, _baseline(row, t)))
+                work.append((t, baseline_candidate(row, t)))
         groups: dict[str, list[tuple[dict[str, Any], dict[str, Any], str]]] = {}
         for t, cand in work:
             groups.setdefault(t.commit, []).append((t.to_json(), preps[t.id], cand))

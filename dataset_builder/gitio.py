@@ -8,8 +8,12 @@ makes mining thousands of commits cheap.
 
 from __future__ import annotations
 
+import io
 import os
+import shutil
 import subprocess
+import tarfile
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -262,3 +266,39 @@ def list_tree(info: RepoInfo, commit: str) -> list[TreeEntry]:
 def git_version() -> str:
     out = subprocess.run(["git", "--version"], capture_output=True, text=True, check=False)
     return out.stdout.strip().removeprefix("git version ")
+
+
+def _safe_member(member: tarfile.TarInfo, dest: str) -> tarfile.TarInfo | None:
+    """tarfile's "data" filter, but a member it refuses (a symlink leaving the tree, an absolute
+    path) is left out instead of failing the whole extraction."""
+    try:
+        return tarfile.data_filter(member, dest)
+    except tarfile.FilterError:
+        return None
+
+
+def extract_tree(git_dir: Path, commit: str, dest: Path) -> None:
+    """Write the commit's whole tree (`git archive`) to dest, which must not exist yet.
+
+    Extracted into a temporary sibling and renamed into place, so a reader never sees half a
+    tree; when two processes race for the same dest the loser discards its copy. Raises
+    RepoError when git cannot archive the commit."""
+    if dest.exists():
+        return
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(_git(git_dir, "archive", "--format=tar", commit),
+                             capture_output=True, env=_env())
+    if archive.returncode != 0:
+        raise RepoError(f"git archive {commit} failed: "
+                        f"{archive.stderr.decode('utf-8', 'replace').strip()[-200:]}")
+    tmp = Path(tempfile.mkdtemp(prefix=dest.name + ".", dir=dest.parent))
+    try:
+        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+            tar.extractall(tmp, filter=_safe_member)
+        try:
+            tmp.rename(dest)
+        except OSError:
+            if not dest.exists():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -14,11 +14,12 @@ import json
 import os
 import shutil
 import subprocess
-import tarfile
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from dataset_builder.gitio import RepoError, extract_tree
 
 TIMEOUT_S = 300
 
@@ -160,16 +161,11 @@ def rustdoc_facts(git_dir: Path, snapshot: str, crate_dir: str,
         return None, reason
     with tempfile.TemporaryDirectory(prefix="ferric-rustdoc-") as tmp:
         root = Path(tmp) / "src"
-        root.mkdir()
         # The whole tree: a workspace member inherits from the workspace's Cargo.toml.
-        archive = subprocess.run(["git", "--git-dir", str(git_dir), "archive", snapshot],
-                                 capture_output=True)
-        if archive.returncode != 0:
+        try:
+            extract_tree(git_dir, snapshot, root)
+        except RepoError:
             return None, "git_archive_failed"
-        archive_path = Path(tmp) / "snapshot.tar"
-        archive_path.write_bytes(archive.stdout)
-        with tarfile.open(archive_path) as tar:
-            tar.extractall(root, filter="data")
         crate = root / crate_dir if crate_dir else root
         if not (crate / "Cargo.toml").exists():
             return None, "no_cargo_toml"

@@ -28,18 +28,6 @@ def test_wilson_and_pass_at_k() -> None:
 
 
 @pytest.fixture(scope="module")
-def demo_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from dataset_builder.cli import default_demo_dir
-    from dataset_builder.cli import main as build_main
-    from dataset_builder.demo import materialise
-
-    out = tmp_path_factory.mktemp("data") / "demo"
-    assert build_main(["--repo", str(materialise(default_demo_dir())), "--out", str(out),
-                       "--quiet", "--rustdoc", "none"]) == 0
-    return out
-
-
-@pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from transformers import AutoTokenizer, Starcoder2Config, Starcoder2ForCausalLM
 

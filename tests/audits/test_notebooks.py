@@ -18,18 +18,13 @@ pytestmark = [pytest.mark.slow,
 
 
 @pytest.fixture(scope="module")
-def demo_outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def demo_outputs(tmp_path_factory: pytest.TempPathFactory, demo_data: Path) -> dict[str, Path]:
     from analysis.__main__ import main as analysis_main
-    from dataset_builder.cli import default_demo_dir
-    from dataset_builder.cli import main as build_main
-    from dataset_builder.demo import materialise
     from tokenizer.__main__ import main as tokenizer_main
     from training.__main__ import main as train_main
 
     base = tmp_path_factory.mktemp("demo")
-    data, tok, run, report = base / "data", base / "tok", base / "run", base / "report"
-    assert build_main(["--repo", str(materialise(default_demo_dir())), "--out", str(data),
-                       "--quiet", "--rustdoc", "none"]) == 0
+    data, tok, run, report = demo_data, base / "tok", base / "run", base / "report"
     assert tokenizer_main(["train", "--data", str(data), "--add", "512", "--out", str(tok),
                            "--quiet"]) == 0
     assert tokenizer_main(["eval", "--tokenizer", str(tok), "--data", str(data), "--quiet"]) == 0

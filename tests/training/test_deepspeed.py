@@ -20,18 +20,6 @@ pytestmark = [pytest.mark.slow,
                                         "--no-build-isolation -e '.[deepspeed]')")]
 
 
-@pytest.fixture(scope="module")
-def demo_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from dataset_builder.cli import default_demo_dir
-    from dataset_builder.cli import main as build_main
-    from dataset_builder.demo import materialise
-
-    out = tmp_path_factory.mktemp("data") / "demo"
-    assert build_main(["--repo", str(materialise(default_demo_dir())), "--out", str(out),
-                       "--quiet", "--rustdoc", "none"]) == 0
-    return out
-
-
 @pytest.mark.parametrize(("stage", "extra"), [
     ("zero2", []), ("zero3", []),
     # LoRA keeps the LM head frozen; ZeRO-3 partitions it between forward and the recomputed

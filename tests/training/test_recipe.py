@@ -96,18 +96,6 @@ def test_fim_tokens_are_single_tokens_and_packing_restarts_positions() -> None:
     assert all(row[0] == 0 for row in ds.positions.tolist())
 
 
-@pytest.fixture(scope="module")
-def demo_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from dataset_builder.cli import default_demo_dir
-    from dataset_builder.cli import main as build_main
-    from dataset_builder.demo import materialise
-
-    out = tmp_path_factory.mktemp("data") / "demo"
-    assert build_main(["--repo", str(materialise(default_demo_dir())), "--out", str(out),
-                       "--quiet", "--rustdoc", "none"]) == 0
-    return out
-
-
 def test_type_facts_mismatch_is_an_error(demo_data: Path) -> None:
     with pytest.raises(ConfigError, match="expects inline"):
         read_split(str(demo_data), "train", "inline")
