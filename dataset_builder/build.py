@@ -42,10 +42,13 @@ from dataset_builder.report import (
     PLOT,
     SAMPLES_HEADING,
     SAMPLES_PLOT,
+    Background,
+    history_plot_data,
     render_plot,
     render_report,
     render_samples_plot,
     render_samples_section,
+    samples_plot_data,
 )
 from dataset_builder.rust_items import ParsedFile
 from dataset_builder.samples import SampleConfig, build_samples, read_samples
@@ -170,12 +173,14 @@ def _add_samples(out: Path, info: RepoInfo, manifest: dict[str, Any], label: str
             section["config_hash"]:
         return False
     samples = read_samples(out)
-    render_samples_plot(samples, out / SAMPLES_PLOT)
+    data = samples_plot_data(samples)
+    plot = Background(lambda: render_samples_plot(data, out / SAMPLES_PLOT), SAMPLES_PLOT)
     manifest["samples"] = section
     manifest["sanity"].update(section["sanity"])
     report = (out / "report.md").read_text() if (out / "report.md").exists() else ""
     report = report.split(SAMPLES_HEADING, 1)[0].rstrip() + "\n\n"
     atomic_write_text(out / "report.md", report + render_samples_section(section, samples))
+    plot.wait()
     for name in ("samples", SAMPLES_PLOT, "type_tokens.json"):
         if name not in manifest["outputs"]:
             manifest["outputs"].insert(-1, name)
@@ -228,6 +233,8 @@ def build_dataset(config: MineConfig, info: RepoInfo, progress: bool = True,
             "dag_order", pa.array([order[s] for s in commits.column("sha").to_pylist()],
                                   pa.int64()))
         _write_table(commits, out / "commits.parquet")
+        plot_data = history_plot_data(dag, commits)
+        plot = Background(lambda: render_plot(plot_data, out / PLOT), PLOT)
         write_graphml(dag, out / "dag.graphml")
 
         snapshots = _snapshot_commits(commits, config.snapshot_every)
@@ -260,8 +267,8 @@ def build_dataset(config: MineConfig, info: RepoInfo, progress: bool = True,
                     "dag.graphml", "module_graph.graphml", "report.md", PLOT, MANIFEST],
     }
     manifest["sanity"] = sanity_checks(out, dag, commits, manifest)
-    render_plot(dag, commits, out / PLOT)
     atomic_write_text(out / "report.md", render_report(manifest, dag, commits))
+    plot.wait()
     atomic_write_json(out / MANIFEST, manifest)
     work.remove()
     if sample_config is not None:

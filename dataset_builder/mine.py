@@ -97,7 +97,7 @@ class BlobCache:
     version of a file is parsed incrementally from its previous version: tree-sitter reuses
     the unchanged subtrees, and unchanged items are carried over instead of re-analysed."""
 
-    def __init__(self, reader: BlobReader, max_bytes: int, keep_trees: int = 64) -> None:
+    def __init__(self, reader: BlobReader, max_bytes: int, keep_trees: int = 256) -> None:
         self.reader = reader
         self.max_bytes = max_bytes
         self.parser = new_parser()

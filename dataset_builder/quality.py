@@ -14,9 +14,12 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
+
+if TYPE_CHECKING:
+    from datasketch import MinHash
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,9 @@ class NearDuplicateIndex:
         self.num_perm = num_perm
         self.shingle = shingle
         self.seed = seed
+        from datasketch import MinHash, MinHashLSH  # 0.4 s to import: only when deduplicating
+
+        self._minhash = MinHash
         self.lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
         # The same affine permutations (h -> a*h + b mod 2^32) datasketch's MinHash(seed) uses.
         template = MinHash(num_perm=num_perm, seed=seed, scheme="affine32")
@@ -167,7 +173,7 @@ class NearDuplicateIndex:
             block = shingles32[start:start + 4096]
             values = np.outer(block, self._a) + self._b  # wraps mod 2^32 (affine32)
             np.minimum(minimum, values.min(axis=0), out=minimum)
-        return MinHash(num_perm=self.num_perm, seed=self.seed, hashvalues=minimum,
+        return self._minhash(num_perm=self.num_perm, seed=self.seed, hashvalues=minimum,
                        permutations=(self._a, self._b), scheme="affine32")
 
     def query(self, signature: MinHash) -> list[str]:

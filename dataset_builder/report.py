@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,40 @@ from dataset_builder.atomic import atomic_write
 PLOT = "history.png"
 
 
-def render_plot(dag: nx.DiGraph, commits: pa.Table, dest: Path) -> None:
+class Background:
+    """Runs a drawing function in a forked child process while the build goes on: importing
+    matplotlib and drawing cost about two seconds of one core, and the other core is idle at
+    that point. The child gets plain Python/numpy data only (no pyarrow objects, whose thread
+    pools do not survive a fork). `wait()` re-raises a failure as a one-line RuntimeError."""
+
+    def __init__(self, draw: Callable[[], None], what: str) -> None:
+        import multiprocessing as mp
+
+        self.what = what
+        self.proc: BaseProcess | None = None
+        if "fork" not in mp.get_all_start_methods():
+            draw()  # no fork on this platform: draw in-process
+            return
+        self.proc = mp.get_context("fork").Process(target=draw, daemon=True,
+                                                     name=f"ferric-{what}")
+        self.proc.start()
+
+    def wait(self) -> None:
+        if self.proc is None:
+            return
+        self.proc.join()
+        if self.proc.exitcode != 0:
+            raise RuntimeError(f"drawing {self.what} failed (exit code {self.proc.exitcode})")
+
+
+def history_plot_data(dag: nx.DiGraph, commits: pa.Table) -> dict[str, Any]:
+    """What render_plot draws, as plain lists (cheap to compute, safe to hand to a child)."""
+    cols = commits.select(["items_added", "items_modified", "items_removed"])
+    return {"series": [cols.column(c).to_pylist() for c in cols.column_names],
+            "degrees": [dag.out_degree(node) for node in dag.nodes]}
+
+
+def render_plot(data: dict[str, Any], dest: Path) -> None:
     """Two panels: item versions per commit over history (with the growth of lineages), and
     how many later commits depend on each commit (the DAG's out-degrees)."""
     import matplotlib
@@ -22,8 +57,7 @@ def render_plot(dag: nx.DiGraph, commits: pa.Table, dest: Path) -> None:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    cols = commits.select(["items_added", "items_modified", "items_removed"])
-    series = [np.asarray(cols.column(c).to_pylist(), dtype=float) for c in cols.column_names]
+    series = [np.asarray(values, dtype=float) for values in data["series"]]
     # At most ~300 steps: one filled `stairs` artist per series draws in milliseconds where
     # thousands of bars took seconds.
     n = len(series[0])
@@ -40,7 +74,7 @@ def render_plot(dag: nx.DiGraph, commits: pa.Table, dest: Path) -> None:
     top.set_ylabel("item versions")
     top.set_title("Item versions per commit" + (f" (summed over {n // (len(edges) - 1)}-commit "
                                                  "windows)" if n > 300 else ""))
-    degrees = [dag.out_degree(node) for node in dag.nodes]
+    degrees = data["degrees"]
     if degrees:
         bottom.hist(degrees, bins=range(0, max(degrees) + 2), color="#264653", log=True)
     bottom.set_xlabel("commits that depend on a commit (DAG out-degree)")
@@ -236,7 +270,12 @@ def render_samples_section(section: dict[str, Any], samples: pa.Table) -> str:
     return "\n".join(parts)
 
 
-def render_samples_plot(samples: pa.Table, dest: Path) -> None:
+def samples_plot_data(samples: pa.Table) -> dict[str, Any]:
+    return {"scales": samples.column("scale").to_pylist(),
+            "tokens": samples.column("target_tokens").to_pylist()}
+
+
+def render_samples_plot(data: dict[str, Any], dest: Path) -> None:
     """Histogram of target tokens per scale (log-spaced bins)."""
     import matplotlib
 
@@ -244,8 +283,7 @@ def render_samples_plot(samples: pa.Table, dest: Path) -> None:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    scales = samples.column("scale").to_pylist()
-    tokens = samples.column("target_tokens").to_pylist()
+    scales, tokens = data["scales"], data["tokens"]
     fig, ax = plt.subplots(figsize=(8, 4))
     top = max(tokens, default=1)
     bins = [float(b) for b in np.logspace(0, np.log10(max(top, 10)) + 0.1, 40)]

@@ -131,3 +131,22 @@ def test_write_graphml_deterministic(tmp_path: Path) -> None:
     assert set(back.edges) == set(EDGES)
     assert back.nodes["a"]["label"] == "A"
     assert back.edges["a", "b"]["weight"] == ord("a") + ord("b")
+
+
+def test_graphml_reads_back_like_networkx_own_writer(tmp_path: Path) -> None:
+    graph = nx.DiGraph(name="dag", description='quotes " and <tags> & more')
+    graph.add_node("a", index=1, subject="fix <T> & 'x'", ratio=0.5, merge=True)
+    graph.add_node("b", index=2, subject="ünïcode", ratio=1.0, merge=False)
+    graph.add_node("c")
+    graph.add_edge("a", "b", weight=3, symbols="crate|x crate|y")
+    graph.add_edge("b", "c")
+    ours = tmp_path / "ours.graphml"
+    write_graphml(graph, ours)
+    theirs = tmp_path / "theirs.graphml"
+    nx.write_graphml(graph, theirs)
+    a, b = nx.read_graphml(ours), nx.read_graphml(theirs)
+    assert a.graph == b.graph
+    assert dict(a.nodes(data=True)) == dict(b.nodes(data=True))
+    assert {(u, v): d for u, v, d in a.edges(data=True)} == \
+        {(u, v): d for u, v, d in b.edges(data=True)}
+    assert a.nodes["a"]["merge"] is True and a.edges["a", "b"]["weight"] == 3
