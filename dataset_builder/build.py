@@ -221,10 +221,16 @@ def build_dataset(config: MineConfig, info: RepoInfo, progress: bool = True,
             work.remove()
             raise RepoError(f"--repo {config.repo}: no .rs files in the selected history")
 
-        for name in ("files", "items"):
-            _concat_parts(work, name, out / f"{name}.parquet")
         commits = pa.concat_tables(
             [pq.read_table(p, schema=schema.COMMITS) for p in work.part_files("commits")])
+        # The plot needs only per-commit counts and DAG out-degrees: it is drawn beside
+        # everything that follows.
+        sources = Counter(src for src, _ in state.dag_edges)
+        plot_data = history_plot_data(
+            commits, [sources[sha] for sha in commits.column("sha").to_pylist()])
+        plot = Background(lambda: render_plot(plot_data, out / PLOT), PLOT)
+        for name in ("files", "items"):
+            _concat_parts(work, name, out / f"{name}.parquet")
         dag = _commit_dag(commits, state)
         # Ties between independent commits keep history order.
         by_index = {sha: f"{data['index']:012d}" for sha, data in dag.nodes(data=True)}
@@ -233,8 +239,6 @@ def build_dataset(config: MineConfig, info: RepoInfo, progress: bool = True,
             "dag_order", pa.array([order[s] for s in commits.column("sha").to_pylist()],
                                   pa.int64()))
         _write_table(commits, out / "commits.parquet")
-        plot_data = history_plot_data(dag, commits)
-        plot = Background(lambda: render_plot(plot_data, out / PLOT), PLOT)
         write_graphml(dag, out / "dag.graphml")
 
         snapshots = _snapshot_commits(commits, config.snapshot_every)

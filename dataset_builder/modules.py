@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import PurePosixPath
 
 import networkx as nx
@@ -36,6 +37,7 @@ def _ident(name: str) -> str:
     return name.replace("-", "_")
 
 
+@lru_cache(maxsize=65536)  # asked for every changed file of every commit; paths repeat
 def locate_module(path: str) -> ModuleLocation:
     parts = PurePosixPath(path).parts
     stem = PurePosixPath(path).stem

@@ -41,11 +41,12 @@ class Background:
             raise RuntimeError(f"drawing {self.what} failed (exit code {self.proc.exitcode})")
 
 
-def history_plot_data(dag: nx.DiGraph, commits: pa.Table) -> dict[str, Any]:
-    """What render_plot draws, as plain lists (cheap to compute, safe to hand to a child)."""
+def history_plot_data(commits: pa.Table, out_degrees: list[int]) -> dict[str, Any]:
+    """What render_plot draws, as plain lists (cheap to compute, safe to hand to a child):
+    per-commit item counts and each commit's out-degree in the commit DAG."""
     cols = commits.select(["items_added", "items_modified", "items_removed"])
     return {"series": [cols.column(c).to_pylist() for c in cols.column_names],
-            "degrees": [dag.out_degree(node) for node in dag.nodes]}
+            "degrees": out_degrees}
 
 
 def render_plot(data: dict[str, Any], dest: Path) -> None:
