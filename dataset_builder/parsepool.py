@@ -23,24 +23,33 @@ from dataset_builder.rust_items import Item, ParsedFile
 
 Task = tuple[str, str]  # (blob sha, sha of the same file's previous version or "")
 Result = tuple[str, str, Blob, bytes | None]
-# An item carried over from the previous version travels as its key and new position only.
+# An item carried over from the previous version travels as its key and new position only,
+# or as its key alone when it did not move.
 _Moved = tuple[str, int, int, int, int]
 
 
-def _compact(parsed: ParsedFile, previous: ParsedFile | None) -> list[Item | _Moved]:
+def _compact(parsed: ParsedFile, previous: ParsedFile | None) -> list[Item | _Moved | str]:
     if previous is None:
         return list(parsed.items)
-    old = {item.key: item.digest for item in previous.items}
-    return [(i.key, i.start_byte, i.end_byte, i.start_line, i.end_line)
-            if old.get(i.key) == i.digest else i for i in parsed.items]
+    old = {item.key: item for item in previous.items}
+    compact: list[Item | _Moved | str] = []
+    for i in parsed.items:
+        before = old.get(i.key)
+        if before is None or before.digest != i.digest:
+            compact.append(i)
+        elif before is i:  # carried over in place (moved() shares unmoved items)
+            compact.append(i.key)
+        else:
+            compact.append((i.key, i.start_byte, i.end_byte, i.start_line, i.end_line))
+    return compact
 
 
-def _expand(items: list[Item | _Moved], previous: ParsedFile | None) -> list[Item]:
+def _expand(items: list[Item | _Moved | str], previous: ParsedFile | None) -> list[Item]:
     if previous is None:
         return items  # type: ignore[return-value]
     old = {item.key: item for item in previous.items}
-    return [entry if isinstance(entry, Item) else old[entry[0]].moved(*entry[1:])
-            for entry in items]
+    return [entry if isinstance(entry, Item) else old[entry] if isinstance(entry, str)
+            else old[entry[0]].moved(*entry[1:]) for entry in items]
 
 
 def _worker(git_dir: Path, max_bytes: int, inbox: Any, outbox: Any) -> None:

@@ -184,6 +184,45 @@ def test_incremental_parse_on_real_files() -> None:
 
 
 @pytest.mark.slow
+def test_incremental_parse_of_several_edits_at_once_on_real_files() -> None:
+    """Two to four item-level edits in one version, at random places of real files (several
+    hunks in one incremental parse): the result equals a fresh parse."""
+    dirs = crate_dirs()
+    files = [p for name in ("itertools", "regex", "nom", "serde", "either") if name in dirs
+             for p in rust_files(dirs[name] / "src")]
+    if not files:
+        pytest.skip("no suitable crate installed")
+    rng = random.Random(5)
+    parser = new_parser()
+    checked = 0
+    for path in rng.sample(files, min(30, len(files))):
+        src = path.read_bytes()
+        parsed, tree = parse_rust(src, parser)
+        spans = sorted({(i.start_byte, i.end_byte) for i in parsed.items})
+        if len(spans) < 6:
+            continue
+        chosen = sorted(rng.sample(spans, rng.randrange(2, 5)), reverse=True)
+        new, last_start = src, len(src) + 1
+        for start, end in chosen:  # from the end, so earlier offsets stay valid
+            if end > last_start:
+                continue  # nested in an item edited already
+            op = rng.randrange(3)
+            if op == 0:
+                new = new[:start] + new[end:]
+            elif op == 1:
+                new = new[:start] + b"fn added_here() -> u8 { 1 }\n" + new[start:]
+            else:
+                middle = (start + end) // 2
+                new = new[:middle] + b"\n x \n" + new[middle:]
+            last_start = start
+        incremental, _ = parse_rust(new, parser, Previous(src, tree, parsed))
+        fresh, _ = parse_rust(new, new_parser())
+        assert incremental == fresh, (path, chosen)
+        checked += 1
+    assert checked >= 15
+
+
+@pytest.mark.slow
 def test_mine_a_real_crate_history(tmp_path: Path) -> None:
     dirs = crate_dirs()
     name = next((n for n in ("itertools", "nom", "regex", "either") if n in dirs), None)

@@ -6,7 +6,16 @@ import random
 
 import pytest
 
-from dataset_builder.rust_items import Item, ParsedFile, Previous, UsePath, new_parser, parse_rust
+from dataset_builder.rust_items import (
+    Item,
+    ParsedFile,
+    Previous,
+    UsePath,
+    _common_prefix,
+    _line_hunks,
+    new_parser,
+    parse_rust,
+)
 
 SOURCE = """\
 //! Crate docs (inner: belong to no item).
@@ -547,3 +556,62 @@ def test_incremental_random_edits_equal_fresh_parse(seed: int) -> None:
         fresh, _ = parse_rust(new, new_parser())
         assert incremental == fresh, (seed, step, new.decode("utf-8", "replace"))
         previous = Previous(new, tree, incremental)
+
+
+def _random_lines(rng: random.Random, n: int) -> list[bytes]:
+    words = [b"fn", b"let", b"x", b"}", b"{", b"", b"    y += 1;", b"// note", b"struct S;"]
+    return [b" ".join(rng.choice(words) for _ in range(rng.randrange(1, 4))) for _ in range(n)]
+
+
+def test_line_hunks_rebuild_the_new_version() -> None:
+    """Applying the hunks to the old bytes gives the new bytes exactly; they are ordered and
+    disjoint, for random line edits at several places (repeated lines included)."""
+    rng = random.Random(3)
+    for _ in range(300):
+        old_lines = _random_lines(rng, rng.randrange(1, 60))
+        new_lines = list(old_lines)
+        for _ in range(rng.randrange(1, 5)):
+            at = rng.randrange(len(new_lines) + 1)
+            op = rng.randrange(3)
+            if op == 0 and at < len(new_lines):
+                del new_lines[at]
+            elif op == 1:
+                new_lines[at:at] = _random_lines(rng, rng.randrange(1, 4))
+            elif at < len(new_lines):
+                new_lines[at] += b" changed"
+        old = b"\n".join(old_lines) + rng.choice([b"", b"\n"])
+        new = b"\n".join(new_lines) + rng.choice([b"", b"\n"])
+        limit = min(len(old), len(new))
+        prefix = _common_prefix(old, new, limit)
+        suffix = _common_prefix(old[::-1], new[::-1], limit - prefix)
+        hunks = _line_hunks(old, new, prefix, len(old) - suffix, len(new) - suffix)
+        rebuilt, at_old = b"", 0
+        for o_start, o_end, n_start, n_end in hunks:
+            assert at_old <= o_start <= o_end and n_start <= n_end
+            rebuilt += old[at_old:o_start] + new[n_start:n_end]
+            at_old = o_end
+        assert rebuilt + old[at_old:] == new
+
+
+def test_incremental_parse_with_edits_far_apart_equals_fresh_parse() -> None:
+    """One version edits several distant items at once (several hunks): the incremental parse
+    equals a fresh one."""
+    functions = [f"/// f{i}\nfn f{i}(a: u32) -> u32 {{\n    let b = a + {i};\n    b * 2\n}}\n"
+                 for i in range(30)]
+    old = "use std::fmt;\n\n" + "\n".join(functions)
+    edited = list(functions)
+    edited[3] = edited[3].replace("b * 2", "b * 3 + helper()")
+    edited[15] = "#[inline]\n" + edited[15]
+    del edited[22]
+    edited.insert(27, "struct Added<'a> { x: &'a str }\n")
+    new = "use std::fmt;\n\n" + "\n".join(edited)
+    parser = new_parser()
+    old_parsed, old_tree = parse_rust(old.encode(), parser)
+    incremental, _ = parse_rust(new.encode(), parser,
+                                Previous(old.encode(), old_tree, old_parsed))
+    assert incremental == _fresh(new)
+    a, b = old.encode(), new.encode()
+    limit = min(len(a), len(b))
+    prefix = _common_prefix(a, b, limit)
+    suffix = _common_prefix(a[::-1], b[::-1], limit - prefix)
+    assert len(_line_hunks(a, b, prefix, len(a) - suffix, len(b) - suffix)) == 4
