@@ -639,7 +639,8 @@ def _common_prefix(a: bytes, b: bytes, limit: int) -> int:
 class _Untouched:
     """Where the new version differs from the previous one, for carrying items over."""
 
-    dirty: list[tuple[int, int]]  # new-version byte ranges edited or re-structured
+    dirty_starts: list[int]  # new-version byte ranges edited or re-structured: merged,
+    dirty_ends: list[int]  # sorted, inclusive ends
     edit_ends: list[int]  # new-version end of each edit, ascending
     shifts: list[tuple[int, int]]  # (bytes, lines) added by the first k edits, k = 0..n
     group_list: list[tuple[int, int, int]]  # the previous parse's groups (post-order)
@@ -649,7 +650,8 @@ class _Untouched:
     def clean(self, start: int, end: int) -> bool:
         # Touching counts: a node that now ends exactly where the edit starts may have been
         # cut short by it.
-        return all(end < lo or start > hi for lo, hi in self.dirty)
+        k = bisect.bisect_left(self.dirty_ends, start)
+        return k == len(self.dirty_ends) or self.dirty_starts[k] > end
 
     def shift(self, new_start: int) -> tuple[int, int]:
         """(bytes, lines) to subtract from a clean new-version position to find it in the
@@ -657,18 +659,34 @@ class _Untouched:
         return self.shifts[bisect.bisect_right(self.edit_ends, new_start)]
 
 
-Hunk = tuple[int, int, int, int]  # old start, old end, new start, new end (bytes)
+@dataclass(frozen=True, slots=True)
+class _Hunk:
+    """One edit: bytes [old_start, old_end) of the old version became [new_start, new_end) of
+    the new one; rows and columns as tree-sitter's edit wants them."""
+
+    old_start: int
+    old_end: int
+    new_start: int
+    new_end: int
+    start_point: tuple[int, int]
+    old_end_point: tuple[int, int]
+    new_end_point: tuple[int, int]
+
+
+def _single_hunk(old: bytes, new: bytes, prefix: int, old_end: int, new_end: int) -> _Hunk:
+    return _Hunk(prefix, old_end, prefix, new_end, _point(new, prefix), _point(old, old_end),
+                 _point(new, new_end))
 
 
 def _line_hunks(old: bytes, new: bytes, prefix: int, old_end: int, new_end: int,
-                min_lines: int = 8) -> list[Hunk]:
+                min_lines: int = 8) -> list[_Hunk]:
     """Edits that turn old into new, finer than the one edit between the common prefix and
     the common suffix: inside that span, lines that occur once in each version anchor
     matched runs (patience diff: longest increasing subsequence of the anchors, grown to
     neighbouring equal lines), and the gaps between runs are the edits. A commit that touches
     two functions far apart then re-parses two small regions instead of everything between
     them (on ripgrep's history: 7% of a file dirty on average instead of 32%)."""
-    single = [(prefix, old_end, prefix, new_end)]
+    single = [_single_hunk(old, new, prefix, old_end, new_end)]
     # Whole lines on both sides (the prefix and suffix are common, so both versions agree).
     line_start = old.rfind(b"\n", 0, prefix) + 1
     newline = old.find(b"\n", old_end)
@@ -687,7 +705,44 @@ def _line_hunks(old: bytes, new: bytes, prefix: int, old_end: int, new_end: int,
     pairs = [(anchor[line], j) for j, line in enumerate(new_lines) if line in anchor]
     if not pairs:
         return single
-    tails: list[int] = []  # patience sort: longest run of anchors in the same order in both
+    if all(a[0] < b[0] for a, b in itertools.pairwise(pairs)):
+        chain = pairs  # the usual case: nothing moved, every anchor is in order
+    else:
+        chain = _longest_increasing(pairs)
+    runs: list[tuple[int, int, int]] = []  # (old line, new line, length) of equal lines
+    done_old = done_new = 0
+    for i, j in chain:
+        if i < done_old or j < done_new:
+            continue  # already inside the previous run
+        a, b = i, j
+        while a > done_old and b > done_new and old_lines[a - 1] == new_lines[b - 1]:
+            a, b = a - 1, b - 1
+        e, f = i + 1, j + 1
+        while e < len(old_lines) and f < len(new_lines) and old_lines[e] == new_lines[f]:
+            e, f = e + 1, f + 1
+        runs.append((a, b, e - a))
+        done_old, done_new = e, f
+    # Byte offset of line k: line_start + the lengths of the lines before it + k newlines.
+    old_len = list(itertools.accumulate(map(len, old_lines), initial=0))
+    new_len = list(itertools.accumulate(map(len, new_lines), initial=0))
+    # Hunks start and end at line starts (column 0); rows are those of the old version, as
+    # the edits are applied last first.
+    row = old.count(b"\n", 0, line_start)
+    hunks: list[_Hunk] = []
+    po = pn = 0
+    for a, b, n in [*runs, (len(old_lines), len(new_lines), 0)]:
+        if a > po or b > pn:
+            start_row = row + po
+            hunks.append(_Hunk(line_start + old_len[po] + po, line_start + old_len[a] + a,
+                               line_start + new_len[pn] + pn, line_start + new_len[b] + b,
+                               (start_row, 0), (row + a, 0), (start_row + b - pn, 0)))
+        po, pn = a + n, b + n
+    return hunks or single
+
+
+def _longest_increasing(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The longest subsequence of pairs whose first elements increase (patience sorting)."""
+    tails: list[int] = []
     tail_at: list[int] = []
     back = [-1] * len(pairs)
     for k, (i, _) in enumerate(pairs):
@@ -705,28 +760,7 @@ def _line_hunks(old: bytes, new: bytes, prefix: int, old_end: int, new_end: int,
         chain.append(pairs[k])
         k = back[k]
     chain.reverse()
-    runs: list[tuple[int, int, int]] = []  # (old line, new line, length) of equal lines
-    done_old = done_new = 0
-    for i, j in chain:
-        if i < done_old or j < done_new:
-            continue  # already inside the previous run
-        a, b = i, j
-        while a > done_old and b > done_new and old_lines[a - 1] == new_lines[b - 1]:
-            a, b = a - 1, b - 1
-        e, f = i + 1, j + 1
-        while e < len(old_lines) and f < len(new_lines) and old_lines[e] == new_lines[f]:
-            e, f = e + 1, f + 1
-        runs.append((a, b, e - a))
-        done_old, done_new = e, f
-    old_at = list(itertools.accumulate((len(x) + 1 for x in old_lines), initial=line_start))
-    new_at = list(itertools.accumulate((len(x) + 1 for x in new_lines), initial=line_start))
-    hunks: list[Hunk] = []
-    po = pn = 0
-    for a, b, n in [*runs, (len(old_lines), len(new_lines), 0)]:
-        if a > po or b > pn:
-            hunks.append((old_at[po], old_at[a], new_at[pn], new_at[b]))
-        po, pn = a + n, b + n
-    return hunks or single
+    return chain
 
 
 def _edit(old_src: bytes, old_tree: Tree, new_src: bytes, parser: Parser,
@@ -738,34 +772,36 @@ def _edit(old_src: bytes, old_tree: Tree, new_src: bytes, parser: Parser,
     suffix = _common_prefix(old_src[::-1], new_src[::-1], limit - prefix)
     hunks = _line_hunks(old_src, new_src, prefix, len(old_src) - suffix, len(new_src) - suffix)
     edited = old_tree.copy()
-    # Last edit first: the positions of the earlier ones are then still those of old_src.
-    for o_start, o_end, n_start, n_end in reversed(hunks):
-        start_point = _point(old_src, o_start)
-        inserted = new_src[n_start:n_end]
-        rows = inserted.count(b"\n")
-        end_column = (len(inserted) - inserted.rfind(b"\n") - 1 if rows
-                      else start_point[1] + len(inserted))
+    # Last edit first: the positions before it are then still those of old_src.
+    for hunk in reversed(hunks):
         edited.edit(
-            start_byte=o_start,
-            old_end_byte=o_end,
-            new_end_byte=o_start + len(inserted),
-            start_point=start_point,
-            old_end_point=_point(old_src, o_end),
-            new_end_point=(start_point[0] + rows, end_column),
+            start_byte=hunk.old_start,
+            old_end_byte=hunk.old_end,
+            new_end_byte=hunk.old_start + (hunk.new_end - hunk.new_start),
+            start_point=hunk.start_point,
+            old_end_point=hunk.old_end_point,
+            new_end_point=hunk.new_end_point,
         )
     tree = parser.parse(new_src, edited)
     # Ranges whose syntax changed beyond the edits themselves (error recovery can reach far).
-    dirty = [(n_start, max(n_end, n_start + 1)) for _, _, n_start, n_end in hunks]
+    dirty = [(h.new_start, max(h.new_end, h.new_start + 1)) for h in hunks]
     dirty += [(r.start_byte, r.end_byte) for r in edited.changed_ranges(tree)]
+    dirty.sort()
+    merged: list[list[int]] = []
+    for lo, hi in dirty:
+        if merged and lo <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], hi)
+        else:
+            merged.append([lo, hi])
     shifts = [(0, 0)]
-    for o_start, o_end, n_start, n_end in hunks:
+    for h in hunks:
         dbytes, dlines = shifts[-1]
-        shifts.append((dbytes + (n_end - n_start) - (o_end - o_start),
-                       dlines + new_src.count(b"\n", n_start, n_end)
-                       - old_src.count(b"\n", o_start, o_end)))
+        shifts.append((dbytes + (h.new_end - h.new_start) - (h.old_end - h.old_start),
+                       dlines + h.new_end_point[0] - h.old_end_point[0]))
     untouched = _Untouched(
-        dirty=dirty,
-        edit_ends=[n_end for _, _, _, n_end in hunks],
+        dirty_starts=[lo for lo, _ in merged],
+        dirty_ends=[hi for _, hi in merged],
+        edit_ends=[h.new_end for h in hunks],
         shifts=shifts,
         group_list=previous.groups,
         groups={start: i for i, (start, _, _) in enumerate(previous.groups)},

@@ -13,6 +13,7 @@ from dataset_builder.rust_items import (
     UsePath,
     _common_prefix,
     _line_hunks,
+    _point,
     new_parser,
     parse_rust,
 )
@@ -586,10 +587,16 @@ def test_line_hunks_rebuild_the_new_version() -> None:
         suffix = _common_prefix(old[::-1], new[::-1], limit - prefix)
         hunks = _line_hunks(old, new, prefix, len(old) - suffix, len(new) - suffix)
         rebuilt, at_old = b"", 0
-        for o_start, o_end, n_start, n_end in hunks:
-            assert at_old <= o_start <= o_end and n_start <= n_end
-            rebuilt += old[at_old:o_start] + new[n_start:n_end]
-            at_old = o_end
+        for h in hunks:
+            assert at_old <= h.old_start <= h.old_end and h.new_start <= h.new_end
+            rebuilt += old[at_old:h.old_start] + new[h.new_start:h.new_end]
+            at_old = h.old_end
+            # Points in the old version's rows and columns, as tree-sitter's edit wants them.
+            assert h.start_point == _point(old, h.old_start)
+            assert h.old_end_point == _point(old, h.old_end)
+            inserted = new[h.new_start:h.new_end]
+            assert h.new_end_point == _point(old[:h.old_start] + inserted,
+                                             h.old_start + len(inserted))
         assert rebuilt + old[at_old:] == new
 
 
