@@ -382,7 +382,11 @@ class WorkDir:
     def save_chunk(self, state: MinerState, tables: dict[str, list[dict[str, Any]]]) -> None:
         self.parts.mkdir(parents=True, exist_ok=True)
         for name, rows in tables.items():
-            table = pa.Table.from_pylist(rows, schema=schema.SCHEMAS[name])
+            table_schema = schema.SCHEMAS[name]
+            # Column lists, then from_pydict: half the time of from_pylist on row dicts.
+            table = pa.Table.from_pydict(
+                {col: [row[col] for row in rows] for col in table_schema.names},
+                schema=table_schema)
 
             def write(tmp: Path, table: pa.Table = table) -> None:
                 pq.write_table(table, tmp)

@@ -621,6 +621,20 @@ def _point(src: bytes, offset: int) -> tuple[int, int]:
     return row, offset - (src.rfind(b"\n", 0, offset) + 1)
 
 
+def _common_run(a: bytes, a_start: int, b: bytes, b_start: int, limit: int) -> int:
+    """Length of the common prefix of a[a_start:] and b[b_start:], at most limit."""
+    same, step = 0, 4096
+    while same < limit:
+        span = min(step, limit - same)
+        if a[a_start + same : a_start + same + span] == b[b_start + same : b_start + same + span]:
+            same += span
+        elif step > 1:
+            step = max(1, step // 8)
+        else:
+            break
+    return same
+
+
 def _common_prefix(a: bytes, b: bytes, limit: int) -> int:
     """Length of the common prefix, compared in shrinking blocks (C speed on large files)."""
     prefix, step = 0, 4096
@@ -686,29 +700,35 @@ def _line_hunks(old: bytes, new: bytes, prefix: int, old_end: int, new_end: int,
     neighbouring equal lines), and the gaps between runs are the edits. A commit that touches
     two functions far apart then re-parses two small regions instead of everything between
     them (on ripgrep's history: 7% of a file dirty on average instead of 32%)."""
-    single = [_single_hunk(old, new, prefix, old_end, new_end)]
+    def single() -> list[_Hunk]:
+        return [_single_hunk(old, new, prefix, old_end, new_end)]
+
     # Whole lines on both sides (the prefix and suffix are common, so both versions agree).
     line_start = old.rfind(b"\n", 0, prefix) + 1
     newline = old.find(b"\n", old_end)
     if newline < 0:
-        return single
+        return single()
     o_end = newline + 1
     n_end = new_end + (o_end - old_end)
     old_lines = old[line_start:o_end].split(b"\n")[:-1]
     new_lines = new[line_start:n_end].split(b"\n")[:-1]
     if len(old_lines) < min_lines or len(new_lines) < min_lines:
-        return single
+        return single()
     old_count = Counter(old_lines)
     new_count = Counter(new_lines)
     anchor = {line: i for i, line in enumerate(old_lines)
               if old_count[line] == 1 and new_count[line] == 1}
     pairs = [(anchor[line], j) for j, line in enumerate(new_lines) if line in anchor]
     if not pairs:
-        return single
+        return single()
     if all(a[0] < b[0] for a, b in itertools.pairwise(pairs)):
         chain = pairs  # the usual case: nothing moved, every anchor is in order
     else:
         chain = _longest_increasing(pairs)
+    # Byte offset of line k: line_start + the lengths of the lines before it + k newlines.
+    old_len = list(itertools.accumulate(map(len, old_lines), initial=0))
+    new_len = list(itertools.accumulate(map(len, new_lines), initial=0))
+    old_at = [n + k for k, n in enumerate(old_len)]  # relative to line_start
     runs: list[tuple[int, int, int]] = []  # (old line, new line, length) of equal lines
     done_old = done_new = 0
     for i, j in chain:
@@ -717,14 +737,13 @@ def _line_hunks(old: bytes, new: bytes, prefix: int, old_end: int, new_end: int,
         a, b = i, j
         while a > done_old and b > done_new and old_lines[a - 1] == new_lines[b - 1]:
             a, b = a - 1, b - 1
-        e, f = i + 1, j + 1
-        while e < len(old_lines) and f < len(new_lines) and old_lines[e] == new_lines[f]:
-            e, f = e + 1, f + 1
+        # Forward, bytes compared in C: the equal lines end at the last newline of the
+        # common run (equal bytes have equal line structure).
+        o_at, n_at = line_start + old_at[i], line_start + new_len[j] + j
+        same = _common_run(old, o_at, new, n_at, min(o_end - o_at, n_end - n_at))
+        e = bisect.bisect_right(old_at, old_at[i] + same) - 1
         runs.append((a, b, e - a))
-        done_old, done_new = e, f
-    # Byte offset of line k: line_start + the lengths of the lines before it + k newlines.
-    old_len = list(itertools.accumulate(map(len, old_lines), initial=0))
-    new_len = list(itertools.accumulate(map(len, new_lines), initial=0))
+        done_old, done_new = e, j + (e - i)
     # Hunks start and end at line starts (column 0); rows are those of the old version, as
     # the edits are applied last first.
     row = old.count(b"\n", 0, line_start)
@@ -737,7 +756,7 @@ def _line_hunks(old: bytes, new: bytes, prefix: int, old_end: int, new_end: int,
                                line_start + new_len[pn] + pn, line_start + new_len[b] + b,
                                (start_row, 0), (row + a, 0), (start_row + b - pn, 0)))
         po, pn = a + n, b + n
-    return hunks or single
+    return hunks or single()
 
 
 def _longest_increasing(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
