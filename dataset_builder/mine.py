@@ -297,14 +297,24 @@ class Miner:
             counts.update(per_file)
             file_rows.append(file_row)
 
-        imports: dict[int, Imports] = {}
+        # Per file: its imports, and the references already resolved. The table does not
+        # change while the commit's references are resolved, and a resolution depends only on
+        # the reference, the item's module and (for `Self::`) its type: the items of one file
+        # share most names.
+        imports: dict[tuple[int, ModuleLocation], tuple[Imports, dict[Any, str | None]]] = {}
         for row_index, item, loc, parsed in pending:
             resolved = []
-            file_imports = imports.get(id(parsed))
-            if file_imports is None:
-                file_imports = imports[id(parsed)] = Imports.of(parsed.uses, loc)
+            file_state = imports.get((id(parsed), loc))
+            if file_state is None:
+                file_state = imports[(id(parsed), loc)] = (Imports.of(parsed.uses, loc), {})
+            file_imports, memo = file_state
             for ref in item.references:
-                sid = symbols.resolve(ref, item, loc, file_imports)
+                memo_key = (ref, item.module,
+                            (item.self_type or item.name) if ref.startswith("Self") else "")
+                if memo_key in memo:
+                    sid = memo[memo_key]
+                else:
+                    sid = memo[memo_key] = symbols.resolve(ref, item, loc, file_imports)
                 if sid is None:
                     continue
                 resolved.append(sid)

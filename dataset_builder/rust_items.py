@@ -181,6 +181,19 @@ def _ref_span(node: Node, kind: str) -> tuple[int, int]:
     return node.start_byte, node.end_byte
 
 
+def _merge_spans(spans: list[tuple[int, int]], gap: int = 2048) -> list[tuple[int, int]]:
+    """Sorted spans joined when less than `gap` bytes apart: one query over both costs less
+    than two. References found in between are harmless: each item takes only those inside
+    its own span."""
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1] + gap:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
 def _symbol_of(kind: str, module: str, name: str, self_type: str, parent: _Stub | None) -> str:
     if kind not in DEFINING_KINDS:
         return ""
@@ -535,7 +548,8 @@ class _Collector:
             if previous is None:
                 self._collect_refs([(self.root.start_byte, self.root.end_byte)])
             else:
-                self._collect_refs(sorted({_ref_span(s.node, s.kind) for s in changed}))
+                self._collect_refs(_merge_spans(sorted({_ref_span(s.node, s.kind)
+                                                        for s in changed})))
         items: list[Item] = []
         uses: list[UsePath] = []
         for i, entry in enumerate(self.entries):
