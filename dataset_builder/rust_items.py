@@ -181,7 +181,7 @@ def _ref_span(node: Node, kind: str) -> tuple[int, int]:
     return node.start_byte, node.end_byte
 
 
-def _merge_spans(spans: list[tuple[int, int]], gap: int = 2048) -> list[tuple[int, int]]:
+def _merge_spans(spans: list[tuple[int, int]], gap: int = 256) -> list[tuple[int, int]]:
     """Sorted spans joined when less than `gap` bytes apart: one query over both costs less
     than two. References found in between are harmless: each item takes only those inside
     its own span."""
@@ -454,14 +454,17 @@ class _Collector:
         index_shift = len(self.entries) - group_first
         self.groups.extend((start + dbytes, first + index_shift, end + index_shift)
                            for start, first, end in untouched.group_list[nested:position])
+        keys = self.keys
         for old in untouched.items[group[0] : group[1]]:
-            base, _, suffix = old.key.rpartition("#")
-            if not (base and suffix.isdigit()):
-                base, suffix = old.key, "1"
-            seen = self.keys.get(base, 0) + 1
-            if seen != int(suffix):
+            base, ordinal = old.key, 1
+            if "#" in base:  # rare: the n-th item of the same kind and name
+                head, _, suffix = base.rpartition("#")
+                if head and suffix.isdigit():
+                    base, ordinal = head, int(suffix)
+            seen = keys.get(base, 0) + 1
+            if seen != ordinal:
                 self.key_conflict = True  # duplicate names shifted: redo without carry-over
-            self.keys[base] = seen
+            keys[base] = seen
             self.entries.append(old.moved(old.start_byte + dbytes, old.end_byte + dbytes,
                                           old.start_line + dlines, old.end_line + dlines))
         return True
