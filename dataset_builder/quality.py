@@ -48,13 +48,18 @@ def filter_reason(target: str, config: FilterConfig) -> str | None:
         return "max_line_length"
     if len(target) / max(1, len(lines)) > config.max_mean_line_length:
         return "mean_line_length"
-    alnum = len(target) - len(_NOT_ALNUM.sub("", target))  # C speed on large targets
+    if target.isascii():  # bytes.translate deletes in C, several times faster than re
+        data = target.encode("ascii")
+        alnum = len(data) - len(data.translate(None, _ASCII_ALNUM))
+    else:
+        alnum = len(target) - len(_NOT_ALNUM.sub("", target))
     if alnum / max(1, len(target)) < config.min_alnum_fraction:
         return "alnum_fraction"
     return None
 
 
-_NOT_ALNUM = re.compile(r"[^\W_]+")
+_NOT_ALNUM = re.compile(r"[^\W_]+")  # (runs of) alphanumeric characters, removed to count them
+_ASCII_ALNUM = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
 _KEYS = [  # (literal trigger, pattern)
     ("AKIA", re.compile(r"\bAKIA[0-9A-Z]{16}\b")),  # AWS access key id

@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -138,6 +139,7 @@ def parse_rustdoc_json(data: dict[str, Any], snapshot: str, crate_dir: str) -> R
     return facts
 
 
+@lru_cache(maxsize=1)
 def _toolchain_ok() -> str | None:
     if shutil.which("cargo") is None:
         return "no_cargo"
@@ -147,10 +149,12 @@ def _toolchain_ok() -> str | None:
     return None
 
 
-def rustdoc_facts(git_dir: Path, snapshot: str, crate_dir: str,
-                  cache_dir: Path) -> tuple[RustdocFacts | None, str]:
+def rustdoc_facts(git_dir: Path, snapshot: str, crate_dir: str, cache_dir: Path,
+                  tree: Path | None = None) -> tuple[RustdocFacts | None, str]:
     """Document the crate in `crate_dir` ("" = repository root) at `snapshot`. Returns the facts
-    or None, and "ok" or the reason it failed. Results are cached in `cache_dir` by snapshot."""
+    or None, and "ok" or the reason it failed. Results are cached in `cache_dir` by snapshot.
+    `tree`: the snapshot's tree already extracted there (by a caller documenting several
+    crates of one snapshot), else it is extracted for this call."""
     tag = f"{snapshot}-{crate_dir.replace('/', '_') or 'root'}"
     cached = cache_dir / f"{tag}.json"
     if cached.exists():
@@ -160,10 +164,10 @@ def rustdoc_facts(git_dir: Path, snapshot: str, crate_dir: str,
     if reason:
         return None, reason
     with tempfile.TemporaryDirectory(prefix="ferric-rustdoc-") as tmp:
-        root = Path(tmp) / "src"
+        root = tree or Path(tmp) / "src"
         # The whole tree: a workspace member inherits from the workspace's Cargo.toml.
         try:
-            extract_tree(git_dir, snapshot, root)
+            extract_tree(git_dir, snapshot, root)  # returns at once when it exists
         except RepoError:
             return None, "git_archive_failed"
         crate = root / crate_dir if crate_dir else root

@@ -23,9 +23,11 @@ import math
 import os
 import re
 import shutil
+import tempfile
 from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -664,8 +666,51 @@ def _load_snapshot(info: RepoInfo, out: Path, history: History, texts: BlobTexts
     return Snapshot(index, sha, files, live, dict(by_path), order, dict(depends))
 
 
+@lru_cache(maxsize=8)
+def _cut_pattern(added_starts: frozenset[str]) -> re.Pattern[str]:
+    # A character before which the tokenizer starts a new pre-token: printable ASCII, not a
+    # digit (digits are split off first, which moves the boundary) and not the first
+    # character of an added token (those are split off first too).
+    starts = "".join(re.escape(chr(c)) for c in range(0x21, 0x7F)
+                     if not chr(c).isdigit() and chr(c) not in added_starts)
+    # A line break (captured: its indentation but the last space) then an indented line, or
+    # a bare line break (captured as None) before a line at column 0. Starts with a literal
+    # "\n", which re scans for quickly.
+    return re.compile(f"\\n(?:(?<=\\S\\n)( *)(?= [{starts}])|(?=[{starts}]))")
+
+
+def _split_lines(text: str, added_starts: frozenset[str]) -> list[str | None]:
+    """[piece, separator, piece, ...]: re.split with the separators' captured indentation."""
+    return _cut_pattern(added_starts).split(text)
+
+
+def token_segments(text: str, added_starts: frozenset[str] = frozenset("<")) -> list[str]:
+    """The text cut into line-sized pieces whose token counts add up to the whole text's, for
+    StarCoder2's tokenizer. BPE merges never cross a pre-token boundary, and the pre-tokenizer
+    (digits split, then GPT-2's byte-level regex) puts one around a line break that ends a
+    run of whitespace before a line at column 0 (`\\s+(?!\\S)` fails there and `\\s+`
+    takes the break alone), and around `\\n` plus an indentation but its last space when a
+    non-space character precedes the break (the last space goes to the next word, ` fn`).
+    Only lines starting with printable ASCII that is neither a digit (digits are split off
+    first) nor the first character of an added token (`<file_sep>` is split off first) are
+    cut. Pieces and separators alternate."""
+    parts = _split_lines(text, added_starts)
+    pieces: list[str] = []
+    for k, part in enumerate(parts):
+        if k % 2:
+            pieces.append("\n" + (part or ""))
+        elif part:
+            pieces.append(part)
+    return pieces
+
+
 class TokenCounter:
-    def __init__(self, path: Path) -> None:
+    """Exact StarCoder2 token counts. Samples repeat the same lines over and over (a file's
+    code before each of its functions, the same definitions in many context packs), so texts
+    are cut into line-sized pieces whose counts add up exactly (see token_segments) and each
+    distinct piece is encoded once."""
+
+    def __init__(self, path: Path, cache_entries: int = 2_000_000) -> None:
         from tokenizers import Tokenizer
 
         tokenizer_json = path / "tokenizer.json" if path.is_dir() else path
@@ -674,10 +719,16 @@ class TokenCounter:
                                     "(set FERRIC_BASE_TOKENIZER)")
         self.digest = hashlib.sha256(tokenizer_json.read_bytes()).hexdigest()[:16]
         self.tokenizer = Tokenizer.from_file(str(tokenizer_json))
+        self.cache: dict[str, int] = {}
+        self.separators: dict[str | None, int] = {}  # a line break and indentation -> count
+        self.cache_entries = cache_entries
+        self.added_starts = frozenset(
+            t.content[0] for t in self.tokenizer.get_added_tokens_decoder().values() if t.content)
 
-    def count(self, texts: list[str]) -> list[int]:
-        """Exact token counts, in batches: a batch's encodings (ids, offsets, strings) take
-        about 100 bytes per token and are dropped before the next."""
+    def count_direct(self, texts: list[str]) -> list[int]:
+        """Exact token counts by encoding each text whole, in batches: a batch's encodings
+        (ids, offsets, strings) take about 100 bytes per token and are dropped before the
+        next."""
         encode = getattr(self.tokenizer, "encode_batch_fast", self.tokenizer.encode_batch)
         counts: list[int] = []
         batch: list[str] = []
@@ -691,6 +742,25 @@ class TokenCounter:
         if batch:
             counts.extend(len(e.ids) for e in encode(batch, add_special_tokens=False))
         return counts
+
+    def count(self, texts: list[str]) -> list[int]:
+        """Exact token counts (equal to count_direct's), through the piece cache."""
+        if len(self.cache) > self.cache_entries:
+            self.cache.clear()
+        cache, separators = self.cache, self.separators
+        split = [_split_lines(text, self.added_starts) for text in texts]
+        pieces: set[str] = set()
+        indents: set[str | None] = set()
+        for parts in split:
+            pieces.update(parts[::2])  # type: ignore[arg-type]  # pieces are never None
+            indents.update(parts[1::2])
+        missing = [p for p in pieces if p not in cache]
+        cache.update(zip(missing, self.count_direct(missing), strict=True))
+        new_indents = [i for i in indents if i not in separators]
+        separators.update(zip(new_indents, self.count_direct(
+            ["\n" + (i or "") for i in new_indents]), strict=True))
+        return [sum(map(cache.__getitem__, parts[::2]))  # type: ignore[arg-type]
+                + sum(map(separators.__getitem__, parts[1::2])) for parts in split]
 
 
 def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
@@ -805,9 +875,10 @@ def _rustdoc_map(info: RepoInfo, out: Path, history: History,
         no_manifest = [c for c in crates if _crate_dir(c) not in manifests]
         if no_manifest:  # test folders and examples are not crates of their own
             failed["not_a_crate_root"] += len(no_manifest)
+        tree_dir = tempfile.TemporaryDirectory(prefix="ferric-tree-")  # one per snapshot
         for crate in (c for c in crates if _crate_dir(c) in manifests):
             facts, reason = rustdoc_facts(info.git_dir, sha, _crate_dir(crate),
-                                          out / ".rustdoc-cache")
+                                          out / ".rustdoc-cache", Path(tree_dir.name) / "src")
             run = {"snapshot": sha, "crate": crate, "result": reason, "matched": 0}
             report["runs"].append(run)
             if facts is None:
@@ -815,6 +886,7 @@ def _rustdoc_map(info: RepoInfo, out: Path, history: History,
                 continue
             matched = _match_rustdoc(facts, rows, col, mapping)
             run["matched"] = matched
+        tree_dir.cleanup()
     report["failed"] = dict(failed)
     report["functions_with_resolved_signature"] = len({k for k in mapping if "|" in k})
     return mapping

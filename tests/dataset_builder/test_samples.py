@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import shutil
 import subprocess
 from collections import Counter
@@ -280,3 +281,33 @@ def test_empty_split_files_keep_the_schema(header_build: Path) -> None:
         for f in files:
             assert pq.read_schema(f).equals(SAMPLES) or pa.types.is_string(
                 pq.read_schema(f).field("id").type)
+
+
+# --- exact token counts through the piece cache ------------------------------------------
+
+_ATOMS = ["fn", " x", "\n", "\n\n", "    ", "  ", "\t", "\r\n", "}", "{", "1", " 2", "<file_sep>",
+          "'a", "\u00a0", "\u3000", "\x1c", "é", " // c", "let y = 3;", "#[derive(Debug)]",
+          "'s", "<T>", "\n    ", "\n\t", "  \n", "π", "０"]
+
+
+def test_token_counts_through_pieces_equal_whole_text_counts() -> None:
+    """Counting line pieces and adding up equals encoding the text whole: on Rust code, and
+    on random mixes of the cases where the cut rules could go wrong (trailing spaces, CRLF,
+    tabs, digits, added tokens, non-ASCII whitespace and digits)."""
+    from dataset_builder.samples import TokenCounter, default_tokenizer_path, token_segments
+
+    path = default_tokenizer_path()
+    if not (path / "tokenizer.json").exists():
+        pytest.skip(f"no StarCoder2 tokenizer at {path}")
+    counter = TokenCounter(path)
+    rust = (Path(__file__).parents[2] / "dataset_builder" / "demo").rglob("*")
+    texts = [p.read_text(errors="replace") for p in rust if p.is_file()]
+    rng = random.Random(2)
+    texts += ["".join(rng.choice(_ATOMS) for _ in range(rng.randrange(1, 60)))
+              for _ in range(3000)]
+    texts += ["", "\n", "x\n    y", "a  \n    b", "a\n  1", "a\n<file_sep>b", "a\r\n    b"]
+    assert counter.count(texts) == counter.count_direct(texts)
+    assert counter.count(texts) == counter.count_direct(texts)  # again, from the cache
+    pieces = token_segments("fn a() {\n    let x = 1;\n}\n<file_sep>x\n1\n")
+    assert "".join(pieces) == "fn a() {\n    let x = 1;\n}\n<file_sep>x\n1\n"
+    assert pieces[:3] == ["fn a() {", "\n   ", " let x = 1;"]
