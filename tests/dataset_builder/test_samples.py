@@ -311,3 +311,18 @@ def test_token_counts_through_pieces_equal_whole_text_counts() -> None:
     pieces = token_segments("fn a() {\n    let x = 1;\n}\n<file_sep>x\n1\n")
     assert "".join(pieces) == "fn a() {\n    let x = 1;\n}\n<file_sep>x\n1\n"
     assert pieces[:3] == ["fn a() {", "\n   ", " let x = 1;"]
+
+
+def test_scale_groups_run_in_processes_in_order_and_failures_are_reported(
+        tmp_path: Path) -> None:
+    from dataset_builder.samples import _in_processes
+
+    def run(group: tuple[str, ...]) -> list[str]:
+        if "bad" in group:
+            raise ValueError("boom")
+        return [s.upper() for s in group]
+
+    assert _in_processes(run, [("a", "b"), ("c",)], tmp_path) == [["A", "B"], ["C"]]
+    assert not list(tmp_path.iterdir())  # the children's result files are removed
+    with pytest.raises(RuntimeError, match="sample generation failed for bad"):
+        _in_processes(run, [("ok",), ("bad",)], tmp_path)
