@@ -639,7 +639,8 @@ def _point(src: bytes, offset: int) -> tuple[int, int]:
 
 
 def _common_run(a: bytes, a_start: int, b: bytes, b_start: int, limit: int) -> int:
-    """Length of the common prefix of a[a_start:] and b[b_start:], at most limit."""
+    """Length of the common prefix of a[a_start:] and b[b_start:], at most limit, compared
+    in shrinking blocks (C speed on large files)."""
     same, step = 0, 4096
     while same < limit:
         span = min(step, limit - same)
@@ -653,17 +654,8 @@ def _common_run(a: bytes, a_start: int, b: bytes, b_start: int, limit: int) -> i
 
 
 def _common_prefix(a: bytes, b: bytes, limit: int) -> int:
-    """Length of the common prefix, compared in shrinking blocks (C speed on large files)."""
-    prefix, step = 0, 4096
-    while prefix < limit:
-        span = min(step, limit - prefix)
-        if a[prefix : prefix + span] == b[prefix : prefix + span]:
-            prefix += span
-        elif step > 1:
-            step = max(1, step // 8)
-        else:
-            break
-    return prefix
+    """Length of the common prefix, at most limit."""
+    return _common_run(a, 0, b, 0, limit)
 
 
 @dataclass(slots=True)
@@ -822,13 +814,7 @@ def _edit(old_src: bytes, old_tree: Tree, new_src: bytes, parser: Parser,
     # Ranges whose syntax changed beyond the edits themselves (error recovery can reach far).
     dirty = [(h.new_start, max(h.new_end, h.new_start + 1)) for h in hunks]
     dirty += [(r.start_byte, r.end_byte) for r in edited.changed_ranges(tree)]
-    dirty.sort()
-    merged: list[list[int]] = []
-    for lo, hi in dirty:
-        if merged and lo <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], hi)
-        else:
-            merged.append([lo, hi])
+    merged = _merge_spans(sorted(dirty), gap=0)
     shifts = [(0, 0)]
     for h in hunks:
         dbytes, dlines = shifts[-1]

@@ -97,16 +97,22 @@ def _top_level_spans(pf: ParsedFile) -> list[tuple[int, int]]:
     return [(i.start_byte, i.end_byte) for i in pf.items if not i.parent and not i.module]
 
 
-@pytest.mark.slow
-def test_incremental_parse_of_member_edits_on_real_files() -> None:
-    """Edits inside impl, trait and mod bodies (a method deleted, duplicated, renamed or its
-    body changed; a member inserted): members untouched by the edit are carried over, and the
-    result still equals a fresh parse."""
+def _edit_test_files() -> list[Path]:
+    """Source files of the crates the incremental-parse tests edit (skips when none)."""
     dirs = crate_dirs()
     files = [p for name in ("itertools", "regex", "nom", "serde", "either") if name in dirs
              for p in rust_files(dirs[name] / "src")]
     if not files:
         pytest.skip("no suitable crate installed")
+    return files
+
+
+@pytest.mark.slow
+def test_incremental_parse_of_member_edits_on_real_files() -> None:
+    """Edits inside impl, trait and mod bodies (a method deleted, duplicated, renamed or its
+    body changed; a member inserted): members untouched by the edit are carried over, and the
+    result still equals a fresh parse."""
+    files = _edit_test_files()
     rng = random.Random(11)
     parser = new_parser()
     checked = 0
@@ -146,11 +152,7 @@ def test_incremental_parse_of_member_edits_on_real_files() -> None:
 def test_incremental_parse_on_real_files() -> None:
     """Item-level edits of real files (delete, duplicate, insert, edit a body): the
     incremental parse equals a fresh one."""
-    dirs = crate_dirs()
-    files = [p for name in ("itertools", "regex", "nom", "serde", "either") if name in dirs
-             for p in rust_files(dirs[name] / "src")]
-    if not files:
-        pytest.skip("no suitable crate installed")
+    files = _edit_test_files()
     rng = random.Random(7)
     parser = new_parser()
     checked = 0
@@ -187,11 +189,7 @@ def test_incremental_parse_on_real_files() -> None:
 def test_incremental_parse_of_several_edits_at_once_on_real_files() -> None:
     """Two to four item-level edits in one version, at random places of real files (several
     hunks in one incremental parse): the result equals a fresh parse."""
-    dirs = crate_dirs()
-    files = [p for name in ("itertools", "regex", "nom", "serde", "either") if name in dirs
-             for p in rust_files(dirs[name] / "src")]
-    if not files:
-        pytest.skip("no suitable crate installed")
+    files = _edit_test_files()
     rng = random.Random(5)
     parser = new_parser()
     checked = 0
