@@ -228,6 +228,26 @@ class BlobReader:
         data = proc.stdout.read(size + 1)  # content plus the trailing newline
         return data[:size]
 
+    def read_many(self, shas: list[str], batch: int = 512) -> Iterator[bytes | None]:
+        """Blob bytes (None when missing) of each sha, in order; consume it to the end before
+        the next read. Requests go out a batch at a time: one write instead of a round trip
+        per blob (each is two context switches between this process and git). A batch of
+        requests is at most 33 KiB (SHA-256 names), so it fits the pipe buffer and the write
+        cannot block while git waits for its output to be read."""
+        proc = self._proc
+        assert proc.stdin is not None and proc.stdout is not None
+        for start in range(0, len(shas), batch):
+            part = shas[start:start + batch]
+            proc.stdin.write(b"".join(sha.encode() + b"\n" for sha in part))
+            proc.stdin.flush()
+            for _ in part:
+                header = proc.stdout.readline().split()
+                if len(header) < 3 or header[1] == b"missing":
+                    yield None
+                    continue
+                size = int(header[2])
+                yield proc.stdout.read(size + 1)[:size]
+
     def close(self) -> None:
         if self._proc.stdin is not None:
             self._proc.stdin.close()

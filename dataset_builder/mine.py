@@ -118,6 +118,10 @@ class BlobCache:
         data = self.reader.read(sha)
         if cached is not None:
             return cached, data
+        return self.parse(sha, data, previous_sha), data
+
+    def parse(self, sha: str, data: bytes | None, previous_sha: str = "") -> Blob:
+        """The blob's parse (or skip reason) from its bytes, kept in the cache."""
         skip = content_skip_reason(data, self.max_bytes)
         parsed = None
         if skip is None and data is not None:
@@ -130,7 +134,7 @@ class BlobCache:
                 self.trees.popitem(last=False)
         blob = Blob(parsed, skip, len(data) if data is not None else 0)
         self.blobs[sha] = blob
-        return blob, data
+        return blob
 
 
 @dataclass

@@ -62,9 +62,10 @@ def _worker(git_dir: Path, max_bytes: int, inbox: Any, outbox: Any) -> None:
             chunk_id, tasks = message
             results: list[Result] = []
             parsed_before, incremental_before = cache.parsed, cache.incremental
-            for sha, previous in tasks:
+            for (sha, previous), data in zip(
+                    tasks, reader.read_many([sha for sha, _ in tasks]), strict=True):
                 prior = cache.trees.get(previous) if previous else None
-                blob, data = cache.get(sha, True, previous)
+                blob = cache.parse(sha, data, previous)
                 if blob.parsed is not None and prior is not None:
                     # Send unchanged items as references to the previous version, which the
                     # main process already holds: far less to pickle.
