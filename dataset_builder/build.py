@@ -33,10 +33,9 @@ from dataset_builder.gitio import (
     RepoInfo,
     count_commits,
     git_version,
-    list_tree,
 )
 from dataset_builder.graphs import dependency_order, graph_stats, write_graphml
-from dataset_builder.mine import BlobCache, MinerState, WorkDir, mine_history, path_skip_reason
+from dataset_builder.mine import BlobCache, MinerState, WorkDir, mine_history, tree_parses
 from dataset_builder.modules import module_graph
 from dataset_builder.report import (
     PLOT,
@@ -93,29 +92,27 @@ def _commit_dag(commits: pa.Table, state: MinerState) -> nx.DiGraph:
     return dag
 
 
-def _snapshot_commits(commits: pa.Table, every: int | None) -> list[tuple[int, str]]:
-    shas = commits.column("sha").to_pylist()
+def _snapshot_indexes(n_commits: int, every: int | None) -> list[int]:
     if every is None:
-        every = max(1, min(100, -(-len(shas) // 10)))
-    picks = {len(shas) - 1}
+        every = max(1, min(100, -(-n_commits // 10)))
+    picks = {n_commits - 1}
     if every > 0:
-        picks.update(range(every - 1, len(shas), every))
-    return [(i, shas[i]) for i in sorted(picks)]
+        picks.update(range(every - 1, n_commits, every))
+    return sorted(picks)
 
 
 def _module_snapshots(info: RepoInfo, cache: BlobCache, snapshots: list[tuple[int, str]],
+                      recorded: dict[int, list[tuple[str, ParsedFile]] | None],
                       progress: bool) -> tuple[pa.Table, nx.DiGraph]:
+    """Module graph rows of each snapshot, from the parses the walk recorded (or, for
+    snapshots passed before a resumed run started, from the commit's tree)."""
     rows: list[dict[str, Any]] = []
     graph = nx.DiGraph()
     for index, sha in tqdm(snapshots, desc="module graphs", unit="snapshot",
                            disable=not progress or len(snapshots) < 2):
-        files: list[tuple[str, ParsedFile]] = []
-        for entry in list_tree(info, sha):
-            if path_skip_reason(entry.path, entry.mode) is not None:
-                continue
-            blob, _ = cache.get(entry.sha)
-            if blob.parsed is not None:
-                files.append((entry.path, blob.parsed))
+        files = recorded.get(index)
+        if files is None:
+            files = tree_parses(info, cache, sha)
         graph = module_graph(files)
         for order, node in enumerate(dependency_order(graph)):
             data = graph.nodes[node]
@@ -152,6 +149,8 @@ def _counts(state: MinerState, commits: pa.Table, items: pa.Table,
         "references_resolved": state.counts["references_resolved"],
         "blobs_parsed_this_run": cache.parsed,
         "blobs_parsed_incrementally": cache.incremental,
+        # Parses are dropped once no path holds their blob; these came back and were redone.
+        "blobs_parsed_again": cache.reparsed,
     }
 
 
@@ -216,7 +215,9 @@ def build_dataset(config: MineConfig, info: RepoInfo, progress: bool = True,
         total = min(total, config.max_commits)
     with BlobReader(info.git_dir) as reader:
         cache = BlobCache(reader, config.max_file_bytes)
-        state = mine_history(info, config, work, cache, total, progress)
+        recorded: dict[int, list[tuple[str, ParsedFile]] | None] = dict.fromkeys(
+            _snapshot_indexes(total, config.snapshot_every))
+        state = mine_history(info, config, work, cache, total, progress, recorded)
         if state.rs_paths_seen == 0:
             work.remove()
             raise RepoError(f"--repo {config.repo}: no .rs files in the selected history")
@@ -241,12 +242,13 @@ def build_dataset(config: MineConfig, info: RepoInfo, progress: bool = True,
         _write_table(commits, out / "commits.parquet")
         write_graphml(dag, out / "dag.graphml")
 
-        snapshots = _snapshot_commits(commits, config.snapshot_every)
-        modules, head_graph = _module_snapshots(info, cache, snapshots, progress)
+        shas = commits.column("sha").to_pylist()
+        snapshots = [(i, shas[i]) for i in _snapshot_indexes(len(shas), config.snapshot_every)]
+        modules, head_graph = _module_snapshots(info, cache, snapshots, recorded, progress)
+        del recorded
         _write_table(modules, out / "modules.parquet")
         write_graphml(head_graph, out / "module_graph.graphml")
-        # Every parse of the history is held until here (the snapshots read them); the rest
-        # of the build reads the parquet files, so they are freed before it does.
+        # The rest of the build reads the parquet files.
         cache.blobs.clear()
         cache.trees.clear()
 
@@ -289,20 +291,24 @@ def build_dataset(config: MineConfig, info: RepoInfo, progress: bool = True,
 def sanity_checks(out: Path, dag: nx.DiGraph, commits: pa.Table,
                   manifest: dict[str, Any]) -> dict[str, bool]:
     """Properties every build must have; the report lists them and the CLI warns on failure."""
-    items = pq.read_table(out / "items.parquet", columns=["commit", "change", "text"])
     shas = set(commits.column("sha").to_pylist())
     index = dict(zip(commits.column("sha").to_pylist(), commits.column("index").to_pylist(),
                      strict=True))
-    # Compared in Arrow: the texts of a long history would take GBs as Python strings.
-    has_text = pc.greater(pc.binary_length(items.column("text")), 0)
-    removed = pc.equal(items.column("change"), "removed")
-    texts_ok = bool(pc.all(pc.not_equal(has_text, removed)).as_py() is not False)
+    # Compared in Arrow, a batch at a time: the texts of a long history take GBs.
+    texts_ok = True
+    item_commits: set[str] = set()
+    for batch in pq.ParquetFile(out / "items.parquet").iter_batches(
+            batch_size=8192, columns=["commit", "change", "text"]):
+        has_text = pc.greater(pc.binary_length(batch.column("text")), 0)
+        removed = pc.equal(batch.column("change"), "removed")
+        texts_ok &= pc.all(pc.not_equal(has_text, removed)).as_py() is not False
+        item_commits.update(pc.unique(batch.column("commit")).to_pylist())
     return {
         "dag_is_acyclic": nx.is_directed_acyclic_graph(dag),
         "dag_edges_point_forward": all(index[u] < index[v] for u, v in dag.edges),
-        "item_commits_exist": set(pc.unique(items.column("commit")).to_pylist()) <= shas,
+        "item_commits_exist": item_commits <= shas,
         "commit_indexes_contiguous": commits.column("index").to_pylist()
         == list(range(commits.num_rows)),
-        "every_item_version_has_text": texts_ok,
+        "every_item_version_has_text": bool(texts_ok),
         "module_graph_nonempty": manifest["module_graph"]["nodes"] > 0,
     }

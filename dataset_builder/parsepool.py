@@ -94,16 +94,30 @@ class ParsePool:
         for proc in self.procs:
             proc.start()
         self.submitted: set[str] = set()
+        self.in_flight: dict[int, list[str]] = {}  # chunk -> blobs submitted, not collected
+        self.pins: dict[int, list[str]] = {}  # chunk -> previous versions held for it
         self.early: dict[int, list[Any]] = {}
         self.parsed = 0
         self.incremental = 0
 
     def submit(self, chunk_id: int, commits: Iterable[Commit], cache: BlobCache) -> None:
         per_worker: list[list[Task]] = [[] for _ in self.inboxes]
+        flying = {sha for shas in self.in_flight.values() for sha in shas}
+        sent: list[str] = []
+        pins: list[str] = []
 
         def add(sha: str, previous: str, path: str) -> None:
             if sha and sha not in cache.blobs and sha not in self.submitted:
                 self.submitted.add(sha)
+                sent.append(sha)
+                flying.add(sha)
+                if previous and (previous in cache.blobs or previous in flying):
+                    # A worker may send unchanged items as references to the previous
+                    # version: the cache holds it until this chunk is collected.
+                    cache.hold(previous)
+                    pins.append(previous)
+                else:
+                    previous = ""  # dropped here already: parsed from scratch
                 per_worker[zlib.crc32(path.encode()) % len(per_worker)].append((sha, previous))
 
         for commit in commits:
@@ -114,6 +128,8 @@ class ParsePool:
                 add(change.old_blob, "", change.old_path)
                 if change.status != "D":
                     add(change.new_blob, change.old_blob, change.path)
+        self.in_flight[chunk_id] = sent
+        self.pins[chunk_id] = pins
         for inbox, tasks in zip(self.inboxes, per_worker, strict=True):
             inbox.put((chunk_id, tasks))
 
@@ -148,6 +164,13 @@ class ParsePool:
                 if data is not None:
                     cache.sources[sha] = data
         self.early.pop(chunk_id, None)
+        self.in_flight.pop(chunk_id, None)
+
+    def unpin(self, chunk_id: int, cache: BlobCache) -> None:
+        """After the chunk is processed: the previous versions its parses referred to are
+        held only by the paths (if any) that still have them."""
+        for sha in self.pins.pop(chunk_id, ()):
+            cache.release(sha)
 
     def close(self) -> None:
         for inbox, proc in zip(self.inboxes, self.procs, strict=True):

@@ -473,3 +473,66 @@ def test_resume_respects_max_commits(long_repo: BuiltRepo, tmp_path: Path,
     assert main(_args(long_repo, out, "--max-commits", "9", "--workers", "0")) == 0
     assert manifest(out)["counts"]["commits"] == 9
     assert_same_outputs(reference, out)
+
+
+# --- parses dropped from the main process's cache ---------------------------------------------
+def test_cache_keeps_recent_versions_and_pins() -> None:
+    cache = mine.BlobCache(None, 1 << 20, keep_versions=2)  # type: ignore[arg-type]
+    for sha in "abcde":
+        cache.blobs[sha] = mine.Blob(None, None, 0)
+    for sha in "abc":
+        cache.set_live("src/x.rs", sha)
+    assert set(cache.blobs) == {"b", "c", "d", "e"}  # a: neither recent nor pinned
+    cache.hold("d")  # a worker's parse refers to d
+    cache.set_live("src/y.rs", "b")  # the same blob at a second path
+    cache.set_live("src/x.rs", "")  # deleted: only "c" stays among x's last two
+    assert set(cache.blobs) == {"b", "c", "d", "e"}
+    cache.drop_unheld("e")  # an old version read for a diff, held by nothing
+    cache.release("d")
+    cache.set_live("src/x.rs", "")
+    assert set(cache.blobs) == {"b"}
+    assert cache.dropped == {"a", "c", "d", "e"}
+
+
+def test_dropped_versions_come_back_with_the_same_outputs(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    """A revert and a merge bring back versions the main process had dropped: they are
+    parsed again, and every output equals a run that never drops a parse."""
+    v = [f"pub fn f() -> i32 {{ {k} }}\npub fn g() -> i32 {{ f() + {k} }}\n" for k in range(5)]
+    # c.rs: the branch edits f, main edits h; git merges them. The walk passes the branch
+    # commit first, so main's edit has a previous version the walk has already moved past.
+    spacer = "".join(f"pub fn s{k}() {{}}\n" for k in range(8))
+
+    def c(f: int, h: int) -> str:
+        return f"pub fn f() -> i32 {{ {f} }}\n{spacer}pub fn h() -> i32 {{ {h} }}\n"
+
+    built = make_repo(tmp_path / "repo", [
+        Commit("base", write={"src/lib.rs": "pub mod a;\npub mod b;\npub mod c;\n",
+                              "src/a.rs": v[0], "src/b.rs": v[0], "src/c.rs": c(0, 0)}),
+        Branch("feature"),
+        Commit("feature b1", write={"src/b.rs": v[1]}),
+        Commit("feature c f1", write={"src/c.rs": c(1, 0)}),
+        Checkout("main"),
+        Commit("main c h1", write={"src/c.rs": c(0, 1)}),
+        Commit("main a1", write={"src/a.rs": v[1]}),
+        Commit("main a2", write={"src/a.rs": v[2]}),
+        Commit("main a3", write={"src/a.rs": v[3]}),
+        Commit("revert a to a1", write={"src/a.rs": v[1]}),
+        Commit("main b2", write={"src/b.rs": v[2]}),
+        Commit("main b3", write={"src/b.rs": v[3]}),
+        Commit("main b back", write={"src/b.rs": v[0]}),
+        Merge("feature", "merge feature"),
+    ])
+    runs = {}
+    for label, keep, workers in (("drop", 1, "2"), ("drop-inline", 1, "0"),
+                                 ("keep", 10**6, "2")):
+        monkeypatch.setattr(mine, "KEEP_VERSIONS", keep)
+        out = tmp_path / label
+        assert main(["--repo", str(built.path), "--out", str(out), "--quiet", "--workers",
+                     workers, "--chunk-commits", "1", "--snapshot-every", "1"]) == 0
+        runs[label] = out
+    assert manifest(runs["drop"])["counts"]["blobs_parsed_again"] >= 2
+    assert manifest(runs["keep"])["counts"]["blobs_parsed_again"] == 0
+    assert_same_outputs(runs["keep"], runs["drop"])
+    assert_same_outputs(runs["keep"], runs["drop-inline"])
