@@ -27,11 +27,11 @@ import re
 import shutil
 import tempfile
 from collections import Counter, OrderedDict, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import numpy as np
 import pyarrow as pa
@@ -112,6 +112,57 @@ def _loc(text: str) -> int:
 # --- the history as tables ----------------------------------------------------------------
 
 
+class _TextColumn(Sequence[str]):
+    """A string column as one UTF-8 buffer and its offsets: a str only for the rows read."""
+
+    def __init__(self, column: pa.ChunkedArray) -> None:
+        array = column.combine_chunks().cast(pa.large_string())
+        buffers = array.buffers()
+        self._offsets = np.frombuffer(buffers[1], dtype=np.int64)[
+            array.offset : array.offset + len(array) + 1].tolist()
+        start, end = self._offsets[0], self._offsets[-1]
+        self._data = buffers[2].to_pybytes()[start:end] if buffers[2] is not None else b""
+        self._base = start
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+    @overload
+    def __getitem__(self, row: int) -> str: ...
+
+    @overload
+    def __getitem__(self, row: slice) -> list[str]: ...
+
+    def __getitem__(self, row: int | slice) -> str | list[str]:
+        if isinstance(row, slice):
+            return [self[i] for i in range(*row.indices(len(self)))]
+        if row < 0:
+            row += len(self)
+        base = self._base
+        return self._data[self._offsets[row] - base : self._offsets[row + 1] - base].decode()
+
+
+def _shared_values(column: pa.ChunkedArray) -> list[Any]:
+    """column.to_pylist(), with equal strings (also inside list columns, as tuples) shared."""
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        encoded = column.combine_chunks().dictionary_encode()
+        values = encoded.dictionary.to_pylist()
+        return list(map(values.__getitem__, encoded.indices.to_numpy(zero_copy_only=False)
+                        .tolist()))
+    if pa.types.is_list(column.type) and pa.types.is_string(column.type.value_type):
+        array = column.combine_chunks()
+        lengths = array.value_lengths().fill_null(0).to_numpy(zero_copy_only=False).tolist()
+        flat = _shared_values(pa.chunked_array([array.flatten()], pa.string()))
+        rows: list[Any] = []
+        at = 0
+        for valid, n in zip(array.is_valid().to_pylist(), lengths, strict=True):
+            rows.append(tuple(flat[at:at + n]) if valid else None)
+            at += n
+        return rows
+    plain: list[Any] = column.to_pylist()
+    return plain
+
+
 class History:
     """items.parquet and commits.parquet as columns, with version lookups by commit index."""
 
@@ -123,9 +174,14 @@ class History:
 
     def __init__(self, out: Path) -> None:
         table = pq.read_table(out / "items.parquet", columns=list(self.COLUMNS))
-        self.col: dict[str, list[Any]] = {name: table.column(name).to_pylist()
-                                          for name in self.COLUMNS}
+        # Most values repeat across a history's item versions (commits, paths, kinds,
+        # referenced names): one Python object per distinct value, and the texts stay one
+        # buffer. On serde's 88k item versions: 430 MB of Python objects became ~150 MB.
+        self.col: dict[str, Sequence[Any]] = {
+            name: _TextColumn(table.column(name)) if name == "text"
+            else _shared_values(table.column(name)) for name in self.COLUMNS}
         del table
+        pa.default_memory_pool().release_unused()
         commits = pq.read_table(out / "commits.parquet",
                                 columns=["sha", "index", "committed_at"]).to_pylist()
         self.commit_sha = [c["sha"] for c in commits]
@@ -324,7 +380,7 @@ class Packer:
         return render_header(lines, source, limit_chars), facts, used_rustdoc
 
 
-def _item_boundaries(text_start_line: int, rows: list[int], col: dict[str, list[Any]]
+def _item_boundaries(text_start_line: int, rows: list[int], col: dict[str, Sequence[Any]]
                      ) -> list[int]:
     return sorted({col["start_line"][r] - text_start_line for r in rows
                    if col["start_line"][r] - text_start_line > 0})
@@ -943,7 +999,7 @@ def _rustdoc_map(info: RepoInfo, out: Path, history: History,
     return mapping
 
 
-def _match_rustdoc(facts: RustdocFacts, rows: list[int], col: dict[str, list[Any]],
+def _match_rustdoc(facts: RustdocFacts, rows: list[int], col: dict[str, Sequence[Any]],
                    mapping: dict[str, tuple[str, str]]) -> int:
     matched = 0
     for row in rows:
@@ -1092,18 +1148,32 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
         cand.pack = redact(cand.pack, redactions)
         cand.prefix = redact(cand.prefix, redactions)
         cand.suffix = redact(cand.suffix, redactions)
-    rows = _rows(scale, [kept[i] for i in final], history, commit_split, config, counter,
-                 repo_label, stats, inline_tokens, budget)
-    stats.kept = len(rows)
-    by_split: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in rows:
-        by_split[row["split"]].append(row)
-    for split, split_rows in by_split.items():
-        stats.splits[split] = len(split_rows)
-        for start in range(0, len(split_rows), 20000):
-            table = pa.Table.from_pylist(split_rows[start:start + 20000], schema=schema.SAMPLES)
-            pq.write_table(table, staging / split / f"{scale}-{start // 20000:05d}.parquet")
+    del index  # dedup is done: free its memory
+    signatures.clear()
+    by_split: dict[str, list[Candidate]] = defaultdict(list)
+    for i in final:
+        by_split[commit_split[kept[i].commit_index]].append(kept[i])
+    kept.clear()
+    # Rendered a batch at a time (the rendered texts of a long history's samples are GBs);
+    # each file holds up to FILE_ROWS rows of one split, in row groups of BATCH_ROWS.
+    for split, cands in by_split.items():
+        stats.splits[split] = len(cands)
+        stats.kept += len(cands)
+        for start in range(0, len(cands), _FILE_ROWS):
+            path = staging / split / f"{scale}-{start // _FILE_ROWS:05d}.parquet"
+            with pq.ParquetWriter(path, schema.SAMPLES) as writer:
+                for at in range(start, min(start + _FILE_ROWS, len(cands)), _BATCH_ROWS):
+                    rows = _rows(scale, cands[at:min(at + _BATCH_ROWS, start + _FILE_ROWS)],
+                                 history, commit_split, config, counter, repo_label, stats,
+                                 inline_tokens, budget)
+                    writer.write_table(pa.Table.from_pylist(rows, schema=schema.SAMPLES))
+                    for cand in cands[at:at + len(rows)]:  # rendered and written: let go
+                        cand.pack = cand.prefix = cand.suffix = cand.target = cand.header = ""
     return stats
+
+
+_FILE_ROWS = 20000
+_BATCH_ROWS = 2000
 
 
 def _rows(scale: str, cands: list[Candidate], history: History, commit_split: list[str],
