@@ -8,6 +8,9 @@ hash is up to date and a re-run returns at once.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import gc
 import json
 import platform
 import shutil
@@ -282,10 +285,20 @@ def build_dataset(config: MineConfig, info: RepoInfo, progress: bool = True,
     atomic_write_json(out / MANIFEST, manifest)
     work.remove()
     if sample_config is not None:
+        _return_memory()  # the sample processes start as copies of this one
         _add_samples(out, info, manifest, label, config, sample_config, progress)
         manifest["elapsed_seconds"] = round(time.monotonic() - started, 2)
         atomic_write_json(out / MANIFEST, manifest)
     return BuildResult(out, manifest, up_to_date=False)
+
+
+def _return_memory() -> None:
+    """Give the freed memory of the history walk back to the system: Arrow's pool and
+    glibc's heap keep it otherwise (on serde's history, 520 -> 360 MB resident)."""
+    gc.collect()
+    pa.default_memory_pool().release_unused()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
+        ctypes.CDLL(None).malloc_trim(0)
 
 
 def sanity_checks(out: Path, dag: nx.DiGraph, commits: pa.Table,

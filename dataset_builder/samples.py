@@ -113,19 +113,24 @@ def _loc(text: str) -> int:
 
 
 class _TextColumn(Sequence[str]):
-    """A string column as one UTF-8 buffer and its offsets: a str only for the rows read."""
+    """A string column left in Arrow's buffers (no copy): a str only for the rows read."""
 
     def __init__(self, column: pa.ChunkedArray) -> None:
-        array = column.combine_chunks().cast(pa.large_string())
-        buffers = array.buffers()
-        self._offsets = np.frombuffer(buffers[1], dtype=np.int64)[
-            array.offset : array.offset + len(array) + 1].tolist()
-        start, end = self._offsets[0], self._offsets[-1]
-        self._data = buffers[2].to_pybytes()[start:end] if buffers[2] is not None else b""
-        self._base = start
+        self._chunks = column.chunks  # keeps the buffers alive
+        self._spans: list[tuple[memoryview, int, int]] = []
+        for chunk in self._chunks:
+            if not len(chunk):
+                continue
+            _, offsets_buffer, data_buffer = chunk.buffers()
+            wide = pa.types.is_large_string(chunk.type)
+            offsets = np.frombuffer(offsets_buffer, dtype=np.int64 if wide else np.int32)[
+                chunk.offset : chunk.offset + len(chunk) + 1].tolist()
+            data = memoryview(data_buffer) if data_buffer is not None else memoryview(b"")
+            self._spans.extend(zip([data] * len(chunk), offsets[:-1], offsets[1:],
+                                   strict=True))
 
     def __len__(self) -> int:
-        return len(self._offsets) - 1
+        return len(self._spans)
 
     @overload
     def __getitem__(self, row: int) -> str: ...
@@ -136,19 +141,17 @@ class _TextColumn(Sequence[str]):
     def __getitem__(self, row: int | slice) -> str | list[str]:
         if isinstance(row, slice):
             return [self[i] for i in range(*row.indices(len(self)))]
-        if row < 0:
-            row += len(self)
-        base = self._base
-        return self._data[self._offsets[row] - base : self._offsets[row + 1] - base].decode()
+        data, start, end = self._spans[row]
+        return str(data[start:end], "utf-8")
 
 
 def _shared_values(column: pa.ChunkedArray) -> list[Any]:
     """column.to_pylist(), with equal strings (also inside list columns, as tuples) shared."""
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
         encoded = column.combine_chunks().dictionary_encode()
-        values = encoded.dictionary.to_pylist()
-        return list(map(values.__getitem__, encoded.indices.to_numpy(zero_copy_only=False)
-                        .tolist()))
+        values = [*encoded.dictionary.to_pylist(), None]  # nulls point past the values
+        indices = encoded.indices.fill_null(len(values) - 1)
+        return list(map(values.__getitem__, indices.to_numpy(zero_copy_only=False).tolist()))
     if pa.types.is_list(column.type) and pa.types.is_string(column.type.value_type):
         array = column.combine_chunks()
         lengths = array.value_lengths().fill_null(0).to_numpy(zero_copy_only=False).tolist()
@@ -173,15 +176,17 @@ class History:
                "trait_name", "digest", "blob", "text")
 
     def __init__(self, out: Path) -> None:
-        table = pq.read_table(out / "items.parquet", columns=list(self.COLUMNS))
         # Most values repeat across a history's item versions (commits, paths, kinds,
         # referenced names): one Python object per distinct value, and the texts stay one
         # buffer. On serde's 88k item versions: 430 MB of Python objects became ~150 MB.
-        self.col: dict[str, Sequence[Any]] = {
-            name: _TextColumn(table.column(name)) if name == "text"
-            else _shared_values(table.column(name)) for name in self.COLUMNS}
-        del table
-        pa.default_memory_pool().release_unused()
+        # Read a column at a time, so that only one is ever held twice.
+        items = pq.ParquetFile(out / "items.parquet")
+        self.col: dict[str, Sequence[Any]] = {}
+        for name in self.COLUMNS:
+            column = items.read(columns=[name]).column(0)
+            self.col[name] = _TextColumn(column) if name == "text" else _shared_values(column)
+            del column
+            pa.default_memory_pool().release_unused()
         commits = pq.read_table(out / "commits.parquet",
                                 columns=["sha", "index", "committed_at"]).to_pylist()
         self.commit_sha = [c["sha"] for c in commits]

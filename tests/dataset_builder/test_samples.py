@@ -326,3 +326,29 @@ def test_scale_groups_run_in_processes_in_order_and_failures_are_reported(
     assert not list(tmp_path.iterdir())  # the children's result files are removed
     with pytest.raises(RuntimeError, match="sample generation failed for bad"):
         _in_processes(run, [("ok",), ("bad",)], tmp_path)
+
+
+def test_history_columns_read_like_to_pylist() -> None:
+    """The shared-value and text-buffer columns give what to_pylist gives: several chunks,
+    sliced arrays, nulls, empty and non-ASCII strings."""
+    from dataset_builder.samples import _shared_values, _TextColumn
+
+    for kind in (pa.string(), pa.large_string()):
+        texts = pa.chunked_array([pa.array(["fn a() {}", "", "é ∑ 🦀"], kind),
+                                  pa.array(["x", "fn b()", "tail"], kind).slice(1),
+                                  pa.array([], kind),
+                                  pa.array(["z" * 70000], kind)], kind)
+        column = _TextColumn(texts)
+        assert len(column) == len(texts)
+        assert [column[i] for i in range(len(column))] == texts.to_pylist()
+        assert column[-1] == "z" * 70000 and column[1:3] == texts.to_pylist()[1:3]
+    names = pa.chunked_array([pa.array(["A", "B", "A"]), pa.array(["B", None, "é"])])
+    shared = _shared_values(names)
+    assert shared == names.to_pylist()
+    assert shared[0] is shared[2]  # one object per distinct value
+    lists = pa.chunked_array([pa.array([["a", "b"], None, []]),
+                              pa.array([["b"], ["a", "b", "c"]]).slice(1)])
+    assert _shared_values(lists) == [tuple(v) if v is not None else None
+                                     for v in lists.to_pylist()]
+    numbers = pa.chunked_array([pa.array([1, 2]), pa.array([3])])
+    assert _shared_values(numbers) == [1, 2, 3]
