@@ -14,12 +14,9 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from functools import lru_cache
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from datasketch import MinHash
 
 
 @dataclass(frozen=True)
@@ -130,12 +127,26 @@ def word_hashes(text: str) -> np.ndarray:
     ends = np.concatenate((np.flatnonzero(word & ~nxt) + 1, np.flatnonzero(other) + 1))
     order = np.argsort(starts, kind="stable")
     starts, ends = starts[order], ends[order]
+    powers, inv_powers = _powers(len(data))
     with np.errstate(over="ignore"):
-        powers = np.cumprod(np.full(len(data), _P, dtype=np.uint64)) * _P_INV
-        inv_powers = np.cumprod(np.full(len(data), _P_INV, dtype=np.uint64)) * _P
         prefix = np.concatenate(([np.uint64(0)], np.cumsum(
             (data.astype(np.uint64) + np.uint64(1)) * powers, dtype=np.uint64)))
-        return (prefix[ends] - prefix[starts]) * inv_powers[starts]
+        hashes: np.ndarray = (prefix[ends] - prefix[starts]) * inv_powers[starts]
+        return hashes
+
+
+_POWER_TABLES: list[np.ndarray] = []
+
+
+def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """P^i and P^-i (mod 2^64) for i < n, from tables grown by doubling and reused."""
+    if not _POWER_TABLES or len(_POWER_TABLES[0]) < n:
+        size = max(n, 2 * len(_POWER_TABLES[0]) if _POWER_TABLES else 1 << 16)
+        with np.errstate(over="ignore"):
+            powers = np.cumprod(np.full(size, _P, dtype=np.uint64)) * _P_INV
+            inverse = np.cumprod(np.full(size, _P_INV, dtype=np.uint64)) * _P
+        _POWER_TABLES[:] = [powers, inverse]
+    return _POWER_TABLES[0][:n], _POWER_TABLES[1][:n]
 
 
 class NearDuplicateIndex:
@@ -149,17 +160,12 @@ class NearDuplicateIndex:
         self.num_perm = num_perm
         self.shingle = shingle
         self.seed = seed
-        from datasketch import MinHash, MinHashLSH  # 0.4 s to import: only when deduplicating
+        from datasketch import MinHashLSH  # 0.4 s to import: only when deduplicating
 
-        self._minhash = MinHash
         self.lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
-        # The same affine permutations (h -> a*h + b mod 2^32) datasketch's MinHash(seed) uses.
-        template = MinHash(num_perm=num_perm, seed=seed, scheme="affine32")
-        a, b = template.permutations
-        self._a = np.asarray(a, dtype=np.uint32)
-        self._b = np.asarray(b, dtype=np.uint32)
+        self._a, self._b = _permutations(num_perm, seed)
 
-    def signature(self, text: str) -> MinHash:
+    def signature(self, text: str) -> Signature:
         token_hashes = word_hashes(text)
         if len(token_hashes) == 0:
             token_hashes = np.zeros(1, dtype=np.uint64)
@@ -174,19 +180,47 @@ class NearDuplicateIndex:
             shingles32 = ((shingles * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(32)).astype(
                 np.uint32)
         minimum = np.full(self.num_perm, np.iinfo(np.uint32).max, dtype=np.uint32)
-        for start in range(0, n, 4096):  # bounded memory on crate-sized texts
+        values = np.empty((min(len(shingles32), 4096), self.num_perm), dtype=np.uint32)
+        for start in range(0, len(shingles32), 4096):  # bounded memory on crate-sized texts
             block = shingles32[start:start + 4096]
-            values = np.outer(block, self._a) + self._b  # wraps mod 2^32 (affine32)
-            np.minimum(minimum, values.min(axis=0), out=minimum)
-        return self._minhash(num_perm=self.num_perm, seed=self.seed, hashvalues=minimum,
-                       permutations=(self._a, self._b), scheme="affine32")
+            out = values[:len(block)]
+            np.multiply(block[:, None], self._a[None, :], out=out)  # wraps mod 2^32 (affine32)
+            out += self._b
+            np.minimum(minimum, out.min(axis=0), out=minimum)
+        return Signature(minimum)
 
-    def query(self, signature: MinHash) -> list[str]:
+    def query(self, signature: Signature) -> list[str]:
         found: list[str] = self.lsh.query(signature)
         return found
 
-    def insert(self, key: str, signature: MinHash) -> None:
+    def insert(self, key: str, signature: Signature) -> None:
         self.lsh.insert(key, signature)
+
+
+@lru_cache(maxsize=4)
+def _permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The affine permutations (h -> a*h + b mod 2^32) datasketch's MinHash(seed) uses."""
+    from datasketch import MinHash
+
+    a, b = MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations
+    return np.asarray(a, dtype=np.uint32), np.asarray(b, dtype=np.uint32)
+
+
+class Signature:
+    """MinHash values as datasketch's LSH reads them (`hashvalues`, `len`): building a
+    datasketch MinHash object around them cost more than computing them."""
+
+    __slots__ = ("hashvalues",)
+
+    def __init__(self, hashvalues: np.ndarray) -> None:
+        self.hashvalues = hashvalues
+
+    def __len__(self) -> int:
+        return len(self.hashvalues)
+
+    def jaccard(self, other: Signature) -> float:
+        """Estimated Jaccard similarity of the two shingle sets."""
+        return float(np.mean(self.hashvalues == other.hashvalues))
 
 
 def dedup_order(rows: Iterable[tuple[str, int]]) -> list[str]:

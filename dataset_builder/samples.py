@@ -899,6 +899,8 @@ def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
     # when there are two cores: the scales are independent, and the file-level ones share
     # their snapshots. Merged in scale order, so the output equals a sequential run's.
     groups = [("micro", "small"), ("medium", "large", "full")]
+    # Imported and permutations drawn once, here, rather than in each process.
+    NearDuplicateIndex(config.near_threshold, config.num_perm, config.shingle)
     for group_stats, group_redactions, group_tokens in _in_processes(run_scales, groups,
                                                                      staging):
         stats.update(group_stats)
