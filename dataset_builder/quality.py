@@ -121,12 +121,13 @@ def word_hashes(text: str) -> np.ndarray:
         return np.zeros(0, dtype=np.uint64)
     word = _WORD_BYTE[data]
     other = ~word & ~_SPACE_BYTE[data]
-    prev = np.concatenate(([False], word[:-1]))
-    nxt = np.concatenate((word[1:], [False]))
-    starts = np.concatenate((np.flatnonzero(word & ~prev), np.flatnonzero(other)))
-    ends = np.concatenate((np.flatnonzero(word & ~nxt) + 1, np.flatnonzero(other) + 1))
-    order = np.argsort(starts, kind="stable")
-    starts, ends = starts[order], ends[order]
+    # Tokens are disjoint: their starts and their ends, each in text order, pair up.
+    at_start = word.copy()
+    at_start[1:] &= ~word[:-1]
+    at_end = word.copy()
+    at_end[:-1] &= ~word[1:]
+    starts = np.flatnonzero(at_start | other)
+    ends = np.flatnonzero(at_end | other) + 1
     powers, inv_powers = _powers(len(data))
     with np.errstate(over="ignore"):
         prefix = np.concatenate(([np.uint64(0)], np.cumsum(

@@ -1133,8 +1133,9 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
     def leaks_into_train(i: int) -> bool:
         if not len(train_matrix):
             return False
-        similarity = (train_matrix == signatures[i].hashvalues).mean(axis=1)
-        return bool(similarity.max() >= config.near_threshold)
+        # The best train match's share of equal MinHash values (counted, not averaged).
+        equal = np.count_nonzero(train_matrix == signatures[i].hashvalues, axis=1).max()
+        return bool(equal / train_matrix.shape[1] >= config.near_threshold)
 
     leaks: Counter[str] = Counter()
     final: list[int] = []
