@@ -125,9 +125,9 @@ class BlobCache:
         self.parsed = 0
         self.incremental = 0
         self.sources: dict[str, bytes] = {}  # read ahead by a ParsePool for the current chunk
-        # path -> its latest versions in walk order ("" for a deletion). Side branches
-        # interleave in the walk, and a merge or the next commit of another branch may come
-        # back to one of the versions before the latest: these stay held too.
+        # path -> its latest versions in walk order. Side branches interleave in the walk,
+        # and a merge or the next commit of another branch may come back to one of the
+        # versions before the latest: these stay held too.
         self.recent: dict[str, deque[str]] = {}
         self.keep_versions = KEEP_VERSIONS if keep_versions is None else keep_versions
         self.holders: Counter[str] = Counter()  # blob -> paths' recent versions + pins
@@ -148,19 +148,17 @@ class BlobCache:
             self.dropped.add(sha)
 
     def set_live(self, path: str, sha: str) -> None:
-        """The walk's version of path is now sha ("" when the path is gone)."""
-        versions = self.recent.get(path)
-        if versions is None:
-            if not sha:
-                return
-            versions = self.recent[path] = deque()
-        if sha:
-            self.hold(sha)
+        """The walk's version of path is now sha ("" when the path is gone: then none of
+        its versions is held any more, or a history's deleted files would add up)."""
+        if not sha:
+            for old in self.recent.pop(path, ()):
+                self.release(old)
+            return
+        versions = self.recent.setdefault(path, deque())
+        self.hold(sha)
         versions.append(sha)
         if len(versions) > self.keep_versions:
-            old = versions.popleft()
-            if old:
-                self.release(old)
+            self.release(versions.popleft())
 
     def drop_unheld(self, sha: str) -> None:
         """Drop a parse that no path or pin holds (an old version read for a diff)."""

@@ -485,13 +485,13 @@ def test_cache_keeps_recent_versions_and_pins() -> None:
     assert set(cache.blobs) == {"b", "c", "d", "e"}  # a: neither recent nor pinned
     cache.hold("d")  # a worker's parse refers to d
     cache.set_live("src/y.rs", "b")  # the same blob at a second path
-    cache.set_live("src/x.rs", "")  # deleted: only "c" stays among x's last two
-    assert set(cache.blobs) == {"b", "c", "d", "e"}
+    cache.set_live("src/x.rs", "")  # deleted: its versions are let go, b stays for y
+    assert set(cache.blobs) == {"b", "d", "e"}
     cache.drop_unheld("e")  # an old version read for a diff, held by nothing
     cache.release("d")
-    cache.set_live("src/x.rs", "")
     assert set(cache.blobs) == {"b"}
     assert cache.dropped == {"a", "c", "d", "e"}
+    assert not cache.recent.get("src/x.rs")
 
 
 def test_dropped_versions_come_back_with_the_same_outputs(tmp_path: Path,
