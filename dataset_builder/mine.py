@@ -89,7 +89,7 @@ def content_skip_reason(data: bytes | None, max_bytes: int) -> str | None:
 
 
 # Versions of each path whose parses the main process keeps (see BlobCache). On serde's
-# history (4,358 commits, 823 merges) one version meant 193 blobs parsed again, two 76.
+# history (4,358 commits, 823 merges), with two, 134 of 7,876 blobs are parsed again.
 KEEP_VERSIONS = 2
 
 
