@@ -211,6 +211,23 @@ def test_blob_reader(history: BuiltRepo) -> None:
         assert reader.read(sha) == b"pub mod a;\npub mod t;\n"
 
 
+def test_blob_reader_read_many(tmp_path: Path) -> None:
+    """Batched reads give what single reads give, across batch edges, with missing objects
+    and large blobs (more output than a pipe holds), and single reads still work after."""
+    files = {f"f{k}.rs": f"pub fn f{k}() {{}}\n" * (k * 900 + 1) for k in range(7)}
+    built = make_repo(tmp_path / "repo", [CommitStep("files", write=files)])
+    shas = [git(built.path, "rev-parse", f"HEAD:{name}").strip() for name in files]
+    missing = "0123456789" * 4
+    wanted = [shas[0], missing, *shas[1:], shas[3], missing, shas[6]]
+    with BlobReader(open_repo(built.path).git_dir) as reader:
+        expected = [reader.read(sha) for sha in wanted]
+        assert list(reader.read_many(wanted, batch=3)) == expected
+        assert list(reader.read_many(wanted)) == expected
+        assert list(reader.read_many([])) == []
+        assert reader.read(shas[2]) == files["f2.rs"].encode()
+    assert expected[1] is None and expected[2] == files["f1.rs"].encode()
+
+
 def test_blob_reader_binary_content(tmp_path: Path) -> None:
     data = bytes(range(256)) * 3 + b"\n\n"
     built = make_repo(tmp_path / "repo", [CommitStep("bin", write={"x.bin": data})])
