@@ -294,7 +294,7 @@ def build_dataset(config: MineConfig, info: RepoInfo, progress: bool = True,
 
 def _return_memory() -> None:
     """Give the freed memory of the history walk back to the system: Arrow's pool and
-    glibc's heap keep it otherwise (on serde's history, 520 -> 360 MB resident)."""
+    glibc's heap keep it otherwise."""
     gc.collect()
     pa.default_memory_pool().release_unused()
     with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim

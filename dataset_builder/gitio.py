@@ -221,12 +221,16 @@ class BlobReader:
         assert proc.stdin is not None and proc.stdout is not None
         proc.stdin.write(sha.encode() + b"\n")
         proc.stdin.flush()
-        header = proc.stdout.readline().split()
+        return self._response()
+
+    def _response(self) -> bytes | None:
+        """One answer of cat-file: the blob's bytes, or None for a missing object."""
+        assert self._proc.stdout is not None
+        header = self._proc.stdout.readline().split()
         if len(header) < 3 or header[1] == b"missing":
             return None
         size = int(header[2])
-        data = proc.stdout.read(size + 1)  # content plus the trailing newline
-        return data[:size]
+        return self._proc.stdout.read(size + 1)[:size]  # content plus the trailing newline
 
     def read_many(self, shas: list[str], batch: int = 512) -> Iterator[bytes | None]:
         """Blob bytes (None when missing) of each sha, in order; consume it to the end before
@@ -241,12 +245,7 @@ class BlobReader:
             proc.stdin.write(b"".join(sha.encode() + b"\n" for sha in part))
             proc.stdin.flush()
             for _ in part:
-                header = proc.stdout.readline().split()
-                if len(header) < 3 or header[1] == b"missing":
-                    yield None
-                    continue
-                size = int(header[2])
-                yield proc.stdout.read(size + 1)[:size]
+                yield self._response()
 
     def close(self) -> None:
         if self._proc.stdin is not None:

@@ -177,9 +177,8 @@ class History:
 
     def __init__(self, out: Path) -> None:
         # Most values repeat across a history's item versions (commits, paths, kinds,
-        # referenced names): one Python object per distinct value, and the texts stay one
-        # buffer. On serde's 88k item versions: 430 MB of Python objects became ~150 MB.
-        # Read a column at a time, so that only one is ever held twice.
+        # referenced names): one Python object per distinct value, and the texts stay in
+        # Arrow's buffers. Read a column at a time, so that only one is ever held twice.
         items = pq.ParquetFile(out / "items.parquet")
         self.col: dict[str, Sequence[Any]] = {}
         for name in self.COLUMNS:
@@ -895,7 +894,7 @@ def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
                     repo_label, staging, group_redactions, group_tokens, info, progress)
         return group_stats, group_redactions, group_tokens
 
-    # Two groups of about equal work (on ripgrep 16 s and 14 s), in two forked processes
+    # Two groups of about equal work (on the histories measured), in two forked processes
     # when there are two cores: the scales are independent, and the file-level ones share
     # their snapshots. Merged in scale order, so the output equals a sequential run's.
     groups = [("micro", "small"), ("medium", "large", "full")]
