@@ -44,7 +44,7 @@ from dataset_builder.report import (
     PLOT,
     SAMPLES_HEADING,
     SAMPLES_PLOT,
-    Background,
+    Drawer,
     history_plot_data,
     render_plot,
     render_report,
@@ -166,9 +166,14 @@ def read_manifest(out: Path) -> dict[str, Any] | None:
 
 
 def _add_samples(out: Path, info: RepoInfo, manifest: dict[str, Any], label: str,
-                 config: MineConfig, sample_config: SampleConfig, progress: bool) -> bool:
+                 config: MineConfig, sample_config: SampleConfig, progress: bool,
+                 drawer: Drawer | None = None) -> bool:
     """Generate (or confirm up to date) the samples; update manifest and report. Returns
-    whether anything was rebuilt."""
+    whether anything was rebuilt. The plot is drawn by `drawer`, or by one started here."""
+    if drawer is None:
+        with Drawer() as own:
+            return _add_samples(out, info, manifest, label, config, sample_config, progress,
+                                own)
     section = build_samples(out, info, label, manifest["config_hash"], sample_config,
                             config.max_file_bytes, progress)
     if section.get("up_to_date") and manifest.get("samples", {}).get("config_hash") == \
@@ -176,13 +181,13 @@ def _add_samples(out: Path, info: RepoInfo, manifest: dict[str, Any], label: str
         return False
     samples = read_samples(out)
     data = samples_plot_data(samples)
-    plot = Background(lambda: render_samples_plot(data, out / SAMPLES_PLOT), SAMPLES_PLOT)
+    drawer.send(SAMPLES_PLOT, render_samples_plot, data, out / SAMPLES_PLOT)
     manifest["samples"] = section
     manifest["sanity"].update(section["sanity"])
     report = (out / "report.md").read_text() if (out / "report.md").exists() else ""
     report = report.split(SAMPLES_HEADING, 1)[0].rstrip() + "\n\n"
     atomic_write_text(out / "report.md", report + render_samples_section(section, samples))
-    plot.wait()
+    drawer.wait(SAMPLES_PLOT)
     for name in ("samples", SAMPLES_PLOT, "type_tokens.json"):
         if name not in manifest["outputs"]:
             manifest["outputs"].insert(-1, name)
@@ -207,6 +212,14 @@ def build_dataset(config: MineConfig, info: RepoInfo, progress: bool = True,
         rebuilt = sample_config is not None and _add_samples(
             out, info, previous, label, config, sample_config, progress)
         return BuildResult(out, previous, up_to_date=not rebuilt)
+    with Drawer() as drawer:  # started first: it imports matplotlib while cores are spare
+        return _build(config, info, out, config_hash, label, started, progress,
+                      sample_config, drawer)
+
+
+def _build(config: MineConfig, info: RepoInfo, out: Path, config_hash: str, label: str,
+           started: float, progress: bool, sample_config: SampleConfig | None,
+           drawer: Drawer) -> BuildResult:
     out.mkdir(parents=True, exist_ok=True)
     for stale in out.glob(".work-*"):  # work of a run with other settings
         if stale.name != f".work-{config_hash}":
@@ -232,7 +245,7 @@ def build_dataset(config: MineConfig, info: RepoInfo, progress: bool = True,
         sources = Counter(src for src, _ in state.dag_edges)
         plot_data = history_plot_data(
             commits, [sources[sha] for sha in commits.column("sha").to_pylist()])
-        plot = Background(lambda: render_plot(plot_data, out / PLOT), PLOT)
+        drawer.send(PLOT, render_plot, plot_data, out / PLOT)
         for name in ("files", "items"):
             _concat_parts(work, name, out / f"{name}.parquet")
         dag = _commit_dag(commits, state)
@@ -281,12 +294,12 @@ def build_dataset(config: MineConfig, info: RepoInfo, progress: bool = True,
     }
     manifest["sanity"] = sanity_checks(out, dag, commits, manifest)
     atomic_write_text(out / "report.md", render_report(manifest, dag, commits))
-    plot.wait()
+    drawer.wait(PLOT)
     atomic_write_json(out / MANIFEST, manifest)
     work.remove()
     if sample_config is not None:
         _return_memory()  # the sample processes start as copies of this one
-        _add_samples(out, info, manifest, label, config, sample_config, progress)
+        _add_samples(out, info, manifest, label, config, sample_config, progress, drawer)
         manifest["elapsed_seconds"] = round(time.monotonic() - started, 2)
         atomic_write_json(out / MANIFEST, manifest)
     return BuildResult(out, manifest, up_to_date=False)

@@ -250,6 +250,10 @@ class BlobReader:
     def close(self) -> None:
         if self._proc.stdin is not None:
             self._proc.stdin.close()
+        # Processes forked since this reader started (parse workers, the plot drawer) hold
+        # its stdin too, so git may see no end of input until they exit; it only reads, so
+        # stopping it loses nothing.
+        self._proc.kill()
         self._proc.wait()
         if self._proc.stdout is not None:
             self._proc.stdout.close()

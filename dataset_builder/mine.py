@@ -91,6 +91,8 @@ def content_skip_reason(data: bytes | None, max_bytes: int) -> str | None:
 # Versions of each path whose parses the main process keeps (see BlobCache). On serde's
 # history (4,358 commits, 823 merges), with two, 134 of 7,876 blobs are parsed again.
 KEEP_VERSIONS = 2
+# Commits per batch that the parse workers get (at most a checkpoint chunk; see mine_history).
+PARSE_BATCH = 32
 
 
 @dataclass
@@ -521,27 +523,35 @@ def mine_history(info: RepoInfo, config: MineConfig, work: WorkDir, cache: BlobC
     miner = Miner(info, config, state, cache)
     commits = iter_commits(info, config.since, config.until, config.max_commits,
                            skip=state.commits_done)
-    chunks = _chunks(commits, config.chunk_commits)
     pool = ParsePool(info.git_dir, config.max_file_bytes, config.workers) \
         if config.workers > 0 else None
     started = time.monotonic()
     bar = tqdm(total=total, initial=state.commits_done, unit="commit", disable=not progress,
                dynamic_ncols=True, desc="mining", mininterval=0.5)
     try:
-        chunk_id = 0
-        upcoming = next(chunks, None)
-        if pool is not None and upcoming is not None:
-            pool.submit(chunk_id, upcoming, cache)
-        while upcoming is not None:
-            chunk = upcoming
-            upcoming = next(chunks, None)
+        # Workers parse small batches of commits, up to a chunk's worth ahead of the walk:
+        # the walk starts after the first batch, not the first chunk, and at the end it has
+        # only one batch left to process alone.
+        per_chunk = -(-config.chunk_commits // PARSE_BATCH)  # batches per chunk, rounded up
+        batch_size = max(1, config.chunk_commits // per_chunk)
+        ahead = max(2, per_chunk)
+        batches = _chunks(commits, batch_size if pool is not None else config.chunk_commits)
+        submitted: deque[tuple[int, list[Commit]]] = deque()
+        next_id = 0
+        tables: dict[str, list[dict[str, Any]]] = {"commits": [], "files": [], "items": []}
+        in_chunk = 0
+        while True:
+            while len(submitted) < ahead and (batch := next(batches, None)) is not None:
+                if pool is not None:
+                    pool.submit(next_id, batch, cache)
+                submitted.append((next_id, batch))
+                next_id += 1
+            if not submitted:
+                break
+            batch_id, batch = submitted.popleft()
             if pool is not None:
-                # Workers parse the next chunk while this one is processed.
-                if upcoming is not None:
-                    pool.submit(chunk_id + 1, upcoming, cache)
-                pool.collect(chunk_id, cache)
-            tables: dict[str, list[dict[str, Any]]] = {"commits": [], "files": [], "items": []}
-            for commit in chunk:
+                pool.collect(batch_id, cache)
+            for commit in batch:
                 commit_row, file_rows, item_rows = miner.process(commit, state.commits_done)
                 if snapshots is not None and state.commits_done in snapshots:
                     snapshots[state.commits_done] = tree_parses(info, cache, commit.sha)
@@ -550,19 +560,23 @@ def mine_history(info: RepoInfo, config: MineConfig, work: WorkDir, cache: BlobC
                 tables["items"].extend(item_rows)
                 state.commits_done += 1
                 state.last_sha = commit.sha
+                in_chunk += 1
                 bar.update(1)
             cache.sources.clear()
             if pool is not None:
-                pool.unpin(chunk_id, cache)
-            bar.set_postfix(items=state.counts["items_added"] + state.counts["items_modified"],
-                            refresh=False)
-            work.save_chunk(state, tables)
-            chunk_id += 1
+                pool.unpin(batch_id, cache)
+            if in_chunk >= config.chunk_commits or not submitted:
+                bar.set_postfix(items=state.counts["items_added"] +
+                                state.counts["items_modified"], refresh=False)
+                work.save_chunk(state, tables)
+                tables = {"commits": [], "files": [], "items": []}
+                in_chunk = 0
     finally:
         bar.close()
         if pool is not None:
             pool.close()
             cache.parsed += pool.parsed
             cache.incremental += pool.incremental
+            cache.reparsed += pool.again
     state.counts["mining_seconds_this_run"] = int(time.monotonic() - started)
     return state

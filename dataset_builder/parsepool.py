@@ -3,15 +3,15 @@
 The walk itself must run in commit order (the symbol table and the DAG depend on it), but
 reading and parsing the blobs of the next chunk of commits does not: workers do that while the
 main process handles the current chunk. Every path is routed to the same worker, so that worker
-holds the file's previous syntax tree and re-parses the next version incrementally. Results are
-the same as parsing in-process, whichever worker parses what.
+holds the file's previous syntax tree and re-parses the next version incrementally; new paths
+go to the least loaded worker. Results are the same as parsing in-process, whichever worker
+parses what.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
 import queue
-import zlib
 from collections.abc import Iterable
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -26,6 +26,8 @@ Result = tuple[str, str, Blob, bytes | None]
 # An item carried over from the previous version travels as its key and new position only,
 # or as its key alone when it did not move.
 _Moved = tuple[str, int, int, int, int]
+# Work counted for a file version whose previous size is not known yet (bytes).
+_NEW_FILE_COST = 8192
 
 
 def _compact(parsed: ParsedFile, previous: ParsedFile | None) -> list[Item | _Moved | str]:
@@ -62,10 +64,19 @@ def _worker(git_dir: Path, max_bytes: int, inbox: Any, outbox: Any) -> None:
             chunk_id, tasks = message
             results: list[Result] = []
             parsed_before, incremental_before = cache.parsed, cache.incremental
+            reused = 0
             for (sha, previous), data in zip(
                     tasks, reader.read_many([sha for sha, _ in tasks]), strict=True):
                 prior = cache.trees.get(previous) if previous else None
-                blob = cache.parse(sha, data, previous)
+                earlier = cache.trees.get(sha)
+                if earlier is not None:
+                    # Parsed here before and dropped by the main process since (a merge or
+                    # revert back to it): the parse is still in this worker's tree cache.
+                    cache.trees.move_to_end(sha)
+                    blob = Blob(earlier.parsed, None, len(earlier.source))
+                    reused += 1
+                else:
+                    blob = cache.parse(sha, data, previous)
                 if blob.parsed is not None and prior is not None:
                     # Send unchanged items as references to the previous version, which the
                     # main process already holds: far less to pickle.
@@ -79,7 +90,7 @@ def _worker(git_dir: Path, max_bytes: int, inbox: Any, outbox: Any) -> None:
             # The main process keeps the parses; the worker keeps only its tree LRU.
             cache.blobs.clear()
             outbox.put((chunk_id, results, cache.parsed - parsed_before,
-                        cache.incremental - incremental_before))
+                        cache.incremental - incremental_before, reused))
 
 
 class ParsePool:
@@ -93,12 +104,16 @@ class ParsePool:
             for i, inbox in enumerate(self.inboxes)]
         for proc in self.procs:
             proc.start()
-        self.submitted: set[str] = set()
         self.in_flight: dict[int, list[str]] = {}  # chunk -> blobs submitted, not collected
         self.pins: dict[int, list[str]] = {}  # chunk -> previous versions held for it
         self.early: dict[int, list[Any]] = {}
         self.parsed = 0
         self.incremental = 0
+        self.again = 0  # dropped blobs that a worker parsed again (not from its tree cache)
+        # Each path stays with one worker (which keeps its previous tree); a new path goes
+        # to the worker with the least work so far, counted in bytes of previous versions.
+        self.route: dict[str, int] = {}
+        self.load = [0] * workers
 
     def submit(self, chunk_id: int, commits: Iterable[Commit], cache: BlobCache) -> None:
         per_worker: list[list[Task]] = [[] for _ in self.inboxes]
@@ -106,28 +121,48 @@ class ParsePool:
         sent: list[str] = []
         pins: list[str] = []
 
-        def add(sha: str, previous: str, path: str) -> None:
-            if sha and sha not in cache.blobs and sha not in self.submitted:
-                self.submitted.add(sha)
-                sent.append(sha)
-                flying.add(sha)
-                if previous and (previous in cache.blobs or previous in flying):
-                    # A worker may send unchanged items as references to the previous
-                    # version: the cache holds it until this chunk is collected.
-                    cache.hold(previous)
-                    pins.append(previous)
-                else:
-                    previous = ""  # dropped here already: parsed from scratch
-                per_worker[zlib.crc32(path.encode()) % len(per_worker)].append((sha, previous))
+        def worker_of(path: str, old_path: str) -> int:
+            worker = self.route.get(path)
+            if worker is None:
+                # A renamed file stays where its previous version was parsed.
+                worker = self.route.get(old_path)
+                if worker is None:
+                    worker = min(range(len(self.load)), key=self.load.__getitem__)
+                self.route[path] = worker
+            return worker
+
+        def add(sha: str, previous: str, path: str, old_path: str) -> None:
+            if not sha:
+                return
+            if sha in cache.blobs or sha in flying:
+                # Parsed already, or on its way: held until this chunk is processed, so the
+                # walk finds it even if its path moves on meanwhile.
+                cache.hold(sha)
+                pins.append(sha)
+                return
+            # Never parsed, or dropped since (a merge or revert back to an old version).
+            sent.append(sha)
+            flying.add(sha)
+            if previous and (previous in cache.blobs or previous in flying):
+                # A worker may send unchanged items as references to the previous
+                # version: the cache holds it until this chunk is processed.
+                cache.hold(previous)
+                pins.append(previous)
+            else:
+                previous = ""  # dropped here already: parsed from scratch
+            worker = worker_of(path, old_path)
+            before = cache.blobs.get(previous) if previous else None
+            self.load[worker] += before.size if before is not None else _NEW_FILE_COST
+            per_worker[worker].append((sha, previous))
 
         for commit in commits:
             for change in commit.changes:
                 mode = change.new_mode if change.status != "D" else change.old_mode
                 if path_skip_reason(change.path, mode) is not None:
                     continue
-                add(change.old_blob, "", change.old_path)
+                add(change.old_blob, "", change.old_path, change.old_path)
                 if change.status != "D":
-                    add(change.new_blob, change.old_blob, change.path)
+                    add(change.new_blob, change.old_blob, change.path, change.old_path)
         self.in_flight[chunk_id] = sent
         self.pins[chunk_id] = pins
         for inbox, tasks in zip(self.inboxes, per_worker, strict=True):
@@ -149,14 +184,17 @@ class ParsePool:
                     if dead:
                         raise RuntimeError(f"parse worker died: {', '.join(dead)}") from None
                     continue
-            got_id, results, parsed, incremental = message
+            got_id, results, parsed, incremental, reused = message
             if got_id != chunk_id:
                 self.early.setdefault(got_id, []).append(message)
                 continue
             remaining -= 1
             self.parsed += parsed
             self.incremental += incremental
+            self.again -= reused
             for sha, previous, blob, data in results:
+                if sha in cache.dropped:
+                    self.again += 1
                 if previous and blob.parsed is not None:
                     prior = cache.blobs[previous].parsed
                     blob.parsed.items = _expand(blob.parsed.items, prior)

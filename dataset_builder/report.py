@@ -15,30 +15,95 @@ from dataset_builder.atomic import atomic_write
 PLOT = "history.png"
 
 
-class Background:
-    """Runs a drawing function in a forked child process while the build goes on: importing
-    matplotlib and drawing cost about two seconds of one core, and the other core is idle at
-    that point. The child gets plain Python/numpy data only (no pyarrow objects, whose thread
-    pools do not survive a fork). `wait()` re-raises a failure as a one-line RuntimeError."""
+class Drawer:
+    """Draws the report's plots in a forked child while the build goes on. The child starts
+    at idle CPU priority (SCHED_IDLE) and imports matplotlib at once: that second of import
+    then runs on a core nothing else wants (the walk's last chunk, the single-threaded steps
+    after it), and a plot is drawn as soon as its data is sent. The child gets plain
+    Python/numpy data only (no pyarrow objects, whose thread pools do not survive a fork).
+    Without fork, plots are drawn in-process by `send`. `wait(what)` re-raises a failure as
+    a one-line RuntimeError."""
 
-    def __init__(self, draw: Callable[[], None], what: str) -> None:
+    def __init__(self) -> None:
         import multiprocessing as mp
 
-        self.what = what
         self.proc: BaseProcess | None = None
+        self.errors: dict[str, str | None] = {}  # what -> None (drawn) or the failure
         if "fork" not in mp.get_all_start_methods():
-            draw()  # no fork on this platform: draw in-process
             return
-        self.proc = mp.get_context("fork").Process(target=draw, daemon=True,
-                                                     name=f"ferric-{what}")
+        ctx = mp.get_context("fork")
+        self.conn, child_conn = ctx.Pipe()
+        self.proc = ctx.Process(target=_drawer_main, args=(child_conn,), daemon=True,
+                                name="ferric-plots")
         self.proc.start()
+        child_conn.close()
 
-    def wait(self) -> None:
+    def send(self, what: str, draw: Callable[[dict[str, Any], Path], None],
+             data: dict[str, Any], dest: Path) -> None:
+        """Draw `draw(data, dest)` (a module-level function) in the child."""
+        if self.proc is None:
+            try:
+                draw(data, dest)
+                self.errors[what] = None
+            except Exception as exc:  # reported by wait(), like the child's failures
+                self.errors[what] = f"{type(exc).__name__}: {exc}"
+            return
+        self.conn.send((what, draw, data, dest))
+
+    def wait(self, what: str) -> None:
+        while what not in self.errors:
+            try:
+                done, error = self.conn.recv()
+            except EOFError:
+                code = self.proc.exitcode if self.proc is not None else None
+                raise RuntimeError(f"drawing {what} failed (plot process ended, exit code "
+                                   f"{code})") from None
+            self.errors[done] = error
+        if self.errors[what] is not None:
+            raise RuntimeError(f"drawing {what} failed: {self.errors[what]}")
+
+    def close(self) -> None:
+        """Stop the child. Plots that were waited for are complete; one still being drawn
+        (an error path) is abandoned, its atomic write never renamed into place."""
         if self.proc is None:
             return
+        self.conn.close()
+        self.proc.kill()
         self.proc.join()
-        if self.proc.exitcode != 0:
-            raise RuntimeError(f"drawing {self.what} failed (exit code {self.proc.exitcode})")
+        self.proc = None
+
+    def __enter__(self) -> Drawer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _drawer_main(conn: Any) -> None:
+    import contextlib
+    import os
+
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):  # not Linux
+        with contextlib.suppress(OSError):
+            os.nice(19)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot  # the slow import, done before any data comes
+
+    while True:
+        try:
+            message = conn.recv()
+        except EOFError:  # the build ended (or was killed)
+            return
+        what, draw, data, dest = message
+        try:
+            draw(data, dest)
+            conn.send((what, None))
+        except Exception as exc:
+            conn.send((what, f"{type(exc).__name__}: {exc}"))
 
 
 def history_plot_data(commits: pa.Table, out_degrees: list[int]) -> dict[str, Any]:

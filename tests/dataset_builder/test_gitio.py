@@ -228,6 +228,23 @@ def test_blob_reader_read_many(tmp_path: Path) -> None:
     assert expected[1] is None and expected[2] == files["f1.rs"].encode()
 
 
+
+def test_blob_reader_closes_while_a_forked_child_holds_its_pipe(history: BuiltRepo) -> None:
+    """A process forked after the reader started (a parse worker, the plot process) holds
+    git's stdin too; closing must not wait for that process to end."""
+    import multiprocessing as mp
+    import time
+
+    reader = BlobReader(open_repo(history.path).git_dir)
+    child = mp.get_context("fork").Process(target=time.sleep, args=(60,), daemon=True)
+    child.start()
+    try:
+        reader.close()
+        assert child.is_alive()  # close() returned before the child let go of the pipe
+    finally:
+        child.kill()
+        child.join()
+
 def test_blob_reader_binary_content(tmp_path: Path) -> None:
     data = bytes(range(256)) * 3 + b"\n\n"
     built = make_repo(tmp_path / "repo", [CommitStep("bin", write={"x.bin": data})])
