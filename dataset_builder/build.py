@@ -70,7 +70,7 @@ def _concat_parts(work: WorkDir, name: str, dest: Path) -> None:
     def write(tmp: Path) -> None:
         with pq.ParquetWriter(tmp, schema.SCHEMAS[name]) as writer:
             for part in work.part_files(name):
-                writer.write_table(pq.read_table(part, schema=schema.SCHEMAS[name]))
+                writer.write_table(work.read_part(part))
     atomic_write(dest, write)
 
 
@@ -239,7 +239,7 @@ def _build(config: MineConfig, info: RepoInfo, out: Path, config_hash: str, labe
             raise RepoError(f"--repo {config.repo}: no .rs files in the selected history")
 
         commits = pa.concat_tables(
-            [pq.read_table(p, schema=schema.COMMITS) for p in work.part_files("commits")])
+            [work.read_part(p) for p in work.part_files("commits")])
         # The plot needs only per-commit counts and DAG out-degrees: it is drawn beside
         # everything that follows.
         sources = Counter(src for src, _ in state.dag_edges)

@@ -377,7 +377,7 @@ def test_sigkill_and_resume(long_repo: BuiltRepo, long_reference: Path, tmp_path
             states = list(out.glob(".work-*/state.pkl"))
             if mode == "after_checkpoint":
                 return bool(states)
-            return bool(states) and bool(list(out.glob(".work-*/parts/items-000001.parquet")))
+            return bool(states) and bool(list(out.glob(".work-*/parts/items-000001.arrow")))
 
         _wait_for(reached, proc)
         os.killpg(proc.pid, signal.SIGKILL)
