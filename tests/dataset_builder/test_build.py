@@ -402,7 +402,7 @@ def test_sigkill_and_resume(long_repo: BuiltRepo, long_reference: Path, tmp_path
     if mode == "before_checkpoint":
         # Killed while chunk 1's part files were on disk but its checkpoint was not.
         assert state.chunk == 1
-        assert (work / "parts" / "commits-000001.parquet").exists()
+        assert (work / "parts" / "commits-000001.arrow").exists()
 
     rerun = subprocess.run([sys.executable, "-m", "dataset_builder", *_args(long_repo, out)],
                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
