@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import git
 from rich.console import Console
 from rich.table import Table
 
@@ -216,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     except RepoError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except (git.GitCommandError, subprocess.CalledProcessError) as exc:
+    except subprocess.CalledProcessError as exc:
         detail = (getattr(exc, "stderr", "") or str(exc)).strip().splitlines()
         print(f"error: git failed: {detail[-1] if detail else exc}", file=sys.stderr)
         return 2
