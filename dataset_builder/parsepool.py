@@ -4,14 +4,17 @@ The walk itself must run in commit order (the symbol table and the DAG depend on
 reading and parsing the blobs of the next chunk of commits does not: workers do that while the
 main process handles the current chunk. Every path is routed to the same worker, so that worker
 holds the file's previous syntax tree and re-parses the next version incrementally; new paths
-go to the least loaded worker. Results are the same as parsing in-process, whichever worker
-parses what.
+go to the least loaded worker, and a path moves when one worker falls behind the others.
+Results are the same as parsing in-process, whichever worker parses what.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
 import queue
+import time
+import zlib
+from collections import Counter, deque
 from collections.abc import Iterable
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -22,12 +25,15 @@ from dataset_builder.mine import Blob, BlobCache, path_skip_reason
 from dataset_builder.rust_items import Item, ParsedFile
 
 Task = tuple[str, str]  # (blob sha, sha of the same file's previous version or "")
-Result = tuple[str, str, Blob, bytes | None]
+Result = tuple[str, str, Blob, bytes | None, float]  # ..., the task's CPU seconds
 # An item carried over from the previous version travels as its key and new position only,
 # or as its key alone when it did not move.
 _Moved = tuple[str, int, int, int, int]
-# Work counted for a file version whose previous size is not known yet (bytes).
-_NEW_FILE_COST = 8192
+# Rebalancing (ParsePool._rebalance): batches of measured parse costs it looks at, and the
+# imbalance, as a share of their total, that moves a path to another worker.
+REBALANCE_WINDOW = 8
+REBALANCE_GAP = 0.2
+REBALANCE_PAUSE = 2  # batches between two moves
 
 
 def _compact(parsed: ParsedFile, previous: ParsedFile | None) -> list[Item | _Moved | str]:
@@ -54,7 +60,7 @@ def _expand(items: list[Item | _Moved | str], previous: ParsedFile | None) -> li
             else old[entry[0]].moved(*entry[1:]) for entry in items]
 
 
-def _worker(git_dir: Path, max_bytes: int, inbox: Any, outbox: Any) -> None:
+def _worker(index: int, git_dir: Path, max_bytes: int, inbox: Any, outbox: Any) -> None:
     with BlobReader(git_dir) as reader:
         cache = BlobCache(reader, max_bytes)
         while True:
@@ -67,6 +73,7 @@ def _worker(git_dir: Path, max_bytes: int, inbox: Any, outbox: Any) -> None:
             reused = 0
             for (sha, previous), data in zip(
                     tasks, reader.read_many([sha for sha, _ in tasks]), strict=True):
+                started = time.process_time()
                 prior = cache.trees.get(previous) if previous else None
                 earlier = cache.trees.get(sha)
                 if earlier is not None:
@@ -86,11 +93,38 @@ def _worker(git_dir: Path, max_bytes: int, inbox: Any, outbox: Any) -> None:
                                 blob.skip, blob.size)
                 else:
                     previous = ""
-                results.append((sha, previous, blob, data if blob.skip is None else None))
+                results.append((sha, previous, blob, data if blob.skip is None else None,
+                                time.process_time() - started))
             # The main process keeps the parses; the worker keeps only its tree LRU.
             cache.blobs.clear()
-            outbox.put((chunk_id, results, cache.parsed - parsed_before,
+            outbox.put((chunk_id, index, results, cache.parsed - parsed_before,
                         cache.incremental - incremental_before, reused))
+
+
+def path_to_move(worker_costs: list[list[float]], path_costs: list[Counter[str]],
+                 route: dict[str, int]) -> tuple[str, int] | None:
+    """Which path to give to which worker, from the last batches' CPU seconds per worker and
+    per path (None: leave things as they are). The walk waits for the slowest worker, so
+    when one has had much more work than another (a gap over REBALANCE_GAP of the total),
+    the path that cost it most in the latest batches, and less than half the gap, moves to
+    the least loaded one; its next version is parsed from scratch there."""
+    workers = len(worker_costs[0]) if worker_costs else 0
+    if workers < 2:
+        return None
+    loads = [sum(costs[w] for costs in worker_costs) for w in range(workers)]
+    heavy = max(range(workers), key=loads.__getitem__)
+    light = min(range(workers), key=loads.__getitem__)
+    gap = loads[heavy] - loads[light]
+    if gap <= REBALANCE_GAP * sum(loads):
+        return None
+    recent: Counter[str] = Counter()
+    for costs in path_costs[-max(1, len(path_costs) // 2):]:
+        recent.update(costs)
+    movable = [(cost, path) for path, cost in recent.items()
+               if route.get(path) == heavy and cost < gap / 2]
+    if not movable:
+        return None
+    return max(movable)[1], light
 
 
 class ParsePool:
@@ -99,7 +133,7 @@ class ParsePool:
         self.inboxes = [ctx.SimpleQueue() for _ in range(workers)]
         self.outbox = ctx.Queue()
         self.procs: list[BaseProcess] = [
-            ctx.Process(target=_worker, args=(git_dir, max_bytes, inbox, self.outbox),
+            ctx.Process(target=_worker, args=(i, git_dir, max_bytes, inbox, self.outbox),
                         daemon=True, name=f"ferric-parse-{i}")
             for i, inbox in enumerate(self.inboxes)]
         for proc in self.procs:
@@ -110,10 +144,14 @@ class ParsePool:
         self.parsed = 0
         self.incremental = 0
         self.again = 0  # dropped blobs that a worker parsed again (not from its tree cache)
-        # Each path stays with one worker (which keeps its previous tree); a new path goes
-        # to the worker with the least work so far, counted in bytes of previous versions.
+        # Each path stays with one worker, which keeps its previous tree (see _rebalance).
         self.route: dict[str, int] = {}
-        self.load = [0] * workers
+        self.task_path: dict[str, str] = {}  # blob sent -> its path
+        # Per collected batch: CPU seconds of each worker, and of each path's tasks.
+        self.worker_costs: deque[list[float]] = deque(maxlen=REBALANCE_WINDOW)
+        self.path_costs: deque[Counter[str]] = deque(maxlen=REBALANCE_WINDOW)
+        self.quiet = REBALANCE_WINDOW  # batches to wait before the next move
+        self.moved = 0  # paths moved to another worker
 
     def submit(self, chunk_id: int, commits: Iterable[Commit], cache: BlobCache) -> None:
         per_worker: list[list[Task]] = [[] for _ in self.inboxes]
@@ -121,13 +159,16 @@ class ParsePool:
         sent: list[str] = []
         pins: list[str] = []
 
+        self._rebalance()
+
         def worker_of(path: str, old_path: str) -> int:
             worker = self.route.get(path)
             if worker is None:
-                # A renamed file stays where its previous version was parsed.
+                # A renamed file stays where its previous version was parsed; a new one
+                # goes to the least loaded worker.
                 worker = self.route.get(old_path)
-                if worker is None:
-                    worker = min(range(len(self.load)), key=self.load.__getitem__)
+                if worker is None:  # spread by name: a batch of new files splits evenly
+                    worker = zlib.crc32(path.encode()) % len(self.inboxes)
                 self.route[path] = worker
             return worker
 
@@ -150,10 +191,8 @@ class ParsePool:
                 pins.append(previous)
             else:
                 previous = ""  # dropped here already: parsed from scratch
-            worker = worker_of(path, old_path)
-            before = cache.blobs.get(previous) if previous else None
-            self.load[worker] += before.size if before is not None else _NEW_FILE_COST
-            per_worker[worker].append((sha, previous))
+            self.task_path[sha] = path
+            per_worker[worker_of(path, old_path)].append((sha, previous))
 
         for commit in commits:
             for change in commit.changes:
@@ -172,6 +211,8 @@ class ParsePool:
         """Wait for every worker's results for the chunk and put them into the cache.
         A fast worker may already have sent the next chunk's results: those are kept."""
         remaining = len(self.inboxes)
+        worker_costs = [0.0] * len(self.inboxes)
+        path_costs: Counter[str] = Counter()
         while remaining:
             early = self.early.get(chunk_id)
             if early:
@@ -184,7 +225,7 @@ class ParsePool:
                     if dead:
                         raise RuntimeError(f"parse worker died: {', '.join(dead)}") from None
                     continue
-            got_id, results, parsed, incremental, reused = message
+            got_id, worker, results, parsed, incremental, reused = message
             if got_id != chunk_id:
                 self.early.setdefault(got_id, []).append(message)
                 continue
@@ -192,7 +233,9 @@ class ParsePool:
             self.parsed += parsed
             self.incremental += incremental
             self.again -= reused
-            for sha, previous, blob, data in results:
+            for sha, previous, blob, data, cost in results:
+                worker_costs[worker] += cost
+                path_costs[self.task_path.pop(sha, "")] += cost
                 if sha in cache.dropped:
                     self.again += 1
                 if previous and blob.parsed is not None:
@@ -201,8 +244,21 @@ class ParsePool:
                 cache.blobs[sha] = blob
                 if data is not None:
                     cache.sources[sha] = data
+        self.worker_costs.append(worker_costs)
+        self.path_costs.append(path_costs)
         self.early.pop(chunk_id, None)
         self.in_flight.pop(chunk_id, None)
+
+    def _rebalance(self) -> None:
+        self.quiet -= 1
+        if self.quiet > 0:
+            return
+        move = path_to_move(list(self.worker_costs), list(self.path_costs), self.route)
+        if move is not None:
+            path, worker = move
+            self.route[path] = worker
+            self.moved += 1
+            self.quiet = REBALANCE_PAUSE
 
     def unpin(self, chunk_id: int, cache: BlobCache) -> None:
         """After the chunk is processed: the previous versions its parses referred to are
