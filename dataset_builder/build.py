@@ -283,6 +283,10 @@ def _build(config: MineConfig, info: RepoInfo, out: Path, config_hash: str, labe
                           "shallow": info.shallow}},
         "counts": _counts(state, commits, items, cache),
         "skips": dict(sorted(state.skips.items())),
+        # This run's parse workers: CPU seconds of their tasks (the walk waits for the
+        # busiest), and paths moved from a busier worker to a less busy one.
+        "parse_workers": {"task_cpu_seconds": [round(s, 2) for s in cache.worker_seconds],
+                          "paths_moved": cache.paths_moved},
         "dag": graph_stats(dag),
         "module_graph": {"snapshots": len(snapshots), "last_snapshot": snapshots[-1][1],
                          **graph_stats(head_graph),

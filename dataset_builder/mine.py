@@ -135,6 +135,9 @@ class BlobCache:
         self.holders: Counter[str] = Counter()  # blob -> paths' recent versions + pins
         self.dropped: set[str] = set()
         self.reparsed = 0  # blobs parsed again after they were dropped
+        # Parse workers of this run (ParsePool): CPU seconds of their tasks, paths moved.
+        self.worker_seconds: list[float] = []
+        self.paths_moved = 0
 
     def hold(self, sha: str) -> None:
         self.holders[sha] += 1
@@ -567,5 +570,7 @@ def mine_history(info: RepoInfo, config: MineConfig, work: WorkDir, cache: BlobC
             cache.parsed += pool.parsed
             cache.incremental += pool.incremental
             cache.reparsed += pool.again
+            cache.worker_seconds = pool.worker_seconds
+            cache.paths_moved = pool.moved
     state.counts["mining_seconds_this_run"] = int(time.monotonic() - started)
     return state

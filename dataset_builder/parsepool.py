@@ -152,6 +152,7 @@ class ParsePool:
         self.path_costs: deque[Counter[str]] = deque(maxlen=REBALANCE_WINDOW)
         self.quiet = REBALANCE_WINDOW  # batches to wait before the next move
         self.moved = 0  # paths moved to another worker
+        self.worker_seconds = [0.0] * workers  # CPU seconds of all their tasks
 
     def submit(self, chunk_id: int, commits: Iterable[Commit], cache: BlobCache) -> None:
         per_worker: list[list[Task]] = [[] for _ in self.inboxes]
@@ -245,6 +246,8 @@ class ParsePool:
                 if data is not None:
                     cache.sources[sha] = data
         self.worker_costs.append(worker_costs)
+        for worker, cost in enumerate(worker_costs):
+            self.worker_seconds[worker] += cost
         self.path_costs.append(path_costs)
         self.early.pop(chunk_id, None)
         self.in_flight.pop(chunk_id, None)
