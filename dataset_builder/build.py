@@ -169,11 +169,8 @@ def _add_samples(out: Path, info: RepoInfo, manifest: dict[str, Any], label: str
                  config: MineConfig, sample_config: SampleConfig, progress: bool,
                  drawer: Drawer | None = None) -> bool:
     """Generate (or confirm up to date) the samples; update manifest and report. Returns
-    whether anything was rebuilt. The plot is drawn by `drawer`, or by one started here."""
-    if drawer is None:
-        with Drawer() as own:
-            return _add_samples(out, info, manifest, label, config, sample_config, progress,
-                                own)
+    whether anything was rebuilt. The plot is drawn by `drawer`, or by one started here
+    when there is something to draw."""
     section = build_samples(out, info, label, manifest["config_hash"], sample_config,
                             config.max_file_bytes, progress)
     if section.get("up_to_date") and manifest.get("samples", {}).get("config_hash") == \
@@ -181,13 +178,16 @@ def _add_samples(out: Path, info: RepoInfo, manifest: dict[str, Any], label: str
         return False
     samples = read_samples(out)
     data = samples_plot_data(samples)
-    drawer.send(SAMPLES_PLOT, render_samples_plot, data, out / SAMPLES_PLOT)
-    manifest["samples"] = section
-    manifest["sanity"].update(section["sanity"])
-    report = (out / "report.md").read_text() if (out / "report.md").exists() else ""
-    report = report.split(SAMPLES_HEADING, 1)[0].rstrip() + "\n\n"
-    atomic_write_text(out / "report.md", report + render_samples_section(section, samples))
-    drawer.wait(SAMPLES_PLOT)
+    with contextlib.ExitStack() as stack:
+        if drawer is None:
+            drawer = stack.enter_context(Drawer())
+        drawer.send(SAMPLES_PLOT, render_samples_plot, data, out / SAMPLES_PLOT)
+        manifest["samples"] = section
+        manifest["sanity"].update(section["sanity"])
+        report = (out / "report.md").read_text() if (out / "report.md").exists() else ""
+        report = report.split(SAMPLES_HEADING, 1)[0].rstrip() + "\n\n"
+        atomic_write_text(out / "report.md", report + render_samples_section(section, samples))
+        drawer.wait(SAMPLES_PLOT)
     for name in ("samples", SAMPLES_PLOT, "type_tokens.json"):
         if name not in manifest["outputs"]:
             manifest["outputs"].insert(-1, name)
@@ -286,7 +286,10 @@ def _build(config: MineConfig, info: RepoInfo, out: Path, config_hash: str, labe
         # This run's parse workers: CPU seconds of their tasks (the walk waits for the
         # busiest), and paths moved from a busier worker to a less busy one.
         "parse_workers": {"task_cpu_seconds": [round(s, 2) for s in cache.worker_seconds],
-                          "paths_moved": cache.paths_moved},
+                          "paths_moved": cache.paths_moved,
+                          # Dropped versions a batch needed again: sent to a worker, which
+                          # parsed them again (counts.blobs_parsed_again) or still had them.
+                          "blobs_sent_again": cache.sent_again},
         "dag": graph_stats(dag),
         "module_graph": {"snapshots": len(snapshots), "last_snapshot": snapshots[-1][1],
                          **graph_stats(head_graph),

@@ -138,6 +138,7 @@ class BlobCache:
         # Parse workers of this run (ParsePool): CPU seconds of their tasks, paths moved.
         self.worker_seconds: list[float] = []
         self.paths_moved = 0
+        self.sent_again = 0  # dropped blobs a batch needed again (parsed or not)
 
     def hold(self, sha: str) -> None:
         self.holders[sha] += 1
@@ -433,6 +434,9 @@ class WorkDir:
     def load(self) -> MinerState | None:
         if not self.state_path.exists():
             return None
+        if any(self.parts.glob("*.parquet")):  # parts in an earlier ferric's format
+            self.remove()
+            return None
         with open(self.state_path, "rb") as handle:
             state: MinerState = pickle.load(handle)
         # Parts of a chunk that was being written when the run died are redone.
@@ -570,6 +574,7 @@ def mine_history(info: RepoInfo, config: MineConfig, work: WorkDir, cache: BlobC
             cache.parsed += pool.parsed
             cache.incremental += pool.incremental
             cache.reparsed += pool.again
+            cache.sent_again = pool.sent_again
             cache.worker_seconds = pool.worker_seconds
             cache.paths_moved = pool.moved
     state.counts["mining_seconds_this_run"] = int(time.monotonic() - started)

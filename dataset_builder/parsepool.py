@@ -144,6 +144,7 @@ class ParsePool:
         self.parsed = 0
         self.incremental = 0
         self.again = 0  # dropped blobs that a worker parsed again (not from its tree cache)
+        self.sent_again = 0  # dropped blobs sent to a worker again
         # Each path stays with one worker, which keeps its previous tree (see _rebalance).
         self.route: dict[str, int] = {}
         self.task_path: dict[str, str] = {}  # blob sent -> its path
@@ -156,7 +157,9 @@ class ParsePool:
 
     def submit(self, chunk_id: int, commits: Iterable[Commit], cache: BlobCache) -> None:
         per_worker: list[list[Task]] = [[] for _ in self.inboxes]
-        flying = {sha for shas in self.in_flight.values() for sha in shas}
+        earlier = {sha for shas in self.in_flight.values() for sha in shas}
+        flying = set(earlier)  # and this chunk's
+        sent_to: dict[str, int] = {}
         sent: list[str] = []
         pins: list[str] = []
 
@@ -183,17 +186,22 @@ class ParsePool:
                 pins.append(sha)
                 return
             # Never parsed, or dropped since (a merge or revert back to an old version).
+            worker = worker_of(path, old_path)
             sent.append(sha)
             flying.add(sha)
-            if previous and (previous in cache.blobs or previous in flying):
-                # A worker may send unchanged items as references to the previous
-                # version: the cache holds it until this chunk is processed.
-                cache.hold(previous)
+            sent_to[sha] = worker
+            # A worker may send unchanged items as references to the previous version, so
+            # the main process must have it when it expands them: it is in the cache, or
+            # comes with an earlier chunk, or earlier in this worker's own results (another
+            # worker's results for this chunk may be read later).
+            if previous and (previous in cache.blobs or previous in earlier or
+                             sent_to.get(previous) == worker):
+                cache.hold(previous)  # until this chunk is processed
                 pins.append(previous)
             else:
-                previous = ""  # dropped here already: parsed from scratch
+                previous = ""  # parsed from scratch
             self.task_path[sha] = path
-            per_worker[worker_of(path, old_path)].append((sha, previous))
+            per_worker[worker].append((sha, previous))
 
         for commit in commits:
             for change in commit.changes:
@@ -238,7 +246,8 @@ class ParsePool:
                 worker_costs[worker] += cost
                 path_costs[self.task_path.pop(sha, "")] += cost
                 if sha in cache.dropped:
-                    self.again += 1
+                    self.sent_again += 1
+                    self.again += blob.parsed is not None
                 if previous and blob.parsed is not None:
                     prior = cache.blobs[previous].parsed
                     blob.parsed.items = _expand(blob.parsed.items, prior)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -21,44 +22,69 @@ class Drawer:
     then runs on a core nothing else wants (the walk's last chunk, the single-threaded steps
     after it), and a plot is drawn as soon as its data is sent. The child gets plain
     Python/numpy data only (no pyarrow objects, whose thread pools do not survive a fork).
-    Without fork, plots are drawn in-process by `send`. `wait(what)` re-raises a failure as
-    a one-line RuntimeError."""
+    An idle-priority child can starve on a machine busy with other work: a plot not drawn
+    within FALLBACK_SECONDS of `wait`, or a child that died, is drawn in this process
+    instead (so is every plot where fork does not exist). `wait(what)` re-raises a failure
+    to draw as a one-line RuntimeError."""
+
+    FALLBACK_SECONDS = 10.0
 
     def __init__(self) -> None:
         import multiprocessing as mp
 
         self.proc: BaseProcess | None = None
+        self.pending: dict[str, tuple[Callable[[dict[str, Any], Path], None],
+                                      dict[str, Any], Path]] = {}
         self.errors: dict[str, str | None] = {}  # what -> None (drawn) or the failure
         if "fork" not in mp.get_all_start_methods():
             return
         ctx = mp.get_context("fork")
         self.conn, child_conn = ctx.Pipe()
-        self.proc = ctx.Process(target=_drawer_main, args=(child_conn,), daemon=True,
-                                name="ferric-plots")
+        self.proc = ctx.Process(target=_drawer_main, args=(child_conn, self.conn),
+                                daemon=True, name="ferric-plots")
         self.proc.start()
         child_conn.close()
 
     def send(self, what: str, draw: Callable[[dict[str, Any], Path], None],
              data: dict[str, Any], dest: Path) -> None:
-        """Draw `draw(data, dest)` (a module-level function) in the child."""
+        """Have `draw(data, dest)` (a module-level function) run in the child. The data go
+        out from a thread: the child reads them only once its import is done."""
+        import pickle
+        import threading
+
+        self.pending[what] = (draw, data, dest)
         if self.proc is None:
+            return
+        message = pickle.dumps((what, draw, data, dest))
+        conn = self.conn
+
+        def push() -> None:
+            with contextlib.suppress(OSError):  # the child is gone: wait() draws here
+                conn.send_bytes(message)
+
+        threading.Thread(target=push, daemon=True, name="ferric-plot-data").start()
+
+    def wait(self, what: str) -> None:
+        import time
+
+        deadline = time.monotonic() + self.FALLBACK_SECONDS
+        while what not in self.errors and self.proc is not None:
+            left = deadline - time.monotonic()
+            try:
+                if left <= 0 or not self.conn.poll(left):
+                    break
+                done, error = self.conn.recv()
+            except (EOFError, OSError):
+                break
+            self.errors[done] = error
+        if what not in self.errors:
+            self.close()  # too slow or gone: this and later plots are drawn here
+            draw, data, dest = self.pending[what]
             try:
                 draw(data, dest)
                 self.errors[what] = None
-            except Exception as exc:  # reported by wait(), like the child's failures
+            except Exception as exc:
                 self.errors[what] = f"{type(exc).__name__}: {exc}"
-            return
-        self.conn.send((what, draw, data, dest))
-
-    def wait(self, what: str) -> None:
-        while what not in self.errors:
-            try:
-                done, error = self.conn.recv()
-            except EOFError:
-                code = self.proc.exitcode if self.proc is not None else None
-                raise RuntimeError(f"drawing {what} failed (plot process ended, exit code "
-                                   f"{code})") from None
-            self.errors[done] = error
         if self.errors[what] is not None:
             raise RuntimeError(f"drawing {what} failed: {self.errors[what]}")
 
@@ -79,10 +105,15 @@ class Drawer:
         self.close()
 
 
-def _drawer_main(conn: Any) -> None:
-    import contextlib
+def _drawer_main(conn: Any, parent_end: Any) -> None:
     import os
+    import signal
 
+    parent_end.close()  # so that recv() sees the end when the build process goes
+    with contextlib.suppress(Exception):  # Linux: go when the build process does
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     try:
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     except (AttributeError, OSError):  # not Linux
@@ -96,7 +127,7 @@ def _drawer_main(conn: Any) -> None:
     while True:
         try:
             message = conn.recv()
-        except EOFError:  # the build ended (or was killed)
+        except (EOFError, OSError):  # the build ended (or was killed)
             return
         what, draw, data, dest = message
         try:

@@ -532,7 +532,22 @@ def test_dropped_versions_come_back_with_the_same_outputs(tmp_path: Path,
         assert main(["--repo", str(built.path), "--out", str(out), "--quiet", "--workers",
                      workers, "--chunk-commits", "1", "--snapshot-every", "1"]) == 0
         runs[label] = out
-    assert manifest(runs["drop"])["counts"]["blobs_parsed_again"] >= 2
+    # In-process every version that comes back is parsed again; with workers it is sent to
+    # a worker again, which may still have the parse in its tree cache.
+    assert manifest(runs["drop-inline"])["counts"]["blobs_parsed_again"] >= 2
+    assert manifest(runs["drop"])["parse_workers"]["blobs_sent_again"] >= 2
     assert manifest(runs["keep"])["counts"]["blobs_parsed_again"] == 0
+    assert manifest(runs["keep"])["parse_workers"]["blobs_sent_again"] == 0
     assert_same_outputs(runs["keep"], runs["drop"])
     assert_same_outputs(runs["keep"], runs["drop-inline"])
+
+
+def test_work_folder_of_an_older_format_starts_over(tmp_path: Path) -> None:
+    """Checkpoint parts are Arrow IPC files; a work folder with parquet parts (an earlier
+    ferric's) is not resumed from, it is removed and the walk starts again."""
+    work = mine.WorkDir(tmp_path, "0123456789abcdef")
+    work.parts.mkdir(parents=True)
+    (work.parts / "items-000000.parquet").write_bytes(b"PAR1")
+    work.state_path.write_bytes(pickle.dumps(mine.MinerState(commits_done=3, chunk=1)))
+    assert work.load() is None
+    assert not work.root.exists()

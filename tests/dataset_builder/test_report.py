@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,13 @@ from dataset_builder.report import Drawer, render_plot
 
 def write_text(data: dict[str, Any], dest: Path) -> None:
     dest.write_text(data["text"])
+
+
+def slow_in_child(data: dict[str, Any], dest: Path) -> None:
+    """Hangs in the plot process (a starved child); writes in the build process."""
+    if os.getpid() != data["build_pid"]:
+        time.sleep(60)
+    dest.write_text("drawn here")
 
 
 def fail(data: dict[str, Any], dest: Path) -> None:
@@ -54,3 +63,25 @@ def test_closing_without_waiting_stops_the_child() -> None:
     proc = drawer.proc
     drawer.close()
     assert proc is None or not proc.is_alive()
+
+
+def test_a_starved_or_dead_child_leaves_the_plot_to_this_process(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Drawer, "FALLBACK_SECONDS", 0.5)
+    with Drawer() as drawer:
+        child = drawer.proc
+        drawer.send("slow", slow_in_child, {"build_pid": os.getpid()}, tmp_path / "slow.txt")
+        drawer.wait("slow")
+        assert child is None or not child.is_alive()
+        # Later plots are drawn here too.
+        drawer.send("next", write_text, {"text": "after"}, tmp_path / "next.txt")
+        drawer.wait("next")
+    assert (tmp_path / "slow.txt").read_text() == "drawn here"
+    assert (tmp_path / "next.txt").read_text() == "after"
+    with Drawer() as drawer:
+        if drawer.proc is not None:
+            drawer.proc.kill()
+            drawer.proc.join()
+        drawer.send("gone", write_text, {"text": "still"}, tmp_path / "gone.txt")
+        drawer.wait("gone")
+    assert (tmp_path / "gone.txt").read_text() == "still"
