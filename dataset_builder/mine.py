@@ -494,6 +494,15 @@ def _chunks(commits: Iterator[Commit], size: int) -> Iterator[list[Commit]]:
         yield chunk
 
 
+def _batches(commits: Iterator[Commit], chunk: int, per_chunk: int) -> Iterator[list[Commit]]:
+    """Each chunk of commits in `per_chunk` batches of about equal size (a batch never spans
+    two chunks, so checkpoints fall every `chunk` commits exactly)."""
+    for block in _chunks(commits, chunk):
+        size = -(-len(block) // per_chunk)
+        for start in range(0, len(block), size):
+            yield block[start:start + size]
+
+
 def tree_parses(info: RepoInfo, cache: BlobCache, commit: str) -> list[tuple[str, ParsedFile]]:
     """(path, parse) of every parsed Rust file in a commit's tree."""
     files: list[tuple[str, ParsedFile]] = []
@@ -528,10 +537,9 @@ def mine_history(info: RepoInfo, config: MineConfig, work: WorkDir, cache: BlobC
         # Workers parse small batches of commits, up to a chunk's worth ahead of the walk:
         # the walk starts after the first batch, not the first chunk, and at the end it has
         # only one batch left to process alone.
-        per_chunk = -(-config.chunk_commits // PARSE_BATCH)  # batches per chunk, rounded up
-        batch_size = max(1, config.chunk_commits // per_chunk)
+        per_chunk = -(-config.chunk_commits // PARSE_BATCH) if pool is not None else 1
         ahead = max(2, per_chunk)
-        batches = _chunks(commits, batch_size if pool is not None else config.chunk_commits)
+        batches = _batches(commits, config.chunk_commits, per_chunk)
         submitted: deque[tuple[int, list[Commit]]] = deque()
         next_id = 0
         tables: dict[str, list[Any]] = {"commits": [], "files": [], "items": []}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import pickle
@@ -551,3 +552,14 @@ def test_work_folder_of_an_older_format_starts_over(tmp_path: Path) -> None:
     work.state_path.write_bytes(pickle.dumps(mine.MinerState(commits_done=3, chunk=1)))
     assert work.load() is None
     assert not work.root.exists()
+
+
+def test_parse_batches_never_span_two_checkpoint_chunks() -> None:
+    commits = list(range(1000))
+    batches = list(mine._batches(iter(commits), 500, 16))  # type: ignore[arg-type]
+    assert [c for batch in batches for c in batch] == commits
+    assert max(len(b) for b in batches) == 32
+    ends = itertools.accumulate(len(b) for b in batches)
+    assert {500, 1000} <= set(ends)  # chunk edges are batch edges
+    assert list(mine._batches(iter(range(7)), 3, 2)) == [  # type: ignore[arg-type]
+        [0, 1], [2], [3, 4], [5], [6]]
