@@ -4,7 +4,7 @@ The walk itself must run in commit order (the symbol table and the DAG depend on
 reading and parsing the blobs of the next chunk of commits does not: workers do that while the
 main process handles the current chunk. Every path is routed to the same worker, so that worker
 holds the file's previous syntax tree and re-parses the next version incrementally; new paths
-go to the least loaded worker, and a path moves when one worker falls behind the others.
+are spread by name, and a path moves when one worker falls behind the others.
 Results are the same as parsing in-process, whichever worker parses what.
 """
 
@@ -139,7 +139,7 @@ class ParsePool:
         for proc in self.procs:
             proc.start()
         self.in_flight: dict[int, list[str]] = {}  # chunk -> blobs submitted, not collected
-        self.pins: dict[int, list[str]] = {}  # chunk -> previous versions held for it
+        self.pins: dict[int, list[str]] = {}  # chunk -> blobs held for it
         self.early: dict[int, list[Any]] = {}
         self.parsed = 0
         self.incremental = 0
@@ -168,8 +168,7 @@ class ParsePool:
         def worker_of(path: str, old_path: str) -> int:
             worker = self.route.get(path)
             if worker is None:
-                # A renamed file stays where its previous version was parsed; a new one
-                # goes to the least loaded worker.
+                # A renamed file stays where its previous version was parsed.
                 worker = self.route.get(old_path)
                 if worker is None:  # spread by name: a batch of new files splits evenly
                     worker = zlib.crc32(path.encode()) % len(self.inboxes)
@@ -273,8 +272,8 @@ class ParsePool:
             self.quiet = REBALANCE_PAUSE
 
     def unpin(self, chunk_id: int, cache: BlobCache) -> None:
-        """After the chunk is processed: the previous versions its parses referred to are
-        held only by the paths (if any) that still have them."""
+        """After the chunk is processed: the blobs it needed are held only by the paths (if
+        any) that still have them."""
         for sha in self.pins.pop(chunk_id, ()):
             cache.release(sha)
 

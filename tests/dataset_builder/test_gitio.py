@@ -228,7 +228,6 @@ def test_blob_reader_read_many(tmp_path: Path) -> None:
     assert expected[1] is None and expected[2] == files["f1.rs"].encode()
 
 
-
 def test_blob_reader_closes_while_a_forked_child_holds_its_pipe(history: BuiltRepo) -> None:
     """A process forked after the reader started (a parse worker, the plot process) holds
     git's stdin too; closing must not wait for that process to end."""
@@ -244,6 +243,7 @@ def test_blob_reader_closes_while_a_forked_child_holds_its_pipe(history: BuiltRe
     finally:
         child.kill()
         child.join()
+
 
 def test_blob_reader_binary_content(tmp_path: Path) -> None:
     data = bytes(range(256)) * 3 + b"\n\n"
