@@ -12,6 +12,8 @@ from dataset_builder.rust_items import (
     Previous,
     UsePath,
     _common_prefix,
+    _common_run,
+    _common_tail,
     _line_hunks,
     _point,
     new_parser,
@@ -564,6 +566,31 @@ def _random_lines(rng: random.Random, n: int) -> list[bytes]:
     return [b" ".join(rng.choice(words) for _ in range(rng.randrange(1, 4))) for _ in range(n)]
 
 
+def test_common_run_and_tail_find_the_first_difference() -> None:
+    """Block comparison with the XOR shortcut agrees with a byte-by-byte scan, across block
+    boundaries and at the limit."""
+    rng = random.Random(5)
+    for _ in range(400):
+        a = bytes(rng.choice(b"ab\n") for _ in range(rng.randrange(0, 9000)))
+        b = bytearray(a)
+        for _ in range(rng.randrange(0, 3)):
+            if b:
+                b[rng.randrange(len(b))] ^= 1
+        b = bytes(b) + bytes(rng.randrange(0, 3))
+        a_at = rng.randrange(len(a) + 1)
+        b_at = a_at if rng.random() < 0.7 else rng.randrange(len(b) + 1)
+        limit = rng.randrange(min(len(a) - a_at, len(b) - b_at) + 1)
+        run = 0
+        while run < limit and a[a_at + run] == b[b_at + run]:
+            run += 1
+        assert _common_run(a, a_at, b, b_at, limit) == run
+        limit = rng.randrange(min(a_at, b_at) + 1)
+        tail = 0
+        while tail < limit and a[a_at - 1 - tail] == b[b_at - 1 - tail]:
+            tail += 1
+        assert _common_tail(a, a_at, b, b_at, limit) == tail
+
+
 def test_line_hunks_rebuild_the_new_version() -> None:
     """Applying the hunks to the old bytes gives the new bytes exactly; they are ordered and
     disjoint, for random line edits at several places (repeated lines included)."""
@@ -584,7 +611,7 @@ def test_line_hunks_rebuild_the_new_version() -> None:
         new = b"\n".join(new_lines) + rng.choice([b"", b"\n"])
         limit = min(len(old), len(new))
         prefix = _common_prefix(old, new, limit)
-        suffix = _common_prefix(old[::-1], new[::-1], limit - prefix)
+        suffix = _common_tail(old, len(old), new, len(new), limit - prefix)
         hunks = _line_hunks(old, new, prefix, len(old) - suffix, len(new) - suffix)
         rebuilt, at_old = b"", 0
         for h in hunks:
