@@ -16,6 +16,8 @@ import platform
 import shutil
 import time
 from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
@@ -65,12 +67,17 @@ class BuildResult:
     up_to_date: bool
 
 
-def _concat_parts(work: WorkDir, name: str, dest: Path) -> None:
-    """Stream the part files of one table into its final parquet file."""
+def _concat_parts(work: WorkDir, name: str, dest: Path,
+                  each: Callable[[pa.Table], None] | None = None) -> None:
+    """Stream the part files of one table into its final parquet file (`each` sees every
+    part on the way)."""
     def write(tmp: Path) -> None:
         with pq.ParquetWriter(tmp, schema.SCHEMAS[name]) as writer:
             for part in work.part_files(name):
-                writer.write_table(work.read_part(part))
+                table = work.read_part(part)
+                writer.write_table(table)
+                if each is not None:
+                    each(table)
     atomic_write(dest, write)
 
 
@@ -125,6 +132,30 @@ def _module_snapshots(info: RepoInfo, cache: BlobCache, snapshots: list[tuple[in
     return pa.Table.from_pylist(rows, schema=schema.MODULES), graph
 
 
+def _write_graphs(info: RepoInfo, config: MineConfig, out: Path, cache: BlobCache,
+                  commits: pa.Table, state: MinerState,
+                  recorded: dict[int, list[tuple[str, ParsedFile]] | None], progress: bool
+                  ) -> tuple[nx.DiGraph, pa.Table, list[tuple[int, str]], nx.DiGraph]:
+    """The commit DAG (commits.parquet with each commit's dependency order, dag.graphml) and
+    the module graphs of the snapshots (modules.parquet, module_graph.graphml)."""
+    dag = _commit_dag(commits, state)
+    # Ties between independent commits keep history order.
+    by_index = {sha: f"{data['index']:012d}" for sha, data in dag.nodes(data=True)}
+    order = {sha: i for i, sha in enumerate(dependency_order(dag, by_index.__getitem__))}
+    commits = commits.append_column(
+        "dag_order", pa.array([order[s] for s in commits.column("sha").to_pylist()],
+                              pa.int64()))
+    _write_table(commits, out / "commits.parquet")
+    write_graphml(dag, out / "dag.graphml")
+
+    shas = commits.column("sha").to_pylist()
+    snapshots = [(i, shas[i]) for i in _snapshot_indexes(len(shas), config.snapshot_every)]
+    modules, head_graph = _module_snapshots(info, cache, snapshots, recorded, progress)
+    _write_table(modules, out / "modules.parquet")
+    write_graphml(head_graph, out / "module_graph.graphml")
+    return dag, commits, snapshots, head_graph
+
+
 def _versions() -> dict[str, str]:
     versions = {"ferric": __version__, "python": platform.python_version(), "git": git_version()}
     for dist in ("tree-sitter", "tree-sitter-rust", "GitPython", "networkx", "pyarrow"):
@@ -135,18 +166,62 @@ def _versions() -> dict[str, str]:
     return versions
 
 
-def _counts(state: MinerState, commits: pa.Table, items: pa.Table,
+@dataclass
+class ItemFacts:
+    """What the manifest and the sanity checks need from items.parquet."""
+
+    rows: int
+    by_change: dict[str, int]
+    by_kind: dict[str, int]
+    lineages: int
+    commits: set[str]
+    every_version_has_text: bool
+
+
+def _value_counts(column: pa.ChunkedArray) -> Counter[str]:
+    counts = pc.value_counts(column)
+    return Counter(dict(zip(counts.field("values").to_pylist(),
+                            counts.field("counts").to_pylist(), strict=True)))
+
+
+def _write_items(work: WorkDir, out: Path) -> ItemFacts:
+    """files.parquet and items.parquet from the walk's parts, and what the build reports of
+    the items, taken from the parts as they are written (Arrow compute, a part at a time: the
+    texts of a long history take GBs). Runs in a thread beside the DAG and module graphs:
+    pyarrow releases the GIL."""
+    _concat_parts(work, "files", out / "files.parquet")
+    facts = ItemFacts(rows=0, by_change=Counter(), by_kind=Counter(), lineages=0,
+                      commits=set(), every_version_has_text=True)
+    lineages: set[str] = set()
+
+    def add(part: pa.Table) -> None:
+        facts.rows += part.num_rows
+        facts.by_change.update(_value_counts(part.column("change")))
+        facts.by_kind.update(_value_counts(part.column("kind")))
+        lineages.update(pc.unique(part.column("lineage")).to_pylist())
+        facts.commits.update(pc.unique(part.column("commit")).to_pylist())
+        has_text = pc.greater(pc.binary_length(part.column("text")), 0)
+        removed = pc.equal(part.column("change"), "removed")
+        facts.every_version_has_text &= \
+            pc.all(pc.not_equal(has_text, removed)).as_py() is not False
+
+    _concat_parts(work, "items", out / "items.parquet", add)
+    facts.by_change = dict(sorted(facts.by_change.items()))
+    facts.by_kind = dict(sorted(facts.by_kind.items()))
+    facts.lineages = len(lineages)
+    return facts
+
+
+def _counts(state: MinerState, commits: pa.Table, items: ItemFacts,
             cache: BlobCache) -> dict[str, Any]:
-    by_change = Counter(items.column("change").to_pylist())
-    by_kind = Counter(items.column("kind").to_pylist())
     return {
         "commits": commits.num_rows,
         "merges": int(pc.sum(commits.column("is_merge").cast(pa.int64())).as_py() or 0),
         "rs_file_changes": state.counts["rs_changes"],
-        "item_rows": items.num_rows,
-        "items_by_change": dict(sorted(by_change.items())),
-        "items_by_kind": dict(sorted(by_kind.items())),
-        "lineages": len(set(items.column("lineage").to_pylist())),
+        "item_rows": items.rows,
+        "items_by_change": items.by_change,
+        "items_by_kind": items.by_kind,
+        "lineages": items.lineages,
         "file_versions_with_parse_errors": state.counts["file_versions_with_parse_errors"],
         "references": state.counts["references"],
         "references_resolved": state.counts["references_resolved"],
@@ -246,29 +321,16 @@ def _build(config: MineConfig, info: RepoInfo, out: Path, config_hash: str, labe
         plot_data = history_plot_data(
             commits, [sources[sha] for sha in commits.column("sha").to_pylist()])
         drawer.send(PLOT, render_plot, plot_data, out / PLOT)
-        for name in ("files", "items"):
-            _concat_parts(work, name, out / f"{name}.parquet")
-        dag = _commit_dag(commits, state)
-        # Ties between independent commits keep history order.
-        by_index = {sha: f"{data['index']:012d}" for sha, data in dag.nodes(data=True)}
-        order = {sha: i for i, sha in enumerate(dependency_order(dag, by_index.__getitem__))}
-        commits = commits.append_column(
-            "dag_order", pa.array([order[s] for s in commits.column("sha").to_pylist()],
-                                  pa.int64()))
-        _write_table(commits, out / "commits.parquet")
-        write_graphml(dag, out / "dag.graphml")
-
-        shas = commits.column("sha").to_pylist()
-        snapshots = [(i, shas[i]) for i in _snapshot_indexes(len(shas), config.snapshot_every)]
-        modules, head_graph = _module_snapshots(info, cache, snapshots, recorded, progress)
+        with ThreadPoolExecutor(1, thread_name_prefix="ferric-items") as pool:
+            items_written = pool.submit(_write_items, work, out)
+            dag, commits, snapshots, head_graph = _write_graphs(
+                info, config, out, cache, commits, state, recorded, progress)
+            item_facts = items_written.result()
         del recorded
-        _write_table(modules, out / "modules.parquet")
-        write_graphml(head_graph, out / "module_graph.graphml")
         # The rest of the build reads the parquet files.
         cache.blobs.clear()
         cache.trees.clear()
 
-    items = pq.read_table(out / "items.parquet", columns=["change", "kind", "lineage"])
     manifest: dict[str, Any] = {
         "status": "complete",
         "stage": "dataset_builder",
@@ -281,7 +343,7 @@ def _build(config: MineConfig, info: RepoInfo, out: Path, config_hash: str, labe
         "repos": {label: {"path": str(info.path.resolve()), "git_dir": str(
             info.git_dir.resolve()), "head": info.head, "bare": info.bare,
                           "shallow": info.shallow}},
-        "counts": _counts(state, commits, items, cache),
+        "counts": _counts(state, commits, item_facts, cache),
         "skips": dict(sorted(state.skips.items())),
         # This run's parse workers: CPU seconds of their tasks (the walk waits for the
         # busiest), and paths moved from a busier worker to a less busy one.
@@ -299,7 +361,7 @@ def _build(config: MineConfig, info: RepoInfo, out: Path, config_hash: str, labe
         "outputs": ["commits.parquet", "files.parquet", "items.parquet", "modules.parquet",
                     "dag.graphml", "module_graph.graphml", "report.md", PLOT, MANIFEST],
     }
-    manifest["sanity"] = sanity_checks(out, dag, commits, manifest)
+    manifest["sanity"] = sanity_checks(dag, commits, item_facts, manifest)
     atomic_write_text(out / "report.md", render_report(manifest, dag, commits))
     drawer.wait(PLOT)
     atomic_write_json(out / MANIFEST, manifest)
@@ -321,27 +383,18 @@ def _return_memory() -> None:
         ctypes.CDLL(None).malloc_trim(0)
 
 
-def sanity_checks(out: Path, dag: nx.DiGraph, commits: pa.Table,
+def sanity_checks(dag: nx.DiGraph, commits: pa.Table, items: ItemFacts,
                   manifest: dict[str, Any]) -> dict[str, bool]:
     """Properties every build must have; the report lists them and the CLI warns on failure."""
     shas = set(commits.column("sha").to_pylist())
     index = dict(zip(commits.column("sha").to_pylist(), commits.column("index").to_pylist(),
                      strict=True))
-    # Compared in Arrow, a batch at a time: the texts of a long history take GBs.
-    texts_ok = True
-    item_commits: set[str] = set()
-    for batch in pq.ParquetFile(out / "items.parquet").iter_batches(
-            batch_size=8192, columns=["commit", "change", "text"]):
-        has_text = pc.greater(pc.binary_length(batch.column("text")), 0)
-        removed = pc.equal(batch.column("change"), "removed")
-        texts_ok &= pc.all(pc.not_equal(has_text, removed)).as_py() is not False
-        item_commits.update(pc.unique(batch.column("commit")).to_pylist())
     return {
         "dag_is_acyclic": nx.is_directed_acyclic_graph(dag),
         "dag_edges_point_forward": all(index[u] < index[v] for u, v in dag.edges),
-        "item_commits_exist": item_commits <= shas,
+        "item_commits_exist": items.commits <= shas,
         "commit_indexes_contiguous": commits.column("index").to_pylist()
         == list(range(commits.num_rows)),
-        "every_item_version_has_text": bool(texts_ok),
+        "every_item_version_has_text": items.every_version_has_text,
         "module_graph_nonempty": manifest["module_graph"]["nodes"] > 0,
     }

@@ -173,11 +173,16 @@ def render_plot(data: dict[str, Any], dest: Path) -> None:
                                                  "windows)" if n > 300 else ""))
     degrees = data["degrees"]
     if degrees:
-        bottom.hist(degrees, bins=range(0, max(degrees) + 2), color="#264653", log=True)
+        # One `stairs` artist, not a bar patch per out-degree (hubs reach thousands).
+        counts = np.bincount(np.asarray(degrees, dtype=np.int64))
+        bottom.stairs(counts, np.arange(len(counts) + 1), fill=True, color="#264653")
+        bottom.set_yscale("log")
+        bottom.set_ylim(bottom=0.8)
     bottom.set_xlabel("commits that depend on a commit (DAG out-degree)")
     bottom.set_ylabel("commits (log)")
     bottom.set_title("Commit dependency DAG")
-    fig.tight_layout()
+    # Fixed margins: tight_layout measured every tick label and took half the drawing time.
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.08, top=0.95, hspace=0.38)
 
     def write(tmp: Path) -> None:
         fig.savefig(tmp, format="png", dpi=110)

@@ -66,7 +66,7 @@ _NODE_KIND = {
 # so only identifiers in call position, paths, type names and macro names are taken here;
 # SCREAMING_CASE constants are found by _CONST_NAME (a `#match?` predicate would run a Python
 # callback per identifier and nearly double the query time).
-_CONST_NAME = re.compile(rb"(?<![A-Za-z0-9_])[A-Z][A-Z0-9_]+(?![A-Za-z0-9_])")
+_CONST_NAME = re.compile(rb"\b[A-Z][A-Z0-9_]+\b")  # \b: ASCII word bounds (bytes)
 
 _PATH_PARENTS_SKIPPED = frozenset({"scoped_identifier", "scoped_type_identifier",
                                    "scoped_use_list", "use_declaration", "use_as_clause",
