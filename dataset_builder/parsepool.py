@@ -26,9 +26,10 @@ from dataset_builder.rust_items import Item, ParsedFile
 
 Task = tuple[str, str]  # (blob sha, sha of the same file's previous version or "")
 Result = tuple[str, str, Blob, bytes | None, float]  # ..., the task's CPU seconds
-# An item carried over from the previous version travels as its key and new position only,
-# or as its key alone when it did not move.
-_Moved = tuple[str, int, int, int, int]
+# Items carried over from the previous version travel as runs of its item list: (i, j) for
+# previous.items[i:j] as they were, (i, j, bytes, lines) for the same items moved by that
+# much (an unchanged item's bytes, hence its length and line count, are the same).
+_Run = tuple[int, int] | tuple[int, int, int, int]
 # Rebalancing (ParsePool._rebalance): batches of measured parse costs it looks at, and the
 # imbalance, as a share of their total, that moves a path to another worker.
 REBALANCE_WINDOW = 8
@@ -36,28 +37,53 @@ REBALANCE_GAP = 0.2
 REBALANCE_PAUSE = 2  # batches between two moves
 
 
-def _compact(parsed: ParsedFile, previous: ParsedFile | None) -> list[Item | _Moved | str]:
+def _compact(parsed: ParsedFile, previous: ParsedFile | None) -> list[Item | _Run]:
     if previous is None:
         return list(parsed.items)
-    old = {item.key: item for item in previous.items}
-    compact: list[Item | _Moved | str] = []
-    for i in parsed.items:
-        before = old.get(i.key)
-        if before is None or before.digest != i.digest:
-            compact.append(i)
-        elif before is i:  # carried over in place (moved() shares unmoved items)
-            compact.append(i.key)
+    old = previous.items
+    index = {item.key: k for k, item in enumerate(old)}
+    compact: list[Item | _Run] = []
+    first = end = -1  # the open run: old[first:end], moved by shift
+    shift = (0, 0)
+
+    def close() -> None:
+        if first >= 0:
+            compact.append((first, end) if shift == (0, 0) else (first, end, *shift))
+
+    for item in parsed.items:
+        k = index.get(item.key, -1)
+        if k < 0 or old[k].digest != item.digest:
+            close()
+            first = end = -1
+            compact.append(item)
+            continue
+        before = old[k]
+        moved = (item.start_byte - before.start_byte, item.start_line - before.start_line)
+        if k == end and moved == shift:
+            end += 1
         else:
-            compact.append((i.key, i.start_byte, i.end_byte, i.start_line, i.end_line))
+            close()
+            first, end, shift = k, k + 1, moved
+    close()
     return compact
 
 
-def _expand(items: list[Item | _Moved | str], previous: ParsedFile | None) -> list[Item]:
+def _expand(entries: list[Item | _Run], previous: ParsedFile | None) -> list[Item]:
     if previous is None:
-        return items  # type: ignore[return-value]
-    old = {item.key: item for item in previous.items}
-    return [entry if isinstance(entry, Item) else old[entry] if isinstance(entry, str)
-            else old[entry[0]].moved(*entry[1:]) for entry in items]
+        return entries  # type: ignore[return-value]
+    old = previous.items
+    items: list[Item] = []
+    for entry in entries:
+        if isinstance(entry, Item):
+            items.append(entry)
+        elif len(entry) == 2:
+            items.extend(old[entry[0] : entry[1]])
+        else:
+            first, end, dbytes, dlines = entry
+            items.extend([item.moved(item.start_byte + dbytes, item.end_byte + dbytes,
+                                     item.start_line + dlines, item.end_line + dlines)
+                          for item in old[first:end]])
+    return items
 
 
 def _worker(index: int, git_dir: Path, max_bytes: int, inbox: Any, outbox: Any) -> None:

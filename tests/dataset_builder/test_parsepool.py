@@ -1,10 +1,11 @@
-"""dataset_builder.parsepool: which worker parses which path."""
+"""dataset_builder.parsepool: which worker parses which path, and how parses travel."""
 
 from __future__ import annotations
 
 from collections import Counter
 
-from dataset_builder.parsepool import path_to_move
+from dataset_builder.parsepool import _compact, _expand, path_to_move
+from dataset_builder.rust_items import Previous, parse_rust
 
 
 def test_balanced_workers_keep_their_paths() -> None:
@@ -29,3 +30,29 @@ def test_nothing_to_move_with_one_worker_or_no_history() -> None:
     assert path_to_move([[3.0]], [Counter({"a.rs": 3.0})], {"a.rs": 0}) is None
     # A single hot path bigger than half the gap stays: moving it would only swap roles.
     assert path_to_move([[4.0, 0.0]], [Counter({"a.rs": 4.0})], {"a.rs": 0}) is None
+
+
+def _functions(bodies: dict[str, str]) -> str:
+    return "".join(f"fn {name}() -> u32 {{\n    {body}\n}}\n\n" for name, body in bodies.items())
+
+
+def test_carried_items_travel_as_runs_and_expand_to_the_parse() -> None:
+    """A version sent against its previous one: unchanged items as runs of the previous
+    item list (moved runs with their shift), changed ones whole; expanding gives the
+    worker's parse exactly."""
+    bodies = {f"f{i}": f"{i} + 1" for i in range(40)}
+    old_src = _functions(bodies).encode()
+    old, old_tree = parse_rust(old_src)
+    edited = dict(bodies)
+    edited["f5"] = "let x = 2;\n    x * 7"  # one more line: later items move
+    edited["f30"] = "30 + 2"
+    del edited["f20"]
+    new_src = ("struct Top;\n" + _functions(edited)).encode()
+    new, _ = parse_rust(new_src, previous=Previous(old_src, old_tree, old))
+    compact = _compact(new, old)
+    assert _expand(compact, old) == new.items
+    runs = [entry for entry in compact if isinstance(entry, tuple)]
+    assert len(compact) < len(new.items) // 4
+    assert all(len(run) == 4 for run in runs)  # `struct Top;` moved every function
+    assert _expand(_compact(old, old), old) == old.items
+    assert _compact(old, old) == [(0, len(old.items))]
