@@ -13,7 +13,8 @@ import time
 from collections import Counter, OrderedDict, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -32,7 +33,14 @@ from dataset_builder.gitio import (
     list_tree,
 )
 from dataset_builder.modules import ModuleLocation, locate_module
-from dataset_builder.rust_items import Item, ParsedFile, Previous, new_parser, parse_rust
+from dataset_builder.rust_items import (
+    Item,
+    ParsedFile,
+    Previous,
+    UsePath,
+    new_parser,
+    parse_rust,
+)
 from dataset_builder.symbols import Imports, SymbolTable
 
 _VENDOR_DIRS = frozenset({"vendor", "vendored", "third_party", "third-party", "node_modules"})
@@ -42,6 +50,7 @@ _MODE_SYMLINK = "120000"
 _MODE_SUBMODULE = "160000"
 
 
+@lru_cache(maxsize=1 << 16)  # asked for every change, twice; histories reuse their paths
 def path_skip_reason(path: str, mode: str) -> str | None:
     """Why a changed path is not mined, judged before reading it (None: mine it)."""
     if mode == _MODE_SUBMODULE:
@@ -55,7 +64,7 @@ def path_skip_reason(path: str, mode: str) -> str | None:
             return "non_utf8_path"
     if mode == _MODE_SYMLINK:
         return "symlink"
-    parts = PurePosixPath(path).parts[:-1]
+    parts = path.split("/")[:-1]  # git paths: no "." or empty parts to normalise
     if "target" in parts:
         return "target_dir"
     if _VENDOR_DIRS.intersection(parts):
@@ -246,6 +255,17 @@ class Miner:
         self.config = config
         self.state = state
         self.cache = cache
+        # Module location -> the `use` paths of the file last seen there, and their imports:
+        # most versions of a file keep their imports.
+        self.imports_seen: dict[ModuleLocation, tuple[list[UsePath], Imports]] = {}
+
+    def _imports(self, uses: list[UsePath], loc: ModuleLocation) -> Imports:
+        seen = self.imports_seen.get(loc)
+        if seen is not None and seen[0] == uses:
+            return seen[1]
+        imports = Imports.of(uses, loc)
+        self.imports_seen[loc] = (uses, imports)
+        return imports
 
     def _items_of(self, sha: str, want_source: bool,
                   previous_sha: str = "") -> tuple[Blob | None, bytes | None]:
@@ -359,7 +379,7 @@ class Miner:
             resolved = []
             file_state = imports.get((id(parsed), loc))
             if file_state is None:
-                file_state = imports[(id(parsed), loc)] = (Imports.of(parsed.uses, loc), {})
+                file_state = imports[(id(parsed), loc)] = (self._imports(parsed.uses, loc), {})
             file_imports, memo = file_state
             for ref in item.references:
                 memo_key = (ref, item.module,

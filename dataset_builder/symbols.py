@@ -12,7 +12,8 @@ rather than inventing an edge.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from dataset_builder.modules import ModuleLocation, resolve_use_path
@@ -55,25 +56,48 @@ class SymbolTable:
     by_method: dict[tuple[str, str], set[str]] = field(default_factory=lambda: defaultdict(set))
     # path -> symbol ids its current version defines
     file_symbols: dict[str, list[str]] = field(default_factory=dict)
+    # path -> its items' symbols as the parser gives them (inside the file): compared first,
+    # since most edits change bodies, not the set of symbols
+    file_item_symbols: dict[str, list[str]] = field(default_factory=dict)
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self.__dict__.setdefault("file_item_symbols", {})  # a state saved before it existed
 
     def define_file(self, path: str, loc: ModuleLocation, items: list[Item]) -> None:
         """Replace what `path` defines with the symbols of `items`."""
-        defined = [(symbol_id(loc.crate, loc.join(item.symbol)), item) for item in items
-                   if item.symbol]
-        ids = [sid for sid, _ in defined]
-        if self.file_symbols.get(path) == ids:
-            return  # most edits change bodies, not the set of symbols
-        self.drop_file(path)
-        for sid, item in defined:
+        item_symbols = [item.symbol for item in items if item.symbol]
+        if self.file_item_symbols.get(path) == item_symbols:
+            return  # the same path has the same module location: the same ids
+        self.file_item_symbols[path] = item_symbols
+        ids: list[str] = []
+        defined: dict[str, Item] = {}  # a symbol's first definition in the file
+        for item in items:
+            if item.symbol:
+                sid = symbol_id(loc.crate, loc.join(item.symbol))
+                ids.append(sid)
+                defined.setdefault(sid, item)
+        before = self.file_symbols.get(path, [])
+        if before == ids:
+            return
+        # Only what changed: an edit adds or removes a few of a file's symbols.
+        old_counts, new_counts = Counter(before), Counter(ids)
+        self._release((old_counts - new_counts).elements())
+        for sid in (new_counts - old_counts).elements():
             count = self.owners.get(sid, 0)
             self.owners[sid] = count + 1
             if count == 0:
+                item = defined[sid]
                 index = self.by_method if item.kind == "method" else self.by_name
                 index[(loc.crate, item.name)].add(sid)
         self.file_symbols[path] = ids
 
     def drop_file(self, path: str) -> None:
-        for sid in self.file_symbols.pop(path, ()):
+        self.file_item_symbols.pop(path, None)
+        self._release(self.file_symbols.pop(path, ()))
+
+    def _release(self, sids: Iterable[str]) -> None:
+        for sid in sids:
             count = self.owners[sid] - 1
             if count:
                 self.owners[sid] = count

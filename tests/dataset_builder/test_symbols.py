@@ -167,3 +167,27 @@ def test_external_import_shadows_crate_wide_unique_name() -> None:
         "src/user.rs": "use serde::Serialize;\nfn save<T: Serialize>(t: T) {}\n",
     })
     assert world.resolve("src/user.rs", "function:save", "Serialize") is None
+
+
+def test_redefining_files_leaves_the_table_of_their_last_versions() -> None:
+    """define_file updates only the symbols a version adds or removes (duplicates in a file
+    and across files counted): the table ends as one built from the last versions alone."""
+    versions = [
+        ("src/lib.rs", "fn a() {}\nfn b() {}\nstruct S;\nimpl S { fn m(&self) {} }\n"),
+        ("src/other.rs", "pub fn b() {}\n"),
+        ("src/lib.rs", "#[cfg(x)]\nfn b() {}\n#[cfg(not(x))]\nfn b() {}\nfn c() {}\n"),
+        ("src/other.rs", "pub fn b() {}\npub fn a() {}\n"),
+        ("src/lib.rs", "fn c() {}\nstruct S;\nimpl S { fn m(&self) {} fn n(&self) {} }\n"),
+    ]
+    table = SymbolTable()
+    last: dict[str, str] = {}
+    for path, source in versions:
+        table.define_file(path, locate_module(path), parse_rust(source.encode())[0].items)
+        last[path] = source
+    fresh = SymbolTable()
+    for path, source in last.items():
+        fresh.define_file(path, locate_module(path), parse_rust(source.encode())[0].items)
+    assert table.owners == fresh.owners
+    assert {k: v for k, v in table.by_name.items() if v} == dict(fresh.by_name)
+    assert {k: v for k, v in table.by_method.items() if v} == dict(fresh.by_method)
+    assert table.file_symbols == fresh.file_symbols
