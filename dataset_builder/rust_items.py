@@ -453,18 +453,29 @@ class _Collector:
         self.groups.extend((start + dbytes, first + index_shift, end + index_shift)
                            for start, first, end in untouched.group_list[nested:position])
         keys = self.keys
-        for old in untouched.items[group[0] : group[1]]:
-            base, ordinal = old.key, 1
-            if "#" in base:  # rare: the n-th item of the same kind and name
-                head, _, suffix = base.rpartition("#")
-                if head and suffix.isdigit():
-                    base, ordinal = head, int(suffix)
-            seen = keys.get(base, 0) + 1
-            if seen != ordinal:
-                self.key_conflict = True  # duplicate names shifted: redo without carry-over
-            keys[base] = seen
-            self.entries.append(old.moved(old.start_byte + dbytes, old.end_byte + dbytes,
-                                          old.start_line + dlines, old.end_line + dlines))
+        carried = untouched.items[group_first:group_end]
+        if untouched.unique_keys:  # the usual case: no item's key needed an ordinal
+            for old in carried:
+                if old.key in keys:
+                    self.key_conflict = True  # a new item took the name: redo without carry-over
+                keys[old.key] = 1
+        else:
+            for old in carried:
+                base, ordinal = old.key, 1
+                if "#" in base:  # the n-th item of the same kind and name
+                    head, _, suffix = base.rpartition("#")
+                    if head and suffix.isdigit():
+                        base, ordinal = head, int(suffix)
+                seen = keys.get(base, 0) + 1
+                if seen != ordinal:
+                    self.key_conflict = True  # duplicate names shifted: redo without carry-over
+                keys[base] = seen
+        if dbytes or dlines:
+            self.entries.extend([old.moved(old.start_byte + dbytes, old.end_byte + dbytes,
+                                           old.start_line + dlines, old.end_line + dlines)
+                                 for old in carried])
+        else:
+            self.entries.extend(carried)
         return True
 
     def walk(self, container: Node, module: str, parent: _Stub | None,
@@ -683,6 +694,7 @@ class _Untouched:
     group_list: list[tuple[int, int, int]]  # the previous parse's groups (post-order)
     groups: dict[int, int]  # old node start -> its index in group_list
     items: list[Item]
+    unique_keys: bool  # no key of the previous parse has an ordinal (`#2`)
 
     def clean(self, start: int, end: int) -> bool:
         # Touching counts: a node that now ends exactly where the edit starts may have been
@@ -866,6 +878,7 @@ def _edit(old_src: bytes, old_tree: Tree, new_src: bytes, parser: Parser,
         group_list=previous.groups,
         groups={start: i for i, (start, _, _) in enumerate(previous.groups)},
         items=previous.items,
+        unique_keys=not any("#" in item.key for item in previous.items),
     )
     return tree, untouched
 
