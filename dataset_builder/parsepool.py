@@ -110,15 +110,21 @@ def _worker(index: int, git_dir: Path, max_bytes: int, inbox: Any, outbox: Any) 
                     reused += 1
                 else:
                     blob = cache.parse(sha, data, previous)
-                if blob.parsed is not None and prior is not None:
+                full = blob.parsed
+                if full is not None and prior is not None:
                     # Send unchanged items as references to the previous version, which the
-                    # main process already holds: far less to pickle.
-                    full = blob.parsed
-                    blob = Blob(ParsedFile(_compact(full, prior.parsed),  # type: ignore[arg-type]
-                                           full.error_nodes, full.mods, full.uses, full.groups),
+                    # main process already holds: far less to pickle; the same for the use
+                    # paths (None: those of the previous version).
+                    items: Any = _compact(full, prior.parsed)
+                    uses: Any = None if full.uses == prior.parsed.uses else full.uses
+                    blob = Blob(ParsedFile(items, full.error_nodes, full.mods, uses),
                                 blob.skip, blob.size)
                 else:
                     previous = ""
+                    if full is not None:
+                        blob = Blob(ParsedFile(full.items, full.error_nodes, full.mods,
+                                               full.uses), blob.skip, blob.size)
+                # Item groups stay here: only the next incremental parse uses them.
                 results.append((sha, previous, blob, data if blob.skip is None else None,
                                 time.process_time() - started))
             # The main process keeps the parses; the worker keeps only its tree LRU.
@@ -275,7 +281,10 @@ class ParsePool:
                     self.again += blob.parsed is not None
                 if previous and blob.parsed is not None:
                     prior = cache.blobs[previous].parsed
+                    assert prior is not None
                     blob.parsed.items = _expand(blob.parsed.items, prior)
+                    if blob.parsed.uses is None:
+                        blob.parsed.uses = prior.uses
                 cache.blobs[sha] = blob
                 if data is not None:
                     cache.sources[sha] = data
