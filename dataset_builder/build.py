@@ -190,14 +190,16 @@ def _write_items(work: WorkDir, out: Path) -> ItemFacts:
     texts of a long history take GBs). Runs in a thread beside the DAG and module graphs:
     pyarrow releases the GIL."""
     _concat_parts(work, "files", out / "files.parquet")
-    facts = ItemFacts(rows=0, by_change=Counter(), by_kind=Counter(), lineages=0,
-                      commits=set(), every_version_has_text=True)
+    facts = ItemFacts(rows=0, by_change={}, by_kind={}, lineages=0, commits=set(),
+                      every_version_has_text=True)
+    by_change: Counter[str] = Counter()
+    by_kind: Counter[str] = Counter()
     lineages: set[str] = set()
 
     def add(part: pa.Table) -> None:
         facts.rows += part.num_rows
-        facts.by_change.update(_value_counts(part.column("change")))
-        facts.by_kind.update(_value_counts(part.column("kind")))
+        by_change.update(_value_counts(part.column("change")))
+        by_kind.update(_value_counts(part.column("kind")))
         lineages.update(pc.unique(part.column("lineage")).to_pylist())
         facts.commits.update(pc.unique(part.column("commit")).to_pylist())
         has_text = pc.greater(pc.binary_length(part.column("text")), 0)
@@ -206,8 +208,8 @@ def _write_items(work: WorkDir, out: Path) -> ItemFacts:
             pc.all(pc.not_equal(has_text, removed)).as_py() is not False
 
     _concat_parts(work, "items", out / "items.parquet", add)
-    facts.by_change = dict(sorted(facts.by_change.items()))
-    facts.by_kind = dict(sorted(facts.by_kind.items()))
+    facts.by_change = dict(sorted(by_change.items()))
+    facts.by_kind = dict(sorted(by_kind.items()))
     facts.lineages = len(lineages)
     return facts
 

@@ -160,8 +160,8 @@ class ParsedFile:
     mods: list[tuple[str, str]] = field(default_factory=list)  # (module, declared child name)
     uses: list[UsePath] = field(default_factory=list)
     # One entry per item node, nested ones too: (node start byte, first item index, end item
-    # index).
-    # Lets the next version's incremental parse carry over whole untouched items.
+    # index). Lets the next version's incremental parse carry over whole untouched items
+    # (parse workers keep them: the main process's copies of their parses have none).
     groups: list[tuple[int, int, int]] = field(default_factory=list)
 
     @property
