@@ -168,7 +168,8 @@ def _versions() -> dict[str, str]:
 
 @dataclass
 class ItemFacts:
-    """What the manifest and the sanity checks need from items.parquet."""
+    """What the manifest and the sanity checks need of the item rows, gathered from the
+    walk's parts as they are written into items.parquet."""
 
     rows: int
     by_change: dict[str, int]

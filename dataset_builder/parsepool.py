@@ -111,20 +111,20 @@ def _worker(index: int, git_dir: Path, max_bytes: int, inbox: Any, outbox: Any) 
                 else:
                     blob = cache.parse(sha, data, previous)
                 full = blob.parsed
-                if full is not None and prior is not None:
-                    # Send unchanged items as references to the previous version, which the
-                    # main process already holds: far less to pickle; the same for the use
-                    # paths (None: those of the previous version).
-                    items: Any = _compact(full, prior.parsed)
-                    uses: Any = None if full.uses == prior.parsed.uses else full.uses
+                if prior is None or full is None:
+                    previous = ""  # parsed from scratch, or not parsed
+                if full is not None:
+                    # Item groups stay here: only the next incremental parse uses them.
+                    items: Any = full.items
+                    uses: Any = full.uses
+                    if prior is not None:
+                        # Unchanged items as references to the previous version, which the
+                        # main process already holds: far less to pickle; the same for the
+                        # use paths (None: those of the previous version).
+                        items = _compact(full, prior.parsed)
+                        uses = None if full.uses == prior.parsed.uses else full.uses
                     blob = Blob(ParsedFile(items, full.error_nodes, full.mods, uses),
                                 blob.skip, blob.size)
-                else:
-                    previous = ""
-                    if full is not None:
-                        blob = Blob(ParsedFile(full.items, full.error_nodes, full.mods,
-                                               full.uses), blob.skip, blob.size)
-                # Item groups stay here: only the next incremental parse uses them.
                 results.append((sha, previous, blob, data if blob.skip is None else None,
                                 time.process_time() - started))
             # The main process keeps the parses; the worker keeps only its tree LRU.

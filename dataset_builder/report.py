@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import pickle
+import threading
+import time
 from collections.abc import Callable
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -49,9 +52,6 @@ class Drawer:
              data: dict[str, Any], dest: Path) -> None:
         """Have `draw(data, dest)` (a module-level function) run in the child. The data go
         out from a thread: the child reads them only once its import is done."""
-        import pickle
-        import threading
-
         self.pending[what] = (draw, data, dest)
         if self.proc is None:
             return
@@ -65,8 +65,6 @@ class Drawer:
         threading.Thread(target=push, daemon=True, name="ferric-plot-data").start()
 
     def wait(self, what: str) -> None:
-        import time
-
         deadline = time.monotonic() + self.FALLBACK_SECONDS
         while what not in self.errors and self.proc is not None:
             left = deadline - time.monotonic()

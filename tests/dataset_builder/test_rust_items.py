@@ -647,5 +647,5 @@ def test_incremental_parse_with_edits_far_apart_equals_fresh_parse() -> None:
     a, b = old.encode(), new.encode()
     limit = min(len(a), len(b))
     prefix = _common_prefix(a, b, limit)
-    suffix = _common_prefix(a[::-1], b[::-1], limit - prefix)
+    suffix = _common_tail(a, len(a), b, len(b), limit - prefix)
     assert len(_line_hunks(a, b, prefix, len(a) - suffix, len(b) - suffix)) == 4
