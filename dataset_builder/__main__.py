@@ -2,7 +2,14 @@ import gc
 import os
 import sys
 
-from dataset_builder.cli import main
+from dataset_builder.plots import Drawer
+
+# The plot child first, while this process still has everything to import: its own import of
+# matplotlib (about a second of CPU) then runs on the other core, which would idle until the
+# parse workers start.
+Drawer.start_early()
+
+from dataset_builder.cli import main  # noqa: E402
 
 # The walk allocates millions of small, acyclic objects: frequent full collections only cost
 # time, and so does freeing them one by one at exit.

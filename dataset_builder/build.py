@@ -42,15 +42,11 @@ from dataset_builder.gitio import (
 from dataset_builder.graphs import dependency_order, graph_stats, write_graphml
 from dataset_builder.mine import BlobCache, MinerState, WorkDir, mine_history, tree_parses
 from dataset_builder.modules import module_graph
+from dataset_builder.plots import PLOT, SAMPLES_PLOT, Drawer, render_plot, render_samples_plot
 from dataset_builder.report import (
-    PLOT,
     SAMPLES_HEADING,
-    SAMPLES_PLOT,
-    Drawer,
     history_plot_data,
-    render_plot,
     render_report,
-    render_samples_plot,
     render_samples_section,
     samples_plot_data,
 )
@@ -258,7 +254,7 @@ def _add_samples(out: Path, info: RepoInfo, manifest: dict[str, Any], label: str
     data = samples_plot_data(samples)
     with contextlib.ExitStack() as stack:
         if drawer is None:
-            drawer = stack.enter_context(Drawer())
+            drawer = stack.enter_context(Drawer.take())
         drawer.send(SAMPLES_PLOT, render_samples_plot, data, out / SAMPLES_PLOT)
         manifest["samples"] = section
         manifest["sanity"].update(section["sanity"])
@@ -290,7 +286,7 @@ def build_dataset(config: MineConfig, info: RepoInfo, progress: bool = True,
         rebuilt = sample_config is not None and _add_samples(
             out, info, previous, label, config, sample_config, progress)
         return BuildResult(out, previous, up_to_date=not rebuilt)
-    with Drawer() as drawer:  # started first: it imports matplotlib while cores are spare
+    with Drawer.take() as drawer:  # started first: it imports matplotlib on spare CPU
         return _build(config, info, out, config_hash, label, started, progress,
                       sample_config, drawer)
 

@@ -1,4 +1,4 @@
-"""dataset_builder.report: the plot process beside the build."""
+"""dataset_builder.plots: the plot process beside the build."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from dataset_builder.report import Drawer, render_plot
+from dataset_builder import plots
+from dataset_builder.plots import Drawer, render_plot
 
 
 def write_text(data: dict[str, Any], dest: Path) -> None:
@@ -85,3 +86,24 @@ def test_a_starved_or_dead_child_leaves_the_plot_to_this_process(
         drawer.send("gone", write_text, {"text": "still"}, tmp_path / "gone.txt")
         drawer.wait("gone")
     assert (tmp_path / "gone.txt").read_text() == "still"
+
+
+def test_an_early_drawer_goes_once_to_its_own_process(tmp_path: Path) -> None:
+    Drawer.start_early()
+    assert plots._early is not None
+    early = plots._early[1]
+    pid = os.fork()
+    if pid == 0:  # a forked child (the several-repositories pool) starts its own
+        drawer = Drawer.take()
+        code = 0 if drawer is not early else 1
+        drawer.close()
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    with Drawer.take() as taken:
+        assert taken is early
+        taken.send("a", write_text, {"text": "early"}, tmp_path / "a.txt")
+        taken.wait("a")
+        with Drawer.take() as second:
+            assert second is not early
+    assert (tmp_path / "a.txt").read_text() == "early"
