@@ -258,6 +258,10 @@ class Miner:
         # Module location -> the `use` paths of the file last seen there, and their imports:
         # most versions of a file keep their imports.
         self.imports_seen: dict[ModuleLocation, tuple[list[UsePath], Imports]] = {}
+        # Path -> (its imports, symbol table generation, reference -> symbol id): what the
+        # path's references resolved to, valid while neither the imports nor the table's
+        # symbols change (most commits change bodies only).
+        self.resolutions: dict[str, tuple[Imports, int, dict[Any, str | None]]] = {}
 
     def _imports(self, uses: list[UsePath], loc: ModuleLocation) -> Imports:
         seen = self.imports_seen.get(loc)
@@ -281,7 +285,7 @@ class Miner:
         file_rows: list[dict[str, Any]] = []
         item_rows: list[list[Any]] = []
         # Items to resolve once every file of the commit is applied to the symbol table.
-        pending: list[tuple[int, Item, ModuleLocation, ParsedFile]] = []
+        pending: list[tuple[int, Item, str, ModuleLocation, ParsedFile]] = []
         counts: Counter[str] = Counter()
         for change in commit.changes:
             per_file: Counter[str] = Counter()
@@ -348,7 +352,7 @@ class Miner:
                 if item.symbol:  # a move defines the symbol at its new path
                     symbols.latest_def[row[_SYMBOL]] = commit.sha
                 if new_parsed is not None:
-                    pending.append((len(item_rows) - 1, item, loc, new_parsed))
+                    pending.append((len(item_rows) - 1, item, change.path, loc, new_parsed))
             new_keys = {i.key for i in new_items}
             for key, item in old_items.items():
                 if key not in new_keys:
@@ -373,13 +377,18 @@ class Miner:
         # Per file: its imports, and the references already resolved. The table does not
         # change while the commit's references are resolved, and a resolution depends only on
         # the reference, the item's module and (for `Self::`) its type: the items of one file
-        # share most names.
-        imports: dict[tuple[int, ModuleLocation], tuple[Imports, dict[Any, str | None]]] = {}
-        for row_index, item, loc, parsed in pending:
+        # share most names, and so do the versions of a file.
+        files: dict[tuple[str, int], tuple[Imports, dict[Any, str | None]]] = {}
+        for row_index, item, path, loc, parsed in pending:
             resolved = []
-            file_state = imports.get((id(parsed), loc))
+            file_state = files.get((path, id(parsed)))
             if file_state is None:
-                file_state = imports[(id(parsed), loc)] = (self._imports(parsed.uses, loc), {})
+                file_imports = self._imports(parsed.uses, loc)
+                known = self.resolutions.get(path)
+                if known is None or known[0] is not file_imports or \
+                        known[1] != symbols.generation:
+                    known = self.resolutions[path] = (file_imports, symbols.generation, {})
+                file_state = files[(path, id(parsed))] = (file_imports, known[2])
             file_imports, memo = file_state
             for ref in item.references:
                 memo_key = (ref, item.module,

@@ -59,10 +59,14 @@ class SymbolTable:
     # path -> its items' symbols as the parser gives them (inside the file): compared first,
     # since most edits change bodies, not the set of symbols
     file_item_symbols: dict[str, list[str]] = field(default_factory=dict)
+    # Bumped whenever the defined symbols change: a resolution made at one generation holds
+    # until the next.
+    generation: int = 0
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__dict__.update(state)
         self.__dict__.setdefault("file_item_symbols", {})  # a state saved before it existed
+        self.__dict__.setdefault("generation", 0)
 
     def define_file(self, path: str, loc: ModuleLocation, items: list[Item]) -> None:
         """Replace what `path` defines with the symbols of `items`."""
@@ -80,6 +84,7 @@ class SymbolTable:
         before = self.file_symbols.get(path, [])
         if before == ids:
             return
+        self.generation += 1
         # Only what changed: an edit adds or removes a few of a file's symbols.
         old_counts, new_counts = Counter(before), Counter(ids)
         self._release((old_counts - new_counts).elements())
@@ -94,7 +99,10 @@ class SymbolTable:
 
     def drop_file(self, path: str) -> None:
         self.file_item_symbols.pop(path, None)
-        self._release(self.file_symbols.pop(path, ()))
+        dropped = self.file_symbols.pop(path, ())
+        if dropped:
+            self.generation += 1
+            self._release(dropped)
 
     def _release(self, sids: Iterable[str]) -> None:
         for sid in sids:

@@ -263,6 +263,27 @@ def test_dag_edge_to_an_item_moved_by_a_rename(tmp_path: Path) -> None:
     assert dag.in_degree(built.sha("use")) == 1  # from "util" or from "rename"
 
 
+def test_a_file_keeps_its_resolutions_only_while_the_symbols_stay(tmp_path: Path) -> None:
+    # The walk reuses what a file's references resolved to across its versions; a symbol
+    # removed elsewhere must end that.
+    user = "pub fn user() -> i32 {{ helper() + {} }}\n"
+    built = make_repo(tmp_path / "repo", [
+        Commit("helper", write={"src/lib.rs": "mod a;\nmod b;\n",
+                                "src/a.rs": "pub fn helper() -> i32 { 1 }\n",
+                                "src/b.rs": user.format(1)}),
+        Commit("body", write={"src/b.rs": user.format(2)}),
+        Commit("gone", write={"src/a.rs": "pub fn other() -> i32 { 1 }\n"}),
+        Commit("again", write={"src/b.rs": user.format(3)}),
+    ])
+    out = tmp_path / "out"
+    assert main(["--repo", str(built.path), "--out", str(out), "--quiet"]) == 0
+    resolved = {r["commit"]: r["resolved"] for r in item_rows(out) if r["key"] == "function:user"}
+    assert resolved[built.sha("body")] == [".|crate::a::helper"]
+    assert resolved[built.sha("again")] == []
+    dag = nx.read_graphml(out / "dag.graphml")
+    assert dag.in_degree(built.sha("again")) == 0
+
+
 def test_bare_and_shallow_clones(shapes: BuiltRepo, shapes_out: Path, tmp_path: Path) -> None:
     bare = tmp_path / "plain" / "repo"  # a bare repository in a folder not named *.git
     bare.parent.mkdir()

@@ -191,3 +191,18 @@ def test_redefining_files_leaves_the_table_of_their_last_versions() -> None:
     assert {k: v for k, v in table.by_name.items() if v} == dict(fresh.by_name)
     assert {k: v for k, v in table.by_method.items() if v} == dict(fresh.by_method)
     assert table.file_symbols == fresh.file_symbols
+
+
+def test_generation_moves_only_when_the_defined_symbols_change(world: World) -> None:
+    # The history walk keeps a file's resolutions while the generation stays.
+    start = world.table.generation
+    world.add("src/c.rs", FILES["src/c.rs"].replace("{ 1 }", "{ 2 }"))  # a body only
+    assert world.table.generation == start
+    world.table.drop_file("src/nowhere.rs")
+    assert world.table.generation == start
+    world.add("src/c.rs", "pub struct Foo;\n")  # Unique and Foo::len go
+    assert world.table.generation > start
+    assert world.resolve("src/b.rs", "function:g", "Unique") is None
+    dropped = world.table.generation
+    world.table.drop_file("src/a.rs")
+    assert world.table.generation > dropped
