@@ -93,6 +93,15 @@ def _query() -> Query:
     return Query(_language(), _REFERENCE_QUERY)
 
 
+@lru_cache(maxsize=1)
+def _node_kinds_by_id() -> dict[int, str]:
+    """_NODE_KIND keyed by the grammar's symbol ids."""
+    language = _language()
+    return {i: _NODE_KIND[language.node_kind_for_id(i) or ""]
+            for i in range(language.node_kind_count)
+            if language.node_kind_is_named(i) and language.node_kind_for_id(i) in _NODE_KIND}
+
+
 def new_parser() -> Parser:
     return Parser(_language())
 
@@ -450,8 +459,11 @@ class _Collector:
         while nested > 0 and untouched.group_list[nested - 1][1] > group_first:
             nested -= 1
         index_shift = len(self.entries) - group_first
-        self.groups.extend((start + dbytes, first + index_shift, end + index_shift)
-                           for start, first, end in untouched.group_list[nested:position])
+        nested_groups = untouched.group_list[nested:position]
+        if dbytes or index_shift:
+            nested_groups = [(start + dbytes, first + index_shift, end + index_shift)
+                             for start, first, end in nested_groups]
+        self.groups.extend(nested_groups)
         keys = self.keys
         carried = untouched.items[group_first:group_end]
         if untouched.unique_keys:  # the usual case: no item's key needed an ordinal
@@ -487,8 +499,9 @@ class _Collector:
         untouched = self.untouched
         # The root may start after leading trivia; its first region still starts at byte 0.
         region_start = 0 if container.parent is None else container.start_byte
+        kinds = _node_kinds_by_id()
         for node in container.named_children:
-            kind = _NODE_KIND.get(node.type)
+            kind = kinds.get(node.kind_id)  # by symbol id: no type string made per node
             if kind is None:
                 # Not an item (trivia, ERROR nodes, stray `;`): it stays inside the region of
                 # the next item, so an edit here keeps that item from being carried over.
