@@ -172,6 +172,10 @@ class ParsedFile:
     # index). Lets the next version's incremental parse carry over whole untouched items
     # (parse workers keep them: the main process's copies of their parses have none).
     groups: list[tuple[int, int, int]] = field(default_factory=list)
+    # (start byte, end byte, ERROR and MISSING nodes) of each top-level node that has any:
+    # the next version's incremental parse counts again only the nodes its edits touched.
+    # Worker-side like `groups`.
+    error_spans: list[tuple[int, int, int]] = field(default_factory=list)
 
     @property
     def has_errors(self) -> bool:
@@ -637,6 +641,33 @@ class _Collector:
         )
 
 
+def _error_spans(root: Node, untouched: _Untouched | None,
+                 previous: ParsedFile | None) -> list[tuple[int, int, int]]:
+    """`ParsedFile.error_spans` of a tree: a top-level node outside every edited or
+    re-structured range keeps its previous count (same size, same position but for the
+    shift), the others are counted."""
+    if not root.has_error:
+        return []
+    known: dict[int, tuple[int, int]] = {}
+    if untouched is not None and previous is not None:
+        known = {start: (end, count) for start, end, count in previous.error_spans}
+    spans: list[tuple[int, int, int]] = []
+    for node in root.children:
+        if not node.has_error:
+            continue
+        start, end = node.start_byte, node.end_byte
+        count = -1
+        if known and untouched is not None and untouched.clean(start, end):
+            dbytes = untouched.shift(start)[0]
+            old = known.get(start - dbytes)
+            if old is not None and old[0] == end - dbytes:
+                count = old[1]
+        if count < 0:
+            count = _count_errors(node)
+        spans.append((start, end, count))
+    return spans
+
+
 def _count_errors(root: Node) -> int:
     if not root.has_error:
         return 0
@@ -926,4 +957,10 @@ def parse_rust(source: bytes, parser: Parser | None = None,
         collector.walk_top(root, None)
     items, uses = collector.finish()
     mods = [(i.module, i.name) for i in items if i.kind == "mod" and i.signature.endswith(";")]
-    return ParsedFile(items, _count_errors(root), mods, uses, collector.groups), tree
+    if root.is_error or root.is_missing:  # not a source_file: count the whole tree
+        errors: list[tuple[int, int, int]] = [(root.start_byte, root.end_byte,
+                                               _count_errors(root))]
+    else:
+        errors = _error_spans(root, untouched, old)
+    return ParsedFile(items, sum(count for _, _, count in errors), mods, uses,
+                      collector.groups, errors), tree

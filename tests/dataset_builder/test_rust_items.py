@@ -649,3 +649,18 @@ def test_incremental_parse_with_edits_far_apart_equals_fresh_parse() -> None:
     prefix = _common_prefix(a, b, limit)
     suffix = _common_tail(a, len(a), b, len(b), limit - prefix)
     assert len(_line_hunks(a, b, prefix, len(a) - suffix, len(b) - suffix)) == 4
+
+
+def test_incremental_error_count_recounts_only_what_the_edit_touched() -> None:
+    # Same length before and after, so only the edit says that fn c must be counted again.
+    head = b"fn a() { let x = ; }\nfn b() -> i32 { 1 }\n"
+    tail = b"\nfn d() { let = ; }\n"
+    old = head + b"fn c() { (;); (;); (;); (;); }" + tail
+    new = head + b"fn c() { let = ; 1; 2; 3; 4; }" + tail
+    parser = new_parser()
+    old_parsed, old_tree = parse_rust(old, parser)
+    incremental, _ = parse_rust(new, parser, Previous(old, old_tree, old_parsed))
+    fresh = parse_rust(new, new_parser())[0]
+    assert incremental == fresh
+    assert (old_parsed.error_nodes, incremental.error_nodes) == (6, 3)
+    assert [count for _, _, count in incremental.error_spans] == [1, 1, 1]
