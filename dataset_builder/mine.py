@@ -377,18 +377,18 @@ class Miner:
         # Per file: its imports, and the references already resolved. The table does not
         # change while the commit's references are resolved, and a resolution depends only on
         # the reference, the item's module and (for `Self::`) its type: the items of one file
-        # share most names, and so do the versions of a file.
-        files: dict[tuple[str, int], tuple[Imports, dict[Any, str | None]]] = {}
+        # share most names, and so do the versions of a file (a commit changes a path once).
+        files: dict[str, tuple[Imports, dict[Any, str | None]]] = {}
         for row_index, item, path, loc, parsed in pending:
             resolved = []
-            file_state = files.get((path, id(parsed)))
+            file_state = files.get(path)
             if file_state is None:
                 file_imports = self._imports(parsed.uses, loc)
                 known = self.resolutions.get(path)
                 if known is None or known[0] is not file_imports or \
                         known[1] != symbols.generation:
                     known = self.resolutions[path] = (file_imports, symbols.generation, {})
-                file_state = files[(path, id(parsed))] = (file_imports, known[2])
+                file_state = files[path] = (file_imports, known[2])
             file_imports, memo = file_state
             for ref in item.references:
                 memo_key = (ref, item.module,

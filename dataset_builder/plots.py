@@ -23,6 +23,7 @@ from dataset_builder.atomic import atomic_write
 PLOT = "history.png"
 SAMPLES_PLOT = "samples.png"
 
+
 class Drawer:
     """Draws the report's plots in a forked child while the build goes on. The child starts
     at idle CPU priority (SCHED_IDLE) and imports matplotlib at once: that second of import

@@ -201,5 +201,3 @@ def render_samples_section(section: dict[str, Any], samples: pa.Table) -> str:
 def samples_plot_data(samples: pa.Table) -> dict[str, Any]:
     return {"scales": samples.column("scale").to_pylist(),
             "tokens": samples.column("target_tokens").to_pylist()}
-
-
