@@ -36,12 +36,15 @@ class FilterConfig:
 def filter_reason(target: str, config: FilterConfig) -> str | None:
     """Why a target is dropped (None: kept)."""
     lines = target.splitlines()
-    loc = sum(1 for line in lines if line.strip())
-    if loc < config.min_target_loc:
+    need = config.min_target_loc
+    # One non-blank line exists exactly when the text has a non-space character (line
+    # breaks are whitespace); counting lines is only needed for a larger minimum.
+    if need > 0 and (not target.strip() if need == 1
+                     else sum(1 for line in lines if line.strip()) < need):
         return "empty_target"
     if len(target) > config.max_target_chars:
         return "too_large"
-    if max((len(line) for line in lines), default=0) > config.max_line_length:
+    if max(map(len, lines), default=0) > config.max_line_length:
         return "max_line_length"
     if len(target) / max(1, len(lines)) > config.max_mean_line_length:
         return "mean_line_length"

@@ -28,8 +28,9 @@ import shutil
 import tempfile
 from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, TypeVar, overload
 
@@ -256,19 +257,29 @@ class Candidate:
     name: str
     lineage: str
     crate: str
-    header: str  # type facts (header mode), rendered before the pack
-    pack: str  # context pack: definitions the target uses
-    prefix: str  # code before the target in its file
     target: str
-    suffix: str
     target_start_byte: int
     target_end_byte: int
-    dependencies: list[str]
-    facts: TypeFacts
-    rustdoc_used: bool
+    header: str = ""  # type facts (header mode), rendered before the pack
+    pack: str = ""  # context pack: definitions the target uses
+    prefix: str = ""  # code before the target in its file
+    suffix: str = ""
+    dependencies: list[str] = field(default_factory=list)
+    facts: TypeFacts = field(default_factory=TypeFacts)
+    rustdoc_used: bool = False
     part: int = 0
     parts: int = 1
     boundaries: list[int] = field(default_factory=list)  # line indexes where a split may cut
+    fill: Callable[[Candidate], None] | None = None
+    """Computes the fields above the target's (context pack, type facts, code around it):
+    deferred, since most candidates of a history are dropped as duplicates before use."""
+
+    def complete(self) -> Candidate:
+        """The candidate with its deferred context computed."""
+        if self.fill is not None:
+            fill, self.fill = self.fill, None
+            fill(self)
+        return self
 
 
 class Packer:
@@ -439,37 +450,37 @@ class CandidateMaker:
     def micro_small(self, scale: str) -> Iterator[Candidate]:
         col = self.h.col
         kinds = _FN_KINDS if scale == "micro" else frozenset({"impl"})
-        budget = self.budget[scale]
         for row in range(self.h.n - 1, -1, -1):  # newest first: dedup keeps the first seen
             if col["kind"][row] not in kinds or col["change"][row] not in ("added", "modified"):
                 continue
-            target = col["text"][row]
-            ci = col["commit_index"][row]
-            direct = list(col["resolved"][row] or ())
-            own = {col["symbol"][row]} if col["symbol"][row] else set()
-            target_est = _est_tokens(target)
-            room = max(0, budget - min(target_est, budget))
-            pack, used, _ = self.packer.pack(direct, ci, set(), own, room // 2)
-            header, facts, used_rustdoc = self.packer.facts(
-                [row], used, ci, True, self._header_limit(scale))
-            prefix = suffix = ""
-            if scale == "micro":
-                # The code around the function in its file, within what the budget leaves.
-                src = self.texts.get(col["blob"][row])
-                if src is not None:
-                    left = max(0, room - _est_tokens(pack) - _est_tokens(header))
-                    before = src[: col["start_byte"][row]].decode("utf-8", "replace")
-                    after = src[col["end_byte"][row]:].decode("utf-8", "replace")
-                    prefix = _tail_lines(before, int(left * 2 / 3 * CHARS_PER_TOKEN_ESTIMATE))
-                    suffix = _head_lines(after, int(left / 3 * CHARS_PER_TOKEN_ESTIMATE))
             yield Candidate(
-                scale=scale, commit_index=ci, path=col["path"][row], paths=[col["path"][row]],
-                kind=col["kind"][row], name=col["name"][row], lineage=col["lineage"][row],
-                crate=col["crate"][row], header=header, pack=pack, prefix=prefix,
-                target=target, suffix=suffix, target_start_byte=col["start_byte"][row],
-                target_end_byte=col["end_byte"][row], dependencies=direct, facts=facts,
-                rustdoc_used=used_rustdoc,
-                boundaries=self._member_boundaries(row) if scale == "small" else [])
+                scale=scale, commit_index=col["commit_index"][row], path=col["path"][row],
+                paths=[col["path"][row]], kind=col["kind"][row], name=col["name"][row],
+                lineage=col["lineage"][row], crate=col["crate"][row], target=col["text"][row],
+                target_start_byte=col["start_byte"][row], target_end_byte=col["end_byte"][row],
+                dependencies=list(col["resolved"][row] or ()),
+                boundaries=self._member_boundaries(row) if scale == "small" else [],
+                fill=partial(self._fill_item, row))
+
+    def _fill_item(self, row: int, cand: Candidate) -> None:
+        """Context of a micro or small candidate: pack, type facts, and for micro the code
+        around the function in its file, within what the budget leaves."""
+        col = self.h.col
+        budget = self.budget[cand.scale]
+        own = {col["symbol"][row]} if col["symbol"][row] else set()
+        room = max(0, budget - min(_est_tokens(cand.target), budget))
+        cand.pack, used, _ = self.packer.pack(cand.dependencies, cand.commit_index, set(), own,
+                                              room // 2)
+        cand.header, cand.facts, cand.rustdoc_used = self.packer.facts(
+            [row], used, cand.commit_index, True, self._header_limit(cand.scale))
+        if cand.scale == "micro":
+            src = self.texts.get(col["blob"][row])
+            if src is not None:
+                left = max(0, room - _est_tokens(cand.pack) - _est_tokens(cand.header))
+                before = src[: col["start_byte"][row]].decode("utf-8", "replace")
+                after = src[col["end_byte"][row]:].decode("utf-8", "replace")
+                cand.prefix = _tail_lines(before, int(left * 2 / 3 * CHARS_PER_TOKEN_ESTIMATE))
+                cand.suffix = _head_lines(after, int(left / 3 * CHARS_PER_TOKEN_ESTIMATE))
 
     def _member_boundaries(self, impl_row: int) -> list[int]:
         """Lines inside an impl block where its members start (split points)."""
@@ -551,6 +562,20 @@ class CandidateMaker:
             pieces.append(text if text.endswith("\n") or not multi else text + "\n")
             line += text.count("\n") + (0 if text.endswith("\n") or not multi else 1)
         target = "".join(pieces)
+        single = not multi
+        return Candidate(
+            scale=scale, commit_index=ci, path=paths[0], paths=list(paths), kind=kind,
+            name=paths[-1] if scale != "full" else (_crate_dir(col["crate"][rows[0]]) or ".")
+            if rows else paths[0],
+            lineage=lineage, crate=str(col["crate"][rows[0]]) if rows else ".",
+            target=target, target_start_byte=0 if single else -1,
+            target_end_byte=len(target.encode("utf-8")) if single else -1,
+            boundaries=sorted(set(boundaries)), fill=partial(self._fill_files, rows))
+
+    def _fill_files(self, rows: list[int], cand: Candidate) -> None:
+        """Context of a file-level candidate: the pack and type facts of what its items use
+        from outside its files."""
+        col = self.h.col
         direct: list[str] = []
         own: set[str] = set()
         for r in rows:
@@ -558,21 +583,13 @@ class CandidateMaker:
             if col["symbol"][r]:
                 own.add(col["symbol"][r])
         direct = list(dict.fromkeys(direct))
-        room = max(0, budget - min(_est_tokens(target), budget))
-        pack, used, _ = self.packer.pack(direct, ci, set(paths), own, room // 2)
-        header, facts, used_rustdoc = self.packer.facts(
-            rows, used, ci, False, self._header_limit(scale))
-        single = not multi
-        data_len = len(target.encode("utf-8")) if single else -1
-        return Candidate(
-            scale=scale, commit_index=ci, path=paths[0], paths=list(paths), kind=kind,
-            name=paths[-1] if scale != "full" else (_crate_dir(col["crate"][rows[0]]) or ".")
-            if rows else paths[0],
-            lineage=lineage, crate=str(col["crate"][rows[0]]) if rows else ".",
-            header=header, pack=pack, prefix="", target=target, suffix="",
-            target_start_byte=0 if single else -1, target_end_byte=data_len,
-            dependencies=[d for d in direct if d not in own], facts=facts,
-            rustdoc_used=used_rustdoc, boundaries=sorted(set(boundaries)))
+        budget = self.budget[cand.scale]
+        room = max(0, budget - min(_est_tokens(cand.target), budget))
+        cand.pack, used, _ = self.packer.pack(direct, cand.commit_index, set(cand.paths), own,
+                                              room // 2)
+        cand.header, cand.facts, cand.rustdoc_used = self.packer.facts(
+            rows, used, cand.commit_index, False, self._header_limit(cand.scale))
+        cand.dependencies = [d for d in direct if d not in own]
 
 
 def _tail_lines(text: str, max_chars: int) -> str:
@@ -846,21 +863,26 @@ def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
     for split in schema.SPLITS:
         (staging / split).mkdir(parents=True)
 
-    history = History(out)
+    snapshots = _snapshots(out)
+    chosen = _rustdoc_snapshots(snapshots, config)
+    rustdoc_report: dict[str, Any] = {"mode": config.rustdoc, "runs": [], "failed": {}}
+    with ThreadPoolExecutor(1) as background:
+        # rustdoc (mostly waiting on cargo) runs while the history loads and datasketch is
+        # imported (once, here, rather than in each process below).
+        runs = _one_ahead(_rustdoc_runs(info, out, chosen), background)
+        history = History(out)
+        NearDuplicateIndex(config.near_threshold, config.num_perm, config.shingle)
+        live = history.live_at([i for i, _ in snapshots])
+        packer = Packer(history, _rustdoc_map(history, chosen, live, runs, rustdoc_report)
+                        if chosen else {})
     commit_split = time_splits(history, config)
     if repo_label in config.holdout_repos:
         commit_split = ["test"] * len(commit_split)
     elif config.holdout_repos:  # other repos give train/valid only: test is held out whole
         commit_split = ["valid" if s == "test" else s for s in commit_split]
-    snapshots = _snapshots(out)
     redactions: Counter[str] = Counter()
     inline_tokens: Counter[str] = Counter()
     stats: dict[str, ScaleStats] = {}
-    rustdoc_report: dict[str, Any] = {"mode": config.rustdoc, "runs": [], "failed": {}}
-
-    live = history.live_at([i for i, _ in snapshots])
-    rustdoc_map = _rustdoc_map(info, out, history, snapshots, live, config, rustdoc_report)
-    packer = Packer(history, rustdoc_map)
 
     def run_scales(scales: tuple[str, ...]) -> tuple[dict[str, ScaleStats], Counter[str],
                                                       Counter[str]]:
@@ -898,8 +920,6 @@ def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
     # when there are two cores: the scales are independent, and the file-level ones share
     # their snapshots. Merged in scale order, so the output equals a sequential run's.
     groups = [("micro", "small"), ("medium", "large", "full")]
-    # Imported and permutations drawn once, here, rather than in each process.
-    NearDuplicateIndex(config.near_threshold, config.num_perm, config.shingle)
     for group_stats, group_redactions, group_tokens in _in_processes(run_scales, groups,
                                                                      staging):
         stats.update(group_stats)
@@ -969,29 +989,63 @@ def _in_processes(run: Callable[[tuple[str, ...]], _Result], groups: list[tuple[
     return results
 
 
-def _rustdoc_map(info: RepoInfo, out: Path, history: History,
-                 snapshots: list[tuple[int, str]], live: dict[int, dict[str, int]],
-                 config: SampleConfig, report: dict[str, Any]) -> dict[str, tuple[str, str]]:
-    """symbol and lineage -> (digest of the item at the snapshot, rustdoc signature)."""
+def _rustdoc_snapshots(snapshots: list[tuple[int, str]], config: SampleConfig
+                       ) -> list[tuple[int, str]]:
+    """The snapshots whose crates rustdoc documents."""
     if config.rustdoc == "none" or not snapshots:
-        return {}
-    chosen = snapshots[-1:] if config.rustdoc == "head" else snapshots
+        return []
+    return snapshots[-1:] if config.rustdoc == "head" else snapshots
+
+
+_RustdocRun = tuple[RustdocFacts | None, str]
+
+
+def _rustdoc_runs(info: RepoInfo, out: Path, chosen: list[tuple[int, str]]
+                  ) -> Iterator[tuple[set[str], dict[str, _RustdocRun]]]:
+    """For each chosen snapshot, its crate folders (those with a Cargo.toml; "" = the root)
+    and rustdoc's result for each. Needs no history, so it runs while that loads."""
+    for _, sha in chosen:
+        manifests = {str(Path(e.path).parent) for e in list_tree(info, sha)
+                     if Path(e.path).name == "Cargo.toml"}
+        dirs = sorted("" if d == "." else d for d in manifests)
+        # One tree per snapshot; its crates documented side by side (a run mostly waits on
+        # cargo).
+        with tempfile.TemporaryDirectory(prefix="ferric-tree-") as tree, \
+                ThreadPoolExecutor(max(1, min(len(dirs), os.cpu_count() or 1))) as pool:
+            results = list(pool.map(
+                partial(rustdoc_facts, info.git_dir, sha, cache_dir=out / ".rustdoc-cache",
+                        tree=Path(tree) / "src"), dirs))
+        yield set(dirs), dict(zip(dirs, results, strict=True))
+
+
+_END = object()
+
+
+def _one_ahead(items: Iterator[_Result], pool: ThreadPoolExecutor) -> Iterator[_Result]:
+    """The items of an iterator, each made in the pool's thread while the previous is used."""
+    pending = pool.submit(next, items, _END)
+    while (item := pending.result()) is not _END:
+        pending = pool.submit(next, items, _END)
+        yield item  # type: ignore[misc]
+
+
+def _rustdoc_map(history: History, chosen: list[tuple[int, str]],
+                 live: dict[int, dict[str, int]],
+                 runs: Iterator[tuple[set[str], dict[str, _RustdocRun]]],
+                 report: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """symbol and lineage -> (digest of the item at the snapshot, rustdoc signature), from
+    the runs of the crates that have items there."""
     col = history.col
     mapping: dict[str, tuple[str, str]] = {}
     failed: Counter[str] = Counter()
-    for index, sha in chosen:
+    for (index, sha), (manifests, results) in zip(chosen, runs, strict=True):
         rows = list(live[index].values())
-        manifests = {str(Path(e.path).parent) for e in list_tree(info, sha)
-                     if Path(e.path).name == "Cargo.toml"}
-        manifests = {"" if d == "." else d for d in manifests}
         crates = sorted({col["crate"][r] for r in rows})
         no_manifest = [c for c in crates if _crate_dir(c) not in manifests]
         if no_manifest:  # test folders and examples are not crates of their own
             failed["not_a_crate_root"] += len(no_manifest)
-        tree_dir = tempfile.TemporaryDirectory(prefix="ferric-tree-")  # one per snapshot
         for crate in (c for c in crates if _crate_dir(c) in manifests):
-            facts, reason = rustdoc_facts(info.git_dir, sha, _crate_dir(crate),
-                                          out / ".rustdoc-cache", Path(tree_dir.name) / "src")
+            facts, reason = results[_crate_dir(crate)]
             run = {"snapshot": sha, "crate": crate, "result": reason, "matched": 0}
             report["runs"].append(run)
             if facts is None:
@@ -999,7 +1053,6 @@ def _rustdoc_map(info: RepoInfo, out: Path, history: History,
                 continue
             matched = _match_rustdoc(facts, rows, col, mapping)
             run["matched"] = matched
-        tree_dir.cleanup()
     report["failed"] = dict(failed)
     report["functions_with_resolved_signature"] = len({k for k in mapping if "|" in k})
     return mapping
@@ -1062,6 +1115,7 @@ def _split_candidates(candidates: Iterator[Candidate], budget: int, stats: Scale
         if _est_tokens(cand.target) <= budget * 0.75:
             yield cand
             continue
+        cand.complete()  # its parts share its context
         parts, inside = split_target(cand.target, cand.boundaries, max_chars)
         stats.split_targets += 1
         stats.parts_from_splits += len(parts)
@@ -1149,12 +1203,6 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
                      "test_near_duplicates_of_train_after": after}
 
     final.sort(key=lambda i: (kept[i].commit_index, kept[i].lineage, kept[i].part))
-    for i in final:  # redaction changes no dedup decision, so only survivors are scanned
-        cand = kept[i]
-        cand.target = redact(cand.target, redactions)
-        cand.pack = redact(cand.pack, redactions)
-        cand.prefix = redact(cand.prefix, redactions)
-        cand.suffix = redact(cand.suffix, redactions)
     del index  # dedup is done: free its memory
     signatures.clear()
     by_split: dict[str, list[Candidate]] = defaultdict(list)
@@ -1170,9 +1218,15 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
             path = staging / split / f"{scale}-{start // _FILE_ROWS:05d}.parquet"
             with pq.ParquetWriter(path, schema.SAMPLES) as writer:
                 for at in range(start, min(start + _FILE_ROWS, len(cands)), _BATCH_ROWS):
-                    rows = _rows(scale, cands[at:min(at + _BATCH_ROWS, start + _FILE_ROWS)],
-                                 history, commit_split, config, counter, repo_label, stats,
-                                 inline_tokens, budget)
+                    batch = cands[at:min(at + _BATCH_ROWS, start + _FILE_ROWS)]
+                    for cand in batch:  # context made and redacted for survivors only
+                        cand.complete()
+                        cand.target = redact(cand.target, redactions)
+                        cand.pack = redact(cand.pack, redactions)
+                        cand.prefix = redact(cand.prefix, redactions)
+                        cand.suffix = redact(cand.suffix, redactions)
+                    rows = _rows(scale, batch, history, commit_split, config, counter,
+                                 repo_label, stats, inline_tokens, budget)
                     writer.write_table(pa.Table.from_pylist(rows, schema=schema.SAMPLES))
                     for cand in cands[at:at + len(rows)]:  # rendered and written: let go
                         cand.pack = cand.prefix = cand.suffix = cand.target = cand.header = ""

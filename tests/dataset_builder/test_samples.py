@@ -7,6 +7,7 @@ import random
 import shutil
 import subprocess
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -191,6 +192,50 @@ def test_small_budgets_split_targets_without_losing_code(demo_repo: Path,
     assert over <= len(rows) // 20, over
 
 
+def test_context_is_made_only_for_kept_candidates_and_equals_an_eager_build(
+        demo_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataset_builder.samples as samples
+
+    monkeypatch.setattr(samples, "_in_processes",  # here, so that the calls can be counted
+                        lambda run, groups, staging: [run(g) for g in groups])
+    fills = Counter[str]()
+    fill_item, fill_files = samples.CandidateMaker._fill_item, samples.CandidateMaker._fill_files
+
+    def counted_item(self: samples.CandidateMaker, row: int, cand: samples.Candidate) -> None:
+        fills[cand.scale] += 1
+        fill_item(self, row, cand)
+
+    def counted_files(self: samples.CandidateMaker, rows: list[int],
+                      cand: samples.Candidate) -> None:
+        fills[cand.scale] += 1
+        fill_files(self, rows, cand)
+
+    monkeypatch.setattr(samples.CandidateMaker, "_fill_item", counted_item)
+    monkeypatch.setattr(samples.CandidateMaker, "_fill_files", counted_files)
+    args = ["--repo", str(demo_repo), "--quiet", "--rustdoc", "none", "--type-facts", "inline",
+            "--budgets", "256,512,512,1024,1024"]  # small budgets: some targets are split
+    assert main([*args, "--out", str(tmp_path / "lazy")]) == 0
+    lazy = json.loads((tmp_path / "lazy" / "manifest.json").read_text())["samples"]["scales"]
+    for scale, st in lazy.items():
+        # Split targets get their context before splitting; every other one only if kept.
+        assert fills[scale] <= st["kept"] + st["split_targets"], scale
+    assert sum(fills.values()) < sum(st["produced"] for st in lazy.values())
+
+    split = samples._split_candidates
+
+    def eager(candidates: Iterator[samples.Candidate], budget: int,
+              stats: samples.ScaleStats) -> Iterator[samples.Candidate]:
+        return split((c.complete() for c in candidates), budget, stats)
+
+    monkeypatch.setattr(samples, "_split_candidates", eager)
+    assert main([*args, "--out", str(tmp_path / "eager")]) == 0
+    assert read_samples(tmp_path / "eager").equals(read_samples(tmp_path / "lazy"))
+    eager_manifest = json.loads((tmp_path / "eager" / "manifest.json").read_text())["samples"]
+    assert eager_manifest["scales"] == lazy
+    assert json.loads((tmp_path / "eager" / "type_tokens.json").read_text()) == \
+        json.loads((tmp_path / "lazy" / "type_tokens.json").read_text())
+
+
 def test_rerun_is_up_to_date_and_a_crashed_samples_run_is_redone(
         demo_repo: Path, header_build: Path, tmp_path: Path) -> None:
     out = tmp_path / "copy"
@@ -326,6 +371,29 @@ def test_scale_groups_run_in_processes_in_order_and_failures_are_reported(
     assert not list(tmp_path.iterdir())  # the children's result files are removed
     with pytest.raises(RuntimeError, match="sample generation failed for bad"):
         _in_processes(run, [("ok",), ("bad",)], tmp_path)
+
+
+def test_one_ahead_keeps_order_and_raises_the_producers_error() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from dataset_builder.samples import _one_ahead
+
+    made: list[int] = []
+
+    def produce() -> Iterator[int]:
+        for i in range(3):
+            made.append(i)
+            yield i
+        raise ValueError("producer failed")
+
+    with ThreadPoolExecutor(1) as pool:
+        items = _one_ahead(produce(), pool)
+        assert next(items) == 0
+        assert made == [0, 1] or made == [0]  # the next one is being made meanwhile
+        assert next(items) == 1
+        assert next(items) == 2
+        with pytest.raises(ValueError, match="producer failed"):
+            next(items)
 
 
 def test_history_columns_read_like_to_pylist() -> None:
