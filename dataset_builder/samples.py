@@ -1022,11 +1022,17 @@ _END = object()
 
 
 def _one_ahead(items: Iterator[_Result], pool: ThreadPoolExecutor) -> Iterator[_Result]:
-    """The items of an iterator, each made in the pool's thread while the previous is used."""
-    pending = pool.submit(next, items, _END)
-    while (item := pending.result()) is not _END:
-        pending = pool.submit(next, items, _END)
-        yield item  # type: ignore[misc]
+    """The items of an iterator, each made in the pool's thread while the previous is used;
+    the first is started now, not when it is asked for."""
+    first = pool.submit(next, items, _END)
+
+    def results() -> Iterator[_Result]:
+        pending = first
+        while (item := pending.result()) is not _END:
+            pending = pool.submit(next, items, _END)
+            yield item  # type: ignore[misc]
+
+    return results()
 
 
 def _rustdoc_map(history: History, chosen: list[tuple[int, str]],
