@@ -1148,6 +1148,42 @@ def _split_candidates(candidates: Iterator[Candidate], budget: int, stats: Scale
             previous_tail = part
 
 
+@dataclass
+class _Seen:
+    """What became of a candidate's parts, for when the same target recurs."""
+
+    outcomes: list[str] = field(default_factory=list)  # each part: its drop reason
+    split_targets: int = 0
+    parts_from_splits: int = 0
+    cuts_inside_items: int = 0
+
+
+def _new_parts(candidates: Iterator[Candidate], budget: int, stats: ScaleStats
+               ) -> Iterator[tuple[Candidate, list[str]]]:
+    """The parts of each candidate, with the list their outcomes go to. A target seen before
+    in this scale (a file or crate unchanged between snapshots, a function changed back) is
+    counted again without being split, filtered or hashed: each of its parts meets the same
+    filter as before or is an exact duplicate of the same part then."""
+    seen: dict[bytes, _Seen] = {}
+    for cand in candidates:
+        digest = hashlib.blake2b(cand.target.encode("utf-8"), digest_size=16).digest()
+        before = seen.get(digest)
+        if before is not None:
+            stats.produced += len(before.outcomes)
+            stats.dropped.update(before.outcomes)
+            stats.split_targets += before.split_targets
+            stats.parts_from_splits += before.parts_from_splits
+            stats.cuts_inside_items += before.cuts_inside_items
+            continue
+        record = seen[digest] = _Seen()
+        counts = (stats.split_targets, stats.parts_from_splits, stats.cuts_inside_items)
+        for part in _split_candidates(iter([cand]), budget, stats):
+            yield part, record.outcomes
+        record.split_targets = stats.split_targets - counts[0]
+        record.parts_from_splits = stats.parts_from_splits - counts[1]
+        record.cuts_inside_items = stats.cuts_inside_items - counts[2]
+
+
 def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
                commit_split: list[str], config: SampleConfig, counter: TokenCounter,
                repo_label: str, staging: Path, redactions: Counter[str],
@@ -1160,13 +1196,16 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
     seen_hashes: set[str] = set()
     index = NearDuplicateIndex(config.near_threshold, config.num_perm, config.shingle)
     signatures: dict[int, Any] = {}
-    for cand in tqdm(_split_candidates(candidates, budget, stats), desc=f"samples {scale}",
-                     unit="sample", leave=False, disable=not progress):
+    for cand, outcomes in tqdm(_new_parts(candidates, budget, stats),
+                               desc=f"samples {scale}", unit="sample", leave=False,
+                               disable=not progress):
         stats.produced += 1
         reason = filter_reason(cand.target, config.filters)
         if reason is not None:
             stats.dropped[reason] += 1
+            outcomes.append(reason)
             continue
+        outcomes.append("exact_duplicate")  # what this part is when its candidate recurs
         key = normalised_hash(cand.target)
         if key in seen_hashes:
             stats.dropped["exact_duplicate"] += 1

@@ -193,8 +193,11 @@ def test_small_budgets_split_targets_without_losing_code(demo_repo: Path,
     assert over <= len(rows) // 20, over
 
 
-def test_context_is_made_only_for_kept_candidates_and_equals_an_eager_build(
+def test_context_and_recurring_targets_are_handled_lazily_with_equal_output(
         demo_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Context is made only for kept (or split) candidates, and a target seen before in its
+    scale is counted without being split, filtered or hashed again; the samples and every
+    count equal those of a build that does neither."""
     import dataset_builder.samples as samples
 
     monkeypatch.setattr(samples, "_in_processes",  # here, so that the calls can be counted
@@ -213,6 +216,16 @@ def test_context_is_made_only_for_kept_candidates_and_equals_an_eager_build(
 
     monkeypatch.setattr(samples.CandidateMaker, "_fill_item", counted_item)
     monkeypatch.setattr(samples.CandidateMaker, "_fill_files", counted_files)
+    split = samples._split_candidates
+    split_inputs = Counter[str]()
+
+    def counted_split(candidates: Iterator[samples.Candidate], budget: int,
+                      stats: samples.ScaleStats) -> Iterator[samples.Candidate]:
+        for cand in candidates:
+            split_inputs[cand.scale] += 1
+            yield from split(iter([cand]), budget, stats)
+
+    monkeypatch.setattr(samples, "_split_candidates", counted_split)
     args = ["--repo", str(demo_repo), "--quiet", "--rustdoc", "none", "--type-facts", "inline",
             "--budgets", "256,512,512,1024,1024"]  # small budgets: some targets are split
     assert main([*args, "--out", str(tmp_path / "lazy")]) == 0
@@ -221,15 +234,19 @@ def test_context_is_made_only_for_kept_candidates_and_equals_an_eager_build(
         # Split targets get their context before splitting; every other one only if kept.
         assert fills[scale] <= st["kept"] + st["split_targets"], scale
     assert sum(fills.values()) < sum(st["produced"] for st in lazy.values())
+    lazy_inputs = dict(split_inputs)
 
-    split = samples._split_candidates
+    def eager(candidates: Iterator[samples.Candidate], budget: int, stats: samples.ScaleStats
+              ) -> Iterator[tuple[samples.Candidate, list[str]]]:
+        for part in counted_split((c.complete() for c in candidates), budget, stats):
+            yield part, []
 
-    def eager(candidates: Iterator[samples.Candidate], budget: int,
-              stats: samples.ScaleStats) -> Iterator[samples.Candidate]:
-        return split((c.complete() for c in candidates), budget, stats)
-
-    monkeypatch.setattr(samples, "_split_candidates", eager)
+    split_inputs.clear()
+    monkeypatch.setattr(samples, "_new_parts", eager)
     assert main([*args, "--out", str(tmp_path / "eager")]) == 0
+    # Unchanged files recur at every snapshot: the lazy build split (and filtered) fewer.
+    assert lazy_inputs["medium"] < split_inputs["medium"]
+    assert lazy["full"]["split_targets"] > 0
     assert read_samples(tmp_path / "eager").equals(read_samples(tmp_path / "lazy"))
     eager_manifest = json.loads((tmp_path / "eager" / "manifest.json").read_text())["samples"]
     assert eager_manifest["scales"] == lazy
