@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache, partial
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, TypeVar, overload
 
@@ -459,13 +460,15 @@ class CandidateMaker:
                 lineage=col["lineage"][row], crate=col["crate"][row], target=col["text"][row],
                 target_start_byte=col["start_byte"][row], target_end_byte=col["end_byte"][row],
                 dependencies=list(col["resolved"][row] or ()),
-                boundaries=self._member_boundaries(row) if scale == "small" else [],
                 fill=partial(self._fill_item, row))
 
     def _fill_item(self, row: int, cand: Candidate) -> None:
         """Context of a micro or small candidate: pack, type facts, and for micro the code
-        around the function in its file, within what the budget leaves."""
+        around the function in its file, within what the budget leaves; for small, where
+        its members start (needed only to split it)."""
         col = self.h.col
+        if cand.scale == "small":
+            cand.boundaries = self._member_boundaries(row)
         budget = self.budget[cand.scale]
         own = {col["symbol"][row]} if col["symbol"][row] else set()
         room = max(0, budget - min(_est_tokens(cand.target), budget))
@@ -548,17 +551,17 @@ class CandidateMaker:
         col = self.h.col
         multi = len(paths) > 1 or scale in ("large", "full")
         pieces: list[str] = []
-        boundaries: list[int] = []
+        separators: list[int] = []  # lines of the file separators after the first
+        text_starts: dict[str, int] = {}  # path -> the line its text starts at
         line = 0
         for path in paths:
             text = texts[path]
             if multi:
                 pieces.append(f"{FILE_SEP}{path}\n")
                 if line:
-                    boundaries.append(line)
+                    separators.append(line)
                 line += 1
-            file_rows = [r for r in rows if col["path"][r] == path]
-            boundaries.extend(line + b for b in _item_boundaries(1, file_rows, col))
+            text_starts[path] = line
             pieces.append(text if text.endswith("\n") or not multi else text + "\n")
             line += text.count("\n") + (0 if text.endswith("\n") or not multi else 1)
         target = "".join(pieces)
@@ -570,12 +573,20 @@ class CandidateMaker:
             lineage=lineage, crate=str(col["crate"][rows[0]]) if rows else ".",
             target=target, target_start_byte=0 if single else -1,
             target_end_byte=len(target.encode("utf-8")) if single else -1,
-            boundaries=sorted(set(boundaries)), fill=partial(self._fill_files, rows))
+            fill=partial(self._fill_files, rows, separators, text_starts))
 
-    def _fill_files(self, rows: list[int], cand: Candidate) -> None:
+    def _fill_files(self, rows: list[int], separators: list[int], text_starts: dict[str, int],
+                    cand: Candidate) -> None:
         """Context of a file-level candidate: the pack and type facts of what its items use
-        from outside its files."""
+        from outside its files; and where a split may cut it (needed only to split it)."""
         col = self.h.col
+        rows_by_path: dict[str, list[int]] = defaultdict(list)
+        for r in rows:
+            rows_by_path[col["path"][r]].append(r)
+        boundaries = set(separators)
+        for path, start in text_starts.items():
+            boundaries.update(start + b for b in _item_boundaries(1, rows_by_path[path], col))
+        cand.boundaries = sorted(boundaries)
         direct: list[str] = []
         own: set[str] = set()
         for r in rows:
@@ -615,16 +626,8 @@ def split_target(text: str, boundaries: list[int], max_chars: int) -> tuple[list
     lines inside an item that alone is too large. Returns the parts (whose concatenation is the
     text) and how many cuts fell inside an item."""
     lines = text.splitlines(keepends=True)
-    allowed = set(boundaries)
-    blocks: list[str] = []
-    current: list[str] = []
-    for i, line in enumerate(lines):
-        if i in allowed and current:
-            blocks.append("".join(current))
-            current = []
-        current.append(line)
-    if current:
-        blocks.append("".join(current))
+    edges = [0, *sorted(b for b in set(boundaries) if 0 < b < len(lines)), len(lines)]
+    blocks = ["".join(lines[start:end]) for start, end in pairwise(edges)]
     parts: list[str] = []
     inside_cuts = 0
     buf = ""

@@ -209,10 +209,10 @@ def test_context_and_recurring_targets_are_handled_lazily_with_equal_output(
         fills[cand.scale] += 1
         fill_item(self, row, cand)
 
-    def counted_files(self: samples.CandidateMaker, rows: list[int],
-                      cand: samples.Candidate) -> None:
+    def counted_files(self: samples.CandidateMaker, rows: list[int], separators: list[int],
+                      text_starts: dict[str, int], cand: samples.Candidate) -> None:
         fills[cand.scale] += 1
-        fill_files(self, rows, cand)
+        fill_files(self, rows, separators, text_starts, cand)
 
     monkeypatch.setattr(samples.CandidateMaker, "_fill_item", counted_item)
     monkeypatch.setattr(samples.CandidateMaker, "_fill_files", counted_files)
