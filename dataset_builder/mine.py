@@ -225,6 +225,26 @@ class MinerState:
     rs_paths_seen: int = 0
 
 
+def _outside_runs(new: list[Item], old: list[Item], runs: list[tuple[int, int, int]]
+                  ) -> tuple[list[Item], list[Item]]:
+    """The items of `new` outside the runs (first index in new, first, end in old), and the
+    items of `old` outside them, each in order."""
+    changed: list[Item] = []
+    at = 0
+    carried_old = bytearray(len(old))
+    for start, first, end in runs:
+        changed.extend(new[at:start])
+        at = start + end - first
+        carried_old[first:end] = b"\x01" * (end - first)
+    changed.extend(new[at:])
+    unmatched: list[Item] = []
+    k = carried_old.find(0)
+    while k >= 0:
+        unmatched.append(old[k])
+        k = carried_old.find(0, k + 1)
+    return changed, unmatched
+
+
 def _item_row(commit: Commit, index: int, change: str, item: Item, loc: ModuleLocation,
               path: str, old_path: str, blob: str, lineage: str, source: bytes | None
               ) -> list[Any]:
@@ -310,8 +330,8 @@ class Miner:
                 st.skips[new_blob.skip] += 1
             if new_blob is not None:
                 file_row["size"] = new_blob.size
-            old_items = {i.key: i for i in old_blob.parsed.items} if (
-                old_blob is not None and old_blob.parsed is not None) else {}
+            old_list = old_blob.parsed.items if (
+                old_blob is not None and old_blob.parsed is not None) else []
             new_parsed = new_blob.parsed if new_blob is not None else None
             new_items = new_parsed.items if new_parsed is not None else []
             if new_parsed is not None and new_parsed.has_errors:
@@ -335,7 +355,15 @@ class Miner:
                 symbols.define_file(change.path, loc, new_items)
 
             renamed = old_path != change.path
-            for item in new_items:
+            changed_items, unmatched_old = new_items, old_list
+            if not renamed and old_list and new_parsed is not None and \
+                    new_parsed.carried_from == change.old_blob:
+                # Parsed from this very old version: its carried-over runs are the same items
+                # (key and digest), which give no row; only the rest are compared.
+                changed_items, unmatched_old = _outside_runs(new_items, old_list,
+                                                             new_parsed.carried)
+            old_items = {i.key: i for i in unmatched_old}  # keys are unique in a version
+            for item in changed_items:
                 before = old_items.get(item.key)
                 if before is None:
                     kind = "added"
@@ -353,9 +381,9 @@ class Miner:
                     symbols.latest_def[row[_SYMBOL]] = commit.sha
                 if new_parsed is not None:
                     pending.append((len(item_rows) - 1, item, change.path, loc, new_parsed))
-            new_keys = {i.key for i in new_items}
-            for key, item in old_items.items():
-                if key not in new_keys:
+            new_keys = {i.key for i in changed_items}
+            for item in unmatched_old:
+                if item.key not in new_keys:
                     per_file["items_removed"] += 1
                     item_rows.append(_item_row(commit, index, "removed", item, old_loc,
                                                change.path, old_path, change.old_blob, lineage,

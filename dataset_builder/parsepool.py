@@ -86,6 +86,19 @@ def _expand(entries: list[Item | _Run], previous: ParsedFile | None) -> list[Ite
     return items
 
 
+def _carried_runs(entries: list[Item | _Run]) -> list[tuple[int, int, int]]:
+    """(first index in the expanded list, first, end) of each run of carried-over items."""
+    runs: list[tuple[int, int, int]] = []
+    at = 0
+    for entry in entries:
+        if isinstance(entry, Item):
+            at += 1
+        else:
+            runs.append((at, entry[0], entry[1]))
+            at += entry[1] - entry[0]
+    return runs
+
+
 def _worker(index: int, git_dir: Path, max_bytes: int, inbox: Any, outbox: Any) -> None:
     with BlobReader(git_dir) as reader:
         cache = BlobCache(reader, max_bytes)
@@ -282,6 +295,8 @@ class ParsePool:
                 if previous and blob.parsed is not None:
                     prior = cache.blobs[previous].parsed
                     assert prior is not None
+                    blob.parsed.carried = _carried_runs(blob.parsed.items)
+                    blob.parsed.carried_from = previous
                     blob.parsed.items = _expand(blob.parsed.items, prior)
                     if blob.parsed.uses is None:
                         blob.parsed.uses = prior.uses

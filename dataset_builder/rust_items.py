@@ -176,6 +176,12 @@ class ParsedFile:
     # the next version's incremental parse counts again only the nodes its edits touched.
     # Worker-side like `groups`.
     error_spans: list[tuple[int, int, int]] = field(default_factory=list)
+    # Main-process side, for a parse made incrementally from a previous version: that
+    # version's blob, and (first index here, first index there, end index there) of each run
+    # of items carried over unchanged (same key and digest). A commit whose old blob is that
+    # version compares only the other items.
+    carried_from: str = field(default="", compare=False)
+    carried: list[tuple[int, int, int]] = field(default_factory=list, compare=False)
 
     @property
     def has_errors(self) -> bool:

@@ -231,6 +231,32 @@ def test_workers_do_not_change_outputs(shapes: BuiltRepo, shapes_out: Path,
     assert_same_outputs(shapes_out, out)
 
 
+def test_carried_runs_skip_comparisons_without_changing_outputs(
+        shapes: BuiltRepo, shapes_out: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parse workers report the items carried over from the old version; the commit's diff
+    compares only the others. Same outputs as the in-process parse, which reports none."""
+    import dataset_builder.mine as mine
+
+    calls: list[int] = []
+    outside = mine._outside_runs
+
+    def counted(*args: Any) -> Any:
+        calls.append(1)
+        return outside(*args)
+
+    monkeypatch.setattr(mine, "_outside_runs", counted)
+    out = tmp_path / "pool"
+    assert main(["--repo", str(shapes.path), "--out", str(out), "--quiet", "--workers", "2",
+                 "--no-samples"]) == 0
+    assert calls
+    inline = tmp_path / "inline"
+    assert main(["--repo", str(shapes.path), "--out", str(inline), "--quiet", "--workers", "0",
+                 "--no-samples"]) == 0
+    tables, reference = read_tables(out), read_tables(inline)
+    assert all(tables[name].equals(reference[name]) for name in TABLES)
+
+
 def test_snapshot_every(shapes: BuiltRepo, tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert main(["--repo", str(shapes.path), "--out", str(out), "--quiet",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from dataset_builder.parsepool import _compact, _expand, path_to_move
+from dataset_builder.mine import _outside_runs
+from dataset_builder.parsepool import _carried_runs, _compact, _expand, path_to_move
 from dataset_builder.rust_items import Previous, parse_rust
 
 
@@ -56,3 +57,33 @@ def test_carried_items_travel_as_runs_and_expand_to_the_parse() -> None:
     assert all(len(run) == 4 for run in runs)  # `struct Top;` moved every function
     assert _expand(_compact(old, old), old) == old.items
     assert _compact(old, old) == [(0, len(old.items))]
+
+
+def test_carried_runs_leave_exactly_the_changed_items_to_compare() -> None:
+    """The runs the main process keeps after expanding: the items outside them are the ones
+    a key-and-digest comparison with the old version finds added, modified or removed."""
+    bodies = {f"f{i}": f"{i} + 1" for i in range(30)}
+    old_src = _functions(bodies).encode()
+    old, old_tree = parse_rust(old_src)
+    edited = dict(bodies)
+    edited["f3"] = "3 * 9"
+    del edited["f12"]
+    edited["g"] = "7"
+    moved = {k: edited[k] for k in [*list(edited)[20:], *list(edited)[:20]]}  # reordered
+    new_src = _functions(moved).encode()
+    new, _ = parse_rust(new_src, previous=Previous(old_src, old_tree, old))
+    compact = _compact(new, old)
+    runs = _carried_runs(compact)
+    items = _expand(compact, old)
+    for start, first, end in runs:
+        assert [(i.key, i.digest) for i in items[start:start + end - first]] == \
+            [(i.key, i.digest) for i in old.items[first:end]]
+    changed, unmatched = _outside_runs(items, old.items, runs)
+    old_by_key = {i.key: i for i in old.items}
+    new_keys = {i.key for i in items}
+    assert changed == [i for i in items if i.key not in old_by_key
+                       or old_by_key[i.key].digest != i.digest]
+    assert [i.key for i in unmatched if i.key not in new_keys] == \
+        [i.key for i in old.items if i.key not in new_keys]
+    assert {i.key for i in changed} == {"function:f3", "function:g"}
+    assert _outside_runs(items, old.items, []) == (items, old.items)
