@@ -278,10 +278,10 @@ class Miner:
         # Module location -> the `use` paths of the file last seen there, and their imports:
         # most versions of a file keep their imports.
         self.imports_seen: dict[ModuleLocation, tuple[list[UsePath], Imports]] = {}
-        # Path -> (its imports, symbol table generation, reference -> symbol id): what the
-        # path's references resolved to, valid while neither the imports nor the table's
-        # symbols change (most commits change bodies only).
-        self.resolutions: dict[str, tuple[Imports, int, dict[Any, str | None]]] = {}
+        # Path -> (its imports, symbol table generation, reference -> symbol id, and an item's
+        # references -> their ids): what the path's references resolved to, valid while
+        # neither the imports nor the table's symbols change (most commits change bodies).
+        self.resolutions: dict[str, tuple[Imports, int, dict[Any, Any]]] = {}
 
     def _imports(self, uses: list[UsePath], loc: ModuleLocation) -> Imports:
         seen = self.imports_seen.get(loc)
@@ -406,9 +406,9 @@ class Miner:
         # change while the commit's references are resolved, and a resolution depends only on
         # the reference, the item's module and (for `Self::`) its type: the items of one file
         # share most names, and so do the versions of a file (a commit changes a path once).
-        files: dict[str, tuple[Imports, dict[Any, str | None]]] = {}
+        files: dict[str, tuple[Imports, dict[Any, Any]]] = {}
+        references = resolved_references = 0
         for row_index, item, path, loc, parsed in pending:
-            resolved = []
             file_state = files.get(path)
             if file_state is None:
                 file_imports = self._imports(parsed.uses, loc)
@@ -418,16 +418,24 @@ class Miner:
                     known = self.resolutions[path] = (file_imports, symbols.generation, {})
                 file_state = files[path] = (file_imports, known[2])
             file_imports, memo = file_state
-            for ref in item.references:
-                memo_key = (ref, item.module,
-                            (item.self_type or item.name) if ref.startswith("Self") else "")
-                if memo_key in memo:
-                    sid = memo[memo_key]
-                else:
-                    sid = memo[memo_key] = symbols.resolve(ref, item, loc, file_imports)
-                if sid is None:
-                    continue
-                resolved.append(sid)
+            # A whole item's references resolve alike in its next versions while they stay
+            # the same (most edits change code, not the names used).
+            item_key = (item.references, item.module, item.self_type or item.name)
+            found = memo.get(item_key)
+            if found is None:
+                sids = []
+                for ref in item.references:
+                    memo_key = (ref, item.module,
+                                (item.self_type or item.name) if ref.startswith("Self") else "")
+                    if memo_key in memo:
+                        sid = memo[memo_key]
+                    else:
+                        sid = memo[memo_key] = symbols.resolve(ref, item, loc, file_imports)
+                    if sid is not None:
+                        sids.append(sid)
+                found = memo[item_key] = (sids, tuple(dict.fromkeys(sids)))
+            sids, distinct = found
+            for sid in sids:
                 source_commit = symbols.latest_def.get(sid)
                 if source_commit is None or source_commit == commit.sha:
                     continue
@@ -435,9 +443,11 @@ class Miner:
                                                {"weight": 0, "symbols": set()})
                 edge["weight"] += 1
                 edge["symbols"].add(sid)
-            item_rows[row_index][_RESOLVED] = tuple(dict.fromkeys(resolved))
-            st.counts["references"] += len(item.references)
-            st.counts["references_resolved"] += len(resolved)
+            item_rows[row_index][_RESOLVED] = distinct
+            references += len(item.references)
+            resolved_references += len(sids)
+        st.counts["references"] += references
+        st.counts["references_resolved"] += resolved_references
 
         for key, value in counts.items():
             st.counts[key] += value

@@ -63,10 +63,18 @@ class SymbolTable:
     # until the next.
     generation: int = 0
 
+    # path -> item symbol -> its id there (a path's module location never changes): ids are
+    # made once per path, not again for every version. Not saved with the state.
+    path_ids: dict[str, dict[str, str]] = field(default_factory=dict, compare=False, repr=False)
+
+    def __getstate__(self) -> dict[str, object]:
+        return {k: v for k, v in self.__dict__.items() if k != "path_ids"}
+
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__dict__.update(state)
         self.__dict__.setdefault("file_item_symbols", {})  # a state saved before it existed
         self.__dict__.setdefault("generation", 0)
+        self.__dict__["path_ids"] = {}
 
     def define_file(self, path: str, loc: ModuleLocation, items: list[Item]) -> None:
         """Replace what `path` defines with the symbols of `items`."""
@@ -76,9 +84,12 @@ class SymbolTable:
         self.file_item_symbols[path] = item_symbols
         ids: list[str] = []
         defined: dict[str, Item] = {}  # a symbol's first definition in the file
+        known = self.path_ids.setdefault(path, {})
         for item in items:
             if item.symbol:
-                sid = symbol_id(loc.crate, loc.join(item.symbol))
+                sid = known.get(item.symbol)
+                if sid is None:
+                    sid = known[item.symbol] = symbol_id(loc.crate, loc.join(item.symbol))
                 ids.append(sid)
                 defined.setdefault(sid, item)
         before = self.file_symbols.get(path, [])
@@ -86,9 +97,16 @@ class SymbolTable:
             return
         self.generation += 1
         # Only what changed: an edit adds or removes a few of a file's symbols.
-        old_counts, new_counts = Counter(before), Counter(ids)
-        self._release((old_counts - new_counts).elements())
-        for sid in (new_counts - old_counts).elements():
+        before_set, ids_set = set(before), set(ids)
+        if len(before_set) == len(before) and len(ids_set) == len(ids):  # the usual case
+            removed: Iterable[str] = [sid for sid in before if sid not in ids_set]
+            added: Iterable[str] = [sid for sid in ids if sid not in before_set]
+        else:  # a symbol defined twice in the file: counted
+            old_counts, new_counts = Counter(before), Counter(ids)
+            removed, added = (old_counts - new_counts).elements(), \
+                (new_counts - old_counts).elements()
+        self._release(removed)
+        for sid in added:
             count = self.owners.get(sid, 0)
             self.owners[sid] = count + 1
             if count == 0:

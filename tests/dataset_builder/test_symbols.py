@@ -206,3 +206,19 @@ def test_generation_moves_only_when_the_defined_symbols_change(world: World) -> 
     dropped = world.table.generation
     world.table.drop_file("src/a.rs")
     assert world.table.generation > dropped
+
+
+def test_saved_table_leaves_out_its_id_memo_and_redefines_alike() -> None:
+    import pickle
+
+    table = SymbolTable()
+    path = "src/lib.rs"
+    table.define_file(path, locate_module(path), parse_rust(b"fn a() {}\nstruct S;\n")[0].items)
+    assert table.path_ids[path] == {"a": ".|crate::a", "S": ".|crate::S"}
+    resumed = pickle.loads(pickle.dumps(table))
+    assert resumed.path_ids == {} and resumed == table
+    edited = parse_rust(b"fn a() {}\nfn b() {}\n")[0].items
+    for t in (table, resumed):
+        t.define_file(path, locate_module(path), edited)
+    assert resumed.owners == table.owners == {".|crate::a": 1, ".|crate::b": 1}
+    assert resumed.file_symbols == table.file_symbols
