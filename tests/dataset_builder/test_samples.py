@@ -6,6 +6,7 @@ import json
 import random
 import shutil
 import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -325,6 +326,28 @@ def test_inline_render_and_strip_round_trip() -> None:
     assert render_inline('let s = "<TYPE:X>";\n', facts) is None
     assert outer_type_name("&'a mut Vec<Option<T>>") == "Vec"
     assert outer_type_name("()") == "()"
+
+
+def test_lsh_band_layouts_given_to_datasketch_are_its_own_choice() -> None:
+    from datasketch.lsh import _optimal_param
+
+    from dataset_builder.quality import LSH_PARAMS
+
+    for (threshold, num_perm), layout in LSH_PARAMS.items():
+        assert _optimal_param(threshold, num_perm, 0.5, 0.5) == layout
+
+
+def test_default_index_imports_no_scipy_integrate_and_other_settings_still_work() -> None:
+    code = ("import sys\n"
+            "from dataset_builder.quality import NearDuplicateIndex\n"
+            "index = NearDuplicateIndex()\n"
+            "assert 'scipy.integrate' not in sys.modules, 'imported'\n"
+            "assert (index.lsh.b, index.lsh.r) == (14, 9)\n"
+            "other = NearDuplicateIndex(threshold=0.8)\n"  # chosen by datasketch, with scipy
+            "from datasketch.lsh import _optimal_param\n"
+            "assert (other.lsh.b, other.lsh.r) == _optimal_param(0.8, 128, 0.5, 0.5)\n"
+            "assert hasattr(sys.modules['scipy.integrate'], 'solve_ivp')\n")  # the real one
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_near_duplicate_index_finds_edited_copies() -> None:
