@@ -65,14 +65,22 @@ def filter_reason(target: str, config: FilterConfig) -> str | None:
 _NOT_ALNUM = re.compile(r"[^\W_]+")  # (runs of) alphanumeric characters, removed to count them
 _ASCII_ALNUM = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
-_KEYS = [  # (literal trigger, pattern)
-    ("AKIA", re.compile(r"\bAKIA[0-9A-Z]{16}\b")),  # AWS access key id
-    ("gh", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b")),  # GitHub tokens
-    ("xox", re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}\b")),  # Slack tokens
-    ("sk-", re.compile(r"\bsk-[A-Za-z0-9]{32,}\b")),  # API secret keys
-    ("PRIVATE KEY", re.compile(
+_KEYS = [  # (literal triggers: a match contains one of them, pattern)
+    (("AKIA",), re.compile(r"\bAKIA[0-9A-Z]{16}\b")),  # AWS access key id
+    (("ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
+     re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b")),  # GitHub tokens
+    (("xox",), re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}\b")),  # Slack tokens
+    (("sk-",), re.compile(r"\bsk-[A-Za-z0-9]{32,}\b")),  # API secret keys
+    (("PRIVATE KEY",), re.compile(
         r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----")),
 ]
+# What _ASSIGNED_SECRET's and _ASSIGNED_PASSWORD's names become in lower case (ASCII text:
+# re's case-insensitive matching also folds a few non-ASCII letters, such as the long s).
+_SECRET_NAMES = tuple(f"{a}{sep}{b}" for a, b in (("api", "key"), ("secret", "key"),
+                                                 ("access", "token"), ("auth", "token"),
+                                                 ("client", "secret"))
+                      for sep in ("", "_", "-"))
+_PASSWORD_NAMES = ("password", "passwd", "pwd")
 _ASSIGNED_SECRET = re.compile(
     r"(?i)\b((?:api[_-]?key|secret[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret)"
     r"\s*[:=]\s*\"?)([A-Za-z0-9+/_\-]{16,})(\"?)")
@@ -85,15 +93,16 @@ def redact(text: str, counts: Counter[str]) -> str:
     if "@" in text:
         text, n = _EMAIL.subn("<EMAIL>", text)
         counts["email"] += n
-    for trigger, pattern in _KEYS:
-        if trigger in text:
+    for triggers, pattern in _KEYS:
+        if any(trigger in text for trigger in triggers):
             text, n = pattern.subn("<KEY>", text)
             counts["key"] += n
     lower = text.lower()
-    if any(word in lower for word in ("key", "token", "secret")):
+    secret_names = _SECRET_NAMES if text.isascii() else ("key", "token", "secret")
+    if any(name in lower for name in secret_names):
         text, n = _ASSIGNED_SECRET.subn(r"\1<KEY>\3", text)
         counts["key"] += n
-    if any(word in lower for word in ("password", "passwd", "pwd")):
+    if any(word in lower for word in _PASSWORD_NAMES):
         text, n = _ASSIGNED_PASSWORD.subn(r"\1<PASSWORD>\3", text)
         counts["password"] += n
     return text

@@ -309,6 +309,17 @@ def test_redaction_uses_starcoder_placeholders() -> None:
     assert "AKIA" not in out
     assert counts["email"] == 1 and counts["key"] == 2 and counts["password"] == 1
     assert redact("fn main() { let x = a.b; }\n", Counter()) == "fn main() { let x = a.b; }\n"
+    # Each spelling the secret patterns allow is found by the cheap checks that guard them.
+    token = "ghs_" + "a1" * 20
+    more = Counter[str]()
+    out = redact(f'let t = "{token}";\nACCESS-TOKEN = "{"x" * 20}"\nlet Client_Secret: '
+                 f'"{"y" * 16}";\n', more)
+    assert token not in out and "x" * 20 not in out and "y" * 16 not in out
+    assert more["key"] == 3
+    # Non-ASCII text: re's case folding also matches the long s (U+017F) for "s".
+    folded = Counter[str]()
+    assert "z" * 16 not in redact(f'let \u017fecret_key = "{"z" * 16}";\n', folded)
+    assert folded["key"] == 1
 
 
 def test_inline_render_and_strip_round_trip() -> None:
