@@ -112,18 +112,12 @@ def normalised_hash(text: str) -> str:
     return hashlib.blake2b(" ".join(text.split()).encode("utf-8"), digest_size=16).hexdigest()
 
 
-_WORD = re.compile(r"\w+|[^\w\s]")
-_MERSENNE = np.uint64((1 << 61) - 1)
-_MAX_HASH = np.uint64((1 << 32) - 1)
-
-
-_WORD_BYTE = np.zeros(256, dtype=bool)
-for _c in b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_":
-    _WORD_BYTE[_c] = True
-_WORD_BYTE[128:] = True  # UTF-8 bytes of non-ASCII characters belong to words
-_SPACE_BYTE = np.zeros(256, dtype=bool)
-for _c in b" \t\n\r\x0b\x0c":
-    _SPACE_BYTE[_c] = True
+# Byte classes: 0 space, 1 word (ASCII letters, digits, `_`, and every byte of a non-ASCII
+# character), 2 any other byte (a token of its own).
+_BYTE_CLASS = np.full(256, 2, dtype=np.uint8)
+_BYTE_CLASS[list(b" \t\n\r\x0b\x0c")] = 0
+_BYTE_CLASS[list(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")] = 1
+_BYTE_CLASS[128:] = 1
 _P = np.uint64(0x100000001B3)  # odd: invertible modulo 2^64
 _P_INV = np.uint64(pow(int(_P), -1, 1 << 64))
 
@@ -133,21 +127,26 @@ def word_hashes(text: str) -> np.ndarray:
     other non-space character), computed with numpy from prefix hashes instead of hashing
     every word in Python."""
     data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
-    if len(data) == 0:
+    n = len(data)
+    if n == 0:
         return np.zeros(0, dtype=np.uint64)
-    word = _WORD_BYTE[data]
-    other = ~word & ~_SPACE_BYTE[data]
-    # Tokens are disjoint: their starts and their ends, each in text order, pair up.
-    at_start = word.copy()
-    at_start[1:] &= ~word[:-1]
-    at_end = word.copy()
-    at_end[:-1] &= ~word[1:]
-    starts = np.flatnonzero(at_start | other)
-    ends = np.flatnonzero(at_end | other) + 1
-    powers, inv_powers = _powers(len(data))
+    byte_class = _BYTE_CLASS[data]
+    word = byte_class == 1
+    other = byte_class == 2
+    # Where word-ness changes (the text's ends count as changes): a word run starts after
+    # one and ends before the next. Starts and ends, each in text order, pair up.
+    change = np.empty(n + 1, dtype=bool)
+    change[0] = change[n] = True
+    np.not_equal(word[1:], word[:-1], out=change[1:n])
+    starts = np.flatnonzero((change[:n] & word) | other)
+    ends = np.flatnonzero((change[1:] & word) | other) + 1
+    powers, inv_powers = _powers(n)
+    prefix = np.empty(n + 1, dtype=np.uint64)
+    prefix[0] = 0
     with np.errstate(over="ignore"):
-        prefix = np.concatenate(([np.uint64(0)], np.cumsum(
-            (data.astype(np.uint64) + np.uint64(1)) * powers, dtype=np.uint64)))
+        weighted = np.add(data, 1, dtype=np.uint64)
+        np.multiply(weighted, powers, out=weighted)
+        np.cumsum(weighted, out=prefix[1:])
         hashes: np.ndarray = (prefix[ends] - prefix[starts]) * inv_powers[starts]
         return hashes
 
