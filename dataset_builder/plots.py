@@ -163,6 +163,18 @@ def _drawer_main(conn: Any, parent_end: Any) -> None:
             conn.send((what, f"{type(exc).__name__}: {exc}"))
 
 
+def _stairs(ax: Any, values: Any, edges: Any, baseline: Any = 0, **style: Any) -> None:
+    """A filled `Axes.stairs` whose data limits come from its corners: stairs() walks every
+    vertex of the patch in Python to find them."""
+    import numpy as np
+    from matplotlib.patches import StepPatch
+
+    ax.add_artist(StepPatch(values, edges, baseline=baseline, fill=True, **style))
+    low, high = np.minimum(values, baseline), np.maximum(values, baseline)
+    ax.update_datalim([(edges[0], float(np.min(low))), (edges[-1], float(np.max(high)))])
+    ax.autoscale_view()
+
+
 def render_plot(data: dict[str, Any], dest: Path) -> None:
     """Two panels: item versions per commit over history (with the growth of lineages), and
     how many later commits depend on each commit (the DAG's out-degrees)."""
@@ -180,25 +192,27 @@ def render_plot(data: dict[str, Any], dest: Path) -> None:
     added, modified, removed = (np.add.reduceat(v, edges[:-1]) if n else v for v in series)
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6.5))
     if n:
-        top.stairs(added + modified, edges, baseline=added, fill=True, label="modified",
-                   color="#e9c46a")
-        top.stairs(added, edges, fill=True, label="added", color="#2a9d8f")
-        top.stairs(-removed, edges, fill=True, label="removed", color="#e76f51")
+        _stairs(top, added + modified, edges, baseline=added, label="modified",
+                color="#e9c46a")
+        _stairs(top, added, edges, label="added", color="#2a9d8f")
+        _stairs(top, -removed, edges, label="removed", color="#e76f51")
         top.legend(loc="upper left", fontsize=8)
     top.set_xlabel("commit (history order)")
     top.set_ylabel("item versions")
+    # y given: matplotlib's automatic title placement measured every tick label.
     top.set_title("Item versions per commit" + (f" (summed over {n // (len(edges) - 1)}-commit "
-                                                 "windows)" if n > 300 else ""))
+                                                 "windows)" if n > 300 else ""), y=1.0)
     degrees = data["degrees"]
     if degrees:
         # One `stairs` artist, not a bar patch per out-degree (hubs reach thousands).
         counts = np.bincount(np.asarray(degrees, dtype=np.int64))
-        bottom.stairs(counts, np.arange(len(counts) + 1), fill=True, color="#264653")
+        _stairs(bottom, counts, np.arange(len(counts) + 1), color="#264653")
         bottom.set_yscale("log")
         bottom.set_ylim(bottom=0.8)
+        bottom.minorticks_off()  # a log axis's minor ticks were a third of the drawing
     bottom.set_xlabel("commits that depend on a commit (DAG out-degree)")
     bottom.set_ylabel("commits (log)")
-    bottom.set_title("Commit dependency DAG")
+    bottom.set_title("Commit dependency DAG", y=1.0)
     # Fixed margins: tight_layout measured every tick label and took half the drawing time.
     fig.subplots_adjust(left=0.08, right=0.98, bottom=0.08, top=0.95, hspace=0.38)
 
