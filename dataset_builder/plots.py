@@ -163,15 +163,22 @@ def _drawer_main(conn: Any, parent_end: Any) -> None:
             conn.send((what, f"{type(exc).__name__}: {exc}"))
 
 
-def _stairs(ax: Any, values: Any, edges: Any, baseline: Any = 0, **style: Any) -> None:
-    """A filled `Axes.stairs` whose data limits come from its corners: stairs() walks every
-    vertex of the patch in Python to find them."""
+def _stairs(ax: Any, values: Any, edges: Any, baseline: Any = 0, color: str | None = None,
+            label: str | None = None) -> None:
+    """A filled `Axes.stairs` (no outline, limits sticky at the baseline), whose data limits
+    come from its edges and values at once: stairs() walked every vertex in Python."""
     import numpy as np
     from matplotlib.patches import StepPatch
 
-    ax.add_artist(StepPatch(values, edges, baseline=baseline, fill=True, **style))
-    low, high = np.minimum(values, baseline), np.maximum(values, baseline)
-    ax.update_datalim([(edges[0], float(np.min(low))), (edges[-1], float(np.max(high)))])
+    patch = StepPatch(values, edges, baseline=baseline, fill=True, linewidth=0,
+                      facecolor=color, label=label)
+    ax.add_artist(patch)
+    patch.sticky_edges.y.append(np.min(baseline))
+    # The patch's vertices combine an edge with a value or the baseline: these points give
+    # the same limits, and a log axis its smallest positive value.
+    ys = np.concatenate([np.ravel(values), np.ravel(np.broadcast_to(baseline, np.shape(values)))])
+    ax.update_datalim(np.column_stack([np.concatenate([edges, np.full(len(ys), edges[0])]),
+                                       np.concatenate([np.full(len(edges), ys[0]), ys])]))
     ax.autoscale_view()
 
 

@@ -15,7 +15,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -24,7 +23,6 @@ from typing import Any
 from dataset_builder.gitio import RepoError, extract_tree
 
 TIMEOUT_S = 300
-_EXTRACTING = threading.Lock()
 
 
 @dataclass
@@ -169,8 +167,7 @@ def rustdoc_facts(git_dir: Path, snapshot: str, crate_dir: str, cache_dir: Path,
         root = tree or Path(tmp) / "src"
         # The whole tree: a workspace member inherits from the workspace's Cargo.toml.
         try:
-            with _EXTRACTING:  # crates of one snapshot share its tree: extracted once
-                extract_tree(git_dir, snapshot, root)  # returns at once when it exists
+            extract_tree(git_dir, snapshot, root)  # returns at once when it exists
         except RepoError:
             return None, "git_archive_failed"
         crate = root / crate_dir if crate_dir else root

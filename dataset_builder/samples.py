@@ -44,6 +44,7 @@ from dataset_builder import schema
 from dataset_builder.atomic import atomic_write_bytes, atomic_write_json
 from dataset_builder.gitio import BlobReader, RepoInfo, list_tree
 from dataset_builder.mine import content_skip_reason, path_skip_reason
+from dataset_builder.modules import locate_module
 from dataset_builder.quality import (
     FilterConfig,
     NearDuplicateIndex,
@@ -1006,19 +1007,20 @@ _RustdocRun = tuple[RustdocFacts | None, str]
 def _rustdoc_runs(info: RepoInfo, out: Path, chosen: list[tuple[int, str]]
                   ) -> Iterator[tuple[set[str], dict[str, _RustdocRun]]]:
     """For each chosen snapshot, its crate folders (those with a Cargo.toml; "" = the root)
-    and rustdoc's result for each. Needs no history, so it runs while that loads."""
+    and rustdoc's result for each that holds Rust files. Needs no history, so it runs while
+    that loads."""
     for _, sha in chosen:
-        manifests = {str(Path(e.path).parent) for e in list_tree(info, sha)
-                     if Path(e.path).name == "Cargo.toml"}
-        dirs = sorted("" if d == "." else d for d in manifests)
-        # One tree per snapshot; its crates documented side by side (a run mostly waits on
-        # cargo).
-        with tempfile.TemporaryDirectory(prefix="ferric-tree-") as tree, \
-                ThreadPoolExecutor(max(1, min(len(dirs), os.cpu_count() or 1))) as pool:
-            results = list(pool.map(
-                partial(rustdoc_facts, info.git_dir, sha, cache_dir=out / ".rustdoc-cache",
-                        tree=Path(tree) / "src"), dirs))
-        yield set(dirs), dict(zip(dirs, results, strict=True))
+        entries = list_tree(info, sha)
+        manifests = {str(Path(e.path).parent) for e in entries if Path(e.path).name == "Cargo.toml"}
+        manifests = {"" if d == "." else d for d in manifests}
+        # The crates the history can have items in (a crate is a function of a file's path).
+        with_code = {_crate_dir(locate_module(e.path).crate) for e in entries
+                     if path_skip_reason(e.path, e.mode) is None}
+        with tempfile.TemporaryDirectory(prefix="ferric-tree-") as tree:  # one per snapshot
+            results = {crate_dir: rustdoc_facts(info.git_dir, sha, crate_dir,
+                                                out / ".rustdoc-cache", Path(tree) / "src")
+                       for crate_dir in sorted(manifests & with_code)}
+        yield manifests, results
 
 
 _END = object()
@@ -1151,40 +1153,28 @@ def _split_candidates(candidates: Iterator[Candidate], budget: int, stats: Scale
             previous_tail = part
 
 
-@dataclass
-class _Seen:
-    """What became of a candidate's parts, for when the same target recurs."""
-
-    outcomes: list[str] = field(default_factory=list)  # each part: its drop reason
-    split_targets: int = 0
-    parts_from_splits: int = 0
-    cuts_inside_items: int = 0
-
-
 def _new_parts(candidates: Iterator[Candidate], budget: int, stats: ScaleStats
                ) -> Iterator[tuple[Candidate, list[str]]]:
-    """The parts of each candidate, with the list their outcomes go to. A target seen before
-    in this scale (a file or crate unchanged between snapshots, a function changed back) is
-    counted again without being split, filtered or hashed: each of its parts meets the same
-    filter as before or is an exact duplicate of the same part then."""
-    seen: dict[bytes, _Seen] = {}
+    """The parts of each candidate, with the list their outcome goes to. A target seen before
+    in this scale that needs no split (a file unchanged between snapshots, a function changed
+    back) is counted again without being filtered or hashed: it meets the same filter as
+    before or is an exact duplicate of itself then."""
+    seen: dict[bytes, list[str]] = {}  # target digest -> what became of it
     for cand in candidates:
+        if _est_tokens(cand.target) > budget * 0.75:
+            # To be split: where depends on its items' recorded start lines, which can differ
+            # for the same text (an item that only moved keeps its older row).
+            for part in _split_candidates(iter([cand]), budget, stats):
+                yield part, []
+            continue
         digest = hashlib.blake2b(cand.target.encode("utf-8"), digest_size=16).digest()
         before = seen.get(digest)
         if before is not None:
-            stats.produced += len(before.outcomes)
-            stats.dropped.update(before.outcomes)
-            stats.split_targets += before.split_targets
-            stats.parts_from_splits += before.parts_from_splits
-            stats.cuts_inside_items += before.cuts_inside_items
+            stats.produced += 1
+            stats.dropped.update(before)
             continue
-        record = seen[digest] = _Seen()
-        counts = (stats.split_targets, stats.parts_from_splits, stats.cuts_inside_items)
-        for part in _split_candidates(iter([cand]), budget, stats):
-            yield part, record.outcomes
-        record.split_targets = stats.split_targets - counts[0]
-        record.parts_from_splits = stats.parts_from_splits - counts[1]
-        record.cuts_inside_items = stats.cuts_inside_items - counts[2]
+        record = seen[digest] = []
+        yield cand, record
 
 
 def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,

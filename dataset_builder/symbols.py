@@ -117,6 +117,7 @@ class SymbolTable:
 
     def drop_file(self, path: str) -> None:
         self.file_item_symbols.pop(path, None)
+        self.path_ids.pop(path, None)
         dropped = self.file_symbols.pop(path, ())
         if dropped:
             self.generation += 1

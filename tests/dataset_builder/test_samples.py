@@ -255,6 +255,29 @@ def test_context_and_recurring_targets_are_handled_lazily_with_equal_output(
         json.loads((tmp_path / "lazy" / "type_tokens.json").read_text())
 
 
+def test_only_targets_that_need_no_split_are_counted_again_from_their_first_outcome() -> None:
+    """Where a target is split depends on its items' recorded start lines, which can differ for
+    the same text: an oversized target is split each time it comes."""
+    from dataset_builder.samples import Candidate, ScaleStats, _new_parts
+
+    def candidate(text: str, boundaries: list[int]) -> Candidate:
+        return Candidate(scale="full", commit_index=0, path="a.rs", paths=["a.rs"], kind="crate",
+                         name=".", lineage="crate:.", crate=".", target=text,
+                         target_start_byte=0, target_end_byte=len(text), boundaries=boundaries)
+
+    big = "".join(f"fn f{i}() {{ let x = {i}; }}\n" for i in range(40))  # ~1,000 chars
+    small = "fn g() {}\n"
+    stats = ScaleStats()
+    seen = list(_new_parts(iter([candidate(big, [10, 20]), candidate(big, [5, 30]),
+                                 candidate(small, []), candidate(small, [])]), 64, stats))
+    parts_of_big = [c for c, _ in seen if c.target != small]
+    # Both oversized copies were split, each at its own boundaries; the small one came once.
+    assert [c.target for c, _ in seen].count(small) == 1
+    assert stats.split_targets == 2 and len(parts_of_big) == stats.parts_from_splits
+    assert "".join(c.target for c in parts_of_big) == big + big
+    assert stats.produced == 1  # the recurring small target, counted without being yielded
+
+
 def test_rerun_is_up_to_date_and_a_crashed_samples_run_is_redone(
         demo_repo: Path, header_build: Path, tmp_path: Path) -> None:
     out = tmp_path / "copy"
