@@ -397,10 +397,24 @@ class Packer:
         return render_header(lines, source, limit_chars), facts, used_rustdoc
 
 
-def _item_boundaries(text_start_line: int, rows: list[int], col: dict[str, Sequence[Any]]
-                     ) -> list[int]:
-    return sorted({col["start_line"][r] - text_start_line for r in rows
-                   if col["start_line"][r] - text_start_line > 0})
+def _item_lines(text: str, rows: list[int], col: dict[str, Sequence[Any]]) -> list[int]:
+    """The 0-based line in `text` (a file at a snapshot) where each of its top-level items
+    (`rows`, in file order) starts, found by the item's text: a row's recorded line is stale
+    when the item only moved (an unchanged item gets no new row). The recorded line when the
+    text is not found."""
+    lines: list[int] = []
+    at = line = 0  # search from `at`, which is on line `line`
+    for r in rows:
+        item_text = col["text"][r]
+        found = text.find(item_text, at) if item_text else -1
+        if found < 0:
+            lines.append(col["start_line"][r] - 1)
+            continue
+        line += text.count("\n", at, found)
+        lines.append(line)
+        line += item_text.count("\n")
+        at = found + len(item_text)
+    return lines
 
 
 class BlobTexts:
@@ -553,7 +567,7 @@ class CandidateMaker:
         multi = len(paths) > 1 or scale in ("large", "full")
         pieces: list[str] = []
         separators: list[int] = []  # lines of the file separators after the first
-        text_starts: dict[str, int] = {}  # path -> the line its text starts at
+        file_starts: dict[str, tuple[int, str]] = {}  # path -> (line its text starts at, text)
         line = 0
         for path in paths:
             text = texts[path]
@@ -562,7 +576,7 @@ class CandidateMaker:
                 if line:
                     separators.append(line)
                 line += 1
-            text_starts[path] = line
+            file_starts[path] = (line, text)
             pieces.append(text if text.endswith("\n") or not multi else text + "\n")
             line += text.count("\n") + (0 if text.endswith("\n") or not multi else 1)
         target = "".join(pieces)
@@ -574,10 +588,10 @@ class CandidateMaker:
             lineage=lineage, crate=str(col["crate"][rows[0]]) if rows else ".",
             target=target, target_start_byte=0 if single else -1,
             target_end_byte=len(target.encode("utf-8")) if single else -1,
-            fill=partial(self._fill_files, rows, separators, text_starts))
+            fill=partial(self._fill_files, rows, separators, file_starts))
 
-    def _fill_files(self, rows: list[int], separators: list[int], text_starts: dict[str, int],
-                    cand: Candidate) -> None:
+    def _fill_files(self, rows: list[int], separators: list[int],
+                    file_starts: dict[str, tuple[int, str]], cand: Candidate) -> None:
         """Context of a file-level candidate: the pack and type facts of what its items use
         from outside its files; and where a split may cut it (needed only to split it)."""
         col = self.h.col
@@ -585,8 +599,9 @@ class CandidateMaker:
         for r in rows:
             rows_by_path[col["path"][r]].append(r)
         boundaries = set(separators)
-        for path, start in text_starts.items():
-            boundaries.update(start + b for b in _item_boundaries(1, rows_by_path[path], col))
+        for path, (start, text) in file_starts.items():
+            boundaries.update(start + line for line in _item_lines(text, rows_by_path[path], col)
+                              if line > 0)
         cand.boundaries = sorted(boundaries)
         direct: list[str] = []
         own: set[str] = set()

@@ -11,6 +11,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -211,9 +212,9 @@ def test_context_and_recurring_targets_are_handled_lazily_with_equal_output(
         fill_item(self, row, cand)
 
     def counted_files(self: samples.CandidateMaker, rows: list[int], separators: list[int],
-                      text_starts: dict[str, int], cand: samples.Candidate) -> None:
+                      file_starts: dict[str, tuple[int, str]], cand: samples.Candidate) -> None:
         fills[cand.scale] += 1
-        fill_files(self, rows, separators, text_starts, cand)
+        fill_files(self, rows, separators, file_starts, cand)
 
     monkeypatch.setattr(samples.CandidateMaker, "_fill_item", counted_item)
     monkeypatch.setattr(samples.CandidateMaker, "_fill_files", counted_files)
@@ -276,6 +277,22 @@ def test_only_targets_that_need_no_split_are_counted_again_from_their_first_outc
     assert stats.split_targets == 2 and len(parts_of_big) == stats.parts_from_splits
     assert "".join(c.target for c in parts_of_big) == big + big
     assert stats.produced == 1  # the recurring small target, counted without being yielded
+
+
+def test_split_points_of_a_file_follow_its_items_where_they_are_now() -> None:
+    """An item that only moved keeps its older row (and line): its start is found by its text."""
+    from dataset_builder.samples import _item_lines
+
+    items = ["/// A.\nfn a() {}\n", "#[derive(Debug)]\nstruct B;\n", "fn c() {\n    1\n}\n"]
+    text = "use x;\n\n// added above: everything below moved down\n\n" + "\n".join(items)
+    # Rows as the history recorded them before the lines were added (stale), in file order.
+    col: dict[str, Any] = {"text": items, "start_line": [1, 3, 5]}
+    lines = _item_lines(text, [0, 1, 2], col)
+    firsts = ("/// A.", "#[derive(Debug)]", "fn c() {")
+    starts = [i for i, line in enumerate(text.splitlines()) if line in firsts]
+    assert lines == starts == [4, 7, 10]
+    # An item whose text is not in the file keeps its recorded line.
+    assert _item_lines("fn other() {}\n", [0], col) == [0]
 
 
 def test_rerun_is_up_to_date_and_a_crashed_samples_run_is_redone(
