@@ -1177,8 +1177,8 @@ def _new_parts(candidates: Iterator[Candidate], budget: int, stats: ScaleStats
     seen: dict[bytes, list[str]] = {}  # target digest -> what became of it
     for cand in candidates:
         if _est_tokens(cand.target) > budget * 0.75:
-            # To be split: where depends on its items' recorded start lines, which can differ
-            # for the same text (an item that only moved keeps its older row).
+            # To be split: where depends on the history rows of its items (a text not found
+            # falls back to a row's recorded line), not on the text alone.
             for part in _split_candidates(iter([cand]), budget, stats):
                 yield part, []
             continue
