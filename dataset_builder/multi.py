@@ -35,7 +35,7 @@ from dataset_builder import schema
 from dataset_builder.atomic import atomic_write, atomic_write_json, atomic_write_text
 from dataset_builder.config import MineConfig
 from dataset_builder.gitio import RepoError, open_repo
-from dataset_builder.quality import NearDuplicateIndex
+from dataset_builder.quality import NearDuplicateIndex, SignatureMatches
 from dataset_builder.samples import MARKER, SAMPLES_DIR, SampleConfig
 
 REPOS_DIR = "repos"
@@ -176,9 +176,11 @@ def _combine_samples(out: Path, manifests: dict[str, dict[str, Any]], holdout: s
         others = [m for other, m in train_sigs.items() if other != label]
         if not others:
             return [False] * table.num_rows
-        matrix = np.concatenate(others)
-        return [bool((matrix == index.signature(t).hashvalues).mean(axis=1).max()
-                     >= config.near_threshold) for t in table.column("target").to_pylist()]
+        queries = np.stack([index.signature(t).hashvalues
+                            for t in table.column("target").to_pylist()])
+        found: list[bool] = SignatureMatches(np.concatenate(others), config.near_threshold
+                                             ).any_match(queries).tolist()
+        return found
 
     dropped: Counter[str] = Counter()
     for (label, split), table in list(tables.items()):

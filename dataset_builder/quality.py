@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import math
 import re
 import sys
 import types
@@ -270,6 +271,90 @@ class Signature:
     def jaccard(self, other: Signature) -> float:
         """Estimated Jaccard similarity of the two shingle sets."""
         return float(np.mean(self.hashvalues == other.hashvalues))
+
+
+def equal_values_needed(threshold: float, num_perm: int) -> int:
+    """The fewest equal MinHash values whose share reaches the threshold (k / num_perm >=
+    threshold, computed as the comparison itself is)."""
+    need = min(max(math.ceil(threshold * num_perm), 0), num_perm + 1)
+    while need > 0 and (need - 1) / num_perm >= threshold:
+        need -= 1
+    while need <= num_perm and need / num_perm < threshold:
+        need += 1
+    return need
+
+
+class SignatureMatches:
+    """Which query signatures have a near-duplicate among reference signatures: at least
+    `threshold` of their MinHash values equal, the same test as comparing every pair, made
+    exact through bands. Two signatures that agree on `need` of `num_perm` values disagree on
+    at most num_perm - need, so cut into num_perm - need + 1 bands they agree entirely on one
+    of them (pigeonhole). Only pairs that share a whole band are compared value by value
+    (39 bands of 3-4 values for 0.7 and 128), instead of every query against every
+    reference."""
+
+    _PAIRS_PER_CHUNK = 1 << 16  # pairs compared at once: 2 x 32 MiB of gathered values
+    _QUERIES_PER_CHUNK = 4096  # bounds the candidate pairs listed at once
+
+    def __init__(self, reference: np.ndarray, threshold: float) -> None:
+        self.reference = np.ascontiguousarray(reference, dtype=np.uint32)
+        num_perm = self.reference.shape[1]
+        self.need = equal_values_needed(threshold, num_perm)
+        bands = num_perm - self.need + 1
+        self.bands = np.array_split(np.arange(num_perm), bands) if 0 < self.need <= num_perm \
+            else []
+        keys = self._keys(self.reference).ravel()
+        order = np.argsort(keys, kind="stable")
+        self._sorted_keys = keys[order]
+        self._owner = order // max(len(self.bands), 1)
+
+    def any_match(self, queries: np.ndarray) -> np.ndarray:
+        """For each query signature (a row), whether some reference signature matches it."""
+        queries = np.ascontiguousarray(queries, dtype=np.uint32).reshape(
+            -1, self.reference.shape[1])
+        found = np.zeros(len(queries), dtype=bool)
+        if not len(self.reference) or self.need > self.reference.shape[1]:
+            return found
+        if self.need == 0:
+            found[:] = True
+            return found
+        for at in range(0, len(queries), self._QUERIES_PER_CHUNK):
+            found[at:at + self._QUERIES_PER_CHUNK] = self._any_match(
+                queries[at:at + self._QUERIES_PER_CHUNK])
+        return found
+
+    def _any_match(self, queries: np.ndarray) -> np.ndarray:
+        """any_match on a bounded number of queries."""
+        found = np.zeros(len(queries), dtype=bool)
+        keys = self._keys(queries).ravel()
+        low = np.searchsorted(self._sorted_keys, keys, side="left")
+        high = np.searchsorted(self._sorted_keys, keys, side="right")
+        hits = np.flatnonzero(high > low)
+        # Candidate pairs (query row, reference row), each once.
+        sizes = (high - low)[hits]
+        starts = np.repeat(low[hits] - np.cumsum(sizes) + sizes, sizes)
+        positions = np.arange(int(sizes.sum())) + starts
+        pairs = np.unique(np.repeat(hits // len(self.bands), sizes).astype(np.int64)
+                          * len(self.reference) + self._owner[positions])
+        for at in range(0, len(pairs), self._PAIRS_PER_CHUNK):
+            chunk = pairs[at:at + self._PAIRS_PER_CHUNK]
+            query_rows, reference_rows = np.divmod(chunk, len(self.reference))
+            equal = np.count_nonzero(queries[query_rows] == self.reference[reference_rows],
+                                     axis=1)
+            found[query_rows[equal >= self.need]] = True
+        return found
+
+    def _keys(self, signatures: np.ndarray) -> np.ndarray:
+        """One 64-bit key per (signature, band); equal bands give equal keys (unequal ones
+        rarely do, and are then told apart by the full comparison)."""
+        keys = np.empty((len(signatures), len(self.bands)), dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            for j, columns in enumerate(self.bands):
+                key = np.full(len(signatures), j + 1, dtype=np.uint64)
+                for column in columns:
+                    key = key * _P + signatures[:, column].astype(np.uint64)
+                keys[:, j] = key
+        return keys
 
 
 def dedup_order(rows: Iterable[tuple[str, int]]) -> list[str]:

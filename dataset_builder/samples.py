@@ -48,6 +48,7 @@ from dataset_builder.modules import locate_module
 from dataset_builder.quality import (
     FilterConfig,
     NearDuplicateIndex,
+    SignatureMatches,
     filter_reason,
     normalised_hash,
     redact,
@@ -1229,29 +1230,33 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
     survivors = list(range(len(kept)))
 
     # Leakage: no test (or valid) target may be a near-duplicate of a train target. LSH can
-    # miss a pair just above the threshold, so this check compares every pair's MinHash
-    # estimate (vectorised: one row of signatures against the train matrix at a time).
+    # miss a pair just above the threshold, so this check finds every pair whose MinHash
+    # estimate reaches it (SignatureMatches: exact, through a band index).
     split_of = {i: commit_split[kept[i].commit_index] for i in survivors}
-    train_ids = [i for i in survivors if split_of[i] == "train"]
-    train_matrix = np.stack([signatures[i].hashvalues for i in train_ids]) if train_ids \
-        else np.zeros((0, config.num_perm), dtype=np.uint32)
+    train_matches = SignatureMatches(
+        np.stack([signatures[i].hashvalues for i in survivors if split_of[i] == "train"])
+        if any(split_of[i] == "train" for i in survivors)
+        else np.zeros((0, config.num_perm), dtype=np.uint32), config.near_threshold)
 
-    def leaks_into_train(i: int) -> bool:
-        if not len(train_matrix):
-            return False
-        # The best train match's share of equal MinHash values (counted, not averaged).
-        equal = np.count_nonzero(train_matrix == signatures[i].hashvalues, axis=1).max()
-        return bool(equal / train_matrix.shape[1] >= config.near_threshold)
+    def leaks_into_train(ids: list[int]) -> list[bool]:
+        if not ids:
+            return []
+        found: list[bool] = train_matches.any_match(
+            np.stack([signatures[i].hashvalues for i in ids])).tolist()
+        return found
 
+    held_out = [i for i in survivors if split_of[i] != "train"]
+    leaked = {i for i, leak in zip(held_out, leaks_into_train(held_out), strict=True) if leak}
     leaks: Counter[str] = Counter()
     final: list[int] = []
     for i in survivors:
-        if split_of[i] != "train" and leaks_into_train(i):
+        if i in leaked:
             leaks[split_of[i]] += 1
             stats.dropped[f"{split_of[i]}_near_duplicate_of_train"] += 1
             continue
         final.append(i)
-    after = sum(1 for i in final if split_of[i] == "test" and leaks_into_train(i))
+    # The check again on what is written (it must find nothing).
+    after = sum(leaks_into_train([i for i in final if split_of[i] == "test"]))
     stats.leakage = {"test_dropped": leaks["test"], "valid_dropped": leaks["valid"],
                      "test_near_duplicates_of_train_after": after}
 

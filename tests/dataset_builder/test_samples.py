@@ -13,13 +13,21 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from dataset_builder.cli import default_demo_dir, main
 from dataset_builder.demo import materialise
-from dataset_builder.quality import FilterConfig, NearDuplicateIndex, filter_reason, redact
+from dataset_builder.quality import (
+    FilterConfig,
+    NearDuplicateIndex,
+    SignatureMatches,
+    equal_values_needed,
+    filter_reason,
+    redact,
+)
 from dataset_builder.samples import read_samples, split_target
 from dataset_builder.schema import SAMPLES, SCALES
 from dataset_builder.type_facts import (
@@ -409,6 +417,28 @@ def test_near_duplicate_index_finds_edited_copies() -> None:
     index.insert("base", index.signature(base))
     assert index.query(index.signature(edited)) == ["base"]
     assert index.query(index.signature(other)) == []
+
+
+@pytest.mark.parametrize(("threshold", "num_perm"),
+                         [(0.7, 128), (0.5, 16), (0.9, 64), (1.0, 32), (0.0, 8), (0.3, 7)])
+def test_signature_matches_equal_comparing_every_pair(threshold: float, num_perm: int) -> None:
+    rng = np.random.default_rng(7)
+    need = equal_values_needed(threshold, num_perm)
+    assert need / num_perm >= threshold and (need == 0 or (need - 1) / num_perm < threshold)
+    for trial in range(12):
+        # Odd trials draw from 40 values, so unrelated signatures share many bands.
+        high = 40 if trial % 2 else 2**32
+        reference = rng.integers(0, high, size=(int(rng.integers(0, 50)), num_perm),
+                                 dtype=np.uint64).astype(np.uint32)
+        queries = rng.integers(0, high, size=(40, num_perm), dtype=np.uint64).astype(np.uint32)
+        for k in range(min(len(reference), 30)):  # copies with about num_perm - need changes
+            changed = min(max(num_perm - need + int(rng.integers(-2, 3)), 0), num_perm)
+            queries[k] = reference[k]
+            queries[k, rng.choice(num_perm, changed, replace=False)] ^= 1
+        every_pair = [bool(len(reference)) and bool(
+            (np.count_nonzero(reference == q, axis=1) / num_perm).max() >= threshold)
+            for q in queries]
+        assert SignatureMatches(reference, threshold).any_match(queries).tolist() == every_pair
 
 
 def test_empty_split_files_keep_the_schema(header_build: Path) -> None:
