@@ -904,13 +904,10 @@ def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
     inline_tokens: Counter[str] = Counter()
     stats: dict[str, ScaleStats] = {}
 
-    def run_scales(scales: tuple[str, ...]) -> tuple[dict[str, ScaleStats], Counter[str],
-                                                      Counter[str]]:
-        """Some scales, in order, with their own cat-file reader; returns their stats and
-        the redactions and inline type tokens they counted."""
-        group_stats: dict[str, ScaleStats] = {}
-        group_redactions: Counter[str] = Counter()
-        group_tokens: Counter[str] = Counter()
+    def run_scales(take: Callable[[], str | None]) -> dict[str, _ScaleResult]:
+        """The scales take() gives, one after another until it gives None, with one cat-file
+        reader; for each, its stats and the redactions and inline type tokens it counted."""
+        results: dict[str, _ScaleResult] = {}
         with BlobReader(info.git_dir) as reader:
             texts = BlobTexts(reader)
             maker = CandidateMaker(history, packer, texts, config)
@@ -930,22 +927,23 @@ def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
                 "large": lambda: snapshot_iter("large"),
                 "full": lambda: snapshot_iter("full"),
             }
-            for scale in scales:
-                group_stats[scale] = _run_scale(
+            while (scale := take()) is not None:
+                scale_redactions: Counter[str] = Counter()
+                scale_tokens: Counter[str] = Counter()
+                results[scale] = (_run_scale(
                     scale, sources[scale](), history, commit_split, config, counter,
-                    repo_label, staging, group_redactions, group_tokens, info, progress)
-        return group_stats, group_redactions, group_tokens
+                    repo_label, staging, scale_redactions, scale_tokens, info, progress),
+                    scale_redactions, scale_tokens)
+        return results
 
-    # Two groups of about equal work (on the histories measured), in two forked processes
-    # when there are two cores: the scales are independent, and the file-level ones share
-    # their snapshots. Merged in scale order, so the output equals a sequential run's.
-    groups = [("micro", "small"), ("medium", "large", "full")]
-    for group_stats, group_redactions, group_tokens in _in_processes(run_scales, groups,
-                                                                     staging):
-        stats.update(group_stats)
-        redactions.update(group_redactions)
-        inline_tokens.update(group_tokens)
-    stats = {scale: stats[scale] for scale in schema.SCALES}
+    # The scales are independent: processes (one per CPU) each take the next scale when they
+    # are free. micro is the largest on the histories measured and small the smallest, so
+    # the work evens out. Merged in scale order, so the output equals a sequential run's.
+    results = _in_processes(run_scales, list(_SCALE_ORDER), staging)
+    for scale in schema.SCALES:
+        stats[scale], scale_redactions, scale_tokens = results[scale]
+        redactions.update(scale_redactions)
+        inline_tokens.update(scale_tokens)
 
     for split in schema.SPLITS:  # every split readable, even an empty one
         if not any((staging / split).glob("*.parquet")):
@@ -976,35 +974,54 @@ def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
 
 
 _Result = TypeVar("_Result")
+_ScaleResult = tuple[ScaleStats, Counter[str], Counter[str]]
+_SCALE_ORDER = ("micro", "large", "full", "medium", "small")  # the order scales are taken in
 
 
-def _in_processes(run: Callable[[tuple[str, ...]], _Result], groups: list[tuple[str, ...]],
-                  staging: Path) -> list[_Result]:
-    """run(group) for each group: in forked child processes (results pickled into staging)
-    when fork exists and there is more than one CPU, else one after the other here."""
-    if len(groups) < 2 or (os.cpu_count() or 1) < 2 or \
-            "fork" not in mp.get_all_start_methods():
-        return [run(group) for group in groups]
+def _in_processes(run: Callable[[Callable[[], str | None]], dict[str, _Result]],
+                  tasks: list[str], staging: Path) -> dict[str, _Result]:
+    """The results of run(take) in forked child processes, one per CPU up to one per task,
+    where take() gives each process the next task of one shared list when it asks (None when
+    none are left); results are pickled into staging. Without fork or a second CPU, run(take)
+    here, over all tasks."""
+    processes = min(len(tasks), os.cpu_count() or 1)
+    if processes < 2 or "fork" not in mp.get_all_start_methods():
+        queue = iter(tasks)
+        return run(lambda: next(queue, None))
     ctx = mp.get_context("fork")
+    taken_by = ctx.Array("i", [-1] * len(tasks))  # which process took each task
+    next_task = ctx.Value("i", 0)
 
-    def child(k: int, group: tuple[str, ...]) -> None:
-        result = run(group)
-        atomic_write_bytes(staging / f".group-{k}.pkl", pickle.dumps(result))
+    def child(k: int) -> None:
+        def take() -> str | None:
+            with next_task.get_lock():
+                task: int = next_task.value
+                if task >= len(tasks):
+                    return None
+                next_task.value = task + 1
+                taken_by[task] = k
+            return tasks[task]
 
-    procs = [ctx.Process(target=child, args=(k, group), name=f"ferric-samples-{k}")
-             for k, group in enumerate(groups)]
+        atomic_write_bytes(staging / f".process-{k}.pkl", pickle.dumps(run(take)))
+
+    procs = [ctx.Process(target=child, args=(k,), name=f"ferric-samples-{k}")
+             for k in range(processes)]
     for proc in procs:
         proc.start()
     for proc in procs:
         proc.join()
-    failed = [f"{'+'.join(g)} (exit code {p.exitcode})"
-              for p, g in zip(procs, groups, strict=True) if p.exitcode != 0]
+    owners: list[int] = taken_by[:]
+    failed = [f"{'+'.join(t for t, by in zip(tasks, owners, strict=True) if by == k)} "
+              f"(exit code {proc.exitcode})"
+              for k, proc in enumerate(procs) if proc.exitcode != 0]
     if failed:
+        for k in range(processes):
+            (staging / f".process-{k}.pkl").unlink(missing_ok=True)
         raise RuntimeError(f"sample generation failed for {', '.join(failed)}")
-    results = []
-    for k in range(len(groups)):
-        path = staging / f".group-{k}.pkl"
-        results.append(pickle.loads(path.read_bytes()))
+    results: dict[str, _Result] = {}
+    for k in range(processes):
+        path = staging / f".process-{k}.pkl"
+        results.update(pickle.loads(path.read_bytes()))
         path.unlink()
     return results
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -210,8 +211,12 @@ def test_context_and_recurring_targets_are_handled_lazily_with_equal_output(
     count equal those of a build that does neither."""
     import dataset_builder.samples as samples
 
-    monkeypatch.setattr(samples, "_in_processes",  # here, so that the calls can be counted
-                        lambda run, groups, staging: [run(g) for g in groups])
+    def here(run: Callable[[Callable[[], str | None]], dict[str, Any]], tasks: list[str],
+             staging: Path) -> dict[str, Any]:
+        queue = iter(tasks)
+        return run(lambda: next(queue, None))
+
+    monkeypatch.setattr(samples, "_in_processes", here)  # so that the calls can be counted
     fills = Counter[str]()
     fill_item, fill_files = samples.CandidateMaker._fill_item, samples.CandidateMaker._fill_files
 
@@ -480,19 +485,31 @@ def test_token_counts_through_pieces_equal_whole_text_counts() -> None:
     assert pieces[:3] == ["fn a() {", "\n   ", " let x = 1;"]
 
 
-def test_scale_groups_run_in_processes_in_order_and_failures_are_reported(
+def test_scales_are_taken_by_processes_as_they_are_free_and_failures_are_reported(
         tmp_path: Path) -> None:
     from dataset_builder.samples import _in_processes
 
-    def run(group: tuple[str, ...]) -> list[str]:
-        if "bad" in group:
-            raise ValueError("boom")
-        return [s.upper() for s in group]
+    def run(take: Callable[[], str | None]) -> dict[str, tuple[str, int]]:
+        done = {}
+        while (task := take()) is not None:
+            if task == "bad":
+                raise ValueError("boom")
+            if task == "slow":
+                time.sleep(1.0)
+            done[task] = (task.upper(), os.getpid())
+        return done
 
-    assert _in_processes(run, [("a", "b"), ("c",)], tmp_path) == [["A", "B"], ["C"]]
+    results = _in_processes(run, ["slow", "a", "b", "c"], tmp_path)
+    assert {task: upper for task, (upper, _) in results.items()} == {
+        "slow": "SLOW", "a": "A", "b": "B", "c": "C"}
+    if (os.cpu_count() or 1) > 1:  # the other process took every task while one slept
+        assert results["slow"][1] != results["a"][1] == results["b"][1] == results["c"][1]
+        assert os.getpid() not in {pid for _, pid in results.values()}
     assert not list(tmp_path.iterdir())  # the children's result files are removed
-    with pytest.raises(RuntimeError, match="sample generation failed for bad"):
-        _in_processes(run, [("ok",), ("bad",)], tmp_path)
+    with pytest.raises(RuntimeError,
+                       match=r"sample generation failed for (ok\+)?bad \(exit code 1\)"):
+        _in_processes(run, ["bad", "ok"], tmp_path)
+    assert not list(tmp_path.iterdir())
 
 
 def test_one_ahead_keeps_order_and_raises_the_producers_error() -> None:
