@@ -349,6 +349,14 @@ def test_filters_say_why() -> None:
     assert filter_reason("x" * 1200 + "\n", cfg) == "max_line_length"
     assert filter_reason(("y" * 150 + "\n") * 5, cfg) == "mean_line_length"
     assert filter_reason("{}[]();,.!?\n" * 5, cfg) == "alnum_fraction"
+    # Letters and digits of any script count as alphanumeric (str.isalnum); `_`, symbols and
+    # punctuation do not. Each text sits just above or below the 0.25 fraction.
+    assert filter_reason("/ ÿ\n", cfg) is None  # 1 of 4
+    assert filter_reason("/ _ÿ\n", cfg) == "alnum_fraction"  # 1 of 5
+    assert filter_reason("/ ٣\n", cfg) is None  # an Arabic-Indic digit: 1 of 4
+    assert filter_reason("→½\n", cfg) is None  # the fraction is numeric: 1 of 3
+    assert filter_reason("→—\n", cfg) == "alnum_fraction"  # arrow and dash: 0 of 3
+    assert filter_reason("/ 漢字 /\n", cfg) is None  # 2 of 7
 
 
 def test_redaction_uses_starcoder_placeholders() -> None:
