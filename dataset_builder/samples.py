@@ -276,6 +276,8 @@ class Candidate:
     fill: Callable[[Candidate], None] | None = None
     """Computes the fields above the target's (context pack, type facts, code around it):
     deferred, since most candidates of a history are dropped as duplicates before use."""
+    find_boundaries: Callable[[], list[int]] | None = None
+    """Computes `boundaries`: deferred, since only oversized targets are split."""
 
     def complete(self) -> Candidate:
         """The candidate with its deferred context computed."""
@@ -283,6 +285,13 @@ class Candidate:
             fill, self.fill = self.fill, None
             fill(self)
         return self
+
+    def cut_points(self) -> list[int]:
+        """Where a split may cut it (line indexes), computed on first use."""
+        if self.find_boundaries is not None:
+            find, self.find_boundaries = self.find_boundaries, None
+            self.boundaries = find()
+        return self.boundaries
 
 
 class Packer:
@@ -476,15 +485,14 @@ class CandidateMaker:
                 lineage=col["lineage"][row], crate=col["crate"][row], target=col["text"][row],
                 target_start_byte=col["start_byte"][row], target_end_byte=col["end_byte"][row],
                 dependencies=list(col["resolved"][row] or ()),
-                fill=partial(self._fill_item, row))
+                fill=partial(self._fill_item, row),
+                find_boundaries=partial(self._member_boundaries, row) if scale == "small"
+                else None)
 
     def _fill_item(self, row: int, cand: Candidate) -> None:
         """Context of a micro or small candidate: pack, type facts, and for micro the code
-        around the function in its file, within what the budget leaves; for small, where
-        its members start (needed only to split it)."""
+        around the function in its file, within what the budget leaves."""
         col = self.h.col
-        if cand.scale == "small":
-            cand.boundaries = self._member_boundaries(row)
         budget = self.budget[cand.scale]
         own = {col["symbol"][row]} if col["symbol"][row] else set()
         room = max(0, budget - min(_est_tokens(cand.target), budget))
@@ -589,12 +597,12 @@ class CandidateMaker:
             lineage=lineage, crate=str(col["crate"][rows[0]]) if rows else ".",
             target=target, target_start_byte=0 if single else -1,
             target_end_byte=len(target.encode("utf-8")) if single else -1,
-            fill=partial(self._fill_files, rows, separators, file_starts))
+            fill=partial(self._fill_files, rows),
+            find_boundaries=partial(self._files_boundaries, rows, separators, file_starts))
 
-    def _fill_files(self, rows: list[int], separators: list[int],
-                    file_starts: dict[str, tuple[int, str]], cand: Candidate) -> None:
-        """Context of a file-level candidate: the pack and type facts of what its items use
-        from outside its files; and where a split may cut it (needed only to split it)."""
+    def _files_boundaries(self, rows: list[int], separators: list[int],
+                          file_starts: dict[str, tuple[int, str]]) -> list[int]:
+        """Where a file-level target may be cut: file separators and its top-level items."""
         col = self.h.col
         rows_by_path: dict[str, list[int]] = defaultdict(list)
         for r in rows:
@@ -603,7 +611,12 @@ class CandidateMaker:
         for path, (start, text) in file_starts.items():
             boundaries.update(start + line for line in _item_lines(text, rows_by_path[path], col)
                               if line > 0)
-        cand.boundaries = sorted(boundaries)
+        return sorted(boundaries)
+
+    def _fill_files(self, rows: list[int], cand: Candidate) -> None:
+        """Context of a file-level candidate: the pack and type facts of what its items use
+        from outside its files."""
+        col = self.h.col
         direct: list[str] = []
         own: set[str] = set()
         for r in rows:
@@ -1160,7 +1173,7 @@ def _split_candidates(candidates: Iterator[Candidate], budget: int, stats: Scale
             yield cand
             continue
         cand.complete()  # its parts share its context
-        parts, inside = split_target(cand.target, cand.boundaries, max_chars)
+        parts, inside = split_target(cand.target, cand.cut_points(), max_chars)
         stats.split_targets += 1
         stats.parts_from_splits += len(parts)
         stats.cuts_inside_items += inside
@@ -1188,26 +1201,49 @@ def _split_candidates(candidates: Iterator[Candidate], budget: int, stats: Scale
 
 def _new_parts(candidates: Iterator[Candidate], budget: int, stats: ScaleStats
                ) -> Iterator[tuple[Candidate, list[str]]]:
-    """The parts of each candidate, with the list their outcome goes to. A target seen before
-    in this scale that needs no split (a file unchanged between snapshots, a function changed
-    back) is counted again without being filtered or hashed: it meets the same filter as
-    before or is an exact duplicate of itself then."""
+    """The parts of each candidate, with the list their outcome goes to. A text seen before in
+    this scale (a file unchanged between snapshots, a function changed back, a part of a
+    split file) is counted again without being filtered or hashed: it meets the same filter
+    as before or is an exact duplicate of itself then. An oversized target seen before with
+    the same split points is not split again: its parts are the same, counted again."""
     seen: dict[bytes, list[str]] = {}  # target digest -> what became of it
+    # (target, split points) digest -> (cuts inside items, what became of each part)
+    splits: dict[bytes, tuple[int, list[list[str]]]] = {}
     for cand in candidates:
-        if _est_tokens(cand.target) > budget * 0.75:
-            # To be split: where depends on the history rows of its items (a text not found
-            # falls back to a row's recorded line), not on the text alone.
-            for part in _split_candidates(iter([cand]), budget, stats):
-                yield part, []
-            continue
-        digest = hashlib.blake2b(cand.target.encode("utf-8"), digest_size=16).digest()
-        before = seen.get(digest)
-        if before is not None:
-            stats.produced += 1
-            stats.dropped.update(before)
-            continue
-        record = seen[digest] = []
-        yield cand, record
+        oversized = _est_tokens(cand.target) > budget * 0.75
+        parts: Iterator[Candidate] = iter([cand])
+        if oversized:
+            # Where it is split depends on its items' rows (a text not found falls back to a
+            # row's recorded line), not on the text alone.
+            digest = hashlib.blake2b(cand.target.encode("utf-8"), digest_size=16)
+            digest.update(repr(cand.cut_points()).encode("ascii"))
+            split_key = digest.digest()
+            before_split = splits.get(split_key)
+            if before_split is not None:
+                inside, part_outcomes = before_split
+                stats.split_targets += 1
+                stats.parts_from_splits += len(part_outcomes)
+                stats.cuts_inside_items += inside
+                for part_outcome in part_outcomes:
+                    stats.produced += 1
+                    stats.dropped.update(part_outcome)
+                continue
+            inside_before = stats.cuts_inside_items
+            part_outcomes = []
+            parts = _split_candidates(iter([cand]), budget, stats)
+        for part in parts:
+            key = hashlib.blake2b(part.target.encode("utf-8"), digest_size=16).digest()
+            outcomes = seen.get(key)
+            if outcomes is None:
+                outcomes = seen[key] = []
+                yield part, outcomes  # filled by the caller before the next part is asked for
+            else:  # met the same filter as before, or an exact duplicate of itself then
+                stats.produced += 1
+                stats.dropped.update(outcomes)
+            if oversized:
+                part_outcomes.append(outcomes)
+        if oversized:
+            splits[split_key] = (stats.cuts_inside_items - inside_before, part_outcomes)
 
 
 def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,

@@ -29,7 +29,7 @@ from dataset_builder.quality import (
     filter_reason,
     redact,
 )
-from dataset_builder.samples import read_samples, split_target
+from dataset_builder.samples import CHARS_PER_TOKEN_ESTIMATE, read_samples, split_target
 from dataset_builder.schema import SAMPLES, SCALES
 from dataset_builder.type_facts import (
     TypeFacts,
@@ -224,10 +224,10 @@ def test_context_and_recurring_targets_are_handled_lazily_with_equal_output(
         fills[cand.scale] += 1
         fill_item(self, row, cand)
 
-    def counted_files(self: samples.CandidateMaker, rows: list[int], separators: list[int],
-                      file_starts: dict[str, tuple[int, str]], cand: samples.Candidate) -> None:
+    def counted_files(self: samples.CandidateMaker, rows: list[int],
+                      cand: samples.Candidate) -> None:
         fills[cand.scale] += 1
-        fill_files(self, rows, separators, file_starts, cand)
+        fill_files(self, rows, cand)
 
     monkeypatch.setattr(samples.CandidateMaker, "_fill_item", counted_item)
     monkeypatch.setattr(samples.CandidateMaker, "_fill_files", counted_files)
@@ -269,27 +269,54 @@ def test_context_and_recurring_targets_are_handled_lazily_with_equal_output(
         json.loads((tmp_path / "lazy" / "type_tokens.json").read_text())
 
 
-def test_only_targets_that_need_no_split_are_counted_again_from_their_first_outcome() -> None:
-    """Where a target is split depends on its items' recorded start lines, which can differ for
-    the same text: an oversized target is split each time it comes."""
+def test_recurring_texts_and_splits_are_counted_again_from_their_first_outcome(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where a target is split depends on its items' rows, which can differ for the same text:
+    an oversized target is split again unless both its text and split points recur. A part
+    whose text was seen before is counted again like any recurring text."""
+    import dataset_builder.samples as samples
     from dataset_builder.samples import Candidate, ScaleStats, _new_parts
+
+    split = samples._split_candidates
+    splits = []
+
+    def counted_split(candidates: Iterator[Candidate], budget: int, stats: ScaleStats
+                      ) -> Iterator[Candidate]:
+        for cand in candidates:
+            splits.append(cand.cut_points())
+            yield from split(iter([cand]), budget, stats)
+
+    monkeypatch.setattr(samples, "_split_candidates", counted_split)
 
     def candidate(text: str, boundaries: list[int]) -> Candidate:
         return Candidate(scale="full", commit_index=0, path="a.rs", paths=["a.rs"], kind="crate",
                          name=".", lineage="crate:.", crate=".", target=text,
-                         target_start_byte=0, target_end_byte=len(text), boundaries=boundaries)
+                         target_start_byte=0, target_end_byte=len(text),
+                         find_boundaries=lambda: boundaries)
 
     big = "".join(f"fn f{i}() {{ let x = {i}; }}\n" for i in range(40))  # ~1,000 chars
     small = "fn g() {}\n"
     stats = ScaleStats()
-    seen = list(_new_parts(iter([candidate(big, [10, 20]), candidate(big, [5, 30]),
-                                 candidate(small, []), candidate(small, [])]), 64, stats))
-    parts_of_big = [c for c, _ in seen if c.target != small]
-    # Both oversized copies were split, each at its own boundaries; the small one came once.
-    assert [c.target for c, _ in seen].count(small) == 1
-    assert stats.split_targets == 2 and len(parts_of_big) == stats.parts_from_splits
-    assert "".join(c.target for c in parts_of_big) == big + big
-    assert stats.produced == 1  # the recurring small target, counted without being yielded
+    candidates = [candidate(big, [10, 20]), candidate(big, [5, 30]), candidate(big, [10, 20]),
+                  candidate(small, []), candidate(small, [])]
+    yielded = []
+    for part, outcomes in _new_parts(iter(candidates), 64, stats):
+        yielded.append(part.target)
+        outcomes.append("kept" if part.target.startswith("fn f0(") else "filtered")
+    max_chars = int(64 * 0.75 * CHARS_PER_TOKEN_ESTIMATE)
+    parts_a, _ = split_target(big, [10, 20], max_chars)
+    parts_b, _ = split_target(big, [5, 30], max_chars)
+    new_in_b = [p for p in parts_b if p not in parts_a]
+    assert 0 < len(new_in_b) < len(parts_b)  # the tails of both splits are the same
+    # Split at [10, 20]; at [5, 30], yielding only the parts not seen; [10, 20] not again.
+    assert yielded == parts_a + new_in_b + [small]
+    assert splits == [[10, 20], [5, 30]]
+    assert stats.split_targets == 3
+    assert stats.parts_from_splits == 2 * len(parts_a) + len(parts_b)
+    # Counted from first outcomes: the recurring parts of the second split, every part of the
+    # third, and the second small target.
+    assert stats.produced == len(parts_b) - len(new_in_b) + len(parts_a) + 1
+    assert stats.dropped == {"kept": 1, "filtered": stats.produced - 1}
 
 
 def test_split_points_of_a_file_follow_its_items_where_they_are_now() -> None:
