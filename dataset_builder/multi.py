@@ -170,14 +170,14 @@ def _combine_samples(out: Path, manifests: dict[str, dict[str, Any]], holdout: s
     train_sigs: dict[str, np.ndarray] = {}
     for (label, split), table in tables.items():
         if split == "train" and table.num_rows:
-            train_sigs[label] = np.stack([index.signature(t).hashvalues
-                                          for t in table.column("target").to_pylist()])
+            train_sigs[label] = np.stack([sig.hashvalues for sig in index.signatures(
+                table.column("target").to_pylist())])
     def leaks(label: str, table: pa.Table) -> list[bool]:
         others = [m for other, m in train_sigs.items() if other != label]
         if not others:
             return [False] * table.num_rows
-        queries = np.stack([index.signature(t).hashvalues
-                            for t in table.column("target").to_pylist()])
+        queries = np.stack([sig.hashvalues for sig in index.signatures(
+            table.column("target").to_pylist())])
         found: list[bool] = SignatureMatches(np.concatenate(others), config.near_threshold
                                              ).any_match(queries).tolist()
         return found

@@ -128,10 +128,16 @@ def word_hashes(text: str) -> np.ndarray:
     """Deterministic 64-bit hashes of the text's tokens (runs of word characters, and each
     other non-space character), computed with numpy from prefix hashes instead of hashing
     every word in Python."""
-    data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    return _token_hashes(text.encode("utf-8"))[0]
+
+
+def _token_hashes(raw: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """word_hashes of UTF-8 bytes, and the byte offset where each token starts. A token's
+    hash does not depend on where it is."""
+    data = np.frombuffer(raw, dtype=np.uint8)
     n = len(data)
     if n == 0:
-        return np.zeros(0, dtype=np.uint64)
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.intp)
     byte_class = _BYTE_CLASS[data]
     word = byte_class == 1
     other = byte_class == 2
@@ -150,7 +156,7 @@ def word_hashes(text: str) -> np.ndarray:
         np.multiply(weighted, powers, out=weighted)
         np.cumsum(weighted, out=prefix[1:])
         hashes: np.ndarray = (prefix[ends] - prefix[starts]) * inv_powers[starts]
-        return hashes
+        return hashes, starts
 
 
 _POWER_TABLES: list[np.ndarray] = []
@@ -187,16 +193,7 @@ class NearDuplicateIndex:
         token_hashes = word_hashes(text)
         if len(token_hashes) == 0:
             token_hashes = np.zeros(1, dtype=np.uint64)
-        k = min(self.shingle, len(token_hashes))
-        # Rolling combination of k consecutive word hashes.
-        n = len(token_hashes) - k + 1
-        shingles = np.zeros(n, dtype=np.uint64)
-        with np.errstate(over="ignore"):
-            for j in range(k):
-                shingles = shingles * np.uint64(1_000_003) + token_hashes[j:j + n]
-        with np.errstate(over="ignore"):  # mix, then keep the high 32 bits
-            shingles32 = ((shingles * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(32)).astype(
-                np.uint32)
+        shingles32 = _mixed(_shingles(token_hashes, min(self.shingle, len(token_hashes))))
         minimum = np.full(self.num_perm, np.iinfo(np.uint32).max, dtype=np.uint32)
         # One row per permutation (the minimum runs along contiguous memory: 1.7x faster
         # than one row per shingle from 3,000 shingles up), in blocks of bounded memory.
@@ -210,12 +207,89 @@ class NearDuplicateIndex:
             np.minimum(minimum, out.min(axis=1), out=minimum)
         return Signature(minimum)
 
+    # Texts signed together at most (bytes): numpy's per-call cost dominates a short text's
+    # signature, while larger texts gain nothing from company.
+    BATCH_BYTES = 32_768
+    BATCH_TEXTS = 64
+
+    def signatures(self, texts: list[str]) -> list[Signature]:
+        """signature(text) of each text: short texts in batches, through one array of
+        shingles per batch (serde's functions: 5x faster than one by one)."""
+        result: list[Signature] = []
+        batch: list[str] = []
+        size = 0
+        for text in texts:
+            if len(text) >= self.BATCH_BYTES:
+                result.extend(self._batch_signatures(batch))
+                batch, size = [], 0
+                result.append(self.signature(text))
+                continue
+            if batch and (size + len(text) > self.BATCH_BYTES or len(batch) == self.BATCH_TEXTS):
+                result.extend(self._batch_signatures(batch))
+                batch, size = [], 0
+            batch.append(text)
+            size += len(text)
+        result.extend(self._batch_signatures(batch))
+        return result
+
+    def _batch_signatures(self, texts: list[str]) -> list[Signature]:
+        if not texts:
+            return []
+        k = self.shingle
+        # The texts joined by line breaks, which end every token: each text's tokens and
+        # their hashes are the ones it has alone.
+        raw = "\n".join(texts).encode("utf-8")
+        lengths = np.fromiter((len(t) if t.isascii() else len(t.encode("utf-8")) for t in texts),
+                              dtype=np.int64, count=len(texts))
+        text_starts = np.zeros(len(texts) + 1, dtype=np.int64)
+        np.cumsum(lengths + 1, out=text_starts[1:])
+        token_hashes, token_starts = _token_hashes(raw)
+        bounds = np.searchsorted(token_starts, text_starts)  # each text's first token
+        counts = np.diff(bounds)
+        # A text's shingles are the ones that start and end inside it; a text with fewer
+        # than k tokens has one shingle of them all (a text without any: of one zero hash).
+        shingles = _shingles(token_hashes, k)
+        whole = counts >= k
+        extra = [_shingles(token_hashes[bounds[i]:bounds[i + 1]] if counts[i]
+                           else np.zeros(1, dtype=np.uint64), max(int(counts[i]), 1))
+                 for i in np.flatnonzero(~whole)]
+        pool = np.concatenate([shingles, *extra]) if extra else shingles
+        first = np.where(whole, bounds[:-1], len(shingles) + np.cumsum(~whole) - 1)
+        sizes = np.where(whole, counts - k + 1, 1)
+        offsets = np.zeros(len(texts), dtype=np.int64)
+        np.cumsum(sizes[:-1], out=offsets[1:])
+        picked = _mixed(pool[np.repeat(first - offsets, sizes) + np.arange(int(sizes.sum()))])
+        values = self._a[:, None] * picked[None, :]  # wraps mod 2^32 (affine32)
+        values += self._b[:, None]
+        minima = np.minimum.reduceat(values, offsets, axis=1)
+        return [Signature(row) for row in np.ascontiguousarray(minima.T)]
+
     def query(self, signature: Signature) -> list[str]:
         found: list[str] = self.lsh.query(signature)
         return found
 
     def insert(self, key: str, signature: Signature) -> None:
         self.lsh.insert(key, signature)
+
+
+def _shingles(token_hashes: np.ndarray, k: int) -> np.ndarray:
+    """Rolling combination of each k consecutive token hashes (none when fewer)."""
+    n = len(token_hashes) - k + 1
+    shingles = np.zeros(max(n, 0), dtype=np.uint64)
+    if n <= 0:
+        return shingles
+    with np.errstate(over="ignore"):
+        for j in range(k):
+            shingles = shingles * np.uint64(1_000_003) + token_hashes[j:j + n]
+    return shingles
+
+
+def _mixed(shingles: np.ndarray) -> np.ndarray:
+    """Shingle hashes mixed, keeping the high 32 bits (what the permutations take)."""
+    with np.errstate(over="ignore"):
+        mixed: np.ndarray = ((shingles * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(32)
+                             ).astype(np.uint32)
+    return mixed
 
 
 # The band layout (bands, rows) that datasketch's MinHashLSH chooses for (threshold,

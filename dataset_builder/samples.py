@@ -1258,6 +1258,22 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
     seen_hashes: set[str] = set()
     index = NearDuplicateIndex(config.near_threshold, config.num_perm, config.shingle)
     signatures: dict[int, Any] = {}
+    # Targets that are neither filtered nor exact duplicates wait here to be signed in a
+    # batch; they then meet the index in the order they came.
+    unsigned: list[Candidate] = []
+    unsigned_bytes = 0
+
+    def near_dedup(index: NearDuplicateIndex) -> None:
+        for cand, sig in zip(unsigned, index.signatures([c.target for c in unsigned]),
+                             strict=True):
+            if index.query(sig):
+                stats.dropped["near_duplicate"] += 1
+                continue
+            index.insert(str(len(kept)), sig)
+            signatures[len(kept)] = sig
+            kept.append(cand)
+        unsigned.clear()
+
     for cand, outcomes in tqdm(_new_parts(candidates, budget, stats),
                                desc=f"samples {scale}", unit="sample", leave=False,
                                disable=not progress):
@@ -1273,13 +1289,12 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
             stats.dropped["exact_duplicate"] += 1
             continue
         seen_hashes.add(key)
-        sig = index.signature(cand.target)
-        if index.query(sig):
-            stats.dropped["near_duplicate"] += 1
-            continue
-        index.insert(str(len(kept)), sig)
-        signatures[len(kept)] = sig
-        kept.append(cand)
+        unsigned.append(cand)
+        unsigned_bytes += len(cand.target)
+        if len(unsigned) >= index.BATCH_TEXTS or unsigned_bytes >= index.BATCH_BYTES:
+            near_dedup(index)
+            unsigned_bytes = 0
+    near_dedup(index)
     survivors = list(range(len(kept)))
 
     # Leakage: no test (or valid) target may be a near-duplicate of a train target. LSH can

@@ -481,6 +481,22 @@ def test_signature_matches_equal_comparing_every_pair(threshold: float, num_perm
         assert SignatureMatches(reference, threshold).any_match(queries).tolist() == every_pair
 
 
+def test_batched_signatures_equal_one_by_one() -> None:
+    index = NearDuplicateIndex()
+    rng = random.Random(3)
+    words = ["fn", "let", "x", "é", "漢字", "{", "}", "(", ")", ";", "::", "_y1", "\n", "    "]
+    texts = ["", "\n\n", "a", "a b", "a b c d", "a b c d e", "ü ß", "x" * 10]
+    texts += ["".join(rng.choice(words) + rng.choice(["", " "]) for _ in range(rng.randint(0, 300)))
+              for _ in range(300)]
+    texts += ["fn f() {}\n" * 4000, "a " * 20000]  # longer than a batch: signed alone
+    rng.shuffle(texts)
+    for count in (0, 1, 5, len(texts)):
+        batched = index.signatures(texts[:count])
+        assert len(batched) == count
+        for text, sig in zip(texts[:count], batched, strict=True):
+            assert sig.hashvalues.tolist() == index.signature(text).hashvalues.tolist(), text
+
+
 def test_empty_split_files_keep_the_schema(header_build: Path) -> None:
     for split in ("train", "valid", "test"):
         files = list((header_build / "samples" / split).glob("*.parquet"))
