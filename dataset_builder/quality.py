@@ -207,24 +207,25 @@ class NearDuplicateIndex:
             np.minimum(minimum, out.min(axis=1), out=minimum)
         return Signature(minimum)
 
-    # Texts signed together at most (bytes): numpy's per-call cost dominates a short text's
-    # signature, while larger texts gain nothing from company.
-    BATCH_BYTES = 32_768
+    # Texts signed together at most (characters): numpy's per-call cost dominates a short
+    # text's signature, while larger texts gain nothing from company.
+    BATCH_CHARS = 32_768
     BATCH_TEXTS = 64
 
     def signatures(self, texts: list[str]) -> list[Signature]:
-        """signature(text) of each text: short texts in batches, through one array of
-        shingles per batch (serde's functions: 5x faster than one by one)."""
+        """signature(text) of each text: short texts in batches of up to BATCH_TEXTS texts
+        and BATCH_CHARS characters, through one array of shingles per batch (serde's
+        functions: 5x faster than one by one)."""
         result: list[Signature] = []
         batch: list[str] = []
         size = 0
         for text in texts:
-            if len(text) >= self.BATCH_BYTES:
+            if len(text) >= self.BATCH_CHARS:
                 result.extend(self._batch_signatures(batch))
                 batch, size = [], 0
                 result.append(self.signature(text))
                 continue
-            if batch and (size + len(text) > self.BATCH_BYTES or len(batch) == self.BATCH_TEXTS):
+            if batch and (size + len(text) > self.BATCH_CHARS or len(batch) == self.BATCH_TEXTS):
                 result.extend(self._batch_signatures(batch))
                 batch, size = [], 0
             batch.append(text)
@@ -262,7 +263,8 @@ class NearDuplicateIndex:
         values = self._a[:, None] * picked[None, :]  # wraps mod 2^32 (affine32)
         values += self._b[:, None]
         minima = np.minimum.reduceat(values, offsets, axis=1)
-        return [Signature(row) for row in np.ascontiguousarray(minima.T)]
+        # Copies: a kept signature should not hold its whole batch in memory.
+        return [Signature(row.copy()) for row in minima.T]
 
     def query(self, signature: Signature) -> list[str]:
         found: list[str] = self.lsh.query(signature)
@@ -368,8 +370,8 @@ class SignatureMatches:
     (39 bands of 3-4 values for 0.7 and 128), instead of every query against every
     reference."""
 
-    _PAIRS_PER_CHUNK = 1 << 16  # pairs compared at once: 2 x 32 MiB of gathered values
-    _QUERIES_PER_CHUNK = 4096  # bounds the candidate pairs listed at once
+    _PAIRS_PER_CHUNK = 1 << 16  # candidate pairs listed and compared at once (~64 MiB)
+    _QUERIES_PER_CHUNK = 4096
 
     def __init__(self, reference: np.ndarray, threshold: float) -> None:
         self.reference = np.ascontiguousarray(reference, dtype=np.uint32)
@@ -394,16 +396,26 @@ class SignatureMatches:
             found[:] = True
             return found
         for at in range(0, len(queries), self._QUERIES_PER_CHUNK):
-            found[at:at + self._QUERIES_PER_CHUNK] = self._any_match(
-                queries[at:at + self._QUERIES_PER_CHUNK])
+            chunk = queries[at:at + self._QUERIES_PER_CHUNK]
+            keys = self._keys(chunk)
+            low = np.searchsorted(self._sorted_keys, keys, side="left")
+            high = np.searchsorted(self._sorted_keys, keys, side="right")
+            # Queries in groups whose band hits (pairs listed, before removing repeats) stay
+            # near _PAIRS_PER_CHUNK; a query with more hits is a group of its own.
+            hits = np.cumsum((high - low).sum(axis=1))
+            start = 0
+            while start < len(chunk):
+                limit = (hits[start - 1] if start else 0) + self._PAIRS_PER_CHUNK
+                end = max(int(np.searchsorted(hits, limit, side="right")), start + 1)
+                found[at + start:at + end] = self._matches(chunk[start:end], low[start:end],
+                                                           high[start:end])
+                start = end
         return found
 
-    def _any_match(self, queries: np.ndarray) -> np.ndarray:
-        """any_match on a bounded number of queries."""
+    def _matches(self, queries: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+        """any_match of a few queries, given where each of their band keys is found."""
         found = np.zeros(len(queries), dtype=bool)
-        keys = self._keys(queries).ravel()
-        low = np.searchsorted(self._sorted_keys, keys, side="left")
-        high = np.searchsorted(self._sorted_keys, keys, side="right")
+        low, high = low.ravel(), high.ravel()
         hits = np.flatnonzero(high > low)
         # Candidate pairs (query row, reference row), each once.
         sizes = (high - low)[hits]

@@ -949,7 +949,7 @@ def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
                     scale_redactions, scale_tokens)
         return results
 
-    # The scales are independent: processes (one per CPU) each take the next scale when they
+    # The scales are independent: processes (one per usable CPU) each take the next scale when they
     # are free. micro is the largest on the histories measured and small the smallest, so
     # the work evens out. Merged in scale order, so the output equals a sequential run's.
     results = _in_processes(run_scales, list(_SCALE_ORDER), staging)
@@ -991,13 +991,21 @@ _ScaleResult = tuple[ScaleStats, Counter[str], Counter[str]]
 _SCALE_ORDER = ("micro", "large", "full", "medium", "small")  # the order scales are taken in
 
 
+def _usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask where there is one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def _in_processes(run: Callable[[Callable[[], str | None]], dict[str, _Result]],
-                  tasks: list[str], staging: Path) -> dict[str, _Result]:
-    """The results of run(take) in forked child processes, one per CPU up to one per task,
-    where take() gives each process the next task of one shared list when it asks (None when
-    none are left); results are pickled into staging. Without fork or a second CPU, run(take)
-    here, over all tasks."""
-    processes = min(len(tasks), os.cpu_count() or 1)
+                  tasks: list[str], staging: Path, processes: int | None = None
+                  ) -> dict[str, _Result]:
+    """The results of run(take) in forked child processes (`processes`, default one per
+    usable CPU, at most one per task), where take() gives each process the next task of one
+    shared list when it asks (None when none are left); results are pickled into staging.
+    Without fork or a second process, run(take) here, over all tasks."""
+    processes = min(len(tasks), processes or _usable_cpus())
     if processes < 2 or "fork" not in mp.get_all_start_methods():
         queue = iter(tasks)
         return run(lambda: next(queue, None))
@@ -1024,8 +1032,8 @@ def _in_processes(run: Callable[[Callable[[], str | None]], dict[str, _Result]],
     for proc in procs:
         proc.join()
     owners: list[int] = taken_by[:]
-    failed = [f"{'+'.join(t for t, by in zip(tasks, owners, strict=True) if by == k)} "
-              f"(exit code {proc.exitcode})"
+    failed = [f"{'+'.join(t for t, by in zip(tasks, owners, strict=True) if by == k) or 'none'}"
+              f" (exit code {proc.exitcode})"
               for k, proc in enumerate(procs) if proc.exitcode != 0]
     if failed:
         for k in range(processes):
@@ -1261,7 +1269,7 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
     # Targets that are neither filtered nor exact duplicates wait here to be signed in a
     # batch; they then meet the index in the order they came.
     unsigned: list[Candidate] = []
-    unsigned_bytes = 0
+    unsigned_chars = 0
 
     def near_dedup(index: NearDuplicateIndex) -> None:
         for cand, sig in zip(unsigned, index.signatures([c.target for c in unsigned]),
@@ -1290,10 +1298,10 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
             continue
         seen_hashes.add(key)
         unsigned.append(cand)
-        unsigned_bytes += len(cand.target)
-        if len(unsigned) >= index.BATCH_TEXTS or unsigned_bytes >= index.BATCH_BYTES:
+        unsigned_chars += len(cand.target)
+        if len(unsigned) >= index.BATCH_TEXTS or unsigned_chars >= index.BATCH_CHARS:
             near_dedup(index)
-            unsigned_bytes = 0
+            unsigned_chars = 0
     near_dedup(index)
     survivors = list(range(len(kept)))
 
@@ -1356,6 +1364,7 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
                     writer.write_table(pa.Table.from_pylist(rows, schema=schema.SAMPLES))
                     for cand in cands[at:at + len(rows)]:  # rendered and written: let go
                         cand.pack = cand.prefix = cand.suffix = cand.target = cand.header = ""
+                        cand.find_boundaries = None
     return stats
 
 

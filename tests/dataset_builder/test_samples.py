@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import random
 import shutil
@@ -461,7 +462,8 @@ def test_near_duplicate_index_finds_edited_copies() -> None:
 
 @pytest.mark.parametrize(("threshold", "num_perm"),
                          [(0.7, 128), (0.5, 16), (0.9, 64), (1.0, 32), (0.0, 8), (0.3, 7)])
-def test_signature_matches_equal_comparing_every_pair(threshold: float, num_perm: int) -> None:
+def test_signature_matches_equal_comparing_every_pair(threshold: float, num_perm: int,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     rng = np.random.default_rng(7)
     need = equal_values_needed(threshold, num_perm)
     assert need / num_perm >= threshold and (need == 0 or (need - 1) / num_perm < threshold)
@@ -479,6 +481,11 @@ def test_signature_matches_equal_comparing_every_pair(threshold: float, num_perm
             (np.count_nonzero(reference == q, axis=1) / num_perm).max() >= threshold)
             for q in queries]
         assert SignatureMatches(reference, threshold).any_match(queries).tolist() == every_pair
+        with monkeypatch.context() as patch:  # pairs listed and compared a few at a time
+            patch.setattr(SignatureMatches, "_PAIRS_PER_CHUNK", 3)
+            patch.setattr(SignatureMatches, "_QUERIES_PER_CHUNK", 7)
+            assert SignatureMatches(reference, threshold).any_match(queries).tolist() == \
+                every_pair
 
 
 def test_batched_signatures_equal_one_by_one() -> None:
@@ -536,9 +543,13 @@ def test_token_counts_through_pieces_equal_whole_text_counts() -> None:
     assert pieces[:3] == ["fn a() {", "\n   ", " let x = 1;"]
 
 
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork")
 def test_scales_are_taken_by_processes_as_they_are_free_and_failures_are_reported(
         tmp_path: Path) -> None:
     from dataset_builder.samples import _in_processes
+
+    # The process that takes "slow" waits until the other has taken "c", the last task.
+    last_taken = multiprocessing.get_context("fork").Event()
 
     def run(take: Callable[[], str | None]) -> dict[str, tuple[str, int]]:
         done = {}
@@ -546,21 +557,32 @@ def test_scales_are_taken_by_processes_as_they_are_free_and_failures_are_reporte
             if task == "bad":
                 raise ValueError("boom")
             if task == "slow":
-                time.sleep(1.0)
+                assert last_taken.wait(timeout=60)
+            if task == "c":
+                last_taken.set()
             done[task] = (task.upper(), os.getpid())
         return done
 
-    results = _in_processes(run, ["slow", "a", "b", "c"], tmp_path)
+    results = _in_processes(run, ["slow", "a", "b", "c"], tmp_path, processes=2)
     assert {task: upper for task, (upper, _) in results.items()} == {
         "slow": "SLOW", "a": "A", "b": "B", "c": "C"}
-    if (os.cpu_count() or 1) > 1:  # the other process took every task while one slept
-        assert results["slow"][1] != results["a"][1] == results["b"][1] == results["c"][1]
-        assert os.getpid() not in {pid for _, pid in results.values()}
+    assert results["slow"][1] != results["a"][1] == results["b"][1] == results["c"][1]
+    assert os.getpid() not in {pid for _, pid in results.values()}
     assert not list(tmp_path.iterdir())  # the children's result files are removed
     with pytest.raises(RuntimeError,
                        match=r"sample generation failed for (ok\+)?bad \(exit code 1\)"):
-        _in_processes(run, ["bad", "ok"], tmp_path)
+        _in_processes(run, ["bad", "ok"], tmp_path, processes=2)
     assert not list(tmp_path.iterdir())
+    # One process, or one task: here, in order.
+    order: list[str] = []
+
+    def here(take: Callable[[], str | None]) -> dict[str, int]:
+        while (task := take()) is not None:
+            order.append(task)
+        return {task: os.getpid() for task in order}
+
+    assert set(_in_processes(here, ["x", "y"], tmp_path, processes=1).values()) == {os.getpid()}
+    assert order == ["x", "y"]
 
 
 def test_one_ahead_keeps_order_and_raises_the_producers_error() -> None:
