@@ -387,14 +387,21 @@ class SignatureMatches:
 
     def any_match(self, queries: np.ndarray) -> np.ndarray:
         """For each query signature (a row), whether some reference signature matches it."""
+        found = np.zeros(len(queries), dtype=bool)
+        query_rows, _ = self.pairs(queries)
+        found[query_rows] = True
+        return found
+
+    def pairs(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(query rows, reference rows) of every matching pair, by query row."""
         queries = np.ascontiguousarray(queries, dtype=np.uint32).reshape(
             -1, self.reference.shape[1])
-        found = np.zeros(len(queries), dtype=bool)
-        if not len(self.reference) or self.need > self.reference.shape[1]:
-            return found
+        found: list[tuple[np.ndarray, np.ndarray]] = []
+        if not len(self.reference) or not len(queries) or self.need > self.reference.shape[1]:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         if self.need == 0:
-            found[:] = True
-            return found
+            return (np.repeat(np.arange(len(queries)), len(self.reference)),
+                    np.tile(np.arange(len(self.reference)), len(queries)))
         for at in range(0, len(queries), self._QUERIES_PER_CHUNK):
             chunk = queries[at:at + self._QUERIES_PER_CHUNK]
             keys = self._keys(chunk)
@@ -407,14 +414,17 @@ class SignatureMatches:
             while start < len(chunk):
                 limit = (hits[start - 1] if start else 0) + self._PAIRS_PER_CHUNK
                 end = max(int(np.searchsorted(hits, limit, side="right")), start + 1)
-                found[at + start:at + end] = self._matches(chunk[start:end], low[start:end],
-                                                           high[start:end])
+                query_rows, reference_rows = self._pairs(chunk[start:end], low[start:end],
+                                                         high[start:end])
+                found.append((query_rows + at + start, reference_rows))
                 start = end
-        return found
+        return (np.concatenate([q for q, _ in found]).astype(np.int64),
+                np.concatenate([r for _, r in found]).astype(np.int64))
 
-    def _matches(self, queries: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-        """any_match of a few queries, given where each of their band keys is found."""
-        found = np.zeros(len(queries), dtype=bool)
+    def _pairs(self, queries: np.ndarray, low: np.ndarray, high: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """pairs() of a few queries, given where each of their band keys is found."""
+        found: list[tuple[np.ndarray, np.ndarray]] = [(np.zeros(0, dtype=np.int64),) * 2]
         low, high = low.ravel(), high.ravel()
         hits = np.flatnonzero(high > low)
         # Candidate pairs (query row, reference row), each once.
@@ -428,8 +438,9 @@ class SignatureMatches:
             query_rows, reference_rows = np.divmod(chunk, len(self.reference))
             equal = np.count_nonzero(queries[query_rows] == self.reference[reference_rows],
                                      axis=1)
-            found[query_rows[equal >= self.need]] = True
-        return found
+            match = equal >= self.need
+            found.append((query_rows[match], reference_rows[match]))
+        return (np.concatenate([q for q, _ in found]), np.concatenate([r for _, r in found]))
 
     def _keys(self, signatures: np.ndarray) -> np.ndarray:
         """One 64-bit key per (signature, band); equal bands give equal keys (unequal ones
@@ -442,6 +453,20 @@ class SignatureMatches:
                     key = key * _P + signatures[:, column].astype(np.uint64)
                 keys[:, j] = key
         return keys
+
+
+def shingle_set(text: str, shingle: int = 5) -> np.ndarray:
+    """The text's distinct shingle hashes (64-bit, as signatures form them before mixing)."""
+    token_hashes = word_hashes(text)
+    if len(token_hashes) == 0:
+        token_hashes = np.zeros(1, dtype=np.uint64)
+    return np.unique(_shingles(token_hashes, min(shingle, len(token_hashes))))
+
+
+def exact_jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    """Jaccard similarity of two shingle sets (from shingle_set)."""
+    common = len(np.intersect1d(a, b, assume_unique=True))
+    return common / (len(a) + len(b) - common)
 
 
 def dedup_order(rows: Iterable[tuple[str, int]]) -> list[str]:

@@ -148,8 +148,10 @@ def render_samples_section(section: dict[str, Any], samples: pa.Table) -> str:
     reasons = sorted({r for st in scales.values() for r in st["dropped"]})
     drop_rows = [[r, *[scales[s]["dropped"].get(r, 0) for s in scales]] for r in reasons]
     leak_rows = [[s, st["leakage"].get("test_dropped", 0), st["leakage"].get("valid_dropped", 0),
-                  st["leakage"].get("test_near_duplicates_of_train_after", 0)]
+                  st["leakage"].get("test_near_duplicates_of_train_after", 0),
+                  st["leakage"].get("test_train_pairs_compared_exactly", 0)]
                  for s, st in scales.items()]
+    margins = section.get("exact_jaccard_margins", {})
     rd = section["rustdoc"]
     cfg = section["config"]
     parts = [
@@ -175,8 +177,13 @@ def render_samples_section(section: dict[str, Any], samples: pa.Table) -> str:
         "### Leakage check (near-duplicates, Jaccard ≥ "
         f"{cfg['near_threshold']}, of train targets)",
         "",
-        _table(["scale", "test dropped", "valid dropped", "test near-duplicates left"],
-               leak_rows),
+        "Dropped: held-out targets whose MinHash estimate with a train target reaches the "
+        "threshold, or whose shingle sets do (compared where the estimate is within "
+        f"{margins.get('drop', '?')} of it). Left: what is written, checked again by exact "
+        f"Jaccard where the estimate is within {margins.get('check', '?')}.",
+        "",
+        _table(["scale", "test dropped", "valid dropped", "test near-duplicates left",
+                "pairs compared exactly"], leak_rows),
         "",
         "### Type facts",
         "",

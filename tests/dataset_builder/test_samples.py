@@ -27,8 +27,10 @@ from dataset_builder.quality import (
     NearDuplicateIndex,
     SignatureMatches,
     equal_values_needed,
+    exact_jaccard,
     filter_reason,
     redact,
+    shingle_set,
 )
 from dataset_builder.samples import CHARS_PER_TOKEN_ESTIMATE, read_samples, split_target
 from dataset_builder.schema import SAMPLES, SCALES
@@ -120,16 +122,33 @@ def test_time_split_puts_newest_commits_in_test(header_build: Path) -> None:
 
 
 def test_no_test_target_is_a_near_duplicate_of_a_train_target(header_build: Path) -> None:
-    """Brute force over every (test, train) pair of each scale with MinHash estimates."""
+    """Brute force over every (test, train) pair of each scale: MinHash estimates and the
+    exact Jaccard similarity of shingle sets."""
     rows = read_samples(header_build).to_pylist()
     index = NearDuplicateIndex()
     for scale in SCALES:
-        train = [index.signature(r["target"]) for r in rows
-                 if r["scale"] == scale and r["split"] == "train"]
-        test = [index.signature(r["target"]) for r in rows
-                if r["scale"] == scale and r["split"] == "test"]
-        worst = max((a.jaccard(b) for a in test for b in train), default=0.0)
+        train = [r["target"] for r in rows if r["scale"] == scale and r["split"] == "train"]
+        test = [r["target"] for r in rows if r["scale"] == scale and r["split"] == "test"]
+        train_sigs, test_sigs = index.signatures(train), index.signatures(test)
+        worst = max((a.jaccard(b) for a in test_sigs for b in train_sigs), default=0.0)
         assert worst < 0.7, (scale, worst)
+        train_sets = [shingle_set(t) for t in train]
+        worst = max((exact_jaccard(shingle_set(t), b) for t in test for b in train_sets),
+                    default=0.0)
+        assert worst < 0.7, (scale, worst)
+    leakage = json.loads((header_build / "manifest.json").read_text())["samples"]["scales"]
+    assert all(st["leakage"]["test_near_duplicates_of_train_after"] == 0
+               for st in leakage.values())
+
+
+def test_exact_jaccard_of_shingle_sets() -> None:
+    words = [f"w{i}" for i in range(20)]
+    a = shingle_set(" ".join(words))  # 16 shingles of 5 words
+    b = shingle_set(" ".join([*words[:-4], "x", "y", "z", "q"]))  # 12 of them shared
+    assert len(a) == len(b) == 16
+    assert exact_jaccard(a, b) == 12 / 20
+    assert exact_jaccard(a, a) == 1.0
+    assert exact_jaccard(shingle_set(""), shingle_set("")) == 1.0
 
 
 def test_header_mode_carries_type_facts_and_dependency_context(header_build: Path) -> None:
