@@ -46,14 +46,15 @@ from dataset_builder.gitio import BlobReader, RepoInfo, list_tree
 from dataset_builder.mine import content_skip_reason, path_skip_reason
 from dataset_builder.modules import locate_module
 from dataset_builder.quality import (
+    CHECK_MARGIN,
+    DROP_MARGIN,
     FilterConfig,
     NearDuplicateIndex,
     SignatureMatches,
-    exact_jaccard,
+    exact_near_duplicates,
     filter_reason,
     normalised_hash,
     redact,
-    shingle_set,
 )
 from dataset_builder.rustdoc import RustdocFacts, rustdoc_facts
 from dataset_builder.type_facts import TypeFacts, render_header, render_inline, return_type
@@ -1370,14 +1371,6 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
     return stats
 
 
-# How far below the Jaccard threshold a pair's MinHash estimate may be for its shingle sets
-# to be compared exactly: when dropping leaks, and (wider) when checking what is written.
-# With 128 permutations the estimate's standard deviation at 0.7 is 0.04, so a pair at the
-# threshold has an estimate 0.15 lower about once in 10,000, and 0.2 lower far more rarely.
-DROP_MARGIN = 0.15
-CHECK_MARGIN = 0.2
-
-
 def _leaks(query_ids: list[int], train_ids: list[int], signatures: dict[int, Any],
            config: SampleConfig) -> set[int]:
     """The query ids whose MinHash estimate reaches the threshold with some train id."""
@@ -1392,30 +1385,16 @@ def _leaks(query_ids: list[int], train_ids: list[int], signatures: dict[int, Any
 def _exact_leaks(query_ids: list[int], train_ids: list[int], targets: list[str],
                  signatures: dict[int, Any], config: SampleConfig, margin: float
                  ) -> tuple[set[int], int]:
-    """(the query ids with a train id whose shingle sets have an exact Jaccard similarity at
-    or above the threshold, pairs compared): only pairs whose MinHash estimate reaches the
-    threshold less `margin` are compared."""
+    """(the query ids with a train id whose shingle sets reach the Jaccard threshold, pairs
+    compared): exact_near_duplicates on survivor ids."""
     if not query_ids or not train_ids:
         return set(), 0
-    loose = SignatureMatches(np.stack([signatures[i].hashvalues for i in train_ids]),
-                             max(0.0, config.near_threshold - margin))
-    query_rows, train_rows = loose.pairs(np.stack([signatures[i].hashvalues
-                                                   for i in query_ids]))
-    shingles: dict[int, np.ndarray] = {}
-
-    def shingles_of(i: int) -> np.ndarray:
-        if i not in shingles:
-            shingles[i] = shingle_set(targets[i], config.shingle)
-        return shingles[i]
-
-    leaked: set[int] = set()
-    for query_row, train_row in zip(query_rows.tolist(), train_rows.tolist(), strict=True):
-        query_id = query_ids[query_row]
-        if query_id not in leaked and exact_jaccard(
-                shingles_of(query_id), shingles_of(train_ids[train_row])
-        ) >= config.near_threshold:
-            leaked.add(query_id)
-    return leaked, len(query_rows)
+    found, compared = exact_near_duplicates(
+        np.stack([signatures[i].hashvalues for i in query_ids]),
+        np.stack([signatures[i].hashvalues for i in train_ids]),
+        lambda row: targets[query_ids[row]], lambda row: targets[train_ids[row]],
+        config.near_threshold, margin, config.shingle)
+    return {i for i, leak in zip(query_ids, found.tolist(), strict=True) if leak}, compared
 
 
 _FILE_ROWS = 20000

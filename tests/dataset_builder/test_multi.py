@@ -52,6 +52,7 @@ def test_holdout_and_cross_repository_leakage(tmp_path: Path) -> None:
     # the same function in both histories: never in one's train and two's test at once
     leak = manifest["samples"]["leakage"]
     assert leak["test_near_duplicates_after"] == 0
+    assert "test_train_pairs_compared_exactly" in leak  # checked by exact Jaccard too
 
     held = tmp_path / "held"
     assert main([*args[:2], "--out", str(held), "--holdout-repo", "two", "--quiet",
@@ -63,6 +64,8 @@ def test_holdout_and_cross_repository_leakage(tmp_path: Path) -> None:
     dropped = json.loads((held / "manifest.json").read_text())["samples"]["leakage"][
         "test_dropped_cross_repo"].get("two", 0)
     assert dropped >= 1  # parse_pairs of `two` is a near-duplicate of `one`'s train sample
+    held_leak = json.loads((held / "manifest.json").read_text())["samples"]["leakage"]
+    assert held_leak["test_near_duplicates_after"] == 0
     assert test_two > 0
     # a re-run is up to date and changes nothing
     before = (held / "manifest.json").read_text()
