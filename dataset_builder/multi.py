@@ -40,7 +40,6 @@ from dataset_builder.quality import (
     CHECK_MARGIN,
     DROP_MARGIN,
     NearDuplicateIndex,
-    SignatureMatches,
     exact_near_duplicates,
 )
 from dataset_builder.samples import MARKER, SAMPLES_DIR, SampleConfig
@@ -183,37 +182,34 @@ def _combine_samples(out: Path, manifests: dict[str, dict[str, Any]], holdout: s
             train_sigs[label] = np.stack([sig.hashvalues
                                           for sig in index.signatures(train_texts[label])])
 
-    def leaks(label: str, table: pa.Table, by_estimate: bool, margin: float
-              ) -> tuple[list[bool], int]:
+    def leaks(label: str, texts: list[str], queries: np.ndarray, margin: float,
+              by_estimate: bool) -> tuple[np.ndarray, int]:
         others = [other for other in train_sigs if other != label]
         if not others:
-            return [False] * table.num_rows, 0
-        texts = table.column("target").to_pylist()
+            return np.zeros(len(texts), dtype=bool), 0
         reference_texts = [t for other in others for t in train_texts[other]]
-        queries = np.stack([sig.hashvalues for sig in index.signatures(texts)])
-        reference = np.concatenate([train_sigs[other] for other in others])
-        found, compared = exact_near_duplicates(
-            queries, reference, texts.__getitem__, reference_texts.__getitem__,
-            config.near_threshold, margin, config.shingle)
-        if by_estimate:
-            found |= SignatureMatches(reference, config.near_threshold).any_match(queries)
-        leaked: list[bool] = found.tolist()
-        return leaked, compared
+        return exact_near_duplicates(
+            queries, np.concatenate([train_sigs[other] for other in others]), texts.__getitem__,
+            reference_texts.__getitem__, config.near_threshold, margin, config.shingle,
+            by_estimate)
 
     dropped: Counter[str] = Counter()
-    for (label, split), table in list(tables.items()):
-        if split == "test" and table.num_rows:
-            leaked, _ = leaks(label, table, True, DROP_MARGIN)
-            dropped[label] = sum(leaked)
-            tables[(label, split)] = table.filter(pa.array([not x for x in leaked]))
-    # What is written, checked again by exact Jaccard over a wider band of estimates: what it
-    # finds was missed.
     after = compared = 0
-    for (label, split), table in tables.items():
-        if split == "test" and table.num_rows:
-            leaked, pairs = leaks(label, table, False, CHECK_MARGIN)
-            after += sum(leaked)
-            compared += pairs
+    for (label, split), table in list(tables.items()):
+        if split != "test" or not table.num_rows:
+            continue
+        texts = table.column("target").to_pylist()
+        queries = np.stack([sig.hashvalues for sig in index.signatures(texts)])
+        leaked, _ = leaks(label, texts, queries, DROP_MARGIN, by_estimate=True)
+        dropped[label] = int(leaked.sum())
+        tables[(label, split)] = table.filter(pa.array(~leaked))
+        # What is written, checked again by exact Jaccard over a wider band of estimates:
+        # what it finds was missed.
+        kept = np.flatnonzero(~leaked)
+        left, pairs = leaks(label, [texts[i] for i in kept], queries[kept], CHECK_MARGIN,
+                            by_estimate=False)
+        after += int(left.sum())
+        compared += pairs
     per_repo: dict[str, dict[str, int]] = {}
     for (label, split), table in sorted(tables.items()):
         per_repo.setdefault(label, {})[split] = table.num_rows

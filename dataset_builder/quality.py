@@ -190,10 +190,7 @@ class NearDuplicateIndex:
         self._a, self._b = _permutations(num_perm, seed)
 
     def signature(self, text: str) -> Signature:
-        token_hashes = word_hashes(text)
-        if len(token_hashes) == 0:
-            token_hashes = np.zeros(1, dtype=np.uint64)
-        shingles32 = _mixed(_shingles(token_hashes, min(self.shingle, len(token_hashes))))
+        shingles32 = _mixed(_text_shingles(text, self.shingle))
         minimum = np.full(self.num_perm, np.iinfo(np.uint32).max, dtype=np.uint32)
         # One row per permutation (the minimum runs along contiguous memory: 1.7x faster
         # than one row per shingle from 3,000 shingles up), in blocks of bounded memory.
@@ -284,6 +281,15 @@ def _shingles(token_hashes: np.ndarray, k: int) -> np.ndarray:
         for j in range(k):
             shingles = shingles * np.uint64(1_000_003) + token_hashes[j:j + n]
     return shingles
+
+
+def _text_shingles(text: str, k: int) -> np.ndarray:
+    """A text's shingles: of each k consecutive tokens, or one of all its tokens when it has
+    fewer (of one zero hash when it has none)."""
+    token_hashes = word_hashes(text)
+    if len(token_hashes) == 0:
+        token_hashes = np.zeros(1, dtype=np.uint64)
+    return _shingles(token_hashes, min(k, len(token_hashes)))
 
 
 def _mixed(shingles: np.ndarray) -> np.ndarray:
@@ -388,20 +394,22 @@ class SignatureMatches:
     def any_match(self, queries: np.ndarray) -> np.ndarray:
         """For each query signature (a row), whether some reference signature matches it."""
         found = np.zeros(len(queries), dtype=bool)
-        query_rows, _ = self.pairs(queries)
+        query_rows, _, _ = self.pairs(queries)
         found[query_rows] = True
         return found
 
-    def pairs(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(query rows, reference rows) of every matching pair, by query row."""
+    def pairs(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(query rows, reference rows, equal values) of every matching pair, by query row."""
         queries = np.ascontiguousarray(queries, dtype=np.uint32).reshape(
             -1, self.reference.shape[1])
-        found: list[tuple[np.ndarray, np.ndarray]] = []
+        found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         if not len(self.reference) or not len(queries) or self.need > self.reference.shape[1]:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+            return (np.zeros(0, dtype=np.int64),) * 3
         if self.need == 0:
-            return (np.repeat(np.arange(len(queries)), len(self.reference)),
-                    np.tile(np.arange(len(self.reference)), len(queries)))
+            query_rows = np.repeat(np.arange(len(queries)), len(self.reference))
+            reference_rows = np.tile(np.arange(len(self.reference)), len(queries))
+            return query_rows, reference_rows, np.count_nonzero(
+                queries[query_rows] == self.reference[reference_rows], axis=1)
         for at in range(0, len(queries), self._QUERIES_PER_CHUNK):
             chunk = queries[at:at + self._QUERIES_PER_CHUNK]
             keys = self._keys(chunk)
@@ -414,17 +422,18 @@ class SignatureMatches:
             while start < len(chunk):
                 limit = (hits[start - 1] if start else 0) + self._PAIRS_PER_CHUNK
                 end = max(int(np.searchsorted(hits, limit, side="right")), start + 1)
-                query_rows, reference_rows = self._pairs(chunk[start:end], low[start:end],
-                                                         high[start:end])
-                found.append((query_rows + at + start, reference_rows))
+                query_rows, reference_rows, equal = self._pairs(
+                    chunk[start:end], low[start:end], high[start:end])
+                found.append((query_rows + at + start, reference_rows, equal))
                 start = end
-        return (np.concatenate([q for q, _ in found]).astype(np.int64),
-                np.concatenate([r for _, r in found]).astype(np.int64))
+        query_rows, reference_rows, equal = (np.concatenate(column).astype(np.int64)
+                                             for column in zip(*found, strict=True))
+        return query_rows, reference_rows, equal
 
     def _pairs(self, queries: np.ndarray, low: np.ndarray, high: np.ndarray
-               ) -> tuple[np.ndarray, np.ndarray]:
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """pairs() of a few queries, given where each of their band keys is found."""
-        found: list[tuple[np.ndarray, np.ndarray]] = [(np.zeros(0, dtype=np.int64),) * 2]
+        found: list[tuple[np.ndarray, ...]] = [(np.zeros(0, dtype=np.int64),) * 3]
         low, high = low.ravel(), high.ravel()
         hits = np.flatnonzero(high > low)
         # Candidate pairs (query row, reference row), each once.
@@ -439,8 +448,10 @@ class SignatureMatches:
             equal = np.count_nonzero(queries[query_rows] == self.reference[reference_rows],
                                      axis=1)
             match = equal >= self.need
-            found.append((query_rows[match], reference_rows[match]))
-        return (np.concatenate([q for q, _ in found]), np.concatenate([r for _, r in found]))
+            found.append((query_rows[match], reference_rows[match], equal[match]))
+        query_rows, reference_rows, equal = (np.concatenate(column)
+                                             for column in zip(*found, strict=True))
+        return query_rows, reference_rows, equal
 
     def _keys(self, signatures: np.ndarray) -> np.ndarray:
         """One 64-bit key per (signature, band); equal bands give equal keys (unequal ones
@@ -457,10 +468,7 @@ class SignatureMatches:
 
 def shingle_set(text: str, shingle: int = 5) -> np.ndarray:
     """The text's distinct shingle hashes (64-bit, as signatures form them before mixing)."""
-    token_hashes = word_hashes(text)
-    if len(token_hashes) == 0:
-        token_hashes = np.zeros(1, dtype=np.uint64)
-    return np.unique(_shingles(token_hashes, min(shingle, len(token_hashes))))
+    return np.unique(_text_shingles(text, shingle))
 
 
 def exact_jaccard(a: np.ndarray, b: np.ndarray) -> float:
@@ -471,17 +479,20 @@ def exact_jaccard(a: np.ndarray, b: np.ndarray) -> float:
 
 def exact_near_duplicates(queries: np.ndarray, reference: np.ndarray,
                           query_text: Callable[[int], str], reference_text: Callable[[int], str],
-                          threshold: float, margin: float, shingle: int = 5
-                          ) -> tuple[np.ndarray, int]:
+                          threshold: float, margin: float, shingle: int = 5,
+                          by_estimate: bool = False) -> tuple[np.ndarray, int]:
     """For each query (a row of MinHash values, with its text), whether some reference's
-    text has an exact shingle-set Jaccard similarity at or above the threshold; and how many
-    pairs were compared. Only pairs whose MinHash estimate reaches the threshold less
-    `margin` are compared (the estimate can fall short of the true similarity)."""
+    text has an exact shingle-set Jaccard similarity at or above the threshold (or, with
+    `by_estimate`, a MinHash estimate that reaches it); and how many pairs were considered.
+    Only pairs whose estimate reaches the threshold less `margin` are considered (the
+    estimate can fall short of the true similarity)."""
     found = np.zeros(len(queries), dtype=bool)
     if not len(queries) or not len(reference):
         return found, 0
-    query_rows, reference_rows = SignatureMatches(
+    query_rows, reference_rows, equal = SignatureMatches(
         reference, max(0.0, threshold - margin)).pairs(queries)
+    if by_estimate:
+        found[query_rows[equal >= equal_values_needed(threshold, reference.shape[1])]] = True
     query_sets: dict[int, np.ndarray] = {}
     reference_sets: dict[int, np.ndarray] = {}
     for q, r in zip(query_rows.tolist(), reference_rows.tolist(), strict=True):

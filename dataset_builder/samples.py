@@ -50,7 +50,6 @@ from dataset_builder.quality import (
     DROP_MARGIN,
     FilterConfig,
     NearDuplicateIndex,
-    SignatureMatches,
     exact_near_duplicates,
     filter_reason,
     normalised_hash,
@@ -1320,8 +1319,8 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
     train_ids = [i for i in survivors if split_of[i] == "train"]
     targets = [c.target for c in kept]
     held_out = [i for i in survivors if split_of[i] != "train"]
-    leaked = _leaks(held_out, train_ids, signatures, config)
-    leaked |= _exact_leaks(held_out, train_ids, targets, signatures, config, DROP_MARGIN)[0]
+    leaked, _ = _leaks(held_out, train_ids, targets, signatures, config, DROP_MARGIN,
+                       by_estimate=True)
     leaks: Counter[str] = Counter()
     final: list[int] = []
     for i in survivors:
@@ -1333,8 +1332,8 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
     # What is written, checked again by exact Jaccard over a wider band of estimates
     # (CHECK_MARGIN) than the drop used: what it finds was missed (targets as cut, before
     # redaction).
-    after, compared = _exact_leaks([i for i in final if split_of[i] == "test"], train_ids,
-                                   targets, signatures, config, CHECK_MARGIN)
+    after, compared = _leaks([i for i in final if split_of[i] == "test"], train_ids, targets,
+                             signatures, config, CHECK_MARGIN, by_estimate=False)
     stats.leakage = {"test_dropped": leaks["test"], "valid_dropped": leaks["valid"],
                      "test_near_duplicates_of_train_after": len(after),
                      "test_train_pairs_compared_exactly": compared}
@@ -1371,29 +1370,18 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
     return stats
 
 
-def _leaks(query_ids: list[int], train_ids: list[int], signatures: dict[int, Any],
-           config: SampleConfig) -> set[int]:
-    """The query ids whose MinHash estimate reaches the threshold with some train id."""
-    if not query_ids or not train_ids:
-        return set()
-    matches = SignatureMatches(np.stack([signatures[i].hashvalues for i in train_ids]),
-                               config.near_threshold)
-    found = matches.any_match(np.stack([signatures[i].hashvalues for i in query_ids]))
-    return {i for i, leak in zip(query_ids, found.tolist(), strict=True) if leak}
-
-
-def _exact_leaks(query_ids: list[int], train_ids: list[int], targets: list[str],
-                 signatures: dict[int, Any], config: SampleConfig, margin: float
-                 ) -> tuple[set[int], int]:
-    """(the query ids with a train id whose shingle sets reach the Jaccard threshold, pairs
-    compared): exact_near_duplicates on survivor ids."""
+def _leaks(query_ids: list[int], train_ids: list[int], targets: list[str],
+           signatures: dict[int, Any], config: SampleConfig, margin: float, by_estimate: bool
+           ) -> tuple[set[int], int]:
+    """(the query ids that have a near-duplicate among the train ids, pairs considered):
+    exact_near_duplicates on survivor ids."""
     if not query_ids or not train_ids:
         return set(), 0
     found, compared = exact_near_duplicates(
         np.stack([signatures[i].hashvalues for i in query_ids]),
         np.stack([signatures[i].hashvalues for i in train_ids]),
         lambda row: targets[query_ids[row]], lambda row: targets[train_ids[row]],
-        config.near_threshold, margin, config.shingle)
+        config.near_threshold, margin, config.shingle, by_estimate)
     return {i for i, leak in zip(query_ids, found.tolist(), strict=True) if leak}, compared
 
 
