@@ -10,6 +10,9 @@ from dataset_builder.plots import Drawer
 Drawer.start_early()
 
 from dataset_builder.cli import main  # noqa: E402
+from dataset_builder.schema import skip_pandas_probe  # noqa: E402
+
+skip_pandas_probe()
 
 # The walk allocates millions of small, acyclic objects: frequent full collections only cost
 # time, and so does freeing them one by one at exit.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pyarrow as pa
 
 _STR = pa.string()
@@ -132,3 +134,27 @@ SAMPLES = pa.schema([
     ("split", _STR),  # one of SPLITS
 ])
 SCHEMAS["samples"] = SAMPLES
+
+
+class _NoPandasFinder:
+    """Fails the import of pandas (see `skip_pandas_probe`)."""
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+        if name == "pandas" or name.startswith("pandas."):
+            raise ImportError("pandas is not needed to build arrays from lists")
+
+
+def skip_pandas_probe() -> None:
+    """pyarrow imports pandas (about 0.4 s of CPU) on its first `pa.array`, only to ask
+    whether the input is a pandas object; the builder passes lists and numpy arrays. With
+    that first probe failed, pyarrow treats lists as lists and does not probe again; an
+    explicit pandas conversion (`to_pandas`) still imports pandas then. For the command-line
+    process: a library caller keeps pyarrow's default."""
+    if "pandas" in sys.modules:
+        return
+    finder = _NoPandasFinder()
+    sys.meta_path.insert(0, finder)
+    try:
+        pa.array([0])
+    finally:
+        sys.meta_path.remove(finder)
