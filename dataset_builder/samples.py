@@ -26,8 +26,10 @@ import pickle
 import re
 import shutil
 import tempfile
+import weakref
+from array import array
 from collections import Counter, OrderedDict, defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache, partial
@@ -41,7 +43,7 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from dataset_builder import schema
-from dataset_builder.atomic import atomic_write_bytes, atomic_write_json
+from dataset_builder.atomic import atomic_write, atomic_write_bytes, atomic_write_json
 from dataset_builder.gitio import BlobReader, RepoInfo, list_tree
 from dataset_builder.mine import content_skip_reason, path_skip_reason
 from dataset_builder.modules import locate_module
@@ -119,24 +121,35 @@ def _loc(text: str) -> int:
 
 
 class _TextColumn(Sequence[str]):
-    """A string column left in Arrow's buffers (no copy): a str only for the rows read."""
+    """The items' text column in a file of its own (the UTF-8 texts one after another), read
+    with one pread per row: a long history's item texts (clap's: 390 MiB) stay in the page
+    cache, not in the resident memory of this process and of every scale process forked from
+    it (which counted them all, whichever rows they read). The file is unlinked once open."""
 
-    def __init__(self, column: pa.ChunkedArray) -> None:
-        self._chunks = column.chunks  # keeps the buffers alive
-        self._spans: list[tuple[memoryview, int, int]] = []
-        for chunk in self._chunks:
-            if not len(chunk):
-                continue
-            _, offsets_buffer, data_buffer = chunk.buffers()
-            wide = pa.types.is_large_string(chunk.type)
-            offsets = np.frombuffer(offsets_buffer, dtype=np.int64 if wide else np.int32)[
-                chunk.offset : chunk.offset + len(chunk) + 1].tolist()
-            data = memoryview(data_buffer) if data_buffer is not None else memoryview(b"")
-            self._spans.extend(zip([data] * len(chunk), offsets[:-1], offsets[1:],
-                                   strict=True))
+    def __init__(self, chunks: Iterable[pa.Array], path: Path) -> None:
+        offsets = array("q", [0])
+
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as handle:
+                for chunk in chunks:
+                    if not len(chunk):
+                        continue
+                    _, offsets_buffer, data_buffer = chunk.buffers()
+                    wide = pa.types.is_large_string(chunk.type)
+                    ends = np.frombuffer(offsets_buffer, dtype=np.int64 if wide else np.int32)[
+                        chunk.offset : chunk.offset + len(chunk) + 1].astype(np.int64)
+                    if data_buffer is not None:  # null rows have equal offsets: ""
+                        handle.write(memoryview(data_buffer)[ends[0] : ends[-1]])
+                    offsets.extend((ends[1:] - ends[0] + offsets[-1]).tolist())
+
+        atomic_write(path, write)
+        self._offsets = offsets
+        self._fd = os.open(path, os.O_RDONLY)
+        path.unlink()
+        weakref.finalize(self, os.close, self._fd)
 
     def __len__(self) -> int:
-        return len(self._spans)
+        return len(self._offsets) - 1
 
     @overload
     def __getitem__(self, row: int) -> str: ...
@@ -147,8 +160,10 @@ class _TextColumn(Sequence[str]):
     def __getitem__(self, row: int | slice) -> str | list[str]:
         if isinstance(row, slice):
             return [self[i] for i in range(*row.indices(len(self)))]
-        data, start, end = self._spans[row]
-        return str(data[start:end], "utf-8")
+        if row < 0:
+            row += len(self)
+        start, end = self._offsets[row], self._offsets[row + 1]
+        return str(os.pread(self._fd, end - start, start), "utf-8") if end > start else ""
 
 
 def _shared_values(column: pa.ChunkedArray) -> list[Any]:
@@ -172,6 +187,18 @@ def _shared_values(column: pa.ChunkedArray) -> list[Any]:
     return plain
 
 
+_TEXTS_FILE = "item-texts"  # written in the staging folder, unlinked once open
+
+
+def _column_chunks(items: pq.ParquetFile, name: str) -> Iterator[pa.Array]:
+    """A column's arrays, read a row group at a time."""
+    for group in range(items.num_row_groups):
+        column = items.read_row_group(group, columns=[name]).column(0)
+        yield from column.chunks
+        del column
+        pa.default_memory_pool().release_unused()
+
+
 class History:
     """items.parquet and commits.parquet as columns, with version lookups by commit index."""
 
@@ -181,15 +208,19 @@ class History:
                "where_clause", "lifetimes", "references", "resolved", "self_type",
                "trait_name", "digest", "blob", "text")
 
-    def __init__(self, out: Path) -> None:
+    def __init__(self, out: Path, texts_file: Path) -> None:
+        """`texts_file`: where the item texts are written to be read from (_TextColumn)."""
         # Most values repeat across a history's item versions (commits, paths, kinds,
-        # referenced names): one Python object per distinct value, and the texts stay in
-        # Arrow's buffers. Read a column at a time, so that only one is ever held twice.
+        # referenced names): one Python object per distinct value. Read a column at a time,
+        # so that only one is ever held twice.
         items = pq.ParquetFile(out / "items.parquet")
         self.col: dict[str, Sequence[Any]] = {}
         for name in self.COLUMNS:
+            if name == "text":
+                self.col[name] = _TextColumn(_column_chunks(items, name), texts_file)
+                continue
             column = items.read(columns=[name]).column(0)
-            self.col[name] = _TextColumn(column) if name == "text" else _shared_values(column)
+            self.col[name] = _shared_values(column)
             del column
             pa.default_memory_pool().release_unused()
         commits = pq.read_table(out / "commits.parquet",
@@ -905,7 +936,7 @@ def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
         # rustdoc (mostly waiting on cargo) runs while the history loads and datasketch is
         # imported (once, here, rather than in each process below).
         runs = _one_ahead(_rustdoc_runs(info, out, chosen), background)
-        history = History(out)
+        history = History(out, staging / _TEXTS_FILE)
         NearDuplicateIndex(config.near_threshold, config.num_perm, config.shingle)
         live = history.live_at([i for i, _ in snapshots])
         packer = Packer(history, _rustdoc_map(history, chosen, live, runs, rustdoc_report)

@@ -631,20 +631,29 @@ def test_one_ahead_keeps_order_and_raises_the_producers_error() -> None:
             next(items)
 
 
-def test_history_columns_read_like_to_pylist() -> None:
-    """The shared-value and text-buffer columns give what to_pylist gives: several chunks,
-    sliced arrays, nulls, empty and non-ASCII strings."""
-    from dataset_builder.samples import _shared_values, _TextColumn
+def test_history_columns_read_like_to_pylist(tmp_path: Path) -> None:
+    """The shared-value and text-file columns give what to_pylist gives: several chunks,
+    sliced arrays, nulls, empty and non-ASCII strings; the text file is gone once open."""
+    from dataset_builder.samples import _column_chunks, _shared_values, _TextColumn
 
     for kind in (pa.string(), pa.large_string()):
-        texts = pa.chunked_array([pa.array(["fn a() {}", "", "é ∑ 🦀"], kind),
+        texts = pa.chunked_array([pa.array(["fn a() {}", "", "é ∑ 🦀", None], kind),
                                   pa.array(["x", "fn b()", "tail"], kind).slice(1),
                                   pa.array([], kind),
                                   pa.array(["z" * 70000], kind)], kind)
-        column = _TextColumn(texts)
+        column = _TextColumn(texts.chunks, tmp_path / "texts")
+        assert not (tmp_path / "texts").exists()
+        expected = [t or "" for t in texts.to_pylist()]
         assert len(column) == len(texts)
-        assert [column[i] for i in range(len(column))] == texts.to_pylist()
-        assert column[-1] == "z" * 70000 and column[1:3] == texts.to_pylist()[1:3]
+        assert [column[i] for i in range(len(column))] == expected
+        assert column[-1] == "z" * 70000 and column[1:3] == expected[1:3]
+    # From a parquet file of several row groups, as History reads it.
+    table = pa.table({"text": pa.array([f"item {i} é" * (i % 7) for i in range(1000)])})
+    pq.write_table(table, tmp_path / "items.parquet", row_group_size=128)
+    items = pq.ParquetFile(tmp_path / "items.parquet")
+    assert items.num_row_groups > 1
+    column = _TextColumn(_column_chunks(items, "text"), tmp_path / "texts")
+    assert column[:] == table.column("text").to_pylist()
     names = pa.chunked_array([pa.array(["A", "B", "A"]), pa.array(["B", None, "é"])])
     shared = _shared_values(names)
     assert shared == names.to_pylist()
