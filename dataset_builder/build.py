@@ -251,7 +251,7 @@ def _add_samples(out: Path, info: RepoInfo, manifest: dict[str, Any], label: str
     if section.get("up_to_date") and manifest.get("samples", {}).get("config_hash") == \
             section["config_hash"]:
         return False
-    samples = read_samples(out)
+    samples = read_samples(out, columns=["scale", "target_loc", "target_tokens"])
     data = samples_plot_data(samples)
     with contextlib.ExitStack() as stack:
         if drawer is None:
