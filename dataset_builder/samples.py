@@ -43,7 +43,7 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from dataset_builder import schema
-from dataset_builder.atomic import atomic_write, atomic_write_bytes, atomic_write_json
+from dataset_builder.atomic import atomic_write_bytes, atomic_write_json
 from dataset_builder.gitio import BlobReader, RepoInfo, list_tree
 from dataset_builder.mine import content_skip_reason, path_skip_reason
 from dataset_builder.modules import locate_module
@@ -124,29 +124,26 @@ class _TextColumn(Sequence[str]):
     """The items' text column in a file of its own (the UTF-8 texts one after another), read
     with one pread per row: a long history's item texts (clap's: 390 MiB) stay in the page
     cache, not in the resident memory of this process and of every scale process forked from
-    it (which counted them all, whichever rows they read). The file is unlinked once open."""
+    it (which counted them all, whichever rows they read). The file is an unnamed temporary
+    one in `folder`: nothing is left of it when the process ends, however it ends."""
 
-    def __init__(self, chunks: Iterable[pa.Array], path: Path) -> None:
+    def __init__(self, chunks: Iterable[pa.Array], folder: Path) -> None:
         offsets = array("q", [0])
-
-        def write(tmp: Path) -> None:
-            with open(tmp, "wb") as handle:
-                for chunk in chunks:
-                    if not len(chunk):
-                        continue
-                    _, offsets_buffer, data_buffer = chunk.buffers()
-                    wide = pa.types.is_large_string(chunk.type)
-                    ends = np.frombuffer(offsets_buffer, dtype=np.int64 if wide else np.int32)[
-                        chunk.offset : chunk.offset + len(chunk) + 1].astype(np.int64)
-                    if data_buffer is not None:  # null rows have equal offsets: ""
-                        handle.write(memoryview(data_buffer)[ends[0] : ends[-1]])
-                    offsets.extend((ends[1:] - ends[0] + offsets[-1]).tolist())
-
-        atomic_write(path, write)
+        handle = tempfile.TemporaryFile(dir=folder)  # noqa: SIM115 (open as long as self)
+        for chunk in chunks:
+            if not len(chunk):
+                continue
+            _, offsets_buffer, data_buffer = chunk.buffers()
+            wide = pa.types.is_large_string(chunk.type)
+            ends = np.frombuffer(offsets_buffer, dtype=np.int64 if wide else np.int32)[
+                chunk.offset : chunk.offset + len(chunk) + 1].astype(np.int64)
+            if data_buffer is not None:  # null rows have equal offsets: ""
+                handle.write(memoryview(data_buffer)[ends[0] : ends[-1]])
+            offsets.extend((ends[1:] - ends[0] + offsets[-1]).tolist())
+        handle.flush()
         self._offsets = offsets
-        self._fd = os.open(path, os.O_RDONLY)
-        path.unlink()
-        weakref.finalize(self, os.close, self._fd)
+        self._fd = handle.fileno()
+        weakref.finalize(self, handle.close)
 
     def __len__(self) -> int:
         return len(self._offsets) - 1
@@ -187,9 +184,6 @@ def _shared_values(column: pa.ChunkedArray) -> list[Any]:
     return plain
 
 
-_TEXTS_FILE = "item-texts"  # written in the staging folder, unlinked once open
-
-
 def _column_chunks(items: pq.ParquetFile, name: str) -> Iterator[pa.Array]:
     """A column's arrays, read a row group at a time."""
     for group in range(items.num_row_groups):
@@ -208,8 +202,8 @@ class History:
                "where_clause", "lifetimes", "references", "resolved", "self_type",
                "trait_name", "digest", "blob", "text")
 
-    def __init__(self, out: Path, texts_file: Path) -> None:
-        """`texts_file`: where the item texts are written to be read from (_TextColumn)."""
+    def __init__(self, out: Path, scratch: Path) -> None:
+        """`scratch`: a folder for the item texts' temporary file (_TextColumn)."""
         # Most values repeat across a history's item versions (commits, paths, kinds,
         # referenced names): one Python object per distinct value. Read a column at a time,
         # so that only one is ever held twice.
@@ -217,7 +211,7 @@ class History:
         self.col: dict[str, Sequence[Any]] = {}
         for name in self.COLUMNS:
             if name == "text":
-                self.col[name] = _TextColumn(_column_chunks(items, name), texts_file)
+                self.col[name] = _TextColumn(_column_chunks(items, name), scratch)
                 continue
             column = items.read(columns=[name]).column(0)
             self.col[name] = _shared_values(column)
@@ -946,7 +940,7 @@ def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
         # rustdoc (mostly waiting on cargo) runs while the history loads and datasketch is
         # imported (once, here, rather than in each process below).
         runs = _one_ahead(_rustdoc_runs(info, out, chosen), background)
-        history = History(out, staging / _TEXTS_FILE)
+        history = History(out, staging)
         NearDuplicateIndex(config.near_threshold, config.num_perm, config.shingle)
         live = history.live_at([i for i, _ in snapshots])
         packer = Packer(history, _rustdoc_map(history, chosen, live, runs, rustdoc_report)

@@ -633,7 +633,7 @@ def test_one_ahead_keeps_order_and_raises_the_producers_error() -> None:
 
 def test_history_columns_read_like_to_pylist(tmp_path: Path) -> None:
     """The shared-value and text-file columns give what to_pylist gives: several chunks,
-    sliced arrays, nulls, empty and non-ASCII strings; the text file is gone once open."""
+    sliced arrays, nulls, empty and non-ASCII strings; the text file has no name."""
     from dataset_builder.samples import _column_chunks, _shared_values, _TextColumn
 
     for kind in (pa.string(), pa.large_string()):
@@ -641,8 +641,8 @@ def test_history_columns_read_like_to_pylist(tmp_path: Path) -> None:
                                   pa.array(["x", "fn b()", "tail"], kind).slice(1),
                                   pa.array([], kind),
                                   pa.array(["z" * 70000], kind)], kind)
-        column = _TextColumn(texts.chunks, tmp_path / "texts")
-        assert not (tmp_path / "texts").exists()
+        column = _TextColumn(texts.chunks, tmp_path)
+        assert not any(tmp_path.iterdir())  # an unnamed file
         expected = [t or "" for t in texts.to_pylist()]
         assert len(column) == len(texts)
         assert [column[i] for i in range(len(column))] == expected
@@ -652,7 +652,7 @@ def test_history_columns_read_like_to_pylist(tmp_path: Path) -> None:
     pq.write_table(table, tmp_path / "items.parquet", row_group_size=128)
     items = pq.ParquetFile(tmp_path / "items.parquet")
     assert items.num_row_groups > 1
-    column = _TextColumn(_column_chunks(items, "text"), tmp_path / "texts")
+    column = _TextColumn(_column_chunks(items, "text"), tmp_path)
     assert column[:] == table.column("text").to_pylist()
     names = pa.chunked_array([pa.array(["A", "B", "A"]), pa.array(["B", None, "é"])])
     shared = _shared_values(names)
