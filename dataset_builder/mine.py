@@ -7,6 +7,7 @@ resumes from the last finished chunk and ends with the same content as an uninte
 
 from __future__ import annotations
 
+import itertools
 import pickle
 import shutil
 import time
@@ -212,14 +213,19 @@ class BlobCache:
 
 @dataclass
 class MinerState:
-    """Everything a resumed run needs; pickled at every checkpoint."""
+    """Everything a resumed run needs; pickled at every checkpoint (the DAG's edges apart)."""
 
     commits_done: int = 0
     chunk: int = 0
     last_sha: str = ""
     symbols: SymbolTable = field(default_factory=SymbolTable)
     file_lineage: dict[str, str] = field(default_factory=dict)  # path -> path it started as
+    # Edges of the commits walked so far, in the order they were made. An edge A->B changes
+    # only while B is processed, so a checkpoint writes the edges made since the previous one
+    # to a file of their own (edges-<chunk>.pkl) and the state pickle carries none: pickling
+    # them all at every checkpoint grew with the history (clap: 2.1 s over 36 checkpoints).
     dag_edges: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    edges_saved: int = 0  # the first dag_edges already in edge files
     counts: Counter[str] = field(default_factory=Counter)
     skips: Counter[str] = field(default_factory=Counter)
     rs_paths_seen: int = 0
@@ -507,9 +513,15 @@ class WorkDir:
         with open(self.state_path, "rb") as handle:
             state: MinerState = pickle.load(handle)
         # Parts of a chunk that was being written when the run died are redone.
-        for part in self.parts.glob("*.arrow"):
+        for part in [*self.parts.glob("*.arrow"), *self.parts.glob("edges-*.pkl")]:
             if int(part.stem.rsplit("-", 1)[1]) >= state.chunk:
                 part.unlink()
+        for part in sorted(self.parts.glob("edges-*.pkl")):
+            with open(part, "rb") as handle:
+                state.dag_edges.update(pickle.load(handle))
+        if len(state.dag_edges) != state.edges_saved:  # an edge file lost: start again
+            self.remove()
+            return None
         return state
 
     def save_chunk(self, state: MinerState, tables: dict[str, list[Any]]) -> None:
@@ -535,8 +547,16 @@ class WorkDir:
                     writer.write_table(table)
 
             atomic_write(self.parts / f"{name}-{state.chunk:06d}.arrow", write)
+        edges = state.dag_edges
+        atomic_write_bytes(self.parts / f"edges-{state.chunk:06d}.pkl", pickle.dumps(
+            list(itertools.islice(edges.items(), state.edges_saved, None)), protocol=5))
+        state.edges_saved = len(edges)
         state.chunk += 1
-        atomic_write_bytes(self.state_path, pickle.dumps(state, protocol=5))
+        state.dag_edges = {}
+        try:
+            atomic_write_bytes(self.state_path, pickle.dumps(state, protocol=5))
+        finally:
+            state.dag_edges = edges
 
     def part_files(self, name: str) -> list[Path]:
         return sorted(self.parts.glob(f"{name}-*.arrow"))
