@@ -206,17 +206,23 @@ class History:
         """`scratch`: a folder for the item texts' temporary file (_TextColumn)."""
         # Most values repeat across a history's item versions (commits, paths, kinds,
         # referenced names): one Python object per distinct value. Read a column at a time,
-        # so that only one is ever held twice.
+        # so that only one is ever held twice. The texts are copied to their file by a
+        # thread meanwhile: decompressing and writing them hold no GIL (hyper: 0.47 of the
+        # 1.74 s this took one after the other; clap: 2.06 of 4.11 s).
         items = pq.ParquetFile(out / "items.parquet")
-        self.col: dict[str, Sequence[Any]] = {}
-        for name in self.COLUMNS:
-            if name == "text":
-                self.col[name] = _TextColumn(_column_chunks(items, name), scratch)
-                continue
-            column = items.read(columns=[name]).column(0)
-            self.col[name] = _shared_values(column)
-            del column
-            pa.default_memory_pool().release_unused()
+        columns: dict[str, Sequence[Any]] = {}
+        with ThreadPoolExecutor(1, thread_name_prefix="ferric-texts") as pool:
+            texts = pool.submit(lambda: _TextColumn(
+                _column_chunks(pq.ParquetFile(out / "items.parquet"), "text"), scratch))
+            for name in self.COLUMNS:
+                if name == "text":
+                    continue
+                column = items.read(columns=[name]).column(0)
+                columns[name] = _shared_values(column)
+                del column
+                pa.default_memory_pool().release_unused()
+            columns["text"] = texts.result()
+        self.col: dict[str, Sequence[Any]] = {name: columns[name] for name in self.COLUMNS}
         commits = pq.read_table(out / "commits.parquet",
                                 columns=["sha", "index", "committed_at"]).to_pylist()
         self.commit_sha = [c["sha"] for c in commits]
