@@ -45,6 +45,7 @@ from dataset_builder.mine import BlobCache, MinerState, WorkDir, mine_history, t
 from dataset_builder.modules import module_graph
 from dataset_builder.plots import PLOT, SAMPLES_PLOT, Drawer, render_plot, render_samples_plot
 from dataset_builder.report import (
+    REPORT_SAMPLE_COLUMNS,
     SAMPLES_HEADING,
     history_plot_data,
     render_report,
@@ -251,7 +252,7 @@ def _add_samples(out: Path, info: RepoInfo, manifest: dict[str, Any], label: str
     if section.get("up_to_date") and manifest.get("samples", {}).get("config_hash") == \
             section["config_hash"]:
         return False
-    samples = read_samples(out, columns=["scale", "target_loc", "target_tokens"])
+    samples = read_samples(out, columns=REPORT_SAMPLE_COLUMNS)
     data = samples_plot_data(samples)
     with contextlib.ExitStack() as stack:
         if drawer is None:

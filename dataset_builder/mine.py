@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import pickle
 import shutil
+import sys
 import time
 from collections import Counter, OrderedDict, deque
 from collections.abc import Iterator
@@ -516,10 +517,16 @@ class WorkDir:
         for part in [*self.parts.glob("*.arrow"), *self.parts.glob("edges-*.pkl")]:
             if int(part.stem.rsplit("-", 1)[1]) >= state.chunk:
                 part.unlink()
-        for part in sorted(self.parts.glob("edges-*.pkl")):
-            with open(part, "rb") as handle:
-                state.dag_edges.update(pickle.load(handle))
-        if len(state.dag_edges) != state.edges_saved:  # an edge file lost: start again
+        try:
+            for part in sorted(self.parts.glob("edges-*.pkl")):
+                with open(part, "rb") as handle:
+                    state.dag_edges.update(pickle.load(handle))
+            complete = len(state.dag_edges) == state.edges_saved
+        except (OSError, EOFError, pickle.UnpicklingError):
+            complete = False
+        if not complete:  # an edge file lost or damaged, or an older ferric's checkpoint
+            print("checkpoint's DAG edges incomplete: mining from the first commit again",
+                  file=sys.stderr)
             self.remove()
             return None
         return state

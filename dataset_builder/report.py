@@ -125,6 +125,10 @@ def _quantiles(values: list[int]) -> list[Any]:
     return [q(0.0), q(0.5), q(0.9), ordered[-1]]
 
 
+# The columns of the written samples that render_samples_section and samples_plot_data read.
+REPORT_SAMPLE_COLUMNS = ["scale", "target_loc", "target_tokens"]
+
+
 def render_samples_section(section: dict[str, Any], samples: pa.Table) -> str:
     """The samples part of report.md: per scale counts, LOC and token distributions, drops,
     dedup, leakage and type facts."""

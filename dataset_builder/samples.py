@@ -130,20 +130,27 @@ class _TextColumn(Sequence[str]):
     def __init__(self, chunks: Iterable[pa.Array], folder: Path) -> None:
         offsets = array("q", [0])
         handle = tempfile.TemporaryFile(dir=folder)  # noqa: SIM115 (open as long as self)
-        for chunk in chunks:
-            if not len(chunk):
-                continue
-            _, offsets_buffer, data_buffer = chunk.buffers()
-            wide = pa.types.is_large_string(chunk.type)
-            ends = np.frombuffer(offsets_buffer, dtype=np.int64 if wide else np.int32)[
-                chunk.offset : chunk.offset + len(chunk) + 1].astype(np.int64)
-            if data_buffer is not None:  # null rows have equal offsets: ""
-                handle.write(memoryview(data_buffer)[ends[0] : ends[-1]])
-            offsets.extend((ends[1:] - ends[0] + offsets[-1]).tolist())
-        handle.flush()
+        try:
+            for chunk in chunks:
+                if not len(chunk):
+                    continue
+                _, offsets_buffer, data_buffer = chunk.buffers()
+                wide = pa.types.is_large_string(chunk.type)
+                ends = np.frombuffer(offsets_buffer, dtype=np.int64 if wide else np.int32)[
+                    chunk.offset : chunk.offset + len(chunk) + 1].astype(np.int64)
+                if data_buffer is not None:  # null rows have equal offsets: ""
+                    handle.write(memoryview(data_buffer)[ends[0] : ends[-1]])
+                offsets.extend((ends[1:] - ends[0] + offsets[-1]).tolist())
+            handle.flush()
+        except BaseException:
+            handle.close()
+            raise
         self._offsets = offsets
         self._fd = handle.fileno()
         weakref.finalize(self, handle.close)
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a text column reads a file of this process: it cannot be pickled")
 
     def __len__(self) -> int:
         return len(self._offsets) - 1
@@ -157,6 +164,8 @@ class _TextColumn(Sequence[str]):
     def __getitem__(self, row: int | slice) -> str | list[str]:
         if isinstance(row, slice):
             return [self[i] for i in range(*row.indices(len(self)))]
+        if not -len(self) <= row < len(self):
+            raise IndexError("text row out of range")
         if row < 0:
             row += len(self)
         start, end = self._offsets[row], self._offsets[row + 1]
@@ -206,9 +215,10 @@ class History:
         """`scratch`: a folder for the item texts' temporary file (_TextColumn)."""
         # Most values repeat across a history's item versions (commits, paths, kinds,
         # referenced names): one Python object per distinct value. Read a column at a time,
-        # so that only one is ever held twice. The texts are copied to their file by a
-        # thread meanwhile: decompressing and writing them hold no GIL (hyper: 0.47 of the
-        # 1.74 s this took one after the other; clap: 2.06 of 4.11 s).
+        # so that only one is ever held twice (and a row group of texts). The texts are
+        # copied to their file by a thread meanwhile: decompressing and writing them hold no
+        # GIL (hyper: 0.47 of the 1.74 s this took one after the other; clap: 2.06 of
+        # 4.11 s).
         items = pq.ParquetFile(out / "items.parquet")
         columns: dict[str, Sequence[Any]] = {}
         with ThreadPoolExecutor(1, thread_name_prefix="ferric-texts") as pool:
@@ -1441,7 +1451,9 @@ _BATCH_CHARS = 32 << 20
 def _batches(cands: list[Candidate], start: int, end: int, context_chars: int
              ) -> Iterator[tuple[int, int]]:
     """[at, end) of each batch of cands[start:end] to render and write together: BATCH_ROWS
-    rows at most, and no more than BATCH_CHARS characters (one row at least)."""
+    rows at most, and about BATCH_CHARS characters at most (one row at least), counting each
+    row's target as it is now and its context at `context_chars`, an estimate from the
+    budget."""
     at = start
     while at < end:
         stop, size = at, 0

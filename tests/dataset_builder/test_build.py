@@ -377,7 +377,8 @@ def long_reference(long_repo: BuiltRepo, tmp_path_factory: pytest.TempPathFactor
 
 # Slows the run down so that the test can SIGKILL it at a known stage. "after_checkpoint":
 # sleep after each chunk's checkpoint. "before_checkpoint": sleep between a chunk's part files
-# and its checkpoint (from the second chunk on), leaving part files the checkpoint does not cover.
+# and edge file and its checkpoint (from the second chunk on), leaving files the checkpoint does
+# not cover.
 _SLOW_RUN = """
 import sys, time
 from dataset_builder import mine
@@ -425,7 +426,8 @@ def test_sigkill_and_resume(long_repo: BuiltRepo, long_reference: Path, tmp_path
             states = list(out.glob(".work-*/state.pkl"))
             if mode == "after_checkpoint":
                 return bool(states)
-            return bool(states) and bool(list(out.glob(".work-*/parts/items-000001.arrow")))
+            # The edge file is the last written before the (slowed) checkpoint.
+            return bool(states) and bool(list(out.glob(".work-*/parts/edges-000001.pkl")))
 
         _wait_for(reached, proc)
         os.killpg(proc.pid, signal.SIGKILL)
@@ -448,9 +450,14 @@ def test_sigkill_and_resume(long_repo: BuiltRepo, long_reference: Path, tmp_path
     assert isinstance(state, mine.MinerState)
     assert 0 < state.commits_done < 20
     if mode == "before_checkpoint":
-        # Killed while chunk 1's part files were on disk but its checkpoint was not.
+        # Killed while chunk 1's part files and edge file were on disk but its checkpoint was
+        # not: they are dropped, and the run resumes from the checkpoint, not from scratch.
         assert state.chunk == 1
         assert (work / "parts" / "commits-000001.arrow").exists()
+        assert (work / "parts" / "edges-000001.pkl").exists()
+        resumed = mine.WorkDir(out, work.name.removeprefix(".work-")).load()
+        assert resumed is not None and resumed.commits_done == state.commits_done
+        assert not (work / "parts" / "edges-000001.pkl").exists()
 
     rerun = subprocess.run([sys.executable, "-m", "dataset_builder", *_args(long_repo, out)],
                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
@@ -529,6 +536,15 @@ def test_checkpoints_keep_dag_edges_apart(long_repo: BuiltRepo, long_reference: 
     assert mine.WorkDir(lost, work.name.removeprefix(".work-")).load() is None
     assert main(_args(long_repo, lost)) == 0
     assert_same_outputs(long_reference, lost)
+
+    damaged = tmp_path / "damaged"
+    with monkeypatch.context() as patch:
+        _Interrupt(patch, after=4)
+        assert main(_args(long_repo, damaged)) == 130
+    (work,) = damaged.glob(".work-*")
+    edge_file = sorted((work / "parts").glob("edges-*.pkl"))[-1]
+    edge_file.write_bytes(edge_file.read_bytes()[:5])  # cut short
+    assert mine.WorkDir(damaged, work.name.removeprefix(".work-")).load() is None
 
 
 def test_interrupt_twice_with_other_worker_count(long_repo: BuiltRepo, long_reference: Path,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import multiprocessing
 import os
+import pickle
 import random
 import shutil
 import subprocess
@@ -631,6 +633,32 @@ def test_one_ahead_keeps_order_and_raises_the_producers_error() -> None:
             next(items)
 
 
+def test_write_batches_bounded_by_rows_and_characters(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches cover the rows in order, each within BATCH_ROWS rows and BATCH_CHARS characters
+    (targets plus the context estimate), except a single row larger than that alone."""
+    import dataset_builder.samples as samples_module
+    from dataset_builder.samples import Candidate, _batches
+
+    monkeypatch.setattr(samples_module, "_BATCH_ROWS", 4)
+    monkeypatch.setattr(samples_module, "_BATCH_CHARS", 100)
+
+    def cand(size: int) -> Candidate:
+        return Candidate(scale="full", commit_index=0, path="a.rs", paths=["a.rs"], kind="file",
+                         name="a", lineage="a.rs", crate="", target="x" * size,
+                         target_start_byte=0, target_end_byte=size)
+
+    sizes = [10, 10, 10, 10, 10, 70, 250, 5, 5, 5, 5, 5, 5]
+    cands = [cand(n) for n in sizes]
+    batches = list(_batches(cands, 1, len(cands), 10))
+    assert batches[0][0] == 1 and batches[-1][1] == len(cands)
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(batches))
+    for at, end in batches:
+        assert 0 < end - at <= 4
+        assert end - at == 1 or sum(sizes[at:end]) + 10 * (end - at) <= 100
+    assert (5, 6) in batches and (6, 7) in batches  # 70 + 10 alone; 250 alone, over the bound
+    assert [end - at for at, end in batches] == [4, 1, 1, 4, 2]
+
+
 def test_history_columns_read_like_to_pylist(tmp_path: Path) -> None:
     """The shared-value and text-file columns give what to_pylist gives: several chunks,
     sliced arrays, nulls, empty and non-ASCII strings; the text file has no name."""
@@ -647,6 +675,12 @@ def test_history_columns_read_like_to_pylist(tmp_path: Path) -> None:
         assert len(column) == len(texts)
         assert [column[i] for i in range(len(column))] == expected
         assert column[-1] == "z" * 70000 and column[1:3] == expected[1:3]
+    with pytest.raises(IndexError):
+        column[len(column)]
+    with pytest.raises(IndexError):
+        column[-len(column) - 1]
+    with pytest.raises(TypeError):
+        pickle.dumps(column)
     # From a parquet file of several row groups, as History reads it.
     table = pa.table({"text": pa.array([f"item {i} é" * (i % 7) for i in range(1000)])})
     pq.write_table(table, tmp_path / "items.parquet", row_group_size=128)
