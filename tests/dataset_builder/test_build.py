@@ -505,46 +505,45 @@ def test_interrupt_and_resume_in_process(long_repo: BuiltRepo, long_reference: P
     assert_same_outputs(long_reference, out)
 
 
+def _interrupted_work(repo: BuiltRepo, out: Path, monkeypatch: pytest.MonkeyPatch
+                      ) -> mine.WorkDir:
+    """The work folder of a run interrupted after four checkpoints."""
+    with monkeypatch.context() as patch:
+        _Interrupt(patch, after=4)
+        assert main(_args(repo, out)) == 130
+    (work,) = out.glob(".work-*")
+    return mine.WorkDir(out, work.name.removeprefix(".work-"))
+
+
 def test_checkpoints_keep_dag_edges_apart(long_repo: BuiltRepo, long_reference: Path,
                                           tmp_path: Path,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """Each checkpoint writes only the DAG edges made since the previous one; the state
     pickle carries none. A resumed run gathers them again, and one whose edge file is gone
-    starts over; both end with the reference's content."""
+    or damaged starts over; both end with the reference's content."""
     out = tmp_path / "out"
-    with monkeypatch.context() as patch:
-        _Interrupt(patch, after=4)
-        assert main(_args(long_repo, out)) == 130
-    (work,) = out.glob(".work-*")
-    with open(work / "state.pkl", "rb") as handle:
+    work = _interrupted_work(long_repo, out, monkeypatch)
+    with open(work.state_path, "rb") as handle:
         state = pickle.load(handle)
     assert state.dag_edges == {} and state.edges_saved > 0
-    edge_files = sorted((work / "parts").glob("edges-*.pkl"))
-    assert len(edge_files) == 4
-    loaded = mine.WorkDir(out, work.name.removeprefix(".work-")).load()
+    assert len(sorted(work.parts.glob("edges-*.pkl"))) == 4
+    loaded = work.load()
     assert loaded is not None and len(loaded.dag_edges) == state.edges_saved
     assert main(_args(long_repo, out)) == 0
     assert_same_outputs(long_reference, out)
 
     lost = tmp_path / "lost"
-    with monkeypatch.context() as patch:
-        _Interrupt(patch, after=4)
-        assert main(_args(long_repo, lost)) == 130
-    (work,) = lost.glob(".work-*")
-    files = sorted((work / "parts").glob("edges-*.pkl"))
+    work = _interrupted_work(long_repo, lost, monkeypatch)
+    files = sorted(work.parts.glob("edges-*.pkl"))
     files[[len(pickle.loads(f.read_bytes())) > 0 for f in files].index(True)].unlink()
-    assert mine.WorkDir(lost, work.name.removeprefix(".work-")).load() is None
+    assert work.load() is None
     assert main(_args(long_repo, lost)) == 0
     assert_same_outputs(long_reference, lost)
 
-    damaged = tmp_path / "damaged"
-    with monkeypatch.context() as patch:
-        _Interrupt(patch, after=4)
-        assert main(_args(long_repo, damaged)) == 130
-    (work,) = damaged.glob(".work-*")
-    edge_file = sorted((work / "parts").glob("edges-*.pkl"))[-1]
+    work = _interrupted_work(long_repo, tmp_path / "damaged", monkeypatch)
+    edge_file = sorted(work.parts.glob("edges-*.pkl"))[-1]
     edge_file.write_bytes(edge_file.read_bytes()[:5])  # cut short
-    assert mine.WorkDir(damaged, work.name.removeprefix(".work-")).load() is None
+    assert work.load() is None
 
 
 def test_interrupt_twice_with_other_worker_count(long_repo: BuiltRepo, long_reference: Path,
