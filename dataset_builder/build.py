@@ -53,7 +53,7 @@ from dataset_builder.report import (
     samples_plot_data,
 )
 from dataset_builder.rust_items import ParsedFile
-from dataset_builder.samples import SampleConfig, build_samples, read_samples
+from dataset_builder.samples import RustdocAhead, SampleConfig, build_samples, read_samples
 
 MANIFEST = "manifest.json"
 
@@ -243,12 +243,13 @@ def read_manifest(out: Path) -> dict[str, Any] | None:
 
 def _add_samples(out: Path, info: RepoInfo, manifest: dict[str, Any], label: str,
                  config: MineConfig, sample_config: SampleConfig, progress: bool,
-                 drawer: Drawer | None = None) -> bool:
+                 drawer: Drawer | None = None, rustdoc_ahead: RustdocAhead | None = None
+                 ) -> bool:
     """Generate (or confirm up to date) the samples; update manifest and report. Returns
     whether anything was rebuilt. The plot is drawn by `drawer`, or by one started here
-    when there is something to draw."""
+    when there is something to draw; `rustdoc_ahead`: see build_samples."""
     section = build_samples(out, info, label, manifest["config_hash"], sample_config,
-                            config.max_file_bytes, progress)
+                            config.max_file_bytes, progress, rustdoc_ahead=rustdoc_ahead)
     if section.get("up_to_date") and manifest.get("samples", {}).get("config_hash") == \
             section["config_hash"]:
         return False
@@ -288,14 +289,16 @@ def build_dataset(config: MineConfig, info: RepoInfo, progress: bool = True,
         rebuilt = sample_config is not None and _add_samples(
             out, info, previous, label, config, sample_config, progress)
         return BuildResult(out, previous, up_to_date=not rebuilt)
-    with Drawer.take() as drawer:  # started first: it imports matplotlib on spare CPU
+    # The drawer is started first: it imports matplotlib on spare CPU.
+    with Drawer.take() as drawer, contextlib.ExitStack() as cleanup:
         return _build(config, info, out, config_hash, label, started, progress,
-                      sample_config, drawer)
+                      sample_config, drawer, cleanup)
 
 
 def _build(config: MineConfig, info: RepoInfo, out: Path, config_hash: str, label: str,
            started: float, progress: bool, sample_config: SampleConfig | None,
-           drawer: Drawer) -> BuildResult:
+           drawer: Drawer, cleanup: contextlib.ExitStack) -> BuildResult:
+    """The build; what it starts in the background is stopped by `cleanup` afterwards."""
     out.mkdir(parents=True, exist_ok=True)
     for stale in out.glob(".work-*"):  # work of a run with other settings
         if stale.name != f".work-{config_hash}":
@@ -305,6 +308,7 @@ def _build(config: MineConfig, info: RepoInfo, out: Path, config_hash: str, labe
     total = count_commits(info, config.since, config.until)
     if config.max_commits is not None:
         total = min(total, config.max_commits)
+    rustdoc_ahead: RustdocAhead | None = None
     with BlobReader(info.git_dir) as reader:
         cache = BlobCache(reader, config.max_file_bytes)
         recorded: dict[int, list[tuple[str, ParsedFile]] | None] = dict.fromkeys(
@@ -327,6 +331,9 @@ def _build(config: MineConfig, info: RepoInfo, out: Path, config_hash: str, labe
             items_written = pool.submit(_write_items, work, out)
             dag, commits, snapshots, head_graph = _write_graphs(
                 info, config, out, cache, commits, state, recorded, progress)
+            if sample_config is not None:  # modules.parquet says which snapshots
+                rustdoc_ahead = cleanup.enter_context(
+                    contextlib.closing(RustdocAhead(info, out, sample_config)))
             # The graph figures while the item rows are still being written.
             dag_stats = graph_stats(dag)
             module_graph_stats = {"snapshots": len(snapshots), "last_snapshot": snapshots[-1][1],
@@ -373,7 +380,8 @@ def _build(config: MineConfig, info: RepoInfo, out: Path, config_hash: str, labe
     work.remove()
     if sample_config is not None:
         _return_memory()  # the sample processes start as copies of this one
-        _add_samples(out, info, manifest, label, config, sample_config, progress, drawer)
+        _add_samples(out, info, manifest, label, config, sample_config, progress, drawer,
+                     rustdoc_ahead)
         manifest["elapsed_seconds"] = round(time.monotonic() - started, 2)
         atomic_write_json(out / MANIFEST, manifest)
     return BuildResult(out, manifest, up_to_date=False)

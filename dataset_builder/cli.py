@@ -7,17 +7,25 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING, Any
 
 from dataset_builder.build import BuildResult, build_dataset
 from dataset_builder.config import MineConfig
 from dataset_builder.gitio import RepoError, open_repo
 from dataset_builder.samples import SampleConfig
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
 DEMO = "demo"
+
+
+def _console() -> Console:
+    """rich's console on stderr, imported when something is printed (a tenth of a second
+    that a --quiet build with nothing to say does not spend)."""
+    from rich.console import Console
+
+    return Console(stderr=True)
 
 
 def default_demo_dir() -> Path:
@@ -111,6 +119,8 @@ def _fraction(text: str) -> float:
 
 
 def _summary(result: BuildResult, console: Console) -> None:
+    from rich.table import Table
+
     m = result.manifest
     counts = m["counts"]
     table = Table(title=f"dataset_builder: {m['repo']['label']} -> {result.out}")
@@ -147,7 +157,7 @@ def _sample_config(args: argparse.Namespace) -> SampleConfig | None:
         near_threshold=args.near_threshold)
 
 
-def _many(args: argparse.Namespace, repos: list[str], console: Console) -> int:
+def _many(args: argparse.Namespace, repos: list[str]) -> int:
     """Several repositories: built in parallel into OUT/repos/<label>, then combined."""
     from dataset_builder.multi import build_many
 
@@ -169,16 +179,15 @@ def _many(args: argparse.Namespace, repos: list[str], console: Console) -> int:
     manifest = build_many(paths, out, config, _sample_config(args), args.holdout_repo,
                           workers, progress=not args.quiet, names=names)
     if not args.quiet:
-        console.print((out / "report.md").read_text())
+        _console().print((out / "report.md").read_text())
     failed = [k for k, ok in manifest["sanity"].items() if not ok]
     if failed:
-        console.print(f"[bold red]sanity checks failed:[/] {', '.join(failed)}")
+        _console().print(f"[bold red]sanity checks failed:[/] {', '.join(failed)}")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    console = Console(stderr=True)
     try:
         repos = list(args.repo)
         if args.repos_file is not None:
@@ -189,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
             print("error: give --repo PATH (or --repos-file FILE)", file=sys.stderr)
             return 2
         if len(repos) > 1:
-            return _many(args, repos, console)
+            return _many(args, repos)
         if args.holdout_repo:
             print("error: --holdout-repo needs several repositories", file=sys.stderr)
             return 2
@@ -236,5 +245,5 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{result.out}: up to date (config hash {result.manifest['config_hash']})",
               file=sys.stderr)
     elif not args.quiet:
-        _summary(result, console)
+        _summary(result, _console())
     return 0

@@ -177,6 +177,22 @@ def test_rustdoc_json_gives_resolved_signatures_on_the_demo_crate(header_build: 
     assert any("// rustdoc: fn " in r["context"] for r in rustdoc_rows)
 
 
+def test_rustdoc_started_during_the_history_reports_as_a_samples_only_run(
+        demo_repo: Path, header_build: Path, tmp_path: Path) -> None:
+    """A full build starts rustdoc as soon as modules.parquet is written (RustdocAhead); a
+    samples-only run starts it itself. Both document the same snapshot with the same result
+    (with a nightly toolchain or without one), and the samples are the same."""
+    out = tmp_path / "demo"
+    shutil.copytree(header_build, out)
+    shutil.rmtree(out / "samples")
+    assert main(["--repo", str(demo_repo), "--out", str(out), "--quiet"]) == 0
+    early = json.loads((header_build / "manifest.json").read_text())["samples"]
+    late = json.loads((out / "manifest.json").read_text())["samples"]
+    assert early["rustdoc"]["runs"] and early["rustdoc"] == late["rustdoc"]
+    assert early["scales"] == late["scales"]
+    assert read_samples(out).equals(read_samples(header_build))
+
+
 def test_inline_mode_strips_back_to_the_header_mode_targets(
         demo_repo: Path, header_build: Path, tmp_path: Path) -> None:
     out = tmp_path / "inline"
