@@ -966,6 +966,8 @@ def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
         live = history.live_at([i for i, _ in snapshots])
         packer = Packer(history, _rustdoc_map(history, chosen, live, runs, rustdoc_report)
                         if chosen else {})
+    if rustdoc_ahead is not None:  # used up or not wanted: its thread ends before the fork
+        rustdoc_ahead.close()
     commit_split = time_splits(history, config)
     if repo_label in config.holdout_repos:
         commit_split = ["test"] * len(commit_split)
