@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 
 from dataset_builder.cli import main
 from dataset_builder.samples import read_samples
@@ -74,7 +75,8 @@ def test_holdout_and_cross_repository_leakage(tmp_path: Path) -> None:
     assert (held / "manifest.json").read_text() == before
 
 
-def test_unknown_holdout_is_one_line(tmp_path: Path, capsys) -> None:
+def test_unknown_holdout_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                     ) -> None:
     one = _crate(tmp_path / "one", "one", "")
     assert main(["--repo", str(one), "--repo", str(one), "--holdout-repo", "nope",
                  "--out", str(tmp_path / "o"), "--quiet"]) == 2

@@ -572,11 +572,11 @@ def test_common_run_and_tail_find_the_first_difference() -> None:
     rng = random.Random(5)
     for _ in range(400):
         a = bytes(rng.choice(b"ab\n") for _ in range(rng.randrange(0, 9000)))
-        b = bytearray(a)
+        flipped = bytearray(a)
         for _ in range(rng.randrange(0, 3)):
-            if b:
-                b[rng.randrange(len(b))] ^= 1
-        b = bytes(b) + bytes(rng.randrange(0, 3))
+            if flipped:
+                flipped[rng.randrange(len(flipped))] ^= 1
+        b = bytes(flipped) + bytes(rng.randrange(0, 3))
         a_at = rng.randrange(len(a) + 1)
         b_at = a_at if rng.random() < 0.7 else rng.randrange(len(b) + 1)
         limit = rng.randrange(min(len(a) - a_at, len(b) - b_at) + 1)
