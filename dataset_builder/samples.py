@@ -1148,10 +1148,13 @@ class RustdocAhead:
     and the samples' own start instead of holding the samples up: offline it mostly fails
     fast for want of a repository's dependencies, but one crate after another (ripgrep's
     five: its full build's samples waited 1.62 s for them before, 0.33 s after). `close()`
-    waits for the run in progress."""
+    waits for the run in progress. Where samples are already complete, it starts nothing:
+    build_samples may then find them up to date and want no rustdoc at all (and starts the
+    runs itself if it does)."""
 
     def __init__(self, info: RepoInfo, out: Path, config: SampleConfig) -> None:
-        self.chosen = _rustdoc_snapshots(_snapshots(out), config)
+        done = (out / SAMPLES_DIR / MARKER).exists()
+        self.chosen = [] if done else _rustdoc_snapshots(_snapshots(out), config)
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="ferric-rustdoc")
         self.runs = _one_ahead(_rustdoc_runs(info, out, self.chosen), self._pool)
 

@@ -24,6 +24,7 @@ import pytest
 
 from dataset_builder.cli import default_demo_dir, main
 from dataset_builder.demo import materialise
+from dataset_builder.gitio import open_repo
 from dataset_builder.quality import (
     FilterConfig,
     NearDuplicateIndex,
@@ -34,7 +35,13 @@ from dataset_builder.quality import (
     redact,
     shingle_set,
 )
-from dataset_builder.samples import CHARS_PER_TOKEN_ESTIMATE, read_samples, split_target
+from dataset_builder.samples import (
+    CHARS_PER_TOKEN_ESTIMATE,
+    RustdocAhead,
+    SampleConfig,
+    read_samples,
+    split_target,
+)
 from dataset_builder.schema import SAMPLES, SCALES
 from dataset_builder.type_facts import (
     TypeFacts,
@@ -191,6 +198,24 @@ def test_rustdoc_started_during_the_history_reports_as_a_samples_only_run(
     assert early["rustdoc"]["runs"] and early["rustdoc"] == late["rustdoc"]
     assert early["scales"] == late["scales"]
     assert read_samples(out).equals(read_samples(header_build))
+
+
+def test_rustdoc_ahead_starts_nothing_where_samples_are_complete(
+        demo_repo: Path, header_build: Path, tmp_path: Path) -> None:
+    """Complete samples may turn out up to date, wanting no rustdoc: nothing is started for
+    them (a history rebuilt under them would otherwise wait for cargo for nothing)."""
+    info = open_repo(str(demo_repo))
+    ahead = RustdocAhead(info, header_build, SampleConfig())
+    assert ahead.chosen == [] and list(ahead.runs) == []
+    ahead.close()
+    out = tmp_path / "demo"
+    shutil.copytree(header_build, out)
+    shutil.rmtree(out / "samples")
+    ahead = RustdocAhead(info, out, SampleConfig())
+    try:
+        assert len(ahead.chosen) == 1  # the last snapshot (--rustdoc head)
+    finally:
+        ahead.close()
 
 
 def test_inline_mode_strips_back_to_the_header_mode_targets(
