@@ -45,6 +45,7 @@ class Drawer:
         self.pending: dict[str, tuple[Callable[[dict[str, Any], Path], None],
                                       dict[str, Any], Path]] = {}
         self.errors: dict[str, str | None] = {}  # what -> None (drawn) or the failure
+        self.pushers: list[threading.Thread] = []
         if "fork" not in mp.get_all_start_methods():
             return
         ctx = mp.get_context("fork")
@@ -88,7 +89,9 @@ class Drawer:
             with contextlib.suppress(OSError):  # the child is gone: wait() draws here
                 conn.send_bytes(message)
 
-        threading.Thread(target=push, daemon=True, name="ferric-plot-data").start()
+        pusher = threading.Thread(target=push, daemon=True, name="ferric-plot-data")
+        pusher.start()
+        self.pushers = [p for p in self.pushers if p.is_alive()] + [pusher]
 
     def wait(self, what: str) -> None:
         deadline = time.monotonic() + self.FALLBACK_SECONDS
@@ -117,10 +120,18 @@ class Drawer:
         (an error path) is abandoned, its atomic write never renamed into place."""
         if self.proc is None:
             return
-        self.conn.close()
+        # Kill first, close after: a pusher still writing then fails at once (EPIPE). Closing
+        # the pipe under it would free its descriptor number for the next open(), a plot's
+        # own file, and the pusher would write the pickled data into that file.
         self.proc.kill()
         self.proc.join()
         self.proc = None
+        for pusher in self.pushers:
+            pusher.join(timeout=5.0)
+        if any(pusher.is_alive() for pusher in self.pushers):
+            return  # never seen: leave the descriptor open rather than risk that write
+        self.pushers = []
+        self.conn.close()
 
     def __enter__(self) -> Drawer:
         return self

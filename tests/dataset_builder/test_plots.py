@@ -107,3 +107,44 @@ def test_an_early_drawer_goes_once_to_its_own_process(tmp_path: Path) -> None:
         with Drawer.take() as second:
             assert second is not early
     assert (tmp_path / "a.txt").read_text() == "early"
+
+
+class SlowPipeEnd:
+    """The drawer's pipe end, with a send that is still writing when the plot is drawn here.
+    Records whether the pipe was closed under a send: its descriptor number would then be
+    free for the plot's own file, and the send's write would land in that file (seen in CI)."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.sending = 0
+        self.closed_under_a_send = False
+
+    def send_bytes(self, message: bytes) -> None:
+        self.sending += 1
+        try:
+            time.sleep(0.3)
+            self.conn.send_bytes(message)
+        finally:
+            self.sending -= 1
+
+    def close(self) -> None:
+        self.closed_under_a_send |= self.sending > 0
+        self.conn.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.conn, name)
+
+
+def test_the_pipe_is_not_closed_under_a_send_still_writing(tmp_path: Path) -> None:
+    with Drawer() as drawer:
+        if drawer.proc is None:
+            pytest.skip("no fork here: nothing is sent")
+        pipe = SlowPipeEnd(drawer.conn)
+        drawer.conn = pipe
+        drawer.proc.kill()
+        drawer.proc.join()
+        drawer.send("gone", write_text, {"text": "still"}, tmp_path / "gone.txt")
+        drawer.wait("gone")  # the child is dead: drawn here, and the drawer closed
+    assert not pipe.closed_under_a_send
+    assert pipe.sending == 0
+    assert (tmp_path / "gone.txt").read_text() == "still"
