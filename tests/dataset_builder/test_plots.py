@@ -140,7 +140,7 @@ def test_the_pipe_is_not_closed_under_a_send_still_writing(tmp_path: Path) -> No
         if drawer.proc is None:
             pytest.skip("no fork here: nothing is sent")
         pipe = SlowPipeEnd(drawer.conn)
-        drawer.conn = pipe
+        drawer.conn = pipe  # type: ignore[assignment]  # a stand-in with the same calls
         drawer.proc.kill()
         drawer.proc.join()
         drawer.send("gone", write_text, {"text": "still"}, tmp_path / "gone.txt")
