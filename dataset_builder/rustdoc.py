@@ -10,11 +10,15 @@ nightly, no library target, a timeout) nothing is invented: the reason is return
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
+import threading
+import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -23,6 +27,7 @@ from typing import Any
 from dataset_builder.gitio import RepoError, extract_tree
 
 TIMEOUT_S = 300
+POLL_S = 0.1  # how often a running cargo looks for a cancel
 
 
 @dataclass
@@ -149,17 +154,50 @@ def _toolchain_ok() -> str | None:
     return None
 
 
+def _run_cargo(cmd: list[str], cwd: Path, env: dict[str, str],
+               cancel: threading.Event | None) -> tuple[int, str] | str:
+    """(exit code, stderr) of cargo, or "timeout" or "cancelled". cargo runs in a process
+    group of its own, so that a timeout or a cancel stops the rustc processes it started too
+    (a cancelled build would otherwise wait for them: a dependency can take minutes)."""
+    if cancel is not None and cancel.is_set():
+        return "cancelled"
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, process_group=0)
+    deadline = time.monotonic() + TIMEOUT_S
+    outcome: tuple[int, str] | str = "timeout"
+    try:
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                _, err = proc.communicate(timeout=min(left, POLL_S) if cancel else left)
+            except subprocess.TimeoutExpired:
+                if cancel is not None and cancel.is_set():
+                    outcome = "cancelled"
+                    break
+                continue
+            return proc.returncode, err
+    finally:
+        if proc.returncode is None:  # timed out, cancelled, or this thread was interrupted
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+    return outcome
+
+
 def rustdoc_facts(git_dir: Path, snapshot: str, crate_dir: str, cache_dir: Path,
-                  tree: Path | None = None) -> tuple[RustdocFacts | None, str]:
+                  tree: Path | None = None, cancel: threading.Event | None = None
+                  ) -> tuple[RustdocFacts | None, str]:
     """Document the crate in `crate_dir` ("" = repository root) at `snapshot`. Returns the facts
     or None, and "ok" or the reason it failed. Results are cached in `cache_dir` by snapshot.
     `tree`: the snapshot's tree already extracted there (by a caller documenting several
-    crates of one snapshot), else it is extracted for this call."""
+    crates of one snapshot), else it is extracted for this call. `cancel`: once set, a cargo
+    run in progress is killed and the reason is "cancelled"."""
     tag = f"{snapshot}-{crate_dir.replace('/', '_') or 'root'}"
     cached = cache_dir / f"{tag}.json"
     if cached.exists():
         data = json.loads(cached.read_text())
         return parse_rustdoc_json(data, snapshot, crate_dir), "ok"
+    if cancel is not None and cancel.is_set():
+        return None, "cancelled"
     reason = _toolchain_ok()
     if reason:
         return None, reason
@@ -177,13 +215,11 @@ def rustdoc_facts(git_dir: Path, snapshot: str, crate_dir: str, cache_dir: Path,
                "CARGO_NET_OFFLINE": "true"}
         cmd = ["cargo", "+nightly", "rustdoc", "--offline", "--lib", "-q", "--",
                "-Zunstable-options", "--output-format", "json", "--document-private-items"]
-        try:
-            proc = subprocess.run(cmd, cwd=crate, env=env, capture_output=True, text=True,
-                                  timeout=TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            return None, "timeout"
-        if proc.returncode != 0:
-            err = proc.stderr
+        ran = _run_cargo(cmd, crate, env, cancel)
+        if isinstance(ran, str):
+            return None, ran
+        returncode, err = ran
+        if returncode != 0:
             if "no library targets" in err or "no lib target" in err:
                 return None, "no_lib_target"
             if "failed to select a version" in err or "no matching package" in err or \

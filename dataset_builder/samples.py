@@ -26,6 +26,7 @@ import pickle
 import re
 import shutil
 import tempfile
+import threading
 import weakref
 from array import array
 from collections import Counter, OrderedDict, defaultdict
@@ -954,20 +955,22 @@ def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
     snapshots = _snapshots(out)
     chosen = _rustdoc_snapshots(snapshots, config)
     rustdoc_report: dict[str, Any] = {"mode": config.rustdoc, "runs": [], "failed": {}}
-    with ThreadPoolExecutor(1) as background:
-        # rustdoc (mostly waiting on cargo) runs while the history loads and datasketch is
-        # imported (once, here, rather than in each process below).
-        if rustdoc_ahead is not None and rustdoc_ahead.chosen == chosen:
-            runs = rustdoc_ahead.runs
-        else:
-            runs = _one_ahead(_rustdoc_runs(info, out, chosen), background)
+    # rustdoc (mostly waiting on cargo) runs while the history loads and datasketch is
+    # imported (once, here, rather than in each process below): the runs started early if
+    # they are for these snapshots, else runs started now.
+    ahead = rustdoc_ahead if rustdoc_ahead is not None and rustdoc_ahead.chosen == chosen \
+        else RustdocAhead(info, out, config, chosen)
+    try:
+        runs = ahead.runs
         history = History(out, staging)
         NearDuplicateIndex(config.near_threshold, config.num_perm, config.shingle)
         live = history.live_at([i for i, _ in snapshots])
         packer = Packer(history, _rustdoc_map(history, chosen, live, runs, rustdoc_report)
                         if chosen else {})
-    if rustdoc_ahead is not None:  # used up or not wanted: its thread ends before the fork
-        rustdoc_ahead.close()
+    finally:  # used up, not wanted, or an error: no thread or cargo is left at the fork
+        ahead.close()
+        if rustdoc_ahead is not None:
+            rustdoc_ahead.close()
     commit_split = time_splits(history, config)
     if repo_label in config.holdout_repos:
         commit_split = ["test"] * len(commit_split)
@@ -1123,11 +1126,12 @@ def _rustdoc_snapshots(snapshots: list[tuple[int, str]], config: SampleConfig
 _RustdocRun = tuple[RustdocFacts | None, str]
 
 
-def _rustdoc_runs(info: RepoInfo, out: Path, chosen: list[tuple[int, str]]
+def _rustdoc_runs(info: RepoInfo, out: Path, chosen: list[tuple[int, str]],
+                  cancel: threading.Event | None = None
                   ) -> Iterator[tuple[set[str], dict[str, _RustdocRun]]]:
     """For each chosen snapshot, its crate folders (those with a Cargo.toml; "" = the root)
     and rustdoc's result for each that holds Rust files. Needs no history, so it runs while
-    that loads."""
+    that loads. `cancel`: see rustdoc_facts."""
     for _, sha in chosen:
         entries = list_tree(info, sha)
         manifests = {str(Path(e.path).parent) for e in entries if Path(e.path).name == "Cargo.toml"}
@@ -1137,7 +1141,8 @@ def _rustdoc_runs(info: RepoInfo, out: Path, chosen: list[tuple[int, str]]
                      if path_skip_reason(e.path, e.mode) is None}
         with tempfile.TemporaryDirectory(prefix="ferric-tree-") as tree:  # one per snapshot
             results = {crate_dir: rustdoc_facts(info.git_dir, sha, crate_dir,
-                                                out / ".rustdoc-cache", Path(tree) / "src")
+                                                out / ".rustdoc-cache", Path(tree) / "src",
+                                                cancel)
                        for crate_dir in sorted(manifests & with_code)}
         yield manifests, results
 
@@ -1147,18 +1152,28 @@ class RustdocAhead:
     the history has written modules.parquet. cargo then runs beside the history's last steps
     and the samples' own start instead of holding the samples up: offline it mostly fails
     fast for want of a repository's dependencies, but one crate after another (ripgrep's
-    five: its full build's samples waited 1.62 s for them before, 0.33 s after). `close()`
-    waits for the run in progress. Where samples are already complete, it starts nothing:
-    build_samples may then find them up to date and want no rustdoc at all (and starts the
-    runs itself if it does)."""
+    five: its full build's samples waited 1.62 s for them before, 0.33 s after). Where
+    samples are already complete, it starts nothing: build_samples may then find them up to
+    date and want no rustdoc at all (and starts the runs itself if it does). `chosen`: the
+    snapshots to document instead (build_samples' own runs, no such check).
 
-    def __init__(self, info: RepoInfo, out: Path, config: SampleConfig) -> None:
-        done = (out / SAMPLES_DIR / MARKER).exists()
-        self.chosen = [] if done else _rustdoc_snapshots(_snapshots(out), config)
+    `close()` comes once the runs are used up, or when they are not wanted (other snapshots,
+    an error, Ctrl-C): a cargo run still going is then killed, with the rustc processes it
+    started, rather than waited for (with local dependencies a crate can build for
+    minutes)."""
+
+    def __init__(self, info: RepoInfo, out: Path, config: SampleConfig,
+                 chosen: list[tuple[int, str]] | None = None) -> None:
+        if chosen is None:
+            done = (out / SAMPLES_DIR / MARKER).exists()
+            chosen = [] if done else _rustdoc_snapshots(_snapshots(out), config)
+        self.chosen = chosen
+        self._cancel = threading.Event()
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="ferric-rustdoc")
-        self.runs = _one_ahead(_rustdoc_runs(info, out, self.chosen), self._pool)
+        self.runs = _one_ahead(_rustdoc_runs(info, out, self.chosen, self._cancel), self._pool)
 
     def close(self) -> None:
+        self._cancel.set()
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 

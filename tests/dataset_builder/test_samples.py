@@ -218,6 +218,29 @@ def test_rustdoc_ahead_starts_nothing_where_samples_are_complete(
         ahead.close()
 
 
+def test_closing_rustdoc_ahead_kills_a_cargo_run_still_going(
+        demo_repo: Path, header_build: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """An error or Ctrl-C in the history's last steps closes the early runs: cargo (here a
+    fake one that would run 60 s) is killed, not waited for."""
+    from tests.dataset_builder.test_rustdoc import fake_cargo, gone
+
+    pids = fake_cargo(tmp_path, monkeypatch)
+    out = tmp_path / "demo"
+    shutil.copytree(header_build, out)
+    shutil.rmtree(out / "samples")
+    shutil.rmtree(out / ".rustdoc-cache", ignore_errors=True)
+    ahead = RustdocAhead(open_repo(str(demo_repo)), out, SampleConfig())
+    deadline = time.monotonic() + 20
+    while not (pids / "child").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    started = time.monotonic()
+    ahead.close()
+    assert time.monotonic() - started < 8
+    assert gone(int((pids / "cargo").read_text()))
+    assert gone(int((pids / "child").read_text()))
+
+
 def test_inline_mode_strips_back_to_the_header_mode_targets(
         demo_repo: Path, header_build: Path, tmp_path: Path) -> None:
     out = tmp_path / "inline"

@@ -1,0 +1,91 @@
+"""dataset_builder.rustdoc: stopping a cargo run (the JSON path itself is tested on the demo
+crate in test_samples.py)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from dataset_builder import rustdoc
+from dataset_builder.rustdoc import rustdoc_facts
+
+# A cargo that starts a long child (as cargo starts rustc) and waits for it.
+FAKE_CARGO = """#!/bin/sh
+sleep 60 &
+echo $! > "$FAKE_CARGO_PIDS/child"
+echo $$ > "$FAKE_CARGO_PIDS/cargo"
+wait
+"""
+
+
+def fake_cargo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A slow `cargo` first on PATH; returns the folder where it writes its pids."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "cargo").write_text(FAKE_CARGO)
+    (bin_dir / "cargo").chmod(0o755)
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_CARGO_PIDS", str(pids))
+    monkeypatch.setattr(rustdoc, "_toolchain_ok", lambda: None)
+    return pids
+
+
+def gone(pid: int) -> bool:
+    """The process has ended (a zombie not reaped yet counts: it runs no more)."""
+    stat = Path(f"/proc/{pid}/stat")
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            if stat.read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                return True
+        except (FileNotFoundError, ProcessLookupError):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def set_when_started(pids: Path, cancel: threading.Event) -> None:
+    deadline = time.monotonic() + 10
+    while not (pids / "child").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    cancel.set()
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+@pytest.mark.parametrize("stop", ["cancelled", "timeout"])
+def test_a_stopped_cargo_run_ends_with_what_it_started(
+        stop: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pids = fake_cargo(tmp_path, monkeypatch)
+    crate = tmp_path / "src"
+    crate.mkdir()
+    (crate / "Cargo.toml").write_text('[package]\nname = "x"\n')
+    cancel = threading.Event()
+    if stop == "cancelled":
+        threading.Thread(target=set_when_started, args=(pids, cancel), daemon=True).start()
+    else:
+        monkeypatch.setattr(rustdoc, "TIMEOUT_S", 1.0)
+    started = time.monotonic()
+    result = rustdoc_facts(tmp_path, "0" * 40, "", tmp_path / "cache", crate, cancel)
+    assert result == (None, stop)
+    assert time.monotonic() - started < 8  # not the fake cargo's 60 s
+    assert gone(int((pids / "cargo").read_text()))
+    assert gone(int((pids / "child").read_text()))  # killed with its process group
+
+
+def test_nothing_starts_once_cancelled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                       ) -> None:
+    pids = fake_cargo(tmp_path, monkeypatch)
+    crate = tmp_path / "src"
+    crate.mkdir()
+    (crate / "Cargo.toml").write_text('[package]\nname = "x"\n')
+    cancel = threading.Event()
+    cancel.set()
+    assert rustdoc_facts(tmp_path, "0" * 40, "", tmp_path / "cache", crate, cancel) == (
+        None, "cancelled")
+    assert not (pids / "cargo").exists()
