@@ -62,8 +62,11 @@ MAIN = "fn main() {\n    println!(\"{}\", probe_crate::add(1, 2));\n}\n"
 DEAD = "pub fn never_compiled() -> u32 {\n    7\n}\n"
 
 
+CrateRepo = tuple[Path, str]  # (repository, the commit the targets come from)
+
+
 @pytest.fixture(scope="module")
-def crate_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+def crate_repo(tmp_path_factory: pytest.TempPathFactory) -> CrateRepo:
     repo = tmp_path_factory.mktemp("crate") / "repo"
     repo.mkdir()
     git(repo, "init", "-q", "-b", "main")
@@ -100,7 +103,8 @@ def checker(request: pytest.FixtureRequest, tmp_path: Path) -> Checker:
     return Checker(tmp_path / "work", None, Limits(wall_seconds=60), backend=request.param)
 
 
-def test_original_builds_broken_fails_todo_is_degenerate(crate_repo, checker: Checker) -> None:
+def test_original_builds_broken_fails_todo_is_degenerate(crate_repo: CrateRepo,
+                                                         checker: Checker) -> None:
     t = target(crate_repo, "src/lib.rs", ADD)
     prep = checker.prepare(t)
     assert prep.ok and prep.mode == "normal", prep
@@ -120,7 +124,7 @@ def test_original_builds_broken_fails_todo_is_degenerate(crate_repo, checker: Ch
     assert checker.check(t, prep, ADD).compiled
 
 
-def test_test_code_is_checked_in_test_mode(crate_repo, checker: Checker) -> None:
+def test_test_code_is_checked_in_test_mode(crate_repo: CrateRepo, checker: Checker) -> None:
     t = target(crate_repo, "src/lib.rs", HELPER)
     prep = checker.prepare(t)
     assert prep.ok and prep.mode == "test", prep
@@ -128,14 +132,15 @@ def test_test_code_is_checked_in_test_mode(crate_repo, checker: Checker) -> None
     assert not checker.check(t, prep, HELPER.replace("super::add(1, 2)", "1u8")).compiled
 
 
-def test_code_that_is_never_type_checked_is_excluded(crate_repo, checker: Checker) -> None:
+def test_code_that_is_never_type_checked_is_excluded(crate_repo: CrateRepo,
+                                                     checker: Checker) -> None:
     assert checker.prepare(target(crate_repo, "src/lib.rs", WINDOWS)).reason == \
         "target_not_type_checked"
     assert checker.prepare(target(crate_repo, "src/dead.rs", DEAD)).reason == \
         "target_not_type_checked"
 
 
-def test_rustc_fast_path_agrees_with_cargo(crate_repo, tmp_path: Path) -> None:
+def test_rustc_fast_path_agrees_with_cargo(crate_repo: CrateRepo, tmp_path: Path) -> None:
     fast = Checker(tmp_path / "a", None, backend="rustc")
     slow = Checker(tmp_path / "b", None, backend="cargo")
     t = target(crate_repo, "src/lib.rs", ADD)
@@ -156,7 +161,8 @@ def test_rustc_fast_path_agrees_with_cargo(crate_repo, tmp_path: Path) -> None:
     '#[path = "/etc/passwd"] mod passwd;',
     "extern crate libc;",
 ])
-def test_escapes_are_rejected_before_compiling(crate_repo, tmp_path: Path, attack: str) -> None:
+def test_escapes_are_rejected_before_compiling(crate_repo: CrateRepo, tmp_path: Path,
+                                               attack: str) -> None:
     checker = Checker(tmp_path / "w", None, backend="rustc")
     t = target(crate_repo, "src/lib.rs", ADD)
     prep = checker.prepare(t)
@@ -164,7 +170,7 @@ def test_escapes_are_rejected_before_compiling(crate_repo, tmp_path: Path, attac
     assert verdict.failure.startswith("rejected:") and verdict.seconds < 1
 
 
-def test_endless_const_evaluation_is_stopped(crate_repo, tmp_path: Path) -> None:
+def test_endless_const_evaluation_is_stopped(crate_repo: CrateRepo, tmp_path: Path) -> None:
     checker = Checker(tmp_path / "w", None, Limits(wall_seconds=3), backend="rustc")
     t = target(crate_repo, "src/lib.rs", ADD)
     prep = checker.prepare(t)
@@ -176,7 +182,7 @@ def test_endless_const_evaluation_is_stopped(crate_repo, tmp_path: Path) -> None
     assert time.perf_counter() - started < 15
 
 
-def test_memory_hungry_candidate_is_stopped(crate_repo, tmp_path: Path) -> None:
+def test_memory_hungry_candidate_is_stopped(crate_repo: CrateRepo, tmp_path: Path) -> None:
     checker = Checker(tmp_path / "w", None, Limits(wall_seconds=60, memory_bytes=1 << 30),
                       backend="rustc")
     t = target(crate_repo, "src/lib.rs", ADD)
@@ -186,7 +192,8 @@ def test_memory_hungry_candidate_is_stopped(crate_repo, tmp_path: Path) -> None:
     assert not verdict.compiled and verdict.failure in ("memory", "compile_error")
 
 
-def test_harness_manifest_has_no_dev_or_unused_optional_dependencies(crate_repo, checker) -> None:
+def test_harness_manifest_has_no_dev_or_unused_optional_dependencies(crate_repo: CrateRepo,
+                                                                     checker: Checker) -> None:
     # the crate's own manifest names crates no registry has; cargo check would fail with it
     checker.prepare(target(crate_repo, "src/lib.rs", ADD))
     assert checker.manifest is not None
@@ -195,7 +202,7 @@ def test_harness_manifest_has_no_dev_or_unused_optional_dependencies(crate_repo,
     assert 'extra = []' in text and checker.manifest.std_only
 
 
-def test_temporary_folders_are_removed(crate_repo, tmp_path: Path) -> None:
+def test_temporary_folders_are_removed(crate_repo: CrateRepo, tmp_path: Path) -> None:
     checker = Checker(tmp_path / "w", None, backend="rustc")
     t = target(crate_repo, "src/lib.rs", ADD)
     checker.check(t, checker.prepare(t), ADD)

@@ -40,7 +40,8 @@ def test_oracle_and_todo_rows(tmp_path: Path) -> None:
     assert (out / "report.md").exists()
 
 
-def test_bad_problem_file_is_one_line(tmp_path: Path, capsys) -> None:
+def test_bad_problem_file_is_one_line(tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"name": "x"}\n')
     assert main(["humaneval", "--problems", str(bad), "--out", str(tmp_path / "o"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import shutil
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -39,7 +40,7 @@ def demo_outputs(tmp_path_factory: pytest.TempPathFactory, demo_data: Path) -> d
     return {"data": data, "tok": tok, "run": run, "report": report, "base": base}
 
 
-def _runner():  # audits/ is a folder of notebooks, not a package
+def _runner() -> ModuleType:  # audits/ is a folder of notebooks, not a package
     spec = importlib.util.spec_from_file_location("run_audits", ROOT / "audits" / "run_audits.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)

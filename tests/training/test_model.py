@@ -28,7 +28,11 @@ def test_chunked_loss_equals_full_logits_loss_and_gradients(arch: str) -> None:
     labels[0, :7] = -100
     chunked = causal_lm_loss(model, {"input_ids": ids, "labels": labels}, chunk_tokens=9)
     chunked.backward()
-    grads = [p.grad.clone() for p in model.parameters() if p.requires_grad]
+    grads = []
+    for p in model.parameters():
+        if p.requires_grad:
+            assert p.grad is not None
+            grads.append(p.grad.clone())
     model.zero_grad()
     full = model(input_ids=ids, labels=labels).loss
     full.backward()
