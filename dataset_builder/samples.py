@@ -1128,23 +1128,23 @@ _RustdocRun = tuple[RustdocFacts | None, str]
 
 def _rustdoc_runs(info: RepoInfo, out: Path, chosen: list[tuple[int, str]],
                   cancel: threading.Event | None = None
-                  ) -> Iterator[tuple[set[str], dict[str, _RustdocRun]]]:
-    """For each chosen snapshot, its crate folders (those with a Cargo.toml; "" = the root)
-    and rustdoc's result for each that holds Rust files. Needs no history, so it runs while
-    that loads. `cancel`: see rustdoc_facts."""
+                  ) -> Iterator[tuple[set[str], set[str], dict[str, _RustdocRun]]]:
+    """For each chosen snapshot, its crate folders (those with a Cargo.toml; "" = the root),
+    the paths of its minable files, and rustdoc's result for each crate that holds some.
+    Needs no history, so it runs while that loads. `cancel`: see rustdoc_facts."""
     for _, sha in chosen:
         entries = list_tree(info, sha)
         manifests = {str(Path(e.path).parent) for e in entries if Path(e.path).name == "Cargo.toml"}
         manifests = {"" if d == "." else d for d in manifests}
+        minable = {e.path for e in entries if path_skip_reason(e.path, e.mode) is None}
         # The crates the history can have items in (a crate is a function of a file's path).
-        with_code = {_crate_dir(locate_module(e.path).crate) for e in entries
-                     if path_skip_reason(e.path, e.mode) is None}
+        with_code = {_crate_dir(locate_module(path).crate) for path in minable}
         with tempfile.TemporaryDirectory(prefix="ferric-tree-") as tree:  # one per snapshot
             results = {crate_dir: rustdoc_facts(info.git_dir, sha, crate_dir,
                                                 out / ".rustdoc-cache", Path(tree) / "src",
                                                 cancel)
                        for crate_dir in sorted(manifests & with_code)}
-        yield manifests, results
+        yield manifests, minable, results
 
 
 class RustdocAhead:
@@ -1196,15 +1196,21 @@ def _one_ahead(items: Iterator[_Result], pool: ThreadPoolExecutor) -> Iterator[_
 
 def _rustdoc_map(history: History, chosen: list[tuple[int, str]],
                  live: dict[int, dict[str, int]],
-                 runs: Iterator[tuple[set[str], dict[str, _RustdocRun]]],
+                 runs: Iterator[tuple[set[str], set[str], dict[str, _RustdocRun]]],
                  report: dict[str, Any]) -> dict[str, tuple[str, str]]:
     """symbol and lineage -> (digest of the item at the snapshot, rustdoc signature), from
-    the runs of the crates that have items there."""
+    the runs of the crates that have items there. The history replays commits in one order,
+    each diffed against its first parent, so across a merge an item can stay alive in the
+    replay in a file the merged tree does not have (removed on one branch, changed later on
+    another: tokio has such items, in a crate folder that no longer has code). Items in files
+    the snapshot does not have are left out and counted."""
     col = history.col
     mapping: dict[str, tuple[str, str]] = {}
     failed: Counter[str] = Counter()
-    for (index, sha), (manifests, results) in zip(chosen, runs, strict=True):
-        rows = list(live[index].values())
+    not_in_tree = 0
+    for (index, sha), (manifests, minable, results) in zip(chosen, runs, strict=True):
+        rows = [r for r in live[index].values() if col["path"][r] in minable]
+        not_in_tree += len(live[index]) - len(rows)
         crates = sorted({col["crate"][r] for r in rows})
         no_manifest = [c for c in crates if _crate_dir(c) not in manifests]
         if no_manifest:  # test folders and examples are not crates of their own
@@ -1219,6 +1225,7 @@ def _rustdoc_map(history: History, chosen: list[tuple[int, str]],
             matched = _match_rustdoc(facts, rows, col, mapping)
             run["matched"] = matched
     report["failed"] = dict(failed)
+    report["items_not_in_snapshot_tree"] = not_in_tree
     report["functions_with_resolved_signature"] = len({k for k in mapping if "|" in k})
     return mapping
 

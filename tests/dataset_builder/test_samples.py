@@ -762,3 +762,44 @@ def test_history_columns_read_like_to_pylist(tmp_path: Path) -> None:
                                      for v in lists.to_pylist()]
     numbers = pa.chunked_array([pa.array([1, 2]), pa.array([3])])
     assert _shared_values(numbers) == [1, 2, 3]
+
+
+def test_items_a_merge_left_behind_in_the_replay_do_not_reach_rustdoc(tmp_path: Path) -> None:
+    """Found on tokio: main deletes a file (and with it the root crate's code), a branch
+    changes a function in it later, and the merge keeps main's tree (against its first parent
+    nothing changed). The history's replay still holds that function alive at HEAD, in a
+    crate folder with a Cargo.toml but no code left: the rustdoc map must leave it out (it
+    failed with `KeyError: ''`), and count it."""
+    from tests.dataset_builder.conftest import (
+        BASE_DATE,
+        HOUR,
+        Branch,
+        Checkout,
+        Commit,
+        git,
+        make_repo,
+    )
+
+    old = "pub fn a() -> i32 { 1 }\npub fn b() -> i32 { 2 }\n"
+    built = make_repo(tmp_path / "repo", [
+        Commit("base", write={"Cargo.toml": '[package]\nname = "root"\nversion = "0.1.0"\n',
+                              "src/lib.rs": "pub mod old;\n", "src/old.rs": old}),
+        Branch("side"),
+        Checkout("main"),
+        Commit("move the code into a workspace member", delete=["src"], write={
+            "Cargo.toml": '[workspace]\nmembers = ["crates/x"]\n',
+            "crates/x/Cargo.toml": '[package]\nname = "x"\nversion = "0.1.0"\n',
+            "crates/x/src/lib.rs": "pub fn c() -> i32 { 3 }\n"}),
+    ])
+    repo = built.path
+    git(repo, "checkout", "-q", "side")
+    (repo / "src" / "old.rs").write_text(old.replace("{ 1 }", "{ 10 }"))
+    git(repo, "commit", "-q", "-am", "side: change a", date=BASE_DATE + 10 * HOUR)
+    git(repo, "checkout", "-q", "main")
+    git(repo, "merge", "-q", "--no-ff", "-s", "ours", "-m", "merge side", "side",
+        date=BASE_DATE + 11 * HOUR)
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo), "--out", str(out), "--quiet", "--rustdoc", "head"]) == 0
+    rustdoc = json.loads((out / "manifest.json").read_text())["samples"]["rustdoc"]
+    assert rustdoc["items_not_in_snapshot_tree"] >= 1
+    assert {run["crate"] for run in rustdoc["runs"]} <= {"crates/x"}
