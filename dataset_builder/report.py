@@ -195,6 +195,9 @@ def render_samples_section(section: dict[str, Any], samples: pa.Table) -> str:
         + ("; ".join(f"`{r['snapshot'][:10]}` crate `{r['crate']}`: {r['result']}"
                      f" ({r['matched']} functions matched)" for r in rd.get("runs", []))
            or "not run")
+        + (f". Items the history's replay keeps alive in files the snapshot lacks (across "
+           f"merges), left out: {rd['items_not_in_snapshot_tree']}"
+           if rd.get("items_not_in_snapshot_tree") else "")
         + ". Samples with rustdoc facts: "
         + ", ".join(f"{s} {st['samples_with_rustdoc_facts']}" for s, st in scales.items())
         + f". Redactions: {section['redactions'] or 'none'}. Inline type tokens: "

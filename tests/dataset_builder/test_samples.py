@@ -802,4 +802,5 @@ def test_items_a_merge_left_behind_in_the_replay_do_not_reach_rustdoc(tmp_path: 
     assert main(["--repo", str(repo), "--out", str(out), "--quiet", "--rustdoc", "head"]) == 0
     rustdoc = json.loads((out / "manifest.json").read_text())["samples"]["rustdoc"]
     assert rustdoc["items_not_in_snapshot_tree"] >= 1
+    assert "keeps alive in files the snapshot lacks" in (out / "report.md").read_text()
     assert {run["crate"] for run in rustdoc["runs"]} <= {"crates/x"}
