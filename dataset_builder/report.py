@@ -196,7 +196,8 @@ def render_samples_section(section: dict[str, Any], samples: pa.Table) -> str:
                      f" ({r['matched']} functions matched)" for r in rd.get("runs", []))
            or "not run")
         + (f". Items the history's replay keeps alive in files the snapshot lacks (across "
-           f"merges), left out: {rd['items_not_in_snapshot_tree']}"
+           f"merges), left out: {rd['items_not_in_snapshot_tree']} (summed over the "
+           f"snapshots documented)"
            if rd.get("items_not_in_snapshot_tree") else "")
         + ". Samples with rustdoc facts: "
         + ", ".join(f"{s} {st['samples_with_rustdoc_facts']}" for s, st in scales.items())

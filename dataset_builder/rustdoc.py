@@ -158,28 +158,32 @@ def _run_cargo(cmd: list[str], cwd: Path, env: dict[str, str],
                cancel: threading.Event | None) -> tuple[int, str] | str:
     """(exit code, stderr) of cargo, or "timeout" or "cancelled". cargo runs in a process
     group of its own, so that a timeout or a cancel stops the rustc processes it started too
-    (a cancelled build would otherwise wait for them: a dependency can take minutes)."""
+    (a cancelled build would otherwise wait for them: a dependency can take minutes). Its
+    stderr goes to a file and its exit is what is waited for: a process it leaves behind
+    (a compiler cache's server, say) may hold a pipe open long after cargo has finished."""
     if cancel is not None and cancel.is_set():
         return "cancelled"
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, process_group=0)
-    deadline = time.monotonic() + TIMEOUT_S
-    outcome: tuple[int, str] | str = "timeout"
-    try:
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                _, err = proc.communicate(timeout=min(left, POLL_S) if cancel else left)
-            except subprocess.TimeoutExpired:
-                if cancel is not None and cancel.is_set():
-                    outcome = "cancelled"
-                    break
-                continue
-            return proc.returncode, err
-    finally:
-        if proc.returncode is None:  # timed out, cancelled, or this thread was interrupted
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
+    with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as err:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=err, process_group=0)
+        deadline = time.monotonic() + TIMEOUT_S
+        outcome = "timeout"
+        try:
+            while (left := deadline - time.monotonic()) > 0:
+                try:
+                    returncode = proc.wait(timeout=min(left, POLL_S) if cancel else left)
+                except subprocess.TimeoutExpired:
+                    if cancel is not None and cancel.is_set():
+                        outcome = "cancelled"
+                        break
+                    continue
+                err.seek(0)
+                return returncode, err.read()
+        finally:
+            if proc.returncode is None:  # timed out, cancelled, or this thread was interrupted
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
     return outcome
 
 
@@ -191,13 +195,13 @@ def rustdoc_facts(git_dir: Path, snapshot: str, crate_dir: str, cache_dir: Path,
     `tree`: the snapshot's tree already extracted there (by a caller documenting several
     crates of one snapshot), else it is extracted for this call. `cancel`: once set, a cargo
     run in progress is killed and the reason is "cancelled"."""
+    if cancel is not None and cancel.is_set():  # not wanted: not even a cached result
+        return None, "cancelled"
     tag = f"{snapshot}-{crate_dir.replace('/', '_') or 'root'}"
     cached = cache_dir / f"{tag}.json"
     if cached.exists():
         data = json.loads(cached.read_text())
         return parse_rustdoc_json(data, snapshot, crate_dir), "ok"
-    if cancel is not None and cancel.is_set():
-        return None, "cancelled"
     reason = _toolchain_ok()
     if reason:
         return None, reason

@@ -958,6 +958,8 @@ def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
     # rustdoc (mostly waiting on cargo) runs while the history loads and datasketch is
     # imported (once, here, rather than in each process below): the runs started early if
     # they are for these snapshots, else runs started now.
+    if rustdoc_ahead is not None and rustdoc_ahead.chosen != chosen:
+        rustdoc_ahead.close()  # for other snapshots: its cargo stops now, not after the load
     ahead = rustdoc_ahead if rustdoc_ahead is not None and rustdoc_ahead.chosen == chosen \
         else RustdocAhead(info, out, config, chosen)
     try:

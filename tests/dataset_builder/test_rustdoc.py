@@ -89,3 +89,31 @@ def test_nothing_starts_once_cancelled(tmp_path: Path, monkeypatch: pytest.Monke
     assert rustdoc_facts(tmp_path, "0" * 40, "", tmp_path / "cache", crate, cancel) == (
         None, "cancelled")
     assert not (pids / "cargo").exists()
+
+
+# A cargo that finishes at once but leaves a process of another session holding its stderr
+# (as a compiler cache's server may).
+LEAVES_A_SERVER = """#!/bin/sh
+setsid sleep 30 &
+echo $! > "$FAKE_CARGO_PIDS/server"
+exit 0
+"""
+
+
+def test_cargo_is_done_when_it_exits_not_when_its_pipes_close(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pids = fake_cargo(tmp_path, monkeypatch)
+    (tmp_path / "bin" / "cargo").write_text(LEAVES_A_SERVER)
+    monkeypatch.setattr(rustdoc, "TIMEOUT_S", 5.0)
+    crate = tmp_path / "src"
+    crate.mkdir()
+    (crate / "Cargo.toml").write_text('[package]\nname = "x"\n')
+    started = time.monotonic()
+    try:
+        result = rustdoc_facts(tmp_path, "0" * 40, "", tmp_path / "cache", crate,
+                               threading.Event())
+    finally:
+        if (pids / "server").exists():
+            os.kill(int((pids / "server").read_text()), 9)
+    assert result == (None, "no_json_output")  # it exited 0 and wrote no JSON
+    assert time.monotonic() - started < 4
