@@ -28,6 +28,7 @@ from dataset_builder.gitio import RepoError, extract_tree
 
 TIMEOUT_S = 300
 POLL_S = 0.1  # how often a running cargo looks for a cancel
+PROBE_TIMEOUT_S = 60  # `cargo +nightly --version`
 
 
 @dataclass
@@ -148,7 +149,11 @@ def parse_rustdoc_json(data: dict[str, Any], snapshot: str, crate_dir: str) -> R
 def _toolchain_ok() -> str | None:
     if shutil.which("cargo") is None:
         return "no_cargo"
-    probe = subprocess.run(["cargo", "+nightly", "--version"], capture_output=True, text=True)
+    try:  # rustup may try to fetch a missing toolchain: bounded, as every cargo run here
+        probe = subprocess.run(["cargo", "+nightly", "--version"], capture_output=True,
+                               text=True, timeout=PROBE_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return "nightly_probe_timeout"
     if probe.returncode != 0:
         return "no_nightly"
     return None

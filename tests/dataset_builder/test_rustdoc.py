@@ -117,3 +117,18 @@ def test_cargo_is_done_when_it_exits_not_when_its_pipes_close(
             os.kill(int((pids / "server").read_text()), 9)
     assert result == (None, "no_json_output")  # it exited 0 and wrote no JSON
     assert time.monotonic() - started < 4
+
+
+def test_a_toolchain_probe_that_hangs_is_a_counted_reason(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "cargo").write_text("#!/bin/sh\nexec sleep 30\n")
+    (bin_dir / "cargo").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setattr(rustdoc, "PROBE_TIMEOUT_S", 0.5)
+    rustdoc._toolchain_ok.cache_clear()
+    try:
+        assert rustdoc._toolchain_ok() == "nightly_probe_timeout"
+    finally:
+        rustdoc._toolchain_ok.cache_clear()
