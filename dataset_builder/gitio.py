@@ -204,7 +204,11 @@ def iter_commits(info: RepoInfo, since: str | None = None, until: str | None = N
         err = proc.stderr.read().decode("utf-8", "replace").strip()
         proc.stderr.close()
     if proc.returncode not in (0, None, -9) and err:
-        raise RepoError(f"git log failed: {err.splitlines()[-1]}")
+        last = err.splitlines()[-1]
+        hint = (" (the repository lacks an object that git's rename detection reads, in any "
+                "file type: a partial or damaged clone; `git fsck` lists what is missing)"
+                if "unable to read" in last else "")
+        raise RepoError(f"git log failed: {last}{hint}")
 
 
 class BlobReader:

@@ -103,6 +103,24 @@ def test_bad_rev_and_empty_selection(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert_one_line_error(err)
 
 
+def test_a_missing_object_is_one_line_with_a_hint(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """A clone that lacks a blob git's rename detection reads (a non-Rust one, as in an
+    incomplete mirror of alacritty) stops with one line that says what is wrong."""
+    data = "".join(f"line {k}\n" for k in range(200))
+    repo = make_repo(tmp_path / "repo", [
+        Commit("base", write={"src/lib.rs": "fn f() {}\n", "data/a.json": data}),
+        Commit("move", rename={"data/a.json": "data/b.json"},
+               write={"data/b.json": data + "one more\n"}),
+    ])
+    blob = git(repo.path, "rev-parse", f"{repo.sha('base')}:data/a.json").strip()
+    (repo.path / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
+    code, err = run_main(capsys, "--repo", str(repo.path), "--out", str(tmp_path / "out"))
+    assert code == 2
+    assert_one_line_error(err)
+    assert "unable to read" in err and "partial or damaged clone" in err
+
+
 def test_out_is_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     repo = make_repo(tmp_path / "repo", [Commit("rs", write={"src/lib.rs": "fn f() {}\n"})])
     out = tmp_path / "out"
