@@ -9,8 +9,6 @@ hash is up to date and a re-run returns at once.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import gc
 import json
 import platform
 import shutil
@@ -41,6 +39,7 @@ from dataset_builder.gitio import (
     git_version,
 )
 from dataset_builder.graphs import dependency_order, graph_stats, write_graphml
+from dataset_builder.memory import return_memory
 from dataset_builder.mine import BlobCache, MinerState, WorkDir, mine_history, tree_parses
 from dataset_builder.modules import module_graph
 from dataset_builder.plots import PLOT, SAMPLES_PLOT, Drawer, render_plot, render_samples_plot
@@ -379,7 +378,7 @@ def _build(config: MineConfig, info: RepoInfo, out: Path, config_hash: str, labe
     atomic_write_json(out / MANIFEST, manifest)
     work.remove()
     if sample_config is not None:
-        _return_memory()  # the sample processes start as copies of this one
+        return_memory()  # the sample processes start as copies of this one
         _add_samples(out, info, manifest, label, config, sample_config, progress, drawer,
                      rustdoc_ahead)
         manifest["elapsed_seconds"] = round(time.monotonic() - started, 2)
@@ -401,15 +400,6 @@ def _switch_interval(seconds: float) -> Iterator[None]:
         yield
     finally:
         sys.setswitchinterval(previous)
-
-
-def _return_memory() -> None:
-    """Give the freed memory of the history walk back to the system: Arrow's pool and
-    glibc's heap keep it otherwise."""
-    gc.collect()
-    pa.default_memory_pool().release_unused()
-    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
-        ctypes.CDLL(None).malloc_trim(0)
 
 
 def sanity_checks(dag: nx.DiGraph, commits: pa.Table, items: ItemFacts,

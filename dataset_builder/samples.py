@@ -46,6 +46,7 @@ from tqdm import tqdm
 from dataset_builder import schema
 from dataset_builder.atomic import atomic_write_bytes, atomic_write_json
 from dataset_builder.gitio import BlobReader, RepoInfo, list_tree
+from dataset_builder.memory import return_memory
 from dataset_builder.mine import content_skip_reason, path_skip_reason
 from dataset_builder.modules import locate_module
 from dataset_builder.quality import (
@@ -1014,6 +1015,7 @@ def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
                     scale, sources[scale](), history, commit_split, config, counter,
                     repo_label, staging, scale_redactions, scale_tokens, info, progress),
                     scale_redactions, scale_tokens)
+                return_memory(collect=False)  # the next scale's peak: not this one's leftovers
         return results
 
     # The scales are independent: processes (one per usable CPU) each take the next scale when they
