@@ -632,6 +632,7 @@ def mine_history(info: RepoInfo, config: MineConfig, work: WorkDir, cache: BlobC
     started = time.monotonic()
     bar = tqdm(total=total, initial=state.commits_done, unit="commit", disable=not progress,
                dynamic_ncols=True, desc="mining", mininterval=0.5)
+    walked = False
     try:
         # Workers parse small batches of commits, up to a chunk's worth ahead of the walk:
         # the walk starts after the first batch, not the first chunk, and at the end it has
@@ -674,10 +675,11 @@ def mine_history(info: RepoInfo, config: MineConfig, work: WorkDir, cache: BlobC
                 work.save_chunk(state, tables)
                 tables = {"commits": [], "files": [], "items": []}
                 in_chunk = 0
+        walked = True
     finally:
         bar.close()
         if pool is not None:
-            pool.close()
+            pool.close(wanted=walked)
             cache.parsed += pool.parsed
             cache.incremental += pool.incremental
             cache.reparsed += pool.again

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import queue
+import signal
 import time
 import zlib
 from collections import Counter, deque
@@ -100,6 +101,9 @@ def _carried_runs(entries: list[Item | _Run]) -> list[tuple[int, int, int]]:
 
 
 def _worker(index: int, git_dir: Path, max_bytes: int, inbox: Any, outbox: Any) -> None:
+    # Ctrl-C reaches the whole process group: the walk answers it, and ParsePool.close()
+    # stops the workers (None in their inbox, then kill), without tracebacks from here.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     with BlobReader(git_dir) as reader:
         cache = BlobCache(reader, max_bytes)
         while True:
@@ -327,11 +331,16 @@ class ParsePool:
         for sha in self.pins.pop(chunk_id, ()):
             cache.release(sha)
 
-    def close(self) -> None:
+    def close(self, wanted: bool = True) -> None:
+        """Stop the workers: when they finish what they have (`wanted`), or at once (an
+        error or Ctrl-C in the walk: what they parse would be thrown away)."""
         for inbox, proc in zip(self.inboxes, self.procs, strict=True):
-            if proc.is_alive():
+            if not wanted:
+                proc.kill()
+            elif proc.is_alive():
                 inbox.put(None)
         for proc in self.procs:
             proc.join(timeout=5)
             if proc.is_alive():
                 proc.kill()
+                proc.join()

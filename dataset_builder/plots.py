@@ -146,6 +146,9 @@ _early: tuple[int, Drawer] | None = None  # (pid that started it, drawer): see s
 def _drawer_main(conn: Any, parent_end: Any) -> None:
     import signal
 
+    # Ctrl-C reaches the whole process group: the build process answers it and stops this
+    # child itself (close(), or PR_SET_PDEATHSIG below), without a traceback from here.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent_end.close()  # so that recv() sees the end when the build process goes
     with contextlib.suppress(Exception):  # Linux: go when the build process does
         import ctypes

@@ -25,8 +25,10 @@ import os
 import pickle
 import re
 import shutil
+import sys
 import tempfile
 import threading
+import traceback
 import weakref
 from array import array
 from collections import Counter, OrderedDict, defaultdict
@@ -1095,7 +1097,15 @@ def _in_processes(run: Callable[[Callable[[], str | None]], dict[str, _Result]],
                 taken_by[task] = k
             return tasks[task]
 
-        atomic_write_bytes(staging / f".process-{k}.pkl", pickle.dumps(run(take)))
+        try:
+            result = run(take)
+        except BaseException as exc:  # Ctrl-C too: the parent reports it, in one line
+            if os.environ.get("FERRIC_DEBUG"):
+                traceback.print_exc()
+            atomic_write_bytes(staging / f".process-{k}.error",
+                               f"{type(exc).__name__}: {exc}".encode("utf-8", "replace"))
+            sys.exit(1)
+        atomic_write_bytes(staging / f".process-{k}.pkl", pickle.dumps(result))
 
     procs = [ctx.Process(target=child, args=(k,), name=f"ferric-samples-{k}")
              for k in range(processes)]
@@ -1104,13 +1114,20 @@ def _in_processes(run: Callable[[Callable[[], str | None]], dict[str, _Result]],
     for proc in procs:
         proc.join()
     owners: list[int] = taken_by[:]
-    failed = [f"{'+'.join(t for t, by in zip(tasks, owners, strict=True) if by == k) or 'none'}"
-              f" (exit code {proc.exitcode})"
-              for k, proc in enumerate(procs) if proc.exitcode != 0]
+    failed = []
+    for k, proc in enumerate(procs):
+        if proc.exitcode != 0:
+            error = staging / f".process-{k}.error"
+            why = error.read_text("utf-8", "replace") if error.exists() else \
+                f"exit code {proc.exitcode}"
+            taken = "+".join(t for t, by in zip(tasks, owners, strict=True) if by == k)
+            failed.append(f"{taken or 'none'} ({why})")
+    for k in range(processes):
+        (staging / f".process-{k}.error").unlink(missing_ok=True)
     if failed:
         for k in range(processes):
             (staging / f".process-{k}.pkl").unlink(missing_ok=True)
-        raise RuntimeError(f"sample generation failed for {', '.join(failed)}")
+        raise RuntimeError(f"sample generation failed for {'; '.join(failed)}")
     results: dict[str, _Result] = {}
     for k in range(processes):
         path = staging / f".process-{k}.pkl"

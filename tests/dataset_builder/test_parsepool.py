@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 from dataset_builder.mine import _outside_runs
 from dataset_builder.parsepool import _carried_runs, _compact, _expand, path_to_move
@@ -87,3 +88,27 @@ def test_carried_runs_leave_exactly_the_changed_items_to_compare() -> None:
         [i.key for i in old.items if i.key not in new_keys]
     assert {i.key for i in changed} == {"function:f3", "function:g"}
     assert _outside_runs(items, old.items, []) == (items, old.items)
+
+
+def test_workers_leave_ctrl_c_to_the_walk_and_stop_at_once_when_not_wanted(
+        tmp_path: Path) -> None:
+    """Ctrl-C reaches the whole process group: a worker ignores it (no traceback of its own;
+    the walk answers it) and close(wanted=False) stops the workers at once."""
+    import os
+    import signal
+    import time
+
+    from dataset_builder.parsepool import ParsePool
+    from tests.dataset_builder.conftest import linear_repo
+
+    repo = linear_repo(tmp_path / "repo", 2)
+    pool = ParsePool(repo.path / ".git", 1 << 20, 2)
+    try:
+        os.kill(pool.procs[0].pid or 0, signal.SIGINT)
+        time.sleep(0.5)
+        assert pool.procs[0].is_alive()
+    finally:
+        started = time.monotonic()
+        pool.close(wanted=False)
+    assert time.monotonic() - started < 2
+    assert not any(proc.is_alive() for proc in pool.procs)

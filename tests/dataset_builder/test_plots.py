@@ -148,3 +148,21 @@ def test_the_pipe_is_not_closed_under_a_send_still_writing(tmp_path: Path) -> No
     assert not pipe.closed_under_a_send
     assert pipe.sending == 0
     assert (tmp_path / "gone.txt").read_text() == "still"
+
+
+def test_the_plot_child_leaves_ctrl_c_to_the_build(tmp_path: Path) -> None:
+    """Ctrl-C reaches the whole process group; the plot child ignores it (it printed a
+    KeyboardInterrupt traceback before) and is stopped by the build process."""
+    import signal
+
+    with Drawer() as drawer:
+        if drawer.proc is None:
+            pytest.skip("no fork here")
+        drawer.send("a", write_text, {"text": "drawn"}, tmp_path / "a.txt")
+        drawer.wait("a")  # the child is past its imports
+        os.kill(drawer.proc.pid or 0, signal.SIGINT)
+        time.sleep(0.5)
+        assert drawer.proc.is_alive()
+        drawer.send("b", write_text, {"text": "still"}, tmp_path / "b.txt")
+        drawer.wait("b")
+    assert (tmp_path / "b.txt").read_text() == "still"
