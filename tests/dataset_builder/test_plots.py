@@ -160,6 +160,8 @@ def test_the_plot_child_leaves_ctrl_c_to_the_build(tmp_path: Path) -> None:
             pytest.skip("no fork here")
         drawer.send("a", write_text, {"text": "drawn"}, tmp_path / "a.txt")
         drawer.wait("a")  # the child is past its imports
+        if drawer.proc is None:
+            pytest.skip("the child was too slow (a loaded machine): drawn here instead")
         os.kill(drawer.proc.pid or 0, signal.SIGINT)
         time.sleep(0.5)
         assert drawer.proc.is_alive()
