@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from dataset_builder.mine import _outside_runs
 from dataset_builder.parsepool import _carried_runs, _compact, _expand, path_to_move
 from dataset_builder.rust_items import Previous, parse_rust
@@ -101,10 +103,22 @@ def test_workers_leave_ctrl_c_to_the_walk_and_stop_at_once_when_not_wanted(
     from dataset_builder.parsepool import ParsePool
     from tests.dataset_builder.conftest import linear_repo
 
+    def ignores_sigint(pid: int) -> bool:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("SigIgn:"):
+                return bool(int(line.split()[1], 16) & (1 << (signal.SIGINT - 1)))
+        return False
+
+    if not Path("/proc/self/status").exists():
+        pytest.skip("needs /proc")
     repo = linear_repo(tmp_path / "repo", 2)
     pool = ParsePool(repo.path / ".git", 1 << 20, 2)
     try:
-        os.kill(pool.procs[0].pid or 0, signal.SIGINT)
+        pid = pool.procs[0].pid or 0
+        deadline = time.monotonic() + 10
+        while not ignores_sigint(pid) and time.monotonic() < deadline:
+            time.sleep(0.01)  # the worker's first step: not yet, just after the fork
+        os.kill(pid, signal.SIGINT)
         time.sleep(0.5)
         assert pool.procs[0].is_alive()
     finally:
