@@ -963,8 +963,8 @@ def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
     # they are for these snapshots, else runs started now.
     if rustdoc_ahead is not None and rustdoc_ahead.chosen != chosen:
         rustdoc_ahead.close()  # for other snapshots: its cargo stops now, not after the load
-    ahead = rustdoc_ahead if rustdoc_ahead is not None and rustdoc_ahead.chosen == chosen \
-        else RustdocAhead(info, out, config, chosen)
+        rustdoc_ahead = None
+    ahead = rustdoc_ahead or RustdocAhead(info, out, config, chosen)
     try:
         runs = ahead.runs
         history = History(out, staging)
@@ -972,10 +972,8 @@ def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
         live = history.live_at([i for i, _ in snapshots])
         packer = Packer(history, _rustdoc_map(history, chosen, live, runs, rustdoc_report)
                         if chosen else {})
-    finally:  # used up, not wanted, or an error: no thread or cargo is left at the fork
+    finally:  # used up, or an error: no thread or cargo is left at the fork
         ahead.close()
-        if rustdoc_ahead is not None:
-            rustdoc_ahead.close()
     commit_split = time_splits(history, config)
     if repo_label in config.holdout_repos:
         commit_split = ["test"] * len(commit_split)
