@@ -18,6 +18,8 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import attrgetter
+from typing import Any
 
 import tree_sitter_rust
 from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
@@ -151,6 +153,15 @@ class Item:
                     self.doc, self.attributes, self.visibility, self.self_type, self.trait_name,
                     self.has_error, self.digest, self.symbol)
 
+    def __reduce__(self) -> tuple[type[Item], tuple[Any, ...]]:
+        # The fields positionally: the parse workers pickle every new item version for the
+        # main process, which unpickles it; the dataclass default (a state list set field by
+        # field) takes about 1.4x as long both ways.
+        return Item, _ITEM_FIELDS(self)
+
+
+_ITEM_FIELDS = attrgetter(*Item.__slots__)
+
 
 @dataclass(slots=True)
 class UsePath:
@@ -160,6 +171,9 @@ class UsePath:
     path: str
     alias: str
     item: str  # key of the `use` item it belongs to
+
+    def __reduce__(self) -> tuple[type[UsePath], tuple[Any, ...]]:
+        return UsePath, (self.module, self.path, self.alias, self.item)  # see Item.__reduce__
 
 
 @dataclass(slots=True)
@@ -186,6 +200,12 @@ class ParsedFile:
     @property
     def has_errors(self) -> bool:
         return self.error_nodes > 0
+
+    def __reduce__(self) -> tuple[type[ParsedFile], tuple[Any, ...]]:
+        return ParsedFile, _PARSED_FILE_FIELDS(self)  # see Item.__reduce__
+
+
+_PARSED_FILE_FIELDS = attrgetter(*ParsedFile.__slots__)
 
 
 def _ref_span(node: Node, kind: str) -> tuple[int, int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import random
 
 import pytest
@@ -664,3 +665,20 @@ def test_incremental_error_count_recounts_only_what_the_edit_touched() -> None:
     assert incremental == fresh
     assert (old_parsed.error_nodes, incremental.error_nodes) == (6, 3)
     assert [count for _, _, count in incremental.error_spans] == [1, 1, 1]
+
+
+def test_parses_pickle_field_for_field() -> None:
+    """Items, use paths and parsed files travel from the parse workers pickled by their own
+    __reduce__ (fields by position): every field must come back in its place."""
+    source = b"""use crate::a::{b as c};
+/// Doc.
+#[inline]
+pub fn f<'a, T: Clone>(x: &'a T) -> T where T: Default { x.clone() }
+impl<T> Trait for S<T> { fn g(&self) {} }
+"""
+    parsed, _ = parse_rust(source)
+    parsed.carried, parsed.carried_from = [(0, 1, 2)], "abc"
+    back = pickle.loads(pickle.dumps(parsed, protocol=5))
+    for name in ParsedFile.__slots__:
+        assert getattr(back, name) == getattr(parsed, name), name
+    assert back.items and back.uses  # compared field for field above (dataclass equality)
