@@ -2,7 +2,10 @@ import gc
 import os
 import sys
 
+from dataset_builder.children import answer_sigterm
 from dataset_builder.plots import Drawer
+
+answer_sigterm()
 
 # The plot child first, while this process still has everything to import: its own import of
 # matplotlib (about a second of CPU) then runs on the other core, which would idle until the

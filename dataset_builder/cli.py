@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dataset_builder.build import BuildResult, build_dataset
+from dataset_builder.children import Terminated
 from dataset_builder.config import MineConfig
 from dataset_builder.gitio import RepoError, open_repo
 from dataset_builder.samples import SampleConfig
@@ -232,9 +233,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
               file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted: run the same command again to resume", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        stopped = "terminated" if isinstance(exc, Terminated) else "interrupted"
+        print(f"{stopped}: run the same command again to resume", file=sys.stderr)
+        return 143 if isinstance(exc, Terminated) else 130
     except Exception as exc:  # a bug, not bad input: still one line unless asked for more
         if os.environ.get("FERRIC_DEBUG"):
             raise

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
@@ -34,6 +35,7 @@ from tqdm import tqdm
 
 from dataset_builder import schema
 from dataset_builder.atomic import atomic_write, atomic_write_json, atomic_write_text
+from dataset_builder.children import exit_with_parent
 from dataset_builder.config import MineConfig
 from dataset_builder.gitio import RepoError, open_repo
 from dataset_builder.quality import (
@@ -100,7 +102,8 @@ def build_many(paths: list[str], out: Path, config: dict[str, Any],
             for label, path in zip(labels, paths, strict=True)]
     manifests: dict[str, dict[str, Any]] = {}
     parallel = max(1, min(workers, len(jobs)))
-    with ProcessPoolExecutor(parallel) as pool, \
+    with ProcessPoolExecutor(parallel, initializer=exit_with_parent,
+                             initargs=(os.getpid(),)) as pool, \
             tqdm(total=len(jobs), desc="repositories", unit="repo", disable=not progress) as bar:
         futures = {pool.submit(_build_one, job, sample_config): job for job in jobs}
         for future, job in futures.items():

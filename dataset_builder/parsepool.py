@@ -11,6 +11,7 @@ Results are the same as parsing in-process, whichever worker parses what.
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import queue
 import signal
 import time
@@ -21,6 +22,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
+from dataset_builder.children import exit_with_parent
 from dataset_builder.gitio import BlobReader, Commit
 from dataset_builder.mine import Blob, BlobCache, path_skip_reason
 from dataset_builder.rust_items import Item, ParsedFile
@@ -100,7 +102,9 @@ def _carried_runs(entries: list[Item | _Run]) -> list[tuple[int, int, int]]:
     return runs
 
 
-def _worker(index: int, git_dir: Path, max_bytes: int, inbox: Any, outbox: Any) -> None:
+def _worker(index: int, git_dir: Path, max_bytes: int, inbox: Any, outbox: Any,
+            parent_pid: int) -> None:
+    exit_with_parent(parent_pid)
     # Ctrl-C reaches the whole process group: the walk answers it, and ParsePool.close()
     # stops the workers (None in their inbox, then kill), without tracebacks from here.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -181,8 +185,10 @@ class ParsePool:
         ctx = mp.get_context("fork")
         self.inboxes = [ctx.SimpleQueue() for _ in range(workers)]
         self.outbox = ctx.Queue()
+        parent_pid = os.getpid()
         self.procs: list[BaseProcess] = [
-            ctx.Process(target=_worker, args=(i, git_dir, max_bytes, inbox, self.outbox),
+            ctx.Process(target=_worker, args=(i, git_dir, max_bytes, inbox, self.outbox,
+                                              parent_pid),
                         daemon=True, name=f"ferric-parse-{i}")
             for i, inbox in enumerate(self.inboxes)]
         for proc in self.procs:

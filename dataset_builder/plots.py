@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from dataset_builder.atomic import atomic_write
+from dataset_builder.children import exit_with_parent
 
 PLOT = "history.png"
 SAMPLES_PLOT = "samples.png"
@@ -50,7 +51,7 @@ class Drawer:
             return
         ctx = mp.get_context("fork")
         self.conn, child_conn = ctx.Pipe()
-        self.proc = ctx.Process(target=_drawer_main, args=(child_conn, self.conn),
+        self.proc = ctx.Process(target=_drawer_main, args=(child_conn, self.conn, os.getpid()),
                                 daemon=True, name="ferric-plots")
         self.proc.start()
         child_conn.close()
@@ -143,17 +144,14 @@ class Drawer:
 _early: tuple[int, Drawer] | None = None  # (pid that started it, drawer): see start_early
 
 
-def _drawer_main(conn: Any, parent_end: Any) -> None:
+def _drawer_main(conn: Any, parent_end: Any, parent_pid: int) -> None:
     import signal
 
     # Ctrl-C reaches the whole process group: the build process answers it and stops this
-    # child itself (close(), or PR_SET_PDEATHSIG below), without a traceback from here.
+    # child itself (close(), or exit_with_parent below), without a traceback from here.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent_end.close()  # so that recv() sees the end when the build process goes
-    with contextlib.suppress(Exception):  # Linux: go when the build process does
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    exit_with_parent(parent_pid)  # go when the build process does
     try:
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     except (AttributeError, OSError):  # not Linux

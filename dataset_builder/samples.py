@@ -47,6 +47,7 @@ from tqdm import tqdm
 
 from dataset_builder import schema
 from dataset_builder.atomic import atomic_write_bytes, atomic_write_json
+from dataset_builder.children import exit_with_parent
 from dataset_builder.gitio import BlobReader, RepoInfo, list_tree
 from dataset_builder.memory import return_memory
 from dataset_builder.mine import content_skip_reason, path_skip_reason
@@ -1085,7 +1086,11 @@ def _in_processes(run: Callable[[Callable[[], str | None]], dict[str, _Result]],
     taken_by = ctx.Array("i", [-1] * len(tasks))  # which process took each task
     next_task = ctx.Value("i", 0)
 
+    parent_pid = os.getpid()
+
     def child(k: int) -> None:
+        exit_with_parent(parent_pid)
+
         def take() -> str | None:
             with next_task.get_lock():
                 task: int = next_task.value

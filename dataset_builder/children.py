@@ -1,0 +1,41 @@
+"""What every process the build forks does first, and how the build answers SIGTERM."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+
+_PR_SET_PDEATHSIG = 1
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (kill PID, a job scheduler's stop), answered as Ctrl-C is: what the build
+    started is stopped (cargo's process group too, which would outlive a plain exit), and it
+    says how to resume."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+def answer_sigterm() -> None:
+    """In the build process: SIGTERM raises Terminated in its main thread."""
+    signal.signal(signal.SIGTERM, _raise_terminated)
+
+
+def exit_with_parent(parent_pid: int) -> None:
+    """Have the kernel kill this forked process when the process that forked it dies.
+
+    A build killed with kill -9 runs no cleanup: without this, its parse workers wait on their
+    inboxes forever (each holds the write end of its own pipe) and its scale processes go on
+    computing samples nobody collects, beside the resumed run. `parent_pid` is the parent's
+    pid taken before the fork: a parent that died before the request was made is caught by
+    the check after it."""
+    # A child ends at SIGTERM, as processes do: the build process cleans up after it.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    with contextlib.suppress(OSError, AttributeError):  # not Linux: nothing to ask for
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent_pid:
+        os._exit(1)

@@ -1,0 +1,138 @@
+"""dataset_builder.children: the processes a build forks go when the build is killed with -9."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.dataset_builder.conftest import Commit, git, make_repo
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
+                                reason="PR_SET_PDEATHSIG is Linux's")
+
+
+def _alive(pid: int) -> bool:
+    """Running (not gone, and not a zombie waiting for a reaper)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rfind(")") + 2] != "Z"
+
+
+def _kill_and_check(script: str, expected_children: int, *args: str) -> None:
+    """Run `script`, which prints the pids of the children it forked (one line per pid or
+    all on one line) and then waits; kill it with SIGKILL; its children must go too."""
+    proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(script), *args],
+                            cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    pids: list[int] = []
+    try:
+        while len(pids) < expected_children:
+            line = proc.stdout.readline()
+            assert line, "the script ended before its children reported"
+            pids += [int(word) for word in line.split()]
+        assert all(_alive(pid) for pid in pids)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = [pid for pid in pids if _alive(pid)]
+    for pid in left:  # do not leave them to the next test
+        os.kill(pid, signal.SIGKILL)
+    assert not left, f"children still running after their parent was killed: {left}"
+
+
+def test_parse_workers_exit_when_the_build_is_killed(tmp_path: Path) -> None:
+    git(tmp_path, "init", "-q")
+    _kill_and_check("""
+        import sys, time
+        from pathlib import Path
+        from dataset_builder.parsepool import ParsePool
+        pool = ParsePool(Path(sys.argv[1]) / ".git", 1 << 20, 2)
+        print(" ".join(str(proc.pid) for proc in pool.procs), flush=True)
+        time.sleep(60)
+        """, 2, str(tmp_path))
+
+
+def test_scale_processes_exit_when_the_build_is_killed(tmp_path: Path) -> None:
+    _kill_and_check("""
+        import os, sys, time
+        from pathlib import Path
+        from dataset_builder.samples import _in_processes
+
+        def run(take):
+            take()
+            # One write: the two children share stdout.
+            os.write(1, f"{os.getpid()}\\n".encode())
+            time.sleep(60)  # a long scale
+            return {}
+
+        _in_processes(run, ["micro", "full"], Path(sys.argv[1]), processes=2)
+        """, 2, str(tmp_path))
+
+
+SLOW_CARGO = """#!/bin/sh
+if [ "$2" = "--version" ]; then echo "cargo 1.0.0-nightly"; exit 0; fi
+sleep 60 &
+echo $! > "$FAKE_CARGO_PIDS/child"
+echo $$ > "$FAKE_CARGO_PIDS/cargo"
+wait
+"""
+
+
+def test_sigterm_stops_cargo_and_says_how_to_resume(tmp_path: Path) -> None:
+    """kill PID (SIGTERM) is answered as Ctrl-C is: the rustdoc run's process group is
+    killed (a plain exit would leave cargo and its rustc running) and one line is printed."""
+    repo = make_repo(tmp_path / "repo", [
+        Commit("crate", write={"Cargo.toml": '[package]\nname = "t"\nversion = "0.1.0"\n',
+                               "src/lib.rs": "pub fn f() -> u32 { 1 }\n"}),
+        Commit("edit", write={"src/lib.rs": "pub fn f() -> u32 { 2 }\n"}),
+    ]).path
+    bin_dir, pids = tmp_path / "bin", tmp_path / "pids"
+    bin_dir.mkdir()
+    pids.mkdir()
+    (bin_dir / "cargo").write_text(SLOW_CARGO)
+    (bin_dir / "cargo").chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}",
+           "FAKE_CARGO_PIDS": str(pids)}
+    env.pop("FERRIC_DEBUG", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dataset_builder", "--repo", str(repo), "--out",
+         str(tmp_path / "out"), "--quiet"], cwd=ROOT, env=env, stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (pids / "child").exists() and proc.poll() is None \
+                and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert (pids / "child").exists(), "the build never started cargo"
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    cargo, child = (int((pids / name).read_text()) for name in ("cargo", "child"))
+    deadline = time.monotonic() + 5
+    while (_alive(cargo) or _alive(child)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = [pid for pid in (cargo, child) if _alive(pid)]
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert not left, "cargo's process group outlived the build"
+    assert proc.returncode == 143
+    assert "Traceback" not in stderr
+    assert stderr.strip().splitlines()[-1] == \
+        "terminated: run the same command again to resume"
