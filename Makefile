@@ -49,7 +49,7 @@ test: $(STAMP) $(DS_STAMP) test-crates
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy dataset_builder tokenizer training analysis tests
+	$(VENV)/bin/mypy dataset_builder tokenizer training analysis tests bench
 
 # Benchmarks print figures; they are never timed tests. BENCH_REPO: a local Rust git repository.
 BENCH_REPO ?= demo

@@ -23,6 +23,7 @@ import tempfile
 import time
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -108,7 +109,7 @@ def main() -> int:
                 print(f"run {run + 1} {tool:9s} {wall:8.2f} s  peak RSS {rss:7.1f} MiB",
                       file=sys.stderr)
 
-    summary = {tool: {"wall_s": [round(w, 3) for w, _ in runs],
+    summary: dict[str, dict[str, Any]] = {tool: {"wall_s": [round(w, 3) for w, _ in runs],
                       "median_wall_s": round(statistics.median(w for w, _ in runs), 3),
                       "peak_rss_mib": round(max(r for _, r in runs), 1)}
                for tool, runs in results.items()}
