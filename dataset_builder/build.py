@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from dataset_builder.atomic import atomic_write, atomic_write_json, atomic_write
 from dataset_builder.config import MineConfig
 from dataset_builder.gitio import (
     BlobReader,
+    MissingObjectError,
     RepoError,
     RepoInfo,
     count_commits,
@@ -278,8 +279,47 @@ def build_dataset(config: MineConfig, info: RepoInfo, progress: bool = True,
     (part 2). Each part is skipped when its outputs are complete for the same config hash."""
     started = time.monotonic()
     out = Path(config.out)
-    config_hash = config.config_hash(info.head, __version__)
     label = repo_label or info.path.name
+    # A build whose rename detection failed on a missing object left a note: the same
+    # settings mine without it at once (so a resumed run finds its checkpoints).
+    renames_off = _renames_off(out, config.config_hash(info.head, __version__)) \
+        if config.renames else None
+    if renames_off is not None:
+        config = replace(config, renames=False)
+    try:
+        return _build_or_skip(config, info, out, label, started, progress, sample_config,
+                              renames_off)
+    except MissingObjectError as exc:
+        if not config.renames:
+            raise
+        print(f"warning: {exc}: mining without rename detection (a renamed file shows as a "
+              "deletion and an addition)", file=sys.stderr)
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(out / RENAMES_OFF, {
+            "config_hash": config.config_hash(info.head, __version__), "reason": str(exc)})
+        return _build_or_skip(replace(config, renames=False), info, out, label, started,
+                              progress, sample_config, str(exc))
+
+
+# Written when rename detection failed: the config hash (renames on) it applies to and why.
+RENAMES_OFF = ".renames-off.json"
+
+
+def _renames_off(out: Path, config_hash: str) -> str | None:
+    """Why this build's settings mine without rename detection (None: they do not)."""
+    try:
+        note = json.loads((out / RENAMES_OFF).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(note, dict) or note.get("config_hash") != config_hash:
+        return None
+    return str(note.get("reason", ""))
+
+
+def _build_or_skip(config: MineConfig, info: RepoInfo, out: Path, label: str, started: float,
+                   progress: bool, sample_config: SampleConfig | None,
+                   renames_off: str | None) -> BuildResult:
+    config_hash = config.config_hash(info.head, __version__)
     previous = read_manifest(out)
     if previous and previous.get("status") == "complete" and \
             previous.get("config_hash") == config_hash and \
@@ -291,12 +331,13 @@ def build_dataset(config: MineConfig, info: RepoInfo, progress: bool = True,
     # The drawer is started first: it imports matplotlib on spare CPU.
     with Drawer.take() as drawer, contextlib.ExitStack() as cleanup:
         return _build(config, info, out, config_hash, label, started, progress,
-                      sample_config, drawer, cleanup)
+                      sample_config, drawer, cleanup, renames_off)
 
 
 def _build(config: MineConfig, info: RepoInfo, out: Path, config_hash: str, label: str,
            started: float, progress: bool, sample_config: SampleConfig | None,
-           drawer: Drawer, cleanup: contextlib.ExitStack) -> BuildResult:
+           drawer: Drawer, cleanup: contextlib.ExitStack,
+           renames_off: str | None = None) -> BuildResult:
     """The build; what it starts in the background is stopped by `cleanup` afterwards."""
     out.mkdir(parents=True, exist_ok=True)
     for stale in out.glob(".work-*"):  # work of a run with other settings
@@ -351,7 +392,8 @@ def _build(config: MineConfig, info: RepoInfo, out: Path, config_hash: str, labe
         "config": {**asdict(config), "head": info.head},
         "repo": {"label": label, "path": str(info.path),
                  "bare": info.bare, "shallow": info.shallow, "rev": info.rev,
-                 "head": info.head},
+                 "head": info.head, "renames_followed": config.renames,
+                 **({"renames_off_because": renames_off} if renames_off else {})},
         # Later stages reach the code at any commit through this map.
         "repos": {label: {"path": str(info.path.resolve()), "git_dir": str(
             info.git_dir.resolve()), "head": info.head, "bare": info.bare,

@@ -25,6 +25,11 @@ class MineConfig:
     snapshot_every: int | None = None
     """Snapshots (module graphs; MEDIUM, LARGE and FULL samples) at the last commit and at
     every N-th (0: the last only; None: about ten over the history, at most every 100)."""
+    renames: bool = True
+    """Follow renamed files (git's rename detection, -M). A build whose `git log -M` cannot
+    read a blob the repository lacks (mirrors without large binaries, damaged clones) turns
+    this off by itself, says so, and records why in the manifest; a rename then shows as a
+    deletion and an addition."""
     max_file_bytes: int = 1 << 20
     """Rust files larger than this are skipped as too_large (generated tables, bundles)."""
     chunk_commits: int = 256
@@ -39,6 +44,8 @@ class MineConfig:
         # These change where checkpoints fall and who parses, not the content.
         fields.pop("chunk_commits")
         fields.pop("workers")
+        if self.renames:  # named only when off: builds from before the field keep their hash
+            fields.pop("renames")
         fields["head"] = head
         return fields
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import subprocess
 import tarfile
@@ -26,6 +27,11 @@ _GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"
 
 class RepoError(Exception):
     """Bad input the user can fix; the CLI prints it as one line and exits 2."""
+
+
+class MissingObjectError(RepoError):
+    """`git log -M` could not read an object the repository lacks (rename detection reads
+    the blobs of added and deleted files of any type): the build mines again without it."""
 
 
 @dataclass(slots=True)
@@ -165,11 +171,14 @@ def _parse_record(record: bytes) -> Commit:
 
 
 def iter_commits(info: RepoInfo, since: str | None = None, until: str | None = None,
-                 max_commits: int | None = None, skip: int = 0) -> Iterator[Commit]:
+                 max_commits: int | None = None, skip: int = 0,
+                 renames: bool = True) -> Iterator[Commit]:
     """Commits reachable from the revision, oldest first (parents before children), with
-    their file changes; merges are diffed against their first parent. `max_commits` keeps the
-    oldest N; `skip` then drops the first N of those (used when resuming)."""
-    cmd = _git(info.git_dir, "log", "--reverse", "--date-order", "--root", "--raw", "-M",
+    their file changes; merges are diffed against their first parent and, with `renames`,
+    renamed files are detected (-M). `max_commits` keeps the oldest N; `skip` then drops the
+    first N of those (used when resuming)."""
+    cmd = _git(info.git_dir, "log", "--reverse", "--date-order", "--root", "--raw",
+               "-M" if renames else "--no-renames",
                "--no-abbrev", "-z", "--diff-merges=first-parent", f"--format={_FORMAT}",
                *_range_args(since, until), info.head, "--")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env())
@@ -205,9 +214,13 @@ def iter_commits(info: RepoInfo, since: str | None = None, until: str | None = N
         proc.stderr.close()
     if proc.returncode not in (0, None, -9) and err:
         last = err.splitlines()[-1]
-        hint = (" (the repository lacks an object that git's rename detection reads, in any "
-                "file type: a partial or damaged clone; `git fsck` lists what is missing)"
-                if "unable to read" in last else "")
+        # "unable to read <sha>" names a blob (a tree is "unable to read tree <sha>"): only
+        # rename detection reads blobs, so without it the walk can go on.
+        if renames and re.search(r"unable to read [0-9a-f]{40}", last):
+            raise MissingObjectError(f"git log -M failed: {last} (the repository lacks an "
+                                     "object that rename detection reads)")
+        hint = (" (the repository lacks an object: a partial or damaged clone; `git fsck` "
+                "lists what is missing)" if "unable to read" in last else "")
         raise RepoError(f"git log failed: {last}{hint}")
 
 

@@ -626,7 +626,7 @@ def mine_history(info: RepoInfo, config: MineConfig, work: WorkDir, cache: BlobC
     state = work.load() or MinerState()
     miner = Miner(info, config, state, cache)
     commits = iter_commits(info, config.since, config.until, config.max_commits,
-                           skip=state.commits_done)
+                           skip=state.commits_done, renames=config.renames)
     pool = ParsePool(info.git_dir, config.max_file_bytes, config.workers) \
         if config.workers > 0 else None
     started = time.monotonic()

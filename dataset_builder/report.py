@@ -40,6 +40,8 @@ def render_report(manifest: dict[str, Any], dag: nx.DiGraph, commits: pa.Table) 
         f"Revision `{repo['rev']}` = `{repo['head'][:12]}`; bare: {repo['bare']}; "
         f"shallow: {repo['shallow']}; config hash `{manifest['config_hash']}`; "
         f"{manifest['elapsed_seconds']} s.",
+        *(["", f"Renames not followed: {repo['renames_off_because']}; a renamed file shows "
+                "as a deletion and an addition."] if repo.get("renames_off_because") else []),
         "",
         "## History",
         "",

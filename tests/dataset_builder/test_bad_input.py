@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
 
 from dataset_builder.cli import main
@@ -103,22 +104,78 @@ def test_bad_rev_and_empty_selection(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert_one_line_error(err)
 
 
-def test_a_missing_object_is_one_line_with_a_hint(tmp_path: Path,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    """A clone that lacks a blob git's rename detection reads (a non-Rust one, as in an
-    incomplete mirror of alacritty) stops with one line that says what is wrong."""
+def _repo_missing_a_non_rust_blob(tmp_path: Path) -> Any:
+    """A clone that lacks a blob git's rename detection reads (a non-Rust one, as in
+    incomplete mirrors of alacritty and tonic), with a renamed Rust file too."""
     data = "".join(f"line {k}\n" for k in range(200))
     repo = make_repo(tmp_path / "repo", [
-        Commit("base", write={"src/lib.rs": "fn f() {}\n", "data/a.json": data}),
-        Commit("move", rename={"data/a.json": "data/b.json"},
-               write={"data/b.json": data + "one more\n"}),
+        Commit("base", write={"src/lib.rs": "mod a;\n", "src/a.rs": "pub fn f() {}\n",
+                              "data/a.json": data}),
+        Commit("move", rename={"data/a.json": "data/b.json", "src/a.rs": "src/b.rs"},
+               write={"data/b.json": data + "one more\n", "src/lib.rs": "mod b;\n"}),
     ])
     blob = git(repo.path, "rev-parse", f"{repo.sha('base')}:data/a.json").strip()
     (repo.path / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
+    return repo
+
+
+def test_a_missing_blob_turns_rename_detection_off(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """`git log -M` cannot run there: the build says so in one line, mines without rename
+    detection (the renamed Rust file becomes a deletion and an addition) and records why."""
+    repo = _repo_missing_a_non_rust_blob(tmp_path)
+    out = tmp_path / "out"
+    code, err = run_main(capsys, "--repo", str(repo.path), "--out", str(out), "--no-samples")
+    assert code == 0, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("warning: git log -M failed"), err
+    assert "unable to read" in err and "without rename detection" in err
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["repo"]["renames_followed"] is False
+    assert "unable to read" in manifest["repo"]["renames_off_because"]
+    assert "Renames not followed" in (out / "report.md").read_text()
+    files = pq.read_table(out / "files.parquet").to_pylist()
+    moved = {(f["status"], f["path"]) for f in files if f["commit"] == repo.sha("move")}
+    assert {("D", "src/a.rs"), ("A", "src/b.rs")} <= moved
+    # The same command again: up to date, with no second attempt at rename detection.
+    code, err = run_main(capsys, "--repo", str(repo.path), "--out", str(out), "--no-samples")
+    assert code == 0 and "up to date" in err and "warning" not in err
+    # A run that starts again (here: its outputs gone) mines without renames at once.
+    (out / "manifest.json").unlink()
+    code, err = run_main(capsys, "--repo", str(repo.path), "--out", str(out), "--no-samples")
+    assert code == 0 and "warning" not in err, err
+
+
+def test_a_complete_clone_follows_renames(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path / "repo", [
+        Commit("base", write={"src/lib.rs": "mod a;\n", "src/a.rs": "pub fn f() {}\n"}),
+        Commit("move", rename={"src/a.rs": "src/b.rs"}, write={"src/lib.rs": "mod b;\n"}),
+    ])
+    out = tmp_path / "out"
+    code, err = run_main(capsys, "--repo", str(repo.path), "--out", str(out), "--no-samples")
+    assert code == 0 and "warning" not in err, err
+    assert json.loads((out / "manifest.json").read_text())["repo"]["renames_followed"] is True
+    files = pq.read_table(out / "files.parquet").to_pylist()
+    assert [(f["status"], f["old_path"], f["path"]) for f in files
+            if f["commit"] == repo.sha("move") and f["path"] == "src/b.rs"] == [
+        ("R", "src/a.rs", "src/b.rs")]
+
+
+def test_a_missing_tree_is_one_line_with_a_hint(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """Without a tree git log cannot list the changes at all: one line that says what is
+    wrong, whether or not renames are followed."""
+    repo = make_repo(tmp_path / "repo", [
+        Commit("base", write={"src/lib.rs": "fn f() {}\n", "data/x.txt": "x\n"}),
+        Commit("more", write={"data/x.txt": "y\n"}),
+    ])
+    tree = git(repo.path, "rev-parse", f"{repo.sha('base')}:data").strip()
+    (repo.path / ".git" / "objects" / tree[:2] / tree[2:]).unlink()
     code, err = run_main(capsys, "--repo", str(repo.path), "--out", str(tmp_path / "out"))
     assert code == 2
     assert_one_line_error(err)
-    assert "unable to read" in err and "partial or damaged clone" in err
+    assert "partial or damaged clone" in err
 
 
 def test_out_is_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
