@@ -150,7 +150,7 @@ def render_samples_section(section: dict[str, Any], samples: pa.Table) -> str:
                      st["splits"].get("valid", 0), st["splits"].get("test", 0),
                      f"{loc_q[1]} / {loc_q[2]} / {loc_q[3]}",
                      f"{tok_q[1]} / {tok_q[2]} / {tok_q[3]}", st["split_targets"],
-                     st["over_budget"]])
+                     st["over_budget"], section.get("cpu_seconds", {}).get(scale, "")])
     reasons = sorted({r for st in scales.values() for r in st["dropped"]})
     drop_rows = [[r, *[scales[s]["dropped"].get(r, 0) for s in scales]] for r in reasons]
     leak_rows = [[s, st["leakage"].get("test_dropped", 0), st["leakage"].get("valid_dropped", 0),
@@ -172,7 +172,7 @@ def render_samples_section(section: dict[str, Any], samples: pa.Table) -> str:
         "",
         _table(["scale", "produced", "kept", "train", "valid", "test",
                 "target LOC median / p90 / max", "target tokens median / p90 / max",
-                "targets split into parts", "over budget"], rows),
+                "targets split into parts", "over budget", "CPU s"], rows),
         "",
         f"![target tokens per scale]({SAMPLES_PLOT})",
         "",

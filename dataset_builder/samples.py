@@ -28,6 +28,7 @@ import shutil
 import sys
 import tempfile
 import threading
+import time
 import traceback
 import weakref
 from array import array
@@ -1012,10 +1013,13 @@ def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
             while (scale := take()) is not None:
                 scale_redactions: Counter[str] = Counter()
                 scale_tokens: Counter[str] = Counter()
-                results[scale] = (_run_scale(
+                cpu_started = time.process_time()
+                scale_stats = _run_scale(
                     scale, sources[scale](), history, commit_split, config, counter,
-                    repo_label, staging, scale_redactions, scale_tokens, info, progress),
-                    scale_redactions, scale_tokens)
+                    repo_label, staging, scale_redactions, scale_tokens, info, progress)
+                # This process's CPU for the scale (rustdoc's cargo, started earlier, apart).
+                results[scale] = (scale_stats, scale_redactions, scale_tokens,
+                                  round(time.process_time() - cpu_started, 2))
                 return_memory(collect=False)  # the next scale's peak: not this one's leftovers
         return results
 
@@ -1023,8 +1027,9 @@ def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
     # are free. micro is the largest on the histories measured and small the smallest, so
     # the work evens out. Merged in scale order, so the output equals a sequential run's.
     results = _in_processes(run_scales, list(_SCALE_ORDER), staging)
+    cpu_seconds: dict[str, float] = {}
     for scale in schema.SCALES:
-        stats[scale], scale_redactions, scale_tokens = results[scale]
+        stats[scale], scale_redactions, scale_tokens, cpu_seconds[scale] = results[scale]
         redactions.update(scale_redactions)
         inline_tokens.update(scale_tokens)
 
@@ -1042,6 +1047,8 @@ def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
         "rustdoc": rustdoc_report,
         "type_tokens": len(inline_tokens),
         "split_commits": dict(Counter(commit_split)),
+        # CPU seconds of each scale in the process that made it: where the stage's time goes.
+        "cpu_seconds": cpu_seconds,
         # How far below the threshold a MinHash estimate may be for a pair's shingle sets to
         # be compared: when dropping leaks, and when checking what is written.
         "exact_jaccard_margins": {"drop": DROP_MARGIN, "check": CHECK_MARGIN},
@@ -1060,7 +1067,7 @@ def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
 
 
 _Result = TypeVar("_Result")
-_ScaleResult = tuple[ScaleStats, Counter[str], Counter[str]]
+_ScaleResult = tuple[ScaleStats, Counter[str], Counter[str], float]
 _SCALE_ORDER = ("micro", "large", "full", "medium", "small")  # the order scales are taken in
 
 

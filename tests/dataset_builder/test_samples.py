@@ -82,6 +82,10 @@ def test_every_scale_present_and_counts_add_up(header_build: Path) -> None:
         assert st["produced"] == st["kept"] + sum(st["dropped"].values()), scale
         assert by_scale[scale] == st["kept"], scale
         assert sum(st["splits"].values()) == st["kept"]
+    # Each scale's CPU time is reported, in the manifest and the report's table.
+    cpu = manifest["samples"]["cpu_seconds"]
+    assert set(cpu) == set(SCALES) and all(seconds >= 0 for seconds in cpu.values()), cpu
+    assert "| CPU s |" in (header_build / "report.md").read_text()
     # History repeats functions: dedup must have removed some of them.
     assert scales["micro"]["dropped"].get("exact_duplicate", 0) + \
         scales["micro"]["dropped"].get("near_duplicate", 0) > 0
