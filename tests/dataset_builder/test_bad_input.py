@@ -114,8 +114,9 @@ def _repo_missing_a_non_rust_blob(tmp_path: Path) -> Any:
         Commit("move", rename={"data/a.json": "data/b.json", "src/a.rs": "src/b.rs"},
                write={"data/b.json": data + "one more\n", "src/lib.rs": "mod b;\n"}),
     ])
-    blob = git(repo.path, "rev-parse", f"{repo.sha('base')}:data/a.json").strip()
-    (repo.path / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
+    for path in ("data/a.json", "src/lib.rs"):  # and the first version of a Rust file
+        blob = git(repo.path, "rev-parse", f"{repo.sha('base')}:{path}").strip()
+        (repo.path / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
     return repo
 
 
@@ -134,6 +135,7 @@ def test_a_missing_blob_turns_rename_detection_off(tmp_path: Path,
     assert manifest["repo"]["renames_followed"] is False
     assert "unable to read" in manifest["repo"]["renames_off_because"]
     assert "Renames not followed" in (out / "report.md").read_text()
+    assert manifest["skips"] == {"missing_blob": 1}  # the Rust blob: a counted skip
     files = pq.read_table(out / "files.parquet").to_pylist()
     moved = {(f["status"], f["path"]) for f in files if f["commit"] == repo.sha("move")}
     assert {("D", "src/a.rs"), ("A", "src/b.rs")} <= moved
