@@ -85,6 +85,34 @@ _REFERENCE_QUERY = """
 """
 
 
+# Rust 2015's `try!(expr)`: `try` is a keyword from the 2018 edition on and tree-sitter-rust
+# parses that grammar, so each `try!` of older code was an ERROR node (in 1,347 of hyper's
+# first 3,000 file versions), and error recovery could take the code after it apart too.
+# The parser is given `try_(expr)` there instead: a call of the same length, so every byte
+# offset holds, and its argument is parsed as the expression it is (a macro's would be an
+# opaque token tree); names and texts are always read from the real source, where the call's
+# name reads `try!`.
+_TRY_CALL = b"try!("
+# Bytes that make `try!(` the end of a longer name (`my_try!(`) or a raw one (`r#try!(`).
+_NAME_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_#"
+                        + bytes(range(0x80, 0x100)))
+
+
+def as_parsed(source: bytes) -> bytes:
+    """The bytes tree-sitter parses for a Rust source: the same, but for Rust 2015's
+    `try!(…)`, which becomes a call of `try_` (`r#try!` and `my_try!` stay). Found with
+    bytes.find, not a regular expression: this runs on both versions of every parse."""
+    at = source.find(_TRY_CALL)
+    if at < 0:
+        return source
+    parsed = bytearray(source)
+    while at >= 0:
+        if at == 0 or source[at - 1] not in _NAME_BYTES:
+            parsed[at + 3] = 0x5F  # "!" -> "_"
+        at = source.find(_TRY_CALL, at + len(_TRY_CALL))
+    return bytes(parsed)
+
+
 @lru_cache(maxsize=1)
 def _language() -> Language:
     return Language(tree_sitter_rust.language())
@@ -971,9 +999,11 @@ def parse_rust(source: bytes, parser: Parser | None = None,
     parser = parser or new_parser()
     untouched = None
     if previous is None:
-        tree = parser.parse(source)
+        tree = parser.parse(as_parsed(source))
     else:
-        tree, untouched = _edit(previous.source, previous.tree, source, parser, previous.parsed)
+        # The edits are those between the parsed bytes, which the previous tree is of.
+        tree, untouched = _edit(as_parsed(previous.source), previous.tree, as_parsed(source),
+                                parser, previous.parsed)
     root = tree.root_node
     old = previous.parsed if previous is not None else None
     collector = _Collector(source, root, old)

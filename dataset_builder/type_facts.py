@@ -21,7 +21,7 @@ from functools import lru_cache
 
 from tree_sitter import Node, Parser
 
-from dataset_builder.rust_items import new_parser
+from dataset_builder.rust_items import as_parsed, new_parser
 
 MODES = ("header", "inline", "none")
 HEADER_FIRST_LINE = "// ferric type facts"
@@ -119,7 +119,7 @@ def render_inline(text: str, facts: TypeFacts) -> InlineResult | None:
     if has_inline_tokens(text):
         return None
     src = text.encode("utf-8")
-    tree = _parser().parse(src)
+    tree = _parser().parse(as_parsed(src))
     inserts: list[tuple[int, str]] = []
     stack = [tree.root_node]
     while stack:

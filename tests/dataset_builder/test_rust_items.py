@@ -17,6 +17,7 @@ from dataset_builder.rust_items import (
     _common_tail,
     _line_hunks,
     _point,
+    as_parsed,
     new_parser,
     parse_rust,
 )
@@ -682,3 +683,63 @@ impl<T> Trait for S<T> { fn g(&self) {} }
     for name in ParsedFile.__slots__:
         assert getattr(back, name) == getattr(parsed, name), name
     assert back.items and back.uses  # compared field for field above (dataclass equality)
+
+
+# Rust 2015 code: `try!` is a keyword-named macro there (see rust_items.as_parsed).
+TRY_2015 = b"""use std::io;
+
+fn read(r: &mut Reader) -> io::Result<u32> {
+    let n = try!(r.read_u32(Endian::Little));
+    try!(check(n));
+    Ok(n)
+}
+
+fn raw() -> u8 { r#try!(x); my_try!(Endian::Big) }
+
+impl Header for Host {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        try!(f.write_str(&self.hostname));
+        write!(f, ":{}", self.port)
+    }
+}
+"""
+
+
+def test_rust_2015_try_macro_parses_without_errors() -> None:
+    """`try!(expr)` is read as a call of its argument expression: no ERROR nodes, the
+    references inside it are found, names and texts come from the real source, and other
+    macros whose names end in `try` (or `r#try!`) are left as macros."""
+    parsed, _ = parse_rust(TRY_2015)
+    assert parsed.error_nodes == 0
+    items = {item.name: item for item in parsed.items}
+    assert items["read"].references == ("Reader", "io::Result", "try!", ".read_u32",
+                                        "Endian::Little", "check", "Ok")
+    assert not items["read"].has_error
+    assert items["raw"].references == ("r#try!", "my_try!")  # token trees: nothing inside
+    assert ".write_str" in items["fmt"].references
+    assert items["fmt"].signature == "fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result"
+    assert b"try!(check(n));" in TRY_2015[items["read"].start_byte:items["read"].end_byte]
+    assert as_parsed(TRY_2015).count(b"try_(") == 3 and len(as_parsed(TRY_2015)) == len(TRY_2015)
+    assert as_parsed(b"fn f() {}") == b"fn f() {}"
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_incremental_edits_of_rust_2015_try_equal_fresh_parse(seed: int) -> None:
+    """Edits that make, break or move `try!(` (the parsed bytes differ from the source there)
+    keep the incremental parse equal to a fresh one."""
+    rng = random.Random(seed)
+    snippets = [b"try!(", b"try!", b"!(", b"(", b"r#", b"x", b"try!(g(1));\n", b"\n"]
+    parser = new_parser()
+    src = TRY_2015
+    parsed, tree = parse_rust(src, parser)
+    previous = Previous(src, tree, parsed)
+    for step in range(12):
+        pos = rng.randrange(len(previous.source) + 1)
+        if rng.random() < 0.6:
+            new = previous.source[:pos] + rng.choice(snippets) + previous.source[pos:]
+        else:
+            new = previous.source[:pos] + previous.source[pos + rng.randrange(1, 6):]
+        incremental, tree = parse_rust(new, parser, previous)
+        fresh, _ = parse_rust(new, new_parser())
+        assert incremental == fresh, (seed, step, new.decode("utf-8", "replace"))
+        previous = Previous(new, tree, incremental)
