@@ -39,7 +39,14 @@ def _measure(cmd: list[str]) -> tuple[float, float]:
     wall = time.perf_counter() - started
     stderr = proc.stderr.read().decode() if proc.stderr else ""
     if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"benchmark command failed: {' '.join(cmd)}\n{stderr[-2000:]}")
+        # One line: what ran, and the last thing it said (PyDriller cannot read a mirror
+        # that lacks blobs its `git diff` needs, for one).
+        lines = [line.strip(" '\"") for line in stderr.splitlines()]
+        said = [line for line in lines if "fatal:" in line or "Error" in line] or \
+            [line for line in lines if line] or ["no output"]
+        last = said[-1].removeprefix("stderr: ").strip(" '\"")
+        tool = "PyDriller" if "--pydriller-worker" in cmd else "ferric"
+        raise SystemExit(f"error: {tool} failed on this repository: {last}")
     return wall, usage.ru_maxrss / 1024
 
 
@@ -86,7 +93,8 @@ def main() -> int:
         subprocess.run(["git", "clone", "-q", "--bare", "--local",
                         str(Path(repo_path).resolve()), str(clone)], check=True)
         info = open_repo(clone)
-        shas = [c.sha for c in iter_commits(info, max_commits=args.max_commits)]
+        # The commits only (no rename detection: it reads blobs a mirror may lack).
+        shas = [c.sha for c in iter_commits(info, max_commits=args.max_commits, renames=False)]
         shas_file = Path(tmp) / "shas.txt"
         shas_file.write_text("\n".join(shas))
         ferric_cmd = [sys.executable, "-m", "dataset_builder", "--repo", str(clone), "--quiet"]
