@@ -282,21 +282,19 @@ def build_dataset(config: MineConfig, info: RepoInfo, progress: bool = True,
     label = repo_label or info.path.name
     # A build whose rename detection failed on a missing object left a note: the same
     # settings mine without it at once (so a resumed run finds its checkpoints).
-    renames_off = _renames_off(out, config.config_hash(info.head, __version__)) \
-        if config.renames else None
+    renames_on_hash = config.config_hash(info.head, __version__)
+    renames_off = _renames_off(out, renames_on_hash) if config.renames else None
     if renames_off is not None:
         config = replace(config, renames=False)
     try:
         return _build_or_skip(config, info, out, label, started, progress, sample_config,
                               renames_off)
-    except MissingObjectError as exc:
-        if not config.renames:
-            raise
+    except MissingObjectError as exc:  # raised only while renames are followed
         print(f"warning: {exc}: mining without rename detection (a renamed file shows as a "
               "deletion and an addition)", file=sys.stderr)
         out.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(out / RENAMES_OFF, {
-            "config_hash": config.config_hash(info.head, __version__), "reason": str(exc)})
+        atomic_write_json(out / RENAMES_OFF, {"config_hash": renames_on_hash,
+                                              "reason": str(exc)})
         return _build_or_skip(replace(config, renames=False), info, out, label, started,
                               progress, sample_config, str(exc))
 
@@ -337,7 +335,7 @@ def _build_or_skip(config: MineConfig, info: RepoInfo, out: Path, label: str, st
 def _build(config: MineConfig, info: RepoInfo, out: Path, config_hash: str, label: str,
            started: float, progress: bool, sample_config: SampleConfig | None,
            drawer: Drawer, cleanup: contextlib.ExitStack,
-           renames_off: str | None = None) -> BuildResult:
+           renames_off: str | None) -> BuildResult:
     """The build; what it starts in the background is stopped by `cleanup` afterwards."""
     out.mkdir(parents=True, exist_ok=True)
     for stale in out.glob(".work-*"):  # work of a run with other settings

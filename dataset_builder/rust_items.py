@@ -86,8 +86,9 @@ _REFERENCE_QUERY = """
 
 
 # Rust 2015's `try!(expr)`: `try` is a keyword from the 2018 edition on and tree-sitter-rust
-# parses that grammar, so each `try!` of older code was an ERROR node (in 1,347 of hyper's
-# first 3,000 file versions), and error recovery could take the code after it apart too.
+# parses that grammar, so each `try!` of older code was an ERROR node (hyper's history:
+# file versions with parse errors, manifest counts, 2,972 before and 1,327 after), and error
+# recovery could take the code after it apart too.
 # The parser is given `try_(expr)` there instead: a call of the same length, so every byte
 # offset holds, and its argument is parsed as the expression it is (a macro's would be an
 # opaque token tree); names and texts are always read from the real source, where the call's
