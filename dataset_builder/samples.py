@@ -131,7 +131,9 @@ class _TextColumn(Sequence[str]):
     with one pread per row: a long history's item texts (clap's: 390 MiB) stay in the page
     cache, not in the resident memory of this process and of every scale process forked from
     it (which counted them all, whichever rows they read). The file is an unnamed temporary
-    one in `folder`: nothing is left of it when the process ends, however it ends."""
+    one in `folder`: nothing is left of it when the process ends, however it ends. Texts
+    appended later become rows after the chunks' (a scale's surviving targets wait there to
+    be written)."""
 
     def __init__(self, chunks: Iterable[pa.Array], folder: Path) -> None:
         offsets = array("q", [0])
@@ -152,8 +154,20 @@ class _TextColumn(Sequence[str]):
             handle.close()
             raise
         self._offsets = offsets
+        self._handle = handle
         self._fd = handle.fileno()
+        self._unflushed = False
         weakref.finalize(self, handle.close)
+
+    def append(self, text: str) -> None:
+        data = text.encode("utf-8")
+        self._handle.write(data)
+        self._offsets.append(self._offsets[-1] + len(data))
+        self._unflushed = True
+
+    def nbytes(self, row: int) -> int:
+        """The UTF-8 size of a row's text."""
+        return self._offsets[row + 1] - self._offsets[row]
 
     def __reduce__(self) -> Any:
         raise TypeError("a text column reads a file of this process: it cannot be pickled")
@@ -174,6 +188,9 @@ class _TextColumn(Sequence[str]):
             raise IndexError("text row out of range")
         if row < 0:
             row += len(self)
+        if self._unflushed:  # appended texts reach the file before a read
+            self._handle.flush()
+            self._unflushed = False
         start, end = self._offsets[row], self._offsets[row + 1]
         return str(os.pread(self._fd, end - start, start), "utf-8") if end > start else ""
 
@@ -275,23 +292,25 @@ class History:
     def lineage_at(self, lineage: str, commit_index: int) -> int | None:
         return self._latest(self.lineage_versions, lineage, commit_index)
 
-    def live_at(self, commit_indexes: list[int]) -> dict[int, dict[str, int]]:
-        """For each snapshot commit index: lineage -> row of every item alive there."""
+    def live_at(self, commit_indexes: list[int]) -> dict[int, array[int]]:
+        """For each snapshot commit index: the row of every item alive there (in the order
+        their lineages first appeared). Rows, not a lineage -> row dict each: bevy's 121
+        snapshots took 94 MiB as dicts, in the process that forks every scale's."""
         wanted = sorted(commit_indexes)
-        result: dict[int, dict[str, int]] = {}
+        result: dict[int, array[int]] = {}
         live: dict[str, int] = {}
         ci, lin, change = self.col["commit_index"], self.col["lineage"], self.col["change"]
         pos = 0
         for row in range(self.n):
             while pos < len(wanted) and ci[row] > wanted[pos]:
-                result[wanted[pos]] = dict(live)
+                result[wanted[pos]] = array("q", live.values())
                 pos += 1
             if change[row] == "removed":
                 live.pop(lin[row], None)
             else:
                 live[lin[row]] = row
         while pos < len(wanted):
-            result[wanted[pos]] = dict(live)
+            result[wanted[pos]] = array("q", live.values())
             pos += 1
         return result
 
@@ -499,8 +518,7 @@ class BlobTexts:
 class Snapshot:
     index: int
     sha: str
-    files: list[tuple[str, bytes]]  # (path, text) of the minable .rs files, tree order
-    live: dict[str, int]  # lineage -> row
+    files: list[tuple[str, str]]  # (path, blob id) of the minable .rs files, tree order
     by_path: dict[str, list[int]]  # path -> rows of top-level items, by start
     module_order: list[str]  # paths in dependency order (dependencies first)
     depends_on: dict[str, list[str]]  # path -> paths of modules it depends on
@@ -571,10 +589,15 @@ class CandidateMaker:
                 starts.append(i)
         return starts
 
-    def snapshot_candidates(self, scale: str, snap: Snapshot) -> Iterator[Candidate]:
+    def snapshot_candidates(self, scale: str, snap: Snapshot, files: SnapshotFiles
+                            ) -> Iterator[Candidate]:
         ci = snap.index
         budget = self.budget[scale]
-        texts = {path: data.decode("utf-8", "replace") for path, data in snap.files}
+        texts: dict[str, str] = {}
+        for path, sha in snap.files:
+            data = files.get(sha)
+            if data is not None:  # as when the snapshot was loaded
+                texts[path] = data.decode("utf-8", "replace")
         if scale == "medium":
             for path, text in texts.items():
                 rows = snap.by_path.get(path, [])
@@ -792,29 +815,55 @@ def _snapshots(out: Path) -> list[tuple[int, str]]:
     return sorted(pairs)
 
 
-def _load_snapshot(info: RepoInfo, out: Path, history: History, texts: BlobTexts, index: int,
-                   sha: str, live: dict[str, int], max_bytes: int,
-                   shared: dict[str, bytes | None]) -> Snapshot:
-    """`shared`: the files of the snapshots loaded before, by blob id."""
+class SnapshotFiles:
+    """The snapshots' file contents by blob id, through a scale process's cat-file reader.
+    A content the filters skip is remembered as skipped; contents are kept up to KEEP_BYTES,
+    the least recently used let go first. Snapshots are taken newest first and a file mostly
+    stays the same across neighbouring ones, so a scale reads each distinct content about
+    once (keeping all of them instead held bevy's 506 MiB of distinct files in each scale
+    process; clap's 82 MiB still fit)."""
+
+    KEEP_BYTES = 128 << 20
+
+    def __init__(self, reader: BlobReader, max_bytes: int) -> None:
+        self.reader = reader
+        self.max_bytes = max_bytes
+        self.kept: OrderedDict[str, bytes] = OrderedDict()
+        self.kept_bytes = 0
+        self.skipped: set[str] = set()
+
+    def get(self, sha: str) -> bytes | None:
+        """The blob's content, or None when it is skipped (or missing)."""
+        data = self.kept.get(sha)
+        if data is not None:
+            self.kept.move_to_end(sha)
+            return data
+        if sha in self.skipped:
+            return None
+        data = self.reader.read(sha)
+        if data is None or content_skip_reason(data, self.max_bytes) is not None:
+            self.skipped.add(sha)
+            return None
+        self.kept[sha] = data
+        self.kept_bytes += len(data)
+        while self.kept_bytes > self.KEEP_BYTES and len(self.kept) > 1:
+            _, old = self.kept.popitem(last=False)
+            self.kept_bytes -= len(old)
+        return data
+
+
+def _load_snapshot(info: RepoInfo, out: Path, history: History, snapshot_files: SnapshotFiles,
+                   index: int, sha: str, live: array[int]) -> Snapshot:
+    """The snapshot's minable files and items (`live`: the rows alive there)."""
     col = history.col
-    files: list[tuple[str, bytes]] = []
+    files: list[tuple[str, str]] = []
     for entry in list_tree(info, sha):
         if path_skip_reason(entry.path, entry.mode) is not None:
             continue
-        # Snapshots stay loaded while the scales run: a file unchanged between them is one
-        # object (clap's 91 snapshots: 138 MiB of files, 82 MiB of them distinct).
-        if entry.sha in shared:
-            data = shared[entry.sha]
-        else:
-            data = texts.get(entry.sha)
-            if content_skip_reason(data, max_bytes) is not None:
-                data = None  # skipped: not kept
-            shared[entry.sha] = data
-        if data is None:
-            continue
-        files.append((entry.path, data))
+        if snapshot_files.get(entry.sha) is not None:
+            files.append((entry.path, entry.sha))
     by_path: dict[str, list[int]] = defaultdict(list)
-    for row in live.values():
+    for row in live:
         if not col["parent"][row]:
             by_path[col["path"][row]].append(row)
     for rows in by_path.values():
@@ -834,7 +883,7 @@ def _load_snapshot(info: RepoInfo, out: Path, history: History, texts: BlobTexts
     file_paths = [p for p, _ in files]
     order = [p for p in order if p in set(file_paths)] + [p for p in file_paths
                                                            if p not in set(order)]
-    return Snapshot(index, sha, files, live, dict(by_path), order, dict(depends))
+    return Snapshot(index, sha, files, dict(by_path), order, dict(depends))
 
 
 @lru_cache(maxsize=8)
@@ -993,15 +1042,14 @@ def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
             texts = BlobTexts(reader)
             maker = CandidateMaker(history, packer, texts, config)
             loaded: dict[int, Snapshot] = {}
-            snapshot_files: dict[str, bytes | None] = {}
+            snapshot_files = SnapshotFiles(reader, max_file_bytes)
 
             def snapshot_iter(scale: str) -> Iterator[Candidate]:
                 for index, sha in reversed(snapshots):  # newest first, as dedup expects
                     if index not in loaded:
-                        loaded[index] = _load_snapshot(info, out, history, texts, index, sha,
-                                                       live[index], max_file_bytes,
-                                                       snapshot_files)
-                    yield from maker.snapshot_candidates(scale, loaded[index])
+                        loaded[index] = _load_snapshot(info, out, history, snapshot_files,
+                                                       index, sha, live[index])
+                    yield from maker.snapshot_candidates(scale, loaded[index], snapshot_files)
 
             sources: dict[str, Callable[[], Iterator[Candidate]]] = {
                 "micro": lambda: maker.micro_small("micro"),
@@ -1226,7 +1274,7 @@ def _one_ahead(items: Iterator[_Result], pool: ThreadPoolExecutor) -> Iterator[_
 
 
 def _rustdoc_map(history: History, chosen: list[tuple[int, str]],
-                 live: dict[int, dict[str, int]],
+                 live: dict[int, array[int]],
                  runs: Iterator[tuple[set[str], set[str], dict[str, _RustdocRun]]],
                  report: dict[str, Any]) -> dict[str, tuple[str, str]]:
     """symbol and lineage -> (digest of the item at the snapshot, rustdoc signature), from
@@ -1240,7 +1288,7 @@ def _rustdoc_map(history: History, chosen: list[tuple[int, str]],
     failed: Counter[str] = Counter()
     not_in_tree = 0
     for (index, sha), (manifests, minable, results) in zip(chosen, runs, strict=True):
-        rows = [r for r in live[index].values() if col["path"][r] in minable]
+        rows = [r for r in live[index] if col["path"][r] in minable]
         not_in_tree += len(live[index]) - len(rows)
         crates = sorted({col["crate"][r] for r in rows})
         no_manifest = [c for c in crates if _crate_dir(c) not in manifests]
@@ -1399,8 +1447,10 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
     stats = ScaleStats()
     budget = dict(zip(schema.SCALES, config.budgets, strict=True))[scale]
     # Candidates arrive newest first, so the first of a set of duplicates seen is the one kept
-    # (the newest version) and only survivors are held in memory.
+    # (the newest version) and only survivors are held in memory, their targets in a file
+    # until written (bevy's crate scale: 270 MiB of survivors' targets per process).
     kept: list[Candidate] = []
+    kept_targets = _TextColumn((), staging)
     seen_hashes: set[str] = set()
     index = NearDuplicateIndex(config.near_threshold, config.num_perm, config.shingle)
     signatures: dict[int, Any] = {}
@@ -1418,6 +1468,8 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
             index.insert(str(len(kept)), sig)
             signatures[len(kept)] = sig
             kept.append(cand)
+            kept_targets.append(cand.target)
+            cand.target = ""  # read back when written
         unsigned.clear()
 
     for cand, outcomes in tqdm(_new_parts(candidates, budget, stats),
@@ -1450,7 +1502,7 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
     # reach it among those whose estimate comes within DROP_MARGIN of it.
     split_of = {i: commit_split[kept[i].commit_index] for i in survivors}
     train_ids = [i for i in survivors if split_of[i] == "train"]
-    targets = [c.target for c in kept]
+    targets = kept_targets
     held_out = [i for i in survivors if split_of[i] != "train"]
     leaked, _ = _leaks(held_out, train_ids, targets, signatures, config, DROP_MARGIN,
                        by_estimate=True)
@@ -1474,24 +1526,26 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
     final.sort(key=lambda i: (kept[i].commit_index, kept[i].lineage, kept[i].part))
     del index  # dedup is done: free its memory
     signatures.clear()
-    by_split: dict[str, list[Candidate]] = defaultdict(list)
+    by_split: dict[str, list[int]] = defaultdict(list)
     for i in final:
-        by_split[commit_split[kept[i].commit_index]].append(kept[i])
-    kept.clear()
+        by_split[commit_split[kept[i].commit_index]].append(i)
     # Rendered a batch at a time (the rendered texts of a long history's samples are GBs);
     # each file holds up to FILE_ROWS rows of one split, in row groups of a batch each.
     context_chars = int(budget * CHARS_PER_TOKEN_ESTIMATE)
-    for split, cands in by_split.items():
+    for split, ids in by_split.items():
+        cands = [kept[i] for i in ids]
+        target_sizes = [kept_targets.nbytes(i) for i in ids]
         stats.splits[split] = len(cands)
         stats.kept += len(cands)
         for start in range(0, len(cands), _FILE_ROWS):
             path = staging / split / f"{scale}-{start // _FILE_ROWS:05d}.parquet"
             with pq.ParquetWriter(path, schema.SAMPLES) as writer:
-                for at, end in _batches(cands, start, min(start + _FILE_ROWS, len(cands)),
-                                        context_chars):
+                for at, end in _batches(target_sizes, start,
+                                        min(start + _FILE_ROWS, len(cands)), context_chars):
                     batch = cands[at:end]
-                    for cand in batch:  # context made and redacted for survivors only
-                        cand.complete()
+                    for i, cand in zip(ids[at:end], batch, strict=True):
+                        cand.target = kept_targets[i]
+                        cand.complete()  # context made and redacted for survivors only
                         cand.target = redact(cand.target, redactions)
                         cand.pack = redact(cand.pack, redactions)
                         cand.prefix = redact(cand.prefix, redactions)
@@ -1502,10 +1556,11 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
                     for cand in cands[at:at + len(rows)]:  # rendered and written: let go
                         cand.pack = cand.prefix = cand.suffix = cand.target = cand.header = ""
                         cand.find_boundaries = None
+    kept.clear()
     return stats
 
 
-def _leaks(query_ids: list[int], train_ids: list[int], targets: list[str],
+def _leaks(query_ids: list[int], train_ids: list[int], targets: Sequence[str],
            signatures: dict[int, Any], config: SampleConfig, margin: float, by_estimate: bool
            ) -> tuple[set[int], int]:
     """(the query ids that have a near-duplicate among the train ids, pairs considered):
@@ -1528,18 +1583,18 @@ _BATCH_ROWS = 2000
 _BATCH_CHARS = 32 << 20
 
 
-def _batches(cands: list[Candidate], start: int, end: int, context_chars: int
+def _batches(target_sizes: list[int], start: int, end: int, context_chars: int
              ) -> Iterator[tuple[int, int]]:
-    """[at, end) of each batch of cands[start:end] to render and write together: BATCH_ROWS
+    """[at, end) of each batch of rows start..end to render and write together: BATCH_ROWS
     rows at most, and about BATCH_CHARS characters at most (one row at least), counting each
-    row's target as it is now and its context at `context_chars`, an estimate from the
-    budget."""
+    row's target at its size (`target_sizes`, UTF-8 bytes: at least its characters) and its
+    context at `context_chars`, an estimate from the budget."""
     at = start
     while at < end:
         stop, size = at, 0
         while stop < end and stop - at < _BATCH_ROWS and (
-                stop == at or size + len(cands[stop].target) + context_chars <= _BATCH_CHARS):
-            size += len(cands[stop].target) + context_chars
+                stop == at or size + target_sizes[stop] + context_chars <= _BATCH_CHARS):
+            size += target_sizes[stop] + context_chars
             stop += 1
         yield at, stop
         at = stop

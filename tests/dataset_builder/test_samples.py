@@ -298,7 +298,8 @@ def test_context_and_recurring_targets_are_handled_lazily_with_equal_output(
         demo_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Context is made only for kept (or split) candidates, and a target seen before in its
     scale is counted without being split, filtered or hashed again; the samples and every
-    count equal those of a build that does neither."""
+    count equal those of a build that does neither (and keeps one snapshot file at most, so
+    that the others are read again each time they are used)."""
     import dataset_builder.samples as samples
 
     def here(run: Callable[[Callable[[], str | None]], dict[str, Any]], tasks: list[str],
@@ -348,6 +349,7 @@ def test_context_and_recurring_targets_are_handled_lazily_with_equal_output(
 
     split_inputs.clear()
     monkeypatch.setattr(samples, "_new_parts", eager)
+    monkeypatch.setattr(samples.SnapshotFiles, "KEEP_BYTES", 1)
     assert main([*args, "--out", str(tmp_path / "eager")]) == 0
     # Unchanged files recur at every snapshot: the lazy build split (and filtered) fewer.
     assert lazy_inputs["medium"] < split_inputs["medium"]
@@ -707,20 +709,14 @@ def test_write_batches_bounded_by_rows_and_characters(monkeypatch: pytest.Monkey
     """Batches cover the rows in order, each within BATCH_ROWS rows and BATCH_CHARS characters
     (targets plus the context estimate), except a single row larger than that alone."""
     import dataset_builder.samples as samples_module
-    from dataset_builder.samples import Candidate, _batches
+    from dataset_builder.samples import _batches
 
     monkeypatch.setattr(samples_module, "_BATCH_ROWS", 4)
     monkeypatch.setattr(samples_module, "_BATCH_CHARS", 100)
 
-    def cand(size: int) -> Candidate:
-        return Candidate(scale="full", commit_index=0, path="a.rs", paths=["a.rs"], kind="file",
-                         name="a", lineage="a.rs", crate="", target="x" * size,
-                         target_start_byte=0, target_end_byte=size)
-
     sizes = [10, 10, 10, 10, 10, 70, 250, 5, 5, 5, 5, 5, 5]
-    cands = [cand(n) for n in sizes]
-    batches = list(_batches(cands, 1, len(cands), 10))
-    assert batches[0][0] == 1 and batches[-1][1] == len(cands)
+    batches = list(_batches(sizes, 1, len(sizes), 10))
+    assert batches[0][0] == 1 and batches[-1][1] == len(sizes)
     assert all(a[1] == b[0] for a, b in itertools.pairwise(batches))
     for at, end in batches:
         assert 0 < end - at <= 4
@@ -768,6 +764,59 @@ def test_history_columns_read_like_to_pylist(tmp_path: Path) -> None:
                                      for v in lists.to_pylist()]
     numbers = pa.chunked_array([pa.array([1, 2]), pa.array([3])])
     assert _shared_values(numbers) == [1, 2, 3]
+
+
+def test_text_column_takes_appended_texts(tmp_path: Path) -> None:
+    """Texts appended (a scale's survivors' targets) read back as given, after the chunks'
+    rows or in a column begun empty, with reads and appends interleaved."""
+    from dataset_builder.samples import _TextColumn
+
+    column = _TextColumn([pa.array(["fn a() {}", "é"])], tmp_path)
+    column.append("fn b() {}\n")
+    assert column[2] == "fn b() {}\n" and column[1] == "é" and len(column) == 3
+    spill = _TextColumn((), tmp_path)
+    rng = random.Random(5)
+    expected = []
+    for i in range(300):
+        text = "".join(rng.choice("ab é🦀\n") for _ in range(rng.randrange(0, 5000)))
+        spill.append(text)
+        expected.append(text)
+        if i % 37 == 0:  # a read in between: what was appended so far is there
+            assert spill[i] == text and spill[0] == expected[0]
+    assert spill[:] == expected
+    assert [spill.nbytes(i) for i in range(len(spill))] == [len(t.encode()) for t in expected]
+    assert not any(tmp_path.iterdir())
+
+
+def test_snapshot_files_bounded_reads_each_content_once_while_it_fits() -> None:
+    """Contents are kept up to KEEP_BYTES (least recently used let go first), what the
+    filters skip is remembered as skipped, and what is given is the blob's content."""
+    from dataset_builder.samples import SnapshotFiles
+
+    blobs = {f"{i:040x}": (f"fn f{i}() {{}}\n" * 50).encode() for i in range(20)}
+    blobs["b" * 40] = b"\x00binary"
+    reads: Counter[str] = Counter()
+
+    class Reader:
+        def read(self, sha: str) -> bytes | None:
+            reads[sha] += 1
+            return blobs.get(sha)
+
+    files = SnapshotFiles(Reader(), max_bytes=1 << 20)  # type: ignore[arg-type]
+    size = len(blobs[f"{0:040x}"])
+    files.KEEP_BYTES = 5 * size  # five contents
+    window = [f"{i:040x}" for i in range(5)]
+    for _ in range(3):  # a snapshot's files again and again: read once
+        assert [files.get(sha) for sha in window] == [blobs[sha] for sha in window]
+    assert all(reads[sha] == 1 for sha in window)
+    for _ in range(2):
+        assert files.get("b" * 40) is None and files.get("c" * 40) is None  # skipped, missing
+    assert reads["b" * 40] == 1 and reads["c" * 40] == 1
+    newer = [f"{i:040x}" for i in range(3, 8)]  # the next snapshot: two kept, three new
+    assert [files.get(sha) for sha in newer] == [blobs[sha] for sha in newer]
+    assert files.kept_bytes <= files.KEEP_BYTES and list(files.kept) == newer
+    assert reads[f"{3:040x}"] == 1 and reads[f"{7:040x}"] == 1
+    assert files.get(f"{0:040x}") == blobs[f"{0:040x}"] and reads[f"{0:040x}"] == 2
 
 
 def test_items_a_merge_left_behind_in_the_replay_do_not_reach_rustdoc(tmp_path: Path) -> None:
