@@ -16,7 +16,7 @@ import re
 import sys
 import types
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -114,6 +114,10 @@ def normalised_hash(text: str) -> str:
     return hashlib.blake2b(" ".join(text.split()).encode("utf-8"), digest_size=16).hexdigest()
 
 
+# Characters after which no token goes on: whitespace and ASCII punctuation (class 0 and 2).
+_TOKEN_ENDS = frozenset(" \t\n\r\x0b\x0c") | frozenset(
+    chr(c) for c in range(128) if not chr(c).isalnum() and chr(c) != "_")
+
 # Byte classes: 0 space, 1 word (ASCII letters, digits, `_`, and every byte of a non-ASCII
 # character), 2 any other byte (a token of its own).
 _BYTE_CLASS = np.full(256, 2, dtype=np.uint8)
@@ -173,6 +177,12 @@ def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
     return _POWER_TABLES[0][:n], _POWER_TABLES[1][:n]
 
 
+# A piece's part of a signature: the MinHash values of its own shingles (None when it has
+# fewer than k tokens), its first and last k - 1 token hashes (all of them and None when it
+# has fewer than 2(k - 1)), its token count.
+_PiecePart = tuple[np.ndarray | None, np.ndarray, np.ndarray | None, int]
+
+
 class NearDuplicateIndex:
     """MinHash signatures of 5-gram word shingles in a datasketch LSH index (Jaccard
     threshold). Shingle hashes and permutations are computed with numpy in bulk (datasketch's
@@ -188,10 +198,17 @@ class NearDuplicateIndex:
         self.lsh = lsh_class(threshold=threshold, num_perm=num_perm,
                              params=LSH_PARAMS.get((threshold, num_perm)))
         self._a, self._b = _permutations(num_perm, seed)
+        # piece digest -> its part of a signature: see pieces_signature.
+        self._piece_parts: dict[bytes, _PiecePart] = {}
 
     def signature(self, text: str) -> Signature:
-        shingles32 = _mixed(_text_shingles(text, self.shingle))
+        return Signature(self._minimum(_mixed(_text_shingles(text, self.shingle))))
+
+    def _minimum(self, shingles32: np.ndarray) -> np.ndarray:
+        """The MinHash values of mixed shingle hashes (all uint32 max when there are none)."""
         minimum = np.full(self.num_perm, np.iinfo(np.uint32).max, dtype=np.uint32)
+        if not len(shingles32):
+            return minimum
         # One row per permutation (the minimum runs along contiguous memory: 1.7x faster
         # than one row per shingle from 3,000 shingles up), in blocks of bounded memory.
         values = np.empty((self.num_perm, min(len(shingles32), 4096)), dtype=np.uint32)
@@ -202,25 +219,135 @@ class NearDuplicateIndex:
             np.multiply(a, block[None, :], out=out)  # wraps mod 2^32 (affine32)
             out += b
             np.minimum(minimum, out.min(axis=1), out=minimum)
-        return Signature(minimum)
+        return minimum
+
+    # Pieces whose part of a signature is kept (~0.6 KiB each).
+    PIECE_ENTRIES = 1 << 15
+
+    def pieces_signature(self, text: str, piece_ends: list[int]) -> Signature:
+        """signature(text), for a text made of pieces (text[previous end:end] for each of
+        `piece_ends`, ascending, the last one len(text)) that recur across texts: a file in
+        the module groups and crates of many snapshots, an item in the parts of many split
+        files. A piece that ends in a character that ends every token (a line break) has
+        its own tokens; the text's shingles are then each piece's own shingles and those
+        that span pieces, made only of tokens at most k - 1 from a piece's edge. So the
+        signature is the minimum of each piece's own MinHash values (kept, by the piece's
+        digest) and of those of the spanning shingles. A text not made so, or with fewer
+        than k tokens, is signed whole."""
+        k = self.shingle
+        cache = self._piece_parts
+        keys: list[bytes] = []
+        here: dict[bytes, _PiecePart] = {}  # this text's pieces' parts
+        missing: dict[bytes, bytes] = {}  # digest -> UTF-8 of a piece not kept
+        start = 0
+        for end in piece_ends:
+            piece = text[start:end]
+            start = end
+            if not piece:
+                continue
+            if end < len(text) and piece[-1] not in _TOKEN_ENDS:
+                return self.signature(text)  # a token could run on into the next piece
+            raw = piece.encode("utf-8")
+            key = hashlib.blake2b(raw, digest_size=16).digest()
+            keys.append(key)
+            part = cache.get(key)
+            if part is not None:
+                here[key] = part
+            else:
+                missing[key] = raw
+        if start != len(text):
+            return self.signature(text)
+        if missing:
+            for key, part in zip(missing, self._piece_parts_of(list(missing.values())),
+                                 strict=True):
+                here[key] = cache[key] = part
+            while len(cache) > self.PIECE_ENTRIES:
+                del cache[next(iter(cache))]  # the oldest
+        own: list[np.ndarray] = []
+        # Token hashes near the pieces' edges, in text order, in runs of consecutive tokens:
+        # a long piece's head ends a run and its tail starts the next.
+        edges: list[np.ndarray] = []
+        edge_runs: list[int] = []
+        run = tokens = 0
+        for key in keys:
+            minimum, head, tail, count = here[key]
+            tokens += count
+            if minimum is not None:
+                own.append(minimum)
+            edges.append(head)
+            edge_runs.append(run)
+            if tail is not None:
+                run += 1
+                edges.append(tail)
+                edge_runs.append(run)
+        if tokens < k:
+            return self.signature(text)
+        # The shingles of all runs at once, less those that would join two runs.
+        edge_tokens = np.concatenate(edges)
+        run_of = np.repeat(np.asarray(edge_runs), [len(e) for e in edges])
+        spanning = _shingles(edge_tokens, k)
+        spanning = spanning[run_of[: len(spanning)] == run_of[k - 1:]]
+        own.append(self._minimum(_mixed(spanning)))
+        return Signature(np.minimum.reduce(own) if len(own) > 1 else own[0])
+
+    def _piece_parts_of(self, raws: list[bytes]) -> list[_PiecePart]:
+        """Each piece's part of a signature (see _piece_parts), all computed together: a
+        text's new pieces are mostly small (items), where numpy's per-call cost would
+        dominate."""
+        k = self.shingle
+        # Joined by line breaks, which end every token: each piece's tokens are its own.
+        lengths = np.fromiter(map(len, raws), dtype=np.int64, count=len(raws))
+        piece_starts = np.zeros(len(raws) + 1, dtype=np.int64)
+        np.cumsum(lengths + 1, out=piece_starts[1:])
+        token_hashes, token_starts = _token_hashes(b"\n".join(raws))
+        bounds = np.searchsorted(token_starts, piece_starts)  # each piece's first token
+        counts = np.diff(bounds)
+        with_own = np.flatnonzero(counts >= k)
+        minima: list[np.ndarray | None] = [None] * len(raws)
+        if len(with_own):
+            shingles = _shingles(token_hashes, k)  # shingle j: tokens j .. j + k - 1
+            sizes = counts[with_own] - k + 1
+            offsets = np.zeros(len(with_own), dtype=np.int64)
+            np.cumsum(sizes[:-1], out=offsets[1:])
+            picked = _mixed(shingles[np.repeat(bounds[with_own] - offsets, sizes)
+                                     + np.arange(int(sizes.sum()))])
+            values = self._a[:, None] * picked[None, :]  # wraps mod 2^32 (affine32)
+            values += self._b[:, None]
+            for i, row in zip(with_own.tolist(), np.minimum.reduceat(values, offsets, axis=1).T,
+                              strict=True):
+                minima[i] = row.copy()
+        parts: list[_PiecePart] = []
+        for i, (first, count) in enumerate(zip(bounds[:-1].tolist(), counts.tolist(),
+                                               strict=True)):
+            hashes = token_hashes[first:first + count]
+            if count >= 2 * (k - 1):  # first and last k - 1 tokens
+                parts.append((minima[i], hashes[: k - 1].copy(),
+                              hashes[count - (k - 1):].copy(), count))
+            else:  # every token is within k - 1 of an edge
+                parts.append((minima[i], hashes.copy(), None, count))
+        return parts
 
     # Texts signed together at most (characters): numpy's per-call cost dominates a short
     # text's signature, while larger texts gain nothing from company.
     BATCH_CHARS = 32_768
     BATCH_TEXTS = 64
 
-    def signatures(self, texts: list[str]) -> list[Signature]:
+    def signatures(self, texts: list[str],
+                   piece_ends: Sequence[list[int] | None] | None = None) -> list[Signature]:
         """signature(text) of each text: short texts in batches of up to BATCH_TEXTS texts
         and BATCH_CHARS characters, through one array of shingles per batch (serde's
-        functions: 5x faster than one by one)."""
+        functions: 5x faster than one by one); a longer one from its pieces when
+        `piece_ends` has them (pieces_signature), else alone."""
         result: list[Signature] = []
         batch: list[str] = []
         size = 0
-        for text in texts:
+        for i, text in enumerate(texts):
             if len(text) >= self.BATCH_CHARS:
                 result.extend(self._batch_signatures(batch))
                 batch, size = [], 0
-                result.append(self.signature(text))
+                ends = piece_ends[i] if piece_ends is not None else None
+                result.append(self.pieces_signature(text, ends) if ends is not None
+                              else self.signature(text))
                 continue
             if batch and (size + len(text) > self.BATCH_CHARS or len(batch) == self.BATCH_TEXTS):
                 result.extend(self._batch_signatures(batch))

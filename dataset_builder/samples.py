@@ -346,6 +346,9 @@ class Candidate:
     deferred, since most candidates of a history are dropped as duplicates before use."""
     find_boundaries: Callable[[], list[int]] | None = None
     """Computes `boundaries`: deferred, since only oversized targets are split."""
+    piece_ends: list[int] | None = None
+    """Where the target's pieces end, when it is made of pieces that recur in other targets
+    (files, items): its MinHash signature is put together from theirs."""
 
     def complete(self) -> Candidate:
         """The candidate with its deferred context computed."""
@@ -657,6 +660,7 @@ class CandidateMaker:
         separators: list[int] = []  # lines of the file separators after the first
         # path -> (line its text starts at, text, blob)
         file_starts: dict[str, tuple[int, str, str]] = {}
+        piece_ends: list[int] = []  # each file's end (after its separator line and text)
         line = 0
         for path in paths:
             text = texts[path]
@@ -668,6 +672,7 @@ class CandidateMaker:
             file_starts[path] = (line, text, blobs[path])
             pieces.append(text if text.endswith("\n") or not multi else text + "\n")
             line += text.count("\n") + (0 if text.endswith("\n") or not multi else 1)
+            piece_ends.append(sum(map(len, pieces[-2:])) + (piece_ends[-1] if piece_ends else 0))
         target = "".join(pieces)
         single = not multi
         return Candidate(
@@ -678,7 +683,8 @@ class CandidateMaker:
             target=target, target_start_byte=0 if single else -1,
             target_end_byte=len(target.encode("utf-8")) if single else -1,
             fill=partial(self._fill_files, rows),
-            find_boundaries=partial(self._files_boundaries, rows, separators, file_starts))
+            find_boundaries=partial(self._files_boundaries, rows, separators, file_starts),
+            piece_ends=piece_ends if multi else None)
 
     def _files_boundaries(self, rows: list[int], separators: list[int],
                           file_starts: dict[str, tuple[int, str, str]]) -> list[int]:
@@ -735,36 +741,46 @@ def _head_lines(text: str, max_chars: int) -> str:
     return "" if cut < 0 else text[: cut + 1]
 
 
-def split_target(text: str, boundaries: list[int], max_chars: int) -> tuple[list[str], int]:
+def split_target(text: str, boundaries: list[int], max_chars: int,
+                 piece_ends: list[list[int]] | None = None) -> tuple[list[str], int]:
     """Cut a target into parts of at most max_chars at item boundaries (line indexes), then by
     lines inside an item that alone is too large. Returns the parts (whose concatenation is the
-    text) and how many cuts fell inside an item."""
+    text) and how many cuts fell inside an item. `piece_ends`, when given, gets for each part
+    where the blocks between boundaries in it end (the lines of an item cut apart are one)."""
     lines = text.splitlines(keepends=True)
     edges = [0, *sorted(b for b in set(boundaries) if 0 < b < len(lines)), len(lines)]
     blocks = ["".join(lines[start:end]) for start, end in pairwise(edges)]
     parts: list[str] = []
+    part_ends: list[list[int]] = []
     inside_cuts = 0
     buf = ""
+    ends: list[int] = []
     for block in blocks:
         if len(buf) + len(block) <= max_chars:
             buf += block
+            ends.append(len(buf))
             continue
         if buf:
             parts.append(buf)
-            buf = ""
+            part_ends.append(ends)
+            buf, ends = "", []
         if len(block) <= max_chars:
-            buf = block
+            buf, ends = block, [len(block)]
             continue
         piece = ""
         for line in block.splitlines(keepends=True):
             if piece and len(piece) + len(line) > max_chars:
                 parts.append(piece)
+                part_ends.append([len(piece)])
                 inside_cuts += 1
                 piece = ""
             piece += line
-        buf = piece
+        buf, ends = piece, [len(piece)]
     if buf:
         parts.append(buf)
+        part_ends.append(ends)
+    if piece_ends is not None:
+        piece_ends.extend(part_ends if parts else [[len(text)]])
     return parts or [text], inside_cuts
 
 
@@ -1379,7 +1395,8 @@ def _split_candidates(candidates: Iterator[Candidate], budget: int, stats: Scale
             yield cand
             continue
         cand.complete()  # its parts share its context
-        parts, inside = split_target(cand.target, cand.cut_points(), max_chars)
+        part_pieces: list[list[int]] = []
+        parts, inside = split_target(cand.target, cand.cut_points(), max_chars, part_pieces)
         stats.split_targets += 1
         stats.parts_from_splits += len(parts)
         stats.cuts_inside_items += inside
@@ -1399,7 +1416,8 @@ def _split_candidates(candidates: Iterator[Candidate], budget: int, stats: Scale
                 target_start_byte=offset_bytes if offset_bytes >= 0 else -1,
                 target_end_byte=offset_bytes + nbytes if offset_bytes >= 0 else -1,
                 dependencies=cand.dependencies, facts=cand.facts,
-                rustdoc_used=cand.rustdoc_used, part=k, parts=len(parts))
+                rustdoc_used=cand.rustdoc_used, part=k, parts=len(parts),
+                piece_ends=part_pieces[k])
             if offset_bytes >= 0:
                 offset_bytes += nbytes
             previous_tail = part
@@ -1472,8 +1490,10 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
     unsigned_chars = 0
 
     def near_dedup(index: NearDuplicateIndex) -> None:
-        for cand, sig in zip(unsigned, index.signatures([c.target for c in unsigned]),
+        for cand, sig in zip(unsigned, index.signatures([c.target for c in unsigned],
+                                                         [c.piece_ends for c in unsigned]),
                              strict=True):
+            cand.piece_ends = None
             if index.query(sig):
                 stats.dropped["near_duplicate"] += 1
                 continue

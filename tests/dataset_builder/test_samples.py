@@ -299,7 +299,8 @@ def test_context_and_recurring_targets_are_handled_lazily_with_equal_output(
     """Context is made only for kept (or split) candidates, and a target seen before in its
     scale is counted without being split, filtered or hashed again; the samples and every
     count equal those of a build that does neither (and keeps one snapshot file at most, so
-    that the others are read again each time they are used)."""
+    that the others are read again each time they are used, and signs every text whole, not
+    from the signatures of its files and items)."""
     import dataset_builder.samples as samples
 
     def here(run: Callable[[Callable[[], str | None]], dict[str, Any]], tasks: list[str],
@@ -332,6 +333,16 @@ def test_context_and_recurring_targets_are_handled_lazily_with_equal_output(
             yield from split(iter([cand]), budget, stats)
 
     monkeypatch.setattr(samples, "_split_candidates", counted_split)
+    # Texts from 200 characters signed alone: from their pieces where they have them.
+    monkeypatch.setattr(NearDuplicateIndex, "BATCH_CHARS", 200)
+    from_pieces = NearDuplicateIndex.pieces_signature
+    pieces_signed = Counter[int]()
+
+    def counted_pieces(self: NearDuplicateIndex, text: str, ends: list[int]) -> Any:
+        pieces_signed[len(ends) > 1] += 1
+        return from_pieces(self, text, ends)
+
+    monkeypatch.setattr(NearDuplicateIndex, "pieces_signature", counted_pieces)
     args = ["--repo", str(demo_repo), "--quiet", "--rustdoc", "none", "--type-facts", "inline",
             "--budgets", "256,512,512,1024,1024"]  # small budgets: some targets are split
     assert main([*args, "--out", str(tmp_path / "lazy")]) == 0
@@ -341,6 +352,7 @@ def test_context_and_recurring_targets_are_handled_lazily_with_equal_output(
         assert fills[scale] <= st["kept"] + st["split_targets"], scale
     assert sum(fills.values()) < sum(st["produced"] for st in lazy.values())
     lazy_inputs = dict(split_inputs)
+    assert pieces_signed[True] > 0  # texts of several pieces were signed from them
 
     def eager(candidates: Iterator[samples.Candidate], budget: int, stats: samples.ScaleStats
               ) -> Iterator[tuple[samples.Candidate, list[str]]]:
@@ -350,6 +362,8 @@ def test_context_and_recurring_targets_are_handled_lazily_with_equal_output(
     split_inputs.clear()
     monkeypatch.setattr(samples, "_new_parts", eager)
     monkeypatch.setattr(samples.SnapshotFiles, "KEEP_BYTES", 1)
+    monkeypatch.setattr(NearDuplicateIndex, "pieces_signature",
+                        lambda self, text, ends: self.signature(text))
     assert main([*args, "--out", str(tmp_path / "eager")]) == 0
     # Unchanged files recur at every snapshot: the lazy build split (and filtered) fewer.
     assert lazy_inputs["medium"] < split_inputs["medium"]
@@ -459,6 +473,23 @@ def test_split_target_cuts_at_item_boundaries_then_lines() -> None:
     parts, inside = split_target(long_item, [], 80)
     assert "".join(parts) == long_item and inside > 0
     assert all(len(p) <= 80 for p in parts)
+    # Where each part's pieces end: at the blocks between boundaries (an item cut apart is
+    # one piece), so that the pieces recur in other targets.
+    text = "".join(items) + long_item + items[0]
+    boundaries = [3 * i for i in range(1, 11)] + [30 + 42]
+    piece_ends: list[list[int]] = []
+    parts, inside = split_target(text, boundaries, 80, piece_ends)
+    assert len(piece_ends) == len(parts) and inside > 0
+    blocks = set(items) | {long_item}
+    for part, ends in zip(parts, piece_ends, strict=True):
+        assert ends == sorted(set(ends)) and ends[-1] == len(part)
+        pieces = [part[a:b] for a, b in itertools.pairwise([0, *ends])]
+        assert all(piece in blocks or piece in long_item for piece in pieces)
+        assert all(piece.endswith("\n") for piece in pieces)
+    for whole in ("x" * 30, ""):  # one part, one piece
+        piece_ends = []
+        assert split_target(whole, [], 80, piece_ends)[0] == [whole]
+        assert piece_ends == [[len(whole)]]
 
 
 def test_filters_say_why() -> None:
@@ -593,6 +624,40 @@ def test_batched_signatures_equal_one_by_one() -> None:
         assert len(batched) == count
         for text, sig in zip(texts[:count], batched, strict=True):
             assert sig.hashvalues.tolist() == index.signature(text).hashvalues.tolist(), text
+
+
+@pytest.mark.parametrize("shingle", [1, 2, 5, 7])
+def test_signatures_put_together_from_pieces_equal_whole_ones(shingle: int) -> None:
+    """Texts made of recurring pieces (short, long, empty, without tokens, ending in a line
+    break or in something a token may run on from: then signed whole), with a piece cache
+    smaller than the pieces met: each signature equals the whole text's; long texts with
+    piece ends given to signatures() are signed so too."""
+    index = NearDuplicateIndex(shingle=shingle)
+    index.PIECE_ENTRIES = 30
+    rng = random.Random(shingle)
+    words = ["fn", "x", "(", ")", "{", ";", "::", "é", "🦀", "_y1", " ", "\n", "\t", "\x85",
+             "\u2028", "a"]
+    pool = ["", "\n", "x\n", "a b c d e f g h\n", "é", "fn x(a) {\n"]
+    pool += ["".join(rng.choice(words) for _ in range(rng.choice([1, 3, 5, 7, 9, 40, 300])))
+             + ("\n" if rng.random() < 0.9 else "") for _ in range(50)]
+    for _ in range(400):
+        pieces = [rng.choice(pool) for _ in range(rng.randint(1, 12))]
+        text = "".join(pieces)
+        ends = list(itertools.accumulate(map(len, pieces)))
+        whole = index.signature(text).hashvalues.tolist()
+        assert index.pieces_signature(text, ends).hashvalues.tolist() == whole, pieces
+    assert len(index._piece_parts) <= index.PIECE_ENTRIES
+    long_texts = []
+    for _ in range(3):
+        pieces = ["fn f() {}\n"]
+        while sum(map(len, pieces)) < index.BATCH_CHARS:
+            pieces.append(rng.choice(pool))
+        long_texts.append("".join(pieces) + "\n")
+    line_ends = [list(itertools.accumulate(len(line) for line in t.splitlines(keepends=True)))
+                 for t in long_texts]
+    assert all(len(t) >= index.BATCH_CHARS for t in long_texts)
+    for text, sig in zip(long_texts, index.signatures(long_texts, line_ends), strict=True):
+        assert sig.hashvalues.tolist() == index.signature(text).hashvalues.tolist()
 
 
 def test_empty_split_files_keep_the_schema(header_build: Path) -> None:
