@@ -635,10 +635,12 @@ def exact_near_duplicates(queries: np.ndarray, reference: np.ndarray,
 
 # How far below the Jaccard threshold a pair's MinHash estimate may be for its shingle sets
 # to be compared exactly: when dropping leaks, and (wider) when checking what is written.
-# With 128 permutations the estimate's standard deviation at 0.7 is 0.04, so a pair at the
-# threshold has an estimate 0.15 lower about once in 10,000, and 0.2 lower far more rarely.
-DROP_MARGIN = 0.15
-CHECK_MARGIN = 0.2
+# With 128 permutations the estimate's standard deviation at 0.7 is about 0.04, but the
+# affine permutations' estimates stray further: on diesel's history a medium and a large
+# test target at exact Jaccard 0.72 and 0.71 with a train target had estimates of 0.53 and
+# 0.52, below the 0.15 margin used before (the check then found them).
+DROP_MARGIN = 0.25
+CHECK_MARGIN = 0.3
 
 
 def dedup_order(rows: Iterable[tuple[str, int]]) -> list[str]:
