@@ -291,30 +291,18 @@ class NearDuplicateIndex:
         return Signature(np.minimum.reduce(own) if len(own) > 1 else own[0])
 
     def _piece_parts_of(self, raws: list[bytes]) -> list[_PiecePart]:
-        """Each piece's part of a signature (see _piece_parts), all computed together: a
+        """Each piece's part of a signature (_PiecePart), all computed together: a
         text's new pieces are mostly small (items), where numpy's per-call cost would
         dominate."""
         k = self.shingle
-        # Joined by line breaks, which end every token: each piece's tokens are its own.
-        lengths = np.fromiter(map(len, raws), dtype=np.int64, count=len(raws))
-        piece_starts = np.zeros(len(raws) + 1, dtype=np.int64)
-        np.cumsum(lengths + 1, out=piece_starts[1:])
-        token_hashes, token_starts = _token_hashes(b"\n".join(raws))
-        bounds = np.searchsorted(token_starts, piece_starts)  # each piece's first token
+        token_hashes, bounds = _joined_tokens(raws)
         counts = np.diff(bounds)
         with_own = np.flatnonzero(counts >= k)
         minima: list[np.ndarray | None] = [None] * len(raws)
         if len(with_own):
-            shingles = _shingles(token_hashes, k)  # shingle j: tokens j .. j + k - 1
-            sizes = counts[with_own] - k + 1
-            offsets = np.zeros(len(with_own), dtype=np.int64)
-            np.cumsum(sizes[:-1], out=offsets[1:])
-            picked = _mixed(shingles[np.repeat(bounds[with_own] - offsets, sizes)
-                                     + np.arange(int(sizes.sum()))])
-            values = self._a[:, None] * picked[None, :]  # wraps mod 2^32 (affine32)
-            values += self._b[:, None]
-            for i, row in zip(with_own.tolist(), np.minimum.reduceat(values, offsets, axis=1).T,
-                              strict=True):
+            own = self._group_minima(_shingles(token_hashes, k), bounds[with_own],
+                                     counts[with_own] - k + 1)
+            for i, row in zip(with_own.tolist(), own, strict=True):
                 minima[i] = row.copy()
         parts: list[_PiecePart] = []
         for i, (first, count) in enumerate(zip(bounds[:-1].tolist(), counts.tolist(),
@@ -361,15 +349,7 @@ class NearDuplicateIndex:
         if not texts:
             return []
         k = self.shingle
-        # The texts joined by line breaks, which end every token: each text's tokens and
-        # their hashes are the ones it has alone.
-        raw = "\n".join(texts).encode("utf-8")
-        lengths = np.fromiter((len(t) if t.isascii() else len(t.encode("utf-8")) for t in texts),
-                              dtype=np.int64, count=len(texts))
-        text_starts = np.zeros(len(texts) + 1, dtype=np.int64)
-        np.cumsum(lengths + 1, out=text_starts[1:])
-        token_hashes, token_starts = _token_hashes(raw)
-        bounds = np.searchsorted(token_starts, text_starts)  # each text's first token
+        token_hashes, bounds = _joined_tokens([t.encode("utf-8") for t in texts])
         counts = np.diff(bounds)
         # A text's shingles are the ones that start and end inside it; a text with fewer
         # than k tokens has one shingle of them all (a text without any: of one zero hash).
@@ -380,15 +360,22 @@ class NearDuplicateIndex:
                  for i in np.flatnonzero(~whole)]
         pool = np.concatenate([shingles, *extra]) if extra else shingles
         first = np.where(whole, bounds[:-1], len(shingles) + np.cumsum(~whole) - 1)
-        sizes = np.where(whole, counts - k + 1, 1)
-        offsets = np.zeros(len(texts), dtype=np.int64)
+        minima = self._group_minima(pool, first, np.where(whole, counts - k + 1, 1))
+        # Copies: a kept signature should not hold its whole batch in memory.
+        return [Signature(row.copy()) for row in minima]
+
+    def _group_minima(self, shingles: np.ndarray, firsts: np.ndarray, sizes: np.ndarray
+                      ) -> np.ndarray:
+        """MinHash values of groups of consecutive shingle hashes, one row per group (group i:
+        shingles[firsts[i]:firsts[i] + sizes[i]], every size at least 1), computed at once."""
+        offsets = np.zeros(len(sizes), dtype=np.int64)
         np.cumsum(sizes[:-1], out=offsets[1:])
-        picked = _mixed(pool[np.repeat(first - offsets, sizes) + np.arange(int(sizes.sum()))])
+        picked = _mixed(shingles[np.repeat(firsts - offsets, sizes)
+                                 + np.arange(int(sizes.sum()))])
         values = self._a[:, None] * picked[None, :]  # wraps mod 2^32 (affine32)
         values += self._b[:, None]
-        minima = np.minimum.reduceat(values, offsets, axis=1)
-        # Copies: a kept signature should not hold its whole batch in memory.
-        return [Signature(row.copy()) for row in minima.T]
+        minima: np.ndarray = np.minimum.reduceat(values, offsets, axis=1).T
+        return minima
 
     def query(self, signature: Signature) -> list[str]:
         found: list[str] = self.lsh.query(signature)
@@ -396,6 +383,17 @@ class NearDuplicateIndex:
 
     def insert(self, key: str, signature: Signature) -> None:
         self.lsh.insert(key, signature)
+
+
+def _joined_tokens(raws: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """The token hashes of UTF-8 texts joined by line breaks, which end every token (so each
+    text's tokens and hashes are the ones it has alone), and where each text's tokens begin
+    (one bound more than texts)."""
+    lengths = np.fromiter(map(len, raws), dtype=np.int64, count=len(raws))
+    text_starts = np.zeros(len(raws) + 1, dtype=np.int64)
+    np.cumsum(lengths + 1, out=text_starts[1:])
+    token_hashes, token_starts = _token_hashes(b"\n".join(raws))
+    return token_hashes, np.searchsorted(token_starts, text_starts)
 
 
 def _shingles(token_hashes: np.ndarray, k: int) -> np.ndarray:

@@ -540,8 +540,8 @@ class CandidateMaker:
         self.config = config
         self.budget = dict(zip(schema.SCALES, config.budgets, strict=True))
         # (blob, its top-level item rows) -> _item_lines: a file version recurs in many
-        # groups and snapshots, and where its items start is looked up for each
-        # oversized target it is in (diesel's module groups: 8.5 s of 54 s, found again).
+        # groups and snapshots, and where its items start is looked up for each oversized
+        # target it is in (diesel's module groups: 45.4 -> 41.4 CPU s found once).
         self.item_lines: dict[tuple[str, tuple[int, ...]], list[int]] = {}
 
     def _header_limit(self, scale: str) -> int:
@@ -661,7 +661,7 @@ class CandidateMaker:
         # path -> (line its text starts at, text, blob)
         file_starts: dict[str, tuple[int, str, str]] = {}
         piece_ends: list[int] = []  # each file's end (after its separator line and text)
-        line = 0
+        line = length = 0
         for path in paths:
             text = texts[path]
             if multi:
@@ -672,7 +672,8 @@ class CandidateMaker:
             file_starts[path] = (line, text, blobs[path])
             pieces.append(text if text.endswith("\n") or not multi else text + "\n")
             line += text.count("\n") + (0 if text.endswith("\n") or not multi else 1)
-            piece_ends.append(sum(map(len, pieces[-2:])) + (piece_ends[-1] if piece_ends else 0))
+            length += sum(map(len, pieces[-2:] if multi else pieces[-1:]))
+            piece_ends.append(length)
         target = "".join(pieces)
         single = not multi
         return Candidate(
