@@ -42,7 +42,7 @@ from dataset_builder.quality import (
     CHECK_MARGIN,
     DROP_MARGIN,
     NearDuplicateIndex,
-    exact_near_duplicates,
+    leak_check,
 )
 from dataset_builder.samples import MARKER, SAMPLES_DIR, SampleConfig
 
@@ -185,16 +185,17 @@ def _combine_samples(out: Path, manifests: dict[str, dict[str, Any]], holdout: s
             train_sigs[label] = np.stack([sig.hashvalues
                                           for sig in index.signatures(train_texts[label])])
 
-    def leaks(label: str, texts: list[str], queries: np.ndarray, margin: float,
-              by_estimate: bool) -> tuple[np.ndarray, int]:
+    def leaks(label: str, texts: list[str], queries: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray, int]:
         others = [other for other in train_sigs if other != label]
         if not others:
-            return np.zeros(len(texts), dtype=bool), 0
+            nothing = np.zeros(len(texts), dtype=bool)
+            return nothing, nothing, 0
         reference_texts = [t for other in others for t in train_texts[other]]
-        return exact_near_duplicates(
+        return leak_check(
             queries, np.concatenate([train_sigs[other] for other in others]), texts.__getitem__,
-            reference_texts.__getitem__, config.near_threshold, margin, config.shingle,
-            by_estimate)
+            reference_texts.__getitem__, config.near_threshold, DROP_MARGIN, CHECK_MARGIN,
+            np.ones(len(texts), dtype=bool), config.shingle)
 
     dropped: Counter[str] = Counter()
     after = compared = 0
@@ -203,14 +204,11 @@ def _combine_samples(out: Path, manifests: dict[str, dict[str, Any]], holdout: s
             continue
         texts = table.column("target").to_pylist()
         queries = np.stack([sig.hashvalues for sig in index.signatures(texts)])
-        leaked, _ = leaks(label, texts, queries, DROP_MARGIN, by_estimate=True)
+        # Dropped, and what is written checked again by exact Jaccard over a wider band of
+        # estimates: what that finds was missed.
+        leaked, left, pairs = leaks(label, texts, queries)
         dropped[label] = int(leaked.sum())
         tables[(label, split)] = table.filter(pa.array(~leaked))
-        # What is written, checked again by exact Jaccard over a wider band of estimates:
-        # what it finds was missed.
-        kept = np.flatnonzero(~leaked)
-        left, pairs = leaks(label, [texts[i] for i in kept], queries[kept], CHECK_MARGIN,
-                            by_estimate=False)
         after += int(left.sum())
         compared += pairs
     per_repo: dict[str, dict[str, int]] = {}

@@ -602,33 +602,57 @@ def exact_jaccard(a: np.ndarray, b: np.ndarray) -> float:
     return common / (len(a) + len(b) - common)
 
 
-def exact_near_duplicates(queries: np.ndarray, reference: np.ndarray,
-                          query_text: Callable[[int], str], reference_text: Callable[[int], str],
-                          threshold: float, margin: float, shingle: int = 5,
-                          by_estimate: bool = False) -> tuple[np.ndarray, int]:
-    """For each query (a row of MinHash values, with its text), whether some reference's
-    text has an exact shingle-set Jaccard similarity at or above the threshold (or, with
-    `by_estimate`, a MinHash estimate that reaches it); and how many pairs were considered.
-    Only pairs whose estimate reaches the threshold less `margin` are considered (the
-    estimate can fall short of the true similarity)."""
-    found = np.zeros(len(queries), dtype=bool)
+def leak_check(queries: np.ndarray, reference: np.ndarray, query_text: Callable[[int], str],
+               reference_text: Callable[[int], str], threshold: float, drop_margin: float,
+               check_margin: float, checked: np.ndarray, shingle: int = 5
+               ) -> tuple[np.ndarray, np.ndarray, int]:
+    """Which queries (rows of MinHash values, with their texts) are near-duplicates of some
+    reference, in one pass over the candidate pairs: (dropped, found after, pairs compared
+    by the check).
+
+    dropped: a reference's MinHash estimate reaches the threshold, or its text's exact
+    shingle-set Jaccard similarity does among the pairs whose estimate comes within
+    `drop_margin` of it (the estimate can fall short of the true similarity). found after:
+    for the queries `checked` (a mask) and not dropped, the same exact test over the wider
+    band `check_margin`: what it finds was missed. Pairs are listed once, at the wider of
+    the two margins, and each pair's exact similarity is computed at most once."""
+    dropped = np.zeros(len(queries), dtype=bool)
+    after = np.zeros(len(queries), dtype=bool)
     if not len(queries) or not len(reference):
-        return found, 0
+        return dropped, after, 0
+    num_perm = reference.shape[1]
     query_rows, reference_rows, equal = SignatureMatches(
-        reference, max(0.0, threshold - margin)).pairs(queries)
-    if by_estimate:
-        found[query_rows[equal >= equal_values_needed(threshold, reference.shape[1])]] = True
+        reference, max(0.0, threshold - max(drop_margin, check_margin))).pairs(queries)
+    dropped[query_rows[equal >= equal_values_needed(threshold, num_perm)]] = True
     query_sets: dict[int, np.ndarray] = {}
     reference_sets: dict[int, np.ndarray] = {}
-    for q, r in zip(query_rows.tolist(), reference_rows.tolist(), strict=True):
-        if found[q]:
-            continue
+
+    def similar(q: int, r: int) -> bool:
         if q not in query_sets:
             query_sets[q] = shingle_set(query_text(q), shingle)
         if r not in reference_sets:
             reference_sets[r] = shingle_set(reference_text(r), shingle)
-        found[q] = exact_jaccard(query_sets[q], reference_sets[r]) >= threshold
-    return found, len(query_rows)
+        return exact_jaccard(query_sets[q], reference_sets[r]) >= threshold
+
+    # A pair found below the threshold when dropping is below it when checking.
+    below: set[tuple[int, int]] = set()
+    in_drop = equal >= equal_values_needed(max(0.0, threshold - drop_margin), num_perm)
+    for q, r in zip(query_rows[in_drop].tolist(), reference_rows[in_drop].tolist(),
+                    strict=True):
+        if dropped[q]:
+            continue
+        dropped[q] = similar(q, r)
+        if not dropped[q]:
+            below.add((q, r))
+    in_check = (equal >= equal_values_needed(max(0.0, threshold - check_margin), num_perm)) \
+        & np.asarray(checked, dtype=bool)[query_rows]
+    for q, r in zip(query_rows[in_check].tolist(), reference_rows[in_check].tolist(),
+                    strict=True):
+        if dropped[q] or after[q] or (q, r) in below:
+            continue
+        after[q] = similar(q, r)
+    compared = int(np.count_nonzero(in_check & ~dropped[query_rows]))
+    return dropped, after, compared
 
 
 # How far below the Jaccard threshold a pair's MinHash estimate may be for its shingle sets

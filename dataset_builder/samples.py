@@ -58,8 +58,8 @@ from dataset_builder.quality import (
     DROP_MARGIN,
     FilterConfig,
     NearDuplicateIndex,
-    exact_near_duplicates,
     filter_reason,
+    leak_check,
     normalised_hash,
     redact,
 )
@@ -1532,13 +1532,14 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
     # miss a pair just above the threshold, so this check finds every pair whose MinHash
     # estimate reaches it (SignatureMatches: exact, through a band index), and, since the
     # estimate can also fall short of a pair's true similarity, every pair whose shingle sets
-    # reach it among those whose estimate comes within DROP_MARGIN of it.
+    # reach it among those whose estimate comes within DROP_MARGIN of it. What is written is
+    # checked again by exact Jaccard over a wider band of estimates (CHECK_MARGIN): what that
+    # finds was missed (targets as cut, before redaction). Both from one listing of pairs.
     split_of = {i: commit_split[kept[i].commit_index] for i in survivors}
     train_ids = [i for i in survivors if split_of[i] == "train"]
-    targets = kept_targets
     held_out = [i for i in survivors if split_of[i] != "train"]
-    leaked, _ = _leaks(held_out, train_ids, targets, signatures, config, DROP_MARGIN,
-                       by_estimate=True)
+    leaked, after, compared = _leaks(held_out, train_ids, kept_targets, signatures, config,
+                                     [split_of[i] == "test" for i in held_out])
     leaks: Counter[str] = Counter()
     final: list[int] = []
     for i in survivors:
@@ -1547,11 +1548,6 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
             stats.dropped[f"{split_of[i]}_near_duplicate_of_train"] += 1
             continue
         final.append(i)
-    # What is written, checked again by exact Jaccard over a wider band of estimates
-    # (CHECK_MARGIN) than the drop used: what it finds was missed (targets as cut, before
-    # redaction).
-    after, compared = _leaks([i for i in final if split_of[i] == "test"], train_ids, targets,
-                             signatures, config, CHECK_MARGIN, by_estimate=False)
     stats.leakage = {"test_dropped": leaks["test"], "valid_dropped": leaks["valid"],
                      "test_near_duplicates_of_train_after": len(after),
                      "test_train_pairs_compared_exactly": compared}
@@ -1594,18 +1590,20 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
 
 
 def _leaks(query_ids: list[int], train_ids: list[int], targets: Sequence[str],
-           signatures: dict[int, Any], config: SampleConfig, margin: float, by_estimate: bool
-           ) -> tuple[set[int], int]:
-    """(the query ids that have a near-duplicate among the train ids, pairs considered):
-    exact_near_duplicates on survivor ids."""
+           signatures: dict[int, Any], config: SampleConfig, checked: list[bool]
+           ) -> tuple[set[int], set[int], int]:
+    """leak_check on survivor ids: (the query ids dropped as near-duplicates of a train id,
+    the `checked` ones not dropped that the check still finds, pairs the check compared)."""
     if not query_ids or not train_ids:
-        return set(), 0
-    found, compared = exact_near_duplicates(
+        return set(), set(), 0
+    dropped, after, compared = leak_check(
         np.stack([signatures[i].hashvalues for i in query_ids]),
         np.stack([signatures[i].hashvalues for i in train_ids]),
         lambda row: targets[query_ids[row]], lambda row: targets[train_ids[row]],
-        config.near_threshold, margin, config.shingle, by_estimate)
-    return {i for i, leak in zip(query_ids, found.tolist(), strict=True) if leak}, compared
+        config.near_threshold, DROP_MARGIN, CHECK_MARGIN, np.array(checked, dtype=bool),
+        config.shingle)
+    return ({i for i, d in zip(query_ids, dropped.tolist(), strict=True) if d},
+            {i for i, a in zip(query_ids, after.tolist(), strict=True) if a}, compared)
 
 
 _FILE_ROWS = 20000

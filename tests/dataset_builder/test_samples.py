@@ -32,6 +32,7 @@ from dataset_builder.quality import (
     equal_values_needed,
     exact_jaccard,
     filter_reason,
+    leak_check,
     redact,
     shingle_set,
 )
@@ -608,6 +609,37 @@ def test_signature_matches_equal_comparing_every_pair(threshold: float, num_perm
             patch.setattr(SignatureMatches, "_QUERIES_PER_CHUNK", 7)
             assert SignatureMatches(reference, threshold).any_match(queries).tolist() == \
                 every_pair
+
+
+def test_leak_check_drops_by_estimate_and_exact_jaccard_and_checks_the_wider_band() -> None:
+    rng = np.random.default_rng(5)
+    num_perm = 128
+    reference = rng.integers(0, 2**32, size=(4, num_perm), dtype=np.uint64).astype(np.uint32)
+    words = [f"w{i}" for i in range(60)]
+    same_text = " ".join(words)
+    other_text = " ".join(reversed(words))  # no 5-word shingle in common with same_text
+    reference_texts = [same_text, other_text, other_text, other_text]
+
+    def sharing(row: int, equal: int) -> np.ndarray:
+        """A signature equal to reference[row] in `equal` of its values."""
+        signature = reference[row].copy()
+        signature[equal:] ^= 1
+        return signature
+
+    # (signature, text, checked): estimates 100/128 (dropped by estimate), 80/128 (within
+    # the drop margin, same text: dropped by exact Jaccard), 60/128 (only within the check's
+    # margin, same text: found after), 60/128 but not checked, 80/128 with another text.
+    queries = np.stack([sharing(1, 100), sharing(0, 80), sharing(0, 60), sharing(0, 60),
+                        sharing(0, 80)])
+    query_texts = [other_text, same_text, same_text, same_text, other_text]
+    checked = np.array([True, True, True, False, True])
+    dropped, after, compared = leak_check(
+        queries, reference, query_texts.__getitem__, reference_texts.__getitem__,
+        threshold=0.7, drop_margin=0.1, check_margin=0.3, checked=checked)
+    assert dropped.tolist() == [True, True, False, False, False]
+    assert after.tolist() == [False, False, True, False, False]
+    assert compared == 2  # the checked queries left, each with its one pair in the band
+    assert exact_jaccard(shingle_set(same_text), shingle_set(other_text)) == 0.0
 
 
 def test_batched_signatures_equal_one_by_one() -> None:
