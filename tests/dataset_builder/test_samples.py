@@ -622,7 +622,7 @@ def test_leak_check_drops_by_estimate_and_exact_jaccard_and_checks_the_wider_ban
 
     def sharing(row: int, equal: int) -> np.ndarray:
         """A signature equal to reference[row] in `equal` of its values."""
-        signature = reference[row].copy()
+        signature: np.ndarray = reference[row].copy()
         signature[equal:] ^= 1
         return signature
 
