@@ -53,15 +53,117 @@ def filter_reason(target: str, config: FilterConfig) -> str | None:
         return "max_line_length"
     if len(target) / max(1, len(lines)) > config.max_mean_line_length:
         return "mean_line_length"
-    # ASCII characters counted in bytes (translate deletes in C, several times faster than
-    # re; encode drops the others), other characters one by one (code has few of them).
-    data = target.encode("ascii", "ignore")
-    alnum = len(data) - len(data.translate(None, _ASCII_ALNUM))
-    if len(data) != len(target):
-        alnum += sum(ch.isalnum() for run in _NON_ASCII.findall(target) for ch in run)
-    if alnum / max(1, len(target)) < config.min_alnum_fraction:
+    if _alnum_count(target) / max(1, len(target)) < config.min_alnum_fraction:
         return "alnum_fraction"
     return None
+
+
+def _alnum_count(text: str) -> int:
+    # ASCII characters counted in bytes (translate deletes in C, several times faster than
+    # re; encode drops the others), other characters one by one (code has few of them).
+    data = text.encode("ascii", "ignore")
+    alnum = len(data) - len(data.translate(None, _ASCII_ALNUM))
+    if len(data) != len(text):
+        alnum += sum(ch.isalnum() for run in _NON_ASCII.findall(text) for ch in run)
+    return alnum
+
+
+@dataclass(frozen=True, slots=True)
+class _PieceFacts:
+    """What filter_reason and normalised_hash need of a piece of text that ends in a line
+    break (or ends the text), so that a text's are its pieces' put together."""
+
+    chars: int
+    lines: int
+    longest_line: int
+    non_blank_lines: int  # counted only when the filter needs more than one
+    has_non_space: bool
+    alnum: int
+    normalised: bytes  # its words joined by single spaces, UTF-8
+
+
+class PieceChecks:
+    """filter_reason and normalised_hash of texts made of pieces that recur across texts
+    (the files of the module groups and crates of many snapshots), each piece examined once
+    and its facts kept by digest (up to MAX_BYTES of normalised text). A piece that ends in
+    a line break has whole lines and whole words, so the text's lines are its pieces' lines
+    and its normalised words theirs, joined by a space: the results equal those of the
+    whole text. A text not made so is examined whole."""
+
+    MAX_BYTES = 32 << 20
+
+    def __init__(self, config: FilterConfig) -> None:
+        self.config = config
+        self._facts: dict[bytes, _PieceFacts] = {}
+        self._bytes = 0
+
+    def reason_and_key(self, text: str, piece_ends: list[int] | None
+                       ) -> tuple[str | None, str | None]:
+        """(filter_reason(text), normalised_hash(text) when it is kept, else None)."""
+        facts = self._pieces(text, piece_ends) if piece_ends else None
+        if facts is None:
+            reason = filter_reason(text, self.config)
+            return reason, None if reason is not None else normalised_hash(text)
+        config = self.config
+        need = config.min_target_loc
+        chars = sum(f.chars for f in facts)
+        lines = sum(f.lines for f in facts)
+        if need > 0 and (not any(f.has_non_space for f in facts) if need == 1
+                         else sum(f.non_blank_lines for f in facts) < need):
+            return "empty_target", None
+        if chars > config.max_target_chars:
+            return "too_large", None
+        if max((f.longest_line for f in facts), default=0) > config.max_line_length:
+            return "max_line_length", None
+        if chars / max(1, lines) > config.max_mean_line_length:
+            return "mean_line_length", None
+        if sum(f.alnum for f in facts) / max(1, chars) < config.min_alnum_fraction:
+            return "alnum_fraction", None
+        digest = hashlib.blake2b(digest_size=16)
+        first = True
+        for f in facts:
+            if f.normalised:
+                if not first:
+                    digest.update(b" ")
+                digest.update(f.normalised)
+                first = False
+        return None, digest.hexdigest()
+
+    def _pieces(self, text: str, piece_ends: list[int]) -> list[_PieceFacts] | None:
+        """The facts of each piece (text[previous end:end]); None when a piece but the last
+        does not end in a line break, or the ends do not cover the text."""
+        if piece_ends[-1] != len(text):
+            return None
+        facts: list[_PieceFacts] = []
+        start = 0
+        for end in piece_ends:
+            piece = text[start:end]
+            start = end
+            if not piece:
+                continue
+            if end < len(text) and piece[-1] != "\n":
+                return None
+            raw = piece.encode("utf-8")
+            key = hashlib.blake2b(raw, digest_size=16).digest()
+            known = self._facts.get(key)
+            if known is None:
+                known = self._examine(piece)
+                self._facts[key] = known
+                self._bytes += len(known.normalised)
+                while self._bytes > self.MAX_BYTES and len(self._facts) > 1:
+                    oldest = next(iter(self._facts))
+                    self._bytes -= len(self._facts.pop(oldest).normalised)
+            facts.append(known)
+        return facts
+
+    def _examine(self, piece: str) -> _PieceFacts:
+        lines = piece.splitlines()
+        return _PieceFacts(
+            chars=len(piece), lines=len(lines), longest_line=max(map(len, lines), default=0),
+            non_blank_lines=sum(1 for line in lines if line.strip())
+            if self.config.min_target_loc > 1 else 0,
+            has_non_space=bool(piece.strip()), alnum=_alnum_count(piece),
+            normalised=" ".join(piece.split()).encode("utf-8"))
 
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")

@@ -58,9 +58,8 @@ from dataset_builder.quality import (
     DROP_MARGIN,
     FilterConfig,
     NearDuplicateIndex,
-    filter_reason,
+    PieceChecks,
     leak_check,
-    normalised_hash,
     redact,
 )
 from dataset_builder.rustdoc import RustdocFacts, rustdoc_facts
@@ -1484,6 +1483,7 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
     kept_targets = _TextColumn((), staging)
     seen_hashes: set[str] = set()
     index = NearDuplicateIndex(config.near_threshold, config.num_perm, config.shingle)
+    checks = PieceChecks(config.filters)  # filters and the exact-duplicate hash
     signatures: dict[int, Any] = {}
     # Targets that are neither filtered nor exact duplicates wait here to be signed in a
     # batch; they then meet the index in the order they came.
@@ -1509,13 +1509,13 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
                                desc=f"samples {scale}", unit="sample", leave=False,
                                disable=not progress):
         stats.produced += 1
-        reason = filter_reason(cand.target, config.filters)
+        reason, key = checks.reason_and_key(cand.target, cand.piece_ends)
         if reason is not None:
             stats.dropped[reason] += 1
             outcomes.append(reason)
             continue
+        assert key is not None  # a kept text has its hash
         outcomes.append("exact_duplicate")  # what this part is when its candidate recurs
-        key = normalised_hash(cand.target)
         if key in seen_hashes:
             stats.dropped["exact_duplicate"] += 1
             continue

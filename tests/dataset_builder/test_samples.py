@@ -28,11 +28,13 @@ from dataset_builder.gitio import open_repo
 from dataset_builder.quality import (
     FilterConfig,
     NearDuplicateIndex,
+    PieceChecks,
     SignatureMatches,
     equal_values_needed,
     exact_jaccard,
     filter_reason,
     leak_check,
+    normalised_hash,
     redact,
     shingle_set,
 )
@@ -508,6 +510,38 @@ def test_filters_say_why() -> None:
     assert filter_reason("→½\n", cfg) is None  # the fraction is numeric: 1 of 3
     assert filter_reason("→—\n", cfg) == "alnum_fraction"  # arrow and dash: 0 of 3
     assert filter_reason("/ 漢字 /\n", cfg) is None  # 2 of 7
+
+
+@pytest.mark.parametrize("min_loc", [1, 3])
+def test_piece_checks_equal_the_whole_text_checks(min_loc: int) -> None:
+    rng = random.Random(11)
+    cfg = FilterConfig(max_line_length=120, max_mean_line_length=20.0, max_target_chars=400,
+                       min_target_loc=min_loc)
+    checks = PieceChecks(cfg)
+    checks.MAX_BYTES = 200  # pieces forgotten and examined again
+    # Unicode line breaks and spaces, \r\n, blank lines, symbols and letters of other scripts.
+    alphabet = ["fn", "x", "_", "{", "}", ";", " ", "  ", "\t", "\n", "\r\n", "\u2028",
+                "\x1c", "\xa0", "\u3000", "é", "漢", "٣", "→", "@", "y" * 25]
+    pieces_seen = [""]
+    reasons: Counter[str | None] = Counter()
+    for _ in range(400):
+        pieces = []
+        for _ in range(rng.randint(0, 6)):
+            piece = rng.choice(pieces_seen) if rng.random() < 0.4 else "".join(
+                rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+            pieces_seen.append(piece)
+            # Most pieces end in a line break, as files do; the others make the text be
+            # examined whole.
+            pieces.append(piece + "\n" if rng.random() < 0.9 else piece)
+        text = "".join(pieces)
+        ends = list(itertools.accumulate(map(len, pieces))) or [0]
+        reason = filter_reason(text, cfg)
+        reasons[reason] += 1
+        assert checks.reason_and_key(text, ends) == \
+            (reason, normalised_hash(text) if reason is None else None), repr(pieces)
+        assert checks.reason_and_key(text, None) == checks.reason_and_key(text, ends)
+    assert set(reasons) == {None, "empty_target", "too_large", "max_line_length",
+                            "mean_line_length", "alnum_fraction"}, reasons
 
 
 def test_redaction_uses_starcoder_placeholders() -> None:
