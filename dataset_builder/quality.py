@@ -195,7 +195,7 @@ def redact(text: str, counts: Counter[str]) -> str:
     """E-mails and secrets replaced by StarCoder's placeholders; replacements counted. Each
     pattern runs only when a cheap literal trigger is present (most code has none)."""
     if "@" in text:
-        text, n = _EMAIL.subn("<EMAIL>", text)
+        text, n = _sub_emails(text)
         counts["email"] += n
     for triggers, pattern in _KEYS:
         if any(trigger in text for trigger in triggers):
@@ -210,6 +210,28 @@ def redact(text: str, counts: Counter[str]) -> str:
         text, n = _ASSIGNED_PASSWORD.subn(r"\1<PASSWORD>\3", text)
         counts["password"] += n
     return text
+
+
+def _sub_emails(text: str) -> tuple[str, int]:
+    """_EMAIL.subn("<EMAIL>", text), searching only the lines that have an "@": an address
+    has no line break in it, and re would try the pattern at every position of the text
+    (3.5 ms for 175 kB of tokio's code, 33 "@" in it)."""
+    pieces: list[str] = []
+    replaced = done = 0
+    at = text.find("@")
+    while at != -1:
+        start = text.rfind("\n", 0, at) + 1
+        end = text.find("\n", at)
+        if end == -1:
+            end = len(text)
+        line, n = _EMAIL.subn("<EMAIL>", text[start:end])
+        pieces.append(text[done:start])
+        pieces.append(line)
+        replaced += n
+        done = end
+        at = text.find("@", end)
+    pieces.append(text[done:])
+    return "".join(pieces), replaced
 
 
 def normalised_hash(text: str) -> str:

@@ -26,6 +26,7 @@ from dataset_builder.cli import default_demo_dir, main
 from dataset_builder.demo import materialise
 from dataset_builder.gitio import open_repo
 from dataset_builder.quality import (
+    _EMAIL,
     FilterConfig,
     NearDuplicateIndex,
     PieceChecks,
@@ -566,6 +567,21 @@ def test_redaction_uses_starcoder_placeholders() -> None:
     folded = Counter[str]()
     assert "z" * 16 not in redact(f'let \u017fecret_key = "{"z" * 16}";\n', folded)
     assert folded["key"] == 1
+
+
+def test_email_redaction_equals_the_pattern_over_the_whole_text() -> None:
+    rng = random.Random(4)
+    alphabet = ["a", "Z", "9", ".", "-", "_", "%", "+", "@", "@", "com", "io", " ", "\n", "\r",
+                "\u2028", "é", "<", ">", "x@y.org", "\tb@c.de\n"]
+    emails = 0
+    for _ in range(500):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60)))
+        expected, n = _EMAIL.subn("<EMAIL>", text)
+        emails += n
+        counts: Counter[str] = Counter()
+        assert redact(text, counts) == expected, repr(text)
+        assert counts["email"] == n
+    assert emails > 100
 
 
 def test_inline_render_and_strip_round_trip() -> None:
