@@ -1030,9 +1030,9 @@ def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
             section["up_to_date"] = True
             return section
     staging = out / f".samples-{config_hash}"
-    shutil.rmtree(staging, ignore_errors=True)  # a crashed run's partial output is redone
+    finished = _finished_scales(staging)  # by a crashed run: kept; its other output is redone
     for split in schema.SPLITS:
-        (staging / split).mkdir(parents=True)
+        (staging / split).mkdir(parents=True, exist_ok=True)
 
     snapshots = _snapshots(out)
     chosen = _rustdoc_snapshots(snapshots, config)
@@ -1096,13 +1096,15 @@ def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
                 # This process's CPU for the scale (rustdoc's cargo, started earlier, apart).
                 results[scale] = (scale_stats, scale_redactions, scale_tokens,
                                   round(time.process_time() - cpu_started, 2))
+                _mark_finished(staging, scale, results[scale])
                 return_memory(collect=False)  # the next scale's peak: not this one's leftovers
         return results
 
     # The scales are independent: processes (one per usable CPU) each take the next scale when they
     # are free. micro is the largest on the histories measured and small the smallest, so
     # the work evens out. Merged in scale order, so the output equals a sequential run's.
-    results = _in_processes(run_scales, list(_SCALE_ORDER), staging)
+    left = [scale for scale in _SCALE_ORDER if scale not in finished]
+    results = {**finished, **(_in_processes(run_scales, left, staging) if left else {})}
     cpu_seconds: dict[str, float] = {}
     for scale in schema.SCALES:
         stats[scale], scale_redactions, scale_tokens, cpu_seconds[scale] = results[scale]
@@ -1131,6 +1133,8 @@ def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
         "up_to_date": False,
     }
     section["sanity"] = _sanity(section)
+    for scale in schema.SCALES:
+        (staging / _SCALE_DONE.format(scale)).unlink(missing_ok=True)
     atomic_write_json(staging / MARKER, {"config_hash": config_hash, "section": section})
     atomic_write_json(out / TYPE_TOKENS, type_tokens)
     # The marker is inside the folder it vouches for; the folder replaces the old one whole.
@@ -1145,6 +1149,45 @@ def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
 _Result = TypeVar("_Result")
 _ScaleResult = tuple[ScaleStats, Counter[str], Counter[str], float]
 _SCALE_ORDER = ("micro", "large", "full", "medium", "small")  # the order scales are taken in
+
+
+_SCALE_DONE = ".scale-{}.pkl"  # in staging: a scale's result, once its files are written
+
+
+def _mark_finished(staging: Path, scale: str, result: _ScaleResult) -> None:
+    """Vouch for a scale's files in staging (synced first): a resumed run keeps them."""
+    for path in staging.glob(f"*/{scale}-*.parquet"):
+        with open(path, "rb") as handle:
+            os.fsync(handle.fileno())
+    atomic_write_bytes(staging / _SCALE_DONE.format(scale), pickle.dumps(result))
+
+
+def _finished_scales(staging: Path) -> dict[str, _ScaleResult]:
+    """The results of the scales a crashed run finished in `staging` (a folder of this
+    config hash); every other file there (a scale cut short, a process's result) is
+    removed, so that those scales are made again from the start."""
+    if not staging.is_dir():
+        return {}
+    finished: dict[str, _ScaleResult] = {}
+    for scale in schema.SCALES:
+        marker = staging / _SCALE_DONE.format(scale)
+        if marker.exists():
+            try:
+                finished[scale] = pickle.loads(marker.read_bytes())
+            except Exception:  # unreadable: the scale is made again
+                marker.unlink()
+    keep = {staging / _SCALE_DONE.format(scale) for scale in finished}
+    keep.update(path for scale in finished for path in staging.glob(f"*/{scale}-*.parquet"))
+    for path in sorted(staging.rglob("*"), reverse=True):
+        if path in keep:
+            continue
+        if path.is_dir() and not path.is_symlink():
+            if path.parent == staging and path.name in schema.SPLITS:
+                continue
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    return finished
 
 
 def _usable_cpus() -> int:

@@ -461,6 +461,46 @@ def test_rerun_is_up_to_date_and_a_crashed_samples_run_is_redone(
     assert (out / "samples" / "_COMPLETE.json").exists()
 
 
+def test_a_samples_run_that_failed_in_one_scale_resumes_with_that_scale_only(
+        demo_repo: Path, header_build: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataset_builder.samples as samples_module
+
+    out = tmp_path / "copy"
+    shutil.copytree(header_build, out)
+    before = read_samples(out)
+    shutil.rmtree(out / "samples")
+    made = tmp_path / "scales-made.txt"
+    run_scale = samples_module._run_scale
+
+    def failing(scale: str, *args: Any, **kwargs: Any) -> Any:
+        if scale == "full":
+            raise OSError("disk full")
+        with made.open("a") as log:  # the scale processes are forked: a file tells
+            log.write(scale + "\n")
+        return run_scale(scale, *args, **kwargs)
+
+    monkeypatch.setattr(samples_module, "_run_scale", failing)
+    assert main(["--repo", str(demo_repo), "--out", str(out), "--quiet"]) != 0
+    assert sorted(made.read_text().split()) == ["large", "medium", "micro", "small"]
+    made.unlink()
+
+    def counting(scale: str, *args: Any, **kwargs: Any) -> Any:
+        with made.open("a") as log:
+            log.write(scale + "\n")
+        return run_scale(scale, *args, **kwargs)
+
+    monkeypatch.setattr(samples_module, "_run_scale", counting)
+    assert main(["--repo", str(demo_repo), "--out", str(out), "--quiet"]) == 0
+    assert made.read_text().split() == ["full"]  # the finished scales were kept
+    assert read_samples(out).equals(before)
+    manifests = [json.loads((build / "manifest.json").read_text())["samples"]
+                 for build in (header_build, out)]
+    assert manifests[0]["scales"] == manifests[1]["scales"]
+    assert sorted(p.name for p in (out / "samples").iterdir() if p.is_file()) == \
+        ["_COMPLETE.json"]  # no scale markers left in the output
+
+
 # --- units -----------------------------------------------------------------------------------
 
 
