@@ -16,6 +16,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -159,6 +160,21 @@ def _toolchain_ok() -> str | None:
     return None
 
 
+# cargo, and the rustdoc and rustc processes it starts, end with the build even when the build
+# is killed with kill -9 (no cleanup of its own runs then): cargo runs under a shell that the
+# kernel sends SIGTERM when the thread that started it dies (setpriv's --pdeathsig, Linux),
+# and that then kills its process group, which it leads.
+_GROUP_GUARD = 'trap "kill -KILL 0" TERM; "$@" & wait $!'
+
+
+def _guarded(cmd: list[str]) -> list[str]:
+    """`cmd` run under the group guard where setpriv is found (util-linux), else as is."""
+    setpriv = shutil.which("setpriv")
+    if setpriv is None or not sys.platform.startswith("linux"):
+        return cmd
+    return [setpriv, "--pdeathsig", "TERM", "--", "sh", "-c", _GROUP_GUARD, "sh", *cmd]
+
+
 def _run_cargo(cmd: list[str], cwd: Path, env: dict[str, str],
                cancel: threading.Event | None) -> tuple[int, str] | str:
     """(exit code, stderr) of cargo, or "timeout" or "cancelled". cargo runs in a process
@@ -169,7 +185,7 @@ def _run_cargo(cmd: list[str], cwd: Path, env: dict[str, str],
     if cancel is not None and cancel.is_set():
         return "cancelled"
     with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as err:
-        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+        proc = subprocess.Popen(_guarded(cmd), cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.DEVNULL, stderr=err, process_group=0)
         deadline = time.monotonic() + TIMEOUT_S
         outcome = "timeout"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -92,9 +93,10 @@ wait
 """
 
 
-def test_sigterm_stops_cargo_and_says_how_to_resume(tmp_path: Path) -> None:
-    """kill PID (SIGTERM) is answered as Ctrl-C is: the rustdoc run's process group is
-    killed (a plain exit would leave cargo and its rustc running) and one line is printed."""
+def _build_running_slow_cargo(tmp_path: Path) -> tuple[subprocess.Popen[str], Path]:
+    """A build of a small crate's history whose rustdoc run is a fake cargo that would take
+    60 s (with a child of its own, as rustc is), once that cargo has started; and the folder
+    where cargo and its child wrote their pids."""
     repo = make_repo(tmp_path / "repo", [
         Commit("crate", write={"Cargo.toml": '[package]\nname = "t"\nversion = "0.1.0"\n',
                                "src/lib.rs": "pub fn f() -> u32 { 1 }\n"}),
@@ -112,18 +114,19 @@ def test_sigterm_stops_cargo_and_says_how_to_resume(tmp_path: Path) -> None:
         [sys.executable, "-m", "dataset_builder", "--repo", str(repo), "--out",
          str(tmp_path / "out"), "--quiet"], cwd=ROOT, env=env, stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL, text=True)
-    try:
-        deadline = time.monotonic() + 60
-        while not (pids / "child").exists() and proc.poll() is None \
-                and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert (pids / "child").exists(), "the build never started cargo"
-        proc.send_signal(signal.SIGTERM)
-        _, stderr = proc.communicate(timeout=20)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    deadline = time.monotonic() + 60
+    while not ((pids / "child").exists() and (pids / "cargo").exists()) \
+            and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if not (pids / "child").exists():
+        proc.kill()
+        proc.wait()
+        pytest.fail("the build never started cargo")
+    return proc, pids
+
+
+def _cargo_left(pids: Path) -> list[int]:
+    """Fake cargo's processes still alive 5 s after the build ended (then killed)."""
     cargo, child = (int((pids / name).read_text()) for name in ("cargo", "child"))
     deadline = time.monotonic() + 5
     while (_alive(cargo) or _alive(child)) and time.monotonic() < deadline:
@@ -131,8 +134,33 @@ def test_sigterm_stops_cargo_and_says_how_to_resume(tmp_path: Path) -> None:
     left = [pid for pid in (cargo, child) if _alive(pid)]
     for pid in left:
         os.kill(pid, signal.SIGKILL)
-    assert not left, "cargo's process group outlived the build"
+    return left
+
+
+def test_sigterm_stops_cargo_and_says_how_to_resume(tmp_path: Path) -> None:
+    """kill PID (SIGTERM) is answered as Ctrl-C is: the rustdoc run's process group is
+    killed (a plain exit would leave cargo and its rustc running) and one line is printed."""
+    proc, pids = _build_running_slow_cargo(tmp_path)
+    try:
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert not _cargo_left(pids), "cargo's process group outlived the build"
     assert proc.returncode == 143
     assert "Traceback" not in stderr
     assert stderr.strip().splitlines()[-1] == \
         "terminated: run the same command again to resume"
+
+
+@pytest.mark.skipif(shutil.which("setpriv") is None or not sys.platform.startswith("linux"),
+                    reason="needs Linux and util-linux's setpriv")
+def test_kill_9_takes_cargo_and_its_children_with_the_build(tmp_path: Path) -> None:
+    """kill -9 runs no cleanup in the build: cargo's guard (setpriv's parent-death signal)
+    kills its process group."""
+    proc, pids = _build_running_slow_cargo(tmp_path)
+    proc.kill()
+    proc.communicate(timeout=20)
+    assert not _cargo_left(pids), "cargo's process group outlived a build killed with kill -9"
