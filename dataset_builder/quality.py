@@ -97,10 +97,12 @@ class PieceChecks:
         self._facts: dict[bytes, _PieceFacts] = {}
         self._bytes = 0
 
-    def reason_and_key(self, text: str, piece_ends: list[int] | None
+    def reason_and_key(self, text: str, piece_ends: list[int] | None,
+                       piece_keys: list[bytes] | None = None
                        ) -> tuple[str | None, str | None]:
-        """(filter_reason(text), normalised_hash(text) when it is kept, else None)."""
-        facts = self._pieces(text, piece_ends) if piece_ends else None
+        """(filter_reason(text), normalised_hash(text) when it is kept, else None).
+        `piece_keys`: see piece_digests."""
+        facts = self._pieces(text, piece_ends, piece_keys) if piece_ends else None
         if facts is None:
             reason = filter_reason(text, self.config)
             return reason, None if reason is not None else normalised_hash(text)
@@ -129,22 +131,23 @@ class PieceChecks:
                 first = False
         return None, digest.hexdigest()
 
-    def _pieces(self, text: str, piece_ends: list[int]) -> list[_PieceFacts] | None:
+    def _pieces(self, text: str, piece_ends: list[int], piece_keys: list[bytes] | None
+                ) -> list[_PieceFacts] | None:
         """The facts of each piece (text[previous end:end]); None when a piece but the last
         does not end in a line break, or the ends do not cover the text."""
         if piece_ends[-1] != len(text):
             return None
         facts: list[_PieceFacts] = []
         start = 0
-        for end in piece_ends:
+        for i, end in enumerate(piece_ends):
             piece = text[start:end]
             start = end
             if not piece:
                 continue
             if end < len(text) and piece[-1] != "\n":
                 return None
-            raw = piece.encode("utf-8")
-            key = hashlib.blake2b(raw, digest_size=16).digest()
+            key = piece_keys[i] if piece_keys is not None else \
+                hashlib.blake2b(piece.encode("utf-8"), digest_size=16).digest()
             known = self._facts.get(key)
             if known is None:
                 known = self._examine(piece)
@@ -232,6 +235,19 @@ def _sub_emails(text: str) -> tuple[str, int]:
         at = text.find("@", end)
     pieces.append(text[done:])
     return "".join(pieces), replaced
+
+
+def piece_digests(text: str, piece_ends: list[int]) -> list[bytes]:
+    """The 16-byte digest of each piece of a text (text[previous end:end]): the keys under
+    which PieceChecks and NearDuplicateIndex.pieces_signature keep what they learnt of a
+    piece. A caller may give keys of its own instead, one per piece end, as long as equal
+    keys mean equal pieces and none is 16 bytes long (a file's path and blob id, say)."""
+    digests: list[bytes] = []
+    start = 0
+    for end in piece_ends:
+        digests.append(hashlib.blake2b(text[start:end].encode("utf-8"), digest_size=16).digest())
+        start = end
+    return digests
 
 
 def normalised_hash(text: str) -> str:
@@ -348,7 +364,8 @@ class NearDuplicateIndex:
     # Pieces whose part of a signature is kept (~0.6 KiB each).
     PIECE_ENTRIES = 1 << 15
 
-    def pieces_signature(self, text: str, piece_ends: list[int]) -> Signature:
+    def pieces_signature(self, text: str, piece_ends: list[int],
+                         piece_keys: list[bytes] | None = None) -> Signature:
         """signature(text), for a text made of pieces (text[previous end:end] for each of
         `piece_ends`, ascending, the last one len(text)) that recur across texts: a file in
         the module groups and crates of many snapshots, an item in the parts of many split
@@ -356,29 +373,29 @@ class NearDuplicateIndex:
         its own tokens; the text's shingles are then each piece's own shingles and those
         that span pieces, made only of tokens at most k - 1 from a piece's edge. So the
         signature is the minimum of each piece's own MinHash values (kept, by the piece's
-        digest) and of those of the spanning shingles. A text not made so, or with fewer
-        than k tokens, is signed whole."""
+        digest, or by `piece_keys`: see piece_digests) and of those of the spanning shingles.
+        A text not made so, or with fewer than k tokens, is signed whole."""
         k = self.shingle
         cache = self._piece_parts
         keys: list[bytes] = []
         here: dict[bytes, _PiecePart] = {}  # this text's pieces' parts
         missing: dict[bytes, bytes] = {}  # digest -> UTF-8 of a piece not kept
         start = 0
-        for end in piece_ends:
+        for i, end in enumerate(piece_ends):
             piece = text[start:end]
             start = end
             if not piece:
                 continue
             if end < len(text) and piece[-1] not in _TOKEN_ENDS:
                 return self.signature(text)  # a token could run on into the next piece
-            raw = piece.encode("utf-8")
-            key = hashlib.blake2b(raw, digest_size=16).digest()
+            key = piece_keys[i] if piece_keys is not None else \
+                hashlib.blake2b(piece.encode("utf-8"), digest_size=16).digest()
             keys.append(key)
             part = cache.get(key)
             if part is not None:
                 here[key] = part
-            else:
-                missing[key] = raw
+            elif key not in missing:
+                missing[key] = piece.encode("utf-8")
         if start != len(text):
             return self.signature(text)
         if missing:
@@ -445,11 +462,13 @@ class NearDuplicateIndex:
     BATCH_TEXTS = 64
 
     def signatures(self, texts: list[str],
-                   piece_ends: Sequence[list[int] | None] | None = None) -> list[Signature]:
+                   piece_ends: Sequence[list[int] | None] | None = None,
+                   piece_keys: Sequence[list[bytes] | None] | None = None) -> list[Signature]:
         """signature(text) of each text: short texts in batches of up to BATCH_TEXTS texts
         and BATCH_CHARS characters, through one array of shingles per batch (serde's
         functions: 5x faster than one by one); a longer one from its pieces when
-        `piece_ends` has them (pieces_signature), else alone."""
+        `piece_ends` has them (pieces_signature, with `piece_keys` where given), else
+        alone."""
         result: list[Signature] = []
         batch: list[str] = []
         size = 0
@@ -458,7 +477,8 @@ class NearDuplicateIndex:
                 result.extend(self._batch_signatures(batch))
                 batch, size = [], 0
                 ends = piece_ends[i] if piece_ends is not None else None
-                result.append(self.pieces_signature(text, ends) if ends is not None
+                keys = piece_keys[i] if piece_keys is not None else None
+                result.append(self.pieces_signature(text, ends, keys) if ends is not None
                               else self.signature(text))
                 continue
             if batch and (size + len(text) > self.BATCH_CHARS or len(batch) == self.BATCH_TEXTS):

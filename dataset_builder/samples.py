@@ -60,6 +60,7 @@ from dataset_builder.quality import (
     NearDuplicateIndex,
     PieceChecks,
     leak_check,
+    piece_digests,
     redact,
 )
 from dataset_builder.rustdoc import RustdocFacts, rustdoc_facts
@@ -348,6 +349,9 @@ class Candidate:
     piece_ends: list[int] | None = None
     """Where the target's pieces end, when it is made of pieces that recur in other targets
     (files, items): its MinHash signature is put together from theirs."""
+    piece_keys: list[bytes] | None = None
+    """A key per piece end, equal only for equal pieces (quality.piece_digests): a file's
+    path and blob id, known without reading the text."""
 
     def complete(self) -> Candidate:
         """The candidate with its deferred context computed."""
@@ -660,6 +664,7 @@ class CandidateMaker:
         # path -> (line its text starts at, text, blob)
         file_starts: dict[str, tuple[int, str, str]] = {}
         piece_ends: list[int] = []  # each file's end (after its separator line and text)
+        piece_keys: list[bytes] = []  # each file's separator and text: its path and blob
         line = length = 0
         for path in paths:
             text = texts[path]
@@ -673,6 +678,7 @@ class CandidateMaker:
             line += text.count("\n") + (0 if text.endswith("\n") or not multi else 1)
             length += sum(map(len, pieces[-2:] if multi else pieces[-1:]))
             piece_ends.append(length)
+            piece_keys.append(_file_piece_key(path, blobs[path]))
         target = "".join(pieces)
         single = not multi
         return Candidate(
@@ -684,7 +690,7 @@ class CandidateMaker:
             target_end_byte=len(target.encode("utf-8")) if single else -1,
             fill=partial(self._fill_files, rows),
             find_boundaries=partial(self._files_boundaries, rows, separators, file_starts),
-            piece_ends=piece_ends if multi else None)
+            piece_ends=piece_ends if multi else None, piece_keys=piece_keys if multi else None)
 
     def _files_boundaries(self, rows: list[int], separators: list[int],
                           file_starts: dict[str, tuple[int, str, str]]) -> list[int]:
@@ -721,6 +727,21 @@ class CandidateMaker:
         cand.header, cand.facts, cand.rustdoc_used = self.packer.facts(
             rows, used, cand.commit_index, False, self._header_limit(cand.scale))
         cand.dependencies = [d for d in direct if d not in own]
+
+
+def _file_piece_key(path: str, blob: str) -> bytes:
+    """The key of a file's piece of a multi-file target (its separator line and its text,
+    both given by its path and blob): 17 bytes, so never a content digest (16)."""
+    return b"f" + hashlib.blake2b(f"{path}\0{blob}".encode("utf-8", "surrogatepass"),
+                                  digest_size=16).digest()
+
+
+def _target_key(cand: Candidate) -> bytes:
+    """Equal for equal targets (of one scale): from the piece keys where the candidate has
+    them, else from the text."""
+    if cand.piece_keys is not None:
+        return b"k" + hashlib.blake2b(b"".join(cand.piece_keys), digest_size=16).digest()
+    return hashlib.blake2b(cand.target.encode("utf-8"), digest_size=16).digest()
 
 
 def _tail_lines(text: str, max_chars: int) -> str:
@@ -1482,7 +1503,7 @@ def _new_parts(candidates: Iterator[Candidate], budget: int, stats: ScaleStats
         if oversized:
             # Where it is split depends on its items' rows (a text not found falls back to a
             # row's recorded line), not on the text alone.
-            digest = hashlib.blake2b(cand.target.encode("utf-8"), digest_size=16)
+            digest = hashlib.blake2b(_target_key(cand), digest_size=16)
             digest.update(repr(cand.cut_points()).encode("ascii"))
             split_key = digest.digest()
             before_split = splits.get(split_key)
@@ -1499,7 +1520,7 @@ def _new_parts(candidates: Iterator[Candidate], budget: int, stats: ScaleStats
             part_outcomes = []
             parts = _split_candidates(iter([cand]), budget, stats)
         for part in parts:
-            key = hashlib.blake2b(part.target.encode("utf-8"), digest_size=16).digest()
+            key = _target_key(part)
             outcomes = seen.get(key)
             if outcomes is None:
                 outcomes = seen[key] = []
@@ -1535,9 +1556,10 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
 
     def near_dedup(index: NearDuplicateIndex) -> None:
         for cand, sig in zip(unsigned, index.signatures([c.target for c in unsigned],
-                                                         [c.piece_ends for c in unsigned]),
+                                                         [c.piece_ends for c in unsigned],
+                                                         [c.piece_keys for c in unsigned]),
                              strict=True):
-            cand.piece_ends = None
+            cand.piece_ends = cand.piece_keys = None
             if index.query(sig):
                 stats.dropped["near_duplicate"] += 1
                 continue
@@ -1552,7 +1574,9 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
                                desc=f"samples {scale}", unit="sample", leave=False,
                                disable=not progress):
         stats.produced += 1
-        reason, key = checks.reason_and_key(cand.target, cand.piece_ends)
+        if cand.piece_ends is not None and cand.piece_keys is None:  # digested once, here
+            cand.piece_keys = piece_digests(cand.target, cand.piece_ends)
+        reason, key = checks.reason_and_key(cand.target, cand.piece_ends, cand.piece_keys)
         if reason is not None:
             stats.dropped[reason] += 1
             outcomes.append(reason)

@@ -36,6 +36,7 @@ from dataset_builder.quality import (
     filter_reason,
     leak_check,
     normalised_hash,
+    piece_digests,
     redact,
     shingle_set,
 )
@@ -303,8 +304,8 @@ def test_context_and_recurring_targets_are_handled_lazily_with_equal_output(
     """Context is made only for kept (or split) candidates, and a target seen before in its
     scale is counted without being split, filtered or hashed again; the samples and every
     count equal those of a build that does neither (and keeps one snapshot file at most, so
-    that the others are read again each time they are used, and signs every text whole, not
-    from the signatures of its files and items)."""
+    that the others are read again each time they are used, and signs and filters every
+    text whole, not from what it learnt of its files and items)."""
     import dataset_builder.samples as samples
 
     def here(run: Callable[[Callable[[], str | None]], dict[str, Any]], tasks: list[str],
@@ -342,9 +343,10 @@ def test_context_and_recurring_targets_are_handled_lazily_with_equal_output(
     from_pieces = NearDuplicateIndex.pieces_signature
     pieces_signed = Counter[int]()
 
-    def counted_pieces(self: NearDuplicateIndex, text: str, ends: list[int]) -> Any:
+    def counted_pieces(self: NearDuplicateIndex, text: str, ends: list[int],
+                       keys: list[bytes] | None = None) -> Any:
         pieces_signed[len(ends) > 1] += 1
-        return from_pieces(self, text, ends)
+        return from_pieces(self, text, ends, keys)
 
     monkeypatch.setattr(NearDuplicateIndex, "pieces_signature", counted_pieces)
     args = ["--repo", str(demo_repo), "--quiet", "--rustdoc", "none", "--type-facts", "inline",
@@ -367,7 +369,14 @@ def test_context_and_recurring_targets_are_handled_lazily_with_equal_output(
     monkeypatch.setattr(samples, "_new_parts", eager)
     monkeypatch.setattr(samples.SnapshotFiles, "KEEP_BYTES", 1)
     monkeypatch.setattr(NearDuplicateIndex, "pieces_signature",
-                        lambda self, text, ends: self.signature(text))
+                        lambda self, text, ends, keys=None: self.signature(text))
+
+    def whole_text_checks(self: PieceChecks, text: str, ends: list[int] | None,
+                          keys: list[bytes] | None = None) -> tuple[str | None, str | None]:
+        reason = filter_reason(text, self.config)
+        return reason, None if reason is not None else normalised_hash(text)
+
+    monkeypatch.setattr(PieceChecks, "reason_and_key", whole_text_checks)
     assert main([*args, "--out", str(tmp_path / "eager")]) == 0
     # Unchanged files recur at every snapshot: the lazy build split (and filtered) fewer.
     assert lazy_inputs["medium"] < split_inputs["medium"]
@@ -581,6 +590,8 @@ def test_piece_checks_equal_the_whole_text_checks(min_loc: int) -> None:
         assert checks.reason_and_key(text, ends) == \
             (reason, normalised_hash(text) if reason is None else None), repr(pieces)
         assert checks.reason_and_key(text, None) == checks.reason_and_key(text, ends)
+        own_keys = [b"piece:" + p.encode("utf-8", "surrogatepass") for p in pieces] or [b""]
+        assert checks.reason_and_key(text, ends, own_keys) == checks.reason_and_key(text, None)
     assert set(reasons) == {None, "empty_target", "too_large", "max_line_length",
                             "mean_line_length", "alnum_fraction"}, reasons
 
@@ -768,6 +779,9 @@ def test_signatures_put_together_from_pieces_equal_whole_ones(shingle: int) -> N
         ends = list(itertools.accumulate(map(len, pieces)))
         whole = index.signature(text).hashvalues.tolist()
         assert index.pieces_signature(text, ends).hashvalues.tolist() == whole, pieces
+        # Keys of the caller's own (one per distinct piece, not 16 bytes long) work alike.
+        own_keys = [b"piece" + str(pool.index(p)).encode() for p in pieces]
+        assert index.pieces_signature(text, ends, own_keys).hashvalues.tolist() == whole
     assert len(index._piece_parts) <= index.PIECE_ENTRIES
     long_texts = []
     for _ in range(3):
@@ -779,6 +793,10 @@ def test_signatures_put_together_from_pieces_equal_whole_ones(shingle: int) -> N
                  for t in long_texts]
     assert all(len(t) >= index.BATCH_CHARS for t in long_texts)
     for text, sig in zip(long_texts, index.signatures(long_texts, line_ends), strict=True):
+        assert sig.hashvalues.tolist() == index.signature(text).hashvalues.tolist()
+    line_keys = [piece_digests(t, ends) for t, ends in zip(long_texts, line_ends, strict=True)]
+    for text, sig in zip(long_texts, index.signatures(long_texts, line_ends, line_keys),
+                         strict=True):
         assert sig.hashvalues.tolist() == index.signature(text).hashvalues.tolist()
 
 
