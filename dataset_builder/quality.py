@@ -659,6 +659,7 @@ class SignatureMatches:
         order = np.argsort(keys, kind="stable")
         self._sorted_keys = keys[order]
         self._owner = order // max(len(self.bands), 1)
+        self._fingerprints = _fingerprints(self.reference)
 
     def any_match(self, queries: np.ndarray) -> np.ndarray:
         """For each query signature (a row), whether some reference signature matches it."""
@@ -702,25 +703,37 @@ class SignatureMatches:
     def _pairs(self, queries: np.ndarray, low: np.ndarray, high: np.ndarray
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """pairs() of a few queries, given where each of their band keys is found."""
-        found: list[tuple[np.ndarray, ...]] = [(np.zeros(0, dtype=np.int64),) * 3]
         low, high = low.ravel(), high.ravel()
         hits = np.flatnonzero(high > low)
-        # Candidate pairs (query row, reference row), each once.
+        # Candidate pairs (query row * references + reference row), a pair once for each
+        # band it shares (on tokio's history 1.5 times on average): comparing the repeats
+        # costs less than sorting them away, and the few matches are made unique after.
         sizes = (high - low)[hits]
         starts = np.repeat(low[hits] - np.cumsum(sizes) + sizes, sizes)
         positions = np.arange(int(sizes.sum())) + starts
-        pairs = np.unique(np.repeat(hits // len(self.bands), sizes).astype(np.int64)
-                          * len(self.reference) + self._owner[positions])
+        pairs = np.repeat(hits // len(self.bands), sizes).astype(np.int64) \
+            * len(self.reference) + self._owner[positions]
+        query_fingerprints = _fingerprints(queries)
+        found_pairs: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
+        found_equal: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
         for at in range(0, len(pairs), self._PAIRS_PER_CHUNK):
             chunk = pairs[at:at + self._PAIRS_PER_CHUNK]
             query_rows, reference_rows = np.divmod(chunk, len(self.reference))
+            # Equal values have equal one-byte fingerprints: pairs with fewer equal
+            # fingerprints than needed cannot match, and comparing bytes moves a quarter of
+            # the memory (on tokio's history, 6 million pairs listed for 6,000 matches).
+            maybe = np.count_nonzero(query_fingerprints[query_rows]
+                                     == self._fingerprints[reference_rows], axis=1) >= self.need
+            chunk, query_rows, reference_rows = \
+                chunk[maybe], query_rows[maybe], reference_rows[maybe]
             equal = np.count_nonzero(queries[query_rows] == self.reference[reference_rows],
                                      axis=1)
             match = equal >= self.need
-            found.append((query_rows[match], reference_rows[match], equal[match]))
-        query_rows, reference_rows, equal = (np.concatenate(column)
-                                             for column in zip(*found, strict=True))
-        return query_rows, reference_rows, equal
+            found_pairs.append(chunk[match])
+            found_equal.append(equal[match])
+        pairs, first = np.unique(np.concatenate(found_pairs), return_index=True)
+        query_rows, reference_rows = np.divmod(pairs, len(self.reference))
+        return query_rows, reference_rows, np.concatenate(found_equal)[first]
 
     def _keys(self, signatures: np.ndarray) -> np.ndarray:
         """One 64-bit key per (signature, band); equal bands give equal keys (unequal ones
@@ -733,6 +746,14 @@ class SignatureMatches:
                     key = key * _P + signatures[:, column].astype(np.uint64)
                 keys[:, j] = key
         return keys
+
+
+def _fingerprints(signatures: np.ndarray) -> np.ndarray:
+    """One byte of each MinHash value, mixed from all four."""
+    mixed = signatures ^ (signatures >> np.uint32(8)) ^ (signatures >> np.uint32(16)) \
+        ^ (signatures >> np.uint32(24))
+    fingerprints: np.ndarray = mixed.astype(np.uint8)
+    return fingerprints
 
 
 def shingle_set(text: str, shingle: int = 5) -> np.ndarray:
