@@ -705,6 +705,14 @@ def test_signature_matches_equal_comparing_every_pair(threshold: float, num_perm
             (np.count_nonzero(reference == q, axis=1) / num_perm).max() >= threshold)
             for q in queries]
         assert SignatureMatches(reference, threshold).any_match(queries).tolist() == every_pair
+        # Every matching pair once, with its number of equal values.
+        equal_counts = (queries[:, None, :] == reference[None, :, :]).sum(axis=2)
+        need = equal_values_needed(threshold, num_perm)
+        expected = sorted((int(q), int(r), int(equal_counts[q, r]))
+                          for q, r in zip(*np.nonzero(equal_counts >= need), strict=True))
+        query_rows, reference_rows, equal = SignatureMatches(reference, threshold).pairs(queries)
+        assert list(zip(query_rows.tolist(), reference_rows.tolist(), equal.tolist(),
+                        strict=True)) == expected
         with monkeypatch.context() as patch:  # pairs listed and compared a few at a time
             patch.setattr(SignatureMatches, "_PAIRS_PER_CHUNK", 3)
             patch.setattr(SignatureMatches, "_QUERIES_PER_CHUNK", 7)
