@@ -13,7 +13,8 @@ import shutil
 import sys
 import time
 from collections import Counter, OrderedDict, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -509,6 +510,8 @@ class WorkDir:
         self.root = out / f".work-{config_hash}"
         self.parts = self.root / "parts"
         self.state_path = self.root / "state.pkl"
+        self._writer: ThreadPoolExecutor | None = None
+        self._writing: Future[None] | None = None
 
     def load(self) -> MinerState | None:
         if not self.state_path.exists():
@@ -537,8 +540,13 @@ class WorkDir:
         return state
 
     def save_chunk(self, state: MinerState, tables: dict[str, list[Any]]) -> None:
-        """Rows of each table (dicts, or value lists in schema order) as one part file."""
+        """Rows of each table (dicts, or value lists in schema order) as one part file, and
+        the checkpoint. The tables and pickles are made here; a thread writes them, in order
+        (the parts, then the state that vouches for them), while the walk goes on: each
+        atomic write waits for its fsync (hyper: 5% of the walk's wall time). `flush`
+        waits for the writes and raises what failed."""
         self.parts.mkdir(parents=True, exist_ok=True)
+        files: list[tuple[Path, Callable[[Path], None]]] = []
         for name, rows in tables.items():
             table_schema = schema.SCHEMAS[name]
             if rows and not isinstance(rows[0], dict):
@@ -558,17 +566,45 @@ class WorkDir:
                 with pa.ipc.new_file(tmp, table.schema) as writer:
                     writer.write_table(table)
 
-            atomic_write(self.parts / f"{name}-{state.chunk:06d}.arrow", write)
+            files.append((self.parts / f"{name}-{state.chunk:06d}.arrow", write))
         edges = state.dag_edges
-        atomic_write_bytes(self.parts / f"edges-{state.chunk:06d}.pkl", pickle.dumps(
-            list(itertools.islice(edges.items(), state.edges_saved, None)), protocol=5))
+        edge_bytes = pickle.dumps(
+            list(itertools.islice(edges.items(), state.edges_saved, None)), protocol=5)
+        edges_path = self.parts / f"edges-{state.chunk:06d}.pkl"
         state.edges_saved = len(edges)
         state.chunk += 1
         state.dag_edges = {}
         try:
-            atomic_write_bytes(self.state_path, pickle.dumps(state, protocol=5))
+            state_bytes = pickle.dumps(state, protocol=5)
         finally:
             state.dag_edges = edges
+        self.flush()  # the previous chunk's files are written (or their error raised)
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="ferric-checkpoint")
+        self._writing = self._writer.submit(self._write_chunk, files, edges_path, edge_bytes,
+                                            state_bytes)
+
+    def _write_chunk(self, files: list[tuple[Path, Callable[[Path], None]]], edges_path: Path,
+                     edge_bytes: bytes, state_bytes: bytes) -> None:
+        for path, write in files:
+            atomic_write(path, write)
+        atomic_write_bytes(edges_path, edge_bytes)
+        atomic_write_bytes(self.state_path, state_bytes)
+
+    def flush(self) -> None:
+        """Wait for the checkpoint being written; raise its error."""
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            writing.result()
+
+    def close_writer(self) -> None:
+        """flush, then stop the writing thread."""
+        try:
+            self.flush()
+        finally:
+            if self._writer is not None:
+                self._writer.shutdown()
+                self._writer = None
 
     def part_files(self, name: str) -> list[Path]:
         return sorted(self.parts.glob(f"{name}-*.arrow"))
@@ -686,5 +722,6 @@ def mine_history(info: RepoInfo, config: MineConfig, work: WorkDir, cache: BlobC
             cache.sent_again = pool.sent_again
             cache.worker_seconds = pool.worker_seconds
             cache.paths_moved = pool.moved
+        work.close_writer()  # the last checkpoint on disk (also when the walk failed)
     state.counts["mining_seconds_this_run"] = int(time.monotonic() - started)
     return state
