@@ -8,6 +8,7 @@ makes mining thousands of commits cheap.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -291,7 +292,11 @@ class TreeEntry:
 
 def list_tree(info: RepoInfo, commit: str) -> list[TreeEntry]:
     """All files of a commit's tree (one `git ls-tree` process per snapshot)."""
-    out = subprocess.run(_git(info.git_dir, "ls-tree", "-r", "-z", "--full-tree", commit),
+    return _ls_tree(info.git_dir, commit)
+
+
+def _ls_tree(git_dir: Path, commit: str) -> list[TreeEntry]:
+    out = subprocess.run(_git(git_dir, "ls-tree", "-r", "-z", "--full-tree", commit),
                          capture_output=True, check=True, env=_env()).stdout
     entries = []
     for line in out.split(b"\x00"):
@@ -317,17 +322,40 @@ def _safe_member(member: tarfile.TarInfo, dest: str) -> tarfile.TarInfo | None:
         return None
 
 
-def extract_tree(git_dir: Path, commit: str, dest: Path) -> None:
-    """Write the commit's whole tree (`git archive`) to dest, which must not exist yet.
+def missing_blobs(git_dir: Path, commit: str) -> list[str]:
+    """Paths of the commit's tree whose blobs the repository lacks (a mirror or a partial
+    clone without some large files). A submodule's commit is not a blob: not counted."""
+    entries = [e for e in _ls_tree(git_dir, commit) if e.mode != "160000"]
+    # No lazy fetch from a partial clone's promisor remote: offline it would only fail slowly.
+    out = subprocess.run(_git(git_dir, "cat-file", "--batch-check=%(objectname)"),
+                         input="".join(f"{e.sha}\n" for e in entries).encode(),
+                         capture_output=True, env={**_env(), "GIT_NO_LAZY_FETCH": "1"})
+    lines = out.stdout.decode().splitlines()  # "<sha>", or "<sha> missing"
+    return [e.path for e, line in zip(entries, lines, strict=True) if line.endswith(" missing")]
+
+
+def extract_tree(git_dir: Path, commit: str, dest: Path) -> list[str]:
+    """Write the commit's whole tree (`git archive`) to dest, which must not exist yet, and
+    return the paths left out because the repository lacks their blobs (git archive fails on
+    the first one: it is then run again without them). Nothing when dest exists.
 
     Extracted into a temporary sibling and renamed into place, so a reader never sees half a
     tree; when two processes race for the same dest the loser discards its copy. Raises
     RepoError when git cannot archive the commit."""
     if dest.exists():
-        return
+        return []
     dest.parent.mkdir(parents=True, exist_ok=True)
     archive = subprocess.run(_git(git_dir, "archive", "--format=tar", commit),
                              capture_output=True, env=_env())
+    left_out: list[str] = []
+    if archive.returncode != 0:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            left_out = missing_blobs(git_dir, commit)
+        if left_out:
+            archive = subprocess.run(
+                _git(git_dir, "archive", "--format=tar", commit, "--", ".",
+                     *(f":(exclude,literal){path}" for path in left_out)),
+                capture_output=True, env=_env())
     if archive.returncode != 0:
         raise RepoError(f"git archive {commit} failed: "
                         f"{archive.stderr.decode('utf-8', 'replace').strip()[-200:]}")
@@ -342,3 +370,4 @@ def extract_tree(git_dir: Path, commit: str, dest: Path) -> None:
                 raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    return left_out
