@@ -28,6 +28,7 @@ from analysis.report import aggregate_row, write_report
 from analysis.sandbox import Limits
 from analysis.targets import Target, join_files, load_targets
 from analysis.workspace import DEBIAN_REGISTRY
+from dataset_builder.children import exit_with_parent
 
 BASELINES = ("oracle", "todo", "mutate")
 
@@ -90,8 +91,11 @@ _CHECKER: Checker | None = None
 
 
 def _init_worker(work_root: str, registry: str | None, limits: Limits, backend: str,
-                 relax_versions: bool) -> None:
+                 relax_versions: bool, parent_pid: int) -> None:
     global _CHECKER
+    # A run killed with kill -9 takes its workers along (they would wait on the task queue
+    # forever), and each worker's sandboxed compiler with it (run_sandboxed).
+    exit_with_parent(parent_pid)
     work = Path(tempfile.mkdtemp(prefix="worker-", dir=work_root))
     _CHECKER = Checker(work, Path(registry) if registry else None, limits, backend,
                        relax_versions)
@@ -195,7 +199,7 @@ def _run_groups(config: RunConfig, groups: list[dict[str, Any]], out: Path,
         ctx = mp.get_context("fork")
         with ctx.Pool(config.workers, _init_worker,
                       (str(work_root), registry, limits, config.backend,
-                       config.relax_versions)) as pool:
+                       config.relax_versions, os.getpid())) as pool:
             for result in pool.imap_unordered(_work_group, groups):
                 _append(out / "preparations.jsonl", result["preps"])
                 _append(out / "verdicts.jsonl", result["verdicts"])

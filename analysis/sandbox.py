@@ -7,6 +7,9 @@ do. Build scripts and proc macros cannot come from a candidate (the harness writ
 see workspace.py); everything else is bounded here:
 
 * wall-clock limit, then SIGKILL to the whole process group (cargo's rustc children included);
+* SIGKILL from the kernel when the process that ran the command dies (a run killed with kill -9
+  has no timer left to stop it); what the command itself started (cargo's rustc) then runs on
+  to its end under the same limits;
 * RLIMIT_AS (memory), RLIMIT_CPU, RLIMIT_FSIZE (no file, output included, grows past the cap);
 * stdout/stderr go to files and only the first `output_bytes` are read back;
 * a private network namespace (`unshare --net`, as an unprivileged user namespace) where the
@@ -30,6 +33,8 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from dataset_builder.children import exit_with_parent
 
 # Kept from the caller's environment: what rustup and the toolchain need to be found.
 _KEEP_ENV = ("PATH", "HOME", "RUSTUP_HOME", "RUSTUP_TOOLCHAIN", "LANG", "TMPDIR")
@@ -84,6 +89,13 @@ def sandbox_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     if extra:
         env.update(extra)
     return env
+
+
+def _in_child(limits: Limits, parent_pid: int) -> None:
+    """After the fork, before exec: the limits, and a kill when the caller dies (a run killed
+    with kill -9 runs no timer and no cleanup; the compiler would go on without it)."""
+    exit_with_parent(parent_pid)
+    _set_limits(limits)
 
 
 def _set_limits(limits: Limits) -> None:
@@ -152,7 +164,7 @@ def run_sandboxed(cmd: list[str], cwd: Path, limits: Limits, env: dict[str, str]
             proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err,
                                     stdin=subprocess.DEVNULL, env=env or sandbox_env(),
                                     start_new_session=True,
-                                    preexec_fn=lambda: _set_limits(limits))
+                                    preexec_fn=functools.partial(_in_child, limits, os.getpid()))
             # A timer kills the group; a blocking wait returns the moment the process ends
             # (Popen.wait(timeout) polls with sleeps, which costs tens of ms per short run).
             fired = threading.Event()

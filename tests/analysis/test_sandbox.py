@@ -58,3 +58,32 @@ def test_programs_run_with_a_read_only_file_system(tmp_path: Path) -> None:
     result = run_sandboxed([sys.executable, "-c", script], work, Limits(), writable_only=work)
     assert result.returncode == 0, result.stderr
     assert (work / "inside.txt").exists() and not outside.exists()
+
+
+@pytest.mark.parametrize("isolate_network", [False, True])
+def test_the_command_dies_with_the_process_that_ran_it(tmp_path: Path,
+                                                       isolate_network: bool) -> None:
+    """kill -9 of the run leaves no compiler behind: the kernel kills the sandboxed command
+    (through `unshare` too) when its caller dies."""
+    stamp = time.time_ns()
+    marker = f"ferric-orphan-{stamp}"  # only the sleeper's command line holds it whole
+    script = ("import sys; from pathlib import Path; "
+              "from analysis.sandbox import Limits, run_sandboxed; "
+              f"run_sandboxed([sys.executable, '-c', 'import time; time.sleep(30)', "
+              f"'ferric-orphan-' + '{stamp}'], Path('{tmp_path}'), "
+              f"Limits(wall_seconds=60), isolate_network={isolate_network})")
+    caller = subprocess.Popen([sys.executable, "-c", script], cwd=Path(__file__).parents[2])
+    try:
+        deadline = time.monotonic() + 20
+        while subprocess.run(["pgrep", "-f", marker], capture_output=True).returncode != 0:
+            assert time.monotonic() < deadline, "the sandboxed command never started"
+            time.sleep(0.05)
+        caller.kill()
+        caller.wait()
+        deadline = time.monotonic() + 5
+        while subprocess.run(["pgrep", "-f", marker], capture_output=True).returncode == 0:
+            assert time.monotonic() < deadline, "the sandboxed command outlived its caller"
+            time.sleep(0.05)
+    finally:
+        caller.kill()
+        subprocess.run(["pkill", "-f", marker], capture_output=True)
