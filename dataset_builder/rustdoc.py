@@ -20,6 +20,7 @@ import sys
 import tempfile
 import threading
 import time
+import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -208,14 +209,31 @@ def _run_cargo(cmd: list[str], cwd: Path, env: dict[str, str],
     return outcome
 
 
+def has_lib_target(crate: Path) -> bool:
+    """Whether cargo finds a library target in the package at `crate`: a `[lib]` section, or
+    src/lib.rs unless `autolib = false`. Without one `cargo rustdoc --lib` fails at once, so
+    it is not started (the Rust book's 350 binary-only listings took 35 s of cargo start-ups).
+    A manifest that cannot be read is left to cargo to explain."""
+    try:
+        data = tomllib.loads((crate / "Cargo.toml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return True
+    package = data.get("package")
+    if "lib" in data or not isinstance(package, dict):
+        return True
+    return package.get("autolib", True) is not False and (crate / "src" / "lib.rs").is_file()
+
+
 def rustdoc_facts(git_dir: Path, snapshot: str, crate_dir: str, cache_dir: Path,
-                  tree: Path | None = None, cancel: threading.Event | None = None
-                  ) -> tuple[RustdocFacts | None, str]:
+                  tree: Path | None = None, cancel: threading.Event | None = None,
+                  target_dir: Path | None = None) -> tuple[RustdocFacts | None, str]:
     """Document the crate in `crate_dir` ("" = repository root) at `snapshot`. Returns the facts
     or None, and "ok" or the reason it failed. Results are cached in `cache_dir` by snapshot.
     `tree`: the snapshot's tree already extracted there (by a caller documenting several
     crates of one snapshot), else it is extracted for this call. `cancel`: once set, a cargo
-    run in progress is killed and the reason is "cancelled"."""
+    run in progress is killed and the reason is "cancelled". `target_dir`: cargo's target
+    folder, shared by the crates of one snapshot so that the dependencies they share are
+    built once (else one of this call's own)."""
     if cancel is not None and cancel.is_set():  # not wanted: not even a cached result
         return None, "cancelled"
     tag = f"{snapshot}-{crate_dir.replace('/', '_') or 'root'}"
@@ -236,8 +254,12 @@ def rustdoc_facts(git_dir: Path, snapshot: str, crate_dir: str, cache_dir: Path,
         crate = root / crate_dir if crate_dir else root
         if not (crate / "Cargo.toml").exists():
             return None, "no_cargo_toml"
-        env = {**os.environ, "CARGO_TARGET_DIR": str(Path(tmp) / "target"),
-               "CARGO_NET_OFFLINE": "true"}
+        if not has_lib_target(crate):
+            return None, "no_lib_target"
+        target = target_dir or Path(tmp) / "target"
+        # The JSON of a crate documented before in a shared target folder is not this one's.
+        shutil.rmtree(target / "doc", ignore_errors=True)
+        env = {**os.environ, "CARGO_TARGET_DIR": str(target), "CARGO_NET_OFFLINE": "true"}
         cmd = ["cargo", "+nightly", "rustdoc", "--offline", "--lib", "-q", "--",
                "-Zunstable-options", "--output-format", "json", "--document-private-items"]
         ran = _run_cargo(cmd, crate, env, cancel)
@@ -251,7 +273,7 @@ def rustdoc_facts(git_dir: Path, snapshot: str, crate_dir: str, cache_dir: Path,
                     "failed to load source" in err or "offline" in err:
                 return None, "missing_dependencies"
             return None, "cargo_failed"
-        docs = sorted((Path(tmp) / "target" / "doc").glob("*.json"))
+        docs = sorted((target / "doc").glob("*.json"))
         if not docs:
             return None, "no_json_output"
         data = json.loads(docs[0].read_text())

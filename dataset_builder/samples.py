@@ -1313,7 +1313,7 @@ def _rustdoc_runs(info: RepoInfo, out: Path, chosen: list[tuple[int, str]],
         with tempfile.TemporaryDirectory(prefix="ferric-tree-") as tree:  # one per snapshot
             results = {crate_dir: rustdoc_facts(info.git_dir, sha, crate_dir,
                                                 out / ".rustdoc-cache", Path(tree) / "src",
-                                                cancel)
+                                                cancel, Path(tree) / "target")
                        for crate_dir in sorted(manifests & with_code)}
         yield manifests, minable, results
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from dataset_builder import rustdoc
-from dataset_builder.rustdoc import rustdoc_facts
+from dataset_builder.rustdoc import has_lib_target, rustdoc_facts
 
 # A cargo that starts a long child (as cargo starts rustc) and waits for it.
 FAKE_CARGO = """#!/bin/sh
@@ -59,14 +59,46 @@ def set_when_started(pids: Path, cancel: threading.Event) -> None:
     cancel.set()
 
 
+def library_package(crate: Path) -> None:
+    (crate / "src").mkdir(parents=True)
+    (crate / "Cargo.toml").write_text('[package]\nname = "x"\n')
+    (crate / "src" / "lib.rs").write_text("")
+
+
+@pytest.mark.parametrize(("manifest", "lib_rs", "expected"), [
+    ('[package]\nname = "x"\n', True, True),
+    ('[package]\nname = "x"\n', False, False),  # a binary only: src/main.rs
+    ('[package]\nname = "x"\nautolib = false\n', True, False),
+    ('[package]\nname = "x"\n[lib]\npath = "lib/x.rs"\n', False, True),
+    ('[workspace]\nmembers = ["a"]\n', False, True),  # left to cargo
+    ("not toml [", False, True),  # left to cargo, which says what is wrong
+])
+def test_has_lib_target(tmp_path: Path, manifest: str, lib_rs: bool, expected: bool) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "Cargo.toml").write_text(manifest)
+    (tmp_path / "src" / ("lib.rs" if lib_rs else "main.rs")).write_text("")
+    assert has_lib_target(tmp_path) is expected
+
+
+def test_no_cargo_for_a_package_without_a_library(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    pids = fake_cargo(tmp_path, monkeypatch)
+    crate = tmp_path / "src"
+    (crate / "src").mkdir(parents=True)
+    (crate / "Cargo.toml").write_text('[package]\nname = "x"\n')
+    (crate / "src" / "main.rs").write_text("fn main() {}\n")
+    assert rustdoc_facts(tmp_path, "0" * 40, "", tmp_path / "cache", crate,
+                         threading.Event()) == (None, "no_lib_target")
+    assert not (pids / "cargo").exists()
+
+
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 @pytest.mark.parametrize("stop", ["cancelled", "timeout"])
 def test_a_stopped_cargo_run_ends_with_what_it_started(
         stop: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pids = fake_cargo(tmp_path, monkeypatch)
     crate = tmp_path / "src"
-    crate.mkdir()
-    (crate / "Cargo.toml").write_text('[package]\nname = "x"\n')
+    library_package(crate)
     cancel = threading.Event()
     if stop == "cancelled":
         threading.Thread(target=set_when_started, args=(pids, cancel), daemon=True).start()
@@ -84,8 +116,7 @@ def test_nothing_starts_once_cancelled(tmp_path: Path, monkeypatch: pytest.Monke
                                        ) -> None:
     pids = fake_cargo(tmp_path, monkeypatch)
     crate = tmp_path / "src"
-    crate.mkdir()
-    (crate / "Cargo.toml").write_text('[package]\nname = "x"\n')
+    library_package(crate)
     cancel = threading.Event()
     cancel.set()
     assert rustdoc_facts(tmp_path, "0" * 40, "", tmp_path / "cache", crate, cancel) == (
@@ -109,8 +140,7 @@ def test_cargo_is_done_when_it_exits_not_when_its_pipes_close(
     (tmp_path / "bin" / "cargo").write_text(LEAVES_A_SERVER)
     monkeypatch.setattr(rustdoc, "TIMEOUT_S", 5.0)
     crate = tmp_path / "src"
-    crate.mkdir()
-    (crate / "Cargo.toml").write_text('[package]\nname = "x"\n')
+    library_package(crate)
     started = time.monotonic()
     try:
         result = rustdoc_facts(tmp_path, "0" * 40, "", tmp_path / "cache", crate,
