@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -166,3 +167,31 @@ def test_a_toolchain_probe_that_hangs_is_a_counted_reason(
         assert rustdoc._toolchain_ok() == "nightly_probe_timeout"
     finally:
         rustdoc._toolchain_ok.cache_clear()
+
+
+@pytest.mark.skipif(shutil.which("cargo") is None or subprocess.run(
+    ["cargo", "+nightly", "--version"], capture_output=True).returncode != 0,
+    reason="no nightly toolchain for rustdoc JSON")
+def test_crates_sharing_a_target_folder_each_get_their_own_json(tmp_path: Path) -> None:
+    """Two workspace members documented one after the other in one target folder (b
+    depends on a, which is then built once): each result holds its own crate's functions."""
+    tree = tmp_path / "tree"
+    (tree / "Cargo.toml").parent.mkdir()
+    (tree / "Cargo.toml").write_text('[workspace]\nmembers = ["a", "b"]\nresolver = "2"\n')
+    for name, code, deps in (("a", "pub fn from_a(x: u8) -> u8 { x }\n", ""),
+                             ("b", "pub fn from_b() -> u8 { a::from_a(1) }\n",
+                              'a = { path = "../a" }\n')):
+        (tree / name / "src").mkdir(parents=True)
+        (tree / name / "Cargo.toml").write_text(
+            f'[package]\nname = "{name}"\nversion = "0.1.0"\nedition = "2021"\n'
+            f"[dependencies]\n{deps}")
+        (tree / name / "src" / "lib.rs").write_text(code)
+    target = tmp_path / "target"
+    names = {}
+    for crate in ("a", "b"):  # a's JSON, left in the folder, must not be taken for b's
+        facts, reason = rustdoc_facts(tmp_path, "0" * 40, crate, tmp_path / "cache", tree,
+                                      threading.Event(), target)
+        assert reason == "ok" and facts is not None
+        names[crate] = {name for _, _, name in facts.signatures}
+    assert "from_b" in names["b"] and "from_a" not in names["b"]
+    assert "from_a" in names["a"] and "from_b" not in names["a"]
