@@ -11,6 +11,7 @@ nightly, no library target, a timeout) nothing is invented: the reason is return
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -224,6 +225,26 @@ def has_lib_target(crate: Path) -> bool:
     return package.get("autolib", True) is not False and (crate / "src" / "lib.rs").is_file()
 
 
+def _workspace_key(crate: Path, tree: Path) -> str:
+    """A folder name for the workspace `crate` belongs to: the nearest folder from the crate
+    up to the tree's root whose Cargo.toml has a `[workspace]` table, else the crate
+    itself (a package of its own)."""
+    folder = crate
+    while True:
+        try:
+            data = tomllib.loads((folder / "Cargo.toml").read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            data = {}
+        if "workspace" in data:
+            break
+        if folder == tree or folder.parent == folder:
+            folder = crate
+            break
+        folder = folder.parent
+    relative = str(folder.relative_to(tree)) if folder.is_relative_to(tree) else str(folder)
+    return hashlib.sha256(relative.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+
+
 def rustdoc_facts(git_dir: Path, snapshot: str, crate_dir: str, cache_dir: Path,
                   tree: Path | None = None, cancel: threading.Event | None = None,
                   target_dir: Path | None = None) -> tuple[RustdocFacts | None, str]:
@@ -256,7 +277,11 @@ def rustdoc_facts(git_dir: Path, snapshot: str, crate_dir: str, cache_dir: Path,
             return None, "no_cargo_toml"
         if not has_lib_target(crate):
             return None, "no_lib_target"
-        target = target_dir or Path(tmp) / "target"
+        # Shared only within a workspace: cargo tells path dependencies apart by name, version
+        # and path within their workspace, so two workspaces' own `utils` 0.1.0 would reuse
+        # each other's build.
+        target = (target_dir / _workspace_key(crate, root)) if target_dir else \
+            Path(tmp) / "target"
         # The JSON of a crate documented before in a shared target folder is not this one's.
         shutil.rmtree(target / "doc", ignore_errors=True)
         env = {**os.environ, "CARGO_TARGET_DIR": str(target), "CARGO_NET_OFFLINE": "true"}

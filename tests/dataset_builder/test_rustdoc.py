@@ -195,3 +195,30 @@ def test_crates_sharing_a_target_folder_each_get_their_own_json(tmp_path: Path) 
         names[crate] = {name for _, _, name in facts.signatures}
     assert "from_b" in names["b"] and "from_a" not in names["b"]
     assert "from_a" in names["a"] and "from_b" not in names["a"]
+
+
+@pytest.mark.skipif(shutil.which("cargo") is None or subprocess.run(
+    ["cargo", "+nightly", "--version"], capture_output=True).returncode != 0,
+    reason="no nightly toolchain for rustdoc JSON")
+def test_separate_packages_do_not_share_a_path_dependency_build(tmp_path: Path) -> None:
+    """Two packages of one tree (not a workspace), each with its own path dependency
+    `utils` 0.1.0 of different code: cargo would take one's build for the other's in a
+    shared target folder, so each workspace gets a folder of its own."""
+    tree = tmp_path / "tree"
+    for package, function in (("p1", "one"), ("p2", "two")):
+        for name, code, deps in (
+                ("utils", f"pub fn {function}() -> u8 {{ 1 }}\n", ""),
+                (package, f"pub fn uses() -> u8 {{ utils::{function}() }}\n",
+                 'utils = { path = "utils" }\n')):
+            crate = tree / package / ("utils" if name == "utils" else "")
+            (crate / "src").mkdir(parents=True, exist_ok=True)
+            (crate / "Cargo.toml").write_text(
+                f'[package]\nname = "{name}"\nversion = "0.1.0"\nedition = "2021"\n'
+                f"[dependencies]\n{deps}")
+            (crate / "src" / "lib.rs").write_text(code)
+    for path in tree.rglob("*"):  # as extracted from git: the commit's time, before any build
+        os.utime(path, (946684800, 946684800))
+    for package in ("p1", "p2"):
+        facts, reason = rustdoc_facts(tmp_path, "0" * 40, package, tmp_path / "cache", tree,
+                                      threading.Event(), tmp_path / "target")
+        assert reason == "ok" and facts is not None, package
