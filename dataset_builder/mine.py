@@ -567,6 +567,7 @@ class WorkDir:
                     writer.write_table(table)
 
             files.append((self.parts / f"{name}-{state.chunk:06d}.arrow", write))
+        self.flush()  # the previous chunk's files are written (or their error raised)
         edges = state.dag_edges
         edge_bytes = pickle.dumps(
             list(itertools.islice(edges.items(), state.edges_saved, None)), protocol=5)
@@ -578,7 +579,6 @@ class WorkDir:
             state_bytes = pickle.dumps(state, protocol=5)
         finally:
             state.dag_edges = edges
-        self.flush()  # the previous chunk's files are written (or their error raised)
         if self._writer is None:
             self._writer = ThreadPoolExecutor(1, thread_name_prefix="ferric-checkpoint")
         self._writing = self._writer.submit(self._write_chunk, files, edges_path, edge_bytes,
@@ -597,10 +597,16 @@ class WorkDir:
         if writing is not None:
             writing.result()
 
-    def close_writer(self) -> None:
-        """flush, then stop the writing thread."""
+    def close_writer(self, failing: bool = False) -> None:
+        """flush, then stop the writing thread. `failing`: an error is already on its way
+        out (a failed walk, Ctrl-C): a write error is then printed, not raised in its place
+        (the build's own answer to it, such as the resume hint, must come)."""
         try:
             self.flush()
+        except Exception as error:
+            if not failing:
+                raise
+            print(f"warning: the last checkpoint was not written: {error}", file=sys.stderr)
         finally:
             if self._writer is not None:
                 self._writer.shutdown()
@@ -713,15 +719,18 @@ def mine_history(info: RepoInfo, config: MineConfig, work: WorkDir, cache: BlobC
                 in_chunk = 0
         walked = True
     finally:
-        bar.close()
-        if pool is not None:
-            pool.close(wanted=walked)
-            cache.parsed += pool.parsed
-            cache.incremental += pool.incremental
-            cache.reparsed += pool.again
-            cache.sent_again = pool.sent_again
-            cache.worker_seconds = pool.worker_seconds
-            cache.paths_moved = pool.moved
-        work.close_writer()  # the last checkpoint on disk (also when the walk failed)
+        try:
+            bar.close()
+            if pool is not None:
+                pool.close(wanted=walked)
+                cache.parsed += pool.parsed
+                cache.incremental += pool.incremental
+                cache.reparsed += pool.again
+                cache.sent_again = pool.sent_again
+                cache.worker_seconds = pool.worker_seconds
+                cache.paths_moved = pool.moved
+        finally:
+            # The last checkpoint on disk, also when the walk failed.
+            work.close_writer(failing=sys.exc_info()[0] is not None)
     state.counts["mining_seconds_this_run"] = int(time.monotonic() - started)
     return state

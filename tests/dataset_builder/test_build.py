@@ -660,3 +660,25 @@ def test_parse_batches_never_span_two_checkpoint_chunks() -> None:
     seven: list[Any] = list(range(7))
     small: list[list[Any]] = list(mine._batches(iter(seven), 3, 2))
     assert small == [[0, 1], [2], [3, 4], [5], [6]]
+
+
+@pytest.mark.parametrize("failing", [False, True])
+def test_a_checkpoint_write_error_is_raised_unless_another_error_is_on_its_way(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], failing: bool) -> None:
+    """The writing thread's error surfaces at close; when the walk already failed (Ctrl-C,
+    say), it is printed instead, so the walk's own error and its answer still come."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def fail() -> None:
+        raise OSError("disk full")
+
+    work = mine.WorkDir(tmp_path, "0" * 16)
+    work._writer = ThreadPoolExecutor(1)
+    work._writing = work._writer.submit(fail)
+    if failing:
+        work.close_writer(failing=True)
+        assert "the last checkpoint was not written: disk full" in capsys.readouterr().err
+    else:
+        with pytest.raises(OSError, match="disk full"):
+            work.close_writer()
+    assert work._writer is None  # the thread is stopped either way
