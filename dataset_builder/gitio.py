@@ -331,7 +331,14 @@ def missing_blobs(git_dir: Path, commit: str) -> list[str]:
                          input="".join(f"{e.sha}\n" for e in entries).encode(),
                          capture_output=True, env={**_env(), "GIT_NO_LAZY_FETCH": "1"})
     lines = out.stdout.decode().splitlines()  # "<sha>", or "<sha> missing"
+    if out.returncode != 0 or len(lines) != len(entries):
+        raise RepoError(f"git cat-file --batch-check failed on {commit}'s tree")
     return [e.path for e, line in zip(entries, lines, strict=True) if line.endswith(" missing")]
+
+
+# More missing files than this and the tree is not worth extracting (a partial clone
+# without blobs): the command line of exclusions would also grow past the system's limit.
+MAX_PATHS_LEFT_OUT = 1000
 
 
 def extract_tree(git_dir: Path, commit: str, dest: Path) -> list[str]:
@@ -349,13 +356,18 @@ def extract_tree(git_dir: Path, commit: str, dest: Path) -> list[str]:
                              capture_output=True, env=_env())
     left_out: list[str] = []
     if archive.returncode != 0:
-        with contextlib.suppress(subprocess.CalledProcessError):
+        with contextlib.suppress(subprocess.CalledProcessError, RepoError):
             left_out = missing_blobs(git_dir, commit)
+        if len(left_out) > MAX_PATHS_LEFT_OUT:
+            raise RepoError(f"git archive {commit}: {len(left_out)} files' contents are "
+                            "missing from the repository")
         if left_out:
+            # Pathspec magic on, whatever the caller's environment says.
             archive = subprocess.run(
                 _git(git_dir, "archive", "--format=tar", commit, "--", ".",
                      *(f":(exclude,literal){path}" for path in left_out)),
-                capture_output=True, env=_env())
+                capture_output=True, env={**_env(), "GIT_LITERAL_PATHSPECS": "0",
+                                          "GIT_NO_LAZY_FETCH": "1"})
     if archive.returncode != 0:
         raise RepoError(f"git archive {commit} failed: "
                         f"{archive.stderr.decode('utf-8', 'replace').strip()[-200:]}")

@@ -321,3 +321,21 @@ def test_extract_tree_leaves_out_files_whose_blobs_are_missing(tmp_path: Path) -
     assert (dest / "src" / "lib.rs").read_text() == "pub fn f() {}\n"
     assert (dest / "Cargo.toml").exists()
     assert not (dest / "assets").exists()
+
+
+def test_extract_tree_gives_up_on_a_tree_mostly_missing(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """More missing files than MAX_PATHS_LEFT_OUT (a partial clone without blobs): one
+    RepoError, not a command line of exclusions past the system's limit."""
+    from dataset_builder import gitio
+
+    repo = make_repo(tmp_path / "repo", [
+        CommitStep("init", write={"src/lib.rs": "pub fn f() {}\n", "a.bin": "a", "b.bin": "b"}),
+    ])
+    for path in ("a.bin", "b.bin"):
+        blob = git(repo.path, "rev-parse", f"HEAD:{path}").strip()
+        (repo.path / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
+    monkeypatch.setattr(gitio, "MAX_PATHS_LEFT_OUT", 1)
+    with pytest.raises(RepoError, match="2 files' contents are missing"):
+        extract_tree(repo.path / ".git", "HEAD", tmp_path / "tree")
+    assert not (tmp_path / "tree").exists()
