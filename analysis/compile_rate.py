@@ -93,8 +93,8 @@ _CHECKER: Checker | None = None
 def _init_worker(work_root: str, registry: str | None, limits: Limits, backend: str,
                  relax_versions: bool, parent_pid: int) -> None:
     global _CHECKER
-    # A run killed with kill -9 takes its workers along (they would wait on the task queue
-    # forever), and each worker's sandboxed compiler with it (run_sandboxed).
+    # A run killed with kill -9 takes its workers along at once (they would otherwise finish
+    # their current group of checks first), and each worker's sandboxed compiler with it.
     exit_with_parent(parent_pid)
     work = Path(tempfile.mkdtemp(prefix="worker-", dir=work_root))
     _CHECKER = Checker(work, Path(registry) if registry else None, limits, backend,

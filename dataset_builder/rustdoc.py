@@ -210,14 +210,21 @@ def _run_cargo(cmd: list[str], cwd: Path, env: dict[str, str],
     return outcome
 
 
+def _manifest(folder: Path) -> dict[str, Any] | None:
+    """folder/Cargo.toml as TOML, or None when it is missing or cannot be read."""
+    try:
+        return tomllib.loads((folder / "Cargo.toml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+
+
 def has_lib_target(crate: Path) -> bool:
     """Whether cargo finds a library target in the package at `crate`: a `[lib]` section, or
     src/lib.rs unless `autolib = false`. Without one `cargo rustdoc --lib` fails at once, so
     it is not started (the Rust book's 350 binary-only listings took 35 s of cargo start-ups).
     A manifest that cannot be read is left to cargo to explain."""
-    try:
-        data = tomllib.loads((crate / "Cargo.toml").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+    data = _manifest(crate)
+    if data is None:
         return True
     package = data.get("package")
     if "lib" in data or not isinstance(package, dict):
@@ -231,11 +238,7 @@ def _workspace_key(crate: Path, tree: Path) -> str:
     itself (a package of its own)."""
     folder = crate
     while True:
-        try:
-            data = tomllib.loads((folder / "Cargo.toml").read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-            data = {}
-        if "workspace" in data:
+        if "workspace" in (_manifest(folder) or {}):
             break
         if folder == tree or folder.parent == folder:
             folder = crate
@@ -252,9 +255,9 @@ def rustdoc_facts(git_dir: Path, snapshot: str, crate_dir: str, cache_dir: Path,
     or None, and "ok" or the reason it failed. Results are cached in `cache_dir` by snapshot.
     `tree`: the snapshot's tree already extracted there (by a caller documenting several
     crates of one snapshot), else it is extracted for this call. `cancel`: once set, a cargo
-    run in progress is killed and the reason is "cancelled". `target_dir`: cargo's target
-    folder, shared by the crates of one snapshot so that the dependencies they share are
-    built once (else one of this call's own)."""
+    run in progress is killed and the reason is "cancelled". `target_dir`: a folder for
+    cargo's target folders, one per workspace, shared by the members of a workspace so that
+    the dependencies they share are built once (else one of this call's own)."""
     if cancel is not None and cancel.is_set():  # not wanted: not even a cached result
         return None, "cancelled"
     tag = f"{snapshot}-{crate_dir.replace('/', '_') or 'root'}"
@@ -277,9 +280,9 @@ def rustdoc_facts(git_dir: Path, snapshot: str, crate_dir: str, cache_dir: Path,
             return None, "no_cargo_toml"
         if not has_lib_target(crate):
             return None, "no_lib_target"
-        # Shared only within a workspace: cargo tells path dependencies apart by name, version
-        # and path within their workspace, so two workspaces' own `utils` 0.1.0 would reuse
-        # each other's build.
+        # Shared only within a workspace: where cargo tells path dependencies apart by name,
+        # version and path within their workspace, two workspaces' own `utils` 0.1.0 could
+        # reuse each other's build (not reproduced with the cargo here).
         target = (target_dir / _workspace_key(crate, root)) if target_dir else \
             Path(tmp) / "target"
         # The JSON of a crate documented before in a shared target folder is not this one's.
