@@ -41,8 +41,8 @@ from dataset_builder.gitio import (
 )
 from dataset_builder.graphs import dependency_order, graph_stats, write_graphml
 from dataset_builder.memory import return_memory
-from dataset_builder.mine import BlobCache, MinerState, WorkDir, mine_history, tree_parses
-from dataset_builder.modules import module_graph
+from dataset_builder.mine import BlobCache, MinerState, WorkDir, mine_history, tree_module_facts
+from dataset_builder.modules import ModuleFacts, module_graph
 from dataset_builder.plots import PLOT, SAMPLES_PLOT, Drawer, render_plot, render_samples_plot
 from dataset_builder.report import (
     REPORT_SAMPLE_COLUMNS,
@@ -52,7 +52,6 @@ from dataset_builder.report import (
     render_samples_section,
     samples_plot_data,
 )
-from dataset_builder.rust_items import ParsedFile
 from dataset_builder.samples import RustdocAhead, SampleConfig, build_samples, read_samples
 
 MANIFEST = "manifest.json"
@@ -110,17 +109,18 @@ def _snapshot_indexes(n_commits: int, every: int | None) -> list[int]:
 
 
 def _module_snapshots(info: RepoInfo, cache: BlobCache, snapshots: list[tuple[int, str]],
-                      recorded: dict[int, list[tuple[str, ParsedFile]] | None],
+                      recorded: dict[int, list[tuple[str, ModuleFacts]] | None],
                       progress: bool) -> tuple[pa.Table, nx.DiGraph]:
-    """Module graph rows of each snapshot, from the parses the walk recorded (or, for
+    """Module graph rows of each snapshot, from the module facts the walk recorded (or, for
     snapshots passed before a resumed run started, from the commit's tree)."""
+    known: dict[str, ModuleFacts | None] = {}
     rows: list[dict[str, Any]] = []
     graph = nx.DiGraph()
     for index, sha in tqdm(snapshots, desc="module graphs", unit="snapshot",
                            disable=not progress or len(snapshots) < 2):
         files = recorded.get(index)
         if files is None:
-            files = tree_parses(info, cache, sha)
+            files = tree_module_facts(info, cache, sha, known)
         graph = module_graph(files)
         for order, node in enumerate(dependency_order(graph)):
             data = graph.nodes[node]
@@ -132,7 +132,7 @@ def _module_snapshots(info: RepoInfo, cache: BlobCache, snapshots: list[tuple[in
 
 def _write_graphs(info: RepoInfo, config: MineConfig, out: Path, cache: BlobCache,
                   commits: pa.Table, state: MinerState,
-                  recorded: dict[int, list[tuple[str, ParsedFile]] | None], progress: bool
+                  recorded: dict[int, list[tuple[str, ModuleFacts]] | None], progress: bool
                   ) -> tuple[nx.DiGraph, pa.Table, list[tuple[int, str]], nx.DiGraph]:
     """The commit DAG (commits.parquet with each commit's dependency order, dag.graphml) and
     the module graphs of the snapshots (modules.parquet, module_graph.graphml)."""
@@ -370,7 +370,7 @@ def _mine(config: MineConfig, info: RepoInfo, out: Path, config_hash: str, label
     rustdoc_ahead: RustdocAhead | None = None
     with BlobReader(info.git_dir) as reader:
         cache = BlobCache(reader, config.max_file_bytes)
-        recorded: dict[int, list[tuple[str, ParsedFile]] | None] = dict.fromkeys(
+        recorded: dict[int, list[tuple[str, ModuleFacts]] | None] = dict.fromkeys(
             _snapshot_indexes(total, config.snapshot_every))
         state = mine_history(info, config, work, cache, total, progress, recorded)
         if state.rs_paths_seen == 0:

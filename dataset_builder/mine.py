@@ -35,7 +35,7 @@ from dataset_builder.gitio import (
     iter_commits,
     list_tree,
 )
-from dataset_builder.modules import ModuleLocation, locate_module
+from dataset_builder.modules import ModuleFacts, ModuleLocation, locate_module
 from dataset_builder.rust_items import (
     Item,
     ParsedFile,
@@ -644,25 +644,32 @@ def _batches(commits: Iterator[Commit], chunk: int, per_chunk: int) -> Iterator[
             yield block[start:start + size]
 
 
-def tree_parses(info: RepoInfo, cache: BlobCache, commit: str) -> list[tuple[str, ParsedFile]]:
-    """(path, parse) of every parsed Rust file in a commit's tree."""
-    files: list[tuple[str, ParsedFile]] = []
+def tree_module_facts(info: RepoInfo, cache: BlobCache, commit: str,
+                      known: dict[str, ModuleFacts | None]) -> list[tuple[str, ModuleFacts]]:
+    """(path, module facts) of every parsed Rust file in a commit's tree. `known` (blob ->
+    facts, None when not parsed) is shared by the snapshots of one walk: a file unchanged
+    between snapshots is looked at once and its facts are held once."""
+    files: list[tuple[str, ModuleFacts]] = []
     for entry in list_tree(info, commit):
         if path_skip_reason(entry.path, entry.mode) is not None:
             continue
-        blob, _ = cache.get(entry.sha)
-        if blob.parsed is not None:
-            files.append((entry.path, blob.parsed))
+        if entry.sha not in known:
+            blob, _ = cache.get(entry.sha)
+            known[entry.sha] = None if blob.parsed is None else ModuleFacts.of(blob.parsed)
+        facts = known[entry.sha]
+        if facts is not None:
+            files.append((entry.path, facts))
     return files
 
 
 def mine_history(info: RepoInfo, config: MineConfig, work: WorkDir, cache: BlobCache,
                  total: int, progress: bool = True,
-                 snapshots: dict[int, list[tuple[str, ParsedFile]] | None] | None = None
+                 snapshots: dict[int, list[tuple[str, ModuleFacts]] | None] | None = None
                  ) -> MinerState:
     """Run (or resume) the commit walk; rows end up in the work folder's part files.
     `snapshots` maps the commit indexes whose module graphs are wanted to their files'
-    parses, filled in as the walk passes them: the cache keeps only the current versions."""
+    module facts, filled in as the walk passes them: the cache keeps only the current
+    versions."""
     from dataset_builder.parsepool import ParsePool
 
     state = work.load() or MinerState()
@@ -675,6 +682,7 @@ def mine_history(info: RepoInfo, config: MineConfig, work: WorkDir, cache: BlobC
     bar = tqdm(total=total, initial=state.commits_done, unit="commit", disable=not progress,
                dynamic_ncols=True, desc="mining", mininterval=0.5)
     walked = False
+    known_facts: dict[str, ModuleFacts | None] = {}
     try:
         # Workers parse small batches of commits, up to a chunk's worth ahead of the walk:
         # the walk starts after the first batch, not the first chunk, and at the end it has
@@ -700,7 +708,8 @@ def mine_history(info: RepoInfo, config: MineConfig, work: WorkDir, cache: BlobC
             for commit in batch:
                 commit_row, file_rows, item_rows = miner.process(commit, state.commits_done)
                 if snapshots is not None and state.commits_done in snapshots:
-                    snapshots[state.commits_done] = tree_parses(info, cache, commit.sha)
+                    snapshots[state.commits_done] = tree_module_facts(info, cache, commit.sha,
+                                                                      known_facts)
                 tables["commits"].append(commit_row)
                 tables["files"].extend(file_rows)
                 tables["items"].extend(item_rows)

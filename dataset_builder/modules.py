@@ -98,29 +98,47 @@ def resolve_use_path(path: str, module: str) -> str:
     return "::".join([module, *segments])
 
 
-def module_graph(files: Iterable[tuple[str, ParsedFile]]) -> nx.DiGraph:
+@dataclass(frozen=True, slots=True)
+class ModuleFacts:
+    """What the module graph needs of one file's parse, without its items: the walk keeps
+    these for every snapshot (libc, 94 snapshots of files with thousands of constants: the
+    parses themselves held about 700 MiB of item versions the walk had moved past)."""
+
+    inline_mods: tuple[str, ...]  # `mod x { … }` as "x" or "outer::x", within the file
+    mods: tuple[tuple[str, str], ...]  # (module within the file, declared child name)
+    uses: tuple[tuple[str, str], ...]  # (module within the file, use path)
+
+    @classmethod
+    def of(cls, parsed: ParsedFile) -> ModuleFacts:
+        return cls(tuple(item.module + ("::" if item.module else "") + item.name
+                         for item in parsed.items
+                         if item.kind == "mod" and not item.signature.endswith(";")),
+                   tuple(parsed.mods), tuple((use.module, use.path) for use in parsed.uses))
+
+
+def module_graph(files: Iterable[tuple[str, ModuleFacts | ParsedFile]]) -> nx.DiGraph:
     """Module graph of one snapshot. Nodes are modules (file and inline); an edge u -> v means
     u comes before v: module v declares (`mod u;`) or imports (`use crate::u…`) module u."""
     graph = nx.DiGraph()
-    parsed: list[tuple[ModuleLocation, ParsedFile]] = []
-    for path, pf in files:
+    parsed: list[tuple[ModuleLocation, ModuleFacts]] = []
+    for path, file in files:
+        facts = file if isinstance(file, ModuleFacts) else ModuleFacts.of(file)
         loc = locate_module(path)
-        parsed.append((loc, pf))
+        parsed.append((loc, facts))
         graph.add_node(loc.node_id(), crate=loc.crate, module=loc.module, path=path)
-        for item in pf.items:
-            if item.kind == "mod" and not item.signature.endswith(";"):
-                inner = loc.join(item.module + ("::" if item.module else "") + item.name)
-                graph.add_node(loc.node_id(inner), crate=loc.crate, module=inner, path=path)
+        for inline in facts.inline_mods:
+            inner = loc.join(inline)
+            graph.add_node(loc.node_id(inner), crate=loc.crate, module=inner, path=path)
     known = {(d["crate"], d["module"]) for _, d in graph.nodes(data=True)}
-    for loc, pf in parsed:
-        for inner, child in pf.mods:
+    for loc, facts in parsed:
+        for inner, child in facts.mods:
             parent = loc.join(inner)
             target = f"{parent}::{_ident(child)}"
             if (loc.crate, target) in known:
                 graph.add_edge(loc.node_id(target), loc.node_id(parent), kind="mod")
-        for use in pf.uses:
-            user = loc.join(use.module)
-            absolute = resolve_use_path(use.path, user).removesuffix("::*").split("::")
+        for use_module, use_path in facts.uses:
+            user = loc.join(use_module)
+            absolute = resolve_use_path(use_path, user).removesuffix("::*").split("::")
             # The longest prefix that names a module of this crate is what gets imported.
             for end in range(len(absolute), 0, -1):
                 candidate = "::".join(absolute[:end])
