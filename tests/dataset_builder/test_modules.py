@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from dataset_builder.gitio import BlobReader, open_repo
 from dataset_builder.graphs import dependency_order
-from dataset_builder.modules import ModuleLocation, locate_module, module_graph, resolve_use_path
+from dataset_builder.mine import BlobCache, tree_module_facts
+from dataset_builder.modules import (
+    ModuleFacts,
+    ModuleLocation,
+    locate_module,
+    module_graph,
+    resolve_use_path,
+)
 from dataset_builder.rust_items import ParsedFile, parse_rust
+from tests.dataset_builder.conftest import Commit, make_repo
 
 
 @pytest.mark.parametrize(("path", "crate", "module"), [
@@ -135,3 +146,33 @@ def test_module_graph_separates_crates() -> None:
     assert set(graph.edges) == {("crates/foo#crate::util", "crates/foo#crate"),
                                 ("crates/bar#crate::util", "crates/bar#crate")}
     assert graph.nodes["crates/bar#crate::util"]["crate"] == "crates/bar"
+
+
+def test_module_facts_give_the_same_graph_as_the_parses() -> None:
+    parses = _files(CRATE)
+    facts = [(path, ModuleFacts.of(parsed)) for path, parsed in parses]
+    lib = dict(facts)["src/lib.rs"]
+    assert lib.inline_mods == ("inline",)
+    assert ("", "x") in lib.mods and ("inline", "super::x::Y") in lib.uses
+    from_parses, from_facts = module_graph(parses), module_graph(facts)
+    assert dict(from_facts.nodes(data=True)) == dict(from_parses.nodes(data=True))
+    assert set(from_facts.edges(data="kind")) == set(from_parses.edges(data="kind"))
+
+
+def test_snapshots_share_the_facts_of_an_unchanged_file(tmp_path: Path) -> None:
+    """The walk holds module facts, not parses, for each snapshot, and a file unchanged
+    between snapshots once (the memory of libc's 94 snapshots)."""
+    built = make_repo(tmp_path / "repo", [
+        Commit("one", write={"src/lib.rs": "mod a;\n", "src/a.rs": "pub fn f() {}\n"}),
+        Commit("two", write={"src/lib.rs": "mod a;\nmod b;\n", "src/b.rs": "use crate::a;\n"}),
+    ])
+    info = open_repo(built.path)
+    known: dict[str, ModuleFacts | None] = {}
+    with BlobReader(info.git_dir) as reader:
+        cache = BlobCache(reader, 1 << 20)
+        first = dict(tree_module_facts(info, cache, built.sha("one"), known))
+        second = dict(tree_module_facts(info, cache, built.sha("two"), known))
+    assert all(isinstance(f, ModuleFacts) for f in [*first.values(), *second.values()])
+    assert second["src/a.rs"] is first["src/a.rs"]
+    assert second["src/lib.rs"].mods == (("", "a"), ("", "b"))
+    assert len(known) == 4  # lib.rs twice, a.rs once, b.rs once
