@@ -27,7 +27,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from dataset_builder.gitio import RepoError, extract_tree
+from dataset_builder.gitio import RepoError, extract_tree, missing_blobs
 
 TIMEOUT_S = 300
 POLL_S = 0.1  # how often a running cargo looks for a cancel
@@ -248,6 +248,20 @@ def _workspace_key(crate: Path, tree: Path) -> str:
     return hashlib.sha256(relative.encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
 
+def _lacks_sources(git_dir: Path, snapshot: str, crate_dir: str) -> bool:
+    """Whether the repository lacks a file cargo may have needed for the crate: one in its
+    src/ folder, or a Rust file or cargo manifest anywhere (a path dependency, the
+    workspace's Cargo.toml). extract_tree left such files out; a missing video or image
+    elsewhere (nom's mirror lacks an .mp4) does not explain a failed build."""
+    try:
+        missing = missing_blobs(git_dir, snapshot)
+    except RepoError:
+        return False
+    sources = f"{crate_dir}/src/" if crate_dir else "src/"
+    return any(path.startswith(sources) or path.endswith(".rs")
+               or path.rsplit("/", 1)[-1] in ("Cargo.toml", "Cargo.lock") for path in missing)
+
+
 def rustdoc_facts(git_dir: Path, snapshot: str, crate_dir: str, cache_dir: Path,
                   tree: Path | None = None, cancel: threading.Event | None = None,
                   target_dir: Path | None = None) -> tuple[RustdocFacts | None, str]:
@@ -295,6 +309,8 @@ def rustdoc_facts(git_dir: Path, snapshot: str, crate_dir: str, cache_dir: Path,
             return None, ran
         returncode, err = ran
         if returncode != 0:
+            if _lacks_sources(git_dir, snapshot, crate_dir):
+                return None, "missing_blobs"
             if "no library targets" in err or "no lib target" in err:
                 return None, "no_lib_target"
             if "failed to select a version" in err or "no matching package" in err or \

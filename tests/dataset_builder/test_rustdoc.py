@@ -15,6 +15,7 @@ import pytest
 
 from dataset_builder import rustdoc
 from dataset_builder.rustdoc import has_lib_target, rustdoc_facts
+from tests.dataset_builder.conftest import Commit, git, make_repo
 
 # A cargo that starts a long child (as cargo starts rustc) and waits for it.
 FAKE_CARGO = """#!/bin/sh
@@ -223,3 +224,23 @@ def test_separate_packages_do_not_share_a_path_dependency_build(tmp_path: Path) 
         facts, reason = rustdoc_facts(tmp_path, "0" * 40, package, tmp_path / "cache", tree,
                                       threading.Event(), tmp_path / "target")
         assert reason == "ok" and facts is not None, package
+
+
+@pytest.mark.skipif(shutil.which("cargo") is None or subprocess.run(
+    ["cargo", "+nightly", "--version"], capture_output=True).returncode != 0,
+    reason="no nightly toolchain for rustdoc JSON")
+@pytest.mark.parametrize(("lost", "reason"), [("src/a.rs", "missing_blobs"),
+                                              ("media/demo.bin", "cargo_failed")])
+def test_a_build_failed_by_a_missing_source_says_so(tmp_path: Path, lost: str,
+                                                   reason: str) -> None:
+    """A mirror without a source file's blob: the crate's failure is `missing_blobs`, not a
+    cargo error. A missing file cargo does not read (a video) leaves cargo's own reason."""
+    manifest = '[package]\nname = "m"\nversion = "0.1.0"\nedition = "2021"\n'
+    lib = "mod a;\n" if lost == "src/a.rs" else "pub fn broken( {}\n"
+    repo = make_repo(tmp_path / "repo", [Commit("one", write={
+        "Cargo.toml": manifest, "src/lib.rs": lib, "src/a.rs": "pub fn f() {}\n",
+        "media/demo.bin": b"\x00\x01video"})])
+    blob = git(repo.path, "rev-parse", f"{repo.sha('one')}:{lost}").strip()
+    (repo.path / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
+    facts, why = rustdoc_facts(repo.path / ".git", repo.sha("one"), "", tmp_path / "cache")
+    assert facts is None and why == reason
