@@ -175,6 +175,36 @@ class _TextColumn(Sequence[str]):
     def __len__(self) -> int:
         return len(self._offsets) - 1
 
+    # Rows whose bytes lie at most this far apart are read with one pread (the bytes between
+    # are read and dropped).
+    READ_GAP = 64 << 10
+
+    def many(self, rows: Sequence[int]) -> list[str]:
+        """The texts of several rows (in the order given), read in as few preads as rows
+        near each other in the file allow: a file version's items mostly are (libc's module
+        files: 1,600 items each, read one pread per row for each snapshot, took a fifth of
+        the file scales' time)."""
+        if self._unflushed:
+            self._handle.flush()
+            self._unflushed = False
+        offsets, fd = self._offsets, self._fd
+        order = sorted(range(len(rows)), key=lambda k: offsets[rows[k]])
+        texts = [""] * len(rows)
+        i = 0
+        while i < len(order):
+            start = offsets[rows[order[i]]]
+            end = offsets[rows[order[i]] + 1]
+            j = i + 1
+            while j < len(order) and offsets[rows[order[j]]] - end <= self.READ_GAP:
+                end = max(end, offsets[rows[order[j]] + 1])
+                j += 1
+            data = os.pread(fd, end - start, start) if end > start else b""
+            for k in order[i:j]:
+                row = rows[k]
+                texts[k] = str(data[offsets[row] - start : offsets[row + 1] - start], "utf-8")
+            i = j
+        return texts
+
     @overload
     def __getitem__(self, row: int) -> str: ...
 
@@ -488,8 +518,10 @@ def _item_lines(text: str, rows: list[int], col: dict[str, Sequence[Any]]) -> li
     text is not found."""
     lines: list[int] = []
     at = line = 0  # search from `at`, which is on line `line`
-    for r in rows:
-        item_text = col["text"][r]
+    column = col["text"]
+    item_texts = column.many(rows) if isinstance(column, _TextColumn) else [
+        column[r] for r in rows]
+    for r, item_text in zip(rows, item_texts, strict=True):
         found = text.find(item_text, at) if item_text else -1
         if found < 0:
             lines.append(col["start_line"][r] - 1)

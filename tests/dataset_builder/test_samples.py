@@ -954,6 +954,9 @@ def test_history_columns_read_like_to_pylist(tmp_path: Path) -> None:
         assert len(column) == len(texts)
         assert [column[i] for i in range(len(column))] == expected
         assert column[-1] == "z" * 70000 and column[1:3] == expected[1:3]
+        # Several rows at once, in any order, repeats and rows far apart included.
+        rows = [5, 0, 2, 5, len(column) - 1, 1, 3]
+        assert column.many(rows) == [expected[r] for r in rows] and column.many([]) == []
     with pytest.raises(IndexError):
         column[len(column)]
     with pytest.raises(IndexError):
@@ -997,6 +1000,12 @@ def test_text_column_takes_appended_texts(tmp_path: Path) -> None:
         if i % 37 == 0:  # a read in between: what was appended so far is there
             assert spill[i] == text and spill[0] == expected[0]
     assert spill[:] == expected
+    rows = list(range(len(expected)))
+    rng.shuffle(rows)
+    assert spill.many(rows) == [expected[r] for r in rows]
+    spill.append("last")  # appended after the reads: many() sees it too
+    assert spill.many([len(expected), 0]) == ["last", expected[0]]
+    expected.append("last")
     assert [spill.nbytes(i) for i in range(len(spill))] == [len(t.encode()) for t in expected]
     assert not any(tmp_path.iterdir())
 
