@@ -248,15 +248,22 @@ def _workspace_key(crate: Path, tree: Path) -> str:
     return hashlib.sha256(relative.encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
 
+@lru_cache(maxsize=4)
+def _missing_blobs(git_dir: Path, snapshot: str) -> tuple[str, ...]:
+    """missing_blobs of a snapshot, listed once for all its crates that fail (a tree listing
+    and a check of every blob each time otherwise); none when they cannot be listed."""
+    try:
+        return tuple(missing_blobs(git_dir, snapshot))
+    except RepoError:
+        return ()
+
+
 def _lacks_sources(git_dir: Path, snapshot: str, crate_dir: str) -> bool:
     """Whether the repository lacks a file cargo may have needed for the crate: one in its
     src/ folder, or a Rust file or cargo manifest anywhere (a path dependency, the
     workspace's Cargo.toml). extract_tree left such files out; a missing video or image
     elsewhere (nom's mirror lacks an .mp4) does not explain a failed build."""
-    try:
-        missing = missing_blobs(git_dir, snapshot)
-    except RepoError:
-        return False
+    missing = _missing_blobs(git_dir, snapshot)
     sources = f"{crate_dir}/src/" if crate_dir else "src/"
     return any(path.startswith(sources) or path.endswith(".rs")
                or path.rsplit("/", 1)[-1] in ("Cargo.toml", "Cargo.lock") for path in missing)

@@ -175,18 +175,22 @@ class _TextColumn(Sequence[str]):
     def __len__(self) -> int:
         return len(self._offsets) - 1
 
+    def _flush_appended(self) -> None:
+        """Appended texts reach the file before a read."""
+        if self._unflushed:
+            self._handle.flush()
+            self._unflushed = False
+
     # Rows whose bytes lie at most this far apart are read with one pread (the bytes between
     # are read and dropped).
     READ_GAP = 64 << 10
 
     def many(self, rows: Sequence[int]) -> list[str]:
         """The texts of several rows (in the order given), read in as few preads as rows
-        near each other in the file allow: a file version's items mostly are (libc's module
-        files: 1,600 items each, read one pread per row for each snapshot, took a fifth of
-        the file scales' time)."""
-        if self._unflushed:
-            self._handle.flush()
-            self._unflushed = False
+        near each other in the file allow: a file version's items mostly are (libc's
+        samples stage, where each item's start line is looked up: about 3% faster than one
+        pread per row)."""
+        self._flush_appended()
         offsets, fd = self._offsets, self._fd
         order = sorted(range(len(rows)), key=lambda k: offsets[rows[k]])
         texts = [""] * len(rows)
@@ -218,9 +222,7 @@ class _TextColumn(Sequence[str]):
             raise IndexError("text row out of range")
         if row < 0:
             row += len(self)
-        if self._unflushed:  # appended texts reach the file before a read
-            self._handle.flush()
-            self._unflushed = False
+        self._flush_appended()
         start, end = self._offsets[row], self._offsets[row + 1]
         return str(os.pread(self._fd, end - start, start), "utf-8") if end > start else ""
 
