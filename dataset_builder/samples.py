@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache, partial
-from itertools import pairwise
+from itertools import islice, pairwise
 from pathlib import Path
 from typing import Any, TypeVar, overload
 
@@ -227,23 +227,28 @@ class _TextColumn(Sequence[str]):
         return str(os.pread(self._fd, end - start, start), "utf-8") if end > start else ""
 
 
-def _shared_values(column: pa.ChunkedArray) -> list[Any]:
-    """column.to_pylist(), with equal strings (also inside list columns, as tuples) shared."""
+def _shared_values(column: pa.ChunkedArray) -> Sequence[Any]:
+    """column.to_pylist(), with equal strings (also inside list columns, as tuples) shared;
+    an integer column without nulls as an array."""
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
         encoded = column.combine_chunks().dictionary_encode()
         values = [*encoded.dictionary.to_pylist(), None]  # nulls point past the values
         indices = encoded.indices.fill_null(len(values) - 1)
         return list(map(values.__getitem__, indices.to_numpy(zero_copy_only=False).tolist()))
     if pa.types.is_list(column.type) and pa.types.is_string(column.type.value_type):
-        array = column.combine_chunks()
-        lengths = array.value_lengths().fill_null(0).to_numpy(zero_copy_only=False).tolist()
-        flat = _shared_values(pa.chunked_array([array.flatten()], pa.string()))
+        lists = column.combine_chunks()
+        lengths = lists.value_lengths().fill_null(0).to_numpy(zero_copy_only=False).tolist()
+        flat = _shared_values(pa.chunked_array([lists.flatten()], pa.string()))
         rows: list[Any] = []
         at = 0
-        for valid, n in zip(array.is_valid().to_pylist(), lengths, strict=True):
+        for valid, n in zip(lists.is_valid().to_pylist(), lengths, strict=True):
             rows.append(tuple(flat[at:at + n]) if valid else None)
             at += n
         return rows
+    if pa.types.is_integer(column.type) and column.null_count == 0:
+        # 8 bytes a value instead of an int object and a pointer (36): bevy's six integer
+        # columns took 90 MiB as lists.
+        return array("q", column.to_numpy().astype(np.int64, copy=False).tobytes())
     plain: list[Any] = column.to_pylist()
     return plain
 
@@ -293,20 +298,26 @@ class History:
         self.commit_sha = [c["sha"] for c in commits]
         self.commit_time = [c["committed_at"] for c in commits]
         self.n = len(self.col["commit"])
-        # symbol -> (commit indexes, row indexes), in history order
-        self.sym_versions: dict[str, tuple[list[int], list[int]]] = {}
-        self.lineage_versions: dict[str, tuple[list[int], list[int]]] = {}
+        # symbol -> (commit indexes, row indexes), in history order; arrays, not lists of
+        # int objects (bevy: 43 MiB as lists)
+        self.sym_versions: dict[str, tuple[array[int], array[int]]] = {}
+        self.lineage_versions: dict[str, tuple[array[int], array[int]]] = {}
         ci, sym, lin = self.col["commit_index"], self.col["symbol"], self.col["lineage"]
         for row in range(self.n):
+            commit_index = ci[row]
             if sym[row]:
-                entry = self.sym_versions.setdefault(sym[row], ([], []))
-                entry[0].append(ci[row])
+                entry = self.sym_versions.get(sym[row])
+                if entry is None:
+                    entry = self.sym_versions[sym[row]] = (array("q"), array("q"))
+                entry[0].append(commit_index)
                 entry[1].append(row)
-            entry = self.lineage_versions.setdefault(lin[row], ([], []))
-            entry[0].append(ci[row])
+            entry = self.lineage_versions.get(lin[row])
+            if entry is None:
+                entry = self.lineage_versions[lin[row]] = (array("q"), array("q"))
+            entry[0].append(commit_index)
             entry[1].append(row)
 
-    def _latest(self, versions: dict[str, tuple[list[int], list[int]]], key: str,
+    def _latest(self, versions: dict[str, tuple[array[int], array[int]]], key: str,
                 commit_index: int) -> int | None:
         entry = versions.get(key)
         if entry is None:
@@ -1020,7 +1031,11 @@ class TokenCounter:
     are cut into line-sized pieces whose counts add up exactly (see token_segments) and each
     distinct piece is encoded once."""
 
-    def __init__(self, path: Path, cache_entries: int = 2_000_000) -> None:
+    # Pieces whose counts are kept (about 130 bytes each: bevy's function scale alone cut
+    # 627,000, 78 MiB); past that the older half is let go.
+    CACHE_ENTRIES = 600_000
+
+    def __init__(self, path: Path, cache_entries: int = CACHE_ENTRIES) -> None:
         from tokenizers import Tokenizer
 
         tokenizer_json = path / "tokenizer.json" if path.is_dir() else path
@@ -1055,9 +1070,10 @@ class TokenCounter:
 
     def count(self, texts: list[str]) -> list[int]:
         """Exact token counts (equal to count_direct's), through the piece cache."""
-        if len(self.cache) > self.cache_entries:
-            self.cache.clear()
         cache, separators = self.cache, self.separators
+        if len(cache) > self.cache_entries:
+            for piece in list(islice(cache, len(cache) // 2)):  # the oldest
+                del cache[piece]
         split = [_split_lines(text, self.added_starts) for text in texts]
         pieces: set[str] = set()
         indents: set[str | None] = set()
@@ -1601,6 +1617,10 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
                                                          [c.piece_keys for c in unsigned]),
                              strict=True):
             cand.piece_ends = cand.piece_keys = None
+            # Split (or not) already: a file-level target's split points hold its files'
+            # texts, which kept candidates would otherwise hold to the scale's end (bevy's
+            # module groups: 74 MiB of texts from many snapshots).
+            cand.find_boundaries = None
             if index.query(sig):
                 stats.dropped["near_duplicate"] += 1
                 continue

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import time
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -684,6 +685,44 @@ def test_near_duplicate_index_finds_edited_copies() -> None:
     assert index.query(index.signature(other)) == []
 
 
+def test_compact_buckets_answer_as_datasketch_own_storage() -> None:
+    """The index's buckets hold a lone key as itself; queries on signatures that share
+    bands (near copies, repeats, a key inserted twice) answer as with datasketch's sets."""
+    from datasketch import MinHashLSH
+    from datasketch.storage import DictSetStorage
+
+    from dataset_builder.quality import CompactBuckets, Signature
+
+    index = NearDuplicateIndex()
+    assert all(isinstance(t, CompactBuckets) for t in index.lsh.hashtables)
+    reference = MinHashLSH(threshold=0.7, num_perm=128, params=(14, 9))
+    assert all(isinstance(t, DictSetStorage) for t in reference.hashtables)
+    rng = np.random.default_rng(7)
+    bases = rng.integers(0, 2**32, size=(40, 128), dtype=np.uint32)
+    signatures = []
+    for k in range(400):  # near copies of a few bases: many buckets with several keys
+        values = bases[k % 40].copy()
+        changed = rng.choice(128, size=int(rng.integers(0, 60)), replace=False)
+        values[changed] = rng.integers(0, 2**32, size=len(changed), dtype=np.uint32)
+        signatures.append(Signature(values))
+    for k, signature in enumerate(signatures[:300]):
+        index.insert(str(k), signature)
+        reference.insert(str(k), signature)
+    for signature in signatures:
+        assert sorted(index.query(signature)) == sorted(reference.query(signature))
+    assert sum(isinstance(v, list) for t in index.lsh.hashtables
+               for v in t._buckets.values()) > 0  # shared buckets were exercised
+    buckets = CompactBuckets()
+    buckets.insert(b"band", "a", "a")
+    assert buckets.get(b"band") == ("a",) and buckets.get(b"other") == ()
+    buckets.insert(b"band", "b", "a")
+    assert buckets.get(b"band") == ["a", "b"] and buckets.itemcounts() == {b"band": 2}
+    buckets.remove_val(b"band", "a")
+    assert buckets.get(b"band") == ("b",) and b"band" in buckets and len(buckets) == 1
+    buckets.remove(b"band")
+    assert buckets.get(b"band") == () and buckets.size() == 0
+
+
 @pytest.mark.parametrize(("threshold", "num_perm"),
                          [(0.7, 128), (0.5, 16), (0.9, 64), (1.0, 32), (0.0, 8), (0.3, 7)])
 def test_signature_matches_equal_comparing_every_pair(threshold: float, num_perm: int,
@@ -842,6 +881,12 @@ def test_token_counts_through_pieces_equal_whole_text_counts() -> None:
     texts += ["", "\n", "x\n    y", "a  \n    b", "a\n  1", "a\n<file_sep>b", "a\r\n    b"]
     assert counter.count(texts) == counter.count_direct(texts)
     assert counter.count(texts) == counter.count_direct(texts)  # again, from the cache
+    direct = counter.count_direct(texts)
+    small = TokenCounter(path, cache_entries=50)  # the older half let go, again and again
+    for start in range(0, len(texts), 40):
+        assert small.count(texts[start:start + 40]) == direct[start:start + 40]
+    assert len(small.cache) < len(counter.cache) // 10
+    assert small.count(texts) == direct
     pieces = token_segments("fn a() {\n    let x = 1;\n}\n<file_sep>x\n1\n")
     assert "".join(pieces) == "fn a() {\n    let x = 1;\n}\n<file_sep>x\n1\n"
     assert pieces[:3] == ["fn a() {", "\n   ", " let x = 1;"]
@@ -978,8 +1023,11 @@ def test_history_columns_read_like_to_pylist(tmp_path: Path) -> None:
                               pa.array([["b"], ["a", "b", "c"]]).slice(1)])
     assert _shared_values(lists) == [tuple(v) if v is not None else None
                                      for v in lists.to_pylist()]
-    numbers = pa.chunked_array([pa.array([1, 2]), pa.array([3])])
-    assert _shared_values(numbers) == [1, 2, 3]
+    numbers = pa.chunked_array([pa.array([1, 2]), pa.array([3 << 40])])
+    assert list(_shared_values(numbers)) == [1, 2, 3 << 40]
+    assert isinstance(_shared_values(numbers), array)  # 8 bytes a value, not an int object
+    with_null = pa.chunked_array([pa.array([1, None])])
+    assert _shared_values(with_null) == [1, None]
 
 
 def test_text_column_takes_appended_texts(tmp_path: Path) -> None:
