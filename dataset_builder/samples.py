@@ -265,11 +265,11 @@ def _column_chunks(items: pq.ParquetFile, name: str) -> Iterator[pa.Array]:
 class History:
     """items.parquet and commits.parquet as columns, with version lookups by commit index."""
 
-    COLUMNS = ("commit", "commit_index", "committed_at", "path", "change", "kind", "name",
+    # What the samples read (a row's commit sha is commit_sha[commit_index]).
+    COLUMNS = ("commit_index", "path", "change", "kind", "name",
                "key", "lineage", "crate", "module", "parent", "symbol", "start_byte",
                "end_byte", "start_line", "end_line", "signature", "generics", "trait_bounds",
-               "where_clause", "lifetimes", "references", "resolved", "self_type",
-               "trait_name", "digest", "blob", "text")
+               "where_clause", "lifetimes", "references", "resolved", "digest", "blob", "text")
 
     def __init__(self, out: Path, scratch: Path) -> None:
         """`scratch`: a folder for the item texts' temporary file (_TextColumn)."""
@@ -297,7 +297,7 @@ class History:
                                 columns=["sha", "index", "committed_at"]).to_pylist()
         self.commit_sha = [c["sha"] for c in commits]
         self.commit_time = [c["committed_at"] for c in commits]
-        self.n = len(self.col["commit"])
+        self.n = len(self.col["commit_index"])
         # symbol -> (commit indexes, row indexes), in history order; arrays, not lists of
         # int objects (bevy: 43 MiB as lists)
         self.sym_versions: dict[str, tuple[array[int], array[int]]] = {}
