@@ -53,6 +53,7 @@ from dataset_builder.report import (
     samples_plot_data,
 )
 from dataset_builder.samples import RustdocAhead, SampleConfig, build_samples, read_samples
+from dataset_builder.samples_child import SamplesChild
 
 MANIFEST = "manifest.json"
 
@@ -243,13 +244,15 @@ def read_manifest(out: Path) -> dict[str, Any] | None:
 
 def _add_samples(out: Path, info: RepoInfo, manifest: dict[str, Any], label: str,
                  config: MineConfig, sample_config: SampleConfig, progress: bool,
-                 drawer: Drawer | None = None, rustdoc_ahead: RustdocAhead | None = None
-                 ) -> bool:
+                 drawer: Drawer | None = None, rustdoc_ahead: RustdocAhead | None = None,
+                 section: dict[str, Any] | None = None) -> bool:
     """Generate (or confirm up to date) the samples; update manifest and report. Returns
     whether anything was rebuilt. The plot is drawn by `drawer`, or by one started here
-    when there is something to draw; `rustdoc_ahead`: see build_samples."""
-    section = build_samples(out, info, label, manifest["config_hash"], sample_config,
-                            config.max_file_bytes, progress, rustdoc_ahead=rustdoc_ahead)
+    when there is something to draw; `rustdoc_ahead`: see build_samples; `section`:
+    build_samples' result, when it ran elsewhere (samples_child)."""
+    if section is None:
+        section = build_samples(out, info, label, manifest["config_hash"], sample_config,
+                                config.max_file_bytes, progress, rustdoc_ahead=rustdoc_ahead)
     if section.get("up_to_date") and manifest.get("samples", {}).get("config_hash") == \
             section["config_hash"]:
         return False
@@ -341,12 +344,21 @@ def _build(config: MineConfig, info: RepoInfo, out: Path, config_hash: str, labe
     # the sample processes start as copies of this one. (diesel at the fork: 609 MiB while
     # they were held, 595 MiB now; a samples-only run's 381 MiB is lower still, as most
     # of the difference is freed memory of the walk that Python's allocator keeps.)
+    samples_child = None
+    if sample_config is not None and SamplesChild.available():
+        # Forked now, before the walk: see samples_child.
+        samples_child = cleanup.enter_context(contextlib.closing(SamplesChild(
+            info, out, label, sample_config, config.max_file_bytes, progress)))
     manifest, rustdoc_ahead = _mine(config, info, out, config_hash, label, started, progress,
-                                    sample_config, drawer, cleanup, renames_off)
+                                    sample_config, drawer, cleanup, renames_off, samples_child)
     if sample_config is not None:
-        return_memory()
+        section = None
+        if samples_child is not None:
+            section = samples_child.build(manifest["config_hash"])
+        else:
+            return_memory()
         _add_samples(out, info, manifest, label, config, sample_config, progress, drawer,
-                     rustdoc_ahead)
+                     rustdoc_ahead, section)
         manifest["elapsed_seconds"] = round(time.monotonic() - started, 2)
         atomic_write_json(out / MANIFEST, manifest)
     return BuildResult(out, manifest, up_to_date=False)
@@ -354,10 +366,11 @@ def _build(config: MineConfig, info: RepoInfo, out: Path, config_hash: str, labe
 
 def _mine(config: MineConfig, info: RepoInfo, out: Path, config_hash: str, label: str,
           started: float, progress: bool, sample_config: SampleConfig | None, drawer: Drawer,
-          cleanup: contextlib.ExitStack, renames_off: str | None
+          cleanup: contextlib.ExitStack, renames_off: str | None,
+          samples_child: SamplesChild | None = None
           ) -> tuple[dict[str, Any], RustdocAhead | None]:
     """The history (part 1) and its manifest, report and plot; rustdoc's runs for the
-    samples, started meanwhile when there will be samples."""
+    samples, started meanwhile when there will be samples (in `samples_child` if given)."""
     out.mkdir(parents=True, exist_ok=True)
     for stale in out.glob(".work-*"):  # work of a run with other settings
         if stale.name != f".work-{config_hash}":
@@ -390,7 +403,9 @@ def _mine(config: MineConfig, info: RepoInfo, out: Path, config_hash: str, label
             items_written = pool.submit(_write_items, work, out)
             dag, commits, snapshots, head_graph = _write_graphs(
                 info, config, out, cache, commits, state, recorded, progress)
-            if sample_config is not None:  # modules.parquet says which snapshots
+            if samples_child is not None:  # modules.parquet says which snapshots
+                samples_child.start_rustdoc()
+            elif sample_config is not None:
                 rustdoc_ahead = cleanup.enter_context(
                     contextlib.closing(RustdocAhead(info, out, sample_config)))
             # The graph figures while the item rows are still being written.
