@@ -48,6 +48,7 @@ from dataset_builder.samples import (
     read_samples,
     split_target,
 )
+from dataset_builder.samples_child import SamplesChild
 from dataset_builder.schema import SAMPLES, SCALES
 from dataset_builder.type_facts import (
     TypeFacts,
@@ -314,7 +315,9 @@ def test_context_and_recurring_targets_are_handled_lazily_with_equal_output(
         queue = iter(tasks)
         return run(lambda: next(queue, None))
 
-    monkeypatch.setattr(samples, "_in_processes", here)  # so that the calls can be counted
+    # So that the calls can be counted: the stage and its scales in this process.
+    monkeypatch.setattr(samples, "_in_processes", here)
+    monkeypatch.setattr(SamplesChild, "available", staticmethod(lambda: False))
     fills = Counter[str]()
     fill_item, fill_files = samples.CandidateMaker._fill_item, samples.CandidateMaker._fill_files
 

@@ -13,6 +13,7 @@ import pytest
 
 import dataset_builder.samples_child as samples_child
 from dataset_builder.cli import main
+from dataset_builder.samples import build_samples
 
 from .conftest import linear_repo
 
@@ -30,7 +31,7 @@ def test_samples_are_built_in_a_child_forked_before_the_walk(
     """build_samples runs in another process, which rustdoc's runs are started in (once
     modules.parquet is written) and which is gone after the build."""
     repo = linear_repo(tmp_path / "repo", 4)
-    real = samples_child.build_samples
+    real = build_samples
     seen: dict[str, Any] = {}
 
     def recording(out: Path, *args: Any, **kwargs: Any) -> dict[str, Any]:
