@@ -48,12 +48,13 @@ class SamplesChild:
 
     def start_rustdoc(self) -> None:
         """modules.parquet is written: rustdoc can document the snapshots' crates."""
-        self.conn.send(("rustdoc",))
+        with contextlib.suppress(OSError):  # the child is gone: build() says so
+            self.conn.send(("rustdoc",))
 
     def build(self, mine_hash: str) -> dict[str, Any]:
         """The history is complete: build the samples; their manifest section."""
-        self.conn.send(("build", mine_hash))
         try:
+            self.conn.send(("build", mine_hash))
             kind, value = self.conn.recv()
         except (EOFError, OSError):
             self.proc.join()

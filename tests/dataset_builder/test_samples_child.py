@@ -54,6 +54,25 @@ def test_samples_are_built_in_a_child_forked_before_the_walk(
     assert not multiprocessing.active_children()
 
 
+def test_a_samples_child_gone_before_the_history_ends_is_reported(tmp_path: Path) -> None:
+    """Killed while it waits (by the OOM killer, say): the build says so, in one line."""
+    from dataset_builder.gitio import open_repo
+    from dataset_builder.samples import SampleConfig
+
+    repo = linear_repo(tmp_path / "repo", 2)
+    child = samples_child.SamplesChild(open_repo(str(repo.path)), tmp_path / "out", "repo",
+                                       SampleConfig(), 1 << 20, False)
+    try:
+        child.proc.kill()
+        child.proc.join()
+        child.start_rustdoc()  # no error here: build() reports it
+        with pytest.raises(RuntimeError, match=r"process died \(exit code -9\)"):
+            child.build("hash")
+    finally:
+        child.close()
+    assert not multiprocessing.active_children()
+
+
 @pytest.mark.parametrize("failure", ["oserror", "unpicklable", "exit"])
 def test_a_failing_samples_child_is_reported_in_one_line(
         failure: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
