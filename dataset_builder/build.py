@@ -340,10 +340,8 @@ def _build(config: MineConfig, info: RepoInfo, out: Path, config_hash: str, labe
            drawer: Drawer, cleanup: contextlib.ExitStack,
            renames_off: str | None) -> BuildResult:
     """The build; what it starts in the background is stopped by `cleanup` afterwards."""
-    # The history's structures (symbol tables, graphs, tables) are gone when _mine returns:
-    # the sample processes start as copies of this one. (diesel at the fork: 609 MiB while
-    # they were held, 595 MiB now; a samples-only run's 381 MiB is lower still, as most
-    # of the difference is freed memory of the walk that Python's allocator keeps.)
+    # Where fork is missing, the samples stage runs here once the history's structures
+    # (symbol tables, graphs, tables) are gone: _mine has returned.
     samples_child = None
     if sample_config is not None and SamplesChild.available():
         # Forked now, before the walk: see samples_child.
