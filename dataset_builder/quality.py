@@ -174,20 +174,22 @@ _ASCII_ALNUM = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
 _KEYS = [  # (literal triggers: a match contains one of them, pattern)
     (("AKIA",), re.compile(r"\bAKIA[0-9A-Z]{16}\b")),  # AWS access key id
-    (("ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
+    (re.compile(r"gh[pousr]_"),  # one search instead of five (ghp_, gho_, ...)
      re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b")),  # GitHub tokens
     (("xox",), re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}\b")),  # Slack tokens
     (("sk-",), re.compile(r"\bsk-[A-Za-z0-9]{32,}\b")),  # API secret keys
     (("PRIVATE KEY",), re.compile(
         r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----")),
 ]
-# What _ASSIGNED_SECRET's and _ASSIGNED_PASSWORD's names become in lower case (ASCII text:
-# re's case-insensitive matching also folds a few non-ASCII letters, such as the long s).
+# What _ASSIGNED_SECRET's and _ASSIGNED_PASSWORD's names become in lower case, once the
+# non-ASCII letters re's case-insensitive matching folds onto ASCII ones are folded too.
+_FOLDED = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
 _SECRET_NAMES = tuple(f"{a}{sep}{b}" for a, b in (("api", "key"), ("secret", "key"),
                                                  ("access", "token"), ("auth", "token"),
                                                  ("client", "secret"))
                       for sep in ("", "_", "-"))
 _PASSWORD_NAMES = ("password", "passwd", "pwd")
+_PASSWORD_TRIGGERS = ("passw", "pwd")  # each name holds one of them
 _ASSIGNED_SECRET = re.compile(
     r"(?i)\b((?:api[_-]?key|secret[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret)"
     r"\s*[:=]\s*\"?)([A-Za-z0-9+/_\-]{16,})(\"?)")
@@ -201,15 +203,18 @@ def redact(text: str, counts: Counter[str]) -> str:
         text, n = _sub_emails(text)
         counts["email"] += n
     for triggers, pattern in _KEYS:
-        if any(trigger in text for trigger in triggers):
+        if triggers.search(text) is not None if isinstance(triggers, re.Pattern) else \
+                any(trigger in text for trigger in triggers):
             text, n = pattern.subn("<KEY>", text)
             counts["key"] += n
-    lower = text.lower()
-    secret_names = _SECRET_NAMES if text.isascii() else ("key", "token", "secret")
-    if any(name in lower for name in secret_names):
+    lower = text.lower() if text.isascii() else text.translate(_FOLDED).lower()
+    # Every secret name holds "key", "token" or "secret": three searches rule most text out
+    # (hyper's samples: 2,922 of 38,052 texts hold one) before fifteen.
+    if ("key" in lower or "token" in lower or "secret" in lower) and \
+            any(name in lower for name in _SECRET_NAMES):
         text, n = _ASSIGNED_SECRET.subn(r"\1<KEY>\3", text)
         counts["key"] += n
-    if any(word in lower for word in _PASSWORD_NAMES):
+    if any(word in lower for word in _PASSWORD_TRIGGERS):
         text, n = _ASSIGNED_PASSWORD.subn(r"\1<PASSWORD>\3", text)
         counts["password"] += n
     return text

@@ -624,6 +624,35 @@ def test_redaction_uses_starcoder_placeholders() -> None:
     assert folded["key"] == 1
 
 
+def test_secret_redaction_equals_every_pattern_run_on_every_text() -> None:
+    """The cheap checks that guard each secret pattern skip only texts it cannot match: the
+    result equals running every pattern, in the same order, on every text. The names come in
+    every spelling the patterns allow, with the non-ASCII letters re folds onto ASCII ones
+    (dotted and dotless i, long s, Kelvin sign)."""
+    from dataset_builder.quality import _ASSIGNED_PASSWORD, _ASSIGNED_SECRET, _KEYS
+
+    rng = random.Random(5)
+    names = ["api_key", "API-KEY", "apikey", "aPi_\u0130ey", "secret_key", "Secret-Key",
+             "\u017fecret_key", "access_token", "AUTH_TOKEN", "auth_to\u212aen", "client-secret",
+             "Client_Secret", "cl\u0131ent_\u017fecret", "password", "PASSWD", "pa\u017f\u017fword",
+             "pwd", "Pwd", "pass", "key", "token", "secret"]
+    secrets = ["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "ghx_", "AKIA", "xoxb-", "xox", "sk-",
+               "-----BEGIN RSA PRIVATE KEY-----", "-----END RSA PRIVATE KEY-----"]
+    fill = [" = ", ": ", "=", '"', "a1b2c3d4e5f6g7h8", "ABCDEFGHIJKLMNOP", "x" * 36, "hunter2",
+            ' = "hunter22"', ': "a1b2c3d4e5f6g7h8i9"', " ", "\n", "é", "let ", ";"]
+    replaced = Counter[str]()
+    for _ in range(4000):
+        text = "".join(rng.choice(rng.choice((names, secrets, fill, fill)))
+                       for _ in range(rng.randint(0, 24)))
+        expected = text
+        for _, pattern in _KEYS:
+            expected = pattern.sub("<KEY>", expected)
+        expected = _ASSIGNED_SECRET.sub(r"\1<KEY>\3", expected)
+        expected = _ASSIGNED_PASSWORD.sub(r"\1<PASSWORD>\3", expected)
+        assert redact(text, replaced) == expected, repr(text)
+    assert replaced["key"] > 200 and replaced["password"] > 50
+
+
 def test_email_redaction_equals_the_pattern_over_the_whole_text() -> None:
     rng = random.Random(4)
     alphabet = ["a", "Z", "9", ".", "-", "_", "%", "+", "@", "@", "com", "io", " ", "\n", "\r",
