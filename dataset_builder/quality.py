@@ -172,7 +172,8 @@ class PieceChecks:
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 _ASCII_ALNUM = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
-_KEYS = [  # (literal triggers: a match contains one of them, pattern)
+# (literal triggers, or a pattern to search for: a match contains one of them; pattern)
+_KEYS: list[tuple[tuple[str, ...] | re.Pattern[str], re.Pattern[str]]] = [
     (("AKIA",), re.compile(r"\bAKIA[0-9A-Z]{16}\b")),  # AWS access key id
     (re.compile(r"gh[pousr]_"),  # one search instead of five (ghp_, gho_, ...)
      re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b")),  # GitHub tokens
