@@ -182,15 +182,15 @@ _KEYS: list[tuple[tuple[str, ...] | re.Pattern[str], re.Pattern[str]]] = [
     (("PRIVATE KEY",), re.compile(
         r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----")),
 ]
-# What _ASSIGNED_SECRET's and _ASSIGNED_PASSWORD's names become in lower case, once the
-# non-ASCII letters re's case-insensitive matching folds onto ASCII ones are folded too.
+# The non-ASCII letters re's case-insensitive matching folds onto ASCII ones: folded before
+# the names below are looked for in lower-cased text.
 _FOLDED = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
+# _ASSIGNED_SECRET's names in lower case.
 _SECRET_NAMES = tuple(f"{a}{sep}{b}" for a, b in (("api", "key"), ("secret", "key"),
                                                  ("access", "token"), ("auth", "token"),
                                                  ("client", "secret"))
                       for sep in ("", "_", "-"))
-_PASSWORD_NAMES = ("password", "passwd", "pwd")
-_PASSWORD_TRIGGERS = ("passw", "pwd")  # each name holds one of them
+_PASSWORD_TRIGGERS = ("passw", "pwd")  # password, passwd and pwd each hold one of them
 _ASSIGNED_SECRET = re.compile(
     r"(?i)\b((?:api[_-]?key|secret[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret)"
     r"\s*[:=]\s*\"?)([A-Za-z0-9+/_\-]{16,})(\"?)")

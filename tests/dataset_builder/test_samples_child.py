@@ -32,14 +32,13 @@ def test_samples_are_built_in_a_child_forked_before_the_walk(
     modules.parquet is written) and which is gone after the build."""
     repo = linear_repo(tmp_path / "repo", 4)
     real = build_samples
-    seen: dict[str, Any] = {}
 
     def recording(out: Path, *args: Any, **kwargs: Any) -> dict[str, Any]:
         ahead = kwargs["rustdoc_ahead"]
         (out / "seen.json").write_text(json.dumps({
             "pid": os.getpid(), "parent": os.getppid(),
-            "modules_written_before_rustdoc": ahead is not None and (
-                out / "modules.parquet").exists()}))
+            # Started here, and with modules.parquet to read: it chose the last snapshot.
+            "modules_written_before_rustdoc": ahead is not None and len(ahead.chosen) == 1}))
         return real(out, *args, **kwargs)
 
     monkeypatch.setattr(samples_child, "build_samples", recording)
