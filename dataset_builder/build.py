@@ -220,6 +220,8 @@ def _counts(state: MinerState, commits: pa.Table, items: ItemFacts,
         "commits": commits.num_rows,
         "merges": int(pc.sum(commits.column("is_merge").cast(pa.int64())).as_py() or 0),
         "rs_file_changes": state.counts["rs_changes"],
+        # Files of merges brought in line with the merge's tree (mine.with_merge_sync).
+        "merge_sync_files": state.counts["merge_sync_files"],
         "item_rows": items.rows,
         "items_by_change": items.by_change,
         "items_by_kind": items.by_kind,

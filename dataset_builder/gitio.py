@@ -45,6 +45,9 @@ class FileChange:
     old_mode: str
     new_mode: str
     similarity: int  # rename/copy score, 0 otherwise
+    # Not in the first-parent diff: a merge's file brought back in line with the merge's
+    # tree (see mine.with_merge_sync).
+    synced: bool = False
 
 
 @dataclass(slots=True)
@@ -182,9 +185,54 @@ def iter_commits(info: RepoInfo, since: str | None = None, until: str | None = N
                "-M" if renames else "--no-renames",
                "--no-abbrev", "-z", "--diff-merges=first-parent", f"--format={_FORMAT}",
                *_range_args(since, until), info.head, "--")
+    index = 0
+    for record in _log_records(cmd, renames):
+        index += 1
+        if max_commits is not None and index > max_commits:
+            return  # max_commits counts from the start of history, skipped ones too
+        if index <= skip:
+            continue
+        yield _parse_record(record)
+
+
+def iter_merge_sides(info: RepoInfo, since: str | None = None, until: str | None = None
+                     ) -> Iterator[tuple[str, list[FileChange]]]:
+    """Each merge commit of the walk, in the walk's order, with its raw diffs against its
+    parents after the first (without rename detection): (sha, those diffs' changes, in
+    parent order). The walk diffs a merge against its first parent only; these say what the
+    merge holds where it differs from what its other parents brought. `git log
+    --diff-merges=separate` writes one record per parent, the first parent's first."""
+    cmd = _git(info.git_dir, "log", "--reverse", "--date-order", "--merges", "--raw",
+               "--no-renames", "--no-abbrev", "-z", "--diff-merges=separate",
+               f"--format={_FORMAT}", *_range_args(since, until), info.head, "--")
+    sha = ""
+    changes: list[FileChange] = []
+    for record in _log_records(cmd, False):
+        commit = _parse_record(record)
+        if commit.sha != sha:  # a new merge: its first record is against the first parent
+            if sha:
+                yield sha, changes
+            sha, changes = commit.sha, []
+            continue
+        changes.extend(commit.changes)
+    if sha:
+        yield sha, changes
+
+
+def first_parent_chain(info: RepoInfo) -> set[str]:
+    """The commits on the revision's first-parent chain: its mainline."""
+    out = subprocess.run(_git(info.git_dir, "rev-list", "--first-parent", info.head, "--"),
+                         capture_output=True, env=_env(), check=False)
+    if out.returncode != 0:
+        raise RepoError(f"git rev-list failed: {out.stderr.decode('utf-8', 'replace').strip()}")
+    return set(out.stdout.decode().split())
+
+
+def _log_records(cmd: list[str], renames: bool) -> Iterator[bytes]:
+    """The records of a streaming `git log --format=_FORMAT -z` process; a failure of git
+    raises RepoError (MissingObjectError when rename detection could not read a blob)."""
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env())
     assert proc.stdout is not None
-    index = 0
     buffer = b""
     try:
         while True:
@@ -195,14 +243,8 @@ def iter_commits(info: RepoInfo, since: str | None = None, until: str | None = N
             else:
                 records = [buffer]
             for record in records:
-                if not record:
-                    continue
-                index += 1
-                if max_commits is not None and index > max_commits:
-                    return  # max_commits counts from the start of history, skipped ones too
-                if index <= skip:
-                    continue
-                yield _parse_record(record)
+                if record:
+                    yield record
             if not chunk:
                 break
     finally:

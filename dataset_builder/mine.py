@@ -32,7 +32,9 @@ from dataset_builder.gitio import (
     Commit,
     FileChange,
     RepoInfo,
+    first_parent_chain,
     iter_commits,
+    iter_merge_sides,
     list_tree,
 )
 from dataset_builder.modules import ModuleFacts, ModuleLocation, locate_module
@@ -326,7 +328,10 @@ class Miner:
             reason = path_skip_reason(change.path, mode)
             if reason == "not_rust":
                 continue
-            counts["rs_changes"] += 1
+            if change.synced:
+                st.counts["merge_sync_files"] += 1
+            else:  # the commit's own changes (a merge's: against its first parent)
+                counts["rs_changes"] += 1
             st.rs_paths_seen += 1
             file_row = self._file_row(commit, index, change)
             if reason is not None:
@@ -353,8 +358,16 @@ class Miner:
                 st.counts["file_versions_with_parse_errors"] += 1
 
             old_path = change.old_path
-            lineage = st.file_lineage.pop(old_path, old_path) if change.status == "R" else (
-                st.file_lineage.get(change.path, change.path))
+            if change.status == "R":
+                # A rename replayed (a merge diffed against a first parent that lacked it,
+                # after the branch that made it was walked) finds the file already at its
+                # new path: it keeps that lineage, or its items would live on under the old
+                # one (zellij's tab.rs, renamed on a branch and again by 3 merges: 177 items
+                # alive in a file its HEAD lacks).
+                lineage = st.file_lineage.pop(old_path, None) or \
+                    st.file_lineage.get(change.path, old_path)
+            else:
+                lineage = st.file_lineage.get(change.path, change.path)
             if change.status == "D":
                 st.file_lineage.pop(change.path, None)
                 symbols.drop_file(change.path)
@@ -493,6 +506,7 @@ class Miner:
             "old_blob": change.old_blob,
             "new_blob": change.new_blob,
             "similarity": change.similarity,
+            "merge_sync": change.synced,
             "skip_reason": "",
             "parse_errors": 0,
             "size": 0,
@@ -624,6 +638,58 @@ class WorkDir:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+def with_merge_sync(commits: Iterator[Commit], sides: Iterator[tuple[str, list[FileChange]]],
+                    mainline: set[str]) -> Iterator[Commit]:
+    """The walk's commits, each merge of the mainline (the revision's first-parent chain)
+    with changes added that bring the walk's view of its Rust files in line with the merge's
+    tree where the first-parent diff does not.
+
+    The walk replays one state, file by file, in date order. A file deleted (or changed) on
+    one line and changed on another comes out of the walk as the version walked last; when
+    the merge's tree equals its first parent's there, the first-parent diff is silent and
+    that version stayed alive for good (zellij at HEAD: 432 items in files its tree lacks,
+    and a renamed file's stale twin makes its names ambiguous). A file the merge holds as
+    its first parent does differs from the merge's other parents exactly where their diffs
+    (`sides`, from iter_merge_sides) name it, and those diffs give the merge's blob: where
+    the walk's view has another, a change from that view to it is added (`synced`). Only
+    mainline merges: what they hold is what the revision goes on from, while a merge
+    between two other lines (tokio's release branches merged into each other) would turn
+    hundreds of files back to an old release's. Every commit of the walk must pass through
+    here, skipped ones included, for the view to be the walk's."""
+    live: dict[str, tuple[str, str]] = {}  # .rs path -> (blob, mode) as the walk has it
+    for commit in commits:
+        touched: set[str] = set()
+        for change in commit.changes:
+            touched.add(change.path)
+            touched.add(change.old_path)
+            if change.status in "DR":
+                live.pop(change.old_path, None)
+            if change.status != "D" and change.path.endswith(".rs"):
+                live[change.path] = (change.new_blob, change.new_mode)
+        if len(commit.parents) > 1 and commit.sha in mainline:
+            side: dict[str, FileChange] = {}
+            for sha, changes in sides:
+                if sha == commit.sha:
+                    side = {c.path: c for c in changes
+                            if c.path.endswith(".rs") and c.path not in touched}
+                    break
+            for path, change in side.items():
+                now = live.get(path)
+                blob, mode = now if now is not None else ("", "")
+                if blob == change.new_blob:
+                    continue
+                status = "A" if now is None else "D" if not change.new_blob else "M"
+                if status == "D":
+                    del live[path]
+                else:
+                    live[path] = (change.new_blob, change.new_mode)
+                commit.changes.append(FileChange(
+                    status=status, path=path, old_path=path, old_blob=blob,
+                    new_blob=change.new_blob, old_mode=mode or change.old_mode,
+                    new_mode=change.new_mode, similarity=0, synced=True))
+        yield commit
+
+
 def _chunks(commits: Iterator[Commit], size: int) -> Iterator[list[Commit]]:
     chunk: list[Commit] = []
     for commit in commits:
@@ -674,8 +740,13 @@ def mine_history(info: RepoInfo, config: MineConfig, work: WorkDir, cache: BlobC
 
     state = work.load() or MinerState()
     miner = Miner(info, config, state, cache)
-    commits = iter_commits(info, config.since, config.until, config.max_commits,
-                           skip=state.commits_done, renames=config.renames)
+    # Every commit passes through the merge sync, those a resumed run skips too: it keeps
+    # the walk's view of the tree.
+    walk = iter_commits(info, config.since, config.until, config.max_commits,
+                        renames=config.renames)
+    sides = iter_merge_sides(info, config.since, config.until)
+    synced = with_merge_sync(walk, sides, first_parent_chain(info))
+    commits = itertools.islice(synced, state.commits_done, None)
     pool = ParsePool(info.git_dir, config.max_file_bytes, config.workers) \
         if config.workers > 0 else None
     started = time.monotonic()
@@ -741,5 +812,7 @@ def mine_history(info: RepoInfo, config: MineConfig, work: WorkDir, cache: BlobC
         finally:
             # The last checkpoint on disk, also when the walk failed.
             work.close_writer(failing=sys.exc_info()[0] is not None)
+            for generator in (synced, sides, walk):  # their git processes end now
+                generator.close()
     state.counts["mining_seconds_this_run"] = int(time.monotonic() - started)
     return state

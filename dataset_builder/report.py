@@ -49,6 +49,8 @@ def render_report(manifest: dict[str, Any], dag: nx.DiGraph, commits: pa.Table) 
             ["commits", counts["commits"]],
             ["merge commits (diffed against first parent)", counts["merges"]],
             [".rs file changes", counts["rs_file_changes"]],
+            ["merge files brought in line with the merge's tree (walk's version was another "
+             "branch's)", counts.get("merge_sync_files", 0)],
             ["item versions (rows of items.parquet)", counts["item_rows"]],
             ["item lineages", counts["lineages"]],
             ["file versions with parse errors (kept)", counts["file_versions_with_parse_errors"]],

@@ -30,12 +30,15 @@ COMMITS = pa.schema([
 FILES = pa.schema([
     ("commit", _STR),
     ("commit_index", _INT),
-    ("status", _STR),  # A, M, D, R, T (merges: against the first parent)
+    ("status", _STR),  # A, M, D, R, T (merges: against the first parent; see merge_sync)
     ("path", _STR),
     ("old_path", _STR),
     ("old_blob", _STR),
     ("new_blob", _STR),
     ("similarity", _INT),  # rename score
+    # A merge's file that its first-parent diff does not name, changed from the walk's
+    # version to the merge's (another line of history had changed it; mine.with_merge_sync)
+    ("merge_sync", pa.bool_()),
     ("skip_reason", _STR),  # "" when mined
     ("parse_errors", _INT),  # tree-sitter ERROR/MISSING nodes; the file is still mined
     ("size", _INT),

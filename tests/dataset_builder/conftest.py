@@ -70,10 +70,12 @@ class Checkout:
 
 @dataclass(frozen=True)
 class Merge:
-    """`git merge --no-ff` of a branch into the current one (always a real merge commit)."""
+    """`git merge --no-ff` of a branch into the current one (always a real merge commit).
+    With `delete`, a merge that conflicts is resolved by deleting those paths."""
 
     branch: str
     message: str
+    delete: Sequence[str] = ()
 
 
 Step = Commit | Branch | Checkout | Merge
@@ -127,6 +129,13 @@ def make_repo(path: Path, steps: Sequence[Step], start: int = BASE_DATE) -> Buil
         elif isinstance(step, Checkout):
             git(path, "checkout", "-q", step.name)
             continue
+        elif step.delete:
+            date += HOUR
+            # Exits 1 on the expected conflict; the deletions resolve it.
+            subprocess.run(["git", "-C", str(path), "merge", "-q", "--no-ff", "--no-commit",
+                            step.branch], capture_output=True, env=git_env(date), check=False)
+            git(path, "rm", "-q", "--", *step.delete)
+            git(path, "commit", "-q", "--no-verify", "-m", step.message, date=date)
         else:
             date += HOUR
             git(path, "merge", "-q", "--no-ff", "-m", step.message, step.branch, date=date)

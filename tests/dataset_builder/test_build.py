@@ -352,6 +352,115 @@ def test_merge_history(tmp_path: Path) -> None:
     assert all(m["sanity"].values())
 
 
+def _merge_sync_repo(path: Path) -> BuiltRepo:
+    """main deletes x.rs and renames y.rs to z.rs; a branch changes both later (the walk, in
+    date order, takes the branch's versions last); the merge keeps main's deletion and takes
+    the branch's change into z.rs. Against its first parent the merge changes z.rs only, so
+    without the sync x.rs and y.rs (a twin of z.rs with the same names) stay alive."""
+    lib = "pub mod x;\npub mod z;\n"
+    return make_repo(path, [
+        Commit("base", write={"src/lib.rs": "pub mod x;\npub mod y;\n",
+                              "src/x.rs": "pub fn gone() {}\n",
+                              "src/y.rs": "pub struct Kept;\npub fn kept() {}\n"}),
+        Branch("side"),
+        Checkout("main"),
+        Commit("main drops x, renames y", write={"src/lib.rs": "pub mod z;\n"},
+               delete=["src/x.rs"], rename={"src/y.rs": "src/z.rs"}),
+        Checkout("side"),
+        Commit("side edits x and y", write={
+            "src/x.rs": "pub fn gone() { let _ = 1; }\n",
+            "src/y.rs": "pub struct Kept;\npub fn kept() { let _ = 2; }\n"}),
+        Checkout("main"),
+        Merge("side", "merge side", delete=["src/x.rs"]),
+        Commit("use kept", write={"src/lib.rs": lib + "pub fn f() { kept() }\n"}),
+        Commit("after", write={"src/z.rs": "pub struct Kept;\npub fn kept() { let _ = 3; }\n"}),
+    ])
+
+
+def test_merge_sync_ends_what_the_merge_tree_lacks(tmp_path: Path) -> None:
+    built = _merge_sync_repo(tmp_path / "repo")
+    tree = git(built.path, "ls-tree", "-r", "--name-only", "HEAD").split()
+    assert "src/x.rs" not in tree and "src/y.rs" not in tree and "src/z.rs" in tree
+    out = tmp_path / "out"
+    assert main(["--repo", str(built.path), "--out", str(out), "--quiet"]) == 0
+    merge = built.sha("merge side")
+    rows = item_rows(out)
+    # The branch's commit, walked after main's, brought x.rs and y.rs back; the merge ends them.
+    latest: dict[tuple[str, str], str] = {}
+    for r in sorted(rows, key=lambda r: r["commit_index"]):
+        latest[(r["path"], r["key"])] = r["change"]
+    assert latest[("src/x.rs", "function:gone")] == "removed"
+    assert latest[("src/y.rs", "function:kept")] == "removed"
+    assert latest[("src/z.rs", "function:kept")] == "modified"
+    synced = [r for r in pq.read_table(out / "files.parquet").to_pylist() if r["merge_sync"]]
+    assert {(r["commit"], r["path"], r["status"]) for r in synced} == {
+        (merge, "src/x.rs", "D"), (merge, "src/y.rs", "D")}
+    m = manifest(out)
+    assert m["counts"]["merge_sync_files"] == 2
+    # kept() resolves to z.rs's definition (with y.rs's twin alive, the name was ambiguous
+    # and stayed unresolved).
+    use = next(r for r in rows if r["key"] == "function:f")
+    assert use["resolved"] == [".|crate::z::kept"]
+    assert all(m["sanity"].values())
+
+
+def test_replayed_rename_keeps_the_lineage(tmp_path: Path) -> None:
+    """a.rs, renamed to b.rs on main, is renamed to c.rs on a branch; the merge, diffed
+    against main, renames b.rs to c.rs again after the walk took the branch's rename. The
+    file keeps its one lineage (from a.rs); before, the replay started another (b.rs) and
+    the items of the first stayed alive beside it."""
+    body = "pub struct S;\npub fn f() -> S { S }\n"
+    built = make_repo(tmp_path / "repo", [
+        Commit("base", write={"src/lib.rs": "mod c;\n", "src/a.rs": body}),
+        Commit("a to b", rename={"src/a.rs": "src/b.rs"}),
+        Branch("side"),
+        Commit("b to c", rename={"src/b.rs": "src/c.rs"}),
+        Checkout("main"),
+        Commit("main edits lib", write={"src/lib.rs": "mod c;\npub fn g() {}\n"}),
+        Merge("side", "merge side"),
+    ])
+    out = tmp_path / "out"
+    assert main(["--repo", str(built.path), "--out", str(out), "--quiet"]) == 0
+    rows = item_rows(out)
+    merge = built.sha("merge side")
+    assert {(r["key"], r["change"]) for r in rows if r["commit"] == merge} >= {
+        ("struct:S", "moved"), ("function:f", "moved")}
+    latest: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in sorted(rows, key=lambda r: r["commit_index"]):
+        latest[(r["lineage"], r["key"])] = r
+    alive = sorted((r["path"], r["key"], r["lineage"]) for r in latest.values()
+                   if r["change"] != "removed" and r["path"] != "src/lib.rs")
+    assert alive == [("src/c.rs", "function:f", "src/a.rs::function:f"),
+                     ("src/c.rs", "struct:S", "src/a.rs::struct:S")]
+
+
+@pytest.mark.parametrize("fail_at", ["merge side", "use kept"])
+def test_merge_sync_survives_a_resume(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                      fail_at: str) -> None:
+    """A run that dies at (or after) the merge resumes from the checkpoint before it and
+    syncs the merge as an uninterrupted run does: the skipped commits still pass through
+    the sync, which keeps the walk's view of the tree."""
+    built = _merge_sync_repo(tmp_path / "repo")
+    reference = tmp_path / "reference"
+    args = ["--repo", str(built.path), "--chunk-commits", "1", "--workers", "0", "--quiet"]
+    assert main([*args, "--out", str(reference)]) == 0
+    process = mine.Miner.process
+    failing = built.sha(fail_at)
+
+    def fail_once(self: mine.Miner, commit: Any, index: int) -> Any:
+        if commit.sha == failing:
+            monkeypatch.setattr(mine.Miner, "process", process)
+            raise OSError("disk gone")
+        return process(self, commit, index)
+
+    monkeypatch.setattr(mine.Miner, "process", fail_once)
+    out = tmp_path / "out"
+    assert main([*args, "--out", str(out)]) == 2
+    assert main([*args, "--out", str(out)]) == 0
+    assert manifest(out)["counts"]["merge_sync_files"] == 2
+    assert_same_outputs(reference, out)
+
+
 # --- crash resume ------------------------------------------------------------------------------
 
 
