@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -176,7 +176,7 @@ def _parse_record(record: bytes) -> Commit:
 
 def iter_commits(info: RepoInfo, since: str | None = None, until: str | None = None,
                  max_commits: int | None = None, skip: int = 0,
-                 renames: bool = True) -> Iterator[Commit]:
+                 renames: bool = True) -> Generator[Commit, None, None]:
     """Commits reachable from the revision, oldest first (parents before children), with
     their file changes; merges are diffed against their first parent and, with `renames`,
     renamed files are detected (-M). `max_commits` keeps the oldest N; `skip` then drops the
@@ -196,7 +196,7 @@ def iter_commits(info: RepoInfo, since: str | None = None, until: str | None = N
 
 
 def iter_merge_sides(info: RepoInfo, since: str | None = None, until: str | None = None
-                     ) -> Iterator[tuple[str, list[FileChange]]]:
+                     ) -> Generator[tuple[str, list[FileChange]], None, None]:
     """Each merge commit of the walk, in the walk's order, with its raw diffs against its
     parents after the first (without rename detection): (sha, those diffs' changes, in
     parent order). The walk diffs a merge against its first parent only; these say what the

@@ -13,7 +13,7 @@ import shutil
 import sys
 import time
 from collections import Counter, OrderedDict, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -639,7 +639,7 @@ class WorkDir:
 
 
 def with_merge_sync(commits: Iterator[Commit], sides: Iterator[tuple[str, list[FileChange]]],
-                    mainline: set[str]) -> Iterator[Commit]:
+                    mainline: set[str]) -> Generator[Commit, None, None]:
     """The walk's commits, each merge of the mainline (the revision's first-parent chain)
     with changes added that bring the walk's view of its Rust files in line with the merge's
     tree where the first-parent diff does not.
