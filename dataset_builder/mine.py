@@ -224,6 +224,8 @@ class MinerState:
     last_sha: str = ""
     symbols: SymbolTable = field(default_factory=SymbolTable)
     file_lineage: dict[str, str] = field(default_factory=dict)  # path -> path it started as
+    # path -> the lineage of the last file that left it (renamed away or deleted)
+    departed_lineage: dict[str, str] = field(default_factory=dict)
     # Edges of the commits walked so far, in the order they were made. An edge A->B changes
     # only while B is processed, so a checkpoint writes the edges made since the previous one
     # to a file of their own (edges-<chunk>.pkl) and the state pickle carries none: pickling
@@ -358,23 +360,11 @@ class Miner:
                 st.counts["file_versions_with_parse_errors"] += 1
 
             old_path = change.old_path
-            if change.status == "R":
-                # A rename replayed (a merge diffed against a first parent that lacked it,
-                # after the branch that made it was walked) finds the file already at its
-                # new path: it keeps that lineage, or its items would live on under the old
-                # one (zellij's tab.rs, renamed on a branch and again by 3 merges: 177 items
-                # alive in a file its HEAD lacks).
-                lineage = st.file_lineage.pop(old_path, None) or \
-                    st.file_lineage.get(change.path, old_path)
-            else:
-                lineage = st.file_lineage.get(change.path, change.path)
+            lineage = self._lineage(change)
             if change.status == "D":
-                st.file_lineage.pop(change.path, None)
                 symbols.drop_file(change.path)
-            else:
-                st.file_lineage[change.path] = lineage
-                if change.status == "R":
-                    symbols.drop_file(old_path)
+            elif change.status == "R":
+                symbols.drop_file(old_path)
             loc = locate_module(change.path)
             old_loc = locate_module(old_path)
             if change.status != "D":
@@ -494,6 +484,35 @@ class Miner:
             "files_with_errors": counts["files_with_errors"],
         }
         return commit_row, file_rows, item_rows
+
+    def _lineage(self, change: FileChange) -> str:
+        """The lineage of the file a change leaves at its path (for a deletion: the one it
+        ends), and the walk's record of which path holds which lineage, updated.
+
+        The walk replays one state in date order, so a file's lines of history can cross:
+        - a rename replayed (a merge diffed against a first parent that lacked it, after the
+          branch that made it was walked) finds the file already at its new path, and keeps
+          that lineage; starting another there left the first one's items alive beside it
+          (zellij's tab.rs, renamed on a branch and again by 3 merges: 177 items);
+        - a path the walk's view had let go of (renamed away or deleted on one line) that is
+          changed on another, or brought back by a merge sync, takes the lineage it left
+          with instead of starting one at its own name (zellij's terminal_pane.rs).
+        A file added anew at a path some file left starts its own lineage."""
+        lineages, departed = self.state.file_lineage, self.state.departed_lineage
+        path, old_path = change.path, change.old_path
+        if change.status == "R":
+            lineage = lineages.pop(old_path, None) or lineages.get(path) or \
+                departed.get(old_path, old_path)
+            departed[old_path] = lineage
+        else:
+            lineage = lineages.get(path) or (
+                departed.get(path, path) if change.status != "A" or change.synced else path)
+        if change.status == "D":
+            lineages.pop(path, None)
+            departed[path] = lineage
+        else:
+            lineages[path] = lineage
+        return lineage
 
     @staticmethod
     def _file_row(commit: Commit, index: int, change: FileChange) -> dict[str, Any]:

@@ -434,6 +434,35 @@ def test_replayed_rename_keeps_the_lineage(tmp_path: Path) -> None:
                      ("src/c.rs", "struct:S", "src/a.rs::struct:S")]
 
 
+def test_changed_after_the_walk_renamed_it_away_keeps_the_lineage(tmp_path: Path) -> None:
+    """x.rs (once w.rs) is renamed to y.rs on a branch; main, walked after it, changes x.rs;
+    the merge carries main's change into y.rs and, against main, replays the rename. main's
+    change and the replay stay in the file's lineage (from w.rs): before, main's change
+    started one named after x.rs, which the replay moved to y.rs beside the first."""
+    body = "pub struct S;\npub fn f() -> S { S }\n"
+    built = make_repo(tmp_path / "repo", [
+        Commit("base", write={"src/lib.rs": "mod y;\n", "src/w.rs": body}),
+        Commit("w to x", rename={"src/w.rs": "src/x.rs"}),
+        Branch("side"),
+        Commit("x to y", rename={"src/x.rs": "src/y.rs"}),
+        Checkout("main"),
+        Commit("main edits x", write={"src/x.rs": body + "pub fn g() {}\n"}),
+        Merge("side", "merge side"),
+    ])
+    assert git(built.path, "show", "HEAD:src/y.rs").endswith("pub fn g() {}\n")
+    out = tmp_path / "out"
+    assert main(["--repo", str(built.path), "--out", str(out), "--quiet"]) == 0
+    rows = item_rows(out)
+    assert {r["lineage"] for r in rows if r["path"] != "src/lib.rs"} == {
+        "src/w.rs::struct:S", "src/w.rs::function:f", "src/w.rs::function:g"}
+    latest: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in sorted(rows, key=lambda r: r["commit_index"]):
+        latest[(r["lineage"], r["key"])] = r
+    assert sorted((r["path"], r["key"]) for r in latest.values()
+                  if r["change"] != "removed" and r["path"] != "src/lib.rs") == [
+        ("src/y.rs", "function:f"), ("src/y.rs", "function:g"), ("src/y.rs", "struct:S")]
+
+
 @pytest.mark.parametrize("fail_at", ["merge side", "use kept"])
 def test_merge_sync_survives_a_resume(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                       fail_at: str) -> None:
