@@ -222,6 +222,7 @@ def _counts(state: MinerState, commits: pa.Table, items: ItemFacts,
         "rs_file_changes": state.counts["rs_changes"],
         # Files of merges brought in line with the merge's tree (mine.with_merge_sync).
         "merge_sync_files": state.counts["merge_sync_files"],
+        "merges_sync_missing": state.counts["merges_sync_missing"],  # expected 0
         "item_rows": items.rows,
         "items_by_change": items.by_change,
         "items_by_kind": items.by_kind,
@@ -486,4 +487,5 @@ def sanity_checks(dag: nx.DiGraph, commits: pa.Table, items: ItemFacts,
         == list(range(commits.num_rows)),
         "every_item_version_has_text": items.every_version_has_text,
         "module_graph_nonempty": manifest["module_graph"]["nodes"] > 0,
+        "mainline_merges_synced": manifest["counts"].get("merges_sync_missing", 0) == 0,
     }

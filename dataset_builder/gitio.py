@@ -59,6 +59,9 @@ class Commit:
     committed_at: int
     subject: str
     changes: list[FileChange] = field(default_factory=list)
+    # A mainline merge whose diffs against its other parents were not found (see
+    # mine.with_merge_sync): it could not be synced.
+    sync_missing: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,27 +199,26 @@ def iter_commits(info: RepoInfo, since: str | None = None, until: str | None = N
 
 
 def iter_merge_sides(info: RepoInfo, since: str | None = None, until: str | None = None
-                     ) -> Generator[tuple[str, list[FileChange]], None, None]:
+                     ) -> Generator[tuple[str, list[list[FileChange]]], None, None]:
     """Each merge commit of the walk, in the walk's order, with its raw diffs against its
-    parents after the first (without rename detection): (sha, those diffs' changes, in
-    parent order). The walk diffs a merge against its first parent only; these say what the
-    merge holds where it differs from what its other parents brought. `git log
-    --diff-merges=separate` writes one record per parent, the first parent's first."""
+    parents (without rename detection): (sha, one list of changes per diff, in parent
+    order). `git log --diff-merges=separate` writes one record per parent but none for an
+    empty diff, so the first list is the first parent's only when the merge differs from
+    its first parent."""
     cmd = _git(info.git_dir, "log", "--reverse", "--date-order", "--merges", "--raw",
                "--no-renames", "--no-abbrev", "-z", "--diff-merges=separate",
                f"--format={_FORMAT}", *_range_args(since, until), info.head, "--")
     sha = ""
-    changes: list[FileChange] = []
+    records: list[list[FileChange]] = []
     for record in _log_records(cmd, False):
         commit = _parse_record(record)
-        if commit.sha != sha:  # a new merge: its first record is against the first parent
+        if commit.sha != sha:
             if sha:
-                yield sha, changes
-            sha, changes = commit.sha, []
-            continue
-        changes.extend(commit.changes)
+                yield sha, records
+            sha, records = commit.sha, []
+        records.append(commit.changes)
     if sha:
-        yield sha, changes
+        yield sha, records
 
 
 def first_parent_chain(info: RepoInfo) -> set[str]:

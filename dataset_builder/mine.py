@@ -324,6 +324,8 @@ class Miner:
         # Items to resolve once every file of the commit is applied to the symbol table.
         pending: list[tuple[int, Item, str, ModuleLocation, ParsedFile]] = []
         counts: Counter[str] = Counter()
+        if commit.sync_missing:
+            st.counts["merges_sync_missing"] += 1
         for change in commit.changes:
             per_file: Counter[str] = Counter()
             mode = change.new_mode if change.status != "D" else change.old_mode
@@ -360,7 +362,7 @@ class Miner:
                 st.counts["file_versions_with_parse_errors"] += 1
 
             old_path = change.old_path
-            lineage = self._lineage(change)
+            lineage, displaced = self._lineage(change)
             if change.status == "D":
                 symbols.drop_file(change.path)
             elif change.status == "R":
@@ -404,6 +406,16 @@ class Miner:
                     item_rows.append(_item_row(commit, index, "removed", item, old_loc,
                                                change.path, old_path, change.old_blob, lineage,
                                                None))
+            versions = self.cache.recent.get(change.path)
+            if displaced and versions:
+                # The walk's view held another file at the new path (a branch's): the rename
+                # replaced it, so its items end here rather than live on under its lineage.
+                held, _ = self._items_of(versions[-1], False)
+                for item in held.parsed.items if held is not None and held.parsed else ():
+                    per_file["items_removed"] += 1
+                    item_rows.append(_item_row(commit, index, "removed", item, loc,
+                                               change.path, change.path, versions[-1],
+                                               displaced, None))
             # The walk's view of the tree: what each path holds now (new version first, so a
             # pure rename never lets go of its blob).
             if change.status == "D":
@@ -485,25 +497,30 @@ class Miner:
         }
         return commit_row, file_rows, item_rows
 
-    def _lineage(self, change: FileChange) -> str:
+    def _lineage(self, change: FileChange) -> tuple[str, str]:
         """The lineage of the file a change leaves at its path (for a deletion: the one it
-        ends), and the walk's record of which path holds which lineage, updated.
+        ends), and that of another file a rename displaced from the new path ("" if none);
+        the walk's record of which path holds which lineage updated.
 
         The walk replays one state in date order, so a file's lines of history can cross:
         - a rename replayed (a merge diffed against a first parent that lacked it, after the
-          branch that made it was walked) finds the file already at its new path, and keeps
-          that lineage; starting another there left the first one's items alive beside it
-          (zellij's tab.rs, renamed on a branch and again by 3 merges: 177 items);
+          branch that made it was walked) finds the old path gone, and takes the lineage the
+          branch's rename moved; starting one named after the old path left the first
+          one's items alive beside it (zellij's tab.rs, renamed on a branch and again by 3
+          merges: 177 items);
         - a path the walk's view had let go of (renamed away or deleted on one line) that is
           changed on another, or brought back by a merge sync, takes the lineage it left
           with instead of starting one at its own name (zellij's terminal_pane.rs).
         A file added anew at a path some file left starts its own lineage."""
         lineages, departed = self.state.file_lineage, self.state.departed_lineage
         path, old_path = change.path, change.old_path
+        displaced = ""
         if change.status == "R":
-            lineage = lineages.pop(old_path, None) or lineages.get(path) or \
-                departed.get(old_path, old_path)
+            # A replayed rename finds the lineage where the branch's rename left it.
+            lineage = lineages.pop(old_path, None) or departed.get(old_path, old_path)
             departed[old_path] = lineage
+            if lineages.get(path, lineage) != lineage:
+                displaced = lineages[path]
         else:
             lineage = lineages.get(path) or (
                 departed.get(path, path) if change.status != "A" or change.synced else path)
@@ -512,7 +529,7 @@ class Miner:
             departed[path] = lineage
         else:
             lineages[path] = lineage
-        return lineage
+        return lineage, displaced
 
     @staticmethod
     def _file_row(commit: Commit, index: int, change: FileChange) -> dict[str, Any]:
@@ -657,7 +674,8 @@ class WorkDir:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def with_merge_sync(commits: Iterator[Commit], sides: Iterator[tuple[str, list[FileChange]]],
+def with_merge_sync(commits: Iterator[Commit],
+                    sides: Iterator[tuple[str, list[list[FileChange]]]],
                     mainline: set[str]) -> Generator[Commit, None, None]:
     """The walk's commits, each merge of the mainline (the revision's first-parent chain)
     with changes added that bring the walk's view of its Rust files in line with the merge's
@@ -666,16 +684,18 @@ def with_merge_sync(commits: Iterator[Commit], sides: Iterator[tuple[str, list[F
     The walk replays one state, file by file, in date order. A file deleted (or changed) on
     one line and changed on another comes out of the walk as the version walked last; when
     the merge's tree equals its first parent's there, the first-parent diff is silent and
-    that version stayed alive for good (zellij at HEAD: 432 items in files its tree lacks,
-    and a renamed file's stale twin makes its names ambiguous). A file the merge holds as
-    its first parent does differs from the merge's other parents exactly where their diffs
-    (`sides`, from iter_merge_sides) name it, and those diffs give the merge's blob: where
-    the walk's view has another, a change from that view to it is added (`synced`). Only
-    mainline merges: what they hold is what the revision goes on from, while a merge
-    between two other lines (tokio's release branches merged into each other) would turn
-    hundreds of files back to an old release's. Every commit of the walk must pass through
-    here, skipped ones included, for the view to be the walk's."""
+    that version stayed alive for good. A file the merge holds as its first parent does
+    differs from the merge's other parents exactly where their diffs (`sides`, from
+    iter_merge_sides) name it, and those diffs give the merge's blob: where the walk's view
+    has another, a change from that view to it is added (`synced`); a path the walk never
+    held (outside `--since`) is not added. Only mainline merges: what they hold is what the
+    revision goes on from, while a merge between two other lines (tokio's release branches
+    merged into each other) would turn hundreds of files back to an old release's. A
+    mainline merge whose diffs are not found is marked (`sync_missing`). Every commit of the
+    walk must pass through here, skipped ones included, for the view to be the walk's."""
     live: dict[str, tuple[str, str]] = {}  # .rs path -> (blob, mode) as the walk has it
+    held: set[str] = set()  # .rs paths the walk has held
+    waiting: dict[str, list[list[FileChange]]] = {}  # merges read from `sides` ahead
     for commit in commits:
         touched: set[str] = set()
         for change in commit.changes:
@@ -685,26 +705,40 @@ def with_merge_sync(commits: Iterator[Commit], sides: Iterator[tuple[str, list[F
                 live.pop(change.old_path, None)
             if change.status != "D" and change.path.endswith(".rs"):
                 live[change.path] = (change.new_blob, change.new_mode)
+                held.add(change.path)
         if len(commit.parents) > 1 and commit.sha in mainline:
-            side: dict[str, FileChange] = {}
-            for sha, changes in sides:
-                if sha == commit.sha:
-                    side = {c.path: c for c in changes
-                            if c.path.endswith(".rs") and c.path not in touched}
-                    break
+            records = waiting.pop(commit.sha, None)
+            if records is None:
+                # The same order as the walk's (both `--reverse --date-order`): anything read
+                # on the way is kept rather than lost.
+                for sha, found in sides:
+                    if sha == commit.sha:
+                        records = found
+                        break
+                    waiting[sha] = found
+            if records is None:
+                commit.sync_missing = True
+                records = []
+            # No record for an empty diff: the first is the first parent's only when the
+            # walk's diff of the merge is not empty.
+            side = {c.path: c for diff in (records[1:] if commit.changes else records)
+                    for c in diff if c.path.endswith(".rs") and c.path not in touched}
             for path, change in side.items():
                 now = live.get(path)
                 blob, mode = now if now is not None else ("", "")
-                if blob == change.new_blob:
+                if blob == change.new_blob or (now is None and path not in held):
                     continue
-                status = "A" if now is None else "D" if not change.new_blob else "M"
-                if status == "D":
+                if not change.new_blob:
+                    status = "D"
                     del live[path]
                 else:
+                    # T: a symlink or submodule became a file, or the other way round.
+                    status = "A" if now is None else "T" if mode[:2] != change.new_mode[:2] \
+                        else "M"
                     live[path] = (change.new_blob, change.new_mode)
                 commit.changes.append(FileChange(
                     status=status, path=path, old_path=path, old_blob=blob,
-                    new_blob=change.new_blob, old_mode=mode or change.old_mode,
+                    new_blob=change.new_blob, old_mode=mode or "000000",
                     new_mode=change.new_mode, similarity=0, synced=True))
         yield commit
 

@@ -76,6 +76,7 @@ class Merge:
     branch: str
     message: str
     delete: Sequence[str] = ()
+    strategy: str = ""  # `git merge -s`: "ours" keeps the current tree
 
 
 Step = Commit | Branch | Checkout | Merge
@@ -138,7 +139,9 @@ def make_repo(path: Path, steps: Sequence[Step], start: int = BASE_DATE) -> Buil
             git(path, "commit", "-q", "--no-verify", "-m", step.message, date=date)
         else:
             date += HOUR
-            git(path, "merge", "-q", "--no-ff", "-m", step.message, step.branch, date=date)
+            strategy = ["-s", step.strategy] if step.strategy else []
+            git(path, "merge", "-q", "--no-ff", *strategy, "-m", step.message, step.branch,
+                date=date)
         sha = git(path, "rev-parse", "HEAD").strip()
         built.shas[step.message] = sha
         built.order.append(sha)

@@ -463,6 +463,101 @@ def test_changed_after_the_walk_renamed_it_away_keeps_the_lineage(tmp_path: Path
         ("src/y.rs", "function:f"), ("src/y.rs", "function:g"), ("src/y.rs", "struct:S")]
 
 
+def test_merge_sync_of_a_merge_that_keeps_its_first_parents_tree(tmp_path: Path) -> None:
+    """`git merge -s ours`: the merge's first-parent diff is empty, so git writes no record
+    for it and the first record is the branch's; the branch's function, walked, must end."""
+    built = make_repo(tmp_path / "repo", [
+        Commit("base", write={"src/lib.rs": "mod x;\n", "src/x.rs": "pub fn a() {}\n"}),
+        Branch("side"),
+        Commit("side adds", write={"src/x.rs": "pub fn a() {}\npub fn side_only() {}\n"}),
+        Checkout("main"),
+        Merge("side", "merge side", strategy="ours"),
+    ])
+    out = tmp_path / "out"
+    assert main(["--repo", str(built.path), "--out", str(out), "--quiet", "--no-samples"]) == 0
+    merge = built.sha("merge side")
+    assert {(r["key"], r["change"]) for r in item_rows(out) if r["commit"] == merge} == {
+        ("function:side_only", "removed")}
+    m = manifest(out)
+    assert m["counts"]["merge_sync_files"] == 1
+    assert m["sanity"]["mainline_merges_synced"]
+
+
+def test_merge_sync_adds_nothing_the_walk_never_held(tmp_path: Path) -> None:
+    """With --since, a file last changed before the window is not in the walk's view; a
+    merge whose branch holds an older version of it must not add it."""
+    built = make_repo(tmp_path / "repo", [
+        Commit("base", write={"src/lib.rs": "mod x;\n", "src/x.rs": "pub fn a() {}\n"}),
+        Branch("side"),
+        Checkout("main"),
+        Commit("main edits x", write={"src/x.rs": "pub fn a() {}\npub fn b() {}\n"}),
+        Checkout("side"),
+        Commit("side edits lib", write={"src/lib.rs": "mod x;\npub fn c() {}\n"}),
+        Checkout("main"),
+        Merge("side", "merge side"),
+    ])
+    side_date = git(built.path, "log", "-1", "--format=%cI", built.sha("side edits lib")).strip()
+    out = tmp_path / "out"
+    assert main(["--repo", str(built.path), "--out", str(out), "--quiet", "--no-samples",
+                 "--since", side_date]) == 0
+    m = manifest(out)
+    assert m["counts"]["commits"] == 2
+    assert m["counts"]["merge_sync_files"] == 0
+    assert not [r for r in item_rows(out) if r["path"] == "src/x.rs"]
+
+
+def test_rename_onto_a_path_another_file_holds_keeps_its_own_lineage(tmp_path: Path) -> None:
+    """main deletes a.rs and adds an unrelated b.rs; a branch walked later renames a.rs to
+    b.rs: the renamed items stay in a.rs's lineage, not b.rs's."""
+    built = make_repo(tmp_path / "repo", [
+        Commit("base", write={"src/lib.rs": "mod b;\n", "src/a.rs": "pub fn alpha() {}\n"}),
+        Branch("side"),
+        Checkout("main"),
+        Commit("main replaces a", write={"src/b.rs": "pub fn beta() {}\n"},
+               delete=["src/a.rs"]),
+        Checkout("side"),
+        Commit("side renames a", rename={"src/a.rs": "src/b.rs"}),
+        Checkout("main"),
+        Merge("side", "merge side", strategy="ours"),
+    ])
+    out = tmp_path / "out"
+    assert main(["--repo", str(built.path), "--out", str(out), "--quiet", "--no-samples"]) == 0
+    rows = item_rows(out)
+    lineages = {r["lineage"] for r in rows if r["key"] == "function:alpha"}
+    assert lineages == {"src/a.rs::function:alpha"}
+    # The rename displaced main's b.rs from the walk's view (its items end there); the merge
+    # sync brings main's version back: beta alive once, alpha not at all.
+    latest: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in sorted(rows, key=lambda r: r["commit_index"]):
+        latest[(r["lineage"], r["key"])] = r
+    assert sorted((r["path"], r["key"]) for r in latest.values()
+                  if r["change"] != "removed" and r["path"] != "src/lib.rs") == [
+        ("src/b.rs", "function:beta")]
+
+
+def test_merge_sync_finds_side_diffs_out_of_order_and_marks_missing_ones() -> None:
+    from dataset_builder.gitio import Commit as GitCommit
+    from dataset_builder.gitio import FileChange
+
+    def change(path: str, blob: str) -> FileChange:
+        return FileChange("M", path, path, "0" * 40, blob, "100644", "100644", 0)
+
+    def merge(sha: str) -> GitCommit:
+        return GitCommit(sha, ("p1", "p2"), "a", 0, 0, "merge", [change("other.txt", "1" * 40)])
+
+    commits = [GitCommit("c0", (), "a", 0, 0, "add", [
+        FileChange("A", "x.rs", "x.rs", "", "a" * 40, "000000", "100644", 0)]),
+        merge("m1"), merge("m2"), merge("m3")]
+    sides = iter([  # m2's diffs listed before m1's; m3's missing
+        ("m2", [[change("other.txt", "1" * 40)], [change("x.rs", "c" * 40)]]),
+        ("m1", [[change("other.txt", "1" * 40)], [change("x.rs", "b" * 40)]])])
+    out = list(mine.with_merge_sync(iter(commits), sides, {"c0", "m1", "m2", "m3"}))
+    synced = [[(c.status, c.old_blob[:1], c.new_blob[:1]) for c in commit.changes if c.synced]
+              for commit in out]
+    assert synced == [[], [("M", "a", "b")], [("M", "b", "c")], []]
+    assert [commit.sync_missing for commit in out] == [False, False, False, True]
+
+
 @pytest.mark.parametrize("fail_at", ["merge side", "use kept"])
 def test_merge_sync_survives_a_resume(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                       fail_at: str) -> None:
