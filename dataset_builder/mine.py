@@ -406,6 +406,19 @@ class Miner:
                     item_rows.append(_item_row(commit, index, "removed", item, old_loc,
                                                change.path, old_path, change.old_blob, lineage,
                                                None))
+            gone = self.cache.recent.get(old_path) if change.status in "DR" else None
+            if gone and gone[-1] != change.old_blob:
+                # The file leaves the walk's view, which held another version of it (a
+                # branch's, walked later): items only that version had end here too, or
+                # they would stay alive with no file (libc's musl/b32/arm.rs: 14 constants).
+                held, _ = self._items_of(gone[-1], False)
+                ended = new_keys | {i.key for i in old_list}
+                for item in held.parsed.items if held is not None and held.parsed else ():
+                    if item.key not in ended:
+                        per_file["items_removed"] += 1
+                        item_rows.append(_item_row(commit, index, "removed", item, old_loc,
+                                                   change.path, old_path, gone[-1], lineage,
+                                                   None))
             versions = self.cache.recent.get(change.path)
             if displaced and versions:
                 # The walk's view held another file at the new path (a branch's): the rename

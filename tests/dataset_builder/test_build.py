@@ -558,6 +558,25 @@ def test_merge_sync_finds_side_diffs_out_of_order_and_marks_missing_ones() -> No
     assert [commit.sync_missing for commit in out] == [False, False, False, True]
 
 
+def test_a_deletion_ends_what_the_walks_version_of_the_file_had(tmp_path: Path) -> None:
+    """A branch adds b() to x.rs and is walked before main deletes x.rs: main's deletion
+    (of the version without b) must end b too."""
+    built = make_repo(tmp_path / "repo", [
+        Commit("base", write={"src/lib.rs": "mod x;\n", "src/x.rs": "pub fn a() {}\n"}),
+        Branch("side"),
+        Commit("side adds b", write={"src/x.rs": "pub fn a() {}\npub fn b() {}\n"}),
+        Checkout("main"),
+        Commit("main deletes x", write={"src/lib.rs": "pub fn c() {}\n"}, delete=["src/x.rs"]),
+        Merge("side", "merge side", delete=["src/x.rs"]),
+    ])
+    out = tmp_path / "out"
+    assert main(["--repo", str(built.path), "--out", str(out), "--quiet", "--no-samples"]) == 0
+    deletion = built.sha("main deletes x")
+    assert {(r["key"], r["change"]) for r in item_rows(out) if r["commit"] == deletion
+            and r["path"] == "src/x.rs"} == {("function:a", "removed"),
+                                             ("function:b", "removed")}
+
+
 @pytest.mark.parametrize("fail_at", ["merge side", "use kept"])
 def test_merge_sync_survives_a_resume(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                       fail_at: str) -> None:
