@@ -48,6 +48,11 @@ class FileChange:
     # Not in the first-parent diff: a merge's file brought back in line with the merge's
     # tree (see mine.with_merge_sync).
     synced: bool = False
+    # The walk's versions before this change (mine.with_merge_sync) of old_path and, for a
+    # rename, of path: they differ from old_blob and "" where another branch, walked later,
+    # left its own version.
+    walk_old_blob: str = ""
+    walk_new_blob: str = ""
 
 
 @dataclass(slots=True)

@@ -406,29 +406,29 @@ class Miner:
                     item_rows.append(_item_row(commit, index, "removed", item, old_loc,
                                                change.path, old_path, change.old_blob, lineage,
                                                None))
-            gone = self.cache.recent.get(old_path) if change.status in "DR" else None
-            if gone and gone[-1] != change.old_blob:
+            # (The walk's versions come from with_merge_sync, which every commit passes
+            # through, so a resumed run sees the same ones: the cache starts empty then.)
+            gone = change.walk_old_blob if change.status in "DR" else ""
+            if gone and gone != change.old_blob:
                 # The file leaves the walk's view, which held another version of it (a
                 # branch's, walked later): items only that version had end here too, or
-                # they would stay alive with no file (libc's musl/b32/arm.rs: 14 constants).
-                held, _ = self._items_of(gone[-1], False)
+                # they would stay alive with no file.
+                held, _ = self._items_of(gone, False)
                 ended = new_keys | {i.key for i in old_list}
                 for item in held.parsed.items if held is not None and held.parsed else ():
                     if item.key not in ended:
                         per_file["items_removed"] += 1
                         item_rows.append(_item_row(commit, index, "removed", item, old_loc,
-                                                   change.path, old_path, gone[-1], lineage,
-                                                   None))
-            versions = self.cache.recent.get(change.path)
-            if displaced and versions:
+                                                   change.path, old_path, gone, lineage, None))
+            if displaced and change.walk_new_blob:
                 # The walk's view held another file at the new path (a branch's): the rename
                 # replaced it, so its items end here rather than live on under its lineage.
-                held, _ = self._items_of(versions[-1], False)
+                held, _ = self._items_of(change.walk_new_blob, False)
                 for item in held.parsed.items if held is not None and held.parsed else ():
                     per_file["items_removed"] += 1
                     item_rows.append(_item_row(commit, index, "removed", item, loc,
-                                               change.path, change.path, versions[-1],
-                                               displaced, None))
+                                               change.path, change.path,
+                                               change.walk_new_blob, displaced, None))
             # The walk's view of the tree: what each path holds now (new version first, so a
             # pure rename never lets go of its blob).
             if change.status == "D":
@@ -437,7 +437,8 @@ class Miner:
                 self.cache.set_live(change.path, change.new_blob)
                 if renamed:
                     self.cache.set_live(old_path, "")
-            self.cache.drop_unheld(change.old_blob)
+            for blob in (change.old_blob, change.walk_old_blob, change.walk_new_blob):
+                self.cache.drop_unheld(blob)
             for key in ("items_added", "items_modified", "items_removed", "items_moved"):
                 file_row[key] = per_file[key]
             counts.update(per_file)
@@ -714,6 +715,9 @@ def with_merge_sync(commits: Iterator[Commit],
         for change in commit.changes:
             touched.add(change.path)
             touched.add(change.old_path)
+            change.walk_old_blob = live.get(change.old_path, ("", ""))[0]
+            if change.status == "R":
+                change.walk_new_blob = live.get(change.path, ("", ""))[0]
             if change.status in "DR":
                 live.pop(change.old_path, None)
             if change.status != "D" and change.path.endswith(".rs"):
