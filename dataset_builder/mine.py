@@ -437,8 +437,10 @@ class Miner:
                 self.cache.set_live(change.path, change.new_blob)
                 if renamed:
                     self.cache.set_live(old_path, "")
-            for blob in (change.old_blob, change.walk_old_blob, change.walk_new_blob):
-                self.cache.drop_unheld(blob)
+            self.cache.drop_unheld(change.old_blob)
+            if change.status in "DR":  # parsed above only for these
+                self.cache.drop_unheld(change.walk_old_blob)
+                self.cache.drop_unheld(change.walk_new_blob)
             for key in ("items_added", "items_modified", "items_removed", "items_moved"):
                 file_row[key] = per_file[key]
             counts.update(per_file)
@@ -688,6 +690,12 @@ class WorkDir:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+def _mined_blob(live: dict[str, tuple[str, str]], path: str) -> str:
+    """The walk's blob at path if the walk mines it ("" for none, a symlink, a submodule)."""
+    blob, mode = live.get(path, ("", ""))
+    return blob if blob and path_skip_reason(path, mode) is None else ""
+
+
 def with_merge_sync(commits: Iterator[Commit],
                     sides: Iterator[tuple[str, list[list[FileChange]]]],
                     mainline: set[str]) -> Generator[Commit, None, None]:
@@ -715,9 +723,9 @@ def with_merge_sync(commits: Iterator[Commit],
         for change in commit.changes:
             touched.add(change.path)
             touched.add(change.old_path)
-            change.walk_old_blob = live.get(change.old_path, ("", ""))[0]
+            change.walk_old_blob = _mined_blob(live, change.old_path)
             if change.status == "R":
-                change.walk_new_blob = live.get(change.path, ("", ""))[0]
+                change.walk_new_blob = _mined_blob(live, change.path)
             if change.status in "DR":
                 live.pop(change.old_path, None)
             if change.status != "D" and change.path.endswith(".rs"):

@@ -581,6 +581,22 @@ def test_a_deletion_ends_what_the_walks_version_of_the_file_had(tmp_path: Path) 
                                              ("function:b", "removed")}
 
 
+def test_a_deletion_does_not_mine_the_walks_symlink(tmp_path: Path) -> None:
+    """A branch, walked first, turns x.rs into a symlink (not mined); main then deletes the
+    regular x.rs. The walk's version is the symlink: its target text is no Rust to end."""
+    built = make_repo(tmp_path / "repo", [
+        Commit("base", write={"src/lib.rs": "mod x;\n", "src/x.rs": "pub fn a() {}\n"}),
+        Branch("side"),
+        Commit("side links x", delete=["src/x.rs"], symlink={"src/x.rs": "fn b(){}"}),
+        Checkout("main"),
+        Commit("main deletes x", write={"src/lib.rs": "pub fn c() {}\n"}, delete=["src/x.rs"]),
+        Merge("side", "merge side", strategy="ours"),
+    ])
+    out = tmp_path / "out"
+    assert main(["--repo", str(built.path), "--out", str(out), "--quiet", "--no-samples"]) == 0
+    assert "function:b" not in {r["key"] for r in item_rows(out)}
+
+
 @pytest.mark.parametrize(("repo", "fail_at"), [
     ("merge_sync", "merge side"), ("merge_sync", "use kept"),
     ("rename_onto", "side renames a"), ("rename_onto", "merge side")])
