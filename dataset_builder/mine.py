@@ -717,7 +717,7 @@ def with_merge_sync(commits: Iterator[Commit],
     walk must pass through here, skipped ones included, for the view to be the walk's."""
     live: dict[str, tuple[str, str]] = {}  # .rs path -> (blob, mode) as the walk has it
     held: set[str] = set()  # .rs paths the walk has held
-    waiting: dict[str, list[list[FileChange]]] = {}  # merges read from `sides` ahead
+    waiting: dict[str, list[list[FileChange]]] = {}  # mainline merges read ahead
     for commit in commits:
         touched: set[str] = set()
         for change in commit.changes:
@@ -734,13 +734,14 @@ def with_merge_sync(commits: Iterator[Commit],
         if len(commit.parents) > 1 and commit.sha in mainline:
             records = waiting.pop(commit.sha, None)
             if records is None:
-                # The same order as the walk's (both `--reverse --date-order`): anything read
-                # on the way is kept rather than lost.
+                # The same order as the walk's (both `--reverse --date-order`): a mainline
+                # merge read on the way is kept rather than lost (others are not wanted).
                 for sha, found in sides:
                     if sha == commit.sha:
                         records = found
                         break
-                    waiting[sha] = found
+                    if sha in mainline:
+                        waiting[sha] = found
             if records is None:
                 commit.sync_missing = True
                 records = []
