@@ -487,5 +487,5 @@ def sanity_checks(dag: nx.DiGraph, commits: pa.Table, items: ItemFacts,
         == list(range(commits.num_rows)),
         "every_item_version_has_text": items.every_version_has_text,
         "module_graph_nonempty": manifest["module_graph"]["nodes"] > 0,
-        "mainline_merges_synced": manifest["counts"].get("merges_sync_missing", 0) == 0,
+        "mainline_merges_synced": manifest["counts"]["merges_sync_missing"] == 0,
     }

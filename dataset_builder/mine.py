@@ -413,22 +413,17 @@ class Miner:
                 # The file leaves the walk's view, which held another version of it (a
                 # branch's, walked later): items only that version had end here too, or
                 # they would stay alive with no file.
-                held, _ = self._items_of(gone, False)
-                ended = new_keys | {i.key for i in old_list}
-                for item in held.parsed.items if held is not None and held.parsed else ():
-                    if item.key not in ended:
-                        per_file["items_removed"] += 1
-                        item_rows.append(_item_row(commit, index, "removed", item, old_loc,
-                                                   change.path, old_path, gone, lineage, None))
+                ended = self._removed(commit, index, gone, new_keys | {i.key for i in old_list},
+                                      old_loc, change.path, old_path, lineage)
+                per_file["items_removed"] += len(ended)
+                item_rows.extend(ended)
             if displaced and change.walk_new_blob:
                 # The walk's view held another file at the new path (a branch's): the rename
                 # replaced it, so its items end here rather than live on under its lineage.
-                held, _ = self._items_of(change.walk_new_blob, False)
-                for item in held.parsed.items if held is not None and held.parsed else ():
-                    per_file["items_removed"] += 1
-                    item_rows.append(_item_row(commit, index, "removed", item, loc,
-                                               change.path, change.path,
-                                               change.walk_new_blob, displaced, None))
+                ended = self._removed(commit, index, change.walk_new_blob, set(), loc,
+                                      change.path, change.path, displaced)
+                per_file["items_removed"] += len(ended)
+                item_rows.extend(ended)
             # The walk's view of the tree: what each path holds now (new version first, so a
             # pure rename never lets go of its blob).
             if change.status == "D":
@@ -512,6 +507,16 @@ class Miner:
             "files_with_errors": counts["files_with_errors"],
         }
         return commit_row, file_rows, item_rows
+
+    def _removed(self, commit: Commit, index: int, blob: str, kept: set[str],
+                 loc: ModuleLocation, path: str, old_path: str, lineage: str
+                 ) -> list[list[Any]]:
+        """Removal rows for the items of a walk's version of a file (blob) whose keys are
+        not in `kept`."""
+        held, _ = self._items_of(blob, False)
+        items = held.parsed.items if held is not None and held.parsed is not None else []
+        return [_item_row(commit, index, "removed", item, loc, path, old_path, blob, lineage,
+                          None) for item in items if item.key not in kept]
 
     def _lineage(self, change: FileChange) -> tuple[str, str]:
         """The lineage of the file a change leaves at its path (for a deletion: the one it

@@ -80,6 +80,15 @@ def item_rows(out: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def alive_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The newest row of each (lineage, key) that is not a removal: what the history holds
+    alive after its last commit (bench/alive_items.py counts the same)."""
+    newest: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in sorted(rows, key=lambda r: r["commit_index"]):
+        newest[(r["lineage"], r["key"])] = r
+    return [r for r in newest.values() if r["change"] != "removed"]
+
+
 def manifest(out: Path) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((out / "manifest.json").read_text())
     return data
@@ -425,11 +434,8 @@ def test_replayed_rename_keeps_the_lineage(tmp_path: Path) -> None:
     merge = built.sha("merge side")
     assert {(r["key"], r["change"]) for r in rows if r["commit"] == merge} >= {
         ("struct:S", "moved"), ("function:f", "moved")}
-    latest: dict[tuple[str, str], dict[str, Any]] = {}
-    for r in sorted(rows, key=lambda r: r["commit_index"]):
-        latest[(r["lineage"], r["key"])] = r
-    alive = sorted((r["path"], r["key"], r["lineage"]) for r in latest.values()
-                   if r["change"] != "removed" and r["path"] != "src/lib.rs")
+    alive = sorted((r["path"], r["key"], r["lineage"]) for r in alive_rows(rows)
+                   if r["path"] != "src/lib.rs")
     assert alive == [("src/c.rs", "function:f", "src/a.rs::function:f"),
                      ("src/c.rs", "struct:S", "src/a.rs::struct:S")]
 
@@ -455,11 +461,8 @@ def test_changed_after_the_walk_renamed_it_away_keeps_the_lineage(tmp_path: Path
     rows = item_rows(out)
     assert {r["lineage"] for r in rows if r["path"] != "src/lib.rs"} == {
         "src/w.rs::struct:S", "src/w.rs::function:f", "src/w.rs::function:g"}
-    latest: dict[tuple[str, str], dict[str, Any]] = {}
-    for r in sorted(rows, key=lambda r: r["commit_index"]):
-        latest[(r["lineage"], r["key"])] = r
-    assert sorted((r["path"], r["key"]) for r in latest.values()
-                  if r["change"] != "removed" and r["path"] != "src/lib.rs") == [
+    assert sorted((r["path"], r["key"]) for r in alive_rows(rows)
+                  if r["path"] != "src/lib.rs") == [
         ("src/y.rs", "function:f"), ("src/y.rs", "function:g"), ("src/y.rs", "struct:S")]
 
 
@@ -531,11 +534,8 @@ def test_rename_onto_a_path_another_file_holds_keeps_its_own_lineage(tmp_path: P
     assert lineages == {"src/a.rs::function:alpha"}
     # The rename displaced main's b.rs from the walk's view (its items end there); the merge
     # sync brings main's version back: beta alive once, alpha not at all.
-    latest: dict[tuple[str, str], dict[str, Any]] = {}
-    for r in sorted(rows, key=lambda r: r["commit_index"]):
-        latest[(r["lineage"], r["key"])] = r
-    assert sorted((r["path"], r["key"]) for r in latest.values()
-                  if r["change"] != "removed" and r["path"] != "src/lib.rs") == [
+    assert sorted((r["path"], r["key"]) for r in alive_rows(rows)
+                  if r["path"] != "src/lib.rs") == [
         ("src/b.rs", "function:beta")]
 
 
