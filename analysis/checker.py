@@ -3,9 +3,9 @@
 Two backends with the same semantics -- every lib and bin target of the crate is checked
 (`cargo check --lib --bins`; with `--tests` where the target is test code):
 
-* `cargo`: the harness manifest (workspace.py), a private CARGO_HOME whose crates.io is an
-  offline registry, a lockfile regenerated offline once per commit, a target folder per worker
-  (dependencies are compiled once), `--message-format=json`;
+* `cargo`: the harness manifest (dataset_builder/cargo_manifest.py), a private CARGO_HOME
+  whose crates.io is an offline registry, a lockfile regenerated offline once per commit, a
+  target folder per worker (dependencies are compiled once), `--message-format=json`;
 * `rustc` (fast path, crates with no dependencies, build script or [lints]): `rustc
   --emit=metadata` on the lib root, then each bin root with `--extern` of that metadata, with
   the environment, cfgs and check-cfgs cargo would pass. bench/compile.py measures that its
@@ -33,12 +33,13 @@ from typing import Any
 from analysis import candidates as cands
 from analysis.sandbox import Limits, RunResult, run_sandboxed, sandbox_env
 from analysis.targets import Target, candidate_files
-from analysis.workspace import (
+from dataset_builder.cargo_manifest import (
     CrateManifest,
     ManifestError,
     allowed_extern_crates,
     cargo_home,
     harness_manifest,
+    missing_crates,
 )
 from dataset_builder.gitio import extract_tree
 
@@ -192,10 +193,7 @@ class Checker:
             result = self._cargo(["generate-lockfile", "--offline"], crate)
             if result.returncode != 0:
                 text = result.stderr.decode("utf-8", "replace")
-                missing = re.findall(r"no matching package named `([^`]+)`|"
-                                     r"failed to select a version for the requirement `([^`]+)`",
-                                     text)
-                names = sorted({a or b for a, b in missing})
+                names = missing_crates(text)
                 self.lock_error = ("missing:" + ",".join(names)) if names else \
                     "lockfile:" + (text.strip().splitlines() or [""])[-1][:200]
 

@@ -27,7 +27,7 @@ from analysis.generate import GenerationConfig
 from analysis.report import aggregate_row, write_report
 from analysis.sandbox import Limits
 from analysis.targets import Target, join_files, load_targets
-from analysis.workspace import DEBIAN_REGISTRY
+from dataset_builder.cargo_manifest import DEBIAN_REGISTRY
 from dataset_builder.children import exit_with_parent
 
 BASELINES = ("oracle", "todo", "mutate")
@@ -59,7 +59,8 @@ class RunConfig:
     registry: str | None = None
     """Offline crates: a `cargo vendor` folder; default Debian's /usr/share/cargo/registry."""
     relax_versions: bool = False
-    """Registry requirements relaxed to their semver-compatible major (see workspace.py)."""
+    """Registry requirements relaxed to their semver-compatible major (see
+    dataset_builder/cargo_manifest.py)."""
     wall_seconds: float = 60.0
     memory_mb: int = 4096
     generation: GenerationConfig = field(default_factory=GenerationConfig)

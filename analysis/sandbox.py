@@ -4,7 +4,7 @@ Generated code is only ever compiled, never run (the HumanEval runner is the exc
 the same limits). Compiling can still hurt: const evaluation that never ends, macro expansion
 that eats memory, diagnostics by the gigabyte, and whatever a build script or proc macro would
 do. Build scripts and proc macros cannot come from a candidate (the harness writes the manifest;
-see workspace.py); everything else is bounded here:
+see dataset_builder/cargo_manifest.py); everything else is bounded here:
 
 * wall-clock limit, then SIGKILL to the whole process group (cargo's rustc children included);
 * SIGKILL from the kernel when the process that ran the command dies (a run killed with kill -9

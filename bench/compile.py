@@ -37,7 +37,7 @@ from analysis.checker import Checker, Preparation, package_dir, toolchain  # noq
 from analysis.compile_rate import baseline_candidate  # noqa: E402
 from analysis.sandbox import Limits, run_sandboxed, sandbox_env  # noqa: E402
 from analysis.targets import Target, candidate_files, load_targets  # noqa: E402
-from analysis.workspace import harness_manifest  # noqa: E402
+from dataset_builder.cargo_manifest import harness_manifest  # noqa: E402
 from dataset_builder.gitio import extract_tree  # noqa: E402
 
 _CHECKER: Checker | None = None

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dataset_builder.build import BuildResult, build_dataset
+from dataset_builder.cargo_manifest import DEBIAN_REGISTRY
 from dataset_builder.children import Terminated
 from dataset_builder.config import MineConfig
 from dataset_builder.gitio import RepoError, open_repo
@@ -94,6 +95,10 @@ def parser() -> argparse.ArgumentParser:
                    help="the next-newest fraction: the valid split")
     g.add_argument("--rustdoc", choices=("head", "snapshots", "none"), default="head",
                    help="snapshots at which nightly rustdoc JSON gives resolved types")
+    g.add_argument("--vendor", type=Path, default=None, metavar="DIR",
+                   help="offline crates for rustdoc when a crate's own manifests do not "
+                        "resolve offline: a `cargo vendor` folder (default: Debian's "
+                        "/usr/share/cargo/registry where it exists)")
     g.add_argument("--near-threshold", type=_fraction, default=0.7,
                    help="Jaccard similarity of near-duplicate targets (MinHash LSH)")
     return p
@@ -152,9 +157,13 @@ def _summary(result: BuildResult, console: Console) -> None:
 
 
 def _sample_config(args: argparse.Namespace) -> SampleConfig | None:
-    return None if args.no_samples else SampleConfig(
+    if args.no_samples:
+        return None
+    registry = args.vendor or (DEBIAN_REGISTRY if DEBIAN_REGISTRY.is_dir() else None)
+    return SampleConfig(
         type_facts=args.type_facts, budgets=args.budgets, test_fraction=args.test_fraction,
         valid_fraction=args.valid_fraction, rustdoc=args.rustdoc,
+        rustdoc_registry=str(registry.resolve()) if registry else None,
         near_threshold=args.near_threshold)
 
 
@@ -197,6 +206,9 @@ def main(argv: list[str] | None = None) -> int:
             repos += read_repos_file(args.repos_file)
         if not repos:
             print("error: give --repo PATH (or --repos-file FILE)", file=sys.stderr)
+            return 2
+        if args.vendor is not None and not args.vendor.is_dir():
+            print(f"error: --vendor {args.vendor} is not a folder", file=sys.stderr)
             return 2
         if len(repos) > 1:
             return _many(args, repos)

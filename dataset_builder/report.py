@@ -197,8 +197,12 @@ def render_samples_section(section: dict[str, Any], samples: pa.Table) -> str:
         "",
         f"rustdoc JSON (`{rd['mode']}`): "
         + ("; ".join(f"`{r['snapshot'][:10]}` crate `{r['crate']}`: {r['result']}"
-                     f" ({r['matched']} functions matched)" for r in rd.get("runs", []))
+                     + (" (harness manifests)" if r.get("manifest") == "harness" else "")
+                     + f" ({r['matched']} functions matched)" for r in rd.get("runs", []))
            or "not run")
+        + (". Crates an offline resolution lacked (runs): "
+           + ", ".join(f"`{name}` {n}" for name, n in rd["missing_crates"].items())
+           if rd.get("missing_crates") else "")
         + (f". Items the history's replay keeps alive in files the snapshot lacks (across "
            f"merges), left out: {rd['items_not_in_snapshot_tree']} (summed over the "
            f"snapshots documented)"

@@ -22,16 +22,26 @@ import tempfile
 import threading
 import time
 import tomllib
+from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from dataset_builder.cargo_manifest import (
+    ManifestError,
+    cargo_home,
+    harness_manifest,
+    missing_crates,
+    toml_value,
+)
 from dataset_builder.gitio import RepoError, extract_tree, missing_blobs
 
 TIMEOUT_S = 300
 POLL_S = 0.1  # how often a running cargo looks for a cancel
 PROBE_TIMEOUT_S = 60  # `cargo +nightly --version`
+# The crate's own manifests, or harness manifests written for the build (see rustdoc_facts).
+MANIFESTS = ("own", "harness")
 
 
 @dataclass
@@ -42,6 +52,7 @@ class RustdocFacts:
     crate_dir: str
     signatures: dict[tuple[str, int, str], str] = field(default_factory=dict)
     format_version: int = 0
+    manifest: str = "own"  # what cargo built it with (MANIFESTS)
 
     def lookup(self, path: str, start_line: int, end_line: int, name: str) -> str | None:
         for line in range(start_line, end_line + 1):
@@ -254,7 +265,7 @@ def _missing_blobs(git_dir: Path, snapshot: str) -> tuple[str, ...]:
     and a check of every blob each time otherwise); none when they cannot be listed."""
     try:
         return tuple(missing_blobs(git_dir, snapshot))
-    except RepoError:
+    except (RepoError, subprocess.CalledProcessError):  # the tree cannot be listed
         return ()
 
 
@@ -271,21 +282,30 @@ def _lacks_sources(git_dir: Path, snapshot: str, crate_dir: str) -> bool:
 
 def rustdoc_facts(git_dir: Path, snapshot: str, crate_dir: str, cache_dir: Path,
                   tree: Path | None = None, cancel: threading.Event | None = None,
-                  target_dir: Path | None = None) -> tuple[RustdocFacts | None, str]:
+                  target_dir: Path | None = None, registry: Path | None = None,
+                  missing: list[str] | None = None) -> tuple[RustdocFacts | None, str]:
     """Document the crate in `crate_dir` ("" = repository root) at `snapshot`. Returns the facts
     or None, and "ok" or the reason it failed. Results are cached in `cache_dir` by snapshot.
     `tree`: the snapshot's tree already extracted there (by a caller documenting several
     crates of one snapshot), else it is extracted for this call. `cancel`: once set, a cargo
     run in progress is killed and the reason is "cancelled". `target_dir`: a folder for
     cargo's target folders, one per workspace, shared by the members of a workspace so that
-    the dependencies they share are built once (else one of this call's own)."""
+    the dependencies they share are built once (else one of this call's own).
+
+    The crate is documented with its own manifests first (what a user's cargo cache can
+    build). When cargo cannot resolve their dependencies offline (a dev-dependency is enough),
+    it is documented again with harness manifests (`_with_harness`), against `registry` (an
+    offline registry: Debian's, a `cargo vendor` folder) when one is given. `missing`, when
+    given, receives the crates that second resolution could not find."""
     if cancel is not None and cancel.is_set():  # not wanted: not even a cached result
         return None, "cancelled"
     tag = f"{snapshot}-{crate_dir.replace('/', '_') or 'root'}"
-    cached = cache_dir / f"{tag}.json"
-    if cached.exists():
-        data = json.loads(cached.read_text())
-        return parse_rustdoc_json(data, snapshot, crate_dir), "ok"
+    for manifest in MANIFESTS:
+        cached = cache_dir / f"{tag}{'' if manifest == 'own' else '.' + manifest}.json"
+        if cached.exists():
+            facts = parse_rustdoc_json(json.loads(cached.read_text()), snapshot, crate_dir)
+            facts.manifest = manifest
+            return facts, "ok"
     reason = _toolchain_ok()
     if reason:
         return None, reason
@@ -306,24 +326,19 @@ def rustdoc_facts(git_dir: Path, snapshot: str, crate_dir: str, cache_dir: Path,
         # reuse each other's build (not reproduced with the cargo here).
         target = (target_dir / _workspace_key(crate, root)) if target_dir else \
             Path(tmp) / "target"
-        # The JSON of a crate documented before in a shared target folder is not this one's.
-        shutil.rmtree(target / "doc", ignore_errors=True)
         env = {**os.environ, "CARGO_TARGET_DIR": str(target), "CARGO_NET_OFFLINE": "true"}
-        cmd = ["cargo", "+nightly", "rustdoc", "--offline", "--lib", "-q", "--",
-               "-Zunstable-options", "--output-format", "json", "--document-private-items"]
-        ran = _run_cargo(cmd, crate, env, cancel)
+        ran = _document(crate, target, env, cancel)
+        manifest = "own"
+        if not isinstance(ran, str) and ran[0] != 0 and \
+                _failure(ran[1], git_dir, snapshot, crate_dir) == "missing_dependencies":
+            manifest = "harness"
+            ran = _with_harness(crate, root, target, env, registry, Path(tmp), cancel,
+                                missing)
         if isinstance(ran, str):
             return None, ran
         returncode, err = ran
         if returncode != 0:
-            if _lacks_sources(git_dir, snapshot, crate_dir):
-                return None, "missing_blobs"
-            if "no library targets" in err or "no lib target" in err:
-                return None, "no_lib_target"
-            if "failed to select a version" in err or "no matching package" in err or \
-                    "failed to load source" in err or "offline" in err:
-                return None, "missing_dependencies"
-            return None, "cargo_failed"
+            return None, _failure(err, git_dir, snapshot, crate_dir)
         docs = sorted((target / "doc").glob("*.json"))
         if not docs:
             return None, "no_json_output"
@@ -331,5 +346,109 @@ def rustdoc_facts(git_dir: Path, snapshot: str, crate_dir: str, cache_dir: Path,
     cache_dir.mkdir(parents=True, exist_ok=True)
     from dataset_builder.atomic import atomic_write_text
 
-    atomic_write_text(cached, json.dumps(data))
-    return parse_rustdoc_json(data, snapshot, crate_dir), "ok"
+    suffix = "" if manifest == "own" else "." + manifest
+    atomic_write_text(cache_dir / f"{tag}{suffix}.json", json.dumps(data))
+    facts = parse_rustdoc_json(data, snapshot, crate_dir)
+    facts.manifest = manifest
+    return facts, "ok"
+
+
+def _document(crate: Path, target: Path, env: dict[str, str],
+              cancel: threading.Event | None) -> tuple[int, str] | str:
+    # The JSON of a crate documented before in a shared target folder is not this one's.
+    shutil.rmtree(target / "doc", ignore_errors=True)
+    cmd = ["cargo", "+nightly", "rustdoc", "--offline", "--lib", "-q", "--",
+           "-Zunstable-options", "--output-format", "json", "--document-private-items"]
+    return _run_cargo(cmd, crate, env, cancel)
+
+
+def _failure(err: str, git_dir: Path, snapshot: str, crate_dir: str) -> str:
+    """Why cargo failed, from its error text."""
+    if _lacks_sources(git_dir, snapshot, crate_dir):
+        return "missing_blobs"
+    if "no library targets" in err or "no lib target" in err:
+        return "no_lib_target"
+    if "failed to select a version" in err or "no matching package" in err or \
+            "failed to load source" in err or "offline" in err:
+        return "missing_dependencies"
+    return "cargo_failed"
+
+
+def harness_manifests(crate: Path, root: Path) -> dict[Path, str]:
+    """Harness manifests (cargo_manifest.harness_manifest, registry versions relaxed) for
+    the crate and every path dependency it reaches inside `root`, by folder; a path
+    dependency's with the features its dependents ask of it. Each is a workspace of its own,
+    so the path dependencies get one too: a member that inherits from the workspace's
+    manifest would otherwise find the crate's harness manifest there. A path dependency
+    whose manifest cannot be rewritten keeps its own."""
+    root = root.resolve()
+    manifests: dict[Path, str] = {}
+    asked: dict[Path, set[str]] = defaultdict(set)  # features dependents ask of a folder
+    todo = [crate.resolve()]
+    while todo:
+        folder = todo.pop()
+        try:
+            text = harness_manifest(folder, root, relax_versions=True,
+                                    enable=sorted(asked[folder])).text
+        except ManifestError:
+            if folder == crate.resolve():
+                raise
+            continue
+        manifests[folder] = text
+        data = tomllib.loads(text)
+        for table in ("dependencies", "build-dependencies"):
+            for spec in (data.get(table) or {}).values():
+                if not isinstance(spec, dict) or not isinstance(spec.get("path"), str):
+                    continue
+                path = Path(spec["path"])
+                if not path.is_relative_to(root) or not (path / "Cargo.toml").is_file():
+                    continue
+                features = {f for f in spec.get("features", []) if isinstance(f, str)}
+                if path not in manifests or not features <= asked[path]:
+                    asked[path] |= features  # written (again) with them
+                    todo.append(path)
+    # A path dependency in a folder below another crate's would be a member of that crate's
+    # workspace (cargo makes it one) and the root of its own: excluded from the first.
+    for folder, text in manifests.items():
+        nested = sorted(str(other.relative_to(folder)) for other in manifests
+                        if other != folder and other.is_relative_to(folder))
+        if nested and text.endswith("\n[workspace]\n"):
+            manifests[folder] = f"{text}exclude = {toml_value(nested)}\n"
+    return manifests
+
+
+def _with_harness(crate: Path, root: Path, target: Path, env: dict[str, str],
+                  registry: Path | None, scratch: Path, cancel: threading.Event | None,
+                  missing: list[str] | None) -> tuple[int, str] | str:
+    """Document the crate with harness manifests (no dev-dependencies, no unused optional
+    ones, registry versions relaxed to their semver-compatible range) and a lockfile
+    resolved offline, against `registry` when given. The tree's own manifests and lockfiles
+    are put back afterwards: the other crates of the snapshot are documented from it too."""
+    try:
+        manifests = harness_manifests(crate, root)
+    except ManifestError:
+        return "manifest_unreadable"
+    saved: dict[Path, bytes | None] = {}
+    for folder in manifests:
+        for name in ("Cargo.toml", "Cargo.lock"):
+            path = folder / name
+            saved[path] = path.read_bytes() if path.is_file() else None
+    try:
+        for folder, text in manifests.items():
+            (folder / "Cargo.toml").write_text(text, encoding="utf-8")
+            (folder / "Cargo.lock").unlink(missing_ok=True)
+        if registry is not None:
+            env = {**env, "CARGO_HOME": str(cargo_home(scratch / "cargo-home", registry))}
+        locked = _run_cargo(["cargo", "+nightly", "generate-lockfile", "--offline"],
+                            crate, env, cancel)
+        if isinstance(locked, str) or locked[0] != 0:
+            if missing is not None and not isinstance(locked, str):
+                missing.extend(missing_crates(locked[1]))
+            return locked
+        return _document(crate, target, env, cancel)
+    finally:
+        for path, data in saved.items():
+            if data is None:
+                path.unlink(missing_ok=True)
+            else:
+                path.write_bytes(data)

@@ -106,6 +106,10 @@ class SampleConfig:
     """Words per shingle."""
     rustdoc: str = "head"
     """Snapshots at which rustdoc JSON type facts are computed: head, snapshots, none."""
+    rustdoc_registry: str | None = None
+    """Offline crates (Debian's /usr/share/cargo/registry, a `cargo vendor` folder) for a
+    crate whose own manifests do not resolve offline: it is then documented with harness
+    manifests against them (see rustdoc.rustdoc_facts). None: the user's cargo cache only."""
     filters: FilterConfig = field(default_factory=FilterConfig)
     """Quality filters on targets."""
 
@@ -525,25 +529,36 @@ class Packer:
 
 
 def _item_lines(text: str, rows: list[int], col: dict[str, Sequence[Any]]) -> list[int]:
-    """The 0-based line in `text` (a file at a snapshot) where each of its top-level items
-    (`rows`, in file order) starts, found by the item's text: a row's recorded line is stale
-    when the item only moved (an unchanged item gets no new row). The recorded line when the
-    text is not found."""
+    """The 0-based line in `text` (a file at a snapshot) where each of `rows` (items that do
+    not overlap: the top-level ones, or functions) starts, found by the item's text: a row's
+    recorded line is stale when the item only moved since its last change (edits above it
+    give it no new row), and rows of different changes need not even be in file order. Of
+    several occurrences of a text, the one nearest the recorded line that no other row
+    took; the recorded line when the text does not occur."""
     lines: list[int] = []
-    at = line = 0  # search from `at`, which is on line `line`
+    taken: set[int] = set()
     column = col["text"]
     item_texts = column.many(rows) if isinstance(column, _TextColumn) else [
         column[r] for r in rows]
     for r, item_text in zip(rows, item_texts, strict=True):
-        found = text.find(item_text, at) if item_text else -1
-        if found < 0:
-            lines.append(col["start_line"][r] - 1)
+        recorded = col["start_line"][r] - 1
+        found: list[int] = []
+        at = text.find(item_text) if item_text else -1
+        while at >= 0 and len(found) < _MAX_OCCURRENCES:
+            if at not in taken:
+                found.append(at)
+            at = text.find(item_text, at + 1)
+        if not found:
+            lines.append(recorded)
             continue
-        line += text.count("\n", at, found)
-        lines.append(line)
-        line += item_text.count("\n")
-        at = found + len(item_text)
+        starts = [text.count("\n", 0, offset) for offset in found]
+        best = min(range(len(found)), key=lambda k: abs(starts[k] - recorded))
+        taken.add(found[best])
+        lines.append(starts[best])
     return lines
+
+
+_MAX_OCCURRENCES = 64  # of one item's text in a file (generated code repeats itself)
 
 
 class BlobTexts:
@@ -1351,28 +1366,42 @@ def _rustdoc_snapshots(snapshots: list[tuple[int, str]], config: SampleConfig
     return snapshots[-1:] if config.rustdoc == "head" else snapshots
 
 
-_RustdocRun = tuple[RustdocFacts | None, str]
+_RustdocRun = tuple[RustdocFacts | None, str, list[str]]
 
 
 def _rustdoc_runs(info: RepoInfo, out: Path, chosen: list[tuple[int, str]],
-                  cancel: threading.Event | None = None
-                  ) -> Iterator[tuple[set[str], set[str], dict[str, _RustdocRun]]]:
+                  cancel: threading.Event | None = None, registry: str | None = None
+                  ) -> Iterator[tuple[set[str], set[str], dict[str, _RustdocRun],
+                                      dict[str, str]]]:
     """For each chosen snapshot, its crate folders (those with a Cargo.toml; "" = the root),
-    the paths of its minable files, and rustdoc's result for each crate that holds some.
-    Needs no history, so it runs while that loads. `cancel`: see rustdoc_facts."""
+    the paths of its minable files, rustdoc's result for each crate that holds some (facts
+    or None, the reason, and the crates an offline resolution missed), and the texts of the
+    documented crates' files. Needs no history, so it runs while that loads. `cancel`,
+    `registry`: see rustdoc_facts."""
     for _, sha in chosen:
         entries = list_tree(info, sha)
         manifests = {str(Path(e.path).parent) for e in entries if Path(e.path).name == "Cargo.toml"}
         manifests = {"" if d == "." else d for d in manifests}
-        minable = {e.path for e in entries if path_skip_reason(e.path, e.mode) is None}
+        minable = {e.path: e.sha for e in entries if path_skip_reason(e.path, e.mode) is None}
         # The crates the history can have items in (a crate is a function of a file's path).
         with_code = {_crate_dir(locate_module(path).crate) for path in minable}
+        results: dict[str, _RustdocRun] = {}
         with tempfile.TemporaryDirectory(prefix="ferric-tree-") as tree:  # one per snapshot
-            results = {crate_dir: rustdoc_facts(info.git_dir, sha, crate_dir,
-                                                out / ".rustdoc-cache", Path(tree) / "src",
-                                                cancel, Path(tree) / "target")
-                       for crate_dir in sorted(manifests & with_code)}
-        yield manifests, minable, results
+            for crate_dir in sorted(manifests & with_code):
+                missing: list[str] = []
+                facts, reason = rustdoc_facts(
+                    info.git_dir, sha, crate_dir, out / ".rustdoc-cache", Path(tree) / "src",
+                    cancel, Path(tree) / "target", Path(registry) if registry else None,
+                    missing)
+                results[crate_dir] = (facts, reason, missing)
+        # The documented crates' files: where their items are at the snapshot.
+        documented = {c for c, (facts, _, _) in results.items() if facts is not None}
+        paths = [p for p in minable if _crate_dir(locate_module(p).crate) in documented]
+        with BlobReader(info.git_dir) as reader:
+            texts = {path: data.decode("utf-8", "replace") for path, data in zip(
+                paths, reader.read_many([minable[p] for p in paths]), strict=True)
+                if data is not None}
+        yield manifests, set(minable), results, texts
 
 
 class RustdocAhead:
@@ -1398,7 +1427,8 @@ class RustdocAhead:
         self.chosen = chosen
         self._cancel = threading.Event()
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="ferric-rustdoc")
-        self.runs = _one_ahead(_rustdoc_runs(info, out, self.chosen, self._cancel), self._pool)
+        self.runs = _one_ahead(_rustdoc_runs(info, out, self.chosen, self._cancel,
+                                             config.rustdoc_registry), self._pool)
 
     def close(self) -> None:
         self._cancel.set()
@@ -1424,7 +1454,8 @@ def _one_ahead(items: Iterator[_Result], pool: ThreadPoolExecutor) -> Iterator[_
 
 def _rustdoc_map(history: History, chosen: list[tuple[int, str]],
                  live: dict[int, array[int]],
-                 runs: Iterator[tuple[set[str], set[str], dict[str, _RustdocRun]]],
+                 runs: Iterator[tuple[set[str], set[str], dict[str, _RustdocRun],
+                                      dict[str, str]]],
                  report: dict[str, Any]) -> dict[str, tuple[str, str]]:
     """symbol and lineage -> (digest of the item at the snapshot, rustdoc signature), from
     the runs of the crates that have items there. The history replays commits in one order,
@@ -1435,8 +1466,10 @@ def _rustdoc_map(history: History, chosen: list[tuple[int, str]],
     col = history.col
     mapping: dict[str, tuple[str, str]] = {}
     failed: Counter[str] = Counter()
+    missing_crates: Counter[str] = Counter()
+    manifests_used: Counter[str] = Counter()
     not_in_tree = 0
-    for (index, sha), (manifests, minable, results) in zip(chosen, runs, strict=True):
+    for (index, sha), (manifests, minable, results, texts) in zip(chosen, runs, strict=True):
         rows = [r for r in live[index] if col["path"][r] in minable]
         not_in_tree += len(live[index]) - len(rows)
         crates = sorted({col["crate"][r] for r in rows})
@@ -1444,35 +1477,55 @@ def _rustdoc_map(history: History, chosen: list[tuple[int, str]],
         if no_manifest:  # test folders and examples are not crates of their own
             failed["not_a_crate_root"] += len(no_manifest)
         for crate in (c for c in crates if _crate_dir(c) in manifests):
-            facts, reason = results[_crate_dir(crate)]
-            run = {"snapshot": sha, "crate": crate, "result": reason, "matched": 0}
+            facts, reason, missing = results[_crate_dir(crate)]
+            run: dict[str, Any] = {"snapshot": sha, "crate": crate, "result": reason,
+                                   "matched": 0}
             report["runs"].append(run)
             if facts is None:
                 failed[reason] += 1
+                if missing:
+                    run["missing"] = missing
+                    missing_crates.update(missing)
                 continue
-            matched = _match_rustdoc(facts, rows, col, mapping)
+            run["manifest"] = facts.manifest
+            manifests_used[facts.manifest] += 1
+            matched = _match_rustdoc(facts, rows, col, mapping, texts)
             run["matched"] = matched
     report["failed"] = dict(failed)
+    report["documented_with"] = dict(manifests_used)
+    # What an offline registry lacked, most wanted first (what to install or vendor).
+    report["missing_crates"] = dict(missing_crates.most_common(20))
     report["items_not_in_snapshot_tree"] = not_in_tree
     report["functions_with_resolved_signature"] = len({k for k in mapping if "|" in k})
     return mapping
 
 
 def _match_rustdoc(facts: RustdocFacts, rows: list[int], col: dict[str, Sequence[Any]],
-                   mapping: dict[str, tuple[str, str]]) -> int:
-    matched = 0
+                   mapping: dict[str, tuple[str, str]], texts: dict[str, str]) -> int:
+    """Map the functions among `rows` (alive at the snapshot) that rustdoc documented, by
+    file, name and a line of theirs at the snapshot (`texts`: its files)."""
+    by_path: dict[str, list[int]] = defaultdict(list)
     for row in rows:
-        if col["kind"][row] not in _FN_KINDS:
-            continue
-        signature = facts.lookup(col["path"][row], col["start_line"][row],
-                                 col["end_line"][row], col["name"][row])
-        if signature is None:
-            continue
-        matched += 1
-        entry = (col["digest"][row], signature)
-        mapping[col["lineage"][row]] = entry
-        if col["symbol"][row]:
-            mapping[col["symbol"][row]] = entry
+        if col["kind"][row] in _FN_KINDS:
+            by_path[col["path"][row]].append(row)
+    matched = 0
+    for path, path_rows in by_path.items():
+        text = texts.get(path)
+        starts = _item_lines(text, path_rows, col) if text is not None else \
+            [col["start_line"][r] - 1 for r in path_rows]
+        for row, start in zip(path_rows, starts, strict=True):
+            # A row's own lines are those of its last change: an item that only moved since
+            # (edits above it) has no newer row.
+            first = start + 1
+            last = first + col["end_line"][row] - col["start_line"][row]
+            signature = facts.lookup(path, first, last, col["name"][row])
+            if signature is None:
+                continue
+            matched += 1
+            entry = (col["digest"][row], signature)
+            mapping[col["lineage"][row]] = entry
+            if col["symbol"][row]:
+                mapping[col["symbol"][row]] = entry
     return matched
 
 

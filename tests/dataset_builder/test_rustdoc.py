@@ -244,3 +244,106 @@ def test_a_build_failed_by_a_missing_source_says_so(tmp_path: Path, lost: str,
     (repo.path / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
     facts, why = rustdoc_facts(repo.path / ".git", repo.sha("one"), "", tmp_path / "cache")
     assert facts is None and why == reason
+
+
+NIGHTLY = pytest.mark.skipif(shutil.which("cargo") is None or subprocess.run(
+    ["cargo", "+nightly", "--version"], capture_output=True).returncode != 0,
+    reason="no nightly toolchain for rustdoc JSON")
+
+
+def write_crate(folder: Path, manifest: str, lib: str) -> None:
+    (folder / "src").mkdir(parents=True, exist_ok=True)
+    (folder / "Cargo.toml").write_text(manifest)
+    (folder / "src" / "lib.rs").write_text(lib)
+
+
+def vendor_folder(tmp_path: Path) -> Path:
+    """An offline registry (a `cargo vendor` folder) holding one crate, `tiny` 1.2.0."""
+    vendor = tmp_path / "vendor"
+    write_crate(vendor / "tiny", '[package]\nname = "tiny"\nversion = "1.2.0"\n'
+                'edition = "2021"\n', "pub struct Tiny(pub u8);\n")
+    (vendor / "tiny" / ".cargo-checksum.json").write_text('{"files":{},"package":null}')
+    return vendor
+
+
+def package(name: str, extra: str = "") -> str:
+    return f'[package]\nname = "{name}"\nversion = "0.1.0"\nedition = "2021"\n{extra}'
+
+
+@NIGHTLY
+def test_a_crate_whose_dev_dependency_is_not_offline_is_documented_with_harness_manifests(
+        tmp_path: Path) -> None:
+    """cargo resolves dev-dependencies for the lockfile, so a crate with none it needs fails
+    offline with its own manifest (every real history measured did): documented again with
+    a harness manifest, and the tree's own manifest and lockfile are put back."""
+    tree = tmp_path / "tree"
+    manifest = package("h", '[dev-dependencies]\nno-such-crate-here = "1"\n')
+    write_crate(tree, manifest, "pub fn answer() -> Option<u8> { Some(42) }\n")
+    (tree / "Cargo.lock").write_text("# the repository's own lockfile\n")
+    facts, reason = rustdoc_facts(tmp_path, "0" * 40, "", tmp_path / "cache", tree,
+                                  threading.Event(), tmp_path / "target")
+    assert reason == "ok" and facts is not None and facts.manifest == "harness"
+    assert "answer" in {name for _, _, name in facts.signatures}
+    assert (tree / "Cargo.toml").read_text() == manifest
+    assert (tree / "Cargo.lock").read_text() == "# the repository's own lockfile\n"
+    # From the cache the next time, with how it was built.
+    again, _ = rustdoc_facts(tmp_path, "0" * 40, "", tmp_path / "cache", tree)
+    assert again is not None and again.manifest == "harness"
+
+
+@NIGHTLY
+def test_dependencies_come_from_the_offline_registry_and_missing_ones_are_named(
+        tmp_path: Path) -> None:
+    vendor = vendor_folder(tmp_path)
+    tree = tmp_path / "tree"
+    write_crate(tree / "uses", package("uses", '[dependencies]\ntiny = "1.0"\n'),
+                "pub fn make() -> tiny::Tiny { tiny::Tiny(1) }\n")
+    write_crate(tree / "lacks", package("lacks", '[dependencies]\nabsent-crate = "2"\n'),
+                "pub fn f() {}\n")
+    missing: list[str] = []
+    facts, reason = rustdoc_facts(tmp_path, "0" * 40, "uses", tmp_path / "cache", tree,
+                                  None, tmp_path / "target", vendor, missing)
+    assert reason == "ok" and facts is not None and facts.manifest == "harness"
+    assert any("tiny::Tiny" in sig for sig in facts.signatures.values())
+    assert missing == []
+    facts, reason = rustdoc_facts(tmp_path, "0" * 40, "lacks", tmp_path / "cache", tree,
+                                  None, tmp_path / "target", vendor, missing)
+    assert facts is None and reason == "missing_dependencies" and missing == ["absent-crate"]
+
+
+@NIGHTLY
+def test_a_workspace_root_crate_with_members_as_path_dependencies(tmp_path: Path) -> None:
+    """The root crate is also the workspace (rayon, crossbeam): its members inherit from
+    its manifest, are path dependencies in folders below it, and get features it asks for
+    (whose optional dependency must then be kept)."""
+    vendor = vendor_folder(tmp_path)
+    tree = tmp_path / "tree"
+    write_crate(tree, package("root", '[workspace]\nmembers = ["member"]\n'
+                              '[workspace.package]\nedition = "2021"\n'
+                              '[dependencies]\nmember = { path = "member", '
+                              'features = ["extra"] }\n'
+                              '[dev-dependencies]\nno-such-crate-here = "1"\n'),
+                "pub fn root() -> u8 { member::extra() }\n")
+    write_crate(tree / "member",
+                '[package]\nname = "member"\nversion = "0.1.0"\nedition.workspace = true\n'
+                '[features]\nextra = ["dep:tiny"]\n'
+                '[dependencies]\ntiny = { version = "1", optional = true }\n',
+                '#[cfg(feature = "extra")]\npub fn extra() -> u8 { tiny::Tiny(3).0 }\n')
+    facts, reason = rustdoc_facts(tmp_path, "0" * 40, "", tmp_path / "cache", tree, None,
+                                  tmp_path / "target", vendor)
+    assert reason == "ok" and facts is not None
+    assert "root" in {name for _, _, name in facts.signatures}
+
+
+def test_harness_manifests_exclude_nested_path_dependencies(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    write_crate(tree, package("root", '[workspace]\n[dependencies]\n'
+                              'below = { path = "below", features = ["f"] }\n'
+                              'beside = { path = "../beside" }\n'), "")
+    write_crate(tree / "below", package("below", '[features]\nf = []\ng = []\n'), "")
+    write_crate(tmp_path / "beside", package("beside"), "")  # outside the tree: left alone
+    manifests = rustdoc.harness_manifests(tree, tree)
+    assert set(manifests) == {tree.resolve(), (tree / "below").resolve()}
+    assert manifests[tree.resolve()].endswith('[workspace]\nexclude = ["below"]\n')
+    below = manifests[(tree / "below").resolve()]
+    assert "f = []" in below and "[workspace]" in below

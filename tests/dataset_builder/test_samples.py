@@ -1165,3 +1165,31 @@ def test_items_a_merge_left_behind_in_the_replay_do_not_reach_rustdoc(tmp_path: 
     assert rustdoc["items_not_in_snapshot_tree"] >= 1
     assert "keeps alive in files the snapshot lacks" in (out / "report.md").read_text()
     assert {run["crate"] for run in rustdoc["runs"]} <= {"crates/x"}
+
+
+@pytest.mark.skipif(not _nightly(), reason="no nightly toolchain for rustdoc JSON")
+def test_rustdoc_facts_reach_functions_that_only_moved_in_a_crate_with_dev_dependencies(
+        tmp_path: Path) -> None:
+    """Two things every real history measured had: a dev-dependency no offline registry
+    holds (the crate's own manifest then fails; a harness manifest is used), and functions
+    that only moved since their last change (their rows keep the old lines, so they are
+    matched by where their text is at the snapshot)."""
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    manifest = ('[package]\nname = "moves"\nversion = "0.1.0"\nedition = "2021"\n'
+                '[dev-dependencies]\nno-such-crate-here = "1"\n')
+    later = "pub fn later(x: u8) -> u8 {\n    x + 1\n}\n"
+    first = "pub fn first() -> Option<u8> {\n    Some(1)\n}\n"
+    above = "".join(f"pub fn above_{i}(v: u32) -> u32 {{\n    v * {i}\n}}\n" for i in range(6))
+    repo = make_repo(tmp_path / "repo", [
+        Commit("one", write={"Cargo.toml": manifest, "src/lib.rs": first + later}),
+        Commit("two", write={"src/lib.rs": first + above + later}),
+    ]).path
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo), "--out", str(out), "--quiet", "--rustdoc", "head"]) == 0
+    rustdoc = json.loads((out / "manifest.json").read_text())["samples"]["rustdoc"]
+    [run] = rustdoc["runs"]
+    assert run["result"] == "ok" and run["manifest"] == "harness", run
+    assert run["matched"] == 8  # first, later (moved down 18 lines), above_0..5
+    assert rustdoc["documented_with"] == {"harness": 1}
+    assert "ok (harness manifests)" in (out / "report.md").read_text()

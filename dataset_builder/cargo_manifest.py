@@ -1,21 +1,22 @@
-"""Crates at a commit, and the manifest the harness checks them with.
+"""Manifests a crate is built with offline, and the cargo home that builds it.
 
-Each worker extracts the commit's tree (`dataset_builder.gitio.extract_tree`) into its own
-folder. The crate is never
-checked with its own Cargo.toml: cargo resolves dev-dependencies and unused optional
-dependencies for the lockfile, so a crate with no required dependency can still fail
-`cargo check --offline`. The harness writes its own manifest instead (`harness_manifest`):
-package identity, edition, lib/bin targets, the dependencies the checked code needs (default
-features' optional ones included), every feature name (unused ones emptied, so `cfg(feature)`
-lints see the same names), no dev- or build-dependencies, no build script unless the original
-has one, no tests/benches/examples, and an empty `[workspace]` so sibling path dependencies are
-not workspace members (their dev-dependencies are then not resolved either).
+Used by the compile-rate harness (analysis/checker.py) and by rustdoc's type facts
+(rustdoc.py). A crate is not built with its own Cargo.toml: cargo resolves dev-dependencies
+and unused optional dependencies for the lockfile, so a crate with no required dependency can
+still fail `cargo check --offline`. `harness_manifest` writes one instead: package identity,
+edition, lib/bin targets, the dependencies the code needs (default features' optional ones
+included), every feature name (unused ones emptied, so `cfg(feature)` lints see the same
+names), no dev-dependencies, build-dependencies only with the crate's own build script, no
+tests/benches/examples, and an empty `[workspace]` so sibling path dependencies are not
+workspace members (their dev-dependencies are then not resolved either). `cargo_home` points
+crates.io at an offline registry (Debian's, or a `cargo vendor` folder).
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,7 +101,7 @@ class CrateManifest:
         return not self.dependencies and not self.build_script and not self.has_lints
 
 
-def _toml_value(value: Any) -> str:
+def toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
@@ -108,15 +109,15 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
     if isinstance(value, dict):
-        inner = ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items())
+        inner = ", ".join(f"{_toml_key(k)} = {toml_value(v)}" for k, v in value.items())
         return "{ " + inner + " }"
     raise ManifestError(f"unsupported manifest value {value!r}")
 
 
 def _toml_key(key: str) -> str:
-    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else _toml_value(key)
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else toml_value(key)
 
 
 def _workspace_root(crate_root: Path, tree_root: Path) -> dict[str, Any] | None:
@@ -146,13 +147,15 @@ def relax_requirement(req: str) -> str:
     return major if major != "0" else f"0.{minor}"
 
 
-def harness_manifest(crate_dir: Path, tree_root: Path, relax_versions: bool = False
-                     ) -> CrateManifest:
+def harness_manifest(crate_dir: Path, tree_root: Path, relax_versions: bool = False,
+                     enable: Iterable[str] = ()) -> CrateManifest:
     """Read crate_dir/Cargo.toml and write the manifest the harness checks with.
 
     relax_versions: registry requirements become their semver-compatible major (0.x: minor), so
     an offline registry with older releases (Debian's) can satisfy them; the original-builds
-    check then decides whether the target is measurable."""
+    check then decides whether the target is measurable. enable: features kept besides the
+    default ones (those a dependent crate asks of this one), with the optional dependencies
+    they need."""
     path = crate_dir / "Cargo.toml"
     if not path.is_file():
         raise ManifestError("no Cargo.toml")
@@ -216,7 +219,8 @@ def harness_manifest(crate_dir: Path, tree_root: Path, relax_versions: bool = Fa
     # Features: the closure of `default` decides which optional dependencies stay.
     features: dict[str, list[str]] = {k: list(v) for k, v in data.get("features", {}).items()}
     enabled: set[str] = set()
-    stack = ["default"] if "default" in features else []
+    stack = (["default"] if "default" in features else []) + \
+        [feat for feat in enable if feat in features]
     used_optional: set[str] = set()
     while stack:
         feat = stack.pop()
@@ -267,26 +271,26 @@ def harness_manifest(crate_dir: Path, tree_root: Path, relax_versions: bool = Fa
                         and rel not in {p for _, p in bins}:
                     bins.append((stem, rel))
 
-    lines = ["[package]", f"name = {_toml_value(name)}", f"version = {_toml_value(version)}",
-             f"edition = {_toml_value(edition)}", "autotests = false", "autobenches = false",
+    lines = ["[package]", f"name = {toml_value(name)}", f"version = {toml_value(version)}",
+             f"edition = {toml_value(edition)}", "autotests = false", "autobenches = false",
              "autoexamples = false", "autobins = false"]
     if build_script:
-        lines.append(f"build = {_toml_value(str(build_field or 'build.rs'))}")
+        lines.append(f"build = {toml_value(str(build_field or 'build.rs'))}")
         links = package.get("links")
         if links:
-            lines.append(f"links = {_toml_value(links)}")
+            lines.append(f"links = {toml_value(links)}")
     else:
         lines.append("build = false")
     if lib_path:
-        lines += ["", "[lib]", f"path = {_toml_value(lib_path)}",
-                  f"name = {_toml_value(lib_name)}"]
+        lines += ["", "[lib]", f"path = {toml_value(lib_path)}",
+                  f"name = {toml_value(lib_name)}"]
         for key in ("proc-macro", "crate-type"):
             if key in lib:
-                lines.append(f"{key} = {_toml_value(lib[key])}")
+                lines.append(f"{key} = {toml_value(lib[key])}")
     for bname, bpath in bins:
-        lines += ["", "[[bin]]", f"name = {_toml_value(bname)}", f"path = {_toml_value(bpath)}"]
+        lines += ["", "[[bin]]", f"name = {toml_value(bname)}", f"path = {toml_value(bpath)}"]
     lines += ["", "[dependencies]"]
-    lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in kept_deps.items()]
+    lines += [f"{_toml_key(k)} = {toml_value(v)}" for k, v in kept_deps.items()]
     if build_script:
         lines += ["", "[build-dependencies]"]
         build_deps = data.get("build-dependencies", {})
@@ -296,17 +300,17 @@ def harness_manifest(crate_dir: Path, tree_root: Path, relax_versions: bool = Fa
                 v["version"] = relax_requirement(v["version"])
             if "path" in v:
                 v["path"] = str((crate_dir / v["path"]).resolve())
-            lines.append(f"{_toml_key(k)} = {_toml_value(v)}")
+            lines.append(f"{_toml_key(k)} = {toml_value(v)}")
     if out_features:
         lines += ["", "[features]"]
-        lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in out_features.items()]
+        lines += [f"{_toml_key(k)} = {toml_value(v)}" for k, v in out_features.items()]
     lints = data.get("lints")
     if isinstance(lints, dict) and lints.get("workspace") is True:
         lints = (ws or {}).get("workspace", {}).get("lints")
     if isinstance(lints, dict) and lints:
         for tool, table in lints.items():
             lines += ["", f"[lints.{_toml_key(tool)}]"]
-            lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in table.items()]
+            lines += [f"{_toml_key(k)} = {toml_value(v)}" for k, v in table.items()]
     lines += ["", "[workspace]", ""]
     dep_names = sorted(k.replace("-", "_") for k in kept_deps)  # the key is the name in code
     return CrateManifest(
@@ -314,6 +318,14 @@ def harness_manifest(crate_dir: Path, tree_root: Path, relax_versions: bool = Fa
         bins=bins, features=sorted(enabled - {"default"} | ({"default"} & enabled)),
         all_features=sorted(features), dependencies=dep_names, build_script=build_script,
         has_lints=bool(lints), text="\n".join(lines), package=package)
+
+
+def missing_crates(cargo_stderr: str) -> list[str]:
+    """The crates an offline resolution could not find, from cargo's error text."""
+    found = re.findall(r"no matching package named `([^`]+)`|"
+                       r"failed to select a version for the requirement `([^`]+)`",
+                       cargo_stderr)
+    return sorted({a or b for a, b in found})
 
 
 def allowed_extern_crates(manifest: CrateManifest) -> set[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from analysis.workspace import _eval_cfg, harness_manifest, relax_requirement
+from dataset_builder.cargo_manifest import _eval_cfg, harness_manifest, relax_requirement
 
 
 def test_relaxed_requirements() -> None:
