@@ -325,7 +325,8 @@ def missing_crates(cargo_stderr: str) -> list[str]:
     found = re.findall(r"no matching package named `([^`]+)`|"
                        r"failed to select a version for the requirement `([^`]+)`",
                        cargo_stderr)
-    return sorted({a or b for a, b in found})
+    # The second form quotes the requirement whole (`syn = "^2"`): its name comes first.
+    return sorted({(a or b).split(" ", 1)[0] for a, b in found})
 
 
 def allowed_extern_crates(manifest: CrateManifest) -> set[str]:

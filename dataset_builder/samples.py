@@ -418,9 +418,12 @@ class Candidate:
 class Packer:
     """Context packs and type facts from the symbol table at a commit."""
 
-    def __init__(self, history: History, rustdoc: dict[str, tuple[str, str]]) -> None:
+    def __init__(self, history: History, rustdoc: dict[str, tuple[str, str]],
+                 rustdoc_members: dict[str, list[str]] | None = None) -> None:
         self.h = history
         self.rustdoc = rustdoc  # symbol or lineage -> (digest at the snapshot, signature)
+        # impl or trait lineage -> the lineages of its documented functions
+        self.rustdoc_members = rustdoc_members or {}
 
     def _piece(self, row: int) -> str:
         col = self.h.col
@@ -503,6 +506,14 @@ class Packer:
             if fact is not None and fact[0] == col["digest"][row]:
                 lines.append(f"rustdoc: {fact[1]}")
                 used_rustdoc = True
+            # An impl block's (small) methods, each as documented while its text is the one
+            # at this commit.
+            for member in self.rustdoc_members.get(col["lineage"][row], ()):
+                member_row = self.h.lineage_at(member, commit_index)
+                fact = self.rustdoc[member]
+                if member_row is not None and fact[0] == col["digest"][member_row]:
+                    lines.append(f"rustdoc: {fact[1]}")
+                    used_rustdoc = True
         if macros:
             lines.append("macros: " + ", ".join(dict.fromkeys(macros)))
         for row in dep_rows:
@@ -1142,8 +1153,8 @@ def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
         history = History(out, staging)
         NearDuplicateIndex(config.near_threshold, config.num_perm, config.shingle)
         live = history.live_at([i for i, _ in snapshots])
-        packer = Packer(history, _rustdoc_map(history, chosen, live, runs, rustdoc_report)
-                        if chosen else {})
+        packer = Packer(history, *(_rustdoc_map(history, chosen, live, runs, rustdoc_report)
+                                   if chosen else ({}, {})))
     finally:  # used up, or an error: no thread or cargo is left at the fork
         ahead.close()
     commit_split = time_splits(history, config)
@@ -1456,15 +1467,18 @@ def _rustdoc_map(history: History, chosen: list[tuple[int, str]],
                  live: dict[int, array[int]],
                  runs: Iterator[tuple[set[str], set[str], dict[str, _RustdocRun],
                                       dict[str, str]]],
-                 report: dict[str, Any]) -> dict[str, tuple[str, str]]:
+                 report: dict[str, Any]
+                 ) -> tuple[dict[str, tuple[str, str]], dict[str, list[str]]]:
     """symbol and lineage -> (digest of the item at the snapshot, rustdoc signature), from
-    the runs of the crates that have items there. The history replays commits in one order,
+    the runs of the crates that have items there, and impl or trait lineage -> its
+    documented functions' lineages. The history replays commits in one order,
     each diffed against its first parent, so across a merge an item can stay alive in the
     replay in a file the merged tree does not have (removed on one branch, changed later on
     another: tokio has such items, in a crate folder that no longer has code). Items in files
     the snapshot does not have are left out and counted."""
     col = history.col
     mapping: dict[str, tuple[str, str]] = {}
+    members: dict[str, list[str]] = defaultdict(list)
     failed: Counter[str] = Counter()
     missing_crates: Counter[str] = Counter()
     manifests_used: Counter[str] = Counter()
@@ -1489,7 +1503,7 @@ def _rustdoc_map(history: History, chosen: list[tuple[int, str]],
                 continue
             run["manifest"] = facts.manifest
             manifests_used[facts.manifest] += 1
-            matched = _match_rustdoc(facts, rows, col, mapping, texts)
+            matched = _match_rustdoc(facts, rows, col, mapping, members, texts)
             run["matched"] = matched
     report["failed"] = dict(failed)
     report["documented_with"] = dict(manifests_used)
@@ -1497,13 +1511,15 @@ def _rustdoc_map(history: History, chosen: list[tuple[int, str]],
     report["missing_crates"] = dict(missing_crates.most_common(20))
     report["items_not_in_snapshot_tree"] = not_in_tree
     report["functions_with_resolved_signature"] = len({k for k in mapping if "|" in k})
-    return mapping
+    return mapping, dict(members)
 
 
 def _match_rustdoc(facts: RustdocFacts, rows: list[int], col: dict[str, Sequence[Any]],
-                   mapping: dict[str, tuple[str, str]], texts: dict[str, str]) -> int:
+                   mapping: dict[str, tuple[str, str]], members: dict[str, list[str]],
+                   texts: dict[str, str]) -> int:
     """Map the functions among `rows` (alive at the snapshot) that rustdoc documented, by
-    file, name and a line of theirs at the snapshot (`texts`: its files)."""
+    file, name and a line of theirs at the snapshot (`texts`: its files); a method also
+    under its impl's or trait's lineage in `members`."""
     by_path: dict[str, list[int]] = defaultdict(list)
     for row in rows:
         if col["kind"][row] in _FN_KINDS:
@@ -1523,9 +1539,13 @@ def _match_rustdoc(facts: RustdocFacts, rows: list[int], col: dict[str, Sequence
                 continue
             matched += 1
             entry = (col["digest"][row], signature)
-            mapping[col["lineage"][row]] = entry
+            lineage = col["lineage"][row]
+            mapping[lineage] = entry
             if col["symbol"][row]:
                 mapping[col["symbol"][row]] = entry
+            if col["parent"][row]:  # the parent's lineage: the same file lineage, its key
+                members[lineage.removesuffix(col["key"][row]) + col["parent"][row]].append(
+                    lineage)
     return matched
 
 

@@ -59,3 +59,12 @@ serde = ["dep:serde"]
     assert m.lib_name == "my_crate" and m.edition == "2018"
     assert sorted(b for b, _ in m.bins) == ["my-crate", "tool"]
     assert not m.std_only and set(m.dependencies) == {"memchr", "libc", "log"}
+
+
+def test_missing_crates_named_from_cargo_errors() -> None:
+    from dataset_builder.cargo_manifest import missing_crates
+
+    err = ("error: no matching package named `tokio` found\n"
+           "error: failed to select a version for the requirement `syn = \"^2\"`\n"
+           "error: no matching package named `tokio` found\n")
+    assert missing_crates(err) == ["syn", "tokio"]

@@ -1181,15 +1181,22 @@ def test_rustdoc_facts_reach_functions_that_only_moved_in_a_crate_with_dev_depen
     later = "pub fn later(x: u8) -> u8 {\n    x + 1\n}\n"
     first = "pub fn first() -> Option<u8> {\n    Some(1)\n}\n"
     above = "".join(f"pub fn above_{i}(v: u32) -> u32 {{\n    v * {i}\n}}\n" for i in range(6))
+    holder = ("pub struct Holder(u8);\n\nimpl Holder {\n"
+              "    pub fn held(&self) -> Option<u8> {\n        Some(self.0)\n    }\n}\n")
     repo = make_repo(tmp_path / "repo", [
-        Commit("one", write={"Cargo.toml": manifest, "src/lib.rs": first + later}),
-        Commit("two", write={"src/lib.rs": first + above + later}),
+        Commit("one", write={"Cargo.toml": manifest, "src/lib.rs": first + later + holder}),
+        Commit("two", write={"src/lib.rs": first + above + later + holder}),
     ]).path
     out = tmp_path / "out"
     assert main(["--repo", str(repo), "--out", str(out), "--quiet", "--rustdoc", "head"]) == 0
     rustdoc = json.loads((out / "manifest.json").read_text())["samples"]["rustdoc"]
     [run] = rustdoc["runs"]
     assert run["result"] == "ok" and run["manifest"] == "harness", run
-    assert run["matched"] == 8  # first, later (moved down 18 lines), above_0..5
+    assert run["matched"] == 9  # first, later (moved down 18 lines), above_0..5, held
     assert rustdoc["documented_with"] == {"harness": 1}
     assert "ok (harness manifests)" in (out / "report.md").read_text()
+    # The impl block (small) has its method's resolved signature among its type facts.
+    [small] = [r for r in read_samples(out).to_pylist() if r["scale"] == "small"]
+    assert small["type_facts_source"] == "tree-sitter+rustdoc"
+    assert "rustdoc: fn held(&self) -> core::option::Option<u8>" in small["context"], \
+        small["context"]
