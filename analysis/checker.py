@@ -38,8 +38,9 @@ from dataset_builder.cargo_manifest import (
     ManifestError,
     allowed_extern_crates,
     cargo_home,
-    harness_manifest,
+    harness_manifests,
     missing_crates,
+    write_manifests,
 )
 from dataset_builder.gitio import extract_tree
 
@@ -183,12 +184,14 @@ class Checker:
         crate = tree / key[2] if key[2] else tree
         self.manifest, self.manifest_error, self.lock_error = None, "", ""
         try:
-            self.manifest = harness_manifest(crate, tree, self.relax_versions)
+            # The crate's path dependencies too: a workspace member that inherits from the
+            # crate's own manifest would otherwise find the harness manifest there.
+            manifests = harness_manifests(crate, tree, self.relax_versions)
         except ManifestError as exc:
             self.manifest_error = str(exc)
             return
-        (crate / "Cargo.toml").write_text(self.manifest.text)
-        (crate / "Cargo.lock").unlink(missing_ok=True)
+        self.manifest = manifests[crate.resolve()]
+        write_manifests(manifests)
         if self._backend() == "cargo":
             result = self._cargo(["generate-lockfile", "--offline"], crate)
             if result.returncode != 0:

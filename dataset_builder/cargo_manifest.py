@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -318,6 +319,58 @@ def harness_manifest(crate_dir: Path, tree_root: Path, relax_versions: bool = Fa
         bins=bins, features=sorted(enabled - {"default"} | ({"default"} & enabled)),
         all_features=sorted(features), dependencies=dep_names, build_script=build_script,
         has_lints=bool(lints), text="\n".join(lines), package=package)
+
+
+def harness_manifests(crate: Path, root: Path, relax_versions: bool = False
+                      ) -> dict[Path, CrateManifest]:
+    """Harness manifests (harness_manifest) for the crate (the first) and every path
+    dependency it reaches inside `root`, by resolved folder; a path
+    dependency's with the features its dependents ask of it. Each is a workspace of its own,
+    so the path dependencies get one too: a member that inherits from the workspace's
+    manifest would otherwise find the crate's harness manifest there. A path dependency
+    whose manifest cannot be rewritten keeps its own."""
+    root = root.resolve()
+    manifests: dict[Path, CrateManifest] = {}
+    asked: dict[Path, set[str]] = defaultdict(set)  # features dependents ask of a folder
+    todo = [crate.resolve()]
+    while todo:
+        folder = todo.pop()
+        try:
+            manifest = harness_manifest(folder, root, relax_versions,
+                                        enable=sorted(asked[folder]))
+        except ManifestError:
+            if folder == crate.resolve():
+                raise
+            continue
+        manifests[folder] = manifest
+        data = tomllib.loads(manifest.text)
+        for table in ("dependencies", "build-dependencies"):
+            for spec in (data.get(table) or {}).values():
+                if not isinstance(spec, dict) or not isinstance(spec.get("path"), str):
+                    continue
+                path = Path(spec["path"])
+                if not path.is_relative_to(root) or not (path / "Cargo.toml").is_file():
+                    continue
+                features = {f for f in spec.get("features", []) if isinstance(f, str)}
+                if path not in manifests or not features <= asked[path]:
+                    asked[path] |= features  # written (again) with them
+                    todo.append(path)
+    # A path dependency in a folder below another crate's would be a member of that crate's
+    # workspace (cargo makes it one) and the root of its own: excluded from the first.
+    for folder, manifest in manifests.items():
+        nested = sorted(str(other.relative_to(folder)) for other in manifests
+                        if other != folder and other.is_relative_to(folder))
+        if nested and manifest.text.endswith("\n[workspace]\n"):
+            manifest.text += f"exclude = {toml_value(nested)}\n"
+    return manifests
+
+
+def write_manifests(manifests: dict[Path, CrateManifest]) -> None:
+    """Put harness manifests in place, each folder's lockfile removed (it is resolved again
+    offline)."""
+    for folder, manifest in manifests.items():
+        (folder / "Cargo.toml").write_text(manifest.text, encoding="utf-8")
+        (folder / "Cargo.lock").unlink(missing_ok=True)
 
 
 def missing_crates(cargo_stderr: str) -> list[str]:

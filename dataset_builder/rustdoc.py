@@ -22,7 +22,6 @@ import tempfile
 import threading
 import time
 import tomllib
-from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -31,9 +30,9 @@ from typing import Any
 from dataset_builder.cargo_manifest import (
     ManifestError,
     cargo_home,
-    harness_manifest,
+    harness_manifests,
     missing_crates,
-    toml_value,
+    write_manifests,
 )
 from dataset_builder.gitio import RepoError, extract_tree, missing_blobs
 
@@ -374,49 +373,6 @@ def _failure(err: str, git_dir: Path, snapshot: str, crate_dir: str) -> str:
     return "cargo_failed"
 
 
-def harness_manifests(crate: Path, root: Path) -> dict[Path, str]:
-    """Harness manifests (cargo_manifest.harness_manifest, registry versions relaxed) for
-    the crate and every path dependency it reaches inside `root`, by folder; a path
-    dependency's with the features its dependents ask of it. Each is a workspace of its own,
-    so the path dependencies get one too: a member that inherits from the workspace's
-    manifest would otherwise find the crate's harness manifest there. A path dependency
-    whose manifest cannot be rewritten keeps its own."""
-    root = root.resolve()
-    manifests: dict[Path, str] = {}
-    asked: dict[Path, set[str]] = defaultdict(set)  # features dependents ask of a folder
-    todo = [crate.resolve()]
-    while todo:
-        folder = todo.pop()
-        try:
-            text = harness_manifest(folder, root, relax_versions=True,
-                                    enable=sorted(asked[folder])).text
-        except ManifestError:
-            if folder == crate.resolve():
-                raise
-            continue
-        manifests[folder] = text
-        data = tomllib.loads(text)
-        for table in ("dependencies", "build-dependencies"):
-            for spec in (data.get(table) or {}).values():
-                if not isinstance(spec, dict) or not isinstance(spec.get("path"), str):
-                    continue
-                path = Path(spec["path"])
-                if not path.is_relative_to(root) or not (path / "Cargo.toml").is_file():
-                    continue
-                features = {f for f in spec.get("features", []) if isinstance(f, str)}
-                if path not in manifests or not features <= asked[path]:
-                    asked[path] |= features  # written (again) with them
-                    todo.append(path)
-    # A path dependency in a folder below another crate's would be a member of that crate's
-    # workspace (cargo makes it one) and the root of its own: excluded from the first.
-    for folder, text in manifests.items():
-        nested = sorted(str(other.relative_to(folder)) for other in manifests
-                        if other != folder and other.is_relative_to(folder))
-        if nested and text.endswith("\n[workspace]\n"):
-            manifests[folder] = f"{text}exclude = {toml_value(nested)}\n"
-    return manifests
-
-
 def _with_harness(crate: Path, root: Path, target: Path, env: dict[str, str],
                   registry: Path | None, scratch: Path, cancel: threading.Event | None,
                   missing: list[str] | None) -> tuple[int, str] | str:
@@ -425,7 +381,7 @@ def _with_harness(crate: Path, root: Path, target: Path, env: dict[str, str],
     resolved offline, against `registry` when given. The tree's own manifests and lockfiles
     are put back afterwards: the other crates of the snapshot are documented from it too."""
     try:
-        manifests = harness_manifests(crate, root)
+        manifests = harness_manifests(crate, root, relax_versions=True)
     except ManifestError:
         return "manifest_unreadable"
     saved: dict[Path, bytes | None] = {}
@@ -434,9 +390,7 @@ def _with_harness(crate: Path, root: Path, target: Path, env: dict[str, str],
             path = folder / name
             saved[path] = path.read_bytes() if path.is_file() else None
     try:
-        for folder, text in manifests.items():
-            (folder / "Cargo.toml").write_text(text, encoding="utf-8")
-            (folder / "Cargo.lock").unlink(missing_ok=True)
+        write_manifests(manifests)
         if registry is not None:
             env = {**env, "CARGO_HOME": str(cargo_home(scratch / "cargo-home", registry))}
         locked = _run_cargo(["cargo", "+nightly", "generate-lockfile", "--offline"],

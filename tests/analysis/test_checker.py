@@ -292,3 +292,34 @@ def test_workspace_member_with_inherited_fields_and_a_sibling_path_crate(tmp_pat
     assert prep.ok and prep.backend == "cargo", prep
     assert checker.check(t, prep, text).compiled
     assert not checker.check(t, prep, text.replace("a::base()", "a::nope()")).compiled
+
+
+def test_crate_that_is_its_workspace_root_with_members_as_path_dependencies(
+        tmp_path: Path) -> None:
+    """rayon's and crossbeam's layout: the root crate is also the workspace, and its
+    members, path dependencies below it, inherit from its manifest (and get a feature it asks
+    for). The members get harness manifests too, else they find the root's there."""
+    repo = tmp_path / "ws"
+    for rel, text in {
+        "Cargo.toml": '[package]\nname = "root"\nversion = "0.1.0"\nedition = "2021"\n\n'
+                      '[workspace]\nmembers = ["member"]\n\n'
+                      '[workspace.package]\nedition = "2021"\n\n'
+                      '[dependencies]\nmember = { path = "member", features = ["extra"] }\n\n'
+                      '[dev-dependencies]\nnowhere-dev = "1"\n',
+        "src/lib.rs": "pub fn root() -> u8 {\n    member::extra()\n}\n",
+        "member/Cargo.toml": '[package]\nname = "member"\nversion = "0.1.0"\n'
+                             'edition.workspace = true\n\n[features]\nextra = []\n',
+        "member/src/lib.rs": '#[cfg(feature = "extra")]\npub fn extra() -> u8 {\n    1\n}\n',
+    }.items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text(text)
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "ws", date=1_700_000_000)
+    text = "pub fn root() -> u8 {\n    member::extra()\n}\n"
+    t = target((repo, git(repo, "rev-parse", "HEAD").strip()), "src/lib.rs", text)
+    checker = Checker(tmp_path / "w", None)
+    prep = checker.prepare(t)
+    assert prep.ok and prep.backend == "cargo", prep
+    assert checker.check(t, prep, text).compiled
+    assert not checker.check(t, prep, text.replace("extra()", "nope()")).compiled

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dataset_builder.cargo_manifest import _eval_cfg, harness_manifest, relax_requirement
+from dataset_builder.cargo_manifest import (
+    _eval_cfg,
+    harness_manifest,
+    harness_manifests,
+    relax_requirement,
+)
 
 
 def test_relaxed_requirements() -> None:
@@ -68,3 +73,19 @@ def test_missing_crates_named_from_cargo_errors() -> None:
            "error: failed to select a version for the requirement `syn = \"^2\"`\n"
            "error: no matching package named `tokio` found\n")
     assert missing_crates(err) == ["syn", "tokio"]
+
+
+def test_harness_manifests_exclude_nested_path_dependencies(tmp_path: Path) -> None:
+    from tests.dataset_builder.test_rustdoc import package, write_crate
+
+    tree = tmp_path / "tree"
+    write_crate(tree, package("root", '[workspace]\n[dependencies]\n'
+                              'below = { path = "below", features = ["f"] }\n'
+                              'beside = { path = "../beside" }\n'), "")
+    write_crate(tree / "below", package("below", '[features]\nf = []\ng = []\n'), "")
+    write_crate(tmp_path / "beside", package("beside"), "")  # outside the tree: left alone
+    manifests = harness_manifests(tree, tree)
+    assert set(manifests) == {tree.resolve(), (tree / "below").resolve()}
+    assert manifests[tree.resolve()].text.endswith('[workspace]\nexclude = ["below"]\n')
+    below = manifests[(tree / "below").resolve()].text
+    assert "f = []" in below and "[workspace]" in below

@@ -333,17 +333,3 @@ def test_a_workspace_root_crate_with_members_as_path_dependencies(tmp_path: Path
                                   tmp_path / "target", vendor)
     assert reason == "ok" and facts is not None
     assert "root" in {name for _, _, name in facts.signatures}
-
-
-def test_harness_manifests_exclude_nested_path_dependencies(tmp_path: Path) -> None:
-    tree = tmp_path / "tree"
-    write_crate(tree, package("root", '[workspace]\n[dependencies]\n'
-                              'below = { path = "below", features = ["f"] }\n'
-                              'beside = { path = "../beside" }\n'), "")
-    write_crate(tree / "below", package("below", '[features]\nf = []\ng = []\n'), "")
-    write_crate(tmp_path / "beside", package("beside"), "")  # outside the tree: left alone
-    manifests = rustdoc.harness_manifests(tree, tree)
-    assert set(manifests) == {tree.resolve(), (tree / "below").resolve()}
-    assert manifests[tree.resolve()].endswith('[workspace]\nexclude = ["below"]\n')
-    below = manifests[(tree / "below").resolve()]
-    assert "f = []" in below and "[workspace]" in below
