@@ -541,30 +541,44 @@ class Packer:
 
 def _item_lines(text: str, rows: list[int], col: dict[str, Sequence[Any]]) -> list[int]:
     """The 0-based line in `text` (a file at a snapshot) where each of `rows` (items that do
-    not overlap: the top-level ones, or functions) starts, found by the item's text: a row's
-    recorded line is stale when the item only moved since its last change (edits above it
-    give it no new row), and rows of different changes need not even be in file order. Of
-    several occurrences of a text, the one nearest the recorded line that no other row
-    took; the recorded line when the text does not occur."""
+    not overlap: the top-level ones, or functions; best in file order) starts, found by the
+    item's text: a row's recorded line is stale when the item only moved since its last
+    change (edits above it give it no new row). Each text is looked for after the previous
+    item's, which finds it at once when the rows are in file order; rows of different
+    changes need not be, and a text not found there is looked for in the whole file: of
+    several occurrences, the one nearest the recorded line that no other row took. The
+    recorded line when the text does not occur."""
     lines: list[int] = []
     taken: set[int] = set()
+    at = line = 0  # search from `at`, which is on line `line`
     column = col["text"]
     item_texts = column.many(rows) if isinstance(column, _TextColumn) else [
         column[r] for r in rows]
     for r, item_text in zip(rows, item_texts, strict=True):
         recorded = col["start_line"][r] - 1
-        found: list[int] = []
-        at = text.find(item_text) if item_text else -1
-        while at >= 0 and len(found) < _MAX_OCCURRENCES:
-            if at not in taken:
-                found.append(at)
-            at = text.find(item_text, at + 1)
-        if not found:
+        if not item_text:
             lines.append(recorded)
             continue
-        starts = [text.count("\n", 0, offset) for offset in found]
-        best = min(range(len(found)), key=lambda k: abs(starts[k] - recorded))
-        taken.add(found[best])
+        found = text.find(item_text, at)
+        if found >= 0 and found not in taken:
+            line += text.count("\n", at, found)
+            lines.append(line)
+            taken.add(found)
+            line += item_text.count("\n")
+            at = found + len(item_text)
+            continue
+        offsets: list[int] = []
+        found = text.find(item_text)
+        while found >= 0 and len(offsets) < _MAX_OCCURRENCES:
+            if found not in taken:
+                offsets.append(found)
+            found = text.find(item_text, found + 1)
+        if not offsets:
+            lines.append(recorded)
+            continue
+        starts = [text.count("\n", 0, offset) for offset in offsets]
+        best = min(range(len(offsets)), key=lambda k: abs(starts[k] - recorded))
+        taken.add(offsets[best])
         lines.append(starts[best])
     return lines
 
@@ -1526,6 +1540,7 @@ def _match_rustdoc(facts: RustdocFacts, rows: list[int], col: dict[str, Sequence
             by_path[col["path"][row]].append(row)
     matched = 0
     for path, path_rows in by_path.items():
+        path_rows.sort(key=col["start_byte"].__getitem__)  # file order, mostly
         text = texts.get(path)
         starts = _item_lines(text, path_rows, col) if text is not None else \
             [col["start_line"][r] - 1 for r in path_rows]

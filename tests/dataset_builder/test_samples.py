@@ -456,6 +456,13 @@ def test_split_points_of_a_file_follow_its_items_where_they_are_now() -> None:
     assert lines == starts == [4, 7, 10]
     # An item whose text is not in the file keeps its recorded line.
     assert _item_lines("fn other() {}\n", [0], col) == [0]
+    # Rows of different changes out of file order (c's row, of a later change, records an
+    # earlier start than a's), and two items of one text: each is found where it is, the
+    # twins by their recorded lines.
+    twin = "fn t() {}\n"
+    text = "\n".join(["fn a() {}\n", twin, "fn c() {}\n", twin])
+    col = {"text": ["fn a() {}\n", twin, "fn c() {}\n", twin], "start_line": [9, 2, 1, 8]}
+    assert _item_lines(text, [2, 0, 3, 1], col) == [4, 0, 6, 2]
 
 
 def test_rerun_is_up_to_date_and_a_crashed_samples_run_is_redone(
