@@ -138,6 +138,17 @@ def _workspace_root(crate_root: Path, tree_root: Path) -> dict[str, Any] | None:
         folder = folder.parent
 
 
+def _patched_paths(data: dict[str, Any], crate_dir: Path, ws: dict[str, Any] | None
+                   ) -> dict[str, str]:
+    """Crates that `[patch.crates-io]` (the workspace root's, else the crate's own) replaces
+    with a path: name -> that path, resolved."""
+    root, base = (ws, Path(ws["__dir__"])) if ws is not None else (data, crate_dir)
+    patch = root.get("patch", {})
+    table = patch.get("crates-io", {}) if isinstance(patch, dict) else {}
+    return {name: str((base / spec["path"]).resolve()) for name, spec in table.items()
+            if isinstance(spec, dict) and isinstance(spec.get("path"), str)}
+
+
 def relax_requirement(req: str) -> str:
     """`^2.6.3`, `~2.6`, `=2.6.3`, `>=2.6, <3` -> `2`; `0.21.4` -> `0.21`: the semver-compatible
     range of the first version named (an older compatible crate may then be chosen)."""
@@ -188,6 +199,8 @@ def harness_manifest(crate_dir: Path, tree_root: Path, relax_versions: bool = Fa
         (crate_dir / "build.rs").is_file() if build_field in (None, True)
         else (crate_dir / str(build_field)).is_file())
 
+    patched = _patched_paths(data, crate_dir, ws)
+
     # Dependencies: normal ones, plus host-applicable target-specific ones.
     raw_deps: dict[str, Any] = dict(data.get("dependencies", {}))
     for cfg, table in data.get("target", {}).items():
@@ -207,6 +220,11 @@ def harness_manifest(crate_dir: Path, tree_root: Path, relax_versions: bool = Fa
             base.update(spec)
             base["features"] = list(base.get("features", [])) + list(extra_features)
             spec = base
+        if "path" not in spec and spec.get("package", dep_name) in patched:
+            # [patch.crates-io] points it at a crate of the tree (actix-web's workspace
+            # does so for its own crates): that crate, whatever its version.
+            spec["path"] = patched[spec.get("package", dep_name)]
+            spec.pop("version", None)
         if "path" in spec:
             spec["path"] = str((crate_dir / spec["path"]).resolve())
         spec.pop("git", None)

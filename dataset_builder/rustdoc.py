@@ -141,10 +141,14 @@ def _signature(name: str, function: dict[str, Any], paths: dict[str, Any]) -> st
     return f"fn {name}({', '.join(inputs)}){ret}"
 
 
-def parse_rustdoc_json(data: dict[str, Any], snapshot: str, crate_dir: str) -> RustdocFacts:
-    facts = RustdocFacts(snapshot, crate_dir, format_version=int(data.get("format_version", 0)))
+def parse_rustdoc_json(data: dict[str, Any], snapshot: str, workspace_dir: str
+                       ) -> RustdocFacts:
+    """Signatures by (path in the repository, line, name); `workspace_dir`: the folder of the
+    workspace cargo documented the crate in (its file names are relative to it)."""
+    facts = RustdocFacts(snapshot, workspace_dir,
+                         format_version=int(data.get("format_version", 0)))
     paths = data.get("paths", {})
-    prefix = f"{crate_dir}/" if crate_dir else ""
+    prefix = f"{workspace_dir}/" if workspace_dir else ""
     for item in data.get("index", {}).values():
         inner = item.get("inner") or {}
         function = inner.get("function")
@@ -242,18 +246,22 @@ def has_lib_target(crate: Path) -> bool:
     return package.get("autolib", True) is not False and (crate / "src" / "lib.rs").is_file()
 
 
-def _workspace_key(crate: Path, tree: Path) -> str:
-    """A folder name for the workspace `crate` belongs to: the nearest folder from the crate
-    up to the tree's root whose Cargo.toml has a `[workspace]` table, else the crate
-    itself (a package of its own)."""
+def _workspace_dir(crate: Path, tree: Path) -> Path:
+    """The folder of the workspace `crate` belongs to: the nearest folder from the crate up
+    to the tree's root whose Cargo.toml has a `[workspace]` table, else the crate itself (a
+    package of its own)."""
     folder = crate
     while True:
         if "workspace" in (_manifest(folder) or {}):
-            break
+            return folder
         if folder == tree or folder.parent == folder:
-            folder = crate
-            break
+            return crate
         folder = folder.parent
+
+
+def _workspace_key(crate: Path, tree: Path) -> str:
+    """A folder name for the workspace `crate` belongs to (_workspace_dir)."""
+    folder = _workspace_dir(crate, tree)
     relative = str(folder.relative_to(tree)) if folder.is_relative_to(tree) else str(folder)
     return hashlib.sha256(relative.encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
@@ -300,10 +308,11 @@ def rustdoc_facts(git_dir: Path, snapshot: str, crate_dir: str, cache_dir: Path,
         return None, "cancelled"
     tag = f"{snapshot}-{crate_dir.replace('/', '_') or 'root'}"
     for manifest in MANIFESTS:
-        cached = cache_dir / f"{tag}{'' if manifest == 'own' else '.' + manifest}.json"
+        cached = cache_dir / f"{tag}.{manifest}.json"
         if cached.exists():
-            facts = parse_rustdoc_json(json.loads(cached.read_text()), snapshot, crate_dir)
-            facts.manifest = manifest
+            saved = json.loads(cached.read_text())
+            facts = parse_rustdoc_json(saved["rustdoc"], snapshot, saved["workspace_dir"])
+            facts.crate_dir, facts.manifest = crate_dir, manifest
             return facts, "ok"
     reason = _toolchain_ok()
     if reason:
@@ -328,9 +337,12 @@ def rustdoc_facts(git_dir: Path, snapshot: str, crate_dir: str, cache_dir: Path,
         env = {**os.environ, "CARGO_TARGET_DIR": str(target), "CARGO_NET_OFFLINE": "true"}
         ran = _document(crate, target, env, cancel)
         manifest = "own"
+        # rustdoc's file names are relative to the workspace cargo built in.
+        workspace_dir = _workspace_dir(crate, root).relative_to(root).as_posix()
         if not isinstance(ran, str) and ran[0] != 0 and \
                 _failure(ran[1], git_dir, snapshot, crate_dir) == "missing_dependencies":
             manifest = "harness"
+            workspace_dir = crate_dir  # each harness manifest is a workspace of its own
             ran = _with_harness(crate, root, target, env, registry, Path(tmp), cancel,
                                 missing)
         if isinstance(ran, str):
@@ -345,10 +357,11 @@ def rustdoc_facts(git_dir: Path, snapshot: str, crate_dir: str, cache_dir: Path,
     cache_dir.mkdir(parents=True, exist_ok=True)
     from dataset_builder.atomic import atomic_write_text
 
-    suffix = "" if manifest == "own" else "." + manifest
-    atomic_write_text(cache_dir / f"{tag}{suffix}.json", json.dumps(data))
-    facts = parse_rustdoc_json(data, snapshot, crate_dir)
-    facts.manifest = manifest
+    workspace_dir = "" if workspace_dir == "." else workspace_dir
+    atomic_write_text(cache_dir / f"{tag}.{manifest}.json",
+                      json.dumps({"workspace_dir": workspace_dir, "rustdoc": data}))
+    facts = parse_rustdoc_json(data, snapshot, workspace_dir)
+    facts.crate_dir, facts.manifest = crate_dir, manifest
     return facts, "ok"
 
 

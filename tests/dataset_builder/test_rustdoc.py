@@ -192,8 +192,10 @@ def test_crates_sharing_a_target_folder_each_get_their_own_json(tmp_path: Path) 
     for crate in ("a", "b"):  # a's JSON, left in the folder, must not be taken for b's
         facts, reason = rustdoc_facts(tmp_path, "0" * 40, crate, tmp_path / "cache", tree,
                                       threading.Event(), target)
-        assert reason == "ok" and facts is not None
+        assert reason == "ok" and facts is not None and facts.manifest == "own"
         names[crate] = {name for _, _, name in facts.signatures}
+        # Paths in the repository (rustdoc's are relative to the workspace's folder).
+        assert {path for path, _, _ in facts.signatures} == {f"{crate}/src/lib.rs"}
     assert "from_b" in names["b"] and "from_a" not in names["b"]
     assert "from_a" in names["a"] and "from_b" not in names["a"]
 
@@ -333,3 +335,22 @@ def test_a_workspace_root_crate_with_members_as_path_dependencies(tmp_path: Path
                                   tmp_path / "target", vendor)
     assert reason == "ok" and facts is not None
     assert "root" in {name for _, _, name in facts.signatures}
+
+
+@NIGHTLY
+def test_a_dependency_patched_to_a_crate_of_the_tree(tmp_path: Path) -> None:
+    """actix-web's layout: members name each other by version, and the workspace's
+    `[patch.crates-io]` points those names at the members' folders."""
+    tree = tmp_path / "tree"
+    (tree / "Cargo.toml").parent.mkdir(parents=True)
+    (tree / "Cargo.toml").write_text('[workspace]\nmembers = ["app", "helper"]\n\n'
+                                     '[patch.crates-io]\nhelper = { path = "helper" }\n')
+    write_crate(tree / "helper", package("helper").replace("0.1.0", "3.2.0"),
+                "pub fn help() -> u8 { 7 }\n")
+    write_crate(tree / "app", package("app", '[dependencies]\nhelper = "3"\n'
+                                      '[dev-dependencies]\nno-such-crate-here = "1"\n'),
+                "pub fn run() -> u8 { helper::help() }\n")
+    facts, reason = rustdoc_facts(tmp_path, "0" * 40, "app", tmp_path / "cache", tree, None,
+                                  tmp_path / "target")
+    assert reason == "ok" and facts is not None and facts.manifest == "harness"
+    assert set(facts.signatures) == {("app/src/lib.rs", 1, "run")}
