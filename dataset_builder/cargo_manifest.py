@@ -138,6 +138,24 @@ def _workspace_root(crate_root: Path, tree_root: Path) -> dict[str, Any] | None:
         folder = folder.parent
 
 
+def _hyphenated(data: dict[str, Any]) -> dict[str, Any]:
+    """A manifest with cargo's older underscore spellings (`build_dependencies`, `[lib]
+    proc_macro`, ...) under their hyphenated names, which is all the harness reads."""
+    def rename(table: dict[str, Any], keys: tuple[str, ...]) -> None:
+        for key in keys:
+            old = key.replace("-", "_")
+            if old in table and key not in table:
+                table[key] = table.pop(old)
+
+    rename(data, ("build-dependencies", "dev-dependencies"))
+    for table in (data.get("target") or {}).values():
+        if isinstance(table, dict):
+            rename(table, ("build-dependencies", "dev-dependencies"))
+    if isinstance(data.get("lib"), dict):
+        rename(data["lib"], ("proc-macro", "crate-type"))
+    return data
+
+
 def _patched_paths(data: dict[str, Any], crate_dir: Path, ws: dict[str, Any] | None
                    ) -> dict[str, str]:
     """Crates that `[patch.crates-io]` (the workspace root's, else the crate's own) replaces
@@ -172,7 +190,7 @@ def harness_manifest(crate_dir: Path, tree_root: Path, relax_versions: bool = Fa
     if not path.is_file():
         raise ManifestError("no Cargo.toml")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = _hyphenated(tomllib.loads(path.read_text(encoding="utf-8")))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ManifestError(f"unreadable Cargo.toml: {exc}") from None
     package = data.get("package") or data.get("project")
@@ -240,7 +258,10 @@ def harness_manifest(crate_dir: Path, tree_root: Path, relax_versions: bool = Fa
     enabled: set[str] = set()
     stack = (["default"] if "default" in features else []) + \
         [feat for feat in enable if feat in features]
-    used_optional: set[str] = set()
+    # A feature asked of this crate that is not in its table is an optional dependency's
+    # implicit one: the dependency is used.
+    used_optional: set[str] = {feat for feat in enable if feat not in features and
+                               deps.get(feat, {}).get("optional")}
     while stack:
         feat = stack.pop()
         if feat in enabled:
@@ -250,7 +271,7 @@ def harness_manifest(crate_dir: Path, tree_root: Path, relax_versions: bool = Fa
             head = entry.split("/")[0].rstrip("?").removeprefix("dep:")
             if entry in features and not entry.startswith("dep:"):
                 stack.append(entry)
-            elif head in deps:
+            elif head in deps and "?/" not in entry:  # `dep?/feat` does not enable `dep`
                 used_optional.add(head)
     # Implicit features of optional dependencies used without `dep:` never get enabled here.
     kept_deps = {k: v for k, v in deps.items() if not v.get("optional") or k in used_optional}
@@ -362,14 +383,23 @@ def harness_manifests(crate: Path, root: Path, relax_versions: bool = False
             continue
         manifests[folder] = manifest
         data = tomllib.loads(manifest.text)
+        # Features this crate's enabled ones turn on in a dependency (`dep/feat`,
+        # `dep?/feat`; its harness [features] keeps only enabled features' entries).
+        turned_on: dict[str, set[str]] = defaultdict(set)
+        for entries in (data.get("features") or {}).values():
+            for entry in entries:
+                name, slash, feature = entry.partition("/")
+                if slash:
+                    turned_on[name.rstrip("?").removeprefix("dep:")].add(feature)
         for table in ("dependencies", "build-dependencies"):
-            for spec in (data.get(table) or {}).values():
+            for name, spec in (data.get(table) or {}).items():
                 if not isinstance(spec, dict) or not isinstance(spec.get("path"), str):
                     continue
                 path = Path(spec["path"])
                 if not path.is_relative_to(root) or not (path / "Cargo.toml").is_file():
                     continue
                 features = {f for f in spec.get("features", []) if isinstance(f, str)}
+                features |= turned_on.get(name, set())
                 if path not in manifests or not features <= asked[path]:
                     asked[path] |= features  # written (again) with them
                     todo.append(path)

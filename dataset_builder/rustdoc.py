@@ -246,10 +246,23 @@ def has_lib_target(crate: Path) -> bool:
     return package.get("autolib", True) is not False and (crate / "src" / "lib.rs").is_file()
 
 
-def _workspace_dir(crate: Path, tree: Path) -> Path:
-    """The folder of the workspace `crate` belongs to: the nearest folder from the crate up
-    to the tree's root whose Cargo.toml has a `[workspace]` table, else the crate itself (a
-    package of its own)."""
+def _workspace_dir(crate: Path, tree: Path, env: dict[str, str] | None = None) -> Path:
+    """The folder of the workspace `crate` belongs to. With `env`, cargo's answer (`cargo
+    locate-project --workspace`: it honours a workspace's `exclude` and a package's
+    `workspace` key) where it gives one inside the tree. Else the nearest folder from the
+    crate up to the tree's root whose Cargo.toml has a `[workspace]` table, or the crate
+    itself (a package of its own)."""
+    if env is not None:
+        try:
+            located = subprocess.run(
+                ["cargo", "+nightly", "locate-project", "--workspace", "--message-format",
+                 "plain", "--offline"], cwd=crate, env=env, capture_output=True, text=True,
+                timeout=PROBE_TIMEOUT_S)
+            folder = Path(located.stdout.strip()).parent  # cargo's paths are canonical
+            if located.returncode == 0 and folder.is_relative_to(tree.resolve()):
+                return tree / folder.relative_to(tree.resolve())
+        except (OSError, subprocess.TimeoutExpired):
+            pass
     folder = crate
     while True:
         if "workspace" in (_manifest(folder) or {}):
@@ -306,7 +319,9 @@ def rustdoc_facts(git_dir: Path, snapshot: str, crate_dir: str, cache_dir: Path,
     given, receives the crates that second resolution could not find."""
     if cancel is not None and cancel.is_set():  # not wanted: not even a cached result
         return None, "cancelled"
-    tag = f"{snapshot}-{crate_dir.replace('/', '_') or 'root'}"
+    # The crate folder hashed: `root` and the repository's root, or `a/b` and `a_b`, differ.
+    folder_hash = hashlib.sha256(crate_dir.encode("utf-8", "surrogateescape")).hexdigest()
+    tag = f"{snapshot}-{folder_hash[:16]}"
     for manifest in MANIFESTS:
         cached = cache_dir / f"{tag}.{manifest}.json"
         if cached.exists():
@@ -337,12 +352,9 @@ def rustdoc_facts(git_dir: Path, snapshot: str, crate_dir: str, cache_dir: Path,
         env = {**os.environ, "CARGO_TARGET_DIR": str(target), "CARGO_NET_OFFLINE": "true"}
         ran = _document(crate, target, env, cancel)
         manifest = "own"
-        # rustdoc's file names are relative to the workspace cargo built in.
-        workspace_dir = _workspace_dir(crate, root).relative_to(root).as_posix()
         if not isinstance(ran, str) and ran[0] != 0 and \
                 _failure(ran[1], git_dir, snapshot, crate_dir) == "missing_dependencies":
             manifest = "harness"
-            workspace_dir = crate_dir  # each harness manifest is a workspace of its own
             ran = _with_harness(crate, root, target, env, registry, Path(tmp), cancel,
                                 missing)
         if isinstance(ran, str):
@@ -354,6 +366,10 @@ def rustdoc_facts(git_dir: Path, snapshot: str, crate_dir: str, cache_dir: Path,
         if not docs:
             return None, "no_json_output"
         data = json.loads(docs[0].read_text())
+        # rustdoc's file names are relative to the workspace cargo built in: a harness
+        # manifest is a workspace of its own, a member's own manifest is in its workspace.
+        workspace_dir = crate_dir if manifest == "harness" else \
+            _workspace_dir(crate, root, env).relative_to(root).as_posix()
     cache_dir.mkdir(parents=True, exist_ok=True)
     from dataset_builder.atomic import atomic_write_text
 
@@ -380,6 +396,8 @@ def _failure(err: str, git_dir: Path, snapshot: str, crate_dir: str) -> str:
         return "missing_blobs"
     if "no library targets" in err or "no lib target" in err:
         return "no_lib_target"
+    if "does not have that feature" in err:  # a feature asked of a crate that lacks it
+        return "cargo_failed"
     if "failed to select a version" in err or "no matching package" in err or \
             "failed to load source" in err or "offline" in err:
         return "missing_dependencies"

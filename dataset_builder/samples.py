@@ -549,13 +549,13 @@ def _item_lines(text: str, rows: list[int], col: dict[str, Sequence[Any]]) -> li
     that no other row took is its start. The recorded line when there is none. One pass
     over the file and one look-up per item (a search of the whole file per item took
     libc's snapshots from 19 to 50 CPU seconds)."""
-    starts: dict[str, list[int]] = defaultdict(list)  # a line without its indent -> numbers
+    starts: dict[str, list[int]] = defaultdict(list)  # a line's _line_key -> its numbers
     offsets: list[int] = []  # where each line's text starts, after its indentation
     at = 0
     for number, line in enumerate(text.split("\n")):
         content = line.lstrip(" \t")
         offsets.append(at + len(line) - len(content))
-        starts[content].append(number)
+        starts[_line_key(content)].append(number)
         at += len(line) + 1
     lines: list[int] = []
     taken: set[int] = set()
@@ -564,7 +564,8 @@ def _item_lines(text: str, rows: list[int], col: dict[str, Sequence[Any]]) -> li
         column[r] for r in rows]
     for r, item_text in zip(rows, item_texts, strict=True):
         recorded = col["start_line"][r] - 1
-        numbers = starts.get(item_text.partition("\n")[0], ()) if item_text else ()
+        numbers = starts.get(_line_key(item_text.partition("\n")[0]), ()) if item_text \
+            else ()
         found = -1
         # Outwards from the recorded line: below it at `hi`, above it at `lo`.
         hi = bisect.bisect_left(numbers, recorded)
@@ -583,6 +584,13 @@ def _item_lines(text: str, rows: list[int], col: dict[str, Sequence[Any]]) -> li
         taken.add(found)
         lines.append(found)
     return lines
+
+
+def _line_key(line: str) -> str:
+    """What a line is looked up by: without a trailing comment or trailing blanks (a
+    one-line item's text has neither; `\r` of CRLF is a blank), unless nothing else is left
+    (a doc comment starts many items)."""
+    return line.split("//", 1)[0].rstrip() or line.rstrip()
 
 
 class BlobTexts:
@@ -1558,8 +1566,9 @@ def _match_rustdoc(facts: RustdocFacts, rows: list[int], col: dict[str, Sequence
             if col["symbol"][row]:
                 mapping[col["symbol"][row]] = entry
             if col["parent"][row]:  # the parent's lineage: the same file lineage, its key
-                members[lineage.removesuffix(col["key"][row]) + col["parent"][row]].append(
-                    lineage)
+                parent = members[lineage.removesuffix(col["key"][row]) + col["parent"][row]]
+                if lineage not in parent:  # once, however many snapshots document it
+                    parent.append(lineage)
     return matched
 
 

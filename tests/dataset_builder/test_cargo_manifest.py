@@ -89,3 +89,38 @@ def test_harness_manifests_exclude_nested_path_dependencies(tmp_path: Path) -> N
     assert manifests[tree.resolve()].text.endswith('[workspace]\nexclude = ["below"]\n')
     below = manifests[(tree / "below").resolve()].text
     assert "f = []" in below and "[workspace]" in below
+
+
+def test_features_asked_of_a_path_dependency_keep_what_they_need(tmp_path: Path) -> None:
+    """Found in review: a feature asked of a path dependency that is an optional
+    dependency's implicit one, and a feature a dependent's own enabled feature turns on
+    (`b/extra`), keep the optional dependencies they need; a weak `dep?/feat` enables none."""
+    from tests.dataset_builder.test_rustdoc import package, write_crate
+
+    tree = tmp_path / "tree"
+    write_crate(tree / "a", package("a", '[features]\ndefault = ["b/extra"]\n'
+                                    '[dependencies]\nb = { path = "../b", features = ["c"] }\n'),
+                "")
+    write_crate(tree / "b", package("b", '[features]\nextra = ["dep:d"]\n'
+                                    'weak = ["e?/std"]\ndefault = ["weak"]\n'
+                                    '[dependencies]\nc = { path = "../c", optional = true }\n'
+                                    'd = { path = "../d", optional = true }\n'
+                                    'e = { version = "1", optional = true }\n'), "")
+    for name in ("c", "d"):
+        write_crate(tree / name, package(name), "")
+    manifests = harness_manifests(tree / "a", tree)
+    b = manifests[(tree / "b").resolve()].text
+    assert "\nc = {" in b and "\nd = {" in b  # both kept: c asked for, d by a's default
+    assert "\ne = {" not in b  # only weakly named
+    assert set(manifests) == {(tree / n).resolve() for n in ("a", "b", "c", "d")}
+
+
+def test_older_underscore_spellings(tmp_path: Path) -> None:
+    from tests.dataset_builder.test_rustdoc import package, write_crate
+
+    write_crate(tmp_path, package("m", '[lib]\nproc_macro = true\n'
+                                  '[build_dependencies]\ncc = "1.0.3"\n'), "")
+    (tmp_path / "build.rs").write_text("fn main() {}\n")
+    text = harness_manifest(tmp_path, tmp_path, relax_versions=True).text
+    assert "proc-macro = true" in text
+    assert '[build-dependencies]\ncc = { version = "1" }' in text

@@ -354,3 +354,25 @@ def test_a_dependency_patched_to_a_crate_of_the_tree(tmp_path: Path) -> None:
                                   tmp_path / "target")
     assert reason == "ok" and facts is not None and facts.manifest == "harness"
     assert set(facts.signatures) == {("app/src/lib.rs", 1, "run")}
+
+
+@NIGHTLY
+def test_crates_of_one_tree_do_not_share_cached_results_or_a_workspace_they_left(
+        tmp_path: Path) -> None:
+    """Found in review: a crate folder named `root` shared the repository root's cache file,
+    and a crate a workspace excludes was taken to be documented inside it (cargo then makes
+    it a workspace of its own: its file names are its own)."""
+    tree = tmp_path / "tree"
+    write_crate(tree, package("top", '[workspace]\nmembers = ["root"]\nexclude = ["ex"]\n'),
+                "pub fn top_fn() {}\n")
+    write_crate(tree / "root", package("inner"), "pub fn inner_fn() {}\n")
+    write_crate(tree / "ex", package("ex"), "pub fn in_ex() {}\n")
+    found = {}
+    for crate in ("", "root", "ex"):
+        facts, reason = rustdoc_facts(tmp_path, "0" * 40, crate, tmp_path / "cache", tree,
+                                      None, tmp_path / "target")
+        assert reason == "ok" and facts is not None, crate
+        found[crate] = set(facts.signatures)
+    assert found == {"": {("src/lib.rs", 1, "top_fn")},
+                     "root": {("root/src/lib.rs", 1, "inner_fn")},
+                     "ex": {("ex/src/lib.rs", 1, "in_ex")}}

@@ -463,6 +463,12 @@ def test_split_points_of_a_file_follow_its_items_where_they_are_now() -> None:
     text = "\n".join(["fn a() {}\n", twin, "fn c() {}\n", twin])
     col = {"text": ["fn a() {}\n", twin, "fn c() {}\n", twin], "start_line": [9, 2, 1, 8]}
     assert _item_lines(text, [2, 0, 3, 1], col) == [4, 0, 6, 2]
+    # One-line items in a CRLF file, or with a comment or blanks after them on their line.
+    items = ["fn one() {}", "fn two() {\r\n    2\r\n}", "fn three() {}", "fn four() {}"]
+    text = ("// a\r\n// b\r\nfn one() {} // trailing\r\nfn two() {\r\n    2\r\n}\r\n"
+            "fn three() {}   \r\nfn four() {}\r\n")
+    col = {"text": items, "start_line": [1, 2, 3, 4]}
+    assert _item_lines(text, [0, 1, 2, 3], col) == [2, 3, 6, 7]
 
 
 def test_rerun_is_up_to_date_and_a_crashed_samples_run_is_redone(
@@ -1207,3 +1213,25 @@ def test_rustdoc_facts_reach_functions_that_only_moved_in_a_crate_with_dev_depen
     assert small["type_facts_source"] == "tree-sitter+rustdoc"
     assert "rustdoc: fn held(&self) -> core::option::Option<u8>" in small["context"], \
         small["context"]
+
+
+@pytest.mark.skipif(not _nightly(), reason="no nightly toolchain for rustdoc JSON")
+def test_an_impl_block_lists_each_documented_method_once(tmp_path: Path) -> None:
+    """Found in review: with rustdoc at every snapshot, an impl's methods were listed once
+    per snapshot that documented them."""
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    manifest = '[package]\nname = "held"\nversion = "0.1.0"\nedition = "2021"\n'
+    holder = ("pub struct Holder(u8);\n\nimpl Holder {\n"
+              "    pub fn held(&self) -> Option<u8> {\n        Some(self.0)\n    }\n}\n")
+    commits = [Commit("one", write={"Cargo.toml": manifest, "src/lib.rs": holder})]
+    commits += [Commit(f"c{i}", write={"src/other.rs": f"pub fn o{i}() {{}}\n",
+                                        "src/lib.rs": "mod other;\n" + holder})
+                for i in range(3)]
+    repo = make_repo(tmp_path / "repo", commits).path
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo), "--out", str(out), "--quiet", "--rustdoc", "snapshots",
+                 "--snapshot-every", "1"]) == 0
+    counts = [r["context"].count("rustdoc: fn held") for r in read_samples(out).to_pylist()
+              if r["scale"] == "small"]
+    assert counts == [1]
