@@ -19,6 +19,7 @@ import tomllib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -411,6 +412,33 @@ def harness_manifests(crate: Path, root: Path, relax_versions: bool = False
         if nested and manifest.text.endswith("\n[workspace]\n"):
             manifest.text += f"exclude = {toml_value(nested)}\n"
     return manifests
+
+
+def registry_wants(manifests: dict[Path, CrateManifest]) -> set[str]:
+    """The registry crates harness manifests depend on directly (build-dependencies too)."""
+    wanted: set[str] = set()
+    for manifest in manifests.values():
+        data = tomllib.loads(manifest.text)
+        for table in ("dependencies", "build-dependencies"):
+            for name, spec in (data.get(table) or {}).items():
+                if isinstance(spec, dict) and "path" not in spec:
+                    wanted.add(str(spec.get("package", name)))
+    return wanted
+
+
+_RELEASE_FOLDER = re.compile(r"(.+?)-\d+\.\d+\.\d+\S*")
+
+
+@lru_cache(maxsize=4)
+def registry_names(registry: Path) -> frozenset[str]:
+    """Crate names an offline registry folder holds some release of: Debian's and `cargo
+    vendor`'s folders are `<name>-<version>` or `<name>`."""
+    try:
+        folders = [entry.name for entry in registry.iterdir() if entry.is_dir()]
+    except OSError:
+        return frozenset()
+    return frozenset((match.group(1) if (match := _RELEASE_FOLDER.fullmatch(name)) else name)
+                     for name in folders)
 
 
 def write_manifests(manifests: dict[Path, CrateManifest]) -> None:

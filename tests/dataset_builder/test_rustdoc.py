@@ -300,7 +300,8 @@ def test_dependencies_come_from_the_offline_registry_and_missing_ones_are_named(
     tree = tmp_path / "tree"
     write_crate(tree / "uses", package("uses", '[dependencies]\ntiny = "1.0"\n'),
                 "pub fn make() -> tiny::Tiny { tiny::Tiny(1) }\n")
-    write_crate(tree / "lacks", package("lacks", '[dependencies]\nabsent-crate = "2"\n'),
+    write_crate(tree / "lacks", package("lacks", '[dependencies]\nabsent-crate = "2"\n'
+                                        'other-absent = "1"\ntiny = "1"\n'),
                 "pub fn f() {}\n")
     missing: list[str] = []
     facts, reason = rustdoc_facts(tmp_path, "0" * 40, "uses", tmp_path / "cache", tree,
@@ -310,7 +311,9 @@ def test_dependencies_come_from_the_offline_registry_and_missing_ones_are_named(
     assert missing == []
     facts, reason = rustdoc_facts(tmp_path, "0" * 40, "lacks", tmp_path / "cache", tree,
                                   None, tmp_path / "target", vendor, missing)
-    assert facts is None and reason == "missing_dependencies" and missing == ["absent-crate"]
+    # Every crate the registry has no release of is named (cargo stops at the first).
+    assert facts is None and reason == "missing_dependencies"
+    assert missing == ["absent-crate", "other-absent"]
 
 
 @NIGHTLY
