@@ -148,6 +148,16 @@ def _summary(result: BuildResult, console: Console) -> None:
         rows.append((f"  skipped: {reason}", count))
     for scale, st in m.get("samples", {}).get("scales", {}).items():
         rows.append((f"samples {scale} (kept / produced)", f"{st['kept']} / {st['produced']}"))
+    rustdoc = m.get("samples", {}).get("rustdoc", {})
+    if rustdoc.get("runs"):
+        documented = sum(run["result"] == "ok" for run in rustdoc["runs"])
+        rows.append(("rustdoc crates documented / run",
+                     f"{documented} / {len(rustdoc['runs'])}"))
+        rows.append(("rustdoc functions resolved",
+                     rustdoc.get("functions_with_resolved_signature", 0)))
+        if rustdoc.get("missing_crates"):
+            rows.append(("  offline registry lacks",
+                         ", ".join(list(rustdoc["missing_crates"])[:5])))
     for key, value in rows:
         table.add_row(key, str(value))
     console.print(table)
