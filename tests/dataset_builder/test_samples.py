@@ -1182,7 +1182,7 @@ def test_items_a_merge_left_behind_in_the_replay_do_not_reach_rustdoc(tmp_path: 
 
 @pytest.mark.skipif(not _nightly(), reason="no nightly toolchain for rustdoc JSON")
 def test_rustdoc_facts_reach_functions_that_only_moved_in_a_crate_with_dev_dependencies(
-        tmp_path: Path) -> None:
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Two things every real history measured had: a dev-dependency no offline registry
     holds (the crate's own manifest then fails; a harness manifest is used), and functions
     that only moved since their last change (their rows keep the old lines, so they are
@@ -1213,6 +1213,11 @@ def test_rustdoc_facts_reach_functions_that_only_moved_in_a_crate_with_dev_depen
     assert small["type_facts_source"] == "tree-sitter+rustdoc"
     assert "rustdoc: fn held(&self) -> core::option::Option<u8>" in small["context"], \
         small["context"]
+    # The summary table of a run (up to date now) says so too.
+    capsys.readouterr()
+    assert main(["--repo", str(repo), "--out", str(out), "--rustdoc", "head"]) == 0
+    summary = capsys.readouterr().err  # the console is stderr
+    assert "rustdoc crates documented / run" in summary and "1 / 1" in summary
 
 
 @pytest.mark.skipif(not _nightly(), reason="no nightly toolchain for rustdoc JSON")
