@@ -1409,7 +1409,21 @@ def _rustdoc_runs(info: RepoInfo, out: Path, chosen: list[tuple[int, str]],
     the paths of its minable files, rustdoc's result for each crate that holds some (facts
     or None, the reason, and the crates an offline resolution missed), and the texts of the
     documented crates' files. Needs no history, so it runs while that loads. `cancel`,
-    `registry`: see rustdoc_facts."""
+    `registry`: see rustdoc_facts. One target folder per workspace serves every snapshot:
+    the registry crates built for one are not built again for the next."""
+    targets = tempfile.TemporaryDirectory(prefix="ferric-rustdoc-targets-")
+    try:
+        yield from _rustdoc_snapshot_runs(info, out, chosen, Path(targets.name), cancel,
+                                          registry)
+    finally:
+        targets.cleanup()
+
+
+def _rustdoc_snapshot_runs(info: RepoInfo, out: Path, chosen: list[tuple[int, str]],
+                           targets: Path, cancel: threading.Event | None,
+                           registry: str | None
+                           ) -> Iterator[tuple[set[str], set[str], dict[str, _RustdocRun],
+                                               dict[str, str]]]:
     for _, sha in chosen:
         entries = list_tree(info, sha)
         manifests = {str(Path(e.path).parent) for e in entries if Path(e.path).name == "Cargo.toml"}
@@ -1423,8 +1437,7 @@ def _rustdoc_runs(info: RepoInfo, out: Path, chosen: list[tuple[int, str]],
                 missing: list[str] = []
                 facts, reason = rustdoc_facts(
                     info.git_dir, sha, crate_dir, out / ".rustdoc-cache", Path(tree) / "src",
-                    cancel, Path(tree) / "target", Path(registry) if registry else None,
-                    missing)
+                    cancel, targets, Path(registry) if registry else None, missing)
                 results[crate_dir] = (facts, reason, missing)
         # The documented crates' files: where their items are at the snapshot.
         documented = {c for c, (facts, _, _) in results.items() if facts is not None}
