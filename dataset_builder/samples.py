@@ -33,7 +33,7 @@ import traceback
 import weakref
 from array import array
 from collections import Counter, OrderedDict, defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache, partial
@@ -1403,8 +1403,8 @@ _RustdocRun = tuple[RustdocFacts | None, str, list[str]]
 
 def _rustdoc_runs(info: RepoInfo, out: Path, chosen: list[tuple[int, str]],
                   cancel: threading.Event | None = None, registry: str | None = None
-                  ) -> Iterator[tuple[set[str], set[str], dict[str, _RustdocRun],
-                                      dict[str, str]]]:
+                  ) -> Generator[tuple[set[str], set[str], dict[str, _RustdocRun],
+                                       dict[str, str]], None, None]:
     """For each chosen snapshot, its crate folders (those with a Cargo.toml; "" = the root),
     the paths of its minable files, rustdoc's result for each crate that holds some (facts
     or None, the reason, and the crates an offline resolution missed), and the texts of the
@@ -1472,12 +1472,16 @@ class RustdocAhead:
         self.chosen = chosen
         self._cancel = threading.Event()
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="ferric-rustdoc")
-        self.runs = _one_ahead(_rustdoc_runs(info, out, self.chosen, self._cancel,
-                                             config.rustdoc_registry), self._pool)
+        self._runs = _rustdoc_runs(info, out, self.chosen, self._cancel,
+                                   config.rustdoc_registry)
+        self.runs = _one_ahead(self._runs, self._pool)
 
     def close(self) -> None:
         self._cancel.set()
         self._pool.shutdown(wait=True, cancel_futures=True)
+        # Not used up (up-to-date samples, other snapshots): its temporary folders go now,
+        # not at an interpreter exit that the CLI's os._exit skips.
+        self._runs.close()
 
 
 _END = object()
