@@ -40,6 +40,8 @@ from dataset_builder.cargo_manifest import (
     cargo_home,
     harness_manifests,
     missing_crates,
+    registry_names,
+    registry_wants,
     write_manifests,
 )
 from dataset_builder.gitio import extract_tree
@@ -193,6 +195,13 @@ class Checker:
         self.manifest = manifests[crate.resolve()]
         write_manifests(manifests)
         if self._backend() == "cargo":
+            # Every crate the registry has no release of, named without a cargo run (cargo
+            # names the first and stops).
+            absent = sorted(registry_wants(manifests) - registry_names(self.registry)) \
+                if self.registry is not None else []
+            if absent:
+                self.lock_error = "missing:" + ",".join(absent)
+                return
             result = self._cargo(["generate-lockfile", "--offline"], crate)
             if result.returncode != 0:
                 text = result.stderr.decode("utf-8", "replace")

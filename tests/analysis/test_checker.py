@@ -231,7 +231,7 @@ def test_registry_dependencies_offline_and_missing_ones(tmp_path: Path) -> None:
     git(repo, "commit", "-q", "-m", "one", date=1_700_000_000)
     (repo / "Cargo.toml").write_text('[package]\nname = "uses-memchr"\nversion = "0.1.0"\n'
                                      'edition = "2021"\n\n[dependencies]\nmemchr = "2"\n'
-                                     'no-such-crate-anywhere = "1"\n')
+                                     'no-such-crate-anywhere = "1"\nnor-this-one = "2"\n')
     git(repo, "commit", "-q", "-am", "two", date=1_700_003_600)
     shas = git(repo, "rev-list", "--reverse", "HEAD").split()
     checker = Checker(tmp_path / "w", REGISTRY)
@@ -242,7 +242,8 @@ def test_registry_dependencies_offline_and_missing_ones(tmp_path: Path) -> None:
     assert not checker.check(t, prep, lib.replace("memchr::memchr", "memchr::nope")).compiled
     missing = checker.prepare(target((repo, shas[1]), "src/lib.rs", lib))
     assert missing.reason == "missing_dependencies"
-    assert "no-such-crate-anywhere" in missing.detail
+    # Both named (cargo itself names the first and stops).
+    assert missing.detail == "missing:no-such-crate-anywhere,nor-this-one"
 
 
 def test_symlink_out_of_the_tree_is_not_extracted(tmp_path: Path) -> None:
