@@ -197,8 +197,8 @@ class Checker:
         if self._backend() == "cargo":
             # Every crate the registry has no release of, named without a cargo run (cargo
             # names the first and stops).
-            absent = sorted(registry_wants(manifests) - registry_names(self.registry)) \
-                if self.registry is not None else []
+            held = registry_names(self.registry) if self.registry is not None else None
+            absent = sorted(registry_wants(manifests) - held) if held is not None else []
             if absent:
                 self.lock_error = "missing:" + ",".join(absent)
                 return

@@ -430,13 +430,14 @@ _RELEASE_FOLDER = re.compile(r"(.+?)-\d+\.\d+\.\d+\S*")
 
 
 @lru_cache(maxsize=4)
-def registry_names(registry: Path) -> frozenset[str]:
+def registry_names(registry: Path) -> frozenset[str] | None:
     """Crate names an offline registry folder holds some release of: Debian's and `cargo
-    vendor`'s folders are `<name>-<version>` or `<name>`."""
+    vendor`'s folders are `<name>-<version>` or `<name>`. None when it cannot be listed
+    (cargo's own error then says why)."""
     try:
         folders = [entry.name for entry in registry.iterdir() if entry.is_dir()]
     except OSError:
-        return frozenset()
+        return None
     return frozenset((match.group(1) if (match := _RELEASE_FOLDER.fullmatch(name)) else name)
                      for name in folders)
 

@@ -334,13 +334,18 @@ def rustdoc_facts(git_dir: Path, snapshot: str, crate_dir: str, cache_dir: Path,
     reason = _toolchain_ok()
     if reason:
         return None, reason
+    if registry is not None:
+        registry = registry.resolve()  # cargo reads it from a config file elsewhere
     with tempfile.TemporaryDirectory(prefix="ferric-rustdoc-") as tmp:
         root = tree or Path(tmp) / "src"
         # The whole tree: a workspace member inherits from the workspace's Cargo.toml.
+        extracted = not root.exists()
         try:
             extract_tree(git_dir, snapshot, root)  # returns at once when it exists
         except RepoError:
             return None, "git_archive_failed"
+        if extracted:
+            _touch(root)
         crate = root / crate_dir if crate_dir else root
         if not (crate / "Cargo.toml").exists():
             return None, "no_cargo_toml"
@@ -383,6 +388,17 @@ def rustdoc_facts(git_dir: Path, snapshot: str, crate_dir: str, cache_dir: Path,
     return facts, "ok"
 
 
+def _touch(tree: Path) -> None:
+    """Give a tree extracted from git the time of now. Its files carry the commit's time, and
+    cargo tells a path dependency's build is fresh by comparing times: in a target folder
+    that an earlier snapshot's build used (rustdoc's runs share one), a crate changed since
+    would look older than that build and not be built again."""
+    for folder, _, names in os.walk(tree):
+        for name in names:
+            with contextlib.suppress(OSError):
+                os.utime(os.path.join(folder, name), None, follow_symlinks=False)
+
+
 def _document(crate: Path, target: Path, env: dict[str, str],
               cancel: threading.Event | None) -> tuple[int, str] | str:
     # The JSON of a crate documented before in a shared target folder is not this one's.
@@ -417,10 +433,11 @@ def _with_harness(crate: Path, root: Path, target: Path, env: dict[str, str],
         manifests = harness_manifests(crate, root, relax_versions=True)
     except ManifestError:
         return "manifest_unreadable"
-    if registry is not None:
+    held = registry_names(registry) if registry is not None else None
+    if held is not None:
         # cargo names the first crate it cannot find and stops: every one the registry has
         # no release of at all is named here, without a cargo run (sqlx: 29 crates).
-        absent = sorted(registry_wants(manifests) - registry_names(registry))
+        absent = sorted(registry_wants(manifests) - held)
         if absent:
             if missing is not None:
                 missing.extend(absent)

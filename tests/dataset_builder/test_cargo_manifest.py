@@ -124,3 +124,14 @@ def test_older_underscore_spellings(tmp_path: Path) -> None:
     text = harness_manifest(tmp_path, tmp_path, relax_versions=True).text
     assert "proc-macro = true" in text
     assert '[build-dependencies]\ncc = { version = "1" }' in text
+
+
+def test_a_registry_folder_that_cannot_be_listed_names_nothing(tmp_path: Path) -> None:
+    from dataset_builder.cargo_manifest import registry_names
+
+    (tmp_path / "md-5-0.10.6").mkdir()
+    (tmp_path / "foo-1.0.0-rc.1").mkdir()
+    (tmp_path / "base64").mkdir()
+    (tmp_path / "notes.txt").write_text("")
+    assert registry_names(tmp_path) == {"md-5", "foo", "base64"}
+    assert registry_names(tmp_path / "absent") is None  # cargo's own error then says why

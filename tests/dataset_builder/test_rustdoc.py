@@ -379,3 +379,31 @@ def test_crates_of_one_tree_do_not_share_cached_results_or_a_workspace_they_left
     assert found == {"": {("src/lib.rs", 1, "top_fn")},
                      "root": {("root/src/lib.rs", 1, "inner_fn")},
                      "ex": {("ex/src/lib.rs", 1, "in_ex")}}
+
+
+@NIGHTLY
+def test_a_target_folder_shared_by_snapshots_builds_a_changed_path_dependency_again(
+        tmp_path: Path) -> None:
+    """Found in review: a tree from git carries the commit's times, so in a target folder an
+    earlier snapshot's build used, a workspace member changed since looked older than that
+    build and was not built again (cargo_failed: cannot find `New` in `utils`)."""
+    member = '[package]\nname = "{}"\nversion = "0.1.0"\nedition = "2021"\n{}'
+    repo = make_repo(tmp_path / "repo", [
+        Commit("one", write={
+            "Cargo.toml": '[workspace]\nmembers = ["app", "utils"]\nresolver = "2"\n',
+            "utils/Cargo.toml": member.format("utils", ""),
+            "utils/src/lib.rs": "pub struct Old;\n",
+            "app/Cargo.toml": member.format(
+                "app", '[dependencies]\nutils = { path = "../utils" }\n'),
+            "app/src/lib.rs": "pub fn f() -> utils::Old { utils::Old }\n"}),
+        Commit("two", write={"utils/src/lib.rs": "pub struct New;\n",
+                             "app/src/lib.rs": "pub fn g() -> utils::New { utils::New }\n"}),
+    ])
+    names = []
+    for commit in ("one", "two"):
+        facts, reason = rustdoc_facts(repo.path / ".git", repo.sha(commit), "app",
+                                      tmp_path / "cache", tmp_path / f"tree-{commit}", None,
+                                      tmp_path / "targets")
+        assert reason == "ok" and facts is not None, (commit, reason)
+        names.append({name for _, _, name in facts.signatures})
+    assert names == [{"f"}, {"g"}]
