@@ -133,5 +133,5 @@ def test_a_registry_folder_that_cannot_be_listed_names_nothing(tmp_path: Path) -
     (tmp_path / "foo-1.0.0-rc.1").mkdir()
     (tmp_path / "base64").mkdir()
     (tmp_path / "notes.txt").write_text("")
-    assert registry_names(tmp_path) == {"md-5", "foo", "base64"}
+    assert registry_names(tmp_path) == frozenset({"md-5", "foo", "base64"})
     assert registry_names(tmp_path / "absent") is None  # cargo's own error then says why
