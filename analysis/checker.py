@@ -40,8 +40,7 @@ from dataset_builder.cargo_manifest import (
     cargo_home,
     harness_manifests,
     missing_crates,
-    registry_names,
-    registry_wants,
+    registry_lacks,
     write_manifests,
 )
 from dataset_builder.gitio import extract_tree
@@ -195,10 +194,7 @@ class Checker:
         self.manifest = manifests[crate.resolve()]
         write_manifests(manifests)
         if self._backend() == "cargo":
-            # Every crate the registry has no release of, named without a cargo run (cargo
-            # names the first and stops).
-            held = registry_names(self.registry) if self.registry is not None else None
-            absent = sorted(registry_wants(manifests) - held) if held is not None else []
+            absent = registry_lacks(manifests, self.registry)
             if absent:
                 self.lock_error = "missing:" + ",".join(absent)
                 return

@@ -426,6 +426,14 @@ def registry_wants(manifests: dict[Path, CrateManifest]) -> set[str]:
     return wanted
 
 
+def registry_lacks(manifests: dict[Path, CrateManifest], registry: Path | None) -> list[str]:
+    """The registry crates the harness manifests depend on directly that `registry` holds no
+    release of: cargo names the first it cannot find and stops, these are all of them,
+    without a cargo run. None listed without a registry or one that cannot be listed."""
+    held = registry_names(registry) if registry is not None else None
+    return sorted(registry_wants(manifests) - held) if held is not None else []
+
+
 _RELEASE_FOLDER = re.compile(r"(.+?)-\d+\.\d+\.\d+\S*")
 
 

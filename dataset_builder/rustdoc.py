@@ -32,8 +32,7 @@ from dataset_builder.cargo_manifest import (
     cargo_home,
     harness_manifests,
     missing_crates,
-    registry_names,
-    registry_wants,
+    registry_lacks,
     write_manifests,
 )
 from dataset_builder.gitio import RepoError, extract_tree, missing_blobs
@@ -433,16 +432,12 @@ def _with_harness(crate: Path, root: Path, target: Path, env: dict[str, str],
         manifests = harness_manifests(crate, root, relax_versions=True)
     except ManifestError:
         return "manifest_unreadable"
-    held = registry_names(registry) if registry is not None else None
-    if held is not None:
-        # cargo names the first crate it cannot find and stops: every one the registry has
-        # no release of at all is named here, without a cargo run (sqlx: 29 crates).
-        absent = sorted(registry_wants(manifests) - held)
-        if absent:
-            if missing is not None:
-                missing.extend(absent)
-            return 101, "".join(f"no matching package named `{name}` found (not in the "
-                                f"offline registry)\n" for name in absent)
+    absent = registry_lacks(manifests, registry)  # all of them (sqlx: 29 crates)
+    if absent:
+        if missing is not None:
+            missing.extend(absent)
+        return 101, "".join(f"no matching package named `{name}` found (not in the "
+                            f"offline registry)\n" for name in absent)
     saved: dict[Path, bytes | None] = {}
     for folder in manifests:
         for name in ("Cargo.toml", "Cargo.lock"):

@@ -1564,7 +1564,8 @@ def _match_rustdoc(facts: RustdocFacts, rows: list[int], col: dict[str, Sequence
             by_path[col["path"][row]].append(row)
     matched = 0
     for path, path_rows in by_path.items():
-        path_rows.sort(key=col["start_byte"].__getitem__)  # file order, mostly
+        # As recorded: twin texts then take their occurrences in file order.
+        path_rows.sort(key=col["start_byte"].__getitem__)
         text = texts.get(path)
         starts = _item_lines(text, path_rows, col) if text is not None else \
             [col["start_line"][r] - 1 for r in path_rows]

@@ -267,9 +267,20 @@ def test_symlink_out_of_the_tree_is_not_extracted(tmp_path: Path) -> None:
     assert not verdict.compiled and not (tmp_path / "w" / "tree" / "src" / "passwd").exists()
 
 
+def committed_tree(repo: Path, files: dict[str, str]) -> str:
+    """A repository with `files` in one commit; its sha."""
+    for rel, text in files.items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text(text)
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "ws", date=1_700_000_000)
+    return git(repo, "rev-parse", "HEAD").strip()
+
+
 def test_workspace_member_with_inherited_fields_and_a_sibling_path_crate(tmp_path: Path) -> None:
     repo = tmp_path / "ws"
-    for rel, text in {
+    sha = committed_tree(repo, {
         "Cargo.toml": '[workspace]\nmembers = ["a", "b"]\nresolver = "2"\n\n'
                       '[workspace.package]\nversion = "0.2.0"\nedition = "2021"\n\n'
                       '[workspace.dependencies]\na = { path = "a" }\n',
@@ -280,14 +291,9 @@ def test_workspace_member_with_inherited_fields_and_a_sibling_path_crate(tmp_pat
         "b/Cargo.toml": '[package]\nname = "b"\nversion.workspace = true\n'
                         'edition.workspace = true\n\n[dependencies]\na.workspace = true\n',
         "b/src/lib.rs": "pub fn answer() -> u32 {\n    a::base() + 1\n}\n",
-    }.items():
-        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
-        (repo / rel).write_text(text)
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "ws", date=1_700_000_000)
+    })
     text = "pub fn answer() -> u32 {\n    a::base() + 1\n}\n"
-    t = target((repo, git(repo, "rev-parse", "HEAD").strip()), "b/src/lib.rs", text)
+    t = target((repo, sha), "b/src/lib.rs", text)
     checker = Checker(tmp_path / "w", None)
     prep = checker.prepare(t)
     assert prep.ok and prep.backend == "cargo", prep
@@ -301,7 +307,7 @@ def test_crate_that_is_its_workspace_root_with_members_as_path_dependencies(
     members, path dependencies below it, inherit from its manifest (and get a feature it asks
     for). The members get harness manifests too, else they find the root's there."""
     repo = tmp_path / "ws"
-    for rel, text in {
+    sha = committed_tree(repo, {
         "Cargo.toml": '[package]\nname = "root"\nversion = "0.1.0"\nedition = "2021"\n\n'
                       '[workspace]\nmembers = ["member"]\n\n'
                       '[workspace.package]\nedition = "2021"\n\n'
@@ -311,14 +317,9 @@ def test_crate_that_is_its_workspace_root_with_members_as_path_dependencies(
         "member/Cargo.toml": '[package]\nname = "member"\nversion = "0.1.0"\n'
                              'edition.workspace = true\n\n[features]\nextra = []\n',
         "member/src/lib.rs": '#[cfg(feature = "extra")]\npub fn extra() -> u8 {\n    1\n}\n',
-    }.items():
-        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
-        (repo / rel).write_text(text)
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "ws", date=1_700_000_000)
+    })
     text = "pub fn root() -> u8 {\n    member::extra()\n}\n"
-    t = target((repo, git(repo, "rev-parse", "HEAD").strip()), "src/lib.rs", text)
+    t = target((repo, sha), "src/lib.rs", text)
     checker = Checker(tmp_path / "w", None)
     prep = checker.prepare(t)
     assert prep.ok and prep.backend == "cargo", prep
