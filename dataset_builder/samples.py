@@ -48,6 +48,7 @@ from tqdm import tqdm
 
 from dataset_builder import schema
 from dataset_builder.atomic import atomic_write_bytes, atomic_write_json
+from dataset_builder.cargo_manifest import registry_names
 from dataset_builder.children import exit_with_parent
 from dataset_builder.gitio import BlobReader, RepoInfo, list_tree
 from dataset_builder.memory import return_memory
@@ -1150,7 +1151,11 @@ def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
     marker = final / MARKER
     if marker.exists():
         previous = json.loads(marker.read_text())
-        if previous.get("config_hash") == config_hash:
+        gained = _registry_gained(previous.get("section", {}), config)
+        if gained:
+            print(f"note: the offline registry now holds {', '.join(gained)}, which rustdoc "
+                  "lacked before: samples are made again", file=sys.stderr)
+        elif previous.get("config_hash") == config_hash:
             section: dict[str, Any] = previous["section"]
             section["up_to_date"] = True
             return section
@@ -1447,6 +1452,21 @@ def _rustdoc_snapshot_runs(info: RepoInfo, out: Path, chosen: list[tuple[int, st
                 paths, reader.read_many([minable[p] for p in paths]), strict=True)
                 if data is not None}
         yield manifests, set(minable), results, texts
+
+
+def _registry_gained(section: dict[str, Any], config: SampleConfig) -> list[str]:
+    """Crates rustdoc's runs lacked in the samples' `section` that the offline registry now
+    holds (installed since: `apt-get install librust-<name>-dev`, as the report suggests). Its
+    path is in the config hash; what it holds is not, so without this check the same command
+    would find the samples up to date."""
+    if config.rustdoc == "none" or not config.rustdoc_registry:
+        return []
+    lacked = {name for run in section.get("rustdoc", {}).get("runs", [])
+              for name in run.get("missing", ())}
+    if not lacked:
+        return []
+    held = registry_names.__wrapped__(Path(config.rustdoc_registry))  # listed now, not cached
+    return sorted(lacked & held) if held else []
 
 
 class RustdocAhead:

@@ -1238,3 +1238,39 @@ def test_an_impl_block_lists_each_documented_method_once(tmp_path: Path) -> None
     counts = [r["context"].count("rustdoc: fn held") for r in read_samples(out).to_pylist()
               if r["scale"] == "small"]
     assert counts == [1]
+
+
+@pytest.mark.skipif(not _nightly(), reason="no nightly toolchain for rustdoc JSON")
+def test_a_crate_installed_in_the_registry_since_makes_the_samples_again(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The report says what the offline registry lacks and what to install; after that, the
+    same command must not find the samples up to date (the registry's path is in the config
+    hash, what it holds is not)."""
+    from tests.dataset_builder.conftest import Commit, make_repo
+    from tests.dataset_builder.test_rustdoc import vendor_folder
+
+    manifest = ('[package]\nname = "uses"\nversion = "0.1.0"\nedition = "2021"\n'
+                '[dependencies]\ntiny = "1"\n')
+    repo = make_repo(tmp_path / "repo", [Commit("one", write={
+        "Cargo.toml": manifest,
+        "src/lib.rs": "pub fn make(v: u8) -> tiny::Tiny {\n    tiny::Tiny(v)\n}\n"})])
+    held = vendor_folder(tmp_path / "held")  # holds `tiny`
+    vendor = tmp_path / "vendor"
+    vendor.mkdir()
+    args = ["--repo", str(repo.path), "--out", str(tmp_path / "out"), "--quiet",
+            "--rustdoc", "head", "--vendor", str(vendor)]
+
+    def rustdoc() -> dict[str, Any]:
+        manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+        return manifest["samples"]["rustdoc"]  # type: ignore[no-any-return]
+
+    assert main(args) == 0
+    assert rustdoc()["missing_crates"] == {"tiny": 1}
+    assert "`apt-get install librust-tiny-dev`" in (tmp_path / "out" / "report.md").read_text()
+    assert main(args) == 0  # nothing changed: up to date
+    assert "now holds" not in capsys.readouterr().err
+    shutil.copytree(held / "tiny", vendor / "tiny")
+    assert main(args) == 0
+    assert "the offline registry now holds tiny" in capsys.readouterr().err
+    assert rustdoc()["missing_crates"] == {}
+    assert rustdoc()["functions_with_resolved_signature"] == 1
