@@ -14,6 +14,7 @@ crates.io at an offline registry (Debian's, or a `cargo vendor` folder).
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tomllib
 from collections import defaultdict
@@ -442,12 +443,28 @@ def registry_names(registry: Path) -> frozenset[str] | None:
     """Crate names an offline registry folder holds some release of: Debian's and `cargo
     vendor`'s folders are `<name>-<version>` or `<name>`. None when it cannot be listed
     (cargo's own error then says why)."""
-    try:
-        folders = [entry.name for entry in registry.iterdir() if entry.is_dir()]
-    except OSError:
+    folders = _registry_folders(registry)
+    if folders is None:
         return None
     return frozenset((match.group(1) if (match := _RELEASE_FOLDER.fullmatch(name)) else name)
                      for name in folders)
+
+
+def registry_listing(registry: Path) -> str | None:
+    """A digest of the releases an offline registry folder holds now (its folder names), to
+    tell later whether it changed; None when it cannot be listed."""
+    folders = _registry_folders(registry)
+    if folders is None:
+        return None
+    return hashlib.sha256("\n".join(sorted(folders)).encode("utf-8", "surrogateescape")
+                          ).hexdigest()[:16]
+
+
+def _registry_folders(registry: Path) -> list[str] | None:
+    try:
+        return [entry.name for entry in registry.iterdir() if entry.is_dir()]
+    except OSError:
+        return None
 
 
 def write_manifests(manifests: dict[Path, CrateManifest]) -> None:

@@ -48,7 +48,7 @@ from tqdm import tqdm
 
 from dataset_builder import schema
 from dataset_builder.atomic import atomic_write_bytes, atomic_write_json
-from dataset_builder.cargo_manifest import registry_names
+from dataset_builder.cargo_manifest import registry_listing, registry_names
 from dataset_builder.children import exit_with_parent
 from dataset_builder.gitio import BlobReader, RepoInfo, list_tree
 from dataset_builder.memory import return_memory
@@ -1167,6 +1167,8 @@ def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
     snapshots = _snapshots(out)
     chosen = _rustdoc_snapshots(snapshots, config)
     rustdoc_report: dict[str, Any] = {"mode": config.rustdoc, "runs": [], "failed": {}}
+    if chosen and config.rustdoc_registry:  # what it held for these runs: _registry_gained
+        rustdoc_report["registry_listing"] = registry_listing(Path(config.rustdoc_registry))
     # rustdoc (mostly waiting on cargo) runs while the history loads and datasketch is
     # imported (once, here, rather than in each process below): the runs started early if
     # they are for these snapshots, else runs started now.
@@ -1456,16 +1458,21 @@ def _rustdoc_snapshot_runs(info: RepoInfo, out: Path, chosen: list[tuple[int, st
 
 def _registry_gained(section: dict[str, Any], config: SampleConfig) -> list[str]:
     """Crates rustdoc's runs lacked in the samples' `section` that the offline registry now
-    holds (installed since: `apt-get install librust-<name>-dev`, as the report suggests). Its
-    path is in the config hash; what it holds is not, so without this check the same command
-    would find the samples up to date."""
+    holds, installed since (`apt-get install librust-<name>-dev`, as the report suggests): its
+    path is in the config hash, what it holds is not, so without this check the same command
+    would find the samples up to date. Only a registry that changed since those runs counts:
+    one that holds a crate in a release too old for the requirement lacks it the same way
+    each time."""
+    rustdoc = section.get("rustdoc", {})
     if config.rustdoc == "none" or not config.rustdoc_registry:
         return []
-    lacked = {name for run in section.get("rustdoc", {}).get("runs", [])
-              for name in run.get("missing", ())}
+    lacked = {name for run in rustdoc.get("runs", []) for name in run.get("missing", ())}
     if not lacked:
         return []
-    held = registry_names.__wrapped__(Path(config.rustdoc_registry))  # listed now, not cached
+    registry = Path(config.rustdoc_registry)
+    if registry_listing(registry) == rustdoc.get("registry_listing"):
+        return []
+    held = registry_names.__wrapped__(registry)  # listed now, not the cached listing
     return sorted(lacked & held) if held else []
 
 

@@ -1254,9 +1254,11 @@ def test_a_crate_installed_in_the_registry_since_makes_the_samples_again(
     repo = make_repo(tmp_path / "repo", [Commit("one", write={
         "Cargo.toml": manifest,
         "src/lib.rs": "pub fn make(v: u8) -> tiny::Tiny {\n    tiny::Tiny(v)\n}\n"})])
-    held = vendor_folder(tmp_path / "held")  # holds `tiny`
+    held = vendor_folder(tmp_path / "held")  # holds `tiny` 1.2.0
     vendor = tmp_path / "vendor"
-    vendor.mkdir()
+    shutil.copytree(held / "tiny", vendor / "tiny-0.5.0")  # a release too old for "1"
+    old_manifest = vendor / "tiny-0.5.0" / "Cargo.toml"
+    old_manifest.write_text(old_manifest.read_text().replace("1.2.0", "0.5.0"))
     args = ["--repo", str(repo.path), "--out", str(tmp_path / "out"), "--quiet",
             "--rustdoc", "head", "--vendor", str(vendor)]
 
@@ -1267,8 +1269,9 @@ def test_a_crate_installed_in_the_registry_since_makes_the_samples_again(
     assert main(args) == 0
     assert rustdoc()["missing_crates"] == {"tiny": 1}
     assert "`apt-get install librust-tiny-dev`" in (tmp_path / "out" / "report.md").read_text()
-    assert main(args) == 0  # nothing changed: up to date
+    assert main(args) == 0  # nothing changed: up to date (the old release is no news)
     assert "now holds" not in capsys.readouterr().err
+    assert rustdoc()["missing_crates"] == {"tiny": 1}
     shutil.copytree(held / "tiny", vendor / "tiny")
     assert main(args) == 0
     assert "the offline registry now holds tiny" in capsys.readouterr().err
