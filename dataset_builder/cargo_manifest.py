@@ -415,39 +415,115 @@ def harness_manifests(crate: Path, root: Path, relax_versions: bool = False
     return manifests
 
 
-def registry_wants(manifests: dict[Path, CrateManifest]) -> set[str]:
-    """The registry crates harness manifests depend on directly (build-dependencies too)."""
-    wanted: set[str] = set()
+def registry_wants(manifests: dict[Path, CrateManifest]) -> dict[str, set[str]]:
+    """The registry crates harness manifests depend on directly (build-dependencies too),
+    each with the version requirements asked of it ("*" where none is given)."""
+    wanted: dict[str, set[str]] = defaultdict(set)
     for manifest in manifests.values():
         data = tomllib.loads(manifest.text)
         for table in ("dependencies", "build-dependencies"):
             for name, spec in (data.get(table) or {}).items():
                 if isinstance(spec, dict) and "path" not in spec:
-                    wanted.add(str(spec.get("package", name)))
-    return wanted
+                    wanted[str(spec.get("package", name))].add(str(spec.get("version", "*")))
+    return dict(wanted)
 
 
 def registry_lacks(manifests: dict[Path, CrateManifest], registry: Path | None) -> list[str]:
     """The registry crates the harness manifests depend on directly that `registry` holds no
-    release of: cargo names the first it cannot find and stops, these are all of them,
+    release of, or none that meets a requirement (Debian's are often older than a history's
+    HEAD asks): cargo names the first it cannot resolve and stops, these are all of them,
     without a cargo run. None listed without a registry or one that cannot be listed."""
-    held = registry_names(registry) if registry is not None else None
-    return sorted(registry_wants(manifests) - held) if held is not None else []
+    releases = registry_releases(registry) if registry is not None else None
+    if releases is None:
+        return []
+    return sorted(name for name, requirements in registry_wants(manifests).items()
+                  if name not in releases or not all(
+                      any(meets(version, req) for version in releases[name])
+                      for req in requirements))
 
 
-_RELEASE_FOLDER = re.compile(r"(.+?)-\d+\.\d+\.\d+\S*")
+_RELEASE_FOLDER = re.compile(r"(.+?)-(\d+\.\d+\.\d+\S*)")
+_VERSION = re.compile(r"(\d+)(?:\.(\d+|\*|x))?(?:\.(\d+|\*|x))?")
+_COMPARATOR = re.compile(r"\s*(\^|~|=|>=|>|<=|<)?\s*(.+?)\s*")
+
+
+def _version(text: str) -> tuple[int, int, int] | None:
+    """A release's version (a pre-release counts as its release)."""
+    match = _VERSION.match(text.strip())
+    if not match or not all((g or "0").isdigit() for g in match.groups()):
+        return None
+    return int(match.group(1)), int(match.group(2) or 0), int(match.group(3) or 0)
+
+
+def meets(version: tuple[int, int, int] | None, requirement: str) -> bool:
+    """Whether a release meets a cargo version requirement (`1.2`, `^0.4.3`, `~1.2`, `=1.0.5`,
+    `>=1.2, <2`, `1.*`, `*`). An unknown version or a requirement not understood meets it:
+    cargo then decides."""
+    if version is None:
+        return True
+    for part in requirement.split(","):
+        match = _COMPARATOR.fullmatch(part)
+        if not match or match.group(2) == "*":
+            continue
+        op, text = match.group(1) or "^", match.group(2)
+        found = _VERSION.fullmatch(text.split("-", 1)[0].split("+", 1)[0])
+        if not found:
+            continue
+        given = [g for g in found.groups() if g is not None and g.isdigit()]
+        if len(given) < len([g for g in found.groups() if g is not None]):
+            op = "~" if op in ("^", "=") else op  # `1.*`: the parts before the wildcard
+        padded = [int(g) for g in given] + [0] * (3 - len(given))
+        low = (padded[0], padded[1], padded[2])
+        if op in ("^", "~", "="):
+            if op == "=" and len(given) == 3:
+                high = (low[0], low[1], low[2] + 1)
+            elif op == "~" or op == "=":
+                high = (low[0] + 1, 0, 0) if len(given) == 1 else (low[0], low[1] + 1, 0)
+            else:  # caret: the leftmost part given that is not zero may not change
+                nonzero = next((i for i, g in enumerate(given) if int(g)), len(given) - 1)
+                high = ((low[0] + 1, 0, 0), (low[0], low[1] + 1, 0),
+                        (low[0], low[1], low[2] + 1))[nonzero]
+            if not low <= version < high:
+                return False
+        elif not {">=": version >= low, ">": version > low, "<=": version <= low,
+                  "<": version < low}[op]:
+            return False
+    return True
 
 
 @lru_cache(maxsize=4)
-def registry_names(registry: Path) -> frozenset[str] | None:
-    """Crate names an offline registry folder holds some release of: Debian's and `cargo
-    vendor`'s folders are `<name>-<version>` or `<name>`. None when it cannot be listed
-    (cargo's own error then says why)."""
+def registry_releases(registry: Path) -> dict[str, list[tuple[int, int, int] | None]] | None:
+    """The releases an offline registry folder holds, by crate name: Debian's folders are
+    `<name>-<version>`, `cargo vendor`'s `<name>` (its manifest gives the version) or
+    `<name>-<version>` where it holds several. None when it cannot be listed (cargo's own
+    error then says why)."""
     folders = _registry_folders(registry)
     if folders is None:
         return None
-    return frozenset((match.group(1) if (match := _RELEASE_FOLDER.fullmatch(name)) else name)
-                     for name in folders)
+    releases: dict[str, list[tuple[int, int, int] | None]] = defaultdict(list)
+    for folder in folders:
+        match = _RELEASE_FOLDER.fullmatch(folder)
+        if match:
+            releases[match.group(1)].append(_version(match.group(2)))
+        else:
+            releases[folder].append(_manifest_version(registry / folder))
+    return dict(releases)
+
+
+def _manifest_version(crate: Path) -> tuple[int, int, int] | None:
+    try:
+        package = tomllib.loads((crate / "Cargo.toml").read_text("utf-8")).get("package", {})
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    version = package.get("version") if isinstance(package, dict) else None
+    return _version(version) if isinstance(version, str) else None
+
+
+def registry_names(registry: Path) -> frozenset[str] | None:
+    """Crate names an offline registry folder holds some release of; None when it cannot be
+    listed."""
+    releases = registry_releases(registry)
+    return None if releases is None else frozenset(releases)
 
 
 def registry_listing(registry: Path) -> str | None:

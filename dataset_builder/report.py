@@ -202,11 +202,13 @@ def render_samples_section(section: dict[str, Any], samples: pa.Table) -> str:
            or "not run")
         + (". Crates an offline resolution lacked (runs): "
            + ", ".join(f"`{name}` {n}" for name, n in rd["missing_crates"].items())
-           + " (install them, as Debian packages them: `apt-get install "
+           + " (no release, or none that meets the manifests' requirements: install "
+             "them, as Debian packages them: `apt-get install "
            + " ".join(f"librust-{name.replace('_', '-').lower()}-dev"
                       for name in rd["missing_crates"])
-           + "`, or give `--vendor DIR`, a `cargo vendor` folder; the same command then "
-             "makes the samples again)"
+           + "` (its releases can be older than a recent history asks), or give "
+             "`--vendor DIR`, a `cargo vendor` folder; the same command then makes the "
+             "samples again)"
            if rd.get("missing_crates") else "")
         + (f". Items the history's replay keeps alive in files the snapshot lacks (across "
            f"merges), left out: {rd['items_not_in_snapshot_tree']} (summed over the "

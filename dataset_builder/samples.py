@@ -48,7 +48,7 @@ from tqdm import tqdm
 
 from dataset_builder import schema
 from dataset_builder.atomic import atomic_write_bytes, atomic_write_json
-from dataset_builder.cargo_manifest import registry_listing, registry_names
+from dataset_builder.cargo_manifest import registry_listing, registry_releases
 from dataset_builder.children import exit_with_parent
 from dataset_builder.gitio import BlobReader, RepoInfo, list_tree
 from dataset_builder.memory import return_memory
@@ -1472,8 +1472,8 @@ def _registry_gained(section: dict[str, Any], config: SampleConfig) -> list[str]
     registry = Path(config.rustdoc_registry)
     if registry_listing(registry) == rustdoc.get("registry_listing"):
         return []
-    held = registry_names.__wrapped__(registry)  # listed now, not the cached listing
-    return sorted(lacked & held) if held else []
+    held = registry_releases.__wrapped__(registry)  # listed now, not the cached listing
+    return sorted(lacked & set(held)) if held else []
 
 
 class RustdocAhead:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from dataset_builder.cargo_manifest import (
     _eval_cfg,
     harness_manifest,
@@ -135,3 +137,41 @@ def test_a_registry_folder_that_cannot_be_listed_names_nothing(tmp_path: Path) -
     (tmp_path / "notes.txt").write_text("")
     assert registry_names(tmp_path) == frozenset({"md-5", "foo", "base64"})
     assert registry_names(tmp_path / "absent") is None  # cargo's own error then says why
+
+
+@pytest.mark.parametrize(("version", "requirement", "met"), [
+    ((1, 2, 3), "1", True), ((2, 0, 0), "1", False), ((0, 7, 19), "1.1.1", False),
+    ((1, 1, 0), "^1.1.1", False), ((0, 2, 9), "0.2.3", True), ((0, 3, 0), "0.2", False),
+    ((0, 0, 3), "0.0.3", True), ((0, 0, 4), "0.0.3", False), ((1, 2, 9), "~1.2", True),
+    ((1, 3, 0), "~1.2", False), ((1, 0, 5), "=1.0.5", True), ((1, 0, 6), "=1.0.5", False),
+    ((1, 5, 0), ">=1.2, <2", True), ((2, 0, 0), ">=1.2, <2", False), ((1, 9, 0), "1.*", True),
+    ((2, 0, 0), "1.*", False), ((3, 0, 0), "*", True), ((0, 4, 17), "0.4.20", False),
+    ((1, 0, 0), "^0", False), ((0, 1, 0), "0.0", False), (None, "1", True),
+    ((5, 0, 0), "not a requirement", True)])
+def test_a_release_meets_a_cargo_requirement_as_cargo_reads_it(
+        version: tuple[int, int, int] | None, requirement: str, met: bool) -> None:
+    from dataset_builder.cargo_manifest import meets
+
+    assert meets(version, requirement) is met
+
+
+def test_a_registry_lacks_crates_it_holds_only_in_releases_too_old(tmp_path: Path) -> None:
+    """Debian's releases are often older than a history's HEAD asks (ripgrep wants
+    aho-corasick 1.1, bookworm has 0.7.19): cargo would fail on the first such crate; the
+    pre-check names them all. A `cargo vendor` folder's version is in its manifest."""
+    from dataset_builder.cargo_manifest import registry_lacks
+    from tests.dataset_builder.test_rustdoc import package, write_crate
+
+    registry = tmp_path / "registry"
+    (registry / "aho-corasick-0.7.19").mkdir(parents=True)
+    (registry / "log-0.4.17").mkdir()
+    write_crate(registry / "bstr", package("bstr").replace("0.1.0", "1.6.2"), "")
+    write_crate(registry / "memchr", package("memchr").replace("0.1.0", "2.5.0"), "")
+    crate = tmp_path / "crate"
+    write_crate(crate, package("c", '[dependencies]\naho-corasick = "1.1.1"\nlog = "0.4.20"\n'
+                               'bstr = "1.6"\nmemchr = "3"\nabsent = "1"\n'), "")
+    manifests = harness_manifests(crate, crate, relax_versions=True)
+    # Relaxed to their compatible range: log 0.4.17 meets `0.4`, not `0.4.20`.
+    assert registry_lacks(manifests, registry) == ["absent", "aho-corasick", "memchr"]
+    exact = harness_manifests(crate, crate, relax_versions=False)
+    assert registry_lacks(exact, registry) == ["absent", "aho-corasick", "log", "memchr"]
