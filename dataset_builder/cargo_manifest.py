@@ -14,7 +14,6 @@ crates.io at an offline registry (Debian's, or a `cargo vendor` folder).
 
 from __future__ import annotations
 
-import hashlib
 import re
 import tomllib
 from collections import defaultdict
@@ -485,9 +484,15 @@ def meets(version: tuple[int, int, int] | None, requirement: str) -> bool:
                         (low[0], low[1], low[2] + 1))[nonzero]
             if not low <= version < high:
                 return False
-        elif not {">=": version >= low, ">": version > low, "<=": version <= low,
-                  "<": version < low}[op]:
-            return False
+        else:
+            # Only the parts given count (`<=1.2` is `<1.3.0`, `>1.2` is `>=1.3.0`); a
+            # release's pre-release part is not kept, so against a requirement with one the
+            # strict comparisons are taken loosely (`>1.0.0-rc.1` holds for 1.0.0-rc.2).
+            head, bound = version[:len(given)], tuple(int(g) for g in given)
+            loose = "-" in text
+            if not {">=": version >= low, ">": version >= low if loose else head > bound,
+                    "<=": head <= bound, "<": version <= low if loose else version < low}[op]:
+                return False
     return True
 
 
@@ -496,18 +501,13 @@ def registry_releases(registry: Path) -> dict[str, list[tuple[int, int, int] | N
     """The releases an offline registry folder holds, by crate name: Debian's folders are
     `<name>-<version>`, `cargo vendor`'s `<name>` (its manifest gives the version) or
     `<name>-<version>` where it holds several. None when it cannot be listed (cargo's own
-    error then says why)."""
-    folders = _registry_folders(registry)
+    error then says why). Listed once per process: see registry_folders."""
+    folders = registry_folders(registry)
     if folders is None:
         return None
-    releases: dict[str, list[tuple[int, int, int] | None]] = defaultdict(list)
-    for folder in folders:
-        match = _RELEASE_FOLDER.fullmatch(folder)
-        if match:
-            releases[match.group(1)].append(_version(match.group(2)))
-        else:
-            releases[folder].append(_manifest_version(registry / folder))
-    return dict(releases)
+    return {name: [_version(match.group(2)) if (match := _RELEASE_FOLDER.fullmatch(folder))
+                   else _manifest_version(registry / folder) for folder in held]
+            for name, held in folders.items()}
 
 
 def _manifest_version(crate: Path) -> tuple[int, int, int] | None:
@@ -526,14 +526,17 @@ def registry_names(registry: Path) -> frozenset[str] | None:
     return None if releases is None else frozenset(releases)
 
 
-def registry_listing(registry: Path) -> str | None:
-    """A digest of the releases an offline registry folder holds now (its folder names), to
-    tell later whether it changed; None when it cannot be listed."""
+def registry_folders(registry: Path) -> dict[str, list[str]] | None:
+    """An offline registry's release folders by crate name, sorted, listed now (not cached:
+    what a registry held for rustdoc's runs is compared with what it holds later)."""
     folders = _registry_folders(registry)
     if folders is None:
         return None
-    return hashlib.sha256("\n".join(sorted(folders)).encode("utf-8", "surrogateescape")
-                          ).hexdigest()[:16]
+    by_name: dict[str, list[str]] = defaultdict(list)
+    for folder in sorted(folders):
+        match = _RELEASE_FOLDER.fullmatch(folder)
+        by_name[match.group(1) if match else folder].append(folder)
+    return dict(by_name)
 
 
 def _registry_folders(registry: Path) -> list[str] | None:

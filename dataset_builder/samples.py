@@ -48,7 +48,7 @@ from tqdm import tqdm
 
 from dataset_builder import schema
 from dataset_builder.atomic import atomic_write_bytes, atomic_write_json
-from dataset_builder.cargo_manifest import registry_listing, registry_releases
+from dataset_builder.cargo_manifest import registry_folders, registry_releases
 from dataset_builder.children import exit_with_parent
 from dataset_builder.gitio import BlobReader, RepoInfo, list_tree
 from dataset_builder.memory import return_memory
@@ -1167,8 +1167,9 @@ def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
     snapshots = _snapshots(out)
     chosen = _rustdoc_snapshots(snapshots, config)
     rustdoc_report: dict[str, Any] = {"mode": config.rustdoc, "runs": [], "failed": {}}
-    if chosen and config.rustdoc_registry:  # what it held for these runs: _registry_gained
-        rustdoc_report["registry_listing"] = registry_listing(Path(config.rustdoc_registry))
+    # What the registry held for these runs, kept for the crates they lack: _registry_gained.
+    held_for_runs = registry_folders(Path(config.rustdoc_registry)) \
+        if chosen and config.rustdoc_registry else None
     # rustdoc (mostly waiting on cargo) runs while the history loads and datasketch is
     # imported (once, here, rather than in each process below): the runs started early if
     # they are for these snapshots, else runs started now.
@@ -1185,6 +1186,10 @@ def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
                                    if chosen else ({}, {})))
     finally:  # used up, or an error: no thread or cargo is left at the fork
         ahead.close()
+    if held_for_runs is not None:
+        lacked = {name for run in rustdoc_report["runs"] for name in run.get("missing", ())}
+        rustdoc_report["registry_held"] = {name: held_for_runs.get(name, [])
+                                           for name in sorted(lacked)}
     commit_split = time_splits(history, config)
     if repo_label in config.holdout_repos:
         commit_split = ["test"] * len(commit_split)
@@ -1457,23 +1462,23 @@ def _rustdoc_snapshot_runs(info: RepoInfo, out: Path, chosen: list[tuple[int, st
 
 
 def _registry_gained(section: dict[str, Any], config: SampleConfig) -> list[str]:
-    """Crates rustdoc's runs lacked in the samples' `section` that the offline registry now
-    holds, installed since (`apt-get install librust-<name>-dev`, as the report suggests): its
-    path is in the config hash, what it holds is not, so without this check the same command
-    would find the samples up to date. Only a registry that changed since those runs counts:
-    one that holds a crate in a release too old for the requirement lacks it the same way
-    each time."""
-    rustdoc = section.get("rustdoc", {})
-    if config.rustdoc == "none" or not config.rustdoc_registry:
+    """Crates rustdoc's runs lacked in the samples' `section` whose releases in the offline
+    registry changed since (`apt-get install librust-<name>-dev`, as the report suggests):
+    the registry's path is in the config hash, what it holds is not, so without this check
+    the same command would find the samples up to date. Compared by each lacked crate's own
+    folders: a release too old for the requirement, held all along, or a change to another
+    crate, is no news."""
+    held = section.get("rustdoc", {}).get("registry_held")
+    if not held or config.rustdoc == "none" or not config.rustdoc_registry:
         return []
-    lacked = {name for run in rustdoc.get("runs", []) for name in run.get("missing", ())}
-    if not lacked:
+    now = registry_folders(Path(config.rustdoc_registry))
+    if now is None:
         return []
-    registry = Path(config.rustdoc_registry)
-    if registry_listing(registry) == rustdoc.get("registry_listing"):
-        return []
-    held = registry_releases.__wrapped__(registry)  # listed now, not the cached listing
-    return sorted(lacked & set(held)) if held else []
+    gained = sorted(name for name, folders in held.items()
+                    if now.get(name) and now[name] != folders)
+    if gained:
+        registry_releases.cache_clear()  # the runs ahead check against what it holds now
+    return gained
 
 
 class RustdocAhead:

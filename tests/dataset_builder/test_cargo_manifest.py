@@ -147,7 +147,11 @@ def test_a_registry_folder_that_cannot_be_listed_names_nothing(tmp_path: Path) -
     ((1, 5, 0), ">=1.2, <2", True), ((2, 0, 0), ">=1.2, <2", False), ((1, 9, 0), "1.*", True),
     ((2, 0, 0), "1.*", False), ((3, 0, 0), "*", True), ((0, 4, 17), "0.4.20", False),
     ((1, 0, 0), "^0", False), ((0, 1, 0), "0.0", False), (None, "1", True),
-    ((5, 0, 0), "not a requirement", True)])
+    ((5, 0, 0), "not a requirement", True), ((1, 2, 5), "<=1.2", True),
+    ((1, 3, 0), "<=1.2", False), ((1, 5, 0), "<=1", True), ((1, 2, 5), ">1.2", False),
+    ((1, 3, 0), ">1.2", True), ((1, 0, 0), ">1.0.0-rc.1", True),
+    ((1, 0, 0), "<1.0.0-rc.2", True), ((1, 2, 0), ">= 1.2, < 2", True),
+    ((0, 9, 0), ">= 1.2, < 2", False)])
 def test_a_release_meets_a_cargo_requirement_as_cargo_reads_it(
         version: tuple[int, int, int] | None, requirement: str, met: bool) -> None:
     from dataset_builder.cargo_manifest import meets

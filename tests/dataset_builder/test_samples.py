@@ -1270,8 +1270,11 @@ def test_a_crate_installed_in_the_registry_since_makes_the_samples_again(
     assert rustdoc()["missing_crates"] == {"tiny": 1}
     assert "`apt-get install librust-tiny-dev`" in (tmp_path / "out" / "report.md").read_text()
     assert main(args) == 0  # nothing changed: up to date (the old release is no news)
+    (vendor / "unrelated-1.0.0").mkdir()
+    assert main(args) == 0  # nor is another crate (found in review: it made them again)
     assert "now holds" not in capsys.readouterr().err
     assert rustdoc()["missing_crates"] == {"tiny": 1}
+    assert rustdoc()["registry_held"] == {"tiny": ["tiny-0.5.0"]}
     shutil.copytree(held / "tiny", vendor / "tiny")
     assert main(args) == 0
     assert "the offline registry now holds tiny" in capsys.readouterr().err
