@@ -13,6 +13,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e '.[dev]'
+	# An editable install leaves the packages uncompiled (pip compiles a regular one): where
+	# PYTHONDONTWRITEBYTECODE is set, every run would compile them again (55 ms a start).
+	$(PY) -m compileall -q dataset_builder tokenizer training analysis > /dev/null
 	touch $(STAMP)
 
 venv: $(STAMP)
