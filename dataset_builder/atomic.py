@@ -1,14 +1,16 @@
 """Atomic file writes: write to a temporary file in the same folder, fsync, rename.
 
-A reader (or a resumed run) therefore sees either the old file or the complete new one.
+A reader (or a resumed run) therefore sees either the old file or the complete new one. And
+one writer per output folder: see output_lock.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,3 +47,37 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 def atomic_write_json(path: Path, obj: Any) -> None:
     atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+
+
+class OutputBusy(OSError):
+    """Another build holds the output folder."""
+
+
+@contextlib.contextmanager
+def output_lock(out: Path) -> Iterator[None]:
+    """Hold the output folder for one build (made if missing): a second build of the same
+    folder, started while the first runs (the same command in another terminal), would
+    interleave their checkpoints and staging folders; it stops at once with OutputBusy
+    instead. The lock is the kernel's (flock on the folder), so a build killed with
+    kill -9 leaves none behind, and processes forked by the build keep holding it until
+    they end. A folder made here and left empty (bad input found first) is removed."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock, as before
+        yield
+        return
+    made = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    fd = os.open(out, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise OutputBusy(f"{out} is being written by another build: wait for it to "
+                             "end, or give another --out") from None
+        yield
+    finally:
+        os.close(fd)
+        if made:
+            with contextlib.suppress(OSError):
+                out.rmdir()  # only when empty

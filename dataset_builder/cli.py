@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dataset_builder.atomic import OutputBusy, output_lock
 from dataset_builder.build import BuildResult, build_dataset
 from dataset_builder.cargo_manifest import DEBIAN_REGISTRY
 from dataset_builder.children import Terminated
@@ -196,8 +197,9 @@ def _many(args: argparse.Namespace, repos: list[str]) -> int:
               "max_file_bytes": args.max_file_bytes, "chunk_commits": args.chunk_commits,
               # parse workers inside each repository's build: the repositories share the CPUs
               "workers": max(0, workers // max(1, min(workers, len(paths))) - 1)}
-    manifest = build_many(paths, out, config, _sample_config(args), args.holdout_repo,
-                          workers, progress=not args.quiet, names=names)
+    with output_lock(out):
+        manifest = build_many(paths, out, config, _sample_config(args), args.holdout_repo,
+                              workers, progress=not args.quiet, names=names)
     if not args.quiet:
         _console().print((out / "report.md").read_text())
     failed = [k for k, ok in manifest["sanity"].items() if not ok]
@@ -242,9 +244,10 @@ def main(argv: list[str] | None = None) -> int:
                             chunk_commits=args.chunk_commits,
                             **({"workers": args.workers} if args.workers is not None else {}))
         sample_config = _sample_config(args)
-        result = build_dataset(config, info, progress=not args.quiet, repo_label=label,
-                               sample_config=sample_config)
-    except RepoError as exc:
+        with output_lock(Path(out)):
+            result = build_dataset(config, info, progress=not args.quiet, repo_label=label,
+                                   sample_config=sample_config)
+    except (RepoError, OutputBusy) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except subprocess.CalledProcessError as exc:

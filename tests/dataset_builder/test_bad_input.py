@@ -87,7 +87,7 @@ def test_bad_repo_exits_2(make: Any, message: str, tmp_path: Path,
     assert code == 2, err
     assert_one_line_error(err)
     assert message in err
-    assert not (out / "manifest.json").exists()
+    assert not out.exists()  # nothing written, not even the folder
 
 
 def test_bad_rev_and_empty_selection(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -187,6 +187,26 @@ def test_out_is_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     code, err = run_main(capsys, "--repo", str(repo.path), "--out", str(out))
     assert code == 2
     assert_one_line_error(err)
+
+
+def test_a_second_build_of_the_same_folder_stops_at_once(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The same command started again while the first still runs would interleave the two
+    builds' checkpoints and staging folders in one output folder."""
+    from dataset_builder.atomic import output_lock
+
+    repo = make_repo(tmp_path / "repo", [Commit("rs", write={"src/lib.rs": "fn f() {}\n"})])
+    out = tmp_path / "out"
+    args = ("--repo", str(repo.path), "--out", str(out), "--no-samples")
+    with output_lock(out):  # a build in progress
+        code, err = run_main(capsys, *args)
+        assert code == 2
+        assert_one_line_error(err)
+        assert "is being written by another build" in err
+        assert list(out.iterdir()) == []  # it wrote nothing
+    code, err = run_main(capsys, *args)
+    assert code == 0, err
+    assert (out / "manifest.json").exists()
 
 
 def test_bad_option_values(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
