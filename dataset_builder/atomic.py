@@ -75,6 +75,8 @@ def output_lock(out: Path) -> Iterator[None]:
         except BlockingIOError:
             raise OutputBusy(f"{out} is being written by another build: wait for it to "
                              "end, or give another --out") from None
+        except OSError:  # a file system without locks (some network ones): none, as before
+            pass
         yield
     finally:
         os.close(fd)
