@@ -408,7 +408,8 @@ def _mine(config: MineConfig, info: RepoInfo, out: Path, config_hash: str, label
                 samples_child.start_rustdoc()
             elif sample_config is not None:
                 rustdoc_ahead = cleanup.enter_context(
-                    contextlib.closing(RustdocAhead(info, out, sample_config)))
+                    contextlib.closing(RustdocAhead(info, out, sample_config,
+                                                    progress=progress)))
             # The graph figures while the item rows are still being written.
             dag_stats = graph_stats(dag)
             module_graph_stats = {"snapshots": len(snapshots), "last_snapshot": snapshots[-1][1],

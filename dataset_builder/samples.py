@@ -1185,7 +1185,7 @@ def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
     if rustdoc_ahead is not None and rustdoc_ahead.chosen != chosen:
         rustdoc_ahead.close()  # for other snapshots: its cargo stops now, not after the load
         rustdoc_ahead = None
-    ahead = rustdoc_ahead or RustdocAhead(info, out, config, chosen)
+    ahead = rustdoc_ahead or RustdocAhead(info, out, config, chosen, progress)
     try:
         runs = ahead.runs
         history = History(out, staging)
@@ -1423,7 +1423,8 @@ _RustdocRun = tuple[RustdocFacts | None, str, list[str]]
 
 
 def _rustdoc_runs(info: RepoInfo, out: Path, chosen: list[tuple[int, str]],
-                  cancel: threading.Event | None = None, registry: str | None = None
+                  cancel: threading.Event | None = None, registry: str | None = None,
+                  progress: bool = False
                   ) -> Generator[tuple[set[str], set[str], dict[str, _RustdocRun],
                                        dict[str, str]], None, None]:
     """For each chosen snapshot, its crate folders (those with a Cargo.toml; "" = the root),
@@ -1431,18 +1432,20 @@ def _rustdoc_runs(info: RepoInfo, out: Path, chosen: list[tuple[int, str]],
     or None, the reason, and the crates an offline resolution missed), and the texts of the
     documented crates' files. Needs no history, so it runs while that loads. `cancel`,
     `registry`: see rustdoc_facts. One target folder per workspace serves every snapshot:
-    the registry crates built for one are not built again for the next."""
+    the registry crates built for one are not built again for the next. `progress`: a bar
+    per snapshot that names the crate cargo is documenting (with registry crates to build,
+    one can take minutes)."""
     targets = tempfile.TemporaryDirectory(prefix="ferric-rustdoc-targets-")
     try:
         yield from _rustdoc_snapshot_runs(info, out, chosen, Path(targets.name), cancel,
-                                          registry)
+                                          registry, progress)
     finally:
         targets.cleanup()
 
 
 def _rustdoc_snapshot_runs(info: RepoInfo, out: Path, chosen: list[tuple[int, str]],
                            targets: Path, cancel: threading.Event | None,
-                           registry: str | None
+                           registry: str | None, progress: bool
                            ) -> Iterator[tuple[set[str], set[str], dict[str, _RustdocRun],
                                                dict[str, str]]]:
     for _, sha in chosen:
@@ -1453,13 +1456,18 @@ def _rustdoc_snapshot_runs(info: RepoInfo, out: Path, chosen: list[tuple[int, st
         # The crates the history can have items in (a crate is a function of a file's path).
         with_code = {_crate_dir(locate_module(path).crate) for path in minable}
         results: dict[str, _RustdocRun] = {}
-        with tempfile.TemporaryDirectory(prefix="ferric-tree-") as tree:  # one per snapshot
-            for crate_dir in sorted(manifests & with_code):
+        crates = sorted(manifests & with_code)
+        with tempfile.TemporaryDirectory(prefix="ferric-tree-") as tree, \
+                tqdm(total=len(crates), desc=f"rustdoc {sha[:10]}", unit="crate",
+                     leave=False, disable=not progress) as bar:  # one tree per snapshot
+            for crate_dir in crates:
+                bar.set_postfix_str(crate_dir or ".")
                 missing: list[str] = []
                 facts, reason = rustdoc_facts(
                     info.git_dir, sha, crate_dir, out / ".rustdoc-cache", Path(tree) / "src",
                     cancel, targets, Path(registry) if registry else None, missing)
                 results[crate_dir] = (facts, reason, missing)
+                bar.update()
         # The documented crates' files: where their items are at the snapshot.
         documented = {c for c, (facts, _, _) in results.items() if facts is not None}
         paths = [p for p in minable if _crate_dir(locate_module(p).crate) in documented]
@@ -1506,7 +1514,7 @@ class RustdocAhead:
     minutes)."""
 
     def __init__(self, info: RepoInfo, out: Path, config: SampleConfig,
-                 chosen: list[tuple[int, str]] | None = None) -> None:
+                 chosen: list[tuple[int, str]] | None = None, progress: bool = False) -> None:
         if chosen is None:
             done = (out / SAMPLES_DIR / MARKER).exists()
             chosen = [] if done else _rustdoc_snapshots(_snapshots(out), config)
@@ -1514,7 +1522,7 @@ class RustdocAhead:
         self._cancel = threading.Event()
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="ferric-rustdoc")
         self._runs = _rustdoc_runs(info, out, self.chosen, self._cancel,
-                                   config.rustdoc_registry)
+                                   config.rustdoc_registry, progress)
         self.runs = _one_ahead(self._runs, self._pool)
 
     def close(self) -> None:

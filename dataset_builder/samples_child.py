@@ -82,7 +82,7 @@ def _child_main(conn: Connection, parent_pid: int, info: RepoInfo, out: Path, la
         while True:
             message = conn.recv()
             if message[0] == "rustdoc":
-                ahead = RustdocAhead(info, out, config)
+                ahead = RustdocAhead(info, out, config, progress=progress)
             elif message[0] == "build":
                 section = build_samples(out, info, label, message[1], config, max_file_bytes,
                                         progress, rustdoc_ahead=ahead)

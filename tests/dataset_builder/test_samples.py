@@ -1280,3 +1280,34 @@ def test_a_crate_installed_in_the_registry_since_makes_the_samples_again(
     assert "the offline registry now holds tiny" in capsys.readouterr().err
     assert rustdoc()["missing_crates"] == {}
     assert rustdoc()["functions_with_resolved_signature"] == 1
+
+
+def test_rustdoc_runs_show_the_crate_cargo_is_documenting(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """With registry crates to build, one crate can take minutes: the bar names it."""
+    import dataset_builder.samples as samples_module
+    from dataset_builder.samples import _rustdoc_runs
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    member = '[package]\nname = "{}"\nversion = "0.1.0"\n'
+    repo = make_repo(tmp_path / "repo", [Commit("one", write={
+        "Cargo.toml": '[workspace]\nmembers = ["alpha", "beta"]\n',
+        "alpha/Cargo.toml": member.format("alpha"), "alpha/src/lib.rs": "pub fn a() {}\n",
+        "beta/Cargo.toml": member.format("beta"), "beta/src/lib.rs": "pub fn b() {}\n"})])
+    documented: list[str] = []
+
+    def fake_rustdoc(git_dir: Path, sha: str, crate_dir: str, *args: Any) -> Any:
+        documented.append(crate_dir)
+        return None, "cargo_failed"
+
+    monkeypatch.setattr(samples_module, "rustdoc_facts", fake_rustdoc)
+    sha = repo.sha("one")
+    for progress in (True, False):
+        runs = list(_rustdoc_runs(open_repo(repo.path), tmp_path / "out", [(0, sha)],
+                                  progress=progress))
+        assert sorted(runs[0][2]) == ["alpha", "beta"]
+        err = capsys.readouterr().err
+        shown = f"rustdoc {sha[:10]}" in err and "alpha" in err and "/2 " in err
+        assert shown is progress, err
+    assert documented == ["alpha", "beta"] * 2
