@@ -114,8 +114,11 @@ def open_repo(path: str | Path, rev: str = "HEAD") -> RepoInfo:
     bare = _rev_parse(p, "--is-bare-repository", ceiling=ceiling) == "true"
     if not bare:
         top = _rev_parse(p, "--show-toplevel", ceiling=ceiling)
+        if top is None and git_dir.resolve() == p and p.name == ".git":
+            return open_repo(p.parent, rev)  # a working tree's .git folder: that tree
         if top is None or Path(top).resolve() != p:
-            raise RepoError(f"--repo {path}: not the top of a git repository (top: {top})")
+            where = f" (its top is {top})" if top else ""
+            raise RepoError(f"--repo {path}: not the top of a git repository{where}")
     head = _rev_parse(p, "--verify", "--quiet", f"{rev}^{{commit}}", ceiling=ceiling)
     if head is None:
         refs = subprocess.run(_git(git_dir, "for-each-ref", "--count=1"), capture_output=True,

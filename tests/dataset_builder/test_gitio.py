@@ -289,6 +289,12 @@ def test_open_repo_plain_directory_inside_another_repo(history: BuiltRepo,
         nested.rmdir()
 
 
+def test_open_repo_given_a_working_trees_git_folder(history: BuiltRepo) -> None:
+    """`--repo PATH/.git` is the repository whose work tree is PATH (it said "not the top of
+    a git repository (top: None)")."""
+    assert open_repo(history.path / ".git") == open_repo(history.path)
+
+
 def test_open_repo_empty_repo(tmp_path: Path) -> None:
     git(tmp_path, "init", "-q", "empty")
     with pytest.raises(RepoError, match="no commits"):
