@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -407,16 +408,22 @@ def _document(crate: Path, target: Path, env: dict[str, str],
     return _run_cargo(cmd, crate, env, cancel)
 
 
+# A line rustc quotes from the source (`12 | let mode = "offline";`), not one cargo says.
+_QUOTED_SOURCE = re.compile(r"\s*\d*\s*\|")
+
+
 def _failure(err: str, git_dir: Path, snapshot: str, crate_dir: str) -> str:
-    """Why cargo failed, from its error text."""
+    """Why cargo failed, from its error text (its own lines: a compile error quotes the
+    source, which can say anything, "offline" included)."""
     if _lacks_sources(git_dir, snapshot, crate_dir):
         return "missing_blobs"
+    err = "\n".join(line for line in err.splitlines() if not _QUOTED_SOURCE.match(line))
     if "no library targets" in err or "no lib target" in err:
         return "no_lib_target"
     if "does not have that feature" in err:  # a feature asked of a crate that lacks it
         return "cargo_failed"
     if "failed to select a version" in err or "no matching package" in err or \
-            "failed to load source" in err or "offline" in err:
+            "failed to load source" in err or "--offline" in err:
         return "missing_dependencies"
     return "cargo_failed"
 

@@ -407,3 +407,26 @@ def test_a_target_folder_shared_by_snapshots_builds_a_changed_path_dependency_ag
         assert reason == "ok" and facts is not None, (commit, reason)
         names.append({name for _, _, name in facts.signatures})
     assert names == [{"f"}, {"g"}]
+
+
+def test_a_compile_error_that_quotes_the_word_offline_is_not_missing_dependencies(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """rustc quotes the source in its errors: `offline` in a quoted line is the crate's code,
+    not cargo's offline resolution (it was taken for missing dependencies, and documented
+    again with harness manifests for nothing)."""
+    import dataset_builder.rustdoc as rustdoc_module
+
+    monkeypatch.setattr(rustdoc_module, "_lacks_sources", lambda *args: False)
+    compile_error = ("error[E0425]: cannot find type `NoSuchType` in this scope\n"
+                     " --> src/lib.rs:1:19\n  |\n1 | pub fn f(offline: NoSuchType) {}\n"
+                     "  |                   ^^^^^^^^^^ not found in this scope\n\n"
+                     "error: could not document `o`\n")
+    offline = ("error: no matching package named `nosuchcrate` found\nlocation searched: "
+               "crates.io index\nnote: offline mode (via `--offline`) can sometimes cause "
+               "surprising resolution failures\n")
+    download = ("error: failed to download `x v1.0.0`\n\nCaused by:\n  attempting to make an "
+                "HTTP request, but --offline was specified\n")
+    args = (Path("."), "0" * 40, "")
+    assert rustdoc_module._failure(compile_error, *args) == "cargo_failed"
+    assert rustdoc_module._failure(offline, *args) == "missing_dependencies"
+    assert rustdoc_module._failure(download, *args) == "missing_dependencies"
