@@ -430,3 +430,20 @@ def test_a_compile_error_that_quotes_the_word_offline_is_not_missing_dependencie
     assert rustdoc_module._failure(compile_error, *args) == "cargo_failed"
     assert rustdoc_module._failure(offline, *args) == "missing_dependencies"
     assert rustdoc_module._failure(download, *args) == "missing_dependencies"
+
+
+@NIGHTLY
+def test_a_crate_that_denies_lints_is_documented_all_the_same(tmp_path: Path) -> None:
+    """regex-lite's `#![deny(missing_docs, rustdoc::broken_intra_doc_links)]` failed its
+    runs: private items' docs (documented here, not on docs.rs) held links that resolve
+    nowhere. Only the JSON is wanted: lints are capped at warn."""
+    tree = tmp_path / "tree"
+    write_crate(tree, package("strict"),
+                "#![deny(warnings, missing_docs, rustdoc::broken_intra_doc_links)]\n"
+                "//! A strict crate.\n\n/// See [`NoSuchThing`].\n"
+                "fn private_helper(x: u8) -> u8 { x }\n"
+                "/// Public.\npub fn public(x: u8) -> u8 { private_helper(x) }\n")
+    facts, reason = rustdoc_facts(tmp_path, "0" * 40, "", tmp_path / "cache", tree, None,
+                                  tmp_path / "target")
+    assert reason == "ok" and facts is not None
+    assert {"public", "private_helper"} <= {name for _, _, name in facts.signatures}
