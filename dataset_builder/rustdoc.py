@@ -432,6 +432,10 @@ def _failure(err: str, git_dir: Path, snapshot: str, crate_dir: str) -> str:
     return "cargo_failed"
 
 
+# rustc's error for a `#![feature(...)]` the toolchain does not know.
+_UNKNOWN_FEATURE = "error[E0635]: unknown feature"
+
+
 def _with_harness(crate: Path, root: Path, target: Path, env: dict[str, str],
                   registry: Path | None, scratch: Path, cancel: threading.Event | None,
                   missing: list[str] | None) -> tuple[int, str] | str:
@@ -464,7 +468,14 @@ def _with_harness(crate: Path, root: Path, target: Path, env: dict[str, str],
             if missing is not None and not isinstance(locked, str):
                 missing.extend(missing_crates(locked[1]))
             return locked
-        return _document(crate, target, env, cancel)
+        ran = _document(crate, target, env, cancel)
+        if not isinstance(ran, str) and ran[0] != 0 and _UNKNOWN_FEATURE in ran[1]:
+            # An older registry crate asking a newer nightly for a feature it no longer has
+            # (Debian's proc-macro2 1.0.47 and `proc_macro_span_shrink`: every crate on it
+            # failed). Such build scripts enable nightly features only where allowed.
+            flags = " ".join(filter(None, [env.get("RUSTFLAGS", ""), "-Zallow-features="]))
+            ran = _document(crate, target, {**env, "RUSTFLAGS": flags}, cancel)
+        return ran
     finally:
         for path, data in saved.items():
             if data is None:

@@ -447,3 +447,25 @@ def test_a_crate_that_denies_lints_is_documented_all_the_same(tmp_path: Path) ->
                                   tmp_path / "target")
     assert reason == "ok" and facts is not None
     assert {"public", "private_helper"} <= {name for _, _, name in facts.signatures}
+
+
+DEBIAN = Path("/usr/share/cargo/registry")
+
+
+@NIGHTLY
+@pytest.mark.skipif(not (DEBIAN / "proc-macro2-1.0.47").is_dir(),
+                    reason="Debian's librust-proc-macro2-dev 1.0.47 is not installed")
+def test_a_crate_on_debians_proc_macro2_is_documented_on_a_newer_nightly(
+        tmp_path: Path) -> None:
+    """proc-macro2 1.0.47's build script enables `proc_macro_span_shrink` on a nightly, a
+    feature today's nightly no longer has (E0635): every crate on it failed. The build
+    script enables it only where allowed, so the run is repeated with none allowed."""
+    tree = tmp_path / "tree"
+    write_crate(tree, package("on_syn", '[dependencies]\nproc-macro2 = "1"\n'
+                              'syn = { version = "1", features = ["full"] }\n'),
+                "pub fn name_of(input: &syn::DeriveInput) -> String {\n"
+                "    input.ident.to_string()\n}\n")
+    facts, reason = rustdoc_facts(tmp_path, "0" * 40, "", tmp_path / "cache", tree, None,
+                                  tmp_path / "target", DEBIAN)
+    assert reason == "ok" and facts is not None and facts.manifest == "harness"
+    assert "syn::" in facts.signatures[("src/lib.rs", 1, "name_of")]
