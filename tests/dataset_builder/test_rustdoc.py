@@ -447,6 +447,16 @@ def test_a_crate_that_denies_lints_is_documented_all_the_same(tmp_path: Path) ->
                                   tmp_path / "target")
     assert reason == "ok" and facts is not None
     assert {"public", "private_helper"} <= {name for _, _, name in facts.signatures}
+    # The same in a path dependency, which rustdoc's own flags do not reach (serde_test's
+    # runs failed on serde's `#![deny(warnings)]`: an unused import).
+    user = tmp_path / "user"
+    write_crate(user / "strict", package("strict"),
+                "#![deny(warnings)]\nuse std::mem;\npub fn public(x: u8) -> u8 { x }\n")
+    write_crate(user / "app", package("app", '[dependencies]\nstrict = { path = "../strict" }\n'),
+                "pub fn app(x: u8) -> u8 { strict::public(x) }\n")
+    facts, reason = rustdoc_facts(tmp_path, "1" * 40, "app", tmp_path / "cache", user, None,
+                                  tmp_path / "target")
+    assert reason == "ok" and facts is not None
 
 
 DEBIAN = Path("/usr/share/cargo/registry")
