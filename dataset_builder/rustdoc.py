@@ -356,11 +356,7 @@ def rustdoc_facts(git_dir: Path, snapshot: str, crate_dir: str, cache_dir: Path,
         # reuse each other's build (not reproduced with the cargo here).
         target = (target_dir / _workspace_key(crate, root)) if target_dir else \
             Path(tmp) / "target"
-        # Lints capped in the crate's path dependencies too (rustdoc's own flag reaches only
-        # the crate): serde_test's runs failed on serde's `#![deny(warnings)]`.
-        flags = " ".join(filter(None, [os.environ.get("RUSTFLAGS", ""), "--cap-lints warn"]))
-        env = {**os.environ, "CARGO_TARGET_DIR": str(target), "CARGO_NET_OFFLINE": "true",
-               "RUSTFLAGS": flags}
+        env = {**os.environ, "CARGO_TARGET_DIR": str(target), "CARGO_NET_OFFLINE": "true"}
         ran = _document(crate, target, env, cancel)
         manifest = "own"
         if not isinstance(ran, str) and ran[0] != 0 and \
@@ -403,8 +399,36 @@ def _touch(tree: Path) -> None:
                 os.utime(os.path.join(folder, name), None, follow_symlinks=False)
 
 
+# Failures that a rustc flag for every crate of the build gets past, by what rustc says:
+# - a lint denied in a path dependency (`#![deny(warnings)]` in serde, below serde_test):
+#   rustdoc's own --cap-lints reaches only the crate documented;
+# - a feature the nightly no longer has, asked by an older registry crate (Debian's
+#   proc-macro2 1.0.47 and `proc_macro_span_shrink`: every crate on it failed); such build
+#   scripts enable nightly features only where allowed.
+# Only on such a failure: RUSTFLAGS replaces the rustflags of a repository's own cargo
+# config (winit's `--cfg=unreleased_changelogs`).
+_RETRY_FLAGS = (("the lint level is defined here", "--cap-lints warn"),
+                ("error[E0635]: unknown feature", "-Zallow-features="))
+
+
 def _document(crate: Path, target: Path, env: dict[str, str],
               cancel: threading.Event | None) -> tuple[int, str] | str:
+    """cargo rustdoc's JSON of the crate, again with the flags of _RETRY_FLAGS whose failure
+    the run shows (each once)."""
+    ran = _document_once(crate, target, env, cancel)
+    flags: list[str] = []
+    while not isinstance(ran, str) and ran[0] != 0:
+        more = [flag for marker, flag in _RETRY_FLAGS if marker in ran[1] and flag not in flags]
+        if not more:
+            break
+        flags += more
+        rustflags = " ".join([*filter(None, [env.get("RUSTFLAGS", "")]), *flags])
+        ran = _document_once(crate, target, {**env, "RUSTFLAGS": rustflags}, cancel)
+    return ran
+
+
+def _document_once(crate: Path, target: Path, env: dict[str, str],
+                   cancel: threading.Event | None) -> tuple[int, str] | str:
     # The JSON of a crate documented before in a shared target folder is not this one's.
     shutil.rmtree(target / "doc", ignore_errors=True)
     # Lints capped at warn: a crate's `#![deny(warnings)]` or
@@ -434,10 +458,6 @@ def _failure(err: str, git_dir: Path, snapshot: str, crate_dir: str) -> str:
             "failed to load source" in err or "--offline" in err:
         return "missing_dependencies"
     return "cargo_failed"
-
-
-# rustc's error for a `#![feature(...)]` the toolchain does not know.
-_UNKNOWN_FEATURE = "error[E0635]: unknown feature"
 
 
 def _with_harness(crate: Path, root: Path, target: Path, env: dict[str, str],
@@ -472,14 +492,7 @@ def _with_harness(crate: Path, root: Path, target: Path, env: dict[str, str],
             if missing is not None and not isinstance(locked, str):
                 missing.extend(missing_crates(locked[1]))
             return locked
-        ran = _document(crate, target, env, cancel)
-        if not isinstance(ran, str) and ran[0] != 0 and _UNKNOWN_FEATURE in ran[1]:
-            # An older registry crate asking a newer nightly for a feature it no longer has
-            # (Debian's proc-macro2 1.0.47 and `proc_macro_span_shrink`: every crate on it
-            # failed). Such build scripts enable nightly features only where allowed.
-            flags = " ".join(filter(None, [env.get("RUSTFLAGS", ""), "-Zallow-features="]))
-            ran = _document(crate, target, {**env, "RUSTFLAGS": flags}, cancel)
-        return ran
+        return _document(crate, target, env, cancel)
     finally:
         for path, data in saved.items():
             if data is None:

@@ -479,3 +479,19 @@ def test_a_crate_on_debians_proc_macro2_is_documented_on_a_newer_nightly(
                                   tmp_path / "target", DEBIAN)
     assert reason == "ok" and facts is not None and facts.manifest == "harness"
     assert "syn::" in facts.signatures[("src/lib.rs", 1, "name_of")]
+
+
+@NIGHTLY
+def test_a_repositorys_own_rustflags_hold_where_no_flag_is_needed(tmp_path: Path) -> None:
+    """RUSTFLAGS replaces the rustflags of the repository's cargo config (winit, yew and
+    ripgrep have some), so rustdoc's runs set it only to get past a failure that needs it."""
+    tree = tmp_path / "tree"
+    (tree / ".cargo").mkdir(parents=True)
+    (tree / ".cargo" / "config.toml").write_text('[build]\nrustflags = ["--cfg", "from_config"]\n')
+    write_crate(tree / "dep", package("dep"), "#[cfg(from_config)]\npub struct OnlyWithCfg;\n")
+    write_crate(tree / "app", package("app", '[dependencies]\ndep = { path = "../dep" }\n'),
+                "pub fn app() -> dep::OnlyWithCfg { dep::OnlyWithCfg }\n")
+    facts, reason = rustdoc_facts(tmp_path, "0" * 40, "app", tmp_path / "cache", tree, None,
+                                  tmp_path / "target")
+    assert reason == "ok" and facts is not None
+    assert "OnlyWithCfg" in facts.signatures[("app/src/lib.rs", 1, "app")]
