@@ -66,7 +66,7 @@ def output_lock(out: Path) -> Iterator[None]:
     except ImportError:  # not POSIX: no lock, as before
         yield
         return
-    made = not out.exists()
+    made = [folder for folder in (out, *out.parents) if not folder.exists()]  # deepest first
     out.mkdir(parents=True, exist_ok=True)
     fd = os.open(out, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
@@ -79,7 +79,11 @@ def output_lock(out: Path) -> Iterator[None]:
             pass
         yield
     finally:
+        # Removed while still held (another build cannot take a folder about to go), each
+        # only when empty.
+        for folder in made:
+            try:
+                folder.rmdir()
+            except OSError:
+                break
         os.close(fd)
-        if made:
-            with contextlib.suppress(OSError):
-                out.rmdir()  # only when empty

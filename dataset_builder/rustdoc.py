@@ -399,49 +399,79 @@ def _touch(tree: Path) -> None:
                 os.utime(os.path.join(folder, name), None, follow_symlinks=False)
 
 
-# Failures that a rustc flag for every crate of the build gets past, by what rustc says:
-# - a lint denied in a path dependency (`#![deny(warnings)]` in serde, below serde_test):
-#   rustdoc's own --cap-lints reaches only the crate documented;
+# Failures of a dependency's compilation (cargo: "could not compile"; the crate documented
+# is rustdoc's, which gets --cap-lints itself) that a rustc flag for every crate gets past,
+# by what rustc says in an error:
+# - a lint denied in a path dependency (`#![deny(warnings)]` in serde, below serde_test);
 # - a feature the nightly no longer has, asked by an older registry crate (Debian's
 #   proc-macro2 1.0.47 and `proc_macro_span_shrink`: every crate on it failed); such build
 #   scripts enable nightly features only where allowed.
-# Only on such a failure: RUSTFLAGS replaces the rustflags of a repository's own cargo
-# config (winit's `--cfg=unreleased_changelogs`).
-_RETRY_FLAGS = (("the lint level is defined here", "--cap-lints warn"),
+_RETRY_FLAGS = (("the lint level is defined here", "--cap-lints"),
                 ("error[E0635]: unknown feature", "-Zallow-features="))
+_RETRY_FLAG_ARGS = {"--cap-lints": ["--cap-lints", "warn"],
+                    "-Zallow-features=": ["-Zallow-features="]}
 
 
 def _document(crate: Path, target: Path, env: dict[str, str],
               cancel: threading.Event | None) -> tuple[int, str] | str:
     """cargo rustdoc's JSON of the crate, again with the flags of _RETRY_FLAGS whose failure
     the run shows (each once)."""
-    ran = _document_once(crate, target, env, cancel)
+    ran = _document_once(crate, target, env, cancel, [])
     flags: list[str] = []
-    while not isinstance(ran, str) and ran[0] != 0:
-        more = [flag for marker, flag in _RETRY_FLAGS if marker in ran[1] and flag not in flags]
+    while not isinstance(ran, str) and ran[0] != 0 and \
+            "error: could not compile" in ran[1]:
+        more = [flag for marker, flag in _RETRY_FLAGS
+                if flag not in flags and _in_an_error(marker, ran[1])]
         if not more:
             break
         flags += more
-        rustflags = " ".join([*filter(None, [env.get("RUSTFLAGS", "")]), *flags])
-        ran = _document_once(crate, target, {**env, "RUSTFLAGS": rustflags}, cancel)
+        args = [arg for flag in flags for arg in _RETRY_FLAG_ARGS[flag]]
+        retry_env, cargo_args = _with_rustflags(env, args)
+        ran = _document_once(crate, target, retry_env, cancel, cargo_args)
     return ran
 
 
+def _in_an_error(marker: str, text: str) -> bool:
+    """Whether `marker` is in one of rustc's error diagnostics (not a warning's)."""
+    in_error = False
+    for line in text.splitlines():
+        if line.startswith(("error", "warning")):
+            in_error = line.startswith("error")
+        if in_error and marker in line:
+            return True
+    return False
+
+
+def _with_rustflags(env: dict[str, str], args: list[str]
+                    ) -> tuple[dict[str, str], list[str]]:
+    """rustc arguments for every crate of the build: the environment, and cargo arguments.
+    Added to RUSTFLAGS or CARGO_ENCODED_RUSTFLAGS where the user set one (cargo reads the
+    encoded one first); else through `--config build.rustflags`, which cargo merges with
+    the repository's own config (RUSTFLAGS would replace it: winit's `--cfg`)."""
+    if "CARGO_ENCODED_RUSTFLAGS" in env:
+        encoded = "\x1f".join([*filter(None, [env["CARGO_ENCODED_RUSTFLAGS"]]), *args])
+        return {**env, "CARGO_ENCODED_RUSTFLAGS": encoded}, []
+    if env.get("RUSTFLAGS"):
+        return {**env, "RUSTFLAGS": " ".join([env["RUSTFLAGS"], *args])}, []
+    return env, ["--config", f"build.rustflags={json.dumps(args)}"]
+
+
 def _document_once(crate: Path, target: Path, env: dict[str, str],
-                   cancel: threading.Event | None) -> tuple[int, str] | str:
+                   cancel: threading.Event | None, cargo_args: list[str]
+                   ) -> tuple[int, str] | str:
     # The JSON of a crate documented before in a shared target folder is not this one's.
     shutil.rmtree(target / "doc", ignore_errors=True)
     # Lints capped at warn: a crate's `#![deny(warnings)]` or
     # `#![deny(rustdoc::broken_intra_doc_links)]` fails the run on doc links that only private
     # items' docs hold (regex-lite), and only the JSON is wanted here.
-    cmd = ["cargo", "+nightly", "rustdoc", "--offline", "--lib", "-q", "--",
+    cmd = ["cargo", "+nightly", *cargo_args, "rustdoc", "--offline", "--lib", "-q", "--",
            "-Zunstable-options", "--output-format", "json", "--document-private-items",
            "--cap-lints", "warn"]
     return _run_cargo(cmd, crate, env, cancel)
 
 
 # A line rustc quotes from the source (`12 | let mode = "offline";`), not one cargo says.
-_QUOTED_SOURCE = re.compile(r"\s*\d*\s*\|")
+_QUOTED_SOURCE = re.compile(r"\s*(?:\d+\s+[|+~-]|\|)")
 
 
 def _failure(err: str, git_dir: Path, snapshot: str, crate_dir: str) -> str:

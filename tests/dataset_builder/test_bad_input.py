@@ -82,12 +82,12 @@ def _no_rust(tmp_path: Path) -> Path:
 def test_bad_repo_exits_2(make: Any, message: str, tmp_path: Path,
                           capsys: pytest.CaptureFixture[str]) -> None:
     repo = make(tmp_path)
-    out = tmp_path / "out"
+    out = tmp_path / "out" / "deeper"
     code, err = run_main(capsys, "--repo", str(repo), "--out", str(out))
     assert code == 2, err
     assert_one_line_error(err)
     assert message in err
-    assert not out.exists()  # nothing written, not even the folder
+    assert not out.parent.exists()  # nothing written, not even the folders
 
 
 def test_bad_rev_and_empty_selection(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -426,7 +426,13 @@ def test_a_compile_error_that_quotes_the_word_offline_is_not_missing_dependencie
                "surprising resolution failures\n")
     download = ("error: failed to download `x v1.0.0`\n\nCaused by:\n  attempting to make an "
                 "HTTP request, but --offline was specified\n")
+    suggested = ("error[E0599]: no method named `lenn` found for reference `&str`\n"
+                 " --> dep/src/lib.rs:2:10\nhelp: there is a method `len` with a similar name\n"
+                 "  |\n2 -     let mode = \"--offline\"; mode.lenn()\n"
+                 "2 +     let mode = \"--offline\"; mode.len()\n  |\n"
+                 "error: could not compile `dep` (lib) due to 1 previous error\n")
     args = (Path("."), "0" * 40, "")
+    assert rustdoc_module._failure(suggested, *args) == "cargo_failed"  # found in review
     assert rustdoc_module._failure(compile_error, *args) == "cargo_failed"
     assert rustdoc_module._failure(offline, *args) == "missing_dependencies"
     assert rustdoc_module._failure(download, *args) == "missing_dependencies"
@@ -488,10 +494,58 @@ def test_a_repositorys_own_rustflags_hold_where_no_flag_is_needed(tmp_path: Path
     tree = tmp_path / "tree"
     (tree / ".cargo").mkdir(parents=True)
     (tree / ".cargo" / "config.toml").write_text('[build]\nrustflags = ["--cfg", "from_config"]\n')
-    write_crate(tree / "dep", package("dep"), "#[cfg(from_config)]\npub struct OnlyWithCfg;\n")
+    # A denied lint in the path dependency (an unused import) asks for the lint cap, which
+    # must come on top of the config's flags, not instead of them (found in review).
+    write_crate(tree / "dep", package("dep"), "#![deny(warnings)]\nuse std::mem;\n"
+                "#[cfg(from_config)]\npub struct OnlyWithCfg;\n")
     write_crate(tree / "app", package("app", '[dependencies]\ndep = { path = "../dep" }\n'),
                 "pub fn app() -> dep::OnlyWithCfg { dep::OnlyWithCfg }\n")
     facts, reason = rustdoc_facts(tmp_path, "0" * 40, "app", tmp_path / "cache", tree, None,
                                   tmp_path / "target")
     assert reason == "ok" and facts is not None
     assert "OnlyWithCfg" in facts.signatures[("app/src/lib.rs", 1, "app")]
+
+
+@NIGHTLY
+def test_the_lint_cap_reaches_rustc_where_the_user_set_encoded_rustflags(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """cargo reads CARGO_ENCODED_RUSTFLAGS before RUSTFLAGS (found in review: the retry's
+    flags were lost, and the crate failed)."""
+    monkeypatch.setenv("CARGO_ENCODED_RUSTFLAGS", "")
+    tree = tmp_path / "tree"
+    write_crate(tree / "strict", package("strict"),
+                "#![deny(warnings)]\nuse std::mem;\npub fn public(x: u8) -> u8 { x }\n")
+    write_crate(tree / "app", package("app", '[dependencies]\nstrict = { path = "../strict" }\n'),
+                "pub fn app(x: u8) -> u8 { strict::public(x) }\n")
+    facts, reason = rustdoc_facts(tmp_path, "0" * 40, "app", tmp_path / "cache", tree, None,
+                                  tmp_path / "target")
+    assert reason == "ok" and facts is not None
+
+
+def test_a_run_is_repeated_only_for_an_error_a_flag_gets_past(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found in review: a warning's "lint level is defined here" note, or a feature the
+    crate itself asks for, repeated runs (with registry crates, minutes each) for nothing."""
+    import dataset_builder.rustdoc as rustdoc_module
+
+    lint_error = ("error: unused import: `mem`\n --> strict/src/lib.rs:2:5\nnote: the lint level "
+                  "is defined here\nerror: could not compile `strict` (lib) due to 1 previous "
+                  "error\n")
+    warned = ("warning: unused import: `mem`\nnote: the lint level is defined here\n"
+              "error[E0308]: mismatched types\nerror: could not document `app`\n")
+    own_feature = "error[E0635]: unknown feature `gone`\nerror: could not document `app`\n"
+    for first, runs in ((lint_error, 2), (warned, 1), (own_feature, 1)):
+        calls: list[list[str]] = []
+
+        def once(crate: Path, target: Path, env: dict[str, str], cancel: object,
+                 cargo_args: list[str], first: str = first,
+                 calls: list[list[str]] = calls) -> tuple[int, str]:
+            calls.append(cargo_args)
+            return (101, first) if len(calls) == 1 else (0, "")
+
+        monkeypatch.setattr(rustdoc_module, "_document_once", once)
+        monkeypatch.delenv("RUSTFLAGS", raising=False)
+        monkeypatch.delenv("CARGO_ENCODED_RUSTFLAGS", raising=False)
+        rustdoc_module._document(Path("."), Path("."), {}, None)
+        assert len(calls) == runs, first
+    assert calls[0] == []  # the last case's one run
