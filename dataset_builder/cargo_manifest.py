@@ -519,13 +519,6 @@ def _manifest_version(crate: Path) -> tuple[int, int, int] | None:
     return _version(version) if isinstance(version, str) else None
 
 
-def registry_names(registry: Path) -> frozenset[str] | None:
-    """Crate names an offline registry folder holds some release of; None when it cannot be
-    listed."""
-    releases = registry_releases(registry)
-    return None if releases is None else frozenset(releases)
-
-
 def registry_folders(registry: Path) -> dict[str, list[str]] | None:
     """An offline registry's release folders by crate name, sorted, listed now (not cached:
     what a registry held for rustdoc's runs is compared with what it holds later)."""

@@ -406,10 +406,8 @@ def _touch(tree: Path) -> None:
 # - a feature the nightly no longer has, asked by an older registry crate (Debian's
 #   proc-macro2 1.0.47 and `proc_macro_span_shrink`: every crate on it failed); such build
 #   scripts enable nightly features only where allowed.
-_RETRY_FLAGS = (("the lint level is defined here", "--cap-lints"),
-                ("error[E0635]: unknown feature", "-Zallow-features="))
-_RETRY_FLAG_ARGS = {"--cap-lints": ["--cap-lints", "warn"],
-                    "-Zallow-features=": ["-Zallow-features="]}
+_RETRY_FLAGS = (("the lint level is defined here", ("--cap-lints", "warn")),
+                ("error[E0635]: unknown feature", ("-Zallow-features=",)))
 
 
 def _document(crate: Path, target: Path, env: dict[str, str],
@@ -417,15 +415,14 @@ def _document(crate: Path, target: Path, env: dict[str, str],
     """cargo rustdoc's JSON of the crate, again with the flags of _RETRY_FLAGS whose failure
     the run shows (each once)."""
     ran = _document_once(crate, target, env, cancel, [])
-    flags: list[str] = []
+    args: list[str] = []
     while not isinstance(ran, str) and ran[0] != 0 and \
             "error: could not compile" in ran[1]:
-        more = [flag for marker, flag in _RETRY_FLAGS
-                if flag not in flags and _in_an_error(marker, ran[1])]
+        more = [arg for marker, flag in _RETRY_FLAGS
+                if flag[0] not in args and _in_an_error(marker, ran[1]) for arg in flag]
         if not more:
             break
-        flags += more
-        args = [arg for flag in flags for arg in _RETRY_FLAG_ARGS[flag]]
+        args += more
         retry_env, cargo_args = _with_rustflags(env, args)
         ran = _document_once(crate, target, retry_env, cancel, cargo_args)
     return ran

@@ -129,7 +129,11 @@ def test_older_underscore_spellings(tmp_path: Path) -> None:
 
 
 def test_a_registry_folder_that_cannot_be_listed_names_nothing(tmp_path: Path) -> None:
-    from dataset_builder.cargo_manifest import registry_names
+    from dataset_builder.cargo_manifest import registry_releases
+
+    def registry_names(registry: Path) -> frozenset[str] | None:
+        releases = registry_releases.__wrapped__(registry)
+        return None if releases is None else frozenset(releases)
 
     (tmp_path / "md-5-0.10.6").mkdir()
     (tmp_path / "foo-1.0.0-rc.1").mkdir()

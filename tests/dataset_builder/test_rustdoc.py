@@ -268,6 +268,15 @@ def vendor_folder(tmp_path: Path) -> Path:
     return vendor
 
 
+def write_app_on_a_strict_dependency(tree: Path) -> None:
+    """`app`, on a path dependency `strict` that denies warnings and has one (an unused
+    import): serde_test on serde."""
+    write_crate(tree / "strict", package("strict"),
+                "#![deny(warnings)]\nuse std::mem;\npub fn public(x: u8) -> u8 { x }\n")
+    write_crate(tree / "app", package("app", '[dependencies]\nstrict = { path = "../strict" }\n'),
+                "pub fn app(x: u8) -> u8 { strict::public(x) }\n")
+
+
 def package(name: str, extra: str = "") -> str:
     return f'[package]\nname = "{name}"\nversion = "0.1.0"\nedition = "2021"\n{extra}'
 
@@ -456,10 +465,7 @@ def test_a_crate_that_denies_lints_is_documented_all_the_same(tmp_path: Path) ->
     # The same in a path dependency, which rustdoc's own flags do not reach (serde_test's
     # runs failed on serde's `#![deny(warnings)]`: an unused import).
     user = tmp_path / "user"
-    write_crate(user / "strict", package("strict"),
-                "#![deny(warnings)]\nuse std::mem;\npub fn public(x: u8) -> u8 { x }\n")
-    write_crate(user / "app", package("app", '[dependencies]\nstrict = { path = "../strict" }\n'),
-                "pub fn app(x: u8) -> u8 { strict::public(x) }\n")
+    write_app_on_a_strict_dependency(user)
     facts, reason = rustdoc_facts(tmp_path, "1" * 40, "app", tmp_path / "cache", user, None,
                                   tmp_path / "target")
     assert reason == "ok" and facts is not None
@@ -513,10 +519,7 @@ def test_the_lint_cap_reaches_rustc_where_the_user_set_encoded_rustflags(
     flags were lost, and the crate failed)."""
     monkeypatch.setenv("CARGO_ENCODED_RUSTFLAGS", "")
     tree = tmp_path / "tree"
-    write_crate(tree / "strict", package("strict"),
-                "#![deny(warnings)]\nuse std::mem;\npub fn public(x: u8) -> u8 { x }\n")
-    write_crate(tree / "app", package("app", '[dependencies]\nstrict = { path = "../strict" }\n'),
-                "pub fn app(x: u8) -> u8 { strict::public(x) }\n")
+    write_app_on_a_strict_dependency(tree)
     facts, reason = rustdoc_facts(tmp_path, "0" * 40, "app", tmp_path / "cache", tree, None,
                                   tmp_path / "target")
     assert reason == "ok" and facts is not None
