@@ -552,3 +552,62 @@ def test_a_run_is_repeated_only_for_an_error_a_flag_gets_past(
         rustdoc_module._document(Path("."), Path("."), {}, None)
         assert len(calls) == runs, first
     assert calls[0] == []  # the last case's one run
+
+
+@NIGHTLY
+def test_crates_on_a_path_dependency_that_failed_to_build_are_not_run_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """syn's seven crates all build syn, which fails against Debian's proc-macro2: each run
+    failed the same way after 1-2 s. A crate of the same tree that builds a failed crate
+    with the same features or more is not handed to cargo (`dependency_failed`); one that
+    builds it with fewer is, since the failing code may be behind a feature."""
+    tree = tmp_path / "tree"
+    write_crate(tree / "core_lib", package("core_lib", '[features]\ndefault = ["std"]\n'
+                                           'std = []\nextra = []\n'),
+                'pub fn broken() -> u32 { "not a number" }\n')  # rustdoc skips bodies
+    needs_harness = '[dev-dependencies]\nno-such-crate-here = "1"\n'
+    for name, spec in (("a", ""), ("b", ', features = ["extra"]'),
+                       ("c", ", default-features = false")):
+        write_crate(tree / name, package(name, f'[dependencies]\ncore_lib = {{ path = '
+                                               f'"../core_lib"{spec} }}\n{needs_harness}'),
+                    "pub fn f() -> u32 { core_lib::broken() }\n")
+    runs: list[str] = []
+    run_cargo = rustdoc._run_cargo
+
+    def counted(cmd: list[str], cwd: Path, *args: object, **kwargs: object) -> object:
+        if "rustdoc" in cmd:
+            runs.append(cwd.name)
+        return run_cargo(cmd, cwd, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(rustdoc, "_run_cargo", counted)
+    failures = rustdoc.CompileFailures()
+    reasons = {}
+    for name in ("a", "b", "c"):
+        facts, reasons[name] = rustdoc_facts(tmp_path, "0" * 40, name, tmp_path / "cache",
+                                             tree, None, tmp_path / "target",
+                                             failures=failures)
+        assert facts is None
+    assert reasons == {"a": "cargo_failed", "b": "dependency_failed", "c": "cargo_failed"}
+    # Each: its own manifests (missing the dev-dependency), then the harness's; not b's.
+    assert runs == ["a", "a", "b", "c", "c"]
+    # Without the record, b is run and fails the same way.
+    facts, reason = rustdoc_facts(tmp_path, "0" * 40, "b", tmp_path / "cache", tree, None,
+                                  tmp_path / "target")
+    assert (facts, reason) == (None, "cargo_failed")
+
+
+def test_only_a_failure_with_rustcs_error_codes_blocks_other_crates(tmp_path: Path) -> None:
+    from dataset_builder.cargo_manifest import harness_manifests
+
+    write_crate(tmp_path / "dep", package("dep"), "")
+    write_crate(tmp_path / "app", package("app", '[dependencies]\ndep = { path = "../dep" }\n'),
+                "")
+    manifests = harness_manifests(tmp_path / "app", tmp_path)
+    failures = rustdoc.CompileFailures()
+    failures.record("error: internal compiler error: unexpected panic\n"
+                    "error: could not compile `dep` (lib)\n", manifests)
+    failures.record("error: failed to run custom build command for `dep v0.1.0`\n", manifests)
+    assert failures.blocking(manifests) is None
+    failures.record("error[E0432]: unresolved import `x::extra`\n"
+                    "error: could not compile `dep` (lib) due to 1 previous error\n", manifests)
+    assert failures.blocking(manifests) == "dep"
