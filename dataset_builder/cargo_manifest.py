@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -361,27 +361,6 @@ def harness_manifest(crate_dir: Path, tree_root: Path, relax_versions: bool = Fa
         has_lints=bool(lints), text="\n".join(lines), package=package)
 
 
-def path_dependencies(manifest: CrateManifest) -> Iterator[tuple[Path, set[str], bool]]:
-    """(folder, features asked of it, whether its default features are) of each path
-    dependency (build-dependencies too) of a harness manifest, whose paths are absolute."""
-    data = tomllib.loads(manifest.text)
-    # Features this crate's enabled ones turn on in a dependency (`dep/feat`, `dep?/feat`;
-    # its harness [features] keeps only enabled features' entries).
-    turned_on: dict[str, set[str]] = defaultdict(set)
-    for entries in (data.get("features") or {}).values():
-        for entry in entries:
-            name, slash, feature = entry.partition("/")
-            if slash:
-                turned_on[name.rstrip("?").removeprefix("dep:")].add(feature)
-    for table in ("dependencies", "build-dependencies"):
-        for name, spec in (data.get(table) or {}).items():
-            if not isinstance(spec, dict) or not isinstance(spec.get("path"), str):
-                continue
-            features = {f for f in spec.get("features", []) if isinstance(f, str)}
-            default = spec.get("default-features", spec.get("default_features", True))
-            yield Path(spec["path"]), features | turned_on.get(name, set()), default is not False
-
-
 def harness_manifests(crate: Path, root: Path, relax_versions: bool = False
                       ) -> dict[Path, CrateManifest]:
     """Harness manifests (harness_manifest) for the crate (the first) and every path
@@ -404,12 +383,27 @@ def harness_manifests(crate: Path, root: Path, relax_versions: bool = False
                 raise
             continue
         manifests[folder] = manifest
-        for path, features, _ in path_dependencies(manifest):
-            if not path.is_relative_to(root) or not (path / "Cargo.toml").is_file():
-                continue
-            if path not in manifests or not features <= asked[path]:
-                asked[path] |= features  # written (again) with them
-                todo.append(path)
+        data = tomllib.loads(manifest.text)
+        # Features this crate's enabled ones turn on in a dependency (`dep/feat`,
+        # `dep?/feat`; its harness [features] keeps only enabled features' entries).
+        turned_on: dict[str, set[str]] = defaultdict(set)
+        for entries in (data.get("features") or {}).values():
+            for entry in entries:
+                name, slash, feature = entry.partition("/")
+                if slash:
+                    turned_on[name.rstrip("?").removeprefix("dep:")].add(feature)
+        for table in ("dependencies", "build-dependencies"):
+            for name, spec in (data.get(table) or {}).items():
+                if not isinstance(spec, dict) or not isinstance(spec.get("path"), str):
+                    continue
+                path = Path(spec["path"])
+                if not path.is_relative_to(root) or not (path / "Cargo.toml").is_file():
+                    continue
+                features = {f for f in spec.get("features", []) if isinstance(f, str)}
+                features |= turned_on.get(name, set())
+                if path not in manifests or not features <= asked[path]:
+                    asked[path] |= features  # written (again) with them
+                    todo.append(path)
     # A path dependency in a folder below another crate's would be a member of that crate's
     # workspace (cargo makes it one) and the root of its own: excluded from the first.
     for folder, manifest in manifests.items():

@@ -29,12 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from dataset_builder.cargo_manifest import (
-    CrateManifest,
     ManifestError,
     cargo_home,
     harness_manifests,
     missing_crates,
-    path_dependencies,
     registry_lacks,
     write_manifests,
 )
@@ -63,56 +61,6 @@ class RustdocFacts:
             if found is not None:
                 return found
         return None
-
-
-# cargo's line when a package of the build fails: a dependency rustc compiles, or the crate
-# rustdoc documents.
-_PACKAGE_FAILED = re.compile(r"^error: could not (?:compile|document) `([^`]+)`", re.MULTILINE)
-
-
-@dataclass
-class CompileFailures:
-    """The crates of one snapshot's tree that failed to build with harness manifests, each
-    with the features it was asked for. A later crate of the snapshot whose harness build
-    asks a failed crate for those features or more would fail the same way (the same
-    source against the same registry releases; features only add code): it is not handed
-    to cargo, and its reason is `dependency_failed`. syn's seven crates all build syn, which
-    Debian's proc-macro2 1.0.47 cannot compile (`proc_macro2::extra`): seven failed runs of
-    1-2 s each. Only a failure with rustc's error codes counts (an internal compiler error
-    or a build script says nothing about the code)."""
-
-    failed: dict[Path, list[frozenset[str]]] = field(default_factory=dict)
-
-    def record(self, err: str, manifests: dict[Path, CrateManifest]) -> None:
-        if "error[E" not in err:
-            return
-        names = set(_PACKAGE_FAILED.findall(err))
-        asked = _features_asked(manifests)
-        for folder, manifest in manifests.items():
-            if manifest.name in names:
-                self.failed.setdefault(folder, []).append(asked[folder])
-
-    def blocking(self, manifests: dict[Path, CrateManifest]) -> str | None:
-        """The failed crate these manifests build with its failed features, if any."""
-        asked = _features_asked(manifests)
-        for folder, manifest in manifests.items():
-            if any(failed <= asked[folder] for failed in self.failed.get(folder, ())):
-                return manifest.name
-        return None
-
-
-def _features_asked(manifests: dict[Path, CrateManifest]) -> dict[Path, frozenset[str]]:
-    """The features cargo is asked to build each crate of harness manifests with: the crate
-    documented (the first) its defaults; a path dependency what its dependents ask of it
-    (`default` unless each says default-features = false). Features only add to what they
-    enable, so a set that holds another builds at least that one's code."""
-    asked: dict[Path, set[str]] = {folder: set() for folder in manifests}
-    asked[next(iter(manifests))].add("default")
-    for manifest in manifests.values():
-        for path, features, default in path_dependencies(manifest):
-            if path in asked:
-                asked[path] |= features | ({"default"} if default else set())
-    return {folder: frozenset(features) for folder, features in asked.items()}
 
 
 def _args(args: Any, paths: dict[str, Any]) -> str:
@@ -357,8 +305,7 @@ def _lacks_sources(git_dir: Path, snapshot: str, crate_dir: str) -> bool:
 def rustdoc_facts(git_dir: Path, snapshot: str, crate_dir: str, cache_dir: Path,
                   tree: Path | None = None, cancel: threading.Event | None = None,
                   target_dir: Path | None = None, registry: Path | None = None,
-                  missing: list[str] | None = None, failures: CompileFailures | None = None
-                  ) -> tuple[RustdocFacts | None, str]:
+                  missing: list[str] | None = None) -> tuple[RustdocFacts | None, str]:
     """Document the crate in `crate_dir` ("" = repository root) at `snapshot`. Returns the facts
     or None, and "ok" or the reason it failed. Results are cached in `cache_dir` by snapshot.
     `tree`: the snapshot's tree already extracted there (by a caller documenting several
@@ -371,8 +318,7 @@ def rustdoc_facts(git_dir: Path, snapshot: str, crate_dir: str, cache_dir: Path,
     build). When cargo cannot resolve their dependencies offline (a dev-dependency is enough),
     it is documented again with harness manifests (`_with_harness`), against `registry` (an
     offline registry: Debian's, a `cargo vendor` folder) when one is given. `missing`, when
-    given, receives the crates that second resolution could not find. `failures`: shared
-    by the crates of one snapshot's tree (see CompileFailures)."""
+    given, receives the crates that second resolution could not find."""
     if cancel is not None and cancel.is_set():  # not wanted: not even a cached result
         return None, "cancelled"
     # The crate folder hashed: `root` and the repository's root, or `a/b` and `a_b`, differ.
@@ -417,7 +363,7 @@ def rustdoc_facts(git_dir: Path, snapshot: str, crate_dir: str, cache_dir: Path,
                 _failure(ran[1], git_dir, snapshot, crate_dir) == "missing_dependencies":
             manifest = "harness"
             ran = _with_harness(crate, root, target, env, registry, Path(tmp), cancel,
-                                missing, failures)
+                                missing)
         if isinstance(ran, str):
             return None, ran
         returncode, err = ran
@@ -543,8 +489,7 @@ def _failure(err: str, git_dir: Path, snapshot: str, crate_dir: str) -> str:
 
 def _with_harness(crate: Path, root: Path, target: Path, env: dict[str, str],
                   registry: Path | None, scratch: Path, cancel: threading.Event | None,
-                  missing: list[str] | None, failures: CompileFailures | None = None
-                  ) -> tuple[int, str] | str:
+                  missing: list[str] | None) -> tuple[int, str] | str:
     """Document the crate with harness manifests (no dev-dependencies, no unused optional
     ones, registry versions relaxed to their semver-compatible range) and a lockfile
     resolved offline, against `registry` when given. The tree's own manifests and lockfiles
@@ -559,8 +504,6 @@ def _with_harness(crate: Path, root: Path, target: Path, env: dict[str, str],
             missing.extend(absent)
         return 101, "".join(f"no matching package named `{name}` found (not in the "
                             f"offline registry)\n" for name in absent)
-    if failures is not None and failures.blocking(manifests) is not None:
-        return "dependency_failed"
     saved: dict[Path, bytes | None] = {}
     for folder in manifests:
         for name in ("Cargo.toml", "Cargo.lock"):
@@ -576,10 +519,7 @@ def _with_harness(crate: Path, root: Path, target: Path, env: dict[str, str],
             if missing is not None and not isinstance(locked, str):
                 missing.extend(missing_crates(locked[1]))
             return locked
-        ran = _document(crate, target, env, cancel)
-        if failures is not None and not isinstance(ran, str) and ran[0] != 0:
-            failures.record(ran[1], manifests)
-        return ran
+        return _document(crate, target, env, cancel)
     finally:
         for path, data in saved.items():
             if data is None:

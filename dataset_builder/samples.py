@@ -64,7 +64,7 @@ from dataset_builder.quality import (
     piece_digests,
     redact,
 )
-from dataset_builder.rustdoc import CompileFailures, RustdocFacts, rustdoc_facts
+from dataset_builder.rustdoc import RustdocFacts, rustdoc_facts
 from dataset_builder.type_facts import TypeFacts, render_header, render_inline, return_type
 
 SAMPLES_DIR = "samples"
@@ -1456,7 +1456,6 @@ def _rustdoc_snapshot_runs(info: RepoInfo, out: Path, chosen: list[tuple[int, st
         # The crates the history can have items in (a crate is a function of a file's path).
         with_code = {_crate_dir(locate_module(path).crate) for path in minable}
         results: dict[str, _RustdocRun] = {}
-        failures = CompileFailures()  # this tree's crates that failed to build
         crates = sorted(manifests & with_code)
         with tempfile.TemporaryDirectory(prefix="ferric-tree-") as tree, \
                 tqdm(total=len(crates), desc=f"rustdoc {sha[:10]}", unit="crate",
@@ -1466,7 +1465,7 @@ def _rustdoc_snapshot_runs(info: RepoInfo, out: Path, chosen: list[tuple[int, st
                 missing: list[str] = []
                 facts, reason = rustdoc_facts(
                     info.git_dir, sha, crate_dir, out / ".rustdoc-cache", Path(tree) / "src",
-                    cancel, targets, Path(registry) if registry else None, missing, failures)
+                    cancel, targets, Path(registry) if registry else None, missing)
                 results[crate_dir] = (facts, reason, missing)
                 bar.update()
         # The documented crates' files: where their items are at the snapshot.
