@@ -109,7 +109,10 @@ def open_repo(path: str | Path, rev: str = "HEAD") -> RepoInfo:
     ceiling = str(p.parent)
     git_dir_text = _rev_parse(p, "--absolute-git-dir", ceiling=ceiling)
     if git_dir_text is None:
-        raise RepoError(f"--repo {path}: not a git repository")
+        # A folder of a work tree (`--repo repo/src`): say which repository holds it.
+        enclosing = _rev_parse(p, "--show-toplevel", ceiling="")
+        inside = f" (a folder inside the repository at {enclosing})" if enclosing else ""
+        raise RepoError(f"--repo {path}: not a git repository{inside}")
     git_dir = Path(git_dir_text)
     bare = _rev_parse(p, "--is-bare-repository", ceiling=ceiling) == "true"
     if not bare:

@@ -283,8 +283,10 @@ def test_open_repo_plain_directory_inside_another_repo(history: BuiltRepo,
     try:
         with pytest.raises(RepoError):
             open_repo(nested)
-        with pytest.raises(RepoError):
-            open_repo(history.path / "src")  # a tracked sub-folder is not the top either
+        # A tracked sub-folder is not the top either; the message names the top.
+        with pytest.raises(RepoError,
+                           match=f"inside the repository at {history.path.resolve()}"):
+            open_repo(history.path / "src")
     finally:
         nested.rmdir()
 
