@@ -501,7 +501,8 @@ def registry_releases(registry: Path) -> dict[str, list[tuple[int, int, int] | N
     """The releases an offline registry folder holds, by crate name: Debian's folders are
     `<name>-<version>`, `cargo vendor`'s `<name>` (its manifest gives the version) or
     `<name>-<version>` where it holds several. None when it cannot be listed (cargo's own
-    error then says why). Listed once per process: see registry_folders."""
+    error then says why). Cached per process (`_registry_gained` in samples.py clears it
+    when a lacked crate's folders changed); registry_folders is the uncached listing."""
     folders = registry_folders(registry)
     if folders is None:
         return None

@@ -599,7 +599,8 @@ def _item_lines(text: str, rows: list[int], col: dict[str, Sequence[Any]]) -> li
 def _line_key(line: str) -> str:
     """What a line is looked up by: without a trailing comment or trailing blanks (a
     one-line item's text has neither; `\r` of CRLF is a blank), unless nothing else is left
-    (a doc comment starts many items)."""
+    (a doc comment starts many items). `_item_lines` inlines it for a file's every line:
+    change both together."""
     return line.split("//", 1)[0].rstrip() or line.rstrip()
 
 
