@@ -5,7 +5,8 @@
 
 Polls /proc every `--interval` seconds for the command's process tree (children of children
 included) and prints the command's wall time, exit code and each process's peak VmRSS with when
-it was reached, largest first: the largest is what the memory target (1 GiB) is about. A fork
+it was reached and its command line (shortened), largest first: the largest is what the memory
+target (1 GiB) is about. A fork
 counts the pages it shares with its parent, as the kernel's RSS does. A process that lives
 shorter than the interval can be missed.
 """
@@ -41,6 +42,19 @@ def _rss_kib(pid: int) -> int | None:
     return None
 
 
+def _command_line(pid: int) -> str:
+    """The process's command line, shortened: a fork of Python shows its parent's, so a
+    parse worker and the main process read alike; cargo, git and rustdoc stand out."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            words = handle.read().split(b"\0")
+    except OSError:
+        return "?"
+    text = " ".join(os.path.basename(w.decode(errors="replace")) if i == 0
+                    else w.decode(errors="replace") for i, w in enumerate(words) if w)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--interval", type=float, default=0.1)
@@ -54,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     proc = subprocess.Popen(command)
     peaks: dict[int, tuple[int, float, float]] = {}  # pid -> (KiB, when, first seen)
+    names: dict[int, str] = {}
     while proc.poll() is None:
         now = time.monotonic() - started
         stack, tree = [proc.pid], []
@@ -66,12 +81,15 @@ def main(argv: list[str] | None = None) -> int:
             if kib is None:
                 continue
             first = peaks[pid][2] if pid in peaks else now
+            if pid not in names:
+                names[pid] = _command_line(pid)
             if pid not in peaks or kib > peaks[pid][0]:
                 peaks[pid] = (kib, now, first)
         time.sleep(args.interval)
     print(f"exit code {proc.returncode}, wall {time.monotonic() - started:.1f} s")
     for pid, (kib, when, first) in sorted(peaks.items(), key=lambda kv: -kv[1][0])[:args.top]:
-        print(f"pid {pid} peak {kib / 1024:.0f} MiB at {when:.1f} s (seen from {first:.1f} s)")
+        print(f"pid {pid} peak {kib / 1024:.0f} MiB at {when:.1f} s (seen from {first:.1f} s)  "
+              f"{names.get(pid, '?')}")
     return proc.returncode
 
 

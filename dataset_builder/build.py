@@ -419,7 +419,7 @@ def _mine(config: MineConfig, info: RepoInfo, out: Path, config_hash: str, label
         del recorded
         # The rest of the build reads the parquet files.
         cache.blobs.clear()
-        cache.trees.clear()
+        cache.drop_trees()
 
     manifest: dict[str, Any] = {
         "status": "complete",

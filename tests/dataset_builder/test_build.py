@@ -867,6 +867,50 @@ def test_cache_keeps_recent_versions_and_pins() -> None:
     assert not cache.recent.get("src/x.rs")
 
 
+def test_tree_cache_is_bounded_by_source_bytes() -> None:
+    """Syntax trees are kept for the next version's incremental parse, the oldest let go
+    past KEEP_TREES trees or keep_tree_bytes of source; the newest stays however large."""
+    cache = mine.BlobCache(None, 1 << 20, keep_trees=3, keep_tree_bytes=100)  # type: ignore[arg-type]
+    for sha, size in (("a", 40), ("b", 40), ("c", 10)):
+        cache.parse(sha, b"x" * (size - 1) + b"\n")
+    assert list(cache.trees) == ["a", "b", "c"] and cache.tree_bytes == 90
+    cache.parse("d", b"fn f() {}\n" * 3)  # 30 bytes: 120 in all, a goes
+    assert list(cache.trees) == ["b", "c", "d"] and cache.tree_bytes == 80
+    cache.parse("e", b"y" * 299 + b"\n")  # larger than the budget alone
+    assert list(cache.trees) == ["e"] and cache.tree_bytes == 300
+    for sha in "fgh":
+        cache.parse(sha, b"z\n")
+    assert list(cache.trees) == ["f", "g", "h"] and cache.tree_bytes == 6  # by count
+    cache.drop_trees()
+    assert not cache.trees and cache.tree_bytes == 0
+
+
+def test_a_small_tree_cache_changes_no_output(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """With room for one tree, most versions are parsed from scratch instead of
+    incrementally; every output is the same."""
+    body = "".join(f"pub fn f{k}() -> u32 {{ {k} }}\n" for k in range(30))
+    commits = [Commit("base", write={"src/lib.rs": "pub mod a;\npub mod b;\n",
+                                     "src/a.rs": body, "src/b.rs": body})]
+    for k in range(6):
+        commits.append(Commit(f"edit {k}", write={
+            "src/a.rs": body.replace(f"{{ {k} }}", f"{{ {k} + 1 }}"),
+            "src/b.rs": body.replace(f"f{k + 10}()", f"g{k}()")}))
+    built = make_repo(tmp_path / "repo", commits)
+    runs = {}
+    for label, budget in (("small", 1), ("default", mine.KEEP_TREE_SOURCE_BYTES)):
+        monkeypatch.setattr(mine, "KEEP_TREE_SOURCE_BYTES", budget)
+        out = tmp_path / label
+        # In-process: one cache for both files, so a.rs's tree goes when b.rs is parsed.
+        assert main(["--repo", str(built.path), "--out", str(out), "--quiet", "--workers",
+                     "0", "--no-samples"]) == 0
+        runs[label] = out
+    incremental = {label: manifest(out)["counts"]["blobs_parsed_incrementally"]
+                   for label, out in runs.items()}
+    assert incremental["small"] < incremental["default"] == 12
+    assert_same_outputs(runs["default"], runs["small"])
+
+
 def test_dropped_versions_come_back_with_the_same_outputs(tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch
                                                           ) -> None:
