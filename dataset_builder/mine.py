@@ -112,9 +112,10 @@ KEEP_VERSIONS = 2
 # Syntax trees kept for incremental parsing (BlobCache.trees): at most this many, and at
 # most this many bytes of their sources. A tree takes about 22 times its source (chalk-ir's
 # lib.rs, 105 KB: 2.3 MB), so the count alone let an early 850 KB generated parser's
-# versions take a parse worker of rust-lang/chalk to 1,003 MiB; 8 MiB of source is about
-# 200 MiB of trees and holds more than any measured history's working set (chalk's steady
-# state: 3-8 MB over 256 trees).
+# versions take a parse worker of rust-lang/chalk to 1,003 MiB. 8 MiB of source is about
+# 200 MiB of unshared trees; a file's versions share their unchanged subtrees, so libc's
+# workers, 12-28 MB of source in 256 trees, held under 400 MiB. Over the byte bound the
+# trees later versions were parsed from go first (BlobCache.keep_tree).
 KEEP_TREES = 256
 KEEP_TREE_SOURCE_BYTES = 8 << 20
 # Commits per batch that the parse workers get (at most a checkpoint chunk; see mine_history).
@@ -154,6 +155,8 @@ class BlobCache:
         self.keep_tree_bytes = (KEEP_TREE_SOURCE_BYTES if keep_tree_bytes is None
                                 else keep_tree_bytes)
         self.tree_bytes = 0  # the sources of self.trees, in bytes
+        # Trees that a later version was parsed from, oldest first (always in self.trees).
+        self.superseded: OrderedDict[str, None] = OrderedDict()
         self.parsed = 0
         self.incremental = 0
         self.sources: dict[str, bytes] = {}  # read ahead by a ParsePool for the current chunk
@@ -171,21 +174,28 @@ class BlobCache:
         self.sent_again = 0  # dropped blobs a batch needed again (parsed or not)
 
     def keep_tree(self, sha: str, previous: Previous) -> None:
-        """Keep a parse's tree for the next version's incremental parse, letting the first
-        in line go (the oldest, or a superseded version: see parse) past KEEP_TREES trees or
-        KEEP_TREE_SOURCE_BYTES of source; the newest stays."""
+        """Keep a parse's tree for the next version's incremental parse. Past KEEP_TREES
+        trees the oldest goes; past KEEP_TREE_SOURCE_BYTES of source, the oldest of those
+        a later version was parsed from goes first (a side branch may still want one), then
+        the oldest. The newest stays."""
+        self.superseded.pop(sha, None)
         replaced = self.trees.pop(sha, None)
         if replaced is not None:
             self.tree_bytes -= len(replaced.source)
         self.trees[sha] = previous
         self.tree_bytes += len(previous.source)
-        while len(self.trees) > 1 and (len(self.trees) > self.keep_trees
-                                       or self.tree_bytes > self.keep_tree_bytes):
-            _, oldest = self.trees.popitem(last=False)
-            self.tree_bytes -= len(oldest.source)
+        while len(self.trees) > self.keep_trees:
+            self._evict_tree(next(iter(self.trees)))
+        while self.tree_bytes > self.keep_tree_bytes and len(self.trees) > 1:
+            self._evict_tree(next(iter(self.superseded or self.trees)))
+
+    def _evict_tree(self, sha: str) -> None:
+        self.tree_bytes -= len(self.trees.pop(sha).source)
+        self.superseded.pop(sha, None)
 
     def drop_trees(self) -> None:
         self.trees.clear()
+        self.superseded.clear()
         self.tree_bytes = 0
 
     def hold(self, sha: str) -> None:
@@ -241,10 +251,9 @@ class BlobCache:
             self.parsed += 1
             self.reparsed += sha in self.dropped
             self.incremental += previous is not None
+            if previous is not None:
+                self.superseded[previous_sha] = None
             self.keep_tree(sha, Previous(data, tree, parsed))
-            if previous is not None and previous_sha in self.trees:
-                # Superseded on its path: the first to go (a side branch may still want it).
-                self.trees.move_to_end(previous_sha, last=False)
         blob = Blob(parsed, skip, len(data) if data is not None else 0)
         self.blobs[sha] = blob
         return blob

@@ -885,6 +885,25 @@ def test_tree_cache_is_bounded_by_source_bytes() -> None:
     assert not cache.trees and cache.tree_bytes == 0
 
 
+def test_tree_cache_lets_superseded_versions_go_first() -> None:
+    """Over the byte bound, a tree that a later version was parsed from goes before older
+    trees that are still the latest of their paths."""
+    cache = mine.BlobCache(None, 1 << 20, keep_tree_bytes=100)  # type: ignore[arg-type]
+
+    def source(size: int, body: str = "fn f() {}") -> bytes:
+        return (body + "\n//" + "x" * (size - len(body) - 4) + "\n").encode()
+
+    cache.parse("x", source(40))
+    cache.parse("a", source(20))
+    cache.parse("b", source(20, "fn g() {}"), previous_sha="a")  # b is a's next version
+    assert cache.incremental == 1 and list(cache.superseded) == ["a"]
+    cache.parse("c", source(30))  # 110 bytes: a goes, though x is older
+    assert list(cache.trees) == ["x", "b", "c"] and cache.tree_bytes == 90
+    assert not cache.superseded
+    cache.parse("d", source(30))  # none superseded: the oldest goes
+    assert list(cache.trees) == ["b", "c", "d"] and cache.tree_bytes == 80
+
+
 def test_a_small_tree_cache_changes_no_output(tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """With room for one tree, most versions are parsed from scratch instead of
