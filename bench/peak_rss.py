@@ -6,9 +6,8 @@
 Polls /proc every `--interval` seconds for the command's process tree (children of children
 included) and prints the command's wall time, exit code and each process's peak VmRSS with when
 it was reached and its command line (shortened), largest first: the largest is what the memory
-target (1 GiB) is about. A fork
-counts the pages it shares with its parent, as the kernel's RSS does. A process that lives
-shorter than the interval can be missed.
+target (1 GiB) is about. A fork counts the pages it shares with its parent, as the kernel's
+RSS does. A process that lives shorter than the interval can be missed.
 """
 
 from __future__ import annotations

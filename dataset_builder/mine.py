@@ -178,10 +178,8 @@ class BlobCache:
         trees the oldest goes; past KEEP_TREE_SOURCE_BYTES of source, the oldest of those
         a later version was parsed from goes first (a side branch may still want one), then
         the oldest. The newest stays."""
-        self.superseded.pop(sha, None)
-        replaced = self.trees.pop(sha, None)
-        if replaced is not None:
-            self.tree_bytes -= len(replaced.source)
+        if sha in self.trees:  # parsed again after its parse was dropped: the new one counts
+            self._evict_tree(sha)
         self.trees[sha] = previous
         self.tree_bytes += len(previous.source)
         while len(self.trees) > self.keep_trees:
