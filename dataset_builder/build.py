@@ -36,6 +36,7 @@ from dataset_builder.gitio import (
     MissingObjectError,
     RepoError,
     RepoInfo,
+    copied_crate_roots,
     count_commits,
     git_version,
 )
@@ -286,6 +287,8 @@ def build_dataset(config: MineConfig, info: RepoInfo, progress: bool = True,
     started = time.monotonic()
     out = Path(config.out)
     label = repo_label or info.path.name
+    if not info.copied_crates:  # the walk, the parse workers and the samples all ask
+        info = replace(info, copied_crates=copied_crate_roots(info))
     # A build whose rename detection failed on a missing object left a note: the same
     # settings mine without it at once (so a resumed run finds its checkpoints).
     renames_on_hash = config.config_hash(info.head, __version__)
@@ -429,7 +432,9 @@ def _mine(config: MineConfig, info: RepoInfo, out: Path, config_hash: str, label
         "repo": {"label": label, "path": str(info.path),
                  "bare": info.bare, "shallow": info.shallow, "rev": info.rev,
                  "head": info.head, "renames_followed": config.renames,
-                 **({"renames_off_because": renames_off} if renames_off else {})},
+                 **({"renames_off_because": renames_off} if renames_off else {}),
+                 # Folders holding a copy of a published crate: not mined (vendored_crate).
+                 "copied_crates": sorted(info.copied_crates)},
         # Later stages reach the code at any commit through this map.
         "repos": {label: {"path": str(info.path.resolve()), "git_dir": str(
             info.git_dir.resolve()), "head": info.head, "bare": info.bare,

@@ -60,8 +60,10 @@ _MODE_SUBMODULE = "160000"
 
 
 @lru_cache(maxsize=1 << 16)  # asked for every change, twice; histories reuse their paths
-def path_skip_reason(path: str, mode: str) -> str | None:
-    """Why a changed path is not mined, judged before reading it (None: mine it)."""
+def path_skip_reason(path: str, mode: str,
+                     copied_crates: frozenset[str] = frozenset()) -> str | None:
+    """Why a changed path is not mined, judged before reading it (None: mine it).
+    `copied_crates`: the repository's gitio.copied_crate_roots (RepoInfo.copied_crates)."""
     if mode == _MODE_SUBMODULE:
         return "submodule"
     if not path.endswith(".rs"):
@@ -78,6 +80,12 @@ def path_skip_reason(path: str, mode: str) -> str | None:
         return "target_dir"
     if _VENDOR_DIRS.intersection(parts):
         return "vendored"
+    if copied_crates:
+        folder = ""
+        for part in parts:
+            folder = f"{folder}/{part}" if folder else part
+            if folder in copied_crates:
+                return "vendored_crate"
     return None
 
 
@@ -371,7 +379,7 @@ class Miner:
         for change in commit.changes:
             per_file: Counter[str] = Counter()
             mode = change.new_mode if change.status != "D" else change.old_mode
-            reason = path_skip_reason(change.path, mode)
+            reason = path_skip_reason(change.path, mode, self.info.copied_crates)
             if reason == "not_rust":
                 continue
             if change.synced:
@@ -737,15 +745,17 @@ class WorkDir:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def _mined_blob(live: dict[str, tuple[str, str]], path: str) -> str:
+def _mined_blob(live: dict[str, tuple[str, str]], path: str,
+                copied_crates: frozenset[str]) -> str:
     """The walk's blob at path if the walk mines it ("" for none, a symlink, a submodule)."""
     blob, mode = live.get(path, ("", ""))
-    return blob if blob and path_skip_reason(path, mode) is None else ""
+    return blob if blob and path_skip_reason(path, mode, copied_crates) is None else ""
 
 
 def with_merge_sync(commits: Iterator[Commit],
                     sides: Iterator[tuple[str, list[list[FileChange]]]],
-                    mainline: set[str]) -> Generator[Commit, None, None]:
+                    mainline: set[str], copied_crates: frozenset[str] = frozenset()
+                    ) -> Generator[Commit, None, None]:
     """The walk's commits, each merge of the mainline (the revision's first-parent chain)
     with changes added that bring the walk's view of its Rust files in line with the merge's
     tree where the first-parent diff does not.
@@ -761,7 +771,8 @@ def with_merge_sync(commits: Iterator[Commit],
     revision goes on from, while a merge between two other lines (tokio's release branches
     merged into each other) would turn hundreds of files back to an old release's. A
     mainline merge whose diffs are not found is marked (`sync_missing`). Every commit of the
-    walk must pass through here, skipped ones included, for the view to be the walk's."""
+    walk must pass through here, skipped ones included, for the view to be the walk's.
+    `copied_crates`: the folders whose files the walk does not mine (path_skip_reason)."""
     live: dict[str, tuple[str, str]] = {}  # .rs path -> (blob, mode) as the walk has it
     held: set[str] = set()  # .rs paths the walk has held
     waiting: dict[str, list[list[FileChange]]] = {}  # mainline merges read ahead
@@ -770,9 +781,9 @@ def with_merge_sync(commits: Iterator[Commit],
         for change in commit.changes:
             touched.add(change.path)
             touched.add(change.old_path)
-            change.walk_old_blob = _mined_blob(live, change.old_path)
+            change.walk_old_blob = _mined_blob(live, change.old_path, copied_crates)
             if change.status == "R":
-                change.walk_new_blob = _mined_blob(live, change.path)
+                change.walk_new_blob = _mined_blob(live, change.path, copied_crates)
             if change.status in "DR":
                 live.pop(change.old_path, None)
             if change.status != "D" and change.path.endswith(".rs"):
@@ -843,7 +854,7 @@ def tree_module_facts(info: RepoInfo, cache: BlobCache, commit: str,
     between snapshots is looked at once and its facts are held once."""
     files: list[tuple[str, ModuleFacts]] = []
     for entry in list_tree(info, commit):
-        if path_skip_reason(entry.path, entry.mode) is not None:
+        if path_skip_reason(entry.path, entry.mode, info.copied_crates) is not None:
             continue
         if entry.sha not in known:
             blob, _ = cache.get(entry.sha)
@@ -871,9 +882,10 @@ def mine_history(info: RepoInfo, config: MineConfig, work: WorkDir, cache: BlobC
     walk = iter_commits(info, config.since, config.until, config.max_commits,
                         renames=config.renames)
     sides = iter_merge_sides(info, config.since, config.until)
-    synced = with_merge_sync(walk, sides, first_parent_chain(info))
+    synced = with_merge_sync(walk, sides, first_parent_chain(info), info.copied_crates)
     commits = itertools.islice(synced, state.commits_done, None)
-    pool = ParsePool(info.git_dir, config.max_file_bytes, config.workers) \
+    pool = ParsePool(info.git_dir, config.max_file_bytes, config.workers,
+                     info.copied_crates) \
         if config.workers > 0 else None
     started = time.monotonic()
     bar = tqdm(total=total, initial=state.commits_done, unit="commit", disable=not progress,

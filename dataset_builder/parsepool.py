@@ -181,7 +181,9 @@ def path_to_move(worker_costs: list[list[float]], path_costs: list[Counter[str]]
 
 
 class ParsePool:
-    def __init__(self, git_dir: Path, max_bytes: int, workers: int) -> None:
+    def __init__(self, git_dir: Path, max_bytes: int, workers: int,
+                 copied_crates: frozenset[str] = frozenset()) -> None:
+        self.copied_crates = copied_crates  # paths under these are not mined: not parsed
         ctx = mp.get_context("fork")
         self.inboxes = [ctx.SimpleQueue() for _ in range(workers)]
         self.outbox = ctx.Queue()
@@ -260,7 +262,7 @@ class ParsePool:
         for commit in commits:
             for change in commit.changes:
                 mode = change.new_mode if change.status != "D" else change.old_mode
-                if path_skip_reason(change.path, mode) is not None:
+                if path_skip_reason(change.path, mode, self.copied_crates) is not None:
                     continue
                 add(change.old_blob, "", change.old_path, change.old_path)
                 if change.status != "D":

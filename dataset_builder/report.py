@@ -42,6 +42,13 @@ def render_report(manifest: dict[str, Any], dag: nx.DiGraph, commits: pa.Table) 
         f"{manifest['elapsed_seconds']} s.",
         *(["", f"Renames not followed: {repo['renames_off_because']}; a renamed file shows "
                 "as a deletion and an addition."] if repo.get("renames_off_because") else []),
+        *(["", f"Not mined: {len(copied)} folders holding a copy of a published crate "
+               "(a `Cargo.toml.orig`, `.cargo_vcs_info.json` or `.cargo-checksum.json` in some "
+               "commit; skip reason `vendored_crate`): "
+               + ", ".join(f"`{c}`" for c in copied[:10])
+               + (f" and {len(copied) - 10} more (manifest `repo.copied_crates`)"
+                  if len(copied) > 10 else "") + "."]
+          if (copied := repo.get("copied_crates")) else []),
         "",
         "## History",
         "",

@@ -1014,7 +1014,7 @@ def _load_snapshot(info: RepoInfo, out: Path, history: History, snapshot_files: 
     col = history.col
     files: list[tuple[str, str]] = []
     for entry in list_tree(info, sha):
-        if path_skip_reason(entry.path, entry.mode) is not None:
+        if path_skip_reason(entry.path, entry.mode, info.copied_crates) is not None:
             continue
         if snapshot_files.get(entry.sha) is not None:
             files.append((entry.path, entry.sha))
@@ -1453,7 +1453,8 @@ def _rustdoc_snapshot_runs(info: RepoInfo, out: Path, chosen: list[tuple[int, st
         entries = list_tree(info, sha)
         manifests = {str(Path(e.path).parent) for e in entries if Path(e.path).name == "Cargo.toml"}
         manifests = {"" if d == "." else d for d in manifests}
-        minable = {e.path: e.sha for e in entries if path_skip_reason(e.path, e.mode) is None}
+        minable = {e.path: e.sha for e in entries
+                   if path_skip_reason(e.path, e.mode, info.copied_crates) is None}
         # The crates the history can have items in (a crate is a function of a file's path).
         with_code = {_crate_dir(locate_module(path).crate) for path in minable}
         results: dict[str, _RustdocRun] = {}

@@ -358,3 +358,56 @@ def test_generated_files_are_told_by_their_first_kib(head: str, reason: str | No
     from dataset_builder.mine import content_skip_reason
 
     assert content_skip_reason(head.encode(), 1 << 20) == reason
+
+
+def test_copied_crates_are_not_mined(tmp_path: Path) -> None:
+    """A folder that holds a file only cargo writes into a crate it copies is a copy of a
+    published crate in every commit: before its marker came, and after it left."""
+    from dataset_builder.gitio import copied_crate_roots, open_repo
+
+    copy = "benches/serde-1.0/src/lib.rs"
+    repo = make_repo(tmp_path / "repo", [
+        Commit("own code", write={
+            "Cargo.toml.orig": "[package]\n",  # at the top: the repository is that crate
+            "src/lib.rs": "pub mod a;\n", "src/a.rs": "pub fn a() {}\n",
+            copy: "pub fn s() {}\n",
+            "benches/serde-1.0-like/src/lib.rs": "pub fn own() {}\n",  # a sibling's prefix
+        }),
+        Commit("copy changed", write={copy: "pub fn s() {}\npub fn t() {}\n"}),
+        Commit("markers", write={
+            "benches/serde-1.0/Cargo.toml.orig": "[package]\n",
+            "benches/syn-2/.cargo_vcs_info.json": "{}\n", "benches/syn-2/src/lib.rs": "fn y() {}\n",
+            "deps/regex/.cargo-checksum.json": "{}\n", "deps/regex/src/lib.rs": "fn r() {}\n",
+        }),
+        Commit("marker gone", delete=["benches/serde-1.0/Cargo.toml.orig"],
+               write={copy: "pub fn s() {}\n"}),
+    ])
+    assert copied_crate_roots(open_repo(repo.path)) == {
+        "benches/serde-1.0", "benches/syn-2", "deps/regex"}
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet"]) == 0
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["repo"]["copied_crates"] == ["benches/serde-1.0", "benches/syn-2", "deps/regex"]
+    assert m["skips"] == {"vendored_crate": 5}  # copy.rs three times, syn's and regex's
+    assert all(m["sanity"].values())
+    files = pq.read_table(out / "files.parquet").to_pylist()
+    assert {f["path"] for f in files if f["skip_reason"] == "vendored_crate"} == {
+        copy, "benches/syn-2/src/lib.rs", "deps/regex/src/lib.rs"}
+    items = set(pq.read_table(out / "items.parquet", columns=["path"]).column("path").to_pylist())
+    assert items == {"src/lib.rs", "src/a.rs", "benches/serde-1.0-like/src/lib.rs"}
+    nodes = set(pq.read_table(out / "modules.parquet", columns=["path"]).column("path").to_pylist())
+    assert copy not in nodes and "src/a.rs" in nodes
+    assert "3 folders holding a copy of a published crate" in (out / "report.md").read_text()
+    samples = pq.read_table(out / "samples").column("path").to_pylist()
+    assert samples and not any(p.startswith(("benches/serde-1.0/", "deps/")) for p in samples)
+
+
+def test_copied_crate_paths_judged_by_whole_folder_names() -> None:
+    from dataset_builder.mine import path_skip_reason
+
+    roots = frozenset({"a/b", "c"})
+    assert path_skip_reason("a/b/src/lib.rs", "100644", roots) == "vendored_crate"
+    assert path_skip_reason("c/lib.rs", "100644", roots) == "vendored_crate"
+    assert path_skip_reason("a/bc/lib.rs", "100644", roots) is None
+    assert path_skip_reason("a/lib.rs", "100644", roots) is None
+    assert path_skip_reason("a/b/src/lib.rs", "100644") is None
