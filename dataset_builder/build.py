@@ -34,6 +34,7 @@ from dataset_builder.config import MineConfig
 from dataset_builder.gitio import (
     BlobReader,
     MissingObjectError,
+    PathRules,
     RepoError,
     RepoInfo,
     copied_crate_roots,
@@ -287,8 +288,9 @@ def build_dataset(config: MineConfig, info: RepoInfo, progress: bool = True,
     started = time.monotonic()
     out = Path(config.out)
     label = repo_label or info.path.name
-    if not info.copied_crates:  # the walk, the parse workers and the samples all ask
-        info = replace(info, copied_crates=copied_crate_roots(info))
+    # The walk, the parse workers and the samples all ask what is not mined.
+    info = replace(info, rules=PathRules(copied_crates=copied_crate_roots(info),
+                                         exclude=tuple(config.exclude)))
     # A build whose rename detection failed on a missing object left a note: the same
     # settings mine without it at once (so a resumed run finds its checkpoints).
     renames_on_hash = config.config_hash(info.head, __version__)
@@ -434,7 +436,7 @@ def _mine(config: MineConfig, info: RepoInfo, out: Path, config_hash: str, label
                  "head": info.head, "renames_followed": config.renames,
                  **({"renames_off_because": renames_off} if renames_off else {}),
                  # Folders holding a copy of a published crate: not mined (vendored_crate).
-                 "copied_crates": sorted(info.copied_crates)},
+                 "copied_crates": sorted(info.rules.copied_crates)},
         # Later stages reach the code at any commit through this map.
         "repos": {label: {"path": str(info.path.resolve()), "git_dir": str(
             info.git_dir.resolve()), "head": info.head, "bare": info.bare,

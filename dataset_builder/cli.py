@@ -73,6 +73,10 @@ def parser() -> argparse.ArgumentParser:
                    help="snapshots (module graphs; medium/large/full samples) at the last "
                         "commit and every N-th (0: last only; default: about ten, at most "
                         "every 100 commits)")
+    p.add_argument("--exclude", action="append", default=[], metavar="PATTERN",
+                   help="do not mine paths matching this fnmatch pattern, or below a folder "
+                        "matching it (`*` also matches `/`), e.g. 'benches/vendored-*'; "
+                        "repeatable")
     p.add_argument("--max-file-bytes", type=_positive, default=1 << 20,
                    help="skip larger .rs files as too_large")
     p.add_argument("--chunk-commits", type=_positive, default=256,
@@ -96,6 +100,9 @@ def parser() -> argparse.ArgumentParser:
                    help="the next-newest fraction: the valid split")
     g.add_argument("--rustdoc", choices=("head", "snapshots", "none"), default="head",
                    help="snapshots at which nightly rustdoc JSON gives resolved types")
+    g.add_argument("--rustdoc-max-crates", type=_non_negative, default=64, metavar="N",
+                   help="crates rustdoc documents per snapshot at most, those with the most "
+                        "Rust files first (default 64; 0: every crate)")
     g.add_argument("--vendor", type=Path, default=None, metavar="DIR",
                    help="offline crates for rustdoc when a crate's own manifests do not "
                         "resolve offline: a `cargo vendor` folder (default: Debian's "
@@ -174,6 +181,7 @@ def _sample_config(args: argparse.Namespace) -> SampleConfig | None:
     return SampleConfig(
         type_facts=args.type_facts, budgets=args.budgets, test_fraction=args.test_fraction,
         valid_fraction=args.valid_fraction, rustdoc=args.rustdoc,
+        rustdoc_max_crates=args.rustdoc_max_crates,
         rustdoc_registry=str(registry.resolve()) if registry else None,
         near_threshold=args.near_threshold)
 
@@ -195,6 +203,7 @@ def _many(args: argparse.Namespace, repos: list[str]) -> int:
     config = {"rev": args.rev, "since": args.since, "until": args.until,
               "max_commits": args.max_commits, "snapshot_every": args.snapshot_every,
               "max_file_bytes": args.max_file_bytes, "chunk_commits": args.chunk_commits,
+              "exclude": tuple(args.exclude),
               # parse workers inside each repository's build: the repositories share the CPUs
               "workers": max(0, workers // max(1, min(workers, len(paths))) - 1)}
     with output_lock(out):
@@ -240,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         config = MineConfig(repo=str(info.path), out=out, rev=args.rev, since=args.since,
                             until=args.until, max_commits=args.max_commits,
                             snapshot_every=args.snapshot_every,
-                            max_file_bytes=args.max_file_bytes,
+                            exclude=tuple(args.exclude), max_file_bytes=args.max_file_bytes,
                             chunk_commits=args.chunk_commits,
                             **({"workers": args.workers} if args.workers is not None else {}))
         sample_config = _sample_config(args)

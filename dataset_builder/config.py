@@ -30,6 +30,11 @@ class MineConfig:
     read a blob the repository lacks (mirrors without large binaries, damaged clones) turns
     this off by itself, says so, and records why in the manifest; a rename then shows as a
     deletion and an addition."""
+    exclude: tuple[str, ...] = ()
+    """Paths not mined (skip reason `excluded`): fnmatch patterns, case-sensitive, matched
+    against each file's path and the folders above it, so a folder excludes everything
+    below it; `*` also matches `/`. For code the build cannot tell is not the repository's
+    own, such as copies of other projects kept as test data or benchmarks."""
     max_file_bytes: int = 1 << 20
     """Rust files larger than this are skipped as too_large (generated tables, bundles)."""
     chunk_commits: int = 256
@@ -46,6 +51,8 @@ class MineConfig:
         fields.pop("workers")
         if self.renames:  # named only when off: builds from before the field keep their hash
             fields.pop("renames")
+        if not self.exclude:  # named only when set: builds from before the field keep theirs
+            fields.pop("exclude")
         fields["head"] = head
         return fields
 

@@ -70,6 +70,16 @@ class Commit:
 
 
 @dataclass(frozen=True, slots=True)
+class PathRules:
+    """The paths a build leaves out besides the fixed rules of mine.path_skip_reason."""
+
+    copied_crates: frozenset[str] = frozenset()
+    """Folders that hold a copy of a published crate (copied_crate_roots)."""
+    exclude: tuple[str, ...] = ()
+    """The user's patterns (MineConfig.exclude)."""
+
+
+@dataclass(frozen=True, slots=True)
 class RepoInfo:
     path: Path  # the repository's working tree, or the git dir for a bare repository
     git_dir: Path
@@ -77,9 +87,8 @@ class RepoInfo:
     shallow: bool
     head: str  # the resolved revision being mined
     rev: str
-    # Folders that hold a crate copied from a registry (see copied_crate_roots); their Rust
-    # files are not mined. Filled in by the build, empty until then.
-    copied_crates: frozenset[str] = frozenset()
+    # The paths this build does not mine besides the fixed rules: filled in by the build.
+    rules: PathRules = PathRules()
 
 
 def _git(git_dir: Path, *args: str) -> list[str]:

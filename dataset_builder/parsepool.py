@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from dataset_builder.children import exit_with_parent
-from dataset_builder.gitio import BlobReader, Commit
-from dataset_builder.mine import Blob, BlobCache, path_skip_reason
+from dataset_builder.gitio import BlobReader, Commit, PathRules
+from dataset_builder.mine import NO_RULES, Blob, BlobCache, path_skip_reason
 from dataset_builder.rust_items import Item, ParsedFile
 
 Task = tuple[str, str]  # (blob sha, sha of the same file's previous version or "")
@@ -182,8 +182,8 @@ def path_to_move(worker_costs: list[list[float]], path_costs: list[Counter[str]]
 
 class ParsePool:
     def __init__(self, git_dir: Path, max_bytes: int, workers: int,
-                 copied_crates: frozenset[str] = frozenset()) -> None:
-        self.copied_crates = copied_crates  # paths under these are not mined: not parsed
+                 rules: PathRules = NO_RULES) -> None:
+        self.rules = rules  # paths not mined besides the fixed rules: not parsed either
         ctx = mp.get_context("fork")
         self.inboxes = [ctx.SimpleQueue() for _ in range(workers)]
         self.outbox = ctx.Queue()
@@ -262,7 +262,7 @@ class ParsePool:
         for commit in commits:
             for change in commit.changes:
                 mode = change.new_mode if change.status != "D" else change.old_mode
-                if path_skip_reason(change.path, mode, self.copied_crates) is not None:
+                if path_skip_reason(change.path, mode, self.rules) is not None:
                     continue
                 add(change.old_blob, "", change.old_path, change.old_path)
                 if change.status != "D":

@@ -107,6 +107,11 @@ class SampleConfig:
     """Words per shingle."""
     rustdoc: str = "head"
     """Snapshots at which rustdoc JSON type facts are computed: head, snapshots, none."""
+    rustdoc_max_crates: int = 64
+    """Crates documented per snapshot at most (0: no limit), those with the most minable
+    files first; the others are counted as `over_crate_limit`. cargo takes about a second a
+    crate even when it fails, and a generated stress-test workspace of 911 crates
+    (rust-lang/rustc-perf's `large-workspace`) took 15 minutes."""
     rustdoc_registry: str | None = None
     """Offline crates (Debian's /usr/share/cargo/registry, a `cargo vendor` folder) for a
     crate whose own manifests do not resolve offline: it is then documented with harness
@@ -1014,7 +1019,7 @@ def _load_snapshot(info: RepoInfo, out: Path, history: History, snapshot_files: 
     col = history.col
     files: list[tuple[str, str]] = []
     for entry in list_tree(info, sha):
-        if path_skip_reason(entry.path, entry.mode, info.copied_crates) is not None:
+        if path_skip_reason(entry.path, entry.mode, info.rules) is not None:
             continue
         if snapshot_files.get(entry.sha) is not None:
             files.append((entry.path, entry.sha))
@@ -1425,7 +1430,7 @@ _RustdocRun = tuple[RustdocFacts | None, str, list[str]]
 
 def _rustdoc_runs(info: RepoInfo, out: Path, chosen: list[tuple[int, str]],
                   cancel: threading.Event | None = None, registry: str | None = None,
-                  progress: bool = False
+                  progress: bool = False, max_crates: int = 0
                   ) -> Generator[tuple[set[str], set[str], dict[str, _RustdocRun],
                                        dict[str, str]], None, None]:
     """For each chosen snapshot, its crate folders (those with a Cargo.toml; "" = the root),
@@ -1435,18 +1440,27 @@ def _rustdoc_runs(info: RepoInfo, out: Path, chosen: list[tuple[int, str]],
     `registry`: see rustdoc_facts. One target folder per workspace serves every snapshot:
     the registry crates built for one are not built again for the next. `progress`: a bar
     per snapshot that names the crate cargo is documenting (with registry crates to build,
-    one can take minutes)."""
+    one can take minutes). `max_crates`: see SampleConfig.rustdoc_max_crates."""
     targets = tempfile.TemporaryDirectory(prefix="ferric-rustdoc-targets-")
     try:
         yield from _rustdoc_snapshot_runs(info, out, chosen, Path(targets.name), cancel,
-                                          registry, progress)
+                                          registry, progress, max_crates)
     finally:
         targets.cleanup()
 
 
+def _crates_to_document(crates: list[str], files_of: Counter[str], max_crates: int
+                        ) -> list[str]:
+    """The crates (folders, sorted) rustdoc documents at a snapshot: every one, or the
+    `max_crates` with the most minable files (ties: the first folder), in folder order."""
+    if max_crates <= 0 or len(crates) <= max_crates:
+        return crates
+    return sorted(sorted(crates, key=lambda c: (-files_of[c], c))[:max_crates])
+
+
 def _rustdoc_snapshot_runs(info: RepoInfo, out: Path, chosen: list[tuple[int, str]],
                            targets: Path, cancel: threading.Event | None,
-                           registry: str | None, progress: bool
+                           registry: str | None, progress: bool, max_crates: int
                            ) -> Iterator[tuple[set[str], set[str], dict[str, _RustdocRun],
                                                dict[str, str]]]:
     for _, sha in chosen:
@@ -1454,11 +1468,14 @@ def _rustdoc_snapshot_runs(info: RepoInfo, out: Path, chosen: list[tuple[int, st
         manifests = {str(Path(e.path).parent) for e in entries if Path(e.path).name == "Cargo.toml"}
         manifests = {"" if d == "." else d for d in manifests}
         minable = {e.path: e.sha for e in entries
-                   if path_skip_reason(e.path, e.mode, info.copied_crates) is None}
+                   if path_skip_reason(e.path, e.mode, info.rules) is None}
         # The crates the history can have items in (a crate is a function of a file's path).
-        with_code = {_crate_dir(locate_module(path).crate) for path in minable}
+        files_of = Counter(_crate_dir(locate_module(path).crate) for path in minable)
         results: dict[str, _RustdocRun] = {}
-        crates = sorted(manifests & with_code)
+        crates = _crates_to_document(sorted(manifests & files_of.keys()), files_of,
+                                     max_crates)
+        for crate_dir in sorted(manifests & files_of.keys() - set(crates)):
+            results[crate_dir] = (None, "over_crate_limit", [])
         with tempfile.TemporaryDirectory(prefix="ferric-tree-") as tree, \
                 tqdm(total=len(crates), desc=f"rustdoc {sha[:10]}", unit="crate",
                      leave=False, disable=not progress) as bar:  # one tree per snapshot
@@ -1524,7 +1541,8 @@ class RustdocAhead:
         self._cancel = threading.Event()
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="ferric-rustdoc")
         self._runs = _rustdoc_runs(info, out, self.chosen, self._cancel,
-                                   config.rustdoc_registry, progress)
+                                   config.rustdoc_registry, progress,
+                                   config.rustdoc_max_crates)
         self.runs = _one_ahead(self._runs, self._pool)
 
     def close(self) -> None:

@@ -403,11 +403,52 @@ def test_copied_crates_are_not_mined(tmp_path: Path) -> None:
 
 
 def test_copied_crate_paths_judged_by_whole_folder_names() -> None:
+    from dataset_builder.gitio import PathRules
     from dataset_builder.mine import path_skip_reason
 
-    roots = frozenset({"a/b", "c"})
-    assert path_skip_reason("a/b/src/lib.rs", "100644", roots) == "vendored_crate"
-    assert path_skip_reason("c/lib.rs", "100644", roots) == "vendored_crate"
-    assert path_skip_reason("a/bc/lib.rs", "100644", roots) is None
-    assert path_skip_reason("a/lib.rs", "100644", roots) is None
+    rules = PathRules(copied_crates=frozenset({"a/b", "c"}))
+    assert path_skip_reason("a/b/src/lib.rs", "100644", rules) == "vendored_crate"
+    assert path_skip_reason("c/lib.rs", "100644", rules) == "vendored_crate"
+    assert path_skip_reason("a/bc/lib.rs", "100644", rules) is None
+    assert path_skip_reason("a/lib.rs", "100644", rules) is None
     assert path_skip_reason("a/b/src/lib.rs", "100644") is None
+
+
+@pytest.mark.parametrize(("path", "patterns", "reason"), [
+    ("benches/copy/src/lib.rs", ("benches",), "excluded"),  # a folder: all below it
+    ("benches/copy/src/lib.rs", ("benches/",), "excluded"),
+    ("benches/copy/src/lib.rs", ("*/copy",), "excluded"),
+    ("benches/copy/src/lib.rs", ("*.rs",), "excluded"),  # `*` also matches `/`
+    ("src/gen/table.rs", ("src/gen/table.rs",), "excluded"),
+    ("src/generic.rs", ("src/gen",), None),  # whole names, not prefixes
+    ("src/lib.rs", ("Src",), None),  # case-sensitive
+    ("src/lib.rs", (), None),
+])
+def test_exclude_patterns(path: str, patterns: tuple[str, ...], reason: str | None) -> None:
+    from dataset_builder.gitio import PathRules
+    from dataset_builder.mine import path_skip_reason
+
+    assert path_skip_reason(path, "100644", PathRules(exclude=patterns)) == reason
+
+
+def test_excluded_paths_are_counted_and_change_the_config_hash(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", [
+        Commit("code", write={"src/lib.rs": "pub mod a;\n", "src/a.rs": "pub fn a() {}\n",
+                              "bench-data/servo/style.rs": "pub fn s() {}\n"}),
+        Commit("more", write={"bench-data/servo/style.rs": "pub fn s() {}\nfn t() {}\n",
+                              "src/a.rs": "pub fn a() {}\npub fn b() {}\n"}),
+    ])
+    plain, excluding = tmp_path / "plain", tmp_path / "excluding"
+    assert main(["--repo", str(repo.path), "--out", str(plain), "--quiet",
+                 "--no-samples"]) == 0
+    assert main(["--repo", str(repo.path), "--out", str(excluding), "--quiet", "--no-samples",
+                 "--exclude", "bench-data", "--exclude", "src/a.rs"]) == 0
+    m = json.loads((excluding / "manifest.json").read_text())
+    assert m["skips"] == {"excluded": 4}
+    assert m["config"]["exclude"] == ["bench-data", "src/a.rs"]
+    assert all(m["sanity"].values())
+    items = set(pq.read_table(excluding / "items.parquet", columns=["path"])
+                .column("path").to_pylist())
+    assert items == {"src/lib.rs"}
+    before = json.loads((plain / "manifest.json").read_text())
+    assert before["skips"] == {} and before["config_hash"] != m["config_hash"]

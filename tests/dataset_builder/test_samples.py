@@ -1311,3 +1311,41 @@ def test_rustdoc_runs_show_the_crate_cargo_is_documenting(
         shown = f"rustdoc {sha[:10]}" in err and "alpha" in err and "/2 " in err
         assert shown is progress, err
     assert documented == ["alpha", "beta"] * 2
+
+
+def test_rustdoc_documents_at_most_max_crates_the_largest_first(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Over `--rustdoc-max-crates`, the crates with the most Rust files are documented and
+    the others counted as over_crate_limit (cargo itself is not needed: rustdoc_facts is
+    replaced by one that records what it is asked)."""
+    import dataset_builder.samples as samples_module
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    def crate(name: str, files: int) -> dict[str, str]:
+        mods = "".join(f"pub mod m{i};\n" for i in range(1, files))
+        return {f"{name}/Cargo.toml": f'[package]\nname = "{name}"\nversion = "0.1.0"\n',
+                f"{name}/src/lib.rs": mods + "pub fn top() -> u32 { 1 }\n",
+                **{f"{name}/src/m{i}.rs": f"pub fn f{i}() -> u32 {{ {i} }}\n"
+                   for i in range(1, files)}}
+
+    repo = make_repo(tmp_path / "repo", [Commit("three crates", write={
+        **crate("small", 1), **crate("large", 3), **crate("middle", 2)})])
+    asked = tmp_path / "asked"
+
+    def fake_facts(git_dir: Path, snapshot: str, crate_dir: str, *args: Any,
+                   **kwargs: Any) -> tuple[None, str]:
+        with open(asked, "a") as handle:  # the samples stage runs in a forked process
+            handle.write(crate_dir + "\n")
+        return None, "toolchain_missing"
+
+    monkeypatch.setattr(samples_module, "rustdoc_facts", fake_facts)
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet",
+                 "--rustdoc-max-crates", "2"]) == 0
+    assert sorted(asked.read_text().split()) == ["large", "middle"]
+    rustdoc = json.loads((out / "manifest.json").read_text())["samples"]["rustdoc"]
+    assert rustdoc["failed"] == {"over_crate_limit": 1, "toolchain_missing": 2}
+    assert {r["crate"]: r["result"] for r in rustdoc["runs"]}["small"] == "over_crate_limit"
+    assert samples_module._crates_to_document(["a", "b", "c"], Counter(a=1, b=1, c=2), 2) \
+        == ["a", "c"]
+    assert samples_module._crates_to_document(["a", "b"], Counter(a=1), 0) == ["a", "b"]
