@@ -110,8 +110,8 @@ class SampleConfig:
     rustdoc_max_crates: int = 64
     """Crates documented per snapshot at most (0: no limit), those with the most minable
     files first; the others are counted as `over_crate_limit`. cargo takes about a second a
-    crate even when it fails, and a generated stress-test workspace of 911 crates
-    (rust-lang/rustc-perf's `large-workspace`) took 15 minutes."""
+    crate even when it fails: rust-lang/rustc-perf's generated stress-test workspace of 911
+    crates (`large-workspace`) would have taken some 15 minutes."""
     rustdoc_registry: str | None = None
     """Offline crates (Debian's /usr/share/cargo/registry, a `cargo vendor` folder) for a
     crate whose own manifests do not resolve offline: it is then documented with harness
