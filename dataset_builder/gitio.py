@@ -287,9 +287,12 @@ def _log_records(cmd: list[str], renames: bool) -> Iterator[bytes]:
         if renames and re.search(r"unable to read [0-9a-f]{40}", last):
             raise MissingObjectError(f"git log -M failed: {last} (the repository lacks an "
                                      "object that rename detection reads)")
-        hint = (" (the repository lacks an object: a partial or damaged clone; `git fsck` "
-                "lists what is missing)" if "unable to read" in last else "")
-        raise RepoError(f"git log failed: {last}{hint}")
+        raise RepoError(f"git log failed: {last}{_missing_hint(last)}")
+
+
+def _missing_hint(error: str) -> str:
+    return (" (the repository lacks an object: a partial or damaged clone; `git fsck` lists "
+            "what is missing)" if "unable to read" in error else "")
 
 
 class BlobReader:
@@ -394,8 +397,9 @@ def copied_crate_roots(info: RepoInfo) -> frozenset[str]:
                               "--", *specs),
                          capture_output=True, env=_env(), check=False)
     if out.returncode != 0:
-        err = out.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise RepoError(f"git log failed: {err[-1] if err else out.returncode}")
+        lines = out.stderr.decode("utf-8", "replace").strip().splitlines()
+        last = lines[-1] if lines else f"exit code {out.returncode}"
+        raise RepoError(f"git log failed: {last}{_missing_hint(last)}")
     roots = set()
     for name in out.stdout.split(b"\0"):
         folder, _, _ = name.strip(b"\n").rpartition(b"/")
