@@ -389,21 +389,23 @@ def copied_crate_roots(info: RepoInfo) -> frozenset[str]:
     (rust-lang/rustc-perf keeps some hundred as benchmarks, 99% of its item rows). One
     answer for the whole history, so a path is judged alike in every commit, snapshot and
     resumed run; the top folder itself is never one (a repository made from an unpacked
-    crate is that crate). One `git log` restricted to those names: rustc-perf's 5,870
-    commits take 0.4 s, serde's 0.1 s."""
-    specs = [f":(glob)**/{name}" for name in COPIED_CRATE_MARKERS]
+    crate is that crate). One `git log` of the commits that are not merges (every file a
+    merge brings in was added by one of those; a merge's own edits are not looked at),
+    restricted to those names: serde's history takes 0.05 s, 0.17 with the merges'
+    first-parent diffs."""
+    # Plain pathspecs: `*` matches across `/` there, and the names are checked below.
+    specs = [f"*{name}" for name in COPIED_CRATE_MARKERS]
     out = subprocess.run(_git(info.git_dir, "log", "--format=", "--name-only", "--no-renames",
-                              "--root", "--diff-merges=first-parent", "-z", info.head,
-                              "--", *specs),
+                              "--root", "--no-merges", "-z", info.head, "--", *specs),
                          capture_output=True, env=_env(), check=False)
     if out.returncode != 0:
         lines = out.stderr.decode("utf-8", "replace").strip().splitlines()
         last = lines[-1] if lines else f"exit code {out.returncode}"
         raise RepoError(f"git log failed: {last}{_missing_hint(last)}")
     roots = set()
-    for name in out.stdout.split(b"\0"):
-        folder, _, _ = name.strip(b"\n").rpartition(b"/")
-        if folder:
+    for record in out.stdout.split(b"\0"):
+        folder, _, name = record.strip(b"\n").rpartition(b"/")
+        if folder and name.decode("utf-8", "surrogateescape") in COPIED_CRATE_MARKERS:
             roots.add(folder.decode("utf-8", "surrogateescape"))
     return frozenset(roots)
 
