@@ -16,7 +16,7 @@ import queue
 import signal
 import time
 import zlib
-from collections import Counter, deque
+from collections import defaultdict, deque
 from collections.abc import Iterable
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -154,7 +154,7 @@ def _worker(index: int, git_dir: Path, max_bytes: int, inbox: Any, outbox: Any,
                         cache.incremental - incremental_before, reused))
 
 
-def path_to_move(worker_costs: list[list[float]], path_costs: list[Counter[str]],
+def path_to_move(worker_costs: list[list[float]], path_costs: list[dict[str, float]],
                  route: dict[str, int]) -> tuple[str, int] | None:
     """Which path to give to which worker, from the last batches' CPU seconds per worker and
     per path (None: leave things as they are). The walk waits for the slowest worker, so
@@ -170,9 +170,10 @@ def path_to_move(worker_costs: list[list[float]], path_costs: list[Counter[str]]
     gap = loads[heavy] - loads[light]
     if gap <= REBALANCE_GAP * sum(loads):
         return None
-    recent: Counter[str] = Counter()
+    recent: defaultdict[str, float] = defaultdict(float)
     for costs in path_costs[-max(1, len(path_costs) // 2):]:
-        recent.update(costs)
+        for path, cost in costs.items():
+            recent[path] += cost
     movable = [(cost, path) for path, cost in recent.items()
                if route.get(path) == heavy and cost < gap / 2]
     if not movable:
@@ -207,7 +208,7 @@ class ParsePool:
         self.task_path: dict[str, str] = {}  # blob sent -> its path
         # Per collected batch: CPU seconds of each worker, and of each path's tasks.
         self.worker_costs: deque[list[float]] = deque(maxlen=REBALANCE_WINDOW)
-        self.path_costs: deque[Counter[str]] = deque(maxlen=REBALANCE_WINDOW)
+        self.path_costs: deque[dict[str, float]] = deque(maxlen=REBALANCE_WINDOW)
         self.quiet = REBALANCE_WINDOW  # batches to wait before the next move
         self.moved = 0  # paths moved to another worker
         self.worker_seconds = [0.0] * workers  # CPU seconds of all their tasks
@@ -277,7 +278,7 @@ class ParsePool:
         A fast worker may already have sent the next chunk's results: those are kept."""
         remaining = len(self.inboxes)
         worker_costs = [0.0] * len(self.inboxes)
-        path_costs: Counter[str] = Counter()
+        path_costs: defaultdict[str, float] = defaultdict(float)
         while remaining:
             early = self.early.get(chunk_id)
             if early:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ from dataset_builder.rust_items import Previous, parse_rust
 
 def test_balanced_workers_keep_their_paths() -> None:
     worker_costs = [[1.0, 0.9], [0.8, 1.0]]
-    path_costs = [Counter({"a.rs": 1.0, "b.rs": 0.9}), Counter({"a.rs": 0.8, "b.rs": 1.0})]
+    path_costs = [{"a.rs": 1.0, "b.rs": 0.9}, {"a.rs": 0.8, "b.rs": 1.0}]
     assert path_to_move(worker_costs, path_costs, {"a.rs": 0, "b.rs": 1}) is None
 
 
@@ -22,8 +21,8 @@ def test_busiest_worker_gives_its_costliest_recent_path_that_fits_the_gap() -> N
     route = {"big.rs": 0, "mid.rs": 0, "old.rs": 0, "small.rs": 0, "other.rs": 1}
     worker_costs = [[5.0, 0.5], [4.0, 0.5]]  # worker 0: 9 s, worker 1: 1 s; gap 8 s
     path_costs = [
-        Counter({"old.rs": 3.5, "big.rs": 1.0, "other.rs": 0.5}),  # older half: not counted
-        Counter({"big.rs": 4.5, "mid.rs": 2.0, "small.rs": 0.5, "other.rs": 0.5}),
+        {"old.rs": 3.5, "big.rs": 1.0, "other.rs": 0.5},  # older half: not counted
+        {"big.rs": 4.5, "mid.rs": 2.0, "small.rs": 0.5, "other.rs": 0.5},
     ]
     # big.rs (4.5 s) would overshoot (more than half the gap), old.rs was busy only earlier.
     assert path_to_move(worker_costs, path_costs, route) == ("mid.rs", 1)
@@ -31,9 +30,9 @@ def test_busiest_worker_gives_its_costliest_recent_path_that_fits_the_gap() -> N
 
 def test_nothing_to_move_with_one_worker_or_no_history() -> None:
     assert path_to_move([], [], {}) is None
-    assert path_to_move([[3.0]], [Counter({"a.rs": 3.0})], {"a.rs": 0}) is None
+    assert path_to_move([[3.0]], [{"a.rs": 3.0}], {"a.rs": 0}) is None
     # A single hot path bigger than half the gap stays: moving it would only swap roles.
-    assert path_to_move([[4.0, 0.0]], [Counter({"a.rs": 4.0})], {"a.rs": 0}) is None
+    assert path_to_move([[4.0, 0.0]], [{"a.rs": 4.0}], {"a.rs": 0}) is None
 
 
 def _functions(bodies: dict[str, str]) -> str:
