@@ -101,8 +101,8 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--rustdoc", choices=("head", "snapshots", "none"), default="head",
                    help="snapshots at which nightly rustdoc JSON gives resolved types")
     g.add_argument("--rustdoc-max-crates", type=_non_negative, default=64, metavar="N",
-                   help="crates rustdoc documents per snapshot at most, those with the most "
-                        "Rust files first (default 64; 0: every crate)")
+                   help="crates rustdoc documents per snapshot at most: those with a "
+                        "src/lib.rs first, then the most Rust files (default 64; 0: all)")
     g.add_argument("--vendor", type=Path, default=None, metavar="DIR",
                    help="offline crates for rustdoc when a crate's own manifests do not "
                         "resolve offline: a `cargo vendor` folder (default: Debian's "

@@ -33,7 +33,7 @@ import traceback
 import weakref
 from array import array
 from collections import Counter, OrderedDict, defaultdict
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache, partial
@@ -108,10 +108,11 @@ class SampleConfig:
     rustdoc: str = "head"
     """Snapshots at which rustdoc JSON type facts are computed: head, snapshots, none."""
     rustdoc_max_crates: int = 64
-    """Crates documented per snapshot at most (0: no limit), those with the most minable
-    files first; the others are counted as `over_crate_limit`. cargo takes about a second a
-    crate even when it fails: rust-lang/rustc-perf's generated stress-test workspace of 911
-    crates (`large-workspace`) would have taken some 15 minutes."""
+    """Crates documented per snapshot at most (0: no limit): those with a `src/lib.rs`
+    first, then those with the most minable files; the others are counted as
+    `over_crate_limit`. cargo takes about a second a crate even when it fails:
+    rust-lang/rustc-perf's generated stress-test workspace of 911 crates (`large-workspace`)
+    would have taken some 15 minutes."""
     rustdoc_registry: str | None = None
     """Offline crates (Debian's /usr/share/cargo/registry, a `cargo vendor` folder) for a
     crate whose own manifests do not resolve offline: it is then documented with harness
@@ -1449,13 +1450,16 @@ def _rustdoc_runs(info: RepoInfo, out: Path, chosen: list[tuple[int, str]],
         targets.cleanup()
 
 
-def _crates_to_document(crates: list[str], files_of: Counter[str], max_crates: int
-                        ) -> list[str]:
-    """The crates (folders, sorted) rustdoc documents at a snapshot: every one, or the
-    `max_crates` with the most minable files (ties: the first folder), in folder order."""
+def _crates_to_document(crates: list[str], files_of: Counter[str], max_crates: int,
+                        with_lib_rs: Collection[str] = ()) -> list[str]:
+    """The crates (folders, sorted) rustdoc documents at a snapshot: every one, or
+    `max_crates` of them, those with a `src/lib.rs` (`with_lib_rs`) first (a crate without a
+    library target is turned down without cargo: iced has 47 example binaries among its 73
+    crates), then those with the most minable files (ties: the first folder)."""
     if max_crates <= 0 or len(crates) <= max_crates:
         return crates
-    return sorted(sorted(crates, key=lambda c: (-files_of[c], c))[:max_crates])
+    return sorted(sorted(crates, key=lambda c: (c not in with_lib_rs, -files_of[c], c))
+                  [:max_crates])
 
 
 def _rustdoc_snapshot_runs(info: RepoInfo, out: Path, chosen: list[tuple[int, str]],
@@ -1472,8 +1476,10 @@ def _rustdoc_snapshot_runs(info: RepoInfo, out: Path, chosen: list[tuple[int, st
         # The crates the history can have items in (a crate is a function of a file's path).
         files_of = Counter(_crate_dir(locate_module(path).crate) for path in minable)
         results: dict[str, _RustdocRun] = {}
+        with_lib_rs = {path.removesuffix("src/lib.rs").rstrip("/") for path in minable
+                       if path == "src/lib.rs" or path.endswith("/src/lib.rs")}
         crates = _crates_to_document(sorted(manifests & files_of.keys()), files_of,
-                                     max_crates)
+                                     max_crates, with_lib_rs)
         for crate_dir in sorted(manifests & files_of.keys() - set(crates)):
             results[crate_dir] = (None, "over_crate_limit", [])
         with tempfile.TemporaryDirectory(prefix="ferric-tree-") as tree, \

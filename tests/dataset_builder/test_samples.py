@@ -1328,8 +1328,10 @@ def test_rustdoc_documents_at_most_max_crates_the_largest_first(
                 **{f"{name}/src/m{i}.rs": f"pub fn f{i}() -> u32 {{ {i} }}\n"
                    for i in range(1, files)}}
 
-    repo = make_repo(tmp_path / "repo", [Commit("three crates", write={
-        **crate("small", 1), **crate("large", 3), **crate("middle", 2)})])
+    binary = {"tool/Cargo.toml": '[package]\nname = "tool"\nversion = "0.1.0"\n',
+              **{f"tool/src/{name}.rs": "pub fn t() {}\n" for name in ("main", "a", "b", "c")}}
+    repo = make_repo(tmp_path / "repo", [Commit("three crates and a binary", write={
+        **crate("small", 1), **crate("large", 3), **crate("middle", 2), **binary})])
     asked = tmp_path / "asked"
 
     def fake_facts(git_dir: Path, snapshot: str, crate_dir: str, *args: Any,
@@ -1344,8 +1346,11 @@ def test_rustdoc_documents_at_most_max_crates_the_largest_first(
                  "--rustdoc-max-crates", "2"]) == 0
     assert sorted(asked.read_text().split()) == ["large", "middle"]
     rustdoc = json.loads((out / "manifest.json").read_text())["samples"]["rustdoc"]
-    assert rustdoc["failed"] == {"over_crate_limit": 1, "toolchain_missing": 2}
+    assert rustdoc["failed"] == {"over_crate_limit": 2, "toolchain_missing": 2}
     assert {r["crate"]: r["result"] for r in rustdoc["runs"]}["small"] == "over_crate_limit"
     assert samples_module._crates_to_document(["a", "b", "c"], Counter(a=1, b=1, c=2), 2) \
         == ["a", "c"]
     assert samples_module._crates_to_document(["a", "b"], Counter(a=1), 0) == ["a", "b"]
+    # A crate without src/lib.rs (a binary, turned down without cargo) comes after the rest.
+    assert samples_module._crates_to_document(
+        ["", "bin", "lib"], Counter({"": 2, "bin": 9, "lib": 1}), 2, {"", "lib"}) == ["", "lib"]
