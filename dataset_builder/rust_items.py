@@ -74,6 +74,9 @@ _PATH_PARENTS_SKIPPED = frozenset({"scoped_identifier", "scoped_type_identifier"
                                    "scoped_use_list", "use_declaration", "use_as_clause",
                                    "use_list"})
 
+# `inner_ref` and `inner_path` name the captures _collect_refs leaves out, by their parent:
+# asking a node for its parent walks down from the tree's root (tree-sitter 0.22 on), which
+# took 7% of a parse worker's time on gfx-rs/naga's deeply nested code.
 _REFERENCE_QUERY = """
 (type_identifier) @ref
 (call_expression function: (identifier) @ref)
@@ -82,7 +85,9 @@ _REFERENCE_QUERY = """
 (scoped_type_identifier) @path
 (macro_invocation macro: (identifier) @macro)
 (lifetime) @lifetime
-"""
+(scoped_type_identifier (type_identifier) @inner_ref)
+""" + "".join(f"({parent} [(scoped_identifier) (scoped_type_identifier)] @inner_path)\n"
+              for parent in sorted(_PATH_PARENTS_SKIPPED))
 
 
 # Rust 2015's `try!(expr)`: `try` is a keyword from the 2018 edition on and tree-sitter-rust
@@ -446,24 +451,22 @@ class _Collector:
             cursor = QueryCursor(_query())
             cursor.set_byte_range(start, end)
             captures = cursor.captures(self.root)
+            # `fmt::Formatter` is one path reference, not also a bare `Formatter` (a type name
+            # inside a scoped type is always its last part).
+            inner = {node.id for node in captures.get("inner_ref", ())}
             for node in captures.get("ref", ()):
-                parent = node.parent
-                # `fmt::Formatter` is one path reference, not also a bare `Formatter`.
-                if parent is not None and parent.type == "scoped_type_identifier" and \
-                        node.start_byte != parent.start_byte:
-                    continue
-                refs.append((node.start_byte, _text(src, node)))
+                if node.id not in inner:
+                    refs.append((node.start_byte, _text(src, node)))
             for node in captures.get("macro", ()):
                 refs.append((node.start_byte, _text(src, node) + "!"))
             for node in captures.get("method", ()):
                 refs.append((node.start_byte, "." + _text(src, node)))
+            # Only outermost paths (`a::b::c`, not also `a::b`), and not inside `use` items,
+            # whose paths are recorded separately.
+            inner = {node.id for node in captures.get("inner_path", ())}
             for node in captures.get("path", ()):
-                parent = node.parent
-                # Only outermost paths (`a::b::c`, not also `a::b`), and not inside `use`
-                # items, whose paths are recorded separately.
-                if parent is not None and parent.type in _PATH_PARENTS_SKIPPED:
-                    continue
-                refs.append((node.start_byte, _squash(_text(src, node))))
+                if node.id not in inner:
+                    refs.append((node.start_byte, _squash(_text(src, node))))
             lifetimes.extend((n.start_byte, _text(src, n)) for n in captures.get("lifetime", ()))
             refs.extend((m.start(), m.group().decode())
                         for m in _CONST_NAME.finditer(src, start, end))
