@@ -492,7 +492,7 @@ class _Collector:
         """The file's top level: untouched item nodes (outside every edited or re-structured
         range) take their items from the previous parse, shifted; the rest are walked."""
         self.untouched = untouched
-        self.walk(root, "", None, None)
+        self.walk(root, "", None, None, top=True)
 
     def _carry_over(self, node: Node, region_start: int, module: str,
                     parent: _Stub | None) -> bool:
@@ -553,14 +553,15 @@ class _Collector:
         return True
 
     def walk(self, container: Node, module: str, parent: _Stub | None,
-             outer: _Stub | None) -> None:
+             outer: _Stub | None, top: bool = False) -> None:
         """Items of a container (the file, or an impl/trait/mod body). Untouched item nodes
         (outside every edited or re-structured range) take their items from the previous
         parse, shifted; the rest are walked. Inside a large impl whose one method changed,
         only that method is analysed again."""
         untouched = self.untouched
         # The root may start after leading trivia; its first region still starts at byte 0.
-        region_start = 0 if container.parent is None else container.start_byte
+        # (`top` rather than asking for the container's parent, which walks from the root.)
+        region_start = 0 if top else container.start_byte
         kinds = _node_kinds_by_id()
         for node in container.named_children:
             kind = kinds.get(node.kind_id)  # by symbol id: no type string made per node
