@@ -383,6 +383,16 @@ def test_scoped_type_is_not_also_a_bare_name() -> None:
     assert "Formatter" not in refs and "Result" not in refs
 
 
+def test_only_outermost_paths_outside_use_items_are_references() -> None:
+    pf, _ = parse_rust(b"use std::collections::HashMap;\n"
+                       b"use crate::a::{b::C, d as e};\n"
+                       b"fn f() -> std::io::Result<()> { a::b::c::g(); Ok(()) }\n")
+    assert [i.kind for i in pf.items] == ["use", "use", "function"]
+    refs = pf.items[2].references
+    assert "std::io::Result" in refs and "a::b::c::g" in refs
+    assert not {"std::io", "a::b::c", "a::b", "std::collections::HashMap", "b::C"} & set(refs)
+
+
 def test_digest_tracks_text_only() -> None:
     a, _ = parse_rust(b"fn a() { 1 }\nfn b() {}\n")
     b, _ = parse_rust(b"\n\nfn a() { 1 }\nfn b() { 2 }\n")
