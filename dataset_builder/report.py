@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 import networkx as nx
@@ -35,7 +36,12 @@ def render_report(manifest: dict[str, Any], dag: nx.DiGraph, commits: pa.Table) 
         + (f" --rev {cfg['rev']}" if cfg["rev"] != "HEAD" else "")
         + (f" --since {cfg['since']}" if cfg["since"] else "")
         + (f" --until {cfg['until']}" if cfg["until"] else "")
-        + (f" --max-commits {cfg['max_commits']}" if cfg["max_commits"] else "") + "`",
+        + (f" --max-commits {cfg['max_commits']}" if cfg["max_commits"] else "")
+        + (f" --snapshot-every {cfg['snapshot_every']}"
+           if cfg.get("snapshot_every") is not None else "")
+        + (f" --max-file-bytes {cfg['max_file_bytes']}"
+           if cfg.get("max_file_bytes", 1 << 20) != 1 << 20 else "")
+        + "".join(f" --exclude {shlex.quote(p)}" for p in cfg.get("exclude", ())) + "`",
         "",
         f"Revision `{repo['rev']}` = `{repo['head'][:12]}`; bare: {repo['bare']}; "
         f"shallow: {repo['shallow']}; config hash `{manifest['config_hash']}`; "

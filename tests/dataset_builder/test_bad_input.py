@@ -452,3 +452,7 @@ def test_excluded_paths_are_counted_and_change_the_config_hash(tmp_path: Path) -
     assert items == {"src/lib.rs"}
     before = json.loads((plain / "manifest.json").read_text())
     assert before["skips"] == {} and before["config_hash"] != m["config_hash"]
+    # The report's command gives the same build again.
+    line = next(x for x in (excluding / "report.md").read_text().splitlines()
+                if x.startswith("Reproduce:"))
+    assert line.endswith(" --exclude bench-data --exclude src/a.rs`")
