@@ -18,6 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from functools import lru_cache
+from itertools import accumulate
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -84,27 +85,15 @@ def path_skip_reason(path: str, mode: str, rules: PathRules = NO_RULES) -> str |
         return "target_dir"
     if _VENDOR_DIRS.intersection(parts):
         return "vendored"
-    if rules.exclude and _excluded(path, parts, rules.exclude):
-        return "excluded"
-    if rules.copied_crates:
-        folder = ""
-        for part in parts:
-            folder = f"{folder}/{part}" if folder else part
-            if folder in rules.copied_crates:
-                return "vendored_crate"
+    if rules.exclude or rules.copied_crates:
+        folders = list(accumulate(parts, lambda above, name: f"{above}/{name}"))
+        # --exclude: fnmatch, case-sensitive (`*` also matches `/`), on the path or a folder.
+        if any(fnmatchcase(candidate, pattern.rstrip("/"))
+               for pattern in rules.exclude for candidate in (path, *folders)):
+            return "excluded"
+        if rules.copied_crates.intersection(folders):
+            return "vendored_crate"
     return None
-
-
-def _excluded(path: str, folders: list[str], patterns: tuple[str, ...]) -> bool:
-    """Whether an --exclude pattern matches the path or one of the folders above it
-    (fnmatch, case-sensitive; `*` also matches `/`)."""
-    folder = ""
-    candidates = [path]
-    for part in folders:
-        folder = f"{folder}/{part}" if folder else part
-        candidates.append(folder)
-    return any(fnmatchcase(candidate, pattern.rstrip("/"))
-               for pattern in patterns for candidate in candidates)
 
 
 def printable_path(path: str) -> str:

@@ -8,7 +8,10 @@ from typing import Any
 import networkx as nx
 import pyarrow as pa
 
+from dataset_builder.config import MineConfig
 from dataset_builder.plots import PLOT, SAMPLES_PLOT
+
+_DEFAULT_MAX_FILE_BYTES = MineConfig.max_file_bytes  # named in Reproduce only when changed
 
 
 def history_plot_data(commits: pa.Table, out_degrees: list[int]) -> dict[str, Any]:
@@ -40,7 +43,8 @@ def render_report(manifest: dict[str, Any], dag: nx.DiGraph, commits: pa.Table) 
         + (f" --snapshot-every {cfg['snapshot_every']}"
            if cfg.get("snapshot_every") is not None else "")
         + (f" --max-file-bytes {cfg['max_file_bytes']}"
-           if cfg.get("max_file_bytes", 1 << 20) != 1 << 20 else "")
+           if cfg.get("max_file_bytes", _DEFAULT_MAX_FILE_BYTES) != _DEFAULT_MAX_FILE_BYTES
+           else "")
         + "".join(f" --exclude {shlex.quote(p)}" for p in cfg.get("exclude", ())) + "`",
         "",
         f"Revision `{repo['rev']}` = `{repo['head'][:12]}`; bare: {repo['bare']}; "

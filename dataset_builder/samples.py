@@ -1478,9 +1478,9 @@ def _rustdoc_snapshot_runs(info: RepoInfo, out: Path, chosen: list[tuple[int, st
         results: dict[str, _RustdocRun] = {}
         with_lib_rs = {path.removesuffix("src/lib.rs").rstrip("/") for path in minable
                        if path == "src/lib.rs" or path.endswith("/src/lib.rs")}
-        crates = _crates_to_document(sorted(manifests & files_of.keys()), files_of,
-                                     max_crates, with_lib_rs)
-        for crate_dir in sorted(manifests & files_of.keys() - set(crates)):
+        with_code = sorted(manifests & files_of.keys())
+        crates = _crates_to_document(with_code, files_of, max_crates, with_lib_rs)
+        for crate_dir in sorted(set(with_code) - set(crates)):
             results[crate_dir] = (None, "over_crate_limit", [])
         with tempfile.TemporaryDirectory(prefix="ferric-tree-") as tree, \
                 tqdm(total=len(crates), desc=f"rustdoc {sha[:10]}", unit="crate",
