@@ -444,7 +444,9 @@ class Miner:
                     kind = "added"
                 elif before.digest != item.digest:
                     kind = "modified"
-                elif renamed:
+                elif renamed or before.parent != item.parent:
+                    # Unchanged, in a renamed file or in a block whose key was renumbered (a
+                    # block with the same header added or removed before it).
                     kind = "moved"
                 else:
                     continue
@@ -452,7 +454,9 @@ class Miner:
                 row = _item_row(commit, index, kind, item, loc, change.path, old_path,
                                 change.new_blob, lineage, source)
                 item_rows.append(row)
-                if item.symbol:  # a move defines the symbol at its new path
+                if item.symbol and (renamed or kind != "moved"):
+                    # A file's move defines the symbol at its new path; a block renumbered
+                    # leaves it as it was.
                     symbols.latest_def[row[_SYMBOL]] = commit.sha
                 if new_parsed is not None:
                     pending.append((len(item_rows) - 1, item, change.path, loc, new_parsed))

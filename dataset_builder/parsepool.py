@@ -55,7 +55,8 @@ def _compact(parsed: ParsedFile, previous: ParsedFile | None) -> list[Item | _Ru
 
     for item in parsed.items:
         k = index.get(item.key, -1)
-        if k < 0 or old[k].digest != item.digest:
+        # The same key and text in another block (its parent renumbered) is not unchanged.
+        if k < 0 or old[k].digest != item.digest or old[k].parent != item.parent:
             close()
             first = end = -1
             compact.append(item)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from operator import attrgetter
 from typing import Any
@@ -269,7 +269,7 @@ def _symbol_of(kind: str, module: str, name: str, self_type: str, parent: _Stub 
     if kind not in DEFINING_KINDS:
         return ""
     if kind == "method":
-        owner = self_type or (parent.key.split(":", 1)[-1] if parent is not None else "")
+        owner = self_type or (parent.qual if parent is not None else "")
         return _join(module, owner, name)
     return _join(module, name)
 
@@ -408,6 +408,10 @@ class _Stub:
     outer: _Stub | None  # outermost enclosing item (None: this one is outermost)
     name: str
     key: str
+    # The qualified name inside the file, without the key's ordinal: members of a block are
+    # named under it, so a method keeps its key when a block of the same header is added or
+    # removed before its own (ash's generated `impl StructureType { .. }` blocks).
+    qual: str
     start_byte: int
     start_line: int
     docs: list[str]
@@ -435,7 +439,7 @@ class _Collector:
         # In file order: stubs to analyse, or items carried over whole from the previous parse.
         self.entries: list[_Stub | Item] = []
         self.groups: list[tuple[int, int, int]] = []
-        self.key_conflict = False
+        self.old_keys: dict[str, str] = {}  # carried items' new keys -> their previous keys
         self.untouched: _Untouched | None = None
         self.keys: dict[str, int] = {}
         self.ref_pos: list[int] = []
@@ -528,29 +532,42 @@ class _Collector:
         self.groups.extend(nested_groups)
         keys = self.keys
         carried = untouched.items[group_first:group_end]
-        if untouched.unique_keys:  # the usual case: no item's key needed an ordinal
-            for old in carried:
-                if old.key in keys:
-                    self.key_conflict = True  # a new item took the name: redo without carry-over
-                keys[old.key] = 1
-        else:
-            for old in carried:
-                base, ordinal = old.key, 1
-                if "#" in base:  # the n-th item of the same kind and name
-                    head, _, suffix = base.rpartition("#")
-                    if head and suffix.isdigit():
-                        base, ordinal = head, int(suffix)
-                seen = keys.get(base, 0) + 1
-                if seen != ordinal:
-                    self.key_conflict = True  # duplicate names shifted: redo without carry-over
-                keys[base] = seen
-        if dbytes or dlines:
+        # Keys as a fresh parse gives them, in the same order: the n-th item of a kind and
+        # name has the ordinal #n, which shifts when such an item is added or removed before
+        # it (a carried item then takes its new key; its members, their new parent key).
+        rekeyed: dict[str, str] = {}
+        check_ordinals = not untouched.unique_keys
+        for old in carried:
+            base, ordinal = old.key, 1
+            if check_ordinals and "#" in base:
+                head, _, suffix = base.rpartition("#")
+                if head and suffix.isdigit():
+                    base, ordinal = head, int(suffix)
+            seen = keys.get(base, 0) + 1
+            keys[base] = seen
+            if seen != ordinal:
+                rekeyed[old.key] = base if seen == 1 else f"{base}#{seen}"
+        if rekeyed:
+            self.entries.extend([self._rekey(old, rekeyed, dbytes, dlines) for old in carried])
+        elif dbytes or dlines:
             self.entries.extend([old.moved(old.start_byte + dbytes, old.end_byte + dbytes,
                                            old.start_line + dlines, old.end_line + dlines)
                                  for old in carried])
         else:
             self.entries.extend(carried)
         return True
+
+    def _rekey(self, old: Item, rekeyed: dict[str, str], dbytes: int, dlines: int) -> Item:
+        """A carried item, moved, under the keys that changed (its own, its parent's)."""
+        item = old.moved(old.start_byte + dbytes, old.end_byte + dbytes,
+                         old.start_line + dlines, old.end_line + dlines)
+        key = rekeyed.get(old.key, old.key)
+        parent = rekeyed.get(old.parent, old.parent)
+        if key == old.key and parent == old.parent:
+            return item
+        if key != old.key:
+            self.old_keys[key] = old.key  # its `use` paths are filed under the old key
+        return replace(item, key=key, parent=parent)
 
     def walk(self, container: Node, module: str, parent: _Stub | None,
              outer: _Stub | None, top: bool = False) -> None:
@@ -613,12 +630,12 @@ class _Collector:
             self_type, trait_name = parent.self_type, parent.trait_name
             if parent.kind == "trait":
                 self_type = parent.name
-        # A parent's key already holds the module path.
-        qual = _join(parent.key.split(":", 1)[1], name) if parent is not None else _join(
-            module, name)
+        # A parent's name already holds the module path.
+        qual = _join(parent.qual, name) if parent is not None else _join(module, name)
         digest = hashlib.blake2b(src[start_byte : node.end_byte], digest_size=10).hexdigest()
-        return _Stub(node, kind, module, parent, outer, name, self._key(kind, qual), start_byte,
-                     start_line, docs, attrs, self_type, trait_name, digest, use_pairs)
+        return _Stub(node, kind, module, parent, outer, name, self._key(kind, qual), qual,
+                     start_byte, start_line, docs, attrs, self_type, trait_name, digest,
+                     use_pairs)
 
     def finish(self) -> tuple[list[Item], list[UsePath]]:
         previous = self.previous
@@ -628,7 +645,8 @@ class _Collector:
             if isinstance(entry, Item):
                 continue
             old = previous.get(entry.key) if previous is not None else None
-            if old is not None and old.digest == entry.digest:
+            if old is not None and old.digest == entry.digest and old.parent == (
+                    entry.parent.key if entry.parent is not None else ""):
                 reusable[i] = old
             else:
                 changed.append(entry)
@@ -643,7 +661,12 @@ class _Collector:
         for i, entry in enumerate(self.entries):
             if isinstance(entry, Item):
                 items.append(entry)
-                uses.extend(self.previous_uses.get(entry.key, ()))
+                old_key = self.old_keys.get(entry.key)
+                if old_key is None:
+                    uses.extend(self.previous_uses.get(entry.key, ()))
+                else:
+                    uses.extend(UsePath(u.module, u.path, u.alias, entry.key)
+                                for u in self.previous_uses.get(old_key, ()))
                 continue
             old = reusable.get(i)
             if old is None:
@@ -1013,9 +1036,6 @@ def parse_rust(source: bytes, parser: Parser | None = None,
     old = previous.parsed if previous is not None else None
     collector = _Collector(source, root, old)
     collector.walk_top(root, untouched)
-    if collector.key_conflict:  # rare: fall back to analysing every item
-        collector = _Collector(source, root, old)
-        collector.walk_top(root, None)
     items, uses = collector.finish()
     mods = [(i.module, i.name) for i in items if i.kind == "mod" and i.signature.endswith(";")]
     if root.is_error or root.is_missing:  # not a source_file: count the whole tree

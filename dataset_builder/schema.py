@@ -54,7 +54,8 @@ ITEMS = pa.schema([
     ("committed_at", _INT),
     ("path", _STR),
     ("old_path", _STR),
-    ("change", _STR),  # added | modified | moved (file renamed, item unchanged) | removed
+    # added | modified | removed | moved (unchanged, in a renamed file or a renumbered block)
+    ("change", _STR),
     ("kind", _STR),
     ("name", _STR),
     ("key", _STR),  # unique within the file

@@ -319,6 +319,37 @@ def test_a_file_keeps_its_resolutions_only_while_the_symbols_stay(tmp_path: Path
     assert dag.in_degree(built.sha("again")) == 0
 
 
+def test_a_block_renumbered_keeps_its_members_lineages(tmp_path: Path) -> None:
+    # A second `impl Point` block added before the first renumbers it (#2): its method is
+    # unchanged and keeps its key and lineage, with a `moved` row for its new parent, which
+    # is no new definition (no DAG edge from that commit to later users).
+    first = "impl Point {\n    pub fn norm(&self) -> i32 { self.x }\n}\n"
+    added = "impl Point {\n    pub fn zero() -> Point { Point { x: 0 } }\n}\n"
+    built = make_repo(tmp_path / "repo", [
+        Commit("point", write={"src/lib.rs": "mod p;\nmod u;\n",
+                               "src/p.rs": "pub struct Point { pub x: i32 }\n" + first,
+                               "src/u.rs": "pub fn u() {}\n"}),
+        Commit("block", write={"src/p.rs": "pub struct Point { pub x: i32 }\n" + added + first}),
+        Commit("use", write={"src/u.rs": "use crate::p::Point;\n"
+                                         "pub fn u(p: Point) -> i32 { p.norm() }\n"}),
+    ])
+    out = tmp_path / "out"
+    assert main(["--repo", str(built.path), "--out", str(out), "--quiet", "--no-samples"]) == 0
+    rows = [r for r in item_rows(out) if r["commit"] == built.sha("block")]
+    changes = {(r["key"], r["change"], r["parent"]) for r in rows}
+    assert changes == {
+        ("impl:impl Point", "modified", ""),  # the first block's text is now the new one's
+        ("impl:impl Point#2", "added", ""),
+        ("method:impl Point::zero", "added", "impl:impl Point"),
+        ("method:impl Point::norm", "moved", "impl:impl Point#2"),
+    }
+    lineages = {r["lineage"] for r in item_rows(out) if r["name"] == "norm"}
+    assert lineages == {"src/p.rs::method:impl Point::norm"}
+    dag = nx.read_graphml(out / "dag.graphml")
+    assert not dag.has_edge(built.sha("block"), built.sha("use"))
+    assert dag.has_edge(built.sha("point"), built.sha("use"))
+
+
 def test_bare_and_shallow_clones(shapes: BuiltRepo, shapes_out: Path, tmp_path: Path) -> None:
     bare = tmp_path / "plain" / "repo"  # a bare repository in a folder not named *.git
     bare.parent.mkdir()

@@ -370,8 +370,10 @@ def test_duplicate_keys_get_suffix() -> None:
            b"#[cfg(unix)]\nfn os() {}\n#[cfg(windows)]\nfn os() {}\n")
     pf, _ = parse_rust(src)
     keys = [i.key for i in pf.items]
+    # Members are named under the block's header, not its ordinal: a method keeps its key
+    # when a block of the same header is added before its own.
     assert keys == ["struct:Fine", "impl:impl Fine", "method:impl Fine::m", "impl:impl Fine#2",
-                    "method:impl Fine#2::m", "function:os", "function:os#2"]
+                    "method:impl Fine::m#2", "function:os", "function:os#2"]
     assert pf.items[4].parent == "impl:impl Fine#2"
     assert pf.items[3].digest == pf.items[1].digest  # same text, same digest
 
