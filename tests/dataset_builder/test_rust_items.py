@@ -575,6 +575,48 @@ def test_incremental_random_edits_equal_fresh_parse(seed: int) -> None:
         previous = Previous(new, tree, incremental)
 
 
+# Blocks whose keys take ordinals (`impl S#2`, `use std::fmt#2`) and members named under
+# their header: adding, removing or swapping blocks renumbers the later ones.
+_DUPLICATE_BLOCKS = [
+    "impl S {{\n    fn m{n}(&self) {{}}\n    const C{n}: u8 = {n};\n}}\n",
+    "impl S {{\n    fn m(&self) {{ {n} }}\n}}\n",
+    "impl T for S {{\n    type A = u{n};\n}}\n",
+    "mod inner {{\n    impl S {{ fn n{n}() {{}} }}\n    use std::fmt;\n}}\n",
+    "use std::fmt;\n",
+    "#[cfg(unix)]\nfn os() -> u8 {{ {n} }}\n",
+    "struct S;\n",
+]
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_incremental_renumbered_blocks_equal_fresh_parse(seed: int) -> None:
+    """Seeded chains that add, remove and swap blocks of repeated headers: the carried-over
+    items take the keys and parent keys a fresh parse gives (and their `use` paths the
+    renumbered `use` items' keys)."""
+    rng = random.Random(seed)
+    blocks = [rng.choice(_DUPLICATE_BLOCKS).format(n=rng.randrange(4)) for _ in range(8)]
+    parser = new_parser()
+    src = "".join(blocks).encode()
+    parsed, tree = parse_rust(src, parser)
+    previous = Previous(src, tree, parsed)
+    for step in range(12):
+        action = rng.randrange(3)
+        at = rng.randrange(len(blocks) + (action == 0))
+        if action == 0 or len(blocks) < 2:
+            blocks.insert(at, rng.choice(_DUPLICATE_BLOCKS).format(n=rng.randrange(4)))
+        elif action == 1:
+            del blocks[min(at, len(blocks) - 1)]
+        else:
+            other = rng.randrange(len(blocks))
+            at = min(at, len(blocks) - 1)
+            blocks[at], blocks[other] = blocks[other], blocks[at]
+        src = "".join(blocks).encode()
+        incremental, tree = parse_rust(src, parser, previous)
+        fresh, _ = parse_rust(src, new_parser())
+        assert incremental == fresh, (seed, step, src.decode())
+        previous = Previous(src, tree, incremental)
+
+
 def _random_lines(rng: random.Random, n: int) -> list[bytes]:
     words = [b"fn", b"let", b"x", b"}", b"{", b"", b"    y += 1;", b"// note", b"struct S;"]
     return [b" ".join(rng.choice(words) for _ in range(rng.randrange(1, 4))) for _ in range(n)]
