@@ -639,6 +639,14 @@ class Snapshot:
     depends_on: dict[str, list[str]]  # path -> paths of modules it depends on
 
 
+# An indented line that starts a member of an impl block: `fn`, `type` or `const` after any
+# visibility and qualifiers, an attribute or a doc comment. (\s++ takes all the indentation,
+# as str.lstrip would: nothing after it may start with white space.)
+_MEMBER_LINE = re.compile(
+    r"\s++(?:(?:pub(?:\([^)]*\))?\s+)?(?:const\s+|async\s+|unsafe\s+|extern\s+\S+\s+)*"
+    r"(?:fn|type|const)\b|#\[|///)")
+
+
 def _crate_dir(crate: str) -> str:
     return "" if crate in (".", "") else crate
 
@@ -698,16 +706,9 @@ class CandidateMaker:
 
     def _member_boundaries(self, impl_row: int) -> list[int]:
         """Lines inside an impl block where its members start (split points)."""
-        col = self.h.col
-        text = col["text"][impl_row]
-        starts = []
-        for i, line in enumerate(text.splitlines()):
-            stripped = line.lstrip()
-            if i and line[:1].isspace() and re.match(
-                    r"(pub(\([^)]*\))?\s+)?(const\s+|async\s+|unsafe\s+|extern\s+\S+\s+)*"
-                    r"(fn|type|const)\b|#\[|///", stripped):
-                starts.append(i)
-        return starts
+        member_line = _MEMBER_LINE.match
+        lines = self.h.col["text"][impl_row].splitlines()
+        return [i for i in range(1, len(lines)) if member_line(lines[i])]
 
     def snapshot_candidates(self, scale: str, snap: Snapshot, files: SnapshotFiles
                             ) -> Iterator[Candidate]:

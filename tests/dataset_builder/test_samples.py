@@ -1354,3 +1354,33 @@ def test_rustdoc_documents_at_most_max_crates_the_largest_first(
     # A crate without src/lib.rs (a binary, turned down without cargo) comes after the rest.
     assert samples_module._crates_to_document(
         ["", "bin", "lib"], Counter({"": 2, "bin": 9, "lib": 1}), 2, {"", "lib"}) == ["", "lib"]
+
+
+def test_impl_member_boundaries_are_indented_member_starts() -> None:
+    """An impl block may be split where an indented line starts a member (after any
+    visibility and qualifiers), an attribute or a doc comment; line indexes as splitlines
+    counts them, the first line never."""
+    from types import SimpleNamespace
+
+    from dataset_builder.samples import CandidateMaker
+
+    lines = [
+        "impl<T> Foo<T> {",  # 0: the header, never a boundary
+        "    /// Docs.",  # 1
+        "    #[inline]",  # 2
+        "    pub fn a(&self) {}",  # 3
+        "    pub(crate) const unsafe fn b() {}",  # 4
+        "\tasync fn c() {}",  # 5: tab indentation
+        '    extern "C" fn d() {}',  # 6
+        "    type Out = T;",  # 7
+        "    const N: usize = 1;",  # 8
+        "    fn_ptr: fn(),",  # 9: not a member start
+        "    typed(1);",  # 10
+        "    let constant = 2;",  # 11
+        "fn not_indented() {}",  # 12
+        "        fn nested() {}",  # 13: any indentation counts
+        "}",
+    ]
+    text = "\r\n".join(lines)
+    maker: Any = SimpleNamespace(h=SimpleNamespace(col={"text": [text]}))
+    assert CandidateMaker._member_boundaries(maker, 0) == [1, 2, 3, 4, 5, 6, 7, 8, 13]
