@@ -40,10 +40,16 @@ REBALANCE_GAP = 0.2
 REBALANCE_PAUSE = 2  # batches between two moves
 
 
-def _compact(parsed: ParsedFile, previous: ParsedFile | None) -> list[Item | _Run]:
+def _compact(parsed: ParsedFile, previous: ParsedFile | None,
+             carried_runs: Iterable[tuple[int, int, int, int, int]] = ()) -> list[Item | _Run]:
+    """The parse's items as runs of the previous version's where they are unchanged (same
+    key, text and parent: moved at most), the others whole. `carried_runs`, those of an
+    incremental parse from `previous` (ParsedFile.carried_runs), are taken as they are; the
+    other items are looked up by key."""
     if previous is None:
         return list(parsed.items)
     old = previous.items
+    items = parsed.items
     index = {item.key: k for k, item in enumerate(old)}
     compact: list[Item | _Run] = []
     first = end = -1  # the open run: old[first:end], moved by shift
@@ -53,7 +59,22 @@ def _compact(parsed: ParsedFile, previous: ParsedFile | None) -> list[Item | _Ru
         if first >= 0:
             compact.append((first, end) if shift == (0, 0) else (first, end, *shift))
 
-    for item in parsed.items:
+    runs = iter(carried_runs)
+    run = next(runs, None)
+    at = 0
+    while at < len(items):
+        if run is not None and run[0] == at:
+            _, run_first, run_end, dbytes, dlines = run
+            if run_first == end and (dbytes, dlines) == shift:
+                end = run_end
+            else:
+                close()
+                first, end, shift = run_first, run_end, (dbytes, dlines)
+            at += run_end - run_first
+            run = next(runs, None)
+            continue
+        item = items[at]
+        at += 1
         k = index.get(item.key, -1)
         # The same key and text in another block (its parent renumbered) is not unchanged.
         if k < 0 or old[k].digest != item.digest or old[k].parent != item.parent:
@@ -143,7 +164,10 @@ def _worker(index: int, git_dir: Path, max_bytes: int, inbox: Any, outbox: Any,
                         # Unchanged items as references to the previous version, which the
                         # main process already holds: far less to pickle; the same for the
                         # use paths (None: those of the previous version).
-                        items = _compact(full, prior.parsed)
+                        # An incremental parse from prior says which items it carried
+                        # over (one from the tree cache may have had another previous).
+                        items = _compact(full, prior.parsed,
+                                         full.carried_runs if earlier is None else ())
                         uses = None if full.uses == prior.parsed.uses else full.uses
                     blob = Blob(ParsedFile(items, full.error_nodes, full.mods, uses),
                                 blob.skip, blob.size)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
@@ -89,6 +90,41 @@ def test_carried_runs_leave_exactly_the_changed_items_to_compare() -> None:
         [i.key for i in old.items if i.key not in new_keys]
     assert {i.key for i in changed} == {"function:f3", "function:g"}
     assert _outside_runs(items, old.items, []) == (items, old.items)
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_compacting_with_the_carried_runs_equals_comparing_item_by_item(seed: int) -> None:
+    """The runs an incremental parse carried over, taken whole, give the same compact list
+    as looking every item up in the previous version (blocks of repeated headers added,
+    removed and swapped, bodies edited)."""
+    rng = random.Random(seed)
+    blocks = [f"impl S {{\n    fn m{i}(&self) {{ {i} }}\n}}\n" if i % 3 else
+              f"fn f{i}() -> u8 {{ {i} }}\n" for i in range(30)]
+    src = "".join(blocks).encode()
+    parsed, tree = parse_rust(src)
+    previous = Previous(src, tree, parsed)
+    carried = 0
+    for _ in range(8):
+        for _ in range(rng.randrange(1, 4)):
+            at = rng.randrange(len(blocks))
+            action = rng.randrange(4)
+            if action == 0:
+                blocks.insert(at, "impl S {\n    fn extra(&self) {}\n}\n")
+            elif action == 1 and len(blocks) > 2:
+                del blocks[at]
+            elif action == 2:
+                other = rng.randrange(len(blocks))
+                blocks[at], blocks[other] = blocks[other], blocks[at]
+            else:
+                blocks[at] = blocks[at].replace("{ ", "{ 1 + ", 1)
+        src = "".join(blocks).encode()
+        new, tree = parse_rust(src, previous=previous)
+        carried += len(new.carried_runs)
+        compact = _compact(new, previous.parsed, new.carried_runs)
+        assert compact == _compact(new, previous.parsed)
+        assert _expand(compact, previous.parsed) == new.items
+        previous = Previous(src, tree, new)
+    assert carried  # the chains did carry runs over
 
 
 def test_workers_leave_ctrl_c_to_the_walk_and_stop_at_once_when_not_wanted(
