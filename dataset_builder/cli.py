@@ -77,7 +77,7 @@ def parser() -> argparse.ArgumentParser:
                    help="do not mine paths matching this fnmatch pattern, or below a folder "
                         "matching it (`*` also matches `/`), e.g. 'benches/vendored-*'; "
                         "repeatable")
-    p.add_argument("--max-file-bytes", type=_positive, default=1 << 20,
+    p.add_argument("--max-file-bytes", type=_positive, default=MineConfig.max_file_bytes,
                    help="skip larger .rs files as too_large")
     p.add_argument("--chunk-commits", type=_positive, default=256,
                    help="commits per checkpoint (a killed run resumes from the last one)")
@@ -100,9 +100,10 @@ def parser() -> argparse.ArgumentParser:
                    help="the next-newest fraction: the valid split")
     g.add_argument("--rustdoc", choices=("head", "snapshots", "none"), default="head",
                    help="snapshots at which nightly rustdoc JSON gives resolved types")
-    g.add_argument("--rustdoc-max-crates", type=_non_negative, default=64, metavar="N",
+    g.add_argument("--rustdoc-max-crates", type=_non_negative,
+                   default=SampleConfig.rustdoc_max_crates, metavar="N",
                    help="crates rustdoc documents per snapshot at most: those with a "
-                        "src/lib.rs first, then the most Rust files (default 64; 0: all)")
+                        "src/lib.rs first, then the most Rust files (default %(default)s; 0: all)")
     g.add_argument("--vendor", type=Path, default=None, metavar="DIR",
                    help="offline crates for rustdoc when a crate's own manifests do not "
                         "resolve offline: a `cargo vendor` folder (default: Debian's "

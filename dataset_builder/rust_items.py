@@ -1094,7 +1094,5 @@ def parse_rust(source: bytes, parser: Parser | None = None,
                                                _count_errors(root))]
     else:
         errors = _error_spans(root, untouched, old)
-    parsed = ParsedFile(items, sum(count for _, _, count in errors), mods, uses,
-                        collector.groups, errors)
-    parsed.carried_runs = collector.carried_runs
-    return parsed, tree
+    return ParsedFile(items, sum(count for _, _, count in errors), mods, uses,
+                      collector.groups, errors, carried_runs=collector.carried_runs), tree
