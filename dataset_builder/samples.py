@@ -1109,6 +1109,10 @@ class TokenCounter:
                                     "(set FERRIC_BASE_TOKENIZER)")
         self.digest = hashlib.sha256(tokenizer_json.read_bytes()).hexdigest()[:16]
         self.tokenizer = Tokenizer.from_file(str(tokenizer_json))
+        # Counts of whole texts: a tokenizer.json that sets truncation or padding would cut
+        # or pad them.
+        self.tokenizer.no_truncation()
+        self.tokenizer.no_padding()
         self.cache: dict[str, int] = {}
         self.separators: dict[str | None, int] = {}  # a line break and indentation -> count
         self.cache_entries = cache_entries
@@ -1120,6 +1124,8 @@ class TokenCounter:
         (ids, offsets, strings) take about 100 bytes per token and are dropped before the
         next."""
         encode = getattr(self.tokenizer, "encode_batch_fast", self.tokenizer.encode_batch)
+        # len(encoding), not len(encoding.ids): no list of ids is built (neither truncation
+        # nor padding is set, so the two agree).
         counts: list[int] = []
         batch: list[str] = []
         size = 0
@@ -1127,10 +1133,10 @@ class TokenCounter:
             batch.append(text)
             size += len(text)
             if size > 2_000_000 or len(batch) >= 512:
-                counts.extend(len(e.ids) for e in encode(batch, add_special_tokens=False))
+                counts.extend(map(len, encode(batch, add_special_tokens=False)))
                 batch, size = [], 0
         if batch:
-            counts.extend(len(e.ids) for e in encode(batch, add_special_tokens=False))
+            counts.extend(map(len, encode(batch, add_special_tokens=False)))
         return counts
 
     def count(self, texts: list[str]) -> list[int]:
@@ -1811,10 +1817,9 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
             # texts, which kept candidates would otherwise hold to the scale's end (bevy's
             # module groups: 74 MiB of texts from many snapshots).
             cand.find_boundaries = None
-            if index.query(sig):
+            if not index.insert_unless_near(str(len(kept)), sig):
                 stats.dropped["near_duplicate"] += 1
                 continue
-            index.insert(str(len(kept)), sig)
             signatures[len(kept)] = sig
             kept.append(cand)
             kept_targets.append(cand.target)

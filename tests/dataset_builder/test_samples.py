@@ -730,6 +730,39 @@ def test_near_duplicate_index_finds_edited_copies() -> None:
     assert index.query(index.signature(other)) == []
 
 
+def test_insert_unless_near_equals_datasketch_query_then_insert() -> None:
+    """The combined query and insert keeps what datasketch's own query, then insert, keeps,
+    under the same band keys."""
+    from datasketch import MinHashLSH
+
+    from dataset_builder.quality import Signature
+
+    index = NearDuplicateIndex()
+    reference = MinHashLSH(threshold=0.7, num_perm=128, params=(14, 9))
+    rng = np.random.default_rng(11)
+    bases = rng.integers(0, 2**32, size=(30, 128), dtype=np.uint32)
+    inserted = 0
+    for k in range(300):
+        values = bases[k % 30].copy()
+        changed = rng.choice(128, size=int(rng.integers(0, 128)), replace=False)
+        values[changed] = rng.integers(0, 2**32, size=len(changed), dtype=np.uint32)
+        signature = Signature(values)
+        expected = not reference.query(signature)
+        if expected:
+            reference.insert(str(k), signature)
+        assert index.insert_unless_near(str(k), signature) == expected
+        inserted += expected
+    assert 30 < inserted < 270  # both outcomes were exercised
+    for table, reference_table in zip(index.lsh.hashtables, reference.hashtables, strict=True):
+        assert {band: set(table.get(band)) for band in table.keys()} == \
+            {band: set(reference_table.get(band)) for band in reference_table.keys()}
+    assert {key: index.lsh.keys.get(key) for key in index.lsh.keys.keys()} == \
+        {key: reference.keys.get(key) for key in reference.keys.keys()}
+    with pytest.raises(ValueError, match="already exists"):  # "0", not near any other
+        index.insert_unless_near("0", Signature(rng.integers(0, 2**32, size=128,
+                                                             dtype=np.uint32)))
+
+
 def test_compact_buckets_answer_as_datasketch_own_storage() -> None:
     """The index's buckets hold a lone key as itself; queries on signatures that share
     bands (near copies, repeats, a key inserted twice) answer as with datasketch's sets."""
@@ -932,6 +965,33 @@ def test_token_counts_through_pieces_equal_whole_text_counts() -> None:
         assert small.count(texts[start:start + 40]) == direct[start:start + 40]
     assert len(small.cache) < len(counter.cache) // 10
     assert small.count(texts) == direct
+    assert direct == [len(counter.tokenizer.encode(t, add_special_tokens=False).ids)
+                      for t in texts]
+
+
+def test_token_counts_ignore_a_tokenizer_files_truncation(tmp_path: Path) -> None:
+    """A tokenizer.json that truncates and pads still gives whole texts' counts."""
+    from dataset_builder.samples import TokenCounter, default_tokenizer_path
+
+    path = default_tokenizer_path()
+    if not (path / "tokenizer.json").exists():
+        pytest.skip(f"no StarCoder2 tokenizer at {path}")
+    config = json.loads((path / "tokenizer.json").read_text())
+    config["truncation"] = {"direction": "Right", "max_length": 4, "strategy": "LongestFirst",
+                            "stride": 0}
+    config["padding"] = {"strategy": {"Fixed": 64}, "direction": "Right", "pad_to_multiple_of":
+                         None, "pad_id": 0, "pad_type_id": 0, "pad_token": "<|endoftext|>"}
+    (tmp_path / "tokenizer.json").write_text(json.dumps(config))
+    texts = ["fn main() { println!(\"hello, world\"); }\n", "x", ""]
+    expected = TokenCounter(path).count_direct(texts)
+    assert expected[0] > 4
+    assert TokenCounter(tmp_path).count_direct(texts) == expected
+    assert TokenCounter(tmp_path).count(texts) == expected
+
+
+def test_token_segments_cut_at_line_breaks() -> None:
+    from dataset_builder.samples import token_segments
+
     pieces = token_segments("fn a() {\n    let x = 1;\n}\n<file_sep>x\n1\n")
     assert "".join(pieces) == "fn a() {\n    let x = 1;\n}\n<file_sep>x\n1\n"
     assert pieces[:3] == ["fn a() {", "\n   ", " let x = 1;"]
