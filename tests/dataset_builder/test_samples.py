@@ -754,10 +754,10 @@ def test_insert_unless_near_equals_datasketch_query_then_insert() -> None:
         inserted += expected
     assert 30 < inserted < 270  # both outcomes were exercised
     for table, reference_table in zip(index.lsh.hashtables, reference.hashtables, strict=True):
-        assert {band: set(table.get(band)) for band in table.keys()} == \
-            {band: set(reference_table.get(band)) for band in reference_table.keys()}
-    assert {key: index.lsh.keys.get(key) for key in index.lsh.keys.keys()} == \
-        {key: reference.keys.get(key) for key in reference.keys.keys()}
+        assert {band: set(table.get(band)) for band in table} == \
+            {band: set(reference_table.get(band)) for band in reference_table}
+    assert {key: index.lsh.keys.get(key) for key in index.lsh.keys} == \
+        {key: reference.keys.get(key) for key in reference.keys}
     with pytest.raises(ValueError, match="already exists"):  # "0", not near any other
         index.insert_unless_near("0", Signature(rng.integers(0, 2**32, size=128,
                                                              dtype=np.uint32)))
@@ -945,7 +945,7 @@ def test_token_counts_through_pieces_equal_whole_text_counts() -> None:
     """Counting line pieces and adding up equals encoding the text whole: on Rust code, and
     on random mixes of the cases where the cut rules could go wrong (trailing spaces, CRLF,
     tabs, digits, added tokens, non-ASCII whitespace and digits)."""
-    from dataset_builder.samples import TokenCounter, default_tokenizer_path, token_segments
+    from dataset_builder.samples import TokenCounter, default_tokenizer_path
 
     path = default_tokenizer_path()
     if not (path / "tokenizer.json").exists():
