@@ -138,8 +138,11 @@ PARSE_BATCH = 32
 # Batches the workers may be ahead of the walk, in checkpoint chunks' worth. A file stays
 # with one worker (it keeps the file's previous tree), so a worker whose files change in a
 # run of commits falls behind and the other one waits at the window's edge: a window of one
-# chunk left a core idle a fifth of ash-rs/ash's history. Four: ash 13.0 -> 11.8 s, egui 24.0
-# -> 22.8 s, rust-openssl 8.0 -> 7.7 s, serde, hyper and libc unchanged, peak RSS +2-5%.
+# chunk left a core idle a fifth of ash-rs/ash's history. Four, against one (history only,
+# `/usr/bin/time`, one or two runs each, 2026-12-04): ash 13.07/12.88 -> 11.89/11.73 s,
+# egui 24.0 -> 22.8 s, rust-openssl 8.05/7.93 -> 7.67/7.82 s; serde, hyper and libc
+# unchanged within the noise; the largest process's peak RSS +2% (ash) to +5% (libc).
+# In flight at once: up to AHEAD_CHUNKS * --chunk-commits commits' parses.
 AHEAD_CHUNKS = 4
 
 

@@ -37,7 +37,11 @@ _Run = tuple[int, int] | tuple[int, int, int, int]
 # imbalance, as a share of their total, that moves a path to another worker.
 REBALANCE_WINDOW = 8
 REBALANCE_GAP = 0.2
-REBALANCE_PAUSE = 2  # batches between two moves
+# Batches collected after the first one routed by a move before the next is weighed: half
+# the window, which path_to_move reads paths' recent costs from. Counted in collected
+# batches, not submitted ones: the walk collects a batch some AHEAD_CHUNKS chunks (mine.py)
+# after submitting it, and costs read sooner would still be those of the old routing.
+REBALANCE_PAUSE = REBALANCE_WINDOW // 2
 
 
 def _compact(parsed: ParsedFile, previous: ParsedFile | None,
@@ -234,7 +238,8 @@ class ParsePool:
         # Per collected batch: CPU seconds of each worker, and of each path's tasks.
         self.worker_costs: deque[list[float]] = deque(maxlen=REBALANCE_WINDOW)
         self.path_costs: deque[dict[str, float]] = deque(maxlen=REBALANCE_WINDOW)
-        self.quiet = REBALANCE_WINDOW  # batches to wait before the next move
+        self.collected = -1  # the last batch collected
+        self.weigh_after = REBALANCE_WINDOW - 1  # no move before this batch is collected
         self.moved = 0  # paths moved to another worker
         self.worker_seconds = [0.0] * workers  # CPU seconds of all their tasks
 
@@ -246,7 +251,7 @@ class ParsePool:
         sent: list[str] = []
         pins: list[str] = []
 
-        self._rebalance()
+        self._rebalance(chunk_id)
 
         def worker_of(path: str, old_path: str) -> int:
             worker = self.route.get(path)
@@ -342,22 +347,23 @@ class ParsePool:
                 if data is not None:
                     cache.sources[sha] = data
         self.worker_costs.append(worker_costs)
+        self.collected = chunk_id
         for worker, cost in enumerate(worker_costs):
             self.worker_seconds[worker] += cost
         self.path_costs.append(path_costs)
         self.early.pop(chunk_id, None)
         self.in_flight.pop(chunk_id, None)
 
-    def _rebalance(self) -> None:
-        self.quiet -= 1
-        if self.quiet > 0:
+    def _rebalance(self, batch_id: int) -> None:
+        """Before batch_id is routed: move a path if the collected costs say so."""
+        if self.collected < self.weigh_after:
             return
         move = path_to_move(list(self.worker_costs), list(self.path_costs), self.route)
         if move is not None:
             path, worker = move
             self.route[path] = worker
             self.moved += 1
-            self.quiet = REBALANCE_PAUSE
+            self.weigh_after = batch_id + REBALANCE_PAUSE
 
     def unpin(self, chunk_id: int, cache: BlobCache) -> None:
         """After the chunk is processed: the blobs it needed are held only by the paths (if

@@ -994,10 +994,10 @@ def test_dropped_versions_come_back_with_the_same_outputs(tmp_path: Path,
     runs = {}
     ahead = mine.AHEAD_CHUNKS
     for label, keep, workers in (("drop", 1, "2"), ("drop-inline", 1, "0"),
-                                 ("keep", 10**6, "2")):
+                                 ("drop-ahead", 1, "2"), ("keep", 10**6, "2")):
         monkeypatch.setattr(mine, "KEEP_VERSIONS", keep)
         # Workers one chunk ahead at most: with more in flight, a dropped version may still
-        # be on its way and is held rather than sent again.
+        # be on its way and is held rather than sent again (drop-ahead: as by default).
         monkeypatch.setattr(mine, "AHEAD_CHUNKS", 1 if label == "drop" else ahead)
         out = tmp_path / label
         assert main(["--repo", str(built.path), "--out", str(out), "--quiet", "--workers",
@@ -1011,6 +1011,7 @@ def test_dropped_versions_come_back_with_the_same_outputs(tmp_path: Path,
     assert manifest(runs["keep"])["parse_workers"]["blobs_sent_again"] == 0
     assert_same_outputs(runs["keep"], runs["drop"])
     assert_same_outputs(runs["keep"], runs["drop-inline"])
+    assert_same_outputs(runs["keep"], runs["drop-ahead"])
 
 
 def test_work_folder_of_an_older_format_starts_over(tmp_path: Path) -> None:

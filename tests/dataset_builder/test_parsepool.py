@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from pathlib import Path
 
@@ -34,6 +35,40 @@ def test_nothing_to_move_with_one_worker_or_no_history() -> None:
     assert path_to_move([[3.0]], [{"a.rs": 3.0}], {"a.rs": 0}) is None
     # A single hot path bigger than half the gap stays: moving it would only swap roles.
     assert path_to_move([[4.0, 0.0]], [{"a.rs": 4.0}], {"a.rs": 0}) is None
+
+
+def test_moves_wait_for_the_costs_of_batches_routed_after_the_last_one() -> None:
+    """Costs come from collected batches, which lag the submitted ones by the whole window
+    the workers may be ahead: a move is weighed only once REBALANCE_WINDOW batches have been
+    collected, and the next only once REBALANCE_PAUSE batches routed after it have."""
+    from collections import deque
+    from types import SimpleNamespace
+
+    from dataset_builder.parsepool import REBALANCE_PAUSE, REBALANCE_WINDOW, ParsePool
+
+    pool = SimpleNamespace(route={f"{k}.rs": 0 for k in range(40)}, moved=0, collected=-1,
+                           weigh_after=REBALANCE_WINDOW - 1,
+                           worker_costs=deque(maxlen=REBALANCE_WINDOW),
+                           path_costs=deque(maxlen=REBALANCE_WINDOW))
+
+    def collect(batch_id: int) -> None:  # every batch as uneven as before: worker 0 busy
+        pool.worker_costs.append([4.0, 0.0])
+        pool.path_costs.append({f"{k}.rs": 0.1 for k in range(40) if pool.route[f"{k}.rs"] == 0})
+        pool.collected = batch_id
+
+    moves_at = []
+    ahead = 32  # batches submitted before the first is collected
+    for batch_id in range(200):
+        before = pool.moved
+        ParsePool._rebalance(pool, batch_id)  # type: ignore[arg-type]
+        if pool.moved > before:
+            moves_at.append((batch_id, pool.collected))
+        if batch_id >= ahead:
+            collect(batch_id - ahead)
+    assert moves_at[0][1] == REBALANCE_WINDOW - 1
+    for (moved, _), (_, seen) in itertools.pairwise(moves_at):
+        assert seen >= moved + REBALANCE_PAUSE
+    assert len(moves_at) < 200 // REBALANCE_PAUSE
 
 
 def _functions(bodies: dict[str, str]) -> str:
