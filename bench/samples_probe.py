@@ -1,6 +1,6 @@
 """Where the samples stage's time and memory go, scale by scale (a diagnostic, not a target).
 
-    python bench/samples_probe.py [--memory] -- --repo R --out D --quiet
+    python bench/samples_probe.py [--memory] [--parts] -- --repo R --out D --quiet
 
 Runs `python -m dataset_builder` with the given arguments in this process, with its steps
 wrapped: it prints when the walk, the writing of items and graphs and the history as a whole
@@ -10,6 +10,10 @@ with the process id). `--memory` also runs every scale in this one process (pin 
 core, `taskset -c 0`, for a run that resembles a scale process) under tracemalloc, and lists
 the largest allocation sites before each scale's leakage check and at its end: a scale
 process's own data plus the history it inherits. tracemalloc slows the run several times.
+`--parts` also prints, at each scale's end, the CPU seconds (`time.process_time`, so the
+tokenizer's own threads count) that the scale's process spent in each of the stage's parts:
+token counts, MinHash signatures, the near-duplicate index, filters and the exact hash,
+contexts and type facts, redaction and the leakage check (outermost calls only).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import dataset_builder.build as build_module  # noqa: E402
+import dataset_builder.quality as quality  # noqa: E402
 import dataset_builder.samples as samples  # noqa: E402
 import dataset_builder.samples_child as samples_child  # noqa: E402
 from dataset_builder.cli import main as cli_main  # noqa: E402
@@ -63,9 +68,55 @@ def _wrap(owner: Any, name: str, before: Callable[..., None] | None = None,
     setattr(owner, name, wrapped)
 
 
+# (label, owner, attribute): the samples stage's parts, none called inside another.
+PARTS = (("token counts", samples.TokenCounter, "count"),
+         ("MinHash signatures", quality.NearDuplicateIndex, "signatures"),
+         ("near-duplicate index", quality.NearDuplicateIndex, "insert_unless_near"),
+         ("filters and exact hash", quality.PieceChecks, "reason_and_key"),
+         ("contexts and type facts", samples.Candidate, "complete"),
+         ("redaction", samples, "redact"),
+         ("leakage check", samples, "_leaks"))
+
+
+class _PartClock:
+    """CPU seconds per part in this process since the last reset."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = dict.fromkeys((label for label, _, _ in PARTS), 0.0)
+        self.inside = False
+        self.started = time.process_time()
+
+    def reset(self) -> None:
+        self.seconds = dict.fromkeys(self.seconds, 0.0)
+        self.started = time.process_time()
+
+    def wrap(self, label: str, owner: Any, name: str) -> None:
+        original = getattr(owner, name)
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            if self.inside:
+                return original(*args, **kwargs)
+            self.inside = True
+            started = time.process_time()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.seconds[label] += time.process_time() - started
+                self.inside = False
+
+        setattr(owner, name, timed)
+
+    def report(self, scale: str) -> None:
+        total = time.process_time() - self.started
+        parts = ", ".join(f"{label} {seconds:.2f} ({seconds / total:.0%})"
+                          for label, seconds in self.seconds.items())
+        _say(f"scale {scale}: {total:.2f} s CPU; {parts}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--memory", action="store_true")
+    parser.add_argument("--parts", action="store_true")
     parser.add_argument("build", nargs=argparse.REMAINDER, help="-- then dataset_builder's")
     args = parser.parse_args(argv)
     build = args.build[1:] if args.build[:1] == ["--"] else args.build
@@ -86,12 +137,23 @@ def main(argv: list[str] | None = None) -> int:
     _wrap(samples.History, "__init__", lambda *a: _say("history loads"),
           lambda *a: _say("history loaded"))
     _wrap(samples, "_in_processes", lambda *a: _say(f"scales {a[1]} start"))
+    clock = _PartClock()
+    if args.parts:
+        for label, owner, name in PARTS:
+            clock.wrap(label, owner, name)
+
+    def scale_started(scale: str, *_: Any) -> None:
+        _say(f"scale {scale} starts")
+        clock.reset()
+
     def scale_ended(scale: str, *_: Any) -> None:
         _say(f"scale {scale} ends")
+        if args.parts:
+            clock.report(scale)
         if args.memory:
             _memory(f"end of {scale}")
 
-    _wrap(samples, "_run_scale", lambda *a: _say(f"scale {a[0]} starts"), scale_ended)
+    _wrap(samples, "_run_scale", scale_started, scale_ended)
     if args.memory:
         _wrap(samples, "_leaks", lambda *a: _memory(
             f"leakage check ({len(a[0])} held out, {len(a[1])} train)"))
