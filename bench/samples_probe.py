@@ -125,8 +125,12 @@ def main(argv: list[str] | None = None) -> int:
         # Every scale here, one after another, so that one tracemalloc sees them all.
         samples_child.SamplesChild.available = staticmethod(lambda: False)  # type: ignore
         original = samples._in_processes
-        samples._in_processes = (
-            lambda run, tasks, staging, processes=None: original(run, tasks, staging, 1))
+
+        def in_this_process(run: Any, tasks: list[str], staging: Path,
+                            processes: int | None = None, meanwhile: Any = None) -> Any:
+            return original(run, tasks, staging, 1, meanwhile)
+
+        samples._in_processes = in_this_process
     _wrap(samples_child, "build_samples", lambda *a: _say("samples stage starts"),
           lambda *a: _say("samples stage ends"))
     for step in ("mine_history", "_write_items", "_write_graphs", "_mine"):  # the history's

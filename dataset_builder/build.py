@@ -40,6 +40,7 @@ from dataset_builder.gitio import (
     copied_crate_roots,
     count_commits,
     git_version,
+    selected_commits,
 )
 from dataset_builder.graphs import dependency_order, graph_stats, write_graphml
 from dataset_builder.memory import return_memory
@@ -54,7 +55,13 @@ from dataset_builder.report import (
     render_samples_section,
     samples_plot_data,
 )
-from dataset_builder.samples import RustdocAhead, SampleConfig, build_samples, read_samples
+from dataset_builder.samples import (
+    RustdocAhead,
+    SampleConfig,
+    build_samples,
+    read_samples,
+    rustdoc_snapshots,
+)
 from dataset_builder.samples_child import SamplesChild
 
 MANIFEST = "manifest.json"
@@ -111,6 +118,11 @@ def _snapshot_indexes(n_commits: int, every: int | None) -> list[int]:
     return sorted(picks)
 
 
+def _snapshot_pairs(shas: list[str], every: int | None) -> list[tuple[int, str]]:
+    """(commit index, sha) of each snapshot of the commits `shas`, oldest first."""
+    return [(i, shas[i]) for i in _snapshot_indexes(len(shas), every)] if shas else []
+
+
 def _module_snapshots(info: RepoInfo, cache: BlobCache, snapshots: list[tuple[int, str]],
                       recorded: dict[int, list[tuple[str, ModuleFacts]] | None],
                       progress: bool) -> tuple[pa.Table, nx.DiGraph]:
@@ -149,8 +161,7 @@ def _write_graphs(info: RepoInfo, config: MineConfig, out: Path, cache: BlobCach
     _write_table(commits, out / "commits.parquet")
     write_graphml(dag, out / "dag.graphml")
 
-    shas = commits.column("sha").to_pylist()
-    snapshots = [(i, shas[i]) for i in _snapshot_indexes(len(shas), config.snapshot_every)]
+    snapshots = _snapshot_pairs(commits.column("sha").to_pylist(), config.snapshot_every)
     modules, head_graph = _module_snapshots(info, cache, snapshots, recorded, progress)
     _write_table(modules, out / "modules.parquet")
     write_graphml(head_graph, out / "module_graph.graphml")
@@ -355,6 +366,13 @@ def _build(config: MineConfig, info: RepoInfo, out: Path, config_hash: str, labe
         # Forked now, before the walk: see samples_child.
         samples_child = cleanup.enter_context(contextlib.closing(SamplesChild(
             info, out, label, sample_config, config.max_file_bytes, progress)))
+        if sample_config.rustdoc != "none":
+            # The snapshots are known before the walk: cargo (offline, it often compiles the
+            # dependencies it finds for seconds at about one core, syn's for 12 s) runs
+            # beside it instead of after it.
+            shas = selected_commits(info, config.since, config.until, config.max_commits)
+            samples_child.start_rustdoc(rustdoc_snapshots(
+                _snapshot_pairs(shas, config.snapshot_every), sample_config))
     manifest, rustdoc_ahead = _mine(config, info, out, config_hash, label, started, progress,
                                     sample_config, drawer, cleanup, renames_off, samples_child)
     if sample_config is not None:
@@ -409,7 +427,7 @@ def _mine(config: MineConfig, info: RepoInfo, out: Path, config_hash: str, label
             items_written = pool.submit(_write_items, work, out)
             dag, commits, snapshots, head_graph = _write_graphs(
                 info, config, out, cache, commits, state, recorded, progress)
-            if samples_child is not None:  # modules.parquet says which snapshots
+            if samples_child is not None:  # unless started: modules.parquet says which
                 samples_child.start_rustdoc()
             elif sample_config is not None:
                 rustdoc_ahead = cleanup.enter_context(

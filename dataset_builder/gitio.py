@@ -153,6 +153,17 @@ def count_commits(info: RepoInfo, since: str | None, until: str | None) -> int:
     return int(out.stdout.strip() or 0)
 
 
+def selected_commits(info: RepoInfo, since: str | None, until: str | None,
+                     max_commits: int | None) -> list[str]:
+    """The commits iter_commits gives, oldest first, by sha only (one `git rev-list`)."""
+    args = ["rev-list", "--reverse", "--date-order", *_range_args(since, until), info.head,
+            "--"]
+    out = subprocess.run(_git(info.git_dir, *args), capture_output=True, text=True, check=True,
+                         env=_env())
+    shas = out.stdout.split()
+    return shas if max_commits is None else shas[:max_commits]
+
+
 def _range_args(since: str | None, until: str | None) -> list[str]:
     args = []
     if since:

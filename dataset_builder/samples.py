@@ -17,6 +17,7 @@ before the target in its file. Definitions come before their uses.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import hashlib
 import json
 import math
@@ -25,6 +26,7 @@ import os
 import pickle
 import re
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -406,6 +408,13 @@ class Candidate:
     piece_keys: list[bytes] | None = None
     """A key per piece end, equal only for equal pieces (quality.piece_digests): a file's
     path and blob id, known without reading the text."""
+    target_chars: int = -1
+    """The target's length, kept when the target is let go (a split candidate's parts hold
+    its text); -1: len(target)."""
+
+    def target_tokens_estimate(self) -> int:
+        return _est_tokens(self.target) if self.target_chars < 0 else math.ceil(
+            self.target_chars / CHARS_PER_TOKEN_ESTIMATE)
 
     def complete(self) -> Candidate:
         """The candidate with its deferred context computed."""
@@ -425,12 +434,23 @@ class Candidate:
 class Packer:
     """Context packs and type facts from the symbol table at a commit."""
 
-    def __init__(self, history: History, rustdoc: dict[str, tuple[str, str]],
-                 rustdoc_members: dict[str, list[str]] | None = None) -> None:
+    def __init__(self, history: History, rustdoc: dict[str, tuple[str, str]] | None = None,
+                 rustdoc_members: dict[str, list[str]] | None = None,
+                 rustdoc_file: Path | None = None) -> None:
         self.h = history
-        self.rustdoc = rustdoc  # symbol or lineage -> (digest at the snapshot, signature)
+        self.rustdoc = rustdoc or {}  # symbol or lineage -> (digest at the snapshot, signature)
         # impl or trait lineage -> the lineages of its documented functions
         self.rustdoc_members = rustdoc_members or {}
+        # Where the two maps above will be (a pickle another process writes while the
+        # scales find and deduplicate their candidates): read when type facts are first
+        # wanted, once it is there.
+        self.rustdoc_file = rustdoc_file
+
+    def _read_rustdoc(self, path: Path) -> None:
+        while not path.exists():
+            time.sleep(RUSTDOC_FILE_POLL_S)
+        self.rustdoc, self.rustdoc_members = pickle.loads(path.read_bytes())
+        self.rustdoc_file = None
 
     def _piece(self, row: int) -> str:
         col = self.h.col
@@ -490,6 +510,8 @@ class Packer:
     def facts(self, target_rows: list[int], dep_rows: list[int], commit_index: int,
               with_own_signature: bool, limit_chars: int) -> tuple[str, TypeFacts, bool]:
         """Header text, facts for inline mode, and whether rustdoc contributed."""
+        if self.rustdoc_file is not None:
+            self._read_rustdoc(self.rustdoc_file)
         col = self.h.col
         facts = TypeFacts()
         lines: list[str] = []
@@ -690,7 +712,7 @@ class CandidateMaker:
         col = self.h.col
         budget = self.budget[cand.scale]
         own = {col["symbol"][row]} if col["symbol"][row] else set()
-        room = max(0, budget - min(_est_tokens(cand.target), budget))
+        room = max(0, budget - min(cand.target_tokens_estimate(), budget))
         cand.pack, used, _ = self.packer.pack(cand.dependencies, cand.commit_index, set(), own,
                                               room // 2)
         cand.header, cand.facts, cand.rustdoc_used = self.packer.facts(
@@ -833,7 +855,7 @@ class CandidateMaker:
                 own.add(col["symbol"][r])
         direct = list(dict.fromkeys(direct))
         budget = self.budget[cand.scale]
-        room = max(0, budget - min(_est_tokens(cand.target), budget))
+        room = max(0, budget - min(cand.target_tokens_estimate(), budget))
         cand.pack, used, _ = self.packer.pack(direct, cand.commit_index, set(cand.paths), own,
                                               room // 2)
         cand.header, cand.facts, cand.rustdoc_used = self.packer.facts(
@@ -1188,39 +1210,100 @@ def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
         (staging / split).mkdir(parents=True, exist_ok=True)
 
     snapshots = _snapshots(out)
-    chosen = _rustdoc_snapshots(snapshots, config)
+    chosen = rustdoc_snapshots(snapshots, config)
     rustdoc_report: dict[str, Any] = {"mode": config.rustdoc, "runs": [], "failed": {}}
     # What the registry held for these runs, kept for the crates they lack: _registry_gained.
     held_for_runs = registry_folders(Path(config.rustdoc_registry)) \
         if chosen and config.rustdoc_registry else None
     # rustdoc (mostly waiting on cargo) runs while the history loads and datasketch is
-    # imported (once, here, rather than in each process below): the runs started early if
-    # they are for these snapshots, else runs started now.
+    # imported (once, here, rather than in each process below), and then while the scale
+    # processes make and deduplicate their candidates: the runs started early if they are
+    # for these snapshots, else runs started now. Only the survivors' type facts need them.
     if rustdoc_ahead is not None and rustdoc_ahead.chosen != chosen:
         rustdoc_ahead.close()  # for other snapshots: its cargo stops now, not after the load
         rustdoc_ahead = None
     ahead = rustdoc_ahead or RustdocAhead(info, out, config, chosen, progress)
     try:
-        runs = ahead.runs
-        history = History(out, staging)
-        NearDuplicateIndex(config.near_threshold, config.num_perm, config.shingle)
-        live = history.live_at([i for i, _ in snapshots])
-        packer = Packer(history, *(_rustdoc_map(history, chosen, live, runs, rustdoc_report)
-                                   if chosen else ({}, {})))
-    finally:  # used up, or an error: no thread or cargo is left at the fork
+        results, commit_split = _samples_of_scales(
+            out, info, repo_label, config, max_file_bytes, progress, counter, staging,
+            finished, snapshots, chosen, ahead, rustdoc_report)
+    finally:  # used up, or an error
         ahead.close()
     if held_for_runs is not None:
         lacked = {name for run in rustdoc_report["runs"] for name in run.get("missing", ())}
         rustdoc_report["registry_held"] = {name: held_for_runs.get(name, [])
                                            for name in sorted(lacked)}
+    redactions: Counter[str] = Counter()
+    inline_tokens: Counter[str] = Counter()
+    stats: dict[str, ScaleStats] = {}
+    cpu_seconds: dict[str, float] = {}
+    for scale in schema.SCALES:
+        stats[scale], scale_redactions, scale_tokens, cpu_seconds[scale] = results[scale]
+        redactions.update(scale_redactions)
+        inline_tokens.update(scale_tokens)
+
+    for split in schema.SPLITS:  # every split readable, even an empty one
+        if not any((staging / split).glob("*.parquet")):
+            pq.write_table(schema.SAMPLES.empty_table(), staging / split / "empty.parquet")
+    type_tokens = {"mode": config.type_facts,
+                   "tokens": dict(sorted(inline_tokens.items(), key=lambda kv: -kv[1]))}
+    section = {
+        "config": asdict(config),
+        "config_hash": config_hash,
+        "tokenizer": str(tokenizer_path or default_tokenizer_path()),
+        "scales": {s: _stats_json(st) for s, st in stats.items()},
+        "redactions": dict(redactions),
+        "rustdoc": rustdoc_report,
+        "type_tokens": len(inline_tokens),
+        "split_commits": dict(Counter(commit_split)),
+        # CPU seconds of each scale in the process that made it: where the stage's time goes.
+        "cpu_seconds": cpu_seconds,
+        # How far below the threshold a MinHash estimate may be for a pair's shingle sets to
+        # be compared: when dropping leaks, and when checking what is written.
+        "exact_jaccard_margins": {"drop": DROP_MARGIN, "check": CHECK_MARGIN},
+        "up_to_date": False,
+    }
+    section["sanity"] = _sanity(section)
+    for scale in schema.SCALES:
+        (staging / _SCALE_DONE.format(scale)).unlink(missing_ok=True)
+    atomic_write_json(staging / MARKER, {"config_hash": config_hash, "section": section})
+    atomic_write_json(out / TYPE_TOKENS, type_tokens)
+    # The marker is inside the folder it vouches for; the folder replaces the old one whole.
+    old = out / f".samples-old-{config_hash}"
+    if final.exists():
+        final.rename(old)
+    staging.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+    return section
+
+
+def _samples_of_scales(out: Path, info: RepoInfo, repo_label: str, config: SampleConfig,
+                       max_file_bytes: int, progress: bool, counter: TokenCounter,
+                       staging: Path, finished: dict[str, _ScaleResult],
+                       snapshots: list[tuple[int, str]], chosen: list[tuple[int, str]],
+                       ahead: RustdocAhead, rustdoc_report: dict[str, Any]
+                       ) -> tuple[dict[str, _ScaleResult], list[str]]:
+    """Each scale's result (`finished` ones as they are), made by the scale processes, and
+    the split of each commit. This process meanwhile turns rustdoc's runs (`ahead`, for the
+    `chosen` snapshots) into the type facts' maps for the scales (filling `rustdoc_report`)."""
+    history = History(out, staging)
+    NearDuplicateIndex(config.near_threshold, config.num_perm, config.shingle)
+    live = history.live_at([i for i, _ in snapshots])
+    rustdoc_file = staging / RUSTDOC_FILE
+    rustdoc_file.unlink(missing_ok=True)
+    packer = Packer(history, rustdoc_file=rustdoc_file)
+
+    def write_rustdoc_map() -> None:
+        maps = _rustdoc_map(history, chosen, live, ahead.runs, rustdoc_report) if chosen \
+            else ({}, {})
+        ahead.close()  # used up
+        atomic_write_bytes(rustdoc_file, pickle.dumps(maps, protocol=pickle.HIGHEST_PROTOCOL))
+
     commit_split = time_splits(history, config)
     if repo_label in config.holdout_repos:
         commit_split = ["test"] * len(commit_split)
     elif config.holdout_repos:  # other repos give train/valid only: test is held out whole
         commit_split = ["valid" if s == "test" else s for s in commit_split]
-    redactions: Counter[str] = Counter()
-    inline_tokens: Counter[str] = Counter()
-    stats: dict[str, ScaleStats] = {}
 
     def run_scales(take: Callable[[], str | None]) -> dict[str, _ScaleResult]:
         """The scales take() gives, one after another until it gives None, with one cat-file
@@ -1264,46 +1347,14 @@ def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
     # are free. micro is the largest on the histories measured and small the smallest, so
     # the work evens out. Merged in scale order, so the output equals a sequential run's.
     left = [scale for scale in _SCALE_ORDER if scale not in finished]
-    results = {**finished, **(_in_processes(run_scales, left, staging) if left else {})}
-    cpu_seconds: dict[str, float] = {}
-    for scale in schema.SCALES:
-        stats[scale], scale_redactions, scale_tokens, cpu_seconds[scale] = results[scale]
-        redactions.update(scale_redactions)
-        inline_tokens.update(scale_tokens)
-
-    for split in schema.SPLITS:  # every split readable, even an empty one
-        if not any((staging / split).glob("*.parquet")):
-            pq.write_table(schema.SAMPLES.empty_table(), staging / split / "empty.parquet")
-    type_tokens = {"mode": config.type_facts,
-                   "tokens": dict(sorted(inline_tokens.items(), key=lambda kv: -kv[1]))}
-    section = {
-        "config": asdict(config),
-        "config_hash": config_hash,
-        "tokenizer": str(tokenizer_path or default_tokenizer_path()),
-        "scales": {s: _stats_json(st) for s, st in stats.items()},
-        "redactions": dict(redactions),
-        "rustdoc": rustdoc_report,
-        "type_tokens": len(inline_tokens),
-        "split_commits": dict(Counter(commit_split)),
-        # CPU seconds of each scale in the process that made it: where the stage's time goes.
-        "cpu_seconds": cpu_seconds,
-        # How far below the threshold a MinHash estimate may be for a pair's shingle sets to
-        # be compared: when dropping leaks, and when checking what is written.
-        "exact_jaccard_margins": {"drop": DROP_MARGIN, "check": CHECK_MARGIN},
-        "up_to_date": False,
-    }
-    section["sanity"] = _sanity(section)
-    for scale in schema.SCALES:
-        (staging / _SCALE_DONE.format(scale)).unlink(missing_ok=True)
-    atomic_write_json(staging / MARKER, {"config_hash": config_hash, "section": section})
-    atomic_write_json(out / TYPE_TOKENS, type_tokens)
-    # The marker is inside the folder it vouches for; the folder replaces the old one whole.
-    old = out / f".samples-old-{config_hash}"
-    if final.exists():
-        final.rename(old)
-    staging.rename(final)
-    shutil.rmtree(old, ignore_errors=True)
-    return section
+    if left:
+        results = {**finished, **_in_processes(run_scales, left, staging,
+                                               meanwhile=write_rustdoc_map)}
+    else:
+        write_rustdoc_map()
+        results = dict(finished)
+    rustdoc_file.unlink(missing_ok=True)
+    return results, commit_split
 
 
 _Result = TypeVar("_Result")
@@ -1312,6 +1363,9 @@ _SCALE_ORDER = ("micro", "large", "full", "medium", "small")  # the order scales
 
 
 _SCALE_DONE = ".scale-{}.pkl"  # in staging: a scale's result, once its files are written
+# In staging while the scales are made: rustdoc's maps for the type facts (Packer).
+RUSTDOC_FILE = ".rustdoc-facts.pkl"
+RUSTDOC_FILE_POLL_S = 0.02
 
 
 def _mark_finished(staging: Path, scale: str, result: _ScaleResult) -> None:
@@ -1358,14 +1412,18 @@ def _usable_cpus() -> int:
 
 
 def _in_processes(run: Callable[[Callable[[], str | None]], dict[str, _Result]],
-                  tasks: list[str], staging: Path, processes: int | None = None
-                  ) -> dict[str, _Result]:
+                  tasks: list[str], staging: Path, processes: int | None = None,
+                  meanwhile: Callable[[], None] | None = None) -> dict[str, _Result]:
     """The results of run(take) in forked child processes (`processes`, default one per
     usable CPU, at most one per task), where take() gives each process the next task of one
     shared list when it asks (None when none are left); results are pickled into staging.
-    Without fork or a second process, run(take) here, over all tasks."""
+    Without fork or a second process, run(take) here, over all tasks. `meanwhile()` runs
+    here once the processes have started (before run(take) when there are none); if it
+    raises, they are killed and its exception is raised."""
     processes = min(len(tasks), processes or _usable_cpus())
     if processes < 2 or "fork" not in mp.get_all_start_methods():
+        if meanwhile is not None:
+            meanwhile()
         queue = iter(tasks)
         return run(lambda: next(queue, None))
     ctx = mp.get_context("fork")
@@ -1400,6 +1458,18 @@ def _in_processes(run: Callable[[Callable[[], str | None]], dict[str, _Result]],
              for k in range(processes)]
     for proc in procs:
         proc.start()
+    try:
+        if meanwhile is not None:
+            meanwhile()
+    except BaseException:
+        for proc in procs:
+            proc.kill()
+        for proc in procs:
+            proc.join()
+        for k in range(processes):
+            for leftover in (f".process-{k}.pkl", f".process-{k}.error"):
+                (staging / leftover).unlink(missing_ok=True)
+        raise
     for proc in procs:
         proc.join()
     owners: list[int] = taken_by[:]
@@ -1425,7 +1495,7 @@ def _in_processes(run: Callable[[Callable[[], str | None]], dict[str, _Result]],
     return results
 
 
-def _rustdoc_snapshots(snapshots: list[tuple[int, str]], config: SampleConfig
+def rustdoc_snapshots(snapshots: list[tuple[int, str]], config: SampleConfig
                        ) -> list[tuple[int, str]]:
     """The snapshots whose crates rustdoc documents."""
     if config.rustdoc == "none" or not snapshots:
@@ -1531,39 +1601,133 @@ def _registry_gained(section: dict[str, Any], config: SampleConfig) -> list[str]
 
 
 class RustdocAhead:
-    """rustdoc's runs for the snapshots the samples will take, started in a thread as soon as
-    the history has written modules.parquet. cargo then runs beside the history's last steps
-    and the samples' own start instead of holding the samples up: offline it mostly fails
-    fast for want of a repository's dependencies, but one crate after another (ripgrep's
-    five: its full build's samples waited 1.62 s for them before, 0.33 s after). Where
-    samples are already complete, it starts nothing: build_samples may then find them up to
-    date and want no rustdoc at all (and starts the runs itself if it does). `chosen`: the
-    snapshots to document instead (build_samples' own runs, no such check).
+    """rustdoc's runs for the snapshots the samples will take, started as soon as the history
+    has written modules.parquet. cargo then runs beside the history's last steps and the
+    samples' own start instead of holding the samples up: offline it mostly fails fast for
+    want of a repository's dependencies, but one crate after another (ripgrep's five: its
+    full build's samples waited 1.62 s for them before, 0.33 s after). Where samples are
+    already complete, it starts nothing: build_samples may then find them up to date and want
+    no rustdoc at all (and starts the runs itself if it does). `chosen`: the snapshots to
+    document instead (build_samples' own runs, no such check).
+
+    The runs go on in a forked process of their own (a thread where fork is missing), which
+    sends each snapshot's results back: the process that waits for them forks the scale
+    processes meanwhile, and a fork must not copy a thread in the middle of its work. Where
+    the registry holds a repository's dependencies, cargo compiles them for minutes
+    (syn's seven crates: 12 s of the build at about one core), which the scales now share.
 
     `close()` comes once the runs are used up, or when they are not wanted (other snapshots,
     an error, Ctrl-C): a cargo run still going is then killed, with the rustc processes it
     started, rather than waited for (with local dependencies a crate can build for
     minutes)."""
 
+    # How long close() waits for the runs' process to stop after SIGTERM (killing a cargo
+    # run and removing its folders), before it is killed.
+    CLOSE_WAIT_S = 10.0
+
     def __init__(self, info: RepoInfo, out: Path, config: SampleConfig,
                  chosen: list[tuple[int, str]] | None = None, progress: bool = False) -> None:
         if chosen is None:
             done = (out / SAMPLES_DIR / MARKER).exists()
-            chosen = [] if done else _rustdoc_snapshots(_snapshots(out), config)
+            chosen = [] if done else rustdoc_snapshots(_snapshots(out), config)
         self.chosen = chosen
+        self._proc: Any = None
+        self._conn: Any = None
+        self._pool: ThreadPoolExecutor | None = None
+        self.runs: Iterator[tuple[set[str], set[str], dict[str, _RustdocRun],
+                                  dict[str, str]]] = iter(())
+        if not chosen:
+            return
+        args = (info, out, chosen, config.rustdoc_registry, progress, config.rustdoc_max_crates)
+        if "fork" in mp.get_all_start_methods():
+            ctx = mp.get_context("fork")
+            self._conn, child_conn = ctx.Pipe(duplex=False)
+            self._proc = ctx.Process(target=_rustdoc_process,
+                                     args=(child_conn, self._conn, os.getpid(), *args),
+                                     daemon=True, name="ferric-rustdoc")
+            self._proc.start()
+            child_conn.close()
+            self.runs = self._received()
+            return
         self._cancel = threading.Event()
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="ferric-rustdoc")
-        self._runs = _rustdoc_runs(info, out, self.chosen, self._cancel,
-                                   config.rustdoc_registry, progress,
-                                   config.rustdoc_max_crates)
+        self._runs = _rustdoc_runs(info, out, chosen, self._cancel, *args[3:])
         self.runs = _one_ahead(self._runs, self._pool)
 
+    def _received(self) -> Iterator[tuple[set[str], set[str], dict[str, _RustdocRun],
+                                          dict[str, str]]]:
+        while True:
+            try:
+                kind, value = self._conn.recv()
+            except (EOFError, OSError):
+                self._proc.join()
+                raise RuntimeError("the rustdoc runs' process died "
+                                   f"(exit code {self._proc.exitcode})") from None
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+
     def close(self) -> None:
-        self._cancel.set()
-        self._pool.shutdown(wait=True, cancel_futures=True)
-        # Not used up (up-to-date samples, other snapshots): its temporary folders go now,
-        # not at an interpreter exit that the CLI's os._exit skips.
-        self._runs.close()
+        """Stop the runs (once; again is a no-op)."""
+        if self._proc is not None:
+            proc, conn, self._proc = self._proc, self._conn, None
+            if proc.is_alive():
+                proc.terminate()  # the runs' process cancels its cargo run and cleans up
+            # Its last message may be waiting to be read: it is drained, or the process
+            # would wait on a full pipe (the scale processes hold copies of this end).
+            deadline = time.monotonic() + self.CLOSE_WAIT_S
+            with contextlib.suppress(EOFError, OSError):
+                while proc.is_alive() and time.monotonic() < deadline:
+                    if conn.poll(0.05):
+                        conn.recv()
+            proc.join(max(0.0, deadline - time.monotonic()))
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+            conn.close()
+        if self._pool is not None:
+            self._cancel.set()
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            # Not used up (up-to-date samples, other snapshots): its temporary folders go
+            # now, not at an interpreter exit that the CLI's os._exit skips.
+            self._runs.close()
+            self._pool = None
+
+
+def _rustdoc_process(conn: Any, parent_end: Any, parent_pid: int, info: RepoInfo, out: Path,
+                     chosen: list[tuple[int, str]], registry: str | None, progress: bool,
+                     max_crates: int) -> None:
+    """RustdocAhead's process: each snapshot's runs sent as they are done, then ("end",),
+    or ("error", the exception). SIGTERM cancels: the cargo run going is killed and the
+    temporary folders are removed before it exits."""
+    exit_with_parent(parent_pid)
+    parent_end.close()  # the fork's copy of the reading end
+    cancel = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: cancel.set())
+    runs = _rustdoc_runs(info, out, chosen, cancel, registry, progress, max_crates)
+    try:
+        for run in runs:
+            if cancel.is_set():
+                return
+            conn.send(("run", run))
+        conn.send(("end", None))
+    except (BrokenPipeError, EOFError):  # the runs were not wanted any more
+        return
+    except BaseException as exc:  # the one line the build reports, as a thread's would be
+        if os.environ.get("FERRIC_DEBUG"):
+            traceback.print_exc()
+        try:
+            pickle.loads(pickle.dumps(exc))
+            error: BaseException = exc
+        except Exception:
+            error = RuntimeError(f"{type(exc).__name__}: {exc}")
+        with contextlib.suppress(OSError):
+            conn.send(("error", error))
+    finally:
+        runs.close()
+        conn.close()
 
 
 _END = object()
@@ -1705,39 +1869,54 @@ def _render(candidate: Candidate, mode: str, stats: ScaleStats,
 def _split_candidates(candidates: Iterator[Candidate], budget: int, stats: ScaleStats
                       ) -> Iterator[Candidate]:
     """Oversized targets become parts; the tail of the previous part becomes the next part's
-    code-before, so nothing is dropped and every part still has context."""
+    code-before, so nothing is dropped and every part still has context. The parts share
+    the whole's context (pack, type facts), made when the first of them is completed: a
+    whole none of whose parts is kept needs none, and rustdoc's facts may still be coming
+    (see Packer.rustdoc_file) while the candidates are deduplicated."""
     max_chars = int(budget * 0.75 * CHARS_PER_TOKEN_ESTIMATE)
+    tail_chars = int(budget * 0.05 * CHARS_PER_TOKEN_ESTIMATE)
     for cand in candidates:
         if _est_tokens(cand.target) <= budget * 0.75:
             yield cand
             continue
-        cand.complete()  # its parts share its context
         part_pieces: list[list[int]] = []
         parts, inside = split_target(cand.target, cand.cut_points(), max_chars, part_pieces)
         stats.split_targets += 1
         stats.parts_from_splits += len(parts)
         stats.cuts_inside_items += inside
+        # The whole is kept for its context only: the parts hold its text.
+        cand.target_chars, cand.target = len(cand.target), ""
+        cand.boundaries = []
         offset_bytes = cand.target_start_byte
-        previous_tail = cand.prefix
-        pack_budget_chars = int(budget * 0.2 * CHARS_PER_TOKEN_ESTIMATE)
-        pack = cand.pack if len(cand.pack) <= pack_budget_chars else _head_lines(
-            cand.pack, pack_budget_chars)
         for k, part in enumerate(parts):
             nbytes = len(part.encode("utf-8"))
             yield Candidate(
                 scale=cand.scale, commit_index=cand.commit_index, path=cand.path,
                 paths=cand.paths, kind=cand.kind, name=cand.name, lineage=cand.lineage,
-                crate=cand.crate, header=cand.header, pack=pack,
-                prefix=_tail_lines(previous_tail, int(budget * 0.05 * CHARS_PER_TOKEN_ESTIMATE)),
-                target=part, suffix=cand.suffix if k == len(parts) - 1 else "",
-                target_start_byte=offset_bytes if offset_bytes >= 0 else -1,
+                crate=cand.crate, prefix=_tail_lines(parts[k - 1], tail_chars) if k else "",
+                target=part, target_start_byte=offset_bytes if offset_bytes >= 0 else -1,
                 target_end_byte=offset_bytes + nbytes if offset_bytes >= 0 else -1,
-                dependencies=cand.dependencies, facts=cand.facts,
-                rustdoc_used=cand.rustdoc_used, part=k, parts=len(parts),
-                piece_ends=part_pieces[k])
+                dependencies=cand.dependencies, part=k, parts=len(parts),
+                piece_ends=part_pieces[k],
+                fill=partial(_fill_part, cand, budget, k == 0, k == len(parts) - 1))
             if offset_bytes >= 0:
                 offset_bytes += nbytes
-            previous_tail = part
+
+
+def _fill_part(whole: Candidate, budget: int, first: bool, last: bool, part: Candidate
+               ) -> None:
+    """A part's context: its whole's (completed now if it was not), the pack cut to a fifth
+    of the budget; the first part gets the code before the whole, the last the code after."""
+    whole.complete()
+    pack_budget_chars = int(budget * 0.2 * CHARS_PER_TOKEN_ESTIMATE)
+    part.pack = whole.pack if len(whole.pack) <= pack_budget_chars else _head_lines(
+        whole.pack, pack_budget_chars)
+    part.header, part.facts, part.rustdoc_used = whole.header, whole.facts, whole.rustdoc_used
+    part.dependencies = whole.dependencies
+    if first:
+        part.prefix = _tail_lines(whole.prefix, int(budget * 0.05 * CHARS_PER_TOKEN_ESTIMATE))
+    if last:
+        part.suffix = whole.suffix
 
 
 def _new_parts(candidates: Iterator[Candidate], budget: int, stats: ScaleStats

@@ -23,7 +23,13 @@ from typing import Any
 
 from dataset_builder.children import exit_with_parent
 from dataset_builder.gitio import RepoInfo
-from dataset_builder.samples import RustdocAhead, SampleConfig, build_samples
+from dataset_builder.samples import (
+    MARKER,
+    SAMPLES_DIR,
+    RustdocAhead,
+    SampleConfig,
+    build_samples,
+)
 
 
 class SamplesChild:
@@ -32,6 +38,8 @@ class SamplesChild:
     there (one line: the CLI's usual handling), or as a RuntimeError when it died. `close`
     kills it, and with it the scale processes it forked."""
 
+    CLOSE_WAIT_S = 15.0
+
     def __init__(self, info: RepoInfo, out: Path, label: str, config: SampleConfig,
                  max_file_bytes: int, progress: bool) -> None:
         ctx = mp.get_context("fork")
@@ -39,21 +47,26 @@ class SamplesChild:
         # Not a daemon: daemonic processes may not start the scale processes.
         self.proc = ctx.Process(
             target=_child_main, name="ferric-samples-stage",
-            args=(child_conn, os.getpid(), info, out, label, config, max_file_bytes, progress))
+            args=(child_conn, self.conn, os.getpid(), info, out, label, config,
+                  max_file_bytes, progress))
         self.proc.start()
         child_conn.close()
+        self.building = False
 
     @staticmethod
     def available() -> bool:
         return "fork" in mp.get_all_start_methods()
 
-    def start_rustdoc(self) -> None:
-        """modules.parquet is written: rustdoc can document the snapshots' crates."""
+    def start_rustdoc(self, chosen: list[tuple[int, str]] | None = None) -> None:
+        """Have rustdoc document the crates of the `chosen` snapshots ((commit index, sha)),
+        or when None, of those modules.parquet (written by now) names; once: a later call
+        does nothing. build_samples closes runs for other snapshots than its own."""
         with contextlib.suppress(OSError):  # the child is gone: build() says so
-            self.conn.send(("rustdoc",))
+            self.conn.send(("rustdoc", chosen))
 
     def build(self, mine_hash: str) -> dict[str, Any]:
         """The history is complete: build the samples; their manifest section."""
+        self.building = True
         try:
             self.conn.send(("build", mine_hash))
             kind, value = self.conn.recv()
@@ -68,21 +81,33 @@ class SamplesChild:
         return section
 
     def close(self) -> None:
+        """Before `build` (the history failed, or Ctrl-C), the child is told to stop through
+        its pipe: it stops its rustdoc runs, which remove their folders (cargo's target
+        folders can hold hundreds of MB), and ends; killed if it has not within
+        CLOSE_WAIT_S. Once building, it is killed at once, its scale processes with it."""
+        if not self.building:
+            self.conn.close()
+            self.proc.join(self.CLOSE_WAIT_S)
         if self.proc.is_alive():
             self.proc.kill()
         self.proc.join()
         self.conn.close()
 
 
-def _child_main(conn: Connection, parent_pid: int, info: RepoInfo, out: Path, label: str,
-                config: SampleConfig, max_file_bytes: int, progress: bool) -> None:
+def _child_main(conn: Connection, parent_end: Connection, parent_pid: int, info: RepoInfo,
+                out: Path, label: str, config: SampleConfig, max_file_bytes: int,
+                progress: bool) -> None:
     exit_with_parent(parent_pid)
+    parent_end.close()  # the fork's copy: the parent's close must reach this end as EOF
     ahead: RustdocAhead | None = None
     try:
         while True:
             message = conn.recv()
-            if message[0] == "rustdoc":
-                ahead = RustdocAhead(info, out, config, progress=progress)
+            if message[0] == "rustdoc" and ahead is None:
+                chosen = message[1]
+                if chosen is not None and (out / SAMPLES_DIR / MARKER).exists():
+                    chosen = []  # complete samples may be up to date: see RustdocAhead
+                ahead = RustdocAhead(info, out, config, chosen, progress=progress)
             elif message[0] == "build":
                 section = build_samples(out, info, label, message[1], config, max_file_bytes,
                                         progress, rustdoc_ahead=ahead)

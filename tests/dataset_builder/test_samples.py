@@ -252,6 +252,102 @@ def test_closing_rustdoc_ahead_kills_a_cargo_run_still_going(
     assert gone(int((pids / "child").read_text()))
 
 
+# A cargo that waits (30 s at most) until a scale process has started, and says whether one
+# did: the runs must not hold the scales up.
+WAITING_CARGO = """#!/bin/sh
+touch "$FAKE_CARGO_DIR/cargo-started"
+echo "$PWD" >> "$FAKE_CARGO_DIR/calls"
+n=0
+while [ ! -e "$FAKE_CARGO_DIR/scale-started" ] && [ $n -lt 600 ]; do sleep 0.05; n=$((n+1)); done
+[ -e "$FAKE_CARGO_DIR/scale-started" ] && touch "$FAKE_CARGO_DIR/overlapped"
+exit 1
+"""
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork")
+def test_rustdoc_runs_beside_the_walk_and_the_scales(
+        demo_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """rustdoc's runs start before the history's walk (the snapshots are known then, and
+    are those the samples take), and the scale processes make and deduplicate their
+    candidates while cargo still runs: a fake cargo that ends only once a scale has started
+    ends in time."""
+    import dataset_builder.build as build_module
+    import dataset_builder.rustdoc as rustdoc_module
+    import dataset_builder.samples as samples
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "cargo").write_text(WAITING_CARGO)
+    (bin_dir / "cargo").chmod(0o755)
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_CARGO_DIR", str(marks))
+    monkeypatch.setattr(rustdoc_module, "_toolchain_ok", lambda: None)
+    started_before_walk: list[bool] = []
+    from dataset_builder.mine import mine_history  # what build calls for the walk
+
+    def walk_once_cargo_runs(*args: Any, **kwargs: Any) -> Any:
+        deadline = time.monotonic() + 30
+        while not (marks / "cargo-started").exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        started_before_walk.append((marks / "cargo-started").exists())
+        return mine_history(*args, **kwargs)
+
+    run_scale = samples._run_scale
+
+    def marked_scale(*args: Any, **kwargs: Any) -> Any:
+        (marks / "scale-started").touch()
+        return run_scale(*args, **kwargs)
+
+    monkeypatch.setattr(build_module, "mine_history", walk_once_cargo_runs)
+    monkeypatch.setattr(samples, "_run_scale", marked_scale)
+    out = tmp_path / "demo"
+    started = time.monotonic()
+    assert main(["--repo", str(demo_repo), "--out", str(out), "--quiet"]) == 0
+    assert started_before_walk == [True]
+    assert (marks / "overlapped").exists()
+    assert time.monotonic() - started < 60  # cargo's 30 s wait would be spent twice over
+    section = json.loads((out / "manifest.json").read_text())["samples"]
+    assert section["rustdoc"]["runs"]
+    assert {run["result"] for run in section["rustdoc"]["runs"]} == {"cargo_failed"}
+    # The runs started early were for the snapshots the samples took: not made again.
+    assert len((marks / "calls").read_text().splitlines()) == len(section["rustdoc"]["runs"])
+    assert all(section["sanity"].values())
+    assert not (out / "samples" / samples.RUSTDOC_FILE).exists()
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork")
+def test_a_failed_walk_stops_the_early_rustdoc_runs_and_removes_their_folders(
+        demo_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """rustdoc's runs start before the walk: when the walk fails, cargo (a fake one that
+    would run 60 s) is killed and the runs' temporary folders are removed."""
+    import tempfile
+
+    import dataset_builder.build as build_module
+    from dataset_builder.gitio import RepoError
+    from tests.dataset_builder.test_rustdoc import fake_cargo, gone
+
+    pids = fake_cargo(tmp_path, monkeypatch)
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+
+    def failing_walk(*args: Any, **kwargs: Any) -> Any:
+        deadline = time.monotonic() + 30
+        while not (pids / "child").exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        raise RepoError("the walk failed")
+
+    monkeypatch.setattr(build_module, "mine_history", failing_walk)
+    started = time.monotonic()
+    assert main(["--repo", str(demo_repo), "--out", str(tmp_path / "demo"), "--quiet"]) == 2
+    assert time.monotonic() - started < 30
+    assert gone(int((pids / "cargo").read_text()))
+    assert gone(int((pids / "child").read_text()))
+    assert not list(temp.iterdir())
+
+
 def test_inline_mode_strips_back_to_the_header_mode_targets(
         demo_repo: Path, header_build: Path, tmp_path: Path) -> None:
     out = tmp_path / "inline"
@@ -311,7 +407,8 @@ def test_context_and_recurring_targets_are_handled_lazily_with_equal_output(
     import dataset_builder.samples as samples
 
     def here(run: Callable[[Callable[[], str | None]], dict[str, Any]], tasks: list[str],
-             staging: Path) -> dict[str, Any]:
+             staging: Path, meanwhile: Callable[[], None]) -> dict[str, Any]:
+        meanwhile()
         queue = iter(tasks)
         return run(lambda: next(queue, None))
 
@@ -358,8 +455,8 @@ def test_context_and_recurring_targets_are_handled_lazily_with_equal_output(
     assert main([*args, "--out", str(tmp_path / "lazy")]) == 0
     lazy = json.loads((tmp_path / "lazy" / "manifest.json").read_text())["samples"]["scales"]
     for scale, st in lazy.items():
-        # Split targets get their context before splitting; every other one only if kept.
-        assert fills[scale] <= st["kept"] + st["split_targets"], scale
+        # Context only for what is kept: a split target's once, when a part of it is kept.
+        assert fills[scale] <= st["kept"], scale
     assert sum(fills.values()) < sum(st["produced"] for st in lazy.values())
     lazy_inputs = dict(split_inputs)
     assert pieces_signed[True] > 0  # texts of several pieces were signed from them
@@ -1039,6 +1136,49 @@ def test_scales_are_taken_by_processes_as_they_are_free_and_failures_are_reporte
 
     assert set(_in_processes(here, ["x", "y"], tmp_path, processes=1).values()) == {os.getpid()}
     assert order == ["x", "y"]
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork")
+def test_meanwhile_runs_beside_the_processes_and_its_error_stops_them(tmp_path: Path) -> None:
+    from dataset_builder.samples import _in_processes
+
+    running = multiprocessing.get_context("fork").Event()
+
+    def run(take: Callable[[], str | None]) -> dict[str, int]:
+        done = {}
+        while (task := take()) is not None:
+            running.set()
+            if task == "long":
+                time.sleep(60)
+            done[task] = os.getpid()
+        return done
+
+    def beside() -> None:  # returns only once a process is at work
+        assert running.wait(timeout=30)
+
+    assert set(_in_processes(run, ["a", "b"], tmp_path, processes=2, meanwhile=beside)) == \
+        {"a", "b"}
+
+    def failing() -> None:
+        beside()
+        raise ValueError("no facts")
+
+    running.clear()
+    started = time.monotonic()
+    with pytest.raises(ValueError, match="no facts"):
+        _in_processes(run, ["long", "b"], tmp_path, processes=2, meanwhile=failing)
+    assert time.monotonic() - started < 30  # the processes were killed, not waited for
+    assert not list(tmp_path.iterdir())
+    # No processes: first what comes meanwhile, then the tasks here.
+    order: list[str] = []
+
+    def here(take: Callable[[], str | None]) -> dict[str, int]:
+        while (task := take()) is not None:
+            order.append(task)
+        return {}
+
+    _in_processes(here, ["x"], tmp_path, processes=1, meanwhile=lambda: order.append("first"))
+    assert order == ["first", "x"]
 
 
 def test_one_ahead_keeps_order_and_raises_the_producers_error() -> None:
