@@ -305,7 +305,8 @@ def _lacks_sources(git_dir: Path, snapshot: str, crate_dir: str) -> bool:
 def rustdoc_facts(git_dir: Path, snapshot: str, crate_dir: str, cache_dir: Path,
                   tree: Path | None = None, cancel: threading.Event | None = None,
                   target_dir: Path | None = None, registry: Path | None = None,
-                  missing: list[str] | None = None) -> tuple[RustdocFacts | None, str]:
+                  missing: list[str] | None = None, scratch_prefix: str = "ferric-rustdoc-"
+                  ) -> tuple[RustdocFacts | None, str]:
     """Document the crate in `crate_dir` ("" = repository root) at `snapshot`. Returns the facts
     or None, and "ok" or the reason it failed. Results are cached in `cache_dir` by snapshot.
     `tree`: the snapshot's tree already extracted there (by a caller documenting several
@@ -318,7 +319,8 @@ def rustdoc_facts(git_dir: Path, snapshot: str, crate_dir: str, cache_dir: Path,
     build). When cargo cannot resolve their dependencies offline (a dev-dependency is enough),
     it is documented again with harness manifests (`_with_harness`), against `registry` (an
     offline registry: Debian's, a `cargo vendor` folder) when one is given. `missing`, when
-    given, receives the crates that second resolution could not find."""
+    given, receives the crates that second resolution could not find. `scratch_prefix`:
+    the name prefix of this call's temporary folder."""
     if cancel is not None and cancel.is_set():  # not wanted: not even a cached result
         return None, "cancelled"
     # The crate folder hashed: `root` and the repository's root, or `a/b` and `a_b`, differ.
@@ -336,7 +338,7 @@ def rustdoc_facts(git_dir: Path, snapshot: str, crate_dir: str, cache_dir: Path,
         return None, reason
     if registry is not None:
         registry = registry.resolve()  # cargo reads it from a config file elsewhere
-    with tempfile.TemporaryDirectory(prefix="ferric-rustdoc-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=scratch_prefix) as tmp:
         root = tree or Path(tmp) / "src"
         # The whole tree: a workspace member inherits from the workspace's Cargo.toml.
         extracted = not root.exists()

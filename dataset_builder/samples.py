@@ -1519,12 +1519,26 @@ def _rustdoc_runs(info: RepoInfo, out: Path, chosen: list[tuple[int, str]],
     the registry crates built for one are not built again for the next. `progress`: a bar
     per snapshot that names the crate cargo is documenting (with registry crates to build,
     one can take minutes). `max_crates`: see SampleConfig.rustdoc_max_crates."""
-    targets = tempfile.TemporaryDirectory(prefix="ferric-rustdoc-targets-")
+    scratch = rustdoc_scratch_prefix(out)
+    # What a build of `out` killed with kill -9 left (an extracted tree, cargo's builds: up
+    # to hundreds of MB); the output lock makes this build the only one of `out` now.
+    for stale in Path(tempfile.gettempdir()).glob(f"{scratch}*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    targets = tempfile.TemporaryDirectory(prefix=f"{scratch}targets-")
     try:
         yield from _rustdoc_snapshot_runs(info, out, chosen, Path(targets.name), cancel,
-                                          registry, progress, max_crates)
+                                          registry, progress, max_crates, scratch)
     finally:
         targets.cleanup()
+
+
+def rustdoc_scratch_prefix(out: Path) -> str:
+    """The name prefix of the temporary folders of rustdoc's runs for the build in `out`.
+    They are in the system's temporary folder, not in `out`: in a user's repository (the
+    default `data/<name>` from its root), cargo would find the repository's own workspace
+    above a snapshot's extracted tree."""
+    digest = hashlib.sha256(str(out.resolve()).encode("utf-8", "surrogateescape"))
+    return f"ferric-rustdoc-{digest.hexdigest()[:12]}-"
 
 
 def _crates_to_document(crates: list[str], files_of: Counter[str], max_crates: int,
@@ -1541,7 +1555,8 @@ def _crates_to_document(crates: list[str], files_of: Counter[str], max_crates: i
 
 def _rustdoc_snapshot_runs(info: RepoInfo, out: Path, chosen: list[tuple[int, str]],
                            targets: Path, cancel: threading.Event | None,
-                           registry: str | None, progress: bool, max_crates: int
+                           registry: str | None, progress: bool, max_crates: int,
+                           scratch: str
                            ) -> Iterator[tuple[set[str], set[str], dict[str, _RustdocRun],
                                                dict[str, str]]]:
     for _, sha in chosen:
@@ -1559,7 +1574,7 @@ def _rustdoc_snapshot_runs(info: RepoInfo, out: Path, chosen: list[tuple[int, st
         crates = _crates_to_document(with_code, files_of, max_crates, with_lib_rs)
         for crate_dir in sorted(set(with_code) - set(crates)):
             results[crate_dir] = (None, "over_crate_limit", [])
-        with tempfile.TemporaryDirectory(prefix="ferric-tree-") as tree, \
+        with tempfile.TemporaryDirectory(prefix=f"{scratch}tree-") as tree, \
                 tqdm(total=len(crates), desc=f"rustdoc {sha[:10]}", unit="crate",
                      leave=False, disable=not progress) as bar:  # one tree per snapshot
             for crate_dir in crates:
@@ -1567,7 +1582,8 @@ def _rustdoc_snapshot_runs(info: RepoInfo, out: Path, chosen: list[tuple[int, st
                 missing: list[str] = []
                 facts, reason = rustdoc_facts(
                     info.git_dir, sha, crate_dir, out / ".rustdoc-cache", Path(tree) / "src",
-                    cancel, targets, Path(registry) if registry else None, missing)
+                    cancel, targets, Path(registry) if registry else None, missing,
+                    scratch_prefix=f"{scratch}run-")
                 results[crate_dir] = (facts, reason, missing)
                 bar.update()
         # The documented crates' files: where their items are at the snapshot.

@@ -348,6 +348,45 @@ def test_a_failed_walk_stops_the_early_rustdoc_runs_and_removes_their_folders(
     assert not list(temp.iterdir())
 
 
+def test_rustdoc_runs_remove_what_a_killed_build_of_the_same_output_left(
+        demo_repo: Path, header_build: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A build killed with kill -9 leaves its rustdoc folders in the temporary folder: the
+    next runs for the same output remove them (another output's are left alone), and their
+    own go when they end."""
+    import tempfile
+
+    import dataset_builder.rustdoc as rustdoc_module
+    from dataset_builder.samples import rustdoc_scratch_prefix
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "cargo").write_text("#!/bin/sh\nexit 1\n")
+    (bin_dir / "cargo").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setattr(rustdoc_module, "_toolchain_ok", lambda: None)
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    out = tmp_path / "demo"
+    shutil.copytree(header_build, out)
+    shutil.rmtree(out / "samples")
+    shutil.rmtree(out / ".rustdoc-cache", ignore_errors=True)
+    stale = temp / f"{rustdoc_scratch_prefix(out)}tree-left"
+    (stale / "src").mkdir(parents=True)
+    (stale / "src" / "lib.rs").write_text("")
+    other = temp / f"{rustdoc_scratch_prefix(tmp_path / 'other')}tree-running"
+    other.mkdir()
+    ahead = RustdocAhead(open_repo(str(demo_repo)), out, SampleConfig())
+    try:
+        runs = list(ahead.runs)
+    finally:
+        ahead.close()
+    assert runs and {reason for run in runs for _, reason, _ in run[2].values()} == \
+        {"cargo_failed"}
+    assert list(temp.iterdir()) == [other]
+
+
 def test_inline_mode_strips_back_to_the_header_mode_targets(
         demo_repo: Path, header_build: Path, tmp_path: Path) -> None:
     out = tmp_path / "inline"
