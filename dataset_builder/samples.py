@@ -1218,8 +1218,9 @@ def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
     # rustdoc (mostly waiting on cargo) runs while the history loads and datasketch is
     # imported (once, here, rather than in each process below), and then while the scale
     # processes make and deduplicate their candidates: the runs started early if they are
-    # for these snapshots, else runs started now. Only the survivors' type facts need them.
-    if rustdoc_ahead is not None and rustdoc_ahead.chosen != chosen:
+    # for these snapshots (or more: a snapshot without Rust modules is none here), else runs
+    # started now. Only the survivors' type facts need them.
+    if rustdoc_ahead is not None and not set(chosen) <= set(rustdoc_ahead.chosen):
         rustdoc_ahead.close()  # for other snapshots: its cargo stops now, not after the load
         rustdoc_ahead = None
     ahead = rustdoc_ahead or RustdocAhead(info, out, config, chosen, progress)
@@ -1294,7 +1295,8 @@ def _samples_of_scales(out: Path, info: RepoInfo, repo_label: str, config: Sampl
     packer = Packer(history, rustdoc_file=rustdoc_file)
 
     def write_rustdoc_map() -> None:
-        maps = _rustdoc_map(history, chosen, live, ahead.runs, rustdoc_report) if chosen \
+        maps = _rustdoc_map(history, chosen, live, ahead.runs_for(chosen), rustdoc_report) \
+            if chosen \
             else ({}, {})
         ahead.close()  # used up
         atomic_write_bytes(rustdoc_file, pickle.dumps(maps, protocol=pickle.HIGHEST_PROTOCOL))
@@ -1467,8 +1469,10 @@ def _in_processes(run: Callable[[Callable[[], str | None]], dict[str, _Result]],
         for proc in procs:
             proc.join()
         for k in range(processes):
-            for leftover in (f".process-{k}.pkl", f".process-{k}.error"):
-                (staging / leftover).unlink(missing_ok=True)
+            # A result, or a result being written (atomic_write's temporary file).
+            for leftover in (*staging.glob(f".process-{k}.*"),
+                             *staging.glob(f"..process-{k}.*.tmp")):
+                leftover.unlink(missing_ok=True)
         raise
     for proc in procs:
         proc.join()
@@ -1670,17 +1674,27 @@ class RustdocAhead:
         self._runs = _rustdoc_runs(info, out, chosen, self._cancel, *args[3:])
         self.runs = _one_ahead(self._runs, self._pool)
 
+    def runs_for(self, chosen: list[tuple[int, str]]
+                 ) -> Iterator[tuple[set[str], set[str], dict[str, _RustdocRun],
+                                     dict[str, str]]]:
+        """The runs of the `chosen` snapshots, of those this was started for, in order."""
+        wanted = set(chosen)
+        return (run for snapshot, run in zip(self.chosen, self.runs, strict=False)
+                if snapshot in wanted)
+
     def _received(self) -> Iterator[tuple[set[str], set[str], dict[str, _RustdocRun],
                                           dict[str, str]]]:
-        while True:
+        # One message per snapshot; the process's "end" comes after it has removed its
+        # folders, which the runs' user need not wait for (close() reads it).
+        for _ in self.chosen:
             try:
                 kind, value = self._conn.recv()
             except (EOFError, OSError):
                 self._proc.join()
                 raise RuntimeError("the rustdoc runs' process died "
                                    f"(exit code {self._proc.exitcode})") from None
-            if kind == "end":
-                return
+            if kind == "end":  # fewer runs than snapshots: not expected
+                raise RuntimeError("the rustdoc runs ended early")
             if kind == "error":
                 raise value
             yield value

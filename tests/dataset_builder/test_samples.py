@@ -302,6 +302,7 @@ def test_rustdoc_runs_beside_the_walk_and_the_scales(
 
     monkeypatch.setattr(build_module, "mine_history", walk_once_cargo_runs)
     monkeypatch.setattr(samples, "_run_scale", marked_scale)
+    monkeypatch.setattr(samples, "_usable_cpus", lambda: 2)  # scale processes even on one CPU
     out = tmp_path / "demo"
     started = time.monotonic()
     assert main(["--repo", str(demo_repo), "--out", str(out), "--quiet"]) == 0
@@ -1536,7 +1537,8 @@ def test_rustdoc_runs_show_the_crate_cargo_is_documenting(
         "beta/Cargo.toml": member.format("beta"), "beta/src/lib.rs": "pub fn b() {}\n"})])
     documented: list[str] = []
 
-    def fake_rustdoc(git_dir: Path, sha: str, crate_dir: str, *args: Any) -> Any:
+    def fake_rustdoc(git_dir: Path, sha: str, crate_dir: str, *args: Any, **kwargs: Any
+                     ) -> Any:
         documented.append(crate_dir)
         return None, "cargo_failed"
 
