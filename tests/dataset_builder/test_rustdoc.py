@@ -26,11 +26,13 @@ wait
 """
 
 
-def fake_cargo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A slow `cargo` first on PATH; returns the folder where it writes its pids."""
+def fake_cargo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str = FAKE_CARGO
+               ) -> Path:
+    """A `cargo` first on PATH (by default a slow one); returns the folder where it writes
+    (its pids, by default), $FAKE_CARGO_PIDS."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    (bin_dir / "cargo").write_text(FAKE_CARGO)
+    (bin_dir / "cargo").write_text(script)
     (bin_dir / "cargo").chmod(0o755)
     pids = tmp_path / "pids"
     pids.mkdir()

@@ -253,13 +253,13 @@ def test_closing_rustdoc_ahead_kills_a_cargo_run_still_going(
 
 
 # A cargo that waits (30 s at most) until a scale process has started, and says whether one
-# did: the runs must not hold the scales up.
+# did: the runs must not hold the scales up. It writes in $FAKE_CARGO_PIDS (fake_cargo's).
 WAITING_CARGO = """#!/bin/sh
-touch "$FAKE_CARGO_DIR/cargo-started"
-echo "$PWD" >> "$FAKE_CARGO_DIR/calls"
+touch "$FAKE_CARGO_PIDS/cargo-started"
+echo "$PWD" >> "$FAKE_CARGO_PIDS/calls"
 n=0
-while [ ! -e "$FAKE_CARGO_DIR/scale-started" ] && [ $n -lt 600 ]; do sleep 0.05; n=$((n+1)); done
-[ -e "$FAKE_CARGO_DIR/scale-started" ] && touch "$FAKE_CARGO_DIR/overlapped"
+while [ ! -e "$FAKE_CARGO_PIDS/scale-started" ] && [ $n -lt 600 ]; do sleep 0.05; n=$((n+1)); done
+[ -e "$FAKE_CARGO_PIDS/scale-started" ] && touch "$FAKE_CARGO_PIDS/overlapped"
 exit 1
 """
 
@@ -272,18 +272,10 @@ def test_rustdoc_runs_beside_the_walk_and_the_scales(
     candidates while cargo still runs: a fake cargo that ends only once a scale has started
     ends in time."""
     import dataset_builder.build as build_module
-    import dataset_builder.rustdoc as rustdoc_module
     import dataset_builder.samples as samples
+    from tests.dataset_builder.test_rustdoc import fake_cargo
 
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "cargo").write_text(WAITING_CARGO)
-    (bin_dir / "cargo").chmod(0o755)
-    marks = tmp_path / "marks"
-    marks.mkdir()
-    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
-    monkeypatch.setenv("FAKE_CARGO_DIR", str(marks))
-    monkeypatch.setattr(rustdoc_module, "_toolchain_ok", lambda: None)
+    marks = fake_cargo(tmp_path, monkeypatch, WAITING_CARGO)
     started_before_walk: list[bool] = []
     from dataset_builder.mine import mine_history  # what build calls for the walk
 
@@ -357,15 +349,10 @@ def test_rustdoc_runs_remove_what_a_killed_build_of_the_same_output_left(
     own go when they end."""
     import tempfile
 
-    import dataset_builder.rustdoc as rustdoc_module
     from dataset_builder.samples import rustdoc_scratch_prefix
+    from tests.dataset_builder.test_rustdoc import fake_cargo
 
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "cargo").write_text("#!/bin/sh\nexit 1\n")
-    (bin_dir / "cargo").chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
-    monkeypatch.setattr(rustdoc_module, "_toolchain_ok", lambda: None)
+    fake_cargo(tmp_path, monkeypatch, "#!/bin/sh\nexit 1\n")
     temp = tmp_path / "temp"
     temp.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(temp))
