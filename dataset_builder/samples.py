@@ -1189,7 +1189,7 @@ def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
     """Write OUT/samples/{train,valid,test}/*.parquet and OUT/type_tokens.json; return the
     manifest section. Up to date (returns the previous section) when the completion marker
     carries the same config hash. `rustdoc_ahead`: rustdoc's runs, started earlier (used when
-    they are for the snapshots chosen here; closed here once the history is loaded)."""
+    the snapshots chosen here are among theirs; closed here once their facts are made)."""
     counter = TokenCounter(tokenizer_path or default_tokenizer_path())
     config_hash = config.config_hash(mine_hash, counter.digest)
     final = out / SAMPLES_DIR

@@ -4,8 +4,9 @@ The scale processes are forks of the process that runs the samples stage, and a 
 counts every page of its parent's that it shares. Forked from the build process after the
 walk, they started with what the walk left behind: memory it freed that Python's allocator
 keeps in partly used arenas (diesel at the fork: 595 MiB, against 381 in a samples-only run).
-Forked before the walk, this process holds only the imports; it documents crates with
-rustdoc when the walk has written modules.parquet, and builds the samples when the history
+Forked before the walk, this process holds only the imports; it starts rustdoc's runs (a
+process of their own) for the snapshots, known before the walk from the selected commits
+(else once the walk has written modules.parquet), and builds the samples when the history
 is complete. bevy (12,036 commits): the full build's peak 1,449 -> 1,355 MiB, the build
 process's 1,148 -> 936 MiB.
 """
