@@ -16,13 +16,13 @@ class Terminated(KeyboardInterrupt):
     says how to resume."""
 
 
-def _raise_terminated(signum: int, frame: object) -> None:
+def raise_terminated(signum: int, frame: object) -> None:
     raise Terminated
 
 
 def answer_sigterm() -> None:
     """In the build process: SIGTERM raises Terminated in its main thread."""
-    signal.signal(signal.SIGTERM, _raise_terminated)
+    signal.signal(signal.SIGTERM, raise_terminated)
 
 
 def exit_with_parent(parent_pid: int) -> None:

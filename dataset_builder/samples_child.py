@@ -17,12 +17,13 @@ import contextlib
 import multiprocessing as mp
 import os
 import pickle
+import signal
 import traceback
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from dataset_builder.children import exit_with_parent
+from dataset_builder.children import exit_with_parent, raise_terminated
 from dataset_builder.gitio import RepoInfo
 from dataset_builder.samples import (
     MARKER,
@@ -31,6 +32,9 @@ from dataset_builder.samples import (
     SampleConfig,
     build_samples,
 )
+
+# What SamplesChild.close() sends a building child to stop it cleanly.
+STOP_SIGNAL = signal.SIGUSR1
 
 
 class SamplesChild:
@@ -82,12 +86,18 @@ class SamplesChild:
         return section
 
     def close(self) -> None:
-        """Before `build` (the history failed, or Ctrl-C), the child is told to stop through
-        its pipe: it stops its rustdoc runs, which remove their folders (cargo's target
-        folders can hold hundreds of MB), and ends; killed if it has not within
-        CLOSE_WAIT_S. Once building, it is killed at once, its scale processes with it."""
+        """The child stops its rustdoc runs, which remove their folders (cargo's target
+        folders can hold hundreds of MB), and ends; it is killed if it has not within
+        CLOSE_WAIT_S. Before `build` (the history failed, or Ctrl-C) it is told through its
+        pipe; once building (Ctrl-C or SIGTERM while the samples are made) by STOP_SIGNAL,
+        which raises Terminated in it (SIGINT may be ignored: a background job's is), and
+        its scale processes end with it."""
         if not self.building:
             self.conn.close()
+            self.proc.join(self.CLOSE_WAIT_S)
+        elif self.proc.is_alive() and self.proc.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.proc.pid, STOP_SIGNAL)
             self.proc.join(self.CLOSE_WAIT_S)
         if self.proc.is_alive():
             self.proc.kill()
@@ -100,6 +110,7 @@ def _child_main(conn: Connection, parent_end: Connection, parent_pid: int, info:
                 progress: bool) -> None:
     exit_with_parent(parent_pid)
     parent_end.close()  # the fork's copy: the parent's close must reach this end as EOF
+    signal.signal(STOP_SIGNAL, raise_terminated)
     ahead: RustdocAhead | None = None
     try:
         while True:

@@ -341,6 +341,41 @@ def test_a_failed_walk_stops_the_early_rustdoc_runs_and_removes_their_folders(
     assert not list(temp.iterdir())
 
 
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork")
+def test_a_build_stopped_while_its_scales_run_stops_rustdoc_and_removes_its_folders(
+        demo_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SIGTERM (or Ctrl-C) while the samples are made, with rustdoc's cargo (a fake one that
+    would run 60 s) still going: the samples stage's process stops its runs, cargo is killed
+    and the runs' temporary folders are removed, before the build says how to resume."""
+    import tempfile
+
+    from dataset_builder.children import Terminated
+    from tests.dataset_builder.test_rustdoc import fake_cargo, gone
+
+    pids = fake_cargo(tmp_path, monkeypatch)
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+
+    def stopped_build(self: SamplesChild, mine_hash: str) -> dict[str, Any]:
+        self.building = True
+        self.conn.send(("build", mine_hash))
+        deadline = time.monotonic() + 30
+        while not (pids / "child").exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.5)  # the scales at work, the runs still waiting on cargo
+        raise Terminated  # as the SIGTERM handler does
+
+    monkeypatch.setattr(SamplesChild, "build", stopped_build)
+    started = time.monotonic()
+    assert main(["--repo", str(demo_repo), "--out", str(tmp_path / "demo"), "--quiet"]) == 143
+    assert time.monotonic() - started < 30
+    assert (pids / "child").exists()
+    assert gone(int((pids / "cargo").read_text()))
+    assert gone(int((pids / "child").read_text()))
+    assert not list(temp.iterdir())
+
+
 def test_rustdoc_runs_remove_what_a_killed_build_of_the_same_output_left(
         demo_repo: Path, header_build: Path, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
