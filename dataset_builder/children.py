@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import pickle
 import signal
 
 _PR_SET_PDEATHSIG = 1
@@ -39,3 +40,13 @@ def exit_with_parent(parent_pid: int) -> None:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent_pid:
         os._exit(1)
+
+
+def picklable(exc: BaseException) -> BaseException:
+    """`exc` if it survives pickling (to be raised again in the process that forked this
+    one), else a RuntimeError with its line."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+    return exc

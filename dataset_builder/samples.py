@@ -51,7 +51,7 @@ from tqdm import tqdm
 from dataset_builder import schema
 from dataset_builder.atomic import atomic_write_bytes, atomic_write_json
 from dataset_builder.cargo_manifest import registry_folders, registry_releases
-from dataset_builder.children import exit_with_parent
+from dataset_builder.children import exit_with_parent, picklable
 from dataset_builder.gitio import BlobReader, RepoInfo, list_tree
 from dataset_builder.memory import return_memory
 from dataset_builder.mine import content_skip_reason, path_skip_reason
@@ -129,7 +129,11 @@ class SampleConfig:
 
 
 def _est_tokens(text: str) -> int:
-    return math.ceil(len(text) / CHARS_PER_TOKEN_ESTIMATE)
+    return _est_tokens_of(len(text))
+
+
+def _est_tokens_of(chars: int) -> int:
+    return math.ceil(chars / CHARS_PER_TOKEN_ESTIMATE)
 
 
 def _loc(text: str) -> int:
@@ -413,8 +417,7 @@ class Candidate:
     its text); -1: len(target)."""
 
     def target_tokens_estimate(self) -> int:
-        return _est_tokens(self.target) if self.target_chars < 0 else math.ceil(
-            self.target_chars / CHARS_PER_TOKEN_ESTIMATE)
+        return _est_tokens_of(len(self.target) if self.target_chars < 0 else self.target_chars)
 
     def complete(self) -> Candidate:
         """The candidate with its deferred context computed."""
@@ -434,22 +437,22 @@ class Candidate:
 class Packer:
     """Context packs and type facts from the symbol table at a commit."""
 
-    def __init__(self, history: History, rustdoc: dict[str, tuple[str, str]] | None = None,
-                 rustdoc_members: dict[str, list[str]] | None = None,
-                 rustdoc_file: Path | None = None) -> None:
+    def __init__(self, history: History, rustdoc_file: Path) -> None:
         self.h = history
-        self.rustdoc = rustdoc or {}  # symbol or lineage -> (digest at the snapshot, signature)
+        # symbol or lineage -> (digest at the snapshot, signature)
+        self.rustdoc: dict[str, tuple[str, str]] = {}
         # impl or trait lineage -> the lineages of its documented functions
-        self.rustdoc_members = rustdoc_members or {}
-        # Where the two maps above will be (a pickle another process writes while the
-        # scales find and deduplicate their candidates): read when type facts are first
+        self.rustdoc_members: dict[str, list[str]] = {}
+        # Where the two maps above will be (a pickle this process or its parent writes while
+        # the scales find and deduplicate their candidates): read when type facts are first
         # wanted, once it is there.
-        self.rustdoc_file = rustdoc_file
+        self.rustdoc_file: Path | None = rustdoc_file
 
-    def _read_rustdoc(self, path: Path) -> None:
-        while not path.exists():
+    def _read_rustdoc(self) -> None:
+        assert self.rustdoc_file is not None
+        while not self.rustdoc_file.exists():
             time.sleep(RUSTDOC_FILE_POLL_S)
-        self.rustdoc, self.rustdoc_members = pickle.loads(path.read_bytes())
+        self.rustdoc, self.rustdoc_members = pickle.loads(self.rustdoc_file.read_bytes())
         self.rustdoc_file = None
 
     def _piece(self, row: int) -> str:
@@ -511,7 +514,7 @@ class Packer:
               with_own_signature: bool, limit_chars: int) -> tuple[str, TypeFacts, bool]:
         """Header text, facts for inline mode, and whether rustdoc contributed."""
         if self.rustdoc_file is not None:
-            self._read_rustdoc(self.rustdoc_file)
+            self._read_rustdoc()
         col = self.h.col
         facts = TypeFacts()
         lines: list[str] = []
@@ -1223,7 +1226,8 @@ def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
     if rustdoc_ahead is not None and not set(chosen) <= set(rustdoc_ahead.chosen):
         rustdoc_ahead.close()  # for other snapshots: its cargo stops now, not after the load
         rustdoc_ahead = None
-    ahead = rustdoc_ahead or RustdocAhead(info, out, config, chosen, progress)
+    ahead = rustdoc_ahead or RustdocAhead(info, out, config, chosen, progress,
+                                          unless_complete=False)
     try:
         results, commit_split = _samples_of_scales(
             out, info, repo_label, config, max_file_bytes, progress, counter, staging,
@@ -1292,7 +1296,7 @@ def _samples_of_scales(out: Path, info: RepoInfo, repo_label: str, config: Sampl
     live = history.live_at([i for i, _ in snapshots])
     rustdoc_file = staging / RUSTDOC_FILE
     rustdoc_file.unlink(missing_ok=True)
-    packer = Packer(history, rustdoc_file=rustdoc_file)
+    packer = Packer(history, rustdoc_file)
 
     def write_rustdoc_map() -> None:
         maps = _rustdoc_map(history, chosen, live, ahead.runs_for(chosen), rustdoc_report) \
@@ -1621,14 +1625,15 @@ def _registry_gained(section: dict[str, Any], config: SampleConfig) -> list[str]
 
 
 class RustdocAhead:
-    """rustdoc's runs for the snapshots the samples will take, started as soon as the history
-    has written modules.parquet. cargo then runs beside the history's last steps and the
-    samples' own start instead of holding the samples up: offline it mostly fails fast for
+    """rustdoc's runs for the snapshots the samples will take, started before the history's
+    walk (or once it has written modules.parquet). cargo then runs beside the history and the
+    samples instead of holding the samples up: offline it mostly fails fast for
     want of a repository's dependencies, but one crate after another (ripgrep's five: its
     full build's samples waited 1.62 s for them before, 0.33 s after). Where samples are
-    already complete, it starts nothing: build_samples may then find them up to date and want
-    no rustdoc at all (and starts the runs itself if it does). `chosen`: the snapshots to
-    document instead (build_samples' own runs, no such check).
+    already complete (`unless_complete`), it starts nothing: build_samples may then find them
+    up to date and want no rustdoc at all (and starts the runs itself, unless_complete=False,
+    if it does). `chosen`: the snapshots to document ((commit index, sha)), when known before
+    modules.parquet is written.
 
     The runs go on in a forked process of their own (a thread where fork is missing), which
     sends each snapshot's results back: the process that waits for them forks the scale
@@ -1646,10 +1651,12 @@ class RustdocAhead:
     CLOSE_WAIT_S = 10.0
 
     def __init__(self, info: RepoInfo, out: Path, config: SampleConfig,
-                 chosen: list[tuple[int, str]] | None = None, progress: bool = False) -> None:
-        if chosen is None:
-            done = (out / SAMPLES_DIR / MARKER).exists()
-            chosen = [] if done else rustdoc_snapshots(_snapshots(out), config)
+                 chosen: list[tuple[int, str]] | None = None, progress: bool = False,
+                 unless_complete: bool = True) -> None:
+        if unless_complete and (out / SAMPLES_DIR / MARKER).exists():
+            chosen = []
+        elif chosen is None:
+            chosen = rustdoc_snapshots(_snapshots(out), config)
         self.chosen = chosen
         self._proc: Any = None
         self._conn: Any = None
@@ -1748,13 +1755,8 @@ def _rustdoc_process(conn: Any, parent_end: Any, parent_pid: int, info: RepoInfo
     except BaseException as exc:  # the one line the build reports, as a thread's would be
         if os.environ.get("FERRIC_DEBUG"):
             traceback.print_exc()
-        try:
-            pickle.loads(pickle.dumps(exc))
-            error: BaseException = exc
-        except Exception:
-            error = RuntimeError(f"{type(exc).__name__}: {exc}")
         with contextlib.suppress(OSError):
-            conn.send(("error", error))
+            conn.send(("error", picklable(exc)))
     finally:
         runs.close()
         conn.close()
@@ -1905,6 +1907,7 @@ def _split_candidates(candidates: Iterator[Candidate], budget: int, stats: Scale
     (see Packer.rustdoc_file) while the candidates are deduplicated."""
     max_chars = int(budget * 0.75 * CHARS_PER_TOKEN_ESTIMATE)
     tail_chars = int(budget * 0.05 * CHARS_PER_TOKEN_ESTIMATE)
+    pack_chars = int(budget * 0.2 * CHARS_PER_TOKEN_ESTIMATE)
     for cand in candidates:
         if _est_tokens(cand.target) <= budget * 0.75:
             yield cand
@@ -1928,23 +1931,24 @@ def _split_candidates(candidates: Iterator[Candidate], budget: int, stats: Scale
                 target_end_byte=offset_bytes + nbytes if offset_bytes >= 0 else -1,
                 dependencies=cand.dependencies, part=k, parts=len(parts),
                 piece_ends=part_pieces[k],
-                fill=partial(_fill_part, cand, budget, k == 0, k == len(parts) - 1))
+                fill=partial(_fill_part, cand, pack_chars, tail_chars if k == 0 else None,
+                             k == len(parts) - 1))
             if offset_bytes >= 0:
                 offset_bytes += nbytes
 
 
-def _fill_part(whole: Candidate, budget: int, first: bool, last: bool, part: Candidate
-               ) -> None:
-    """A part's context: its whole's (completed now if it was not), the pack cut to a fifth
-    of the budget; the first part gets the code before the whole, the last the code after."""
+def _fill_part(whole: Candidate, pack_chars: int, prefix_chars: int | None, last: bool,
+               part: Candidate) -> None:
+    """A part's context: its whole's (completed now if it was not), the pack cut to
+    `pack_chars`; the first part (`prefix_chars` given) gets the tail of the code before the
+    whole, the last the code after it."""
     whole.complete()
-    pack_budget_chars = int(budget * 0.2 * CHARS_PER_TOKEN_ESTIMATE)
-    part.pack = whole.pack if len(whole.pack) <= pack_budget_chars else _head_lines(
-        whole.pack, pack_budget_chars)
+    part.pack = whole.pack if len(whole.pack) <= pack_chars else _head_lines(
+        whole.pack, pack_chars)
     part.header, part.facts, part.rustdoc_used = whole.header, whole.facts, whole.rustdoc_used
     part.dependencies = whole.dependencies
-    if first:
-        part.prefix = _tail_lines(whole.prefix, int(budget * 0.05 * CHARS_PER_TOKEN_ESTIMATE))
+    if prefix_chars is not None:
+        part.prefix = _tail_lines(whole.prefix, prefix_chars)
     if last:
         part.suffix = whole.suffix
 

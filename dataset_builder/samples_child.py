@@ -16,22 +16,15 @@ from __future__ import annotations
 import contextlib
 import multiprocessing as mp
 import os
-import pickle
 import signal
 import traceback
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from dataset_builder.children import exit_with_parent, raise_terminated
+from dataset_builder.children import exit_with_parent, picklable, raise_terminated
 from dataset_builder.gitio import RepoInfo
-from dataset_builder.samples import (
-    MARKER,
-    SAMPLES_DIR,
-    RustdocAhead,
-    SampleConfig,
-    build_samples,
-)
+from dataset_builder.samples import RustdocAhead, SampleConfig, build_samples
 
 # What SamplesChild.close() sends a building child to stop it cleanly.
 STOP_SIGNAL = signal.SIGUSR1
@@ -41,7 +34,7 @@ class SamplesChild:
     """A forked child that runs build_samples when told to (`build`), its rustdoc runs
     started earlier (`start_rustdoc`). Its failure is raised here as the exception it raised
     there (one line: the CLI's usual handling), or as a RuntimeError when it died. `close`
-    kills it, and with it the scale processes it forked."""
+    stops it, and with it the rustdoc runs and scale processes it started."""
 
     CLOSE_WAIT_S = 15.0
 
@@ -116,10 +109,7 @@ def _child_main(conn: Connection, parent_end: Connection, parent_pid: int, info:
         while True:
             message = conn.recv()
             if message[0] == "rustdoc" and ahead is None:
-                chosen = message[1]
-                if chosen is not None and (out / SAMPLES_DIR / MARKER).exists():
-                    chosen = []  # complete samples may be up to date: see RustdocAhead
-                ahead = RustdocAhead(info, out, config, chosen, progress=progress)
+                ahead = RustdocAhead(info, out, config, message[1], progress=progress)
             elif message[0] == "build":
                 section = build_samples(out, info, label, message[1], config, max_file_bytes,
                                         progress, rustdoc_ahead=ahead)
@@ -131,13 +121,8 @@ def _child_main(conn: Connection, parent_end: Connection, parent_pid: int, info:
     except BaseException as exc:  # Ctrl-C too: the build process reports it, in one line
         if os.environ.get("FERRIC_DEBUG"):
             traceback.print_exc()
-        try:
-            pickle.loads(pickle.dumps(exc))
-            error: BaseException = exc
-        except Exception:  # an exception that does not survive pickling: its line
-            error = RuntimeError(f"{type(exc).__name__}: {exc}")
         with contextlib.suppress(OSError):  # the build process is gone
-            conn.send(("error", error))
+            conn.send(("error", picklable(exc)))
     finally:
         if ahead is not None:
             ahead.close()
