@@ -14,7 +14,7 @@ from dataset_builder.build import BuildResult, build_dataset
 from dataset_builder.cargo_manifest import DEBIAN_REGISTRY
 from dataset_builder.children import Terminated
 from dataset_builder.config import MineConfig
-from dataset_builder.gitio import RepoError, open_repo
+from dataset_builder.gitio import RepoError, check_date, open_repo
 from dataset_builder.samples import SampleConfig
 
 if TYPE_CHECKING:
@@ -229,6 +229,9 @@ def main(argv: list[str] | None = None) -> int:
         if not repos:
             print("error: give --repo PATH (or --repos-file FILE)", file=sys.stderr)
             return 2
+        for option, value in (("--since", args.since), ("--until", args.until)):
+            if value is not None:
+                check_date(option, value)
         if args.vendor is not None and not args.vendor.is_dir():
             print(f"error: --vendor {args.vendor} is not a folder", file=sys.stderr)
             return 2

@@ -164,6 +164,18 @@ def selected_commits(info: RepoInfo, since: str | None, until: str | None,
     return shas if max_commits is None else shas[:max_commits]
 
 
+def check_date(option: str, value: str) -> None:
+    """Raise RepoError unless git reads `value` as a date. `git log --since` takes any text
+    (an unreadable one silently means now); the expiry-date parser is the same approxidate
+    but says when nothing in the text was a date."""
+    out = subprocess.run(["git", "-c", f"ferric.date={value}", "config", "--type=expiry-date",
+                          "ferric.date"], capture_output=True, text=True, env=_env(),
+                         check=False)
+    if out.returncode != 0:
+        raise RepoError(f"{option} {value!r}: not a date git understands "
+                        "(for example 2024-01-31, '2 weeks ago' or @1700000000)")
+
+
 def _range_args(since: str | None, until: str | None) -> list[str]:
     args = []
     if since:

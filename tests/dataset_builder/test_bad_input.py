@@ -102,6 +102,13 @@ def test_bad_rev_and_empty_selection(tmp_path: Path, capsys: pytest.CaptureFixtu
                          "--since", "2100-01-01")
     assert code == 2
     assert_one_line_error(err)
+    # git log reads a date it cannot parse as now, which would select a surprising range.
+    for option in ("--since", "--until"):
+        code, err = run_main(capsys, "--repo", str(repo.path), "--out", out, option, "notadate")
+        assert code == 2
+        assert_one_line_error(err)
+        assert f"{option} 'notadate': not a date" in err
+    assert not Path(out, "manifest.json").exists()
 
 
 def _repo_missing_a_non_rust_blob(tmp_path: Path) -> Any:
