@@ -26,7 +26,6 @@ import networkx as nx
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from tqdm import tqdm
 
 from dataset_builder import __version__, schema
 from dataset_builder.atomic import atomic_write, atomic_write_json, atomic_write_text
@@ -47,6 +46,8 @@ from dataset_builder.memory import return_memory
 from dataset_builder.mine import BlobCache, MinerState, WorkDir, mine_history, tree_module_facts
 from dataset_builder.modules import ModuleFacts, module_graph
 from dataset_builder.plots import PLOT, SAMPLES_PLOT, Drawer, render_plot, render_samples_plot
+from dataset_builder.progress import bar as progress_bar
+from dataset_builder.progress import share_lock
 from dataset_builder.report import (
     REPORT_SAMPLE_COLUMNS,
     SAMPLES_HEADING,
@@ -131,8 +132,8 @@ def _module_snapshots(info: RepoInfo, cache: BlobCache, snapshots: list[tuple[in
     known: dict[str, ModuleFacts | None] = {}
     rows: list[dict[str, Any]] = []
     graph = nx.DiGraph()
-    for index, sha in tqdm(snapshots, desc="module graphs", unit="snapshot",
-                           disable=not progress or len(snapshots) < 2):
+    for index, sha in progress_bar(snapshots, desc="module graphs", unit="snapshot",
+                                   disable=not progress or len(snapshots) < 2):
         files = recorded.get(index)
         if files is None:
             files = tree_module_facts(info, cache, sha, known)
@@ -361,6 +362,8 @@ def _build(config: MineConfig, info: RepoInfo, out: Path, config_hash: str, labe
     """The build; what it starts in the background is stopped by `cleanup` afterwards."""
     # Where fork is missing, the samples stage runs here once the history's structures
     # (symbol tables, graphs, tables) are gone: _mine has returned.
+    if progress:
+        share_lock()  # before the processes that draw bars are forked
     samples_child = None
     if sample_config is not None and SamplesChild.available():
         # Forked now, before the walk: see samples_child.

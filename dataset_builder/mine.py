@@ -25,7 +25,6 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.ipc
-from tqdm import tqdm
 
 from dataset_builder import schema
 from dataset_builder.atomic import atomic_write, atomic_write_bytes
@@ -42,6 +41,7 @@ from dataset_builder.gitio import (
     list_tree,
 )
 from dataset_builder.modules import ModuleFacts, ModuleLocation, locate_module
+from dataset_builder.progress import bar as progress_bar
 from dataset_builder.rust_items import (
     Item,
     ParsedFile,
@@ -908,8 +908,9 @@ def mine_history(info: RepoInfo, config: MineConfig, work: WorkDir, cache: BlobC
     pool = ParsePool(info.git_dir, config.max_file_bytes, config.workers, info.rules) \
         if config.workers > 0 else None
     started = time.monotonic()
-    bar = tqdm(total=total, initial=state.commits_done, unit="commit", disable=not progress,
-               dynamic_ncols=True, desc="mining", mininterval=0.5)
+    bar = progress_bar(total=total, initial=state.commits_done, unit="commit",
+                       disable=not progress, dynamic_ncols=True, desc="mining",
+                       mininterval=0.5)
     walked = False
     known_facts: dict[str, ModuleFacts | None] = {}
     try:

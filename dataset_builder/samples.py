@@ -46,7 +46,6 @@ from typing import Any, TypeVar, overload
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from tqdm import tqdm
 
 from dataset_builder import schema
 from dataset_builder.atomic import atomic_write_bytes, atomic_write_json
@@ -56,6 +55,8 @@ from dataset_builder.gitio import BlobReader, RepoInfo, list_tree
 from dataset_builder.memory import return_memory
 from dataset_builder.mine import content_skip_reason, path_skip_reason
 from dataset_builder.modules import locate_module
+from dataset_builder.progress import RUSTDOC_LINE, draw_on_line
+from dataset_builder.progress import bar as progress_bar
 from dataset_builder.quality import (
     CHECK_MARGIN,
     DROP_MARGIN,
@@ -1440,6 +1441,7 @@ def _in_processes(run: Callable[[Callable[[], str | None]], dict[str, _Result]],
 
     def child(k: int) -> None:
         exit_with_parent(parent_pid)
+        draw_on_line(k)
 
         def take() -> str | None:
             with next_task.get_lock():
@@ -1583,8 +1585,8 @@ def _rustdoc_snapshot_runs(info: RepoInfo, out: Path, chosen: list[tuple[int, st
         for crate_dir in sorted(set(with_code) - set(crates)):
             results[crate_dir] = (None, "over_crate_limit", [])
         with tempfile.TemporaryDirectory(prefix=f"{scratch}tree-") as tree, \
-                tqdm(total=len(crates), desc=f"rustdoc {sha[:10]}", unit="crate",
-                     leave=False, disable=not progress) as bar:  # one tree per snapshot
+                progress_bar(total=len(crates), line=RUSTDOC_LINE, desc=f"rustdoc {sha[:10]}",
+                             unit="crate", disable=not progress) as bar:  # a tree per snapshot
             for crate_dir in crates:
                 bar.set_postfix_str(crate_dir or ".")
                 missing: list[str] = []
@@ -2039,9 +2041,9 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
             cand.target = ""  # read back when written
         unsigned.clear()
 
-    for cand, outcomes in tqdm(_new_parts(candidates, budget, stats),
-                               desc=f"samples {scale}", unit="sample", leave=False,
-                               disable=not progress):
+    for cand, outcomes in progress_bar(_new_parts(candidates, budget, stats),
+                                       desc=f"samples {scale}", unit="sample",
+                                       disable=not progress):
         stats.produced += 1
         if cand.piece_ends is not None and cand.piece_keys is None:  # digested once, here
             cand.piece_keys = piece_digests(cand.target, cand.piece_ends)

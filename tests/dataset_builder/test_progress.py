@@ -1,0 +1,42 @@
+"""The build's progress bars: processes that draw at the same time draw on lines of their own."""
+
+from __future__ import annotations
+
+import multiprocessing
+import re
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from dataset_builder.cli import default_demo_dir, main
+from dataset_builder.demo import materialise
+
+FAILING_CARGO = "#!/bin/sh\nexit 1\n"
+# One draw of a tqdm bar at `position` n: n line feeds down, the bar after a carriage
+# return, n cursor-ups back. A bar cleared when closed draws no description.
+DRAW = re.compile(r"(\n*)\r(mining|module graphs|rustdoc \w+|samples \w+): ([^\r\n\x1b]*)"
+                  r"((?:\x1b\[A)*)")
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork")
+def test_bars_drawn_at_the_same_time_are_on_lines_of_their_own(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+        ) -> None:
+    """rustdoc's runs (their own process, beside the walk and the scales) draw two lines
+    below the walk's bar, and the two scale processes on lines 0 and 1: on one line, bars
+    of different processes took turns erasing each other."""
+    import dataset_builder.samples as samples
+    from tests.dataset_builder.test_rustdoc import fake_cargo
+
+    fake_cargo(tmp_path, monkeypatch, FAILING_CARGO)
+    monkeypatch.setattr(samples, "_usable_cpus", lambda: 2)  # two scale processes
+    demo = materialise(default_demo_dir())
+    assert main(["--repo", str(demo), "--out", str(tmp_path / "demo")]) == 0
+    lines: dict[str, set[int]] = defaultdict(set)
+    for down, name, _, up in DRAW.findall(capfd.readouterr().err):
+        assert len(down) == len(up) // len("\x1b[A"), name  # back where it started
+        lines[name.split()[0]].add(len(down))
+    assert lines["mining"] == {0}
+    assert lines["rustdoc"] == {2}
+    assert lines["samples"] == {0, 1}
