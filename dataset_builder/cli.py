@@ -232,6 +232,14 @@ def main(argv: list[str] | None = None) -> int:
         for option, value in (("--since", args.since), ("--until", args.until)):
             if value is not None:
                 check_date(option, value)
+        if not args.no_samples and args.test_fraction + args.valid_fraction >= 1:
+            print(f"error: --test-fraction {args.test_fraction} and --valid-fraction "
+                  f"{args.valid_fraction} leave nothing for train (their sum must be < 1)",
+                  file=sys.stderr)
+            return 2
+        if args.out is not None and Path(args.out).exists() and not Path(args.out).is_dir():
+            print(f"error: --out {args.out}: is a file, not a folder", file=sys.stderr)
+            return 2
         if args.vendor is not None and not args.vendor.is_dir():
             print(f"error: --vendor {args.vendor} is not a folder", file=sys.stderr)
             return 2

@@ -194,6 +194,21 @@ def test_out_is_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     code, err = run_main(capsys, "--repo", str(repo.path), "--out", str(out))
     assert code == 2
     assert_one_line_error(err)
+    assert f"--out {out}: is a file, not a folder" in err
+    assert out.read_text() == "not a folder\n"
+
+
+def test_fractions_that_leave_no_train_split(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """Test and valid fractions that add up to 1 would give every sample to them."""
+    repo = make_repo(tmp_path / "repo", [Commit("rs", write={"src/lib.rs": "fn f() {}\n"})])
+    out = tmp_path / "out"
+    code, err = run_main(capsys, "--repo", str(repo.path), "--out", str(out),
+                         "--test-fraction", "0.6", "--valid-fraction", "0.4")
+    assert code == 2
+    assert_one_line_error(err)
+    assert "leave nothing for train" in err
+    assert not out.exists()
 
 
 def test_a_second_build_of_the_same_folder_stops_at_once(
