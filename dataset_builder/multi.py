@@ -91,6 +91,13 @@ def build_many(paths: list[str], out: Path, config: dict[str, Any],
                sample_config: SampleConfig | None, holdout: list[str], workers: int,
                progress: bool, names: dict[str, str] | None = None) -> dict[str, Any]:
     """Build every repository (in parallel), then combine them into out."""
+    seen: dict[Path, str] = {}
+    for path in paths:  # built twice, its samples would be in the dataset twice
+        resolved = Path(path).expanduser().resolve()
+        if resolved in seen:
+            raise RepoError(f"--repo {path}: given twice (also as {seen[resolved]})"
+                            if path != seen[resolved] else f"--repo {path}: given twice")
+        seen[resolved] = path
     labels = unique_labels(paths, names)
     unknown = sorted(set(holdout) - set(labels))
     if unknown:

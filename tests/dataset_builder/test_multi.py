@@ -78,8 +78,22 @@ def test_holdout_and_cross_repository_leakage(tmp_path: Path) -> None:
 def test_unknown_holdout_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]
                                      ) -> None:
     one = _crate(tmp_path / "one", "one", "")
-    assert main(["--repo", str(one), "--repo", str(one), "--holdout-repo", "nope",
+    two = _crate(tmp_path / "two", "two", "")
+    assert main(["--repo", str(one), "--repo", str(two), "--holdout-repo", "nope",
                  "--out", str(tmp_path / "o"), "--quiet"]) == 2
     assert "not among the repositories" in capsys.readouterr().err
     assert main(["--repo", str(one), "--holdout-repo", "one", "--quiet",
                  "--out", str(tmp_path / "p")]) == 2
+
+
+def test_a_repository_given_twice_is_one_line(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """Built twice, its samples would be in the combined dataset twice."""
+    one = _crate(tmp_path / "one", "one", "")
+    two = _crate(tmp_path / "two", "two", "")
+    out = tmp_path / "o"
+    assert main(["--repo", str(one), "--repo", str(two), "--repo", f"{one}/", "--out",
+                 str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == f"error: --repo {one}/: given twice (also as {one})"
+    assert not out.exists()
