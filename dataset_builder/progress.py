@@ -6,6 +6,7 @@ other, and the walk's finished bar was drawn over."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from typing import Any
 
@@ -30,8 +31,15 @@ def share_lock() -> None:
     tqdm.get_lock()  # type: ignore[no-untyped-call]
 
 
+def on_terminal() -> bool:
+    """Whether the bars are drawn on a terminal (stderr), where lines apart mean something."""
+    return sys.stderr.isatty()
+
+
 def bar(iterable: Iterable[Any] | None = None, line: int | None = None, **kwargs: Any
         ) -> tqdm[Any]:
     """A tqdm bar on `line` (default this process's), cleared when closed (the build prints
-    its summary at the end)."""
-    return tqdm(iterable, position=_line if line is None else line, leave=False, **kwargs)
+    its summary at the end). Written to a file, every bar stays on line 0: a line apart is
+    drawn with line feeds and cursor-up codes, which a log would only show as noise."""
+    position = (_line if line is None else line) if on_terminal() else 0
+    return tqdm(iterable, position=position, leave=False, **kwargs)

@@ -26,11 +26,13 @@ def test_bars_drawn_at_the_same_time_are_on_lines_of_their_own(
     """rustdoc's runs (their own process, beside the walk and the scales) draw two lines
     below the walk's bar, and the two scale processes on lines 0 and 1: on one line, bars
     of different processes took turns erasing each other."""
+    import dataset_builder.progress as progress
     import dataset_builder.samples as samples
     from tests.dataset_builder.test_rustdoc import fake_cargo
 
     fake_cargo(tmp_path, monkeypatch, FAILING_CARGO)
     monkeypatch.setattr(samples, "_usable_cpus", lambda: 2)  # two scale processes
+    monkeypatch.setattr(progress, "on_terminal", lambda: True)  # captured, as if a terminal
     demo = materialise(default_demo_dir())
     assert main(["--repo", str(demo), "--out", str(tmp_path / "demo")]) == 0
     lines: dict[str, set[int]] = defaultdict(set)
@@ -40,3 +42,20 @@ def test_bars_drawn_at_the_same_time_are_on_lines_of_their_own(
     assert lines["mining"] == {0}
     assert lines["rustdoc"] == {2}
     assert lines["samples"] == {0, 1}
+
+
+def test_bars_written_to_a_file_stay_on_line_0(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               capfd: pytest.CaptureFixture[str]) -> None:
+    """A log gets no line feeds or cursor-up codes from bars drawn lines apart."""
+    import dataset_builder.samples as samples
+    from tests.dataset_builder.test_rustdoc import fake_cargo
+
+    fake_cargo(tmp_path, monkeypatch, FAILING_CARGO)
+    monkeypatch.setattr(samples, "_usable_cpus", lambda: 2)
+    demo = materialise(default_demo_dir())
+    assert main(["--repo", str(demo), "--out", str(tmp_path / "demo")]) == 0
+    err = capfd.readouterr().err
+    draws = DRAW.findall(err)
+    assert {name.split()[0] for _, name, _, _ in draws} >= {"mining", "rustdoc", "samples"}
+    assert all(not down and not up for down, _, _, up in draws)
+    assert "\x1b[A" not in err
