@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from dataset_builder.modules import ModuleLocation, resolve_use_path
 from dataset_builder.rust_items import Item, UsePath
 
+_NOT_SAVED = ("path_ids", "glob_prefixes")
+
 
 def symbol_id(crate: str, path: str) -> str:
     return f"{crate}|{path}"
@@ -66,15 +68,38 @@ class SymbolTable:
     # path -> item symbol -> its id there (a path's module location never changes): ids are
     # made once per path, not again for every version. Not saved with the state.
     path_ids: dict[str, dict[str, str]] = field(default_factory=dict, compare=False, repr=False)
+    # (crate, last path segment) -> the paths of the symbols in `owners` that end in it,
+    # without that segment: a glob import's name is found among the few symbols so named,
+    # not by trying every glob of the file (ash's files glob a dozen modules each, and a
+    # reference's glob loop was a third of the walk's process). Rebuilt from `owners`, not
+    # saved with the state.
+    glob_prefixes: dict[tuple[str, str], set[str]] = field(
+        default_factory=lambda: defaultdict(set), compare=False, repr=False)
 
     def __getstate__(self) -> dict[str, object]:
-        return {k: v for k, v in self.__dict__.items() if k != "path_ids"}
+        return {k: v for k, v in self.__dict__.items() if k not in _NOT_SAVED}
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__dict__.update(state)
         self.__dict__.setdefault("file_item_symbols", {})  # a state saved before it existed
         self.__dict__.setdefault("generation", 0)
         self.__dict__["path_ids"] = {}
+        self.__dict__["glob_prefixes"] = defaultdict(set)
+        for sid in self.owners:
+            self._index_prefix(sid)
+
+    def _index_prefix(self, sid: str) -> None:
+        crate, path = sid.split("|", 1)
+        prefix, _, last = path.rpartition("::")
+        self.glob_prefixes[(crate, last)].add(prefix)
+
+    def _unindex_prefix(self, crate: str, path: str) -> None:
+        prefix, _, last = path.rpartition("::")
+        bucket = self.glob_prefixes.get((crate, last))
+        if bucket is not None:
+            bucket.discard(prefix)
+            if not bucket:
+                del self.glob_prefixes[(crate, last)]
 
     def define_file(self, path: str, loc: ModuleLocation, items: list[Item]) -> None:
         """Replace what `path` defines with the symbols of `items`."""
@@ -110,6 +135,7 @@ class SymbolTable:
             count = self.owners.get(sid, 0)
             self.owners[sid] = count + 1
             if count == 0:
+                self._index_prefix(sid)
                 item = defined[sid]
                 index = self.by_method if item.kind == "method" else self.by_name
                 index[(loc.crate, item.name)].add(sid)
@@ -131,6 +157,7 @@ class SymbolTable:
                 continue
             del self.owners[sid]
             crate, rest = sid.split("|", 1)
+            self._unindex_prefix(crate, rest)
             name = rest.rsplit("::", 1)[-1]
             for index in (self.by_name, self.by_method):
                 bucket = index.get((crate, name))
@@ -156,10 +183,20 @@ class SymbolTable:
                 if sid in self.owners:
                     return sid
             return None  # imported from elsewhere (another crate): not a crate-wide name
-        for prefix in imports.globs:
-            sid = symbol_id(crate, f"{prefix}::{name}")
-            if sid in self.owners:
-                return sid
+        if imports.globs:
+            if "::" in name:  # a path (`a::b!`): its last segment is not `name`
+                for prefix in imports.globs:
+                    sid = symbol_id(crate, f"{prefix}::{name}")
+                    if sid in self.owners:
+                        return sid
+            else:
+                # The first glob whose module defines `name`, as trying each in turn would
+                # find it.
+                prefixes = self.glob_prefixes.get((crate, name))
+                if prefixes:
+                    for prefix in imports.globs:
+                        if prefix in prefixes:
+                            return symbol_id(crate, f"{prefix}::{name}")
         return self._unique(self.by_name, crate, name)
 
     def resolve(self, ref: str, item: Item, loc: ModuleLocation,

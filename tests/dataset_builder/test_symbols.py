@@ -222,3 +222,45 @@ def test_saved_table_leaves_out_its_id_memo_and_redefines_alike() -> None:
         t.define_file(path, locate_module(path), edited)
     assert resumed.owners == table.owners == {".|crate::a": 1, ".|crate::b": 1}
     assert resumed.file_symbols == table.file_symbols
+
+
+def _first_glob_by_trying_each(table: SymbolTable, crate: str, name: str,
+                               globs: list[str]) -> str | None:
+    """What a glob import resolves to by definition: the first glob whose module defines it."""
+    for prefix in globs:
+        if f"{crate}|{prefix}::{name}" in table.owners:
+            return f"{crate}|{prefix}::{name}"
+    return None
+
+
+def test_glob_imports_resolve_to_the_first_glob_defining_the_name() -> None:
+    """Names imported by globs are looked up among the symbols so named (SymbolTable's
+    glob_prefixes), which must find what trying every glob in turn finds, as files come,
+    change and go, and after the table is saved and restored."""
+    import pickle
+    import random
+
+    rng = random.Random(7)
+    modules = ["a", "b", "c", "d", "e"]
+    names = ["Foo", "Bar", "new", "len", "CONST", "mac"]
+    table = SymbolTable()
+    globs = [f"crate::{m}" for m in ("c", "a", "e", "b")] + ["crate::a::Foo"]
+    imports = Imports({}, globs)
+    for step in range(300):
+        module = rng.choice(modules)
+        path = f"src/{module}.rs"
+        if rng.random() < 0.15:
+            table.drop_file(path)
+        else:
+            chosen = rng.sample(names, rng.randint(0, len(names)))
+            source = "".join(
+                f"pub fn {n}() {{}}\n" if n.islower() else
+                f"pub struct {n};\nimpl {n} {{ pub fn new() -> Self {{ {n} }} }}\n"
+                if n != "CONST" else "pub const CONST: u8 = 1;\n" for n in chosen)
+            table.define_file(path, locate_module(path), parse_rust(source.encode())[0].items)
+        if step % 50 == 49:
+            table = pickle.loads(pickle.dumps(table))  # rebuilt from the saved owners
+        for name in names:
+            expected = _first_glob_by_trying_each(table, ".", name, globs)
+            assert table._simple(name, ".", "crate::user", imports) == (
+                expected or table._unique(table.by_name, ".", name)), (step, name)
