@@ -70,9 +70,9 @@ class SymbolTable:
     path_ids: dict[str, dict[str, str]] = field(default_factory=dict, compare=False, repr=False)
     # (crate, last path segment) -> the paths of the symbols in `owners` that end in it,
     # without that segment: a glob import's name is found among the few symbols so named,
-    # not by trying every glob of the file (ash's files glob a dozen modules each, and a
-    # reference's glob loop was a third of the walk's process). Rebuilt from `owners`, not
-    # saved with the state.
+    # not by trying every glob of the file (ash's files glob a dozen modules each: 3.6
+    # million ids made and looked up in its history). Rebuilt from `owners`, not saved with
+    # the state.
     glob_prefixes: dict[tuple[str, str], set[str]] = field(
         default_factory=lambda: defaultdict(set), compare=False, repr=False)
 
