@@ -168,9 +168,12 @@ def check_date(option: str, value: str) -> None:
     """Raise RepoError unless git reads `value` as a date. `git log --since` takes any text
     (an unreadable one silently means now); the expiry-date parser is the same approxidate
     but says when nothing in the text was a date."""
+    # Away from any repository and the user's and system's config: a broken config there
+    # would fail the call whatever the date.
+    env = {**_env(), "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull}
     out = subprocess.run(["git", "-c", f"ferric.date={value}", "config", "--type=expiry-date",
-                          "ferric.date"], capture_output=True, text=True, env=_env(),
-                         check=False)
+                          "ferric.date"], capture_output=True, text=True, env=env,
+                         check=False, cwd=tempfile.gettempdir())
     if out.returncode != 0:
         raise RepoError(f"{option} {value!r}: not a date git understands "
                         "(for example 2024-01-31, '2 weeks ago' or @1700000000)")

@@ -93,7 +93,11 @@ def build_many(paths: list[str], out: Path, config: dict[str, Any],
     """Build every repository (in parallel), then combine them into out."""
     seen: dict[Path, str] = {}
     for path in paths:  # built twice, its samples would be in the dataset twice
-        resolved = Path(path).expanduser().resolve()
+        try:
+            resolved = Path(path).expanduser().resolve()
+        except (OSError, RuntimeError):  # a symlink loop: open_repo says what is wrong
+            open_repo(path)
+            raise
         if resolved in seen:
             raise RepoError(f"--repo {path}: given twice (also as {seen[resolved]})"
                             if path != seen[resolved] else f"--repo {path}: given twice")

@@ -19,6 +19,12 @@ RUSTDOC_LINE = 2
 _line = 0
 
 
+def scale_line(k: int) -> int:
+    """The line of scale process k: the lines in order, skipping rustdoc's (a machine with
+    three CPUs or more runs a third scale process beside rustdoc's runs)."""
+    return k + (k >= RUSTDOC_LINE)
+
+
 def draw_on_line(line: int) -> None:
     """This process's bars go on `line` from now on."""
     global _line

@@ -55,7 +55,7 @@ from dataset_builder.gitio import BlobReader, RepoInfo, list_tree
 from dataset_builder.memory import return_memory
 from dataset_builder.mine import content_skip_reason, path_skip_reason
 from dataset_builder.modules import locate_module
-from dataset_builder.progress import RUSTDOC_LINE, draw_on_line
+from dataset_builder.progress import RUSTDOC_LINE, draw_on_line, scale_line
 from dataset_builder.progress import bar as progress_bar
 from dataset_builder.quality import (
     CHECK_MARGIN,
@@ -1441,7 +1441,7 @@ def _in_processes(run: Callable[[Callable[[], str | None]], dict[str, _Result]],
 
     def child(k: int) -> None:
         exit_with_parent(parent_pid)
-        draw_on_line(k)
+        draw_on_line(scale_line(k))
 
         def take() -> str | None:
             with next_task.get_lock():

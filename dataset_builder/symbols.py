@@ -68,12 +68,13 @@ class SymbolTable:
     # path -> item symbol -> its id there (a path's module location never changes): ids are
     # made once per path, not again for every version. Not saved with the state.
     path_ids: dict[str, dict[str, str]] = field(default_factory=dict, compare=False, repr=False)
-    # (crate, last path segment) -> the paths of the symbols in `owners` that end in it,
-    # without that segment: a glob import's name is found among the few symbols so named,
+    # last path segment -> the ids of the symbols in `owners` that end in it, without that
+    # segment ("crate|crate::a" for ".|crate::a::Foo"; split at the last "::", since a crate
+    # folder may hold "|"): a glob import's name is found among the few symbols so named,
     # not by trying every glob of the file (ash's files glob a dozen modules each: 3.6
     # million ids made and looked up in its history). Rebuilt from `owners`, not saved with
     # the state.
-    glob_prefixes: dict[tuple[str, str], set[str]] = field(
+    glob_prefixes: dict[str, set[str]] = field(
         default_factory=lambda: defaultdict(set), compare=False, repr=False)
 
     def __getstate__(self) -> dict[str, object]:
@@ -89,17 +90,16 @@ class SymbolTable:
             self._index_prefix(sid)
 
     def _index_prefix(self, sid: str) -> None:
-        crate, path = sid.split("|", 1)
-        prefix, _, last = path.rpartition("::")
-        self.glob_prefixes[(crate, last)].add(prefix)
+        head, _, last = sid.rpartition("::")
+        self.glob_prefixes[last].add(head)
 
-    def _unindex_prefix(self, crate: str, path: str) -> None:
-        prefix, _, last = path.rpartition("::")
-        bucket = self.glob_prefixes.get((crate, last))
+    def _unindex_prefix(self, sid: str) -> None:
+        head, _, last = sid.rpartition("::")
+        bucket = self.glob_prefixes.get(last)
         if bucket is not None:
-            bucket.discard(prefix)
+            bucket.discard(head)
             if not bucket:
-                del self.glob_prefixes[(crate, last)]
+                del self.glob_prefixes[last]
 
     def define_file(self, path: str, loc: ModuleLocation, items: list[Item]) -> None:
         """Replace what `path` defines with the symbols of `items`."""
@@ -156,8 +156,8 @@ class SymbolTable:
                 self.owners[sid] = count
                 continue
             del self.owners[sid]
+            self._unindex_prefix(sid)
             crate, rest = sid.split("|", 1)
-            self._unindex_prefix(crate, rest)
             name = rest.rsplit("::", 1)[-1]
             for index in (self.by_name, self.by_method):
                 bucket = index.get((crate, name))
@@ -184,7 +184,7 @@ class SymbolTable:
                     return sid
             return None  # imported from elsewhere (another crate): not a crate-wide name
         if imports.globs:
-            if "::" in name:  # a path (`a::b!`): its last segment is not `name`
+            if ":" in name:  # a path (`a::b!`): its last segment is not `name`
                 for prefix in imports.globs:
                     sid = symbol_id(crate, f"{prefix}::{name}")
                     if sid in self.owners:
@@ -192,10 +192,10 @@ class SymbolTable:
             else:
                 # The first glob whose module defines `name`, as trying each in turn would
                 # find it.
-                prefixes = self.glob_prefixes.get((crate, name))
-                if prefixes:
+                heads = self.glob_prefixes.get(name)
+                if heads:
                     for prefix in imports.globs:
-                        if prefix in prefixes:
+                        if symbol_id(crate, prefix) in heads:
                             return symbol_id(crate, f"{prefix}::{name}")
         return self._unique(self.by_name, crate, name)
 

@@ -264,3 +264,15 @@ def test_glob_imports_resolve_to_the_first_glob_defining_the_name() -> None:
             expected = _first_glob_by_trying_each(table, ".", name, globs)
             assert table._simple(name, ".", "crate::user", imports) == (
                 expected or table._unique(table.by_name, ".", name)), (step, name)
+
+
+def test_glob_imports_in_a_crate_folder_named_with_a_bar() -> None:
+    """A symbol id is "<crate folder>|<path>", and a folder may hold "|" itself."""
+    table = SymbolTable()
+    for name, source in (("a", b"pub struct Foo;\n"), ("b", b"pub struct Foo;\n")):
+        path = f"we|ird/src/{name}.rs"
+        table.define_file(path, locate_module(path), parse_rust(source)[0].items)
+    crate = locate_module("we|ird/src/a.rs").crate
+    assert crate == "we|ird"
+    imports = Imports({}, ["crate::b", "crate::a"])
+    assert table._simple("Foo", crate, "crate::c", imports) == "we|ird|crate::b::Foo"
