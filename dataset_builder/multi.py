@@ -65,11 +65,12 @@ def read_repos_file(path: Path) -> list[str]:
     return [line for line in lines if line]
 
 
-def unique_labels(paths: list[str], names: dict[str, str] | None = None) -> list[str]:
-    """A label per repository: its folder name (or names[path]), made unique with -2, -3..."""
+def unique_labels(roots: list[Path], names: dict[Path, str] | None = None) -> list[str]:
+    """A label per repository (its top folder, as open_repo found it): the folder's name (or
+    names[root]), made unique with -2, -3..."""
     labels: list[str] = []
-    for path in paths:
-        base = (names or {}).get(path) or Path(path).resolve().name.removesuffix(".git") or "repo"
+    for root in roots:
+        base = (names or {}).get(root) or root.name.removesuffix(".git") or "repo"
         label, n = base, 2
         while label in labels:
             label, n = f"{base}-{n}", n + 1
@@ -91,24 +92,22 @@ def build_many(paths: list[str], out: Path, config: dict[str, Any],
                sample_config: SampleConfig | None, holdout: list[str], workers: int,
                progress: bool, names: dict[str, str] | None = None) -> dict[str, Any]:
     """Build every repository (in parallel), then combine them into out."""
+    # Bad input is reported before any work starts; open_repo also finds each one's top
+    # (`repo/.git` is `repo`), which names it and tells one given twice.
+    roots = [open_repo(path, config.get("rev", "HEAD")).path for path in paths]
     seen: dict[Path, str] = {}
-    for path in paths:  # built twice, its samples would be in the dataset twice
-        try:
-            resolved = Path(path).expanduser().resolve()
-        except (OSError, RuntimeError):  # a symlink loop: open_repo says what is wrong
-            open_repo(path)
-            raise
-        if resolved in seen:
-            raise RepoError(f"--repo {path}: given twice (also as {seen[resolved]})"
-                            if path != seen[resolved] else f"--repo {path}: given twice")
-        seen[resolved] = path
-    labels = unique_labels(paths, names)
+    for path, root in zip(paths, roots, strict=True):
+        if root in seen:  # built twice, its samples would be in the dataset twice
+            raise RepoError(f"--repo {path}: given twice (also as {seen[root]})"
+                            if path != seen[root] else f"--repo {path}: given twice")
+        seen[root] = path
+    given = names or {}
+    labels = unique_labels(roots, {root: given[path] for path, root in
+                                   zip(paths, roots, strict=True) if path in given})
     unknown = sorted(set(holdout) - set(labels))
     if unknown:
         raise RepoError(f"--holdout-repo {', '.join(unknown)}: not among the repositories "
                         f"({', '.join(labels)})")
-    for path in paths:  # bad input is reported before any work starts
-        open_repo(path, config.get("rev", "HEAD"))
     jobs = [RepoJob(label, path, str(out / REPOS_DIR / label), config)
             for label, path in zip(labels, paths, strict=True)]
     manifests: dict[str, dict[str, Any]] = {}

@@ -6,8 +6,11 @@ other, and the walk's finished bar was drawn over."""
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import sys
+import threading
 from collections.abc import Iterable
+from types import TracebackType
 from typing import Any
 
 from tqdm import tqdm
@@ -15,6 +18,11 @@ from tqdm import tqdm
 # Lines counted down from the first bar's: the walk and then the first scale process on 0,
 # the second scale process on 1, rustdoc's runs (beside either) on 2.
 RUSTDOC_LINE = 2
+
+# The longest a bar waits for the shared write lock: a process killed while it held the
+# lock (SIGKILL, the OOM killer) never gives it back, and every other one would wait for
+# ever. Drawing takes microseconds, so a wait this long means the holder is gone.
+LOCK_WAIT_S = 5.0
 
 _line = 0
 
@@ -31,10 +39,46 @@ def draw_on_line(line: int) -> None:
     _line = line
 
 
+class SharedWriteLock:
+    """tqdm's write lock for bars drawn by forked processes: one multiprocessing RLock (it
+    also keeps this process's threads apart), waited on for at most LOCK_WAIT_S. After a
+    wait that long this process draws without waiting for it (lines may mix; nothing
+    hangs). tqdm's own lock pairs it with a thread lock, which a process forked while
+    another of its threads held it (tqdm's monitor thread) would never see released."""
+
+    def __init__(self) -> None:
+        self._lock = mp.RLock()
+        self._taken = threading.local()  # per thread: whether each nested acquire got it
+        self._given_up = False
+
+    def acquire(self, block: bool = True, timeout: float | None = None) -> bool:
+        wait = LOCK_WAIT_S if timeout is None or timeout < 0 else min(timeout, LOCK_WAIT_S)
+        got = self._lock.acquire(block and not self._given_up, wait)
+        if not got:
+            if not block:
+                return False  # the caller does not draw, and does not release
+            self._given_up = True
+        taken: list[bool] = self._taken.__dict__.setdefault("stack", [])
+        taken.append(got)
+        return True  # got it, or waited too long: draw anyway
+
+    def release(self) -> None:
+        if self._taken.stack.pop():
+            self._lock.release()
+
+    def __enter__(self) -> SharedWriteLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.release()
+
+
 def share_lock() -> None:
-    """Make tqdm's write lock (a multiprocessing lock) now, before the build forks, so that
-    every process's bars draw under the same one."""
-    tqdm.get_lock()  # type: ignore[no-untyped-call]
+    """Give tqdm a fresh shared write lock now, before the build forks, so that every
+    process's bars draw under the same one."""
+    tqdm.set_lock(SharedWriteLock())
 
 
 def on_terminal() -> bool:

@@ -9,6 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from dataset_builder.cli import main
+from dataset_builder.gitio import open_repo
+from dataset_builder.multi import unique_labels
 from dataset_builder.samples import read_samples
 from tests.dataset_builder.conftest import Commit, make_repo
 
@@ -97,3 +99,20 @@ def test_a_repository_given_twice_is_one_line(tmp_path: Path,
     err = capsys.readouterr().err
     assert err.strip() == f"error: --repo {one}/: given twice (also as {one})"
     assert not out.exists()
+
+
+def test_a_working_trees_git_folder_is_that_repository(tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]
+                                                       ) -> None:
+    """`one/.git` is `one`: labelled `one` (not `repo`, from an empty name), and given
+    beside `one` it is the same repository given twice."""
+    one = _crate(tmp_path / "one", "one", "")
+    two = _crate(tmp_path / "two", "two", "")
+    out = tmp_path / "o"
+    assert main(["--repo", str(one), "--repo", f"{one}/.git", "--out", str(out),
+                 "--quiet"]) == 2
+    assert capsys.readouterr().err.strip() == \
+        f"error: --repo {one}/.git: given twice (also as {one})"
+    assert not out.exists()
+    assert unique_labels([open_repo(f"{one}/.git").path, open_repo(two).path,
+                          open_repo(f"{two}/").path]) == ["one", "two", "two-2"]

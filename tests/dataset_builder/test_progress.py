@@ -60,3 +60,51 @@ def test_bars_written_to_a_file_stay_on_line_0(tmp_path: Path, monkeypatch: pyte
     assert {name.split()[0] for _, name, _, _ in draws} >= {"mining", "rustdoc", "samples"}
     assert all(not down and not up for down, _, _, up in draws)
     assert "\x1b[A" not in err
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork")
+def test_a_process_killed_while_drawing_does_not_hang_the_others(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process killed holding the shared write lock never gives it back: the others wait
+    LOCK_WAIT_S for it, then draw without it, instead of waiting for ever."""
+    import os
+    import signal
+    import threading
+
+    from tqdm import tqdm
+
+    import dataset_builder.progress as progress
+
+    monkeypatch.setattr(progress, "LOCK_WAIT_S", 0.2)
+    before = tqdm.__dict__.get("_lock")
+    progress.share_lock()
+    try:
+        lock = tqdm.get_lock()  # type: ignore[no-untyped-call]
+
+        def die_holding_it() -> None:
+            lock.acquire()
+            os.kill(os.getpid(), signal.SIGKILL)
+
+        killed = multiprocessing.get_context("fork").Process(target=die_holding_it)
+        killed.start()
+        killed.join()
+        assert killed.exitcode == -signal.SIGKILL
+        drawn = threading.Event()
+
+        def draw() -> None:
+            with open(os.devnull, "w") as sink, \
+                    progress.bar(range(3), disable=False, file=sink) as bars:
+                for _ in bars:
+                    bars.refresh()
+            drawn.set()
+
+        drawer = threading.Thread(target=draw, daemon=True)
+        drawer.start()
+        drawer.join(timeout=10)
+        assert drawn.is_set(), "a bar waited for ever on the dead process's lock"
+        assert lock.acquire(False) is False  # still held: the dead process has it
+    finally:
+        if before is None:
+            delattr(tqdm, "_lock")
+        else:
+            tqdm.set_lock(before)
