@@ -15,7 +15,9 @@ from dataset_builder.cargo_manifest import DEBIAN_REGISTRY
 from dataset_builder.children import Terminated
 from dataset_builder.config import MineConfig
 from dataset_builder.gitio import RepoError, check_date, open_repo
+from dataset_builder.report import empty_splits_note
 from dataset_builder.samples import SampleConfig
+from dataset_builder.schema import SPLITS
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -95,9 +97,10 @@ def parser() -> argparse.ArgumentParser:
                    help="token budgets micro,small,medium,large,full "
                         "(default 2048,8192,16384,32768,32768)")
     g.add_argument("--test-fraction", type=_fraction, default=0.1,
-                   help="newest fraction of commits whose samples are the test split")
+                   help="the newest commits holding this fraction of the item changes "
+                        "are the test split")
     g.add_argument("--valid-fraction", type=_fraction, default=0.1,
-                   help="the next-newest fraction: the valid split")
+                   help="the next-newest commits holding this fraction: the valid split")
     g.add_argument("--rustdoc", choices=("head", "snapshots", "none"), default="head",
                    help="snapshots at which nightly rustdoc JSON gives resolved types")
     g.add_argument("--rustdoc-max-crates", type=_non_negative,
@@ -155,8 +158,13 @@ def _summary(result: BuildResult, console: Console) -> None:
     ]
     for reason, count in m["skips"].items():
         rows.append((f"  skipped: {reason}", count))
-    for scale, st in m.get("samples", {}).get("scales", {}).items():
+    scales = m.get("samples", {}).get("scales", {})
+    for scale, st in scales.items():
         rows.append((f"samples {scale} (kept / produced)", f"{st['kept']} / {st['produced']}"))
+    split_rows = {split: sum(st["splits"].get(split, 0) for st in scales.values())
+                  for split in SPLITS}
+    if scales:
+        rows.append(("samples train / valid / test", " / ".join(map(str, split_rows.values()))))
     rustdoc = m.get("samples", {}).get("rustdoc", {})
     if rustdoc.get("runs"):
         documented = sum(run["result"] == "ok" for run in rustdoc["runs"])
@@ -170,6 +178,8 @@ def _summary(result: BuildResult, console: Console) -> None:
     for key, value in rows:
         table.add_row(key, str(value))
     console.print(table)
+    if scales and (note := empty_splits_note(split_rows)):
+        console.print(f"[yellow]{note}[/]", markup=True, highlight=False)
     failed = [k for k, ok in m["sanity"].items() if not ok]
     if failed:
         console.print(f"[bold red]sanity checks failed:[/] {', '.join(failed)}")

@@ -44,6 +44,7 @@ from dataset_builder.quality import (
     NearDuplicateIndex,
     leak_check,
 )
+from dataset_builder.report import empty_splits_note
 from dataset_builder.samples import MARKER, SAMPLES_DIR, SampleConfig
 
 REPOS_DIR = "repos"
@@ -228,6 +229,9 @@ def _combine_samples(out: Path, manifests: dict[str, dict[str, Any]], holdout: s
             continue
         dest = folder / split / f"{label}.parquet"
         _write_parquet(dest, table)
+    for split in schema.SPLITS:  # every split readable, even an empty one (as one repository's)
+        if not (folder / split).is_dir():
+            _write_parquet(folder / split / schema.EMPTY_SPLIT_FILE, schema.SAMPLES.empty_table())
     return {"per_repo": per_repo,
             "leakage": {"test_dropped_cross_repo": dict(dropped),
                         "test_near_duplicates_after": after,
@@ -262,6 +266,10 @@ def _report(manifest: dict[str, Any]) -> str:
         lines.append(f"| {label} | {info['counts']['commits']} | {info['counts']['item_rows']} | "
                      f"{split.get('train', 0)} | {split.get('valid', 0)} | {split.get('test', 0)} "
                      f"| {s.get('leakage', {}).get('test_dropped_cross_repo', {}).get(label, 0)} |")
+    split_rows = {split: sum(rows.get(split, 0) for rows in s.get("per_repo", {}).values())
+                  for split in schema.SPLITS}
+    if "by_scale" in s and (note := empty_splits_note(split_rows)):  # samples were made
+        lines += ["", note]
     lines += ["", "Each repository's own report: `repos/<label>/report.md`.", "",
               "## Sanity checks", "", "| check | result |", "|---|---|"]
     lines += [f"| {k} | {'pass' if v else '**FAIL**'} |" for k, v in manifest["sanity"].items()]

@@ -8,6 +8,7 @@ from typing import Any
 import networkx as nx
 import pyarrow as pa
 
+from dataset_builder import schema
 from dataset_builder.config import MineConfig
 from dataset_builder.plots import PLOT, SAMPLES_PLOT
 
@@ -20,6 +21,18 @@ def history_plot_data(commits: pa.Table, out_degrees: list[int]) -> dict[str, An
     cols = commits.select(["items_added", "items_modified", "items_removed"])
     return {"series": [cols.column(c).to_pylist() for c in cols.column_names],
             "degrees": out_degrees}
+
+
+def empty_splits_note(split_rows: dict[str, int]) -> str:
+    """A sentence naming the splits without samples ("" when there are none): a split's files
+    are what `datasets.load_dataset` is given, and it raises on a split with no rows."""
+    empty = [split for split in schema.SPLITS if not split_rows.get(split)]
+    if not empty:
+        return ""
+    which = " and ".join(empty)
+    return (f"No samples in {which}: `datasets.load_dataset` raises on an empty split, so "
+            f"leave {which} out of its `data_files` (pyarrow reads the folder's "
+            f"`{schema.EMPTY_SPLIT_FILE}`).")
 
 
 def _table(headers: list[str], rows: list[list[Any]]) -> str:
@@ -150,6 +163,11 @@ def _quantiles(values: list[int]) -> list[Any]:
 REPORT_SAMPLE_COLUMNS = ["scale", "target_loc", "target_tokens"]
 
 
+def _split_rows(scales: dict[str, Any]) -> dict[str, int]:
+    return {split: sum(st["splits"].get(split, 0) for st in scales.values())
+            for split in schema.SPLITS}
+
+
 def render_samples_section(section: dict[str, Any], samples: pa.Table) -> str:
     """The samples part of report.md: per scale counts, LOC and token distributions, drops,
     dedup, leakage and type facts."""
@@ -183,8 +201,9 @@ def render_samples_section(section: dict[str, Any], samples: pa.Table) -> str:
         SAMPLES_HEADING,
         "",
         f"Type facts: `{cfg['type_facts']}`; budgets (tokens, micro→full): "
-        f"{', '.join(str(b) for b in cfg['budgets'])}; splits by time (test "
-        f"{cfg['test_fraction']}, valid {cfg['valid_fraction']} of commits"
+        f"{', '.join(str(b) for b in cfg['budgets'])}; splits by time (the newest commits "
+        f"holding {cfg['test_fraction']} of the item changes test, the next "
+        f"{cfg['valid_fraction']} valid"
         + (f"; held-out repositories: {', '.join(cfg['holdout_repos'])}"
            if cfg["holdout_repos"] else "") + "); config hash "
         f"`{section['config_hash']}`.",
@@ -193,6 +212,7 @@ def render_samples_section(section: dict[str, Any], samples: pa.Table) -> str:
                 "target LOC median / p90 / max", "target tokens median / p90 / max",
                 "targets split into parts", "over budget", "CPU s"], rows),
         "",
+        *([note, ""] if (note := empty_splits_note(_split_rows(scales))) else []),
         f"![target tokens per scale]({SAMPLES_PLOT})",
         "",
         "### Dropped, by reason and scale (produced = kept + dropped)",

@@ -97,9 +97,10 @@ class SampleConfig:
     budgets: tuple[int, int, int, int, int] = (2048, 8192, 16384, 32768, 32768)
     """Token budget of context + target + suffix for micro, small, medium, large, full."""
     test_fraction: float = 0.1
-    """Newest fraction of commits whose samples form the test split."""
+    """The newest commits holding this fraction of the item changes (added or modified items)
+    form the test split: the last commits of a history often change no code."""
     valid_fraction: float = 0.1
-    """The next-newest fraction of commits: the valid split."""
+    """The next-newest commits holding this fraction of the item changes: the valid split."""
     holdout_repos: tuple[str, ...] = ()
     """Repository labels whose samples all go to test (other repos: train/valid by time)."""
     near_threshold: float = 0.7
@@ -1250,7 +1251,8 @@ def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
 
     for split in schema.SPLITS:  # every split readable, even an empty one
         if not any((staging / split).glob("*.parquet")):
-            pq.write_table(schema.SAMPLES.empty_table(), staging / split / "empty.parquet")
+            pq.write_table(schema.SAMPLES.empty_table(),
+                           staging / split / schema.EMPTY_SPLIT_FILE)
     type_tokens = {"mode": config.type_facts,
                    "tokens": dict(sorted(inline_tokens.items(), key=lambda kv: -kv[1]))}
     section = {

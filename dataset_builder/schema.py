@@ -104,6 +104,9 @@ SCHEMAS = {"commits": COMMITS, "files": FILES, "items": ITEMS, "modules": MODULE
 # context + target + suffix; FIM moves the target (the "middle") to the end.
 SCALES = ("micro", "small", "medium", "large", "full")
 SPLITS = ("train", "valid", "test")
+# The file a split's folder holds when the split has no samples, so that every split's
+# folder reads as a table of the samples' schema.
+EMPTY_SPLIT_FILE = "empty.parquet"
 TYPE_FACT_MODES = ("header", "inline", "none")
 
 SAMPLES = pa.schema([

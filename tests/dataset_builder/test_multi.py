@@ -116,3 +116,24 @@ def test_a_working_trees_git_folder_is_that_repository(tmp_path: Path,
     assert not out.exists()
     assert unique_labels([open_repo(f"{one}/.git").path, open_repo(two).path,
                           open_repo(f"{two}/").path]) == ["one", "two", "two-2"]
+
+
+def test_an_empty_split_is_readable_and_named(tmp_path: Path) -> None:
+    """With no valid samples, valid's folder still reads as a table of the samples' schema,
+    in one repository's build and in several's; report.md says the split is empty
+    (`datasets.load_dataset` raises on it); the other splits are not named."""
+    from dataset_builder.schema import SAMPLES
+
+    one = _crate(tmp_path / "one", "one", "")
+    two = _crate(tmp_path / "two", "two", "")
+    common = ["--quiet", "--rustdoc", "none", "--valid-fraction", "0"]
+    single, several = tmp_path / "single", tmp_path / "several"
+    assert main(["--repo", str(one), "--out", str(single), *common]) == 0
+    assert main(["--repo", str(one), "--repo", str(two), "--out", str(several), *common]) == 0
+    for out in (single, several):
+        valid = pq.read_table(out / "samples" / "valid")
+        assert valid.num_rows == 0 and valid.schema.equals(SAMPLES)
+        assert pq.read_table(out / "samples" / "train").num_rows > 0
+        report = (out / "report.md").read_text()
+        assert "No samples in valid:" in report
+        assert "No samples in train" not in report and "and test" not in report
