@@ -24,6 +24,11 @@ _MARK = b"\x1e\x1fferric-commit\x1f"
 _FORMAT = "%x1e%x1fferric-commit%x1f%H%x00%P%x00%an%x00%at%x00%ct%x00%s%x00"
 _NULL_SHA = "0" * 40
 _GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"}
+# Every `git log`: its output as parsed here, whatever the repository's or the user's
+# config says (i18n.logOutputEncoding re-encoded names and subjects, which were then read
+# as UTF-8; color.diff=always puts escape codes into --raw lines; log.showSignature adds
+# lines of gpg's).
+_LOG_OUTPUT = ("--encoding=UTF-8", "--no-color", "--no-show-signature")
 
 
 class RepoError(Exception):
@@ -233,9 +238,8 @@ def iter_commits(info: RepoInfo, since: str | None = None, until: str | None = N
     their file changes; merges are diffed against their first parent and, with `renames`,
     renamed files are detected (-M). `max_commits` keeps the oldest N; `skip` then drops the
     first N of those (used when resuming)."""
-    cmd = _git(info.git_dir, "log", "--reverse", "--date-order", "--root", "--raw",
-               "-M" if renames else "--no-renames",
-               "--no-abbrev", "-z", "--diff-merges=first-parent", f"--format={_FORMAT}",
+    cmd = _git(info.git_dir, "log", *_LOG_OUTPUT, "--reverse", "--date-order", "--root",
+               "--raw", "-M" if renames else "--no-renames", "--no-abbrev", "-z", "--diff-merges=first-parent", f"--format={_FORMAT}",
                *_range_args(since, until), info.head, "--")
     index = 0
     for record in _log_records(cmd, renames):
@@ -254,8 +258,8 @@ def iter_merge_sides(info: RepoInfo, since: str | None = None, until: str | None
     order). `git log --diff-merges=separate` writes one record per parent but none for an
     empty diff, so the first list is the first parent's only when the merge differs from
     its first parent."""
-    cmd = _git(info.git_dir, "log", "--reverse", "--date-order", "--merges", "--raw",
-               "--no-renames", "--no-abbrev", "-z", "--diff-merges=separate",
+    cmd = _git(info.git_dir, "log", *_LOG_OUTPUT, "--reverse", "--date-order", "--merges",
+               "--raw", "--no-renames", "--no-abbrev", "-z", "--diff-merges=separate",
                f"--format={_FORMAT}", *_range_args(since, until), info.head, "--")
     sha = ""
     records: list[list[FileChange]] = []
@@ -421,7 +425,8 @@ def copied_crate_roots(info: RepoInfo) -> frozenset[str]:
     first-parent diffs."""
     # Plain pathspecs: `*` matches across `/` there, and the names are checked below.
     specs = [f"*{name}" for name in COPIED_CRATE_MARKERS]
-    out = subprocess.run(_git(info.git_dir, "log", "--format=", "--name-only", "--no-renames",
+    out = subprocess.run(_git(info.git_dir, "log", *_LOG_OUTPUT, "--format=", "--name-only",
+                              "--no-renames",
                               "--root", "--no-merges", "-z", info.head, "--", *specs),
                          capture_output=True, env=_env(), check=False)
     if out.returncode != 0:

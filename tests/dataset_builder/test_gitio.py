@@ -347,3 +347,22 @@ def test_extract_tree_gives_up_on_a_tree_mostly_missing(tmp_path: Path,
     with pytest.raises(RepoError, match="2 files' contents are missing"):
         extract_tree(repo.path / ".git", "HEAD", tmp_path / "tree")
     assert not (tmp_path / "tree").exists()
+
+
+def test_the_walk_reads_the_same_whatever_the_repositorys_git_config(tmp_path: Path) -> None:
+    """Config that changes `git log`'s output does not change the walk: a latin-1 log
+    output encoding (names and subjects were read back as U+FFFD), colours forced on (escape
+    codes in --raw lines) and signatures shown."""
+    repo = make_repo(tmp_path / "r", [
+        CommitStep("first", {"src/lib.rs": "pub fn a() {}\n"}),
+        CommitStep("café für Zoë", {"src/lib.rs": "pub fn a() {}\npub fn b() {}\n",
+                                    "src/é.rs": "pub fn c() {}\n"}),
+    ])
+    plain = list(iter_commits(open_repo(repo.path)))
+    for key, value in (("i18n.logOutputEncoding", "ISO-8859-1"), ("color.ui", "always"),
+                       ("color.diff", "always"), ("log.showSignature", "true")):
+        git(repo.path, "config", key, value)
+    configured = list(iter_commits(open_repo(repo.path)))
+    assert configured == plain
+    assert configured[-1].subject == "café für Zoë"
+    assert {c.path for c in configured[-1].changes} == {"src/lib.rs", "src/é.rs"}
