@@ -239,7 +239,8 @@ def iter_commits(info: RepoInfo, since: str | None = None, until: str | None = N
     renamed files are detected (-M). `max_commits` keeps the oldest N; `skip` then drops the
     first N of those (used when resuming)."""
     cmd = _git(info.git_dir, "log", *_LOG_OUTPUT, "--reverse", "--date-order", "--root",
-               "--raw", "-M" if renames else "--no-renames", "--no-abbrev", "-z", "--diff-merges=first-parent", f"--format={_FORMAT}",
+               "--raw", "-M" if renames else "--no-renames", "--no-abbrev", "-z",
+               "--diff-merges=first-parent", f"--format={_FORMAT}",
                *_range_args(since, until), info.head, "--")
     index = 0
     for record in _log_records(cmd, renames):
