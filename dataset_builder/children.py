@@ -7,6 +7,9 @@ import ctypes
 import os
 import pickle
 import signal
+import sys
+import threading
+from types import FrameType
 
 _PR_SET_PDEATHSIG = 1
 
@@ -17,7 +20,41 @@ class Terminated(KeyboardInterrupt):
     says how to resume."""
 
 
-def raise_terminated(signum: int, frame: object) -> None:
+# How soon a signal that arrived inside a finalizer is sent again.
+REDELIVER_S = 0.05
+
+
+def _in_finalizer(frame: FrameType | None) -> bool:
+    while frame is not None:
+        if frame.f_code.co_name == "__del__":
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _stopping() -> bool:
+    """Whether this thread is already handling a Terminated (cleaning up after one)."""
+    exc = sys.exception()
+    while exc is not None:
+        if isinstance(exc, Terminated):
+            return True
+        exc = exc.__context__
+    return False
+
+
+def raise_terminated(signum: int, frame: FrameType | None) -> None:
+    """Raise Terminated, unless one is already being handled (a second SIGTERM would cut
+    the cleanup short) or the signal arrived inside a `__del__`: Python prints an exception
+    raised there and drops it ("Exception ignored in: ParquetWriter.__del__"), and the
+    build carried on as if never asked to stop. The signal is then sent again shortly, to
+    arrive wherever the main thread is by then."""
+    if _stopping():
+        return
+    if _in_finalizer(frame):
+        again = threading.Timer(REDELIVER_S, os.kill, (os.getpid(), signum))
+        again.daemon = True
+        again.start()
+        return
     raise Terminated
 
 

@@ -155,6 +155,42 @@ def test_sigterm_stops_cargo_and_says_how_to_resume(tmp_path: Path) -> None:
         "terminated: run the same command again to resume"
 
 
+SIGTERM_IN_A_FINALIZER = """
+    import os, signal, time
+    from dataset_builder.children import Terminated, answer_sigterm
+
+    answer_sigterm()
+
+    class Writer:  # as pyarrow's ParquetWriter, whose __del__ closes the file
+        def __del__(self):
+            os.kill(os.getpid(), signal.SIGTERM)  # arrives here, in the finalizer
+            sum(range(1000))
+
+    try:
+        Writer()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            time.sleep(0.01)
+        print("carried on")
+    except Terminated:
+        try:  # cleaning up after it: a second SIGTERM does not cut the cleanup short
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.2)
+            print("terminated, cleaned up")
+        except Terminated:
+            print("cleanup cut short")
+"""
+
+
+def test_sigterm_inside_a_finalizer_still_stops_the_build() -> None:
+    """An exception raised in a __del__ is printed and dropped: SIGTERM arriving there was
+    lost, and the build carried on (a flaky hang of the test above, in ParquetWriter's)."""
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(SIGTERM_IN_A_FINALIZER)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    assert proc.stdout.strip() == "terminated, cleaned up", proc.stderr
+    assert "Exception ignored" not in proc.stderr
+
+
 @pytest.mark.skipif(shutil.which("setpriv") is None or not sys.platform.startswith("linux"),
                     reason="needs Linux and util-linux's setpriv")
 def test_kill_9_takes_cargo_and_its_children_with_the_build(tmp_path: Path) -> None:
