@@ -2,7 +2,7 @@ import gc
 import os
 import sys
 
-from dataset_builder.children import answer_sigterm
+from dataset_builder.children import answer_sigterm, done_answering
 from dataset_builder.plots import Drawer
 
 answer_sigterm()
@@ -21,6 +21,7 @@ skip_pandas_probe()
 # time, and so does freeing them one by one at exit.
 gc.set_threshold(200_000, 50, 1000)
 code = main()
+done_answering()  # a signal sent again must not stop a run that has finished
 sys.stdout.flush()
 sys.stderr.flush()
 os._exit(code)

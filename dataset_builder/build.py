@@ -405,6 +405,11 @@ def _mine(config: MineConfig, info: RepoInfo, out: Path, config_hash: str, label
     work = WorkDir(out, config_hash)
 
     total = count_commits(info, config.since, config.until)
+    if total == 0:  # git takes some words (`all`, `false`) for now: say what selected nothing
+        work.remove()
+        window = " ".join(f"--{name} {value!r}" for name, value in
+                          (("since", config.since), ("until", config.until)) if value)
+        raise RepoError(f"--repo {config.repo}: no commits of {info.rev} in {window}")
     if config.max_commits is not None:
         total = min(total, config.max_commits)
     rustdoc_ahead: RustdocAhead | None = None

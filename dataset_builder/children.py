@@ -10,6 +10,7 @@ import signal
 import sys
 import threading
 from types import FrameType
+from typing import Any
 
 _PR_SET_PDEATHSIG = 1
 
@@ -20,16 +21,11 @@ class Terminated(KeyboardInterrupt):
     says how to resume."""
 
 
-# How soon a signal that arrived inside a finalizer is sent again.
+# How soon a stop signal whose Terminated Python dropped is sent again.
 REDELIVER_S = 0.05
 
-
-def _in_finalizer(frame: FrameType | None) -> bool:
-    while frame is not None:
-        if frame.f_code.co_name == "__del__":
-            return True
-        frame = frame.f_back
-    return False
+_stop_signal: int | None = None  # the signal last answered with Terminated
+_exiting = False  # the work is done: nothing is sent again
 
 
 def _stopping() -> bool:
@@ -43,24 +39,51 @@ def _stopping() -> bool:
 
 
 def raise_terminated(signum: int, frame: FrameType | None) -> None:
-    """Raise Terminated, unless one is already being handled (a second SIGTERM would cut
-    the cleanup short) or the signal arrived inside a `__del__`: Python prints an exception
-    raised there and drops it ("Exception ignored in: ParquetWriter.__del__"), and the
-    build carried on as if never asked to stop. The signal is then sent again shortly, to
-    arrive wherever the main thread is by then."""
+    """Raise Terminated, unless one is already being handled: a second SIGTERM would cut
+    the cleanup short."""
+    global _stop_signal
     if _stopping():
         return
-    if _in_finalizer(frame):
-        again = threading.Timer(REDELIVER_S, os.kill, (os.getpid(), signum))
+    _stop_signal = signum
+    raise Terminated
+
+
+def _send_again(signum: int) -> None:
+    if not _exiting:
+        os.kill(os.getpid(), signum)
+
+
+def _unraisable(args: Any) -> None:
+    """sys.unraisablehook. A Terminated raised where Python cannot raise it, in a finalizer
+    (ParquetWriter.__del__, the `finally` of a generator being collected, a weakref.finalize
+    callback), was printed and dropped, and the build carried on as if never asked to stop:
+    the signal is sent again instead, to arrive wherever the main thread is by then."""
+    if isinstance(args.exc_value, Terminated) and _stop_signal is not None:
+        again = threading.Timer(REDELIVER_S, _send_again, (_stop_signal,))
         again.daemon = True
         again.start()
         return
-    raise Terminated
+    sys.__unraisablehook__(args)
+
+
+def answer_stop_signal(signum: int) -> None:
+    """In this process, `signum` raises Terminated in the main thread, and is never lost."""
+    global _exiting
+    _exiting = False
+    sys.unraisablehook = _unraisable
+    signal.signal(signum, raise_terminated)
 
 
 def answer_sigterm() -> None:
     """In the build process: SIGTERM raises Terminated in its main thread."""
-    signal.signal(signal.SIGTERM, raise_terminated)
+    answer_stop_signal(signal.SIGTERM)
+
+
+def done_answering() -> None:
+    """The work is done: a signal is not sent again, and SIGTERM ends the process as usual."""
+    global _exiting
+    _exiting = True
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def exit_with_parent(parent_pid: int) -> None:

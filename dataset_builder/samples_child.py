@@ -22,7 +22,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from dataset_builder.children import exit_with_parent, picklable, raise_terminated
+from dataset_builder.children import answer_stop_signal, exit_with_parent, picklable
 from dataset_builder.gitio import RepoInfo
 from dataset_builder.samples import RustdocAhead, SampleConfig, build_samples
 
@@ -103,7 +103,7 @@ def _child_main(conn: Connection, parent_end: Connection, parent_pid: int, info:
                 progress: bool) -> None:
     exit_with_parent(parent_pid)
     parent_end.close()  # the fork's copy: the parent's close must reach this end as EOF
-    signal.signal(STOP_SIGNAL, raise_terminated)
+    answer_stop_signal(STOP_SIGNAL)
     ahead: RustdocAhead | None = None
     try:
         while True:

@@ -97,11 +97,13 @@ def test_bad_rev_and_empty_selection(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert code == 2
     assert_one_line_error(err)
     assert "--rev nope" in err
-    # Dates that select nothing leave no .rs files to mine.
-    code, err = run_main(capsys, "--repo", str(repo.path), "--out", out,
-                         "--since", "2100-01-01")
-    assert code == 2
-    assert_one_line_error(err)
+    # Dates that select nothing are named, rather than said to leave no .rs files; git
+    # takes some words for now (`all`, `false`), and they select nothing either.
+    for since in ("2100-01-01", "all"):
+        code, err = run_main(capsys, "--repo", str(repo.path), "--out", out, "--since", since)
+        assert code == 2
+        assert_one_line_error(err)
+        assert f"no commits of HEAD in --since '{since}'" in err
     # git log reads a date it cannot parse as now, which would select a surprising range.
     for option in ("--since", "--until"):
         code, err = run_main(capsys, "--repo", str(repo.path), "--out", out, option, "notadate")
