@@ -25,9 +25,9 @@ _FORMAT = "%x1e%x1fferric-commit%x1f%H%x00%P%x00%an%x00%at%x00%ct%x00%s%x00"
 _NULL_SHA = "0" * 40
 _GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"}
 # Every `git log`: its output as parsed here, whatever the repository's or the user's
-# config says (i18n.logOutputEncoding re-encoded names and subjects, which were then read
-# as UTF-8; color.diff=always puts escape codes into --raw lines; log.showSignature adds
-# lines of gpg's).
+# config says: i18n.logOutputEncoding re-encoded names and subjects, which were then read
+# as UTF-8. Colours and shown signatures are turned off too, in case (git 2.39 colours no
+# `--raw -z` output, and the record parser passes over a signature's lines).
 _LOG_OUTPUT = ("--encoding=UTF-8", "--no-color", "--no-show-signature")
 
 

@@ -349,19 +349,18 @@ def test_extract_tree_gives_up_on_a_tree_mostly_missing(tmp_path: Path,
     assert not (tmp_path / "tree").exists()
 
 
-def test_the_walk_reads_the_same_whatever_the_repositorys_git_config(tmp_path: Path) -> None:
-    """Config that changes `git log`'s output does not change the walk: a latin-1 log
-    output encoding (names and subjects were read back as U+FFFD), colours forced on (escape
-    codes in --raw lines) and signatures shown."""
+def test_the_walk_reads_the_same_whatever_the_repositorys_log_encoding(tmp_path: Path) -> None:
+    """A latin-1 log output encoding in the repository's config (i18n.logOutputEncoding)
+    read names and subjects back as U+FFFD. (--no-color and --no-show-signature are passed
+    too, but change nothing measurable here: git 2.39 colours no `--raw -z` output, and the
+    walk's parser already passed over a shown signature's lines.)"""
     repo = make_repo(tmp_path / "r", [
         CommitStep("first", {"src/lib.rs": "pub fn a() {}\n"}),
         CommitStep("café für Zoë", {"src/lib.rs": "pub fn a() {}\npub fn b() {}\n",
                                     "src/é.rs": "pub fn c() {}\n"}),
     ])
     plain = list(iter_commits(open_repo(repo.path)))
-    for key, value in (("i18n.logOutputEncoding", "ISO-8859-1"), ("color.ui", "always"),
-                       ("color.diff", "always"), ("log.showSignature", "true")):
-        git(repo.path, "config", key, value)
+    git(repo.path, "config", "i18n.logOutputEncoding", "ISO-8859-1")
     configured = list(iter_commits(open_repo(repo.path)))
     assert configured == plain
     assert configured[-1].subject == "café für Zoë"
