@@ -7,8 +7,10 @@ other, and the walk's finished bar was drawn over."""
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import sys
 import threading
+import weakref
 from collections.abc import Iterable
 from types import TracebackType
 from typing import Any
@@ -40,31 +42,47 @@ def draw_on_line(line: int) -> None:
 
 
 class SharedWriteLock:
-    """tqdm's write lock for bars drawn by forked processes: one multiprocessing RLock (it
-    also keeps this process's threads apart), waited on for at most LOCK_WAIT_S. After a
-    wait that long this process draws without waiting for it (lines may mix; nothing
-    hangs). tqdm's own lock pairs it with a thread lock, which a process forked while
-    another of its threads held it (tqdm's monitor thread) would never see released."""
+    """tqdm's write lock for bars drawn by forked processes: a thread lock that keeps this
+    process's threads apart (made anew in a forked child, where a thread that held it at
+    the fork, tqdm's monitor thread, does not exist to release it), then a multiprocessing
+    lock shared with the other processes, waited on for at most LOCK_WAIT_S. After a wait
+    that long this process draws without it (lines may mix; nothing hangs) until it gets it
+    again. A caller's own timeout is kept: acquire then says False when it runs out."""
 
     def __init__(self) -> None:
-        self._lock = mp.RLock()
+        self._processes = mp.RLock()
+        self._threads = threading.RLock()
         self._taken = threading.local()  # per thread: whether each nested acquire got it
         self._given_up = False
+        _LOCKS.add(self)
+
+    def _forked(self) -> None:
+        self._threads = threading.RLock()
+        self._taken = threading.local()
 
     def acquire(self, block: bool = True, timeout: float | None = None) -> bool:
-        wait = LOCK_WAIT_S if timeout is None or timeout < 0 else min(timeout, LOCK_WAIT_S)
-        got = self._lock.acquire(block and not self._given_up, wait)
-        if not got:
-            if not block:
-                return False  # the caller does not draw, and does not release
-            self._given_up = True
-        taken: list[bool] = self._taken.__dict__.setdefault("stack", [])
-        taken.append(got)
-        return True  # got it, or waited too long: draw anyway
+        wait = timeout if block and timeout is not None and timeout >= 0 else None
+        if not self._threads.acquire(block, -1 if wait is None else wait):
+            return False
+        if not block or self._given_up:
+            got = self._processes.acquire(False)
+        else:
+            got = self._processes.acquire(True, LOCK_WAIT_S if wait is None
+                                          else min(wait, LOCK_WAIT_S))
+        if got:
+            self._given_up = False
+        elif not block or (wait is not None and wait < LOCK_WAIT_S):
+            self._threads.release()  # the caller's wait ran out: it does not draw
+            return False
+        else:
+            self._given_up = True  # the holder is gone, or stopped: draw anyway
+        self._taken.__dict__.setdefault("stack", []).append(got)
+        return True
 
     def release(self) -> None:
         if self._taken.stack.pop():
-            self._lock.release()
+            self._processes.release()
+        self._threads.release()
 
     def __enter__(self) -> SharedWriteLock:
         self.acquire()
@@ -73,6 +91,18 @@ class SharedWriteLock:
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                  trace: TracebackType | None) -> None:
         self.release()
+
+
+_LOCKS: weakref.WeakSet[SharedWriteLock] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for lock in list(_LOCKS):
+        lock._forked()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def share_lock() -> None:

@@ -70,6 +70,7 @@ def test_a_process_killed_while_drawing_does_not_hang_the_others(
     import os
     import signal
     import threading
+    import time
 
     from tqdm import tqdm
 
@@ -103,8 +104,53 @@ def test_a_process_killed_while_drawing_does_not_hang_the_others(
         drawer.join(timeout=10)
         assert drawn.is_set(), "a bar waited for ever on the dead process's lock"
         assert lock.acquire(False) is False  # still held: the dead process has it
+        # Drawing without the shared lock, this process's threads are still kept apart.
+        inside, overlaps = [0], [0]
+
+        def hold_it() -> None:
+            for _ in range(500):
+                with lock:
+                    inside[0] += 1
+                    overlaps[0] += inside[0] > 1
+                    time.sleep(0)
+                    inside[0] -= 1
+
+        threads = [threading.Thread(target=hold_it) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=10)
+        assert overlaps[0] == 0
     finally:
         if before is None:
             delattr(tqdm, "_lock")
         else:
             tqdm.set_lock(before)
+
+
+def test_a_callers_own_timeout_is_kept() -> None:
+    """tqdm's refresh(lock_args=(True, t)) draws only if the lock is had within t: a wait
+    that runs out says False, and does not turn waiting off for later bars."""
+    import threading
+
+    from dataset_builder.progress import SharedWriteLock
+
+    lock = SharedWriteLock()
+    held, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with lock:
+            held.set()
+            done.wait()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait()
+    try:
+        assert lock.acquire(True, 0.05) is False
+        assert lock.acquire(False) is False
+    finally:
+        done.set()
+        holder.join()
+    assert lock.acquire(True, 0.05) is True
+    lock.release()
