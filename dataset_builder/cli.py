@@ -14,7 +14,7 @@ from dataset_builder.build import BuildResult, build_dataset
 from dataset_builder.cargo_manifest import DEBIAN_REGISTRY
 from dataset_builder.children import Terminated
 from dataset_builder.config import MineConfig
-from dataset_builder.gitio import RepoError, check_date, open_repo
+from dataset_builder.gitio import RepoError, check_date, open_repo, repo_name
 from dataset_builder.report import empty_splits_note
 from dataset_builder.samples import SampleConfig
 from dataset_builder.schema import SPLITS
@@ -266,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
             repo_path = str(materialise(args.demo_dir or default_demo_dir()))
             label = DEMO
         info = open_repo(repo_path, args.rev)
-        label = label or info.path.name.removesuffix(".git")
+        label = label or repo_name(repo_path)
         out = args.out or str(Path("data") / label)
         config = MineConfig(repo=str(info.path), out=out, rev=args.rev, since=args.since,
                             until=args.until, max_commits=args.max_commits,

@@ -151,6 +151,16 @@ def open_repo(path: str | Path, rev: str = "HEAD") -> RepoInfo:
                     head=head, rev=rev)
 
 
+def repo_name(path: str | Path) -> str:
+    """The repository's name from its path as given: the folder's name without `.git` (a
+    working tree's `.git` folder: the tree's). Symbolic links are not followed, so a link
+    names the repository it points to, as the user called it."""
+    given = Path(os.path.abspath(Path(path).expanduser()))
+    if given.name == ".git":
+        given = given.parent
+    return given.name.removesuffix(".git") or "repo"
+
+
 def count_commits(info: RepoInfo, since: str | None, until: str | None) -> int:
     args = ["rev-list", "--count", *_range_args(since, until), info.head]
     out = subprocess.run(_git(info.git_dir, *args), capture_output=True, text=True, check=True,

@@ -37,7 +37,7 @@ from dataset_builder import schema
 from dataset_builder.atomic import atomic_write, atomic_write_json, atomic_write_text
 from dataset_builder.children import exit_with_parent
 from dataset_builder.config import MineConfig
-from dataset_builder.gitio import RepoError, open_repo
+from dataset_builder.gitio import RepoError, open_repo, repo_name
 from dataset_builder.quality import (
     CHECK_MARGIN,
     DROP_MARGIN,
@@ -67,8 +67,8 @@ def read_repos_file(path: Path) -> list[str]:
 
 
 def unique_labels(roots: list[Path], names: dict[Path, str] | None = None) -> list[str]:
-    """A label per repository (its top folder, as open_repo found it): the folder's name (or
-    names[root]), made unique with -2, -3..."""
+    """A label per repository (its top folder, as open_repo found it): names[root], else the
+    folder's name, made unique with -2, -3..."""
     labels: list[str] = []
     for root in roots:
         base = (names or {}).get(root) or root.name.removesuffix(".git") or "repo"
@@ -94,7 +94,8 @@ def build_many(paths: list[str], out: Path, config: dict[str, Any],
                progress: bool, names: dict[str, str] | None = None) -> dict[str, Any]:
     """Build every repository (in parallel), then combine them into out."""
     # Bad input is reported before any work starts; open_repo also finds each one's top
-    # (`repo/.git` is `repo`), which names it and tells one given twice.
+    # (`repo/.git` is `repo`, a link is what it points to), which tells one given twice. The
+    # path as given names it: a mirror in a folder `repo` reached by a link `fd` is `fd`.
     roots = [open_repo(path, config.get("rev", "HEAD")).path for path in paths]
     seen: dict[Path, str] = {}
     for path, root in zip(paths, roots, strict=True):
@@ -103,8 +104,8 @@ def build_many(paths: list[str], out: Path, config: dict[str, Any],
                             if path != seen[root] else f"--repo {path}: given twice")
         seen[root] = path
     given = names or {}
-    labels = unique_labels(roots, {root: given[path] for path, root in
-                                   zip(paths, roots, strict=True) if path in given})
+    labels = unique_labels(roots, {root: given.get(path) or repo_name(path)
+                                   for path, root in zip(paths, roots, strict=True)})
     unknown = sorted(set(holdout) - set(labels))
     if unknown:
         raise RepoError(f"--holdout-repo {', '.join(unknown)}: not among the repositories "

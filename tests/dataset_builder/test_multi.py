@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
 from dataset_builder.cli import main
-from dataset_builder.gitio import open_repo
+from dataset_builder.gitio import open_repo, repo_name
 from dataset_builder.multi import unique_labels
 from dataset_builder.samples import read_samples
 from tests.dataset_builder.conftest import Commit, make_repo
@@ -116,6 +117,30 @@ def test_a_working_trees_git_folder_is_that_repository(tmp_path: Path,
     assert not out.exists()
     assert unique_labels([open_repo(f"{one}/.git").path, open_repo(two).path,
                           open_repo(f"{two}/").path]) == ["one", "two", "two-2"]
+
+
+def test_a_link_names_the_repository_it_points_to(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """A bare mirror in a folder `repo`, given through a link `fd`, is labelled `fd` (the
+    label names --holdout-repo, the samples' `repo` and the default output folder); the link
+    beside its target is the same repository given twice."""
+    one = _crate(tmp_path / "one", "one", "")
+    mirror = tmp_path / "mirrors" / "sharkdp+fd" / "repo"
+    subprocess.run(["git", "clone", "-q", "--bare", str(one), str(mirror)], check=True)
+    link = tmp_path / "fd"
+    link.symlink_to(mirror)
+    assert repo_name(link) == "fd" and repo_name(mirror) == "repo"
+    assert repo_name(f"{one}/.git") == "one" and repo_name(tmp_path / "x.git") == "x"
+    out = tmp_path / "o"
+    assert main(["--repo", str(link), "--repo", str(one), "--holdout-repo", "none",
+                 "--out", str(out), "--quiet"]) == 2
+    assert capsys.readouterr().err.strip() == \
+        "error: --holdout-repo none: not among the repositories (fd, one)"
+    assert main(["--repo", str(link), "--repo", str(mirror), "--out", str(out),
+                 "--quiet"]) == 2
+    assert capsys.readouterr().err.strip() == \
+        f"error: --repo {mirror}: given twice (also as {link})"
+    assert not out.exists()
 
 
 def test_an_empty_split_is_readable_and_named(tmp_path: Path) -> None:
