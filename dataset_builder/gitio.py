@@ -118,6 +118,10 @@ def open_repo(path: str | Path, rev: str = "HEAD") -> RepoInfo:
     not named *.git for a working tree whose parent is the work tree."""
     p = Path(path).expanduser()
     if not p.exists():
+        if re.match(r"^[a-z][a-z0-9+.-]*://|^[\w.-]+@[\w.-]+:", str(path)):
+            # no network at run time: a remote is cloned by the user
+            raise RepoError(f"--repo {path}: a URL; clone it first (git clone {path}) "
+                            "and give the folder")
         raise RepoError(f"--repo {path}: no such file or directory")
     if not p.is_dir():
         raise RepoError(f"--repo {path}: is a file, not a directory")

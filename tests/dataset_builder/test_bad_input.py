@@ -39,6 +39,14 @@ def _missing(tmp_path: Path) -> Path:
     return tmp_path / "does-not-exist"
 
 
+def _url(tmp_path: Path) -> str:
+    return "https://github.com/sharkdp/fd"
+
+
+def _scp_url(tmp_path: Path) -> str:
+    return "git@github.com:sharkdp/fd.git"
+
+
 def _file(tmp_path: Path) -> Path:
     path = tmp_path / "lib.rs"
     path.write_text("fn main() {}\n")
@@ -73,12 +81,15 @@ def _no_rust(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize(("make", "message"), [
     (_missing, "no such file"),
+    (_url, "a URL; clone it first (git clone https://github.com/sharkdp/fd)"),
+    (_scp_url, "a URL; clone it first"),
     (_file, "is a file"),
     (_plain_dir, "not a git repository"),
     (_nested_plain_dir, "not a git repository"),
     (_empty_repo, "no commits"),
     (_no_rust, "no .rs files"),
-], ids=["missing", "file", "plain-dir", "nested-plain-dir", "empty-repo", "no-rust"])
+], ids=["missing", "url", "scp-url", "file", "plain-dir", "nested-plain-dir", "empty-repo",
+        "no-rust"])
 def test_bad_repo_exits_2(make: Any, message: str, tmp_path: Path,
                           capsys: pytest.CaptureFixture[str]) -> None:
     repo = make(tmp_path)
