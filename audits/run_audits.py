@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -16,14 +17,26 @@ HERE = Path(__file__).resolve().parent
 
 def execute(notebook: Path, out_dir: Path, env: dict[str, str], timeout: int = 600) -> Path:
     import nbformat
+    from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
 
     nb = nbformat.read(notebook, as_version=4)
     old = dict(os.environ)
     os.environ.update(env)
     try:
-        NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                       resources={"metadata": {"path": str(HERE)}}).execute()
+        # Unix sockets in a private folder rather than TCP on localhost: nothing else on the
+        # machine can reach the kernel (ipykernel warns about plain TCP at every start).
+        with tempfile.TemporaryDirectory(prefix="ferric-kernel-") as sockets:
+            # a socket's path has at most 107 bytes; with a long TMPDIR, TCP as before
+            ipc = len(sockets) < 80
+            manager = KernelManager(kernel_name="python3", **(
+                {"transport": "ipc", "ip": str(Path(sockets) / "kernel")} if ipc else {}))
+            try:
+                NotebookClient(nb, km=manager, timeout=timeout,
+                               resources={"metadata": {"path": str(HERE)}}).execute()
+            finally:  # a kernel manager passed in is the caller's to stop
+                if manager.has_kernel:
+                    manager.shutdown_kernel(now=True)
     finally:
         os.environ.clear()
         os.environ.update(old)
