@@ -125,6 +125,9 @@ def _generate_file(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Bad input is one line on stderr and exit 2; a bug is one line and exit 1 (FERRIC_DEBUG=1
     shows the traceback). A killed or failed run resumes when started again."""
+    from training.offline import stay_offline  # models load from local folders only
+
+    stay_offline()
     try:
         return _main(argv)
     except (OSError, ValueError) as exc:

@@ -17,6 +17,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("overrides", nargs="*", help="key=value (dotted keys), e.g. train.max_steps=20")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from training.offline import stay_offline
+
+    stay_offline()
     from training.config import ConfigError, load_config
 
     try:
@@ -37,9 +40,13 @@ def main(argv: list[str] | None = None) -> int:
               "re-running resumes from the last checkpoint)", file=sys.stderr)
         return 1
     failed = [k for k, ok in summary["sanity"].items() if not ok]
+
+    def loss(value: float | None) -> str:  # summary.json keeps the full figures
+        return "-" if value is None else f"{value:.4f}"
+
     print(f"run folder: {config.train.output_dir} (report.md); steps {summary['steps']}, "
-          f"loss {summary['train_loss_first']} -> {summary['train_loss_last']}, "
-          f"eval loss {summary['eval_loss']}"
+          f"loss {loss(summary['train_loss_first'])} -> {loss(summary['train_loss_last'])}, "
+          f"eval loss {loss(summary['eval_loss'])}"
           + (f"; sanity checks failed: {', '.join(failed)}" if failed else ""))
     return 0
 

@@ -124,7 +124,9 @@ def run(config: RunConfig, progress: bool = True) -> dict[str, Any]:
         report_to=["tensorboard"],
         dataloader_num_workers=t.dataloader_workers, deepspeed=t.deepspeed,
         disable_tqdm=not progress, remove_unused_columns=False,
-        gradient_checkpointing=False,  # load_model already set it up (non-reentrant)
+        # Checkpointing is left at its default, off: load_model already set it up
+        # (non-reentrant). Naming it warns on transformers >= 5.x, where the argument is
+        # `activation_checkpointing` and `gradient_checkpointing` a deprecated alias.
         use_cpu=not torch.cuda.is_available(),
     )
     trainer = ChunkedLossTrainer(model=model, args=args, train_dataset=train_set,
