@@ -18,6 +18,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--base", help="base model folder (default: the run's model.weights)")
     p.add_argument("--out", required=True, help="folder for the merged fp16 model")
     args = p.parse_args(argv)
+    from training.offline import stay_offline
+
+    stay_offline()
     import torch
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
