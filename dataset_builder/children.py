@@ -8,7 +8,7 @@ import os
 import pickle
 import signal
 import sys
-import threading
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
@@ -21,16 +21,20 @@ class Terminated(KeyboardInterrupt):
     says how to resume."""
 
 
-# How soon a stop signal whose Terminated Python dropped is sent again.
+# How soon a stop signal whose Terminated Python dropped is answered again, and the signal
+# that brings it back: the process's interval timer (setitimer), so that nothing has to
+# start a thread inside a finalizer, which may run while the main thread holds threading's
+# own locks.
 REDELIVER_S = 0.05
+_AGAIN = signal.SIGALRM
 
-_stop_signal: int | None = None  # the signal last answered with Terminated
-_exiting = False  # the work is done: nothing is sent again
+_stop_signal: int | None = None  # the signal this process answers with Terminated
+_exiting = False  # the work is done: nothing raises Terminated any more
+_previous_hook: Callable[[Any], object] | None = None  # sys.unraisablehook before ours
 
 
-def _stopping() -> bool:
-    """Whether this thread is already handling a Terminated (cleaning up after one)."""
-    exc = sys.exception()
+def _holds_terminated(exc: BaseException | None) -> bool:
+    """Whether `exc` is a Terminated or was raised while one was being handled."""
     while exc is not None:
         if isinstance(exc, Terminated):
             return True
@@ -38,39 +42,62 @@ def _stopping() -> bool:
     return False
 
 
+def _stopping() -> bool:
+    """Whether this thread is already handling a Terminated (cleaning up after one)."""
+    return _holds_terminated(sys.exception())
+
+
+def _in_unraisable_hook(frame: FrameType | None) -> bool:
+    while frame is not None:
+        if frame.f_code is _unraisable.__code__:
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _answer_again() -> None:
+    signal.setitimer(signal.ITIMER_REAL, REDELIVER_S)
+
+
 def raise_terminated(signum: int, frame: FrameType | None) -> None:
-    """Raise Terminated, unless one is already being handled: a second SIGTERM would cut
-    the cleanup short."""
-    global _stop_signal
-    if _stopping():
+    """Raise Terminated, unless the work is done, or one is already being handled (a second
+    signal would cut the cleanup short). Arriving while Python reports an exception that it
+    dropped, where a Terminated would be dropped too, it is answered again a moment later."""
+    if _exiting or _stopping():
         return
-    _stop_signal = signum
+    if _in_unraisable_hook(frame):
+        _answer_again()
+        return
     raise Terminated
 
 
-def _send_again(signum: int) -> None:
-    if not _exiting:
-        os.kill(os.getpid(), signum)
+def _again(signum: int, frame: FrameType | None) -> None:
+    if _stop_signal is not None:
+        raise_terminated(_stop_signal, frame)
 
 
 def _unraisable(args: Any) -> None:
     """sys.unraisablehook. A Terminated raised where Python cannot raise it, in a finalizer
     (ParquetWriter.__del__, the `finally` of a generator being collected, a weakref.finalize
-    callback), was printed and dropped, and the build carried on as if never asked to stop:
-    the signal is sent again instead, to arrive wherever the main thread is by then."""
-    if isinstance(args.exc_value, Terminated) and _stop_signal is not None:
-        again = threading.Timer(REDELIVER_S, _send_again, (_stop_signal,))
-        again.daemon = True
-        again.start()
+    callback), also one that the finalizer's own cleanup then replaced with another error,
+    was printed and dropped, and the build carried on as if never asked to stop: it is
+    answered again instead, wherever the main thread is by then. Other exceptions go to the
+    hook that was there before."""
+    if not _exiting and _holds_terminated(args.exc_value):
+        _answer_again()
         return
-    sys.__unraisablehook__(args)
+    (_previous_hook or sys.__unraisablehook__)(args)
 
 
 def answer_stop_signal(signum: int) -> None:
     """In this process, `signum` raises Terminated in the main thread, and is never lost."""
-    global _exiting
+    global _exiting, _stop_signal, _previous_hook
     _exiting = False
+    _stop_signal = signum
+    if sys.unraisablehook is not _unraisable:
+        _previous_hook = sys.unraisablehook
     sys.unraisablehook = _unraisable
+    signal.signal(_AGAIN, _again)
     signal.signal(signum, raise_terminated)
 
 
@@ -80,10 +107,16 @@ def answer_sigterm() -> None:
 
 
 def done_answering() -> None:
-    """The work is done: a signal is not sent again, and SIGTERM ends the process as usual."""
+    """The work is done: nothing is answered again (a signal already on its way is passed
+    over), the stop signal ends the process as usual, and the previous hook is back."""
     global _exiting
-    _exiting = True
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _exiting = True  # first: a handler that runs from here on does nothing
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    signal.signal(_AGAIN, signal.SIG_IGN)
+    if _stop_signal is not None:
+        signal.signal(_stop_signal, signal.SIG_DFL)
+    if sys.unraisablehook is _unraisable:
+        sys.unraisablehook = _previous_hook or sys.__unraisablehook__
 
 
 def exit_with_parent(parent_pid: int) -> None:

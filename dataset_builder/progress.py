@@ -10,6 +10,7 @@ import multiprocessing as mp
 import os
 import sys
 import threading
+import time
 import weakref
 from collections.abc import Iterable
 from types import TracebackType
@@ -46,8 +47,10 @@ class SharedWriteLock:
     process's threads apart (made anew in a forked child, where a thread that held it at
     the fork, tqdm's monitor thread, does not exist to release it), then a multiprocessing
     lock shared with the other processes, waited on for at most LOCK_WAIT_S. After a wait
-    that long this process draws without it (lines may mix; nothing hangs) until it gets it
-    again. A caller's own timeout is kept: acquire then says False when it runs out."""
+    that long this process draws without it (lines may mix; nothing hangs), and its later
+    bars only try it, until they get it again. A caller's own timeout counts for both waits
+    together: if it runs out before LOCK_WAIT_S has passed, acquire says False; a longer one
+    ends in drawing without the lock after LOCK_WAIT_S, as a wait without a timeout does."""
 
     def __init__(self) -> None:
         self._processes = mp.RLock()
@@ -62,22 +65,40 @@ class SharedWriteLock:
 
     def acquire(self, block: bool = True, timeout: float | None = None) -> bool:
         wait = timeout if block and timeout is not None and timeout >= 0 else None
+        deadline = None if wait is None else time.monotonic() + wait  # for both waits
         if not self._threads.acquire(block, -1 if wait is None else wait):
             return False
-        if not block or self._given_up:
-            got = self._processes.acquire(False)
-        else:
-            got = self._processes.acquire(True, LOCK_WAIT_S if wait is None
-                                          else min(wait, LOCK_WAIT_S))
-        if got:
-            self._given_up = False
-        elif not block or (wait is not None and wait < LOCK_WAIT_S):
-            self._threads.release()  # the caller's wait ran out: it does not draw
+        try:
+            got = self._processes_lock(block, deadline)
+        except BaseException:  # a signal in the wait (Terminated, Ctrl-C): the thread lock
+            self._threads.release()  # would otherwise stay held, and the process's bars hang
+            raise
+        if got is None:
+            self._threads.release()
             return False
-        else:
-            self._given_up = True  # the holder is gone, or stopped: draw anyway
         self._taken.__dict__.setdefault("stack", []).append(got)
         return True
+
+    def _processes_lock(self, block: bool, deadline: float | None) -> bool | None:
+        """True: had; False: drawing without it; None: not drawing (a caller that would
+        not wait, or whose own wait ran out first)."""
+        if not block:
+            got = self._processes.acquire(False)
+            if not got:
+                return None
+        elif self._given_up:
+            got = self._processes.acquire(False)
+        else:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            got = self._processes.acquire(True, LOCK_WAIT_S if left is None
+                                          else min(left, LOCK_WAIT_S))
+            if not got and left is not None and left < LOCK_WAIT_S:
+                return None
+            if not got:
+                self._given_up = True  # the holder is gone, or stopped: draw anyway
+        if got:
+            self._given_up = False
+        return got
 
     def release(self) -> None:
         if self._taken.stack.pop():

@@ -159,15 +159,34 @@ SIGTERM_IN_A_FINALIZER = """
     import os, signal, sys, time, weakref
     from dataset_builder.children import Terminated, answer_sigterm
 
-    answer_sigterm()
-
     def arrives_here():
         os.kill(os.getpid(), signal.SIGTERM)
         sum(range(1000))  # the handler runs here, inside the finalizer
 
+    reported = []
+
+    def previous_hook(args):  # a hook that was there before the build's: still called
+        reported.append(repr(args.exc_value))
+        if sys.argv[1] == "in the hook":
+            arrives_here()  # the signal comes while Python reports a dropped exception
+
+    sys.unraisablehook = previous_hook
+    answer_sigterm()
+
     class Writer:  # as pyarrow's ParquetWriter, whose __del__ closes its file
         def __del__(self):
             arrives_here()
+
+    class ClosingWriter:  # whose cleanup then fails too, replacing the Terminated
+        def __del__(self):
+            try:
+                arrives_here()
+            finally:
+                raise ValueError("I/O operation on closed file")
+
+    class Broken:  # an unrelated error in a finalizer, for the hook that was there before
+        def __del__(self):
+            raise ValueError("unrelated")
 
     def records():  # as gitio's git log records: cleanup in `finally`
         try:
@@ -181,10 +200,14 @@ SIGTERM_IN_A_FINALIZER = """
     try:
         if sys.argv[1] == "__del__":
             Writer()
+        elif sys.argv[1] == "__del__, then another error":
+            ClosingWriter()
         elif sys.argv[1] == "generator":
             gen = records()
             next(gen)
             del gen  # closed as it is collected
+        elif sys.argv[1] == "in the hook":
+            Broken()
         else:
             weakref.finalize(Plain(), arrives_here)
         deadline = time.monotonic() + 5
@@ -198,19 +221,61 @@ SIGTERM_IN_A_FINALIZER = """
             print("terminated, cleaned up")
         except Terminated:
             print("cleanup cut short")
+    print("reported:", reported, file=sys.stderr)
 """
 
 
-@pytest.mark.parametrize("finalizer", ["__del__", "generator", "weakref"])
+@pytest.mark.parametrize("finalizer", ["__del__", "__del__, then another error", "generator",
+                                       "weakref", "in the hook"])
 def test_sigterm_inside_a_finalizer_still_stops_the_build(finalizer: str) -> None:
     """Python prints an exception raised in a finalizer and drops it: SIGTERM arriving in
     one was lost, and the build carried on (a flaky hang of the test above, in
-    ParquetWriter.__del__)."""
+    ParquetWriter.__del__). Also when the finalizer's cleanup replaces it with another
+    error, and when it arrives while Python reports another finalizer's error (through the
+    hook that was there before the build's, which still gets the other errors)."""
     proc = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(SIGTERM_IN_A_FINALIZER), finalizer],
         cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
     assert proc.stdout.strip() == "terminated, cleaned up", proc.stderr
     assert "Exception ignored" not in proc.stderr
+    reported = proc.stderr.strip().splitlines()[-1]
+    assert reported == ("reported: [\"ValueError('unrelated')\"]" if finalizer == "in the hook"
+                        else "reported: []"), proc.stderr
+
+
+AFTER_THE_WORK = """
+    import os, signal, sys, time
+    from dataset_builder.children import Terminated, answer_sigterm, done_answering
+
+    def previous_hook(args):
+        pass
+
+    sys.unraisablehook = previous_hook
+    answer_sigterm()
+
+    class Writer:
+        def __del__(self):
+            os.kill(os.getpid(), signal.SIGTERM)
+            sum(range(1000))
+
+    Writer()  # its Terminated is dropped: answered again in REDELIVER_S
+    done_answering()  # the work ended first
+    os.kill(os.getpid(), signal.SIGALRM)  # what answers it again, late
+    time.sleep(0.3)
+    print("hook back:", sys.unraisablehook is previous_hook)
+    sys.stdout.flush()
+    os._exit(7)
+"""
+
+
+def test_nothing_is_answered_after_the_work_is_done() -> None:
+    """A stop signal answered again after main() returned must not turn a finished run into
+    a traceback or a kill: the exit code is the run's."""
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(AFTER_THE_WORK)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 7, proc.stderr
+    assert proc.stdout.strip() == "hook back: True"
+    assert "Traceback" not in proc.stderr
 
 
 @pytest.mark.skipif(shutil.which("setpriv") is None or not sys.platform.startswith("linux"),

@@ -154,3 +154,83 @@ def test_a_callers_own_timeout_is_kept() -> None:
         holder.join()
     assert lock.acquire(True, 0.05) is True
     lock.release()
+
+
+class _Interrupted(Exception):
+    pass
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork")
+def test_waits_on_another_process_keep_timeouts_signals_and_resume(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Against another process drawing: a caller's timeout counts for the thread lock and
+    the processes' lock together and gives False; a signal that interrupts the wait leaves
+    the thread lock free; after a give-up the lock is taken again once it is free."""
+    import os
+    import signal
+    import threading
+    import time
+
+    import dataset_builder.progress as progress
+    from dataset_builder.progress import SharedWriteLock
+
+    lock = SharedWriteLock()
+    context = multiprocessing.get_context("fork")
+    held, let_go = context.Event(), context.Event()
+
+    def other_process() -> None:
+        with lock:
+            held.set()
+            let_go.wait(30)
+
+    holder = context.Process(target=other_process)
+    holder.start()
+    try:
+        assert held.wait(10)
+        # 0.6 s on this process's thread lock, then the processes' lock: 1.2 s in all.
+        drawing = threading.Event()
+
+        def this_process_draws() -> None:
+            with lock._threads:
+                drawing.set()
+                time.sleep(0.6)
+
+        thread = threading.Thread(target=this_process_draws)
+        thread.start()
+        drawing.wait()
+        started = time.monotonic()
+        assert lock.acquire(True, 1.2) is False
+        took = time.monotonic() - started
+        thread.join()
+        assert 1.0 < took < 1.7, took  # one wait of 1.2 s, not 0.6 + 1.2
+        assert not lock._given_up
+        # A signal in the wait on the processes' lock.
+        def interrupt(signum: int, frame: object) -> None:
+            raise _Interrupted
+
+        previous = signal.signal(signal.SIGUSR2, interrupt)
+        try:
+            threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGUSR2)).start()
+            with pytest.raises(_Interrupted):
+                lock.acquire()
+        finally:
+            signal.signal(signal.SIGUSR2, previous)
+        assert not lock._threads._is_owned()  # type: ignore[attr-defined]
+        got: list[bool] = []
+        other = threading.Thread(target=lambda: got.append(lock.acquire(True, 0.1)))
+        other.start()
+        other.join()
+        assert got == [False]  # the processes' lock, not this process's threads, held it
+        # Give up on it, draw without it, and take it again once it is free.
+        monkeypatch.setattr(progress, "LOCK_WAIT_S", 0.2)
+        assert lock.acquire() is True
+        assert lock._given_up and lock._taken.stack == [False]
+        lock.release()
+        let_go.set()
+        holder.join(10)
+        assert lock.acquire() is True
+        assert not lock._given_up and lock._taken.stack == [True]
+        lock.release()
+    finally:
+        let_go.set()
+        holder.join(10)
