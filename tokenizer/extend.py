@@ -77,18 +77,48 @@ def _escape_onig(text: str) -> str:
     return "".join("\\" + c if c in r".^$*+?()[]{}|\-/" else c for c in text)
 
 
-def boundary_pattern(text: str) -> str:
-    """A regex for `text` that matches only on base pre-token boundaries."""
+def _boundary_after(text: str) -> str:
+    """The look-ahead that lets a literal ending in text's last character end only on a base
+    pre-token boundary."""
     last = text[-1]
     if _LETTERISH.match(last):
-        tail = r"(?![\p{L}])"
-    elif last.isdigit():
-        tail = r"(?![\p{N}])"
-    elif last.isspace():
-        tail = r"(?=\S)"
-    else:
-        tail = r"(?![^\s\p{L}\p{N}])"
-    return _escape_onig(text) + tail
+        return r"(?![\p{L}])"
+    if last.isdigit():
+        return r"(?![\p{N}])"
+    if last.isspace():
+        return r"(?=\S)"
+    return r"(?![^\s\p{L}\p{N}])"
+
+
+def boundary_pattern(text: str) -> str:
+    """A regex for `text` that matches only on base pre-token boundaries."""
+    return _escape_onig(text) + _boundary_after(text)
+
+
+def literals_pattern(texts: list[str]) -> str:
+    """One regex for all the literals, as a trie: at each position it matches the longest
+    literal that ends on a boundary there, as the alternation of boundary_pattern()s sorted
+    longest first does (longer continuations are tried before a literal that ends, and a
+    failed look-ahead backtracks to the shorter one). The flat alternation made Oniguruma try
+    every literal at every position: with 2,048 tokens the extended tokenizer encoded actix-web's
+    test split (31 MB) 9 times slower than the base."""
+    trie: dict[str, Any] = {}
+    for text in texts:
+        node = trie
+        for char in text:
+            node = node.setdefault(char, {})
+        node[""] = text  # a literal ends here
+
+    def alternatives(node: dict[str, Any]) -> str:
+        options = [_escape_onig(char) + alternatives(child)
+                   for char, child in sorted(node.items()) if char]
+        if "" in node:
+            options.append(_boundary_after(node[""]))  # last: the longer ones first
+        if len(options) == 1:
+            return options[0]
+        return "(?:" + "|".join(options) + ")"
+
+    return alternatives(trie) if trie else ""
 
 
 class BaseTokenizer:
@@ -196,9 +226,8 @@ def build_extended(base: BaseTokenizer, tokens: list[Candidate], specials: list[
             current = merged
         if cand.pieces > 1:
             multi_piece.append(cand.text)
-    # Longest literals first: the regex alternation is leftmost-first.
-    patterns = [boundary_pattern(t) for t in sorted(multi_piece, key=len, reverse=True)]
-    data["pre_tokenizer"] = equivalent_pre_tokenizer(patterns)
+    literals = literals_pattern(multi_piece)
+    data["pre_tokenizer"] = equivalent_pre_tokenizer([literals] if literals else [])
     for special in specials:
         data["added_tokens"].append({"id": next_id, "content": special, "single_word": False,
                                      "lstrip": False, "rstrip": False, "normalized": False,

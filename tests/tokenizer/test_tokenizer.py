@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,14 @@ from tokenizers import Tokenizer
 from tokenizer.__main__ import default_base
 from tokenizer.__main__ import main as tok_main
 from tokenizer.embeddings import resize_embeddings_mean
-from tokenizer.extend import BaseTokenizer, Candidate, build_extended, equivalent_pre_tokenizer
+from tokenizer.extend import (
+    BaseTokenizer,
+    Candidate,
+    boundary_pattern,
+    build_extended,
+    equivalent_pre_tokenizer,
+    literals_pattern,
+)
 
 BASE = default_base()
 FIM = ("<fim_prefix>", "<fim_middle>", "<fim_suffix>", "<fim_pad>", "<file_sep>",
@@ -175,3 +183,29 @@ def test_resize_embeddings_mean(trained: Path, arch: str, tied: bool) -> None:
     assert out.shape[0] == len(ext_tok)
     if not tied:
         assert torch.allclose(out[probe], old_out[parts].mean(dim=0))
+
+
+def test_literal_trie_matches_as_the_longest_first_alternation() -> None:
+    """The literals' trie regex pre-tokenizes every text as the alternation of each literal's
+    boundary pattern, longest first, does: prefixes of one another, look-aheads that fail
+    on the longer literal and hold on the shorter, literals ending in letters, spaces and
+    punctuation. Random literals and texts over a small alphabet, so that they meet often."""
+    base = json.loads((BASE / "tokenizer.json").read_text())
+
+    def pre_tokens(patterns: list[str], texts: list[str]) -> list[list[str]]:
+        data = {**base}
+        data["pre_tokenizer"] = equivalent_pre_tokenizer(patterns)
+        pre = Tokenizer.from_str(json.dumps(data)).pre_tokenizer
+        assert pre is not None
+        return [[piece for piece, _ in pre.pre_tokenize_str(text)] for text in texts]
+
+    rng = random.Random(7)
+    alphabet = "ab :<(&'_\tx.-|"
+    for _ in range(10):
+        literals = sorted({"".join(rng.choice(alphabet) for _ in range(rng.randint(2, 6)))
+                           for _ in range(60)} - {""})
+        literals = [t for t in literals if t.strip()]
+        texts = ["".join(rng.choice(alphabet + "\n9") for _ in range(rng.randint(0, 80)))
+                 for _ in range(400)]
+        flat = [boundary_pattern(t) for t in sorted(literals, key=len, reverse=True)]
+        assert pre_tokens([literals_pattern(literals)], texts) == pre_tokens(flat, texts)
