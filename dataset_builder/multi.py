@@ -71,7 +71,7 @@ def unique_labels(roots: list[Path], names: dict[Path, str] | None = None) -> li
     folder's name, made unique with -2, -3..."""
     labels: list[str] = []
     for root in roots:
-        base = (names or {}).get(root) or root.name.removesuffix(".git") or "repo"
+        base = (names or {}).get(root) or repo_name(root)
         label, n = base, 2
         while label in labels:
             label, n = f"{base}-{n}", n + 1

@@ -16,7 +16,8 @@ from tokenizer.embeddings import resize_embeddings_mean
 from tokenizer.extend import (
     BaseTokenizer,
     Candidate,
-    boundary_pattern,
+    _boundary_after,
+    _escape_onig,
     build_extended,
     equivalent_pre_tokenizer,
     literals_pattern,
@@ -207,5 +208,6 @@ def test_literal_trie_matches_as_the_longest_first_alternation() -> None:
         literals = [t for t in literals if t.strip()]
         texts = ["".join(rng.choice(alphabet + "\n9") for _ in range(rng.randint(0, 80)))
                  for _ in range(400)]
-        flat = [boundary_pattern(t) for t in sorted(literals, key=len, reverse=True)]
+        flat = [_escape_onig(t) + _boundary_after(t)  # the alternation used before
+                for t in sorted(literals, key=len, reverse=True)]
         assert pre_tokens([literals_pattern(literals)], texts) == pre_tokens(flat, texts)
