@@ -158,25 +158,30 @@ _BYTE_TO_UNICODE = _bytes_to_unicode()
 def count_candidates(base: BaseTokenizer, texts: Iterable[str], max_pieces: int = 3,
                      max_chars: int = 24) -> Counter[str]:
     """n-grams (1..max_pieces) of adjacent base pre-tokens, without digits or newlines."""
-    counts: Counter[str] = Counter()
+    # Samples repeat lines many times over (a function's versions, the same definitions in
+    # many contexts): each distinct line is pre-tokenised once and its n-grams counted with
+    # the line's multiplicity.
+    lines: Counter[str] = Counter()
     for text in texts:
-        for line in text.split("\n"):
-            pieces = base.pieces(line)
-            n = len(pieces)
-            for i in range(n):
-                joined = ""
-                for k in range(max_pieces):
-                    if i + k >= n:
-                        break
-                    piece = pieces[i + k]
-                    if any(c.isdigit() for c in piece) or (k > 0 and piece.isspace()):
-                        break
-                    joined += piece
-                    if len(joined) > max_chars:
-                        break
-                    if not joined.strip() or joined.isspace():
-                        continue
-                    counts[joined] += 1
+        lines.update(text.split("\n"))
+    counts: Counter[str] = Counter()
+    for line, times in lines.items():
+        pieces = base.pieces(line)
+        n = len(pieces)
+        for i in range(n):
+            joined = ""
+            for k in range(max_pieces):
+                if i + k >= n:
+                    break
+                piece = pieces[i + k]
+                if any(c.isdigit() for c in piece) or (k > 0 and piece.isspace()):
+                    break
+                joined += piece
+                if len(joined) > max_chars:
+                    break
+                if not joined.strip() or joined.isspace():
+                    continue
+                counts[joined] += times
     return counts
 
 

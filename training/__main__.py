@@ -39,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {type(exc).__name__}: {exc} (FERRIC_DEBUG=1 for the traceback; "
               "re-running resumes from the last checkpoint)", file=sys.stderr)
         return 1
-    failed = [k for k, ok in summary["sanity"].items() if not ok]
+    failed = [k for k, ok in summary["sanity"].items() if ok is False]
+    unmeasured = [k for k, ok in summary["sanity"].items() if ok is None]
 
     def loss(value: float | None) -> str:  # summary.json keeps the full figures
         return "-" if value is None else f"{value:.4f}"
@@ -47,7 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"run folder: {config.train.output_dir} (report.md); steps {summary['steps']}, "
           f"loss {loss(summary['train_loss_first'])} -> {loss(summary['train_loss_last'])}, "
           f"eval loss {loss(summary['eval_loss'])}"
-          + (f"; sanity checks failed: {', '.join(failed)}" if failed else ""))
+          + (f"; sanity checks failed: {', '.join(failed)}" if failed else "")
+          + (f"; not measured: {', '.join(unmeasured)} (fewer than two logged losses)"
+             if unmeasured else ""))
     return 0
 
 

@@ -19,6 +19,7 @@ from tokenizer.extend import (
     _boundary_after,
     _escape_onig,
     build_extended,
+    count_candidates,
     equivalent_pre_tokenizer,
     literals_pattern,
 )
@@ -113,6 +114,42 @@ def test_new_tokens_are_used_and_save_tokens(trained: Path, corpus: Path) -> Non
     ext = Tokenizer.from_file(str(trained / "tokenizer.json"))
     text = "\n".join(_sources(corpus))
     assert len(ext.encode(text).ids) < 0.95 * len(base.encode(text).ids)
+
+
+def test_candidate_counts_equal_counting_every_line_occurrence() -> None:
+    """Distinct lines are pre-tokenised once; the counts must equal those of the direct
+    count over every occurrence (the first version's loop, kept here as the reference)."""
+    from collections import Counter
+
+    base = BaseTokenizer(BASE / "tokenizer.json")
+
+    def reference(texts: list[str]) -> Counter[str]:
+        counts: Counter[str] = Counter()
+        for text in texts:
+            for line in text.split("\n"):
+                pieces = base.pieces(line)
+                for i in range(len(pieces)):
+                    joined = ""
+                    for k in range(3):
+                        if i + k >= len(pieces):
+                            break
+                        piece = pieces[i + k]
+                        if any(c.isdigit() for c in piece) or (k > 0 and piece.isspace()):
+                            break
+                        joined += piece
+                        if len(joined) > 24:
+                            break
+                        if joined.strip() and not joined.isspace():
+                            counts[joined] += 1
+        return counts
+
+    rng = random.Random(3)
+    lines = ["    let mut x = Vec::new();", "impl<T: Clone> Foo<T> {", "}", "", "  ",
+             "fn a1(&self) -> u32 { 0 }", "// é ünïcode", "pub struct Bar<'a>(&'a str);"]
+    texts = ["\n".join(rng.choice(lines) for _ in range(rng.randint(0, 30)))
+             for _ in range(40)]
+    got = count_candidates(base, iter(texts))
+    assert got == reference(texts) and got["impl"] > 1
 
 
 def test_chain_merges_form_cross_boundary_tokens() -> None:

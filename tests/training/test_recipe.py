@@ -12,6 +12,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+import torch
 
 from training.__main__ import main as train_main
 from training.config import ConfigError, RunConfig, load_config
@@ -97,6 +98,47 @@ def test_fim_tokens_are_single_tokens_and_packing_restarts_positions() -> None:
     assert all(row[0] == 0 for row in ds.positions.tolist())
 
 
+def _packed_reference(texts: list[str], tok: object, seq_len: int
+                      ) -> tuple[list[int], list[int]]:
+    """Packing as written first: every text at once, Python lists, a row loop."""
+    eos = tok.eos_token_id  # type: ignore[attr-defined]
+    ids: list[int] = []
+    positions: list[int] = []
+    for doc in tok(texts, add_special_tokens=False)["input_ids"]:  # type: ignore[operator]
+        doc = [*doc[: seq_len * 8], eos]
+        ids.extend(doc)
+        positions.extend(range(len(doc)))
+    n = len(ids) // seq_len
+    pos = torch.tensor(positions[: n * seq_len]).view(n, seq_len)
+    for row in pos:
+        if row[0] != 0:
+            restarts = (row == 0).nonzero()
+            lead = int(restarts[0]) if len(restarts) else seq_len
+            row[:lead] -= row[0].clone()
+    return ids[: n * seq_len], pos.view(-1).tolist()
+
+
+def test_batched_packing_equals_packing_everything_at_once() -> None:
+    import random
+
+    rng = random.Random(7)
+    words = ["fn", "let", "x", "impl", "Foo", "<T>", "{", "}", "(", ")", ";", "\n", "'a",
+             FIM_PREFIX, FIM_MIDDLE]
+    texts = ["".join(rng.choice(words) + " " for _ in range(rng.choice([0, 3, 40, 300])))
+             for _ in range(61)]
+    texts.append("fn f() {}\n" * 400)  # over 8 sequences of 32 tokens: cut
+    tok = load_tokenizer(None)
+    ref_ids, ref_pos = _packed_reference(texts, tok, 32)
+    for batch_docs in (1, 5, 256):
+        ds = PackedDataset(iter(texts), tok, 32, batch_docs=batch_docs)
+        assert ds.ids.view(-1).tolist() == ref_ids
+        assert ds.positions.view(-1).tolist() == ref_pos
+        assert ds.documents == len(texts)
+        assert ds.fim_documents == sum(t.startswith(FIM_PREFIX) for t in texts)
+        item = ds[3]
+        assert item["input_ids"].dtype == item["position_ids"].dtype == torch.long
+
+
 def test_type_facts_mismatch_is_an_error(demo_data: Path) -> None:
     with pytest.raises(ConfigError, match="expects inline"):
         read_split(str(demo_data), "train", "inline")
@@ -119,9 +161,27 @@ def test_tiny_run_end_to_end(demo_data: Path, tmp_path: Path) -> None:
     assert (out / "report.md").exists() and (out / "loss.png").exists()
     metrics = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert any("tokens_per_s" in m and m.get("loss") for m in metrics)
+    # the valid split is evaluated once at the last step, not again for the summary
+    final_evals = [m for m in metrics if "eval_loss" in m and m["step"] == 6]
+    assert len(final_evals) == 1 and final_evals[0]["eval_loss"] == summary["eval_loss"]
     assert list((out / "tensorboard").rglob("events.out.tfevents*"))
     resolved = load_config(out / "config.yaml", [])
     assert resolved.train.max_steps == 6
+
+
+def test_a_run_shorter_than_logging_steps_reports_loss_checks_as_not_measured(
+        demo_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "short"
+    code = train_main(["--config", str(ROOT / "configs/training/tiny-cpu.yaml"), "--quiet",
+                       f"data.data_dir={demo_data}", f"train.output_dir={out}",
+                       "train.max_steps=1", *TINY, "train.logging_steps=10"])
+    assert code == 0
+    sanity = json.loads((out / "summary.json").read_text())["sanity"]
+    assert sanity == {"loss_is_finite": None, "loss_decreased": None, "reached_max_steps": True}
+    printed = capsys.readouterr().out
+    assert "failed" not in printed and "not measured: loss_is_finite, loss_decreased" in printed
+    report = (out / "report.md").read_text()
+    assert "| loss_decreased | not measured" in report and "FAIL" not in report
 
 
 def test_lora_run_and_merge(demo_data: Path, tmp_path: Path) -> None:
