@@ -83,7 +83,7 @@ def _generation_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-new-tokens", type=int, default=1024)
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--left-to-right", action="store_true", help="no FIM prompt")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress bars, warnings only")
 
 
 def _gen_config(args: argparse.Namespace) -> GenerationConfig:
@@ -113,7 +113,8 @@ def _generate_file(args: argparse.Namespace) -> int:
     model, tokenizer, device = load_model(args.model, args.adapter)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with open(args.out, "a", encoding="utf-8") as handle, \
-            tqdm(total=len(todo), desc=f"generate ({device})", unit="target") as bar:
+            tqdm(total=len(todo), desc=f"generate ({device})", unit="target",
+                 disable=args.quiet) as bar:
         for target, texts in generate(model, tokenizer, device, todo, _gen_config(args)):
             handle.write(json.dumps({"id": target.id, "candidates": texts}) + "\n")
             handle.flush()
@@ -216,12 +217,13 @@ def _main(argv: list[str] | None = None) -> int:
         config.workers = args.workers
     from analysis.compile_rate import run
 
-    result = run(config, command)
+    result = run(config, command, progress=not args.quiet)
     for row in result["rows"]:
         o = row["overall"]
         rate = "n/a" if o["rate"] is None else f"{o['rate']:.1%}"
-        print(f"{row['name']:>24}: {o['compiled']}/{o['n']} compiled = {rate} "
-              f"(95% CI {o['ci_low']:.1%}-{o['ci_high']:.1%}), degenerate {row['degenerate']}")
+        interval = "" if not o["n"] else f" (95% CI {o['ci_low']:.1%}-{o['ci_high']:.1%})"
+        print(f"{row['name']:>24}: {o['compiled']}/{o['n']} compiled = {rate}{interval}, "
+              f"degenerate {row['degenerate']}")
     failed = [k for k, v in result["sanity"].items() if not v]
     if failed:
         print("sanity FAILED: " + "; ".join(failed))

@@ -156,7 +156,8 @@ def _work_group(task: dict[str, Any]) -> dict[str, Any]:
 # --- driver ------------------------------------------------------------------------------
 
 def _generate_rows(config: RunConfig, targets: list[Target], out: Path,
-                   prepared: dict[str, dict[str, Any]]) -> dict[str, dict[str, list[str]]]:
+                   prepared: dict[str, dict[str, Any]], progress: bool = True
+                   ) -> dict[str, dict[str, list[str]]]:
     """Model candidates per row (generated once, resumable), only for included targets."""
     texts: dict[str, dict[str, list[str]]] = {}
     for row in config.rows:
@@ -176,7 +177,8 @@ def _generate_rows(config: RunConfig, targets: list[Target], out: Path,
 
             model, tokenizer, device = load_model(
                 Path(row.model), Path(row.adapter) if row.adapter else None)
-            bar = tqdm(total=len(todo), desc=f"generate {row.name} ({device})", unit="target")
+            bar = tqdm(total=len(todo), desc=f"generate {row.name} ({device})", unit="target",
+                       disable=not progress)
             for target, candidates in generate(model, tokenizer, device, todo, config.generation):
                 _append(path, [{"id": target.id, "candidates": candidates}])
                 done[target.id] = candidates
@@ -188,14 +190,14 @@ def _generate_rows(config: RunConfig, targets: list[Target], out: Path,
 
 
 def _run_groups(config: RunConfig, groups: list[dict[str, Any]], out: Path,
-                desc: str) -> None:
+                desc: str, progress: bool = True) -> None:
     if not groups:
         return
     limits = Limits(wall_seconds=config.wall_seconds, memory_bytes=config.memory_mb << 20)
     work_root = Path(tempfile.mkdtemp(prefix="ferric-compile-"))
     registry = config.registry or (str(DEBIAN_REGISTRY) if DEBIAN_REGISTRY.is_dir() else None)
     total = sum(len(i["pending"]) + (i.get("prep") is None) for g in groups for i in g["items"])
-    bar = tqdm(total=total, desc=desc, unit="check")
+    bar = tqdm(total=total, desc=desc, unit="check", disable=not progress)
     try:
         ctx = mp.get_context("fork")
         with ctx.Pool(config.workers, _init_worker,
@@ -224,7 +226,9 @@ def _groups(config: RunConfig, targets: list[Target], prepared: dict[str, dict[s
     return [{"items": items, "baselines": baselines} for items in by_key.values()]
 
 
-def run(config: RunConfig, command: str) -> dict[str, Any]:
+def run(config: RunConfig, command: str, progress: bool = True) -> dict[str, Any]:
+    """Prepare the targets, check every row's candidates, write the report; progress=False
+    (--quiet) draws no bars."""
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     from dataset_builder.atomic import atomic_write_json
@@ -242,10 +246,11 @@ def run(config: RunConfig, command: str) -> dict[str, Any]:
         for row in config.rows:
             if row.baseline and (row.name, t.id, 0) not in done:
                 pending[t.id].append((row.name, 0, None))
-    _run_groups(config, _groups(config, targets, prepared, pending), out, "prepare + baselines")
+    _run_groups(config, _groups(config, targets, prepared, pending), out, "prepare + baselines",
+                progress)
     prepared = {p["id"]: p for p in _read_jsonl(out / "preparations.jsonl")}
     # 2. model rows: generate for included targets, then check
-    generated = _generate_rows(config, targets, out, prepared)
+    generated = _generate_rows(config, targets, out, prepared, progress)
     done = {(v["row"], v["id"], v["k"]) for v in _read_jsonl(out / "verdicts.jsonl")}
     pending = defaultdict(list)
     for row_name, by_id in generated.items():
@@ -253,7 +258,8 @@ def run(config: RunConfig, command: str) -> dict[str, Any]:
             for k, text in enumerate(texts):
                 if (row_name, tid, k) not in done:
                     pending[tid].append((row_name, k, text))
-    _run_groups(config, _groups(config, targets, prepared, pending), out, "model candidates")
+    _run_groups(config, _groups(config, targets, prepared, pending), out, "model candidates",
+                progress)
     return finalise(config, targets, data_excluded, out, command)
 
 

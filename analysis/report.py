@@ -114,9 +114,9 @@ def write_report(out: Path, result: dict[str, Any], command: str) -> None:
     for row in rows:
         o = row["overall"]
         rate = "–" if o["rate"] is None else f"{o['rate']:.1%}"
-        lines.append(f"| {row['name']} | {o['n']} | {o['compiled']} | {rate} | "
-                     f"{o['ci_low']:.1%}–{o['ci_high']:.1%} | {row['degenerate']} | "
-                     f"{sum(row['rejected'].values())} |")
+        interval = "–" if not o["n"] else f"{o['ci_low']:.1%}–{o['ci_high']:.1%}"
+        lines.append(f"| {row['name']} | {o['n']} | {o['compiled']} | {rate} | {interval} | "
+                     f"{row['degenerate']} | {sum(row['rejected'].values())} |")
     lines += ["", "## By size bucket (LOC of the original target)", "",
               "| row | " + " | ".join(BUCKETS) + " |", "|---|" + "---|" * len(BUCKETS)]
     for row in rows:
@@ -141,14 +141,15 @@ def write_report(out: Path, result: dict[str, Any], command: str) -> None:
     if result.get("missing_dependencies"):
         lines += ["", "Missing dependencies: " + ", ".join(result["missing_dependencies"])]
     lines += ["", "## Error codes of failing candidates", "",
-              "![error codes](error_codes.png)", "",
-              "| row | " + " | ".join(sorted({g for r in rows for g in r["error_groups"]}))
-              + " |"]
+              "![error codes](error_codes.png)", ""]
     groups = sorted({g for r in rows for g in r["error_groups"]})
-    lines.append("|---|" + "---|" * len(groups))
-    for row in rows:
-        lines.append(f"| {row['name']} | " + " | ".join(
-            str(row["error_groups"].get(g, 0)) for g in groups) + " |")
+    if groups:
+        lines += ["| row | " + " | ".join(groups) + " |", "|---|" + "---|" * len(groups)]
+        for row in rows:
+            lines.append(f"| {row['name']} | " + " | ".join(
+                str(row["error_groups"].get(g, 0)) for g in groups) + " |")
+    else:
+        lines.append("No candidate failed with a compiler error.")
     for row in rows:
         if any(k.startswith("pass@") for k in row):
             lines += ["", f"{row['name']}: " + ", ".join(
