@@ -41,13 +41,16 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def test_baselines_and_model_row(demo_data: Path, tiny_model: Path, tmp_path: Path) -> None:
+def test_baselines_and_model_row(demo_data: Path, tiny_model: Path, tmp_path: Path,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "report"
     args = ["compile-rate", "--data", str(demo_data), "--out", str(out), "--baseline", "oracle",
             "--baseline", "todo", "--baseline", "mutate", "--model", str(tiny_model),
             "--name", "tiny", "--limit", "14", "--workers", "2", "--max-new-tokens", "24",
             "--quiet"]
     assert main(args) == 0
+    bars = capsys.readouterr().err
+    assert "prepare + baselines" not in bars and "generate tiny" not in bars  # --quiet
     result = json.loads((out / "compile_rate.json").read_text())
     rows = {r["name"]: r for r in result["rows"]}
     assert set(rows) == {"oracle", "todo", "mutate", "tiny"}
