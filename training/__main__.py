@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
           f"loss {loss(summary['train_loss_first'])} -> {loss(summary['train_loss_last'])}, "
           f"eval loss {loss(summary['eval_loss'])}"
           + (f"; sanity checks failed: {', '.join(failed)}" if failed else "")
-          + (f"; not measured: {', '.join(unmeasured)} (fewer than two logged losses)"
+          + (f"; not measured: {', '.join(unmeasured)} (too few logged losses)"
              if unmeasured else ""))
     return 0
 

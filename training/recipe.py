@@ -230,5 +230,5 @@ def _write_report(out: Path, summary: dict[str, Any], log_history: list[dict[str
 
 
 def _verdict(ok: bool | None) -> str:
-    return "not measured (fewer than two logged losses)" if ok is None else \
+    return "not measured (too few logged losses)" if ok is None else \
         "pass" if ok else "**FAIL**"
