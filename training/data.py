@@ -144,7 +144,7 @@ class PackedDataset(Dataset[dict[str, torch.Tensor]]):
     Texts are tokenised a batch at a time into int32 arrays, so memory holds about 8 bytes per
     token (ids and positions) instead of every document's Encoding and Python lists of ids at
     once: on actix-web's dataset (22.4 M tokens) a run with the whole-list version peaked at
-    11.2 GB RSS, 2.1 GB with this one (README, Stage 3).
+    10.7 GiB RSS, 2.0 GiB with this one (README, Stage 3).
     """
 
     def __init__(self, texts: Iterable[str], tokenizer: Any, seq_len: int,
