@@ -149,6 +149,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    from training.offline import hf_progress_bars
+
+    # --quiet: transformers' own bars too ("Loading weights" when a model row loads)
+    with hf_progress_bars(not getattr(args, "quiet", False)):
+        return _command(args, argv)
+
+
+def _command(args: argparse.Namespace, argv: list[str] | None) -> int:
     logging.basicConfig(level=logging.WARNING if getattr(args, "quiet", False) else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     command = "python -m analysis " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))

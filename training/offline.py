@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 # On a CPU with AVX512-BF16, importing bitsandbytes (peft does) asks the `kernels` package
 # for a hub kernel: a network call, then a warning that it failed. Offline it fails at once,
@@ -17,3 +19,19 @@ def stay_offline() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.ERROR)
+
+
+@contextmanager
+def hf_progress_bars(enabled: bool) -> Iterator[None]:
+    """transformers' own bars ("Loading weights", "Writing model shards") off inside the
+    block when not enabled (--quiet), and back on after it if they were on before."""
+    from transformers.utils import logging as hf_logging
+
+    silenced = not enabled and hf_logging.is_progress_bar_enabled()
+    if silenced:
+        hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if silenced:
+            hf_logging.enable_progress_bar()

@@ -26,12 +26,20 @@ from training.model import load_model
 log = logging.getLogger(__name__)
 
 
+TRAINER_STATE = "trainer_state.json"  # the Trainer writes it last into a checkpoint
+
+
 def _last_checkpoint(output_dir: Path) -> str | None:
     checkpoints = sorted(output_dir.glob("checkpoint-*"),
                          key=lambda p: int(p.name.split("-")[-1]))
     # A checkpoint being written when the run died has no trainer_state.json yet.
-    complete = [p for p in checkpoints if (p / "trainer_state.json").exists()]
+    complete = [p for p in checkpoints if (p / TRAINER_STATE).exists()]
     return str(complete[-1]) if complete else None
+
+
+def _checkpoint_step(checkpoint: str) -> int:
+    state = json.loads((Path(checkpoint) / TRAINER_STATE).read_text())
+    return int(state["global_step"])
 
 
 def _atomic_text(path: Path, text: str) -> None:
@@ -43,20 +51,14 @@ def _atomic_text(path: Path, text: str) -> None:
 def run(config: RunConfig, progress: bool = True) -> dict[str, Any]:
     """Train, save, evaluate and report; progress=False silences transformers' bars too
     (saving printed "Writing model shards" under --quiet), for this call only."""
-    from transformers.utils import logging as hf_logging
+    from training.offline import hf_progress_bars
 
-    silenced = not progress and hf_logging.is_progress_bar_enabled()
-    if silenced:
-        hf_logging.disable_progress_bar()
-    try:
+    with hf_progress_bars(progress):
         return _run(config, progress)
-    finally:
-        if silenced:
-            hf_logging.enable_progress_bar()
 
 
 def _run(config: RunConfig, progress: bool) -> dict[str, Any]:
-    from transformers import Trainer, TrainerCallback, TrainingArguments
+    from transformers import Trainer, TrainerCallback, TrainerState, TrainingArguments
 
     out = Path(config.train.output_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -148,19 +150,32 @@ def _run(config: RunConfig, progress: bool) -> dict[str, Any]:
     trainer = ChunkedLossTrainer(model=model, args=args, train_dataset=train_set,
                                  eval_dataset=valid_set, callbacks=[Metrics()])
     resume = _last_checkpoint(out)
-    if resume:
-        log.info("resuming from %s", resume)
     started = time.perf_counter()
-    result = trainer.train(resume_from_checkpoint=resume)
+    trained = True
+    train_metrics: dict[str, Any] = {}
+    if resume and _checkpoint_step(resume) >= t.max_steps and not t.deepspeed:
+        # Resumed at max_steps, transformers 5.x still trains one step (a finished run run
+        # again went on to 5, 6, ... of 4 steps): the checkpoint is loaded instead. Under
+        # DeepSpeed the engine loads checkpoints inside train(), so there it trains on.
+        log.info("%s has reached max_steps=%d: loading it, nothing to train", resume,
+                 t.max_steps)
+        trainer._load_from_checkpoint(resume)
+        trainer.state = TrainerState.load_from_json(str(Path(resume) / TRAINER_STATE))
+        trained = False
+    else:
+        if resume:
+            log.info("resuming from %s", resume)
+        train_metrics = trainer.train(resume_from_checkpoint=resume).metrics
     wall = time.perf_counter() - started
     final = out / ("adapter" if config.model.lora else "model")
     trainer.save_model(str(final))
     tokenizer.save_pretrained(str(final))
     # The Trainer already evaluates at the last step (transformers >= 4.5x, step strategy);
-    # a second pass over the valid split cost as long again (93 s on actix-web's).
+    # a second pass over the valid split cost as long again (93 s on actix-web's). A run that
+    # trained nothing now evaluates afresh: the valid split may have changed since.
     final_evals = [r["eval_loss"] for r in trainer.state.log_history
                    if "eval_loss" in r and r.get("step") == trainer.state.global_step]
-    eval_loss = final_evals[-1] if final_evals else \
+    eval_loss = final_evals[-1] if final_evals and trained else \
         trainer.evaluate()["eval_loss"] if valid_set else None
     history = [r for r in trainer.state.log_history if "loss" in r]
     summary = {
@@ -170,7 +185,7 @@ def _run(config: RunConfig, progress: bool) -> dict[str, Any]:
         "eval_loss": eval_loss,
         "eval_perplexity": math.exp(eval_loss) if eval_loss is not None and eval_loss < 50
         else None,
-        "wall_s_this_run": round(wall, 1), "train_runtime_s": result.metrics.get("train_runtime"),
+        "wall_s_this_run": round(wall, 1), "train_runtime_s": train_metrics.get("train_runtime"),
         "model": info, "data": data_stats,
     }
     # None is "not measured": a run shorter than logging_steps logs no loss, and one logged

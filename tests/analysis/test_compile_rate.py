@@ -51,6 +51,7 @@ def test_baselines_and_model_row(demo_data: Path, tiny_model: Path, tmp_path: Pa
     assert main(args) == 0
     bars = capsys.readouterr().err
     assert "prepare + baselines" not in bars and "generate tiny" not in bars  # --quiet
+    assert "Loading weights" not in bars  # transformers' own bar, as the model row loads
     result = json.loads((out / "compile_rate.json").read_text())
     rows = {r["name"]: r for r in result["rows"]}
     assert set(rows) == {"oracle", "todo", "mutate", "tiny"}

@@ -178,8 +178,10 @@ def test_a_run_shorter_than_logging_steps_reports_loss_checks_as_not_measured(
     assert code == 0
     sanity = json.loads((out / "summary.json").read_text())["sanity"]
     assert sanity == {"loss_is_finite": None, "loss_decreased": None, "reached_max_steps": True}
-    printed = capsys.readouterr().out
-    assert "failed" not in printed and "not measured: loss_is_finite, loss_decreased" in printed
+    printed = capsys.readouterr()
+    assert "failed" not in printed.out
+    assert "not measured: loss_is_finite, loss_decreased" in printed.out
+    assert "Writing model shards" not in printed.err  # --quiet: transformers' bars too
     report = (out / "report.md").read_text()
     assert "| loss_decreased | not measured" in report and "FAIL" not in report
 
@@ -230,6 +232,28 @@ def test_kill_9_and_resume_continues_the_run(demo_data: Path, tmp_path: Path) ->
     steps = [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()
              if "loss" in json.loads(line)]
     assert max(steps) == 16
+
+
+def test_a_finished_run_run_again_trains_nothing_and_a_longer_one_goes_on(
+        demo_data: Path, tmp_path: Path) -> None:
+    # transformers 5.x, resumed at max_steps, trained one step more each time it was run.
+    out = tmp_path / "again"
+    args = ["--config", str(ROOT / "configs/training/tiny-cpu.yaml"), "--quiet",
+            f"data.data_dir={demo_data}", f"train.output_dir={out}", *TINY,
+            "train.save_steps=2"]
+    assert train_main([*args, "train.max_steps=4"]) == 0
+    first = json.loads((out / "summary.json").read_text())
+    weights = (out / "model" / "model.safetensors").read_bytes()
+    assert train_main([*args, "train.max_steps=4"]) == 0
+    again = json.loads((out / "summary.json").read_text())
+    assert again["steps"] == 4 and not (out / "checkpoint-5").exists()
+    assert (out / "model" / "model.safetensors").read_bytes() == weights
+    assert again["eval_loss"] == first["eval_loss"]
+    assert again["resumed_from"].endswith("checkpoint-4")
+    assert train_main([*args, "train.max_steps=6"]) == 0
+    longer = json.loads((out / "summary.json").read_text())
+    assert longer["steps"] == 6 and (out / "checkpoint-6").exists()
+    assert (out / "model" / "model.safetensors").read_bytes() != weights
 
 
 def test_gradient_accumulation_averages_the_loss(demo_data: Path, tmp_path: Path) -> None:
