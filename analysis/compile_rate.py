@@ -226,6 +226,96 @@ def _groups(config: RunConfig, targets: list[Target], prepared: dict[str, dict[s
     return [{"items": items, "baselines": baselines} for items in by_key.values()]
 
 
+# Weight files past this size are fingerprinted by samples (a 3B model's 6 GB would take
+# seconds to hash whole); training rewrites every tensor, so any sample of the data shows it.
+_HASH_WHOLE_BYTES = 64 << 20
+_SAMPLES, _SAMPLE_BYTES = 16, 1 << 20
+
+
+def _file_fingerprint(path: Path, digest: Any) -> None:
+    size = path.stat().st_size
+    digest.update(f"{path.name}\0{size}\0".encode())
+    with open(path, "rb") as handle:
+        if size <= _HASH_WHOLE_BYTES:
+            digest.update(handle.read())
+            return
+        for k in range(_SAMPLES):
+            handle.seek((size - _SAMPLE_BYTES) * k // (_SAMPLES - 1))
+            digest.update(handle.read(_SAMPLE_BYTES))
+
+
+def _folder_fingerprint(folder: str | None) -> str | None:
+    if folder is None:
+        return None
+    import hashlib
+
+    digest = hashlib.sha256()
+    root = Path(folder)
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(root)).encode() + b"\0")
+        _file_fingerprint(path, digest)
+    return digest.hexdigest()[:16]
+
+
+def _fingerprints(config: RunConfig, registry: str | None) -> dict[str, Any]:
+    """What a report folder's results depend on: the dataset and the checking (shared by every
+    row), and per row its model, adapter and generation settings or its candidates file."""
+    marker = Path(config.data) / "samples" / "_COMPLETE.json"
+    data_hash = json.loads(marker.read_text()).get("config_hash") if marker.exists() else None
+    generation = {k: v for k, v in asdict(config.generation).items()
+                  if k != "batch_size"}  # a smaller batch after running out of memory is fine
+    rows: dict[str, Any] = {}
+    for row in config.rows:
+        if row.baseline:
+            rows[row.name] = {"baseline": row.baseline}
+        elif row.candidates_file:
+            rows[row.name] = {"candidates": _single_file_fingerprint(Path(row.candidates_file))}
+        else:
+            rows[row.name] = {"model": _folder_fingerprint(row.model),
+                              "adapter": _folder_fingerprint(row.adapter),
+                              "generation": generation}
+    return {"common": {"dataset": data_hash, "backend": config.backend, "registry": registry,
+                       "relax_versions": config.relax_versions,
+                       "wall_seconds": config.wall_seconds, "memory_mb": config.memory_mb,
+                       "compiler": toolchain()["version"]},
+            "rows": rows}
+
+
+def _single_file_fingerprint(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    _file_fingerprint(path, digest)
+    return digest.hexdigest()[:16]
+
+
+def _check_resumable(config: RunConfig, out: Path) -> None:
+    """A report folder's saved work is reused only for the same inputs: another dataset,
+    compiler or checking limits, or a row's other model, adapter, generation settings or
+    candidates, is an error (its old verdicts would have been reported as the new ones').
+    Rows may be added; a row left out keeps its fingerprint for a later run."""
+    from dataset_builder.atomic import atomic_write_json
+
+    registry = config.registry or (str(DEBIAN_REGISTRY) if DEBIAN_REGISTRY.is_dir() else None)
+    current = _fingerprints(config, registry)
+    path = out / "fingerprints.json"
+    if path.exists():
+        saved = json.loads(path.read_text())
+        changed = sorted(k for k, v in current["common"].items()
+                         if saved["common"].get(k) != v)
+        if changed:
+            raise ValueError(f"{out} holds results made with another {', '.join(changed)}: "
+                             "remove it or give another --out")
+        for name, fingerprint in current["rows"].items():
+            if name in saved["rows"] and saved["rows"][name] != fingerprint:
+                raise ValueError(
+                    f"{out} holds row {name!r} from another model, adapter, candidates file "
+                    "or generation settings: remove the folder, give another --out, or name "
+                    "the row anew (--name)")
+        current["rows"] = {**saved["rows"], **current["rows"]}
+    atomic_write_json(path, current)
+
+
 def run(config: RunConfig, command: str, progress: bool = True) -> dict[str, Any]:
     """Prepare the targets, check every row's candidates, write the report; progress=False
     (--quiet) draws no bars."""
@@ -233,6 +323,7 @@ def run(config: RunConfig, command: str, progress: bool = True) -> dict[str, Any
     out.mkdir(parents=True, exist_ok=True)
     from dataset_builder.atomic import atomic_write_json
 
+    _check_resumable(config, out)
     atomic_write_json(out / "run_config.json", asdict(config))
     targets, data_excluded = load_targets(Path(config.data), config.split, config.scales,
                                           config.limit)

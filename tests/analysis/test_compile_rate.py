@@ -74,6 +74,23 @@ def test_baselines_and_model_row(demo_data: Path, tiny_model: Path, tmp_path: Pa
     assert main(args) == 0
     assert (out / "verdicts.jsonl").read_text() == verdicts
     assert json.loads((out / "compile_rate.json").read_text())["rows"] == result["rows"]
+    # ... but not the saved work of another model under the row's name, or other limits
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    other = tmp_path / "other-model"
+    shutil.copytree(tiny_model, other)
+    weights = load_file(str(other / "model.safetensors"))
+    save_file({k: v + 0.01 for k, v in weights.items()}, str(other / "model.safetensors"),
+              metadata={"format": "pt"})
+    capsys.readouterr()
+    assert main([*args[:args.index("--model") + 1], str(other), *args[args.index("--name"):]]
+                ) == 2
+    assert "holds row 'tiny' from another model" in capsys.readouterr().err
+    assert main([*args, "--timeout", "7"]) == 2
+    assert "another wall_seconds" in capsys.readouterr().err
+    assert (out / "verdicts.jsonl").read_text() == verdicts
 
 
 def test_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
