@@ -76,8 +76,10 @@ def _run(config: RunConfig, progress: bool) -> dict[str, Any]:
         base = load_tokenizer(None)
         new_token_ids = resize_embeddings_mean(model, base, tokenizer)
         info["new_token_ids"] = len(new_token_ids)
-    train_set, valid_set, data_stats = build_datasets(config.data, tokenizer, config.train.seed,
-                                                       progress=progress)
+    # One tokenising bar under the deepspeed launcher, as the Trainer draws its bars: rank 0's.
+    train_set, valid_set, data_stats = build_datasets(
+        config.data, tokenizer, config.train.seed,
+        progress=progress and os.environ.get("RANK", "0") == "0")
     log.info("data: %s", data_stats)
 
     metrics_path = out / "metrics.jsonl"
