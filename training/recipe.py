@@ -13,12 +13,13 @@ import logging
 import math
 import os
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from training.config import RunConfig, dump_config
+from training.config import ConfigError, RunConfig, dump_config, load_config
 from training.data import build_datasets, load_tokenizer
 from training.loss import causal_lm_loss
 from training.model import load_model
@@ -42,6 +43,51 @@ def _checkpoint_step(checkpoint: str) -> int:
     return int(state["global_step"])
 
 
+# What a run may change when it goes on from its own checkpoints: when it stops, how often it
+# saves, evaluates and logs, and knobs of memory and speed that leave the arithmetic alone.
+# Anything else would resume a checkpoint of another model, data stream or optimiser (a
+# changed hidden_size failed with a page of shape mismatches, after overwriting config.yaml).
+RESUMABLE_CHANGES = frozenset({
+    "name", "train.output_dir", "train.max_steps", "train.save_steps",
+    "train.save_total_limit", "train.eval_steps", "train.logging_steps",
+    "train.dataloader_workers", "train.loss_chunk_tokens", "data.max_eval_docs",
+    "model.attn_implementation", "model.gradient_checkpointing"})
+_PATH_KEYS = frozenset({"data.data_dir", "data.tokenizer", "data.replay_dir", "model.weights",
+                        "train.deepspeed"})
+
+
+def _flat(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict) and key != "scale_mix" and key != "extra":
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _check_resume_config(out: Path, config: RunConfig) -> None:
+    """A run folder with checkpoints goes on only with its own config, but for
+    RESUMABLE_CHANGES (a ConfigError names what differs)."""
+    saved_path = out / "config.yaml"
+    if _last_checkpoint(out) is None or not saved_path.exists():
+        return
+    saved = _flat(asdict(load_config(saved_path, [])))
+    current = _flat(asdict(config))
+
+    def same(key: str) -> bool:
+        a, b = saved.get(key), current.get(key)
+        if key in _PATH_KEYS and a is not None and b is not None:
+            return bool(os.path.realpath(a) == os.path.realpath(b))
+        return bool(a == b)
+
+    changed = [k for k in current if k not in RESUMABLE_CHANGES and not same(k)]
+    if changed:
+        raise ConfigError(f"{out} holds checkpoints of a run with another "
+                          f"{', '.join(changed)}: give another train.output_dir, or remove "
+                          "the folder to start afresh")
+
+
 def _atomic_text(path: Path, text: str) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(text)
@@ -62,6 +108,7 @@ def _run(config: RunConfig, progress: bool) -> dict[str, Any]:
 
     out = Path(config.train.output_dir)
     out.mkdir(parents=True, exist_ok=True)
+    _check_resume_config(out, config)
     _atomic_text(out / "config.yaml", dump_config(config))
     torch.manual_seed(config.train.seed)
 

@@ -256,6 +256,25 @@ def test_a_finished_run_run_again_trains_nothing_and_a_longer_one_goes_on(
     assert (out / "model" / "model.safetensors").read_bytes() != weights
 
 
+def test_a_run_folder_goes_on_only_with_its_own_config(
+        demo_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "own"
+    args = ["--config", str(ROOT / "configs/training/tiny-cpu.yaml"), "--quiet",
+            f"data.data_dir={demo_data}", f"train.output_dir={out}", *TINY,
+            "train.save_steps=2", "train.max_steps=2"]
+    assert train_main(args) == 0
+    saved = (out / "config.yaml").read_text()
+    capsys.readouterr()
+    assert train_main([*args, "model.hidden_size=32", "train.learning_rate=0.01"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "model.hidden_size, train.learning_rate" in err, err
+    assert (out / "config.yaml").read_text() == saved  # the folder still says what it holds
+    # how long it runs, how often it saves and logs, and paths spelled otherwise may change
+    relative = os.path.relpath(demo_data)
+    assert train_main([*args[:-1], "train.max_steps=3", "train.logging_steps=1",
+                       f"data.data_dir={relative}"]) == 0
+
+
 def test_gradient_accumulation_averages_the_loss(demo_data: Path, tmp_path: Path) -> None:
     # The Trainer skips dividing by the accumulation steps when it thinks the loss is normalised
     # by num_items_in_batch; ferric's loss is a micro-batch mean, so it must divide.
