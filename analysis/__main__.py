@@ -142,8 +142,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if os.environ.get("FERRIC_DEBUG"):
             raise
-        print(f"error: internal error: {type(exc).__name__}: {exc} (set FERRIC_DEBUG=1 for the "
-              "traceback; re-running resumes)", file=sys.stderr)
+        lines = str(exc).splitlines() or [""]  # one line, however long the message
+        more = " ..." if len(lines) > 1 else ""
+        print(f"error: internal error: {type(exc).__name__}: {lines[0]}{more} (set "
+              "FERRIC_DEBUG=1 for the traceback; re-running resumes)", file=sys.stderr)
         return 1
 
 

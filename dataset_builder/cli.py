@@ -296,7 +296,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug, not bad input: still one line unless asked for more
         if os.environ.get("FERRIC_DEBUG"):
             raise
-        print(f"error: internal error: {type(exc).__name__}: {exc} "
+        lines = str(exc).splitlines() or [""]  # one line, however long the message
+        more = " ..." if len(lines) > 1 else ""
+        print(f"error: internal error: {type(exc).__name__}: {lines[0]}{more} "
               "(set FERRIC_DEBUG=1 for the traceback; re-running resumes)", file=sys.stderr)
         return 1
     if result.up_to_date:

@@ -261,6 +261,17 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted: run the same command again", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug, not bad input: one line unless asked for more
+        if os.environ.get("FERRIC_DEBUG"):
+            raise
+        lines = str(exc).splitlines() or [""]
+        more = " ..." if len(lines) > 1 else ""
+        print(f"error: internal error: {type(exc).__name__}: {lines[0]}{more} (set "
+              "FERRIC_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -248,3 +248,19 @@ def test_literal_trie_matches_as_the_longest_first_alternation() -> None:
         flat = [_escape_onig(t) + _boundary_after(t)  # the alternation used before
                 for t in sorted(literals, key=len, reverse=True)]
         assert pre_tokens([literals_pattern(literals)], texts) == pre_tokens(flat, texts)
+
+
+def test_an_unexpected_error_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    import tokenizer.__main__ as cli
+
+    def fails(args: object) -> int:
+        raise RuntimeError("first line\nsecond line")
+
+    monkeypatch.delenv("FERRIC_DEBUG", raising=False)
+    monkeypatch.setattr(cli, "train", fails)
+    assert tok_main(["train", "--files", str(tmp_path / "*.rs"), "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("error: internal error: RuntimeError: first line ...")
+

@@ -275,6 +275,20 @@ def test_a_run_folder_goes_on_only_with_its_own_config(
                        f"data.data_dir={relative}"]) == 0
 
 
+def test_an_unexpected_error_is_one_line(monkeypatch: pytest.MonkeyPatch,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    import training.recipe
+
+    def fails(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("Error(s) in loading state_dict:\n\tsize mismatch ...\n\t...")
+
+    monkeypatch.delenv("FERRIC_DEBUG", raising=False)
+    monkeypatch.setattr(training.recipe, "run", fails)
+    assert train_main(["train.max_steps=1"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "RuntimeError: Error(s) in loading state_dict: ..." in err
+
+
 def test_gradient_accumulation_averages_the_loss(demo_data: Path, tmp_path: Path) -> None:
     # The Trainer skips dividing by the accumulation steps when it thinks the loss is normalised
     # by num_items_in_batch; ferric's loss is a micro-batch mean, so it must divide.
