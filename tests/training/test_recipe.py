@@ -197,11 +197,15 @@ def test_lora_run_and_merge(demo_data: Path, tmp_path: Path) -> None:
                          intermediate_size=128)
     AutoModelForCausalLM.from_config(build_config(recipe)).save_pretrained(base)
     out = tmp_path / "lora"
-    assert train_main(["--config", str(ROOT / "configs/training/tiny-cpu.yaml"), "--quiet",
-                       f"data.data_dir={demo_data}", f"train.output_dir={out}",
-                       f"model.weights={base}", "model.lora=true", "train.max_steps=3",
-                       *TINY]) == 0
+    args = ["--config", str(ROOT / "configs/training/tiny-cpu.yaml"), "--quiet",
+            f"data.data_dir={demo_data}", f"train.output_dir={out}", f"model.weights={base}",
+            "model.lora=true", "train.max_steps=3", *TINY]
+    assert train_main(args) == 0
     assert (out / "adapter" / "adapter_config.json").exists()
+    adapter = (out / "adapter" / "adapter_model.safetensors").read_bytes()
+    assert train_main(args) == 0  # finished: the checkpoint's adapter is loaded, not trained on
+    assert (out / "adapter" / "adapter_model.safetensors").read_bytes() == adapter
+    assert json.loads((out / "summary.json").read_text())["steps"] == 3
     merged = tmp_path / "merged"
     assert merge_main(["--run", str(out), "--out", str(merged)]) == 0
     model = AutoModelForCausalLM.from_pretrained(merged)
