@@ -88,6 +88,23 @@ def _check_resume_config(out: Path, config: RunConfig) -> None:
                           "the folder to start afresh")
 
 
+def _finished_summary(out: Path, config: RunConfig) -> dict[str, Any] | None:
+    """The saved summary when the run folder already holds this run, finished: its summary
+    and final model are of its last checkpoint, which reached max_steps. Nothing is loaded,
+    trained or evaluated again (under DeepSpeed a finished run went on a step each time)."""
+    resume = _last_checkpoint(out)
+    final = out / ("adapter" if config.model.lora else "model")
+    summary_path = out / "summary.json"
+    if resume is None or not summary_path.exists() or not final.is_dir():
+        return None
+    summary: dict[str, Any] = json.loads(summary_path.read_text())
+    steps = _checkpoint_step(resume)
+    if summary.get("steps") != steps or steps < config.train.max_steps:
+        return None
+    log.info("%s: finished at step %d (%s); nothing to do", out, steps, resume)
+    return summary
+
+
 def _atomic_text(path: Path, text: str) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(text)
@@ -110,6 +127,9 @@ def _run(config: RunConfig, progress: bool) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     _check_resume_config(out, config)
     _atomic_text(out / "config.yaml", dump_config(config))
+    finished = _finished_summary(out, config)
+    if finished is not None:
+        return finished
     torch.manual_seed(config.train.seed)
 
     tokenizer = load_tokenizer(config.data.tokenizer)

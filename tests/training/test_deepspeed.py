@@ -46,3 +46,8 @@ def test_deepspeed_on_cpu(stage: str, extra: list[str], demo_data: Path, tmp_pat
     assert summary["steps"] == 4 and summary["sanity"]["loss_is_finite"]
     saved = out / "adapter" / "adapter_config.json" if extra else out / "model" / "config.json"
     assert saved.exists() and (out / "checkpoint-4").exists()
+    if stage == "zero2" and not extra:  # run again, finished: no fifth step
+        again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+        assert again.returncode == 0, again.stderr[-2000:]
+        assert json.loads((out / "summary.json").read_text()) == summary
+        assert not (out / "checkpoint-5").exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -248,6 +249,12 @@ def test_a_finished_run_run_again_trains_nothing_and_a_longer_one_goes_on(
     assert train_main([*args, "train.max_steps=4"]) == 0
     first = json.loads((out / "summary.json").read_text())
     weights = (out / "model" / "model.safetensors").read_bytes()
+    assert train_main([*args, "train.max_steps=4"]) == 0  # finished: nothing to do
+    assert json.loads((out / "summary.json").read_text()) == first
+    assert not (out / "checkpoint-5").exists()
+    # killed after its last checkpoint, before the model and summary: the checkpoint is loaded
+    shutil.rmtree(out / "model")
+    (out / "summary.json").unlink()
     assert train_main([*args, "train.max_steps=4"]) == 0
     again = json.loads((out / "summary.json").read_text())
     assert again["steps"] == 4 and not (out / "checkpoint-5").exists()
