@@ -190,7 +190,43 @@ def load_config(path: str | Path | None, overrides: list[str]) -> RunConfig:
         key, raw = item.split("=", 1)
         _set(tree, key.strip(), yaml.safe_load(raw) if raw else "")
     config: RunConfig = _build(RunConfig, tree, "")
+    _check_ranges(config)
     return config
+
+
+# Counts that must be at least 1 (train.max_steps=-1 meant "a whole epoch" to the Trainer and
+# ran for many minutes; seq_len=0 failed deep in packing), and shares within [0, 1].
+_POSITIVE = ("data.seq_len", "data.replay_max_files", "data.max_eval_docs", "train.max_steps",
+             "train.batch_size", "train.grad_accum", "train.loss_chunk_tokens",
+             "train.save_steps", "train.save_total_limit", "train.eval_steps",
+             "train.logging_steps", "model.hidden_size", "model.num_layers", "model.num_heads",
+             "model.num_kv_heads", "model.intermediate_size", "model.max_position_embeddings",
+             "model.lora_r")
+_SHARES = ("data.fim_rate", "data.fim_spm_rate", "data.replay_share", "model.lora_dropout")
+_NON_NEGATIVE = ("train.learning_rate", "train.warmup_steps", "train.weight_decay",
+                 "train.dataloader_workers")
+
+
+def _check_ranges(config: RunConfig) -> None:
+    def value(dotted: str) -> Any:
+        section, name = dotted.split(".")
+        return getattr(getattr(config, section), name)
+
+    for key in _POSITIVE:
+        if value(key) < 1:
+            raise ConfigError(f"{key}: must be at least 1, got {value(key)!r}")
+    for key in _SHARES:
+        if not 0.0 <= value(key) <= 1.0:
+            raise ConfigError(f"{key}: must be between 0 and 1, got {value(key)!r}")
+    for key in _NON_NEGATIVE:
+        if value(key) < 0:
+            raise ConfigError(f"{key}: must not be negative, got {value(key)!r}")
+    if config.data.docs_per_epoch is not None and config.data.docs_per_epoch < 1:
+        raise ConfigError(f"data.docs_per_epoch: must be at least 1, got "
+                          f"{config.data.docs_per_epoch!r}")
+    if any(w < 0 for w in config.data.scale_mix.values()):
+        raise ConfigError(f"data.scale_mix: shares must not be negative, got "
+                          f"{config.data.scale_mix}")
 
 
 def dump_config(config: RunConfig) -> str:
