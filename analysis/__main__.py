@@ -18,6 +18,7 @@ from pathlib import Path
 
 from analysis.compile_rate import BASELINES, Row, RunConfig
 from analysis.generate import GenerationConfig
+from dataset_builder.schema import SCALES
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,16 +40,18 @@ def _parser() -> argparse.ArgumentParser:
                     help="a row from candidates generated elsewhere (`analysis generate`)")
     cr.add_argument("--split", default="test", choices=["train", "valid", "test"])
     cr.add_argument("--scales", default=None, help="comma-separated scales (default all)")
-    cr.add_argument("--limit", type=int, default=None, help="at most this many targets")
-    cr.add_argument("--workers", type=int, default=None)
+    cr.add_argument("--limit", type=_positive_int, default=None, help="at most this many targets")
+    cr.add_argument("--workers", type=_positive_int, default=None)
     cr.add_argument("--backend", default="auto", choices=["auto", "cargo", "rustc"])
     cr.add_argument("--vendor", type=Path, default=None,
                     help="a `cargo vendor` folder (default: Debian's /usr/share/cargo/registry)")
     cr.add_argument("--relax-versions", action="store_true",
                     help="dependency requirements relaxed to their semver-compatible major, so "
                          "an offline registry with older releases can satisfy them")
-    cr.add_argument("--timeout", type=float, default=60.0, help="seconds per compiler run")
-    cr.add_argument("--memory-mb", type=int, default=4096, help="memory limit per compiler run")
+    cr.add_argument("--timeout", type=_positive_float, default=60.0,
+                    help="seconds per compiler run")
+    cr.add_argument("--memory-mb", type=_positive_int, default=4096,
+                    help="memory limit per compiler run")
     _generation_args(cr)
 
     ex = sub.add_parser("export-targets",
@@ -56,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     ex.add_argument("--data", required=True, type=Path)
     ex.add_argument("--out", required=True, type=Path)
     ex.add_argument("--split", default="test", choices=["train", "valid", "test"])
-    ex.add_argument("--limit", type=int, default=None)
+    ex.add_argument("--limit", type=_positive_int, default=None)
     ge = sub.add_parser("generate", help="candidates for exported targets, as JSON lines")
     ge.add_argument("--targets", required=True, type=Path, help="from export-targets")
     ge.add_argument("--model", required=True, type=Path)
@@ -72,25 +75,79 @@ def _parser() -> argparse.ArgumentParser:
     he.add_argument("--model", type=Path, default=None)
     he.add_argument("--adapter", type=Path, default=None)
     he.add_argument("--baseline", action="append", default=[], choices=["oracle", "todo"])
-    he.add_argument("--timeout", type=float, default=30.0)
+    he.add_argument("--timeout", type=_positive_float, default=30.0)
     _generation_args(he)
     return parser
 
 
+def _positive_int(text: str) -> int:
+    """argparse type: a whole number of at least 1 (a negative --limit sliced from the end)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
+    return value
+
+
 def _generation_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--n", type=int, default=1, help="candidates per target (pass@k)")
-    p.add_argument("--temperature", type=float, default=0.0, help="0 = greedy")
-    p.add_argument("--max-new-tokens", type=int, default=1024)
-    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--n", type=_positive_int, default=1, help="candidates per target (pass@k)")
+    p.add_argument("--temperature", type=_non_negative_float, default=0.0, help="0 = greedy")
+    p.add_argument("--max-new-tokens", type=_positive_int, default=1024)
+    p.add_argument("--batch-size", type=_positive_int, default=8)
     p.add_argument("--left-to-right", action="store_true", help="no FIM prompt")
     p.add_argument("--quiet", action="store_true", help="no progress bars, warnings only")
 
 
 def _gen_config(args: argparse.Namespace) -> GenerationConfig:
     if args.n > 1 and args.temperature <= 0:
-        raise SystemExit("error: --n above 1 needs --temperature above 0")
+        raise ValueError("--n above 1 needs --temperature above 0")
     return GenerationConfig(fim=not args.left_to_right, n=args.n, temperature=args.temperature,
                             max_new_tokens=args.max_new_tokens, batch_size=args.batch_size)
+
+
+def _check_generation_settings(args: argparse.Namespace) -> None:
+    """--out goes on only with the model, adapter and settings it was started with (before, a
+    rerun with another model kept the old candidates and said "0 generated now")."""
+    from dataclasses import asdict
+
+    from analysis.compile_rate import folder_fingerprint
+    from dataset_builder.atomic import atomic_write_json
+
+    generation = {k: v for k, v in asdict(_gen_config(args)).items() if k != "batch_size"}
+    current = {"model": folder_fingerprint(str(args.model)),
+               "adapter": folder_fingerprint(str(args.adapter) if args.adapter else None),
+               "generation": generation}
+    settings = args.out.with_name(args.out.name + ".settings.json")
+    if settings.exists() and args.out.exists() and args.out.stat().st_size:
+        saved = json.loads(settings.read_text())
+        changed = sorted(k for k in current if saved.get(k) != current[k])
+        if changed:
+            raise ValueError(f"{args.out} holds candidates from another {', '.join(changed)}: "
+                             "remove it or give another --out")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(settings, current)
 
 
 def _generate_file(args: argparse.Namespace) -> int:
@@ -100,8 +157,16 @@ def _generate_file(args: argparse.Namespace) -> int:
     from analysis.generate import generate, load_model
     from analysis.targets import Target
 
-    targets = [Target.from_json(json.loads(line))
-               for line in args.targets.read_text().splitlines() if line.strip()]
+    targets = []
+    for number, line in enumerate(args.targets.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            targets.append(Target.from_json(json.loads(line)))
+        except (json.JSONDecodeError, TypeError, KeyError, AttributeError) as exc:
+            raise ValueError(f"{args.targets}, line {number}: not a target written by "
+                             f"`analysis export-targets` ({type(exc).__name__})") from None
+    _check_generation_settings(args)
     done: set[str] = set()
     if args.out.exists():
         for line in args.out.read_text().splitlines():
@@ -206,7 +271,7 @@ def _command(args: argparse.Namespace, argv: list[str] | None) -> int:
         rows.append(Row(name=name, model=str(model), adapter=adapter))
     for spec in args.candidates:
         name, sep, file = spec.partition("=")
-        if not sep or not Path(file).is_file():
+        if not sep or not name or not Path(file).is_file():
             print(f"error: --candidates {spec}: expected NAME=FILE with an existing file",
                   file=sys.stderr)
             return 2
@@ -214,12 +279,24 @@ def _command(args: argparse.Namespace, argv: list[str] | None) -> int:
     if not rows:
         print("error: give at least one --baseline or --model", file=sys.stderr)
         return 2
+    names = [row.name for row in rows]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:  # rows share their saved work by name: one would show the other's results
+        print(f"error: two rows named {', '.join(twice)}: give each its own name "
+              "(--name, or NAME= of --candidates)", file=sys.stderr)
+        return 2
+    scales = args.scales.split(",") if args.scales else None
+    unknown = sorted(set(scales or ()) - set(SCALES))
+    if unknown:
+        print(f"error: --scales: unknown {', '.join(unknown)} (known: {', '.join(SCALES)})",
+              file=sys.stderr)
+        return 2
     if args.vendor is not None and not args.vendor.is_dir():
         print(f"error: --vendor {args.vendor} is not a folder", file=sys.stderr)
         return 2
     config = RunConfig(
         data=str(args.data), out=str(args.out), rows=rows, split=args.split,
-        scales=args.scales.split(",") if args.scales else None, limit=args.limit,
+        scales=scales, limit=args.limit,
         backend=args.backend, registry=str(args.vendor) if args.vendor else None,
         relax_versions=args.relax_versions,
         wall_seconds=args.timeout, memory_mb=args.memory_mb, generation=_gen_config(args))

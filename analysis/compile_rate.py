@@ -9,9 +9,11 @@ run resumes where it stopped without checking anything twice; the final files ar
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing as mp
 import os
 import shutil
+import signal
 import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -31,6 +33,7 @@ from dataset_builder.cargo_manifest import DEBIAN_REGISTRY
 from dataset_builder.children import exit_with_parent
 
 BASELINES = ("oracle", "todo", "mutate")
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -86,6 +89,37 @@ def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
                 continue  # a line cut by a crash; its work is redone
 
 
+def read_candidates(path: Path, target_ids: set[str]) -> dict[str, list[str]]:
+    """A candidates file (`analysis generate`'s JSON lines: {"id": ..., "candidates": [...]}),
+    strictly: a line that is not such a record is an error naming the file and line (a broken
+    line was dropped, and its target silently scored a failure). Targets the file lacks
+    still count as failures, but are named in a warning."""
+    given: dict[str, list[str]] = {}
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}, line {number}: not JSON ({exc.msg})") from None
+            texts = record.get("candidates") if isinstance(record, dict) else None
+            if not isinstance(record, dict) or not isinstance(record.get("id"), str) or \
+                    not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+                raise ValueError(f"{path}, line {number}: expected "
+                                 '{"id": "...", "candidates": ["...", ...]}')
+            if record["id"] in given:
+                raise ValueError(f"{path}, line {number}: a second line for {record['id']}")
+            given[record["id"]] = texts
+    missing = len(target_ids - set(given))
+    unknown = len(set(given) - target_ids)
+    if missing or unknown or not given:
+        log.warning("%s: %d of the %d targets have no line (each scored as a failure); "
+                    "%d lines are for no target of this run", path, missing, len(target_ids),
+                    unknown)
+    return given
+
+
 # --- worker side -------------------------------------------------------------------------
 
 _CHECKER: Checker | None = None
@@ -94,6 +128,9 @@ _CHECKER: Checker | None = None
 def _init_worker(work_root: str, registry: str | None, limits: Limits, backend: str,
                  relax_versions: bool, parent_pid: int) -> None:
     global _CHECKER
+    # Ctrl-C is the parent's to answer (one line, then the pool is terminated): workers
+    # printed a traceback each.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # A run killed with kill -9 takes its workers along at once (they would otherwise finish
     # their current group of checks first), and each worker's sandboxed compiler with it.
     exit_with_parent(parent_pid)
@@ -162,9 +199,9 @@ def _generate_rows(config: RunConfig, targets: list[Target], out: Path,
     texts: dict[str, dict[str, list[str]]] = {}
     for row in config.rows:
         if row.candidates_file is not None:
-            given = {r["id"]: r["candidates"] for r in _read_jsonl(Path(row.candidates_file))}
+            given = read_candidates(Path(row.candidates_file), {t.id for t in targets})
             # a target the file lacks gets an empty candidate: a failure, never a silent skip
-            texts[row.name] = {t.id: given.get(t.id, [""]) for t in targets
+            texts[row.name] = {t.id: given.get(t.id) or [""] for t in targets
                                if prepared.get(t.id, {}).get("ok")}
             continue
         if row.model is None:
@@ -244,7 +281,7 @@ def _file_fingerprint(path: Path, digest: Any) -> None:
             digest.update(handle.read(_SAMPLE_BYTES))
 
 
-def _folder_fingerprint(folder: str | None) -> str | None:
+def folder_fingerprint(folder: str | None) -> str | None:
     if folder is None:
         return None
     import hashlib
@@ -271,8 +308,8 @@ def _fingerprints(config: RunConfig, registry: str | None) -> dict[str, Any]:
         elif row.candidates_file:
             rows[row.name] = {"candidates": _single_file_fingerprint(Path(row.candidates_file))}
         else:
-            rows[row.name] = {"model": _folder_fingerprint(row.model),
-                              "adapter": _folder_fingerprint(row.adapter),
+            rows[row.name] = {"model": folder_fingerprint(row.model),
+                              "adapter": folder_fingerprint(row.adapter),
                               "generation": generation}
     return {"common": {"dataset": data_hash, "backend": config.backend, "registry": registry,
                        "relax_versions": config.relax_versions,
@@ -301,13 +338,20 @@ def _check_resumable(config: RunConfig, out: Path) -> None:
     path = out / "fingerprints.json"
     if path.exists():
         saved = json.loads(path.read_text())
+        # Only saved work binds: a run that failed before any (a broken candidates file)
+        # leaves the folder free for the corrected one.
+        generations = out / "generations"  # a row named "run/model" is run/model.jsonl
+        rows_with_work = {v.get("row") for v in _read_jsonl(out / "verdicts.jsonl")} | {
+            str(g.relative_to(generations).with_suffix("")) for g in
+            generations.rglob("*.jsonl") if g.stat().st_size}
+        any_work = bool(rows_with_work) or any(_read_jsonl(out / "preparations.jsonl"))
         changed = sorted(k for k, v in current["common"].items()
                          if saved["common"].get(k) != v)
-        if changed:
+        if changed and any_work:
             raise ValueError(f"{out} holds results made with another {', '.join(changed)}: "
                              "remove it or give another --out")
         for name, fingerprint in current["rows"].items():
-            if name in saved["rows"] and saved["rows"][name] != fingerprint:
+            if name in rows_with_work and saved["rows"].get(name) != fingerprint:
                 raise ValueError(
                     f"{out} holds row {name!r} from another model, adapter, candidates file "
                     "or generation settings: remove the folder, give another --out, or name "
@@ -328,7 +372,8 @@ def run(config: RunConfig, command: str, progress: bool = True) -> dict[str, Any
     targets, data_excluded = load_targets(Path(config.data), config.split, config.scales,
                                           config.limit)
     if not targets:
-        raise SystemExit(f"error: no targets in split {config.split!r} of {config.data}")
+        raise ValueError(f"no targets in split {config.split!r} of {config.data}"
+                         + (f" (scales {','.join(config.scales)})" if config.scales else ""))
     prepared = {p["id"]: p for p in _read_jsonl(out / "preparations.jsonl")}
     # 1. prepare every target (and check the baselines in the same pass)
     done = {(v["row"], v["id"], v["k"]) for v in _read_jsonl(out / "verdicts.jsonl")}

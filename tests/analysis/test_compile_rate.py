@@ -106,3 +106,37 @@ def test_more_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert main(["humaneval", "--problems", str(tmp_path / "none.jsonl"), "--out",
                  str(tmp_path / "o"), "--baseline", "todo"]) == 2
     assert "is not a file" in capsys.readouterr().err
+
+
+def test_bad_candidates_duplicate_rows_and_changed_generation_are_errors(
+        demo_data: Path, tiny_model: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Each of these was silently wrong: a broken line dropped (its target scored a failure),
+    a string of candidates iterated by character, two rows of one name merged, and a
+    generation rerun with another model keeping the old candidates."""
+    targets = tmp_path / "targets.jsonl"
+    assert main(["export-targets", "--data", str(demo_data), "--out", str(targets),
+                 "--limit", "2"]) == 0
+    ids = [json.loads(line)["id"] for line in targets.read_text().splitlines()]
+    base = ["compile-rate", "--data", str(demo_data), "--limit", "2", "--quiet"]
+    for bad, why in [("{,", "line 2: not JSON"),
+                     (json.dumps({"id": ids[1], "candidates": "fn x() {}"}), "line 2: expected")]:
+        cands = tmp_path / "c.jsonl"
+        cands.write_text(json.dumps({"id": ids[0], "candidates": ["fn x() {}"]}) + "\n" + bad)
+        capsys.readouterr()
+        assert main([*base, "--out", str(tmp_path / "r1"), "--candidates", f"g={cands}"]) == 2
+        assert why in capsys.readouterr().err
+    assert main([*base, "--out", str(tmp_path / "r2"), "--baseline", "oracle",
+                 "--candidates", f"oracle={cands}"]) == 2
+    assert "two rows named oracle" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # argparse: exit 2
+        main([*base, "--out", str(tmp_path / "r3"), "--baseline", "oracle", "--limit", "-1"])
+    gen = tmp_path / "gen.jsonl"
+    first = ["generate", "--targets", str(targets), "--model", str(tiny_model), "--out",
+             str(gen), "--max-new-tokens", "4", "--quiet"]
+    assert main(first) == 0
+    capsys.readouterr()
+    assert main([*first, "--left-to-right"]) == 2
+    assert "holds candidates from another generation" in capsys.readouterr().err
+    assert main([*first, "--batch-size", "2"]) == 0  # a smaller batch may go on
+
