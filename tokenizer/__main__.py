@@ -53,7 +53,11 @@ def _texts(data: str | None, files: str | None, split: str) -> tuple[list[str], 
             raise InputError(f"--data {data}: no samples in {folder}")
         texts = []
         for part in parts:
-            texts.extend(pq.read_table(part, columns=["target"]).column("target").to_pylist())
+            try:
+                table = pq.read_table(part, columns=["target"])
+            except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+                raise InputError(f"{part}: not a readable samples file ({exc})") from None
+            texts.extend(table.column("target").to_pylist())
         if not texts:
             raise InputError(f"--data {data}: the {split} split is empty")
         return texts, f"{len(texts)} {split} targets of {data}"
@@ -81,6 +85,11 @@ def train(args: argparse.Namespace) -> int:
         save_tokenizer,
     )
 
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out}: a file, not a folder")
+    if args.type_tokens and not Path(args.type_tokens).is_file():
+        raise InputError(f"--type-tokens {args.type_tokens}: no such file")
     base = _base(args.base)
     texts, source = _texts(args.data, args.files, "train")
     started = time.monotonic()
@@ -92,9 +101,15 @@ def train(args: argparse.Namespace) -> int:
     type_tokens = Path(args.type_tokens) if args.type_tokens else (
         Path(args.data) / "type_tokens.json" if args.data else None)
     if type_tokens and type_tokens.exists():
-        specials = sorted(json.loads(type_tokens.read_text()).get("tokens", {}))
+        try:
+            listed = json.loads(type_tokens.read_text())
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{type_tokens}: not JSON ({exc.msg})") from None
+        if not isinstance(listed, dict) or not isinstance(listed.get("tokens", {}), dict):
+            raise InputError(f"{type_tokens}: expected {{\"tokens\": {{...}}}} as dataset_builder "
+                             "writes it")
+        specials = sorted(listed.get("tokens", {}))
     data, added = build_extended(base, chosen, specials)
-    out = Path(args.out)
     save_tokenizer(data, out)
     extension = {
         "base": str(base.path), "source": source, "requested": args.add,
@@ -135,10 +150,16 @@ def evaluate(args: argparse.Namespace) -> int:
     folder = Path(args.tokenizer)
     if not (folder / "tokenizer.json").exists() or not (folder / "extension.json").exists():
         raise InputError(f"--tokenizer {folder}: not a folder written by `tokenizer train`")
-    extension = json.loads((folder / "extension.json").read_text())
+    try:
+        extension = json.loads((folder / "extension.json").read_text())
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{folder / 'extension.json'}: not JSON ({exc.msg})") from None
     base = _base(args.base or str(Path(extension["base"]).parent))
     texts, source = _texts(args.data, args.files, "test")
-    extended = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    try:
+        extended = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    except Exception as exc:  # the tokenizers library raises a bare Exception
+        raise InputError(f"{folder / 'tokenizer.json'}: not a tokenizer ({exc})") from None
     result_base = _measure(base.tokenizer, texts)
     result_ext = _measure(extended, texts)
     gain = 1 - result_ext["tokens"] / max(1, result_base["tokens"])

@@ -264,3 +264,28 @@ def test_an_unexpected_error_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_pa
     assert err.count("\n") == 1
     assert err.startswith("error: internal error: RuntimeError: first line ...")
 
+
+def test_bad_type_tokens_corrupt_samples_and_tokenizer_are_exit_2(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "a.rs"
+    src.write_text("fn main() { let x = 1; }\n" * 20)
+    out = tmp_path / "tok"
+    base = ["train", "--files", str(src), "--add", "4", "--quiet"]
+    # a typo'd --type-tokens dropped every type token without a word
+    assert tok_main([*base, "--out", str(out), "--type-tokens", str(tmp_path / "nope.json")]) == 2
+    bad = tmp_path / "bad.json"
+    bad.write_text("[1, 2]")
+    assert tok_main([*base, "--out", str(out), "--type-tokens", str(bad)]) == 2
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    assert tok_main([*base, "--out", str(afile)]) == 2
+    samples = tmp_path / "ds" / "samples" / "train"
+    samples.mkdir(parents=True)
+    (samples / "micro-00000.parquet").write_bytes(b"not parquet")
+    assert tok_main(["train", "--data", str(tmp_path / "ds"), "--out", str(out)]) == 2
+    assert tok_main([*base, "--out", str(out)]) == 0
+    (out / "tokenizer.json").write_text("{")
+    assert tok_main(["eval", "--tokenizer", str(out), "--files", str(src), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "internal error" not in err and err.count("error:") == 5, err
+
