@@ -136,6 +136,9 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
             number = annotation(value)
         except (TypeError, ValueError):
             raise ConfigError(f"{where}: expected {annotation.__name__}, got {value!r}") from None
+        if annotation is int and number != value and not isinstance(value, str):
+            # int(2.5) is 2: max_steps=2.5 ran two steps without a word
+            raise ConfigError(f"{where}: expected a whole number, got {value!r}")
         return number
     if annotation is str:
         return str(value)

@@ -45,7 +45,16 @@ def load_tokenizer(folder: str | None) -> Any:
     from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
     if folder:
-        return AutoTokenizer.from_pretrained(folder, local_files_only=True)
+        # A wrong path reached the hub's name check ("Repo id must be in the form ...").
+        if not (Path(folder) / "tokenizer.json").is_file() and \
+                not (Path(folder) / "tokenizer_config.json").is_file():
+            raise ConfigError(f"data.tokenizer {folder}: not a tokenizer folder (no "
+                              "tokenizer.json; make one with python -m tokenizer train)")
+        try:
+            return AutoTokenizer.from_pretrained(folder, local_files_only=True)
+        except (OSError, ValueError, KeyError) as exc:
+            raise ConfigError(f"data.tokenizer {folder}: cannot be loaded "
+                              f"({type(exc).__name__}: {str(exc).splitlines()[0]})") from None
     path = base_tokenizer_dir() / "tokenizer.json"
     if not path.exists():
         raise ConfigError(f"base tokenizer not found at {path} (set FERRIC_BASE_TOKENIZER)")
@@ -70,8 +79,11 @@ def read_split(data_dir: str, split: str, expected_type_facts: str | None) -> li
     docs: list[Document] = []
     modes: set[str] = set()
     for f in files:
-        table = pq.read_table(f, columns=["scale", "context", "target", "suffix",
-                                          "type_facts"])
+        try:
+            table = pq.read_table(f, columns=["scale", "context", "target", "suffix",
+                                              "type_facts"])
+        except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+            raise ConfigError(f"{f}: not a readable samples file ({exc})") from None
         for row in table.to_pylist():
             modes.add(row["type_facts"])
             docs.append(Document(row["scale"], row["context"], row["target"], row["suffix"]))

@@ -105,6 +105,13 @@ def _finished_summary(out: Path, config: RunConfig) -> dict[str, Any] | None:
     return summary
 
 
+def _logged_step(line: str) -> int:
+    try:
+        return int(json.loads(line).get("step", 0))
+    except (json.JSONDecodeError, AttributeError, TypeError, ValueError):
+        return 1 << 62  # a line cut by the kill: dropped with the steps after the checkpoint
+
+
 def _atomic_text(path: Path, text: str) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(text)
@@ -160,6 +167,12 @@ def _run(config: RunConfig, progress: bool) -> dict[str, Any]:
 
         def on_train_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
             self.t0, self.step0 = time.perf_counter(), state.global_step
+            # A run killed after its last checkpoint logged steps it now trains again: their
+            # lines go, so every step has one line (step 7 was there twice).
+            if metrics_path.exists() and args.process_index == 0:
+                kept = [line for line in metrics_path.read_text().splitlines()
+                        if line.strip() and _logged_step(line) <= state.global_step]
+                _atomic_text(metrics_path, "".join(f"{line}\n" for line in kept))
 
         def on_log(self, args: Any, state: Any, control: Any, logs: Any = None,
                    **kw: Any) -> None:

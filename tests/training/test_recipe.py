@@ -306,6 +306,40 @@ def test_an_unexpected_error_is_one_line(monkeypatch: pytest.MonkeyPatch,
     assert err.count("\n") == 1 and "RuntimeError: Error(s) in loading state_dict: ..." in err
 
 
+def test_resumed_run_logs_each_step_once_and_bad_inputs_are_config_errors(
+        demo_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "relog"
+    args = ["--config", str(ROOT / "configs/training/tiny-cpu.yaml"), "--quiet",
+            f"data.data_dir={demo_data}", f"train.output_dir={out}", *TINY,
+            "train.save_steps=2", "train.max_steps=4", "train.logging_steps=1"]
+    assert train_main(args) == 0
+    # as if killed after step 4 was logged but before its checkpoint was complete
+    shutil.rmtree(out / "checkpoint-4")
+    shutil.rmtree(out / "model")
+    (out / "summary.json").unlink()
+    with (out / "metrics.jsonl").open("a") as handle:
+        handle.write('{"step": 4, "lo')  # a line cut by the kill
+    assert train_main(args) == 0
+    steps = [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()
+             if "loss" in json.loads(line)]
+    assert steps == [1, 2, 3, 4], steps
+    # a tokenizer path that is not one reached the hub's repo-id check; a corrupt parquet
+    # and 2.5 steps were an internal error and a silent truncation
+    capsys.readouterr()
+    assert train_main([*args[:4], f"train.output_dir={tmp_path / 'x'}",
+                       f"data.tokenizer={tmp_path / 'nope'}"]) == 2
+    assert train_main([*args[:4], f"train.output_dir={tmp_path / 'y'}",
+                       "train.max_steps=2.5"]) == 2
+    broken = tmp_path / "broken"
+    shutil.copytree(demo_data, broken)
+    next((broken / "samples" / "train").glob("*.parquet")).write_bytes(b"not parquet")
+    assert train_main([*args[:3], f"data.data_dir={broken}",
+                       f"train.output_dir={tmp_path / 'z'}"]) == 2
+    err = capsys.readouterr().err
+    assert "not a tokenizer folder" in err and "whole number" in err
+    assert "not a readable samples file" in err and "internal" not in err
+
+
 def test_gradient_accumulation_averages_the_loss(demo_data: Path, tmp_path: Path) -> None:
     # The Trainer skips dividing by the accumulation steps when it thinks the loss is normalised
     # by num_items_in_batch; ferric's loss is a micro-batch mean, so it must divide.
