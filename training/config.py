@@ -224,6 +224,13 @@ def _check_ranges(config: RunConfig) -> None:
     for key in _NON_NEGATIVE:
         if value(key) < 0:
             raise ConfigError(f"{key}: must not be negative, got {value(key)!r}")
+    model = config.model
+    if model.weights is None and (model.hidden_size % model.num_heads
+                                  or model.num_heads % model.num_kv_heads):
+        # an architecture from scratch: a mismatch failed in the first forward pass
+        raise ConfigError(f"model: hidden_size ({model.hidden_size}) must be a multiple of "
+                          f"num_heads ({model.num_heads}), and num_heads of num_kv_heads "
+                          f"({model.num_kv_heads})")
     if config.data.docs_per_epoch is not None and config.data.docs_per_epoch < 1:
         raise ConfigError(f"data.docs_per_epoch: must be at least 1, got "
                           f"{config.data.docs_per_epoch!r}")

@@ -13,6 +13,7 @@ sequence (separated by EOS), as in StarCoder's own pre-training.
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from tqdm.auto import tqdm
 
 from training.config import ConfigError, DataConfig
 
+log = logging.getLogger(__name__)
 FIM_PREFIX, FIM_MIDDLE, FIM_SUFFIX = "<fim_prefix>", "<fim_middle>", "<fim_suffix>"
 SCALES = ("micro", "small", "medium", "large", "full")
 
@@ -253,7 +255,8 @@ def build_datasets(config: DataConfig, tokenizer: Any, seed: int, progress: bool
             vrng = random.Random(seed + 1)
             valid = PackedDataset((render(d, vrng, config) for d in valid_docs), tokenizer,
                                   config.seq_len, progress=progress, total=len(valid_docs))
-    except ConfigError:
+    except ConfigError as exc:  # no valid split, or too few tokens in it
+        log.warning("no eval loss: %s", exc)
         valid = None
     drawn_scales: dict[str, int] = {}
     for d in drawn:

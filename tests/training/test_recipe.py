@@ -66,7 +66,8 @@ def test_overrides_are_typed_and_unknown_keys_fail() -> None:
     # -1 was "a whole epoch" to the Trainer (minutes on the demo), 0 a failure deep inside
     for bad, why in [("train.max_steps=-1", "at least 1"), ("data.seq_len=0", "at least 1"),
                      ("data.fim_rate=2", "between 0 and 1"),
-                     ("train.learning_rate=-0.1", "not be negative")]:
+                     ("train.learning_rate=-0.1", "not be negative"),
+                     ("model.num_heads=3", "multiple of num_heads")]:
         with pytest.raises(ConfigError, match=why):
             load_config(None, [bad])
 
