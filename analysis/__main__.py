@@ -15,6 +15,7 @@ import os
 import shlex
 import sys
 from pathlib import Path
+from typing import Any
 
 from analysis.compile_rate import BASELINES, Row, RunConfig
 from analysis.generate import GenerationConfig
@@ -80,35 +81,26 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _positive_int(text: str) -> int:
-    """argparse type: a whole number of at least 1 (a negative --limit sliced from the end)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+def _bounded(kind: type, minimum: float, above: bool) -> Any:
+    """An argparse type: a number of `kind` at least `minimum` (above it, with `above`); a
+    negative --limit sliced from the end, a negative --batch-size generated nothing."""
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a {'whole ' if kind is int else ''}"
+                                             f"number, got {text!r}") from None
+        if value < minimum or (above and value == minimum):
+            raise argparse.ArgumentTypeError(
+                f"must be {'above' if above else 'at least'} {minimum}, got {text}")
+        return value
+
+    return parse
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
-    return value
-
-
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
-    return value
+_positive_int = _bounded(int, 1, above=False)
+_positive_float = _bounded(float, 0.0, above=True)
+_non_negative_float = _bounded(float, 0.0, above=False)
 
 
 def _generation_args(p: argparse.ArgumentParser) -> None:
