@@ -252,6 +252,12 @@ def _command(args: argparse.Namespace, argv: list[str] | None) -> int:
               file=sys.stderr)
         return 2
     rows = [Row(name=b, baseline=b) for b in dict.fromkeys(args.baseline)]
+    if len(args.adapter) > len(args.model) or len(args.name) > len(args.model):
+        # each pairs with the --model of the same position; an extra one was ignored
+        print(f"error: {len(args.adapter)} --adapter and {len(args.name)} --name for "
+              f"{len(args.model)} --model: give at most one of each per --model "
+              "('-' for no adapter)", file=sys.stderr)
+        return 2
     for i, model in enumerate(args.model):
         if not (model / "config.json").is_file():
             print(f"error: {model} is not a model folder (no config.json)", file=sys.stderr)

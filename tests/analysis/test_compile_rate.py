@@ -129,6 +129,9 @@ def test_bad_candidates_duplicate_rows_and_changed_generation_are_errors(
     assert main([*base, "--out", str(tmp_path / "r2"), "--baseline", "oracle",
                  "--candidates", f"oracle={cands}"]) == 2
     assert "two rows named oracle" in capsys.readouterr().err
+    assert main([*base, "--out", str(tmp_path / "r2"), "--baseline", "oracle",
+                 "--adapter", str(tmp_path)]) == 2  # an adapter with no model was ignored
+    assert "give at most one of each per --model" in capsys.readouterr().err
     with pytest.raises(SystemExit):  # argparse: exit 2
         main([*base, "--out", str(tmp_path / "r3"), "--baseline", "oracle", "--limit", "-1"])
     gen = tmp_path / "gen.jsonl"
