@@ -122,15 +122,12 @@ def _gen_config(args: argparse.Namespace) -> GenerationConfig:
 def _check_generation_settings(args: argparse.Namespace) -> None:
     """--out goes on only with the model, adapter and settings it was started with (before, a
     rerun with another model kept the old candidates and said "0 generated now")."""
-    from dataclasses import asdict
-
-    from analysis.compile_rate import folder_fingerprint
+    from analysis.compile_rate import fingerprint, generation_fingerprint
     from dataset_builder.atomic import atomic_write_json
 
-    generation = {k: v for k, v in asdict(_gen_config(args)).items() if k != "batch_size"}
-    current = {"model": folder_fingerprint(str(args.model)),
-               "adapter": folder_fingerprint(str(args.adapter) if args.adapter else None),
-               "generation": generation}
+    current = {"model": fingerprint(str(args.model)),
+               "adapter": fingerprint(str(args.adapter) if args.adapter else None),
+               "generation": generation_fingerprint(_gen_config(args))}
     settings = args.out.with_name(args.out.name + ".settings.json")
     if settings.exists() and args.out.exists() and args.out.stat().st_size:
         saved = json.loads(settings.read_text())
@@ -199,9 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if os.environ.get("FERRIC_DEBUG"):
             raise
-        lines = str(exc).splitlines() or [""]  # one line, however long the message
-        more = " ..." if len(lines) > 1 else ""
-        print(f"error: internal error: {type(exc).__name__}: {lines[0]}{more} (set "
+        from dataset_builder.children import one_line
+
+        print(f"error: internal error: {one_line(exc)} (set "
               "FERRIC_DEBUG=1 for the traceback; re-running resumes)", file=sys.stderr)
         return 1
 

@@ -8,6 +8,7 @@ run resumes where it stopped without checking anything twice; the final files ar
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import multiprocessing as mp
@@ -232,7 +233,7 @@ def _run_groups(config: RunConfig, groups: list[dict[str, Any]], out: Path,
         return
     limits = Limits(wall_seconds=config.wall_seconds, memory_bytes=config.memory_mb << 20)
     work_root = Path(tempfile.mkdtemp(prefix="ferric-compile-"))
-    registry = config.registry or (str(DEBIAN_REGISTRY) if DEBIAN_REGISTRY.is_dir() else None)
+    registry = _registry(config)
     total = sum(len(i["pending"]) + (i.get("prep") is None) for g in groups for i in g["items"])
     bar = tqdm(total=total, desc=desc, unit="check", disable=not progress)
     try:
@@ -269,6 +270,11 @@ _HASH_WHOLE_BYTES = 64 << 20
 _SAMPLES, _SAMPLE_BYTES = 16, 1 << 20
 
 
+def _registry(config: RunConfig) -> str | None:
+    """The offline crates checks resolve against: --vendor, else Debian's when installed."""
+    return config.registry or (str(DEBIAN_REGISTRY) if DEBIAN_REGISTRY.is_dir() else None)
+
+
 def _file_fingerprint(path: Path, digest: Any) -> None:
     size = path.stat().st_size
     digest.update(f"{path.name}\0{size}\0".encode())
@@ -281,17 +287,22 @@ def _file_fingerprint(path: Path, digest: Any) -> None:
             digest.update(handle.read(_SAMPLE_BYTES))
 
 
-def folder_fingerprint(folder: str | None) -> str | None:
-    if folder is None:
+def fingerprint(path: str | None) -> str | None:
+    """A short digest of a file, or of every file under a folder (names and contents)."""
+    if path is None:
         return None
-    import hashlib
-
     digest = hashlib.sha256()
-    root = Path(folder)
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(root)).encode() + b"\0")
-        _file_fingerprint(path, digest)
+    root = Path(path)
+    for file in [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file()):
+        digest.update(str(file.relative_to(root)).encode() + b"\0")
+        _file_fingerprint(file, digest)
     return digest.hexdigest()[:16]
+
+
+def generation_fingerprint(generation: GenerationConfig) -> dict[str, Any]:
+    """The settings generated candidates depend on: all but the batch size (a smaller batch
+    after running out of memory may go on)."""
+    return {k: v for k, v in asdict(generation).items() if k != "batch_size"}
 
 
 def _fingerprints(config: RunConfig, registry: str | None) -> dict[str, Any]:
@@ -299,31 +310,22 @@ def _fingerprints(config: RunConfig, registry: str | None) -> dict[str, Any]:
     row), and per row its model, adapter and generation settings or its candidates file."""
     marker = Path(config.data) / "samples" / "_COMPLETE.json"
     data_hash = json.loads(marker.read_text()).get("config_hash") if marker.exists() else None
-    generation = {k: v for k, v in asdict(config.generation).items()
-                  if k != "batch_size"}  # a smaller batch after running out of memory is fine
+    generation = generation_fingerprint(config.generation)
     rows: dict[str, Any] = {}
     for row in config.rows:
         if row.baseline:
             rows[row.name] = {"baseline": row.baseline}
         elif row.candidates_file:
-            rows[row.name] = {"candidates": _single_file_fingerprint(Path(row.candidates_file))}
+            rows[row.name] = {"candidates": fingerprint(row.candidates_file)}
         else:
-            rows[row.name] = {"model": folder_fingerprint(row.model),
-                              "adapter": folder_fingerprint(row.adapter),
+            rows[row.name] = {"model": fingerprint(row.model),
+                              "adapter": fingerprint(row.adapter),
                               "generation": generation}
     return {"common": {"dataset": data_hash, "backend": config.backend, "registry": registry,
                        "relax_versions": config.relax_versions,
                        "wall_seconds": config.wall_seconds, "memory_mb": config.memory_mb,
                        "compiler": toolchain()["version"]},
             "rows": rows}
-
-
-def _single_file_fingerprint(path: Path) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    _file_fingerprint(path, digest)
-    return digest.hexdigest()[:16]
 
 
 def _check_resumable(config: RunConfig, out: Path) -> None:
@@ -333,8 +335,7 @@ def _check_resumable(config: RunConfig, out: Path) -> None:
     Rows may be added; a row left out keeps its fingerprint for a later run."""
     from dataset_builder.atomic import atomic_write_json
 
-    registry = config.registry or (str(DEBIAN_REGISTRY) if DEBIAN_REGISTRY.is_dir() else None)
-    current = _fingerprints(config, registry)
+    current = _fingerprints(config, _registry(config))
     path = out / "fingerprints.json"
     if path.exists():
         saved = json.loads(path.read_text())

@@ -143,3 +143,10 @@ def picklable(exc: BaseException) -> BaseException:
     except Exception:
         return RuntimeError(f"{type(exc).__name__}: {exc}")
     return exc
+
+
+def one_line(exc: BaseException) -> str:
+    """An unexpected error as the CLIs print it: its type and the first line of its message,
+    with " ..." when there is more (a state_dict size mismatch listed a page)."""
+    lines = str(exc).splitlines() or [""]
+    return f"{type(exc).__name__}: {lines[0]}{' ...' if len(lines) > 1 else ''}"

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from dataset_builder.atomic import OutputBusy, output_lock
 from dataset_builder.build import BuildResult, build_dataset
 from dataset_builder.cargo_manifest import DEBIAN_REGISTRY
-from dataset_builder.children import Terminated
+from dataset_builder.children import Terminated, one_line
 from dataset_builder.config import MineConfig
 from dataset_builder.gitio import RepoError, check_date, open_repo, repo_name
 from dataset_builder.report import empty_splits_note
@@ -296,9 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug, not bad input: still one line unless asked for more
         if os.environ.get("FERRIC_DEBUG"):
             raise
-        lines = str(exc).splitlines() or [""]  # one line, however long the message
-        more = " ..." if len(lines) > 1 else ""
-        print(f"error: internal error: {type(exc).__name__}: {lines[0]}{more} "
+        print(f"error: internal error: {one_line(exc)} "
               "(set FERRIC_DEBUG=1 for the traceback; re-running resumes)", file=sys.stderr)
         return 1
     if result.up_to_date:

@@ -288,9 +288,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug, not bad input: one line unless asked for more
         if os.environ.get("FERRIC_DEBUG"):
             raise
-        lines = str(exc).splitlines() or [""]
-        more = " ..." if len(lines) > 1 else ""
-        print(f"error: internal error: {type(exc).__name__}: {lines[0]}{more} (set "
+        from dataset_builder.children import one_line
+
+        print(f"error: internal error: {one_line(exc)} (set "
               "FERRIC_DEBUG=1 for the traceback)", file=sys.stderr)
         return 1
 

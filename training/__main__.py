@@ -36,9 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if os.environ.get("FERRIC_DEBUG"):
             raise
-        lines = str(exc).splitlines() or [""]  # one line: a size mismatch listed a page
-        more = " ..." if len(lines) > 1 else ""
-        print(f"error: {type(exc).__name__}: {lines[0]}{more} (FERRIC_DEBUG=1 for the traceback; "
+        from dataset_builder.children import one_line
+
+        print(f"error: {one_line(exc)} (FERRIC_DEBUG=1 for the traceback; "
               "re-running resumes from the last checkpoint)", file=sys.stderr)
         return 1
     failed = [k for k, ok in summary["sanity"].items() if ok is False]

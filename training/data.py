@@ -17,6 +17,7 @@ import logging
 import random
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -172,7 +173,8 @@ class PackedDataset(Dataset[dict[str, torch.Tensor]]):
         self.fim_documents = 0
         bar = tqdm(total=total, desc="tokenising", unit="doc", disable=not progress,
                    leave=False)
-        for batch in _batched(texts, batch_docs):
+        stream = iter(texts)
+        for batch in iter(lambda: list(islice(stream, batch_docs)), []):
             self.fim_documents += sum(t.startswith(FIM_PREFIX) for t in batch)
             encoded = tokenizer(batch, add_special_tokens=False,
                                 return_attention_mask=False)["input_ids"]
@@ -212,17 +214,6 @@ class PackedDataset(Dataset[dict[str, torch.Tensor]]):
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         ids = self.ids[i].long()  # stored as int32; embeddings and the loss take int64
         return {"input_ids": ids, "labels": ids.clone(), "position_ids": self.positions[i].long()}
-
-
-def _batched(items: Iterable[str], size: int) -> Iterator[list[str]]:
-    batch: list[str] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def _restarting_positions(lengths: np.ndarray, offset: int, seq_len: int) -> np.ndarray:

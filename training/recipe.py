@@ -66,11 +66,11 @@ def _flat(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def _check_resume_config(out: Path, config: RunConfig) -> None:
-    """A run folder with checkpoints goes on only with its own config, but for
-    RESUMABLE_CHANGES (a ConfigError names what differs)."""
+def _check_resume_config(out: Path, config: RunConfig, resume: str | None) -> None:
+    """A run folder with checkpoints (`resume`, the last) goes on only with its own config,
+    but for RESUMABLE_CHANGES (a ConfigError names what differs)."""
     saved_path = out / "config.yaml"
-    if _last_checkpoint(out) is None or not saved_path.exists():
+    if resume is None or not saved_path.exists():
         return
     saved = _flat(asdict(load_config(saved_path, [])))
     current = _flat(asdict(config))
@@ -88,20 +88,20 @@ def _check_resume_config(out: Path, config: RunConfig) -> None:
                           "the folder to start afresh")
 
 
-def _finished_summary(out: Path, config: RunConfig) -> dict[str, Any] | None:
+def _finished_summary(out: Path, config: RunConfig, resume: str | None,
+                      resume_step: int) -> dict[str, Any] | None:
     """The saved summary when the run folder already holds this run, finished: its summary
-    and final model are of its last checkpoint, which reached max_steps. Nothing is loaded,
-    trained or evaluated again (under DeepSpeed a finished run went on a step each time)."""
-    resume = _last_checkpoint(out)
+    and final model are of its last checkpoint (`resume`, at `resume_step`), which reached
+    max_steps. Nothing is loaded, trained or evaluated again (under DeepSpeed a finished run
+    went on a step each time)."""
     final = out / ("adapter" if config.model.lora else "model")
     summary_path = out / "summary.json"
     if resume is None or not summary_path.exists() or not final.is_dir():
         return None
     summary: dict[str, Any] = json.loads(summary_path.read_text())
-    steps = _checkpoint_step(resume)
-    if summary.get("steps") != steps or steps < config.train.max_steps:
+    if summary.get("steps") != resume_step or resume_step < config.train.max_steps:
         return None
-    log.info("%s: finished at step %d (%s); nothing to do", out, steps, resume)
+    log.info("%s: finished at step %d (%s); nothing to do", out, resume_step, resume)
     return summary
 
 
@@ -132,9 +132,12 @@ def _run(config: RunConfig, progress: bool) -> dict[str, Any]:
 
     out = Path(config.train.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    _check_resume_config(out, config)
+    # The last complete checkpoint, looked up once: nothing below writes one before train().
+    resume = _last_checkpoint(out)
+    resume_step = _checkpoint_step(resume) if resume else 0
+    _check_resume_config(out, config, resume)
     _atomic_text(out / "config.yaml", dump_config(config))
-    finished = _finished_summary(out, config)
+    finished = _finished_summary(out, config, resume, resume_step)
     if finished is not None:
         return finished
     torch.manual_seed(config.train.seed)
@@ -231,11 +234,10 @@ def _run(config: RunConfig, progress: bool) -> dict[str, Any]:
     )
     trainer = ChunkedLossTrainer(model=model, args=args, train_dataset=train_set,
                                  eval_dataset=valid_set, callbacks=[Metrics()])
-    resume = _last_checkpoint(out)
     started = time.perf_counter()
     trained = True
     train_metrics: dict[str, Any] = {}
-    if resume and _checkpoint_step(resume) >= t.max_steps and not t.deepspeed:
+    if resume and resume_step >= t.max_steps and not t.deepspeed:
         # Resumed at max_steps, transformers 5.x still trains one step (a finished run run
         # again went on to 5, 6, ... of 4 steps): the checkpoint is loaded instead. Under
         # DeepSpeed the engine loads checkpoints inside train(), so there it trains on.
