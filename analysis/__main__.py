@@ -309,6 +309,8 @@ def _command(args: argparse.Namespace, argv: list[str] | None) -> int:
     failed = [k for k, v in result["sanity"].items() if not v]
     if failed:
         print("sanity FAILED: " + "; ".join(failed))
+    for warning in result["warnings"]:
+        print(f"warning: {warning}", file=sys.stderr)
     print(f"report: {args.out / 'report.md'}")
     return 0
 

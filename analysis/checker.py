@@ -23,7 +23,9 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 from functools import cache
@@ -79,6 +81,24 @@ def toolchain() -> dict[str, str]:
             "cargo": cargo if Path(cargo).exists() else "cargo", "version": version}
 
 
+def limits_problem(limits: Limits, rustc: str) -> tuple[str, str] | None:
+    """Why `rustc` cannot compile an empty library within `limits` (what each target's
+    compile runs under), and the sandbox's kill ("" when none), or None. Limits this small
+    would exclude every target as one that does not build."""
+    with tempfile.TemporaryDirectory(prefix="ferric-limits-") as tmp:
+        (Path(tmp) / "lib.rs").write_text("pub fn probe() {}\n")
+        result = run_sandboxed([rustc, "--edition", "2021", "--crate-type", "lib",
+                                "--emit=metadata", "lib.rs"], Path(tmp), limits, sandbox_env())
+    if result.returncode == 0:
+        return None
+    last_line = (result.stderr.decode("utf-8", "replace").strip().splitlines() or [""])[-1]
+    why = result.killed_by or last_line[:200] or (
+        f"killed by {signal.Signals(-result.returncode).name}" if result.returncode < 0
+        else f"exit code {result.returncode}")
+    return f"rustc cannot compile an empty library within these limits ({why})", \
+        result.killed_by
+
+
 @dataclass
 class Verdict:
     compiled: bool
@@ -89,6 +109,10 @@ class Verdict:
     @property
     def codes(self) -> list[str]:
         return [e["code"] for e in self.errors]
+
+
+# Sandbox kills (sandbox.RunResult.killed_by) that say a compile met the run's limits.
+LIMIT_KILLS = frozenset({"timeout", "memory", "cpu", "output"})
 
 
 @dataclass
@@ -400,6 +424,10 @@ class Checker:
             ok, errors, failure, _ = self._compile(mode)
             if not ok:
                 if mode == "normal":
+                    if failure in LIMIT_KILLS:
+                        # The limits, not the code: a user's --timeout/--memory-mb too small.
+                        return Preparation(False, "original_over_limit", backend=backend,
+                                           detail=failure)
                     detail = errors[0]["message"] if errors else failure
                     return Preparation(False, "original_does_not_build", backend=backend,
                                        detail=detail)
@@ -414,6 +442,9 @@ class Checker:
                 ok, errors, failure, _ = self._compile(mode)
                 self._restore()
                 if not ok and not errors:
+                    if failure in LIMIT_KILLS:
+                        return Preparation(False, "original_over_limit", backend=backend,
+                                           detail=f"probe: {failure}")
                     return Preparation(False, "probe_" + (failure or "failed"), backend=backend)
                 missing -= {self._relative(e["file"]) for e in errors}
             if not missing:

@@ -25,7 +25,7 @@ from typing import Any
 from tqdm import tqdm
 
 from analysis import candidates as cands
-from analysis.checker import Checker, Preparation, Verdict, toolchain
+from analysis.checker import Checker, Preparation, Verdict, limits_problem, toolchain
 from analysis.generate import GenerationConfig
 from analysis.report import aggregate_row, write_report
 from analysis.sandbox import Limits
@@ -227,11 +227,23 @@ def _generate_rows(config: RunConfig, targets: list[Target], out: Path,
     return texts
 
 
+def _limit_options(config: RunConfig, kill: str) -> str:
+    """The options behind a sandbox kill, with their values (both when it is not clear)."""
+    timeout = f"--timeout ({config.wall_seconds:g} s)"
+    memory = f"--memory-mb ({config.memory_mb})"
+    return {"timeout": timeout, "cpu": timeout, "memory": memory}.get(
+        kill, f"{timeout} or {memory}")
+
+
+def _limits(config: RunConfig) -> Limits:
+    return Limits(wall_seconds=config.wall_seconds, memory_bytes=config.memory_mb << 20)
+
+
 def _run_groups(config: RunConfig, groups: list[dict[str, Any]], out: Path,
                 desc: str, progress: bool = True) -> None:
     if not groups:
         return
-    limits = Limits(wall_seconds=config.wall_seconds, memory_bytes=config.memory_mb << 20)
+    limits = _limits(config)
     work_root = Path(tempfile.mkdtemp(prefix="ferric-compile-"))
     registry = _registry(config)
     total = sum(len(i["pending"]) + (i.get("prep") is None) for g in groups for i in g["items"])
@@ -383,8 +395,13 @@ def run(config: RunConfig, command: str, progress: bool = True) -> dict[str, Any
         for row in config.rows:
             if row.baseline and (row.name, t.id, 0) not in done:
                 pending[t.id].append((row.name, 0, None))
-    _run_groups(config, _groups(config, targets, prepared, pending), out, "prepare + baselines",
-                progress)
+    groups = _groups(config, targets, prepared, pending)
+    if any(item["prep"] is None for group in groups for item in group["items"]):
+        problem = limits_problem(_limits(config), toolchain()["rustc"])
+        if problem is not None:
+            why, kill = problem
+            raise ValueError(f"{why}: raise {_limit_options(config, kill)}")
+    _run_groups(config, groups, out, "prepare + baselines", progress)
     prepared = {p["id"]: p for p in _read_jsonl(out / "preparations.jsonl")}
     # 2. model rows: generate for included targets, then check
     generated = _generate_rows(config, targets, out, prepared, progress)
@@ -434,6 +451,14 @@ def finalise(config: RunConfig, targets: list[Target], data_excluded: Counter[st
             by_name["oracle"]["overall"]["rate"] == 1.0
     if "todo" in by_name and by_name["todo"]["overall"]["n"]:
         sanity["todo baseline is 0%"] = by_name["todo"]["overall"]["compiled"] == 0
+    warnings = []
+    over = Counter(prep["detail"].removeprefix("probe: ") for tid, prep in prepared.items()
+                   if tid in ids and prep["reason"] == "original_over_limit")
+    if over:
+        kills = ", ".join(f"{n} {kill}" for kill, n in sorted(over.items()))
+        options = _limit_options(config, next(iter(over)) if len(over) == 1 else "")
+        warnings.append(f"{sum(over.values())} targets excluded because compiling them as they "
+                        f"are met the limits ({kills}): raise {options} to measure them")
     backends = Counter(p["backend"] for p in prepared.values() if p["id"] in included)
     modes = Counter(p["mode"] for p in prepared.values() if p["id"] in included)
     result = {
@@ -441,7 +466,7 @@ def finalise(config: RunConfig, targets: list[Target], data_excluded: Counter[st
         "targets": {"total": len(targets) + sum(data_excluded.values()),
                     "included": len(included), "backends": dict(backends), "modes": dict(modes)},
         "excluded": dict(excluded), "missing_dependencies": sorted(missing),
-        "rows": rows, "sanity": sanity, "command": command,
+        "rows": rows, "sanity": sanity, "warnings": warnings, "command": command,
     }
     write_report(out, result, command)
     return result

@@ -138,6 +138,8 @@ def write_report(out: Path, result: dict[str, Any], command: str) -> None:
         lines.append(f"| {reason} | {count} |")
     if not result["excluded"]:
         lines.append("| (none) | 0 |")
+    for warning in result.get("warnings", []):
+        lines += ["", f"**Warning:** {warning}."]
     if result.get("missing_dependencies"):
         lines += ["", "Missing dependencies: " + ", ".join(result["missing_dependencies"])]
     lines += ["", "## Error codes of failing candidates", "",

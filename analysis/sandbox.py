@@ -146,6 +146,12 @@ def read_only_namespace_available() -> bool:
         return done.returncode == 0 and (probe / "ok").exists() and not outside.exists()
 
 
+# What a program says when the address-space limit stops it: Rust's allocator, and the
+# dynamic loader when a shared library cannot even be mapped (rustc under ~100 MiB).
+_OUT_OF_MEMORY = (b"memory allocation of", b"out of memory",
+                  b"failed to map segment from shared object", b"Cannot allocate memory")
+
+
 def run_sandboxed(cmd: list[str], cwd: Path, limits: Limits, env: dict[str, str] | None = None,
                   isolate_network: bool = True, writable_only: Path | None = None) -> RunResult:
     """Run cmd under the limits; never raises for what the command does.
@@ -194,7 +200,7 @@ def run_sandboxed(cmd: list[str], cwd: Path, limits: Limits, env: dict[str, str]
         killed_by = "output"
     elif code in (-signal.SIGXCPU, -signal.SIGKILL) and not timed_out:
         killed_by = "cpu" if code == -signal.SIGXCPU else "memory"
-    elif code != 0 and (b"memory allocation of" in stderr or b"out of memory" in stderr):
+    elif code != 0 and any(sign in stderr for sign in _OUT_OF_MEMORY):
         killed_by = "memory"
     return RunResult(code, stdout, stderr, timed_out, t1 or t2,
                      time.perf_counter() - started, killed_by)

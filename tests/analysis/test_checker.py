@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.checker import Checker
+from analysis.checker import Checker, limits_problem, toolchain
 from analysis.sandbox import Limits
 from analysis.targets import Target, loc_bucket
 from tests.dataset_builder.conftest import git
@@ -190,6 +190,20 @@ def test_memory_hungry_candidate_is_stopped(crate_repo: CrateRepo, tmp_path: Pat
     attack = ADD + "pub static BIG: [u64; 1 << 28] = [7; 1 << 28];\n"
     verdict = checker.check(t, prep, attack)
     assert not verdict.compiled and verdict.failure in ("memory", "compile_error")
+
+
+def test_limits_too_small_for_any_compile_are_found_and_a_target_over_them_is_told_apart(
+        crate_repo: CrateRepo, tmp_path: Path) -> None:
+    """Limits too small for rustc itself: found before any target (64 MiB: the loader cannot
+    map rustc's driver library). A target whose original meets the limits is excluded as
+    `original_over_limit`, not as code that does not build."""
+    rustc = toolchain()["rustc"]
+    assert limits_problem(Limits(wall_seconds=60), rustc) is None
+    problem = limits_problem(Limits(wall_seconds=60, memory_bytes=64 << 20), rustc)
+    assert problem is not None and problem[1] == "memory", problem
+    checker = Checker(tmp_path / "w", None, Limits(wall_seconds=0.001), backend="rustc")
+    prep = checker.prepare(target(crate_repo, "src/lib.rs", ADD))
+    assert (prep.ok, prep.reason, prep.detail) == (False, "original_over_limit", "timeout")
 
 
 def test_harness_manifest_has_no_dev_or_unused_optional_dependencies(crate_repo: CrateRepo,

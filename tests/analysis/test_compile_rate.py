@@ -99,6 +99,28 @@ def test_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert "not a dataset_builder output" in capsys.readouterr().err
 
 
+def test_limits_too_small_are_an_error_or_a_warning(
+        demo_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Limits in which rustc compiles nothing are an error before any target; targets whose
+    originals meet the limits are counted apart and named in a warning (they used to read as
+    targets that do not build)."""
+    args = ["compile-rate", "--data", str(demo_data), "--baseline", "oracle", "--limit", "3",
+            "--quiet"]
+    assert main([*args, "--out", str(tmp_path / "a"), "--memory-mb", "64"]) == 2
+    assert "cannot compile an empty library" in capsys.readouterr().err
+    import analysis.compile_rate
+
+    monkeypatch.setattr(analysis.compile_rate, "limits_problem", lambda limits, rustc: None)
+    assert main([*args, "--out", str(tmp_path / "b"), "--timeout", "0.001"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: 3 targets excluded because compiling them as they are met the limits " \
+           "(3 timeout): raise --timeout (0.001 s)" in err, err
+    result = json.loads((tmp_path / "b" / "compile_rate.json").read_text())
+    assert result["excluded"] == {"original_over_limit": 3} and result["warnings"]
+    assert "**Warning:** 3 targets excluded" in (tmp_path / "b" / "report.md").read_text()
+
+
 def test_more_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["generate", "--targets", str(tmp_path / "none.jsonl"), "--model",
                  str(tmp_path), "--out", str(tmp_path / "g.jsonl")]) == 2
