@@ -28,7 +28,10 @@ DEFAULT_STOPS = ["\n}", "\nfn ", "\n#[", "\n///", "\n//", "\nstruct ", "\nimpl "
 
 
 def load_problems(paths: list[Path]) -> list[dict[str, Any]]:
+    """The problems of every file, in order. Names must be unique: rows keep their
+    completions by name, so a second problem of one name would be scored with the first's."""
     problems: list[dict[str, Any]] = []
+    seen: dict[str, Path] = {}
     for path in paths:
         if not path.is_file():
             raise ValueError(f"{path} is not a file")
@@ -42,6 +45,12 @@ def load_problems(paths: list[Path]) -> list[dict[str, Any]]:
         for item in items:
             if not isinstance(item, dict) or not {"name", "prompt", "tests"} <= set(item):
                 raise ValueError(f"{path}: every problem needs name, prompt and tests")
+            name = str(item["name"])
+            if name in seen:
+                where = "twice in it" if seen[name] == path else f"also in {seen[name]}"
+                raise ValueError(f"{path}: problem {name!r} appears {where}: names must be "
+                                 "unique")
+            seen[name] = path
             problems.append(item)
     return problems
 

@@ -47,6 +47,23 @@ def test_bad_problem_file_is_one_line(tmp_path: Path,
     assert main(["humaneval", "--problems", str(bad), "--out", str(tmp_path / "o"),
                  "--baseline", "todo"]) == 2
     assert "needs name, prompt and tests" in capsys.readouterr().err
+    # one name twice (in a file, or across --problems files): the second was scored with the
+    # first's completions
+    twice = tmp_path / "twice.jsonl"
+    twice.write_text("\n".join(json.dumps(p) for p in [PROBLEMS[0], PROBLEMS[0]]) + "\n")
+    assert main(["humaneval", "--problems", str(twice), "--out", str(tmp_path / "o"),
+                 "--baseline", "todo"]) == 2
+    assert "problem 'HumanEval_0_add' appears twice in it" in capsys.readouterr().err
+    one = tmp_path / "one.jsonl"
+    one.write_text(json.dumps(PROBLEMS[0]) + "\n")
+    assert main(["humaneval", "--problems", str(one), str(one), "--out",
+                 str(tmp_path / "o"), "--baseline", "todo"]) == 2
+    assert "appears twice in it" in capsys.readouterr().err
+    other = tmp_path / "other.jsonl"
+    other.write_text(json.dumps(PROBLEMS[0]) + "\n")
+    assert main(["humaneval", "--problems", str(one), str(other), "--out",
+                 str(tmp_path / "o"), "--baseline", "todo"]) == 2
+    assert f"also in {one}" in capsys.readouterr().err
 
 
 def test_a_program_cannot_write_outside_its_folder(tmp_path: Path) -> None:
