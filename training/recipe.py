@@ -212,6 +212,13 @@ def _run(config: RunConfig, progress: bool) -> dict[str, Any]:
             return loss.detach(), None, None
 
     t = config.train
+    # Killed after its last checkpoint, before its summary: the checkpoint is loaded, saved and
+    # evaluated, nothing trained. Resumed at max_steps, transformers 5.x still trains one step
+    # (a finished run run again went on to 5, 6, ... of 4 steps). Done without DeepSpeed:
+    # its engine loads checkpoints only inside train(), and evaluates without training only
+    # under ZeRO-3; the checkpoint holds the weights in transformers' format (ZeRO-3 gathers
+    # them on save, configs/deepspeed/zero3.json).
+    only_finish = bool(resume) and resume_step >= t.max_steps
     # Each run logs into its own folder, also when several runs share a process (tests).
     os.environ["TENSORBOARD_LOGGING_DIR"] = str(out / "tensorboard")
     args = TrainingArguments(
@@ -225,7 +232,8 @@ def _run(config: RunConfig, progress: bool) -> dict[str, Any]:
         bf16=info["compute_dtype"] == "bfloat16" and torch.cuda.is_available(),
         fp16=info["compute_dtype"] == "float16" and torch.cuda.is_available(),
         report_to=["tensorboard"],
-        dataloader_num_workers=t.dataloader_workers, deepspeed=t.deepspeed,
+        dataloader_num_workers=t.dataloader_workers,
+        deepspeed=None if only_finish else t.deepspeed,
         disable_tqdm=not progress, remove_unused_columns=False,
         # Checkpointing is left at its default, off: load_model already set it up
         # (non-reentrant). Naming it warns on transformers >= 5.x, where the argument is
@@ -237,10 +245,8 @@ def _run(config: RunConfig, progress: bool) -> dict[str, Any]:
     started = time.perf_counter()
     trained = True
     train_metrics: dict[str, Any] = {}
-    if resume and resume_step >= t.max_steps and not t.deepspeed:
-        # Resumed at max_steps, transformers 5.x still trains one step (a finished run run
-        # again went on to 5, 6, ... of 4 steps): the checkpoint is loaded instead. Under
-        # DeepSpeed the engine loads checkpoints inside train(), so there it trains on.
+    if only_finish:
+        assert resume is not None
         log.info("%s has reached max_steps=%d: loading it, nothing to train", resume,
                  t.max_steps)
         trainer._load_from_checkpoint(resume)

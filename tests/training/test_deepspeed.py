@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -51,3 +52,13 @@ def test_deepspeed_on_cpu(stage: str, extra: list[str], demo_data: Path, tmp_pat
         assert again.returncode == 0, again.stderr[-2000:]
         assert json.loads((out / "summary.json").read_text()) == summary
         assert not (out / "checkpoint-5").exists()
+    # killed after its last checkpoint, before the summary and final model: finished from
+    # the checkpoint (loaded without DeepSpeed, whose ZeRO-3 gathers the weights on save),
+    # with the same eval loss and no fifth step (one was trained before)
+    (out / "summary.json").unlink()
+    shutil.rmtree(saved.parent)
+    again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-2000:]
+    finished = json.loads((out / "summary.json").read_text())
+    assert finished["steps"] == 4 and saved.exists() and not (out / "checkpoint-5").exists()
+    assert finished["eval_loss"] == pytest.approx(summary["eval_loss"], rel=1e-4)
