@@ -566,8 +566,9 @@ class Packer:
                 else:
                     lines.append(f"{kind} {col['signature'][row]}")
             else:
+                # The clause as written, `where` included ("where where" before).
                 lines.append(f"{kind} {name}{col['generics'][row]}"
-                             + (f" where {col['where_clause'][row]}"
+                             + (f" {col['where_clause'][row]}"
                                 if col["where_clause"][row] else ""))
         source = "tree-sitter+rustdoc" if used_rustdoc else "tree-sitter"
         return render_header(lines, source, limit_chars), facts, used_rustdoc

@@ -186,6 +186,20 @@ def test_header_mode_carries_type_facts_and_dependency_context(header_build: Pat
             assert r["context"].index("// from ") < r["context"].index("// file: ")
 
 
+def test_a_dependencys_where_clause_is_in_the_header_once(tmp_path: Path) -> None:
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    lib = ("pub struct Holder<T>\nwhere\n    T: Clone,\n{\n    pub value: T,\n}\n\n"
+           "pub fn take<T: Clone>(h: Holder<T>) -> T {\n    h.value.clone()\n}\n")
+    repo = make_repo(tmp_path / "repo", [Commit("one", write={
+        "Cargo.toml": '[package]\nname = "w"\nversion = "0.1.0"\n', "src/lib.rs": lib})]).path
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo), "--out", str(out), "--rustdoc", "none", "--quiet"]) == 0
+    [micro] = [r for r in read_samples(out).to_pylist() if r["scale"] == "micro"]
+    assert "// struct Holder<T> where T: Clone," in micro["context"], micro["context"]
+    assert "where where" not in micro["context"]
+
+
 @pytest.mark.skipif(not _nightly(), reason="no nightly toolchain for rustdoc JSON")
 def test_rustdoc_json_gives_resolved_signatures_on_the_demo_crate(header_build: Path) -> None:
     manifest = json.loads((header_build / "manifest.json").read_text())
