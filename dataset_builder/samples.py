@@ -402,6 +402,7 @@ class Candidate:
     rustdoc_used: bool = False
     part: int = 0
     parts: int = 1
+    split_note: str = "split at item boundaries"  # said after "part k of n" in the context
     boundaries: list[int] = field(default_factory=list)  # line indexes where a split may cut
     fill: Callable[[Candidate], None] | None = None
     """Computes the fields above the target's (context pack, type facts, code around it):
@@ -903,16 +904,19 @@ def _head_lines(text: str, max_chars: int) -> str:
 
 
 def split_target(text: str, boundaries: list[int], max_chars: int,
-                 piece_ends: list[list[int]] | None = None) -> tuple[list[str], int]:
+                 piece_ends: list[list[int]] | None = None,
+                 cuts_inside: list[bool] | None = None) -> tuple[list[str], int]:
     """Cut a target into parts of at most max_chars at item boundaries (line indexes), then by
     lines inside an item that alone is too large. Returns the parts (whose concatenation is the
     text) and how many cuts fell inside an item. `piece_ends`, when given, gets for each part
-    where the blocks between boundaries in it end (the lines of an item cut apart are one)."""
+    where the blocks between boundaries in it end (the lines of an item cut apart are one);
+    `cuts_inside` gets for each cut (between part k and k + 1) whether it fell inside an item."""
     lines = text.splitlines(keepends=True)
     edges = [0, *sorted(b for b in set(boundaries) if 0 < b < len(lines)), len(lines)]
     blocks = ["".join(lines[start:end]) for start, end in pairwise(edges)]
     parts: list[str] = []
     part_ends: list[list[int]] = []
+    inside: list[bool] = []  # the cut after each part but the last: inside an item
     inside_cuts = 0
     buf = ""
     ends: list[int] = []
@@ -924,6 +928,7 @@ def split_target(text: str, boundaries: list[int], max_chars: int,
         if buf:
             parts.append(buf)
             part_ends.append(ends)
+            inside.append(False)
             buf, ends = "", []
         if len(block) <= max_chars:
             buf, ends = block, [len(block)]
@@ -933,6 +938,7 @@ def split_target(text: str, boundaries: list[int], max_chars: int,
             if piece and len(piece) + len(line) > max_chars:
                 parts.append(piece)
                 part_ends.append([len(piece)])
+                inside.append(True)
                 inside_cuts += 1
                 piece = ""
             piece += line
@@ -942,6 +948,8 @@ def split_target(text: str, boundaries: list[int], max_chars: int,
         part_ends.append(ends)
     if piece_ends is not None:
         piece_ends.extend(part_ends if parts else [[len(text)]])
+    if cuts_inside is not None:
+        cuts_inside.extend(inside[:max(0, len(parts) - 1)])
     return parts or [text], inside_cuts
 
 
@@ -1896,7 +1904,7 @@ def _render(candidate: Candidate, mode: str, stats: ScaleStats,
     context_parts.append(pack)
     if candidate.parts > 1:
         context_parts.append(f"// part {candidate.part + 1} of {candidate.parts} of "
-                             f"{candidate.path} (split at item boundaries)\n")
+                             f"{candidate.path} ({candidate.split_note})\n")
     if prefix:
         context_parts.append(f"// file: {candidate.path}\n")
     context_parts.append(prefix)
@@ -1918,7 +1926,9 @@ def _split_candidates(candidates: Iterator[Candidate], budget: int, stats: Scale
             yield cand
             continue
         part_pieces: list[list[int]] = []
-        parts, inside = split_target(cand.target, cand.cut_points(), max_chars, part_pieces)
+        cuts_inside: list[bool] = []
+        parts, inside = split_target(cand.target, cand.cut_points(), max_chars, part_pieces,
+                                     cuts_inside)
         stats.split_targets += 1
         stats.parts_from_splits += len(parts)
         stats.cuts_inside_items += inside
@@ -1935,11 +1945,22 @@ def _split_candidates(candidates: Iterator[Candidate], budget: int, stats: Scale
                 target=part, target_start_byte=offset_bytes if offset_bytes >= 0 else -1,
                 target_end_byte=offset_bytes + nbytes if offset_bytes >= 0 else -1,
                 dependencies=cand.dependencies, part=k, parts=len(parts),
-                piece_ends=part_pieces[k],
+                split_note=_split_note(cuts_inside, k), piece_ends=part_pieces[k],
                 fill=partial(_fill_part, cand, pack_chars, tail_chars if k == 0 else None,
                              k == len(parts) - 1))
             if offset_bytes >= 0:
                 offset_bytes += nbytes
+
+
+def _split_note(cuts_inside: list[bool], part: int) -> str:
+    """How part `part` was cut from its whole: at item boundaries, or at a line break inside
+    an item where one item alone was too large (at its start, its end or both)."""
+    notes = []
+    if part > 0 and cuts_inside[part - 1]:
+        notes.append("begins inside an item cut at a line break")
+    if part < len(cuts_inside) and cuts_inside[part]:
+        notes.append("ends inside an item cut at a line break")
+    return "; ".join(notes) or "split at item boundaries"
 
 
 def _fill_part(whole: Candidate, pack_chars: int, prefix_chars: int | None, last: bool,

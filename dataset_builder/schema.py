@@ -123,7 +123,7 @@ SAMPLES = pa.schema([
     ("kind", _STR),  # item kind of the target (function, impl, module, module_group, crate)
     ("name", _STR),
     ("lineage", _STR),  # path + item path, the same across versions and renames
-    ("part", _INT),  # oversized targets are split at item boundaries: part `part` of `parts`
+    ("part", _INT),  # oversized targets are split (item boundaries, then lines): part k of n
     ("parts", _INT),
     ("context", _STR),  # what the model sees first: type facts, context pack, preceding code
     ("target", _STR),  # what the model must write

@@ -45,6 +45,7 @@ from dataset_builder.samples import (
     CHARS_PER_TOKEN_ESTIMATE,
     RustdocAhead,
     SampleConfig,
+    _split_note,
     read_samples,
     split_target,
 )
@@ -718,6 +719,19 @@ def test_split_target_cuts_at_item_boundaries_then_lines() -> None:
     parts, inside = split_target(long_item, [], 80)
     assert "".join(parts) == long_item and inside > 0
     assert all(len(p) <= 80 for p in parts)
+    # Which cuts fell inside an item, and what each part's context then says of it.
+    cuts: list[bool] = []
+    parts, inside = split_target(items[0] + long_item + items[1], [3, 3 + 42], 80,
+                                 cuts_inside=cuts)
+    assert len(cuts) == len(parts) - 1 and sum(cuts) == inside > 0
+    # items[0] alone, then the long item's lines; its last lines share a part with items[1]
+    assert cuts[0] is False and all(cuts[1:]) and parts[-1].endswith(items[1])
+    assert _split_note(cuts, 0) == "split at item boundaries"
+    assert _split_note(cuts, 1) == "ends inside an item cut at a line break"
+    assert _split_note(cuts, 2) == "begins inside an item cut at a line break; ends inside " \
+        "an item cut at a line break"
+    assert _split_note(cuts, len(parts) - 1) == "begins inside an item cut at a line break"
+    assert _split_note([False, False], 1) == "split at item boundaries"
     # Where each part's pieces end: at the blocks between boundaries (an item cut apart is
     # one piece), so that the pieces recur in other targets.
     text = "".join(items) + long_item + items[0]
