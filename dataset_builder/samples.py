@@ -437,6 +437,16 @@ class Candidate:
         return self.boundaries
 
 
+_OPEN_SPACE = re.compile(r"\( ")
+_COMMA_CLOSE = re.compile(r",? \)")
+
+
+def one_line_signature(signature: str) -> str:
+    """A signature written over several lines, as one line would be written: the history
+    keeps it with its line breaks squashed to spaces, `fn new( a: A, b: B, ) -> T`."""
+    return _COMMA_CLOSE.sub(")", _OPEN_SPACE.sub("(", signature))
+
+
 class Packer:
     """Context packs and type facts from the symbol table at a commit."""
 
@@ -462,7 +472,7 @@ class Packer:
         col = self.h.col
         kind = col["kind"][row]
         if kind in _FN_KINDS:
-            return str(col["signature"][row]).rstrip("{ ").rstrip(", ") + ";"
+            return one_line_signature(col["signature"][row]).rstrip("{ ").rstrip(", ") + ";"
         return str(col["text"][row])
 
     def pack(self, direct: list[str], commit_index: int, exclude_paths: set[str],
@@ -526,7 +536,7 @@ class Packer:
         for row in target_rows:
             kind = col["kind"][row]
             if with_own_signature:
-                lines.append(f"{kind} {col['signature'][row]}")
+                lines.append(f"{kind} {one_line_signature(col['signature'][row])}")
                 for bound in col["trait_bounds"][row] or ():
                     lines.append(f"bound: {bound}")
                 if col["lifetimes"][row]:
@@ -565,7 +575,7 @@ class Packer:
                     lines.append(f"rustdoc: {fact[1]}")
                     used_rustdoc = True
                 else:
-                    lines.append(f"{kind} {col['signature'][row]}")
+                    lines.append(f"{kind} {one_line_signature(col['signature'][row])}")
             else:
                 # The clause as written, `where` included ("where where" before).
                 lines.append(f"{kind} {name}{col['generics'][row]}"

@@ -187,18 +187,27 @@ def test_header_mode_carries_type_facts_and_dependency_context(header_build: Pat
             assert r["context"].index("// from ") < r["context"].index("// file: ")
 
 
-def test_a_dependencys_where_clause_is_in_the_header_once(tmp_path: Path) -> None:
+def test_headers_and_packs_show_where_clauses_once_and_signatures_on_one_line(
+        tmp_path: Path) -> None:
+    """A dependency's where-clause read "where where"; a signature written over several
+    lines read `fn take( h: Holder<T>, ) -> T` (its line breaks squashed to spaces)."""
     from tests.dataset_builder.conftest import Commit, make_repo
 
     lib = ("pub struct Holder<T>\nwhere\n    T: Clone,\n{\n    pub value: T,\n}\n\n"
-           "pub fn take<T: Clone>(h: Holder<T>) -> T {\n    h.value.clone()\n}\n")
+           "pub fn peek<T: Clone>(\n    h: &Holder<T>,\n) -> T {\n    h.value.clone()\n}\n\n"
+           "pub fn take<T: Clone>(\n    h: Holder<T>,\n    n: usize,\n) -> Vec<T> {\n"
+           "    let first = peek(&h);\n    vec![first; n]\n}\n")
     repo = make_repo(tmp_path / "repo", [Commit("one", write={
         "Cargo.toml": '[package]\nname = "w"\nversion = "0.1.0"\n', "src/lib.rs": lib})]).path
     out = tmp_path / "out"
     assert main(["--repo", str(repo), "--out", str(out), "--rustdoc", "none", "--quiet"]) == 0
-    [micro] = [r for r in read_samples(out).to_pylist() if r["scale"] == "micro"]
-    assert "// struct Holder<T> where T: Clone," in micro["context"], micro["context"]
-    assert "where where" not in micro["context"]
+    [take] = [r for r in read_samples(out).to_pylist()
+              if r["scale"] == "micro" and r["name"] == "take"]
+    context = take["context"]
+    assert "// struct Holder<T> where T: Clone," in context, context
+    assert "where where" not in context
+    assert "// function pub fn take<T: Clone>(h: Holder<T>, n: usize) -> Vec<T>\n" in context
+    assert "\npub fn peek<T: Clone>(h: &Holder<T>) -> T;\n" in context  # the pack's piece
 
 
 @pytest.mark.skipif(not _nightly(), reason="no nightly toolchain for rustdoc JSON")
