@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dataset_builder.atomic import OutputBusy, output_lock
-from dataset_builder.build import BuildResult, build_dataset
+from dataset_builder.build import RENAMES_OFF, BuildResult, build_dataset
 from dataset_builder.cargo_manifest import DEBIAN_REGISTRY
 from dataset_builder.children import Terminated, one_line
 from dataset_builder.config import MineConfig
@@ -197,6 +197,63 @@ def _sample_config(args: argparse.Namespace) -> SampleConfig | None:
         near_threshold=args.near_threshold)
 
 
+# What a build writes into OUT: its outputs, and the work of an unfinished run (checkpoints,
+# staged samples, cached rustdoc JSON, an atomic write's temporary file `.<name>.*.tmp`).
+_BUILD_ENTRIES = frozenset({
+    "commits.parquet", "files.parquet", "items.parquet", "modules.parquet", "dag.graphml",
+    "module_graph.graphml", "report.md", "history.png", "samples", "samples.png",
+    "type_tokens.json", "manifest.json", "repos", ".rustdoc-cache", RENAMES_OFF})
+_BUILD_PREFIXES = (".work-", ".samples-", *(f".{name}." for name in _BUILD_ENTRIES))
+
+
+def output_kind(out: Path) -> str | None:
+    """What OUT holds: "empty" (or missing), "single" or "several" (a build of one or of
+    several repositories: its manifest, or the checkpoints of a first run killed before it),
+    or None (files that are no build's: a build would overwrite or delete them)."""
+    try:
+        entries = list(out.iterdir()) if out.is_dir() else []
+    except OSError:
+        return None
+    if not entries:
+        return "empty"
+    try:
+        import json
+
+        manifest = json.loads((out / "manifest.json").read_text())
+    except (OSError, ValueError):
+        manifest = None
+    if isinstance(manifest, dict) and manifest.get("stage") == "dataset_builder":
+        return "several" if "multi_repo" in manifest else "single"
+    if (out / "manifest.json").exists():
+        return None  # another tool's
+    # No manifest: a first run killed before it, or outputs partly removed by hand. Every
+    # entry must then be one a build writes (a user's file beside them is not), and one at
+    # least a build's own (not just a `samples` folder and a `report.md`).
+    names = [e.name for e in entries]
+    if all(n in _BUILD_ENTRIES or n.startswith(_BUILD_PREFIXES) for n in names) and any(
+            n.endswith((".parquet", ".graphml")) or n.startswith((".work-", ".samples-"))
+            or n in ("repos", RENAMES_OFF) for n in names):
+        return "several" if "repos" in names else "single"
+    return None
+
+
+def check_output(out: Path, several: bool) -> None:
+    """Raise OutputBusy (a one-line error) when OUT holds files that are no build's (the
+    build deleted or overwrote them: a user's notes, the repository's own work tree), or a
+    build of the other kind (whose files would be left beside this one's)."""
+    kind = output_kind(out)
+    if kind is None:
+        names = sorted(e.name for e in out.iterdir())
+        shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+        raise OutputBusy(f"--out {out} holds files that are not a dataset_builder output "
+                         f"({shown}): give a new or empty folder")
+    if kind in ("single", "several") and (kind == "several") != several:
+        held, given = ("one repository", "several") if kind == "single" else \
+            ("several repositories", "one")
+        raise OutputBusy(f"--out {out} holds the build of {held}; a build of {given} goes to "
+                         "a folder of its own (or remove that one)")
+
+
 def _many(args: argparse.Namespace, repos: list[str]) -> int:
     """Several repositories: built in parallel into OUT/repos/<label>, then combined."""
     from dataset_builder.multi import build_many
@@ -217,6 +274,7 @@ def _many(args: argparse.Namespace, repos: list[str]) -> int:
               "exclude": tuple(args.exclude),
               # parse workers inside each repository's build: the repositories share the CPUs
               "workers": max(0, workers // max(1, min(workers, len(paths))) - 1)}
+    check_output(out, several=True)
     with output_lock(out):
         manifest = build_many(paths, out, config, _sample_config(args), args.holdout_repo,
                               workers, progress=not args.quiet, names=names)
@@ -275,6 +333,7 @@ def main(argv: list[str] | None = None) -> int:
                             chunk_commits=args.chunk_commits,
                             **({"workers": args.workers} if args.workers is not None else {}))
         sample_config = _sample_config(args)
+        check_output(Path(out), several=False)
         with output_lock(Path(out)):
             result = build_dataset(config, info, progress=not args.quiet, repo_label=label,
                                    sample_config=sample_config)

@@ -211,6 +211,45 @@ def test_out_is_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert out.read_text() == "not a folder\n"
 
 
+def test_out_holding_other_files_or_another_kind_of_build_is_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A build wrote over whatever OUT held: a user's notes were deleted, the repository's own
+    report.md overwritten when OUT was its work tree, and a build of one repository left its
+    tables beside a later build of several in the same folder."""
+    repo = make_repo(tmp_path / "repo", [Commit("rs", write={"src/lib.rs": "fn f() {}\n"})])
+    other = make_repo(tmp_path / "other", [Commit("rs", write={"src/lib.rs": "fn g() {}\n"})])
+    mine = tmp_path / "mine"
+    (mine / "samples").mkdir(parents=True)
+    (mine / "samples" / "notes.txt").write_text("precious\n")
+    (mine / "report.md").write_text("my report\n")
+    theirs = tmp_path / "theirs"  # a manifest.json of another tool's
+    theirs.mkdir()
+    (theirs / "manifest.json").write_text('{"mine": 1}\n')
+    for out in (mine, theirs, repo.path):
+        for repos in (["--repo", str(repo.path)], ["--repo", str(repo.path), "--repo",
+                                                  str(other.path)]):
+            code, err = run_main(capsys, *repos, "--out", str(out), "--no-samples")
+            assert code == 2, err
+            assert_one_line_error(err)
+            assert "holds files that are not a dataset_builder output" in err
+    assert (mine / "samples" / "notes.txt").read_text() == "precious\n"
+    assert (mine / "report.md").read_text() == "my report\n"
+    assert (theirs / "manifest.json").read_text() == '{"mine": 1}\n'
+    assert git(repo.path, "status", "--porcelain") == ""
+    # One kind of build, then the other, into one folder; the same kind again is fine.
+    one, several = tmp_path / "one", tmp_path / "several"
+    assert run_main(capsys, "--repo", str(repo.path), "--out", str(one), "--no-samples")[0] == 0
+    code, err = run_main(capsys, "--repo", str(repo.path), "--repo", str(other.path), "--out",
+                         str(one), "--no-samples")
+    assert code == 2 and "holds the build of one repository" in err, err
+    assert run_main(capsys, "--repo", str(other.path), "--out", str(one), "--no-samples")[0] == 0
+    assert run_main(capsys, "--repo", str(repo.path), "--repo", str(other.path), "--out",
+                    str(several), "--no-samples")[0] == 0
+    code, err = run_main(capsys, "--repo", str(repo.path), "--out", str(several),
+                         "--no-samples")
+    assert code == 2 and "holds the build of several repositories" in err, err
+
+
 def test_fractions_that_leave_no_train_split(tmp_path: Path,
                                              capsys: pytest.CaptureFixture[str]) -> None:
     """Test and valid fractions that add up to 1 would give every sample to them."""
