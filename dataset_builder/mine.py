@@ -15,7 +15,7 @@ import time
 from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from functools import lru_cache
 from itertools import accumulate
@@ -392,8 +392,12 @@ class Miner:
         counts: Counter[str] = Counter()
         if commit.sync_missing:
             st.counts["merges_sync_missing"] += 1
-        for change in commit.changes:
+        for listed in commit.changes:
             per_file: Counter[str] = Counter()
+            # A Rust file that becomes a symlink or a submodule (or the other way round)
+            # ends (or starts) here: its items are removed (added) as in a deletion
+            # (addition); the file's row keeps the change as git lists it.
+            change, became = _as_mined(listed, self.info.rules)
             mode = change.new_mode if change.status != "D" else change.old_mode
             reason = path_skip_reason(change.path, mode, self.info.rules)
             if reason == "not_rust":
@@ -403,7 +407,10 @@ class Miner:
             else:  # the commit's own changes (a merge's: against its first parent)
                 counts["rs_changes"] += 1
             st.rs_paths_seen += 1
-            file_row = self._file_row(commit, index, change)
+            file_row = self._file_row(commit, index, listed)
+            if became:
+                file_row["skip_reason"] = became
+                st.skips[became] += 1
             if reason is not None:
                 for path in (change.path, change.old_path):  # no longer a parsed file
                     self.cache.set_live(path, "")
@@ -642,6 +649,24 @@ class Miner:
             "items_removed": 0,
             "items_moved": 0,
         }
+
+
+def _as_mined(change: FileChange, rules: PathRules) -> tuple[FileChange, str]:
+    """The change as the walk mines it, and the skip reason of its new side when a mined
+    Rust file became something that is not mined (a symlink, a submodule): then a deletion
+    of the old file (its items end, its symbols go). A file that becomes a Rust file from
+    such a thing is an addition (the old side was never mined). Else the change as is, ""."""
+    if change.status in "AD":
+        return change, ""
+    old_reason = path_skip_reason(change.old_path, change.old_mode, rules)
+    new_reason = path_skip_reason(change.path, change.new_mode, rules)
+    if old_reason is None and new_reason not in (None, "not_rust"):
+        return replace(change, status="D", path=change.old_path, new_blob="",
+                       new_mode=change.old_mode, walk_new_blob=""), str(new_reason)
+    if old_reason not in (None, "not_rust") and new_reason is None:
+        return replace(change, status="A", old_path=change.path, old_blob="",
+                       old_mode=change.new_mode, walk_old_blob=""), ""
+    return change, ""
 
 
 class WorkDir:

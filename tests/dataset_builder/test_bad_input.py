@@ -387,6 +387,32 @@ def test_max_file_bytes_option(skip_repo: tuple[Path, Path, dict[str, Any]],
     assert skips["binary"] == skips["generated"] == 1
 
 
+def test_a_rust_file_that_becomes_a_symlink_ends_its_items(tmp_path: Path) -> None:
+    """A .rs file replaced by a symlink (git's type change, T) kept its items alive for good:
+    they are removed as in a deletion, and added again when a file comes back in its place."""
+    b = "pub fn origin() -> u8 { 0 }\npub fn twice(x: u8) -> u8 { x * 2 }\n"
+    repo = make_repo(tmp_path / "repo", [
+        Commit("one", write={"src/lib.rs": "pub mod b;\n", "src/b.rs": b}),
+        Commit("link", delete=["src/b.rs"], symlink={"src/b.rs": "lib.rs"}),
+        Commit("file again", delete=["src/b.rs"], write={"src/b.rs": b}),
+    ])
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--no-samples", "--quiet"]) == 0
+    files = {(f["commit_index"], f["path"]): f for f in pq.read_table(
+        out / "files.parquet").to_pylist()}
+    assert files[(1, "src/b.rs")]["status"] == "T"
+    assert files[(1, "src/b.rs")]["skip_reason"] == "symlink"
+    assert files[(1, "src/b.rs")]["items_removed"] == 2
+    assert files[(2, "src/b.rs")]["items_added"] == 2
+    items = [(i["commit_index"], i["name"], i["change"]) for i in pq.read_table(
+        out / "items.parquet").to_pylist() if i["path"] == "src/b.rs"]
+    assert sorted(items) == [(0, "origin", "added"), (0, "twice", "added"),
+                             (1, "origin", "removed"), (1, "twice", "removed"),
+                             (2, "origin", "added"), (2, "twice", "added")]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["skips"] == {"symlink": 1}
+
+
 def test_file_with_syntax_errors_is_kept(tmp_path: Path) -> None:
     import pyarrow.parquet as pq
 
