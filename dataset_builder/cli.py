@@ -39,18 +39,23 @@ def default_demo_dir() -> Path:
     return Path(cache) / "demo-repo"
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+def _integer(text: str, least: int) -> int:
+    # ArgumentTypeError, not ValueError: argparse would name this function in its message.
+    try:
+        value = int(text)
+    except ValueError:
+        value = least - 1
+    if value < least:
+        raise argparse.ArgumentTypeError(f"expected an integer >= {least}, got {text!r}")
     return value
+
+
+def _positive(text: str) -> int:
+    return _integer(text, 1)
 
 
 def _non_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-    return value
+    return _integer(text, 0)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -111,7 +116,7 @@ def parser() -> argparse.ArgumentParser:
                    help="offline crates for rustdoc when a crate's own manifests do not "
                         "resolve offline: a `cargo vendor` folder (default: Debian's "
                         "/usr/share/cargo/registry where it exists)")
-    g.add_argument("--near-threshold", type=_fraction, default=0.7,
+    g.add_argument("--near-threshold", type=_similarity, default=0.7,
                    help="Jaccard similarity of near-duplicate targets (MinHash LSH)")
     return p
 
@@ -133,6 +138,17 @@ def _fraction(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text}") from None
     if not 0 <= value < 1:
         raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text}")
+    return value
+
+
+def _similarity(text: str) -> float:
+    """A Jaccard threshold: 0 would make every pair of targets near-duplicates."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}")
     return value
 
 
@@ -308,6 +324,22 @@ def main(argv: list[str] | None = None) -> int:
         if args.out is not None and Path(args.out).exists() and not Path(args.out).is_dir():
             print(f"error: --out {args.out}: is a file, not a folder", file=sys.stderr)
             return 2
+        if not args.no_samples:
+            # Found now, not after the history (minutes on a long one).
+            from dataset_builder.samples import default_tokenizer_path
+
+            tokenizer = default_tokenizer_path()
+            if not (tokenizer / "tokenizer.json").is_file() and not tokenizer.is_file():
+                print(f"error: no StarCoder2 tokenizer.json in {tokenizer} (set "
+                      "FERRIC_BASE_TOKENIZER to its folder, or give --no-samples)",
+                      file=sys.stderr)
+                return 2
+        most = max(4, os.cpu_count() or 1)
+        if args.workers is not None and args.workers > most:
+            # 1,000 parse workers on 2 cores took ten times as long as 2.
+            print(f"warning: --workers {args.workers} is more than this machine can use: "
+                  f"{most}", file=sys.stderr)
+            args.workers = most
         if args.vendor is not None and not args.vendor.is_dir():
             print(f"error: --vendor {args.vendor} is not a folder", file=sys.stderr)
             return 2

@@ -283,12 +283,32 @@ def test_a_second_build_of_the_same_folder_stops_at_once(
     assert (out / "manifest.json").exists()
 
 
-def test_bad_option_values(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    for option in ("--max-commits", "--chunk-commits", "--max-file-bytes"):
+def test_bad_option_values(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                           monkeypatch: pytest.MonkeyPatch) -> None:
+    for option, value, message in (
+            ("--max-commits", "0", "expected an integer >= 1, got '0'"),
+            ("--chunk-commits", "0", "expected an integer >= 1"),
+            ("--max-file-bytes", "0", "expected an integer >= 1"),
+            # argparse named the type function: "invalid _positive value: 'abc'"
+            ("--max-commits", "abc", "argument --max-commits: expected an integer >= 1, "
+                                     "got 'abc'"),
+            ("--workers", "abc", "argument --workers: expected an integer >= 0, got 'abc'"),
+            # 0 made every target a near-duplicate of every other
+            ("--near-threshold", "0", "expected a number in (0, 1), got '0'")):
         with pytest.raises(SystemExit) as exc:
-            main(["--repo", str(tmp_path), option, "0"])
+            main(["--repo", str(tmp_path), option, value])
         assert exc.value.code == 2
-        assert "must be a positive integer" in capsys.readouterr().err
+        assert message in capsys.readouterr().err
+    repo = make_repo(tmp_path / "repo", [Commit("rs", write={"src/lib.rs": "fn f() {}\n"})])
+    # 1,000 parse workers were started on 2 cores
+    code, err = run_main(capsys, "--repo", str(repo.path), "--out", str(tmp_path / "o"),
+                         "--no-samples", "--workers", "1000")
+    assert code == 0 and "warning: --workers 1000 is more than this machine can use" in err
+    # A missing tokenizer is found before the history is mined, not after.
+    monkeypatch.setenv("FERRIC_BASE_TOKENIZER", str(tmp_path / "nowhere"))
+    code, err = run_main(capsys, "--repo", str(repo.path), "--out", str(tmp_path / "p"))
+    assert code == 2 and "no StarCoder2 tokenizer.json in" in err, err
+    assert not (tmp_path / "p").exists()
 
 
 def test_subprocess_no_traceback(tmp_path: Path) -> None:
