@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing as mp
 import os
 import shutil
+import signal
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -79,13 +81,39 @@ def unique_labels(roots: list[Path], names: dict[Path, str] | None = None) -> li
     return labels
 
 
+_busy = False  # in a pool worker: a repository's build is running
+_stopping: Any = None  # in a pool worker: the pool's event, set once no build may start
+
+
+def _pool_worker(parent_pid: int, stopping: Any) -> None:
+    """A pool worker's start. Ctrl-C stops the build it runs (KeyboardInterrupt, which the
+    build cleans up after); an idle worker passes it over (it printed a traceback from the
+    pool's queue) and ends when the pool is shut down."""
+    global _stopping
+    exit_with_parent(parent_pid)
+    _stopping = stopping  # inherited through the fork: an Event cannot be pickled
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        if _busy:
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, on_sigint)
+
+
 def _build_one(job: RepoJob, sample_config: SampleConfig | None) -> dict[str, Any]:
+    global _busy
     from dataset_builder.build import build_dataset
 
-    info = open_repo(job.path, job.config.get("rev", "HEAD"))
-    config = MineConfig(repo=str(info.path), out=job.out, **job.config)
-    result = build_dataset(config, info, progress=False, repo_label=job.label,
-                           sample_config=sample_config)
+    if _stopping is not None and _stopping.is_set():  # queued before Ctrl-C: not started
+        raise KeyboardInterrupt
+    _busy = True
+    try:
+        info = open_repo(job.path, job.config.get("rev", "HEAD"))
+        config = MineConfig(repo=str(info.path), out=job.out, **job.config)
+        result = build_dataset(config, info, progress=False, repo_label=job.label,
+                               sample_config=sample_config)
+    finally:
+        _busy = False
     return result.manifest
 
 
@@ -114,13 +142,24 @@ def build_many(paths: list[str], out: Path, config: dict[str, Any],
             for label, path in zip(labels, paths, strict=True)]
     manifests: dict[str, dict[str, Any]] = {}
     parallel = max(1, min(workers, len(jobs)))
-    with ProcessPoolExecutor(parallel, initializer=exit_with_parent,
-                             initargs=(os.getpid(),)) as pool, \
-            tqdm(total=len(jobs), desc="repositories", unit="repo", disable=not progress) as bar:
-        futures = {pool.submit(_build_one, job, sample_config): job for job in jobs}
-        for future, job in futures.items():
-            manifests[job.label] = future.result()
-            bar.update(1)
+    context = mp.get_context("fork")
+    stopping = context.Event()
+    pool = ProcessPoolExecutor(parallel, mp_context=context, initializer=_pool_worker,
+                               initargs=(os.getpid(), stopping))
+    try:
+        with tqdm(total=len(jobs), desc="repositories", unit="repo",
+                  disable=not progress) as bar:
+            futures = {pool.submit(_build_one, job, sample_config): job for job in jobs}
+            for future, job in futures.items():
+                manifests[job.label] = future.result()
+                bar.update(1)
+    except BaseException:
+        # Ctrl-C or a failed build: no build starts from here on (those the pool has queued
+        # already see `stopping`); the running ones end (Ctrl-C reached them too).
+        stopping.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown()
     return combine(out, manifests, holdout, sample_config)
 
 

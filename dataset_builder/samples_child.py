@@ -101,6 +101,9 @@ class SamplesChild:
 def _child_main(conn: Connection, parent_end: Connection, parent_pid: int, info: RepoInfo,
                 out: Path, label: str, config: SampleConfig, max_file_bytes: int,
                 progress: bool) -> None:
+    # Ctrl-C reaches the whole process group: the build process stops this one through its
+    # pipe or STOP_SIGNAL, and a SIGINT here, outside the loop below, printed a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     exit_with_parent(parent_pid)
     parent_end.close()  # the fork's copy: the parent's close must reach this end as EOF
     answer_stop_signal(STOP_SIGNAL)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
@@ -162,3 +164,45 @@ def test_an_empty_split_is_readable_and_named(tmp_path: Path) -> None:
         report = (out / "report.md").read_text()
         assert "No samples in valid:" in report
         assert "No samples in train" not in report and "and test" not in report
+
+
+def _pool_worker_answers(queue: Any) -> None:
+    import os
+    import signal
+    import time
+
+    import dataset_builder.multi as multi
+
+    stopping = multiprocessing.get_context("fork").Event()
+    multi._pool_worker(os.getppid(), stopping)
+    os.kill(os.getpid(), signal.SIGINT)  # idle: passed over
+    time.sleep(0.2)
+    multi._busy = True
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)
+        queue.put("busy worker went on")
+    except KeyboardInterrupt:
+        queue.put("busy worker stopped")
+    multi._busy = False
+    stopping.set()
+    try:
+        multi._build_one(None, None)  # type: ignore[arg-type]
+        queue.put("queued build started")
+    except KeyboardInterrupt:
+        queue.put("queued build not started")
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork")
+def test_ctrl_c_stops_a_pool_workers_build_and_an_idle_worker_passes_it_over() -> None:
+    """Ctrl-C reaches every pool worker: an idle one printed a traceback from the pool's
+    queue (2 of 23 interrupted builds of three repositories); a build queued before it must
+    not start."""
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    worker = context.Process(target=_pool_worker_answers, args=(queue,))
+    worker.start()
+    worker.join(30)
+    assert worker.exitcode == 0
+    assert [queue.get(timeout=5) for _ in range(2)] == ["busy worker stopped",
+                                                        "queued build not started"]
