@@ -28,6 +28,7 @@ import pyarrow.ipc
 
 from dataset_builder import schema
 from dataset_builder.atomic import atomic_write, atomic_write_bytes
+from dataset_builder.children import one_line
 from dataset_builder.config import MineConfig
 from dataset_builder.gitio import (
     BlobReader,
@@ -685,12 +686,20 @@ class WorkDir:
         if any(self.parts.glob("*.parquet")):  # parts in an earlier ferric's format
             self.remove()
             return None
-        with open(self.state_path, "rb") as handle:
-            state: MinerState = pickle.load(handle)
+        try:
+            with open(self.state_path, "rb") as handle:
+                state: MinerState = pickle.load(handle)
+        except Exception as exc:  # damaged on disk: its writes are atomic, so not by a kill
+            return self._start_over(f"{self.state_path} is damaged ({one_line(exc)})")
         # Parts of a chunk that was being written when the run died are redone.
         for part in [*self.parts.glob("*.arrow"), *self.parts.glob("edges-*.pkl")]:
             if int(part.stem.rsplit("-", 1)[1]) >= state.chunk:
                 part.unlink()
+        for part in sorted(self.parts.glob("*.arrow")):
+            try:  # the footer only: a damaged part was found after the whole walk
+                pa.ipc.open_file(part)
+            except Exception as exc:
+                return self._start_over(f"{part} is damaged ({one_line(exc)})")
         try:
             for part in sorted(self.parts.glob("edges-*.pkl")):
                 with open(part, "rb") as handle:
@@ -699,11 +708,15 @@ class WorkDir:
         except (OSError, EOFError, pickle.UnpicklingError):
             complete = False
         if not complete:  # an edge file lost or damaged, or an older ferric's checkpoint
-            print("checkpoint's DAG edges incomplete: mining from the first commit again",
-                  file=sys.stderr)
-            self.remove()
-            return None
+            return self._start_over("checkpoint's DAG edges incomplete")
         return state
+
+    def _start_over(self, why: str) -> MinerState | None:
+        """A checkpoint that cannot be used: said in one line and removed; None, so that the
+        history is mined from its first commit (re-running failed the same way each time)."""
+        print(f"warning: {why}: mining from the first commit again", file=sys.stderr)
+        self.remove()
+        return None
 
     def save_chunk(self, state: MinerState, tables: dict[str, list[Any]]) -> None:
         """Rows of each table (dicts, or value lists in schema order) as one part file, and
