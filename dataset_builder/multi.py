@@ -61,11 +61,24 @@ class RepoJob:
 
 
 def read_repos_file(path: Path) -> list[str]:
-    """One repository path per line; blank lines and `#` comments ignored."""
+    """One repository path per line; blank lines and `#` comments ignored. A path that does
+    not exist is an error that names the file and line (relative paths are read from the
+    current folder, as on the command line)."""
     if not path.is_file():
         raise RepoError(f"--repos-file {path}: not a file")
-    lines = [line.split("#", 1)[0].strip() for line in path.read_text().splitlines()]
-    return [line for line in lines if line]
+    repos = []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        repo = line.split("#", 1)[0].strip()
+        if not repo:
+            continue
+        if repo != "demo" and not Path(repo).exists():
+            where = "" if Path(repo).is_absolute() else f" (relative to {Path.cwd()})"
+            raise RepoError(f"--repos-file {path}, line {number}: {repo}: no such file or "
+                            f"folder{where}")
+        repos.append(repo)
+    if not repos:
+        raise RepoError(f"--repos-file {path} lists no repositories")
+    return repos
 
 
 def unique_labels(roots: list[Path], names: dict[Path, str] | None = None) -> list[str]:

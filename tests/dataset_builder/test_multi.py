@@ -91,6 +91,21 @@ def test_unknown_holdout_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixtu
                  "--out", str(tmp_path / "p")]) == 2
 
 
+def test_a_repos_file_names_its_line_and_must_list_something(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A missing path in a repos file read as `--repo PATH: no such file`, naming neither
+    the file nor its line; a file of comments only asked for `--repo PATH`."""
+    repos_file = tmp_path / "repos.txt"
+    repos_file.write_text("# mine\n\nother/anyhow  # relative\n")
+    assert main(["--repos-file", str(repos_file), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert f"--repos-file {repos_file}, line 3: other/anyhow: no such file or folder " \
+           "(relative to " in err, err
+    repos_file.write_text("# nothing yet\n")
+    assert main(["--repos-file", str(repos_file), "--out", str(tmp_path / "o")]) == 2
+    assert f"--repos-file {repos_file} lists no repositories" in capsys.readouterr().err
+
+
 def test_a_repository_given_twice_is_one_line(tmp_path: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     """Built twice, its samples would be in the combined dataset twice."""
