@@ -484,6 +484,10 @@ def _mine(config: MineConfig, info: RepoInfo, out: Path, config_hash: str, label
                     "dag.graphml", "module_graph.graphml", "report.md", PLOT, MANIFEST],
     }
     manifest["sanity"] = sanity_checks(dag, commits, item_facts, manifest)
+    if sample_config is not None:
+        # Replaced by the samples' section once they are made: a run stopped before that
+        # left "complete" (the history's status) with no word of the samples.
+        manifest["samples"] = {"status": "not made yet: run the same command again"}
     atomic_write_text(out / "report.md", render_report(manifest, dag, commits))
     drawer.wait(PLOT)
     atomic_write_json(out / MANIFEST, manifest)

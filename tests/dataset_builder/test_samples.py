@@ -400,6 +400,10 @@ def test_a_build_stopped_while_its_scales_run_stops_rustdoc_and_removes_its_fold
     assert gone(int((pids / "cargo").read_text()))
     assert gone(int((pids / "child").read_text()))
     assert not list(temp.iterdir())
+    # The history's manifest says the samples are still to be made.
+    manifest = json.loads((tmp_path / "demo" / "manifest.json").read_text())
+    assert manifest["status"] == "complete"
+    assert manifest["samples"] == {"status": "not made yet: run the same command again"}
 
 
 def test_rustdoc_runs_remove_what_a_killed_build_of_the_same_output_left(
