@@ -68,7 +68,13 @@ from dataset_builder.quality import (
     redact,
 )
 from dataset_builder.rustdoc import RustdocFacts, rustdoc_facts
-from dataset_builder.type_facts import TypeFacts, render_header, render_inline, return_type
+from dataset_builder.type_facts import (
+    TypeFacts,
+    one_line_code,
+    render_header,
+    render_inline,
+    return_type,
+)
 
 SAMPLES_DIR = "samples"
 MARKER = "_COMPLETE.json"
@@ -437,16 +443,6 @@ class Candidate:
         return self.boundaries
 
 
-_OPEN_SPACE = re.compile(r"\( ")
-_COMMA_CLOSE = re.compile(r",? \)")
-
-
-def one_line_signature(signature: str) -> str:
-    """A signature written over several lines, as one line would be written: the history
-    keeps it with its line breaks squashed to spaces, `fn new( a: A, b: B, ) -> T`."""
-    return _COMMA_CLOSE.sub(")", _OPEN_SPACE.sub("(", signature))
-
-
 class Packer:
     """Context packs and type facts from the symbol table at a commit."""
 
@@ -472,7 +468,7 @@ class Packer:
         col = self.h.col
         kind = col["kind"][row]
         if kind in _FN_KINDS:
-            return one_line_signature(col["signature"][row]).rstrip("{ ").rstrip(", ") + ";"
+            return one_line_code(col["signature"][row]).rstrip("{ ").rstrip(", ") + ";"
         return str(col["text"][row])
 
     def pack(self, direct: list[str], commit_index: int, exclude_paths: set[str],
@@ -536,7 +532,7 @@ class Packer:
         for row in target_rows:
             kind = col["kind"][row]
             if with_own_signature:
-                lines.append(f"{kind} {one_line_signature(col['signature'][row])}")
+                lines.append(f"{kind} {col['signature'][row]}")
                 for bound in col["trait_bounds"][row] or ():
                     lines.append(f"bound: {bound}")
                 if col["lifetimes"][row]:
@@ -575,7 +571,7 @@ class Packer:
                     lines.append(f"rustdoc: {fact[1]}")
                     used_rustdoc = True
                 else:
-                    lines.append(f"{kind} {one_line_signature(col['signature'][row])}")
+                    lines.append(f"{kind} {col['signature'][row]}")
             else:
                 # The clause as written, `where` included ("where where" before).
                 lines.append(f"{kind} {name}{col['generics'][row]}"

@@ -174,12 +174,24 @@ def render_inline(text: str, facts: TypeFacts) -> InlineResult | None:
     return InlineResult(rendered, tokens)
 
 
+_AFTER_OPEN = re.compile(r"([(<]) ")
+_BEFORE_CLOSE = re.compile(r",? ([)>])")
+
+
+def one_line_code(code: str) -> str:
+    """Code written over several lines as one line would be written: the history keeps a
+    signature, generics or a bound with its line breaks squashed to spaces (`fn new( a: A,
+    b: B, ) -> T`, `struct Db< const N: usize = 64, >`)."""
+    return _BEFORE_CLOSE.sub(r"\1", _AFTER_OPEN.sub(r"\1", " ".join(code.split())))
+
+
 def render_header(lines: Iterable[str], source: str, limit_chars: int) -> str:
-    """A `//` comment block of facts, at most `limit_chars` long (whole lines only)."""
+    """A `//` comment block of facts, at most `limit_chars` long (whole lines only), each
+    fact on one line (one_line_code)."""
     out = [f"{HEADER_FIRST_LINE} ({source})"]
     size = len(out[0]) + 1
     for line in lines:
-        line = " ".join(line.split())
+        line = one_line_code(line)
         if not line:
             continue
         rendered = f"// {line}"

@@ -189,11 +189,16 @@ def test_header_mode_carries_type_facts_and_dependency_context(header_build: Pat
 
 def test_headers_and_packs_show_where_clauses_once_and_signatures_on_one_line(
         tmp_path: Path) -> None:
-    """A dependency's where-clause read "where where"; a signature written over several
-    lines read `fn take( h: Holder<T>, ) -> T` (its line breaks squashed to spaces)."""
+    """A dependency's where-clause read "where where"; a signature, generics or a bound
+    written over several lines read `fn take( h: Holder<T>, ) -> T` or `struct Db< const
+    N: usize, >` (their line breaks squashed to spaces)."""
     from tests.dataset_builder.conftest import Commit, make_repo
 
     lib = ("pub struct Holder<T>\nwhere\n    T: Clone,\n{\n    pub value: T,\n}\n\n"
+           "pub struct Db<\n    const FANOUT: usize = 64,\n    const LEAF: usize = 1024,\n> {\n"
+           "    pub pages: [u8; FANOUT],\n}\n\n"
+           "pub fn open<F: Fn(\n    &Holder<u8>,\n) -> u8>(db: Db, f: F) -> Db {\n"
+           "    let _ = f;\n    db\n}\n\n"
            "pub fn peek<T: Clone>(\n    h: &Holder<T>,\n) -> T {\n    h.value.clone()\n}\n\n"
            "pub fn take<T: Clone>(\n    h: Holder<T>,\n    n: usize,\n) -> Vec<T> {\n"
            "    let first = peek(&h);\n    vec![first; n]\n}\n")
@@ -208,6 +213,12 @@ def test_headers_and_packs_show_where_clauses_once_and_signatures_on_one_line(
     assert "where where" not in context
     assert "// function pub fn take<T: Clone>(h: Holder<T>, n: usize) -> Vec<T>\n" in context
     assert "\npub fn peek<T: Clone>(h: &Holder<T>) -> T;\n" in context  # the pack's piece
+    [open_] = [r for r in read_samples(out).to_pylist()
+               if r["scale"] == "micro" and r["name"] == "open"]
+    context = open_["context"]  # generics and bounds over several lines: `Db< const …, >`
+    assert "// struct Db<const FANOUT: usize = 64, const LEAF: usize = 1024>\n" in context, \
+        context
+    assert "// bound: F: Fn(&Holder<u8>) -> u8\n" in context
 
 
 @pytest.mark.skipif(not _nightly(), reason="no nightly toolchain for rustdoc JSON")
