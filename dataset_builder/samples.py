@@ -532,7 +532,9 @@ class Packer:
         for row in target_rows:
             kind = col["kind"][row]
             if with_own_signature:
-                lines.append(f"{kind} {col['signature'][row]}")
+                # An impl's signature says "impl" itself ("impl impl Trait for T" before).
+                signature = col["signature"][row]
+                lines.append(signature if kind == "impl" else f"{kind} {signature}")
                 for bound in col["trait_bounds"][row] or ():
                     lines.append(f"bound: {bound}")
                 if col["lifetimes"][row]:

@@ -189,7 +189,8 @@ def test_header_mode_carries_type_facts_and_dependency_context(header_build: Pat
 
 def test_headers_and_packs_show_where_clauses_once_and_signatures_on_one_line(
         tmp_path: Path) -> None:
-    """A dependency's where-clause read "where where"; a signature, generics or a bound
+    """A dependency's where-clause read "where where", an impl block's own line "impl impl
+    …"; a signature, generics or a bound
     written over several lines read `fn take( h: Holder<T>, ) -> T` or `struct Db< const
     N: usize, >` (their line breaks squashed to spaces)."""
     from tests.dataset_builder.conftest import Commit, make_repo
@@ -199,6 +200,8 @@ def test_headers_and_packs_show_where_clauses_once_and_signatures_on_one_line(
            "    pub pages: [u8; FANOUT],\n}\n\n"
            "pub fn open<F: Fn(\n    &Holder<u8>,\n) -> u8>(db: Db, f: F) -> Db {\n"
            "    let _ = f;\n    db\n}\n\n"
+           "impl<T: Clone> Holder<T> {\n    pub fn get(&self) -> T {\n        peek(self)\n"
+           "    }\n}\n\n"
            "pub fn peek<T: Clone>(\n    h: &Holder<T>,\n) -> T {\n    h.value.clone()\n}\n\n"
            "pub fn take<T: Clone>(\n    h: Holder<T>,\n    n: usize,\n) -> Vec<T> {\n"
            "    let first = peek(&h);\n    vec![first; n]\n}\n")
@@ -219,6 +222,9 @@ def test_headers_and_packs_show_where_clauses_once_and_signatures_on_one_line(
     assert "// struct Db<const FANOUT: usize = 64, const LEAF: usize = 1024>\n" in context, \
         context
     assert "// bound: F: Fn(&Holder<u8>) -> u8\n" in context
+    [impl] = [r for r in read_samples(out).to_pylist() if r["scale"] == "small"]
+    assert "\n// impl<T: Clone> Holder<T>\n" in impl["context"], impl["context"]
+    assert "impl impl" not in impl["context"]  # the kind, then the signature that says it
 
 
 @pytest.mark.skipif(not _nightly(), reason="no nightly toolchain for rustdoc JSON")
