@@ -291,10 +291,14 @@ def _many(args: argparse.Namespace, repos: list[str]) -> int:
               # parse workers inside each repository's build: the repositories share the CPUs
               "workers": max(0, workers // max(1, min(workers, len(paths))) - 1)}
     check_output(out, several=True)
+    combined = out / "manifest.json"
+    before = combined.stat().st_mtime_ns if combined.exists() else None
     with output_lock(out):
         manifest = build_many(paths, out, config, _sample_config(args), args.holdout_repo,
                               workers, progress=not args.quiet, names=names)
-    if not args.quiet:
+    if before is not None and combined.stat().st_mtime_ns == before:  # nothing made anew
+        print(f"{out}: up to date (config hash {manifest['config_hash']})", file=sys.stderr)
+    elif not args.quiet:
         _console().print((out / "report.md").read_text())
     failed = [k for k, ok in manifest["sanity"].items() if not ok]
     if failed:

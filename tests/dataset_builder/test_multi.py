@@ -40,7 +40,8 @@ def _crate(path: Path, name: str, extra_last: str) -> Path:
     return make_repo(path, steps).path
 
 
-def test_holdout_and_cross_repository_leakage(tmp_path: Path) -> None:
+def test_holdout_and_cross_repository_leakage(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
     one = _crate(tmp_path / "one", "one", "")
     # `two`'s newest commit rewrites a.rs to a near copy of `one`'s train function
     two = _crate(tmp_path / "two", "two", "\npub fn extra() -> u8 {\n    1\n}\n")
@@ -73,11 +74,13 @@ def test_holdout_and_cross_repository_leakage(tmp_path: Path) -> None:
     held_leak = json.loads((held / "manifest.json").read_text())["samples"]["leakage"]
     assert held_leak["test_near_duplicates_after"] == 0
     assert test_two > 0
-    # a re-run is up to date and changes nothing
+    # a re-run is up to date, says so (it printed nothing) and changes nothing
     before = (held / "manifest.json").read_text()
+    capsys.readouterr()
     assert main([*args[:2], "--out", str(held), "--holdout-repo", "two", "--quiet",
                  "--rustdoc", "none"]) == 0
     assert (held / "manifest.json").read_text() == before
+    assert f"{held}: up to date (config hash " in capsys.readouterr().err
 
 
 def test_unknown_holdout_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]
