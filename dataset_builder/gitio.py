@@ -148,7 +148,21 @@ def open_repo(path: str | Path, rev: str = "HEAD") -> RepoInfo:
         refs = subprocess.run(_git(git_dir, "for-each-ref", "--count=1"), capture_output=True,
                               text=True, env=_env(), check=False).stdout.strip()
         if not refs:
+            # for-each-ref passes over refs whose commits are missing, as "no commits" read
+            packed = git_dir / "packed-refs"
+            named = (packed.is_file() and packed.stat().st_size > 0) or any(
+                f.is_file() for f in (git_dir / "refs").rglob("*"))
+            if named:
+                raise RepoError(f"--repo {path}: its branches or tags name commits the "
+                                "repository lacks (a damaged or incomplete clone)")
             raise RepoError(f"--repo {path}: the repository has no commits")
+        if rev == "HEAD":  # not given: HEAD names a branch with no commit yet
+            branch = subprocess.run(_git(git_dir, "symbolic-ref", "--short", "-q", "HEAD"),
+                                    capture_output=True, text=True, env=_env(),
+                                    check=False).stdout.strip()
+            if branch:
+                raise RepoError(f"--repo {path}: its HEAD is branch {branch}, which has no "
+                                "commits yet: give --rev with a branch or commit to mine")
         raise RepoError(f"--rev {rev}: not a commit in {path}")
     shallow = _rev_parse(p, "--is-shallow-repository", ceiling=ceiling) == "true"
     return RepoInfo(path=git_dir if bare else p, git_dir=git_dir, bare=bare, shallow=shallow,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -122,6 +123,28 @@ def test_bad_rev_and_empty_selection(tmp_path: Path, capsys: pytest.CaptureFixtu
         assert_one_line_error(err)
         assert f"{option} 'notadate': not a date" in err
     assert not Path(out, "manifest.json").exists()
+
+
+def test_an_unborn_head_and_missing_commits_are_told_apart(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An unborn HEAD read "--rev HEAD: not a commit" though no --rev was given; a clone
+    whose objects are gone read "the repository has no commits"."""
+    repo = make_repo(tmp_path / "repo", [Commit("rs", write={"src/lib.rs": "fn f() {}\n"})])
+    git(repo.path, "checkout", "-q", "--orphan", "fresh")
+    code, err = run_main(capsys, "--repo", str(repo.path), "--out", str(tmp_path / "o"))
+    assert code == 2
+    assert_one_line_error(err)
+    assert "its HEAD is branch fresh, which has no commits yet: give --rev" in err, err
+    assert run_main(capsys, "--repo", str(repo.path), "--out", str(tmp_path / "o"),
+                    "--rev", "main", "--no-samples")[0] == 0
+    gone = make_repo(tmp_path / "gone", [Commit("rs", write={"src/lib.rs": "fn f() {}\n"})])
+    for objects in (gone.path / ".git" / "objects").iterdir():
+        if objects.name not in ("info", "pack"):
+            shutil.rmtree(objects)
+    code, err = run_main(capsys, "--repo", str(gone.path), "--out", str(tmp_path / "p"))
+    assert code == 2
+    assert_one_line_error(err)
+    assert "name commits the repository lacks (a damaged or incomplete clone)" in err, err
 
 
 def _repo_missing_a_non_rust_blob(tmp_path: Path) -> Any:
