@@ -464,7 +464,7 @@ class Packer:
         self.rustdoc, self.rustdoc_members = pickle.loads(self.rustdoc_file.read_bytes())
         self.rustdoc_file = None
 
-    def _piece(self, row: int) -> str:
+    def piece(self, row: int) -> str:
         col = self.h.col
         kind = col["kind"][row]
         if kind in _FN_KINDS:
@@ -472,9 +472,12 @@ class Packer:
         return str(col["text"][row])
 
     def pack(self, direct: list[str], commit_index: int, exclude_paths: set[str],
-             exclude_symbols: set[str], budget_tokens: int
+             exclude_symbols: set[str], budget_tokens: int,
+             shown: Collection[int] = frozenset()
              ) -> tuple[str, list[int], list[str]]:
-        """Pack text, rows used, and the ordered list of dependency symbols considered."""
+        """Pack text, rows used, and the ordered list of dependency symbols considered.
+        `shown`: rows the sample shows elsewhere (in the code around a function): used, their
+        dependencies considered, their text not repeated here."""
         col = self.h.col
         seen: set[str] = set(exclude_symbols)
         tiers: list[list[int]] = [[], [], []]
@@ -506,7 +509,10 @@ class Packer:
         last_path = None
         for tier in tiers:
             for row in tier:
-                piece = self._piece(row)
+                if row in shown:
+                    used.append(row)
+                    continue
+                piece = self.piece(row)
                 cost = _est_tokens(piece) + 8
                 if spent + cost > budget_tokens:
                     continue
@@ -735,11 +741,30 @@ class CandidateMaker:
         if cand.scale == "micro":
             src = self.texts.get(col["blob"][row])
             if src is not None:
-                left = max(0, room - _est_tokens(cand.pack) - _est_tokens(cand.header))
                 before = src[: col["start_byte"][row]].decode("utf-8", "replace")
                 after = src[col["end_byte"][row]:].decode("utf-8", "replace")
-                cand.prefix = _tail_lines(before, int(left * 2 / 3 * CHARS_PER_TOKEN_ESTIMATE))
-                cand.suffix = _head_lines(after, int(left / 3 * CHARS_PER_TOKEN_ESTIMATE))
+
+                def around(pack: str) -> tuple[str, str]:
+                    left = max(0, room - _est_tokens(pack) - _est_tokens(cand.header))
+                    return (_tail_lines(before, int(left * 2 / 3 * CHARS_PER_TOKEN_ESTIMATE)),
+                            _head_lines(after, int(left / 3 * CHARS_PER_TOKEN_ESTIMATE)))
+
+                def in_view(rows: Iterable[int], prefix: str, suffix: str) -> set[int]:
+                    pieces = {r: self.packer.piece(r) for r in rows
+                              if col["path"][r] == cand.path}
+                    return {r for r, p in pieces.items() if p in prefix or p in suffix}
+
+                cand.prefix, cand.suffix = around(cand.pack)
+                # A definition of the same file that the code around the function shows is
+                # not repeated in the pack (16% of tantivy's function samples repeated one),
+                # unless the room it frees moves it out of view again.
+                shown = in_view(used, cand.prefix, cand.suffix)
+                if shown:
+                    pack, _, _ = self.packer.pack(cand.dependencies, cand.commit_index, set(),
+                                                  own, room // 2, shown)
+                    prefix, suffix = around(pack)
+                    if in_view(shown, prefix, suffix) == shown:
+                        cand.pack, cand.prefix, cand.suffix = pack, prefix, suffix
 
     def _member_boundaries(self, impl_row: int) -> list[int]:
         """Lines inside an impl block where its members start (split points)."""

@@ -216,6 +216,9 @@ def test_headers_and_packs_show_where_clauses_once_and_signatures_on_one_line(
     assert "where where" not in context
     assert "// function pub fn take<T: Clone>(h: Holder<T>, n: usize) -> Vec<T>\n" in context
     assert "\npub fn peek<T: Clone>(h: &Holder<T>) -> T;\n" in context  # the pack's piece
+    # Holder's definition is in the code before the function: not repeated in the pack
+    assert context.count("pub struct Holder<T>\nwhere\n    T: Clone,") == 1, context
+    assert context.index("// file: src/lib.rs") < context.index("pub struct Holder<T>\n")
     [open_] = [r for r in read_samples(out).to_pylist()
                if r["scale"] == "micro" and r["name"] == "open"]
     context = open_["context"]  # generics and bounds over several lines: `Db< const …, >`
