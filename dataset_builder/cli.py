@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -233,8 +234,6 @@ def output_kind(out: Path) -> str | None:
     if not entries:
         return "empty"
     try:
-        import json
-
         manifest = json.loads((out / "manifest.json").read_text())
     except (OSError, ValueError):
         manifest = None
