@@ -17,9 +17,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("overrides", nargs="*", help="key=value (dotted keys), e.g. train.max_steps=20")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    from training.offline import stay_offline
+    from training.offline import deepspeed_on_cpu_when_no_accelerator, stay_offline
 
     stay_offline()
+    deepspeed_on_cpu_when_no_accelerator()
     from training.config import ConfigError, load_config
 
     try:

@@ -21,6 +21,29 @@ def stay_offline() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
+def deepspeed_on_cpu_when_no_accelerator() -> None:
+    """Tell DeepSpeed it runs on the CPU where torch finds no accelerator. When it is
+    installed, transformers imports it, and it warned "Setting accelerator to CPU. If you
+    have GPU or other accelerator, we were unable to detect it" at every run on a CPU,
+    plain (non-DeepSpeed) runs and --quiet included. A DS_ACCELERATOR of the caller's wins."""
+    if "DS_ACCELERATOR" in os.environ:
+        return
+    import importlib.util
+
+    import torch
+
+    xpu = getattr(torch, "xpu", None)
+    if torch.cuda.is_available() or (xpu is not None and xpu.is_available()) or \
+            torch.backends.mps.is_available():
+        return
+    # The other accelerators DeepSpeed looks for come with packages of their own.
+    if any(importlib.util.find_spec(name) is not None for name in (
+            "intel_extension_for_pytorch", "torch_npu", "habana_frameworks", "torch_mlu",
+            "torch_sdaa")):
+        return
+    os.environ["DS_ACCELERATOR"] = "cpu"
+
+
 @contextmanager
 def hf_progress_bars(enabled: bool) -> Iterator[None]:
     """transformers' own bars ("Loading weights", "Writing model shards") off inside the

@@ -38,3 +38,30 @@ def test_importing_peft_makes_no_hub_attempt_and_no_warning() -> None:
                           text=True, env={**env, "HF_HUB_OFFLINE": "1"}, timeout=120,
                           check=True)
     assert "kernels-community" in bare.stderr, bare.stderr
+
+
+def test_deepspeed_is_told_cpu_where_there_is_no_accelerator() -> None:
+    """transformers imports DeepSpeed when it is installed, and DeepSpeed warned that it was
+    "unable to detect" an accelerator at every CPU run (`make demo`'s, --quiet too)."""
+    import importlib.util
+
+    import torch
+
+    if importlib.util.find_spec("deepspeed") is None:
+        pytest.skip("deepspeed is not installed")
+    if torch.cuda.is_available():
+        pytest.skip("an accelerator is here: DeepSpeed finds it")
+    env = {k: v for k, v in os.environ.items() if k != "DS_ACCELERATOR"}
+    code = ("from training.offline import deepspeed_on_cpu_when_no_accelerator as f; f(); "
+            "import os; print(os.environ['DS_ACCELERATOR']); import deepspeed")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, timeout=300, check=True)
+    assert done.stdout.splitlines()[0] == "cpu"
+    assert "unable to detect" not in done.stdout + done.stderr, done.stdout + done.stderr
+    # without it, the same import warns (so the check above can fail); a caller's value wins
+    bare = subprocess.run([sys.executable, "-c", "import deepspeed"], capture_output=True,
+                          text=True, env=env, timeout=300, check=True)
+    assert "unable to detect" in bare.stdout + bare.stderr
+    kept = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**env, "DS_ACCELERATOR": "cuda"}, timeout=300, check=False)
+    assert kept.stdout.splitlines()[:1] == ["cuda"]
