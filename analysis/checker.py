@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis import candidates as cands
-from analysis.sandbox import Limits, RunResult, run_sandboxed, sandbox_env
+from analysis.sandbox import KILLS, Limits, RunResult, run_sandboxed, sandbox_env
 from analysis.targets import Target, candidate_files
 from dataset_builder.cargo_manifest import (
     CrateManifest,
@@ -109,10 +109,6 @@ class Verdict:
     @property
     def codes(self) -> list[str]:
         return [e["code"] for e in self.errors]
-
-
-# Sandbox kills (sandbox.RunResult.killed_by) that say a compile met the run's limits.
-LIMIT_KILLS = frozenset({"timeout", "memory", "cpu", "output"})
 
 
 @dataclass
@@ -424,7 +420,7 @@ class Checker:
             ok, errors, failure, _ = self._compile(mode)
             if not ok:
                 if mode == "normal":
-                    if failure in LIMIT_KILLS:
+                    if failure in KILLS:
                         # The limits, not the code: a user's --timeout/--memory-mb too small.
                         return Preparation(False, "original_over_limit", backend=backend,
                                            detail=failure)
@@ -442,7 +438,7 @@ class Checker:
                 ok, errors, failure, _ = self._compile(mode)
                 self._restore()
                 if not ok and not errors:
-                    if failure in LIMIT_KILLS:
+                    if failure in KILLS:
                         return Preparation(False, "original_over_limit", backend=backend,
                                            detail=f"probe: {failure}")
                     return Preparation(False, "probe_" + (failure or "failed"), backend=backend)

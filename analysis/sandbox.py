@@ -64,7 +64,11 @@ class RunResult:
     timed_out: bool
     truncated: bool
     wall_seconds: float
-    killed_by: str = ""  # "timeout", "memory", "cpu", "output" or "" (ended by itself)
+    killed_by: str = ""  # one of KILLS, or "" (ended by itself)
+
+
+# What stopped a command that the sandbox (or a limit) stopped: RunResult.killed_by.
+KILLS = frozenset({"timeout", "memory", "cpu", "output"})
 
 
 @functools.cache

@@ -132,25 +132,26 @@ def _budgets(text: str) -> tuple[int, int, int, int, int]:
     return values[0], values[1], values[2], values[3], values[4]
 
 
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text}") from None
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text}")
-    return value
-
-
-def _similarity(text: str) -> float:
-    """A Jaccard threshold: 0 would make every pair of targets near-duplicates."""
+def _number(text: str, zero_allowed: bool) -> float:
+    """A number in [0, 1) (or (0, 1)); ArgumentTypeError, not ValueError, so that argparse
+    says what is expected rather than naming this function."""
     try:
         value = float(text)
     except ValueError:
         value = -1.0
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}")
+    if not (0 <= value < 1 if zero_allowed else 0 < value < 1):
+        interval = "[0, 1)" if zero_allowed else "(0, 1)"
+        raise argparse.ArgumentTypeError(f"expected a number in {interval}, got {text!r}")
     return value
+
+
+def _fraction(text: str) -> float:
+    return _number(text, zero_allowed=True)
+
+
+def _similarity(text: str) -> float:
+    """A Jaccard threshold: 0 would make every pair of targets near-duplicates."""
+    return _number(text, zero_allowed=False)
 
 
 def _summary(result: BuildResult, console: Console) -> None:
@@ -290,12 +291,11 @@ def _many(args: argparse.Namespace, repos: list[str]) -> int:
               # parse workers inside each repository's build: the repositories share the CPUs
               "workers": max(0, workers // max(1, min(workers, len(paths))) - 1)}
     check_output(out, several=True)
-    combined = out / "manifest.json"
-    before = combined.stat().st_mtime_ns if combined.exists() else None
     with output_lock(out):
-        manifest = build_many(paths, out, config, _sample_config(args), args.holdout_repo,
-                              workers, progress=not args.quiet, names=names)
-    if before is not None and combined.stat().st_mtime_ns == before:  # nothing made anew
+        manifest, up_to_date = build_many(paths, out, config, _sample_config(args),
+                                          args.holdout_repo, workers,
+                                          progress=not args.quiet, names=names)
+    if up_to_date:
         print(f"{out}: up to date (config hash {manifest['config_hash']})", file=sys.stderr)
     elif not args.quiet:
         _console().print((out / "report.md").read_text())
@@ -329,13 +329,12 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         if not args.no_samples:
             # Found now, not after the history (minutes on a long one).
-            from dataset_builder.samples import default_tokenizer_path
+            from dataset_builder.samples import default_tokenizer_path, tokenizer_json
 
-            tokenizer = default_tokenizer_path()
-            if not (tokenizer / "tokenizer.json").is_file() and not tokenizer.is_file():
-                print(f"error: no StarCoder2 tokenizer.json in {tokenizer} (set "
-                      "FERRIC_BASE_TOKENIZER to its folder, or give --no-samples)",
-                      file=sys.stderr)
+            try:
+                tokenizer_json(default_tokenizer_path())
+            except FileNotFoundError as exc:
+                print(f"error: {exc}", file=sys.stderr)
                 return 2
         most = max(4, os.cpu_count() or 1)
         if args.workers is not None and args.workers > most:

@@ -657,7 +657,9 @@ def _as_mined(change: FileChange, rules: PathRules) -> tuple[FileChange, str]:
     Rust file became something that is not mined (a symlink, a submodule): then a deletion
     of the old file (its items end, its symbols go). A file that becomes a Rust file from
     such a thing is an addition (the old side was never mined). Else the change as is, ""."""
-    if change.status not in ("M", "T", "R"):  # a copy (C) leaves its source in place
+    # Only these can change what a path is: a modification keeps the path and its type, a
+    # copy (C) leaves its source in place.
+    if change.status not in ("T", "R"):
         return change, ""
     old_reason = path_skip_reason(change.old_path, change.old_mode, rules)
     new_reason = path_skip_reason(change.path, change.new_mode, rules)

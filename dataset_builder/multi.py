@@ -132,8 +132,10 @@ def _build_one(job: RepoJob, sample_config: SampleConfig | None) -> dict[str, An
 
 def build_many(paths: list[str], out: Path, config: dict[str, Any],
                sample_config: SampleConfig | None, holdout: list[str], workers: int,
-               progress: bool, names: dict[str, str] | None = None) -> dict[str, Any]:
-    """Build every repository (in parallel), then combine them into out."""
+               progress: bool, names: dict[str, str] | None = None
+               ) -> tuple[dict[str, Any], bool]:
+    """Build every repository (in parallel), then combine them into out: the combined
+    manifest, and whether it was up to date already (see combine)."""
     # Bad input is reported before any work starts; open_repo also finds each one's top
     # (`repo/.git` is `repo`, a link is what it points to), which tells one given twice. The
     # path as given names it: a mirror in a folder `repo` reached by a link `fd` is `fd`.
@@ -187,7 +189,9 @@ def _combined_hash(manifests: dict[str, dict[str, Any]], holdout: list[str],
 
 
 def combine(out: Path, manifests: dict[str, dict[str, Any]], holdout: list[str],
-            sample_config: SampleConfig | None) -> dict[str, Any]:
+            sample_config: SampleConfig | None) -> tuple[dict[str, Any], bool]:
+    """The combined manifest, and True when OUT held it already for the same repositories'
+    builds and settings (nothing is written then)."""
     combined_hash = _combined_hash(manifests, holdout, sample_config)
     marker = out / SAMPLES_DIR / MARKER
     previous = out / "manifest.json"
@@ -195,7 +199,7 @@ def combine(out: Path, manifests: dict[str, dict[str, Any]], holdout: list[str],
         done = json.loads(marker.read_text())
         if done.get("config_hash") == combined_hash:
             manifest: dict[str, Any] = json.loads(previous.read_text())
-            return manifest
+            return manifest, True
     repos: dict[str, Any] = {}
     for m in manifests.values():
         repos.update(m["repos"])
@@ -219,7 +223,7 @@ def combine(out: Path, manifests: dict[str, dict[str, Any]], holdout: list[str],
     atomic_write_json(out / "manifest.json", manifest)
     if sample_config is not None:
         atomic_write_json(marker, {"config_hash": combined_hash})
-    return manifest
+    return manifest, False
 
 
 def _combine_samples(out: Path, manifests: dict[str, dict[str, Any]], holdout: set[str],

@@ -86,6 +86,16 @@ _TYPE_KINDS = frozenset({"struct", "enum", "union", "type_alias", "const", "stat
 _FN_KINDS = frozenset({"function", "method"})
 
 
+def tokenizer_json(path: Path) -> Path:
+    """The tokenizer.json of a tokenizer folder (or that file itself); FileNotFoundError
+    with what to do when there is none."""
+    found = path / "tokenizer.json" if path.is_dir() else path
+    if not found.is_file():
+        raise FileNotFoundError(f"no StarCoder2 tokenizer.json in {path} (set "
+                                "FERRIC_BASE_TOKENIZER to its folder, or give --no-samples)")
+    return found
+
+
 def default_tokenizer_path() -> Path:
     env = os.environ.get("FERRIC_BASE_TOKENIZER")
     if env:
@@ -749,21 +759,22 @@ class CandidateMaker:
                     return (_tail_lines(before, int(left * 2 / 3 * CHARS_PER_TOKEN_ESTIMATE)),
                             _head_lines(after, int(left / 3 * CHARS_PER_TOKEN_ESTIMATE)))
 
-                def in_view(rows: Iterable[int], prefix: str, suffix: str) -> set[int]:
-                    pieces = {r: self.packer.piece(r) for r in rows
-                              if col["path"][r] == cand.path}
-                    return {r for r, p in pieces.items() if p in prefix or p in suffix}
-
                 cand.prefix, cand.suffix = around(cand.pack)
                 # A definition of the same file that the code around the function shows is
                 # not repeated in the pack (16% of tantivy's function samples repeated one),
                 # unless the room it frees moves it out of view again.
-                shown = in_view(used, cand.prefix, cand.suffix)
+                own_file = {r: self.packer.piece(r) for r in used
+                            if col["path"][r] == cand.path}  # texts read once
+
+                def in_view(prefix: str, suffix: str) -> set[int]:
+                    return {r for r, p in own_file.items() if p in prefix or p in suffix}
+
+                shown = in_view(cand.prefix, cand.suffix)
                 if shown:
                     pack, _, _ = self.packer.pack(cand.dependencies, cand.commit_index, set(),
                                                   own, room // 2, shown)
                     prefix, suffix = around(pack)
-                    if in_view(shown, prefix, suffix) == shown:
+                    if shown <= in_view(prefix, suffix):
                         cand.pack, cand.prefix, cand.suffix = pack, prefix, suffix
 
     def _member_boundaries(self, impl_row: int) -> list[int]:
@@ -1172,12 +1183,9 @@ class TokenCounter:
     def __init__(self, path: Path, cache_entries: int = CACHE_ENTRIES) -> None:
         from tokenizers import Tokenizer
 
-        tokenizer_json = path / "tokenizer.json" if path.is_dir() else path
-        if not tokenizer_json.exists():
-            raise FileNotFoundError(f"StarCoder2 tokenizer not found at {tokenizer_json} "
-                                    "(set FERRIC_BASE_TOKENIZER)")
-        self.digest = hashlib.sha256(tokenizer_json.read_bytes()).hexdigest()[:16]
-        self.tokenizer = Tokenizer.from_file(str(tokenizer_json))
+        found = tokenizer_json(path)
+        self.digest = hashlib.sha256(found.read_bytes()).hexdigest()[:16]
+        self.tokenizer = Tokenizer.from_file(str(found))
         # Counts of whole texts: a tokenizer.json that sets truncation or padding would cut
         # or pad them.
         self.tokenizer.no_truncation()
