@@ -654,19 +654,23 @@ class Miner:
 
 def _as_mined(change: FileChange, rules: PathRules) -> tuple[FileChange, str]:
     """The change as the walk mines it, and the skip reason of its new side when a mined
-    Rust file became something that is not mined (a symlink, a submodule): then a deletion
-    of the old file (its items end, its symbols go). A file that becomes a Rust file from
-    such a thing is an addition (the old side was never mined). Else the change as is, ""."""
+    Rust file became something that is not mined (a symlink, a submodule, a file renamed to
+    a name that is not Rust's): then a deletion of the old file (its items end, its symbols
+    go). A file that becomes a Rust file from such a thing is an addition (the old side was
+    never mined). Else the change as is, ""."""
     # Only these can change what a path is: a modification keeps the path and its type, a
     # copy (C) leaves its source in place.
     if change.status not in ("T", "R"):
         return change, ""
     old_reason = path_skip_reason(change.old_path, change.old_mode, rules)
     new_reason = path_skip_reason(change.path, change.new_mode, rules)
-    if old_reason is None and new_reason not in (None, "not_rust"):
+    if old_reason is None and new_reason is not None:
+        # A rename to a name that is not Rust's (a.rs -> a.rs.bak) ends the file as well; it
+        # is no skip of a Rust file, so no reason is counted.
+        became = "" if new_reason == "not_rust" else str(new_reason)
         return replace(change, status="D", path=change.old_path, new_blob="",
-                       new_mode=change.old_mode, walk_new_blob=""), str(new_reason)
-    if old_reason not in (None, "not_rust") and new_reason is None:
+                       new_mode=change.old_mode, walk_new_blob=""), became
+    if old_reason is not None and new_reason is None:
         return replace(change, status="A", old_path=change.path, old_blob="",
                        old_mode=change.new_mode, walk_old_blob=""), ""
     return change, ""

@@ -456,6 +456,31 @@ def test_a_rust_file_that_becomes_a_symlink_ends_its_items(tmp_path: Path) -> No
     assert manifest["skips"] == {"symlink": 1}
 
 
+def test_a_rust_file_renamed_to_another_kind_ends_its_items(tmp_path: Path) -> None:
+    """A .rs file renamed to a name that is not Rust's (b.rs -> b.rs.bak) kept its items alive
+    for good, and a file renamed back to .rs was diffed against a text never mined: the first
+    is a deletion of the .rs file, the second an addition."""
+    b = "pub fn origin() -> u8 { 0 }\npub fn twice(x: u8) -> u8 { x * 2 }\n"
+    repo = make_repo(tmp_path / "repo", [
+        Commit("one", write={"src/lib.rs": "pub mod b;\n", "src/b.rs": b}),
+        Commit("aside", rename={"src/b.rs": "src/b.rs.bak"}),
+        Commit("back", rename={"src/b.rs.bak": "src/c.rs"}),
+    ])
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--no-samples", "--quiet"]) == 0
+    items = [(i["commit_index"], i["path"], i["name"], i["change"]) for i in pq.read_table(
+        out / "items.parquet").to_pylist() if i["path"] != "src/lib.rs"]
+    assert sorted(items) == [
+        (0, "src/b.rs", "origin", "added"), (0, "src/b.rs", "twice", "added"),
+        (1, "src/b.rs", "origin", "removed"), (1, "src/b.rs", "twice", "removed"),
+        (2, "src/c.rs", "origin", "added"), (2, "src/c.rs", "twice", "added")]
+    files = {(f["commit_index"], f["path"]): f for f in pq.read_table(
+        out / "files.parquet").to_pylist()}
+    assert files[(1, "src/b.rs.bak")]["items_removed"] == 2
+    assert files[(2, "src/c.rs")]["items_added"] == 2
+    assert files[(2, "src/c.rs")]["items_removed"] == 0
+
+
 def test_file_with_syntax_errors_is_kept(tmp_path: Path) -> None:
     import pyarrow.parquet as pq
 
