@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import subprocess
@@ -270,6 +271,9 @@ def check_output(out: Path, several: bool) -> None:
                          "a folder of its own (or remove that one)")
 
 
+COMBINED_OUT = "data/combined"  # --out of a build of several repositories, by default
+
+
 def _many(args: argparse.Namespace, repos: list[str]) -> int:
     """Several repositories: built in parallel into OUT/repos/<label>, then combined."""
     from dataset_builder.multi import build_many
@@ -282,7 +286,7 @@ def _many(args: argparse.Namespace, repos: list[str]) -> int:
             repo = str(materialise(args.demo_dir or default_demo_dir()))
             names[repo] = DEMO
         paths.append(repo)
-    out = Path(args.out or "data/combined")
+    out = Path(args.out or COMBINED_OUT)
     workers = args.workers if args.workers else (os.cpu_count() or 1)
     config = {"rev": args.rev, "since": args.since, "until": args.until,
               "max_commits": args.max_commits, "snapshot_every": args.snapshot_every,
@@ -305,8 +309,20 @@ def _many(args: argparse.Namespace, repos: list[str]) -> int:
     return 0
 
 
+def _os_error_line(exc: OSError, out: str | None) -> str:
+    """An OSError in one line. A full disk names the output folder (pyarrow's write errors
+    name no file) and says that the run resumes: every write is atomic."""
+    text = f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")
+    if exc.errno == errno.ENOSPC or "No space left on device" in str(exc):
+        where = f" writing under {out}" if out else ""
+        return (f"error: no space left on device{where}: free some space, then run the same "
+                "command again to resume")
+    return f"error: {text}"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    out_path: str | None = args.out  # for a message when the disk is full
     try:
         repos = list(args.repo)
         if args.repos_file is not None:
@@ -346,6 +362,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: --vendor {args.vendor} is not a folder", file=sys.stderr)
             return 2
         if len(repos) > 1:
+            out_path = args.out or COMBINED_OUT
             return _many(args, repos)
         if args.holdout_repo:
             print("error: --holdout-repo needs several repositories", file=sys.stderr)
@@ -359,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
             label = DEMO
         info = open_repo(repo_path, args.rev)
         label = label or repo_name(repo_path)
-        out = args.out or str(Path("data") / label)
+        out = out_path = args.out or str(Path("data") / label)
         config = MineConfig(repo=str(info.path), out=out, rev=args.rev, since=args.since,
                             until=args.until, max_commits=args.max_commits,
                             snapshot_every=args.snapshot_every,
@@ -379,8 +396,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: git failed: {detail[-1] if detail else exc}", file=sys.stderr)
         return 2
     except OSError as exc:
-        print(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
-              file=sys.stderr)
+        print(_os_error_line(exc, out_path), file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
         stopped = "terminated" if isinstance(exc, Terminated) else "interrupted"

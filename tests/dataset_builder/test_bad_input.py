@@ -624,3 +624,28 @@ def test_excluded_paths_are_counted_and_change_the_config_hash(tmp_path: Path) -
     line = next(x for x in (excluding / "report.md").read_text().splitlines()
                 if x.startswith("Reproduce:"))
     assert line.endswith(" --exclude bench-data --exclude src/a.rs`")
+
+
+@pytest.mark.parametrize("error", [
+    OSError(28, "No space left on device"),  # os.write's
+    OSError("Error writing bytes to file. Detail: [errno 28] No space left on device"),  # pyarrow's
+])
+def test_a_full_disk_names_the_output_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str],
+                                             error: OSError) -> None:
+    """pyarrow's write error named no file: a full disk printed only "Error writing bytes to
+    file", with no folder and no word that the run resumes."""
+    import dataset_builder.cli as cli
+
+    repo = make_repo(tmp_path / "repo", [Commit("one", write={"src/lib.rs": "pub fn a() {}\n"})])
+
+    def full(*args: Any, **kwargs: Any) -> Any:
+        raise error
+
+    monkeypatch.setattr(cli, "build_dataset", full)
+    out = tmp_path / "out"
+    code, err = run_main(capsys, "--repo", str(repo.path), "--out", str(out))
+    assert code == 2
+    assert_one_line_error(err)
+    assert f"no space left on device writing under {out}" in err
+    assert "run the same command again to resume" in err
