@@ -62,7 +62,9 @@ def render_report(manifest: dict[str, Any], dag: nx.DiGraph, commits: pa.Table) 
         "",
         f"Revision `{repo['rev']}` = `{repo['head'][:12]}`; bare: {repo['bare']}; "
         f"shallow: {repo['shallow']}; config hash `{manifest['config_hash']}`; "
-        f"{manifest['elapsed_seconds']} s.",
+        # Written when the history is done: the manifest's elapsed_seconds later covers the
+        # samples too.
+        f"history mined in {manifest['elapsed_seconds']} s.",
         *(["", f"Renames not followed: {repo['renames_off_because']}; a renamed file shows "
                 "as a deletion and an addition."] if repo.get("renames_off_because") else []),
         *(["", f"Not mined: {len(copied)} folders holding a copy of a published crate "
