@@ -139,8 +139,11 @@ def on_terminal() -> bool:
 
 def bar(iterable: Iterable[Any] | None = None, line: int | None = None, **kwargs: Any
         ) -> tqdm[Any]:
-    """A tqdm bar on `line` (default this process's), cleared when closed (the build prints
-    its summary at the end). Written to a file, every bar stays on line 0: a line apart is
-    drawn with line feeds and cursor-up codes, which a log would only show as noise."""
-    position = (_line if line is None else line) if on_terminal() else 0
-    return tqdm(iterable, position=position, leave=False, **kwargs)
+    """A tqdm bar on `line` (default this process's), cleared when closed on a terminal (the
+    build prints its summary at the end). Written to a file, every bar stays on line 0 (a
+    line apart is drawn with line feeds and cursor-up codes, which a log would only show as
+    noise) and its last state is left on a line of its own: cleared, a log lost each bar's
+    final count and rate."""
+    terminal = on_terminal()
+    position = (_line if line is None else line) if terminal else 0
+    return tqdm(iterable, position=position, leave=not terminal, **kwargs)

@@ -47,7 +47,8 @@ def test_bars_drawn_at_the_same_time_are_on_lines_of_their_own(
 
 def test_bars_written_to_a_file_stay_on_line_0(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                capfd: pytest.CaptureFixture[str]) -> None:
-    """A log gets no line feeds or cursor-up codes from bars drawn lines apart."""
+    """A log gets no line feeds or cursor-up codes from bars drawn lines apart, and keeps
+    each bar's last state on a line of its own (cleared, a log lost the final counts)."""
     import dataset_builder.samples as samples
     from tests.dataset_builder.test_rustdoc import fake_cargo
 
@@ -58,8 +59,11 @@ def test_bars_written_to_a_file_stay_on_line_0(tmp_path: Path, monkeypatch: pyte
     err = capfd.readouterr().err
     draws = DRAW.findall(err)
     assert {name.split()[0] for _, name, _, _ in draws} >= {"mining", "rustdoc", "samples"}
-    assert all(not down and not up for down, _, _, up in draws)
+    # A line feed before a draw only ends the bar left before it.
+    assert all(len(down) <= 1 and not up for down, _, _, up in draws)
     assert "\x1b[A" not in err
+    assert re.search(r"\rmining: 100%\|[^\r\n]*\n", err)
+    assert re.search(r"\rsamples micro: \d+sample [^\r\n]*\n", err)
 
 
 @pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork")
