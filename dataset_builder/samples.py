@@ -1521,8 +1521,10 @@ def _in_processes(run: Callable[[Callable[[], str | None]], dict[str, _Result]],
     try:
         if meanwhile is not None:
             meanwhile()
-    except BaseException:
         for proc in procs:
+            proc.join()
+    except BaseException:  # also a stop (Terminated, Ctrl-C) while they work: they ignore
+        for proc in procs:  # SIGINT (a background job's), and ran every scale to its end
             proc.kill()
         for proc in procs:
             proc.join()
@@ -1532,8 +1534,6 @@ def _in_processes(run: Callable[[Callable[[], str | None]], dict[str, _Result]],
                              *staging.glob(f"..process-{k}.*.tmp")):
                 leftover.unlink(missing_ok=True)
         raise
-    for proc in procs:
-        proc.join()
     owners: list[int] = taken_by[:]
     failed = []
     for k, proc in enumerate(procs):

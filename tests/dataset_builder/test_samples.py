@@ -1306,6 +1306,42 @@ def test_meanwhile_runs_beside_the_processes_and_its_error_stops_them(tmp_path: 
     assert order == ["first", "x"]
 
 
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork")
+def test_a_stop_while_the_processes_work_kills_them(tmp_path: Path) -> None:
+    """Ctrl-C (the samples stage's Terminated) arrived while its processes were joined, which
+    ignore SIGINT: each ran its scales to the end before the build stopped."""
+    import signal
+    import threading
+
+    from dataset_builder.children import Terminated, answer_stop_signal
+    from dataset_builder.samples import _in_processes
+
+    running = multiprocessing.get_context("fork").Event()
+
+    def run(take: Callable[[], str | None]) -> dict[str, int]:
+        while take() is not None:
+            running.set()
+            time.sleep(60)
+        return {}
+
+    def stop_soon() -> None:
+        assert running.wait(timeout=30)
+        os.kill(os.getpid(), signal.SIGUSR1)
+
+    previous = signal.getsignal(signal.SIGUSR1)
+    answer_stop_signal(signal.SIGUSR1)
+    try:
+        threading.Thread(target=stop_soon, daemon=True).start()
+        started = time.monotonic()
+        with pytest.raises(Terminated):
+            _in_processes(run, ["a", "b"], tmp_path, processes=2)
+        assert time.monotonic() - started < 30  # killed, not waited for
+        assert not multiprocessing.active_children()
+        assert not list(tmp_path.iterdir())
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+
+
 def test_one_ahead_keeps_order_and_raises_the_producers_error() -> None:
     from concurrent.futures import ThreadPoolExecutor
 
