@@ -47,7 +47,8 @@ from dataset_builder.quality import (
     leak_check,
 )
 from dataset_builder.report import empty_splits_note
-from dataset_builder.samples import MARKER, SAMPLES_DIR, SampleConfig
+from dataset_builder.samples import MARKER, SAMPLES_DIR, TYPE_TOKENS, SampleConfig
+from dataset_builder.type_facts import INLINE_TOKEN
 
 REPOS_DIR = "repos"
 
@@ -289,11 +290,30 @@ def _combine_samples(out: Path, manifests: dict[str, dict[str, Any]], holdout: s
     for split in schema.SPLITS:  # every split readable, even an empty one (as one repository's)
         if not (folder / split).is_dir():
             _write_parquet(folder / split / schema.EMPTY_SPLIT_FILE, schema.SAMPLES.empty_table())
+    # The tokenizer reads OUT/type_tokens.json: without it, a combined inline build's tokens
+    # were split into base tokens. Counted in what is written (less the cross-repository
+    # leaks), as one repository's build counts them.
+    type_tokens = _inline_tokens(tables) if config.type_facts == "inline" else Counter()
+    atomic_write_json(out / TYPE_TOKENS, {
+        "mode": config.type_facts,
+        "tokens": dict(sorted(type_tokens.items(), key=lambda kv: -kv[1]))})
     return {"per_repo": per_repo,
+            "type_tokens": len(type_tokens),
             "leakage": {"test_dropped_cross_repo": dict(dropped),
                         "test_near_duplicates_after": after,
                         "test_train_pairs_compared_exactly": compared},
             "by_scale": _by_scale(tables)}
+
+
+def _inline_tokens(tables: dict[tuple[str, str], pa.Table]) -> Counter[str]:
+    """How often each inline type-fact token occurs in the samples' texts."""
+    counts: Counter[str] = Counter()
+    for table in tables.values():
+        for column in ("context", "target", "suffix"):
+            for text in table.column(column).to_pylist():
+                if text:
+                    counts.update(INLINE_TOKEN.findall(text))
+    return counts
 
 
 def _write_parquet(dest: Path, table: pa.Table) -> None:

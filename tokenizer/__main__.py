@@ -109,6 +109,15 @@ def train(args: argparse.Namespace) -> int:
             raise InputError(f"{type_tokens}: expected {{\"tokens\": {{...}}}} as dataset_builder "
                              "writes it")
         specials = sorted(listed.get("tokens", {}))
+    elif args.data and not args.type_tokens:
+        from dataset_builder.type_facts import has_inline_tokens
+
+        # Without the list, the specials were left out without a word and every <TYPE:…>
+        # token split into base tokens (combined builds lacked the file until 0.1.8).
+        if any(has_inline_tokens(t) for t in texts):
+            raise InputError(f"--data {args.data}: its samples carry inline type facts but "
+                             "it has no type_tokens.json (rebuild it with this ferric's "
+                             "dataset_builder, or give --type-tokens)")
     data, added = build_extended(base, chosen, specials)
     save_tokenizer(data, out)
     extension = {

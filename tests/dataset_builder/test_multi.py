@@ -224,3 +224,33 @@ def test_ctrl_c_stops_a_pool_workers_build_and_an_idle_worker_passes_it_over() -
     assert worker.exitcode == 0
     assert [queue.get(timeout=5) for _ in range(2)] == ["busy worker stopped",
                                                         "queued build not started"]
+
+
+def test_an_inline_build_of_several_repositories_lists_its_type_tokens(tmp_path: Path) -> None:
+    """OUT/type_tokens.json, which the tokenizer reads, was written only inside repos/<label>/:
+    a combined inline build's <TYPE:…> tokens were split into base tokens."""
+    from dataset_builder.type_facts import INLINE_TOKEN
+    from tokenizer.__main__ import main as tok_main
+
+    one = _crate(tmp_path / "one", "one", "")
+    two = _crate(tmp_path / "two", "two", "\npub fn extra() -> u8 {\n    1\n}\n")
+    out = tmp_path / "out"
+    assert main(["--repo", str(one), "--repo", str(two), "--out", str(out), "--quiet",
+                 "--rustdoc", "none", "--type-facts", "inline"]) == 0
+    listed = json.loads((out / "type_tokens.json").read_text())
+    found: dict[str, int] = {}
+    for row in read_samples(out).to_pylist():
+        for text in (row["context"], row["target"], row["suffix"]):
+            for token in INLINE_TOKEN.findall(text):
+                found[token] = found.get(token, 0) + 1
+    assert listed["mode"] == "inline"
+    assert found and listed["tokens"] == found
+    tok = tmp_path / "tok"
+    assert tok_main(["train", "--data", str(out), "--add", "4", "--out", str(tok),
+                     "--quiet"]) == 0
+    specials = json.loads((tok / "extension.json").read_text())["special_tokens"]
+    assert specials == sorted(found)
+    # A build whose list is gone: the tokenizer says so instead of leaving the tokens out.
+    (out / "type_tokens.json").unlink()
+    assert tok_main(["train", "--data", str(out), "--add", "4", "--out", str(tok),
+                     "--quiet"]) == 2
