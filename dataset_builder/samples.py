@@ -717,6 +717,8 @@ class CandidateMaker:
         # target it is in (diesel's module groups: 45.4 -> 41.4 CPU s found once).
         # Keyed by a digest of the rows and held as arrays (libc: 84 MiB as tuples and lists).
         self.item_lines: dict[tuple[str, bytes], array[int]] = {}
+        # scale -> why candidates were not made, counted (ScaleStats.not_made)
+        self.not_made: dict[str, Counter[str]] = defaultdict(Counter)
 
     def _header_limit(self, scale: str) -> int:
         return int(self.budget[scale] * CHARS_PER_TOKEN_ESTIMATE * 0.15)
@@ -808,7 +810,8 @@ class CandidateMaker:
                 # Farthest dependencies are dropped first until the group fits the budget.
                 while len(group) > 1 and sum(_est_tokens(texts[p]) for p in group) > budget:
                     group.pop(0)
-                if len(group) < 2:
+                if len(group) < 2:  # its code is in the module scale's samples
+                    self.not_made[scale]["group_over_budget"] += 1
                     continue
                 rows = [r for p in group for r in snap.by_path.get(p, [])]
                 yield self._files_candidate(
@@ -1013,6 +1016,10 @@ class ScaleStats:
     leakage: dict[str, int] = field(default_factory=dict)
     rustdoc_samples: int = 0
     inline_skipped: int = 0
+    # Candidates never made, by why: "group_over_budget", a module that with its nearest
+    # dependency exceeds the module-group budget (so it has no group; the module scale has
+    # its code). Not among the produced, so not among the dropped.
+    not_made: Counter[str] = field(default_factory=Counter)
 
 
 def _sample_id(repo: str, commit: str, scale: str, lineage: str, part: int) -> str:
@@ -1395,6 +1402,7 @@ def _samples_of_scales(out: Path, info: RepoInfo, repo_label: str, config: Sampl
                 scale_stats = _run_scale(
                     scale, sources[scale](), history, commit_split, config, counter,
                     repo_label, staging, scale_redactions, scale_tokens, info, progress)
+                scale_stats.not_made.update(maker.not_made.pop(scale, Counter()))
                 # This process's CPU for the scale (rustdoc's cargo, started earlier, apart).
                 results[scale] = (scale_stats, scale_redactions, scale_tokens,
                                   round(time.process_time() - cpu_started, 2))
@@ -2295,6 +2303,7 @@ def _stats_json(stats: ScaleStats) -> dict[str, Any]:
         "leakage": stats.leakage,
         "samples_with_rustdoc_facts": stats.rustdoc_samples,
         "inline_skipped": stats.inline_skipped,
+        "not_made": dict(sorted(stats.not_made.items())),
     }
 
 

@@ -1746,3 +1746,33 @@ def test_impl_member_boundaries_are_indented_member_starts() -> None:
     text = "\r\n".join(lines)
     maker: Any = SimpleNamespace(h=SimpleNamespace(col={"text": [text]}))
     assert CandidateMaker._member_boundaries(maker, 0) == [1, 2, 3, 4, 5, 6, 7, 8, 13]
+
+
+def test_a_module_whose_group_cannot_fit_is_counted_not_made(tmp_path: Path) -> None:
+    """A module whose group with its nearest dependency exceeds the module-group budget was
+    left out of that scale without a word (uuid at 64-token budgets: 0 produced, nothing
+    dropped); it is counted as not made, in the manifest and the report."""
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    a = "".join(f"pub fn helper_{k}(x: u64) -> u64 {{\n    x * {k} + 1\n}}\n" for k in range(8))
+    b = "use crate::a::helper_1;\n\npub fn user(x: u64) -> u64 {\n    helper_1(x) + 2\n}\n"
+    repo = make_repo(tmp_path / "repo", [
+        Commit("one", write={"src/lib.rs": "pub mod a;\npub mod b;\n", "src/a.rs": a,
+                             "src/b.rs": b})])
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc", "none",
+                 "--budgets", "2048,8192,16384,64,32768"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    large = manifest["samples"]["scales"]["large"]
+    # lib.rs's group (b.rs, lib.rs) fits; b.rs's (a.rs, b.rs) does not.
+    assert large["produced"] == 1
+    assert large["not_made"] == {"group_over_budget": 1}
+    assert manifest["samples"]["scales"]["medium"]["not_made"] == {}
+    assert "Not made (never produced): large group_over_budget 1" in (
+        out / "report.md").read_text()
+    # With room for the group, it is made.
+    out2 = tmp_path / "out2"
+    assert main(["--repo", str(repo.path), "--out", str(out2), "--quiet", "--rustdoc",
+                 "none"]) == 0
+    large = json.loads((out2 / "manifest.json").read_text())["samples"]["scales"]["large"]
+    assert large["produced"] == 2 and large["not_made"] == {}
