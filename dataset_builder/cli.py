@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from dataset_builder.atomic import OutputBusy, output_lock
 from dataset_builder.build import RENAMES_OFF, BuildResult, build_dataset
@@ -60,8 +60,15 @@ def _non_negative(text: str) -> int:
     return _integer(text, 0)
 
 
+class _OneLineErrors(argparse.ArgumentParser):
+    """A bad option is one line (argparse printed its 17-line usage above the error)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message} (see python -m dataset_builder --help)\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _OneLineErrors(
         prog="python -m dataset_builder",
         description="Mine a Rust repository's git history into commits, item versions, module "
                     "graphs and a commit dependency DAG.")

@@ -41,7 +41,7 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache, partial
 from itertools import accumulate, islice, pairwise
 from pathlib import Path
-from typing import Any, TypeVar, overload
+from typing import Any, NamedTuple, TypeVar, overload
 
 import numpy as np
 import pyarrow as pa
@@ -834,11 +834,16 @@ class CandidateMaker:
         return str(self.h.col["crate"][rows[0]]) if rows else "."
 
     def _file_lineage(self, rows: Sequence[int], path: str) -> str:
+        """The lineage most of the file's items carry, less their keys (an item moved in
+        from another file carries that file's: taken from the first row, a module could
+        be named after a file it took one item from); the path on a tie with it."""
         if not rows:
             return path
         col = self.h.col
-        row = rows[0]
-        return str(col["lineage"][row])[: -len(col["key"][row]) - 2]
+        found = Counter(str(col["lineage"][r])[: -len(col["key"][r]) - 2] for r in rows)
+        most = max(found.values())
+        return path if found.get(path) == most else next(
+            lineage for lineage, n in found.items() if n == most)
 
     def _files_candidate(self, scale: str, ci: int, paths: list[str], texts: dict[str, str],
                          blobs: dict[str, str], rows: list[int], budget: int, lineage: str,
@@ -1016,15 +1021,21 @@ class ScaleStats:
     leakage: dict[str, int] = field(default_factory=dict)
     rustdoc_samples: int = 0
     inline_skipped: int = 0
+    context_cut: int = 0  # samples whose context was cut to the budget by exact counts
     # Candidates never made, by why: "group_over_budget", a module that with its nearest
     # dependency exceeds the module-group budget (so it has no group; the module scale has
     # its code). Not among the produced, so not among the dropped.
     not_made: Counter[str] = field(default_factory=Counter)
 
 
-def _sample_id(repo: str, commit: str, scale: str, lineage: str, part: int) -> str:
-    return hashlib.blake2b(f"{repo}|{commit}|{scale}|{lineage}|{part}".encode(),
-                           digest_size=12).hexdigest()
+def _sample_id(repo: str, commit: str, scale: str, lineage: str, paths: list[str],
+               part: int) -> str:
+    """Stable across builds, and one sample's alone: two files alive at one commit can share
+    a lineage (a file renamed on a branch whose merge keeps the old one too: uuid's
+    src/std_support.rs and src/parser/std_support.rs), so the target's files are in it."""
+    files = "\0".join(paths)
+    return hashlib.blake2b(f"{repo}|{commit}|{scale}|{lineage}|{files}|{part}".encode(
+        "utf-8", "surrogatepass"), digest_size=12).hexdigest()
 
 
 def time_splits(history: History, config: SampleConfig) -> list[str]:
@@ -1930,24 +1941,34 @@ def _match_rustdoc(facts: RustdocFacts, rows: list[int], col: dict[str, Sequence
     return matched
 
 
-def _render(candidate: Candidate, mode: str, stats: ScaleStats,
-            inline_tokens: Counter[str]) -> tuple[str, str, str, str]:
-    """(context, target, suffix, type facts source) in the chosen mode."""
+class _Rendered(NamedTuple):
+    context: str
+    target: str
+    suffix: str
+    source: str  # where the type facts came from
+    inline_skipped: bool  # inline mode, but a text held such a token already
+    tokens: Counter[str]  # inline tokens rendered
+
+
+def _render(candidate: Candidate, mode: str) -> _Rendered:
+    """The sample's texts in the chosen type-facts mode."""
     context_parts = []
     target, suffix, prefix, pack = (candidate.target, candidate.suffix, candidate.prefix,
                                     candidate.pack)
     source = "tree-sitter+rustdoc" if candidate.rustdoc_used else "tree-sitter"
+    skipped = False
+    tokens: Counter[str] = Counter()
     if mode == "header" and candidate.header:
         context_parts.append(candidate.header)
     elif mode == "inline":
         rendered = [render_inline(t, candidate.facts) for t in (pack, prefix, target, suffix)]
         if any(r is None for r in rendered):
-            stats.inline_skipped += 1
+            skipped = True
         else:
             pack, prefix, target, suffix = (r.text for r in rendered if r is not None)
             for r in rendered:
                 if r is not None:
-                    inline_tokens.update(r.tokens)
+                    tokens.update(r.tokens)
     elif mode == "none":
         source = "none"
     context_parts.append(pack)
@@ -1957,7 +1978,54 @@ def _render(candidate: Candidate, mode: str, stats: ScaleStats,
     if prefix:
         context_parts.append(f"// file: {candidate.path}\n")
     context_parts.append(prefix)
-    return "".join(context_parts), target, suffix, source
+    return _Rendered("".join(context_parts), target, suffix, source, skipped, tokens)
+
+
+def _shrink_context(cand: Candidate, chars: int) -> bool:
+    """Take about `chars` characters, whole lines, from the candidate's context: first from
+    the code around the target (the code before it loses its first lines, the code after
+    its last, in proportion to their lengths), then from the end of the pack (the
+    farthest dependencies), then from the end of the type-facts header. False when there
+    was nothing left to take."""
+    changed = False
+    around = len(cand.prefix) + len(cand.suffix)
+    if around and chars > 0:
+        take = min(chars, around)
+        from_prefix = -(-take * len(cand.prefix) // around)  # rounded up
+        prefix = _tail_lines(cand.prefix, len(cand.prefix) - from_prefix)
+        suffix = _head_lines(cand.suffix, len(cand.suffix) - (take - from_prefix)) \
+            if take > from_prefix else cand.suffix
+        chars -= around - len(prefix) - len(suffix)
+        changed = (prefix, suffix) != (cand.prefix, cand.suffix)
+        cand.prefix, cand.suffix = prefix, suffix
+    for field_name in ("pack", "header"):
+        text = getattr(cand, field_name)
+        if chars > 0 and text:
+            kept = _head_lines(text, len(text) - chars)
+            chars -= len(text) - len(kept)
+            setattr(cand, field_name, kept)
+            changed = True
+    return changed
+
+
+def _fit_context(cand: Candidate, rendered: _Rendered, context_tokens: int, suffix_tokens: int,
+                 room: int, mode: str, counter: TokenCounter) -> tuple[_Rendered, int, int]:
+    """The sample with its context and suffix cut to `room` tokens (exact counts), where the
+    budget's split between them, sized by an estimate of characters per token, overran it
+    (uuid's hex literals: 2 characters a token against the 3 assumed, so a quarter of its
+    function samples were over budget). Cut by the measured characters per token, again
+    until it fits or nothing is left to cut."""
+    for _ in range(8):
+        excess = context_tokens + suffix_tokens - room
+        if excess <= 0:
+            break
+        per_token = (len(rendered.context) + len(rendered.suffix)) / max(
+            1, context_tokens + suffix_tokens)
+        if not _shrink_context(cand, int(excess * per_token * 1.1) + 1):
+            break
+        rendered = _render(cand, mode)
+        context_tokens, suffix_tokens = counter.count([rendered.context, rendered.suffix])
+    return rendered, context_tokens, suffix_tokens
 
 
 def _split_candidates(candidates: Iterator[Candidate], budget: int, stats: ScaleStats
@@ -2245,19 +2313,25 @@ def _batches(target_sizes: list[int], start: int, end: int, context_chars: int
 def _rows(scale: str, cands: list[Candidate], history: History, commit_split: list[str],
           config: SampleConfig, counter: TokenCounter, repo_label: str, stats: ScaleStats,
           inline_tokens: Counter[str], budget: int) -> list[dict[str, Any]]:
-    rendered = [_render(c, config.type_facts, stats, inline_tokens) for c in cands]
-    target_tokens = counter.count([r[1] for r in rendered])
-    context_tokens = counter.count([r[0] for r in rendered])
-    suffix_tokens = counter.count([r[2] for r in rendered])
+    rendered = [_render(c, config.type_facts) for c in cands]
+    target_tokens = counter.count([r.target for r in rendered])
+    context_tokens = counter.count([r.context for r in rendered])
+    suffix_tokens = counter.count([r.suffix for r in rendered])
     rows: list[dict[str, Any]] = []
-    for cand, (context, target, suffix, source), tt, ct, st in zip(
-            cands, rendered, target_tokens, context_tokens, suffix_tokens, strict=True):
+    for cand, r, tt, ct, st in zip(cands, rendered, target_tokens, context_tokens,
+                                   suffix_tokens, strict=True):
+        if tt + ct + st > budget and tt < budget:
+            r, ct, st = _fit_context(cand, r, ct, st, budget - tt, config.type_facts, counter)
+            stats.context_cut += 1
         if tt + ct + st > budget:
             stats.over_budget += 1
+        context, target, suffix, source = r.context, r.target, r.suffix, r.source
+        stats.inline_skipped += r.inline_skipped
+        inline_tokens.update(r.tokens)
         stats.rustdoc_samples += source == "tree-sitter+rustdoc"
         commit = history.commit_sha[cand.commit_index]
         rows.append({
-            "id": _sample_id(repo_label, commit, scale, cand.lineage, cand.part),
+            "id": _sample_id(repo_label, commit, scale, cand.lineage, cand.paths, cand.part),
             "repo": repo_label,
             "commit": commit,
             "commit_index": cand.commit_index,
@@ -2300,6 +2374,7 @@ def _stats_json(stats: ScaleStats) -> dict[str, Any]:
         "parts_from_splits": stats.parts_from_splits,
         "cuts_inside_items": stats.cuts_inside_items,
         "over_budget": stats.over_budget,
+        "context_cut_to_budget": stats.context_cut,
         "leakage": stats.leakage,
         "samples_with_rustdoc_facts": stats.rustdoc_samples,
         "inline_skipped": stats.inline_skipped,

@@ -321,7 +321,9 @@ def test_bad_option_values(capsys: pytest.CaptureFixture[str], tmp_path: Path,
         with pytest.raises(SystemExit) as exc:
             main(["--repo", str(tmp_path), option, value])
         assert exc.value.code == 2
-        assert message in capsys.readouterr().err
+        err = capsys.readouterr().err
+        assert message in err
+        assert_one_line_error(err)  # argparse's usage came first, 17 lines
     repo = make_repo(tmp_path / "repo", [Commit("rs", write={"src/lib.rs": "fn f() {}\n"})])
     # 1,000 parse workers were started on 2 cores
     code, err = run_main(capsys, "--repo", str(repo.path), "--out", str(tmp_path / "o"),

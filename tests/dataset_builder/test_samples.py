@@ -1776,3 +1776,58 @@ def test_a_module_whose_group_cannot_fit_is_counted_not_made(tmp_path: Path) -> 
                  "none"]) == 0
     large = json.loads((out2 / "manifest.json").read_text())["samples"]["scales"]["large"]
     assert large["produced"] == 2 and large["not_made"] == {}
+
+
+def test_a_modules_lineage_is_its_items_and_its_samples_ids_its_own() -> None:
+    """Two files alive at one commit can share a lineage (uuid: src/std_support.rs, deleted
+    and brought back, beside src/parser/std_support.rs, its rename on a branch merged
+    later), and their module samples shared an id; a module's lineage was its first item's."""
+    from types import SimpleNamespace
+
+    from dataset_builder.samples import CandidateMaker, _sample_id
+
+    assert _sample_id("r", "c", "medium", "src/x.rs", ["src/x.rs"], 0) != \
+        _sample_id("r", "c", "medium", "src/x.rs", ["src/y/x.rs"], 0)
+    assert _sample_id("r", "c", "medium", "src/x.rs", ["src/x.rs"], 0) == \
+        _sample_id("r", "c", "medium", "src/x.rs", ["src/x.rs"], 0)  # stable
+    col = {"key": ["function:a", "function:b", "function:c"],
+           "lineage": ["src/old.rs::function:a", "src/b.rs::function:b",
+                       "src/b.rs::function:c"]}
+    maker = SimpleNamespace(h=SimpleNamespace(col=col))
+    assert CandidateMaker._file_lineage(maker, [0, 1, 2], "src/b.rs") == "src/b.rs"  # type: ignore[arg-type]
+    assert CandidateMaker._file_lineage(maker, [0, 1], "src/b.rs") == "src/b.rs"  # type: ignore[arg-type]
+    assert CandidateMaker._file_lineage(maker, [0], "src/b.rs") == "src/old.rs"  # type: ignore[arg-type]
+    assert CandidateMaker._file_lineage(maker, [], "src/b.rs") == "src/b.rs"  # type: ignore[arg-type]
+
+
+def test_a_context_that_overruns_the_budget_is_cut_to_it(tmp_path: Path) -> None:
+    """The code around a function was sized by an estimate of 3 characters a token; hex
+    literals take about 2, and a quarter of uuid's function samples were over budget. The
+    context is now cut, by exact counts, to what the budget leaves."""
+    from dataset_builder.samples import TokenCounter, default_tokenizer_path
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    consts = "".join(f"pub const K{k}: u128 = 0x{k * 7919:08x}a3f9{k * 104729:016x}c0de;\n"
+                     for k in range(120))
+    body = "".join(f"pub fn f{k}(x: u128) -> u128 {{\n    x ^ K{k} ^ 0x{k:04x}beef\n}}\n"
+                   for k in range(6))
+    repo = make_repo(tmp_path / "repo", [
+        Commit("one", write={"src/lib.rs": consts + body + consts}),
+        Commit("two", write={"src/lib.rs": consts + body.replace("beef", "f00d") + consts}),
+    ])
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc", "none",
+                 "--budgets", "512,8192,16384,32768,32768"]) == 0
+    micro = json.loads((out / "manifest.json").read_text())["samples"]["scales"]["micro"]
+    assert micro["kept"] >= 6
+    assert micro["context_cut_to_budget"] > 0 and micro["over_budget"] == 0
+    counter = TokenCounter(default_tokenizer_path())
+    rows = [r for r in read_samples(out).to_pylist() if r["scale"] == "micro"]
+    suffix_tokens = counter.count_direct([r["suffix"] for r in rows])
+    for row, st in zip(rows, suffix_tokens, strict=True):
+        assert counter.count_direct([row["context"]]) == [row["context_tokens"]]
+        assert row["target_tokens"] + row["context_tokens"] + st <= 512
+        assert row["context"].endswith("\n")  # whole lines
+        assert row["context"][row["prefix_span"][0]:row["prefix_span"][1]] == row["context"]
+        # still code around the function, only less of it
+        assert "pub const K" in row["context"] + row["suffix"]
