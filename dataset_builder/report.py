@@ -215,6 +215,12 @@ def render_samples_section(section: dict[str, Any], samples: pa.Table) -> str:
                 "targets split into parts", "over budget", "CPU s"], rows),
         "",
         *([note, ""] if (note := empty_splits_note(_split_rows(scales))) else []),
+        *([f"No train samples at the {', '.join(no_train)} scale"
+           f"{'s' if len(no_train) > 1 else ''}: every snapshot they come from is among the "
+           "newest commits, which the split by time holds out (`--snapshot-every 0` leaves "
+           "the last commit alone).", ""]
+          if (no_train := [scale for scale, st in scales.items()
+                           if st["kept"] and not st["splits"].get("train")]) else []),
         f"![target tokens per scale]({SAMPLES_PLOT})",
         "",
         "### Dropped, by reason and scale (produced = kept + dropped)",

@@ -1831,3 +1831,20 @@ def test_a_context_that_overruns_the_budget_is_cut_to_it(tmp_path: Path) -> None
         assert row["context"][row["prefix_span"][0]:row["prefix_span"][1]] == row["context"]
         # still code around the function, only less of it
         assert "pub const K" in row["context"] + row["suffix"]
+
+
+def test_a_scale_with_no_train_samples_is_named_in_the_report(tmp_path: Path) -> None:
+    """--snapshot-every 0 leaves the last commit the only snapshot: the module, group and
+    crate scales are all test, which report.md did not say."""
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    steps = [Commit(f"c{k}", write={"src/lib.rs": "pub mod a;\n", "src/a.rs": "".join(
+        f"pub fn f{j}(x: u32) -> u32 {{\n    x + {j * 3}\n}}\n" for j in range(k + 1))})
+        for k in range(12)]
+    repo = make_repo(tmp_path / "repo", steps)
+    for every, named in (("0", True), ("1", False)):
+        out = tmp_path / f"out{every}"
+        assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc",
+                     "none", "--snapshot-every", every]) == 0
+        report = (out / "report.md").read_text()
+        assert ("No train samples at the medium, large, full scales" in report) == named
