@@ -212,7 +212,7 @@ def render_samples_section(section: dict[str, Any], samples: pa.Table) -> str:
         "",
         _table(["scale", "produced", "kept", "train", "valid", "test",
                 "target LOC median / p90 / max", "target tokens median / p90 / max",
-                "targets split into parts", "over budget", "CPU s"], rows),
+                "targets split into parts (before dedup)", "over budget", "CPU s"], rows),
         "",
         *([note, ""] if (note := empty_splits_note(_split_rows(scales))) else []),
         *([f"No train samples at the {', '.join(no_train)} scale"

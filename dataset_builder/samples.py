@@ -1941,6 +1941,9 @@ def _match_rustdoc(facts: RustdocFacts, rows: list[int], col: dict[str, Sequence
     return matched
 
 
+_RUSTDOC_LINE = "\n// rustdoc: "  # a header line of rustdoc's facts (Packer.facts)
+
+
 class _Rendered(NamedTuple):
     context: str
     target: str
@@ -1955,7 +1958,12 @@ def _render(candidate: Candidate, mode: str) -> _Rendered:
     context_parts = []
     target, suffix, prefix, pack = (candidate.target, candidate.suffix, candidate.prefix,
                                     candidate.pack)
-    source = "tree-sitter+rustdoc" if candidate.rustdoc_used else "tree-sitter"
+    # rustdoc's facts are header lines: inline tokens come from tree-sitter alone, and a
+    # header cut to its limit or to the budget may have lost them ("tree-sitter+rustdoc" was
+    # said of every such sample).
+    source = "tree-sitter+rustdoc" if (
+        candidate.rustdoc_used and mode == "header" and _RUSTDOC_LINE in candidate.header
+    ) else "tree-sitter"
     skipped = False
     tokens: Counter[str] = Counter()
     if mode == "header" and candidate.header:

@@ -123,7 +123,9 @@ SAMPLES = pa.schema([
     ("kind", _STR),  # item kind of the target (function, impl, module, module_group, crate)
     ("name", _STR),
     ("lineage", _STR),  # path + item path, the same across versions and renames
-    ("part", _INT),  # oversized targets are split (item boundaries, then lines): part k of n
+    # Oversized targets are split (item boundaries, then lines): `part` counts from 0, so
+    # part 0 of 2 is the one whose context says "part 1 of 2".
+    ("part", _INT),
     ("parts", _INT),
     ("context", _STR),  # what the model sees first: type facts, context pack, preceding code
     ("target", _STR),  # what the model must write

@@ -238,7 +238,25 @@ def test_rustdoc_json_gives_resolved_signatures_on_the_demo_crate(header_build: 
     rows = read_samples(header_build).to_pylist()
     rustdoc_rows = [r for r in rows if r["type_facts_source"] == "tree-sitter+rustdoc"]
     assert rustdoc_rows
+    assert all("\n// rustdoc: " in r["context"] for r in rustdoc_rows)
     assert any("// rustdoc: fn " in r["context"] for r in rustdoc_rows)
+
+
+def test_type_facts_source_says_rustdoc_only_where_its_facts_are_shown() -> None:
+    """rustdoc's facts are header lines: inline samples (whose tokens come from tree-sitter)
+    and headers cut before them said "tree-sitter+rustdoc" too."""
+    from dataset_builder.samples import Candidate, _render
+
+    header = "// ferric type facts (tree-sitter+rustdoc)\n// rustdoc: fn f(x: u8) -> u8\n"
+    cand = Candidate(scale="micro", commit_index=0, path="src/lib.rs", paths=["src/lib.rs"],
+                     kind="function", name="f", lineage="src/lib.rs::function:f", crate="c",
+                     target="fn f(x: u8) -> u8 { x }\n", target_start_byte=0,
+                     target_end_byte=24, header=header, rustdoc_used=True)
+    assert _render(cand, "header").source == "tree-sitter+rustdoc"
+    assert _render(cand, "inline").source == "tree-sitter"
+    assert _render(cand, "none").source == "none"
+    cand.header = header.splitlines(keepends=True)[0]  # cut to the budget
+    assert _render(cand, "header").source == "tree-sitter"
 
 
 def test_rustdoc_started_during_the_history_reports_as_a_samples_only_run(
