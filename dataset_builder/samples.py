@@ -1489,6 +1489,9 @@ def _usable_cpus() -> int:
     return os.cpu_count() or 1
 
 
+_JOIN_POLL_S = 0.2  # the longest a stop signal waits for the main thread (_in_processes)
+
+
 def _in_processes(run: Callable[[Callable[[], str | None]], dict[str, _Result]],
                   tasks: list[str], staging: Path, processes: int | None = None,
                   meanwhile: Callable[[], None] | None = None) -> dict[str, _Result]:
@@ -1541,7 +1544,11 @@ def _in_processes(run: Callable[[Callable[[], str | None]], dict[str, _Result]],
         if meanwhile is not None:
             meanwhile()
         for proc in procs:
-            proc.join()
+            # In short waits: a stop signal the kernel gave another thread of this process
+            # is answered (in the main thread) only when the main thread runs Python again,
+            # and a wait without end would see it once every process had finished.
+            while proc.exitcode is None:
+                proc.join(_JOIN_POLL_S)
     except BaseException:  # also a stop (Terminated, Ctrl-C) while they work: they ignore
         for proc in procs:  # SIGINT (a background job's), and ran every scale to its end
             proc.kill()
