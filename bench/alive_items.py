@@ -5,9 +5,11 @@
 An item version is alive after the walk when the newest row of its (lineage, key) in
 DATA_DIR/items.parquet is not a removal. Prints how many are alive, how many of those sit
 in a file the revision's tree lacks (stale: left alive by the walk's one replayed state),
-and how many (path, key) pairs are alive under more than one lineage (twins). A history
-mined faithfully has neither; the symbol table, the DAG and the context packs see what is
-alive.
+and how many (path, key) pairs are alive under more than one lineage (twins). Then, for
+each file of the tree with rows, it parses the file's version at the revision afresh and
+counts the items alive there that the file lacks (extra), those it has that are not alive
+(missing), and those alive with another text (stale text). A history mined faithfully has
+none of these; the symbol table, the DAG and the context packs see what is alive.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -31,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         manifest = json.loads((args.data / "manifest.json").read_text())
         rows = pq.read_table(args.data / "items.parquet",
-                             columns=["commit_index", "path", "key", "change", "lineage"])
+                             columns=["commit_index", "path", "key", "change", "lineage",
+                                      "digest"])
     except (OSError, ValueError) as exc:
         print(f"error: cannot read {args.data}: {exc}", file=sys.stderr)
         return 2
@@ -42,20 +47,64 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: git ls-tree {rev}: {listing.stderr.decode().strip()}", file=sys.stderr)
         return 2
     tree = set(listing.stdout.decode("utf-8", "surrogateescape").split("\0"))
-    newest: dict[tuple[str, str], tuple[int, str, str]] = {}
-    for index, path, key, change, lineage in zip(*(rows.column(c).to_pylist() for c in (
-            "commit_index", "path", "key", "change", "lineage")), strict=True):
+    newest: dict[tuple[str, str], tuple[int, str, str, str]] = {}
+    for index, path, key, change, lineage, digest in zip(*(rows.column(c).to_pylist() for c in (
+            "commit_index", "path", "key", "change", "lineage", "digest")), strict=True):
         previous = newest.get((lineage, key))
         if previous is None or index >= previous[0]:
-            newest[(lineage, key)] = (index, path, change)
-    alive = [(path, key) for (_, key), (_, path, change) in newest.items() if change != "removed"]
+            newest[(lineage, key)] = (index, path, change, digest)
+    alive = [(path, key) for (_, key), (_, path, change, _) in newest.items()
+             if change != "removed"]
     stale = Counter(path for path, _ in alive if path not in tree)
     twins = sum(1 for n in Counter(alive).values() if n > 1)
     print(f"{args.data}: {len(alive)} items alive, {sum(stale.values())} in {len(stale)} files "
           f"the tree at {rev[:12]} lacks, {twins} (path, key) alive under several lineages")
     for path, n in stale.most_common(5):
         print(f"  {n:6d}  {path}")
+    extra, missing, stale_text = _against_a_fresh_parse(args.repo, rev, tree, newest)
+    print(f"  files of the tree parsed afresh: {sum(extra.values())} items alive that they "
+          f"lack, {sum(missing.values())} they hold that are not alive, "
+          f"{sum(stale_text.values())} alive with another text")
+    for what, counts in (("extra", extra), ("missing", missing), ("stale text", stale_text)):
+        for path, n in counts.most_common(3):
+            print(f"  {what:10s} {n:6d}  {path}")
     return 0
+
+
+def _against_a_fresh_parse(repo: Path, rev: str, tree: set[str],
+                           newest: dict[tuple[str, str], tuple[int, str, str, str]]
+                           ) -> tuple[Counter[str], Counter[str], Counter[str]]:
+    """Per file of the tree with alive items: items alive it lacks, items it has not alive,
+    items alive whose digest differs from the fresh parse's."""
+    from dataset_builder.gitio import BlobReader, open_repo
+    from dataset_builder.rust_items import parse_rust
+
+    alive: dict[str, dict[str, str]] = {}
+    for (_, key), (_, path, change, digest) in newest.items():
+        if change != "removed" and path in tree:
+            alive.setdefault(path, {})[key] = digest
+    listing = subprocess.run(["git", "-C", str(repo), "ls-tree", "-r", "-z", rev],
+                             capture_output=True, check=True).stdout.decode(
+        "utf-8", "surrogateescape")
+    blobs = {}
+    for entry in listing.split("\0"):
+        if "\t" in entry:
+            meta, path = entry.split("\t", 1)
+            blobs[path] = meta.split()[2]
+    extra: Counter[str] = Counter()
+    missing: Counter[str] = Counter()
+    stale_text: Counter[str] = Counter()
+    with BlobReader(open_repo(str(repo)).git_dir) as reader:
+        for path, held in alive.items():
+            data = reader.read(blobs[path])
+            if data is None:
+                continue
+            fresh = {item.key: item.digest for item in parse_rust(data)[0].items}
+            extra[path] += sum(1 for key in held if key not in fresh)
+            missing[path] += sum(1 for key in fresh if key not in held)
+            stale_text[path] += sum(1 for key, digest in held.items()
+                                    if key in fresh and fresh[key] != digest)
+    return +extra, +missing, +stale_text
 
 
 if __name__ == "__main__":

@@ -388,8 +388,9 @@ class Miner:
         symbols = st.symbols
         file_rows: list[dict[str, Any]] = []
         item_rows: list[list[Any]] = []
-        # Items to resolve once every file of the commit is applied to the symbol table.
-        pending: list[tuple[int, Item, str, ModuleLocation, ParsedFile]] = []
+        # Items to resolve once every file of the commit is applied to the symbol table, and
+        # whether their references make edges (not for the walk's catching up: see below).
+        pending: list[tuple[int, Item, str, ModuleLocation, ParsedFile, bool]] = []
         counts: Counter[str] = Counter()
         if commit.sync_missing:
             st.counts["merges_sync_missing"] += 1
@@ -436,7 +437,7 @@ class Miner:
                 st.counts["file_versions_with_parse_errors"] += 1
 
             old_path = change.old_path
-            lineage, displaced = self._lineage(change)
+            lineage, displaced = self._lineage(change, commit.sha)
             if change.status == "D":
                 symbols.drop_file(change.path)
             elif change.status == "R":
@@ -455,6 +456,7 @@ class Miner:
                 changed_items, unmatched_old = _outside_runs(new_items, old_list,
                                                              new_parsed.carried)
             old_items = {i.key: i for i in unmatched_old}  # keys are unique in a version
+            emitted: set[str] = set()  # keys given a row
             for item in changed_items:
                 before = old_items.get(item.key)
                 if before is None:
@@ -471,12 +473,14 @@ class Miner:
                 row = _item_row(commit, index, kind, item, loc, change.path, old_path,
                                 change.new_blob, lineage, source)
                 item_rows.append(row)
+                emitted.add(item.key)
                 if item.symbol and (renamed or kind != "moved"):
                     # A file's move defines the symbol at its new path; a block renumbered
                     # leaves it as it was.
                     symbols.latest_def[row[_SYMBOL]] = commit.sha
                 if new_parsed is not None:
-                    pending.append((len(item_rows) - 1, item, change.path, loc, new_parsed))
+                    pending.append((len(item_rows) - 1, item, change.path, loc, new_parsed,
+                                    True))
             new_keys = {i.key for i in changed_items}
             for item in unmatched_old:
                 if item.key not in new_keys:
@@ -484,17 +488,35 @@ class Miner:
                     item_rows.append(_item_row(commit, index, "removed", item, old_loc,
                                                change.path, old_path, change.old_blob, lineage,
                                                None))
-            # (The walk's versions come from with_merge_sync, which every commit passes
-            # through, so a resumed run sees the same ones: the cache starts empty then.)
-            gone = change.walk_old_blob if change.status in "DR" else ""
-            if gone and gone != change.old_blob:
-                # The file leaves the walk's view, which held another version of it (a
-                # branch's, walked later): items only that version had end here too, or
-                # they would stay alive with no file.
-                ended = self._removed(commit, index, gone, new_keys | {i.key for i in old_list},
-                                      old_loc, change.path, old_path, lineage)
-                per_file["items_removed"] += len(ended)
-                item_rows.extend(ended)
+                    emitted.add(item.key)
+            held = change.walk_old_blob
+            # A file the walk's view let go of (deleted or renamed away on another line) that
+            # this commit changes comes back whole, not only its changed items; one it never
+            # held (before `--since`) gives the rows of its diff alone.
+            let_go = not held and change.status == "M" and \
+                change.path in self.state.departed_lineage
+            if held != change.old_blob and (held or let_go):
+                # The walk's view held another version of the file (a branch's, walked
+                # later: the walk replays one state in date order), and the diff against the
+                # first parent's leaves it behind where it differs from the new version (or,
+                # for a deletion, from nothing): items only it had stayed alive for good,
+                # also in a file that goes on (bytes: 15 at HEAD that HEAD lacks), and items
+                # changed or removed on the other line kept their text or stayed gone. Rows
+                # bring the walk's view to the new version; they give no edges and define
+                # nothing: this commit did not change them. (with_merge_sync, which every
+                # commit passes through, gives the walk's versions, so a resumed run sees
+                # the same ones: the cache starts empty then.)
+                for kind, item in self._to_new_version(held, new_items, emitted):
+                    per_file[f"items_{kind}"] += 1
+                    if kind == "removed":
+                        item_rows.append(_item_row(commit, index, kind, item, old_loc,
+                                                   change.path, old_path, held, lineage, None))
+                        continue
+                    item_rows.append(_item_row(commit, index, kind, item, loc, change.path,
+                                               old_path, change.new_blob, lineage, source))
+                    if new_parsed is not None:
+                        pending.append((len(item_rows) - 1, item, change.path, loc,
+                                        new_parsed, False))
             if displaced and change.walk_new_blob:
                 # The walk's view held another file at the new path (a branch's): the rename
                 # replaced it, so its items end here rather than live on under its lineage.
@@ -525,7 +547,7 @@ class Miner:
         # share most names, and so do the versions of a file (a commit changes a path once).
         files: dict[str, tuple[Imports, dict[Any, Any]]] = {}
         references = resolved_references = 0
-        for row_index, item, path, loc, parsed in pending:
+        for row_index, item, path, loc, parsed, makes_edges in pending:
             file_state = files.get(path)
             if file_state is None:
                 file_imports = self._imports(parsed.uses, loc)
@@ -552,7 +574,7 @@ class Miner:
                         sids.append(sid)
                 found = memo[item_key] = (sids, tuple(dict.fromkeys(sids)))
             sids, distinct = found
-            for sid in sids:
+            for sid in sids if makes_edges else ():
                 source_commit = symbols.latest_def.get(sid)
                 if source_commit is None or source_commit == commit.sha:
                     continue
@@ -586,6 +608,28 @@ class Miner:
         }
         return commit_row, file_rows, item_rows
 
+    def _to_new_version(self, held: str, new_items: list[Item], emitted: set[str]
+                        ) -> Iterator[tuple[str, Item]]:
+        """(change, item) that bring the walk's version of a file (blob `held`) to its new
+        items, for the keys the first-parent diff gave no row (`emitted`): added where the
+        walk's version lacks the item, modified where its text differs, removed where only
+        the walk's version has it."""
+        walk_view, _ = self._items_of(held, False)
+        before = {i.key: i for i in (walk_view.parsed.items if walk_view is not None and
+                                     walk_view.parsed is not None else [])}
+        for item in new_items:
+            if item.key in emitted:
+                continue
+            was = before.get(item.key)
+            if was is None:
+                yield "added", item
+            elif was.digest != item.digest:
+                yield "modified", item
+        new_keys = {i.key for i in new_items}
+        for key, item in before.items():
+            if key not in new_keys and key not in emitted:
+                yield "removed", item
+
     def _removed(self, commit: Commit, index: int, blob: str, kept: set[str],
                  loc: ModuleLocation, path: str, old_path: str, lineage: str
                  ) -> list[list[Any]]:
@@ -596,7 +640,7 @@ class Miner:
         return [_item_row(commit, index, "removed", item, loc, path, old_path, blob, lineage,
                           None) for item in items if item.key not in kept]
 
-    def _lineage(self, change: FileChange) -> tuple[str, str]:
+    def _lineage(self, change: FileChange, sha: str) -> tuple[str, str]:
         """The lineage of the file a change leaves at its path (for a deletion: the one it
         ends), and that of another file a rename displaced from the new path ("" if none);
         the walk's record of which path holds which lineage updated.
@@ -610,7 +654,11 @@ class Miner:
         - a path the walk's view had let go of (renamed away or deleted on one line) that is
           changed on another, or brought back by a merge sync, takes the lineage it left
           with instead of starting one at its own name (zellij's terminal_pane.rs).
-        A file added anew at a path some file left starts its own lineage."""
+        A file added anew at a path some file left starts its own lineage: named after the
+        path, or, while a file renamed away from the path still carries that name, after the
+        path and the commit (`path@<sha>`; tracing's filter/directive.rs, added where the
+        file renamed to filter/env/directive.rs had been: two files alive under one lineage,
+        each hiding the other's items)."""
         lineages, departed = self.state.file_lineage, self.state.departed_lineage
         path, old_path = change.path, change.old_path
         displaced = ""
@@ -623,6 +671,9 @@ class Miner:
         else:
             lineage = lineages.get(path) or (
                 departed.get(path, path) if change.status != "A" or change.synced else path)
+            if change.status == "A" and not change.synced and path not in lineages and \
+                    lineage in lineages.values():
+                lineage = f"{path}@{sha[:12]}"
         if change.status == "D":
             lineages.pop(path, None)
             departed[path] = lineage

@@ -517,6 +517,77 @@ def test_merge_sync_of_a_merge_that_keeps_its_first_parents_tree(tmp_path: Path)
     assert m["sanity"]["mainline_merges_synced"]
 
 
+def test_a_change_diffed_against_another_lines_version_ends_what_only_that_had(
+        tmp_path: Path) -> None:
+    """A branch, walked first, adds side_only() to x.rs and changes a(); main then changes
+    b() from its own parent, and keeps its tree at the merge. The blob the walk holds after
+    main's commit is main's, so no merge sync fires, but the rows of main's diff (against
+    its parent, which never had side_only) left side_only alive for good and a() with the
+    branch's text (bytes: 15 items alive at HEAD that HEAD lacks)."""
+    built = make_repo(tmp_path / "repo", [
+        Commit("base", write={"src/lib.rs": "mod x;\n",
+                              "src/x.rs": "pub fn a() -> u8 { 1 }\npub fn b() -> u8 { 2 }\n"}),
+        Branch("side"),
+        Commit("side adds", write={"src/x.rs": "pub fn a() -> u8 { 10 }\npub fn b() -> u8 { 2 }"
+                                               "\npub fn side_only() {}\n"}),
+        Checkout("main"),
+        Commit("main edits b", write={"src/x.rs": "pub fn a() -> u8 { 1 }\n"
+                                                  "pub fn b() -> u8 { 20 }\n"}),
+        Merge("side", "merge side", strategy="ours"),
+    ])
+    out = tmp_path / "out"
+    assert main(["--repo", str(built.path), "--out", str(out), "--quiet", "--no-samples"]) == 0
+    rows = item_rows(out)
+    alive = {r["key"]: r["text"] for r in alive_rows(rows) if r["path"] == "src/x.rs"}
+    assert alive == {"function:a": "pub fn a() -> u8 { 1 }", "function:b": "pub fn b() -> u8 { 20 }"}
+    edits = built.sha("main edits b")
+    # main's own change, and the walk's catching up, which makes no edge and defines nothing
+    assert sorted((r["key"], r["change"]) for r in rows if r["commit"] == edits) == [
+        ("function:a", "modified"), ("function:b", "modified"), ("function:side_only", "removed")]
+
+
+def test_a_file_deleted_on_another_line_comes_back_whole_when_changed(tmp_path: Path) -> None:
+    """A branch, walked first, deletes x.rs; main then changes one function of it. Its
+    diff's rows brought back only the changed function: the others stayed gone while the
+    file was in the tree (uuid: `use core::str` missing for five commits)."""
+    built = make_repo(tmp_path / "repo", [
+        Commit("base", write={"src/lib.rs": "mod x;\n",
+                              "src/x.rs": "pub fn a() -> u8 { 1 }\npub fn b() -> u8 { 2 }\n"}),
+        Branch("side"),
+        Commit("side deletes", delete=["src/x.rs"], write={"src/lib.rs": "\n"}),
+        Checkout("main"),
+        Commit("main edits b", write={"src/x.rs": "pub fn a() -> u8 { 1 }\n"
+                                                  "pub fn b() -> u8 { 20 }\n"}),
+        Merge("side", "merge side", strategy="ours"),
+    ])
+    out = tmp_path / "out"
+    assert main(["--repo", str(built.path), "--out", str(out), "--quiet", "--no-samples"]) == 0
+    alive = {r["key"] for r in alive_rows(item_rows(out)) if r["path"] == "src/x.rs"}
+    assert alive == {"function:a", "function:b"}
+
+
+def test_a_file_added_where_a_renamed_one_began_has_a_lineage_of_its_own(
+        tmp_path: Path) -> None:
+    """x.rs renamed to sub/x.rs keeps the lineage "src/x.rs"; a new src/x.rs took the same
+    name, and the two files alive under one lineage hid each other's items (tracing's
+    filter/directive.rs: 22 items of HEAD not alive)."""
+    built = make_repo(tmp_path / "repo", [
+        Commit("base", write={"src/lib.rs": "mod x;\n", "src/x.rs": "pub fn a() {}\n"}),
+        Commit("move", rename={"src/x.rs": "src/sub/x.rs"}),
+        Commit("new x", write={"src/x.rs": "pub fn a() {}\npub fn b() {}\n"}),
+        Commit("edit old", write={"src/sub/x.rs": "pub fn a() { let _ = 1; }\n"}),
+    ])
+    out = tmp_path / "out"
+    assert main(["--repo", str(built.path), "--out", str(out), "--quiet", "--no-samples"]) == 0
+    alive = sorted((r["path"], r["key"]) for r in alive_rows(item_rows(out))
+                   if r["path"] != "src/lib.rs")
+    assert alive == [("src/sub/x.rs", "function:a"), ("src/x.rs", "function:a"),
+                     ("src/x.rs", "function:b")]
+    lineages = {r["path"]: r["lineage"] for r in item_rows(out) if r["key"] == "function:a"}
+    assert lineages["src/sub/x.rs"] == "src/x.rs::function:a"
+    assert lineages["src/x.rs"] == f"src/x.rs@{built.sha('new x')[:12]}::function:a"
+
+
 def test_merge_sync_adds_nothing_the_walk_never_held(tmp_path: Path) -> None:
     """With --since, a file last changed before the window is not in the walk's view; a
     merge whose branch holds an older version of it must not add it."""
