@@ -394,7 +394,11 @@ class Miner:
         counts: Counter[str] = Counter()
         if commit.sync_missing:
             st.counts["merges_sync_missing"] += 1
-        for listed in commit.changes:
+        # Deletions first: git lists a commit's changes by path, and where a deleted file's
+        # lineage is also another file's (one file on two lines of history, rejoined here),
+        # its removal rows came after the other's rows and ended its items too
+        # (pulldown-cmark's dos-fuzzer/src/literals.rs: 10 of HEAD's items not alive).
+        for listed in sorted(commit.changes, key=lambda c: c.status != "D"):
             per_file: Counter[str] = Counter()
             # A Rust file that becomes a symlink or a submodule (or the other way round)
             # ends (or starts) here: its items are removed (added) as in a deletion

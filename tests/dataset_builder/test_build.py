@@ -539,7 +539,8 @@ def test_a_change_diffed_against_another_lines_version_ends_what_only_that_had(
     assert main(["--repo", str(built.path), "--out", str(out), "--quiet", "--no-samples"]) == 0
     rows = item_rows(out)
     alive = {r["key"]: r["text"] for r in alive_rows(rows) if r["path"] == "src/x.rs"}
-    assert alive == {"function:a": "pub fn a() -> u8 { 1 }", "function:b": "pub fn b() -> u8 { 20 }"}
+    assert alive == {"function:a": "pub fn a() -> u8 { 1 }",
+                     "function:b": "pub fn b() -> u8 { 20 }"}
     edits = built.sha("main edits b")
     # main's own change, and the walk's catching up, which makes no edge and defines nothing
     assert sorted((r["key"], r["change"]) for r in rows if r["commit"] == edits) == [
@@ -586,6 +587,41 @@ def test_a_file_added_where_a_renamed_one_began_has_a_lineage_of_its_own(
     lineages = {r["path"]: r["lineage"] for r in item_rows(out) if r["key"] == "function:a"}
     assert lineages["src/sub/x.rs"] == "src/x.rs::function:a"
     assert lineages["src/x.rs"] == f"src/x.rs@{built.sha('new x')[:12]}::function:a"
+
+
+def test_a_deletion_does_not_end_the_items_of_a_file_added_under_its_lineage(
+        tmp_path: Path) -> None:
+    """A branch, walked first, renames x.rs to b.rs; main edits x.rs, which so keeps the
+    same lineage: one file on two lines. The merge's first-parent diff lists b.rs added
+    and x.rs deleted (rewritten past git's rename threshold), in path order: x.rs's removal
+    rows came after b.rs's and ended b.rs's items of the same names (pulldown-cmark's
+    dos-fuzzer/src/literals.rs: 10 items of HEAD not alive)."""
+    from tests.dataset_builder.conftest import BASE_DATE, HOUR, git
+
+    repo = tmp_path / "repo"
+    fns = "".join(f"pub fn f{k}() -> u32 {{ {k} }}\n" for k in range(6))
+    built = make_repo(repo, [
+        Commit("base", write={"src/lib.rs": "mod x;\n", "src/x.rs": fns}),
+        Branch("side"),
+        Commit("side renames", rename={"src/x.rs": "src/b.rs"},
+               write={"src/lib.rs": "mod b;\n"}),
+        Checkout("main"),
+        Commit("main edits", write={"src/x.rs": fns.replace("{ 0 }", "{ 100 }")}),
+    ])
+    git(repo, "merge", "-q", "--no-ff", "--no-commit", "side", date=BASE_DATE + 10 * HOUR)
+    # the same functions, rewritten: too unlike x.rs for git to call it a rename
+    rewritten = "".join(f"/// Number {k}.\n#[inline]\npub fn f{k}() -> u32 {{\n    {k} * 1\n}}\n"
+                        for k in range(6))
+    (repo / "src" / "b.rs").write_text(rewritten)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "merge side", date=BASE_DATE + 10 * HOUR)
+    merge = git(repo, "rev-parse", "HEAD").strip()
+    listed = git(repo, "diff", "--name-status", "-M", f"{merge}^1", merge)
+    assert "D\tsrc/x.rs" in listed and "A\tsrc/b.rs" in listed, listed  # the premise
+    out = tmp_path / "out"
+    assert main(["--repo", str(built.path), "--out", str(out), "--quiet", "--no-samples"]) == 0
+    alive = sorted(r["key"] for r in alive_rows(item_rows(out)) if r["path"] == "src/b.rs")
+    assert alive == [f"function:f{k}" for k in range(6)]
 
 
 def test_merge_sync_adds_nothing_the_walk_never_held(tmp_path: Path) -> None:
