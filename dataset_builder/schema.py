@@ -25,6 +25,8 @@ COMMITS = pa.schema([
     ("items_removed", _INT),
     ("items_moved", _INT),
     ("files_with_errors", _INT),
+    # commits.parquet also has "dag_order" (int): the commit's place in the DAG's dependency
+    # order, added once the DAG is complete (build._graphs)
 ])
 
 FILES = pa.schema([
