@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
@@ -40,14 +41,20 @@ from dataset_builder.atomic import atomic_write, atomic_write_json, atomic_write
 from dataset_builder.children import exit_with_parent
 from dataset_builder.config import MineConfig
 from dataset_builder.gitio import RepoError, open_repo, repo_name
+from dataset_builder.plots import SAMPLES_PLOT, render_samples_plot
 from dataset_builder.quality import (
     CHECK_MARGIN,
     DROP_MARGIN,
     NearDuplicateIndex,
     leak_check,
 )
-from dataset_builder.report import empty_splits_note
-from dataset_builder.samples import MARKER, SAMPLES_DIR, TYPE_TOKENS, SampleConfig
+from dataset_builder.report import (
+    REPORT_SAMPLE_COLUMNS,
+    empty_splits_note,
+    quantiles,
+    samples_plot_data,
+)
+from dataset_builder.samples import MARKER, SAMPLES_DIR, TYPE_TOKENS, SampleConfig, read_samples
 from dataset_builder.type_facts import INLINE_TOKEN
 
 REPOS_DIR = "repos"
@@ -207,6 +214,8 @@ def combine(out: Path, manifests: dict[str, dict[str, Any]], holdout: list[str],
     section: dict[str, Any] = {"holdout": sorted(holdout), "per_repo": {}, "leakage": {}}
     if sample_config is not None:
         section.update(_combine_samples(out, manifests, set(holdout), sample_config))
+        render_samples_plot(samples_plot_data(read_samples(out, columns=REPORT_SAMPLE_COLUMNS)),
+                            out / SAMPLES_PLOT)
     manifest = {
         "status": "complete", "stage": "dataset_builder", "multi_repo": True,
         "config_hash": combined_hash, "repos": repos,
@@ -267,6 +276,7 @@ def _combine_samples(out: Path, manifests: dict[str, dict[str, Any]], holdout: s
             np.ones(len(texts), dtype=bool), config.shingle)
 
     dropped: Counter[str] = Counter()
+    dropped_by_scale: Counter[str] = Counter()
     after = compared = 0
     for (label, split), table in list(tables.items()):
         if split != "test" or not table.num_rows:
@@ -277,6 +287,7 @@ def _combine_samples(out: Path, manifests: dict[str, dict[str, Any]], holdout: s
         # estimates: what that finds was missed.
         leaked, left, pairs = leaks(label, texts, queries)
         dropped[label] = int(leaked.sum())
+        dropped_by_scale.update(table.filter(pa.array(leaked)).column("scale").to_pylist())
         tables[(label, split)] = table.filter(pa.array(~leaked))
         after += int(left.sum())
         compared += pairs
@@ -302,7 +313,40 @@ def _combine_samples(out: Path, manifests: dict[str, dict[str, Any]], holdout: s
             "leakage": {"test_dropped_cross_repo": dict(dropped),
                         "test_near_duplicates_after": after,
                         "test_train_pairs_compared_exactly": compared},
-            "by_scale": _by_scale(tables)}
+            "by_scale": _by_scale(tables),
+            "scales": _scale_summary(manifests, tables, dropped_by_scale)}
+
+
+def _scale_summary(manifests: dict[str, dict[str, Any]], tables: dict[tuple[str, str], pa.Table],
+                   dropped_cross_repo: Counter[str]) -> dict[str, dict[str, Any]]:
+    """Per scale: what the repositories' builds produced, dropped (by reason) and kept, the
+    test samples dropped as near-duplicates of another repository's train, what is written,
+    and the written targets' LOC and tokens (min, median, p90, max)."""
+    summary: dict[str, dict[str, Any]] = {}
+    for scale in schema.SCALES:
+        stats = [m["samples"]["scales"][scale] for m in manifests.values()
+                 if scale in m.get("samples", {}).get("scales", {})]
+        reasons: Counter[str] = Counter()
+        for st in stats:
+            reasons.update(st["dropped"])
+        loc: list[int] = []
+        tokens: list[int] = []
+        for table in tables.values():
+            if table.num_rows:
+                mask = pa.compute.equal(table.column("scale"), scale)
+                chosen = table.filter(mask)
+                loc += chosen.column("target_loc").to_pylist()
+                tokens += chosen.column("target_tokens").to_pylist()
+        summary[scale] = {
+            "produced": sum(st["produced"] for st in stats),
+            "dropped": dict(sorted(reasons.items())),
+            "kept_in_repositories": sum(st["kept"] for st in stats),
+            "test_dropped_cross_repo": dropped_cross_repo.get(scale, 0),
+            "written": len(tokens),
+            "target_loc": quantiles(loc),
+            "target_tokens": quantiles(tokens),
+        }
+    return summary
 
 
 def _inline_tokens(tables: dict[tuple[str, str], pa.Table]) -> Counter[str]:
@@ -347,7 +391,19 @@ def _report(manifest: dict[str, Any]) -> str:
                   for split in schema.SPLITS}
     if "by_scale" in s and (note := empty_splits_note(split_rows)):  # samples were made
         lines += ["", note]
-    lines += ["", "Each repository's own report: `repos/<label>/report.md`.", "",
+    if "scales" in s:
+        lines += ["", "| scale | produced | dropped in the repositories' builds | kept | test "
+                  "dropped (another repository's train) | written | target LOC median / p90 / "
+                  "max | target tokens median / p90 / max |", "|---|---|---|---|---|---|---|---|"]
+        for scale, st in s["scales"].items():
+            loc, tok = st["target_loc"], st["target_tokens"]
+            lines.append(f"| {scale} | {st['produced']} | {sum(st['dropped'].values())} | "
+                         f"{st['kept_in_repositories']} | {st['test_dropped_cross_repo']} | "
+                         f"{st['written']} | {loc[1]} / {loc[2]} / {loc[3]} | "
+                         f"{tok[1]} / {tok[2]} / {tok[3]} |")
+        lines += ["", f"![target tokens per scale]({SAMPLES_PLOT})"]
+    lines += ["", "Each repository's own report (drops by reason, leakage, type facts): "
+              "`repos/<label>/report.md`.", "",
               "## Sanity checks", "", "| check | result |", "|---|---|"]
     lines += [f"| {k} | {'pass' if v else '**FAIL**'} |" for k, v in manifest["sanity"].items()]
     return "\n".join(lines) + "\n"

@@ -150,7 +150,8 @@ def _top_hubs(dag: nx.DiGraph, commits: pa.Table, n: int = 5) -> list[list[Any]]
 SAMPLES_HEADING = "## Samples"
 
 
-def _quantiles(values: list[int]) -> list[Any]:
+def quantiles(values: list[int]) -> list[Any]:
+    """min, median, p90, max (nearest rank); dashes for none."""
     if not values:
         return ["–"] * 4
     ordered = sorted(values)
@@ -184,7 +185,7 @@ def render_samples_section(section: dict[str, Any], samples: pa.Table) -> str:
     rows = []
     for scale, st in scales.items():
         dist = by_scale.get(scale, {"loc": [], "tokens": []})
-        loc_q, tok_q = _quantiles(dist["loc"]), _quantiles(dist["tokens"])
+        loc_q, tok_q = quantiles(dist["loc"]), quantiles(dist["tokens"])
         rows.append([scale, st["produced"], st["kept"], st["splits"].get("train", 0),
                      st["splits"].get("valid", 0), st["splits"].get("test", 0),
                      f"{loc_q[1]} / {loc_q[2]} / {loc_q[3]}",

@@ -245,6 +245,19 @@ def test_an_inline_build_of_several_repositories_lists_its_type_tokens(tmp_path:
                 found[token] = found.get(token, 0) + 1
     assert listed["mode"] == "inline"
     assert found and listed["tokens"] == found
+    # The combined report has a table per scale and the histogram, as one repository's has.
+    manifest = json.loads((out / "manifest.json").read_text())
+    rows = read_samples(out).to_pylist()
+    for scale, st in manifest["samples"]["scales"].items():
+        own = [json.loads((out / "repos" / label / "manifest.json").read_text())[
+            "samples"]["scales"][scale] for label in ("one", "two")]
+        assert st["produced"] == sum(o["produced"] for o in own)
+        assert st["kept_in_repositories"] == sum(o["kept"] for o in own)
+        assert st["written"] == sum(r["scale"] == scale for r in rows) == \
+            st["kept_in_repositories"] - st["test_dropped_cross_repo"]
+    report = (out / "report.md").read_text()
+    assert "| micro | " in report and "![target tokens per scale](samples.png)" in report
+    assert (out / "samples.png").stat().st_size > 1000
     tok = tmp_path / "tok"
     assert tok_main(["train", "--data", str(out), "--add", "4", "--out", str(tok),
                      "--quiet"]) == 0
