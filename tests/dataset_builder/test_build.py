@@ -517,19 +517,14 @@ def test_merge_sync_of_a_merge_that_keeps_its_first_parents_tree(tmp_path: Path)
     assert m["sanity"]["mainline_merges_synced"]
 
 
-def test_a_change_diffed_against_another_lines_version_ends_what_only_that_had(
-        tmp_path: Path) -> None:
-    """A branch, walked first, adds side_only() to x.rs and changes a(); main then changes
-    b() from its own parent, and keeps its tree at the merge. The blob the walk holds after
-    main's commit is main's, so no merge sync fires, but the rows of main's diff (against
-    its parent, which never had side_only) left side_only alive for good and a() with the
-    branch's text (bytes: 15 items alive at HEAD that HEAD lacks)."""
+def _x_on_two_lines(tmp_path: Path, side: Commit) -> tuple[BuiltRepo, Path]:
+    """x.rs (a, b) changed by `side` on a branch walked first, then b edited on main, which
+    keeps its tree at the merge; built history-only into tmp_path/out."""
     built = make_repo(tmp_path / "repo", [
         Commit("base", write={"src/lib.rs": "mod x;\n",
                               "src/x.rs": "pub fn a() -> u8 { 1 }\npub fn b() -> u8 { 2 }\n"}),
         Branch("side"),
-        Commit("side adds", write={"src/x.rs": "pub fn a() -> u8 { 10 }\npub fn b() -> u8 { 2 }"
-                                               "\npub fn side_only() {}\n"}),
+        side,
         Checkout("main"),
         Commit("main edits b", write={"src/x.rs": "pub fn a() -> u8 { 1 }\n"
                                                   "pub fn b() -> u8 { 20 }\n"}),
@@ -537,6 +532,19 @@ def test_a_change_diffed_against_another_lines_version_ends_what_only_that_had(
     ])
     out = tmp_path / "out"
     assert main(["--repo", str(built.path), "--out", str(out), "--quiet", "--no-samples"]) == 0
+    return built, out
+
+
+def test_a_change_diffed_against_another_lines_version_ends_what_only_that_had(
+        tmp_path: Path) -> None:
+    """A branch, walked first, adds side_only() to x.rs and changes a(); main then changes
+    b() from its own parent, and keeps its tree at the merge. The blob the walk holds after
+    main's commit is main's, so no merge sync fires, but the rows of main's diff (against
+    its parent, which never had side_only) left side_only alive for good and a() with the
+    branch's text (bytes: 15 items alive at HEAD that HEAD lacks)."""
+    built, out = _x_on_two_lines(tmp_path, Commit(
+        "side adds", write={"src/x.rs": "pub fn a() -> u8 { 10 }\npub fn b() -> u8 { 2 }\n"
+                                        "pub fn side_only() {}\n"}))
     rows = item_rows(out)
     alive = {r["key"]: r["text"] for r in alive_rows(rows) if r["path"] == "src/x.rs"}
     assert alive == {"function:a": "pub fn a() -> u8 { 1 }",
@@ -551,18 +559,8 @@ def test_a_file_deleted_on_another_line_comes_back_whole_when_changed(tmp_path: 
     """A branch, walked first, deletes x.rs; main then changes one function of it. Its
     diff's rows brought back only the changed function: the others stayed gone while the
     file was in the tree (uuid: `use core::str` missing for five commits)."""
-    built = make_repo(tmp_path / "repo", [
-        Commit("base", write={"src/lib.rs": "mod x;\n",
-                              "src/x.rs": "pub fn a() -> u8 { 1 }\npub fn b() -> u8 { 2 }\n"}),
-        Branch("side"),
-        Commit("side deletes", delete=["src/x.rs"], write={"src/lib.rs": "\n"}),
-        Checkout("main"),
-        Commit("main edits b", write={"src/x.rs": "pub fn a() -> u8 { 1 }\n"
-                                                  "pub fn b() -> u8 { 20 }\n"}),
-        Merge("side", "merge side", strategy="ours"),
-    ])
-    out = tmp_path / "out"
-    assert main(["--repo", str(built.path), "--out", str(out), "--quiet", "--no-samples"]) == 0
+    _, out = _x_on_two_lines(tmp_path, Commit("side deletes", delete=["src/x.rs"],
+                                              write={"src/lib.rs": "\n"}))
     alive = {r["key"] for r in alive_rows(item_rows(out)) if r["path"] == "src/x.rs"}
     assert alive == {"function:a", "function:b"}
 
