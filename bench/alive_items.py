@@ -61,7 +61,14 @@ def main(argv: list[str] | None = None) -> int:
           f"the tree at {rev[:12]} lacks, {twins} (path, key) alive under several lineages")
     for path, n in stale.most_common(5):
         print(f"  {n:6d}  {path}")
-    extra, missing, stale_text = _against_a_fresh_parse(args.repo, rev, tree, newest)
+    # Files of the tree the history has rows of, less those whose last version is skipped
+    # (too large, generated, ...: none of their items is alive).
+    files = pq.read_table(args.data / "files.parquet", columns=["path", "skip_reason"])
+    last_skip = dict(zip(files.column("path").to_pylist(),
+                         files.column("skip_reason").to_pylist(), strict=True))
+    mined = {path for path in set(rows.column("path").to_pylist()) & tree
+             if not last_skip.get(path)}
+    extra, missing, stale_text = _against_a_fresh_parse(args.repo, rev, mined, newest)
     print(f"  files of the tree parsed afresh: {sum(extra.values())} items alive that they "
           f"lack, {sum(missing.values())} they hold that are not alive, "
           f"{sum(stale_text.values())} alive with another text")
@@ -71,18 +78,19 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _against_a_fresh_parse(repo: Path, rev: str, tree: set[str],
+def _against_a_fresh_parse(repo: Path, rev: str, mined: set[str],
                            newest: dict[tuple[str, str], tuple[int, str, str, str]]
                            ) -> tuple[Counter[str], Counter[str], Counter[str]]:
-    """Per file of the tree with alive items: items alive it lacks, items it has not alive,
-    items alive whose digest differs from the fresh parse's."""
+    """Per file of the tree that the history has rows of (`mined`), alive items or not (a
+    file whose items were all ended by mistake counts too): items alive it lacks, items it
+    has not alive, items alive whose digest differs from the fresh parse's."""
     from dataset_builder.gitio import BlobReader, open_repo
     from dataset_builder.rust_items import parse_rust
 
-    alive: dict[str, dict[str, str]] = {}
+    alive: dict[str, dict[str, str]] = {path: {} for path in mined}
     for (_, key), (_, path, change, digest) in newest.items():
-        if change != "removed" and path in tree:
-            alive.setdefault(path, {})[key] = digest
+        if change != "removed" and path in mined:
+            alive[path][key] = digest
     listing = subprocess.run(["git", "-C", str(repo), "ls-tree", "-r", "-z", rev],
                              capture_output=True, check=True).stdout.decode(
         "utf-8", "surrogateescape")

@@ -58,6 +58,9 @@ class FileChange:
     # left its own version.
     walk_old_blob: str = ""
     walk_new_blob: str = ""
+    # Whether the walk held a Rust file at path before this change (with_merge_sync): not one
+    # last changed before `--since`, deleted or not since.
+    walk_held: bool = False
 
 
 @dataclass(slots=True)

@@ -394,16 +394,16 @@ class Miner:
         counts: Counter[str] = Counter()
         if commit.sync_missing:
             st.counts["merges_sync_missing"] += 1
-        # Deletions first: git lists a commit's changes by path, and where a deleted file's
-        # lineage is also another file's (one file on two lines of history, rejoined here),
-        # its removal rows came after the other's rows and ended its items too
-        # (pulldown-cmark's dos-fuzzer/src/literals.rs: 10 of HEAD's items not alive).
-        for listed in sorted(commit.changes, key=lambda c: c.status != "D"):
+        # A Rust file that becomes a symlink or a submodule, or is renamed to a name that is
+        # not Rust's (or the other way round), ends (or starts) here: its items are removed
+        # (added) as in a deletion (addition); the file's row keeps the change as git lists
+        # it. Deletions, so mined, first: git lists a commit's changes by path, and where a
+        # deleted file's lineage is also another file's (one file on two lines of history,
+        # rejoined here), its removal rows came after the other's rows and ended its items
+        # too (pulldown-cmark's dos-fuzzer/src/literals.rs: 10 of HEAD's items not alive).
+        mined = [(listed, *_as_mined(listed, self.info.rules)) for listed in commit.changes]
+        for listed, change, became in sorted(mined, key=lambda m: m[1].status != "D"):
             per_file: Counter[str] = Counter()
-            # A Rust file that becomes a symlink or a submodule (or the other way round)
-            # ends (or starts) here: its items are removed (added) as in a deletion
-            # (addition); the file's row keeps the change as git lists it.
-            change, became = _as_mined(listed, self.info.rules)
             mode = change.new_mode if change.status != "D" else change.old_mode
             reason = path_skip_reason(change.path, mode, self.info.rules)
             if reason == "not_rust":
@@ -497,8 +497,7 @@ class Miner:
             # A file the walk's view let go of (deleted or renamed away on another line) that
             # this commit changes comes back whole, not only its changed items; one it never
             # held (before `--since`) gives the rows of its diff alone.
-            let_go = not held and change.status == "M" and \
-                change.path in self.state.departed_lineage
+            let_go = not held and change.status == "M" and change.walk_held
             if held != change.old_blob and (held or let_go):
                 # The walk's view held another version of the file (a branch's, walked
                 # later: the walk replays one state in date order), and the diff against the
@@ -901,6 +900,7 @@ def with_merge_sync(commits: Iterator[Commit],
         for change in commit.changes:
             touched.add(change.path)
             touched.add(change.old_path)
+            change.walk_held = change.path in held
             change.walk_old_blob = _mined_blob(live, change.old_path, rules)
             if change.status == "R":
                 change.walk_new_blob = _mined_blob(live, change.path, rules)

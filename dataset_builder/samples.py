@@ -2336,8 +2336,13 @@ def _rows(scale: str, cands: list[Candidate], history: History, commit_split: li
     for cand, r, tt, ct, st in zip(cands, rendered, target_tokens, context_tokens,
                                    suffix_tokens, strict=True):
         if tt + ct + st > budget and tt < budget:
+            before = r
             r, ct, st = _fit_context(cand, r, ct, st, budget - tt, config.type_facts, counter)
-            stats.context_cut += 1
+            stats.context_cut += r.context != before.context or r.suffix != before.suffix
+            if r.target != before.target:
+                # Inline mode, skipped while the context held such a token already, and
+                # rendered once the cut took it away: its target has tokens now.
+                [tt] = counter.count([r.target])
         if tt + ct + st > budget:
             stats.over_budget += 1
         context, target, suffix, source = r.context, r.target, r.suffix, r.source

@@ -565,6 +565,33 @@ def test_a_file_deleted_on_another_line_comes_back_whole_when_changed(tmp_path: 
     assert alive == {"function:a", "function:b"}
 
 
+def test_a_file_the_walk_never_held_does_not_come_back_whole(tmp_path: Path) -> None:
+    """With --since, x.rs was last changed before the window: a branch's deletion of it
+    ends nothing the walk held, and main's edit gives the rows of its diff alone (it came
+    back whole, every unchanged item "added"); without --since it comes back whole."""
+    fns = "pub fn a() -> u8 { 1 }\npub fn b() -> u8 { 2 }\npub fn c() -> u8 { 3 }\n"
+    built = make_repo(tmp_path / "repo", [
+        Commit("base", write={"src/lib.rs": "mod x;\n", "src/x.rs": fns}),
+        Commit("unrelated", write={"src/y.rs": "pub fn y() {}\n",
+                                   "src/lib.rs": "mod x;\nmod y;\n"}),
+        Branch("side"),
+        Commit("side deletes x", delete=["src/x.rs"], write={"src/lib.rs": "mod y;\n"}),
+        Checkout("main"),
+        Commit("main edits a", write={"src/x.rs": fns.replace("{ 1 }", "{ 10 }")}),
+        Merge("side", "merge side", strategy="ours"),
+    ])
+    since = git(built.path, "log", "-1", "--format=%cI", built.sha("unrelated")).strip()
+    edit = built.sha("main edits a")
+    for extra, expected in (([], [("function:a", "modified"), ("function:b", "added"),
+                                  ("function:c", "added")]),
+                            (["--since", since], [("function:a", "modified")])):
+        out = tmp_path / f"out{len(extra)}"
+        assert main(["--repo", str(built.path), "--out", str(out), "--quiet", "--no-samples",
+                     *extra]) == 0
+        assert sorted((r["key"], r["change"]) for r in item_rows(out)
+                      if r["commit"] == edit and r["path"] == "src/x.rs") == expected, extra
+
+
 def test_a_file_added_where_a_renamed_one_began_has_a_lineage_of_its_own(
         tmp_path: Path) -> None:
     """x.rs renamed to sub/x.rs keeps the lineage "src/x.rs"; a new src/x.rs took the same
@@ -587,8 +614,9 @@ def test_a_file_added_where_a_renamed_one_began_has_a_lineage_of_its_own(
     assert lineages["src/x.rs"] == f"src/x.rs@{built.sha('new x')[:12]}::function:a"
 
 
+@pytest.mark.parametrize("ending", ["delete", "rename to x.rs.bak", "symlink"])
 def test_a_deletion_does_not_end_the_items_of_a_file_added_under_its_lineage(
-        tmp_path: Path) -> None:
+        tmp_path: Path, ending: str) -> None:
     """A branch, walked first, renames x.rs to b.rs; main edits x.rs, which so keeps the
     same lineage: one file on two lines. The merge's first-parent diff lists b.rs added
     and x.rs deleted (rewritten past git's rename threshold), in path order: x.rs's removal
@@ -611,11 +639,16 @@ def test_a_deletion_does_not_end_the_items_of_a_file_added_under_its_lineage(
     rewritten = "".join(f"/// Number {k}.\n#[inline]\npub fn f{k}() -> u32 {{\n    {k} * 1\n}}\n"
                         for k in range(6))
     (repo / "src" / "b.rs").write_text(rewritten)
+    # Mined as deletions too, so applied first as well (listed under other names).
+    if ending == "rename to x.rs.bak":  # main's x.rs, under the new name
+        (repo / "src" / "x.rs.bak").write_text(fns.replace("{ 0 }", "{ 100 }"))
+    elif ending == "symlink":
+        (repo / "src" / "x.rs").symlink_to("b.rs")
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "merge side", date=BASE_DATE + 10 * HOUR)
     merge = git(repo, "rev-parse", "HEAD").strip()
     listed = git(repo, "diff", "--name-status", "-M", f"{merge}^1", merge)
-    assert "D\tsrc/x.rs" in listed and "A\tsrc/b.rs" in listed, listed  # the premise
+    assert "A\tsrc/b.rs" in listed, listed  # the premise
     out = tmp_path / "out"
     assert main(["--repo", str(built.path), "--out", str(out), "--quiet", "--no-samples"]) == 0
     alive = sorted(r["key"] for r in alive_rows(item_rows(out)) if r["path"] == "src/b.rs")

@@ -1871,3 +1871,29 @@ def test_a_scale_with_no_train_samples_is_named_in_the_report(tmp_path: Path) ->
                      "none", "--snapshot-every", every]) == 0
         report = (out / "report.md").read_text()
         assert ("No train samples at the medium, large, full scales" in report) == named
+
+
+def test_a_cut_that_lets_inline_facts_in_counts_the_inlined_target(tmp_path: Path) -> None:
+    """Inline mode leaves a sample plain while its context holds such a token already (a
+    comment that mentions `<TYPE:Foo>`); cut to the budget, the comment went and the target
+    was inlined, but target_tokens kept the plain target's count (41 for 59)."""
+    from dataset_builder.samples import TokenCounter, default_tokenizer_path
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    rows_of_hex = "".join("    " + ", ".join(f"0x{(k * 37 + j * 11) % 256:02x}" for j in range(8))
+                          + ",\n" for k in range(8))
+    target = "pub fn target(x: u32, y: u64) -> u32 {\n    let z: u32 = x + y as u32;\n    z\n}\n"
+    src = ("// see <TYPE:Foo> for details\n" + f"pub const A: [u8; 64] = [\n{rows_of_hex}];\n\n"
+           + target)
+    repo = make_repo(tmp_path / "repo", [
+        Commit("one", write={"src/lib.rs": src}),
+        Commit("two", write={"src/lib.rs": src.replace("x + y", "x * y")}),
+    ])
+    counter = TokenCounter(default_tokenizer_path())
+    for budget in (280, 300, 320, 340):
+        out = tmp_path / f"out{budget}"
+        assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc", "none",
+                     "--type-facts", "inline", "--snapshot-every", "0",
+                     "--budgets", f"{budget},8192,16384,32768,32768"]) == 0
+        for row in read_samples(out).to_pylist():
+            assert counter.count_direct([row["target"]]) == [row["target_tokens"]], budget
