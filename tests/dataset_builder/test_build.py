@@ -6,6 +6,7 @@ import itertools
 import json
 import os
 import pickle
+import shutil
 import signal
 import subprocess
 import sys
@@ -1211,3 +1212,31 @@ def test_a_checkpoint_write_error_is_raised_unless_another_error_is_on_its_way(
         with pytest.raises(OSError, match="disk full"):
             work.close_writer()
     assert work._writer is None  # the thread is stopped either way
+
+
+def test_the_alive_items_check_compares_with_a_fresh_parse(tmp_path: Path) -> None:
+    """bench/alive_items.py: what the history holds alive at its last commit against a fresh
+    parse of the tree's files; an items table missing a row (all of a file's items ended by
+    mistake, as the check once could not see) is caught."""
+    built, out = _x_on_two_lines(tmp_path, Commit(
+        "side adds", write={"src/x.rs": "pub fn a() -> u8 { 10 }\npub fn b() -> u8 { 2 }\n"
+                                        "pub fn side_only() {}\n"}))
+    script = Path(__file__).resolve().parents[2] / "bench" / "alive_items.py"
+
+    def check(data: Path) -> str:
+        proc = subprocess.run([sys.executable, str(script), "--data", str(data), "--repo",
+                               str(built.path)], capture_output=True, text=True, check=True)
+        return proc.stdout
+
+    assert "0 items alive that they lack, 0 they hold that are not alive, 0 alive with " \
+        "another text" in check(out)
+    broken = tmp_path / "broken"
+    shutil.copytree(out, broken)
+    items = pq.read_table(broken / "items.parquet")
+    ended = pa.table({"change": ["removed" if p == "src/x.rs" else c  # the whole file's
+                                 for p, c in zip(items.column("path").to_pylist(),
+                                                 items.column("change").to_pylist(),
+                                                 strict=True)]})
+    pq.write_table(items.set_column(items.schema.get_field_index("change"), "change",
+                                    ended.column("change")), broken / "items.parquet")
+    assert "0 items alive that they lack, 2 they hold that are not alive" in check(broken)
