@@ -41,12 +41,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: cannot read {args.data}: {exc}", file=sys.stderr)
         return 2
     rev = args.rev or manifest["repo"]["head"]
-    listing = subprocess.run(["git", "-C", str(args.repo), "ls-tree", "-r", "-z", "--name-only",
-                              rev], capture_output=True, check=False)
+    listing = subprocess.run(["git", "-C", str(args.repo), "ls-tree", "-r", "-z", rev],
+                             capture_output=True, check=False)
     if listing.returncode != 0:
         print(f"error: git ls-tree {rev}: {listing.stderr.decode().strip()}", file=sys.stderr)
         return 2
-    tree = set(listing.stdout.decode("utf-8", "surrogateescape").split("\0"))
+    blobs = {}  # path in the tree -> its object id
+    for entry in listing.stdout.decode("utf-8", "surrogateescape").split("\0"):
+        if "\t" in entry:
+            meta, path = entry.split("\t", 1)
+            blobs[path] = meta.split()[2]
+    tree = set(blobs)
     newest: dict[tuple[str, str], tuple[int, str, str, str]] = {}
     for index, path, key, change, lineage, digest in zip(*(rows.column(c).to_pylist() for c in (
             "commit_index", "path", "key", "change", "lineage", "digest")), strict=True):
@@ -68,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
                          files.column("skip_reason").to_pylist(), strict=True))
     mined = {path for path in set(rows.column("path").to_pylist()) & tree
              if not last_skip.get(path)}
-    extra, missing, stale_text = _against_a_fresh_parse(args.repo, rev, mined, newest)
+    extra, missing, stale_text = _against_a_fresh_parse(args.repo, blobs, mined, newest)
     print(f"  files of the tree parsed afresh: {sum(extra.values())} items alive that they "
           f"lack, {sum(missing.values())} they hold that are not alive, "
           f"{sum(stale_text.values())} alive with another text")
@@ -78,12 +83,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _against_a_fresh_parse(repo: Path, rev: str, mined: set[str],
+def _against_a_fresh_parse(repo: Path, blobs: dict[str, str], mined: set[str],
                            newest: dict[tuple[str, str], tuple[int, str, str, str]]
                            ) -> tuple[Counter[str], Counter[str], Counter[str]]:
-    """Per file of the tree that the history has rows of (`mined`), alive items or not (a
-    file whose items were all ended by mistake counts too): items alive it lacks, items it
-    has not alive, items alive whose digest differs from the fresh parse's."""
+    """Per file of the tree (`blobs`: path -> object id) that the history has rows of
+    (`mined`), alive items or not (a file whose items were all ended by mistake counts too):
+    items alive it lacks, items it has not alive, items alive whose digest differs from the
+    fresh parse's."""
     from dataset_builder.gitio import BlobReader, open_repo
     from dataset_builder.rust_items import parse_rust
 
@@ -91,14 +97,6 @@ def _against_a_fresh_parse(repo: Path, rev: str, mined: set[str],
     for (_, key), (_, path, change, digest) in newest.items():
         if change != "removed" and path in mined:
             alive[path][key] = digest
-    listing = subprocess.run(["git", "-C", str(repo), "ls-tree", "-r", "-z", rev],
-                             capture_output=True, check=True).stdout.decode(
-        "utf-8", "surrogateescape")
-    blobs = {}
-    for entry in listing.split("\0"):
-        if "\t" in entry:
-            meta, path = entry.split("\t", 1)
-            blobs[path] = meta.split()[2]
     extra: Counter[str] = Counter()
     missing: Counter[str] = Counter()
     stale_text: Counter[str] = Counter()

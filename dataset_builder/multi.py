@@ -32,7 +32,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
@@ -53,8 +52,9 @@ from dataset_builder.report import (
     empty_splits_note,
     quantiles,
     samples_plot_data,
+    target_sizes,
 )
-from dataset_builder.samples import MARKER, SAMPLES_DIR, TYPE_TOKENS, SampleConfig, read_samples
+from dataset_builder.samples import MARKER, SAMPLES_DIR, TYPE_TOKENS, SampleConfig
 from dataset_builder.type_facts import INLINE_TOKEN
 
 REPOS_DIR = "repos"
@@ -214,8 +214,6 @@ def combine(out: Path, manifests: dict[str, dict[str, Any]], holdout: list[str],
     section: dict[str, Any] = {"holdout": sorted(holdout), "per_repo": {}, "leakage": {}}
     if sample_config is not None:
         section.update(_combine_samples(out, manifests, set(holdout), sample_config))
-        render_samples_plot(samples_plot_data(read_samples(out, columns=REPORT_SAMPLE_COLUMNS)),
-                            out / SAMPLES_PLOT)
     manifest = {
         "status": "complete", "stage": "dataset_builder", "multi_repo": True,
         "config_hash": combined_hash, "repos": repos,
@@ -304,6 +302,10 @@ def _combine_samples(out: Path, manifests: dict[str, dict[str, Any]], holdout: s
     # The tokenizer reads OUT/type_tokens.json: without it, a combined inline build's tokens
     # were split into base tokens. Counted in what is written (less the cross-repository
     # leaks), as one repository's build counts them.
+    written = pa.concat_tables([table.select(REPORT_SAMPLE_COLUMNS)
+                                for table in tables.values()]) if tables else \
+        schema.SAMPLES.empty_table().select(REPORT_SAMPLE_COLUMNS)
+    render_samples_plot(samples_plot_data(written), out / SAMPLES_PLOT)
     type_tokens = _inline_tokens(tables) if config.type_facts == "inline" else Counter()
     atomic_write_json(out / TYPE_TOKENS, {
         "mode": config.type_facts,
@@ -314,14 +316,16 @@ def _combine_samples(out: Path, manifests: dict[str, dict[str, Any]], holdout: s
                         "test_near_duplicates_after": after,
                         "test_train_pairs_compared_exactly": compared},
             "by_scale": _by_scale(tables),
-            "scales": _scale_summary(manifests, tables, dropped_by_scale)}
+            "scales": _scale_summary(manifests, target_sizes(written), dropped_by_scale)}
 
 
-def _scale_summary(manifests: dict[str, dict[str, Any]], tables: dict[tuple[str, str], pa.Table],
+def _scale_summary(manifests: dict[str, dict[str, Any]],
+                   sizes: dict[str, dict[str, list[int]]],
                    dropped_cross_repo: Counter[str]) -> dict[str, dict[str, Any]]:
     """Per scale: what the repositories' builds produced, dropped (by reason) and kept, the
     test samples dropped as near-duplicates of another repository's train, what is written,
-    and the written targets' LOC and tokens (min, median, p90, max)."""
+    and the written targets' LOC and tokens (min, median, p90, max; `sizes`: report's
+    target_sizes of what is written)."""
     summary: dict[str, dict[str, Any]] = {}
     for scale in schema.SCALES:
         stats = [m["samples"]["scales"][scale] for m in manifests.values()
@@ -329,22 +333,15 @@ def _scale_summary(manifests: dict[str, dict[str, Any]], tables: dict[tuple[str,
         reasons: Counter[str] = Counter()
         for st in stats:
             reasons.update(st["dropped"])
-        loc: list[int] = []
-        tokens: list[int] = []
-        for table in tables.values():
-            if table.num_rows:
-                mask = pa.compute.equal(table.column("scale"), scale)
-                chosen = table.filter(mask)
-                loc += chosen.column("target_loc").to_pylist()
-                tokens += chosen.column("target_tokens").to_pylist()
+        size = sizes.get(scale, {"loc": [], "tokens": []})
         summary[scale] = {
             "produced": sum(st["produced"] for st in stats),
             "dropped": dict(sorted(reasons.items())),
             "kept_in_repositories": sum(st["kept"] for st in stats),
             "test_dropped_cross_repo": dropped_cross_repo.get(scale, 0),
-            "written": len(tokens),
-            "target_loc": quantiles(loc),
-            "target_tokens": quantiles(tokens),
+            "written": len(size["tokens"]),
+            "target_loc": quantiles(size["loc"]),
+            "target_tokens": quantiles(size["tokens"]),
         }
     return summary
 

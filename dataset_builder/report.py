@@ -171,10 +171,8 @@ def _split_rows(scales: dict[str, Any]) -> dict[str, int]:
             for split in schema.SPLITS}
 
 
-def render_samples_section(section: dict[str, Any], samples: pa.Table) -> str:
-    """The samples part of report.md: per scale counts, LOC and token distributions, drops,
-    dedup, leakage and type facts."""
-    scales = section["scales"]
+def target_sizes(samples: pa.Table) -> dict[str, dict[str, list[int]]]:
+    """Per scale, the targets' LOC and token counts ({"loc": [...], "tokens": [...]})."""
     by_scale: dict[str, dict[str, list[int]]] = {}
     for scale, loc, tokens in zip(samples.column("scale").to_pylist(),
                                   samples.column("target_loc").to_pylist(),
@@ -182,6 +180,14 @@ def render_samples_section(section: dict[str, Any], samples: pa.Table) -> str:
         entry = by_scale.setdefault(scale, {"loc": [], "tokens": []})
         entry["loc"].append(loc)
         entry["tokens"].append(tokens)
+    return by_scale
+
+
+def render_samples_section(section: dict[str, Any], samples: pa.Table) -> str:
+    """The samples part of report.md: per scale counts, LOC and token distributions, drops,
+    dedup, leakage and type facts."""
+    scales = section["scales"]
+    by_scale = target_sizes(samples)
     rows = []
     for scale, st in scales.items():
         dist = by_scale.get(scale, {"loc": [], "tokens": []})
