@@ -434,6 +434,10 @@ class Candidate:
     target_chars: int = -1
     """The target's length, kept when the target is let go (a split candidate's parts hold
     its text); -1: len(target)."""
+    shown_elsewhere: list[tuple[str, str]] = field(default_factory=list)
+    """(piece, pack block) of each definition the pack leaves out because the code around
+    the target shows it: put back in the pack by `_restore_shown` when a cut takes that
+    code out of view."""
 
     def target_tokens_estimate(self) -> int:
         return _est_tokens_of(len(self.target) if self.target_chars < 0 else self.target_chars)
@@ -778,6 +782,9 @@ class CandidateMaker:
                     prefix, suffix = around(pack)
                     if shown <= in_view(prefix, suffix):
                         cand.pack, cand.prefix, cand.suffix = pack, prefix, suffix
+                        cand.shown_elsewhere = [
+                            (own_file[r], f"// from {cand.path} ({col['module'][r]})\n"
+                                          f"{own_file[r]}\n") for r in sorted(shown)]
 
     def _member_boundaries(self, impl_row: int) -> list[int]:
         """Lines inside an impl block where its members start (split points)."""
@@ -1996,6 +2003,18 @@ def _render(candidate: Candidate, mode: str) -> _Rendered:
     return _Rendered("".join(context_parts), target, suffix, source, skipped, tokens)
 
 
+def _restore_shown(cand: Candidate) -> None:
+    """Put back at the head of the pack (direct dependencies come first) each definition
+    that the pack left out because the code around the target showed it, where a cut has
+    taken it out of view: otherwise the sample would show it nowhere."""
+    gone = [block for piece, block in cand.shown_elsewhere
+            if piece not in cand.prefix and piece not in cand.suffix]
+    if gone:
+        cand.pack = "".join(gone) + cand.pack
+        cand.shown_elsewhere = [(piece, block) for piece, block in cand.shown_elsewhere
+                                if block not in gone]
+
+
 def _shrink_context(cand: Candidate, chars: int) -> bool:
     """Take about `chars` characters, whole lines, from the candidate's context: first from
     the code around the target (the code before it loses its first lines, the code after
@@ -2013,6 +2032,9 @@ def _shrink_context(cand: Candidate, chars: int) -> bool:
         chars -= around - len(prefix) - len(suffix)
         changed = (prefix, suffix) != (cand.prefix, cand.suffix)
         cand.prefix, cand.suffix = prefix, suffix
+        # What comes back makes the context longer again: the next round (_fit_context)
+        # measures it and takes more from the code around the target.
+        _restore_shown(cand)
     for field_name in ("pack", "header"):
         text = getattr(cand, field_name)
         if chars > 0 and text:
@@ -2109,6 +2131,8 @@ def _fill_part(whole: Candidate, pack_chars: int, prefix_chars: int | None, last
         part.prefix = _tail_lines(whole.prefix, prefix_chars)
     if last:
         part.suffix = whole.suffix
+    part.shown_elsewhere = whole.shown_elsewhere
+    _restore_shown(part)
 
 
 def _new_parts(candidates: Iterator[Candidate], budget: int, stats: ScaleStats

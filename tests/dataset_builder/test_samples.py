@@ -1856,6 +1856,40 @@ def test_a_context_that_overruns_the_budget_is_cut_to_it(tmp_path: Path) -> None
         assert "pub const K" in row["context"] + row["suffix"]
 
 
+def test_a_definition_the_pack_left_to_the_code_before_survives_a_cut(tmp_path: Path) -> None:
+    """The pack leaves out a definition of the target's own file that the code before the
+    target shows; cutting that code to the budget took the definition out of view, and the
+    sample then showed it nowhere. It now comes back into the pack."""
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    holder = "pub struct Holder {\n    pub value: u128,\n}\n\n"
+    # Hex literals take about 2 characters a token against the 3 the first sizing assumes.
+    consts = "".join(f"pub const K{k}: u128 = 0x{k * 7919:08x}a3f9{k * 104729:016x};\n"
+                     for k in range(12))
+    take = "pub fn take(h: Holder) -> u128 {\n    h.value ^ 1\n}\n"
+    definition = "pub struct Holder {\n    pub value: u128,\n}"
+    for consts_kept, budget in ((8, 512), (12, 512)):
+        repo = make_repo(tmp_path / f"repo{consts_kept}", [Commit("one", write={
+            "src/lib.rs": holder + "".join(consts.splitlines(keepends=True)[:consts_kept])
+            + take})])
+        out = tmp_path / f"out{consts_kept}"
+        assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc",
+                     "none", "--budgets", f"{budget},8192,16384,32768,32768"]) == 0
+        micro = json.loads((out / "manifest.json").read_text())["samples"]["scales"]["micro"]
+        [row] = [r for r in read_samples(out).to_pylist()
+                 if r["scale"] == "micro" and r["name"] == "take"]
+        context = row["context"]
+        # shown once, in the code before the target when it fits, else in the pack
+        assert context.count(definition) == 1, context
+        if consts_kept == 8:  # fits: no cut, the definition in the code before
+            assert micro["context_cut_to_budget"] == 0
+            assert context.index("// file: src/lib.rs") < context.index(definition)
+        else:  # cut: the code before lost its first lines, the pack has it
+            assert micro["context_cut_to_budget"] == 1 and micro["over_budget"] == 0
+            assert "// from src/lib.rs (crate)\n" + definition in context, context
+            assert context.index(definition) < context.index("// file: src/lib.rs")
+
+
 def test_a_scale_with_no_train_samples_is_named_in_the_report(tmp_path: Path) -> None:
     """--snapshot-every 0 leaves the last commit the only snapshot: the module, group and
     crate scales are all test, which report.md did not say."""
