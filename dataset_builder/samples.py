@@ -2065,20 +2065,66 @@ def _fit_context(cand: Candidate, rendered: _Rendered, context_tokens: int, suff
     return rendered, context_tokens, suffix_tokens
 
 
-def _split_candidates(candidates: Iterator[Candidate], budget: int, stats: ScaleStats
-                      ) -> Iterator[Candidate]:
+class _TargetSizer:
+    """Whether a scale's targets are split, and into parts of how many characters, by exact
+    token counts. By the estimate alone (3 characters a token) nalgebra's test functions of
+    numeric literals (1.3 characters a token) went unsplit at up to 3,155 tokens of a 2,048
+    budget, and parts cut by it from dense text overran it too."""
+
+    def __init__(self, budget: int, counter: TokenCounter) -> None:
+        self.limit = budget * 0.75  # a target's share; the rest is its context's
+        self.counter = counter
+        # A multi-file target's count is its files' (each ends with a line break and the
+        # next begins with a separator line: the counts add up exactly). A file version
+        # recurs unchanged at many snapshots: counted once.
+        self.piece_tokens: dict[bytes, int] = {}
+        self.density_of: dict[bytes, float | None] = {}  # target key -> density()
+
+    def tokens(self, cand: Candidate) -> int:
+        """The target's exact token count."""
+        if cand.piece_keys is None or cand.piece_ends is None:
+            return self.counter.count([cand.target])[0]
+        missing = [(key, start, end) for key, start, end in zip(
+            cand.piece_keys, [0, *cand.piece_ends[:-1]], cand.piece_ends, strict=True)
+            if key not in self.piece_tokens]
+        if missing:
+            counts = self.counter.count([cand.target[start:end] for _, start, end in missing])
+            self.piece_tokens.update(zip((key for key, _, _ in missing), counts, strict=True))
+        return sum(map(self.piece_tokens.__getitem__, cand.piece_keys))
+
+    def density(self, cand: Candidate, key: bytes | None = None) -> float | None:
+        """None when the target fits its share of the budget; else the characters per token
+        to size its parts by (at most the estimate's, so parts never grow). `key`: the
+        target's _target_key, where the caller has it."""
+        target = cand.target
+        if len(target) <= self.limit and target.isascii():  # a token is at least a byte
+            return None
+        if key is None:
+            key = _target_key(cand)
+        if key in self.density_of:
+            return self.density_of[key]
+        tokens = self.tokens(cand)
+        density = None if tokens <= self.limit else min(
+            CHARS_PER_TOKEN_ESTIMATE, len(target) / tokens)
+        self.density_of[key] = density
+        return density
+
+
+def _split_candidates(candidates: Iterator[Candidate], budget: int, stats: ScaleStats,
+                      sizer: _TargetSizer) -> Iterator[Candidate]:
     """Oversized targets become parts; the tail of the previous part becomes the next part's
     code-before, so nothing is dropped and every part still has context. The parts share
     the whole's context (pack, type facts), made when the first of them is completed: a
     whole none of whose parts is kept needs none, and rustdoc's facts may still be coming
     (see Packer.rustdoc_file) while the candidates are deduplicated."""
-    max_chars = int(budget * 0.75 * CHARS_PER_TOKEN_ESTIMATE)
     tail_chars = int(budget * 0.05 * CHARS_PER_TOKEN_ESTIMATE)
     pack_chars = int(budget * 0.2 * CHARS_PER_TOKEN_ESTIMATE)
     for cand in candidates:
-        if _est_tokens(cand.target) <= budget * 0.75:
+        density = sizer.density(cand)
+        if density is None:
             yield cand
             continue
+        max_chars = int(budget * 0.75 * density)
         part_pieces: list[list[int]] = []
         cuts_inside: list[bool] = []
         parts, inside = split_target(cand.target, cand.cut_points(), max_chars, part_pieces,
@@ -2135,8 +2181,8 @@ def _fill_part(whole: Candidate, pack_chars: int, prefix_chars: int | None, last
     _restore_shown(part)
 
 
-def _new_parts(candidates: Iterator[Candidate], budget: int, stats: ScaleStats
-               ) -> Iterator[tuple[Candidate, list[str]]]:
+def _new_parts(candidates: Iterator[Candidate], budget: int, stats: ScaleStats,
+               counter: TokenCounter) -> Iterator[tuple[Candidate, list[str]]]:
     """The parts of each candidate, with the list their outcome goes to. A text seen before in
     this scale (a file unchanged between snapshots, a function changed back, a part of a
     split file) is counted again without being filtered or hashed: it meets the same filter
@@ -2145,13 +2191,15 @@ def _new_parts(candidates: Iterator[Candidate], budget: int, stats: ScaleStats
     seen: dict[bytes, list[str]] = {}  # target digest -> what became of it
     # (target, split points) digest -> (cuts inside items, what became of each part)
     splits: dict[bytes, tuple[int, list[list[str]]]] = {}
+    sizer = _TargetSizer(budget, counter)
     for cand in candidates:
-        oversized = _est_tokens(cand.target) > budget * 0.75
+        whole_key = _target_key(cand)
+        oversized = sizer.density(cand, whole_key) is not None
         parts: Iterator[Candidate] = iter([cand])
         if oversized:
             # Where it is split depends on its items' rows (a text not found falls back to a
             # row's recorded line), not on the text alone.
-            digest = hashlib.blake2b(_target_key(cand), digest_size=16)
+            digest = hashlib.blake2b(whole_key, digest_size=16)
             digest.update(repr(cand.cut_points()).encode("ascii"))
             split_key = digest.digest()
             before_split = splits.get(split_key)
@@ -2166,9 +2214,9 @@ def _new_parts(candidates: Iterator[Candidate], budget: int, stats: ScaleStats
                 continue
             inside_before = stats.cuts_inside_items
             part_outcomes = []
-            parts = _split_candidates(iter([cand]), budget, stats)
+            parts = _split_candidates(iter([cand]), budget, stats, sizer)
         for part in parts:
-            key = _target_key(part)
+            key = _target_key(part) if oversized else whole_key
             outcomes = seen.get(key)
             if outcomes is None:
                 outcomes = seen[key] = []
@@ -2221,7 +2269,7 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
             cand.target = ""  # read back when written
         unsigned.clear()
 
-    for cand, outcomes in progress_bar(_new_parts(candidates, budget, stats),
+    for cand, outcomes in progress_bar(_new_parts(candidates, budget, stats, counter),
                                        desc=f"samples {scale}", unit="sample",
                                        disable=not progress):
         stats.produced += 1
