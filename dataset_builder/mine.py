@@ -293,6 +293,9 @@ class MinerState:
     file_lineage: dict[str, str] = field(default_factory=dict)  # path -> path it started as
     # path -> the lineage of the last file that left it (renamed away or deleted)
     departed_lineage: dict[str, str] = field(default_factory=dict)
+    # path -> the blob the walk's view holds there (the blob cache's view is not pickled,
+    # and a resumed run starts with none)
+    file_blob: dict[str, str] = field(default_factory=dict)
     # Edges of the commits walked so far, in the order they were made. An edge A->B changes
     # only while B is processed, so a checkpoint writes the edges made since the previous one
     # to a file of their own (edges-<chunk>.pkl) and the state pickle carries none: pickling
@@ -349,6 +352,9 @@ def _item_row(commit: Commit, index: int, change: str, item: Item, loc: ModuleLo
 
 
 _SYMBOL = schema.ITEMS.names.index("symbol")
+_KEY = schema.ITEMS.names.index("key")
+_CHANGE = schema.ITEMS.names.index("change")
+_LINEAGE = schema.ITEMS.names.index("lineage")
 _RESOLVED = schema.ITEMS.names.index("resolved")
 
 
@@ -420,6 +426,7 @@ class Miner:
             if reason is not None:
                 for path in (change.path, change.old_path):  # no longer a parsed file
                     self.cache.set_live(path, "")
+                    st.file_blob.pop(path, None)
                 file_row["skip_reason"] = reason
                 st.skips[reason] += 1
                 file_rows.append(file_row)
@@ -441,6 +448,7 @@ class Miner:
                 st.counts["file_versions_with_parse_errors"] += 1
 
             old_path = change.old_path
+            first_row = len(item_rows)
             lineage, displaced = self._lineage(change, commit.sha)
             if change.status == "D":
                 symbols.drop_file(change.path)
@@ -527,14 +535,22 @@ class Miner:
                                       change.path, change.path, displaced)
                 per_file["items_removed"] += len(ended)
                 item_rows.extend(ended)
+            if change.status == "D":
+                revived = self._alive_elsewhere(commit, index, lineage, change.path,
+                                                item_rows[first_row:])
+                per_file["items_moved"] += len(revived)
+                item_rows.extend(revived)
             # The walk's view of the tree: what each path holds now (new version first, so a
             # pure rename never lets go of its blob).
             if change.status == "D":
                 self.cache.set_live(change.path, "")
+                st.file_blob.pop(change.path, None)
             else:
                 self.cache.set_live(change.path, change.new_blob)
                 if renamed:
                     self.cache.set_live(old_path, "")
+                    st.file_blob.pop(old_path, None)
+                st.file_blob[change.path] = change.new_blob
             self.cache.drop_unheld(change.old_blob)
             if change.status in "DR":  # parsed above only for these
                 self.cache.drop_unheld(change.walk_old_blob)
@@ -632,6 +648,31 @@ class Miner:
         for key, item in before.items():
             if key not in new_keys and key not in emitted:
                 yield "removed", item
+
+    def _alive_elsewhere(self, commit: Commit, index: int, lineage: str, path: str,
+                         rows: list[list[Any]]) -> list[list[Any]]:
+        """Rows that bring back, at the path that holds them, the items a deletion's removal
+        `rows` ended under a lineage another path of the walk's view still carries. One
+        file on two lines: main renames r.rs to s.rs, a side branch walked later edits r.rs
+        (the lineage it left with), and the merge's sync deletes r.rs, ending the items
+        s.rs holds (the merge's diff against main changes only what the side changed)."""
+        others = [other for other, held in self.state.file_lineage.items()
+                  if held == lineage and other != path]
+        if not others:
+            return []
+        ended = {row[_KEY] for row in rows if row[_CHANGE] == "removed"
+                 and row[_LINEAGE].startswith(lineage + "::")}
+        revived: list[list[Any]] = []
+        for other in others:
+            blob = self.state.file_blob.get(other, "")
+            held, source = self._items_of(blob, True) if blob else (None, None)
+            if held is None or held.parsed is None:
+                continue
+            loc = locate_module(other)
+            revived.extend(_item_row(commit, index, "moved", item, loc, other, other, blob,
+                                     lineage, source)
+                           for item in held.parsed.items if item.key in ended)
+        return revived
 
     def _removed(self, commit: Commit, index: int, blob: str, kept: set[str],
                  loc: ModuleLocation, path: str, old_path: str, lineage: str

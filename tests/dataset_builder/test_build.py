@@ -615,6 +615,36 @@ def test_a_file_added_where_a_renamed_one_began_has_a_lineage_of_its_own(
     assert lineages["src/x.rs"] == f"src/x.rs@{built.sha('new x')[:12]}::function:a"
 
 
+def test_a_side_branch_editing_a_path_the_mainline_renamed_keeps_the_renamed_items(
+        tmp_path: Path) -> None:
+    """main renames r.rs to s.rs; a side branch, committed later, edits r.rs; the merge
+    (git follows the rename) leaves s.rs with every function. The side's r.rs takes the
+    lineage alive at s.rs (one file on two lines), and the merge's sync, removing r.rs,
+    ended 9 of s.rs's 10 items; they are now brought back at s.rs."""
+    fns = "".join(f"pub fn r{k}(x: u32) -> u32 {{ let y = x + {k}; y * 2 }}\n"
+                  for k in range(10))
+    built = make_repo(tmp_path / "repo", [
+        Commit("base", write={"src/lib.rs": "mod r;\n", "src/r.rs": fns}),
+        Branch("side"),
+        Checkout("main"),
+        Commit("rename", rename={"src/r.rs": "src/s.rs"}, write={"src/lib.rs": "mod s;\n"}),
+        Checkout("side"),
+        Commit("side edits r", write={"src/r.rs": fns.replace("+ 5; y * 2", "+ 5; y * 7")}),
+        Checkout("main"),
+        Merge("side", "merge side"),
+    ])
+    head = git(built.path, "show", "HEAD:src/s.rs")
+    assert "+ 5; y * 7" in head and "src/r.rs" not in git(built.path, "ls-tree", "-r",
+                                                           "--name-only", "HEAD")  # premise
+    out = tmp_path / "out"
+    assert main(["--repo", str(built.path), "--out", str(out), "--quiet", "--no-samples"]) == 0
+    alive = alive_rows(item_rows(out))
+    assert sorted(r["key"] for r in alive if r["path"] == "src/s.rs") == sorted(
+        f"function:r{k}" for k in range(10))
+    assert not [r for r in alive if r["path"] == "src/r.rs"]
+    assert {r["lineage"].split("::")[0] for r in alive} == {"src/lib.rs", "src/r.rs"}
+
+
 @pytest.mark.parametrize("ending", ["delete", "rename to x.rs.bak", "symlink"])
 def test_a_deletion_does_not_end_the_items_of_a_file_added_under_its_lineage(
         tmp_path: Path, ending: str) -> None:
