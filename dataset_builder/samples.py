@@ -2136,10 +2136,18 @@ def _split_candidates(candidates: Iterator[Candidate], budget: int, stats: Scale
         cand.target_chars, cand.target = len(cand.target), ""
         cand.boundaries = []
         offset_bytes = cand.target_start_byte
+        # A multi-file target's part is named after the file it begins in (its label and
+        # `path`); every part said its whole's first file.
+        file_ends = cand.piece_ends if len(cand.paths) > 1 and cand.piece_ends and len(
+            cand.piece_ends) == len(cand.paths) else None
+        offset = 0
         for k, part in enumerate(parts):
             nbytes = len(part.encode("utf-8"))
+            path = cand.path if file_ends is None else cand.paths[
+                min(bisect.bisect_right(file_ends, offset), len(cand.paths) - 1)]
+            offset += len(part)
             yield Candidate(
-                scale=cand.scale, commit_index=cand.commit_index, path=cand.path,
+                scale=cand.scale, commit_index=cand.commit_index, path=path,
                 paths=cand.paths, kind=cand.kind, name=cand.name, lineage=cand.lineage,
                 crate=cand.crate, prefix=_tail_lines(parts[k - 1], tail_chars) if k else "",
                 target=part, target_start_byte=offset_bytes if offset_bytes >= 0 else -1,

@@ -1898,6 +1898,41 @@ def test_a_target_denser_than_the_estimate_is_split_by_its_exact_count(
         assert r["target_tokens"] <= 512 * 0.75
 
 
+def test_a_multi_file_targets_parts_name_the_file_they_begin_in(tmp_path: Path) -> None:
+    """Every part of a split crate said `part k of n of <its first file>` (and had that
+    `path`), though most of them hold later files' code (rust-sdl2: 28 of 28 later parts)."""
+    import re
+
+    from dataset_builder.samples import FILE_SEP
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    def module(name: str) -> str:
+        return "".join(f"pub fn {name}_{k}(x: u64) -> u64 {{\n    x * {k} + 1\n}}\n"
+                       for k in range(12))
+
+    files = {"src/lib.rs": "pub mod a;\npub mod b;\npub mod c;\n",
+             **{f"src/{m}.rs": module(m) for m in "abc"}}
+    repo = make_repo(tmp_path / "repo", [Commit("one", write=files)])
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc", "none",
+                 "--budgets", "2048,8192,16384,32768,256"]) == 0
+    parts = sorted((r for r in read_samples(out).to_pylist() if r["scale"] == "full"),
+                   key=lambda r: r["part"])
+    assert len(parts) == parts[0]["parts"] > 3
+    current = None
+    named = set()
+    for r in parts:
+        label = re.search(r"// part \d+ of \d+ of (\S+) ", r["context"])
+        assert label is not None, r["context"]
+        begins = re.match(re.escape(FILE_SEP) + r"(\S+)\n", r["target"])
+        expected = begins.group(1) if begins else current
+        assert label.group(1) == r["path"] == expected, (r["part"], r["target"][:80])
+        named.add(r["path"])
+        inside = re.findall(re.escape(FILE_SEP) + r"(\S+)\n", r["target"])
+        current = inside[-1] if inside else expected
+    assert len(named) > 1
+
+
 def test_a_multi_file_targets_count_is_its_files_counts() -> None:
     """The sizer counts a module group's or crate's files once each and adds them up: the
     same as counting the whole text (each file ends with a line break, the next begins with
