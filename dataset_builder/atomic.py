@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -53,6 +54,27 @@ class OutputBusy(OSError):
     """Another build holds the output folder."""
 
 
+# atomic_write's temporary files: "." + the file's name + "." + mkstemp's 8 characters + ".tmp"
+STALE_TEMPORARY = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
+
+
+def remove_stale_temporaries(out: Path) -> int:
+    """Remove the temporary files of atomic writes that a killed build left in OUT (kill -9
+    between writing one and renaming it; a resumed build wrote the file anew and left
+    them), with the output folder held, so no build is writing them. How many."""
+    removed = 0
+    try:
+        found = [p for p in out.rglob(".*.tmp") if STALE_TEMPORARY.match(p.name)
+                 and ".rustdoc-cache" not in p.relative_to(out).parts and p.is_file()]
+    except OSError:
+        return 0
+    for path in found:
+        with contextlib.suppress(OSError):
+            path.unlink()
+            removed += 1
+    return removed
+
+
 @contextlib.contextmanager
 def output_lock(out: Path) -> Iterator[None]:
     """Hold the output folder for one build (made if missing): a second build of the same
@@ -77,6 +99,7 @@ def output_lock(out: Path) -> Iterator[None]:
                              "end, or give another --out") from None
         except OSError:  # a file system without locks (some network ones): none, as before
             pass
+        remove_stale_temporaries(out)
         yield
     finally:
         # Removed while still held (another build cannot take a folder about to go), each

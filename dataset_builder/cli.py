@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from dataset_builder.atomic import OutputBusy, output_lock
+from dataset_builder.atomic import STALE_TEMPORARY, OutputBusy, output_lock
 from dataset_builder.build import RENAMES_OFF, BuildResult, build_dataset
 from dataset_builder.cargo_manifest import DEBIAN_REGISTRY
 from dataset_builder.children import Terminated, one_line
@@ -256,7 +256,7 @@ def output_kind(out: Path) -> str | None:
     names = [e.name for e in entries]
     if all(n in _BUILD_ENTRIES or n.startswith(_BUILD_PREFIXES) for n in names) and any(
             n.endswith((".parquet", ".graphml")) or n.startswith((".work-", ".samples-"))
-            or n in ("repos", RENAMES_OFF) for n in names):
+            or n in ("repos", RENAMES_OFF) or STALE_TEMPORARY.match(n) for n in names):
         return "several" if "repos" in names else "single"
     return None
 

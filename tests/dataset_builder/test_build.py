@@ -1270,3 +1270,25 @@ def test_the_alive_items_check_compares_with_a_fresh_parse(tmp_path: Path) -> No
     pq.write_table(items.set_column(items.schema.get_field_index("change"), "change",
                                     ended.column("change")), broken / "items.parquet")
     assert "0 items alive that they lack, 2 they hold that are not alive" in check(broken)
+
+
+def test_a_resumed_build_removes_the_temporary_files_a_killed_one_left(tmp_path: Path) -> None:
+    """kill -9 between writing an atomic write's temporary file and renaming it left the
+    file for good (a resume writes its own); a folder holding only such a file was refused
+    as not a build's."""
+    built = make_repo(tmp_path / "repo", [
+        Commit("one", write={"src/lib.rs": "pub fn a() -> u8 { 1 }\n"})])
+    out = tmp_path / "out"
+    args = ["--repo", str(built.path), "--out", str(out), "--quiet", "--rustdoc", "none"]
+    out.mkdir()
+    (out / ".items.parquet.0uej8_to.tmp").write_bytes(b"PAR1 cut short")
+    assert main(args) == 0  # only a killed first run's temporary file: taken as a build's
+    stale = [out / ".items.parquet.4vzzytxp.tmp", out / "samples" / ".x.parquet.ab_12cde.tmp"]
+    kept = [out / ".rustdoc-cache" / ".lock.abcdefgh.tmp", out / "samples" / "notes.tmp"]
+    for path in stale + kept:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+    assert main(args) == 0
+    assert not [p for p in stale if p.exists()]
+    assert all(p.exists() for p in kept)
+    assert not (out / ".items.parquet.0uej8_to.tmp").exists()
