@@ -388,6 +388,12 @@ def _build(config: MineConfig, info: RepoInfo, out: Path, config_hash: str, labe
                      rustdoc_ahead, section)
         manifest["elapsed_seconds"] = round(time.monotonic() - started, 2)
         atomic_write_json(out / MANIFEST, manifest)
+    else:
+        # Samples of an earlier build of another history (other settings, a newer commit)
+        # would stay beside this one's tables, naming commits they lack.
+        shutil.rmtree(out / "samples", ignore_errors=True)
+        for name in (SAMPLES_PLOT, "type_tokens.json"):
+            (out / name).unlink(missing_ok=True)
     return BuildResult(out, manifest, up_to_date=False)
 
 

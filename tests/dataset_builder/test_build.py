@@ -1292,3 +1292,23 @@ def test_a_resumed_build_removes_the_temporary_files_a_killed_one_left(tmp_path:
     assert not [p for p in stale if p.exists()]
     assert all(p.exists() for p in kept)
     assert not (out / ".items.parquet.0uej8_to.tmp").exists()
+
+
+def test_a_history_rebuilt_without_samples_leaves_no_samples_of_the_old_one(
+        tmp_path: Path) -> None:
+    """A full build, then `--no-samples` with other settings: the history was rebuilt and
+    the old samples stayed beside it, naming commits it lacks. The same settings with
+    `--no-samples` leave a full build's samples alone (they are its history's)."""
+    built = make_repo(tmp_path / "repo", [
+        Commit("one", write={"src/lib.rs": "pub fn a() -> u8 { 1 }\n"}),
+        Commit("two", write={"src/lib.rs": "pub fn a() -> u8 { 2 }\npub fn b() {}\n"})])
+    out = tmp_path / "out"
+    args = ["--repo", str(built.path), "--out", str(out), "--quiet", "--rustdoc", "none"]
+    assert main(args) == 0
+    assert (out / "samples").is_dir() and (out / "samples.png").exists()
+    assert main([*args, "--no-samples"]) == 0  # the same history: up to date
+    assert (out / "samples").is_dir()
+    assert main([*args, "--no-samples", "--max-commits", "1"]) == 0
+    assert not (out / "samples").exists() and not (out / "samples.png").exists()
+    assert not (out / "type_tokens.json").exists()
+    assert "samples" not in manifest(out)
