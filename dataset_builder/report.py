@@ -35,6 +35,20 @@ def empty_splits_note(split_rows: dict[str, int]) -> str:
             f"`{schema.EMPTY_SPLIT_FILE}`).")
 
 
+def _scale_gaps(scales: dict[str, Any]) -> str:
+    """The valid and test splits that have samples but none of some scale with samples
+    ("medium (valid), full (valid, test)"; "" when there are none): train's gaps have a
+    sentence of their own, a split with no samples at all another."""
+    split_rows = _split_rows(scales)
+    gaps = []
+    for scale, st in scales.items():
+        missing = [split for split in schema.SPLITS if split != "train"
+                   and split_rows.get(split) and not st["splits"].get(split)]
+        if st["kept"] and missing:
+            gaps.append(f"{scale} ({', '.join(missing)})")
+    return ", ".join(gaps)
+
+
 def _table(headers: list[str], rows: list[list[Any]]) -> str:
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
@@ -228,6 +242,11 @@ def render_samples_section(section: dict[str, Any], samples: pa.Table) -> str:
            "the last commit alone).", ""]
           if (no_train := [scale for scale, st in scales.items()
                            if st["kept"] and not st["splits"].get("train")]) else []),
+        *([f"No samples of some scales in a split that has others: {gaps}. Those scales' "
+           "files (`<split>/<scale>-*.parquet`) are missing there: `datasets.load_dataset` "
+           "raises on a pattern that matches none, so give it the split's folder and filter "
+           "by `scale`, or leave them out of its `data_files`.", ""]
+          if (gaps := _scale_gaps(scales)) else []),
         f"![target tokens per scale]({SAMPLES_PLOT})",
         "",
         "### Dropped, by reason and scale (produced = kept + dropped)",

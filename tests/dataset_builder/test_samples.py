@@ -2034,3 +2034,33 @@ def test_a_cut_that_lets_inline_facts_in_counts_the_inlined_target(tmp_path: Pat
                      "--budgets", f"{budget},8192,16384,32768,32768"]) == 0
         for row in read_samples(out).to_pylist():
             assert counter.count_direct([row["target"]]) == [row["target_tokens"]], budget
+
+
+def test_a_scale_missing_from_a_split_that_has_others_is_named_in_the_report(
+        tmp_path: Path) -> None:
+    """lsd's module, group and crate scales had no valid samples: their `valid/<scale>-*`
+    files were missing, `datasets.load_dataset` raised on that pattern, and nothing said
+    so. Train's gaps and splits with no samples at all have sentences of their own."""
+    from dataset_builder.report import _scale_gaps
+
+    scales = {"micro": {"kept": 10, "splits": {"train": 6, "valid": 2, "test": 2}},
+              "medium": {"kept": 3, "splits": {"train": 2, "test": 1}},
+              "large": {"kept": 2, "splits": {"train": 2}},
+              "full": {"kept": 0, "splits": {}}}
+    assert _scale_gaps(scales) == "medium (valid), large (valid, test)"
+    scales["micro"]["splits"] = {"train": 8, "test": 2}  # valid empty everywhere: not a gap
+    assert _scale_gaps(scales) == "large (test)"
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    steps = [Commit(f"c{k}", write={"src/lib.rs": "pub mod a;\n", "src/a.rs": "".join(
+        f"pub fn f{j}(x: u32) -> u32 {{\n    x + {j * 3}\n}}\n" for j in range(k + 1))})
+        for k in range(12)]
+    repo = make_repo(tmp_path / "repo", steps)
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc", "none",
+                 "--snapshot-every", "0"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())["samples"]["scales"]
+    assert manifest["micro"]["splits"].get("valid") and not manifest["medium"]["splits"].get(
+        "valid")  # the premise
+    assert "No samples of some scales in a split that has others: medium (valid)" in (
+        out / "report.md").read_text()
