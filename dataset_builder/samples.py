@@ -752,8 +752,12 @@ class CandidateMaker:
         room = max(0, budget - min(cand.target_tokens_estimate(), budget))
         cand.pack, used, _ = self.packer.pack(cand.dependencies, cand.commit_index, set(), own,
                                               room // 2)
+        # A declaration without a body (in a trait or an extern block) is its signature: the
+        # header showed the whole target (rust-sdl2: 90 function samples). (The item's text:
+        # a split target's whole has let go of its own.)
+        declaration = col["kind"][row] in _FN_KINDS and "{" not in col["text"][row]
         cand.header, cand.facts, cand.rustdoc_used = self.packer.facts(
-            [row], used, cand.commit_index, True, self._header_limit(cand.scale))
+            [row], used, cand.commit_index, not declaration, self._header_limit(cand.scale))
         if cand.scale == "micro":
             src = self.texts.get(col["blob"][row])
             if src is not None:

@@ -2064,3 +2064,22 @@ def test_a_scale_missing_from_a_split_that_has_others_is_named_in_the_report(
         "valid")  # the premise
     assert "No samples of some scales in a split that has others: medium (valid)" in (
         out / "report.md").read_text()
+
+
+def test_a_declaration_without_a_body_is_not_given_away_by_the_header(
+        tmp_path: Path) -> None:
+    """The header line of the target's own signature is the whole target where the function
+    has no body (a trait's required method; rust-sdl2: 90 function samples)."""
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    src = ("pub trait Shape {\n    fn area(&self) -> f64;\n    fn name(&self) -> String {\n"
+           "        String::from(\"shape\")\n    }\n}\n")
+    repo = make_repo(tmp_path / "repo", [Commit("one", write={"src/lib.rs": src})])
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc",
+                 "none"]) == 0
+    micro = {r["name"]: r for r in read_samples(out).to_pylist() if r["scale"] == "micro"}
+    assert micro["area"]["target"] == "fn area(&self) -> f64;"
+    assert "fn area(&self) -> f64" not in micro["area"]["context"], micro["area"]["context"]
+    # a function with a body keeps its signature in the header
+    assert "// method fn name(&self) -> String\n" in micro["name"]["context"]
