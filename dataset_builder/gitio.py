@@ -128,6 +128,9 @@ def open_repo(path: str | Path, rev: str = "HEAD") -> RepoInfo:
         raise RepoError(f"--repo {path}: no such file or directory")
     if not p.is_dir():
         raise RepoError(f"--repo {path}: is a file, not a directory")
+    if not os.access(p, os.R_OK | os.X_OK):
+        # git says only that it is not a repository
+        raise RepoError(f"--repo {path}: permission denied (cannot read the folder)")
     p = p.resolve()
     # The ceiling stops git from finding an enclosing repository of a plain folder.
     ceiling = str(p.parent)

@@ -651,3 +651,20 @@ def test_a_full_disk_names_the_output_folder(tmp_path: Path, monkeypatch: pytest
     assert_one_line_error(err)
     assert f"no space left on device writing under {out}" in err
     assert "run the same command again to resume" in err
+
+
+def test_an_unreadable_repository_folder_is_said_to_be_unreadable(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """It was reported as "not a git repository" (git's own answer). As root a chmod does
+    not deny anything, so the check's access test is made to say no."""
+    import dataset_builder.gitio as gitio
+
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(gitio.os, "access", lambda p, mode, **kw: False if Path(p) == folder
+                        else real_access(p, mode, **kw))
+    assert main(["--repo", str(folder), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == f"error: --repo {folder}: permission denied (cannot read the folder)"
