@@ -2114,3 +2114,24 @@ def test_a_declaration_without_a_body_is_not_given_away_by_the_header(
     assert "fn area(&self) -> f64" not in micro["area"]["context"], micro["area"]["context"]
     # a function with a body keeps its signature in the header
     assert "// method fn name(&self) -> String\n" in micro["name"]["context"]
+
+
+def test_a_method_is_taken_out_of_its_traits_definition_in_the_pack(tmp_path: Path) -> None:
+    """A trait's method referred to its trait (`Self::Item`), whose definition the pack
+    showed whole: the target with it (nalgebra: 71 function samples)."""
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    shapes = ("pub trait Shape {\n    type Unit;\n    fn area(&self) -> Self::Unit;\n"
+              "    fn doubled_area(&self) -> Self::Unit where Self::Unit: Copy {\n"
+              "        let a = self.area();\n        a\n    }\n}\n")
+    repo = make_repo(tmp_path / "repo", [Commit("one", write={
+        "src/lib.rs": "pub mod shapes;\npub mod other;\n", "src/shapes.rs": shapes,
+        "src/other.rs": "pub fn unrelated() -> u8 { 1 }\n"})])
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc",
+                 "none"]) == 0
+    micro = {r["name"]: r for r in read_samples(out).to_pylist() if r["scale"] == "micro"}
+    for name in ("area", "doubled_area"):
+        row = micro[name]
+        assert row["target"] not in row["context"] + row["suffix"], row["context"]
+    assert "pub trait Shape {" in micro["doubled_area"]["context"]  # the trait, still shown
