@@ -58,21 +58,18 @@ class OutputBusy(OSError):
 STALE_TEMPORARY = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
 
 
-def remove_stale_temporaries(out: Path) -> int:
+def remove_stale_temporaries(out: Path) -> None:
     """Remove the temporary files of atomic writes that a killed build left in OUT (kill -9
     between writing one and renaming it; a resumed build wrote the file anew and left
-    them), with the output folder held, so no build is writing them. How many."""
-    removed = 0
+    them), with the output folder held, so no build is writing them."""
     try:
         found = [p for p in out.rglob(".*.tmp") if STALE_TEMPORARY.match(p.name)
                  and ".rustdoc-cache" not in p.relative_to(out).parts and p.is_file()]
     except OSError:
-        return 0
+        return
     for path in found:
         with contextlib.suppress(OSError):
             path.unlink()
-            removed += 1
-    return removed
 
 
 @contextlib.contextmanager

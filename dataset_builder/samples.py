@@ -758,9 +758,8 @@ class CandidateMaker:
         cand.pack, used, _ = self.packer.pack(cand.dependencies, cand.commit_index, set(), own,
                                               room // 2, target=target)
         # A declaration without a body (in a trait or an extern block) is its signature: the
-        # header showed the whole target (rust-sdl2: 90 function samples). (The item's text:
-        # a split target's whole has let go of its own.)
-        declaration = col["kind"][row] in _FN_KINDS and "{" not in col["text"][row]
+        # header showed the whole target (rust-sdl2: 90 function samples).
+        declaration = col["kind"][row] in _FN_KINDS and "{" not in target
         cand.header, cand.facts, cand.rustdoc_used = self.packer.facts(
             [row], used, cand.commit_index, not declaration, self._header_limit(cand.scale))
         if cand.scale == "micro":
