@@ -311,11 +311,35 @@ def iter_merge_sides(info: RepoInfo, since: str | None = None, until: str | None
 
 def first_parent_chain(info: RepoInfo) -> set[str]:
     """The commits on the revision's first-parent chain: its mainline."""
-    out = subprocess.run(_git(info.git_dir, "rev-list", "--first-parent", info.head, "--"),
-                         capture_output=True, env=_env(), check=False)
+    return set(_rev_list(info, "--first-parent", info.head))
+
+
+def _rev_list(info: RepoInfo, *args: str) -> list[str]:
+    """The lines of `git rev-list ARGS`."""
+    out = subprocess.run(_git(info.git_dir, "rev-list", *args, "--"), capture_output=True,
+                         env=_env(), check=False)
     if out.returncode != 0:
         raise RepoError(f"git rev-list failed: {out.stderr.decode('utf-8', 'replace').strip()}")
-    return set(out.stdout.decode().split())
+    return out.stdout.decode().splitlines()
+
+
+def foreign_merges(info: RepoInfo) -> dict[str, tuple[int, ...]]:
+    """Merges that bring in an unrelated history (`git subtree add`, a merge with
+    `--allow-unrelated-histories`): each merge descended from the root of the revision's
+    first-parent chain, mapped to the indexes of its parents that are not. Empty for a
+    history with one root, the common case, which costs one rev-list."""
+    if len(_rev_list(info, "--max-parents=0", info.head)) < 2:
+        return {}
+    [own_root] = _rev_list(info, "--first-parent", "--max-parents=0", info.head)
+    rooted = set(_rev_list(info, "--ancestry-path", f"{own_root}..{info.head}"))
+    rooted.add(own_root)
+    merges: dict[str, tuple[int, ...]] = {}
+    for line in _rev_list(info, "--merges", "--parents", info.head):
+        sha, *parents = line.split()
+        foreign = tuple(i for i, parent in enumerate(parents) if parent not in rooted)
+        if sha in rooted and foreign:
+            merges[sha] = foreign
+    return merges
 
 
 def _log_records(cmd: list[str], renames: bool) -> Iterator[bytes]:

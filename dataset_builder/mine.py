@@ -37,6 +37,7 @@ from dataset_builder.gitio import (
     PathRules,
     RepoInfo,
     first_parent_chain,
+    foreign_merges,
     iter_commits,
     iter_merge_sides,
     list_tree,
@@ -914,7 +915,8 @@ def _mined_blob(live: dict[str, tuple[str, str]], path: str, rules: PathRules) -
 
 def with_merge_sync(commits: Iterator[Commit],
                     sides: Iterator[tuple[str, list[list[FileChange]]]],
-                    mainline: set[str], rules: PathRules = NO_RULES
+                    mainline: set[str], rules: PathRules = NO_RULES,
+                    foreign: dict[str, tuple[int, ...]] | None = None
                     ) -> Generator[Commit, None, None]:
     """The walk's commits, each merge of the mainline (the revision's first-parent chain)
     with changes added that bring the walk's view of its Rust files in line with the merge's
@@ -930,12 +932,39 @@ def with_merge_sync(commits: Iterator[Commit],
     held (outside `--since`) is not added. Only mainline merges: what they hold is what the
     revision goes on from, while a merge between two other lines (tokio's release branches
     merged into each other) would turn hundreds of files back to an old release's. A
-    mainline merge whose diffs are not found is marked (`sync_missing`). Every commit of the
+    mainline merge whose diffs are not found is marked (`sync_missing`).
+
+    `foreign` (gitio.foreign_merges) names the merges, on any line, that bring in an
+    unrelated history, and which of their parents are its: the files such a parent holds
+    and the merge lacks are deleted where the walk's view still has that parent's version
+    (`git subtree add` moves them under a prefix, and no diff ever ends them where the
+    unrelated history had them: rust-sdl2's `src/sdl2_mixer/lib.rs`). Every commit of the
     walk must pass through here, skipped ones included, for the view to be the walk's.
     `rules`: the build's paths not mined besides the fixed rules (path_skip_reason)."""
+    foreign = foreign or {}
     live: dict[str, tuple[str, str]] = {}  # .rs path -> (blob, mode) as the walk has it
     held: set[str] = set()  # .rs paths the walk has held
-    waiting: dict[str, list[list[FileChange]]] = {}  # mainline merges read ahead
+    waiting: dict[str, list[list[FileChange]]] = {}  # wanted merges read ahead
+
+    def records_of(sha: str) -> list[list[FileChange]] | None:
+        found = waiting.pop(sha, None)
+        if found is None:
+            # The same order as the walk's (both `--reverse --date-order`): a wanted merge
+            # read on the way is kept rather than lost (others are not wanted).
+            for side_sha, side_found in sides:
+                if side_sha == sha:
+                    return side_found
+                if side_sha in mainline or side_sha in foreign:
+                    waiting[side_sha] = side_found
+        return found
+
+    def add(commit: Commit, status: str, path: str, blob: str, mode: str,
+            change: FileChange) -> None:
+        commit.changes.append(FileChange(
+            status=status, path=path, old_path=path, old_blob=blob,
+            new_blob=change.new_blob, old_mode=mode or "000000",
+            new_mode=change.new_mode, similarity=0, synced=True))
+
     for commit in commits:
         touched: set[str] = set()
         for change in commit.changes:
@@ -951,16 +980,7 @@ def with_merge_sync(commits: Iterator[Commit],
                 live[change.path] = (change.new_blob, change.new_mode)
                 held.add(change.path)
         if len(commit.parents) > 1 and commit.sha in mainline:
-            records = waiting.pop(commit.sha, None)
-            if records is None:
-                # The same order as the walk's (both `--reverse --date-order`): a mainline
-                # merge read on the way is kept rather than lost (others are not wanted).
-                for sha, found in sides:
-                    if sha == commit.sha:
-                        records = found
-                        break
-                    if sha in mainline:
-                        waiting[sha] = found
+            records = records_of(commit.sha)
             if records is None:
                 commit.sync_missing = True
                 records = []
@@ -981,10 +1001,21 @@ def with_merge_sync(commits: Iterator[Commit],
                     status = "A" if now is None else "T" if mode[:2] != change.new_mode[:2] \
                         else "M"
                     live[path] = (change.new_blob, change.new_mode)
-                commit.changes.append(FileChange(
-                    status=status, path=path, old_path=path, old_blob=blob,
-                    new_blob=change.new_blob, old_mode=mode or "000000",
-                    new_mode=change.new_mode, similarity=0, synced=True))
+                add(commit, status, path, blob, mode, change)
+        elif commit.sha in foreign:
+            records = records_of(commit.sha) or []
+            # Which record is which parent's is known only when at most the first parent's
+            # diff is empty (the walk's diff of the merge tells whether it is).
+            skipped = len(commit.parents) - len(records)
+            if skipped == (0 if commit.changes else 1):
+                for parent in foreign[commit.sha]:
+                    for change in records[parent - skipped] if parent >= skipped else []:
+                        now = live.get(change.path)
+                        if change.new_blob or now is None or now[0] != change.old_blob or \
+                                change.path in touched or not change.path.endswith(".rs"):
+                            continue
+                        del live[change.path]
+                        add(commit, "D", change.path, now[0], now[1], change)
         yield commit
 
 
@@ -1043,7 +1074,8 @@ def mine_history(info: RepoInfo, config: MineConfig, work: WorkDir, cache: BlobC
     walk = iter_commits(info, config.since, config.until, config.max_commits,
                         renames=config.renames)
     sides = iter_merge_sides(info, config.since, config.until)
-    synced = with_merge_sync(walk, sides, first_parent_chain(info), info.rules)
+    synced = with_merge_sync(walk, sides, first_parent_chain(info), info.rules,
+                             foreign_merges(info))
     commits = itertools.islice(synced, state.commits_done, None)
     pool = ParsePool(info.git_dir, config.max_file_bytes, config.workers, info.rules) \
         if config.workers > 0 else None

@@ -23,6 +23,8 @@ from dataset_builder import mine
 from dataset_builder.cli import main
 from dataset_builder.schema import SCHEMAS
 from tests.dataset_builder.conftest import (
+    BASE_DATE,
+    HOUR,
     Branch,
     BuiltRepo,
     Checkout,
@@ -707,6 +709,51 @@ def test_merge_sync_adds_nothing_the_walk_never_held(tmp_path: Path) -> None:
     assert m["counts"]["commits"] == 2
     assert m["counts"]["merge_sync_files"] == 0
     assert not [r for r in item_rows(out) if r["path"] == "src/x.rs"]
+
+
+def test_a_subtree_merge_ends_the_unrelated_historys_own_paths(tmp_path: Path) -> None:
+    """A branch merges an unrelated history under a prefix (`git subtree add`: rust-sdl2's
+    mixer crate) and main merges the branch. The unrelated history's files sit at paths no
+    tree of the mainline has, and no first-parent diff ends them: the subtree merge does now,
+    while the copy under the prefix lives on."""
+    built = make_repo(tmp_path / "repo", [
+        Commit("base", write={"src/lib.rs": "pub fn a() {}\n"}),
+        Branch("side"),
+    ])
+    repo, date = built.path, BASE_DATE + 10 * HOUR
+    git(repo, "checkout", "-q", "--orphan", "mixer")
+    git(repo, "rm", "-q", "-r", "-f", ".")
+    for n, body in enumerate(["pub fn play() {}\n", "pub fn play() {}\npub fn stop() {}\n"]):
+        (repo / "src/mixer").mkdir(parents=True, exist_ok=True)
+        (repo / "src/mixer/lib.rs").write_text(body)
+        git(repo, "add", "-A")
+        date += HOUR
+        git(repo, "commit", "-q", "--no-verify", "-m", f"mixer {n}", date=date)
+    git(repo, "checkout", "-q", "side")
+    date += HOUR
+    git(repo, "merge", "-q", "-s", "ours", "--no-commit", "--allow-unrelated-histories",
+        "mixer", date=date)
+    git(repo, "read-tree", "--prefix=crates/mixer/", "-u", "mixer")
+    git(repo, "commit", "-q", "--no-verify", "-m", "subtree add", date=date)
+    subtree = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "checkout", "-q", "main")
+    (repo / "src/lib.rs").write_text("pub fn a() {}\npub fn b() {}\n")
+    git(repo, "commit", "-q", "--no-verify", "-am", "main edits lib", date=date + HOUR)
+    git(repo, "merge", "-q", "--no-ff", "-m", "merge side", "side", date=date + 2 * HOUR)
+    assert "src/mixer/lib.rs" not in git(repo, "ls-tree", "-r", "--name-only", "HEAD").split()
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo), "--out", str(out), "--quiet", "--no-samples"]) == 0
+    rows = item_rows(out)
+    assert {(r["commit"], r["change"]) for r in rows if r["path"] == "src/mixer/lib.rs"
+            and r["change"] == "removed"} == {(subtree, "removed")}
+    assert sorted((r["path"], r["key"]) for r in alive_rows(rows)) == [
+        ("crates/mixer/src/mixer/lib.rs", "function:play"),
+        ("crates/mixer/src/mixer/lib.rs", "function:stop"),
+        ("src/lib.rs", "function:a"), ("src/lib.rs", "function:b")]
+    synced = [r for r in pq.read_table(out / "files.parquet").to_pylist() if r["merge_sync"]]
+    assert [(r["commit"], r["path"], r["status"]) for r in synced] == [
+        (subtree, "src/mixer/lib.rs", "D")]
+    assert all(manifest(out)["sanity"].values())
 
 
 def _rename_onto_repo(path: Path) -> BuiltRepo:
