@@ -273,7 +273,9 @@ def _merge_spans(spans: list[tuple[int, int]], gap: int = 256) -> list[tuple[int
 def _symbol_of(kind: str, module: str, name: str, self_type: str, parent: _Stub | None) -> str:
     if kind not in DEFINING_KINDS:
         return ""
-    if kind == "method":
+    # A method, or an associated const, is named under its type (or trait): cortex-m's 16
+    # `impl X { const PTR }` were one module-level `PTR` beside each other.
+    if kind == "method" or (parent is not None and parent.kind in ("impl", "trait")):
         owner = self_type or (parent.qual if parent is not None else "")
         return _join(module, owner, name)
     return _join(module, name)

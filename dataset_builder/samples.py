@@ -84,6 +84,10 @@ FILE_SEP = "<file_sep>"  # StarCoder2's repository-level format for multi-file t
 
 _TYPE_KINDS = frozenset({"struct", "enum", "union", "type_alias", "const", "static"})
 _FN_KINDS = frozenset({"function", "method"})
+# Rust's namespaces, which may each hold one definition of a name: types (0), values (1),
+# macros (2).
+_NAMESPACE = {"struct": 0, "enum": 0, "union": 0, "trait": 0, "type_alias": 0,
+              "function": 1, "method": 1, "const": 1, "static": 1, "macro_rules": 2}
 
 
 def tokenizer_json(path: Path) -> Path:
@@ -333,19 +337,20 @@ class History:
         self.commit_sha = [c["sha"] for c in commits]
         self.commit_time = [c["committed_at"] for c in commits]
         self.n = len(self.col["commit_index"])
-        # symbol -> (commit indexes, row indexes), in history order; as arrays (bevy: 53
+        # symbol -> the lineages whose items ever carried it (several: a struct and a const
+        # of one name, which Rust keeps apart as a type and a value; cfg'd twins; a move);
+        # lineage -> (commit indexes, row indexes), in history order, as arrays (bevy: 53
         # MiB, against 60 as lists and their int objects)
-        self.sym_versions: dict[str, tuple[array[int], array[int]]] = {}
+        self.sym_lineages: dict[str, set[str]] = {}
         self.lineage_versions: dict[str, tuple[array[int], array[int]]] = {}
         ci, sym, lin = self.col["commit_index"], self.col["symbol"], self.col["lineage"]
         for row in range(self.n):
             commit_index = ci[row]
             if sym[row]:
-                entry = self.sym_versions.get(sym[row])
-                if entry is None:
-                    entry = self.sym_versions[sym[row]] = (array("q"), array("q"))
-                entry[0].append(commit_index)
-                entry[1].append(row)
+                carriers = self.sym_lineages.get(sym[row])
+                if carriers is None:
+                    carriers = self.sym_lineages[sym[row]] = set()
+                carriers.add(lin[row])
             entry = self.lineage_versions.get(lin[row])
             if entry is None:
                 entry = self.lineage_versions[lin[row]] = (array("q"), array("q"))
@@ -363,9 +368,23 @@ class History:
         row = entry[1][pos]
         return None if self.col["change"][row] == "removed" else row
 
-    def symbol_at(self, symbol: str, commit_index: int) -> int | None:
-        """Row of the symbol's live definition at that commit."""
-        return self._latest(self.sym_versions, symbol, commit_index)
+    def symbol_at(self, symbol: str, commit_index: int) -> list[int]:
+        """Rows of the symbol's live definitions at that commit: the newest in each of Rust's
+        namespaces, types first (cortex-m's `struct SCB` and `const SCB`: before, only the
+        one defined last, and nothing when the other was removed last)."""
+        newest: dict[int, int] = {}  # namespace -> row
+        col = self.col
+        for lineage in self.sym_lineages.get(symbol, ()):
+            row = self._latest(self.lineage_versions, lineage, commit_index)
+            if row is None or col["symbol"][row] != symbol:  # a rename took it elsewhere
+                continue
+            space = _NAMESPACE.get(col["kind"][row], 1)
+            if space not in newest or col["commit_index"][row] > \
+                    col["commit_index"][newest[space]] or \
+                    (col["commit_index"][row] == col["commit_index"][newest[space]]
+                     and row > newest[space]):
+                newest[space] = row
+        return [newest[space] for space in sorted(newest)]
 
     def lineage_at(self, lineage: str, commit_index: int) -> int | None:
         return self._latest(self.lineage_versions, lineage, commit_index)
@@ -502,23 +521,23 @@ class Packer:
             if symbol in seen:
                 continue
             seen.add(symbol)
-            row = self.h.symbol_at(symbol, commit_index)
-            if row is None or col["path"][row] in exclude_paths:
-                continue
-            direct_rows.append(row)
-            tiers[1 if col["kind"][row] == "trait" else 0].append(row)
+            for row in self.h.symbol_at(symbol, commit_index):
+                if col["path"][row] in exclude_paths:
+                    continue
+                direct_rows.append(row)
+                tiers[1 if col["kind"][row] == "trait" else 0].append(row)
         for row in direct_rows:  # one hop more: the types and traits the dependencies use
             for symbol in col["resolved"][row] or ():
                 if symbol in seen:
                     continue
                 seen.add(symbol)
-                dep = self.h.symbol_at(symbol, commit_index)
-                if dep is None or col["path"][dep] in exclude_paths:
-                    continue
-                if col["kind"][dep] == "trait":
-                    tiers[1].append(dep)
-                elif col["kind"][dep] in _TYPE_KINDS:
-                    tiers[2].append(dep)
+                for dep in self.h.symbol_at(symbol, commit_index):
+                    if col["path"][dep] in exclude_paths:
+                        continue
+                    if col["kind"][dep] == "trait":
+                        tiers[1].append(dep)
+                    elif col["kind"][dep] in _TYPE_KINDS:
+                        tiers[2].append(dep)
         lines: list[str] = []
         used: list[int] = []
         spent = 0

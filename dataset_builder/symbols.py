@@ -20,6 +20,7 @@ from dataset_builder.modules import ModuleLocation, resolve_use_path
 from dataset_builder.rust_items import Item, UsePath
 
 _NOT_SAVED = ("path_ids", "glob_prefixes")
+_ASSOCIATED_IN = ("impl:", "trait:")  # the keys of the blocks whose members are associated
 
 
 def symbol_id(crate: str, path: str) -> str:
@@ -137,8 +138,11 @@ class SymbolTable:
             if count == 0:
                 self._index_prefix(sid)
                 item = defined[sid]
-                index = self.by_method if item.kind == "method" else self.by_name
-                index[(loc.crate, item.name)].add(sid)
+                if item.kind == "method":
+                    self.by_method[(loc.crate, item.name)].add(sid)
+                elif not item.parent.startswith(_ASSOCIATED_IN):
+                    # An associated const is named through its type (`Self::N`), never bare.
+                    self.by_name[(loc.crate, item.name)].add(sid)
         self.file_symbols[path] = ids
 
     def drop_file(self, path: str) -> None:

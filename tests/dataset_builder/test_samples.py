@@ -2135,3 +2135,32 @@ def test_a_method_is_taken_out_of_its_traits_definition_in_the_pack(tmp_path: Pa
         row = micro[name]
         assert row["target"] not in row["context"] + row["suffix"], row["context"]
     assert "pub trait Shape {" in micro["doubled_area"]["context"]  # the trait, still shown
+
+
+def test_a_type_and_a_value_of_one_name_are_both_in_the_pack(tmp_path: Path) -> None:
+    """Rust keeps a struct and a const of one name apart (cortex-m's `pub struct SCB` and
+    `pub const SCB`); their symbol is one. The pack showed only the one defined last, and
+    neither when the other was removed last: the struct's impl lost its type definition (72 of
+    139 such cortex-m impl samples showed it)."""
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    periph = ("pub struct Scb {\n    pub ctrl: u32,\n}\n\n"
+              "pub const Scb: Peripheral = Peripheral { address: 0xE000_ED04 };\n")
+    use = ("use crate::periph::Scb;\n\n"
+           "pub fn reset(scb: &mut Scb) -> u32 {\n    scb.ctrl = 0;\n    scb.ctrl\n}\n")
+    repo = make_repo(tmp_path / "repo", [
+        Commit("one", write={"src/lib.rs": "pub mod periph;\npub mod reset;\n"
+                             "pub struct Peripheral { pub address: usize }\n",
+                             "src/periph.rs": periph, "src/reset.rs": use}),
+        Commit("two", write={"src/periph.rs": periph.replace("0xE000_ED04", "0xE000_ED08")}),
+        Commit("three", write={"src/reset.rs": use.replace("= 0;", "= 1;")}),
+    ])
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc",
+                 "none"]) == 0
+    rows = [r for r in read_samples(out).to_pylist()
+            if r["scale"] == "micro" and r["name"] == "reset"]
+    assert rows
+    for row in rows:
+        assert "pub struct Scb {" in row["context"], row["context"]
+        assert "pub const Scb: Peripheral" in row["context"], row["context"]

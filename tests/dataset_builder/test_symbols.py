@@ -276,3 +276,27 @@ def test_glob_imports_in_a_crate_folder_named_with_a_bar() -> None:
     assert crate == "we|ird"
     imports = Imports({}, ["crate::b", "crate::a"])
     assert table._simple("Foo", crate, "crate::c", imports) == "we|ird|crate::b::Foo"
+
+
+def test_associated_consts_are_named_under_their_type() -> None:
+    """cortex-m gives each of 16 peripherals `impl X { pub const PTR }`: each is X::PTR, and
+    `Self::PTR` names its own; a bare name names none of them, even a unique one (before,
+    all 16 were one module-level `PTR`)."""
+    world = World({
+        "src/lib.rs": """\
+pub struct Scb;
+pub struct Nvic;
+impl Scb { pub const PTR: u8 = 1; fn get() -> u8 { Self::PTR } }
+impl Nvic { pub const PTR: u8 = 2; fn get() -> u8 { Nvic::PTR } }
+pub trait Sized2 { const LIMIT: usize; }
+fn bare() -> u8 { PTR }
+fn bare_limit() -> usize { LIMIT }
+""",
+    })
+    assert world.item("src/lib.rs", "const:impl Scb::PTR").symbol == "Scb::PTR"
+    assert world.item("src/lib.rs", "const:Sized2::LIMIT").symbol == "Sized2::LIMIT"
+    assert world.resolve("src/lib.rs", "method:impl Scb::get", "Self::PTR") == ".|crate::Scb::PTR"
+    assert world.resolve("src/lib.rs", "method:impl Nvic::get", "Nvic::PTR") == \
+        ".|crate::Nvic::PTR"
+    assert world.resolve("src/lib.rs", "function:bare", "PTR") is None
+    assert world.resolve("src/lib.rs", "function:bare_limit", "LIMIT") is None  # the only one
