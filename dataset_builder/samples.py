@@ -415,6 +415,24 @@ class History:
 # --- candidates ------------------------------------------------------------------------------
 
 
+@dataclass(slots=True)
+class _Around:
+    """The code before and after a function in its file, as far as its sample could ever
+    show (_AROUND_CHARS_PER_TOKEN; a batch of samples holding their whole files would be GBs
+    on a long file, and reading them again thrashed the blob cache), and how many
+    characters of each the sample shows (before redaction)."""
+
+    before: str
+    after: str
+    prefix_chars: int
+    suffix_chars: int
+
+
+# Characters per token of the code around a function that widening may reach (_widen):
+# the code around rust-sdl2's functions runs 3.4 on average, lsd's 3.6.
+_AROUND_CHARS_PER_TOKEN = 6
+
+
 @dataclass
 class Candidate:
     scale: str
@@ -457,6 +475,9 @@ class Candidate:
     """(piece, pack block) of each definition the pack leaves out because the code around
     the target shows it: put back in the pack by `_restore_shown` when a cut takes that
     code out of view."""
+    around: _Around | None = None
+    """A function's file text around it, to widen the code shown once exact counts leave
+    budget unused (`_widen`)."""
 
     def target_tokens_estimate(self) -> int:
         return _est_tokens_of(len(self.target) if self.target_chars < 0 else self.target_chars)
@@ -812,6 +833,9 @@ class CandidateMaker:
                         cand.shown_elsewhere = [
                             (own_file[r], f"// from {cand.path} ({col['module'][r]})\n"
                                           f"{own_file[r]}\n") for r in sorted(shown)]
+                reach = room * _AROUND_CHARS_PER_TOKEN
+                cand.around = _Around(_tail_lines(before, reach), _head_lines(after, reach),
+                                      len(cand.prefix), len(cand.suffix))
 
     def _member_boundaries(self, impl_row: int) -> list[int]:
         """Lines inside an impl block where its members start (split points)."""
@@ -1056,6 +1080,7 @@ class ScaleStats:
     rustdoc_samples: int = 0
     inline_skipped: int = 0
     context_cut: int = 0  # samples whose context was cut to the budget by exact counts
+    context_widened: int = 0  # function samples whose code around was widened (_widen)
     # Candidates never made, by why: "group_over_budget", a module that with its nearest
     # dependency exceeds the module-group budget (so it has no group; the module scale has
     # its code). Not among the produced, so not among the dropped.
@@ -2097,6 +2122,35 @@ def _fit_context(cand: Candidate, rendered: _Rendered, context_tokens: int, suff
     return rendered, context_tokens, suffix_tokens
 
 
+# Unused budget (exact tokens) below which a function sample's code around it is not widened.
+_WIDEN_MIN_TOKENS = 64
+
+
+def _widen(cand: Candidate, chars: int, redactions: Counter[str]) -> bool:
+    """Show about `chars` more characters of a function's file around it, in whole lines: two
+    thirds before it and a third after, what one side lacks going to the other. The lines
+    added are redacted. False when there is nothing more to show."""
+    around = cand.around
+    assert around is not None
+    before, after = around.before, around.after
+    left_before = len(before) - around.prefix_chars
+    left_after = len(after) - around.suffix_chars
+    more_after = min(left_after, chars - min(left_before, chars * 2 // 3))
+    more_before = min(left_before, chars - more_after)
+    # The shown code is the longest tail (head) of whole lines within its length: a longer
+    # one of the same kind holds it.
+    prefix = _tail_lines(before, around.prefix_chars + more_before)
+    suffix = _head_lines(after, around.suffix_chars + more_after)
+    added_before = prefix[:len(prefix) - around.prefix_chars]
+    added_after = suffix[around.suffix_chars:]
+    if not added_before and not added_after:
+        return False
+    cand.prefix = redact(added_before, redactions) + cand.prefix
+    cand.suffix = cand.suffix + redact(added_after, redactions)
+    around.prefix_chars, around.suffix_chars = len(prefix), len(suffix)
+    return True
+
+
 class _TargetSizer:
     """Whether a scale's targets are split, and into parts of how many characters, by exact
     token counts. By the estimate alone (3 characters a token) nalgebra's test functions of
@@ -2386,7 +2440,7 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
                         cand.prefix = redact(cand.prefix, redactions)
                         cand.suffix = redact(cand.suffix, redactions)
                     rows = _rows(scale, batch, history, commit_split, config, counter,
-                                 repo_label, stats, inline_tokens, budget)
+                                 repo_label, stats, inline_tokens, budget, redactions)
                     writer.write_table(pa.Table.from_pylist(rows, schema=schema.SAMPLES))
                     for cand in cands[at:at + len(rows)]:  # rendered and written: let go
                         cand.pack = cand.prefix = cand.suffix = cand.target = cand.header = ""
@@ -2439,7 +2493,8 @@ def _batches(target_sizes: list[int], start: int, end: int, context_chars: int
 
 def _rows(scale: str, cands: list[Candidate], history: History, commit_split: list[str],
           config: SampleConfig, counter: TokenCounter, repo_label: str, stats: ScaleStats,
-          inline_tokens: Counter[str], budget: int) -> list[dict[str, Any]]:
+          inline_tokens: Counter[str], budget: int, redactions: Counter[str]
+          ) -> list[dict[str, Any]]:
     rendered = [_render(c, config.type_facts) for c in cands]
     target_tokens = counter.count([r.target for r in rendered])
     context_tokens = counter.count([r.context for r in rendered])
@@ -2447,14 +2502,27 @@ def _rows(scale: str, cands: list[Candidate], history: History, commit_split: li
     rows: list[dict[str, Any]] = []
     for cand, r, tt, ct, st in zip(cands, rendered, target_tokens, context_tokens,
                                    suffix_tokens, strict=True):
+        before = r
         if tt + ct + st > budget and tt < budget:
-            before = r
             r, ct, st = _fit_context(cand, r, ct, st, budget - tt, config.type_facts, counter)
             stats.context_cut += r.context != before.context or r.suffix != before.suffix
-            if r.target != before.target:
-                # Inline mode, skipped while the context held such a token already, and
-                # rendered once the cut took it away: its target has tokens now.
-                [tt] = counter.count([r.target])
+        elif cand.around is not None and budget - tt - ct - st >= _WIDEN_MIN_TOKENS:
+            # The code around a function was sized at 3 characters a token: most code has
+            # more (lsd's function samples left a median 604 of 2,048 tokens unused). Widen
+            # it by the measured characters per token, then cut what overruns.
+            per_token = (len(r.context) + len(r.suffix)) / max(1, ct + st)
+            if _widen(cand, int((budget - tt - ct - st) * per_token * 0.9), redactions):
+                stats.context_widened += 1
+                r = _render(cand, config.type_facts)
+                ct, st = counter.count([r.context, r.suffix])
+                if tt + ct + st > budget:
+                    r, ct, st = _fit_context(cand, r, ct, st, budget - tt, config.type_facts,
+                                             counter)
+        cand.around = None
+        if r.target != before.target:
+            # Inline mode, skipped while the context held such a token already, and rendered
+            # once a cut took it away (or the other way round): its count is another now.
+            [tt] = counter.count([r.target])
         if tt + ct + st > budget:
             stats.over_budget += 1
         context, target, suffix, source = r.context, r.target, r.suffix, r.source
@@ -2507,6 +2575,7 @@ def _stats_json(stats: ScaleStats) -> dict[str, Any]:
         "cuts_inside_items": stats.cuts_inside_items,
         "over_budget": stats.over_budget,
         "context_cut_to_budget": stats.context_cut,
+        "context_widened": stats.context_widened,
         "leakage": stats.leakage,
         "samples_with_rustdoc_facts": stats.rustdoc_samples,
         "inline_skipped": stats.inline_skipped,

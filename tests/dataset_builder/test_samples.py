@@ -2164,3 +2164,41 @@ def test_a_type_and_a_value_of_one_name_are_both_in_the_pack(tmp_path: Path) -> 
     for row in rows:
         assert "pub struct Scb {" in row["context"], row["context"]
         assert "pub const Scb: Peripheral" in row["context"], row["context"]
+
+
+def test_the_code_around_a_function_is_widened_into_unused_budget(tmp_path: Path) -> None:
+    """The code around a function was sized at 3 characters a token; long identifiers run
+    near 5, and lsd's function samples left a median 604 of 2,048 tokens unused. It is now
+    widened by the measured characters per token, in whole lines, and what it adds is
+    redacted."""
+    from dataset_builder.samples import TokenCounter, default_tokenizer_path
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    def wordy(k: int) -> str:
+        return (f"pub fn configuration_accessor_number_{k}(settings: &ApplicationSettings) "
+                f"-> usize {{\n    settings.configuration_value_for_accessor_number_{k}\n}}\n")
+
+    # The e-mail is beyond the code first sized, within the widened code.
+    before = "".join(("// maintained by someone@example.com\n" if k == 44 else "") + wordy(k)
+                     for k in range(60))
+    after = "".join(wordy(k) for k in range(100, 160))
+    head = "pub struct ApplicationSettings { pub value: usize }\n"
+    target = "pub fn middle_function(x: usize) -> usize {\n    x + 1\n}\n"
+    repo = make_repo(tmp_path / "repo", [Commit("one", write={
+        "src/lib.rs": head + before + target + after})])
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc", "none",
+                 "--budgets", "1024,8192,16384,32768,32768"]) == 0
+    micro = json.loads((out / "manifest.json").read_text())["samples"]["scales"]["micro"]
+    assert micro["context_widened"] > 0 and micro["over_budget"] == 0
+    row = next(r for r in read_samples(out).to_pylist()
+               if r["scale"] == "micro" and r["name"] == "middle_function")
+    counter = TokenCounter(default_tokenizer_path())
+    [suffix_tokens] = counter.count_direct([row["suffix"]])
+    used = row["target_tokens"] + row["context_tokens"] + suffix_tokens
+    assert 1024 - 64 - 64 <= used <= 1024, used  # within the threshold and the 0.9 margin
+    code_before = row["context"].split("// file: src/lib.rs\n", 1)[1]
+    assert "// maintained by <EMAIL>\n" in code_before
+    code_before = code_before.replace("<EMAIL>", "someone@example.com")
+    assert (head + before).endswith("\n" + code_before)  # whole lines
+    assert ("\n" + after).startswith(row["suffix"]) and row["suffix"].endswith("\n")
