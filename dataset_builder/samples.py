@@ -604,8 +604,7 @@ class Packer:
                 if col["lifetimes"][row]:
                     lines.append(f"lifetimes: {', '.join(col['lifetimes'][row])}")
             for bound in col["trait_bounds"][row] or ():
-                for name in re.findall(r"[A-Z][A-Za-z0-9_]*", bound.split(":", 1)[-1]):
-                    facts.traits.add(name)
+                facts.traits.update(bound_traits(bound))
             if kind in _FN_KINDS:
                 facts.returns[col["name"][row]] = return_type(col["signature"][row])
             macros.extend(r for r in col["references"][row] or () if r.endswith("!"))
@@ -627,7 +626,7 @@ class Packer:
             kind, name = col["kind"][row], col["name"][row]
             if kind == "trait":
                 facts.traits.add(name)
-                assoc = re.findall(r"\btype\s+([A-Za-z_][A-Za-z0-9_]*)", col["text"][row])
+                assoc = _ASSOCIATED_TYPE.findall(col["text"][row])
                 lines.append(f"trait {name}{col['generics'][row]}"
                              + (f" (associated types: {', '.join(assoc)})" if assoc else ""))
             elif kind in _FN_KINDS:
@@ -645,6 +644,43 @@ class Packer:
                                 if col["where_clause"][row] else ""))
         source = "tree-sitter+rustdoc" if used_rustdoc else "tree-sitter"
         return render_header(lines, source, limit_chars), facts, used_rustdoc
+
+
+# An associated type's declaration: `type` first on its line (after attributes), so not a
+# doc comment's prose ("the type that ...": image's `trait Pixel` listed "that").
+_ASSOCIATED_TYPE = re.compile(r"^[ \t]*(?:#\[[^\]\n]*\][ \t]*)*type[ \t]+([A-Za-z_][A-Za-z0-9_]*)",
+                              re.MULTILINE)
+_BOUND_TERM = re.compile(r"(?:for<[^>]*>\s*)?(?:[A-Za-z_][A-Za-z0-9_]*::)*([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def bound_traits(bound: str) -> list[str]:
+    """The traits a bound (`T: Iterator<Item = OsString> + Send + 'a`) requires: the last
+    path segment of each `+`-separated term after the colon, not the types in their
+    arguments (every capitalised word was taken: `<TRAIT:OsString>`), not `?Sized` and not
+    lifetimes."""
+    _, colon, rhs = bound.partition(":")
+    if not colon:
+        return []
+    terms: list[str] = []
+    depth, start = 0, 0
+    for i, ch in enumerate(rhs):
+        if ch in "<([":
+            depth += 1
+        elif ch in ">)]" and not (ch == ">" and rhs[i - 1:i] == "-"):  # not `->`
+            depth -= 1
+        elif ch == "+" and depth == 0:
+            terms.append(rhs[start:i])
+            start = i + 1
+    terms.append(rhs[start:])
+    names = []
+    for term in terms:
+        term = term.strip()
+        if not term or term[0] in "?'(":
+            continue
+        match = _BOUND_TERM.match(term)
+        if match and match.group(1)[0].isupper():
+            names.append(match.group(1))
+    return names
 
 
 def _item_lines(text: str, rows: list[int], col: dict[str, Sequence[Any]]) -> list[int]:

@@ -15,16 +15,33 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from dataset_builder.modules import ModuleLocation, resolve_use_path
 from dataset_builder.rust_items import Item, UsePath
 
 _NOT_SAVED = ("path_ids", "glob_prefixes")
+
+
+def _std_method_names() -> frozenset[str]:
+    text = (Path(__file__).with_name("std_method_names.txt")).read_text()
+    return frozenset(line for line in text.splitlines() if line and not line.startswith("#"))
+
+
+# Method names of std, core and alloc (scripts/std_method_names.py): a call `.as_mut()` may
+# be any of them, so it is not bound to the crate's one method so named (futures-rs: `.as_mut()`
+# on a Pin read as `Window::as_mut`, `.set(None)` as `Window::set`).
+STD_METHOD_NAMES = _std_method_names()
 _ASSOCIATED_IN = ("impl:", "trait:")  # the keys of the blocks whose members are associated
 
 
 def symbol_id(crate: str, path: str) -> str:
     return f"{crate}|{path}"
+
+
+def _crate_and_name(sid: str) -> tuple[str, str]:
+    crate, rest = sid.split("|", 1)
+    return crate, rest.rsplit("::", 1)[-1]
 
 
 @dataclass(slots=True)
@@ -57,6 +74,13 @@ class SymbolTable:
     # are only resolvable when the method name is unique in the crate
     by_name: dict[tuple[str, str], set[str]] = field(default_factory=lambda: defaultdict(set))
     by_method: dict[tuple[str, str], set[str]] = field(default_factory=lambda: defaultdict(set))
+    # Macros live in a namespace of their own: `name!` names a macro_rules only (futures-rs's
+    # `ready!` read as its function `ready`), and a bare name never names one.
+    by_macro: dict[tuple[str, str], set[str]] = field(default_factory=lambda: defaultdict(set))
+    # symbol id -> number of current file versions defining a macro_rules so named
+    macro_owners: dict[str, int] = field(default_factory=dict)
+    # path -> the macro symbol ids its current version defines
+    file_macros: dict[str, list[str]] = field(default_factory=dict)
     # path -> symbol ids its current version defines
     file_symbols: dict[str, list[str]] = field(default_factory=dict)
     # path -> its items' symbols as the parser gives them (inside the file): compared first,
@@ -85,6 +109,10 @@ class SymbolTable:
         self.__dict__.update(state)
         self.__dict__.setdefault("file_item_symbols", {})  # a state saved before it existed
         self.__dict__.setdefault("generation", 0)
+        for name in ("by_macro",):
+            self.__dict__.setdefault(name, defaultdict(set))
+        for name in ("macro_owners", "file_macros"):
+            self.__dict__.setdefault(name, {})
         self.__dict__["path_ids"] = {}
         self.__dict__["glob_prefixes"] = defaultdict(set)
         for sid in self.owners:
@@ -104,11 +132,14 @@ class SymbolTable:
 
     def define_file(self, path: str, loc: ModuleLocation, items: list[Item]) -> None:
         """Replace what `path` defines with the symbols of `items`."""
-        item_symbols = [item.symbol for item in items if item.symbol]
+        # A macro's marked: a function turned into a macro of its name changes the macros.
+        item_symbols = [item.symbol + "!" * (item.kind == "macro_rules") for item in items
+                        if item.symbol]
         if self.file_item_symbols.get(path) == item_symbols:
             return  # the same path has the same module location: the same ids
         self.file_item_symbols[path] = item_symbols
         ids: list[str] = []
+        macros: list[str] = []
         defined: dict[str, Item] = {}  # a symbol's first definition in the file
         known = self.path_ids.setdefault(path, {})
         for item in items:
@@ -118,6 +149,9 @@ class SymbolTable:
                     sid = known[item.symbol] = symbol_id(loc.crate, loc.join(item.symbol))
                 ids.append(sid)
                 defined.setdefault(sid, item)
+                if item.kind == "macro_rules":
+                    macros.append(sid)
+        self._define_macros(path, macros)
         before = self.file_symbols.get(path, [])
         if before == ids:
             return
@@ -140,12 +174,40 @@ class SymbolTable:
                 item = defined[sid]
                 if item.kind == "method":
                     self.by_method[(loc.crate, item.name)].add(sid)
-                elif not item.parent.startswith(_ASSOCIATED_IN):
+                elif item.kind != "macro_rules" and not item.parent.startswith(_ASSOCIATED_IN):
                     # An associated const is named through its type (`Self::N`), never bare.
                     self.by_name[(loc.crate, item.name)].add(sid)
         self.file_symbols[path] = ids
 
+    def _define_macros(self, path: str, macros: list[str]) -> None:
+        """Replace the macro symbols `path` defines (by_macro, macro_owners)."""
+        before = self.file_macros.get(path, [])
+        if before == macros:
+            return
+        for sid in before:
+            count = self.macro_owners[sid] - 1
+            if count:
+                self.macro_owners[sid] = count
+                continue
+            del self.macro_owners[sid]
+            key = _crate_and_name(sid)
+            bucket = self.by_macro.get(key)
+            if bucket is not None:
+                bucket.discard(sid)
+                if not bucket:
+                    del self.by_macro[key]
+        for sid in macros:
+            count = self.macro_owners.get(sid, 0)
+            self.macro_owners[sid] = count + 1
+            if count == 0:
+                self.by_macro[_crate_and_name(sid)].add(sid)
+        if macros:
+            self.file_macros[path] = macros
+        else:
+            self.file_macros.pop(path, None)
+
     def drop_file(self, path: str) -> None:
+        self._define_macros(path, [])
         self.file_item_symbols.pop(path, None)
         self.path_ids.pop(path, None)
         dropped = self.file_symbols.pop(path, ())
@@ -176,22 +238,30 @@ class SymbolTable:
             return next(iter(bucket))
         return None
 
-    def _simple(self, name: str, crate: str, module: str, imports: Imports) -> str | None:
+    def _defines(self, sid: str, macro: bool) -> bool:
+        """Whether a current file defines `sid` as a macro (`macro`) or as something else."""
+        macros = self.macro_owners.get(sid, 0)
+        return macros > 0 if macro else self.owners.get(sid, 0) > macros
+
+    def _simple(self, name: str, crate: str, module: str, imports: Imports,
+                macro: bool = False) -> str | None:
+        """A name (`macro`: of a macro call) resolved through the module, the imports, the
+        globs, then as the crate's only symbol so named (of its namespace)."""
         local = symbol_id(crate, f"{module}::{name}")
-        if local in self.owners:
+        if self._defines(local, macro):
             return local
         imported = imports.aliases.get(name)
         if imported:
             for path in imported:
                 sid = symbol_id(crate, path)
-                if sid in self.owners:
+                if self._defines(sid, macro):
                     return sid
             return None  # imported from elsewhere (another crate): not a crate-wide name
         if imports.globs:
             if ":" in name:  # a path (`a::b!`): its last segment is not `name`
                 for prefix in imports.globs:
                     sid = symbol_id(crate, f"{prefix}::{name}")
-                    if sid in self.owners:
+                    if self._defines(sid, macro):
                         return sid
             else:
                 # The first glob whose module defines `name`, as trying each in turn would
@@ -200,8 +270,10 @@ class SymbolTable:
                 if heads:
                     for prefix in imports.globs:
                         if symbol_id(crate, prefix) in heads:
-                            return symbol_id(crate, f"{prefix}::{name}")
-        return self._unique(self.by_name, crate, name)
+                            sid = symbol_id(crate, f"{prefix}::{name}")
+                            if self._defines(sid, macro):
+                                return sid
+        return self._unique(self.by_macro if macro else self.by_name, crate, name)
 
     def resolve(self, ref: str, item: Item, loc: ModuleLocation,
                 imports: Imports) -> str | None:
@@ -209,9 +281,11 @@ class SymbolTable:
         crate = loc.crate
         module = loc.join(item.module)
         if ref.startswith("."):
+            if ref[1:] in STD_METHOD_NAMES:
+                return None
             return self._unique(self.by_method, crate, ref[1:])
         if ref.endswith("!"):
-            return self._simple(ref[:-1], crate, module, imports)
+            return self._simple(ref[:-1], crate, module, imports, macro=True)
         if "::" not in ref:
             return self._simple(ref, crate, module, imports)
         segments = ref.split("::")

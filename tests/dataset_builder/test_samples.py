@@ -2202,3 +2202,37 @@ def test_the_code_around_a_function_is_widened_into_unused_budget(tmp_path: Path
     code_before = code_before.replace("<EMAIL>", "someone@example.com")
     assert (head + before).endswith("\n" + code_before)  # whole lines
     assert ("\n" + after).startswith(row["suffix"]) and row["suffix"].endswith("\n")
+
+
+def test_bound_traits_are_the_terms_after_the_colon() -> None:
+    """Every capitalised word of a bound was taken as a trait (`<TRAIT:OsString>` for
+    `I: Iterator<Item = OsString>`, and the bounded type itself where the bound had no
+    colon): warp's inline samples labelled 605 of 1,230 so."""
+    from dataset_builder.samples import bound_traits
+
+    assert bound_traits("I: Iterator<Item = OsString> + Send") == ["Iterator", "Send"]
+    assert bound_traits("T: ?Sized + 'a") == []
+    assert bound_traits("F: for<'a> Fn(&'a T) -> Vec<U> + Sync + 'static") == ["Fn", "Sync"]
+    assert bound_traits("W: std::io::Write") == ["Write"]
+    assert bound_traits("Number") == []
+
+
+def test_a_traits_associated_types_are_its_declarations_not_its_prose(tmp_path: Path) -> None:
+    """The header listed the words after "type" in a trait's doc comments as associated
+    types (image's `trait Pixel (associated types: that, Subpixel)`)."""
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    pixel = ("/// A pixel: the type that holds its channels.\npub trait Pixel {\n"
+             "    /// The type of each channel.\n    type Subpixel: Copy;\n"
+             "    #[doc(hidden)] type Raw;\n    fn channels(&self) -> usize;\n}\n")
+    user = ("use crate::pixel::Pixel;\n\npub fn count<P: Pixel>(p: &P) -> usize {\n"
+            "    p.channels() + 1\n}\n")
+    repo = make_repo(tmp_path / "repo", [Commit("one", write={
+        "src/lib.rs": "pub mod pixel;\npub mod user;\n", "src/pixel.rs": pixel,
+        "src/user.rs": user})])
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc",
+                 "none"]) == 0
+    row = next(r for r in read_samples(out).to_pylist()
+               if r["scale"] == "micro" and r["name"] == "count")
+    assert "// trait Pixel (associated types: Subpixel, Raw)\n" in row["context"], row["context"]

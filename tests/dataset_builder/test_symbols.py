@@ -15,17 +15,19 @@ pub struct Foo;
 impl Foo {
     pub fn new() -> Self { Self::make() }
     fn make() -> Self { Foo }
-    fn len(&self) -> usize { 0 }
+    fn tally(&self) -> usize { 0 }
     fn area(&self) -> u8 { 1 }
+    fn len(&self) -> usize { 2 }
 }
 pub enum Color { Red, Green }
 fn local() -> Foo { Foo::new() }
 macro_rules! square { () => {} }
+pub fn ready() -> u8 { 0 }
 """,
     "src/c.rs": """\
 pub struct Foo;
 pub struct Unique;
-impl Foo { fn len(&self) -> usize { 1 } }
+impl Foo { fn tally(&self) -> usize { 1 } }
 """,
     "src/b.rs": """\
 use crate::a::Foo as Bar;
@@ -36,9 +38,12 @@ fn g() {
     let f: Foo = Foo::new();
     let u: Unique = todo!();
     let c = Color::Red;
-    x.len();
+    x.tally();
     x.area();
+    x.len();
     square!();
+    ready!();
+    square();
     let m: HashMap<u8, u8> = HashMap::new();
     crate::a::Foo::new();
     super::a::Color::Green;
@@ -81,9 +86,10 @@ def world() -> World:
 def test_symbols_defined(world: World) -> None:
     assert set(world.table.owners) == {
         ".|crate::a::Foo", ".|crate::a::Foo::new", ".|crate::a::Foo::make",
-        ".|crate::a::Foo::len", ".|crate::a::Foo::area", ".|crate::a::Color",
-        ".|crate::a::local", ".|crate::a::square", ".|crate::c::Foo", ".|crate::c::Unique",
-        ".|crate::c::Foo::len", ".|crate::b::g", "crates/other|crate::OnlyThere",
+        ".|crate::a::Foo::tally", ".|crate::a::Foo::area", ".|crate::a::Color",
+        ".|crate::a::Foo::len", ".|crate::a::ready", ".|crate::a::local",
+        ".|crate::a::square", ".|crate::c::Foo", ".|crate::c::Unique",
+        ".|crate::c::Foo::tally", ".|crate::b::g", "crates/other|crate::OnlyThere",
         "crates/other|crate::z",
     }
 
@@ -112,10 +118,15 @@ def test_imports_of(world: World) -> None:
     ("src/b.rs", "function:g", "Color::Red", ".|crate::a::Color"),
     ("src/b.rs", "function:g", "super::a::Color::Green", ".|crate::a::Color"),
     ("src/b.rs", "function:g", "crate::a::Foo::new", ".|crate::a::Foo::new"),
-    # Macros.
+    # Macros, in their own namespace: `ready!` is not the function `ready` (another crate's
+    # macro: futures-rs), and a bare `square` is not the macro.
     ("src/b.rs", "function:g", "square!", ".|crate::a::square"),
-    # `.method`: unique in the crate resolves, ambiguous (two `len`) does not.
+    ("src/b.rs", "function:g", "ready!", None),
+    ("src/b.rs", "function:g", "square", None),
+    # `.method`: unique in the crate resolves, ambiguous (two `tally`) does not, and neither
+    # does a name std's methods carry (`.len()` of a Vec, not the crate's only `len`).
     ("src/b.rs", "function:g", ".area", ".|crate::a::Foo::area"),
+    ("src/b.rs", "function:g", ".tally", None),
     ("src/b.rs", "function:g", ".len", None),
     # External or unknown names stay unresolved.
     ("src/b.rs", "function:g", "HashMap", None),
@@ -139,8 +150,8 @@ def test_drop_file_and_redefine(world: World) -> None:
     table = world.table
     table.drop_file("src/c.rs")
     assert ".|crate::c::Foo" not in table.owners
-    # Foo is now unique crate-wide, and `.len` too.
-    assert world.resolve("src/b.rs", "function:g", ".len") == ".|crate::a::Foo::len"
+    # Foo is now unique crate-wide, and `.tally` too.
+    assert world.resolve("src/b.rs", "function:g", ".tally") == ".|crate::a::Foo::tally"
     world.add("src/c.rs", "pub struct Foo;\n")
     assert ".|crate::c::Foo" in table.owners
     assert (".", "Unique") not in table.by_name
@@ -200,7 +211,7 @@ def test_generation_moves_only_when_the_defined_symbols_change(world: World) -> 
     assert world.table.generation == start
     world.table.drop_file("src/nowhere.rs")
     assert world.table.generation == start
-    world.add("src/c.rs", "pub struct Foo;\n")  # Unique and Foo::len go
+    world.add("src/c.rs", "pub struct Foo;\n")  # Unique and Foo::tally go
     assert world.table.generation > start
     assert world.resolve("src/b.rs", "function:g", "Unique") is None
     dropped = world.table.generation
