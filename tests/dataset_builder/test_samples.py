@@ -2236,3 +2236,26 @@ def test_a_traits_associated_types_are_its_declarations_not_its_prose(tmp_path: 
     row = next(r for r in read_samples(out).to_pylist()
                if r["scale"] == "micro" and r["name"] == "count")
     assert "// trait Pixel (associated types: Subpixel, Raw)\n" in row["context"], row["context"]
+
+
+def test_crate_samples_place_item_less_files_by_path_and_leave_blank_files_out(
+        tmp_path: Path) -> None:
+    """A file without items went to the root crate (image's `fuzz/fuzzers/*.rs`, only a
+    `fuzz_target!` call each, in 276 of its 377 crate samples), and a crate of blank files
+    was a sample of `<file_sep>` lines alone (futures-rs)."""
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    repo = make_repo(tmp_path / "repo", [Commit("one", write={
+        "src/lib.rs": "pub mod util;\npub fn root() -> u8 { util::one() }\n",
+        "src/util.rs": "pub fn one() -> u8 {\n    1\n}\n",
+        "fuzz/fuzzers/fuzz_decode.rs": "fuzz_target!(|data: &[u8]| {\n    let _ = data;\n});\n",
+        "empty/src/lib.rs": "\n", "empty/src/a.rs": ""})])
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc",
+                 "none"]) == 0
+    full = {r["crate"]: r for r in read_samples(out).to_pylist() if r["scale"] == "full"}
+    assert "fuzz_target!" not in full["."]["target"]
+    assert full["."]["paths"] == ["src/util.rs", "src/lib.rs"]
+    assert "empty" not in full
+    fuzz = [r for r in full.values() if "fuzz/fuzzers/fuzz_decode.rs" in r["paths"]]
+    assert len(fuzz) <= 1 and all(r["crate"] == "fuzz/fuzzers" for r in fuzz)
