@@ -40,6 +40,7 @@ from dataset_builder.gitio import (
     foreign_merges,
     iter_commits,
     iter_merge_sides,
+    library_folders,
     list_tree,
 )
 from dataset_builder.modules import ModuleFacts, ModuleLocation, locate_module
@@ -458,7 +459,8 @@ class Miner:
             loc = locate_module(change.path)
             old_loc = locate_module(old_path)
             if change.status != "D":
-                symbols.define_file(change.path, loc, new_items)
+                symbols.define_file(change.path, loc, new_items,
+                                    new_parsed.uses if new_parsed is not None else None)
 
             renamed = old_path != change.path
             changed_items, unmatched_old = new_items, old_list
@@ -1068,6 +1070,9 @@ def mine_history(info: RepoInfo, config: MineConfig, work: WorkDir, cache: BlobC
     from dataset_builder.parsepool import ParsePool
 
     state = work.load() or MinerState()
+    # Names `use` may give the repository's libraries by (a resumed run's state has them).
+    for name, folder in library_folders(info, cache.reader).items():
+        state.symbols.crate_folders.setdefault(name, folder)
     miner = Miner(info, config, state, cache)
     # Every commit passes through the merge sync, those a resumed run skips too: it keeps
     # the walk's view of the tree.

@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from dataset_builder.modules import ModuleLocation, resolve_use_path
+from dataset_builder.modules import ModuleLocation, locate_module, resolve_use_path
 from dataset_builder.rust_items import Item, UsePath
 
 _NOT_SAVED = ("path_ids", "glob_prefixes")
@@ -60,8 +60,20 @@ class Imports:
             if use.path.endswith("::*"):
                 globs.append(resolve_use_path(use.path[:-3], use_module))
             elif use.alias:
-                aliases.setdefault(use.alias, []).append(resolve_use_path(use.path, use_module))
+                aliases.setdefault(use.alias, []).extend(use_targets(use.path, use_module))
         return cls(aliases, globs)
+
+
+def use_targets(path: str, use_module: str) -> list[str]:
+    """What a `use` path may name, in the order tried: relative to its module (2018), then
+    from the crate's root (2015: `use {SqliteResult, SqliteConnection};` in rusqlite), then
+    as `@name::…`, a path that starts with a crate's name (a workspace sibling, or a
+    package's own library from its binary: `use hyperfine::timer::Timer`)."""
+    if path.split("::", 1)[0] in ("crate", "self", "super"):
+        return [resolve_use_path(path, use_module)]
+    relative = resolve_use_path(path, use_module)
+    rooted = f"crate::{path}"
+    return [relative, f"@{path}"] if relative == rooted else [relative, rooted, f"@{path}"]
 
 
 @dataclass
@@ -81,6 +93,14 @@ class SymbolTable:
     macro_owners: dict[str, int] = field(default_factory=dict)
     # path -> the macro symbol ids its current version defines
     file_macros: dict[str, list[str]] = field(default_factory=dict)
+    # The `pub use` re-exports: the symbol id of the name a `pub use` makes -> what it names
+    # (use_targets, in its crate). futures-util imports `futures_core::Stream`, which
+    # futures-core re-exports from `crate::stream::Stream`.
+    reexports: dict[str, list[str]] = field(default_factory=dict)
+    file_reexports: dict[str, list[str]] = field(default_factory=dict)  # path -> their ids
+    # A library's name as `use` writes it -> its crate folder (gitio's manifests at the
+    # revision, and a folder's name for a `src/lib.rs` the revision lacks).
+    crate_folders: dict[str, str] = field(default_factory=dict)
     # path -> symbol ids its current version defines
     file_symbols: dict[str, list[str]] = field(default_factory=dict)
     # path -> its items' symbols as the parser gives them (inside the file): compared first,
@@ -111,7 +131,8 @@ class SymbolTable:
         self.__dict__.setdefault("generation", 0)
         for name in ("by_macro",):
             self.__dict__.setdefault(name, defaultdict(set))
-        for name in ("macro_owners", "file_macros"):
+        for name in ("macro_owners", "file_macros", "reexports", "file_reexports",
+                     "crate_folders"):
             self.__dict__.setdefault(name, {})
         self.__dict__["path_ids"] = {}
         self.__dict__["glob_prefixes"] = defaultdict(set)
@@ -130,8 +151,14 @@ class SymbolTable:
             if not bucket:
                 del self.glob_prefixes[last]
 
-    def define_file(self, path: str, loc: ModuleLocation, items: list[Item]) -> None:
-        """Replace what `path` defines with the symbols of `items`."""
+    def define_file(self, path: str, loc: ModuleLocation, items: list[Item],
+                    uses: list[UsePath] | None = None) -> None:
+        """Replace what `path` defines with the symbols of `items` and the re-exports of its
+        `pub use` leaves (`uses`)."""
+        self._define_reexports(path, loc, items, uses or [])
+        if loc.module == "crate" and path.endswith("src/lib.rs") and loc.crate != ".":
+            self.crate_folders.setdefault(
+                PurePosixPath(loc.crate).name.replace("-", "_"), loc.crate)
         # A macro's marked: a function turned into a macro of its name changes the macros.
         item_symbols = [item.symbol + "!" * (item.kind == "macro_rules") for item in items
                         if item.symbol]
@@ -206,8 +233,32 @@ class SymbolTable:
         else:
             self.file_macros.pop(path, None)
 
+    def _define_reexports(self, path: str, loc: ModuleLocation, items: list[Item],
+                          uses: list[UsePath]) -> None:
+        public = {item.key for item in items
+                  if item.kind == "use" and item.visibility.startswith("pub")}
+        made: dict[str, list[str]] = {}
+        if public:
+            for use in uses:
+                if use.item in public and use.alias and not use.path.endswith("::*"):
+                    use_module = loc.join(use.module)
+                    made.setdefault(symbol_id(loc.crate, f"{use_module}::{use.alias}"),
+                                    []).extend(use_targets(use.path, use_module))
+        before = self.file_reexports.get(path, [])
+        if before == list(made) and all(self.reexports.get(sid) == made[sid] for sid in made):
+            return
+        self.generation += 1
+        for sid in before:
+            self.reexports.pop(sid, None)
+        self.reexports.update(made)
+        if made:
+            self.file_reexports[path] = list(made)
+        else:
+            self.file_reexports.pop(path, None)
+
     def drop_file(self, path: str) -> None:
         self._define_macros(path, [])
+        self._define_reexports(path, locate_module(path), [], [])
         self.file_item_symbols.pop(path, None)
         self.path_ids.pop(path, None)
         dropped = self.file_symbols.pop(path, ())
@@ -243,26 +294,46 @@ class SymbolTable:
         macros = self.macro_owners.get(sid, 0)
         return macros > 0 if macro else self.owners.get(sid, 0) > macros
 
+    def _find(self, crate: str, path: str, macro: bool = False, hops: int = 3) -> str | None:
+        """The symbol id an absolute `path` of `crate` names (`@name::…`: starting with a
+        crate's name): one defined there, or one a `pub use` there re-exports (`hops`: how
+        many re-exports deep)."""
+        if path.startswith("@"):
+            name, _, rest = path[1:].partition("::")
+            folder = self.crate_folders.get(name)
+            if folder is None or not rest:
+                return None
+            crate, path = folder, f"crate::{rest}"
+        sid = symbol_id(crate, path)
+        if self._defines(sid, macro):
+            return sid
+        if hops:
+            for target in self.reexports.get(sid, ()):
+                found = self._find(crate, target, macro, hops - 1)
+                if found is not None:
+                    return found
+        return None
+
     def _simple(self, name: str, crate: str, module: str, imports: Imports,
                 macro: bool = False) -> str | None:
         """A name (`macro`: of a macro call) resolved through the module, the imports, the
         globs, then as the crate's only symbol so named (of its namespace)."""
-        local = symbol_id(crate, f"{module}::{name}")
-        if self._defines(local, macro):
+        local = self._find(crate, f"{module}::{name}", macro)
+        if local is not None:
             return local
         imported = imports.aliases.get(name)
         if imported:
             for path in imported:
-                sid = symbol_id(crate, path)
-                if self._defines(sid, macro):
-                    return sid
+                found = self._find(crate, path, macro)
+                if found is not None:
+                    return found
             return None  # imported from elsewhere (another crate): not a crate-wide name
         if imports.globs:
             if ":" in name:  # a path (`a::b!`): its last segment is not `name`
                 for prefix in imports.globs:
-                    sid = symbol_id(crate, f"{prefix}::{name}")
-                    if self._defines(sid, macro):
-                        return sid
+                    found = self._find(crate, f"{prefix}::{name}", macro)
+                    if found is not None:
+                        return found
             else:
                 # The first glob whose module defines `name`, as trying each in turn would
                 # find it.
@@ -299,6 +370,13 @@ class SymbolTable:
             # as a name, then walk down.
             head = self._simple(segments[0], crate, module, imports)
             if head is None:
+                # A module by the name it was imported as (`use futures_core::stream;` then
+                # `stream::Stream`), or a crate by its name.
+                rest = "::".join(segments[1:])
+                for base in [*imports.aliases.get(segments[0], ()), f"@{segments[0]}"]:
+                    found = self._exact_prefix(crate, f"{base}::{rest}")
+                    if found is not None:
+                        return found
                 module_sid = symbol_id(crate, f"{module}::{segments[0]}")
                 absolute = "::".join([module, *segments])
                 if module_sid not in self.owners and segments[0] not in imports.aliases:
@@ -311,7 +389,7 @@ class SymbolTable:
         """The longest prefix of an absolute path that is a symbol (`Token::Ident` -> `Token`)."""
         parts = absolute.split("::")
         for end in range(len(parts), 1, -1):
-            sid = symbol_id(crate, "::".join(parts[:end]))
-            if sid in self.owners:
-                return sid
+            found = self._find(crate, "::".join(parts[:end]))
+            if found is not None:
+                return found
         return None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from dataset_builder.modules import locate_module
@@ -66,7 +68,7 @@ class World:
     def add(self, path: str, text: str) -> None:
         parsed, _ = parse_rust(text.encode())
         self.parsed[path] = parsed
-        self.table.define_file(path, locate_module(path), parsed.items)
+        self.table.define_file(path, locate_module(path), parsed.items, parsed.uses)
 
     def item(self, path: str, key: str) -> Item:
         return next(i for i in self.parsed[path].items if i.key == key)
@@ -311,3 +313,47 @@ fn bare_limit() -> usize { LIMIT }
         ".|crate::Nvic::PTR"
     assert world.resolve("src/lib.rs", "function:bare", "PTR") is None
     assert world.resolve("src/lib.rs", "function:bare_limit", "LIMIT") is None  # the only one
+
+
+def test_workspace_crates_reexports_and_2015_paths_resolve() -> None:
+    """futures-util imports `futures_core::Stream`, which futures-core re-exports from its
+    `stream` module; a package's binary imports its own library by name (`use
+    hyperfine::timer::Timer`); a 2015 crate's `use` starts at its root (`use {Conn}` in a
+    module). None of these resolved: futures-rs's 11,674 function dependencies named no other
+    crate."""
+    world = World({
+        "core-lib/src/lib.rs": "pub mod stream;\npub use self::stream::Stream;\n",
+        "core-lib/src/stream.rs": "pub trait Stream { fn next_item(&mut self); }\n",
+        "util/src/lib.rs": """\
+use core_lib::Stream;
+use core_lib::stream;
+pub fn drive<S: Stream>(s: &mut S) { s.next_item() }
+pub fn by_module<S: stream::Stream>(s: &mut S) { s.next_item() }
+pub fn by_path<S: core_lib::stream::Stream>(s: &mut S) { s.next_item() }
+""",
+        "src/lib.rs": "pub mod timer;\npub mod conn;\n",
+        "src/timer.rs": "pub struct Timer;\n",
+        "src/conn.rs": "pub struct Conn;\n",
+        "src/main.rs": "use app::timer::Timer;\nfn main() { let t: Timer = Timer; }\n",
+        "src/old.rs": "use conn::Conn;\nfn open() -> Conn { Conn }\n",
+    })
+    world.table.crate_folders.update({"core_lib": "core-lib", "app": "."})
+    stream = "core-lib|crate::stream::Stream"
+    assert world.resolve("util/src/lib.rs", "function:drive", "Stream") == stream
+    assert world.resolve("util/src/lib.rs", "function:by_module", "stream::Stream") == stream
+    assert world.resolve("util/src/lib.rs", "function:by_path",
+                         "core_lib::stream::Stream") == stream
+    assert world.resolve("src/main.rs", "function:main", "Timer") == ".|crate::timer::Timer"
+    assert world.resolve("src/old.rs", "function:open", "Conn") == ".|crate::conn::Conn"
+
+
+def test_library_folders_read_the_revisions_manifests(tmp_path: Path) -> None:
+    from dataset_builder.gitio import BlobReader, library_folders, open_repo
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    repo = make_repo(tmp_path / "repo", [Commit("one", write={
+        "Cargo.toml": '[package]\nname = "my-app"\n\n[workspace]\nmembers = ["core"]\n',
+        "core/Cargo.toml": '[package]\nname = "futures-core"\n[lib]\nname = "fcore"\n',
+        "bad/Cargo.toml": "[package\n", "virtual/Cargo.toml": "[workspace]\n"})])
+    info = open_repo(repo.path)
+    assert library_folders(info, BlobReader(info.git_dir)) == {"my_app": ".", "fcore": "core"}
