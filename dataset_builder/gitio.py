@@ -99,12 +99,30 @@ class RepoInfo:
     rules: PathRules = PathRules()
 
 
+# git's documented default, whatever the repository's config says (`diff.renameLimit=1` in
+# it gave hyperfine 97 more lineages: renames its diffs no longer followed).
+_CONFIG = ("-c", "diff.renameLimit=1000")
+
+
 def _git(git_dir: Path, *args: str) -> list[str]:
-    return ["git", f"--git-dir={git_dir}", *args]
+    return ["git", *_CONFIG, f"--git-dir={git_dir}", *args]
+
+
+# What `git rev-parse --local-env-vars` lists (git 2.39), and `git -c`'s own: an exported
+# GIT_DIR (set in every git hook) made a build of one repository mine another, silently.
+_REPOSITORY_ENV = frozenset({
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_CONFIG", "GIT_CONFIG_PARAMETERS",
+    "GIT_CONFIG_COUNT", "GIT_OBJECT_DIRECTORY", "GIT_DIR", "GIT_WORK_TREE",
+    "GIT_IMPLICIT_WORK_TREE", "GIT_GRAFT_FILE", "GIT_INDEX_FILE", "GIT_NO_REPLACE_OBJECTS",
+    "GIT_REPLACE_REF_BASE", "GIT_PREFIX", "GIT_INTERNAL_SUPER_PREFIX", "GIT_SHALLOW_FILE",
+    "GIT_COMMON_DIR", "GIT_NAMESPACE", "GIT_CEILING_DIRECTORIES",
+    "GIT_DISCOVERY_ACROSS_FILESYSTEM"})
 
 
 def _env() -> dict[str, str]:
-    return {**os.environ, **_GIT_ENV}
+    env = {k: v for k, v in os.environ.items() if k not in _REPOSITORY_ENV
+           and not k.startswith(("GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_"))}
+    return {**env, **_GIT_ENV}
 
 
 def _rev_parse(path: Path, *args: str, ceiling: str) -> str | None:

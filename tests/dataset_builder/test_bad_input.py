@@ -668,3 +668,33 @@ def test_an_unreadable_repository_folder_is_said_to_be_unreadable(
     assert main(["--repo", str(folder), "--out", str(tmp_path / "out"), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert err.strip() == f"error: --repo {folder}: permission denied (cannot read the folder)"
+
+
+def test_the_environment_and_the_repositorys_config_do_not_change_what_is_mined(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An exported GIT_DIR (every git hook sets one) made a build of one repository mine
+    another, silently; a repository's `diff.renameLimit=1` stopped its renames being
+    followed. Both builds equal a plain one."""
+    body = "".join(f"pub fn f{k}() -> u32 {{ {k} }}\n" for k in range(20))
+    steps = [Commit("one", write={"src/lib.rs": "mod a;\nmod b;\n", "src/a.rs": body,
+                                  "src/b.rs": body.replace("f", "g")}),
+             # Renamed and edited (exact renames are found whatever the limit).
+             Commit("move", rename={"src/a.rs": "src/c.rs", "src/b.rs": "src/d.rs"},
+                    write={"src/lib.rs": "mod c;\nmod d;\n", "src/c.rs": body + "\n",
+                           "src/d.rs": body.replace("f", "g") + "\n"})]
+    repo = make_repo(tmp_path / "repo", steps).path
+    other = make_repo(tmp_path / "other", [Commit("x", write={"src/lib.rs": "fn x() {}\n"})])
+    plain = tmp_path / "plain"
+    assert main(["--repo", str(repo), "--out", str(plain), "--quiet", "--no-samples"]) == 0
+    git(repo, "config", "diff.renameLimit", "1")
+    monkeypatch.setenv("GIT_DIR", str(other.path / ".git"))
+    monkeypatch.setenv("GIT_WORK_TREE", str(other.path))
+    odd = tmp_path / "odd"
+    assert main(["--repo", str(repo), "--out", str(odd), "--quiet", "--no-samples"]) == 0
+    monkeypatch.delenv("GIT_DIR")
+    monkeypatch.delenv("GIT_WORK_TREE")
+    for table in ("commits", "files", "items"):
+        assert pq.read_table(odd / f"{table}.parquet").equals(
+            pq.read_table(plain / f"{table}.parquet")), table
+    assert json.loads((odd / "manifest.json").read_text())["repo"]["head"] == \
+        git(repo, "rev-parse", "HEAD").strip()
