@@ -349,6 +349,12 @@ def _build_or_skip(config: MineConfig, info: RepoInfo, out: Path, label: str, st
         rebuilt = sample_config is not None and _add_samples(
             out, info, previous, label, config, sample_config, progress)
         return BuildResult(out, previous, up_to_date=not rebuilt)
+    if previous and previous.get("status") == "complete":
+        # This build replaces the tables a file at a time: the earlier manifest must not
+        # vouch for them meanwhile (killed after its items.parquet landed, a rebuild left
+        # the manifest of 1,000 commits over the tables of 3,501, and the earlier command
+        # said "up to date").
+        atomic_write_json(out / MANIFEST, {**previous, "status": "being replaced"})
     # The drawer is started first: it imports matplotlib on spare CPU.
     with Drawer.take() as drawer, contextlib.ExitStack() as cleanup:
         return _build(config, info, out, config_hash, label, started, progress,

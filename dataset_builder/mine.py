@@ -272,7 +272,13 @@ class BlobCache:
         parsed = None
         if skip is None and data is not None:
             previous = self.trees.get(previous_sha) if previous_sha else None
-            parsed, tree = parse_rust(data, self.parser, previous)
+            try:
+                parsed, tree = parse_rust(data, self.parser, previous)
+            except RecursionError:
+                # Items nested past Python's recursion limit (500 inline `mod`s in one
+                # another): counted, where every run crashed on the file again.
+                blob = self.blobs[sha] = Blob(None, "too_deeply_nested", len(data))
+                return blob
             self.parsed += 1
             self.reparsed += sha in self.dropped
             self.incremental += previous is not None

@@ -10,6 +10,7 @@ Results are the same as parsing in-process, whichever worker parses what.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import queue
@@ -215,16 +216,22 @@ class ParsePool:
                  rules: PathRules = NO_RULES) -> None:
         self.rules = rules  # paths not mined besides the fixed rules: not parsed either
         ctx = mp.get_context("fork")
-        self.inboxes = [ctx.SimpleQueue() for _ in range(workers)]
+        self.inboxes: list[Any] = []
         self.outbox = ctx.Queue()
         parent_pid = os.getpid()
-        self.procs: list[BaseProcess] = [
-            ctx.Process(target=_worker, args=(i, git_dir, max_bytes, inbox, self.outbox,
-                                              parent_pid),
-                        daemon=True, name=f"ferric-parse-{i}")
-            for i, inbox in enumerate(self.inboxes)]
-        for proc in self.procs:
+        self.procs: list[BaseProcess] = []
+        for i in range(workers):
+            inbox = ctx.SimpleQueue()
+            proc = ctx.Process(target=_worker, args=(i, git_dir, max_bytes, inbox, self.outbox,
+                                                     parent_pid),
+                               daemon=True, name=f"ferric-parse-{i}")
             proc.start()
+            # The worker holds the inbox's only read end (closed here before the next fork):
+            # a worker that dies (the OOM killer's kill -9) breaks the pipe, so a put raises
+            # instead of waiting for ever on a full pipe nobody reads.
+            inbox._reader.close()  # type: ignore[attr-defined]
+            self.inboxes.append(inbox)
+            self.procs.append(proc)
         self.in_flight: dict[int, list[str]] = {}  # chunk -> blobs submitted, not collected
         self.pins: dict[int, list[str]] = {}  # chunk -> blobs held for it
         self.early: dict[int, list[Any]] = {}
@@ -300,8 +307,11 @@ class ParsePool:
                     add(change.new_blob, change.old_blob, change.path, change.old_path)
         self.in_flight[chunk_id] = sent
         self.pins[chunk_id] = pins
-        for inbox, tasks in zip(self.inboxes, per_worker, strict=True):
-            inbox.put((chunk_id, tasks))
+        for inbox, tasks, proc in zip(self.inboxes, per_worker, self.procs, strict=True):
+            try:
+                inbox.put((chunk_id, tasks))
+            except OSError:  # its reader is gone
+                raise RuntimeError(f"parse worker died: {proc.name}") from None
 
     def collect(self, chunk_id: int, cache: BlobCache) -> None:
         """Wait for every worker's results for the chunk and put them into the cache.
@@ -378,7 +388,8 @@ class ParsePool:
             if not wanted:
                 proc.kill()
             elif proc.is_alive():
-                inbox.put(None)
+                with contextlib.suppress(OSError):  # it died meanwhile
+                    inbox.put(None)
         for proc in self.procs:
             proc.join(timeout=5)
             if proc.is_alive():

@@ -698,3 +698,21 @@ def test_the_environment_and_the_repositorys_config_do_not_change_what_is_mined(
             pq.read_table(plain / f"{table}.parquet")), table
     assert json.loads((odd / "manifest.json").read_text())["repo"]["head"] == \
         git(repo, "rev-parse", "HEAD").strip()
+
+
+def test_items_nested_past_the_recursion_limit_are_a_counted_skip(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """500 inline modules in one another crashed every run on the same file (a RecursionError
+    from the parse, in a worker or not)."""
+    deep = "".join(f"mod m{k} {{\n" for k in range(600)) + "fn f() {}\n" + "}\n" * 600
+    repo = make_repo(tmp_path / "repo", [
+        Commit("one", write={"src/lib.rs": "pub fn kept() {}\n", "src/deep.rs": deep})]).path
+    for workers in ("0", "2"):
+        out = tmp_path / f"out{workers}"
+        code, err = run_main(capsys, "--repo", str(repo), "--out", str(out), "--no-samples",
+                             "--workers", workers)
+        assert code == 0, err
+        m = json.loads((out / "manifest.json").read_text())
+        assert m["skips"]["too_deeply_nested"] == 1
+        keys = {r["key"] for r in pq.read_table(out / "items.parquet").to_pylist()}
+        assert "function:kept" in keys

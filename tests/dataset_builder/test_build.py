@@ -235,6 +235,33 @@ def test_other_settings_rebuild(shapes: BuiltRepo, tmp_path: Path) -> None:
     assert manifest(out)["counts"]["commits"] == 5
 
 
+def test_a_rebuild_stopped_midway_leaves_no_manifest_vouching_for_its_tables(
+        shapes: BuiltRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A rebuild with other settings, killed once it had replaced a table, left the earlier
+    build's complete manifest over the new tables: the earlier command said "up to date"."""
+    from dataset_builder import build
+
+    out = tmp_path / "out"
+    first = ["--repo", str(shapes.path), "--out", str(out), "--quiet", "--no-samples",
+             "--max-commits", "2"]
+    assert main(first) == 0
+
+    def dies(*args: Any, **kwargs: Any) -> Any:
+        (out / "items.parquet").write_bytes(b"half of another build's table")
+        raise RuntimeError("killed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(build, "_mine", dies)
+        assert main(first[:-2]) != 0
+    assert manifest(out)["status"] != "complete"
+    capsys.readouterr()
+    assert main(first) == 0
+    assert "up to date" not in capsys.readouterr().err
+    assert manifest(out)["status"] == "complete"
+    assert pq.read_table(out / "items.parquet").num_rows == manifest(out)["counts"]["item_rows"]
+
+
 def test_workers_do_not_change_outputs(shapes: BuiltRepo, shapes_out: Path,
                                        tmp_path: Path) -> None:
     out = tmp_path / "out"

@@ -196,3 +196,43 @@ def test_workers_leave_ctrl_c_to_the_walk_and_stop_at_once_when_not_wanted(
         pool.close(wanted=False)
     assert time.monotonic() - started < 2
     assert not any(proc.is_alive() for proc in pool.procs)
+
+
+def test_a_worker_killed_outright_is_reported_not_waited_for(tmp_path: Path) -> None:
+    """A parse worker killed with kill -9 (the OOM killer) left the walk blocked for ever on
+    a put into its inbox, a full pipe that the other workers held open too."""
+    import os
+    import signal
+    import threading
+
+    from dataset_builder.gitio import BlobReader, iter_commits, open_repo
+    from dataset_builder.mine import BlobCache
+    from dataset_builder.parsepool import ParsePool
+    from tests.dataset_builder.conftest import linear_repo
+
+    repo = linear_repo(tmp_path / "repo", 3)
+    info = open_repo(repo.path)
+    commits = list(iter_commits(info))
+    pool = ParsePool(info.git_dir, 1 << 20, 2)
+    cache = BlobCache(BlobReader(info.git_dir), 1 << 20)
+    errors: list[BaseException] = []
+
+    def submit_for_ever() -> None:
+        try:
+            for chunk in range(100_000):  # fills the dead worker's pipe, then blocks
+                pool.submit(chunk, commits, cache)
+                cache.blobs.clear()
+                pool.in_flight.clear()
+        except BaseException as exc:
+            errors.append(exc)
+
+    try:
+        os.kill(pool.procs[0].pid or 0, signal.SIGKILL)
+        pool.procs[0].join(5)
+        walk = threading.Thread(target=submit_for_ever, daemon=True)
+        walk.start()
+        walk.join(20)
+        assert not walk.is_alive(), "blocked on the dead worker's inbox"
+        assert len(errors) == 1 and "parse worker died: ferric-parse-0" in str(errors[0])
+    finally:
+        pool.close(wanted=False)
