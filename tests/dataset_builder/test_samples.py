@@ -2259,3 +2259,35 @@ def test_crate_samples_place_item_less_files_by_path_and_leave_blank_files_out(
     assert "empty" not in full
     fuzz = [r for r in full.values() if "fuzz/fuzzers/fuzz_decode.rs" in r["paths"]]
     assert len(fuzz) <= 1 and all(r["crate"] == "fuzz/fuzzers" for r in fuzz)
+
+
+def test_an_impl_blocks_pack_holds_what_its_methods_use(tmp_path: Path) -> None:
+    """An impl block's references were its header's alone (its type and trait): what its
+    methods used was shown nowhere (hyperfine: 428 of 798 such definitions), and the code
+    around the block never; hyperfine's impl samples left a median 7,931 of 8,192 tokens
+    unused."""
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    units = "pub struct Meters(pub f64);\n\npub fn scale_factor() -> f64 {\n    2.0\n}\n"
+    shape = ("use crate::units::{scale_factor, Meters};\n\npub struct Square {\n"
+             "    pub side: f64,\n}\n\nimpl Square {\n"
+             "    pub fn side_in_meters(&self) -> Meters {\n"
+             "        Meters(self.side * scale_factor())\n    }\n\n"
+             "    pub fn doubled(&self) -> Square {\n"
+             "        Square { side: self.side * 2.0 }\n    }\n}\n\n"
+             "pub fn after_the_impl() -> u8 {\n    7\n}\n")
+    repo = make_repo(tmp_path / "repo", [Commit("one", write={
+        "src/lib.rs": "pub mod units;\npub mod shape;\n", "src/units.rs": units,
+        "src/shape.rs": shape})])
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc",
+                 "none"]) == 0
+    [row] = [r for r in read_samples(out).to_pylist()
+             if r["scale"] == "small" and r["name"] == "impl Square"]
+    assert ".|crate::units::Meters" in row["dependencies"]
+    assert ".|crate::units::scale_factor" in row["dependencies"]
+    assert not any(d.endswith(("::side_in_meters", "::doubled")) for d in row["dependencies"])
+    assert "pub struct Meters(pub f64);" in row["context"]
+    assert "fn scale_factor() -> f64;" in row["context"]
+    assert "pub struct Square {" in row["context"]  # the code before the block
+    assert "pub fn after_the_impl() -> u8 {" in row["suffix"]
