@@ -48,7 +48,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dataset_builder import schema
-from dataset_builder.atomic import atomic_write_bytes, atomic_write_json
+from dataset_builder.atomic import atomic_write, atomic_write_bytes, atomic_write_json
 from dataset_builder.cargo_manifest import registry_folders, registry_releases
 from dataset_builder.children import exit_with_parent, picklable
 from dataset_builder.gitio import BlobReader, RepoInfo, list_tree
@@ -63,9 +63,11 @@ from dataset_builder.quality import (
     FilterConfig,
     NearDuplicateIndex,
     PieceChecks,
+    exact_jaccard,
     leak_check,
     piece_digests,
     redact,
+    shingle_set,
 )
 from dataset_builder.rustdoc import RustdocFacts, rustdoc_facts
 from dataset_builder.type_facts import (
@@ -1456,6 +1458,7 @@ def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
         redactions.update(scale_redactions)
         inline_tokens.update(scale_tokens)
 
+    _drop_cross_scale_leaks(staging, stats, config)
     for split in schema.SPLITS:  # every split readable, even an empty one
         if not any((staging / split).glob("*.parquet")):
             pq.write_table(schema.SAMPLES.empty_table(),
@@ -1481,6 +1484,7 @@ def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
     section["sanity"] = _sanity(section)
     for scale in schema.SCALES:
         (staging / _SCALE_DONE.format(scale)).unlink(missing_ok=True)
+    (staging / _CROSS_SCALE).unlink(missing_ok=True)
     atomic_write_json(staging / MARKER, {"config_hash": config_hash, "section": section})
     atomic_write_json(out / TYPE_TOKENS, type_tokens)
     # The marker is inside the folder it vouches for; the folder replaces the old one whole.
@@ -1490,6 +1494,73 @@ def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
     staging.rename(final)
     shutil.rmtree(old, ignore_errors=True)
     return section
+
+
+_CROSS_SCALE = ".cross-scale.json"  # in staging: the held-out samples dropped, by id
+
+
+def _drop_cross_scale_leaks(staging: Path, stats: dict[str, ScaleStats],
+                            config: SampleConfig) -> None:
+    """Drop each held-out (valid, test) sample whose target is a near-duplicate of a train
+    target of another scale: the same code at another size (a module file that is one
+    function, kept as a test module and a train function: hyperfine's test module
+    `a5b2a065…` was 99.7% a train function). The check within a scale misses these.
+    Compared: pairs with a path in common and lengths within a factor of two, by exact
+    Jaccard of their shingle sets. The ids dropped are written first, so a resumed run
+    drops the same ones and counts them once (the scales' results are saved before)."""
+    marker = staging / _CROSS_SCALE
+    if marker.exists():
+        dropped: dict[str, list[str]] = json.loads(marker.read_text())
+    else:
+        held: dict[str, list[tuple[str, str, str, str]]] = defaultdict(list)
+        for split in ("valid", "test"):
+            for path in sorted((staging / split).glob("*.parquet")):
+                table = pq.read_table(path, columns=["id", "scale", "paths", "target"])
+                for sid, scale, paths, target in zip(*(table.column(c).to_pylist() for c in (
+                        "id", "scale", "paths", "target")), strict=True):
+                    for file_path in paths:
+                        held[file_path].append((sid, scale, split, target))
+        shingles: dict[str, Any] = {}
+        found: dict[str, tuple[str, str]] = {}  # held-out id -> (scale, split)
+        for path in sorted((staging / "train").glob("*.parquet")) if held else ():
+            for batch in pq.ParquetFile(path).iter_batches(columns=["scale", "paths", "target"]):
+                for scale, paths, target in zip(*(batch.column(c).to_pylist() for c in (
+                        "scale", "paths", "target")), strict=True):
+                    train_set = None
+                    for file_path in paths:
+                        for sid, held_scale, split, held_target in held.get(file_path, ()):
+                            if held_scale == scale or sid in found or not (
+                                    len(target) <= 2 * len(held_target) <= 4 * len(target)):
+                                continue
+                            if train_set is None:
+                                train_set = shingle_set(target, config.shingle)
+                            if sid not in shingles:
+                                shingles[sid] = shingle_set(held_target, config.shingle)
+                            if exact_jaccard(shingles[sid], train_set) >= config.near_threshold:
+                                found[sid] = (held_scale, split)
+        dropped = defaultdict(list)
+        for sid, (scale, split) in sorted(found.items()):
+            dropped[f"{scale}/{split}"].append(sid)
+        atomic_write_json(marker, dict(dropped))
+    gone = {sid for ids in dropped.values() for sid in ids}
+    for split in ("valid", "test"):
+        for path in sorted((staging / split).glob("*.parquet")) if gone else ():
+            table = pq.read_table(path)
+            keep = [sid not in gone for sid in table.column("id").to_pylist()]
+            if not all(keep):
+                filtered = table.filter(pa.array(keep))
+
+                def write(tmp: Path, table: pa.Table = filtered) -> None:
+                    pq.write_table(table, tmp)
+
+                atomic_write(path, write)
+    for key, ids in dropped.items():
+        scale, split = key.split("/")
+        st = stats[scale]
+        st.kept -= len(ids)
+        st.splits[split] -= len(ids)
+        st.dropped[f"{split}_near_duplicate_of_train_other_scale"] += len(ids)
+        st.leakage[f"{split}_dropped_other_scale"] = len(ids)
 
 
 def _samples_of_scales(out: Path, info: RepoInfo, repo_label: str, config: SampleConfig,

@@ -2321,3 +2321,43 @@ def test_the_first_and_last_parts_of_a_split_function_get_its_context(tmp_path: 
     code_before = first["context"].split("// file: src/work.rs\n", 1)[1]
     assert code_before.count("pub fn helper_") >= 5, code_before
     assert last["suffix"].count("pub fn after_") >= 5, last["suffix"]
+
+
+def test_a_held_out_sample_that_repeats_train_code_at_another_scale_is_dropped(
+        tmp_path: Path) -> None:
+    """The leakage check was per scale: a module file that is one function was a test
+    module sample while the function was a train function sample (hyperfine: 4 test samples
+    with a train near-duplicate of another scale)."""
+    from dataset_builder.quality import exact_jaccard, shingle_set
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    one = ("/// Scales a reading into the unit the display uses.\n"
+           "pub fn convert_reading(value: u64, divisor: u64) -> u64 {\n"
+           "    let scaled = value.saturating_mul(1000);\n"
+           "    let rounded = scaled + divisor / 2;\n    rounded / divisor.max(1)\n}\n")
+    steps = [Commit("one", write={"src/lib.rs": "pub mod one;\n", "src/one.rs": one})]
+    for k in range(12):
+        lib = "pub mod one;\n" + "".join(
+            f"pub fn step_{j}(x: u64) -> u64 {{\n    x * {j} + {k}\n}}\n" for j in range(k + 1))
+        steps.append(Commit(f"lib {k}", write={"src/lib.rs": lib}))
+    repo = make_repo(tmp_path / "repo", steps)
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc",
+                 "none"]) == 0
+    rows = read_samples(out).to_pylist()
+    manifest = json.loads((out / "manifest.json").read_text())["samples"]["scales"]
+    assert [r["split"] for r in rows if r["scale"] == "micro"
+            and r["name"] == "convert_reading"] == ["train"]
+    assert not [r for r in rows if r["scale"] == "medium" and r["paths"] == ["src/one.rs"]
+                and r["split"] != "train"]
+    dropped = sum(st["dropped"].get(f"{split}_near_duplicate_of_train_other_scale", 0)
+                  for st in manifest.values() for split in ("test", "valid"))
+    assert dropped >= 1
+    for st in manifest.values():
+        assert st["produced"] == st["kept"] + sum(st["dropped"].values())
+        assert st["kept"] == sum(st["splits"].values())
+    train = [r for r in rows if r["split"] == "train"]
+    for held in (r for r in rows if r["split"] != "train"):
+        for t in train:
+            if t["scale"] != held["scale"] and set(t["paths"]) & set(held["paths"]):
+                assert exact_jaccard(shingle_set(held["target"]), shingle_set(t["target"])) < 0.7
