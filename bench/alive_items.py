@@ -30,7 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="a dataset_builder --out folder")
     parser.add_argument("--repo", type=Path, required=True, help="the repository it was mined from")
-    parser.add_argument("--rev", default="", help="revision (default: the manifest's head)")
+    parser.add_argument("--rev", default="",
+                        help="revision (default: the last commit the build mined)")
     args = parser.parse_args(argv)
     try:
         manifest = json.loads((args.data / "manifest.json").read_text())
@@ -40,7 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as exc:
         print(f"error: cannot read {args.data}: {exc}", file=sys.stderr)
         return 2
-    rev = args.rev or manifest["repo"]["head"]
+    # The last commit mined (with --max-commits or --until, not the revision's own).
+    last = pq.read_table(args.data / "commits.parquet", columns=["sha"]).column("sha")
+    rev = args.rev or (last[len(last) - 1].as_py() if len(last) else manifest["repo"]["head"])
     listing = subprocess.run(["git", "-C", str(args.repo), "ls-tree", "-r", "-z", rev],
                              capture_output=True, check=False)
     if listing.returncode != 0:

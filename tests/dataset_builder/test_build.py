@@ -1344,6 +1344,15 @@ def test_the_alive_items_check_compares_with_a_fresh_parse(tmp_path: Path) -> No
     pq.write_table(items.set_column(items.schema.get_field_index("change"), "change",
                                     ended.column("change")), broken / "items.parquet")
     assert "0 items alive that they lack, 2 they hold that are not alive" in check(broken)
+    # A build that stopped short (--max-commits) is checked at its last commit, not at the
+    # revision: every item alive was in "files the tree lacks" before.
+    built = make_repo(tmp_path / "later", [
+        Commit("one", write={"src/lib.rs": "mod gone;\n", "src/gone.rs": "pub fn g() {}\n"}),
+        Commit("two", write={"src/lib.rs": "pub fn kept() {}\n"}, delete=["src/gone.rs"])])
+    short = tmp_path / "short"
+    assert main(["--repo", str(built.path), "--out", str(short), "--quiet", "--no-samples",
+                 "--max-commits", "1"]) == 0
+    assert "0 in 0 files the tree at" in check(short)
 
 
 def test_a_resumed_build_removes_the_temporary_files_a_killed_one_left(tmp_path: Path) -> None:
