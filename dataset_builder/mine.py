@@ -36,6 +36,7 @@ from dataset_builder.gitio import (
     FileChange,
     PathRules,
     RepoInfo,
+    ancestry,
     first_parent_chain,
     foreign_merges,
     iter_commits,
@@ -380,6 +381,10 @@ class Miner:
         # references -> their ids): what the path's references resolved to, valid while
         # neither the imports nor the table's symbols change (most commits change bodies).
         self.resolutions: dict[str, tuple[Imports, int, dict[Any, Any]]] = {}
+        # Which commits are ancestors of which (None past gitio.ANCESTRY_MAX_COMMITS): an
+        # edge comes from a definition on the changing commit's own line of history.
+        found = ancestry(info)
+        self.is_ancestor = found.is_ancestor if found is not None else None
 
     def _imports(self, uses: list[UsePath], loc: ModuleLocation) -> Imports:
         seen = self.imports_seen.get(loc)
@@ -498,7 +503,7 @@ class Miner:
                 if item.symbol and (renamed or kind != "moved"):
                     # A file's move defines the symbol at its new path; a block renumbered
                     # leaves it as it was.
-                    symbols.latest_def[row[_SYMBOL]] = commit.sha
+                    symbols.defined(row[_SYMBOL], commit.sha)
                 if new_parsed is not None:
                     pending.append((len(item_rows) - 1, item, change.path, loc, new_parsed,
                                     True))
@@ -603,7 +608,7 @@ class Miner:
                 found = memo[item_key] = (sids, tuple(dict.fromkeys(sids)))
             sids, distinct = found
             for sid in sids if makes_edges else ():
-                source_commit = symbols.latest_def.get(sid)
+                source_commit = symbols.definer_for(sid, commit.sha, self.is_ancestor)
                 if source_commit is None or source_commit == commit.sha:
                     continue
                 edge = st.dag_edges.setdefault((source_commit, commit.sha),

@@ -13,7 +13,7 @@ rather than inventing an edge.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -21,6 +21,7 @@ from dataset_builder.modules import ModuleLocation, locate_module, resolve_use_p
 from dataset_builder.rust_items import Item, UsePath
 
 _NOT_SAVED = ("path_ids", "glob_prefixes")
+EARLIER_DEFS = 7  # earlier definers kept per symbol (SymbolTable.earlier_defs)
 
 
 def _std_method_names() -> frozenset[str]:
@@ -82,6 +83,9 @@ class SymbolTable:
     owners: dict[str, int] = field(default_factory=dict)
     # symbol id -> sha of the commit that last added or changed its definition
     latest_def: dict[str, str] = field(default_factory=dict)
+    # symbol id -> the commits that defined it before latest_def's, oldest first (at most
+    # EARLIER_DEFS): on another line of history the latest may not be an ancestor
+    earlier_defs: dict[str, list[str]] = field(default_factory=dict)
     # (crate, simple name) -> symbol ids; methods are indexed apart since `.name()` calls
     # are only resolvable when the method name is unique in the crate
     by_name: dict[tuple[str, str], set[str]] = field(default_factory=lambda: defaultdict(set))
@@ -132,7 +136,7 @@ class SymbolTable:
         for name in ("by_macro",):
             self.__dict__.setdefault(name, defaultdict(set))
         for name in ("macro_owners", "file_macros", "reexports", "file_reexports",
-                     "crate_folders"):
+                     "crate_folders", "earlier_defs"):
             self.__dict__.setdefault(name, {})
         self.__dict__["path_ids"] = {}
         self.__dict__["glob_prefixes"] = defaultdict(set)
@@ -205,6 +209,30 @@ class SymbolTable:
                     # An associated const is named through its type (`Self::N`), never bare.
                     self.by_name[(loc.crate, item.name)].add(sid)
         self.file_symbols[path] = ids
+
+    def defined(self, sid: str, commit: str) -> None:
+        """`commit` added or changed the definition of `sid`."""
+        latest = self.latest_def.get(sid)
+        if latest is not None and latest != commit:
+            earlier = self.earlier_defs.setdefault(sid, [])
+            earlier.append(latest)
+            if len(earlier) > EARLIER_DEFS:
+                del earlier[0]
+        self.latest_def[sid] = commit
+
+    def definer_for(self, sid: str, commit: str, is_ancestor: Callable[[str, str], bool] | None
+                    ) -> str | None:
+        """The commit whose definition of `sid` a change in `commit` builds on: the latest
+        that is an ancestor of `commit` (`is_ancestor`; without it, the latest). The walk's
+        order mixes lines of history: the latest definition walked may be another line's
+        (rusqlite: 1,165 of 10,541 edges came from a commit that was not an ancestor)."""
+        latest = self.latest_def.get(sid)
+        if latest is None or is_ancestor is None:
+            return latest
+        for definer in [latest, *reversed(self.earlier_defs.get(sid, ()))]:
+            if definer != commit and is_ancestor(definer, commit):
+                return definer
+        return None
 
     def _define_macros(self, path: str, macros: list[str]) -> None:
         """Replace the macro symbols `path` defines (by_macro, macro_owners)."""

@@ -1395,3 +1395,28 @@ def test_a_history_rebuilt_without_samples_leaves_no_samples_of_the_old_one(
     assert not (out / "samples").exists() and not (out / "samples.png").exists()
     assert not (out / "type_tokens.json").exists()
     assert "samples" not in manifest(out)
+
+
+def test_a_dag_edge_comes_from_a_definition_on_the_changing_commits_own_line(
+        tmp_path: Path) -> None:
+    """The edge's source was the latest definition in the walk's order, which may be on
+    another line of history: a branch's change to f, walked before main's change to a user
+    of f, became that change's dependency though main never had it (rusqlite: 1,165 of
+    10,541 edges from a commit that was not an ancestor of the target)."""
+    built = make_repo(tmp_path / "repo", [
+        Commit("define", write={"src/lib.rs": "pub mod a;\npub mod b;\n",
+                                "src/a.rs": "pub fn f() -> u32 { 1 }\n",
+                                "src/b.rs": "pub fn g() -> u32 { 2 }\n"}),
+        Branch("side"),
+        Commit("side changes f", write={"src/a.rs": "pub fn f() -> u32 { 10 }\n"}),
+        Checkout("main"),
+        Commit("main uses f", write={
+            "src/b.rs": "use crate::a::f;\npub fn g() -> u32 { f() + 2 }\n"}),
+        Merge("side", "merge side"),
+    ])
+    out = tmp_path / "out"
+    assert main(["--repo", str(built.path), "--out", str(out), "--quiet", "--no-samples"]) == 0
+    dag = nx.read_graphml(out / "dag.graphml")
+    user = built.sha("main uses f")
+    assert dag.has_edge(built.sha("define"), user)
+    assert not dag.has_edge(built.sha("side changes f"), user)
