@@ -2217,24 +2217,30 @@ def test_bound_traits_are_the_terms_after_the_colon() -> None:
     assert bound_traits("Number") == []
 
 
+def _one_commit_samples(tmp_path: Path, files: dict[str, str]) -> list[dict[str, Any]]:
+    """The samples of a repository of one commit holding `files` (no rustdoc)."""
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    repo = make_repo(tmp_path / "repo", [Commit("one", write=files)])
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc",
+                 "none"]) == 0
+    return list(read_samples(out).to_pylist())
+
+
 def test_a_traits_associated_types_are_its_declarations_not_its_prose(tmp_path: Path) -> None:
     """The header listed the words after "type" in a trait's doc comments as associated
     types (image's `trait Pixel (associated types: that, Subpixel)`)."""
-    from tests.dataset_builder.conftest import Commit, make_repo
 
     pixel = ("/// A pixel: the type that holds its channels.\npub trait Pixel {\n"
              "    /// The type of each channel.\n    type Subpixel: Copy;\n"
              "    #[doc(hidden)] type Raw;\n    fn channels(&self) -> usize;\n}\n")
     user = ("use crate::pixel::Pixel;\n\npub fn count<P: Pixel>(p: &P) -> usize {\n"
             "    p.channels() + 1\n}\n")
-    repo = make_repo(tmp_path / "repo", [Commit("one", write={
+    rows = _one_commit_samples(tmp_path, {
         "src/lib.rs": "pub mod pixel;\npub mod user;\n", "src/pixel.rs": pixel,
-        "src/user.rs": user})])
-    out = tmp_path / "out"
-    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc",
-                 "none"]) == 0
-    row = next(r for r in read_samples(out).to_pylist()
-               if r["scale"] == "micro" and r["name"] == "count")
+        "src/user.rs": user})
+    row = next(r for r in rows if r["scale"] == "micro" and r["name"] == "count")
     assert "// trait Pixel (associated types: Subpixel, Raw)\n" in row["context"], row["context"]
 
 
@@ -2266,7 +2272,6 @@ def test_an_impl_blocks_pack_holds_what_its_methods_use(tmp_path: Path) -> None:
     methods used was shown nowhere (hyperfine: 428 of 798 such definitions), and the code
     around the block never; hyperfine's impl samples left a median 7,931 of 8,192 tokens
     unused."""
-    from tests.dataset_builder.conftest import Commit, make_repo
 
     units = "pub struct Meters(pub f64);\n\npub fn scale_factor() -> f64 {\n    2.0\n}\n"
     shape = ("use crate::units::{scale_factor, Meters};\n\npub struct Square {\n"
@@ -2276,14 +2281,10 @@ def test_an_impl_blocks_pack_holds_what_its_methods_use(tmp_path: Path) -> None:
              "    pub fn doubled(&self) -> Square {\n"
              "        Square { side: self.side * 2.0 }\n    }\n}\n\n"
              "pub fn after_the_impl() -> u8 {\n    7\n}\n")
-    repo = make_repo(tmp_path / "repo", [Commit("one", write={
+    rows = _one_commit_samples(tmp_path, {
         "src/lib.rs": "pub mod units;\npub mod shape;\n", "src/units.rs": units,
-        "src/shape.rs": shape})])
-    out = tmp_path / "out"
-    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc",
-                 "none"]) == 0
-    [row] = [r for r in read_samples(out).to_pylist()
-             if r["scale"] == "small" and r["name"] == "impl Square"]
+        "src/shape.rs": shape})
+    [row] = [r for r in rows if r["scale"] == "small" and r["name"] == "impl Square"]
     assert ".|crate::units::Meters" in row["dependencies"]
     assert ".|crate::units::scale_factor" in row["dependencies"]
     assert not any(d.endswith(("::side_in_meters", "::doubled")) for d in row["dependencies"])
@@ -2297,7 +2298,6 @@ def test_the_first_and_last_parts_of_a_split_function_get_its_context(tmp_path: 
     """The whole of a split function had no room of its own: its first part showed neither
     a pack nor the code before it (hyperfine: 0 of 17 first parts; a median 917 tokens
     unused), its last part only a sliver of the code after it."""
-    from tests.dataset_builder.conftest import Commit, make_repo
 
     helpers = "".join(f"pub fn helper_{k}(x: u32) -> u32 {{\n    x + {k}\n}}\n"
                       for k in range(40))
@@ -2305,15 +2305,11 @@ def test_the_first_and_last_parts_of_a_split_function_get_its_context(tmp_path: 
     target = ("pub fn long_function(input: u32, config: &Config) -> u32 {\n"
               "    let mut total = config.base;\n" + long_body + "    total\n}\n")
     after = "".join(f"pub fn after_{k}() -> u32 {{\n    {k}\n}}\n" for k in range(40))
-    repo = make_repo(tmp_path / "repo", [Commit("one", write={
+    rows = _one_commit_samples(tmp_path, {
         "src/lib.rs": "pub mod config;\npub mod work;\n",
         "src/config.rs": "pub struct Config {\n    pub base: u32,\n}\n",
-        "src/work.rs": "use crate::config::Config;\n\n" + helpers + target + after})])
-    out = tmp_path / "out"
-    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc",
-                 "none"]) == 0
-    parts = sorted((r for r in read_samples(out).to_pylist()
-                    if r["scale"] == "micro" and r["name"] == "long_function"),
+        "src/work.rs": "use crate::config::Config;\n\n" + helpers + target + after})
+    parts = sorted((r for r in rows if r["scale"] == "micro" and r["name"] == "long_function"),
                    key=lambda r: r["part"])
     assert len(parts) >= 2
     first, last = parts[0], parts[-1]
