@@ -1534,6 +1534,7 @@ def _drop_cross_scale_leaks(staging: Path, stats: dict[str, ScaleStats],
                 for scale, paths, target in zip(*(batch.column(c).to_pylist() for c in (
                         "scale", "paths", "target")), strict=True):
                     train_set = None
+                    compared: set[str] = set()  # a pair with many paths in common: once
                     for key in ((p, other) for p in paths for other in schema.SCALES
                                 if other != scale):
                         found_entries = held.get(key)
@@ -1545,8 +1546,9 @@ def _drop_cross_scale_leaks(staging: Path, stats: dict[str, ScaleStats],
                         stop = bisect.bisect_right(lengths[key], 8 * len(target) // 5)
                         held_scale = key[1]
                         for _, sid, split, held_target in entries[at:stop]:
-                            if sid in found:
+                            if sid in found or sid in compared:
                                 continue
+                            compared.add(sid)
                             # As Python sets: many small pairs, intersected in C (numpy's
                             # intersect1d sorts both each time: 0.6 of 1.9 s on rust-sdl2).
                             if train_set is None:
