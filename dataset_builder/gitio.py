@@ -373,7 +373,7 @@ def ancestry(info: RepoInfo) -> Ancestry | None:
     lines = _rev_list(info, "--topo-order", "--reverse", "--parents", info.head)
     if len(lines) > ANCESTRY_MAX_COMMITS:
         return None
-    return Ancestry([(line.split()[0], line.split()[1:]) for line in lines])
+    return Ancestry([(shas[0], shas[1:]) for shas in map(str.split, lines)])
 
 
 def foreign_merges(info: RepoInfo) -> dict[str, tuple[int, ...]]:

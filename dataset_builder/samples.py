@@ -380,10 +380,7 @@ class History:
             if row is None or col["symbol"][row] != symbol:  # a rename took it elsewhere
                 continue
             space = _NAMESPACE.get(col["kind"][row], 1)
-            if space not in newest or col["commit_index"][row] > \
-                    col["commit_index"][newest[space]] or \
-                    (col["commit_index"][row] == col["commit_index"][newest[space]]
-                     and row > newest[space]):
+            if row > newest.get(space, -1):  # rows are in history order: the newest
                 newest[space] = row
         return [newest[space] for space in sorted(newest)]
 
@@ -820,11 +817,11 @@ class CandidateMaker:
                     self.members[f"{file_lineage}::{parent[r]}"].add(lineage[r])
         rows: list[int] = []
         ci, key, path = col["commit_index"][impl_row], col["key"][impl_row], col["path"][impl_row]
-        for member in sorted(self.members.get(col["lineage"][impl_row], ())):
+        for member in self.members.get(col["lineage"][impl_row], ()):
             found = self.h.lineage_at(member, ci)
             if found is not None and col["parent"][found] == key and col["path"][found] == path:
                 rows.append(found)
-        return sorted(rows, key=lambda r: col["start_line"][r])
+        return sorted(rows, key=lambda r: (col["start_line"][r], r))
 
     def _header_limit(self, scale: str) -> int:
         return int(self.budget[scale] * CHARS_PER_TOKEN_ESTIMATE * 0.15)
@@ -1528,6 +1525,7 @@ def _drop_cross_scale_leaks(staging: Path, stats: dict[str, ScaleStats],
             entries.sort()
             lengths[key] = [entry[0] for entry in entries]
         shingles: dict[str, frozenset[int]] = {}
+        k = config.shingle
         found: dict[str, tuple[str, str]] = {}  # held-out id -> (scale, split)
         for path in sorted((staging / "train").glob("*.parquet")) if held else ():
             for batch in pq.ParquetFile(path).iter_batches(columns=["scale", "paths", "target"]):
@@ -1537,27 +1535,24 @@ def _drop_cross_scale_leaks(staging: Path, stats: dict[str, ScaleStats],
                     compared: set[str] = set()  # a pair with many paths in common: once
                     for key in ((p, other) for p in paths for other in schema.SCALES
                                 if other != scale):
-                        found_entries = held.get(key)
-                        if found_entries is None:
+                        if key not in held:
                             continue
-                        entries = found_entries
                         # Lengths within a factor of 1.6 of the train target's.
                         at = bisect.bisect_left(lengths[key], -(-5 * len(target) // 8))
                         stop = bisect.bisect_right(lengths[key], 8 * len(target) // 5)
                         held_scale = key[1]
-                        for _, sid, split, held_target in entries[at:stop]:
+                        for _, sid, split, held_target in held[key][at:stop]:
                             if sid in found or sid in compared:
                                 continue
                             compared.add(sid)
                             # As Python sets: many small pairs, intersected in C (numpy's
                             # intersect1d sorts both each time: 0.6 of 1.9 s on rust-sdl2).
                             if train_set is None:
-                                train_set = frozenset(
-                                    shingle_set(target, config.shingle).tolist())
+                                train_set = frozenset(shingle_set(target, k).tolist())
                             held_set = shingles.get(sid)
                             if held_set is None:
                                 held_set = shingles[sid] = frozenset(
-                                    shingle_set(held_target, config.shingle).tolist())
+                                    shingle_set(held_target, k).tolist())
                             small, large = sorted((len(held_set), len(train_set)))
                             if small < config.near_threshold * large:
                                 continue
@@ -1572,10 +1567,10 @@ def _drop_cross_scale_leaks(staging: Path, stats: dict[str, ScaleStats],
     gone = {sid for ids in dropped.values() for sid in ids}
     for split in ("valid", "test"):
         for path in sorted((staging / split).glob("*.parquet")) if gone else ():
-            table = pq.read_table(path)
-            keep = [sid not in gone for sid in table.column("id").to_pylist()]
-            if not all(keep):
-                filtered = table.filter(pa.array(keep))
+            keep = [sid not in gone
+                    for sid in pq.read_table(path, columns=["id"]).column("id").to_pylist()]
+            if not all(keep):  # only then is the whole file read and written again
+                filtered = pq.read_table(path).filter(pa.array(keep))
 
                 def write(tmp: Path, table: pa.Table = filtered) -> None:
                     pq.write_table(table, tmp)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from dataset_builder.modules import ModuleLocation, locate_module, resolve_use_path
+from dataset_builder.modules import ModuleLocation, resolve_use_path
 from dataset_builder.rust_items import Item, UsePath
 
 _NOT_SAVED = ("path_ids", "glob_prefixes")
@@ -43,6 +43,16 @@ def symbol_id(crate: str, path: str) -> str:
 def _crate_and_name(sid: str) -> tuple[str, str]:
     crate, rest = sid.split("|", 1)
     return crate, rest.rsplit("::", 1)[-1]
+
+
+def _unindex(index: dict[tuple[str, str], set[str]], sid: str) -> None:
+    """Take `sid` out of a (crate, simple name) index, and its key once empty."""
+    key = _crate_and_name(sid)
+    bucket = index.get(key)
+    if bucket is not None:
+        bucket.discard(sid)
+        if not bucket:
+            del index[key]
 
 
 @dataclass(slots=True)
@@ -75,6 +85,21 @@ def use_targets(path: str, use_module: str) -> list[str]:
     relative = resolve_use_path(path, use_module)
     rooted = f"crate::{path}"
     return [relative, f"@{path}"] if relative == rooted else [relative, rooted, f"@{path}"]
+
+
+def _reexports_of(loc: ModuleLocation, items: list[Item], uses: list[UsePath]
+                  ) -> dict[str, list[str]]:
+    """The re-exports a file's `pub use` leaves make: the symbol id of each name made ->
+    what it names (use_targets). Glob re-exports are left out."""
+    public = {item.key for item in items
+              if item.kind == "use" and item.visibility.startswith("pub")}
+    made: dict[str, list[str]] = {}
+    for use in uses if public else ():
+        if use.item in public and use.alias and not use.path.endswith("::*"):
+            use_module = loc.join(use.module)
+            made.setdefault(symbol_id(loc.crate, f"{use_module}::{use.alias}"),
+                            []).extend(use_targets(use.path, use_module))
+    return made
 
 
 @dataclass
@@ -133,8 +158,7 @@ class SymbolTable:
         self.__dict__.update(state)
         self.__dict__.setdefault("file_item_symbols", {})  # a state saved before it existed
         self.__dict__.setdefault("generation", 0)
-        for name in ("by_macro",):
-            self.__dict__.setdefault(name, defaultdict(set))
+        self.__dict__.setdefault("by_macro", defaultdict(set))
         for name in ("macro_owners", "file_macros", "reexports", "file_reexports",
                      "crate_folders", "earlier_defs"):
             self.__dict__.setdefault(name, {})
@@ -159,7 +183,7 @@ class SymbolTable:
                     uses: list[UsePath] | None = None) -> None:
         """Replace what `path` defines with the symbols of `items` and the re-exports of its
         `pub use` leaves (`uses`)."""
-        self._define_reexports(path, loc, items, uses or [])
+        self._set_reexports(path, _reexports_of(loc, items, uses or []))
         if loc.module == "crate" and path.endswith("src/lib.rs") and loc.crate != ".":
             self.crate_folders.setdefault(
                 PurePosixPath(loc.crate).name.replace("-", "_"), loc.crate)
@@ -245,12 +269,7 @@ class SymbolTable:
                 self.macro_owners[sid] = count
                 continue
             del self.macro_owners[sid]
-            key = _crate_and_name(sid)
-            bucket = self.by_macro.get(key)
-            if bucket is not None:
-                bucket.discard(sid)
-                if not bucket:
-                    del self.by_macro[key]
+            _unindex(self.by_macro, sid)
         for sid in macros:
             count = self.macro_owners.get(sid, 0)
             self.macro_owners[sid] = count + 1
@@ -261,17 +280,8 @@ class SymbolTable:
         else:
             self.file_macros.pop(path, None)
 
-    def _define_reexports(self, path: str, loc: ModuleLocation, items: list[Item],
-                          uses: list[UsePath]) -> None:
-        public = {item.key for item in items
-                  if item.kind == "use" and item.visibility.startswith("pub")}
-        made: dict[str, list[str]] = {}
-        if public:
-            for use in uses:
-                if use.item in public and use.alias and not use.path.endswith("::*"):
-                    use_module = loc.join(use.module)
-                    made.setdefault(symbol_id(loc.crate, f"{use_module}::{use.alias}"),
-                                    []).extend(use_targets(use.path, use_module))
+    def _set_reexports(self, path: str, made: dict[str, list[str]]) -> None:
+        """Replace the re-exports `path` makes (_reexports_of) with `made`."""
         before = self.file_reexports.get(path, [])
         if before == list(made) and all(self.reexports.get(sid) == made[sid] for sid in made):
             return
@@ -286,7 +296,7 @@ class SymbolTable:
 
     def drop_file(self, path: str) -> None:
         self._define_macros(path, [])
-        self._define_reexports(path, locate_module(path), [], [])
+        self._set_reexports(path, {})
         self.file_item_symbols.pop(path, None)
         self.path_ids.pop(path, None)
         dropped = self.file_symbols.pop(path, ())
@@ -302,14 +312,8 @@ class SymbolTable:
                 continue
             del self.owners[sid]
             self._unindex_prefix(sid)
-            crate, rest = sid.split("|", 1)
-            name = rest.rsplit("::", 1)[-1]
-            for index in (self.by_name, self.by_method):
-                bucket = index.get((crate, name))
-                if bucket is not None:
-                    bucket.discard(sid)
-                    if not bucket:
-                        del index[(crate, name)]
+            _unindex(self.by_name, sid)
+            _unindex(self.by_method, sid)
 
     def _unique(self, index: dict[tuple[str, str], set[str]], crate: str, name: str) -> str | None:
         bucket = index.get((crate, name))
