@@ -63,6 +63,7 @@ from dataset_builder.quality import (
     FilterConfig,
     NearDuplicateIndex,
     PieceChecks,
+    SignatureMatches,
     leak_check,
     piece_digests,
     redact,
@@ -1480,6 +1481,7 @@ def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
     section["sanity"] = _sanity(section)
     for scale in schema.SCALES:
         (staging / _SCALE_DONE.format(scale)).unlink(missing_ok=True)
+        (staging / _SCALE_SIGNATURES.format(scale)).unlink(missing_ok=True)
     (staging / _CROSS_SCALE).unlink(missing_ok=True)
     atomic_write_json(staging / MARKER, {"config_hash": config_hash, "section": section})
     atomic_write_json(out / TYPE_TOKENS, type_tokens)
@@ -1493,6 +1495,50 @@ def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
 
 
 _CROSS_SCALE = ".cross-scale.json"  # in staging: the held-out samples dropped, by id
+_SCALE_SIGNATURES = ".signatures-{}.pkl"  # in staging: a scale's _ScaleSignatures
+
+
+@dataclass
+class _ScaleSignatures:
+    """Of each row a scale wrote: its id, split, paths, target length (as written) and the
+    MinHash signature of its target (as deduplicated), for the cross-scale check. Saved
+    before the scale's completion marker, which it is kept with."""
+
+    ids: list[str]
+    splits: list[str]
+    paths: list[list[str]]
+    lengths: list[int]
+    signatures: list[np.ndarray]
+
+    @classmethod
+    def empty(cls) -> _ScaleSignatures:
+        return cls([], [], [], [], [])
+
+    def add(self, rows: list[dict[str, Any]], signatures: list[np.ndarray]) -> None:
+        for row, signature in zip(rows, signatures, strict=True):
+            self.ids.append(row["id"])
+            self.splits.append(row["split"])
+            self.paths.append(row["paths"])
+            self.lengths.append(len(row["target"]))
+            self.signatures.append(signature)
+
+    def save(self, staging: Path, scale: str) -> None:
+        atomic_write_bytes(staging / _SCALE_SIGNATURES.format(scale),
+                           pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL))
+
+    @classmethod
+    def load(cls, staging: Path, scale: str) -> _ScaleSignatures:
+        loaded: _ScaleSignatures = pickle.loads(
+            (staging / _SCALE_SIGNATURES.format(scale)).read_bytes())
+        return loaded
+
+    def rows(self, held_out: bool) -> list[int]:
+        return [i for i, split in enumerate(self.splits) if (split != "train") == held_out]
+
+    def matrix(self, rows: list[int], num_perm: int) -> np.ndarray:
+        if not rows:
+            return np.zeros((0, num_perm), dtype=np.uint32)
+        return np.stack([self.signatures[i] for i in rows])
 
 
 def _drop_cross_scale_leaks(staging: Path, stats: dict[str, ScaleStats],
@@ -1501,65 +1547,17 @@ def _drop_cross_scale_leaks(staging: Path, stats: dict[str, ScaleStats],
     target of another scale: the same code at another size (a module file that is one
     function, kept as a test module and a train function: hyperfine's test module
     `a5b2a065…` was 99.7% a train function). The check within a scale misses these.
-    Compared: pairs with a path in common and lengths within a factor of 1.6, by exact
-    Jaccard of their shingle sets where their sizes allow it (|A ∩ B| / |A ∪ B| is at most
-    the smaller set's size over the larger's). The ids dropped are written first, so a
+    Compared by exact Jaccard of their shingle sets (targets as written): the pairs with a
+    path in common, lengths within a factor of 1.6, and MinHash estimates (the scales'
+    signatures, _ScaleSignatures) within DROP_MARGIN of the threshold, listed through
+    SignatureMatches' bands rather than pair by pair. The ids dropped are written first, so a
     resumed run drops the same ones and counts them once (the scales' results are saved
     before)."""
     marker = staging / _CROSS_SCALE
     if marker.exists():
         dropped: dict[str, list[str]] = json.loads(marker.read_text())
     else:
-        # (path, scale) -> the held-out targets of that scale that have the path, by length:
-        # (length, id, split, target), and their lengths apart, for bisect
-        held: dict[tuple[str, str], list[tuple[int, str, str, str]]] = defaultdict(list)
-        for split in ("valid", "test"):
-            for path in sorted((staging / split).glob("*.parquet")):
-                table = pq.read_table(path, columns=["id", "scale", "paths", "target"])
-                for sid, scale, paths, target in zip(*(table.column(c).to_pylist() for c in (
-                        "id", "scale", "paths", "target")), strict=True):
-                    for file_path in paths:
-                        held[(file_path, scale)].append((len(target), sid, split, target))
-        lengths: dict[tuple[str, str], list[int]] = {}
-        for key, entries in held.items():
-            entries.sort()
-            lengths[key] = [entry[0] for entry in entries]
-        shingles: dict[str, frozenset[int]] = {}
-        k = config.shingle
-        found: dict[str, tuple[str, str]] = {}  # held-out id -> (scale, split)
-        for path in sorted((staging / "train").glob("*.parquet")) if held else ():
-            for batch in pq.ParquetFile(path).iter_batches(columns=["scale", "paths", "target"]):
-                for scale, paths, target in zip(*(batch.column(c).to_pylist() for c in (
-                        "scale", "paths", "target")), strict=True):
-                    train_set = None
-                    compared: set[str] = set()  # a pair with many paths in common: once
-                    for key in ((p, other) for p in paths for other in schema.SCALES
-                                if other != scale):
-                        if key not in held:
-                            continue
-                        # Lengths within a factor of 1.6 of the train target's.
-                        at = bisect.bisect_left(lengths[key], -(-5 * len(target) // 8))
-                        stop = bisect.bisect_right(lengths[key], 8 * len(target) // 5)
-                        held_scale = key[1]
-                        for _, sid, split, held_target in held[key][at:stop]:
-                            if sid in found or sid in compared:
-                                continue
-                            compared.add(sid)
-                            # As Python sets: many small pairs, intersected in C (numpy's
-                            # intersect1d sorts both each time: 0.6 of 1.9 s on rust-sdl2).
-                            if train_set is None:
-                                train_set = frozenset(shingle_set(target, k).tolist())
-                            held_set = shingles.get(sid)
-                            if held_set is None:
-                                held_set = shingles[sid] = frozenset(
-                                    shingle_set(held_target, k).tolist())
-                            small, large = sorted((len(held_set), len(train_set)))
-                            if small < config.near_threshold * large:
-                                continue
-                            common = len(held_set & train_set)
-                            union = len(held_set) + len(train_set) - common
-                            if union == 0 or common >= config.near_threshold * union:
-                                found[sid] = (held_scale, split)
+        found = _cross_scale_leaks(staging, config)
         dropped = defaultdict(list)
         for sid, (scale, split) in sorted(found.items()):
             dropped[f"{scale}/{split}"].append(sid)
@@ -1583,6 +1581,75 @@ def _drop_cross_scale_leaks(staging: Path, stats: dict[str, ScaleStats],
         st.splits[split] -= len(ids)
         st.dropped[f"{split}_near_duplicate_of_train_other_scale"] += len(ids)
         st.leakage[f"{split}_dropped_other_scale"] = len(ids)
+
+
+def _cross_scale_leaks(staging: Path, config: SampleConfig) -> dict[str, tuple[str, str]]:
+    """The held-out samples _drop_cross_scale_leaks drops: id -> (scale, split)."""
+    scales = {scale: _ScaleSignatures.load(staging, scale) for scale in schema.SCALES}
+    held = {scale: data.rows(held_out=True) for scale, data in scales.items()}
+    train = {scale: data.rows(held_out=False) for scale, data in scales.items()}
+    # Candidate pairs: (held scale, held row, train scale, train row).
+    pairs: list[tuple[str, int, str, int]] = []
+    for train_scale, train_rows in train.items():
+        if not train_rows or not any(held[s] for s in schema.SCALES if s != train_scale):
+            continue
+        matches = SignatureMatches(scales[train_scale].matrix(train_rows, config.num_perm),
+                                   max(0.0, config.near_threshold - DROP_MARGIN))
+        for held_scale, held_rows in held.items():
+            if held_scale == train_scale or not held_rows:
+                continue
+            hs, ts = scales[held_scale], scales[train_scale]
+            query_rows, reference_rows, _ = matches.pairs(
+                hs.matrix(held_rows, config.num_perm))
+            for q, r in zip(query_rows.tolist(), reference_rows.tolist(), strict=True):
+                h, t = held_rows[q], train_rows[r]
+                # Lengths within a factor of 1.6, and a path in common.
+                if 8 * ts.lengths[t] < 5 * hs.lengths[h] or \
+                        5 * ts.lengths[t] > 8 * hs.lengths[h] or \
+                        not set(hs.paths[h]).intersection(ts.paths[t]):
+                    continue
+                pairs.append((held_scale, h, train_scale, t))
+    if not pairs:
+        return {}
+    wanted = {(scale, scales[scale].ids[row]) for p in pairs
+              for scale, row in ((p[0], p[1]), (p[2], p[3]))}
+    texts = _targets_of(staging, wanted)
+    shingles: dict[tuple[str, str], frozenset[int]] = {}
+
+    def shingle_set_of(key: tuple[str, str]) -> frozenset[int]:
+        if key not in shingles:
+            shingles[key] = frozenset(shingle_set(texts[key], config.shingle).tolist())
+        return shingles[key]
+
+    found: dict[str, tuple[str, str]] = {}
+    for held_scale, h, train_scale, t in sorted(pairs):
+        sid = scales[held_scale].ids[h]
+        if sid in found:
+            continue
+        held_set = shingle_set_of((held_scale, sid))
+        train_set = shingle_set_of((train_scale, scales[train_scale].ids[t]))
+        common = len(held_set & train_set)
+        union = len(held_set) + len(train_set) - common
+        if union == 0 or common >= config.near_threshold * union:
+            found[sid] = (held_scale, scales[held_scale].splits[h])
+    return found
+
+
+def _targets_of(staging: Path, wanted: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """The written targets of the (scale, id) pairs `wanted`, read from the scales' files."""
+    texts: dict[tuple[str, str], str] = {}
+    wanted_scales = {scale for scale, _ in wanted}
+    for split in schema.SPLITS:
+        for path in sorted((staging / split).glob("*.parquet")):
+            scale = path.name.rsplit("-", 1)[0]
+            if scale not in wanted_scales:
+                continue
+            for batch in pq.ParquetFile(path).iter_batches(columns=["id", "target"]):
+                for sid, target in zip(batch.column("id").to_pylist(),
+                                       batch.column("target").to_pylist(), strict=True):
+                    if (scale, sid) in wanted:
+                        texts[(scale, sid)] = target
+    return texts
 
 
 def _samples_of_scales(out: Path, info: RepoInfo, repo_label: str, config: SampleConfig,
@@ -1695,12 +1762,15 @@ def _finished_scales(staging: Path) -> dict[str, _ScaleResult]:
     finished: dict[str, _ScaleResult] = {}
     for scale in schema.SCALES:
         marker = staging / _SCALE_DONE.format(scale)
+        if marker.exists() and not (staging / _SCALE_SIGNATURES.format(scale)).exists():
+            marker.unlink()  # left by an older version: the scale is made again
         if marker.exists():
             try:
                 finished[scale] = pickle.loads(marker.read_bytes())
             except Exception:  # unreadable: the scale is made again
                 marker.unlink()
-    keep = {staging / _SCALE_DONE.format(scale) for scale in finished}
+    keep = {staging / name.format(scale) for scale in finished
+            for name in (_SCALE_DONE, _SCALE_SIGNATURES)}
     keep.update(path for scale in finished for path in staging.glob(f"*/{scale}-*.parquet"))
     for path in sorted(staging.rglob("*"), reverse=True):
         if path in keep:
@@ -2594,7 +2664,11 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
 
     final.sort(key=lambda i: (kept[i].commit_index, kept[i].lineage, kept[i].part))
     del index  # dedup is done: free its memory
+    # What the cross-scale check needs of each row written: its signature, listed with the
+    # row's id, split, paths and target length (_ScaleSignatures).
+    final_signatures = {i: signatures[i].hashvalues for i in final}
     signatures.clear()
+    written = _ScaleSignatures.empty()
     by_split: dict[str, list[int]] = defaultdict(list)
     for i in final:
         by_split[commit_split[kept[i].commit_index]].append(i)
@@ -2622,10 +2696,12 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
                     rows = _rows(scale, batch, history, commit_split, config, counter,
                                  repo_label, stats, inline_tokens, budget, redactions)
                     writer.write_table(pa.Table.from_pylist(rows, schema=schema.SAMPLES))
+                    written.add(rows, [final_signatures.pop(i) for i in ids[at:end]])
                     for cand in cands[at:at + len(rows)]:  # rendered and written: let go
                         cand.pack = cand.prefix = cand.suffix = cand.target = cand.header = ""
                         cand.find_boundaries = None
     kept.clear()
+    written.save(staging, scale)
     return stats
 
 

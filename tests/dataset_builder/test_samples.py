@@ -2357,3 +2357,27 @@ def test_a_held_out_sample_that_repeats_train_code_at_another_scale_is_dropped(
         for t in train:
             if t["scale"] != held["scale"] and set(t["paths"]) & set(held["paths"]):
                 assert exact_jaccard(shingle_set(held["target"]), shingle_set(t["target"])) < 0.7
+
+
+def test_a_finished_scale_without_its_signatures_is_made_again(tmp_path: Path) -> None:
+    """A scale finished by an older version has no signatures for the cross-scale check:
+    its marker and files go, so the scale is made again instead of failing the check."""
+    from dataset_builder.samples import (
+        _SCALE_DONE,
+        _SCALE_SIGNATURES,
+        ScaleStats,
+        _finished_scales,
+    )
+
+    staging = tmp_path / ".samples-x"
+    (staging / "train").mkdir(parents=True)
+    result = (ScaleStats(), Counter(), Counter(), 0.0)
+    for scale in ("micro", "small"):
+        (staging / _SCALE_DONE.format(scale)).write_bytes(pickle.dumps(result))
+        (staging / "train" / f"{scale}-00000.parquet").write_text("rows")
+    (staging / _SCALE_SIGNATURES.format("small")).write_bytes(b"kept with its scale")
+    assert sorted(_finished_scales(staging)) == ["small"]
+    assert not (staging / _SCALE_DONE.format("micro")).exists()
+    assert not (staging / "train" / "micro-00000.parquet").exists()
+    assert (staging / "train" / "small-00000.parquet").exists()
+    assert (staging / _SCALE_SIGNATURES.format("small")).exists()
