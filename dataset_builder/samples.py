@@ -2759,28 +2759,40 @@ def _rows(scale: str, cands: list[Candidate], history: History, commit_split: li
           inline_tokens: Counter[str], budget: int, redactions: Counter[str]
           ) -> list[dict[str, Any]]:
     rendered = [_render(c, config.type_facts) for c in cands]
-    target_tokens = counter.count([r.target for r in rendered])
-    context_tokens = counter.count([r.context for r in rendered])
-    suffix_tokens = counter.count([r.suffix for r in rendered])
-    rows: list[dict[str, Any]] = []
-    for cand, r, tt, ct, st in zip(cands, rendered, target_tokens, context_tokens,
-                                   suffix_tokens, strict=True):
-        before = r
+    n = len(rendered)
+    counts = counter.count([r.target for r in rendered] + [r.context for r in rendered]
+                           + [r.suffix for r in rendered])
+    target_tokens, context_tokens, suffix_tokens = counts[:n], counts[n:2 * n], counts[2 * n:]
+    befores = list(rendered)
+    # The code around a function was sized at 3 characters a token: most code has more
+    # (lsd's function samples left a median 604 of 2,048 tokens unused). Widen it by the
+    # measured characters per token (the widened ones counted in one batch), then cut what
+    # overruns.
+    widened: list[int] = []
+    for k, (cand, r, tt, ct, st) in enumerate(zip(cands, rendered, target_tokens,
+                                                  context_tokens, suffix_tokens, strict=True)):
         if tt + ct + st > budget and tt < budget:
-            r, ct, st = _fit_context(cand, r, ct, st, budget - tt, config.type_facts, counter)
-            stats.context_cut += r.context != before.context or r.suffix != before.suffix
-        elif cand.around is not None and budget - tt - ct - st >= _WIDEN_MIN_TOKENS:
-            # The code around a function was sized at 3 characters a token: most code has
-            # more (lsd's function samples left a median 604 of 2,048 tokens unused). Widen
-            # it by the measured characters per token, then cut what overruns.
+            continue  # cut below
+        if cand.around is not None and budget - tt - ct - st >= _WIDEN_MIN_TOKENS:
             per_token = (len(r.context) + len(r.suffix)) / max(1, ct + st)
             if _widen(cand, int((budget - tt - ct - st) * per_token * 0.9), redactions):
                 stats.context_widened += 1
-                r = _render(cand, config.type_facts)
-                ct, st = counter.count([r.context, r.suffix])
-                if tt + ct + st > budget:
-                    r, ct, st = _fit_context(cand, r, ct, st, budget - tt, config.type_facts,
-                                             counter)
+                rendered[k] = _render(cand, config.type_facts)
+                widened.append(k)
+    recounted = counter.count([rendered[k].context for k in widened]
+                              + [rendered[k].suffix for k in widened])
+    for k, ct, st in zip(widened, recounted[:len(widened)], recounted[len(widened):],
+                         strict=True):
+        context_tokens[k], suffix_tokens[k] = ct, st
+    was_widened = set(widened)
+    rows: list[dict[str, Any]] = []
+    for k, (cand, r, tt, ct, st) in enumerate(zip(cands, rendered, target_tokens,
+                                                  context_tokens, suffix_tokens, strict=True)):
+        before = befores[k]
+        if tt + ct + st > budget and tt < budget:
+            r, ct, st = _fit_context(cand, r, ct, st, budget - tt, config.type_facts, counter)
+            if k not in was_widened:  # a widened sample's cut undoes some of its widening
+                stats.context_cut += r.context != before.context or r.suffix != before.suffix
         cand.around = None
         if r.target != before.target:
             # Inline mode, skipped while the context held such a token already, and rendered
