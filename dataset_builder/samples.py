@@ -1396,12 +1396,15 @@ class TokenCounter:
 def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
                   config: SampleConfig, max_file_bytes: int, progress: bool = True,
                   tokenizer_path: Path | None = None,
-                  rustdoc_ahead: RustdocAhead | None = None) -> dict[str, Any]:
+                  rustdoc_ahead: RustdocAhead | None = None,
+                  counter: TokenCounter | None = None) -> dict[str, Any]:
     """Write OUT/samples/{train,valid,test}/*.parquet and OUT/type_tokens.json; return the
     manifest section. Up to date (returns the previous section) when the completion marker
     carries the same config hash. `rustdoc_ahead`: rustdoc's runs, started earlier (used when
-    the snapshots chosen here are among theirs; closed here once their facts are made)."""
-    counter = TokenCounter(tokenizer_path or default_tokenizer_path())
+    the snapshots chosen here are among theirs; closed here once their facts are made);
+    `counter`: the tokenizer's, loaded already (of `tokenizer_path` or the default)."""
+    if counter is None:
+        counter = TokenCounter(tokenizer_path or default_tokenizer_path())
     config_hash = config.config_hash(mine_hash, counter.digest)
     final = out / SAMPLES_DIR
     marker = final / MARKER

@@ -24,7 +24,13 @@ from typing import Any
 
 from dataset_builder.children import answer_stop_signal, exit_with_parent, picklable
 from dataset_builder.gitio import RepoInfo
-from dataset_builder.samples import RustdocAhead, SampleConfig, build_samples
+from dataset_builder.samples import (
+    RustdocAhead,
+    SampleConfig,
+    TokenCounter,
+    build_samples,
+    default_tokenizer_path,
+)
 
 # What SamplesChild.close() sends a building child to stop it cleanly.
 STOP_SIGNAL = signal.SIGUSR1
@@ -108,6 +114,11 @@ def _child_main(conn: Connection, parent_end: Connection, parent_pid: int, info:
     parent_end.close()  # the fork's copy: the parent's close must reach this end as EOF
     answer_stop_signal(STOP_SIGNAL)
     ahead: RustdocAhead | None = None
+    # The tokenizer is loaded while the history is mined rather than after it (0.1 s of the
+    # build's serial part); where that fails, build_samples loads it again and says why.
+    counter = None
+    with contextlib.suppress(Exception):
+        counter = TokenCounter(default_tokenizer_path())
     try:
         while True:
             message = conn.recv()
@@ -115,7 +126,7 @@ def _child_main(conn: Connection, parent_end: Connection, parent_pid: int, info:
                 ahead = RustdocAhead(info, out, config, message[1], progress=progress)
             elif message[0] == "build":
                 section = build_samples(out, info, label, message[1], config, max_file_bytes,
-                                        progress, rustdoc_ahead=ahead)
+                                        progress, rustdoc_ahead=ahead, counter=counter)
                 ahead = None  # build_samples closed it
                 conn.send(("section", section))
                 return
