@@ -2325,20 +2325,10 @@ def test_a_held_out_sample_that_repeats_train_code_at_another_scale_is_dropped(
     module sample while the function was a train function sample (hyperfine: 4 test samples
     with a train near-duplicate of another scale)."""
     from dataset_builder.quality import exact_jaccard, shingle_set
-    from tests.dataset_builder.conftest import Commit, make_repo
 
-    one = ("/// Scales a reading into the unit the display uses.\n"
-           "pub fn convert_reading(value: u64, divisor: u64) -> u64 {\n"
-           "    let scaled = value.saturating_mul(1000);\n"
-           "    let rounded = scaled + divisor / 2;\n    rounded / divisor.max(1)\n}\n")
-    steps = [Commit("one", write={"src/lib.rs": "pub mod one;\n", "src/one.rs": one})]
-    for k in range(12):
-        lib = "pub mod one;\n" + "".join(
-            f"pub fn step_{j}(x: u64) -> u64 {{\n    x * {j} + {k}\n}}\n" for j in range(k + 1))
-        steps.append(Commit(f"lib {k}", write={"src/lib.rs": lib}))
-    repo = make_repo(tmp_path / "repo", steps)
+    repo = _code_at_two_scales(tmp_path)
     out = tmp_path / "out"
-    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc",
+    assert main(["--repo", str(repo), "--out", str(out), "--quiet", "--rustdoc",
                  "none"]) == 0
     rows = read_samples(out).to_pylist()
     manifest = json.loads((out / "manifest.json").read_text())["samples"]["scales"]
@@ -2357,6 +2347,54 @@ def test_a_held_out_sample_that_repeats_train_code_at_another_scale_is_dropped(
         for t in train:
             if t["scale"] != held["scale"] and set(t["paths"]) & set(held["paths"]):
                 assert exact_jaccard(shingle_set(held["target"]), shingle_set(t["target"])) < 0.7
+
+
+def test_a_run_stopped_in_the_cross_scale_check_resumes_with_the_same_drops(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ids the check drops are written before any file is filtered: a run stopped while
+    filtering drops the same ones when resumed, and counts them once."""
+    import dataset_builder.samples as samples_module
+
+    repo = _code_at_two_scales(tmp_path)
+    args = ["--repo", str(repo), "--quiet", "--rustdoc", "none"]
+    assert main([*args, "--out", str(tmp_path / "clean")]) == 0
+    out = tmp_path / "stopped"
+    write = samples_module.atomic_write
+
+    def failing(path: Path, *a: Any, **k: Any) -> None:
+        if path.parent.name in ("valid", "test"):  # filtering a held-out file
+            raise OSError("disk full")
+        write(path, *a, **k)
+
+    monkeypatch.setattr(samples_module, "atomic_write", failing)
+    assert main([*args, "--out", str(out)]) == 2
+    [staging] = out.glob(".samples-*")
+    marker = json.loads((staging / samples_module._CROSS_SCALE).read_text())
+    assert sum(map(len, marker.values())) >= 1
+    monkeypatch.setattr(samples_module, "atomic_write", write)
+    assert main([*args, "--out", str(out)]) == 0
+    assert read_samples(out).equals(read_samples(tmp_path / "clean"))
+    scales = [json.loads((build / "manifest.json").read_text())["samples"]["scales"]
+              for build in (tmp_path / "clean", out)]
+    assert scales[0] == scales[1]
+
+
+def _code_at_two_scales(tmp_path: Path) -> Path:
+    """A history whose module file src/one.rs is one function (so the same code is a module
+    sample and a function sample) that changes only in its first commit, then twelve
+    commits to lib.rs: the function is train, the module of the last commits held out."""
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    one = ("/// Scales a reading into the unit the display uses.\n"
+           "pub fn convert_reading(value: u64, divisor: u64) -> u64 {\n"
+           "    let scaled = value.saturating_mul(1000);\n"
+           "    let rounded = scaled + divisor / 2;\n    rounded / divisor.max(1)\n}\n")
+    steps = [Commit("one", write={"src/lib.rs": "pub mod one;\n", "src/one.rs": one})]
+    for k in range(12):
+        lib = "pub mod one;\n" + "".join(
+            f"pub fn step_{j}(x: u64) -> u64 {{\n    x * {j} + {k}\n}}\n" for j in range(k + 1))
+        steps.append(Commit(f"lib {k}", write={"src/lib.rs": lib}))
+    return make_repo(tmp_path / "repo", steps).path
 
 
 def test_a_finished_scale_without_its_signatures_is_made_again(tmp_path: Path) -> None:
