@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from operator import attrgetter
-from typing import Any
+from typing import Any, cast
 
 import tree_sitter_rust
 from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
@@ -445,6 +445,9 @@ class _Collector:
                 self.previous_uses.setdefault(use.item, []).append(use)
         # In file order: stubs to analyse, or items carried over whole from the previous parse.
         self.entries: list[_Stub | Item] = []
+        # Where the stubs are in `entries`: finish takes the items carried over between them
+        # a run at a time (rust-sdl2's versions: most entries are carried items).
+        self.stub_at: list[int] = []
         self.groups: list[tuple[int, int, int]] = []
         self.carried_runs: list[tuple[int, int, int, int, int]] = []  # see ParsedFile
         self.old_keys: dict[str, str] = {}  # carried items' new keys -> their previous keys
@@ -649,6 +652,7 @@ class _Collector:
         elif kind == "type_alias" and parent is not None:
             kind = "associated_type"
         stub = self._stub(node, kind, module, parent, outer)
+        self.stub_at.append(len(self.entries))
         self.entries.append(stub)
         body = node.child_by_field_name("body")
         if kind in ("impl", "trait") and body is not None:
@@ -689,11 +693,11 @@ class _Collector:
 
     def finish(self) -> tuple[list[Item], list[UsePath]]:
         previous = self.previous
+        entries = self.entries
         reusable: dict[int, Item] = {}
         changed: list[_Stub] = []
-        for i, entry in enumerate(self.entries):
-            if isinstance(entry, Item):
-                continue
+        for i in self.stub_at:
+            entry = cast(_Stub, entries[i])
             old = previous.get(entry.key) if previous is not None else None
             if old is not None and old.digest == entry.digest and old.parent == (
                     entry.parent.key if entry.parent is not None else ""):
@@ -708,16 +712,23 @@ class _Collector:
                                                         for s in changed})))
         items: list[Item] = []
         uses: list[UsePath] = []
-        for i, entry in enumerate(self.entries):
-            if isinstance(entry, Item):
-                items.append(entry)
-                old_key = self.old_keys.get(entry.key)
-                if old_key is None:
-                    uses.extend(self.previous_uses.get(entry.key, ()))
-                else:
-                    uses.extend(UsePath(u.module, u.path, u.alias, entry.key)
-                                for u in self.previous_uses.get(old_key, ()))
-                continue
+        previous_uses, old_keys = self.previous_uses, self.old_keys
+        at = 0
+        for i in [*self.stub_at, len(entries)]:
+            if at < i:  # items carried over whole, in a row
+                run = cast(list[Item], entries[at:i])
+                items.extend(run)
+                for carried in run if previous_uses else ():
+                    old_key = old_keys.get(carried.key) if old_keys else None
+                    if old_key is None:
+                        uses.extend(previous_uses.get(carried.key, ()))
+                    else:
+                        uses.extend(UsePath(u.module, u.path, u.alias, carried.key)
+                                    for u in previous_uses.get(old_key, ()))
+            if i == len(entries):
+                break
+            at = i + 1
+            entry = cast(_Stub, entries[i])
             old = reusable.get(i)
             if old is None:
                 items.append(self._item(entry))
@@ -727,7 +738,7 @@ class _Collector:
             node = entry.node
             items.append(old.moved(entry.start_byte, node.end_byte, entry.start_line + 1,
                                    node.end_point[0] + 1))
-            uses.extend(self.previous_uses.get(entry.key, ()))
+            uses.extend(previous_uses.get(entry.key, ()))
         return items, uses
 
     def _item(self, stub: _Stub) -> Item:
