@@ -1295,14 +1295,14 @@ def _cut_pattern(added_starts: frozenset[str]) -> re.Pattern[str]:
     # character of an added token (those are split off first too).
     starts = "".join(re.escape(chr(c)) for c in range(0x21, 0x7F)
                      if not chr(c).isdigit() and chr(c) not in added_starts)
-    # A line break (captured: its indentation but the last space) then an indented line, or
-    # a bare line break (captured as None) before a line at column 0. Starts with a literal
+    # Captured whole: a line break and the indentation but its last space before an
+    # indented line, or a bare line break before a line at column 0. Starts with a literal
     # "\n", which re scans for quickly.
-    return re.compile(f"\\n(?:(?<=\\S\\n)( *)(?= [{starts}])|(?=[{starts}]))")
+    return re.compile(f"(\\n(?:(?<=\\S\\n) *(?= [{starts}])|(?=[{starts}])))")
 
 
-def _split_lines(text: str, added_starts: frozenset[str]) -> list[str | None]:
-    """[piece, separator, piece, ...]: re.split with the separators' captured indentation."""
+def _split_lines(text: str, added_starts: frozenset[str]) -> list[str]:
+    """[piece, separator, piece, ...]: re.split, the separators captured."""
     return _cut_pattern(added_starts).split(text)
 
 
@@ -1316,21 +1316,14 @@ def token_segments(text: str, added_starts: frozenset[str] = frozenset("<")) -> 
     Only lines starting with printable ASCII that is neither a digit (digits are split off
     first) nor the first character of an added token (`<file_sep>` is split off first) are
     cut. Pieces and separators alternate."""
-    parts = _split_lines(text, added_starts)
-    pieces: list[str] = []
-    for k, part in enumerate(parts):
-        if k % 2:
-            pieces.append("\n" + (part or ""))
-        elif part:
-            pieces.append(part)
-    return pieces
+    return [part for part in _split_lines(text, added_starts) if part]
 
 
 class TokenCounter:
     """Exact StarCoder2 token counts. Samples repeat the same lines over and over (a file's
     code before each of its functions, the same definitions in many context packs), so texts
     are cut into line-sized pieces whose counts add up exactly (see token_segments) and each
-    distinct piece is encoded once."""
+    distinct piece (or separator: a line break and indentation) is encoded once."""
 
     # Pieces whose counts are kept (about 130 bytes each: bevy's function scale alone cut
     # 627,000, 78 MiB); past that the older half is let go.
@@ -1347,7 +1340,6 @@ class TokenCounter:
         self.tokenizer.no_truncation()
         self.tokenizer.no_padding()
         self.cache: dict[str, int] = {}
-        self.separators: dict[str | None, int] = {}  # a line break and indentation -> count
         self.cache_entries = cache_entries
         self.added_starts = frozenset(
             t.content[0] for t in self.tokenizer.get_added_tokens_decoder().values() if t.content)
@@ -1373,24 +1365,19 @@ class TokenCounter:
         return counts
 
     def count(self, texts: list[str]) -> list[int]:
-        """Exact token counts (equal to count_direct's), through the piece cache."""
-        cache, separators = self.cache, self.separators
+        """Exact token counts (equal to count_direct's), through the piece cache. Pieces and
+        separators share it: each is counted as the text it is."""
+        cache = self.cache
         if len(cache) > self.cache_entries:
             for piece in list(islice(cache, len(cache) // 2)):  # the oldest
                 del cache[piece]
-        split = [_split_lines(text, self.added_starts) for text in texts]
-        pieces: set[str] = set()
-        indents: set[str | None] = set()
-        for parts in split:
-            pieces.update(parts[::2])  # type: ignore[arg-type]  # pieces are never None
-            indents.update(parts[1::2])
-        missing = [p for p in pieces if p not in cache]
-        cache.update(zip(missing, self.count_direct(missing), strict=True))
-        new_indents = [i for i in indents if i not in separators]
-        separators.update(zip(new_indents, self.count_direct(
-            ["\n" + (i or "") for i in new_indents]), strict=True))
-        return [sum(map(cache.__getitem__, parts[::2]))  # type: ignore[arg-type]
-                + sum(map(separators.__getitem__, parts[1::2])) for parts in split]
+        split = _cut_pattern(self.added_starts).split
+        parts_of = [split(text) for text in texts]
+        missing = list(set().union(*parts_of).difference(cache)) if parts_of else []
+        if missing:
+            cache.update(zip(missing, self.count_direct(missing), strict=True))
+        get = cache.__getitem__
+        return [sum(map(get, parts)) for parts in parts_of]
 
 
 def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
