@@ -1498,13 +1498,14 @@ class _ScaleSignatures:
     splits: list[str]
     paths: list[list[str]]
     lengths: list[int]
-    signatures: list[np.ndarray]
+    signatures: list[np.ndarray] | np.ndarray  # saved as one array, a row per sample
 
     @classmethod
     def empty(cls) -> _ScaleSignatures:
         return cls([], [], [], [], [])
 
     def add(self, rows: list[dict[str, Any]], signatures: list[np.ndarray]) -> None:
+        assert isinstance(self.signatures, list), "added to after it was saved"
         for row, signature in zip(rows, signatures, strict=True):
             self.ids.append(row["id"])
             self.splits.append(row["split"])
@@ -1513,6 +1514,9 @@ class _ScaleSignatures:
             self.signatures.append(signature)
 
     def save(self, staging: Path, scale: str) -> None:
+        if isinstance(self.signatures, list):  # 128 uint32 values each, without an object's
+            self.signatures = np.stack(self.signatures) if self.signatures else \
+                np.zeros((0, 0), dtype=np.uint32)
         atomic_write_bytes(staging / _SCALE_SIGNATURES.format(scale),
                            pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL))
 
@@ -1528,7 +1532,9 @@ class _ScaleSignatures:
     def matrix(self, rows: list[int], num_perm: int) -> np.ndarray:
         if not rows:
             return np.zeros((0, num_perm), dtype=np.uint32)
-        return np.stack([self.signatures[i] for i in rows])
+        if isinstance(self.signatures, list):
+            return np.stack([self.signatures[i] for i in rows])
+        return self.signatures[rows]
 
 
 def _drop_cross_scale_leaks(staging: Path, stats: dict[str, ScaleStats],
