@@ -658,12 +658,10 @@ def test_an_unreadable_repository_folder_is_said_to_be_unreadable(
         capsys: pytest.CaptureFixture[str]) -> None:
     """It was reported as "not a git repository" (git's own answer). As root a chmod does
     not deny anything, so the check's access test is made to say no."""
-    import dataset_builder.gitio as gitio
-
     folder = tmp_path / "locked"
     folder.mkdir()
-    real_access = os.access
-    monkeypatch.setattr(gitio.os, "access", lambda p, mode, **kw: False if Path(p) == folder
+    real_access = os.access  # gitio's os is this os
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if Path(p) == folder
                         else real_access(p, mode, **kw))
     assert main(["--repo", str(folder), "--out", str(tmp_path / "out"), "--quiet"]) == 2
     err = capsys.readouterr().err

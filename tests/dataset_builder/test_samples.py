@@ -2354,12 +2354,12 @@ def test_a_run_stopped_in_the_cross_scale_check_resumes_with_the_same_drops(
     """The ids the check drops are written before any file is filtered: a run stopped while
     filtering drops the same ones when resumed, and counts them once."""
     import dataset_builder.samples as samples_module
+    from dataset_builder.atomic import atomic_write as write
 
     repo = _code_at_two_scales(tmp_path)
     args = ["--repo", str(repo), "--quiet", "--rustdoc", "none"]
     assert main([*args, "--out", str(tmp_path / "clean")]) == 0
     out = tmp_path / "stopped"
-    write = samples_module.atomic_write
 
     def failing(path: Path, *a: Any, **k: Any) -> None:
         if path.parent.name in ("valid", "test"):  # filtering a held-out file
@@ -2409,7 +2409,8 @@ def test_a_finished_scale_without_its_signatures_is_made_again(tmp_path: Path) -
 
     staging = tmp_path / ".samples-x"
     (staging / "train").mkdir(parents=True)
-    result = (ScaleStats(), Counter(), Counter(), 0.0)
+    result: tuple[ScaleStats, Counter[str], Counter[str], float] = (
+        ScaleStats(), Counter(), Counter(), 0.0)
     for scale in ("micro", "small"):
         (staging / _SCALE_DONE.format(scale)).write_bytes(pickle.dumps(result))
         (staging / "train" / f"{scale}-00000.parquet").write_text("rows")
