@@ -64,6 +64,7 @@ from dataset_builder.quality import (
     NearDuplicateIndex,
     PieceChecks,
     SignatureMatches,
+    exact_jaccard,
     leak_check,
     piece_digests,
     redact,
@@ -1498,25 +1499,17 @@ class _ScaleSignatures:
     splits: list[str]
     paths: list[list[str]]
     lengths: list[int]
-    signatures: list[np.ndarray] | np.ndarray  # saved as one array, a row per sample
+    signatures: np.ndarray  # a row per sample (one array: no object per sample)
 
     @classmethod
-    def empty(cls) -> _ScaleSignatures:
-        return cls([], [], [], [], [])
-
-    def add(self, rows: list[dict[str, Any]], signatures: list[np.ndarray]) -> None:
-        assert isinstance(self.signatures, list), "added to after it was saved"
-        for row, signature in zip(rows, signatures, strict=True):
-            self.ids.append(row["id"])
-            self.splits.append(row["split"])
-            self.paths.append(row["paths"])
-            self.lengths.append(len(row["target"]))
-            self.signatures.append(signature)
+    def of(cls, rows: list[tuple[str, str, list[str], int]], signatures: list[np.ndarray]
+           ) -> _ScaleSignatures:
+        """From each row's (id, split, paths, target length) and signature."""
+        return cls([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows],
+                   [r[3] for r in rows], np.stack(signatures) if signatures
+                   else np.zeros((0, 0), dtype=np.uint32))
 
     def save(self, staging: Path, scale: str) -> None:
-        if isinstance(self.signatures, list):  # 128 uint32 values each, without an object's
-            self.signatures = np.stack(self.signatures) if self.signatures else \
-                np.zeros((0, 0), dtype=np.uint32)
         atomic_write_bytes(staging / _SCALE_SIGNATURES.format(scale),
                            pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL))
 
@@ -1532,8 +1525,6 @@ class _ScaleSignatures:
     def matrix(self, rows: list[int], num_perm: int) -> np.ndarray:
         if not rows:
             return np.zeros((0, num_perm), dtype=np.uint32)
-        if isinstance(self.signatures, list):
-            return np.stack([self.signatures[i] for i in rows])
         return self.signatures[rows]
 
 
@@ -1610,23 +1601,20 @@ def _cross_scale_leaks(staging: Path, config: SampleConfig) -> dict[str, tuple[s
     wanted = {(scale, scales[scale].ids[row]) for p in pairs
               for scale, row in ((p[0], p[1]), (p[2], p[3]))}
     texts = _targets_of(staging, wanted)
-    shingles: dict[tuple[str, str], frozenset[int]] = {}
+    shingles: dict[tuple[str, str], np.ndarray] = {}
 
-    def shingle_set_of(key: tuple[str, str]) -> frozenset[int]:
+    def shingle_set_of(key: tuple[str, str]) -> np.ndarray:
         if key not in shingles:
-            shingles[key] = frozenset(shingle_set(texts[key], config.shingle).tolist())
+            shingles[key] = shingle_set(texts[key], config.shingle)
         return shingles[key]
 
     found: dict[str, tuple[str, str]] = {}
     for held_scale, h, train_scale, t in sorted(pairs):
         sid = scales[held_scale].ids[h]
-        if sid in found:
-            continue
-        held_set = shingle_set_of((held_scale, sid))
-        train_set = shingle_set_of((train_scale, scales[train_scale].ids[t]))
-        common = len(held_set & train_set)
-        union = len(held_set) + len(train_set) - common
-        if union == 0 or common >= config.near_threshold * union:
+        if sid not in found and exact_jaccard(
+                shingle_set_of((held_scale, sid)),
+                shingle_set_of((train_scale, scales[train_scale].ids[t]))) >= \
+                config.near_threshold:
             found[sid] = (held_scale, scales[held_scale].splits[h])
     return found
 
@@ -2671,7 +2659,8 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
     # row's id, split, paths and target length (_ScaleSignatures).
     final_signatures = {i: signatures[i].hashvalues for i in final}
     signatures.clear()
-    written = _ScaleSignatures.empty()
+    written: list[tuple[str, str, list[str], int]] = []
+    written_signatures: list[np.ndarray] = []
     by_split: dict[str, list[int]] = defaultdict(list)
     for i in final:
         by_split[commit_split[kept[i].commit_index]].append(i)
@@ -2699,12 +2688,14 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
                     rows = _rows(scale, batch, history, commit_split, config, counter,
                                  repo_label, stats, inline_tokens, budget, redactions)
                     writer.write_table(pa.Table.from_pylist(rows, schema=schema.SAMPLES))
-                    written.add(rows, [final_signatures.pop(i) for i in ids[at:end]])
+                    written.extend((row["id"], row["split"], row["paths"], len(row["target"]))
+                                   for row in rows)
+                    written_signatures.extend(final_signatures.pop(i) for i in ids[at:end])
                     for cand in cands[at:at + len(rows)]:  # rendered and written: let go
                         cand.pack = cand.prefix = cand.suffix = cand.target = cand.header = ""
                         cand.find_boundaries = None
     kept.clear()
-    written.save(staging, scale)
+    _ScaleSignatures.of(written, written_signatures).save(staging, scale)
     return stats
 
 

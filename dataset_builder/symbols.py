@@ -45,6 +45,16 @@ def _crate_and_name(sid: str) -> tuple[str, str]:
     return crate, rest.rsplit("::", 1)[-1]
 
 
+def _release_one(counts: dict[str, int], sid: str) -> bool:
+    """One definer less of `sid`; True (and `sid` gone from `counts`) when none is left."""
+    count = counts[sid] - 1
+    if count:
+        counts[sid] = count
+        return False
+    del counts[sid]
+    return True
+
+
 def _unindex(index: dict[tuple[str, str], set[str]], sid: str) -> None:
     """Take `sid` out of a (crate, simple name) index, and its key once empty."""
     key = _crate_and_name(sid)
@@ -264,12 +274,8 @@ class SymbolTable:
         if before == macros:
             return
         for sid in before:
-            count = self.macro_owners[sid] - 1
-            if count:
-                self.macro_owners[sid] = count
-                continue
-            del self.macro_owners[sid]
-            _unindex(self.by_macro, sid)
+            if _release_one(self.macro_owners, sid):
+                _unindex(self.by_macro, sid)
         for sid in macros:
             count = self.macro_owners.get(sid, 0)
             self.macro_owners[sid] = count + 1
@@ -306,11 +312,8 @@ class SymbolTable:
 
     def _release(self, sids: Iterable[str]) -> None:
         for sid in sids:
-            count = self.owners[sid] - 1
-            if count:
-                self.owners[sid] = count
+            if not _release_one(self.owners, sid):
                 continue
-            del self.owners[sid]
             self._unindex_prefix(sid)
             _unindex(self.by_name, sid)
             _unindex(self.by_method, sid)
