@@ -433,6 +433,11 @@ def _mine(config: MineConfig, info: RepoInfo, out: Path, config_hash: str, label
         if state.rs_paths_seen == 0:
             work.remove()
             raise RepoError(f"--repo {config.repo}: no .rs files in the selected history")
+        if state.counts["rs_versions_parsed"] == 0:  # --exclude '*', say: as if none
+            work.remove()
+            skipped = ", ".join(f"{reason} {n}" for reason, n in state.skips.most_common())
+            raise RepoError(f"--repo {config.repo}: no .rs file of the selected history is "
+                            f"mined: {state.rs_paths_seen} skipped ({skipped})")
 
         commits = pa.concat_tables(
             [work.read_part(p) for p in work.part_files("commits")])

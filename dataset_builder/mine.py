@@ -458,6 +458,8 @@ class Miner:
                 old_blob is not None and old_blob.parsed is not None) else []
             new_parsed = new_blob.parsed if new_blob is not None else None
             new_items = new_parsed.items if new_parsed is not None else []
+            if new_parsed is not None:
+                st.counts["rs_versions_parsed"] += 1  # none at all: nothing to mine (build.py)
             if new_parsed is not None and new_parsed.has_errors:
                 file_row["parse_errors"] = new_parsed.error_nodes
                 counts["files_with_errors"] += 1

@@ -628,6 +628,22 @@ def test_excluded_paths_are_counted_and_change_the_config_hash(tmp_path: Path) -
     assert line.endswith(" --exclude bench-data --exclude src/a.rs`")
 
 
+def test_every_rs_file_excluded_exits_2(tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """--exclude '*' left a build of no items that exited 0 (with failed sanity checks), where
+    a history without .rs files exits 2."""
+    repo = make_repo(tmp_path / "repo", [
+        Commit("code", write={"src/lib.rs": "pub mod a;\n", "src/a.rs": "pub fn a() {}\n"}),
+        Commit("more", write={"src/a.rs": "pub fn a() {}\npub fn b() {}\n"}),
+    ])
+    out = tmp_path / "out"
+    code, err = run_main(capsys, "--repo", str(repo.path), "--out", str(out), "--exclude", "*")
+    assert code == 2, err
+    assert_one_line_error(err)
+    assert "no .rs file of the selected history is mined: 3 skipped (excluded 3)" in err
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("error", [
     OSError(28, "No space left on device"),  # os.write's
     OSError("Error writing bytes to file. Detail: [errno 28] No space left on device"),  # pyarrow's
