@@ -1929,6 +1929,35 @@ def test_a_target_denser_than_the_estimate_is_split_by_its_exact_count(
         assert r["target_tokens"] <= 512 * 0.75
 
 
+def test_parts_of_a_target_denser_in_places_than_its_mean_fit_the_budget(
+        tmp_path: Path) -> None:
+    """Parts were sized by the whole target's mean characters per token, so the part cut
+    from a dense stretch of an otherwise sparse target went over (rust-url's IDNA table:
+    39,582 tokens in a part of a 32,768 budget). Each such part is split again by its own."""
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    sparse = "".join(f"    let descriptive_binding_{k} = another_descriptive_identifier;\n"
+                     for k in range(40))
+    dense = "".join(f"    t[{k}] = [{k * 0.137:.4f}, {k * 1.91:.4f}, {k * 0.05:.4f}, {k}];\n"
+                    for k in range(60))
+    function = "pub fn table(t: &mut [[f64; 4]]) {\n" + sparse + dense + "}\n"
+    repo = make_repo(tmp_path / "repo", [Commit("one", write={"src/lib.rs": function})])
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc", "none",
+                 "--budgets", "512,8192,16384,32768,32768"]) == 0
+    micro = json.loads((out / "manifest.json").read_text())["samples"]["scales"]["micro"]
+    assert micro["split_targets"] == 1 and micro["over_budget"] == 0
+    parts = sorted((r for r in read_samples(out).to_pylist() if r["scale"] == "micro"),
+                   key=lambda r: r["part"])
+    assert len(parts) == parts[0]["parts"] > 2
+    assert "".join(r["target"] for r in parts) == function.rstrip("\n")  # nothing lost
+    assert max(r["target_tokens"] for r in parts) <= 512 * 0.75
+    # The sparse lines went into fewer parts than the dense ones: sized by their own density.
+    sparse_parts = [r for r in parts if "descriptive" in r["target"]]
+    dense_parts = [r for r in parts if "t[" in r["target"]]
+    assert len(sparse_parts) < len(dense_parts)
+
+
 def test_a_multi_file_targets_parts_name_the_file_they_begin_in(tmp_path: Path) -> None:
     """Every part of a split crate said `part k of n of <its first file>` (and had that
     `path`), though most of them hold later files' code (rust-sdl2: 28 of 28 later parts)."""
@@ -1988,6 +2017,33 @@ def test_a_multi_file_targets_count_is_its_files_counts() -> None:
     sizer = _TargetSizer(16, counter)
     assert sizer.tokens(cand) == counter.count_direct([text])[0]
     assert set(sizer.piece_tokens) == {b"a", b"b", b"c"}
+
+
+def test_parts_of_a_multi_file_target_are_counted_from_its_files_counts() -> None:
+    """_parts_tokens counts only what of a part is not a whole file whose count is known, and
+    gets the same counts as counting each part whole, wherever the parts are cut."""
+    from dataset_builder.samples import (
+        FILE_SEP,
+        TokenCounter,
+        _parts_tokens,
+        default_tokenizer_path,
+    )
+
+    files = [f"{FILE_SEP}src/a.rs\n    // indented first line\nfn a() -> u8 {{\n    1\n}}\n",
+             f"{FILE_SEP}src/b.rs\n\n\nfn b() {{}}\n  let x = [1, 2, 3];\n",
+             f"{FILE_SEP}src/c.rs\n\tx!();\n", f"{FILE_SEP}src/d.rs\nconst D: u8 = 0x7f;\n"]
+    text = "".join(files)
+    counter = TokenCounter(default_tokenizer_path())
+    starts = [sum(map(len, files[:k])) for k in range(len(files))]
+    known = [(s, s + len(f), n) for s, f, n in zip(starts, files, counter.count_direct(files),
+                                                   strict=True)]
+    lines = text.splitlines(keepends=True)
+    offsets = [sum(map(len, lines[:k])) for k in range(len(lines) + 1)]
+    for first in range(len(lines)):  # parts from line `first` on, cut at every other line
+        cuts = [first, *range(first + 1, len(lines), 2), len(lines)]
+        parts = ["".join(lines[a:b]) for a, b in itertools.pairwise(cuts)]
+        assert _parts_tokens(parts, offsets[first], known, counter) == \
+            counter.count_direct(parts), first
 
 
 def test_a_definition_the_pack_left_to_the_code_before_survives_a_cut(tmp_path: Path) -> None:
