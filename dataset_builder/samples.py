@@ -2515,7 +2515,8 @@ def _split_dense_parts(parts: list[str], part_pieces: list[list[int]], cuts_insi
     offset = start  # of part k, in the whole
     for k, part in enumerate(parts):
         lines = len(part.splitlines(keepends=True))
-        sub, sub_pieces, sub_inside = [part], [part_pieces[k]], []
+        sub, sub_pieces = [part], [part_pieces[k]]
+        sub_inside: list[bool] = []
         if tokens[k] > limit and lines > 1:
             local = [b - first_line for b in boundaries if first_line < b < first_line + lines]
             pieces_k: list[list[int]] = []
