@@ -79,7 +79,8 @@ def parser() -> argparse.ArgumentParser:
                    help="a file with one repository path per line (# comments allowed)")
     p.add_argument("--holdout-repo", action="append", default=[],
                    help="with several repositories: this one's samples all go to the test "
-                        "split (a split by whole repository); repeatable")
+                        "split (a split by whole repository); its label or its path as given "
+                        "to --repo; repeatable")
     p.add_argument("--out", help="output folder (default: data/<repository name>)")
     p.add_argument("--rev", default="HEAD", help="mine the commits reachable from this revision")
     p.add_argument("--since", help="only commits newer than this date (git log --since)")

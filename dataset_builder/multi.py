@@ -138,6 +138,27 @@ def _build_one(job: RepoJob, sample_config: SampleConfig | None) -> dict[str, An
     return result.manifest
 
 
+def _holdout_labels(holdout: list[str], paths: list[str], roots: list[Path],
+                    labels: list[str]) -> list[str]:
+    """--holdout-repo values as labels: a label as it is, else a path given to --repo (or
+    the same repository by another path) as that repository's label. Mirrors all in folders
+    named `repo` are labelled repo, repo-2, ...: their paths say which is which."""
+    by_path = dict(zip(paths, labels, strict=True))
+    by_root = dict(zip(roots, labels, strict=True))
+    named: list[str] = []
+    for value in holdout:
+        if value in labels:
+            named.append(value)
+        elif value in by_path:
+            named.append(by_path[value])
+        else:
+            try:
+                named.append(by_root[open_repo(value, "HEAD").path])
+            except (RepoError, KeyError, OSError):
+                named.append(value)  # reported as not among the repositories
+    return named
+
+
 def build_many(paths: list[str], out: Path, config: dict[str, Any],
                sample_config: SampleConfig | None, holdout: list[str], workers: int,
                progress: bool, names: dict[str, str] | None = None
@@ -157,6 +178,7 @@ def build_many(paths: list[str], out: Path, config: dict[str, Any],
     given = names or {}
     labels = unique_labels(roots, {root: given.get(path) or repo_name(path)
                                    for path, root in zip(paths, roots, strict=True)})
+    holdout = _holdout_labels(holdout, paths, roots, labels)
     unknown = sorted(set(holdout) - set(labels))
     if unknown:
         raise RepoError(f"--holdout-repo {', '.join(unknown)}: not among the repositories "

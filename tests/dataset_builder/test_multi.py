@@ -94,6 +94,21 @@ def test_unknown_holdout_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixtu
                  "--out", str(tmp_path / "p")]) == 2
 
 
+def test_holdout_by_path_where_labels_are_alike(tmp_path: Path) -> None:
+    """Mirrors kept as OWNER+NAME/repo are all labelled repo, repo-2, ...; --holdout-repo
+    takes the path given to --repo too, so the user need not work out which is which."""
+    one = _crate(tmp_path / "a" / "repo", "one", "")
+    two = _crate(tmp_path / "b" / "repo", "two", "")
+    out = tmp_path / "out"
+    assert main(["--repo", str(one), "--repo", str(two), "--holdout-repo", str(two),
+                 "--out", str(out), "--quiet", "--rustdoc", "none"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["samples"]["holdout"] == ["repo-2"]
+    rows = read_samples(out).to_pylist()
+    assert rows and all(r["split"] == "test" for r in rows if r["repo"] == "repo-2")
+    assert any(r["split"] == "train" for r in rows if r["repo"] == "repo")
+
+
 def test_a_repos_file_names_its_line_and_must_list_something(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A missing path in a repos file read as `--repo PATH: no such file`, naming neither
