@@ -76,7 +76,6 @@ from dataset_builder.type_facts import (
     one_line_code,
     render_header,
     render_inline,
-    return_type,
 )
 
 SAMPLES_DIR = "samples"
@@ -311,7 +310,8 @@ class History:
     COLUMNS = ("commit_index", "path", "change", "kind", "name",
                "key", "lineage", "crate", "module", "parent", "symbol", "start_byte",
                "end_byte", "start_line", "end_line", "signature", "generics", "trait_bounds",
-               "where_clause", "lifetimes", "references", "resolved", "digest", "blob", "text")
+               "where_clause", "lifetimes", "references", "resolved", "digest", "blob", "text",
+               "self_type")
 
     def __init__(self, out: Path, scratch: Path) -> None:
         """`scratch`: a folder for the item texts' temporary file (_TextColumn)."""
@@ -607,7 +607,7 @@ class Packer:
             for bound in col["trait_bounds"][row] or ():
                 facts.traits.update(bound_traits(bound))
             if kind in _FN_KINDS:
-                facts.returns[col["name"][row]] = return_type(col["signature"][row])
+                facts.note_return(col["name"][row], col["signature"][row], col["self_type"][row])
             macros.extend(r for r in col["references"][row] or () if r.endswith("!"))
             fact = self.rustdoc.get(col["lineage"][row])
             if fact is not None and fact[0] == col["digest"][row]:
@@ -631,7 +631,7 @@ class Packer:
                 lines.append(f"trait {name}{col['generics'][row]}"
                              + (f" (associated types: {', '.join(assoc)})" if assoc else ""))
             elif kind in _FN_KINDS:
-                facts.returns[name] = return_type(col["signature"][row])
+                facts.note_return(name, col["signature"][row], col["self_type"][row])
                 fact = self.rustdoc.get(col["symbol"][row])
                 if fact is not None and fact[0] == col["digest"][row]:
                     lines.append(f"rustdoc: {fact[1]}")

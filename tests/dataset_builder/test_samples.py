@@ -952,6 +952,30 @@ def test_inline_render_and_strip_round_trip() -> None:
     assert outer_type_name("()") == "()"
 
 
+def test_inline_type_of_a_call_returning_self_is_its_owner() -> None:
+    """A call of a method declared `-> Self` was annotated `<TYPE:Self>` wherever it was,
+    which inside another impl names that impl's type (lsd: `Permission::default<TYPE:Self>()`
+    inside `impl ColorTheme`). It now names the owner where the call does, and nothing where
+    it does not (a method call's receiver type is not known)."""
+    facts = TypeFacts()
+    facts.note_return("default", "fn default() -> Self", "Permission")
+    facts.note_return("new", "pub fn new(x: u8) -> &'a mut Self", "Grid<T>")
+    facts.note_return("len", "fn len(&self) -> usize", "Grid<T>")
+    code = ("impl ColorTheme {\n    fn make(&self) -> Self {\n"
+            "        let p = Permission::default();\n        let g = Grid::<u8>::new(1);\n"
+            "        let h = g.new(2);\n        let n = g.len() + len(&g);\n"
+            "        Self::default()\n    }\n}\n")
+    result = render_inline(code, facts)
+    assert result is not None
+    assert "Permission::default<TYPE:Permission>()" in result.text
+    assert "Grid::<u8>::new<TYPE:Grid>(1)" in result.text
+    assert "g.new(2)" in result.text  # a method call: its receiver's type is not known
+    assert "g.len<TYPE:usize>()" in result.text and "len<TYPE:usize>(&g)" in result.text
+    assert "Self::default<TYPE:Self>()" in result.text
+    assert "<TYPE:Self>" not in result.text.replace("Self::default<TYPE:Self>", "")
+    assert strip_inline(result.text) == code
+
+
 def test_lsh_band_layouts_given_to_datasketch_are_its_own_choice() -> None:
     from datasketch.lsh import _optimal_param
 
