@@ -304,37 +304,57 @@ def build_dataset(config: MineConfig, info: RepoInfo, progress: bool = True,
     info = replace(info, rules=PathRules(copied_crates=copied_crate_roots(info),
                                          exclude=tuple(config.exclude)))
     # A build whose rename detection failed on a missing object left a note: the same
-    # settings mine without it at once (so a resumed run finds its checkpoints).
+    # settings mine as it went on at once (so a resumed run finds its checkpoints).
     renames_on_hash = config.config_hash(info.head, __version__)
-    renames_off = _renames_off(out, renames_on_hash) if config.renames else None
-    if renames_off is not None:
-        config = replace(config, renames=False)
-    try:
-        return _build_or_skip(config, info, out, label, started, progress, sample_config,
-                              renames_off)
-    except MissingObjectError as exc:  # raised only while renames are followed
-        print(f"warning: {exc}: mining without rename detection (a renamed file shows as a "
-              "deletion and an addition)", file=sys.stderr)
-        out.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(out / RENAMES_OFF, {"config_hash": renames_on_hash,
-                                              "reason": str(exc)})
-        return _build_or_skip(replace(config, renames=False), info, out, label, started,
-                              progress, sample_config, str(exc))
+    note = _rename_note(out, renames_on_hash) \
+        if config.renames and not config.rust_paths_only else None
+    renames_limited: str | None = None  # why renames are followed among Rust files or not
+    if note is not None:
+        mode, renames_limited = note
+        renames, rust_paths_only = RENAME_FALLBACKS[mode]
+        config = replace(config, renames=renames, rust_paths_only=rust_paths_only)
+    while True:
+        try:
+            return _build_or_skip(config, info, out, label, started, progress, sample_config,
+                                  renames_limited)
+        except MissingObjectError as exc:  # raised only while renames are followed
+            if not config.renames:
+                raise
+            # Rename detection reads the blobs of every changed path: first without those of
+            # other files than Rust's, then without renames.
+            mode = "off" if config.rust_paths_only else "rust_paths"
+            print(f"warning: {exc}: " + (
+                "following renames among Rust files only" if mode == "rust_paths" else
+                "mining without rename detection (a renamed file shows as a deletion and an "
+                "addition)"), file=sys.stderr)
+            out.mkdir(parents=True, exist_ok=True)
+            atomic_write_json(out / RENAMES_OFF, {"config_hash": renames_on_hash,
+                                                  "mode": mode, "reason": str(exc)})
+            renames, rust_paths_only = RENAME_FALLBACKS[mode]
+            config = replace(config, renames=renames, rust_paths_only=rust_paths_only)
+            renames_limited = str(exc)
 
 
-# Written when rename detection failed: the config hash (renames on) it applies to and why.
+# Written when rename detection failed: the config hash (renames on) it applies to, how the
+# build goes on (a RENAME_FALLBACKS key; "off" when a note says none) and why.
 RENAMES_OFF = ".renames-off.json"
+RENAME_FALLBACKS: dict[str, tuple[bool, bool]] = {  # -> (renames, rust_paths_only)
+    "rust_paths": (True, True),  # rename detection among Rust files only
+    "off": (False, False),
+}
 
 
-def _renames_off(out: Path, config_hash: str) -> str | None:
-    """Why this build's settings mine without rename detection (None: they do not)."""
+def _rename_note(out: Path, config_hash: str) -> tuple[str, str] | None:
+    """(RENAME_FALLBACKS key, why) of this build's settings where rename detection failed
+    before (None: it did not)."""
     try:
         note = json.loads((out / RENAMES_OFF).read_text())
     except (OSError, ValueError):
         return None
     if not isinstance(note, dict) or note.get("config_hash") != config_hash:
         return None
-    return str(note.get("reason", ""))
+    mode = note.get("mode", "off")
+    return (mode if mode in RENAME_FALLBACKS else "off"), str(note.get("reason", ""))
 
 
 def _build_or_skip(config: MineConfig, info: RepoInfo, out: Path, label: str, started: float,
@@ -477,7 +497,9 @@ def _mine(config: MineConfig, info: RepoInfo, out: Path, config_hash: str, label
         "repo": {"label": label, "path": str(info.path),
                  "bare": info.bare, "shallow": info.shallow, "rev": info.rev,
                  "head": info.head, "renames_followed": config.renames,
-                 **({"renames_off_because": renames_off} if renames_off else {}),
+                 **({"renames_among_rust_files_only_because": renames_off}
+                    if renames_off and config.renames else
+                    {"renames_off_because": renames_off} if renames_off else {}),
                  # Folders holding a copy of a published crate: not mined (vendored_crate).
                  "copied_crates": sorted(info.rules.copied_crates)},
         # Later stages reach the code at any commit through this map.

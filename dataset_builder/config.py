@@ -27,9 +27,15 @@ class MineConfig:
     every N-th (0: the last only; None: about ten over the history, at most every 100)."""
     renames: bool = True
     """Follow renamed files (git's rename detection, -M). A build whose `git log -M` cannot
-    read a blob the repository lacks (mirrors without large binaries, damaged clones) turns
-    this off by itself, says so, and records why in the manifest; a rename then shows as a
-    deletion and an addition."""
+    read a blob the repository lacks (mirrors without large binaries, damaged clones) first
+    follows renames among Rust files only (`rust_paths_only`), and where a Rust blob is
+    missing too turns renames off; it says so, and records why in the manifest. Without
+    renames, a rename shows as a deletion and an addition."""
+    rust_paths_only: bool = False
+    """The walk's logs list the changes of `.rs` paths only, so that rename detection reads
+    Rust blobs only (set by a build whose clone lacks another file's blob). Changes of
+    other paths are not mined either way; submodules at paths not ending in `.rs` are then
+    not listed, so not counted as `submodule` skips."""
     exclude: tuple[str, ...] = ()
     """Paths not mined (skip reason `excluded`): fnmatch patterns, case-sensitive, matched
     against each file's path and the folders above it, so a folder excludes everything
@@ -53,6 +59,8 @@ class MineConfig:
             fields.pop("renames")
         if not self.exclude:  # named only when set: builds from before the field keep theirs
             fields.pop("exclude")
+        if not self.rust_paths_only:  # the same
+            fields.pop("rust_paths_only")
         fields["head"] = head
         return fields
 

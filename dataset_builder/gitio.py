@@ -31,6 +31,17 @@ _GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"
 _LOG_OUTPUT = ("--encoding=UTF-8", "--no-color", "--no-show-signature")
 
 
+def _rust_paths(only: bool) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(options, pathspec) of a walk's log that lists the changes of `.rs` paths only when
+    `only`, and every commit still (a pathspec alone drops the commits that change no such
+    path: --full-history --sparse keeps them). Rename detection then reads Rust blobs only:
+    a build falls back to it where a clone lacks another file's blob (rusqlite's and
+    alacritty's mirrors), rather than follow no renames. Both of a walk's logs take the
+    same: the merge syncs (mine.py) read whether a merge's first-parent diff is empty from
+    one and its other parents' diffs from the other."""
+    return (("--full-history", "--sparse"), ("*.rs",)) if only else ((), ())
+
+
 class RepoError(Exception):
     """Bad input the user can fix; the CLI prints it as one line and exits 2."""
 
@@ -285,15 +296,18 @@ def _parse_record(record: bytes) -> Commit:
 
 def iter_commits(info: RepoInfo, since: str | None = None, until: str | None = None,
                  max_commits: int | None = None, skip: int = 0,
-                 renames: bool = True) -> Generator[Commit, None, None]:
+                 renames: bool = True, rust_paths_only: bool = False
+                 ) -> Generator[Commit, None, None]:
     """Commits reachable from the revision, oldest first (parents before children), with
     their file changes; merges are diffed against their first parent and, with `renames`,
     renamed files are detected (-M). `max_commits` keeps the oldest N; `skip` then drops the
-    first N of those (used when resuming)."""
+    first N of those (used when resuming). `rust_paths_only`: the changes of `.rs` paths
+    only (_RUST_PATHS)."""
     cmd = _git(info.git_dir, "log", *_LOG_OUTPUT, "--reverse", "--date-order", "--root",
                "--raw", "-M" if renames else "--no-renames", "--no-abbrev", "-z",
-               "--diff-merges=first-parent", f"--format={_FORMAT}",
-               *_range_args(since, until), info.head, "--")
+               "--diff-merges=first-parent", *_rust_paths(rust_paths_only)[0],
+               f"--format={_FORMAT}", *_range_args(since, until), info.head, "--",
+               *_rust_paths(rust_paths_only)[1])
     index = 0
     for record in _log_records(cmd, renames):
         index += 1
@@ -304,7 +318,8 @@ def iter_commits(info: RepoInfo, since: str | None = None, until: str | None = N
         yield _parse_record(record)
 
 
-def iter_merge_sides(info: RepoInfo, since: str | None = None, until: str | None = None
+def iter_merge_sides(info: RepoInfo, since: str | None = None, until: str | None = None,
+                     rust_paths_only: bool = False
                      ) -> Generator[tuple[str, list[list[FileChange]]], None, None]:
     """Each merge commit of the walk, in the walk's order, with its raw diffs against its
     parents (without rename detection): (sha, one list of changes per diff, in parent
@@ -313,7 +328,8 @@ def iter_merge_sides(info: RepoInfo, since: str | None = None, until: str | None
     its first parent."""
     cmd = _git(info.git_dir, "log", *_LOG_OUTPUT, "--reverse", "--date-order", "--merges",
                "--raw", "--no-renames", "--no-abbrev", "-z", "--diff-merges=separate",
-               f"--format={_FORMAT}", *_range_args(since, until), info.head, "--")
+               *_rust_paths(rust_paths_only)[0], f"--format={_FORMAT}",
+               *_range_args(since, until), info.head, "--", *_rust_paths(rust_paths_only)[1])
     sha = ""
     records: list[list[FileChange]] = []
     for record in _log_records(cmd, False):

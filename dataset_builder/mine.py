@@ -1109,8 +1109,8 @@ def mine_history(info: RepoInfo, config: MineConfig, work: WorkDir, cache: BlobC
     # Every commit passes through the merge sync, those a resumed run skips too: it keeps
     # the walk's view of the tree.
     walk = iter_commits(info, config.since, config.until, config.max_commits,
-                        renames=config.renames)
-    sides = iter_merge_sides(info, config.since, config.until)
+                        renames=config.renames, rust_paths_only=config.rust_paths_only)
+    sides = iter_merge_sides(info, config.since, config.until, config.rust_paths_only)
     synced = with_merge_sync(walk, sides, first_parent_chain(info), info.rules,
                              foreign_merges(info))
     commits = itertools.islice(synced, state.commits_done, None)

@@ -81,6 +81,10 @@ def render_report(manifest: dict[str, Any], dag: nx.DiGraph, commits: pa.Table) 
         f"history mined in {manifest['elapsed_seconds']} s.",
         *(["", f"Renames not followed: {repo['renames_off_because']}; a renamed file shows "
                 "as a deletion and an addition."] if repo.get("renames_off_because") else []),
+        *(["", "Renames followed among Rust files only: "
+               f"{repo['renames_among_rust_files_only_because']}; submodules at other paths "
+               "are not listed."] if repo.get("renames_among_rust_files_only_because")
+          else []),
         *(["", f"Not mined: {len(copied)} folders holding a copy of a published crate "
                "(a `Cargo.toml.orig`, `.cargo_vcs_info.json` or `.cargo-checksum.json` in some "
                "commit; skip reason `vendored_crate`): "

@@ -163,32 +163,68 @@ def _repo_missing_a_non_rust_blob(tmp_path: Path) -> Any:
     return repo
 
 
-def test_a_missing_blob_turns_rename_detection_off(tmp_path: Path,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
-    """`git log -M` cannot run there: the build says so in one line, mines without rename
-    detection (the renamed Rust file becomes a deletion and an addition) and records why."""
+def test_a_missing_non_rust_blob_keeps_renames_among_rust_files(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`git log -M` cannot run there: the build says so in one line and follows renames
+    among Rust files only, whose blobs rename detection can read (renames were turned off
+    for the whole history before: rusqlite's and alacritty's mirrors), and records why."""
     repo = _repo_missing_a_non_rust_blob(tmp_path)
     out = tmp_path / "out"
     code, err = run_main(capsys, "--repo", str(repo.path), "--out", str(out), "--no-samples")
     assert code == 0, err
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("warning: git log -M failed"), err
-    assert "unable to read" in err and "without rename detection" in err
+    assert "unable to read" in err and "following renames among Rust files only" in err
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["repo"]["renames_followed"] is True
+    assert "unable to read" in manifest["repo"]["renames_among_rust_files_only_because"]
+    assert manifest["config"]["rust_paths_only"] is True
+    assert "Renames followed among Rust files only" in (out / "report.md").read_text()
+    assert manifest["skips"] == {"missing_blob": 1}  # the Rust blob: a counted skip
+    files = pq.read_table(out / "files.parquet").to_pylist()
+    moved = {(f["status"], f["old_path"], f["path"]) for f in files
+             if f["commit"] == repo.sha("move")}
+    assert ("R", "src/a.rs", "src/b.rs") in moved
+    # The same command again: up to date, with no second attempt at rename detection.
+    code, err = run_main(capsys, "--repo", str(repo.path), "--out", str(out), "--no-samples")
+    assert code == 0 and "up to date" in err and "warning" not in err
+    # A run that starts again (here: its outputs gone) mines the same way at once.
+    (out / "manifest.json").unlink()
+    code, err = run_main(capsys, "--repo", str(repo.path), "--out", str(out), "--no-samples")
+    assert code == 0 and "warning" not in err, err
+    assert json.loads((out / "manifest.json").read_text())["repo"]["renames_followed"] is True
+
+
+def test_a_missing_rust_blob_turns_rename_detection_off(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Where rename detection needs a Rust blob the clone lacks as well (a file renamed and
+    changed at once), the build goes on without renames: one more line says so."""
+    body = "".join(f"pub fn f{k}() -> u32 {{\n    {k}\n}}\n" for k in range(30))
+    repo = make_repo(tmp_path / "repo", [
+        Commit("base", write={"src/lib.rs": "mod a;\n", "src/a.rs": body,
+                              "data/a.json": "".join(f"line {k}\n" for k in range(200))}),
+        Commit("move", rename={"src/a.rs": "src/b.rs", "data/a.json": "data/b.json"},
+               write={"src/b.rs": body + "pub fn g() {}\n", "src/lib.rs": "mod b;\n",
+                      "data/b.json": "".join(f"line {k}\n" for k in range(201))}),
+    ])
+    for path in ("data/a.json", "src/a.rs"):
+        blob = git(repo.path, "rev-parse", f"{repo.sha('base')}:{path}").strip()
+        (repo.path / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
+    out = tmp_path / "out"
+    code, err = run_main(capsys, "--repo", str(repo.path), "--out", str(out), "--no-samples")
+    assert code == 0, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 2 and all(x.startswith("warning: git log -M failed") for x in lines)
+    assert "among Rust files only" in lines[0] and "without rename detection" in lines[1]
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["repo"]["renames_followed"] is False
     assert "unable to read" in manifest["repo"]["renames_off_because"]
     assert "Renames not followed" in (out / "report.md").read_text()
-    assert manifest["skips"] == {"missing_blob": 1}  # the Rust blob: a counted skip
     files = pq.read_table(out / "files.parquet").to_pylist()
     moved = {(f["status"], f["path"]) for f in files if f["commit"] == repo.sha("move")}
     assert {("D", "src/a.rs"), ("A", "src/b.rs")} <= moved
-    # The same command again: up to date, with no second attempt at rename detection.
     code, err = run_main(capsys, "--repo", str(repo.path), "--out", str(out), "--no-samples")
     assert code == 0 and "up to date" in err and "warning" not in err
-    # A run that starts again (here: its outputs gone) mines without renames at once.
-    (out / "manifest.json").unlink()
-    code, err = run_main(capsys, "--repo", str(repo.path), "--out", str(out), "--no-samples")
-    assert code == 0 and "warning" not in err, err
 
 
 def test_a_complete_clone_follows_renames(tmp_path: Path,
@@ -421,15 +457,23 @@ def test_skipped_files_are_rows_without_items(skip_repo: tuple[Path, Path, dict[
 
 
 def test_max_file_bytes_option(skip_repo: tuple[Path, Path, dict[str, Any]],
-                               tmp_path: Path) -> None:
+                               tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     repo, _, _ = skip_repo
     out = tmp_path / "out"
-    assert main(["--repo", str(repo), "--out", str(out), "--quiet", "--max-file-bytes",
-                 "10"]) == 0
-    skips = json.loads((out / "manifest.json").read_text())["skips"]
+    # Every .rs file is skipped, most as too large: nothing is mined, and the one line says
+    # why, with the skips counted.
+    code, err = run_main(capsys, "--repo", str(repo), "--out", str(out), "--quiet",
+                         "--max-file-bytes", "10")
+    assert code == 2, err
+    assert_one_line_error(err)
+    assert "no .rs file of the selected history is mined" in err
     # huge.rs, lib.rs, a.rs and latin1.rs (binary and generated are judged before the size).
-    assert skips["too_large"] == 4
-    assert skips["binary"] == skips["generated"] == 1
+    assert "too_large 4" in err and "binary 1" in err and "generated 1" in err
+    code, err = run_main(capsys, "--repo", str(repo), "--out", str(out), "--quiet",
+                         "--max-file-bytes", "20")  # lib.rs and a.rs fit
+    assert code == 0, err
+    skips = json.loads((out / "manifest.json").read_text())["skips"]
+    assert skips["too_large"] == 1 and skips["binary"] == skips["generated"] == 1  # huge.rs
 
 
 def test_a_rust_file_that_becomes_a_symlink_ends_its_items(tmp_path: Path) -> None:
