@@ -302,7 +302,7 @@ def iter_commits(info: RepoInfo, since: str | None = None, until: str | None = N
     their file changes; merges are diffed against their first parent and, with `renames`,
     renamed files are detected (-M). `max_commits` keeps the oldest N; `skip` then drops the
     first N of those (used when resuming). `rust_paths_only`: the changes of `.rs` paths
-    only (_RUST_PATHS)."""
+    only (_rust_paths)."""
     cmd = _git(info.git_dir, "log", *_LOG_OUTPUT, "--reverse", "--date-order", "--root",
                "--raw", "-M" if renames else "--no-renames", "--no-abbrev", "-z",
                "--diff-merges=first-parent", *_rust_paths(rust_paths_only)[0],
