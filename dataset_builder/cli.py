@@ -262,11 +262,19 @@ def output_kind(out: Path) -> str | None:
     return None
 
 
-def check_output(out: Path, several: bool) -> None:
+def check_output(out: Path, several: bool, repo: Path | None = None) -> None:
     """Raise OutputBusy (a one-line error) when OUT holds files that are no build's (the
-    build deleted or overwrote them: a user's notes, the repository's own work tree), or a
-    build of the other kind (whose files would be left beside this one's)."""
+    build deleted or overwrote them: a user's notes, the repository's own work tree), a
+    build of the other kind (whose files would be left beside this one's), or, given the
+    `repo` about to be built, a build of another repository: the default OUT is named after
+    the repository's folder, and mirrors kept as OWNER+NAME/repo are all `data/repo` (a
+    second one replaced the first one's build)."""
     kind = output_kind(out)
+    if repo is not None and kind == "single":
+        held = _built_repository(out)
+        if held is not None and os.path.realpath(held) != os.path.realpath(repo):
+            raise OutputBusy(f"--out {out} holds the build of another repository ({held}): "
+                             "give another --out, or remove that folder to replace it")
     if kind is None:
         names = sorted(e.name for e in out.iterdir())
         shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
@@ -277,6 +285,16 @@ def check_output(out: Path, several: bool) -> None:
             ("several repositories", "one")
         raise OutputBusy(f"--out {out} holds the build of {held}; a build of {given} goes to "
                          "a folder of its own (or remove that one)")
+
+
+def _built_repository(out: Path) -> str | None:
+    """The path of the repository whose build OUT holds, as its manifest names it."""
+    try:
+        manifest = json.loads((out / "manifest.json").read_text())
+        path = manifest["repo"]["path"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return path if isinstance(path, str) else None
 
 
 COMBINED_OUT = "data/combined"  # --out of a build of several repositories, by default
@@ -392,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
                             chunk_commits=args.chunk_commits,
                             **({"workers": args.workers} if args.workers is not None else {}))
         sample_config = _sample_config(args)
-        check_output(Path(out), several=False)
+        check_output(Path(out), several=False, repo=info.path)
         with output_lock(Path(out)):
             result = build_dataset(config, info, progress=not args.quiet, repo_label=label,
                                    sample_config=sample_config)

@@ -301,7 +301,14 @@ def test_out_holding_other_files_or_another_kind_of_build_is_refused(
     code, err = run_main(capsys, "--repo", str(repo.path), "--repo", str(other.path), "--out",
                          str(one), "--no-samples")
     assert code == 2 and "holds the build of one repository" in err, err
-    assert run_main(capsys, "--repo", str(other.path), "--out", str(one), "--no-samples")[0] == 0
+    assert run_main(capsys, "--repo", str(repo.path), "--out", str(one), "--no-samples")[0] == 0
+    # Another repository's build into it: refused, not replaced (two mirrors kept as
+    # OWNER+NAME/repo both build to data/repo by default: the second replaced the first).
+    code, err = run_main(capsys, "--repo", str(other.path), "--out", str(one), "--no-samples")
+    assert code == 2 and "holds the build of another repository" in err, err
+    assert_one_line_error(err)
+    held = json.loads((one / "manifest.json").read_text())["repo"]["path"]
+    assert Path(held).resolve() == repo.path.resolve()
     assert run_main(capsys, "--repo", str(repo.path), "--repo", str(other.path), "--out",
                     str(several), "--no-samples")[0] == 0
     code, err = run_main(capsys, "--repo", str(repo.path), "--out", str(several),
