@@ -75,6 +75,9 @@ class TypeFacts:
     # Names of methods that return Self: their type is known only where the call names the
     # owner (`Owner::name()`, or `Self::name()`: Self), so they have no bare-name entry.
     self_returns: set[str] = field(default_factory=set)
+    # Names of free functions (not in an impl): a bare-name entry a scoped call falls back
+    # on only when it is one (`fs::read()`), not another type's method (`Other::new()`).
+    free_functions: set[str] = field(default_factory=set)
 
     def note_return(self, name: str, signature: str, self_type: str | None) -> None:
         """Record a function's or method's return type; `self_type`: the type of the impl
@@ -92,6 +95,8 @@ class TypeFacts:
         self.returns[name] = returned
         if owner:
             self.returns[f"{owner}::{name}"] = returned
+        else:
+            self.free_functions.add(name)
 
 
 @dataclass
@@ -175,9 +180,13 @@ def render_inline(text: str, facts: TypeFacts) -> InlineResult | None:
             if target is not None and target.type in ("identifier", "field_identifier"):
                 name = src[target.start_byte:target.end_byte].decode("utf-8", "replace")
                 ret = facts.returns.get(f"{owner}::{name}") if owner else None
-                if ret is None:
-                    ret = "Self" if owner == "Self" and name in facts.self_returns else \
-                        facts.returns.get(name)
+                if ret is None and owner == "Self" and name in facts.self_returns:
+                    ret = "Self"
+                elif ret is None and (not owner or owner == "Self"
+                                      or name in facts.free_functions):
+                    # A method call, a call of the enclosing impl's own function, or a path
+                    # to a free function: another type's `Owner::name()` is not this one.
+                    ret = facts.returns.get(name)
                 if ret:
                     inserts.append((target.end_byte, f"<TYPE:{ret}>"))
         elif kind == "type_identifier":

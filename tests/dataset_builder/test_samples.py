@@ -974,6 +974,13 @@ def test_inline_type_of_a_call_returning_self_is_its_owner() -> None:
     assert "Self::default<TYPE:Self>()" in result.text
     assert "<TYPE:Self>" not in result.text.replace("Self::default<TYPE:Self>", "")
     assert strip_inline(result.text) == code
+    # Another type's function of the same name is not this one's: no token from it; a path
+    # to a free function keeps its.
+    facts.note_return("open", "pub fn open(p: &Path) -> Result<File>", "Archive")
+    facts.note_return("read", "pub fn read(p: &Path) -> Vec<u8>", None)
+    other = render_inline("fn g() {\n    Socket::open(p);\n    fs::read(p);\n}\n", facts)
+    assert other is not None
+    assert "Socket::open(p)" in other.text and "fs::read<TYPE:Vec>(p)" in other.text
 
 
 def test_lsh_band_layouts_given_to_datasketch_are_its_own_choice() -> None:
