@@ -1940,38 +1940,22 @@ def test_a_target_denser_than_the_estimate_is_split_by_its_exact_count(
     """Whether a target is split was decided by an estimate of 3 characters a token; numeric
     literals take about 1.4 (a digit a token), and such functions went unsplit beyond the
     whole budget (nalgebra: 4 function samples at up to 3,155 tokens of 2,048)."""
-    from tests.dataset_builder.conftest import Commit, make_repo
-
     rows = "".join(f"        [{k * 0.137:.4f}, {k * 1.91:.4f}, {k * 0.05:.4f}],\n"
                    for k in range(24))
     table = "pub fn table() -> Vec<[f64; 3]> {\n    vec![\n" + rows + "    ]\n}\n"
     assert len(table) / 3 < 512 * 0.75  # the estimate says it fits
-    repo = make_repo(tmp_path / "repo", [Commit("one", write={"src/lib.rs": table})])
-    out = tmp_path / "out"
-    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc", "none",
-                 "--budgets", "512,8192,16384,32768,32768"]) == 0
-    micro = json.loads((out / "manifest.json").read_text())["samples"]["scales"]["micro"]
-    assert micro["split_targets"] == 1 and micro["over_budget"] == 0
-    parts = sorted((r for r in read_samples(out).to_pylist() if r["scale"] == "micro"),
-                   key=lambda r: r["part"])
-    assert len(parts) == parts[0]["parts"] > 1
-    assert "".join(r["target"] for r in parts) == table.rstrip("\n")  # nothing lost
+    parts = _parts_of_one_function(tmp_path, table)
+    assert len(parts) > 1
     for r in parts:
         assert r["target_tokens"] <= 512 * 0.75
 
 
-def test_parts_of_a_target_denser_in_places_than_its_mean_fit_the_budget(
-        tmp_path: Path) -> None:
-    """Parts were sized by the whole target's mean characters per token, so the part cut
-    from a dense stretch of an otherwise sparse target went over (rust-url's IDNA table:
-    39,582 tokens in a part of a 32,768 budget). Each such part is split again by its own."""
+def _parts_of_one_function(tmp_path: Path, function: str) -> list[dict[str, Any]]:
+    """The function-scale samples of a one-function crate built at a 512-token function
+    budget, in part order, after checking that it was split once, none is over the budget
+    and the parts hold the whole function."""
     from tests.dataset_builder.conftest import Commit, make_repo
 
-    sparse = "".join(f"    let descriptive_binding_{k} = another_descriptive_identifier;\n"
-                     for k in range(40))
-    dense = "".join(f"    t[{k}] = [{k * 0.137:.4f}, {k * 1.91:.4f}, {k * 0.05:.4f}, {k}];\n"
-                    for k in range(60))
-    function = "pub fn table(t: &mut [[f64; 4]]) {\n" + sparse + dense + "}\n"
     repo = make_repo(tmp_path / "repo", [Commit("one", write={"src/lib.rs": function})])
     out = tmp_path / "out"
     assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc", "none",
@@ -1980,8 +1964,23 @@ def test_parts_of_a_target_denser_in_places_than_its_mean_fit_the_budget(
     assert micro["split_targets"] == 1 and micro["over_budget"] == 0
     parts = sorted((r for r in read_samples(out).to_pylist() if r["scale"] == "micro"),
                    key=lambda r: r["part"])
-    assert len(parts) == parts[0]["parts"] > 2
+    assert len(parts) == parts[0]["parts"]
     assert "".join(r["target"] for r in parts) == function.rstrip("\n")  # nothing lost
+    return parts
+
+
+def test_parts_of_a_target_denser_in_places_than_its_mean_fit_the_budget(
+        tmp_path: Path) -> None:
+    """Parts were sized by the whole target's mean characters per token, so the part cut
+    from a dense stretch of an otherwise sparse target went over (rust-url's IDNA table:
+    39,582 tokens in a part of a 32,768 budget). Each such part is split again by its own."""
+    sparse = "".join(f"    let descriptive_binding_{k} = another_descriptive_identifier;\n"
+                     for k in range(40))
+    dense = "".join(f"    t[{k}] = [{k * 0.137:.4f}, {k * 1.91:.4f}, {k * 0.05:.4f}, {k}];\n"
+                    for k in range(60))
+    function = "pub fn table(t: &mut [[f64; 4]]) {\n" + sparse + dense + "}\n"
+    parts = _parts_of_one_function(tmp_path, function)
+    assert len(parts) > 2
     assert max(r["target_tokens"] for r in parts) <= 512 * 0.75
     # The sparse lines went into fewer parts than the dense ones: sized by their own density.
     sparse_parts = [r for r in parts if "descriptive" in r["target"]]
