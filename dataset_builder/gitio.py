@@ -204,14 +204,23 @@ def open_repo(path: str | Path, rev: str = "HEAD") -> RepoInfo:
                     head=head, rev=rev)
 
 
+# Folder names that say only that a folder holds a repository: such a repository is named
+# after the folder above it (mirrors kept as OWNER+NAME/repo were all labelled `repo`).
+_GENERIC_REPO_FOLDERS = frozenset({"repo", "repository", "git", "clone", "checkout", "mirror"})
+
+
 def repo_name(path: str | Path) -> str:
     """The repository's name from its path as given: the folder's name without `.git` (a
-    working tree's `.git` folder: the tree's). Symbolic links are not followed, so a link
-    names the repository it points to, as the user called it."""
+    working tree's `.git` folder: the tree's), or the name of the folder above it where
+    that name is generic (`sharkdp+fd/repo` is `sharkdp+fd`). Symbolic links are not
+    followed, so a link names the repository it points to, as the user called it."""
     given = Path(os.path.abspath(Path(path).expanduser()))
     if given.name == ".git":
         given = given.parent
-    return given.name.removesuffix(".git") or "repo"
+    name = given.name.removesuffix(".git")
+    if name.lower() in _GENERIC_REPO_FOLDERS and given.parent.name:
+        name = given.parent.name.removesuffix(".git")
+    return name or "repo"
 
 
 def count_commits(info: RepoInfo, since: str | None, until: str | None) -> int:

@@ -95,18 +95,18 @@ def test_unknown_holdout_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 def test_holdout_by_path_where_labels_are_alike(tmp_path: Path) -> None:
-    """Mirrors kept as OWNER+NAME/repo are all labelled repo, repo-2, ...; --holdout-repo
-    takes the path given to --repo too, so the user need not work out which is which."""
-    one = _crate(tmp_path / "a" / "repo", "one", "")
-    two = _crate(tmp_path / "b" / "repo", "two", "")
+    """Two clones of one name (forks, say) are labelled crate, crate-2; --holdout-repo takes
+    the path given to --repo too, so the user need not work out which is which."""
+    one = _crate(tmp_path / "a" / "crate", "one", "")
+    two = _crate(tmp_path / "b" / "crate", "two", "")
     out = tmp_path / "out"
     assert main(["--repo", str(one), "--repo", str(two), "--holdout-repo", str(two),
                  "--out", str(out), "--quiet", "--rustdoc", "none"]) == 0
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["samples"]["holdout"] == ["repo-2"]
+    assert manifest["samples"]["holdout"] == ["crate-2"]
     rows = read_samples(out).to_pylist()
-    assert rows and all(r["split"] == "test" for r in rows if r["repo"] == "repo-2")
-    assert any(r["split"] == "train" for r in rows if r["repo"] == "repo")
+    assert rows and all(r["split"] == "test" for r in rows if r["repo"] == "crate-2")
+    assert any(r["split"] == "train" for r in rows if r["repo"] == "crate")
 
 
 def test_a_repos_file_names_its_line_and_must_list_something(
@@ -164,7 +164,8 @@ def test_a_link_names_the_repository_it_points_to(tmp_path: Path,
     subprocess.run(["git", "clone", "-q", "--bare", str(one), str(mirror)], check=True)
     link = tmp_path / "fd"
     link.symlink_to(mirror)
-    assert repo_name(link) == "fd" and repo_name(mirror) == "repo"
+    assert repo_name(link) == "fd" and repo_name(mirror) == "sharkdp+fd"
+    assert repo_name(tmp_path / "serde" / "git") == "serde"
     assert repo_name(f"{one}/.git") == "one" and repo_name(tmp_path / "x.git") == "x"
     out = tmp_path / "o"
     assert main(["--repo", str(link), "--repo", str(one), "--holdout-repo", "none",
