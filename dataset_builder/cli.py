@@ -267,8 +267,9 @@ def check_output(out: Path, several: bool, repo: Path | None = None) -> None:
     build deleted or overwrote them: a user's notes, the repository's own work tree), a
     build of the other kind (whose files would be left beside this one's), or, given the
     `repo` about to be built, a build of another repository: the default OUT is named after
-    the repository's folder, and mirrors kept as OWNER+NAME/repo are all `data/repo` (a
-    second one replaced the first one's build)."""
+    the repository's folder, and two of one name (mirrors kept as OWNER+NAME/repo, before
+    they were named after OWNER+NAME; forks) went to the same one, the second build
+    replacing the first."""
     kind = output_kind(out)
     if repo is not None and kind == "single":
         held = _built_repository(out)

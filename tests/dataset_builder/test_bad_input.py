@@ -302,8 +302,8 @@ def test_out_holding_other_files_or_another_kind_of_build_is_refused(
                          str(one), "--no-samples")
     assert code == 2 and "holds the build of one repository" in err, err
     assert run_main(capsys, "--repo", str(repo.path), "--out", str(one), "--no-samples")[0] == 0
-    # Another repository's build into it: refused, not replaced (two mirrors kept as
-    # OWNER+NAME/repo both build to data/repo by default: the second replaced the first).
+    # Another repository's build into it: refused, not replaced (two clones of one name,
+    # forks say, both build to data/<name> by default: the second replaced the first).
     code, err = run_main(capsys, "--repo", str(other.path), "--out", str(one), "--no-samples")
     assert code == 2 and "holds the build of another repository" in err, err
     assert_one_line_error(err)
