@@ -206,7 +206,8 @@ def open_repo(path: str | Path, rev: str = "HEAD") -> RepoInfo:
 
 # Folder names that say only that a folder holds a repository: such a repository is named
 # after the folder above it (mirrors kept as OWNER+NAME/repo were all labelled `repo`).
-_GENERIC_REPO_FOLDERS = frozenset({"repo", "repository", "git", "clone", "checkout", "mirror"})
+# Only these two: `mirror`, `clone` or `git` can be a project's own name.
+_GENERIC_REPO_FOLDERS = frozenset({"repo", "repository"})
 
 
 def repo_name(path: str | Path) -> str:

@@ -165,7 +165,8 @@ def test_a_link_names_the_repository_it_points_to(tmp_path: Path,
     link = tmp_path / "fd"
     link.symlink_to(mirror)
     assert repo_name(link) == "fd" and repo_name(mirror) == "sharkdp+fd"
-    assert repo_name(tmp_path / "serde" / "git") == "serde"
+    assert repo_name(tmp_path / "serde" / "repository") == "serde"
+    assert repo_name(tmp_path / "x" / "mirror") == "mirror"  # a project may be called so
     assert repo_name(f"{one}/.git") == "one" and repo_name(tmp_path / "x.git") == "x"
     out = tmp_path / "o"
     assert main(["--repo", str(link), "--repo", str(one), "--holdout-repo", "none",
