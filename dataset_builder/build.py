@@ -306,14 +306,13 @@ def build_dataset(config: MineConfig, info: RepoInfo, progress: bool = True,
     # A build whose rename detection failed on a missing object left a note: the same
     # settings mine as it went on at once (so a resumed run finds its checkpoints).
     renames_on_hash = config.config_hash(info.head, __version__)
-    note = _rename_note(out, renames_on_hash) \
-        if config.renames and not config.rust_paths_only else None
-    renames_limited: str | None = None  # why renames are followed among Rust files or not
-    if note is not None:
-        mode, renames_limited = note
-        renames, rust_paths_only = RENAME_FALLBACKS[mode]
-        config = replace(config, renames=renames, rust_paths_only=rust_paths_only)
+    # mode: a RENAME_FALLBACKS key or None; why renames are followed among Rust files or not
+    mode, renames_limited = (_rename_note(out, renames_on_hash) if config.renames and
+                             not config.rust_paths_only else None) or (None, None)
     while True:
+        if mode is not None:
+            renames, rust_paths_only = RENAME_FALLBACKS[mode]
+            config = replace(config, renames=renames, rust_paths_only=rust_paths_only)
         try:
             return _build_or_skip(config, info, out, label, started, progress, sample_config,
                                   renames_limited)
@@ -330,8 +329,6 @@ def build_dataset(config: MineConfig, info: RepoInfo, progress: bool = True,
             out.mkdir(parents=True, exist_ok=True)
             atomic_write_json(out / RENAMES_OFF, {"config_hash": renames_on_hash,
                                                   "mode": mode, "reason": str(exc)})
-            renames, rust_paths_only = RENAME_FALLBACKS[mode]
-            config = replace(config, renames=renames, rust_paths_only=rust_paths_only)
             renames_limited = str(exc)
 
 
@@ -359,7 +356,7 @@ def _rename_note(out: Path, config_hash: str) -> tuple[str, str] | None:
 
 def _build_or_skip(config: MineConfig, info: RepoInfo, out: Path, label: str, started: float,
                    progress: bool, sample_config: SampleConfig | None,
-                   renames_off: str | None) -> BuildResult:
+                   renames_limited: str | None) -> BuildResult:
     config_hash = config.config_hash(info.head, __version__)
     previous = read_manifest(out)
     if previous and previous.get("status") == "complete" and \
@@ -378,13 +375,13 @@ def _build_or_skip(config: MineConfig, info: RepoInfo, out: Path, label: str, st
     # The drawer is started first: it imports matplotlib on spare CPU.
     with Drawer.take() as drawer, contextlib.ExitStack() as cleanup:
         return _build(config, info, out, config_hash, label, started, progress,
-                      sample_config, drawer, cleanup, renames_off)
+                      sample_config, drawer, cleanup, renames_limited)
 
 
 def _build(config: MineConfig, info: RepoInfo, out: Path, config_hash: str, label: str,
            started: float, progress: bool, sample_config: SampleConfig | None,
            drawer: Drawer, cleanup: contextlib.ExitStack,
-           renames_off: str | None) -> BuildResult:
+           renames_limited: str | None) -> BuildResult:
     """The build; what it starts in the background is stopped by `cleanup` afterwards."""
     # Where fork is missing, the samples stage runs here once the history's structures
     # (symbol tables, graphs, tables) are gone: _mine has returned.
@@ -403,7 +400,7 @@ def _build(config: MineConfig, info: RepoInfo, out: Path, config_hash: str, labe
             samples_child.start_rustdoc(rustdoc_snapshots(
                 _snapshot_pairs(shas, config.snapshot_every), sample_config))
     manifest, rustdoc_ahead = _mine(config, info, out, config_hash, label, started, progress,
-                                    sample_config, drawer, cleanup, renames_off, samples_child)
+                                    sample_config, drawer, cleanup, renames_limited, samples_child)
     if sample_config is not None:
         section = None
         if samples_child is not None:
@@ -425,7 +422,7 @@ def _build(config: MineConfig, info: RepoInfo, out: Path, config_hash: str, labe
 
 def _mine(config: MineConfig, info: RepoInfo, out: Path, config_hash: str, label: str,
           started: float, progress: bool, sample_config: SampleConfig | None, drawer: Drawer,
-          cleanup: contextlib.ExitStack, renames_off: str | None,
+          cleanup: contextlib.ExitStack, renames_limited: str | None,
           samples_child: SamplesChild | None = None
           ) -> tuple[dict[str, Any], RustdocAhead | None]:
     """The history (part 1) and its manifest, report and plot; rustdoc's runs for the
@@ -497,9 +494,9 @@ def _mine(config: MineConfig, info: RepoInfo, out: Path, config_hash: str, label
         "repo": {"label": label, "path": str(info.path),
                  "bare": info.bare, "shallow": info.shallow, "rev": info.rev,
                  "head": info.head, "renames_followed": config.renames,
-                 **({"renames_among_rust_files_only_because": renames_off}
-                    if renames_off and config.renames else
-                    {"renames_off_because": renames_off} if renames_off else {}),
+                 **({"renames_among_rust_files_only_because": renames_limited}
+                    if renames_limited and config.renames else
+                    {"renames_off_because": renames_limited} if renames_limited else {}),
                  # Folders holding a copy of a published crate: not mined (vendored_crate).
                  "copied_crates": sorted(info.rules.copied_crates)},
         # Later stages reach the code at any commit through this map.

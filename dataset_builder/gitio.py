@@ -313,11 +313,11 @@ def iter_commits(info: RepoInfo, since: str | None = None, until: str | None = N
     renamed files are detected (-M). `max_commits` keeps the oldest N; `skip` then drops the
     first N of those (used when resuming). `rust_paths_only`: the changes of `.rs` paths
     only (_rust_paths)."""
+    options, pathspec = _rust_paths(rust_paths_only)
     cmd = _git(info.git_dir, "log", *_LOG_OUTPUT, "--reverse", "--date-order", "--root",
                "--raw", "-M" if renames else "--no-renames", "--no-abbrev", "-z",
-               "--diff-merges=first-parent", *_rust_paths(rust_paths_only)[0],
-               f"--format={_FORMAT}", *_range_args(since, until), info.head, "--",
-               *_rust_paths(rust_paths_only)[1])
+               "--diff-merges=first-parent", *options, f"--format={_FORMAT}",
+               *_range_args(since, until), info.head, "--", *pathspec)
     index = 0
     for record in _log_records(cmd, renames):
         index += 1
@@ -336,10 +336,11 @@ def iter_merge_sides(info: RepoInfo, since: str | None = None, until: str | None
     order). `git log --diff-merges=separate` writes one record per parent but none for an
     empty diff, so the first list is the first parent's only when the merge differs from
     its first parent."""
+    options, pathspec = _rust_paths(rust_paths_only)
     cmd = _git(info.git_dir, "log", *_LOG_OUTPUT, "--reverse", "--date-order", "--merges",
                "--raw", "--no-renames", "--no-abbrev", "-z", "--diff-merges=separate",
-               *_rust_paths(rust_paths_only)[0], f"--format={_FORMAT}",
-               *_range_args(since, until), info.head, "--", *_rust_paths(rust_paths_only)[1])
+               *options, f"--format={_FORMAT}", *_range_args(since, until), info.head, "--",
+               *pathspec)
     sha = ""
     records: list[list[FileChange]] = []
     for record in _log_records(cmd, False):

@@ -260,12 +260,8 @@ class BlobCache:
         cached = self.blobs.get(sha)
         if cached is not None and not want_source:
             return cached, None
-        if sha in self.sources:
-            data: bytes | None = self.sources[sha]
-            if cached is not None:
-                return cached, data
-        else:
-            data = self.reader.read(sha)
+        # Read ahead for the batch (_read_sources), else now.
+        data = self.sources[sha] if sha in self.sources else self.reader.read(sha)
         if cached is not None:
             return cached, data
         return self.parse(sha, data, previous_sha), data

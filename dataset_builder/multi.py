@@ -141,8 +141,8 @@ def _build_one(job: RepoJob, sample_config: SampleConfig | None) -> dict[str, An
 def _holdout_labels(holdout: list[str], paths: list[str], roots: list[Path],
                     labels: list[str]) -> list[str]:
     """--holdout-repo values as labels: a label as it is, else a path given to --repo (or
-    the same repository by another path) as that repository's label. Mirrors all in folders
-    named `repo` are labelled repo, repo-2, ...: their paths say which is which."""
+    the same repository by another path) as that repository's label. Clones of one name
+    (forks) are labelled NAME, NAME-2, ...: their paths say which is which."""
     by_path = dict(zip(paths, labels, strict=True))
     by_root = dict(zip(roots, labels, strict=True))
     named: list[str] = []
