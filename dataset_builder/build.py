@@ -485,6 +485,8 @@ def _mine(config: MineConfig, info: RepoInfo, out: Path, config_hash: str, label
         # The rest of the build reads the parquet files.
         cache.blobs.clear()
         cache.drop_trees()
+    if samples_child is not None:  # the tables it reads are written
+        samples_child.start_build(config_hash)
 
     manifest: dict[str, Any] = {
         "status": "complete",

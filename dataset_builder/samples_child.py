@@ -68,11 +68,21 @@ class SamplesChild:
         with contextlib.suppress(OSError):  # the child is gone: build() says so
             self.conn.send(("rustdoc", chosen))
 
-    def build(self, mine_hash: str) -> dict[str, Any]:
-        """The history is complete: build the samples; their manifest section."""
+    def start_build(self, mine_hash: str) -> None:
+        """The history's tables are written: start the samples (`build` waits for them).
+        Sent before the build process renders its report and waits for its plot, which the
+        samples do not read (lsd: 0.5 s the samples stage had waited)."""
+        if self.building:
+            return
         self.building = True
-        try:
+        with contextlib.suppress(OSError):  # the child is gone: build() says so
             self.conn.send(("build", mine_hash))
+
+    def build(self, mine_hash: str) -> dict[str, Any]:
+        """The history is complete: build the samples (started by `start_build` or now);
+        their manifest section."""
+        self.start_build(mine_hash)
+        try:
             kind, value = self.conn.recv()
         except (EOFError, OSError):
             self.proc.join()
