@@ -178,6 +178,46 @@ def relax_requirement(req: str) -> str:
     return major if major != "0" else f"0.{minor}"
 
 
+def bin_targets(data: dict[str, Any], crate_dir: Path) -> list[tuple[str, str]]:
+    """(name, path) of each binary target of the package whose manifest is `data`, in
+    `crate_dir`: its `[[bin]]` tables whose file exists, then, unless `autobins = false`,
+    src/main.rs (named after the package) and src/bin's files, where no table claims their
+    name or path."""
+    package = data.get("package") or data.get("project")
+    if not isinstance(package, dict):
+        package = {}
+    name = str(package.get("name", ""))
+    bins: list[tuple[str, str]] = []
+    entries = data.get("bin", []) or []
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        bname = entry.get("name")
+        if not isinstance(bname, str) or not bname:
+            continue
+        # Without a path cargo looks in src/bin, and at src/main.rs for the package's name.
+        paths = [entry["path"]] if isinstance(entry.get("path"), str) else [
+            f"src/bin/{bname}.rs", f"src/bin/{bname}/main.rs",
+            *(["src/main.rs"] if bname == name else [])]
+        bpath = next((p for p in paths if (crate_dir / p).is_file()), None)
+        if bpath is not None:
+            bins.append((bname, bpath))
+    if package.get("autobins", True) is not False:
+        if name and (crate_dir / "src/main.rs").is_file() and \
+                name not in {b for b, _ in bins} and "src/main.rs" not in {p for _, p in bins}:
+            bins.append((name, "src/main.rs"))
+        bin_dir = crate_dir / "src/bin"
+        if bin_dir.is_dir():
+            for child in sorted(bin_dir.iterdir()):
+                stem = child.stem if child.suffix == ".rs" else child.name
+                rel = (f"src/bin/{child.name}" if child.suffix == ".rs"
+                       else f"src/bin/{child.name}/main.rs")
+                if (crate_dir / rel).is_file() and stem not in {b for b, _ in bins} \
+                        and rel not in {p for _, p in bins}:
+                    bins.append((stem, rel))
+    return bins
+
+
 def harness_manifest(crate_dir: Path, tree_root: Path, relax_versions: bool = False,
                      enable: Iterable[str] = ()) -> CrateManifest:
     """Read crate_dir/Cargo.toml and write the manifest the harness checks with.
@@ -291,26 +331,7 @@ def harness_manifest(crate_dir: Path, tree_root: Path, relax_versions: bool = Fa
     lib = data.get("lib", {}) if isinstance(data.get("lib"), dict) else {}
     lib_path = lib.get("path") or ("src/lib.rs" if (crate_dir / "src/lib.rs").is_file() else None)
     lib_name = (lib.get("name") or name).replace("-", "_") if lib_path else None
-    bins: list[tuple[str, str]] = []
-    for entry in data.get("bin", []) or []:
-        bname = entry.get("name")
-        bpath = entry.get("path") or (f"src/bin/{bname}.rs" if bname else None)
-        if bname and bpath and (crate_dir / bpath).is_file():
-            bins.append((bname, bpath))
-    if package.get("autobins", True):
-        names = {b for b, _ in bins}
-        if (crate_dir / "src/main.rs").is_file() and name not in names \
-                and "src/main.rs" not in {p for _, p in bins}:
-            bins.append((name, "src/main.rs"))
-        bin_dir = crate_dir / "src/bin"
-        if bin_dir.is_dir():
-            for child in sorted(bin_dir.iterdir()):
-                stem = child.stem if child.suffix == ".rs" else child.name
-                rel = (f"src/bin/{child.name}" if child.suffix == ".rs"
-                       else f"src/bin/{child.name}/main.rs")
-                if (crate_dir / rel).is_file() and stem not in {b for b, _ in bins} \
-                        and rel not in {p for _, p in bins}:
-                    bins.append((stem, rel))
+    bins = bin_targets(data, crate_dir)
 
     lines = ["[package]", f"name = {toml_value(name)}", f"version = {toml_value(version)}",
              f"edition = {toml_value(edition)}", "autotests = false", "autobenches = false",

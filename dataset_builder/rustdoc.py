@@ -2,10 +2,11 @@
 
 At chosen snapshots the crate is materialised from git into a temporary folder and documented
 with `cargo +nightly rustdoc --offline --lib -- -Zunstable-options --output-format json
---document-private-items`. Functions and methods in the JSON are matched to mined items by file,
-line and name, and their signatures rendered with full paths (`crate::token::Token`,
-`core::option::Option`). When the crate does not build offline (missing dependencies, no
-nightly, no library target, a timeout) nothing is invented: the reason is returned and counted.
+--document-private-items` (`--bin NAME`, its main binary, for a package without a library).
+Functions and methods in the JSON are matched to mined items by file, line and name, and their
+signatures rendered with full paths (`crate::token::Token`, `core::option::Option`). When the
+crate does not build offline (missing dependencies, no nightly, neither a library nor a
+binary target, a timeout) nothing is invented: the reason is returned and counted.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import Any
 
 from dataset_builder.cargo_manifest import (
     ManifestError,
+    bin_targets,
     cargo_home,
     harness_manifests,
     missing_crates,
@@ -236,9 +238,8 @@ def _manifest(folder: Path) -> dict[str, Any] | None:
 
 def has_lib_target(crate: Path) -> bool:
     """Whether cargo finds a library target in the package at `crate`: a `[lib]` section, or
-    src/lib.rs unless `autolib = false`. Without one `cargo rustdoc --lib` fails at once, so
-    it is not started (the Rust book's 350 binary-only listings took 35 s of cargo start-ups).
-    A manifest that cannot be read is left to cargo to explain."""
+    src/lib.rs unless `autolib = false`. A manifest that cannot be read is left to cargo to
+    explain."""
     data = _manifest(crate)
     if data is None:
         return True
@@ -246,6 +247,26 @@ def has_lib_target(crate: Path) -> bool:
     if "lib" in data or not isinstance(package, dict):
         return True
     return package.get("autolib", True) is not False and (crate / "src" / "lib.rs").is_file()
+
+
+def doc_target(crate: Path) -> list[str] | None:
+    """cargo rustdoc's target for the package at `crate` (it documents one target a run):
+    its library (`--lib`), else its main binary (`--bin NAME`: the one at src/main.rs, else
+    the one named after the package, else the first), else None. Without a target cargo
+    fails at once, so it is not started (the Rust book's 350 listings without one took 35 s of
+    cargo start-ups). An application's items are in its binary: lsd, hyperfine and delta
+    have no library target."""
+    if has_lib_target(crate):
+        return ["--lib"]
+    data = _manifest(crate)
+    bins = bin_targets(data, crate) if data is not None else []
+    if not bins:
+        return None
+    package = data.get("package") if data is not None else None
+    name = package.get("name") if isinstance(package, dict) else None
+    main = next((b for b, path in bins if path == "src/main.rs"), None) or \
+        next((b for b, _ in bins if b == name), None) or bins[0][0]
+    return ["--bin", main]
 
 
 def _workspace_dir(crate: Path, tree: Path, env: dict[str, str] | None = None) -> Path:
@@ -351,21 +372,22 @@ def rustdoc_facts(git_dir: Path, snapshot: str, crate_dir: str, cache_dir: Path,
         crate = root / crate_dir if crate_dir else root
         if not (crate / "Cargo.toml").exists():
             return None, "no_cargo_toml"
-        if not has_lib_target(crate):
-            return None, "no_lib_target"
+        doc_args = doc_target(crate)
+        if doc_args is None:
+            return None, "no_lib_or_bin_target"
         # Shared only within a workspace: where cargo tells path dependencies apart by name,
         # version and path within their workspace, two workspaces' own `utils` 0.1.0 could
         # reuse each other's build (not reproduced with the cargo here).
         target = (target_dir / _workspace_key(crate, root)) if target_dir else \
             Path(tmp) / "target"
         env = {**os.environ, "CARGO_TARGET_DIR": str(target), "CARGO_NET_OFFLINE": "true"}
-        ran = _document(crate, target, env, cancel)
+        ran = _document(crate, target, env, cancel, doc_args)
         manifest = "own"
         if not isinstance(ran, str) and ran[0] != 0 and \
                 _failure(ran[1], git_dir, snapshot, crate_dir) == "missing_dependencies":
             manifest = "harness"
             ran = _with_harness(crate, root, target, env, registry, Path(tmp), cancel,
-                                missing)
+                                missing, doc_args)
         if isinstance(ran, str):
             return None, ran
         returncode, err = ran
@@ -413,10 +435,10 @@ _RETRY_FLAGS = (("the lint level is defined here", ("--cap-lints", "warn")),
 
 
 def _document(crate: Path, target: Path, env: dict[str, str],
-              cancel: threading.Event | None) -> tuple[int, str] | str:
+              cancel: threading.Event | None, doc_args: list[str]) -> tuple[int, str] | str:
     """cargo rustdoc's JSON of the crate, again with the flags of _RETRY_FLAGS whose failure
     the run shows (each once)."""
-    ran = _document_once(crate, target, env, cancel, [])
+    ran = _document_once(crate, target, env, cancel, [], doc_args)
     args: list[str] = []
     while not isinstance(ran, str) and ran[0] != 0 and \
             "error: could not compile" in ran[1]:
@@ -426,7 +448,7 @@ def _document(crate: Path, target: Path, env: dict[str, str],
             break
         args += more
         retry_env, cargo_args = _with_rustflags(env, args)
-        ran = _document_once(crate, target, retry_env, cancel, cargo_args)
+        ran = _document_once(crate, target, retry_env, cancel, cargo_args, doc_args)
     return ran
 
 
@@ -456,14 +478,15 @@ def _with_rustflags(env: dict[str, str], args: list[str]
 
 
 def _document_once(crate: Path, target: Path, env: dict[str, str],
-                   cancel: threading.Event | None, cargo_args: list[str]
-                   ) -> tuple[int, str] | str:
+                   cancel: threading.Event | None, cargo_args: list[str],
+                   doc_args: list[str]) -> tuple[int, str] | str:
+    """One cargo rustdoc run of the target `doc_args` names (doc_target)."""
     # The JSON of a crate documented before in a shared target folder is not this one's.
     shutil.rmtree(target / "doc", ignore_errors=True)
     # Lints capped at warn: a crate's `#![deny(warnings)]` or
     # `#![deny(rustdoc::broken_intra_doc_links)]` fails the run on doc links that only private
     # items' docs hold (regex-lite), and only the JSON is wanted here.
-    cmd = ["cargo", "+nightly", *cargo_args, "rustdoc", "--offline", "--lib", "-q", "--",
+    cmd = ["cargo", "+nightly", *cargo_args, "rustdoc", "--offline", *doc_args, "-q", "--",
            "-Zunstable-options", "--output-format", "json", "--document-private-items",
            "--cap-lints", "warn"]
     return _run_cargo(cmd, crate, env, cancel)
@@ -479,8 +502,8 @@ def _failure(err: str, git_dir: Path, snapshot: str, crate_dir: str) -> str:
     if _lacks_sources(git_dir, snapshot, crate_dir):
         return "missing_blobs"
     err = "\n".join(line for line in err.splitlines() if not _QUOTED_SOURCE.match(line))
-    if "no library targets" in err or "no lib target" in err:
-        return "no_lib_target"
+    if "no library targets" in err or "no lib target" in err or "no bin target" in err:
+        return "no_lib_or_bin_target"
     if "does not have that feature" in err:  # a feature asked of a crate that lacks it
         return "cargo_failed"
     if "failed to select a version" in err or "no matching package" in err or \
@@ -491,7 +514,7 @@ def _failure(err: str, git_dir: Path, snapshot: str, crate_dir: str) -> str:
 
 def _with_harness(crate: Path, root: Path, target: Path, env: dict[str, str],
                   registry: Path | None, scratch: Path, cancel: threading.Event | None,
-                  missing: list[str] | None) -> tuple[int, str] | str:
+                  missing: list[str] | None, doc_args: list[str]) -> tuple[int, str] | str:
     """Document the crate with harness manifests (no dev-dependencies, no unused optional
     ones, registry versions relaxed to their semver-compatible range) and a lockfile
     resolved offline, against `registry` when given. The tree's own manifests and lockfiles
@@ -521,7 +544,7 @@ def _with_harness(crate: Path, root: Path, target: Path, env: dict[str, str],
             if missing is not None and not isinstance(locked, str):
                 missing.extend(missing_crates(locked[1]))
             return locked
-        return _document(crate, target, env, cancel)
+        return _document(crate, target, env, cancel, doc_args)
     finally:
         for path, data in saved.items():
             if data is None:

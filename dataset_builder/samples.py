@@ -1930,8 +1930,8 @@ def rustdoc_scratch_prefix(out: Path) -> str:
 def _crates_to_document(crates: list[str], files_of: Counter[str], max_crates: int,
                         with_lib_rs: Collection[str] = ()) -> list[str]:
     """The crates (folders, sorted) rustdoc documents at a snapshot: every one, or
-    `max_crates` of them, those with a `src/lib.rs` (`with_lib_rs`) first (a crate without a
-    library target is turned down without cargo: iced has 47 example binaries among its 73
+    `max_crates` of them, those with a `src/lib.rs` (`with_lib_rs`) first (a binary-only crate
+    is documented through its main binary, but iced has 47 example binaries among its 73
     crates), then those with the most minable files (ties: the first folder)."""
     if max_crates <= 0 or len(crates) <= max_crates:
         return crates

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from dataset_builder import rustdoc
-from dataset_builder.rustdoc import has_lib_target, rustdoc_facts
+from dataset_builder.rustdoc import doc_target, has_lib_target, rustdoc_facts
 from tests.dataset_builder.conftest import Commit, git, make_repo
 
 # A cargo that starts a long child (as cargo starts rustc) and waits for it.
@@ -84,15 +84,37 @@ def test_has_lib_target(tmp_path: Path, manifest: str, lib_rs: bool, expected: b
     assert has_lib_target(tmp_path) is expected
 
 
-def test_no_cargo_for_a_package_without_a_library(tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("manifest", "files", "expected"), [
+    ('[package]\nname = "x"\n', ["src/lib.rs", "src/main.rs"], ["--lib"]),
+    ('[package]\nname = "x-y"\n', ["src/main.rs", "src/bin/a.rs"], ["--bin", "x-y"]),
+    ('[package]\nname = "x"\n', ["src/bin/b.rs", "src/bin/a/main.rs"], ["--bin", "a"]),
+    ('[package]\nname = "x"\n[[bin]]\nname = "tool"\npath = "src/tool.rs"\n',
+     ["src/tool.rs"], ["--bin", "tool"]),
+    ('[package]\nname = "x"\n[[bin]]\nname = "tool"\npath = "src/main.rs"\n',
+     ["src/main.rs", "src/bin/a.rs"], ["--bin", "tool"]),
+    ('[package]\nname = "x"\n[[bin]]\nname = "x"\n', ["src/main.rs"], ["--bin", "x"]),
+    ('[package]\nname = "x"\n[[bin]]\nname = "gone"\n', ["src/other.rs"], None),
+    ('[package]\nname = "x"\nautobins = false\n', ["src/main.rs"], None),
+    ('[package]\nname = "x"\n', ["src/other.rs"], None),
+])
+def test_doc_target(tmp_path: Path, manifest: str, files: list[str],
+                    expected: list[str] | None) -> None:
+    (tmp_path / "Cargo.toml").write_text(manifest)
+    for name in files:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("fn main() {}\n")
+    assert doc_target(tmp_path) == expected
+
+
+def test_no_cargo_for_a_package_without_a_target(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     pids = fake_cargo(tmp_path, monkeypatch)
     crate = tmp_path / "src"
     (crate / "src").mkdir(parents=True)
-    (crate / "Cargo.toml").write_text('[package]\nname = "x"\n')
+    (crate / "Cargo.toml").write_text('[package]\nname = "x"\nautobins = false\n')
     (crate / "src" / "main.rs").write_text("fn main() {}\n")
     assert rustdoc_facts(tmp_path, "0" * 40, "", tmp_path / "cache", crate,
-                         threading.Event()) == (None, "no_lib_target")
+                         threading.Event()) == (None, "no_lib_or_bin_target")
     assert not (pids / "cargo").exists()
 
 
@@ -543,14 +565,15 @@ def test_a_run_is_repeated_only_for_an_error_a_flag_gets_past(
         calls: list[list[str]] = []
 
         def once(crate: Path, target: Path, env: dict[str, str], cancel: object,
-                 cargo_args: list[str], first: str = first,
+                 cargo_args: list[str], doc_args: list[str], first: str = first,
                  calls: list[list[str]] = calls) -> tuple[int, str]:
+            assert doc_args == ["--lib"]
             calls.append(cargo_args)
             return (101, first) if len(calls) == 1 else (0, "")
 
         monkeypatch.setattr(rustdoc_module, "_document_once", once)
         monkeypatch.delenv("RUSTFLAGS", raising=False)
         monkeypatch.delenv("CARGO_ENCODED_RUSTFLAGS", raising=False)
-        rustdoc_module._document(Path("."), Path("."), {}, None)
+        rustdoc_module._document(Path("."), Path("."), {}, None, ["--lib"])
         assert len(calls) == runs, first
     assert calls[0] == []  # the last case's one run

@@ -1679,6 +1679,34 @@ def test_rustdoc_facts_reach_functions_that_only_moved_in_a_crate_with_dev_depen
 
 
 @pytest.mark.skipif(not _nightly(), reason="no nightly toolchain for rustdoc JSON")
+def test_rustdoc_documents_an_application_through_its_binary(tmp_path: Path) -> None:
+    """A package without a library target (lsd, hyperfine, delta) was turned down as
+    no_lib_target: its main binary is documented instead, through a harness manifest where
+    a dev-dependency is not offline, and its modules' functions get resolved signatures."""
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    manifest = ('[package]\nname = "tool-x"\nversion = "0.1.0"\nedition = "2021"\n'
+                '[dev-dependencies]\nno-such-crate-here = "1"\n')
+    main_rs = "mod util;\n\nfn main() {\n    println!(\"{:?}\", util::twice(2));\n}\n"
+    util = "pub fn twice(x: u32) -> Option<u32> {\n    x.checked_mul(2)\n}\n"
+    other = "fn main() {\n    println!(\"other\");\n}\n"  # a second binary: not documented
+    repo = make_repo(tmp_path / "repo", [Commit("one", write={
+        "Cargo.toml": manifest, "src/main.rs": main_rs, "src/util.rs": util,
+        "src/bin/other.rs": other})]).path
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo), "--out", str(out), "--quiet", "--rustdoc", "head"]) == 0
+    rustdoc = json.loads((out / "manifest.json").read_text())["samples"]["rustdoc"]
+    [run] = rustdoc["runs"]
+    assert run["result"] == "ok" and run["manifest"] == "harness", run
+    assert run["matched"] == 2  # main and twice; src/bin/other.rs is another crate's
+    twice = [r for r in read_samples(out).to_pylist()
+             if r["scale"] == "micro" and r["name"] == "twice"]
+    assert [r["type_facts_source"] for r in twice] == ["tree-sitter+rustdoc"]
+    assert "fn twice(x: u32) -> core::option::Option<u32>" in twice[0]["context"], \
+        twice[0]["context"]
+
+
+@pytest.mark.skipif(not _nightly(), reason="no nightly toolchain for rustdoc JSON")
 def test_an_impl_block_lists_each_documented_method_once(tmp_path: Path) -> None:
     """Found in review: with rustdoc at every snapshot, an impl's methods were listed once
     per snapshot that documented them."""
