@@ -44,7 +44,7 @@ from dataset_builder.gitio import (
 from dataset_builder.graphs import dependency_order, graph_stats, write_graphml
 from dataset_builder.memory import return_memory
 from dataset_builder.mine import BlobCache, MinerState, WorkDir, mine_history, tree_module_facts
-from dataset_builder.modules import ModuleFacts, module_graph
+from dataset_builder.modules import ModuleFacts, crate_roots, module_graph
 from dataset_builder.plots import PLOT, SAMPLES_PLOT, Drawer, render_plot, render_samples_plot
 from dataset_builder.progress import bar as progress_bar
 from dataset_builder.progress import share_lock
@@ -137,7 +137,7 @@ def _module_snapshots(info: RepoInfo, cache: BlobCache, snapshots: list[tuple[in
         files = recorded.get(index)
         if files is None:
             files = tree_module_facts(info, cache, sha, known)
-        graph = module_graph(files)
+        graph = module_graph(files, info.roots)
         for order, node in enumerate(dependency_order(graph)):
             data = graph.nodes[node]
             rows.append({"snapshot": sha, "snapshot_index": index, "node": node,
@@ -303,6 +303,8 @@ def build_dataset(config: MineConfig, info: RepoInfo, progress: bool = True,
     # The walk, the parse workers and the samples all ask what is not mined.
     info = replace(info, rules=PathRules(copied_crates=copied_crate_roots(info),
                                          exclude=tuple(config.exclude)))
+    with BlobReader(info.git_dir) as reader:  # and where crates the conventions miss are
+        info = replace(info, roots=crate_roots(info, reader))
     # A build whose rename detection failed on a missing object left a note: the same
     # settings mine as it went on at once (so a resumed run finds its checkpoints).
     renames_on_hash = config.config_hash(info.head, __version__)

@@ -19,6 +19,10 @@ import tempfile
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dataset_builder.modules import CrateRoots
 
 _MARK = b"\x1e\x1fferric-commit\x1f"
 _FORMAT = "%x1e%x1fferric-commit%x1f%H%x00%P%x00%an%x00%at%x00%ct%x00%s%x00"
@@ -108,6 +112,8 @@ class RepoInfo:
     rev: str
     # The paths this build does not mine besides the fixed rules: filled in by the build.
     rules: PathRules = PathRules()
+    # Crate roots cargo's conventions miss (modules.crate_roots): filled in by the build.
+    roots: CrateRoots | None = None
 
 
 # git's documented default, whatever the repository's config says (`diff.renameLimit=1` in

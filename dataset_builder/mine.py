@@ -468,8 +468,8 @@ class Miner:
                 symbols.drop_file(change.path)
             elif change.status == "R":
                 symbols.drop_file(old_path)
-            loc = locate_module(change.path)
-            old_loc = locate_module(old_path)
+            loc = locate_module(change.path, self.info.roots)
+            old_loc = locate_module(old_path, self.info.roots)
             if change.status != "D":
                 symbols.define_file(change.path, loc, new_items,
                                     new_parsed.uses if new_parsed is not None else None)
@@ -683,7 +683,7 @@ class Miner:
             held, source = self._items_of(blob, True) if blob else (None, None)
             if held is None or held.parsed is None:
                 continue
-            loc = locate_module(other)
+            loc = locate_module(other, self.info.roots)
             revived.extend(_item_row(commit, index, "moved", item, loc, other, other, blob,
                                      lineage, source)
                            for item in held.parsed.items if item.key in ended)

@@ -1,28 +1,37 @@
 """Where a file sits in its crate, and the module graph of one snapshot.
 
-Module paths follow cargo's conventions without reading Cargo.toml (which changes across
-history): the nearest `src/` folder is a crate's source root, `lib.rs`/`main.rs` is the crate
-root module, `a/mod.rs` and `a.rs` are module `a`; `src/bin/x.rs`, `tests/x.rs`,
-`examples/x.rs` and `benches/x.rs` are crates of their own.
+Module paths follow cargo's conventions (Cargo.toml changes across history): the nearest
+`src/` folder is a crate's source root, `lib.rs`/`main.rs` is the crate root module,
+`a/mod.rs` and `a.rs` are module `a`; `src/bin/x.rs`, `tests/x.rs`, `examples/x.rs` and
+`benches/x.rs` are crates of their own. Where the revision's manifests name a crate root
+those conventions do not find (`[[bin]] path = "crates/core/main.rs"`: ripgrep's binary),
+the files below it belong to that crate (CrateRoots), in every commit of the history.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
 from dataset_builder.rust_items import ParsedFile
+
+if TYPE_CHECKING:
+    from dataset_builder.gitio import BlobReader, RepoInfo
 
 _TARGET_DIRS = ("tests", "examples", "benches")
 
 
 @dataclass(frozen=True, slots=True)
 class ModuleLocation:
-    crate: str  # the crate's folder relative to the repository ("." at the top)
+    # The crate: its folder relative to the repository ("." at the top), where the
+    # conventions find it; its package's folder (or its root's) where CrateRoots do.
+    crate: str
     module: str  # "crate", "crate::eval::env", ...
 
     def join(self, inner: str) -> str:
@@ -37,8 +46,112 @@ def _ident(name: str) -> str:
     return name.replace("-", "_")
 
 
+@dataclass(frozen=True, eq=False)  # compared (and hashed, in caches) as the one object it is
+class CrateRoots:
+    """Crate roots that cargo's conventions do not find, from the manifests of the revision's
+    tree (crate_roots)."""
+
+    files: Mapping[str, str] = field(default_factory=dict)
+    """Each such root file -> the crate it is the root of: its package's folder (where the
+    package has no other root), else the root's folder, or the file less `.rs` where the
+    folder holds several roots (fuzz targets)."""
+    folders: Mapping[str, tuple[str, bool]] = field(default_factory=dict)
+    """The folder of a root that is the only one in it -> (the root's crate, whether the
+    folder is the package's own): the files below it are that crate's modules."""
+    packages: frozenset[str] = frozenset()
+    """Every package's folder: a file below one of them but above any root is left to the
+    conventions."""
+
+    def __bool__(self) -> bool:
+        return bool(self.files)
+
+
+def locate_module(path: str, roots: CrateRoots | None = None) -> ModuleLocation:
+    """The crate and module of the file at `path`: by `roots` where they place it, else by
+    cargo's conventions."""
+    if roots:
+        found = _below_root(path, roots)
+        if found is not None:
+            return found
+    return _conventional_module(path)
+
+
+@lru_cache(maxsize=65536)
+def _below_root(path: str, roots: CrateRoots) -> ModuleLocation | None:
+    crate = roots.files.get(path)
+    if crate is not None:
+        return ModuleLocation(crate, "crate")
+    parts = PurePosixPath(path).parts
+    for end in range(len(parts) - 1, -1, -1):
+        folder = "/".join(parts[:end]) or "."
+        found = roots.folders.get(folder)
+        if found is not None:
+            crate, package_folder = found
+            rel = parts[end:]
+            if "src" in rel[:-1] or (package_folder and (
+                    rel[0] in _TARGET_DIRS or rel == ("build.rs",))):
+                return None  # another crate's sources, or the package's own targets
+            segments = list(rel[:-1]) if rel[-1] == "mod.rs" else \
+                [*rel[:-1], PurePosixPath(rel[-1]).stem]
+            return ModuleLocation(crate, "::".join(["crate", *(_ident(s) for s in segments)]))
+        if folder in roots.packages:
+            return None
+    return None
+
+
+def crate_roots(info: RepoInfo, reader: BlobReader) -> CrateRoots:
+    """The crate roots that the manifests of the revision's tree name (`[lib] path`,
+    `[[bin]] path`) and cargo's conventions do not find, and where their files are. A
+    manifest that does not parse is passed over."""
+    from dataset_builder.gitio import list_tree
+
+    entries = list_tree(info, info.head)
+    tree = {entry.path for entry in entries}
+    explicit: dict[str, list[str]] = {}  # package folder -> its roots the conventions miss
+    packages: set[str] = set()
+    for entry in sorted(entries, key=lambda e: e.path):
+        if entry.path != "Cargo.toml" and not entry.path.endswith("/Cargo.toml"):
+            continue
+        data = reader.read(entry.sha)
+        try:
+            manifest: dict[str, Any] = tomllib.loads(data.decode("utf-8")) if data else {}
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+            continue
+        if not isinstance(manifest.get("package"), dict):
+            continue
+        folder = entry.path[:-len("Cargo.toml")].rstrip("/") or "."
+        packages.add(folder)
+        bins = manifest.get("bin")
+        targets = [manifest.get("lib"), *(bins if isinstance(bins, list) else [])]
+        for target in targets:
+            path = target.get("path") if isinstance(target, dict) else None
+            if not isinstance(path, str) or not path.endswith(".rs"):
+                continue
+            root = PurePosixPath(folder, path).as_posix().removeprefix("./")
+            if root in tree and _conventional_module(root).module != "crate" and \
+                    root not in explicit.get(folder, []):
+                explicit.setdefault(folder, []).append(root)
+    by_folder: dict[str, list[tuple[str, str]]] = {}  # root's folder -> (root, package)
+    for package, package_roots in explicit.items():
+        for root in package_roots:
+            by_folder.setdefault(str(PurePosixPath(root).parent), []).append((root, package))
+    files: dict[str, str] = {}
+    folders: dict[str, tuple[str, bool]] = {}
+    for folder, held in sorted(by_folder.items()):
+        for root, package in held:
+            own = not any(f"{package}/src/{name}".removeprefix("./") in tree
+                          for name in ("lib.rs", "main.rs"))
+            if len(held) > 1:
+                files[root] = root.removesuffix(".rs")
+            else:
+                crate = package if own and len(explicit[package]) == 1 else folder
+                files[root] = crate
+                folders[folder] = (crate, folder == package)
+    return CrateRoots(files, folders, frozenset(packages))
+
+
 @lru_cache(maxsize=65536)  # asked for every changed file of every commit; paths repeat
-def locate_module(path: str) -> ModuleLocation:
+def _conventional_module(path: str) -> ModuleLocation:
     parts = PurePosixPath(path).parts
     stem = PurePosixPath(path).stem
     if "src" in parts[:-1]:
@@ -116,13 +229,15 @@ class ModuleFacts:
                    tuple(parsed.mods), tuple((use.module, use.path) for use in parsed.uses))
 
 
-def module_graph(files: Iterable[tuple[str, ModuleFacts]]) -> nx.DiGraph:
+def module_graph(files: Iterable[tuple[str, ModuleFacts]],
+                 roots: CrateRoots | None = None) -> nx.DiGraph:
     """Module graph of one snapshot. Nodes are modules (file and inline); an edge u -> v means
-    u comes before v: module v declares (`mod u;`) or imports (`use crate::u…`) module u."""
+    u comes before v: module v declares (`mod u;`) or imports (`use crate::u…`) module u.
+    `roots`: see locate_module."""
     graph = nx.DiGraph()
     parsed: list[tuple[ModuleLocation, ModuleFacts]] = []
     for path, facts in files:
-        loc = locate_module(path)
+        loc = locate_module(path, roots)
         parsed.append((loc, facts))
         graph.add_node(loc.node_id(), crate=loc.crate, module=loc.module, path=path)
         for inline in facts.inline_mods:

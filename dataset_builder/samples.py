@@ -54,7 +54,7 @@ from dataset_builder.children import exit_with_parent, picklable
 from dataset_builder.gitio import BlobReader, RepoInfo, list_tree
 from dataset_builder.memory import return_memory
 from dataset_builder.mine import content_skip_reason, path_skip_reason
-from dataset_builder.modules import locate_module
+from dataset_builder.modules import CrateRoots, locate_module
 from dataset_builder.progress import RUSTDOC_LINE, draw_on_line, scale_line
 from dataset_builder.progress import bar as progress_bar
 from dataset_builder.quality import (
@@ -791,8 +791,9 @@ def _crate_dir(crate: str) -> str:
 
 class CandidateMaker:
     def __init__(self, history: History, packer: Packer, texts: BlobTexts,
-                 config: SampleConfig) -> None:
+                 config: SampleConfig, roots: CrateRoots | None = None) -> None:
         self.h = history
+        self.roots = roots  # where a file's path puts it: see locate_module
         self.packer = packer
         self.texts = texts
         self.config = config
@@ -968,7 +969,8 @@ class CandidateMaker:
         file without items went to the root crate: image's `fuzz/fuzzers/*.rs` in 276 of its
         377 crate samples)."""
         rows = snap.by_path.get(path)
-        return str(self.h.col["crate"][rows[0]]) if rows else locate_module(path).crate
+        return str(self.h.col["crate"][rows[0]]) if rows else \
+            locate_module(path, self.roots).crate
 
     def _file_lineage(self, rows: Sequence[int], path: str) -> str:
         """The lineage most of the file's items carry, less their keys (an item moved in
@@ -988,7 +990,8 @@ class CandidateMaker:
         """`texts` and `blobs`: each path's text and blob id. `crate`: the target's crate
         (default: its items', else its first file's by its path)."""
         if crate is None:
-            crate = str(self.h.col["crate"][rows[0]]) if rows else locate_module(paths[0]).crate
+            crate = str(self.h.col["crate"][rows[0]]) if rows else \
+                locate_module(paths[0], self.roots).crate
         multi = len(paths) > 1 or scale in ("large", "full")
         pieces: list[str] = []
         separators: list[int] = []  # lines of the file separators after the first
@@ -1671,7 +1674,7 @@ def _samples_of_scales(out: Path, info: RepoInfo, repo_label: str, config: Sampl
         results: dict[str, _ScaleResult] = {}
         with BlobReader(info.git_dir) as reader:
             texts = BlobTexts(reader)
-            maker = CandidateMaker(history, packer, texts, config)
+            maker = CandidateMaker(history, packer, texts, config, info.roots)
             loaded: dict[int, Snapshot] = {}
             snapshot_files = SnapshotFiles(reader, max_file_bytes)
 
@@ -1952,7 +1955,7 @@ def _rustdoc_snapshot_runs(info: RepoInfo, out: Path, chosen: list[tuple[int, st
         minable = {e.path: e.sha for e in entries
                    if path_skip_reason(e.path, e.mode, info.rules) is None}
         # The crates the history can have items in (a crate is a function of a file's path).
-        files_of = Counter(_crate_dir(locate_module(path).crate) for path in minable)
+        files_of = Counter(_crate_dir(locate_module(path, info.roots).crate) for path in minable)
         results: dict[str, _RustdocRun] = {}
         with_lib_rs = {path.removesuffix("src/lib.rs").rstrip("/") for path in minable
                        if path == "src/lib.rs" or path.endswith("/src/lib.rs")}
@@ -1974,7 +1977,8 @@ def _rustdoc_snapshot_runs(info: RepoInfo, out: Path, chosen: list[tuple[int, st
                 bar.update()
         # The documented crates' files: where their items are at the snapshot.
         documented = {c for c, (facts, _, _) in results.items() if facts is not None}
-        paths = [p for p in minable if _crate_dir(locate_module(p).crate) in documented]
+        paths = [p for p in minable
+                 if _crate_dir(locate_module(p, info.roots).crate) in documented]
         with BlobReader(info.git_dir) as reader:
             texts = {path: data.decode("utf-8", "replace") for path, data in zip(
                 paths, reader.read_many([minable[p] for p in paths]), strict=True)

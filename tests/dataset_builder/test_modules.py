@@ -10,8 +10,10 @@ from dataset_builder.gitio import BlobReader, open_repo
 from dataset_builder.graphs import dependency_order
 from dataset_builder.mine import BlobCache, tree_module_facts
 from dataset_builder.modules import (
+    CrateRoots,
     ModuleFacts,
     ModuleLocation,
+    crate_roots,
     locate_module,
     module_graph,
     resolve_use_path,
@@ -173,3 +175,85 @@ def test_snapshots_share_the_facts_of_an_unchanged_file(tmp_path: Path) -> None:
     assert second["src/a.rs"] is first["src/a.rs"]
     assert second["src/lib.rs"].mods == (("", "a"), ("", "b"))
     assert len(known) == 4  # lib.rs twice, a.rs once, b.rs once
+
+
+def _roots_of(tmp_path: Path, files: dict[str, str]) -> CrateRoots:
+    repo = make_repo(tmp_path / "repo", [Commit("one", write=files)])
+    info = open_repo(repo.path)
+    with BlobReader(info.git_dir) as reader:
+        return crate_roots(info, reader)
+
+
+def test_crate_roots_that_the_conventions_miss(tmp_path: Path) -> None:
+    """ripgrep's binary is `[[bin]] path = "crates/core/main.rs"` of the top package: by the
+    conventions alone crates/core was a crate of modules `crate::main`, `crate::flags`
+    a crate of its own (crates/core/flags), and `use crate::flags::…` resolved nowhere."""
+    top = ('[package]\nname = "rg"\nversion = "0.1.0"\n'
+           '[[bin]]\nname = "rg"\npath = "crates/core/main.rs"\n')
+    fuzz = ('[package]\nname = "fuzz"\nversion = "0.1.0"\n'
+            '[[bin]]\nname = "a"\npath = "targets/a.rs"\n[[bin]]\nname = "b"\n'
+            'path = "targets/b.rs"\n')
+    mixed = ('[package]\nname = "m"\nversion = "0.1.0"\n[lib]\npath = "src/lib.rs"\n'
+             '[[bin]]\nname = "tool"\npath = "tool/main.rs"\n')
+    roots = _roots_of(tmp_path, {
+        "Cargo.toml": top, "crates/core/main.rs": "mod flags;\n",
+        "crates/core/flags/mod.rs": "", "crates/core/flags/defs.rs": "",
+        "crates/core/search.rs": "",
+        "crates/printer/Cargo.toml": '[package]\nname = "p"\nversion = "0.1.0"\n',
+        "crates/printer/src/lib.rs": "", "tests/it.rs": "", "build.rs": "",
+        "fuzz/Cargo.toml": fuzz, "fuzz/targets/a.rs": "", "fuzz/targets/b.rs": "",
+        "fuzz/targets/shared.rs": "",
+        "m/Cargo.toml": mixed, "m/src/lib.rs": "", "m/tool/main.rs": "", "m/tool/cli.rs": "",
+        "gone/Cargo.toml": '[package]\nname = "g"\n[[bin]]\nname = "g"\npath = "g.rs"\n',
+    })
+    located = {path: (loc.crate, loc.module) for path in [
+        "crates/core/main.rs", "crates/core/flags/mod.rs", "crates/core/flags/defs.rs",
+        "crates/core/search.rs", "crates/printer/src/lib.rs", "tests/it.rs", "build.rs",
+        "fuzz/targets/a.rs", "fuzz/targets/shared.rs", "m/src/lib.rs", "m/tool/main.rs",
+        "m/tool/cli.rs"] for loc in [locate_module(path, roots)]}
+    assert located == {
+        "crates/core/main.rs": (".", "crate"),  # the top package's only crate
+        "crates/core/flags/mod.rs": (".", "crate::flags"),
+        "crates/core/flags/defs.rs": (".", "crate::flags::defs"),
+        "crates/core/search.rs": (".", "crate::search"),
+        "crates/printer/src/lib.rs": ("crates/printer", "crate"),  # conventions: unchanged
+        "tests/it.rs": ("tests/it", "crate"),
+        "build.rs": ("build", "crate"),
+        "fuzz/targets/a.rs": ("fuzz/targets/a", "crate"),  # a folder of roots: each a crate
+        "fuzz/targets/shared.rs": ("fuzz/targets", "crate::shared"),
+        "m/src/lib.rs": ("m", "crate"),
+        "m/tool/main.rs": ("m/tool", "crate"),  # its package has a library: another name
+        "m/tool/cli.rs": ("m/tool", "crate::cli"),
+    }
+    assert locate_module("crates/core/flags/defs.rs") == ModuleLocation(
+        "crates/core/flags", "crate::defs")  # without the roots, as before
+    assert not _roots_of(tmp_path / "plain", {"Cargo.toml": '[package]\nname = "x"\n',
+                                              "src/main.rs": ""})
+
+
+def test_a_binary_outside_src_is_one_crate_in_the_build(tmp_path: Path) -> None:
+    """End to end: the modules of a binary at crates/core/main.rs are one crate, whose `use`
+    and `mod` make module graph edges and whose items carry their modules."""
+    import pyarrow.parquet as pq
+
+    from dataset_builder.cli import main
+
+    manifest = ('[package]\nname = "app"\nversion = "0.1.0"\nedition = "2021"\n'
+                '[[bin]]\nname = "app"\npath = "crates/core/main.rs"\n')
+    repo = make_repo(tmp_path / "repo", [Commit("one", write={
+        "Cargo.toml": manifest,
+        "crates/core/main.rs": "mod flags;\nuse crate::flags::defs::parse;\n\n"
+                               "fn main() {\n    parse();\n}\n",
+        "crates/core/flags/mod.rs": "pub mod defs;\n",
+        "crates/core/flags/defs.rs": "pub fn parse() {}\n"})])
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--no-samples"]) == 0
+    modules = pq.read_table(out / "modules.parquet").to_pylist()
+    assert {(m["crate"], m["module"], m["path"]) for m in modules} == {
+        (".", "crate", "crates/core/main.rs"),
+        (".", "crate::flags", "crates/core/flags/mod.rs"),
+        (".", "crate::flags::defs", "crates/core/flags/defs.rs")}
+    [defs] = [m for m in modules if m["module"] == "crate::flags::defs"]
+    assert defs["order"] == 0  # before the modules that declare and use it
+    items = pq.read_table(out / "items.parquet", columns=["name", "crate", "module"])
+    assert {"name": "parse", "crate": ".", "module": "crate::flags::defs"} in items.to_pylist()
