@@ -180,9 +180,9 @@ def relax_requirement(req: str) -> str:
 
 def bin_targets(data: dict[str, Any], crate_dir: Path) -> list[tuple[str, str]]:
     """(name, path) of each binary target of the package whose manifest is `data`, in
-    `crate_dir`: its `[[bin]]` tables whose file exists, then, unless `autobins = false`,
-    src/main.rs (named after the package) and src/bin's files, where no table claims their
-    name or path."""
+    `crate_dir`: its `[[bin]]` tables whose file exists, then, where cargo discovers
+    binaries (`autobins`), src/main.rs (named after the package) and src/bin's files, where
+    no table claims their name or path."""
     package = data.get("package") or data.get("project")
     if not isinstance(package, dict):
         package = {}
@@ -202,7 +202,10 @@ def bin_targets(data: dict[str, Any], crate_dir: Path) -> list[tuple[str, str]]:
         bpath = next((p for p in paths if (crate_dir / p).is_file()), None)
         if bpath is not None:
             bins.append((bname, bpath))
-    if package.get("autobins", True) is not False:
+    # Edition 2015 (no `edition` key) discovers no binaries once a table names one.
+    autobins = package.get("autobins",
+                           package.get("edition", "2015") != "2015" or not entries)
+    if autobins is not False:
         if name and (crate_dir / "src/main.rs").is_file() and \
                 name not in {b for b, _ in bins} and "src/main.rs" not in {p for _, p in bins}:
             bins.append((name, "src/main.rs"))

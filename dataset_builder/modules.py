@@ -10,7 +10,9 @@ the files below it belong to that crate (CrateRoots), in every commit of the his
 
 from __future__ import annotations
 
+import posixpath
 import tomllib
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -89,8 +91,9 @@ def _below_root(path: str, roots: CrateRoots) -> ModuleLocation | None:
             crate, package_folder = found
             rel = parts[end:]
             if "src" in rel[:-1] or (package_folder and (
-                    rel[0] in _TARGET_DIRS or rel == ("build.rs",))):
-                return None  # another crate's sources, or the package's own targets
+                    rel[0] in _TARGET_DIRS or rel == ("build.rs",))) or (
+                    parts[end - 1:end] == ("src",) and rel[0] == "bin" and len(rel) > 1):
+                return None  # another crate's sources, the package's own targets, src/bin
             segments = list(rel[:-1]) if rel[-1] == "mod.rs" else \
                 [*rel[:-1], PurePosixPath(rel[-1]).stem]
             return ModuleLocation(crate, "::".join(["crate", *(_ident(s) for s in segments)]))
@@ -102,12 +105,21 @@ def _below_root(path: str, roots: CrateRoots) -> ModuleLocation | None:
 def crate_roots(info: RepoInfo, reader: BlobReader) -> CrateRoots:
     """The crate roots that the manifests of the revision's tree name (`[lib] path`,
     `[[bin]] path`) and cargo's conventions do not find, and where their files are. A
-    manifest that does not parse is passed over."""
+    manifest that does not parse is passed over.
+
+    A package's library, or its one root where it has no other (no src/lib.rs or
+    src/main.rs), is the package's crate, and the files below its folder are its modules
+    (as src/lib.rs and src/main.rs are one crate by the conventions, and `use name::…`
+    finds a library in its package's folder). Another root is a crate named after its
+    folder and holds the files below it, where the folder is its alone and lies outside
+    the package's folder and src/; else (beside the library, among fuzz targets, in
+    src/ with the conventional roots) it is a crate of one file, named after it."""
     from dataset_builder.gitio import list_tree
 
     entries = list_tree(info, info.head)
     tree = {entry.path for entry in entries}
-    explicit: dict[str, list[str]] = {}  # package folder -> its roots the conventions miss
+    # package folder -> (root, whether it is the library) of its roots the conventions miss
+    explicit: dict[str, list[tuple[str, bool]]] = {}
     packages: set[str] = set()
     for entry in sorted(entries, key=lambda e: e.path):
         if entry.path != "Cargo.toml" and not entry.path.endswith("/Cargo.toml"):
@@ -117,36 +129,42 @@ def crate_roots(info: RepoInfo, reader: BlobReader) -> CrateRoots:
             manifest: dict[str, Any] = tomllib.loads(data.decode("utf-8")) if data else {}
         except (UnicodeDecodeError, tomllib.TOMLDecodeError):
             continue
-        if not isinstance(manifest.get("package"), dict):
+        if not isinstance(manifest.get("package") or manifest.get("project"), dict):
             continue
         folder = entry.path[:-len("Cargo.toml")].rstrip("/") or "."
         packages.add(folder)
         bins = manifest.get("bin")
         targets = [manifest.get("lib"), *(bins if isinstance(bins, list) else [])]
-        for target in targets:
+        for k, target in enumerate(targets):
             path = target.get("path") if isinstance(target, dict) else None
             if not isinstance(path, str) or not path.endswith(".rs"):
                 continue
-            root = PurePosixPath(folder, path).as_posix().removeprefix("./")
+            root = posixpath.normpath(posixpath.join(folder, path))
+            held = explicit.setdefault(folder, [])
             if root in tree and _conventional_module(root).module != "crate" and \
-                    root not in explicit.get(folder, []):
-                explicit.setdefault(folder, []).append(root)
-    by_folder: dict[str, list[tuple[str, str]]] = {}  # root's folder -> (root, package)
-    for package, package_roots in explicit.items():
-        for root in package_roots:
-            by_folder.setdefault(str(PurePosixPath(root).parent), []).append((root, package))
+                    root not in (r for r, _ in held):
+                held.append((root, k == 0))
+    in_folder = Counter(posixpath.dirname(root) or "." for held in explicit.values()
+                        for root, _ in held)
     files: dict[str, str] = {}
     folders: dict[str, tuple[str, bool]] = {}
-    for folder, held in sorted(by_folder.items()):
-        for root, package in held:
-            own = not any(f"{package}/src/{name}".removeprefix("./") in tree
-                          for name in ("lib.rs", "main.rs"))
-            if len(held) > 1:
-                files[root] = root.removesuffix(".rs")
+    for package, held in explicit.items():
+        source = "src" if package == "." else f"{package}/src"
+        conventional = any(f"{source}/{name}" in tree for name in ("lib.rs", "main.rs"))
+        library = next((root for root, is_lib in held if is_lib), None)
+        primary = library if library is not None else \
+            held[0][0] if len(held) == 1 and not conventional else None
+        for root, _ in held:
+            folder = posixpath.dirname(root) or "."
+            if root == primary:
+                files[root] = package
+                folders.setdefault(folder, (package, folder == package))
+            elif in_folder[folder] == 1 and folder != package and folder != source and \
+                    not folder.startswith(f"{source}/"):
+                files[root] = folder
+                folders.setdefault(folder, (folder, False))
             else:
-                crate = package if own and len(explicit[package]) == 1 else folder
-                files[root] = crate
-                folders[folder] = (crate, folder == package)
+                files[root] = root.removesuffix(".rs")
     return CrateRoots(files, folders, frozenset(packages))
 
 

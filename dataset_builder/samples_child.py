@@ -97,8 +97,8 @@ class SamplesChild:
     def close(self) -> None:
         """The child stops its rustdoc runs, which remove their folders (cargo's target
         folders can hold hundreds of MB), and ends; it is killed if it has not within
-        CLOSE_WAIT_S. Before `build` (the history failed, or Ctrl-C) it is told through its
-        pipe; once building (Ctrl-C or SIGTERM while the samples are made) by STOP_SIGNAL,
+        CLOSE_WAIT_S. Before `start_build` (the history failed, or Ctrl-C) it is told through
+        its pipe; once building (Ctrl-C or SIGTERM while the samples are made) by STOP_SIGNAL,
         which raises Terminated in it (SIGINT may be ignored: a background job's is), and
         its scale processes end with it."""
         if not self.building:

@@ -231,6 +231,48 @@ def test_crate_roots_that_the_conventions_miss(tmp_path: Path) -> None:
                                               "src/main.rs": ""})
 
 
+_PKG = '[package]\nname = "app"\nversion = "0.1.0"\n'
+
+
+@pytest.mark.parametrize(("files", "expected"), [
+    # A binary in src/ beside the conventional library: a crate of one file; the library's
+    # modules stay the library's (found in review: src/ became a crate named "src").
+    ({"Cargo.toml": _PKG + '[[bin]]\nname = "cli"\npath = "src/cli.rs"\n',
+      "src/lib.rs": "", "src/parser.rs": "", "src/cli.rs": ""},
+     {"src/cli.rs": ("src/cli", "crate"), "src/lib.rs": (".", "crate"),
+      "src/parser.rs": (".", "crate::parser")}),
+    # A library elsewhere in src/: src/bin's binaries stay crates of their own.
+    ({"Cargo.toml": _PKG + '[lib]\npath = "src/mylib.rs"\n', "src/mylib.rs": "",
+      "src/other.rs": "", "src/bin/tool.rs": ""},
+     {"src/mylib.rs": (".", "crate"), "src/other.rs": (".", "crate::other"),
+      "src/bin/tool.rs": ("src/bin/tool", "crate")}),
+    # A library and a binary in one folder: the library holds the folder's modules.
+    ({"Cargo.toml": _PKG + '[lib]\npath = "rust/lib.rs"\n[[bin]]\nname = "app"\n'
+      'path = "rust/main.rs"\n', "rust/lib.rs": "", "rust/main.rs": "", "rust/util.rs": ""},
+     {"rust/lib.rs": (".", "crate"), "rust/main.rs": ("rust/main", "crate"),
+      "rust/util.rs": (".", "crate::util")}),
+    # A binary in the package's folder beside src/lib.rs: not the library's root module.
+    ({"Cargo.toml": _PKG + '[[bin]]\nname = "app"\npath = "main.rs"\n',
+      "src/lib.rs": "", "main.rs": ""},
+     {"main.rs": ("main", "crate"), "src/lib.rs": (".", "crate")}),
+    # An old-style library at the package's top: its files, not its tests or build script.
+    ({"Cargo.toml": _PKG.replace("package", "project") + '[lib]\npath = "./lib.rs"\n',
+      "lib.rs": "", "util.rs": "", "tests/it.rs": "", "build.rs": ""},
+     {"lib.rs": (".", "crate"), "util.rs": (".", "crate::util"),
+      "tests/it.rs": ("tests/it", "crate"), "build.rs": ("build", "crate")}),
+    # A path out of the package resolved; one out of the repository ignored.
+    ({"app/Cargo.toml": _PKG + '[[bin]]\nname = "app"\npath = "../shared/main.rs"\n',
+      "shared/main.rs": "", "shared/x.rs": "",
+      "b/Cargo.toml": _PKG + '[[bin]]\nname = "b"\npath = "../../main.rs"\n'},
+     {"shared/main.rs": ("app", "crate"), "shared/x.rs": ("app", "crate::x")}),
+])
+def test_crate_roots_of_mixed_packages(tmp_path: Path, files: dict[str, str],
+                                       expected: dict[str, tuple[str, str]]) -> None:
+    roots = _roots_of(tmp_path, files)
+    assert {path: (loc.crate, loc.module) for path in expected
+            for loc in [locate_module(path, roots)]} == expected
+
+
 def test_a_binary_outside_src_is_one_crate_in_the_build(tmp_path: Path) -> None:
     """End to end: the modules of a binary at crates/core/main.rs are one crate, whose `use`
     and `mod` make module graph edges and whose items carry their modules."""

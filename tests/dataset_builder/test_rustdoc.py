@@ -95,6 +95,11 @@ def test_has_lib_target(tmp_path: Path, manifest: str, lib_rs: bool, expected: b
     ('[package]\nname = "x"\n[[bin]]\nname = "x"\n', ["src/main.rs"], ["--bin", "x"]),
     ('[package]\nname = "x"\n[[bin]]\nname = "gone"\n', ["src/other.rs"], None),
     ('[package]\nname = "x"\nautobins = false\n', ["src/main.rs"], None),
+    # Edition 2015 discovers no binary once a table names one: only the table's.
+    ('[package]\nname = "x"\n[[bin]]\nname = "t"\npath = "t.rs"\n', ["src/main.rs", "t.rs"],
+     ["--bin", "t"]),
+    ('[package]\nname = "x"\nedition = "2021"\n[[bin]]\nname = "t"\npath = "t.rs"\n',
+     ["src/main.rs", "t.rs"], ["--bin", "x"]),
     ('[package]\nname = "x"\n', ["src/other.rs"], None),
 ])
 def test_doc_target(tmp_path: Path, manifest: str, files: list[str],
