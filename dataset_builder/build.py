@@ -44,7 +44,7 @@ from dataset_builder.gitio import (
 from dataset_builder.graphs import dependency_order, graph_stats, write_graphml
 from dataset_builder.memory import return_memory
 from dataset_builder.mine import BlobCache, MinerState, WorkDir, mine_history, tree_module_facts
-from dataset_builder.modules import ModuleFacts, crate_roots, module_graph
+from dataset_builder.modules import ModuleFacts, crate_roots, module_graph, module_rows
 from dataset_builder.plots import PLOT, SAMPLES_PLOT, Drawer, render_plot, render_samples_plot
 from dataset_builder.progress import bar as progress_bar
 from dataset_builder.progress import share_lock
@@ -138,11 +138,8 @@ def _module_snapshots(info: RepoInfo, cache: BlobCache, snapshots: list[tuple[in
         if files is None:
             files = tree_module_facts(info, cache, sha, known)
         graph = module_graph(files, info.roots)
-        for order, node in enumerate(dependency_order(graph)):
-            data = graph.nodes[node]
-            rows.append({"snapshot": sha, "snapshot_index": index, "node": node,
-                         "crate": data["crate"], "module": data["module"], "path": data["path"],
-                         "order": order, "depends_on": sorted(graph.predecessors(node))})
+        rows.extend({"snapshot": sha, "snapshot_index": index, **row}
+                    for row in module_rows(graph))
     return pa.Table.from_pylist(rows, schema=schema.MODULES), graph
 
 

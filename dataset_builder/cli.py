@@ -88,8 +88,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--max-commits", type=_positive, help="keep the oldest N selected commits")
     p.add_argument("--snapshot-every", type=_non_negative, default=None,
                    help="snapshots (module graphs; medium/large/full samples) at the last "
-                        "commit and every N-th (0: last only; default: about ten, at most "
-                        "every 100 commits)")
+                        "commit and every N-th, and for the samples at the newest commit of "
+                        "a split that has none of them (0: last only; default: about ten, at "
+                        "most every 100 commits)")
     p.add_argument("--exclude", action="append", default=[], metavar="PATTERN",
                    help="do not mine paths matching this fnmatch pattern, or below a folder "
                         "matching it (`*` also matches `/`), e.g. 'benches/vendored-*'; "
@@ -221,7 +222,7 @@ def _sample_config(args: argparse.Namespace) -> SampleConfig | None:
         valid_fraction=args.valid_fraction, rustdoc=args.rustdoc,
         rustdoc_max_crates=args.rustdoc_max_crates,
         rustdoc_registry=str(registry.resolve()) if registry else None,
-        near_threshold=args.near_threshold)
+        near_threshold=args.near_threshold, split_snapshots=args.snapshot_every != 0)
 
 
 # What a build writes into OUT: its outputs, and the work of an unfinished run (checkpoints,

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
+from dataset_builder.graphs import dependency_order
 from dataset_builder.rust_items import ParsedFile
 
 if TYPE_CHECKING:
@@ -104,7 +105,7 @@ def _below_root(path: str, roots: CrateRoots) -> ModuleLocation | None:
 
 def crate_roots(info: RepoInfo, reader: BlobReader) -> CrateRoots:
     """The crate roots that the manifests of the revision's tree name (`[lib] path`,
-    `[[bin]] path`) and cargo's conventions do not find, and where their files are. A
+    `[[bin]] path`, `build = "…"`) and cargo's conventions do not find, and where their files are. A
     manifest that does not parse is passed over.
 
     A package's library, or its one root where it has no other (no src/lib.rs or
@@ -118,8 +119,8 @@ def crate_roots(info: RepoInfo, reader: BlobReader) -> CrateRoots:
 
     entries = list_tree(info, info.head)
     tree = {entry.path for entry in entries}
-    # package folder -> (root, whether it is the library) of its roots the conventions miss
-    explicit: dict[str, list[tuple[str, bool]]] = {}
+    # package folder -> (root, "lib", "bin" or "build") of its roots the conventions miss
+    explicit: dict[str, list[tuple[str, str]]] = {}
     packages: set[str] = set()
     for entry in sorted(entries, key=lambda e: e.path):
         if entry.path != "Cargo.toml" and not entry.path.endswith("/Cargo.toml"):
@@ -129,13 +130,16 @@ def crate_roots(info: RepoInfo, reader: BlobReader) -> CrateRoots:
             manifest: dict[str, Any] = tomllib.loads(data.decode("utf-8")) if data else {}
         except (UnicodeDecodeError, tomllib.TOMLDecodeError):
             continue
-        if not isinstance(manifest.get("package") or manifest.get("project"), dict):
+        table = manifest.get("package") or manifest.get("project")
+        if not isinstance(table, dict):
             continue
         folder = entry.path[:-len("Cargo.toml")].rstrip("/") or "."
         packages.add(folder)
         bins = manifest.get("bin")
-        targets = [manifest.get("lib"), *(bins if isinstance(bins, list) else [])]
-        for k, target in enumerate(targets):
+        targets = [("lib", manifest.get("lib")),
+                   *(("bin", b) for b in (bins if isinstance(bins, list) else [])),
+                   ("build", {"path": table.get("build")})]  # `build = "build/main.rs"`
+        for kind, target in targets:
             path = target.get("path") if isinstance(target, dict) else None
             if not isinstance(path, str) or not path.endswith(".rs"):
                 continue
@@ -143,7 +147,7 @@ def crate_roots(info: RepoInfo, reader: BlobReader) -> CrateRoots:
             held = explicit.setdefault(folder, [])
             if root in tree and _conventional_module(root).module != "crate" and \
                     root not in (r for r, _ in held):
-                held.append((root, k == 0))
+                held.append((root, kind))
     in_folder = Counter(posixpath.dirname(root) or "." for held in explicit.values()
                         for root, _ in held)
     files: dict[str, str] = {}
@@ -151,20 +155,24 @@ def crate_roots(info: RepoInfo, reader: BlobReader) -> CrateRoots:
     for package, held in explicit.items():
         source = "src" if package == "." else f"{package}/src"
         conventional = any(f"{source}/{name}" in tree for name in ("lib.rs", "main.rs"))
-        library = next((root for root, is_lib in held if is_lib), None)
+        library = next((root for root, kind in held if kind == "lib"), None)
+        crates = [root for root, kind in held if kind != "build"]
         primary = library if library is not None else \
-            held[0][0] if len(held) == 1 and not conventional else None
-        for root, _ in held:
+            crates[0] if len(crates) == 1 and not conventional else None
+        for root, kind in held:
             folder = posixpath.dirname(root) or "."
+            # A build script is crate `build` of its package, as build.rs is.
+            name = ("build" if package == "." else f"{package}/build") if kind == "build" \
+                else folder
             if root == primary:
                 files[root] = package
                 folders.setdefault(folder, (package, folder == package))
             elif in_folder[folder] == 1 and folder != package and folder != source and \
                     not folder.startswith(f"{source}/"):
-                files[root] = folder
-                folders.setdefault(folder, (folder, False))
+                files[root] = name
+                folders.setdefault(folder, (name, False))
             else:
-                files[root] = root.removesuffix(".rs")
+                files[root] = name if kind == "build" else root.removesuffix(".rs")
     return CrateRoots(files, folders, frozenset(packages))
 
 
@@ -281,3 +289,15 @@ def module_graph(files: Iterable[tuple[str, ModuleFacts]],
                             graph.add_edge(u, v, kind="use")
                     break
     return graph
+
+
+def module_rows(graph: nx.DiGraph) -> list[dict[str, Any]]:
+    """The rows of modules.parquet (less the snapshot's columns) of one snapshot's module
+    graph: each module in dependency order, with the modules it depends on."""
+    rows = []
+    for order, node in enumerate(dependency_order(graph)):
+        data = graph.nodes[node]
+        rows.append({"node": node, "crate": data["crate"], "module": data["module"],
+                     "path": data["path"], "order": order,
+                     "depends_on": sorted(graph.predecessors(node))})
+    return rows

@@ -240,6 +240,10 @@ def render_samples_section(section: dict[str, Any], samples: pa.Table) -> str:
                 "targets split into parts (before dedup)", "over budget", "CPU s"], rows),
         "",
         *([note, ""] if (note := empty_splits_note(_split_rows(scales))) else []),
+        *(["Snapshots added for the module-file, module-group and crate scales, at the "
+           "newest commit of a split that had none of the history's: " + ", ".join(
+               f"{split} `{sha[:10]}`" for split, sha in added.items()) + ".", ""]
+          if (added := section.get("split_snapshots")) else []),
         *([f"No train samples at the {', '.join(no_train)} scale"
            f"{'s' if len(no_train) > 1 else ''}: every snapshot they come from is among the "
            "newest commits, which the split by time holds out (`--snapshot-every 0` leaves "

@@ -54,7 +54,13 @@ from dataset_builder.children import exit_with_parent, picklable
 from dataset_builder.gitio import BlobReader, RepoInfo, list_tree
 from dataset_builder.memory import return_memory
 from dataset_builder.mine import content_skip_reason, path_skip_reason
-from dataset_builder.modules import CrateRoots, locate_module
+from dataset_builder.modules import (
+    CrateRoots,
+    ModuleFacts,
+    locate_module,
+    module_graph,
+    module_rows,
+)
 from dataset_builder.progress import RUSTDOC_LINE, draw_on_line, scale_line
 from dataset_builder.progress import bar as progress_bar
 from dataset_builder.quality import (
@@ -70,6 +76,7 @@ from dataset_builder.quality import (
     redact,
     shingle_set,
 )
+from dataset_builder.rust_items import new_parser, parse_rust
 from dataset_builder.rustdoc import RustdocFacts, rustdoc_facts
 from dataset_builder.type_facts import (
     TypeFacts,
@@ -145,6 +152,10 @@ class SampleConfig:
     manifests against them (see rustdoc.rustdoc_facts). None: the user's cargo cache only."""
     filters: FilterConfig = field(default_factory=FilterConfig)
     """Quality filters on targets."""
+    split_snapshots: bool = True
+    """Where a split holds commits but none of the history's snapshots, its newest commit is
+    a snapshot of the module-file, module-group and crate scales too (split_snapshots). Off
+    where the history takes its last commit alone (`--snapshot-every 0`)."""
 
     def config_hash(self, mine_hash: str, tokenizer_digest: str) -> str:
         payload = json.dumps({**asdict(self), "mine": mine_hash, "tokenizer": tokenizer_digest},
@@ -1256,8 +1267,11 @@ class SnapshotFiles:
 
 
 def _load_snapshot(info: RepoInfo, out: Path, history: History, snapshot_files: SnapshotFiles,
-                   index: int, sha: str, live: array[int]) -> Snapshot:
-    """The snapshot's minable files and items (`live`: the rows alive there)."""
+                   index: int, sha: str, live: array[int], parse_modules: bool = False
+                   ) -> Snapshot:
+    """The snapshot's minable files and items (`live`: the rows alive there). Its module
+    graph is modules.parquet's, or with `parse_modules` (a snapshot the history did not
+    take) made here from its files' parses."""
     col = history.col
     files: list[tuple[str, str]] = []
     for entry in list_tree(info, sha):
@@ -1274,8 +1288,9 @@ def _load_snapshot(info: RepoInfo, out: Path, history: History, snapshot_files: 
     by_path = {path: array("q", sorted(rows, key=col["start_byte"].__getitem__))
                for path, rows in rows_of.items()}
     del rows_of
-    modules = pq.read_table(out / "modules.parquet", filters=[("snapshot", "=", sha)],
-                            columns=["node", "path", "order", "depends_on"]).to_pylist()
+    modules = _parsed_modules(files, snapshot_files, info) if parse_modules else pq.read_table(
+        out / "modules.parquet", filters=[("snapshot", "=", sha)],
+        columns=["node", "path", "order", "depends_on"]).to_pylist()
     node_path = {m["node"]: m["path"] for m in modules}
     order: list[str] = []
     depends: dict[str, list[str]] = defaultdict(list)
@@ -1290,6 +1305,38 @@ def _load_snapshot(info: RepoInfo, out: Path, history: History, snapshot_files: 
     order = [p for p in order if p in set(file_paths)] + [p for p in file_paths
                                                            if p not in set(order)]
     return Snapshot(index, sha, files, by_path, order, dict(depends))
+
+
+def _parsed_modules(files: list[tuple[str, str]], snapshot_files: SnapshotFiles,
+                    info: RepoInfo) -> list[dict[str, Any]]:
+    """modules.parquet's rows for a snapshot's files ((path, blob)), from their parses (as
+    the history makes them: build._module_snapshots)."""
+    parser = new_parser()
+    facts: list[tuple[str, ModuleFacts]] = []
+    for path, blob in files:
+        data = snapshot_files.get(blob)
+        if data is None:
+            continue
+        try:
+            parsed, _ = parse_rust(data, parser)
+        except RecursionError:  # the history skips it too (too_deeply_nested)
+            continue
+        facts.append((path, ModuleFacts.of(parsed)))
+    return module_rows(module_graph(facts, info.roots))
+
+
+def split_snapshots(snapshots: list[tuple[int, str]], commit_split: list[str],
+                    shas: Sequence[str]) -> list[tuple[int, str]]:
+    """(commit index, sha) of a snapshot for each split that holds commits but none of the
+    `snapshots`: its newest commit. A history's snapshots are its last commit and every
+    N-th; the valid split's commits (a tenth of the item changes, often a few dozen commits
+    between two snapshots) had none on lsd, so valid held no module-file, module-group or
+    crate samples."""
+    taken = {commit_split[index] for index, _ in snapshots}
+    newest: dict[str, int] = {}
+    for index, split in enumerate(commit_split):
+        newest[split] = index
+    return sorted((index, shas[index]) for split, index in newest.items() if split not in taken)
 
 
 @lru_cache(maxsize=8)
@@ -1431,7 +1478,7 @@ def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
     ahead = rustdoc_ahead or RustdocAhead(info, out, config, chosen, progress,
                                           unless_complete=False)
     try:
-        results, commit_split = _samples_of_scales(
+        results, commit_split, extra = _samples_of_scales(
             out, info, repo_label, config, max_file_bytes, progress, counter, staging,
             finished, snapshots, chosen, ahead, rustdoc_report)
     finally:  # used up, or an error
@@ -1465,6 +1512,9 @@ def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
         "rustdoc": rustdoc_report,
         "type_tokens": len(inline_tokens),
         "split_commits": dict(Counter(commit_split)),
+        # Snapshots of the module-file, module-group and crate scales added at the newest
+        # commit of a split that had none (split_snapshots): split -> commit.
+        "split_snapshots": {commit_split[index]: sha for index, sha in extra},
         # CPU seconds of each scale in the process that made it: where the stage's time goes.
         "cpu_seconds": cpu_seconds,
         # How far below the threshold a MinHash estimate may be for a pair's shingle sets to
@@ -1644,12 +1694,22 @@ def _samples_of_scales(out: Path, info: RepoInfo, repo_label: str, config: Sampl
                        staging: Path, finished: dict[str, _ScaleResult],
                        snapshots: list[tuple[int, str]], chosen: list[tuple[int, str]],
                        ahead: RustdocAhead, rustdoc_report: dict[str, Any]
-                       ) -> tuple[dict[str, _ScaleResult], list[str]]:
-    """Each scale's result (`finished` ones as they are), made by the scale processes, and
-    the split of each commit. This process meanwhile turns rustdoc's runs (`ahead`, for the
-    `chosen` snapshots) into the type facts' maps for the scales (filling `rustdoc_report`)."""
+                       ) -> tuple[dict[str, _ScaleResult], list[str], list[tuple[int, str]]]:
+    """Each scale's result (`finished` ones as they are), made by the scale processes, the
+    split of each commit, and the snapshots added where a split had none (split_snapshots).
+    This process meanwhile turns rustdoc's runs (`ahead`, for the `chosen` snapshots) into
+    the type facts' maps for the scales (filling `rustdoc_report`)."""
     history = History(out, staging)
     NearDuplicateIndex(config.near_threshold, config.num_perm, config.shingle)
+    commit_split = time_splits(history, config)
+    if repo_label in config.holdout_repos:
+        commit_split = ["test"] * len(commit_split)
+    elif config.holdout_repos:  # other repos give train/valid only: test is held out whole
+        commit_split = ["valid" if s == "test" else s for s in commit_split]
+    extra = split_snapshots(snapshots, commit_split, history.commit_sha) \
+        if config.split_snapshots else []
+    extra_shas = frozenset(sha for _, sha in extra)
+    snapshots = sorted([*snapshots, *extra])
     live = history.live_at([i for i, _ in snapshots])
     rustdoc_file = staging / RUSTDOC_FILE
     rustdoc_file.unlink(missing_ok=True)
@@ -1662,11 +1722,6 @@ def _samples_of_scales(out: Path, info: RepoInfo, repo_label: str, config: Sampl
         ahead.close()  # used up
         atomic_write_bytes(rustdoc_file, pickle.dumps(maps, protocol=pickle.HIGHEST_PROTOCOL))
 
-    commit_split = time_splits(history, config)
-    if repo_label in config.holdout_repos:
-        commit_split = ["test"] * len(commit_split)
-    elif config.holdout_repos:  # other repos give train/valid only: test is held out whole
-        commit_split = ["valid" if s == "test" else s for s in commit_split]
 
     def run_scales(take: Callable[[], str | None]) -> dict[str, _ScaleResult]:
         """The scales take() gives, one after another until it gives None, with one cat-file
@@ -1682,7 +1737,8 @@ def _samples_of_scales(out: Path, info: RepoInfo, repo_label: str, config: Sampl
                 for index, sha in reversed(snapshots):  # newest first, as dedup expects
                     if index not in loaded:
                         loaded[index] = _load_snapshot(info, out, history, snapshot_files,
-                                                       index, sha, live[index])
+                                                       index, sha, live[index],
+                                                       parse_modules=sha in extra_shas)
                     yield from maker.snapshot_candidates(scale, loaded[index], snapshot_files)
 
             sources: dict[str, Callable[[], Iterator[Candidate]]] = {
@@ -1718,7 +1774,7 @@ def _samples_of_scales(out: Path, info: RepoInfo, repo_label: str, config: Sampl
         write_rustdoc_map()
         results = dict(finished)
     rustdoc_file.unlink(missing_ok=True)
-    return results, commit_split
+    return results, commit_split, extra
 
 
 _Result = TypeVar("_Result")

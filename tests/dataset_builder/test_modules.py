@@ -260,6 +260,14 @@ _PKG = '[package]\nname = "app"\nversion = "0.1.0"\n'
       "lib.rs": "", "util.rs": "", "tests/it.rs": "", "build.rs": ""},
      {"lib.rs": (".", "crate"), "util.rs": (".", "crate::util"),
       "tests/it.rs": ("tests/it", "crate"), "build.rs": ("build", "crate")}),
+    # A build script elsewhere than build.rs (bat's build/main.rs): the package's crate
+    # `build`, with the modules of its folder.
+    ({"Cargo.toml": _PKG + 'build = "build/main.rs"\n', "src/main.rs": "",
+      "build/main.rs": "", "build/syntax.rs": "",
+      "x/Cargo.toml": _PKG + 'build = "gen.rs"\n', "x/gen.rs": "", "x/src/lib.rs": ""},
+     {"build/main.rs": ("build", "crate"), "build/syntax.rs": ("build", "crate::syntax"),
+      "src/main.rs": (".", "crate"), "x/gen.rs": ("x/build", "crate"),
+      "x/src/lib.rs": ("x", "crate")}),
     # A path out of the package resolved; one out of the repository ignored.
     ({"app/Cargo.toml": _PKG + '[[bin]]\nname = "app"\npath = "../shared/main.rs"\n',
       "shared/main.rs": "", "shared/x.rs": "",

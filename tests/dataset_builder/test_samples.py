@@ -2203,12 +2203,54 @@ def test_a_scale_missing_from_a_split_that_has_others_is_named_in_the_report(
     repo = make_repo(tmp_path / "repo", steps)
     out = tmp_path / "out"
     assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc", "none",
-                 "--snapshot-every", "0"]) == 0
-    manifest = json.loads((out / "manifest.json").read_text())["samples"]["scales"]
-    assert manifest["micro"]["splits"].get("valid") and not manifest["medium"]["splits"].get(
+                 "--snapshot-every", "0"]) == 0  # the last commit alone: no split's snapshot
+    manifest = json.loads((out / "manifest.json").read_text())["samples"]
+    assert manifest["split_snapshots"] == {}
+    scales = manifest["scales"]
+    assert scales["micro"]["splits"].get("valid") and not scales["medium"]["splits"].get(
         "valid")  # the premise
     assert "No samples of some scales in a split that has others: medium (valid)" in (
         out / "report.md").read_text()
+
+
+def test_a_split_without_a_snapshot_gets_its_newest_commit_as_one(tmp_path: Path) -> None:
+    """lsd's valid split (a tenth of the item changes, between two of the history's
+    snapshots) held none, so it had no module-file, module-group or crate samples. Its
+    newest commit is now a snapshot of those scales, with a module graph made from its
+    files; likewise train's where the history's only snapshot is its last commit."""
+    from dataset_builder.samples import split_snapshots
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    assert split_snapshots([(5, "f")], ["train", "train", "valid", "valid", "test", "test"],
+                           "abcdef") == [(1, "b"), (3, "d")]
+    assert split_snapshots([(1, "b"), (3, "d"), (5, "f")], ["train"] * 2 + ["valid"] * 2 +
+                           ["test"] * 2, "abcdef") == []
+
+    def module(k: int) -> str:  # each commit rewrites it: its versions are not near-duplicates
+        return "use crate::b::base;\n\n" + "".join(
+            f"pub fn v{k}_{j}(x: u32) -> u32 {{\n    x * {k * 31 + j * 7} + {k * 13}\n}}\n"
+            for j in range(6)) + f"\npub fn g{k}() -> u32 {{\n    base() + {k}\n}}\n"
+    steps = [Commit("c0", write={"src/lib.rs": "pub mod a;\npub mod b;\n",
+                                 "src/b.rs": "pub fn base() -> u32 {\n    1\n}\n",
+                                 "src/a.rs": module(0)})]
+    steps += [Commit(f"c{k}", write={"src/a.rs": module(k)}) for k in range(1, 10)]
+    repo = make_repo(tmp_path / "repo", steps)
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc", "none",
+                 "--snapshot-every", "5"]) == 0  # commits 4 and 9; valid is commit 7
+    manifest = json.loads((out / "manifest.json").read_text())["samples"]
+    snapshots = pq.read_table(out / "modules.parquet").column("snapshot").to_pylist()
+    valid_sha = manifest["split_snapshots"]["valid"]
+    assert valid_sha not in snapshots  # the history's snapshots are not changed
+    rows = [r for r in read_samples(out).to_pylist() if r["split"] == "valid"]
+    assert {r["scale"] for r in rows} >= {"micro", "medium", "large"}, rows
+    # Its module graph, made from its files, orders them as the history's graphs do.
+    [group] = [r for r in rows if r["scale"] == "large"]
+    assert group["commit"] == valid_sha
+    assert group["paths"] == ["src/b.rs", "src/a.rs"]  # a module after what it uses
+    assert group["paths"] in [r["paths"] for r in read_samples(out).to_pylist()
+                              if r["split"] == "test" and r["scale"] == "large"]
+    assert "Snapshots added for the module-file" in (out / "report.md").read_text()
 
 
 def test_a_declaration_without_a_body_is_not_given_away_by_the_header(
