@@ -403,6 +403,10 @@ def _build(config: MineConfig, info: RepoInfo, out: Path, config_hash: str, labe
     if sample_config is not None:
         section = None
         if samples_child is not None:
+            # Read by _add_samples after the samples (pq.read_table imports it: 0.3 s):
+            # imported while they are made.
+            with contextlib.suppress(ImportError):
+                import pyarrow.dataset  # noqa: F401
             section = samples_child.build(manifest["config_hash"])
         else:
             return_memory()

@@ -129,6 +129,10 @@ def _child_main(conn: Connection, parent_end: Connection, parent_pid: int, info:
     counter = None
     with contextlib.suppress(Exception):
         counter = TokenCounter(default_tokenizer_path())
+    # pyarrow imports its dataset module at the first pq.read_table (0.3 s), which came
+    # after the history, on the stage's serial path: imported while the history is mined.
+    with contextlib.suppress(ImportError):
+        import pyarrow.dataset  # noqa: F401
     try:
         while True:
             message = conn.recv()
