@@ -16,6 +16,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from operator import attrgetter
@@ -86,6 +87,7 @@ _REFERENCE_QUERY = """
 (macro_invocation macro: (identifier) @macro)
 (lifetime) @lifetime
 (scoped_type_identifier (type_identifier) @inner_ref)
+[(line_comment) (block_comment) (string_literal) (raw_string_literal) (char_literal)] @text
 """ + "".join(f"({parent} [(scoped_identifier) (scoped_type_identifier)] @inner_path)\n"
               for parent in sorted(_PATH_PARENTS_SKIPPED))
 
@@ -291,6 +293,41 @@ def _text(src: bytes, node: Node | None) -> str:
     return src[node.start_byte : node.end_byte].decode("utf-8", "replace")
 
 
+def _const_refs(src: bytes, found: list[re.Match[bytes]], texts: Iterable[Node]
+                ) -> Iterator[tuple[int, str]]:
+    """(position, reference) of the SCREAMING_CASE names `found` that are code, not in a
+    comment or a string literal (`texts`: "/// Returns JSON" named lsd's `struct JSON`).
+    A name after `Type::` (or `u32::`) is that type's (`SearchMode::JSON` is a variant, not
+    ripgrep's `struct JSON`): the path is the reference (captured already outside a macro's
+    tokens; a path the pattern cannot read, `<T>::MAX`, is left out), never the bare name.
+    After `module::` the bare name stays a reference beside the path: where the path does
+    not resolve (a module an old layout put elsewhere: rust-sdl2's `ffi::TTF_HINTING_NORMAL`)
+    the crate's only symbol of that name is taken, as for any bare name."""
+    spans = sorted((node.start_byte, node.end_byte) for node in texts)
+    starts = [start for start, _ in spans]
+    for match in found:
+        at = match.start()
+        k = bisect.bisect_right(starts, at) - 1
+        if k >= 0 and at < spans[k][1]:
+            continue
+        name = match.group().decode()
+        if src[at - 2:at] != b"::":
+            yield at, name
+            continue
+        head = _PATH_HEAD.search(src, max(0, at - 256), at)
+        if head is not None:
+            yield head.start(), head.group().decode() + name
+            qualifier = head.group()[:-2].rsplit(b"::", 1)[-1]
+            if qualifier[:1].islower() and qualifier not in _PRIMITIVE_TYPES:
+                yield at, name
+
+
+# The `a::b::` before a name that ends at the search's end (see _const_refs).
+_PATH_HEAD = re.compile(rb"(?<![A-Za-z0-9_:])(?:[A-Za-z_][A-Za-z0-9_]*::)+\Z")
+_PRIMITIVE_TYPES = frozenset(b"u8 u16 u32 u64 u128 usize i8 i16 i32 i64 i128 isize f32 f64 "
+                             b"char bool str".split())
+
+
 def _squash(text: str) -> str:
     return " ".join(text.split())
 
@@ -483,8 +520,9 @@ class _Collector:
                 if node.id not in inner:
                     refs.append((node.start_byte, _squash(_text(src, node))))
             lifetimes.extend((n.start_byte, _text(src, n)) for n in captures.get("lifetime", ()))
-            refs.extend((m.start(), m.group().decode())
-                        for m in _CONST_NAME.finditer(src, start, end))
+            consts = list(_CONST_NAME.finditer(src, start, end))
+            if consts:
+                refs.extend(_const_refs(src, consts, captures.get("text", ())))
         refs.sort()
         lifetimes.sort()
         self.ref_pos = [pos for pos, _ in refs]

@@ -797,3 +797,25 @@ def test_incremental_edits_of_rust_2015_try_equal_fresh_parse(seed: int) -> None
         fresh, _ = parse_rust(new, new_parser())
         assert incremental == fresh, (seed, step, new.decode("utf-8", "replace"))
         previous = Previous(new, tree, incremental)
+
+
+def test_screaming_case_names_are_references_in_code_only() -> None:
+    """A SCREAMING_CASE word in a comment or string named a crate's symbol of that name
+    (lsd's "/// … JSON"), and `SearchMode::JSON` in a macro's tokens named ripgrep's `struct
+    JSON` (a flag), not the variant: the path is the reference after a type. After a
+    module the bare name stays too (resolved as the crate's only symbol so named where the
+    path is not: rust-sdl2's `ffi::TTF_HINTING_NORMAL` in an old layout)."""
+    src = b'''/// Returns JSON as HTTP text; see MAX_SIZE.
+fn stats(low: &LowArgs) -> u32 {
+    let s = "NOT_A_REF here";
+    let r = r#"RAW_WORD"#;
+    if matches!(low.mode, Mode::Search(SearchMode::JSON)) { return MAX_SIZE; }
+    let c = crate::flags::LIMIT + ffi::TTF_X + u32::MAX;
+    /* BLOCK_WORD */ // LINE_WORD
+    Self::DEFAULT + OTHER
+}
+'''
+    [item] = parse_rust(src)[0].items
+    assert item.references == (
+        "LowArgs", "matches!", "SearchMode::JSON", "MAX_SIZE", "crate::flags::LIMIT", "LIMIT",
+        "ffi::TTF_X", "TTF_X", "u32::MAX", "Self::DEFAULT", "OTHER")
