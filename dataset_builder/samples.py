@@ -509,6 +509,16 @@ class Candidate:
         return self.boundaries
 
 
+def _block_header(parent: str) -> str:
+    """The header of the block a member's `parent` key names (`impl:impl Display for
+    Point#2` -> `impl Display for Point`, `trait:Shape` -> `trait Shape`); "" for none."""
+    kind, _, name = parent.partition(":")
+    name = re.sub(r"#\d+$", "", name)
+    if kind == "impl" and name:
+        return name
+    return f"trait {name}" if kind == "trait" and name else ""
+
+
 class Packer:
     """Context packs and type facts from the symbol table at a commit."""
 
@@ -534,7 +544,11 @@ class Packer:
         col = self.h.col
         kind = col["kind"][row]
         if kind in _FN_KINDS:
-            return one_line_code(col["signature"][row]).rstrip("{ ").rstrip(", ") + ";"
+            signature = one_line_code(col["signature"][row]).rstrip("{ ").rstrip(", ") + ";"
+            # A method in its block's header: alone, bat's `pub fn from_binary() -> Self;`
+            # said neither what Self is nor how to call it (`HighlightingAssets::…`).
+            owner = _block_header(str(col["parent"][row])) if kind == "method" else ""
+            return f"{owner} {{ {signature} }}" if owner else signature
         return str(col["text"][row])
 
     def pack(self, direct: list[str], commit_index: int, exclude_paths: set[str],

@@ -2576,3 +2576,28 @@ def test_a_finished_scale_without_its_signatures_is_made_again(tmp_path: Path) -
     assert not (staging / "train" / "micro-00000.parquet").exists()
     assert (staging / "train" / "small-00000.parquet").exists()
     assert (staging / _SCALE_SIGNATURES.format("small")).exists()
+
+
+def test_a_method_in_a_context_pack_comes_in_its_block_header(tmp_path: Path) -> None:
+    """A method's signature alone (bat's `pub fn from_binary() -> Self;`) said neither what
+    `Self` is nor how to call it: the pack shows it in its impl's (or trait's) header."""
+    from dataset_builder.samples import _block_header
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    assert _block_header("impl:impl fmt::Display for Point#2") == "impl fmt::Display for Point"
+    assert _block_header("trait:Shape") == "trait Shape"
+    assert _block_header("") == ""
+    assets = ("pub struct Assets(u8);\n\nimpl Assets {\n    pub fn from_binary() -> Self {\n"
+              "        Assets(1)\n    }\n}\n")
+    printer = ("use crate::assets::Assets;\n\npub fn make() -> Assets {\n"
+               "    Assets::from_binary()\n}\n")
+    repo = make_repo(tmp_path / "repo", [Commit("one", write={
+        "src/lib.rs": "pub mod assets;\npub mod printer;\n", "src/assets.rs": assets,
+        "src/printer.rs": printer})])
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc",
+                 "none"]) == 0
+    [make] = [r for r in read_samples(out).to_pylist()
+              if r["scale"] == "micro" and r["name"] == "make"]
+    assert "impl Assets { pub fn from_binary() -> Self; }\n" in make["context"], \
+        make["context"]
