@@ -245,9 +245,11 @@ def render_samples_section(section: dict[str, Any], samples: pa.Table) -> str:
                f"{split} `{sha[:10]}`" for split, sha in added.items()) + ".", ""]
           if (added := section.get("split_snapshots")) else []),
         *([f"No train samples at the {', '.join(no_train)} scale"
-           f"{'s' if len(no_train) > 1 else ''}: every snapshot they come from is among the "
-           "newest commits, which the split by time holds out (`--snapshot-every 0` leaves "
-           "the last commit alone).", ""]
+           f"{'s' if len(no_train) > 1 else ''}: " + (
+               "the train split's snapshots gave none that deduplication kept (their files "
+               "are near-duplicates of newer versions)." if cfg.get("split_snapshots") else
+               "every snapshot they come from is among the newest commits, which the split "
+               "by time holds out (`--snapshot-every 0` leaves the last commit alone)."), ""]
           if (no_train := [scale for scale, st in scales.items()
                            if st["kept"] and not st["splits"].get("train")]) else []),
         *([f"No samples of some scales in a split that has others: {gaps}. Those scales' "

@@ -511,12 +511,15 @@ class Candidate:
 
 def _block_header(parent: str) -> str:
     """The header of the block a member's `parent` key names (`impl:impl Display for
-    Point#2` -> `impl Display for Point`, `trait:Shape` -> `trait Shape`); "" for none."""
+    Point#2` -> `impl Display for Point`, `trait:tests::Shape` -> `trait Shape`); "" for
+    none."""
     kind, _, name = parent.partition(":")
     name = re.sub(r"#\d+$", "", name)
-    if kind == "impl" and name:
-        return name
-    return f"trait {name}" if kind == "trait" and name else ""
+    # The key carries an inline module's path (`imp::impl Foo<T>`, `trait sync::AtomicMut`),
+    # which is not part of the header; a module's name holds no space.
+    if kind == "impl" and (at := name.find("impl ")) >= 0:
+        return name[at:]
+    return f"trait {name.rsplit('::', 1)[-1]}" if kind == "trait" and name else ""
 
 
 class Packer:
@@ -1342,10 +1345,10 @@ def _parsed_modules(files: list[tuple[str, str]], snapshot_files: SnapshotFiles,
 def split_snapshots(snapshots: list[tuple[int, str]], commit_split: list[str],
                     shas: Sequence[str]) -> list[tuple[int, str]]:
     """(commit index, sha) of a snapshot for each split that holds commits but none of the
-    `snapshots`: its newest commit. A history's snapshots are its last commit and every
-    N-th; the valid split's commits (a tenth of the item changes, often a few dozen commits
-    between two snapshots) had none on lsd, so valid held no module-file, module-group or
-    crate samples."""
+    `snapshots`: its newest commit (its last in the walk's order). A history's snapshots
+    are its last commit and every N-th; the valid split's commits (a tenth of the item
+    changes, often a few dozen commits between two snapshots) had none on lsd, so valid held
+    no module-file, module-group or crate samples."""
     taken = {commit_split[index] for index, _ in snapshots}
     newest: dict[str, int] = {}
     for index, split in enumerate(commit_split):

@@ -2586,6 +2586,10 @@ def test_a_method_in_a_context_pack_comes_in_its_block_header(tmp_path: Path) ->
 
     assert _block_header("impl:impl fmt::Display for Point#2") == "impl fmt::Display for Point"
     assert _block_header("trait:Shape") == "trait Shape"
+    # Blocks in an inline module: its path is in the key, not in the header (a review).
+    assert _block_header("impl:imp::impl Foo<T>") == "impl Foo<T>"
+    assert _block_header("impl:a::b::impl fmt::Debug for X#3") == "impl fmt::Debug for X"
+    assert _block_header("trait:sync::atomic::AtomicMut") == "trait AtomicMut"
     assert _block_header("") == ""
     assets = ("pub struct Assets(u8);\n\nimpl Assets {\n    pub fn from_binary() -> Self {\n"
               "        Assets(1)\n    }\n}\n")
