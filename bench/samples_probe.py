@@ -1,6 +1,6 @@
 """Where the samples stage's time and memory go, scale by scale (a diagnostic, not a target).
 
-    python bench/samples_probe.py [--memory] [--parts] -- --repo R --out D --quiet
+    python bench/samples_probe.py [--memory] [--parts] [--cores] -- --repo R --out D --quiet
 
 Runs `python -m dataset_builder` with the given arguments in this process, with its steps
 wrapped: it prints when the walk, the writing of items and graphs and the history as a whole
@@ -14,6 +14,9 @@ process's own data plus the history it inherits. tracemalloc slows the run sever
 tokenizer's own threads count) that the scale's process spent in each of the stage's parts:
 token counts, MinHash signatures, the near-duplicate index, filters and the exact hash,
 contexts and type facts, redaction and the leakage check (outermost calls only).
+`--cores` also reads /proc/stat every 0.1 s and prints, at the end, a line of the machine's
+cores in use over the build (one character a tenth of a second: ` ` idle to `@` every core)
+and their mean: what is serial shows as a stretch well below `@`.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -42,6 +46,39 @@ STARTED = time.monotonic()
 def _say(what: str) -> None:
     print(f"[{os.getpid()}] {time.monotonic() - STARTED:7.2f} s  {what}", file=sys.stderr,
           flush=True)
+
+
+_SHADES = " .:-=+*#%@"
+
+
+def _cpu_times() -> tuple[int, int]:
+    """(all, idle) jiffies of every core together, from /proc/stat."""
+    with open("/proc/stat") as handle:
+        values = [int(v) for v in handle.readline().split()[1:]]
+    return sum(values), values[3] + values[4]  # idle and iowait
+
+
+def _sample_cores(interval: float, shares: list[float], stop: threading.Event) -> None:
+    cores = os.cpu_count() or 1
+    previous = _cpu_times()
+    while not stop.wait(interval):
+        current = _cpu_times()
+        total = current[0] - previous[0]
+        shares.append((total - (current[1] - previous[1])) / total * cores if total else 0.0)
+        previous = current
+
+
+def _print_cores(shares: list[float], interval: float) -> None:
+    cores = os.cpu_count() or 1
+    shade = "".join(_SHADES[min(len(_SHADES) - 1, round(s / cores * (len(_SHADES) - 1)))]
+                    for s in shares)
+    per_line = int(10 / interval)
+    print(f"cores in use, one character per {interval} s ({cores} cores = @):",
+          file=sys.stderr)
+    for at in range(0, len(shade), per_line):
+        print(f"  {at * interval:6.1f} s |{shade[at:at + per_line]}|", file=sys.stderr)
+    mean = sum(shares) / len(shares) if shares else 0.0
+    print(f"mean cores in use {mean:.2f} of {cores}", file=sys.stderr)
 
 
 def _memory(tag: str, top: int = 14) -> None:
@@ -117,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--memory", action="store_true")
     parser.add_argument("--parts", action="store_true")
+    parser.add_argument("--cores", action="store_true")
     parser.add_argument("build", nargs=argparse.REMAINDER, help="-- then dataset_builder's")
     args = parser.parse_args(argv)
     build = args.build[1:] if args.build[:1] == ["--"] else args.build
@@ -161,8 +199,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.memory:
         _wrap(samples, "_leaks", lambda *a: _memory(
             f"leakage check ({len(a[0])} held out, {len(a[1])} train)"))
-    code = cli_main(build)
+    shares: list[float] = []
+    stop = threading.Event()
+    sampler = threading.Thread(target=_sample_cores, args=(0.1, shares, stop), daemon=True)
+    if args.cores:
+        sampler.start()
+    try:
+        code = cli_main(build)
+    finally:
+        stop.set()
     _say(f"build ends, exit code {code}")
+    if args.cores:
+        sampler.join()
+        _print_cores(shares, 0.1)
     return code
 
 
