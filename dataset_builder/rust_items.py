@@ -327,7 +327,7 @@ def _const_refs(src: bytes, found: list[re.Match[bytes]], texts: Iterable[Node]
         if head is not None:
             yield head.start(), head.group().decode() + name
             qualifier = head.group()[:-2].rsplit(b"::", 1)[-1]
-            if qualifier[:1].islower() and qualifier not in _PRIMITIVE_TYPES:
+            if not qualifier[:1].isupper() and qualifier not in _PRIMITIVE_TYPES:
                 yield at, name
 
 

@@ -810,7 +810,7 @@ fn stats(low: &LowArgs) -> u32 {
     let s = "NOT_A_REF here";
     let r = r#"RAW_WORD"#;
     if matches!(low.mode, Mode::Search(SearchMode::JSON)) { return MAX_SIZE; }
-    let c = crate::flags::LIMIT + ffi::TTF_X + u32::MAX;
+    let c = crate::flags::LIMIT + ffi::TTF_X + u32::MAX + _sys::FLAG;
     /* BLOCK_WORD */ // LINE_WORD
     Self::DEFAULT + OTHER
 }
@@ -818,4 +818,4 @@ fn stats(low: &LowArgs) -> u32 {
     [item] = parse_rust(src)[0].items
     assert item.references == (
         "LowArgs", "matches!", "SearchMode::JSON", "MAX_SIZE", "crate::flags::LIMIT", "LIMIT",
-        "ffi::TTF_X", "TTF_X", "u32::MAX", "Self::DEFAULT", "OTHER")
+        "ffi::TTF_X", "TTF_X", "u32::MAX", "_sys::FLAG", "FLAG", "Self::DEFAULT", "OTHER")
