@@ -553,31 +553,6 @@ def _ls_tree(git_dir: Path, commit: str) -> list[TreeEntry]:
     return entries
 
 
-def library_folders(info: RepoInfo, reader: BlobReader) -> dict[str, str]:
-    """Each library of the revision's tree by the name `use` gives it (`[lib] name`, else
-    the package's name with `-` as `_`) -> its crate folder ("." for the top). A manifest
-    that does not parse is passed over."""
-    import tomllib
-
-    folders: dict[str, str] = {}
-    for entry in sorted(_ls_tree(info.git_dir, info.head), key=lambda e: e.path):
-        if entry.path != "Cargo.toml" and not entry.path.endswith("/Cargo.toml"):
-            continue
-        data = reader.read(entry.sha)
-        try:
-            manifest = tomllib.loads(data.decode("utf-8")) if data is not None else {}
-        except (UnicodeDecodeError, tomllib.TOMLDecodeError):
-            continue
-        package, lib = manifest.get("package"), manifest.get("lib")
-        name = lib.get("name") if isinstance(lib, dict) else None
-        if not isinstance(name, str) and isinstance(package, dict):
-            name = package.get("name")
-        if isinstance(name, str):
-            folder = entry.path[:-len("Cargo.toml")].rstrip("/") or "."
-            folders.setdefault(name.replace("-", "_"), folder)
-    return folders
-
-
 # Files only cargo writes into a crate it copies: `cargo package` (so every crate unpacked
 # from crates.io) writes the first two, `cargo vendor` the third.
 COPIED_CRATE_MARKERS = ("Cargo.toml.orig", ".cargo_vcs_info.json", ".cargo-checksum.json")

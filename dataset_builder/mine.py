@@ -41,10 +41,9 @@ from dataset_builder.gitio import (
     foreign_merges,
     iter_commits,
     iter_merge_sides,
-    library_folders,
     list_tree,
 )
-from dataset_builder.modules import ModuleFacts, ModuleLocation, locate_module
+from dataset_builder.modules import ModuleFacts, ModuleLocation, crate_roots, locate_module
 from dataset_builder.progress import bar as progress_bar
 from dataset_builder.rust_items import (
     Item,
@@ -1099,7 +1098,8 @@ def mine_history(info: RepoInfo, config: MineConfig, work: WorkDir, cache: BlobC
 
     state = work.load() or MinerState()
     # Names `use` may give the repository's libraries by (a resumed run's state has them).
-    for name, folder in library_folders(info, cache.reader).items():
+    roots = info.roots if info.roots is not None else crate_roots(info, cache.reader)
+    for name, folder in roots.libraries.items():
         state.symbols.crate_folders.setdefault(name, folder)
     miner = Miner(info, config, state, cache)
     # Every commit passes through the merge sync, those a resumed run skips too: it keeps

@@ -64,8 +64,12 @@ class CrateRoots:
     packages: frozenset[str] = frozenset()
     """Every package's folder: a file below one of them but above any root is left to the
     conventions."""
+    libraries: Mapping[str, str] = field(default_factory=dict)
+    """Each package by the name `use` gives its library (`[lib] name`, else the package's
+    name, `-` as `_`) -> its folder ("." for the top): `use futures_core::…` in a sibling
+    crate, `use hyperfine::…` in the package's own binary (symbols.crate_folders)."""
 
-    def __bool__(self) -> bool:
+    def __bool__(self) -> bool:  # whether any file is placed by a root
         return bool(self.files)
 
 
@@ -105,8 +109,8 @@ def _below_root(path: str, roots: CrateRoots) -> ModuleLocation | None:
 
 def crate_roots(info: RepoInfo, reader: BlobReader) -> CrateRoots:
     """The crate roots that the manifests of the revision's tree name (`[lib] path`,
-    `[[bin]] path`, `build = "…"`) and cargo's conventions do not find, and where their files are. A
-    manifest that does not parse is passed over.
+    `[[bin]] path`, `build = "…"`) and cargo's conventions do not find, where their files
+    are, and the libraries' names. A manifest that does not parse is passed over.
 
     A package's library, or its one root where it has no other (no src/lib.rs or
     src/main.rs), is the package's crate, and the files below its folder are its modules
@@ -122,6 +126,7 @@ def crate_roots(info: RepoInfo, reader: BlobReader) -> CrateRoots:
     # package folder -> (root, "lib", "bin" or "build") of its roots the conventions miss
     explicit: dict[str, list[tuple[str, str]]] = {}
     packages: set[str] = set()
+    libraries: dict[str, str] = {}
     for entry in sorted(entries, key=lambda e: e.path):
         if entry.path != "Cargo.toml" and not entry.path.endswith("/Cargo.toml"):
             continue
@@ -135,6 +140,12 @@ def crate_roots(info: RepoInfo, reader: BlobReader) -> CrateRoots:
             continue
         folder = entry.path[:-len("Cargo.toml")].rstrip("/") or "."
         packages.add(folder)
+        lib = manifest.get("lib")
+        name = lib.get("name") if isinstance(lib, dict) else None
+        if not isinstance(name, str):
+            name = table.get("name")
+        if isinstance(name, str):
+            libraries.setdefault(name.replace("-", "_"), folder)
         bins = manifest.get("bin")
         targets = [("lib", manifest.get("lib")),
                    *(("bin", b) for b in (bins if isinstance(bins, list) else [])),
@@ -173,7 +184,7 @@ def crate_roots(info: RepoInfo, reader: BlobReader) -> CrateRoots:
                 folders.setdefault(folder, (name, False))
             else:
                 files[root] = name if kind == "build" else root.removesuffix(".rs")
-    return CrateRoots(files, folders, frozenset(packages))
+    return CrateRoots(files, folders, frozenset(packages), libraries)
 
 
 @lru_cache(maxsize=65536)  # asked for every changed file of every commit; paths repeat

@@ -236,11 +236,11 @@ def _manifest(folder: Path) -> dict[str, Any] | None:
         return None
 
 
-def has_lib_target(crate: Path) -> bool:
+def has_lib_target(crate: Path, data: dict[str, Any] | None = None) -> bool:
     """Whether cargo finds a library target in the package at `crate`: a `[lib]` section, or
     src/lib.rs unless `autolib = false`. A manifest that cannot be read is left to cargo to
-    explain."""
-    data = _manifest(crate)
+    explain. `data`: its manifest, read already."""
+    data = data if data is not None else _manifest(crate)
     if data is None:
         return True
     package = data.get("package")
@@ -256,13 +256,13 @@ def doc_target(crate: Path) -> list[str] | None:
     fails at once, so it is not started (the Rust book's 350 listings without one took 35 s of
     cargo start-ups). An application's items are in its binary: lsd, hyperfine and delta
     have no library target."""
-    if has_lib_target(crate):
-        return ["--lib"]
     data = _manifest(crate)
-    bins = bin_targets(data, crate) if data is not None else []
+    if data is None or has_lib_target(crate, data):
+        return ["--lib"]
+    bins = bin_targets(data, crate)
     if not bins:
         return None
-    package = data.get("package") if data is not None else None
+    package = data.get("package")
     name = package.get("name") if isinstance(package, dict) else None
     main = next((b for b, path in bins if path == "src/main.rs"), None) or \
         next((b for b, _ in bins if b == name), None) or bins[0][0]

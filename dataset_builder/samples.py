@@ -1739,7 +1739,6 @@ def _samples_of_scales(out: Path, info: RepoInfo, repo_label: str, config: Sampl
         ahead.close()  # used up
         atomic_write_bytes(rustdoc_file, pickle.dumps(maps, protocol=pickle.HIGHEST_PROTOCOL))
 
-
     def run_scales(take: Callable[[], str | None]) -> dict[str, _ScaleResult]:
         """The scales take() gives, one after another until it gives None, with one cat-file
         reader; for each, its stats and the redactions and inline type tokens it counted."""

@@ -348,7 +348,8 @@ pub fn by_path<S: core_lib::stream::Stream>(s: &mut S) { s.next_item() }
 
 
 def test_library_folders_read_the_revisions_manifests(tmp_path: Path) -> None:
-    from dataset_builder.gitio import BlobReader, library_folders, open_repo
+    from dataset_builder.gitio import BlobReader, open_repo
+    from dataset_builder.modules import crate_roots
     from tests.dataset_builder.conftest import Commit, make_repo
 
     repo = make_repo(tmp_path / "repo", [Commit("one", write={
@@ -356,4 +357,5 @@ def test_library_folders_read_the_revisions_manifests(tmp_path: Path) -> None:
         "core/Cargo.toml": '[package]\nname = "futures-core"\n[lib]\nname = "fcore"\n',
         "bad/Cargo.toml": "[package\n", "virtual/Cargo.toml": "[workspace]\n"})])
     info = open_repo(repo.path)
-    assert library_folders(info, BlobReader(info.git_dir)) == {"my_app": ".", "fcore": "core"}
+    with BlobReader(info.git_dir) as reader:
+        assert crate_roots(info, reader).libraries == {"my_app": ".", "fcore": "core"}
