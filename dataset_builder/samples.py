@@ -543,16 +543,34 @@ class Packer:
         self.rustdoc, self.rustdoc_members = pickle.loads(self.rustdoc_file.read_bytes())
         self.rustdoc_file = None
 
-    def piece(self, row: int) -> str:
+    def piece(self, row: int, commit_index: int) -> str:
+        """The row's text in a pack made at `commit_index`; a function's is its signature."""
         col = self.h.col
         kind = col["kind"][row]
         if kind in _FN_KINDS:
             signature = one_line_code(col["signature"][row]).rstrip("{ ").rstrip(", ") + ";"
             # A method in its block's header: alone, bat's `pub fn from_binary() -> Self;`
             # said neither what Self is nor how to call it (`HighlightingAssets::…`).
-            owner = _block_header(str(col["parent"][row])) if kind == "method" else ""
+            owner = self.owner_header(row, commit_index) if kind == "method" else ""
             return f"{owner} {{ {signature} }}" if owner else signature
         return str(col["text"][row])
+
+    def owner_header(self, row: int, commit_index: int) -> str:
+        """The header of the impl or trait block a method belongs to, as written at
+        `commit_index`: its generic parameters and where-clause included (from the key alone,
+        ripgrep's `impl Sink for UTF8<F>` left `F` unbound). The key's header where the block's
+        row is not found."""
+        col = self.h.col
+        parent, key, lineage = str(col["parent"][row]), str(col["key"][row]), str(
+            col["lineage"][row])
+        if not parent:
+            return ""
+        if lineage.endswith(key):  # `{file lineage}::{key}`: the block's is beside it
+            block = self.h.lineage_at(lineage[:len(lineage) - len(key)] + parent,
+                                      max(commit_index, col["commit_index"][row]))
+            if block is not None and col["kind"][block] in ("impl", "trait"):
+                return one_line_code(str(col["signature"][block])).rstrip("{ ")
+        return _block_header(parent)
 
     def pack(self, direct: list[str], commit_index: int, exclude_paths: set[str],
              exclude_symbols: set[str], budget_tokens: int,
@@ -597,7 +615,7 @@ class Packer:
                 if row in shown:
                     used.append(row)
                     continue
-                piece = self.piece(row)
+                piece = self.piece(row, commit_index)
                 if target and target in piece:
                     piece = piece.replace(target, "", 1)
                 cost = _est_tokens(piece) + 8
@@ -917,7 +935,7 @@ class CandidateMaker:
                 # A definition of the same file that the code around the function shows is
                 # not repeated in the pack (16% of tantivy's function samples repeated one),
                 # unless the room it frees moves it out of view again.
-                own_file = {r: self.packer.piece(r) for r in used
+                own_file = {r: self.packer.piece(r, cand.commit_index) for r in used
                             if col["path"][r] == cand.path}  # texts read once
 
                 def in_view(prefix: str, suffix: str) -> set[int]:

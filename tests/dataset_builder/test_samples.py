@@ -2592,9 +2592,12 @@ def test_a_method_in_a_context_pack_comes_in_its_block_header(tmp_path: Path) ->
     assert _block_header("trait:sync::atomic::AtomicMut") == "trait AtomicMut"
     assert _block_header("") == ""
     assets = ("pub struct Assets(u8);\n\nimpl Assets {\n    pub fn from_binary() -> Self {\n"
-              "        Assets(1)\n    }\n}\n")
-    printer = ("use crate::assets::Assets;\n\npub fn make() -> Assets {\n"
-               "    Assets::from_binary()\n}\n")
+              "        Assets(1)\n    }\n}\n\npub struct Wrap<F>(F);\n\n"
+              "impl<F: Fn() -> u8>\n    Wrap<F>\nwhere\n    F: Clone,\n{\n"
+              "    pub fn call(&self) -> u8 {\n        (self.0)()\n    }\n}\n")
+    printer = ("use crate::assets::{Assets, Wrap};\n\npub fn make() -> Assets {\n"
+               "    Assets::from_binary()\n}\n\n"
+               "pub fn run<G: Fn() -> u8 + Clone>(w: Wrap<G>) -> u8 {\n    Wrap::call(&w)\n}\n")
     repo = make_repo(tmp_path / "repo", [Commit("one", write={
         "src/lib.rs": "pub mod assets;\npub mod printer;\n", "src/assets.rs": assets,
         "src/printer.rs": printer})])
@@ -2605,3 +2608,9 @@ def test_a_method_in_a_context_pack_comes_in_its_block_header(tmp_path: Path) ->
               if r["scale"] == "micro" and r["name"] == "make"]
     assert "impl Assets { pub fn from_binary() -> Self; }\n" in make["context"], \
         make["context"]
+    # The block's generic parameters and where-clause come from its row, so that `F` is
+    # bound (the key alone says `impl Wrap<F>`).
+    [run] = [r for r in read_samples(out).to_pylist()
+             if r["scale"] == "micro" and r["name"] == "run"]
+    assert ("impl<F: Fn() -> u8> Wrap<F> where F: Clone, { pub fn call(&self) -> u8; }\n"
+            in run["context"]), run["context"]
