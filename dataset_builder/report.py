@@ -244,6 +244,11 @@ def render_samples_section(section: dict[str, Any], samples: pa.Table) -> str:
            "newest commit of a split that had none of the history's: " + ", ".join(
                f"{split} `{sha[:10]}`" for split, sha in added.items()) + ".", ""]
           if (added := section.get("split_snapshots")) else []),
+        *(["Samples taken at the oldest snapshot that has their text unchanged (its commit, "
+           "split and context), not at the newest: " + ", ".join(
+               f"{scale} {n}" for scale, n in older.items()) + ".", ""]
+          if (older := {scale: st["taken_at_older_snapshot"] for scale, st in scales.items()
+                        if st.get("taken_at_older_snapshot")}) else []),
         *([f"No train samples at the {', '.join(no_train)} scale"
            f"{'s' if len(no_train) > 1 else ''}: " + (
                "the train split's snapshots gave none that deduplication kept (their files "

@@ -1210,6 +1210,9 @@ class ScaleStats:
     inline_skipped: int = 0
     context_cut: int = 0  # samples whose context was cut to the budget by exact counts
     context_widened: int = 0  # function samples whose code around was widened (_widen)
+    # Snapshot-scale samples taken at an older snapshot where their text first appeared
+    # unchanged, not at the newest that has it (see _run_scale).
+    taken_at_older_snapshot: int = 0
     # Candidates never made, by why: "group_over_budget", a module that with its nearest
     # dependency exceeds the module-group budget (so it has no group; the module scale has
     # its code). Not among the produced, so not among the dropped.
@@ -2699,12 +2702,16 @@ def _fill_part(whole: Candidate, pack_chars: int, prefix_chars: int | None, last
 
 
 def _new_parts(candidates: Iterator[Candidate], budget: int, stats: ScaleStats,
-               counter: TokenCounter) -> Iterator[tuple[Candidate, list[str]]]:
+               counter: TokenCounter,
+               recurred: Callable[[list[str], Candidate], None] | None = None
+               ) -> Iterator[tuple[Candidate, list[str]]]:
     """The parts of each candidate, with the list their outcome goes to. A text seen before in
     this scale (a file unchanged between snapshots, a function changed back, a part of a
     split file) is counted again without being filtered or hashed: it meets the same filter
     as before or is an exact duplicate of itself then. An oversized target seen before with
-    the same split points is not split again: its parts are the same, counted again."""
+    the same split points is not split again: its parts are the same, counted again.
+    `recurred(outcomes, candidate)`: told of each whole (unsplit) candidate whose text was
+    seen before, with the outcome list of that text's first candidate."""
     seen: dict[bytes, list[str]] = {}  # target digest -> what became of it
     # (target, split points) digest -> (cuts inside items, what became of each part)
     splits: dict[bytes, tuple[int, list[list[str]]]] = {}
@@ -2741,10 +2748,16 @@ def _new_parts(candidates: Iterator[Candidate], budget: int, stats: ScaleStats,
             else:  # met the same filter as before, or an exact duplicate of itself then
                 stats.produced += 1
                 stats.dropped.update(outcomes)
+                if recurred is not None and not oversized:
+                    recurred(outcomes, part)
             if oversized:
                 part_outcomes.append(outcomes)
         if oversized:
             splits[split_key] = (stats.cuts_inside_items - inside_before, part_outcomes)
+
+
+# Scales whose samples come from snapshots, not from each commit's changed items.
+_SNAPSHOT_SCALES = frozenset({"medium", "large", "full"})
 
 
 def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
@@ -2765,13 +2778,35 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
     # Targets that are neither filtered nor exact duplicates wait here to be signed in a
     # batch; they then meet the index in the order they came.
     unsigned: list[Candidate] = []
+    unsigned_keys: list[int] = []  # id() of each one's outcome list (see `standing`)
     unsigned_chars = 0
 
+    # A snapshot scale's text that recurs unchanged at older snapshots is the version it
+    # has been since the oldest of them: its sample is taken there (its split, commit and
+    # context), not at the newest. Taken at the newest, every file the history's last
+    # snapshot holds was a test sample and its older copies exact duplicates: ripgrep's
+    # module files were 45% test against a test fraction of 10%, and the long-stable code
+    # left training. Keyed by the outcome list that stands for a distinct text (_new_parts
+    # keeps one per text for the whole scale): the candidate standing for it while it is
+    # pending or kept, and its oldest unchanged recurrence.
+    standing: dict[int, Candidate] = {}
+    oldest: dict[int, Candidate] = {}
+
+    def recurred(outcomes: list[str], cand: Candidate) -> None:
+        first = standing.get(id(outcomes))
+        if first is None or cand.paths != first.paths:
+            return
+        if cand.commit_index < oldest.get(id(outcomes), first).commit_index:
+            cand.target = ""  # the first's text, read back when written
+            cand.piece_ends = cand.piece_keys = None
+            cand.find_boundaries = None
+            oldest[id(outcomes)] = cand
+
     def near_dedup(index: NearDuplicateIndex) -> None:
-        for cand, sig in zip(unsigned, index.signatures([c.target for c in unsigned],
-                                                         [c.piece_ends for c in unsigned],
-                                                         [c.piece_keys for c in unsigned]),
-                             strict=True):
+        for cand, sig, held in zip(unsigned, index.signatures([c.target for c in unsigned],
+                                                              [c.piece_ends for c in unsigned],
+                                                              [c.piece_keys for c in unsigned]),
+                                   unsigned_keys, strict=True):
             cand.piece_ends = cand.piece_keys = None
             # Split (or not) already: a file-level target's split points hold its files'
             # texts, which kept candidates would otherwise hold to the scale's end (bevy's
@@ -2779,14 +2814,19 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
             cand.find_boundaries = None
             if not index.insert_unless_near(str(len(kept)), sig):
                 stats.dropped["near_duplicate"] += 1
+                standing.pop(held, None)
+                oldest.pop(held, None)
                 continue
             signatures[len(kept)] = sig
             kept.append(cand)
             kept_targets.append(cand.target)
             cand.target = ""  # read back when written
         unsigned.clear()
+        unsigned_keys.clear()
 
-    for cand, outcomes in progress_bar(_new_parts(candidates, budget, stats, counter),
+    snapshot_scale = scale in _SNAPSHOT_SCALES
+    for cand, outcomes in progress_bar(_new_parts(candidates, budget, stats, counter,
+                                                  recurred if snapshot_scale else None),
                                        desc=f"samples {scale}", unit="sample",
                                        disable=not progress):
         stats.produced += 1
@@ -2804,11 +2844,21 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
             continue
         seen_hashes.add(key)
         unsigned.append(cand)
+        unsigned_keys.append(id(outcomes))
+        if snapshot_scale and cand.parts == 1:
+            standing[id(outcomes)] = cand
         unsigned_chars += len(cand.target)
         if len(unsigned) >= index.BATCH_TEXTS or unsigned_chars >= index.BATCH_CHARS:
             near_dedup(index)
             unsigned_chars = 0
     near_dedup(index)
+    if oldest:
+        slot = {id(cand): i for i, cand in enumerate(kept)}
+        for held, older in oldest.items():
+            kept[slot[id(standing[held])]] = older
+        stats.taken_at_older_snapshot = len(oldest)
+    standing.clear()
+    oldest.clear()
     survivors = list(range(len(kept)))
 
     # Leakage: no test (or valid) target may be a near-duplicate of a train target. LSH can
@@ -3020,6 +3070,7 @@ def _stats_json(stats: ScaleStats) -> dict[str, Any]:
         "over_budget": stats.over_budget,
         "context_cut_to_budget": stats.context_cut,
         "context_widened": stats.context_widened,
+        "taken_at_older_snapshot": stats.taken_at_older_snapshot,
         "leakage": stats.leakage,
         "samples_with_rustdoc_facts": stats.rustdoc_samples,
         "inline_skipped": stats.inline_skipped,

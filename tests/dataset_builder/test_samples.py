@@ -2253,6 +2253,39 @@ def test_a_split_without_a_snapshot_gets_its_newest_commit_as_one(tmp_path: Path
     assert "Snapshots added for the module-file" in (out / "report.md").read_text()
 
 
+def test_a_snapshot_sample_is_taken_where_its_text_first_appeared(tmp_path: Path) -> None:
+    """A file unchanged since an older snapshot is that snapshot's sample (its commit, split
+    and context), not the newest's: taken at the newest, every file of the history's last
+    snapshot was a test sample and its older copies exact duplicates (ripgrep's module files
+    were 45% test against a test fraction of 10%)."""
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    def module(k: int) -> str:  # each commit rewrites it: its versions are not near-duplicates
+        return "use crate::b::base;\n\n" + "".join(
+            f"pub fn v{k}_{j}(x: u32) -> u32 {{\n    x * {k * 31 + j * 7} + {k * 13}\n}}\n"
+            for j in range(6)) + f"\npub fn g{k}() -> u32 {{\n    base() + {k}\n}}\n"
+    stable = "".join(f"pub fn base{j}(y: u64) -> u64 {{\n    y.rotate_left({j}) ^ {j * 97}\n}}\n"
+                     for j in range(8)) + "pub fn base() -> u32 {\n    1\n}\n"
+    steps = [Commit("c0", write={"src/lib.rs": "pub mod a;\npub mod b;\n", "src/b.rs": stable,
+                                 "src/a.rs": module(0)})]
+    steps += [Commit(f"c{k}", write={"src/a.rs": module(k)}) for k in range(1, 10)]
+    repo = make_repo(tmp_path / "repo", steps)
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc", "none",
+                 "--snapshot-every", "5"]) == 0  # commits 4 and 9 (and 7, valid's)
+    rows = [r for r in read_samples(out).to_pylist() if r["scale"] == "medium"]
+    shas = pq.read_table(out / "commits.parquet").column("sha").to_pylist()
+    [stable_row] = [r for r in rows if r["paths"] == ["src/b.rs"]]
+    assert (stable_row["commit"], stable_row["split"]) == (shas[4], "train")
+    changing = {r["commit"]: r["split"] for r in rows if r["paths"] == ["src/a.rs"]}
+    assert changing[shas[9]] == "test"  # a text seen at the newest snapshot only stays there
+    manifest = json.loads((out / "manifest.json").read_text())["samples"]
+    assert manifest["scales"]["medium"]["taken_at_older_snapshot"] >= 1
+    assert manifest["scales"]["micro"]["taken_at_older_snapshot"] == 0
+    assert "Samples taken at the oldest snapshot that has their text unchanged" in (
+        out / "report.md").read_text()
+
+
 def test_a_declaration_without_a_body_is_not_given_away_by_the_header(
         tmp_path: Path) -> None:
     """The header line of the target's own signature is the whole target where the function
