@@ -230,6 +230,30 @@ def _conventional_module(path: str) -> ModuleLocation:
     return ModuleLocation(parent if parent != "" else ".", f"crate::{_ident(stem)}")
 
 
+def shared_module_crate(crate: str, module_path: str) -> tuple[str, str] | None:
+    """Where `module_path` (absolute, `crate::common::…`) of a test, example or bench crate
+    lies when it is a module the crates of that folder share (`mod common;` in each of
+    tests/a.rs and tests/b.rs): tests/common/mod.rs is no crate of cargo's, but the
+    conventions make it crate `tests/common`, so `crate::common::setup` of crate `tests/a`
+    is `crate::setup` of crate `tests/common`. None where the crate is no such target or the
+    path names no module below its root."""
+    target = _target_crate(crate)  # asked on every failed symbol lookup: most crates are not
+    if target is None or not module_path.startswith("crate::"):
+        return None
+    folder, name = target
+    segments = module_path.split("::")
+    if segments[1] == name:
+        return None
+    return f"{folder}/{segments[1]}", "::".join(["crate", *segments[2:]])
+
+
+@lru_cache(maxsize=4096)
+def _target_crate(crate: str) -> tuple[str, str] | None:
+    """(folder, name) of a crate in a tests, examples or benches folder; else None."""
+    folder, _, name = crate.rpartition("/")
+    return (folder, _ident(name)) if folder.rpartition("/")[2] in _TARGET_DIRS else None
+
+
 def resolve_use_path(path: str, module: str) -> str:
     """A use path made absolute ("crate::…") from inside `module`."""
     segments = path.split("::")
@@ -287,6 +311,10 @@ def module_graph(files: Iterable[tuple[str, ModuleFacts]],
             target = f"{parent}::{_ident(child)}"
             if (loc.crate, target) in known:
                 graph.add_edge(loc.node_id(target), loc.node_id(parent), kind="mod")
+            elif (shared := shared_module_crate(loc.crate, target)) in known:
+                assert shared is not None
+                graph.add_edge(ModuleLocation(*shared).node_id(), loc.node_id(parent),
+                               kind="mod")
         for use_module, use_path in facts.uses:
             user = loc.join(use_module)
             absolute = resolve_use_path(use_path, user).removesuffix("::*").split("::")

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from dataset_builder.modules import ModuleLocation, resolve_use_path
+from dataset_builder.modules import ModuleLocation, resolve_use_path, shared_module_crate
 from dataset_builder.rust_items import Item, UsePath
 
 _NOT_SAVED = ("path_ids", "glob_prefixes")
@@ -347,6 +347,12 @@ class SymbolTable:
                 found = self._find(crate, target, macro, hops - 1)
                 if found is not None:
                     return found
+            # A module the folder's test (example, bench) crates share: `mod common;` in
+            # tests/a.rs, then `common::setup()` (reqwest's tests/support, anyhow's
+            # tests/common).
+            shared = shared_module_crate(crate, path)
+            if shared is not None:
+                return self._find(*shared, macro, 0)
         return None
 
     def _simple(self, name: str, crate: str, module: str, imports: Imports,

@@ -17,6 +17,7 @@ from dataset_builder.modules import (
     locate_module,
     module_graph,
     resolve_use_path,
+    shared_module_crate,
 )
 from dataset_builder.rust_items import parse_rust
 from tests.dataset_builder.conftest import Commit, make_repo
@@ -148,6 +149,21 @@ def test_module_graph_separates_crates() -> None:
     assert set(graph.edges) == {("crates/foo#crate::util", "crates/foo#crate"),
                                 ("crates/bar#crate::util", "crates/bar#crate")}
     assert graph.nodes["crates/bar#crate::util"]["crate"] == "crates/bar"
+
+
+def test_a_module_shared_by_test_crates_comes_before_each() -> None:
+    graph = module_graph(_files({
+        "tests/common/mod.rs": "pub fn setup() {}\n",
+        "tests/a.rs": "mod common;\n",
+        "tests/b.rs": "mod common;\nmod other;\n",
+    }))
+    assert set(graph.edges) == {("tests/common#crate", "tests/a#crate"),
+                                ("tests/common#crate", "tests/b#crate")}
+    assert shared_module_crate("tests/a", "crate::common::x") == ("tests/common", "crate::x")
+    assert shared_module_crate("crates/foo/tests/a", "crate::util") == (
+        "crates/foo/tests/util", "crate")
+    assert shared_module_crate(".", "crate::common::x") is None
+    assert shared_module_crate("crates/foo", "crate::common::x") is None
 
 
 def test_module_facts_of_a_parse() -> None:

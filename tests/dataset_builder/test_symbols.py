@@ -347,6 +347,30 @@ pub fn by_path<S: core_lib::stream::Stream>(s: &mut S) { s.next_item() }
     assert world.resolve("src/old.rs", "function:open", "Conn") == ".|crate::conn::Conn"
 
 
+def test_a_module_shared_by_test_crates_resolves_from_each() -> None:
+    """tests/common/mod.rs is a module of every test crate that declares `mod common;`, not a
+    crate (reqwest's tests/support, anyhow's tests/common): its helpers resolved from none of
+    them."""
+    world = World({
+        "src/lib.rs": "pub fn setup() -> u8 { 0 }\n",
+        "tests/common/mod.rs": "pub mod server;\npub fn setup() -> u8 { 1 }\n",
+        "tests/common/server.rs": "pub struct Server;\n",
+        "tests/a.rs": """\
+mod common;
+use common::server::Server;
+#[test]
+fn t() { common::setup(); let s: Server = Server; }
+""",
+        "examples/demo.rs": "mod common;\nfn main() { common::setup(); }\n",
+    })
+    assert world.resolve("tests/a.rs", "function:t", "common::setup") == \
+        "tests/common|crate::setup"
+    assert world.resolve("tests/a.rs", "function:t", "Server") == \
+        "tests/common|crate::server::Server"
+    # Only a module of the crate's own folder: examples/ has no common/.
+    assert world.resolve("examples/demo.rs", "function:main", "common::setup") is None
+
+
 def test_library_folders_read_the_revisions_manifests(tmp_path: Path) -> None:
     from dataset_builder.gitio import BlobReader, open_repo
     from dataset_builder.modules import crate_roots
