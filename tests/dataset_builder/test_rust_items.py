@@ -277,6 +277,22 @@ def test_where_clause_bounds_and_lifetimes_of_a_function() -> None:
     assert ".into" in helper.references
 
 
+def test_line_comments_leave_signatures_and_clauses() -> None:
+    """Squashed onto one line, a line comment swallowed the rest of a signature (reqwest's
+    `fn new(res: http::Response<web_sys::Response>, //url: Url) -> Response`); a `//` in a
+    string literal is not one."""
+    src = (b"pub fn new(\n    res: Response, // the reply\n    //url: Url,\n) -> Response\n"
+           b"where\n    T: Clone, // cloned per retry\n{ todo!() }\n"
+           b"#[doc = \"see http://example.com\"]\npub struct S<T: Copy // small\n> { t: T }\n")
+    pf, _ = parse_rust(src)
+    new, s = pf.items
+    assert new.signature == "pub fn new( res: Response, ) -> Response where T: Clone,"
+    assert new.where_clause == "where T: Clone,"
+    assert new.trait_bounds == ("T: Clone",)
+    assert s.generics == "<T: Copy >"
+    assert s.attributes == ('#[doc = "see http://example.com"]',)
+
+
 def test_use_paths(parsed: ParsedFile) -> None:
     uses = [(u.path, u.alias) for u in parsed.uses]
     assert uses == [
