@@ -73,6 +73,22 @@ class CrateRoots:
         return bool(self.files)
 
 
+def package_dir(crate: str, roots: CrateRoots | None) -> str:
+    """The folder of the Cargo.toml a crate belongs to ("" for the top): the nearest of the
+    revision's package folders at or above the crate's folder (`tests/cli` and `src/bin/x`
+    are their package's targets, `crates/a/build` its build script), else the crate's folder
+    (a package the revision no longer has)."""
+    folder = "" if crate in (".", "") else crate
+    if roots is not None:
+        while True:
+            if (folder or ".") in roots.packages:
+                return folder
+            if not folder:
+                break
+            folder = folder.rpartition("/")[0]
+    return "" if crate in (".", "") else crate
+
+
 def locate_module(path: str, roots: CrateRoots | None = None) -> ModuleLocation:
     """The crate and module of the file at `path`: by `roots` where they place it, else by
     cargo's conventions."""
@@ -184,7 +200,32 @@ def crate_roots(info: RepoInfo, reader: BlobReader) -> CrateRoots:
                 folders.setdefault(folder, (name, False))
             else:
                 files[root] = name if kind == "build" else root.removesuffix(".rs")
+    files.update(_standalone_target_files(tree))
     return CrateRoots(files, folders, frozenset(packages), libraries)
+
+
+def _standalone_target_files(tree: set[str]) -> dict[str, str]:
+    """Each .rs file in a folder of tests/, examples/ or benches/ that cargo builds as no
+    target and no module of one (the folder has no main.rs or mod.rs, and no `<folder>.rs`
+    is beside it: programs trybuild compiles one by one, tests/ui/*.rs or
+    tests/debug_handler/fail/*.rs) -> a crate of its own, the file less `.rs`. By the
+    conventions such a folder was one crate of unrelated programs (axum-macros: 61, each
+    with its `fn main`), whose names resolved across them."""
+    found: dict[str, str] = {}
+    for path in tree:
+        if not path.endswith(".rs"):
+            continue
+        parts = path.split("/")
+        if "src" in parts[:-1]:
+            continue  # a package's sources (a fixture's too): the conventions place it
+        target = next((i for i in range(len(parts) - 2, -1, -1) if parts[i] in _TARGET_DIRS),
+                      None)
+        if target is None or len(parts) - target < 3:
+            continue  # not in a folder of a target directory
+        folder = "/".join(parts[:target + 2])
+        if not {f"{folder}/main.rs", f"{folder}/mod.rs", f"{folder}.rs"} & tree:
+            found[path] = path.removesuffix(".rs")
+    return found
 
 
 @lru_cache(maxsize=65536)  # asked for every changed file of every commit; paths repeat
@@ -318,7 +359,8 @@ def module_graph(files: Iterable[tuple[str, ModuleFacts]],
         for use_module, use_path in facts.uses:
             user = loc.join(use_module)
             absolute = resolve_use_path(use_path, user).removesuffix("::*").split("::")
-            # The longest prefix that names a module of this crate is what gets imported.
+            # The longest prefix that names a module of this crate (or of a module its
+            # folder's crates share) is what gets imported.
             for end in range(len(absolute), 0, -1):
                 candidate = "::".join(absolute[:end])
                 if (loc.crate, candidate) in known:
@@ -326,6 +368,12 @@ def module_graph(files: Iterable[tuple[str, ModuleFacts]],
                         u, v = loc.node_id(candidate), loc.node_id(user)
                         if not graph.has_edge(u, v):
                             graph.add_edge(u, v, kind="use")
+                    break
+                if (shared := shared_module_crate(loc.crate, candidate)) in known:
+                    assert shared is not None
+                    u, v = ModuleLocation(*shared).node_id(), loc.node_id(user)
+                    if not graph.has_edge(u, v):
+                        graph.add_edge(u, v, kind="use")
                     break
     return graph
 

@@ -16,6 +16,7 @@ from dataset_builder.modules import (
     crate_roots,
     locate_module,
     module_graph,
+    package_dir,
     resolve_use_path,
     shared_module_crate,
 )
@@ -153,17 +154,33 @@ def test_module_graph_separates_crates() -> None:
 
 def test_a_module_shared_by_test_crates_comes_before_each() -> None:
     graph = module_graph(_files({
-        "tests/common/mod.rs": "pub fn setup() {}\n",
-        "tests/a.rs": "mod common;\n",
+        "tests/common/mod.rs": "pub mod server;\npub fn setup() {}\n",
+        "tests/common/server.rs": "pub fn serve() {}\n",
+        "tests/a.rs": "mod common;\nuse common::server::serve;\n",
         "tests/b.rs": "mod common;\nmod other;\n",
     }))
     assert set(graph.edges) == {("tests/common#crate", "tests/a#crate"),
-                                ("tests/common#crate", "tests/b#crate")}
+                                ("tests/common#crate", "tests/b#crate"),
+                                ("tests/common#crate::server", "tests/common#crate"),
+                                ("tests/common#crate::server", "tests/a#crate")}
     assert shared_module_crate("tests/a", "crate::common::x") == ("tests/common", "crate::x")
     assert shared_module_crate("crates/foo/tests/a", "crate::util") == (
         "crates/foo/tests/util", "crate")
     assert shared_module_crate(".", "crate::common::x") is None
     assert shared_module_crate("crates/foo", "crate::common::x") is None
+
+
+def test_a_crates_package_dir_is_the_folder_of_its_cargo_toml() -> None:
+    roots = CrateRoots(packages=frozenset({".", "crates/a"}))
+    assert package_dir(".", roots) == ""
+    assert package_dir("tests/cli", roots) == ""
+    assert package_dir("src/bin/tool", roots) == ""
+    assert package_dir("crates/a", roots) == "crates/a"
+    assert package_dir("crates/a/examples/demo", roots) == "crates/a"
+    assert package_dir("crates/a/build", roots) == "crates/a"
+    # No package of the revision's holds it: the crate's folder, as without roots.
+    assert package_dir("old/b", CrateRoots(packages=frozenset({"crates/a"}))) == "old/b"
+    assert package_dir("tests/cli", None) == "tests/cli"
 
 
 def test_module_facts_of_a_parse() -> None:
@@ -289,6 +306,22 @@ _PKG = '[package]\nname = "app"\nversion = "0.1.0"\n'
       "shared/main.rs": "", "shared/x.rs": "",
       "b/Cargo.toml": _PKG + '[[bin]]\nname = "b"\npath = "../../main.rs"\n'},
      {"shared/main.rs": ("app", "crate"), "shared/x.rs": ("app", "crate::x")}),
+    # Programs trybuild compiles one by one (no main.rs, mod.rs or ui.rs beside them): each
+    # a crate of its own, not modules of one crate `tests/ui` (axum: 61 `fn main`s). A
+    # folder with a main.rs, a mod.rs or a file of its name is one crate as before.
+    ({"Cargo.toml": _PKG, "src/lib.rs": "", "tests/ui/a.rs": "", "tests/ui/b.rs": "",
+      "tests/multi/main.rs": "", "tests/multi/helper.rs": "", "tests/common/mod.rs": "",
+      "tests/common/util.rs": "", "tests/cli.rs": "", "tests/cli/args.rs": "",
+      "examples/demos/one.rs": "", "tests/fixtures/book/src/x.rs": "",
+      "tests/debug_handler/fail/generics.rs": "", "tests/common/deep/x.rs": ""},
+     {"tests/ui/a.rs": ("tests/ui/a", "crate"), "tests/ui/b.rs": ("tests/ui/b", "crate"),
+      "tests/multi/helper.rs": ("tests/multi", "crate::helper"),
+      "tests/common/util.rs": ("tests/common", "crate::util"),
+      "tests/cli/args.rs": ("tests/cli", "crate::args"),
+      "examples/demos/one.rs": ("examples/demos/one", "crate"),
+      "tests/fixtures/book/src/x.rs": ("tests/fixtures/book", "crate::x"),
+      "tests/debug_handler/fail/generics.rs": ("tests/debug_handler/fail/generics", "crate"),
+      "tests/common/deep/x.rs": ("tests/common", "crate::deep::x")}),
 ])
 def test_crate_roots_of_mixed_packages(tmp_path: Path, files: dict[str, str],
                                        expected: dict[str, tuple[str, str]]) -> None:
