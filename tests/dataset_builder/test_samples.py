@@ -32,6 +32,7 @@ from dataset_builder.quality import (
     NearDuplicateIndex,
     PieceChecks,
     SignatureMatches,
+    _email_placeholder,
     equal_values_needed,
     exact_jaccard,
     filter_reason,
@@ -590,9 +591,14 @@ def test_context_and_recurring_targets_are_handled_lazily_with_equal_output(
     assert sum(fills.values()) < sum(st["produced"] for st in lazy.values())
     lazy_inputs = dict(split_inputs)
     assert pieces_signed[True] > 0  # texts of several pieces were signed from them
+    # Texts unchanged since an older snapshot are taken there: told by _new_parts here,
+    # found among the exact duplicates in the eager build.
+    assert sum(st["taken_at_older_snapshot"] for st in lazy.values()) > 0
 
     def eager(candidates: Iterator[samples.Candidate], budget: int, stats: samples.ScaleStats,
-              counter: samples.TokenCounter) -> Iterator[tuple[samples.Candidate, list[str]]]:
+              counter: samples.TokenCounter, recurred: Any = None
+              ) -> Iterator[tuple[samples.Candidate, list[str]]]:
+        # Every text passed on, recurrences too (`recurred` is never told of one).
         sizer = samples._TargetSizer(budget, counter)
         for part in counted_split((c.complete() for c in candidates), budget, stats, sizer):
             yield part, []
@@ -869,7 +875,7 @@ def test_piece_checks_equal_the_whole_text_checks(min_loc: int) -> None:
 
 def test_redaction_uses_starcoder_placeholders() -> None:
     counts: Counter[str] = Counter()
-    text = ('// Contact: jane.doe@example.com\nlet api_key = "AbCdEfGhIjKlMnOpQrStUv12";\n'
+    text = ('// Contact: jane.doe@gmail.com\nlet api_key = "AbCdEfGhIjKlMnOpQrStUv12";\n'
             'let password = "hunter22";\nconst K: &str = "AKIAABCDEFGHIJKLMNOP";\n')
     out = redact(text, counts)
     assert "<EMAIL>" in out and "jane.doe" not in out
@@ -889,6 +895,19 @@ def test_redaction_uses_starcoder_placeholders() -> None:
     folded = Counter[str]()
     assert "z" * 16 not in redact(f'let \u017fecret_key = "{"z" * 16}";\n', folded)
     assert folded["key"] == 1
+    # What only looks like an address is kept: a domain reserved for examples, an
+    # scp-style remote, a URL's user part, a file name (each was redacted, changing code
+    # that tests them: gitui's SSH URLs, insta's snapshot names).
+    kept = Counter[str]()
+    looks = ('// john@example.com, ops@mail.example.org, x@host.test\n'
+             'let remote = "git@github.com:user/repo.git";\n'
+             'let proxy = "https://letme:in@proxy.corp.com/";\n'
+             'let snap = "tests__name@apple.txt.snap";\n')
+    assert redact(looks, kept) == looks and kept["email"] == 0
+    assert redact("// ask bob@corp.com: he knows\n", kept) == "// ask <EMAIL>: he knows\n"
+    assert redact("ssh://git@github.com:22/x and a@b.co:8080\n", kept) == \
+        "ssh://git@github.com:22/x and <EMAIL>:8080\n"
+    assert kept["email"] == 2
 
 
 def test_secret_redaction_equals_every_pattern_run_on_every_text() -> None:
@@ -927,7 +946,8 @@ def test_email_redaction_equals_the_pattern_over_the_whole_text() -> None:
     emails = 0
     for _ in range(500):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60)))
-        expected, n = _EMAIL.subn("<EMAIL>", text)
+        expected = _EMAIL.sub(_email_placeholder, text)
+        n = expected.count("<EMAIL>") - text.count("<EMAIL>")
         emails += n
         counts: Counter[str] = Counter()
         assert redact(text, counts) == expected, repr(text)
@@ -2014,6 +2034,11 @@ def test_parts_of_a_target_denser_in_places_than_its_mean_fit_the_budget(
     sparse_parts = [r for r in parts if "descriptive" in r["target"]]
     dense_parts = [r for r in parts if "t[" in r["target"]]
     assert len(sparse_parts) < len(dense_parts)
+    # What a dense part's new size left over is joined to the next part where both fit (the
+    # leftovers were parts of their own: gitui had module-group parts of a few tokens).
+    for before, after in itertools.pairwise(sorted(parts, key=lambda r: r["part"])):
+        assert before["target_tokens"] + after["target_tokens"] > 512 * 0.75 - 1, \
+            (before["part"], before["target_tokens"], after["target_tokens"])
 
 
 def test_a_multi_file_targets_parts_name_the_file_they_begin_in(tmp_path: Path) -> None:
@@ -2039,16 +2064,32 @@ def test_a_multi_file_targets_parts_name_the_file_they_begin_in(tmp_path: Path) 
     assert len(parts) == parts[0]["parts"] > 3
     current = None
     named = set()
-    for r in parts:
+    sep = re.escape(FILE_SEP) + r"(\S+)\n"
+    code_before_labels = 0
+    for k, r in enumerate(parts):
         label = re.search(r"// part \d+ of \d+ of (\S+) ", r["context"])
         assert label is not None, r["context"]
-        begins = re.match(re.escape(FILE_SEP) + r"(\S+)\n", r["target"])
+        begins = re.match(sep, r["target"])
         expected = begins.group(1) if begins else current
         assert label.group(1) == r["path"] == expected, (r["part"], r["target"][:80])
         named.add(r["path"])
-        inside = re.findall(re.escape(FILE_SEP) + r"(\S+)\n", r["target"])
+        if k:
+            # The code before a part is the end of the part before: labelled with the file
+            # it begins in (it was labelled with this part's, whose code it is not).
+            file_label = re.search(r"// file: (\S+)\n", r["context"])
+            assert file_label is not None, r["context"]
+            code_before = r["context"].split(file_label.group(0), 1)[1]
+            before = parts[k - 1]["target"]
+            assert code_before and before.endswith(code_before)
+            opens = re.match(sep, code_before)
+            earlier = re.findall(sep, before[:len(before) - len(code_before)])
+            assert file_label.group(1) == (opens.group(1) if opens else earlier[-1] if earlier
+                                           else parts[k - 1]["path"]), (k, code_before[:80])
+            code_before_labels += file_label.group(1) != r["path"]
+        inside = re.findall(sep, r["target"])
         current = inside[-1] if inside else expected
     assert len(named) > 1
+    assert code_before_labels > 0  # some part begins a file: its code before is another's
 
 
 def test_a_multi_file_targets_count_is_its_files_counts() -> None:
@@ -2277,6 +2318,8 @@ def test_a_snapshot_sample_is_taken_where_its_text_first_appeared(tmp_path: Path
     shas = pq.read_table(out / "commits.parquet").column("sha").to_pylist()
     [stable_row] = [r for r in rows if r["paths"] == ["src/b.rs"]]
     assert (stable_row["commit"], stable_row["split"]) == (shas[4], "train")
+    # A module file's sample names its file (where a function's names it above its code).
+    assert stable_row["context"].endswith("// file: src/b.rs\n"), stable_row["context"]
     changing = {r["commit"]: r["split"] for r in rows if r["paths"] == ["src/a.rs"]}
     assert changing[shas[9]] == "test"  # a text seen at the newest snapshot only stays there
     manifest = json.loads((out / "manifest.json").read_text())["samples"]
@@ -2284,6 +2327,27 @@ def test_a_snapshot_sample_is_taken_where_its_text_first_appeared(tmp_path: Path
     assert manifest["scales"]["micro"]["taken_at_older_snapshot"] == 0
     assert "Samples taken at the oldest snapshot that has their text unchanged" in (
         out / "report.md").read_text()
+
+
+def test_crate_dir_is_the_folder_of_the_samples_cargo_toml(tmp_path: Path) -> None:
+    """crate_dir said `tests/cli` or `src/bin/tool` where the schema promises the folder of
+    the crate's Cargo.toml (mdBook: 766 of 3,117 samples)."""
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    fn = "pub fn {0}(x: u32) -> u32 {{\n    x.wrapping_mul({1}) ^ {2}\n}}\n"
+    files = {"Cargo.toml": '[package]\nname = "top"\nversion = "0.1.0"\n',
+             "src/lib.rs": fn.format("top", 3, 5), "src/bin/tool.rs": fn.format("tool", 7, 11),
+             "tests/cli.rs": fn.format("cli", 13, 17),
+             "crates/a/Cargo.toml": '[package]\nname = "a"\nversion = "0.1.0"\n',
+             "crates/a/src/lib.rs": fn.format("inner", 19, 23),
+             "crates/a/tests/it.rs": fn.format("it", 29, 31)}
+    repo = make_repo(tmp_path / "repo", [Commit("one", write=files)])
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc",
+                 "none"]) == 0
+    dirs = {r["name"]: r["crate_dir"] for r in read_samples(out).to_pylist()
+            if r["scale"] == "micro"}
+    assert dirs == {"top": "", "tool": "", "cli": "", "inner": "crates/a", "it": "crates/a"}
 
 
 def test_a_declaration_without_a_body_is_not_given_away_by_the_header(
@@ -2538,6 +2602,27 @@ def test_a_held_out_sample_that_repeats_train_code_at_another_scale_is_dropped(
                 assert exact_jaccard(shingle_set(held["target"]), shingle_set(t["target"])) < 0.7
 
 
+def test_a_held_out_sample_of_moved_train_code_at_another_scale_is_dropped(
+        tmp_path: Path) -> None:
+    """The cross-scale check compared only pairs with a path in common: a module file moved
+    in the held-out commits was kept as a test module sample while its one function was a
+    train function sample under the old path (mdBook's files moved into crates/: Jaccard
+    0.95)."""
+    from dataset_builder.quality import exact_jaccard, shingle_set
+    repo = _code_at_two_scales(tmp_path, moved=True)
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo), "--out", str(out), "--quiet", "--rustdoc",
+                 "none"]) == 0
+    rows = read_samples(out).to_pylist()
+    assert [r["split"] for r in rows if r["scale"] == "micro"
+            and r["name"] == "convert_reading"] == ["train"]
+    train = [r for r in rows if r["split"] == "train"]
+    for held in (r for r in rows if r["split"] != "train"):
+        for t in train:
+            assert exact_jaccard(shingle_set(held["target"]), shingle_set(t["target"])) < 0.7, \
+                (held["scale"], held["paths"], t["scale"], t["paths"])
+
+
 def test_a_run_stopped_in_the_cross_scale_check_resumes_with_the_same_drops(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The ids the check drops are written before any file is filtered: a run stopped while
@@ -2568,10 +2653,12 @@ def test_a_run_stopped_in_the_cross_scale_check_resumes_with_the_same_drops(
     assert scales[0] == scales[1]
 
 
-def _code_at_two_scales(tmp_path: Path) -> Path:
+def _code_at_two_scales(tmp_path: Path, moved: bool = False) -> Path:
     """A history whose module file src/one.rs is one function (so the same code is a module
     sample and a function sample) that changes only in its first commit, then twelve
-    commits to lib.rs: the function is train, the module of the last commits held out."""
+    commits to lib.rs, the last of which adds a comment after the function: the function is
+    train, the module file's last text held out. `moved`: a last commit renames the module
+    file to src/moved.rs."""
     from tests.dataset_builder.conftest import Commit, make_repo
 
     one = ("/// Scales a reading into the unit the display uses.\n"
@@ -2582,7 +2669,14 @@ def _code_at_two_scales(tmp_path: Path) -> Path:
     for k in range(12):
         lib = "pub mod one;\n" + "".join(
             f"pub fn step_{j}(x: u64) -> u64 {{\n    x * {j} + {k}\n}}\n" for j in range(k + 1))
-        steps.append(Commit(f"lib {k}", write={"src/lib.rs": lib}))
+        write = {"src/lib.rs": lib}
+        if k == 11:  # a new text of the module file (one unchanged since an older snapshot
+            # is taken there, in train), the function unchanged
+            write["src/one.rs"] = one + "\n// Readings come in thousandths.\n"
+        steps.append(Commit(f"lib {k}", write=write))
+    if moved:
+        steps.append(Commit("move", rename={"src/one.rs": "src/moved.rs"}, write={
+            "src/lib.rs": lib.replace("pub mod one;", "pub mod moved;")}))
     return make_repo(tmp_path / "repo", steps).path
 
 
