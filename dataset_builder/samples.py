@@ -557,6 +557,14 @@ class Packer:
             return f"{owner} {{ {signature} }}" if owner else signature
         return str(col["text"][row])
 
+    def _owner_note(self, row: int, commit_index: int) -> str:
+        """`, in <block header>` for a method's header line: alone, `fn clone(&self) -> Self`
+        said neither whose `Self` nor how to call it (anyhow's headers listed several)."""
+        if self.h.col["kind"][row] != "method":
+            return ""
+        owner = self.owner_header(row, commit_index)
+        return f", in {owner}" if owner else ""
+
     def owner_header(self, row: int, commit_index: int) -> str:
         """The header of the impl or trait block a method belongs to, as written at
         `commit_index`: its generic parameters and where-clause included (from the key alone,
@@ -667,7 +675,7 @@ class Packer:
                 member_row = self.h.lineage_at(member, commit_index)
                 fact = self.rustdoc[member]
                 if member_row is not None and fact[0] == col["digest"][member_row]:
-                    lines.append(f"rustdoc: {fact[1]}")
+                    lines.append(f"rustdoc: {fact[1]}{self._owner_note(member_row, commit_index)}")
                     used_rustdoc = True
         if macros:
             lines.append("macros: " + ", ".join(dict.fromkeys(macros)))
@@ -681,11 +689,12 @@ class Packer:
             elif kind in _FN_KINDS:
                 facts.note_return(name, col["signature"][row], col["self_type"][row])
                 fact = self.rustdoc.get(col["symbol"][row])
+                owner = self._owner_note(row, commit_index)
                 if fact is not None and fact[0] == col["digest"][row]:
-                    lines.append(f"rustdoc: {fact[1]}")
+                    lines.append(f"rustdoc: {fact[1]}{owner}")
                     used_rustdoc = True
                 else:
-                    lines.append(f"{kind} {col['signature'][row]}")
+                    lines.append(f"{kind} {col['signature'][row]}{owner}")
             else:
                 # The clause as written, `where` included ("where where" before).
                 lines.append(f"{kind} {name}{col['generics'][row]}"

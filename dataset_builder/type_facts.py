@@ -225,13 +225,15 @@ def one_line_code(code: str) -> str:
 
 def render_header(lines: Iterable[str], source: str, limit_chars: int) -> str:
     """A `//` comment block of facts, at most `limit_chars` long (whole lines only), each
-    fact on one line (one_line_code)."""
+    fact on one line (one_line_code) and once."""
     out = [f"{HEADER_FIRST_LINE} ({source})"]
     size = len(out[0]) + 1
+    seen: set[str] = set()
     for line in lines:
         line = one_line_code(line)
-        if not line:
+        if not line or line in seen:  # a fact said once (a method of two used types' impls)
             continue
+        seen.add(line)
         rendered = f"// {line}"
         if size + len(rendered) + 1 > limit_chars:
             out.append("// …")

@@ -2432,7 +2432,7 @@ def test_the_code_around_a_function_is_widened_into_unused_budget(tmp_path: Path
                 f"-> usize {{\n    settings.configuration_value_for_accessor_number_{k}\n}}\n")
 
     # The e-mail is beyond the code first sized, within the widened code.
-    before = "".join(("// maintained by someone@example.com\n" if k == 44 else "") + wordy(k)
+    before = "".join(("// maintained by someone@corp-mail.net\n" if k == 44 else "") + wordy(k)
                      for k in range(60))
     after = "".join(wordy(k) for k in range(100, 160))
     head = "pub struct ApplicationSettings { pub value: usize }\n"
@@ -2452,7 +2452,7 @@ def test_the_code_around_a_function_is_widened_into_unused_budget(tmp_path: Path
     assert 1024 - 64 - 64 <= used <= 1024, used  # within the threshold and the 0.9 margin
     code_before = row["context"].split("// file: src/lib.rs\n", 1)[1]
     assert "// maintained by <EMAIL>\n" in code_before
-    code_before = code_before.replace("<EMAIL>", "someone@example.com")
+    code_before = code_before.replace("<EMAIL>", "someone@corp-mail.net")
     assert (head + before).endswith("\n" + code_before)  # whole lines
     assert ("\n" + after).startswith(row["suffix"]) and row["suffix"].endswith("\n")
 
@@ -2741,3 +2741,10 @@ def test_a_method_in_a_context_pack_comes_in_its_block_header(tmp_path: Path) ->
              if r["scale"] == "micro" and r["name"] == "run"]
     assert ("impl<F: Fn() -> u8> Wrap<F> where F: Clone, { pub fn call(&self) -> u8; }\n"
             in run["context"]), run["context"]
+    from dataset_builder.type_facts import render_header
+
+    assert render_header(["struct A", "struct  A", "fn b()"], "tree-sitter", 1000) == (
+        "// ferric type facts (tree-sitter)\n// struct A\n// fn b()\n")
+    # The header line of a method it uses says whose method it is too, once.
+    line = "// method pub fn call(&self) -> u8, in impl<F: Fn() -> u8> Wrap<F> where F: Clone,\n"
+    assert run["context"].count(line) == 1, run["context"]
