@@ -73,19 +73,29 @@ class CrateRoots:
         return bool(self.files)
 
 
-def package_dir(crate: str, roots: CrateRoots | None) -> str:
-    """The folder of the Cargo.toml a crate belongs to ("" for the top): the nearest of the
-    revision's package folders at or above the crate's folder (`tests/cli` and `src/bin/x`
-    are their package's targets, `crates/a/build` its build script), else the crate's folder
-    (a package the revision no longer has)."""
-    folder = "" if crate in (".", "") else crate
-    if roots is not None:
+def package_dir(path: str, crate: str, roots: CrateRoots | None) -> str:
+    """The folder of the Cargo.toml that the file at `path` (of crate `crate`) is built from
+    ("" for the top), as cargo's conventions place it, at any commit: the folder above its
+    last `src/` (`src/bin/x.rs` too), else above its last tests/, examples/ or benches/, else
+    a build script's folder. A file that the revision's manifests place (CrateRoots: those
+    name no conventional layout) gets the nearest of the revision's package folders at or
+    above its crate's folder. Where none applies, the crate's folder."""
+    if roots and _below_root(path, roots) is not None:
+        folder = "" if crate in (".", "") else crate
         while True:
             if (folder or ".") in roots.packages:
                 return folder
             if not folder:
                 break
             folder = folder.rpartition("/")[0]
+    parts = path.split("/")
+    if "src" in parts[:-1]:
+        return "/".join(parts[:len(parts) - 1 - parts[::-1].index("src")])
+    target = next((i for i in range(len(parts) - 2, -1, -1) if parts[i] in _TARGET_DIRS), None)
+    if target is not None:
+        return "/".join(parts[:target])
+    if parts[-1] == "build.rs":
+        return "/".join(parts[:-1])
     return "" if crate in (".", "") else crate
 
 

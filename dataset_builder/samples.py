@@ -1006,16 +1006,23 @@ class CandidateMaker:
                     self.not_made[scale]["group_over_budget"] += 1
                     continue
                 rows = [r for p in group for r in snap.by_path.get(p, [])]
+                # The group's crate is its module's, not its first dependency's (a test
+                # file's group began with the module the folder's tests share: reqwest's
+                # were crate tests/support).
                 yield self._files_candidate(
                     scale, ci, group, {p: texts[p] for p in group}, blobs, rows, budget,
                     lineage="group:" + self._file_lineage(snap.by_path.get(path, []), path),
-                    kind="module_group")
+                    kind="module_group", crate=self._crate_of(snap, path))
         else:  # full: each crate in dependency order
             crates: dict[str, list[str]] = defaultdict(list)
             for path in snap.module_order:
                 if path in shown:
                     crates[self._crate_of(snap, path)].append(path)
             for crate, paths in crates.items():
+                if len(paths) < 2:  # its code is the module scale's sample of its file (a
+                    # test or example; axum's trybuild programs were 145 of 420 crates)
+                    self.not_made[scale]["single_file_crate"] += 1
+                    continue
                 rows = [r for p in paths for r in snap.by_path.get(p, [])]
                 yield self._files_candidate(scale, ci, paths, {p: texts[p] for p in paths},
                                             blobs, rows, budget, lineage=f"crate:{crate}",
@@ -1226,7 +1233,8 @@ class ScaleStats:
     taken_at_older_snapshot: int = 0
     # Candidates never made, by why: "group_over_budget", a module that with its nearest
     # dependency exceeds the module-group budget (so it has no group; the module scale has
-    # its code). Not among the produced, so not among the dropped.
+    # its code); "single_file_crate", a crate of one file (a test, an example: the module
+    # scale has its code). Not among the produced, so not among the dropped.
     not_made: Counter[str] = field(default_factory=Counter)
 
 
@@ -3098,7 +3106,7 @@ def _rows(scale: str, cands: list[Candidate], history: History, commit_split: li
             "commit_index": cand.commit_index,
             "committed_at": history.commit_time[cand.commit_index],
             "crate": cand.crate,
-            "crate_dir": package_dir(cand.crate, roots),
+            "crate_dir": package_dir(cand.path, cand.crate, roots),
             "path": cand.path,
             "paths": cand.paths,
             "scale": scale,

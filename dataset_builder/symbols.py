@@ -45,6 +45,13 @@ def _crate_and_name(sid: str) -> tuple[str, str]:
     return crate, rest.rsplit("::", 1)[-1]
 
 
+def _seen_from(sid: str, crate: str, module: str) -> bool:
+    """Whether a private item `sid` of `crate` is seen from `module`: its own module or one
+    inside it."""
+    owner = sid[len(crate) + 1:].rpartition("::")[0]
+    return module == owner or module.startswith(owner + "::")
+
+
 def _release_one(counts: dict[str, int], sid: str) -> bool:
     """One definer less of `sid`; True (and `sid` gone from `counts`) when none is left."""
     count = counts[sid] - 1
@@ -142,6 +149,9 @@ class SymbolTable:
     crate_folders: dict[str, str] = field(default_factory=dict)
     # path -> symbol ids its current version defines
     file_symbols: dict[str, list[str]] = field(default_factory=dict)
+    # The symbols (not methods, not macros) whose definition is private: seen only from
+    # their own module and the modules inside it.
+    private: set[str] = field(default_factory=set)
     # path -> its items' symbols as the parser gives them (inside the file): compared first,
     # since most edits change bodies, not the set of symbols
     file_item_symbols: dict[str, list[str]] = field(default_factory=dict)
@@ -172,6 +182,7 @@ class SymbolTable:
         for name in ("macro_owners", "file_macros", "reexports", "file_reexports",
                      "crate_folders", "earlier_defs"):
             self.__dict__.setdefault(name, {})
+        self.__dict__.setdefault("private", set())
         self.__dict__["path_ids"] = {}
         self.__dict__["glob_prefixes"] = defaultdict(set)
         for sid in self.owners:
@@ -197,9 +208,10 @@ class SymbolTable:
         if loc.module == "crate" and path.endswith("src/lib.rs") and loc.crate != ".":
             self.crate_folders.setdefault(
                 PurePosixPath(loc.crate).name.replace("-", "_"), loc.crate)
-        # A macro's marked: a function turned into a macro of its name changes the macros.
-        item_symbols = [item.symbol + "!" * (item.kind == "macro_rules") for item in items
-                        if item.symbol]
+        # A macro's marked: a function turned into a macro of its name changes the macros;
+        # a private item too: made `pub`, it is seen from more modules.
+        item_symbols = [item.symbol + "!" * (item.kind == "macro_rules")
+                        + "-" * (not item.visibility) for item in items if item.symbol]
         if self.file_item_symbols.get(path) == item_symbols:
             return  # the same path has the same module location: the same ids
         self.file_item_symbols[path] = item_symbols
@@ -217,6 +229,11 @@ class SymbolTable:
                 if item.kind == "macro_rules":
                     macros.append(sid)
         self._define_macros(path, macros)
+        for sid, item in defined.items():
+            if item.visibility or item.kind in ("method", "macro_rules"):
+                self.private.discard(sid)
+            else:
+                self.private.add(sid)
         before = self.file_symbols.get(path, [])
         if before == ids:
             return
@@ -314,13 +331,25 @@ class SymbolTable:
         for sid in sids:
             if not _release_one(self.owners, sid):
                 continue
+            self.private.discard(sid)
             self._unindex_prefix(sid)
             _unindex(self.by_name, sid)
             _unindex(self.by_method, sid)
 
-    def _unique(self, index: dict[tuple[str, str], set[str]], crate: str, name: str) -> str | None:
+    def _unique(self, index: dict[tuple[str, str], set[str]], crate: str, name: str,
+                module: str | None = None) -> str | None:
+        """The one symbol of the crate so named, among those seen from `module` (given):
+        a private item only from its own module and those inside it (reqwest's parameter
+        `url` bound to `proxy::tests::url`, a private test helper, in 90 items of other
+        files)."""
         bucket = index.get((crate, name))
-        if bucket is not None and len(bucket) == 1:
+        if not bucket:
+            return None
+        if module is not None and len(bucket) <= 8:
+            seen = [sid for sid in bucket if sid not in self.private
+                    or _seen_from(sid, crate, module)]
+            return seen[0] if len(seen) == 1 else None
+        if len(bucket) == 1:
             return next(iter(bucket))
         return None
 
@@ -385,7 +414,9 @@ class SymbolTable:
                             sid = symbol_id(crate, f"{prefix}::{name}")
                             if self._defines(sid, macro):
                                 return sid
-        return self._unique(self.by_macro if macro else self.by_name, crate, name)
+        if macro:
+            return self._unique(self.by_macro, crate, name)
+        return self._unique(self.by_name, crate, name, module)
 
     def resolve(self, ref: str, item: Item, loc: ModuleLocation,
                 imports: Imports) -> str | None:

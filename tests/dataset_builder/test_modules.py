@@ -170,17 +170,28 @@ def test_a_module_shared_by_test_crates_comes_before_each() -> None:
     assert shared_module_crate("crates/foo", "crate::common::x") is None
 
 
-def test_a_crates_package_dir_is_the_folder_of_its_cargo_toml() -> None:
-    roots = CrateRoots(packages=frozenset({".", "crates/a"}))
-    assert package_dir(".", roots) == ""
-    assert package_dir("tests/cli", roots) == ""
-    assert package_dir("src/bin/tool", roots) == ""
-    assert package_dir("crates/a", roots) == "crates/a"
-    assert package_dir("crates/a/examples/demo", roots) == "crates/a"
-    assert package_dir("crates/a/build", roots) == "crates/a"
-    # No package of the revision's holds it: the crate's folder, as without roots.
-    assert package_dir("old/b", CrateRoots(packages=frozenset({"crates/a"}))) == "old/b"
-    assert package_dir("tests/cli", None) == "tests/cli"
+def test_a_crates_package_dir_is_the_folder_of_its_cargo_toml(tmp_path: Path) -> None:
+    """By cargo's conventions, from the file's path (at any commit: a package the revision
+    no longer has, a layout it changed); by the revision's package folders for a file its
+    manifests place."""
+    cases = {("src/lib.rs", "."): "", ("tests/cli.rs", "tests/cli"): "",
+             ("src/bin/tool.rs", "src/bin/tool"): "", ("build.rs", "build"): "",
+             ("crates/a/src/x.rs", "crates/a"): "crates/a",
+             ("crates/a/examples/demo/main.rs", "crates/a/examples/demo"): "crates/a",
+             ("crates/a/build.rs", "crates/a/build"): "crates/a",
+             ("filetree/src/lib.rs", "filetree"): "filetree",
+             ("examples/hello-world/src/main.rs", "examples/hello-world"): "examples/hello-world",
+             ("examples/hello_world.rs", "examples/hello_world"): "",
+             ("tests/ui/a.rs", "tests/ui/a"): ""}
+    for (path, crate), expected in cases.items():
+        assert package_dir(path, crate, None) == expected, path
+    # ripgrep's binary at crates/core/main.rs, placed by the top manifest's [[bin]] path.
+    roots = _roots_of(tmp_path, {
+        "Cargo.toml": _PKG + '[[bin]]\nname = "rg"\npath = "crates/core/main.rs"\n',
+        "crates/core/main.rs": "", "crates/core/flags/mod.rs": ""})
+    for path in ("crates/core/main.rs", "crates/core/flags/mod.rs"):
+        loc = locate_module(path, roots)
+        assert package_dir(path, loc.crate, roots) == "", (path, loc)
 
 
 def test_module_facts_of_a_parse() -> None:

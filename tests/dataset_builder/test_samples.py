@@ -2329,6 +2329,32 @@ def test_a_snapshot_sample_is_taken_where_its_text_first_appeared(tmp_path: Path
         out / "report.md").read_text()
 
 
+def test_a_module_the_tests_share_is_in_their_packs_and_groups(tmp_path: Path) -> None:
+    """tests/support/mod.rs, declared by `mod support;` in each test file: its helpers were
+    resolved from none of them (reqwest's `support::server::http`), so no test sample showed
+    them; a test file's module group is its crate's, not the shared module's."""
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    support = ("pub fn server(port: u16) -> String {\n"
+               "    format!(\"http://localhost:{}\", port.saturating_add(8000))\n}\n")
+    test = ("mod support;\n\n#[test]\nfn connects() {\n"
+            "    let url = support::server(80);\n    assert!(url.ends_with(\"8080\"));\n}\n")
+    repo = make_repo(tmp_path / "repo", [Commit("one", write={
+        "Cargo.toml": '[package]\nname = "top"\nversion = "0.1.0"\n',
+        "src/lib.rs": "pub fn top() -> u8 {\n    1\n}\n",
+        "tests/support/mod.rs": support, "tests/client.rs": test})])
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc",
+                 "none"]) == 0
+    rows = read_samples(out).to_pylist()
+    [connects] = [r for r in rows if r["scale"] == "micro" and r["name"] == "connects"]
+    assert "pub fn server(port: u16) -> String;" in connects["context"], connects["context"]
+    assert connects["dependencies"] == ["tests/support|crate::server"]
+    [group] = [r for r in rows if r["scale"] == "large"]
+    assert group["paths"] == ["tests/support/mod.rs", "tests/client.rs"]
+    assert (group["crate"], group["crate_dir"]) == ("tests/client", "")
+
+
 def test_crate_dir_is_the_folder_of_the_samples_cargo_toml(tmp_path: Path) -> None:
     """crate_dir said `tests/cli` or `src/bin/tool` where the schema promises the folder of
     the crate's Cargo.toml (mdBook: 766 of 3,117 samples)."""

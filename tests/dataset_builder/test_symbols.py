@@ -371,6 +371,39 @@ fn t() { common::setup(); let s: Server = Server; }
     assert world.resolve("examples/demo.rs", "function:main", "common::setup") is None
 
 
+def test_a_private_item_is_no_crate_wide_name_outside_its_module() -> None:
+    """A name no path or import resolves falls back to the crate's one symbol so named, but
+    a private item is seen only from its module and those inside it: reqwest's parameter
+    `url` was bound to `proxy::tests::url`, a private test helper, in 90 items elsewhere."""
+    world = World({
+        "src/lib.rs": "pub mod proxy;\npub mod util;\nfn root_helper() -> u8 { 0 }\n",
+        "src/proxy.rs": """\
+pub fn intercept(url: &str) -> usize { url.len() }
+#[cfg(test)]
+mod tests {
+    fn url(s: &str) -> String { s.to_owned() }
+    fn check() { let u = url("x"); }
+    mod deeper {
+        fn nested() { url("y"); }
+    }
+}
+""",
+        "src/util.rs": "pub fn parse(s: &str) -> url::Url { root_helper(); url::Url::parse(s) }\n",
+    })
+    helper = ".|crate::proxy::tests::url"
+    # The external crate `url`'s path: its head was the helper.
+    assert world.resolve("src/util.rs", "function:parse", "url::Url::parse") is None
+    assert world.resolve("src/util.rs", "function:parse", "url::Url") is None
+    assert world.resolve("src/proxy.rs", "function:tests::check", "url") == helper
+    assert world.resolve("src/proxy.rs", "function:tests::deeper::nested", "url") == helper
+    # A private item at the crate's root is seen from every module of the crate.
+    assert world.resolve("src/util.rs", "function:parse", "root_helper") == \
+        ".|crate::root_helper"
+    # Made public, it is a crate-wide name again (the table follows a visibility change).
+    world.add("src/proxy.rs", "pub fn url(s: &str) -> String { s.to_owned() }\n")
+    assert world.resolve("src/util.rs", "function:parse", "url::Url") == ".|crate::proxy::url"
+
+
 def test_library_folders_read_the_revisions_manifests(tmp_path: Path) -> None:
     from dataset_builder.gitio import BlobReader, open_repo
     from dataset_builder.modules import crate_roots
