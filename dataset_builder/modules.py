@@ -210,17 +210,19 @@ def crate_roots(info: RepoInfo, reader: BlobReader) -> CrateRoots:
                 folders.setdefault(folder, (name, False))
             else:
                 files[root] = name if kind == "build" else root.removesuffix(".rs")
-    files.update(_standalone_target_files(tree))
+    for path, crate in _standalone_target_files(tree, packages).items():
+        files.setdefault(path, crate)  # a root a manifest names wins
     return CrateRoots(files, folders, frozenset(packages), libraries)
 
 
-def _standalone_target_files(tree: set[str]) -> dict[str, str]:
+def _standalone_target_files(tree: set[str], packages: set[str]) -> dict[str, str]:
     """Each .rs file in a folder of tests/, examples/ or benches/ that cargo builds as no
     target and no module of one (the folder has no main.rs or mod.rs, and no `<folder>.rs`
     is beside it: programs trybuild compiles one by one, tests/ui/*.rs or
     tests/debug_handler/fail/*.rs) -> a crate of its own, the file less `.rs`. By the
     conventions such a folder was one crate of unrelated programs (axum-macros: 61, each
-    with its `fn main`), whose names resolved across them."""
+    with its `fn main`), whose names resolved across them. Not a file of a package inside
+    the folder (`packages`: their folders), which its manifest lays out."""
     found: dict[str, str] = {}
     for path in tree:
         if not path.endswith(".rs"):
@@ -233,6 +235,8 @@ def _standalone_target_files(tree: set[str]) -> dict[str, str]:
         if target is None or len(parts) - target < 3:
             continue  # not in a folder of a target directory
         folder = "/".join(parts[:target + 2])
+        if any("/".join(parts[:end]) in packages for end in range(target + 2, len(parts))):
+            continue  # a package of its own (examples/foo/Cargo.toml): its manifest says
         if not {f"{folder}/main.rs", f"{folder}/mod.rs", f"{folder}.rs"} & tree:
             found[path] = path.removesuffix(".rs")
     return found
@@ -288,7 +292,7 @@ def shared_module_crate(crate: str, module_path: str) -> tuple[str, str] | None:
     conventions make it crate `tests/common`, so `crate::common::setup` of crate `tests/a`
     is `crate::setup` of crate `tests/common`. None where the crate is no such target or the
     path names no module below its root."""
-    target = _target_crate(crate)  # asked on every failed symbol lookup: most crates are not
+    target = target_crate(crate)  # asked on every failed symbol lookup: most crates are not
     if target is None or not module_path.startswith("crate::"):
         return None
     folder, name = target
@@ -299,7 +303,7 @@ def shared_module_crate(crate: str, module_path: str) -> tuple[str, str] | None:
 
 
 @lru_cache(maxsize=4096)
-def _target_crate(crate: str) -> tuple[str, str] | None:
+def target_crate(crate: str) -> tuple[str, str] | None:
     """(folder, name) of a crate in a tests, examples or benches folder; else None."""
     folder, _, name = crate.rpartition("/")
     return (folder, _ident(name)) if folder.rpartition("/")[2] in _TARGET_DIRS else None
@@ -356,13 +360,19 @@ def module_graph(files: Iterable[tuple[str, ModuleFacts]],
             inner = loc.join(inline)
             graph.add_node(loc.node_id(inner), crate=loc.crate, module=inner, path=path)
     known = {(d["crate"], d["module"]) for _, d in graph.nodes(data=True)}
+    # What each crate root declares (`mod common;`): a module its folder's crates share is
+    # used through such a declaration only (a `use` of an external crate named like a
+    # sibling bench is not one: bytes' benches/bytes.rs and benches/buf.rs).
+    declared = {(loc.crate, _ident(child)) for loc, facts in parsed if loc.module == "crate"
+                for inner, child in facts.mods if not inner}
     for loc, facts in parsed:
         for inner, child in facts.mods:
             parent = loc.join(inner)
             target = f"{parent}::{_ident(child)}"
             if (loc.crate, target) in known:
                 graph.add_edge(loc.node_id(target), loc.node_id(parent), kind="mod")
-            elif (shared := shared_module_crate(loc.crate, target)) in known:
+            elif (loc.crate, _ident(child)) in declared and loc.module == "crate" and \
+                    not inner and (shared := shared_module_crate(loc.crate, target)) in known:
                 assert shared is not None
                 graph.add_edge(ModuleLocation(*shared).node_id(), loc.node_id(parent),
                                kind="mod")
@@ -379,7 +389,8 @@ def module_graph(files: Iterable[tuple[str, ModuleFacts]],
                         if not graph.has_edge(u, v):
                             graph.add_edge(u, v, kind="use")
                     break
-                if (shared := shared_module_crate(loc.crate, candidate)) in known:
+                if (shared := shared_module_crate(loc.crate, candidate)) in known and \
+                        (loc.crate, absolute[1]) in declared:
                     assert shared is not None
                     u, v = ModuleLocation(*shared).node_id(), loc.node_id(user)
                     if not graph.has_edge(u, v):

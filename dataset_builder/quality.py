@@ -247,14 +247,19 @@ def _email_placeholder(match: re.Match[str]) -> str:
     if domain in _RESERVED_DOMAINS or domain.endswith(tuple(f".{d}" for d in _RESERVED_DOMAINS)) \
             or last in _RESERVED_TLDS or last in _FILE_EXTENSIONS:
         return match.group()
-    after = text[end + 1:end + 2]
-    if text.startswith(":", end) and after and not (after.isspace() or after.isdigit()
-                                                    or text.startswith("://", end)):
-        return match.group()  # host:path (not a port, a URL, nor a colon in prose)
-    word_start = max(text.rfind(c, 0, start) for c in " \t\"'`(<[")
-    if "://" in text[word_start + 1:start]:  # scheme://user:password@host
+    if _SCP_PATH.match(text, end):  # host:path/…, not a port, a URL or prose's colon
+        return match.group()
+    word_start = max(text.rfind(c, 0, start) for c in " \t\n\"'`(<[")
+    if _URL_USER.fullmatch(text, word_start + 1, start):  # scheme://user:password@host
         return match.group()
     return "<EMAIL>"
+
+
+# After an scp-style remote's host: a path with a folder (`git@github.com:user/repo`).
+_SCP_PATH = re.compile(r":[\w.~-]+/")
+# Before a URL's host: its scheme and user part, nothing else (`?to=bob@corp.com` is an
+# address in a URL's query).
+_URL_USER = re.compile(r"[A-Za-z][\w+.-]*://[^\s/?#@]*")
 
 
 def _sub_emails(text: str) -> tuple[str, int]:

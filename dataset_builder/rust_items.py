@@ -337,8 +337,11 @@ _PRIMITIVE_TYPES = frozenset(b"u8 u16 u32 u64 u128 usize i8 i16 i32 i64 i128 isi
                              b"char bool str".split())
 
 
-# A line comment, or a string literal (group 1) it cannot start inside.
-_LINE_COMMENT = re.compile(r'("(?:\\.|[^"\\])*")|//[^\n]*')
+# A line comment, or what one cannot start inside (group 1): a string literal (a raw one
+# with its hashes), a character literal (`'"'`), a block comment.
+_LINE_COMMENT = re.compile(
+    r"""(r(#*)".*?"\2|"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\\n])'|/\*.*?\*/)|//[^\n]*""",
+    re.S)
 
 
 def _squash(text: str) -> str:

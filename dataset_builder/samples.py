@@ -492,6 +492,8 @@ class Candidate:
     around: _Around | None = None
     """A function's file text around it, to widen the code shown once exact counts leave
     budget unused (`_widen`)."""
+    split: bool = False
+    """A part made by splitting an oversized target (even into one part: a single line)."""
 
     def target_tokens_estimate(self) -> int:
         return _est_tokens_of(len(self.target) if self.target_chars < 0 else self.target_chars)
@@ -675,7 +677,7 @@ class Packer:
                 member_row = self.h.lineage_at(member, commit_index)
                 fact = self.rustdoc[member]
                 if member_row is not None and fact[0] == col["digest"][member_row]:
-                    lines.append(f"rustdoc: {fact[1]}{self._owner_note(member_row, commit_index)}")
+                    lines.append(f"rustdoc: {fact[1]}")  # the target's own: its block
                     used_rustdoc = True
         if macros:
             lines.append("macros: " + ", ".join(dict.fromkeys(macros)))
@@ -2419,6 +2421,9 @@ def _restore_shown(cand: Candidate) -> None:
                                 if block not in gone]
 
 
+_FILE_SEP_LINE = re.compile(re.escape(FILE_SEP) + r"(\S+)\n")  # a multi-file target's file
+
+
 def _shrink_context(cand: Candidate, chars: int) -> bool:
     """Take about `chars` characters, whole lines, from the candidate's context: first from
     the code around the target (the code before it loses its first lines, the code after
@@ -2435,6 +2440,11 @@ def _shrink_context(cand: Candidate, chars: int) -> bool:
             if take > from_prefix else cand.suffix
         chars -= around - len(prefix) - len(suffix)
         changed = (prefix, suffix) != (cand.prefix, cand.suffix)
+        if cand.prefix_path:  # a part's code before: its label is the file it now begins in
+            opens = _FILE_SEP_LINE.match(prefix)
+            begun = _FILE_SEP_LINE.findall(cand.prefix[:len(cand.prefix) - len(prefix)])
+            now = opens.group(1) if opens else begun[-1] if begun else cand.prefix_path
+            cand.prefix_path = "" if now == cand.path else now
         cand.prefix, cand.suffix = prefix, suffix
         # What comes back makes the context longer again: the next round (_fit_context)
         # measures it and takes more from the code around the target.
@@ -2572,13 +2582,13 @@ def _split_candidates(candidates: Iterator[Candidate], budget: int, stats: Scale
         parts, inside = split_target(cand.target, cand.cut_points(), max_chars, part_pieces,
                                      cuts_inside)
         known = sizer.known_pieces(cand)
-        parts, part_pieces, cuts_inside, inside_again = _split_dense_parts(
+        parts, part_pieces, cuts_inside, inside_again, part_tokens = _split_dense_parts(
             parts, part_pieces, cuts_inside, cand.cut_points(), sizer.limit, sizer.counter,
             known)
         inside += inside_again
         if len(parts) > 1:
             parts, part_pieces, cuts_inside, inside_gone = _merge_small_parts(
-                parts, part_pieces, cuts_inside, sizer.limit, sizer.counter, known)
+                parts, part_pieces, cuts_inside, part_tokens, sizer.limit, sizer.counter)
             inside -= inside_gone
         stats.split_targets += 1
         stats.parts_from_splits += len(parts)
@@ -2615,7 +2625,7 @@ def _split_candidates(candidates: Iterator[Candidate], budget: int, stats: Scale
                 target=part, target_start_byte=offset_bytes if offset_bytes >= 0 else -1,
                 target_end_byte=offset_bytes + nbytes if offset_bytes >= 0 else -1,
                 dependencies=cand.dependencies, part=k, parts=len(parts),
-                split_note=_split_note(cuts_inside, k), piece_ends=part_pieces[k],
+                split_note=_split_note(cuts_inside, k), piece_ends=part_pieces[k], split=True,
                 fill=partial(_fill_part, cand, pack_chars, tail_chars if k == 0 else None,
                              k == len(parts) - 1))
             if offset_bytes >= 0:
@@ -2625,18 +2635,19 @@ def _split_candidates(candidates: Iterator[Candidate], budget: int, stats: Scale
 def _split_dense_parts(parts: list[str], part_pieces: list[list[int]], cuts_inside: list[bool],
                        boundaries: list[int], limit: float, counter: TokenCounter,
                        known: Sequence[tuple[int, int, int]] = (), start: int = 0
-                       ) -> tuple[list[str], list[list[int]], list[bool], int]:
+                       ) -> tuple[list[str], list[list[int]], list[bool], int, list[int]]:
     """split_target's parts (with their piece ends, and whether each cut fell inside an item)
     where each part over `limit` tokens is split again by its own characters per token, until
-    every part fits or is one line; and the cuts inside items this added. Parts sized by
-    their whole's mean went over where the text is denser than that: rust-url's IDNA mapping
-    table, 39,582 tokens in a part of a 32,768-token crate budget; image's vp8.rs, 18,915 of
-    16,384. `boundaries`: the whole's item boundaries (line indexes); `known`, `start`: see
-    _parts_tokens."""
+    every part fits or is one line; the cuts inside items this added; each part's tokens.
+    Parts sized by their whole's mean went over where the text is denser than that:
+    rust-url's IDNA mapping table, 39,582 tokens in a part of a 32,768-token crate budget;
+    image's vp8.rs, 18,915 of 16,384. `boundaries`: the whole's item boundaries (line
+    indexes); `known`, `start`: see _parts_tokens."""
     tokens = _parts_tokens(parts, start, known, counter)
     if all(n <= limit for n in tokens):
-        return parts, part_pieces, cuts_inside, 0
+        return parts, part_pieces, cuts_inside, 0, tokens
     new_parts: list[str] = []
+    new_tokens: list[int] = []
     new_pieces: list[list[int]] = []
     new_inside: list[bool] = []
     added = 0
@@ -2644,7 +2655,7 @@ def _split_dense_parts(parts: list[str], part_pieces: list[list[int]], cuts_insi
     offset = start  # of part k, in the whole
     for k, part in enumerate(parts):
         lines = len(part.splitlines(keepends=True))
-        sub, sub_pieces = [part], [part_pieces[k]]
+        sub, sub_pieces, sub_tokens = [part], [part_pieces[k]], [tokens[k]]
         sub_inside: list[bool] = []
         if tokens[k] > limit and lines > 1:
             local = [b - first_line for b in boundaries if first_line < b < first_line + lines]
@@ -2653,28 +2664,28 @@ def _split_dense_parts(parts: list[str], part_pieces: list[list[int]], cuts_insi
             split, cuts = split_target(part, local, max(1, int(len(part) * limit / tokens[k])),
                                        pieces_k, inside_k)
             if len(split) > 1:
-                sub, sub_pieces, sub_inside, more = _split_dense_parts(
+                sub, sub_pieces, sub_inside, more, sub_tokens = _split_dense_parts(
                     split, pieces_k, inside_k, local, limit, counter, known, offset)
                 added += cuts + more
         new_parts += sub
+        new_tokens += sub_tokens
         new_pieces += sub_pieces
         new_inside += sub_inside
         if k < len(parts) - 1:
             new_inside.append(cuts_inside[k])
         first_line += lines
         offset += len(part)
-    return new_parts, new_pieces, new_inside, added
+    return new_parts, new_pieces, new_inside, added, new_tokens
 
 
 def _merge_small_parts(parts: list[str], part_pieces: list[list[int]], cuts_inside: list[bool],
-                       limit: float, counter: TokenCounter,
-                       known: Sequence[tuple[int, int, int]] = ()
+                       tokens: list[int], limit: float, counter: TokenCounter
                        ) -> tuple[list[str], list[list[int]], list[bool], int]:
     """Consecutive parts joined while the join fits `limit` tokens; and how many cuts inside
     items that took away. A dense part split again by its own characters per token left
     what did not fit its new size as parts of their own: gitui's module groups had parts of
-    a few tokens (`mod push;`), 66 of 254 under 2% of the budget."""
-    tokens = _parts_tokens(parts, 0, known, counter)
+    a few tokens (`mod push;`), 66 of 254 under 2% of the budget. `tokens`: each part's
+    (_split_dense_parts counted them)."""
     new_parts, new_pieces, new_tokens = [parts[0]], [list(part_pieces[0])], [tokens[0]]
     new_inside: list[bool] = []
     gone = 0
@@ -2907,7 +2918,7 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
             continue
         assert key is not None  # a kept text has its hash
         outcomes.append("exact_duplicate")  # what this part is when its candidate recurs
-        whole = snapshot_scale and cand.parts == 1
+        whole = snapshot_scale and not cand.split  # as _new_parts tells `recurred` of
         if key in seen_hashes:
             stats.dropped["exact_duplicate"] += 1
             # The same text again (where _new_parts passes recurrences on, as a test does)

@@ -17,7 +17,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from dataset_builder.modules import ModuleLocation, resolve_use_path, shared_module_crate
+from dataset_builder.modules import (
+    ModuleLocation,
+    resolve_use_path,
+    shared_module_crate,
+    target_crate,
+)
 from dataset_builder.rust_items import Item, UsePath
 
 _NOT_SAVED = ("path_ids", "glob_prefixes")
@@ -152,6 +157,10 @@ class SymbolTable:
     # The symbols (not methods, not macros) whose definition is private: seen only from
     # their own module and the modules inside it.
     private: set[str] = field(default_factory=set)
+    # A test, example or bench crate -> (its root file, the modules it declares with
+    # `mod x;`): only those may be modules its folder's crates share (modules.
+    # shared_module_crate); `use serde_json as json;` then `json::…` is no `tests/json`.
+    root_mods: dict[str, tuple[str, frozenset[str]]] = field(default_factory=dict)
     # path -> its items' symbols as the parser gives them (inside the file): compared first,
     # since most edits change bodies, not the set of symbols
     file_item_symbols: dict[str, list[str]] = field(default_factory=dict)
@@ -183,6 +192,7 @@ class SymbolTable:
                      "crate_folders", "earlier_defs"):
             self.__dict__.setdefault(name, {})
         self.__dict__.setdefault("private", set())
+        self.__dict__.setdefault("root_mods", {})
         self.__dict__["path_ids"] = {}
         self.__dict__["glob_prefixes"] = defaultdict(set)
         for sid in self.owners:
@@ -205,6 +215,10 @@ class SymbolTable:
         """Replace what `path` defines with the symbols of `items` and the re-exports of its
         `pub use` leaves (`uses`)."""
         self._set_reexports(path, _reexports_of(loc, items, uses or []))
+        if loc.module == "crate" and target_crate(loc.crate) is not None:
+            self.root_mods[loc.crate] = (path, frozenset(
+                item.name for item in items if item.kind == "mod" and not item.module
+                and item.signature.endswith(";")))
         if loc.module == "crate" and path.endswith("src/lib.rs") and loc.crate != ".":
             self.crate_folders.setdefault(
                 PurePosixPath(loc.crate).name.replace("-", "_"), loc.crate)
@@ -318,6 +332,8 @@ class SymbolTable:
             self.file_reexports.pop(path, None)
 
     def drop_file(self, path: str) -> None:
+        for crate in [c for c, (root, _) in self.root_mods.items() if root == path]:
+            del self.root_mods[crate]
         self._define_macros(path, [])
         self._set_reexports(path, {})
         self.file_item_symbols.pop(path, None)
@@ -335,6 +351,11 @@ class SymbolTable:
             self._unindex_prefix(sid)
             _unindex(self.by_name, sid)
             _unindex(self.by_method, sid)
+
+    def _declares(self, crate: str, module: str) -> bool:
+        """Whether the root file of a test, example or bench crate declares `mod module;`."""
+        declared = self.root_mods.get(crate)
+        return declared is not None and module in declared[1]
 
     def _unique(self, index: dict[tuple[str, str], set[str]], crate: str, name: str,
                 module: str | None = None) -> str | None:
@@ -380,7 +401,7 @@ class SymbolTable:
             # tests/a.rs, then `common::setup()` (reqwest's tests/support, anyhow's
             # tests/common).
             shared = shared_module_crate(crate, path)
-            if shared is not None:
+            if shared is not None and self._declares(crate, path.split("::", 2)[1]):
                 return self._find(*shared, macro, 0)
         return None
 

@@ -158,6 +158,9 @@ def test_a_module_shared_by_test_crates_comes_before_each() -> None:
         "tests/common/server.rs": "pub fn serve() {}\n",
         "tests/a.rs": "mod common;\nuse common::server::serve;\n",
         "tests/b.rs": "mod common;\nmod other;\n",
+        # An external crate named like a sibling bench is no module they share.
+        "benches/buf.rs": "pub fn fill() {}\n",
+        "benches/bytes.rs": "use buf::Buf;\n",
     }))
     assert set(graph.edges) == {("tests/common#crate", "tests/a#crate"),
                                 ("tests/common#crate", "tests/b#crate"),
@@ -324,7 +327,9 @@ _PKG = '[package]\nname = "app"\nversion = "0.1.0"\n'
       "tests/multi/main.rs": "", "tests/multi/helper.rs": "", "tests/common/mod.rs": "",
       "tests/common/util.rs": "", "tests/cli.rs": "", "tests/cli/args.rs": "",
       "examples/demos/one.rs": "", "tests/fixtures/book/src/x.rs": "",
-      "tests/debug_handler/fail/generics.rs": "", "tests/common/deep/x.rs": ""},
+      "tests/debug_handler/fail/generics.rs": "", "tests/common/deep/x.rs": "",
+      "examples/foo/Cargo.toml": _PKG + '[lib]\npath = "lib.rs"\n', "examples/foo/lib.rs": "",
+      "examples/foo/util.rs": ""},
      {"tests/ui/a.rs": ("tests/ui/a", "crate"), "tests/ui/b.rs": ("tests/ui/b", "crate"),
       "tests/multi/helper.rs": ("tests/multi", "crate::helper"),
       "tests/common/util.rs": ("tests/common", "crate::util"),
@@ -332,7 +337,10 @@ _PKG = '[package]\nname = "app"\nversion = "0.1.0"\n'
       "examples/demos/one.rs": ("examples/demos/one", "crate"),
       "tests/fixtures/book/src/x.rs": ("tests/fixtures/book", "crate::x"),
       "tests/debug_handler/fail/generics.rs": ("tests/debug_handler/fail/generics", "crate"),
-      "tests/common/deep/x.rs": ("tests/common", "crate::deep::x")}),
+      "tests/common/deep/x.rs": ("tests/common", "crate::deep::x"),
+      # A package inside examples/ is laid out by its manifest, not as programs.
+      "examples/foo/lib.rs": ("examples/foo", "crate"),
+      "examples/foo/util.rs": ("examples/foo", "crate::util")}),
 ])
 def test_crate_roots_of_mixed_packages(tmp_path: Path, files: dict[str, str],
                                        expected: dict[str, tuple[str, str]]) -> None:

@@ -291,6 +291,17 @@ def test_line_comments_leave_signatures_and_clauses() -> None:
     assert new.trait_bounds == ("T: Clone",)
     assert s.generics == "<T: Copy >"
     assert s.attributes == ('#[doc = "see http://example.com"]',)
+    # What a line comment cannot start inside: a block comment, a character literal, a
+    # string continued over a line break, a raw string (a review's cases).
+    from dataset_builder.rust_items import _squash
+    for text, squashed in [
+            ("fn a(x: u8 /* see http://x.y */, y: u8) -> u8",
+             "fn a(x: u8 /* see http://x.y */, y: u8) -> u8"),
+            ("m!('\"', x) // c\nm!(\"http://a\")", "m!('\"', x) m!(\"http://a\")"),
+            ('f("x \\\n y"); h("http://z") // tail', 'f("x \\ y"); h("http://z")'),
+            ('const P: &str = r#"a // b"#; // c', 'const P: &str = r#"a // b"#;'),
+            ("fn f<'a>(x: &'a str) // c\n -> u8", "fn f<'a>(x: &'a str) -> u8")]:
+        assert _squash(text) == squashed, text
 
 
 def test_use_paths(parsed: ParsedFile) -> None:

@@ -362,6 +362,11 @@ use common::server::Server;
 fn t() { common::setup(); let s: Server = Server; }
 """,
         "examples/demo.rs": "mod common;\nfn main() { common::setup(); }\n",
+        # Neither declares `mod valuable;` nor `mod json;`: external crates, no modules.
+        "benches/valuable.rs": "pub fn helper() -> u8 { 0 }\n",
+        "benches/other.rs": "fn run() { valuable::helper(); }\n",
+        "tests/json.rs": "pub fn from_str(s: &str) -> u8 { 0 }\n",
+        "tests/parse.rs": "use serde_json as json;\nfn t() { json::from_str(\"1\"); }\n",
     })
     assert world.resolve("tests/a.rs", "function:t", "common::setup") == \
         "tests/common|crate::setup"
@@ -369,6 +374,8 @@ fn t() { common::setup(); let s: Server = Server; }
         "tests/common|crate::server::Server"
     # Only a module of the crate's own folder: examples/ has no common/.
     assert world.resolve("examples/demo.rs", "function:main", "common::setup") is None
+    assert world.resolve("benches/other.rs", "function:run", "valuable::helper") is None
+    assert world.resolve("tests/parse.rs", "function:t", "json::from_str") is None
 
 
 def test_a_private_item_is_no_crate_wide_name_outside_its_module() -> None:
