@@ -302,6 +302,12 @@ def shared_module_crate(crate: str, module_path: str) -> tuple[str, str] | None:
     return f"{folder}/{segments[1]}", "::".join(["crate", *segments[2:]])
 
 
+def in_target_folder(crate: str) -> bool:
+    """Whether a crate lies in a tests, examples or benches folder (a test, an example, a
+    bench, a program trybuild compiles)."""
+    return any(part in _TARGET_DIRS for part in crate.split("/")[:-1])
+
+
 @lru_cache(maxsize=4096)
 def target_crate(crate: str) -> tuple[str, str] | None:
     """(folder, name) of a crate in a tests, examples or benches folder; else None."""

@@ -270,8 +270,8 @@ def render_samples_section(section: dict[str, Any], samples: pa.Table) -> str:
         "",
         *([f"Not made (never produced): {not_made}. A module group over budget is a "
            "module that with its nearest dependency exceeds the budget of its scale; a "
-           "single-file crate is a crate of one file (a test, an example); the code of "
-           "both is in the module scale's samples.", ""]
+           "single-file crate is a test, example or bench of one file; the code of both "
+           "is in the module scale's samples.", ""]
           if (not_made := ", ".join(
               f"{scale} {reason} {n}" for scale, st in scales.items()
               for reason, n in st.get("not_made", {}).items())) else []),

@@ -57,6 +57,7 @@ from dataset_builder.mine import content_skip_reason, path_skip_reason
 from dataset_builder.modules import (
     CrateRoots,
     ModuleFacts,
+    in_target_folder,
     locate_module,
     module_graph,
     module_rows,
@@ -1021,8 +1022,10 @@ class CandidateMaker:
                 if path in shown:
                     crates[self._crate_of(snap, path)].append(path)
             for crate, paths in crates.items():
-                if len(paths) < 2:  # its code is the module scale's sample of its file (a
-                    # test or example; axum's trybuild programs were 145 of 420 crates)
+                if len(paths) < 2 and in_target_folder(crate):
+                    # A test, example or bench of one file: its code is the module scale's
+                    # sample (axum's trybuild programs were 145 of its 420 crate samples).
+                    # A library or binary of one file is still its crate's sample.
                     self.not_made[scale]["single_file_crate"] += 1
                     continue
                 rows = [r for p in paths for r in snap.by_path.get(p, [])]
@@ -1235,8 +1238,8 @@ class ScaleStats:
     taken_at_older_snapshot: int = 0
     # Candidates never made, by why: "group_over_budget", a module that with its nearest
     # dependency exceeds the module-group budget (so it has no group; the module scale has
-    # its code); "single_file_crate", a crate of one file (a test, an example: the module
-    # scale has its code). Not among the produced, so not among the dropped.
+    # its code); "single_file_crate", a test, example or bench crate of one file (the
+    # module scale has its code). Not among the produced, so not among the dropped.
     not_made: Counter[str] = field(default_factory=Counter)
 
 

@@ -2379,13 +2379,13 @@ def test_a_module_the_tests_share_is_in_their_packs_and_groups(tmp_path: Path) -
     [group] = [r for r in rows if r["scale"] == "large"]
     assert group["paths"] == ["tests/support/mod.rs", "tests/client.rs"]
     assert (group["crate"], group["crate_dir"]) == ("tests/client", "")
-    # Crates of one file (src/lib.rs here; tests/support and tests/client) make no crate
-    # sample: each is the module scale's sample of its file.
-    assert not [r for r in rows if r["scale"] == "full"]
+    # Tests of one file (tests/support, tests/client) make no crate sample: each is the
+    # module scale's sample of its file. A library of one file still makes one.
+    assert [r["crate"] for r in rows if r["scale"] == "full"] == ["."]
     assert {r["paths"][0] for r in rows if r["scale"] == "medium"} == {
         "src/lib.rs", "tests/support/mod.rs", "tests/client.rs"}
     full = json.loads((out / "manifest.json").read_text())["samples"]["scales"]["full"]
-    assert full["not_made"] == {"single_file_crate": 3}
+    assert full["not_made"] == {"single_file_crate": 2}
 
 
 def test_crate_dir_is_the_folder_of_the_samples_cargo_toml(tmp_path: Path) -> None:
