@@ -92,10 +92,12 @@ def package_dir(path: str, crate: str, roots: CrateRoots | None) -> str:
     if "src" in parts[:-1]:
         return "/".join(parts[:len(parts) - 1 - parts[::-1].index("src")])
     target = next((i for i in range(len(parts) - 2, -1, -1) if parts[i] in _TARGET_DIRS), None)
+    if parts[-1] == "build.rs" and (target is None or len(parts) - target >= 3):
+        # A build script is its package's, also a package's inside examples/ (axum's
+        # examples/rest-grpc-multiplex/build.rs: no example has a build script of its own).
+        return "/".join(parts[:-1])
     if target is not None:
         return "/".join(parts[:target])
-    if parts[-1] == "build.rs":
-        return "/".join(parts[:-1])
     return "" if crate in (".", "") else crate
 
 

@@ -697,7 +697,11 @@ class Packer:
                     lines.append(f"rustdoc: {fact[1]}{owner}")
                     used_rustdoc = True
                 else:
-                    lines.append(f"{kind} {col['signature'][row]}{owner}")
+                    # A where-clause's trailing comma ends the signature only alone (`,,`
+                    # before the owner note: axum, 1,080 header lines).
+                    signature = str(col["signature"][row])
+                    lines.append(f"{kind} {signature.rstrip(', ') if owner else signature}"
+                                 f"{owner}")
             else:
                 # The clause as written, `where` included ("where where" before).
                 lines.append(f"{kind} {name}{col['generics'][row]}"

@@ -185,7 +185,8 @@ def test_a_crates_package_dir_is_the_folder_of_its_cargo_toml(tmp_path: Path) ->
              ("filetree/src/lib.rs", "filetree"): "filetree",
              ("examples/hello-world/src/main.rs", "examples/hello-world"): "examples/hello-world",
              ("examples/hello_world.rs", "examples/hello_world"): "",
-             ("tests/ui/a.rs", "tests/ui/a"): ""}
+             ("tests/ui/a.rs", "tests/ui/a"): "",
+             ("examples/grpc/build.rs", "examples/grpc"): "examples/grpc"}
     for (path, crate), expected in cases.items():
         assert package_dir(path, crate, None) == expected, path
     # ripgrep's binary at crates/core/main.rs, placed by the top manifest's [[bin]] path.

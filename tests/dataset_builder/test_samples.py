@@ -2780,10 +2780,13 @@ def test_a_method_in_a_context_pack_comes_in_its_block_header(tmp_path: Path) ->
     assets = ("pub struct Assets(u8);\n\nimpl Assets {\n    pub fn from_binary() -> Self {\n"
               "        Assets(1)\n    }\n}\n\npub struct Wrap<F>(F);\n\n"
               "impl<F: Fn() -> u8>\n    Wrap<F>\nwhere\n    F: Clone,\n{\n"
-              "    pub fn call(&self) -> u8 {\n        (self.0)()\n    }\n}\n")
+              "    pub fn call(&self) -> u8 {\n        (self.0)()\n    }\n"
+              "    pub fn wrap<G>(g: G) -> Wrap<G>\n    where\n        G: Copy,\n    {\n"
+              "        Wrap(g)\n    }\n}\n")
     printer = ("use crate::assets::{Assets, Wrap};\n\npub fn make() -> Assets {\n"
                "    Assets::from_binary()\n}\n\n"
-               "pub fn run<G: Fn() -> u8 + Clone>(w: Wrap<G>) -> u8 {\n    Wrap::call(&w)\n}\n")
+               "pub fn run<G: Fn() -> u8 + Clone>(w: Wrap<G>) -> u8 {\n"
+               "    let _w = Wrap::wrap(1u8);\n    Wrap::call(&w)\n}\n")
     repo = make_repo(tmp_path / "repo", [Commit("one", write={
         "src/lib.rs": "pub mod assets;\npub mod printer;\n", "src/assets.rs": assets,
         "src/printer.rs": printer})])
@@ -2807,3 +2810,5 @@ def test_a_method_in_a_context_pack_comes_in_its_block_header(tmp_path: Path) ->
     # The header line of a method it uses says whose method it is too, once.
     line = "// method pub fn call(&self) -> u8, in impl<F: Fn() -> u8> Wrap<F> where F: Clone,\n"
     assert run["context"].count(line) == 1, run["context"]
+    # A where-clause's trailing comma does not stay before the note (`,,`).
+    assert "// method pub fn wrap<G>(g: G) -> Wrap<G> where G: Copy, in impl" in run["context"]
