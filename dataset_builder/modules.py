@@ -91,7 +91,7 @@ def package_dir(path: str, crate: str, roots: CrateRoots | None) -> str:
     parts = path.split("/")
     if "src" in parts[:-1]:
         return "/".join(parts[:len(parts) - 1 - parts[::-1].index("src")])
-    target = next((i for i in range(len(parts) - 2, -1, -1) if parts[i] in _TARGET_DIRS), None)
+    target = _last_target_dir(parts)
     if parts[-1] == "build.rs" and (target is None or len(parts) - target >= 3):
         # A build script is its package's, also a package's inside examples/ (axum's
         # examples/rest-grpc-multiplex/build.rs: no example has a build script of its own).
@@ -232,8 +232,7 @@ def _standalone_target_files(tree: set[str], packages: set[str]) -> dict[str, st
         parts = path.split("/")
         if "src" in parts[:-1]:
             continue  # a package's sources (a fixture's too): the conventions place it
-        target = next((i for i in range(len(parts) - 2, -1, -1) if parts[i] in _TARGET_DIRS),
-                      None)
+        target = _last_target_dir(parts)
         if target is None or len(parts) - target < 3:
             continue  # not in a folder of a target directory
         folder = "/".join(parts[:target + 2])
@@ -265,7 +264,7 @@ def _conventional_module(path: str) -> ModuleLocation:
             segments = [*rel[:-1], PurePosixPath(rel[-1]).stem]
         module = "::".join(["crate", *(_ident(s) for s in segments)])
         return ModuleLocation(root, module)
-    target = next((i for i in range(len(parts) - 2, -1, -1) if parts[i] in _TARGET_DIRS), None)
+    target = _last_target_dir(parts)
     if target is not None:
         # tests/x.rs is crate tests/x; tests/x/main.rs (or mod.rs) is crate tests/x and
         # tests/x/helpers.rs its module `helpers`.
@@ -302,6 +301,11 @@ def shared_module_crate(crate: str, module_path: str) -> tuple[str, str] | None:
     if segments[1] == name:
         return None
     return f"{folder}/{segments[1]}", "::".join(["crate", *segments[2:]])
+
+
+def _last_target_dir(parts: list[str] | tuple[str, ...]) -> int | None:
+    """The index of the last tests, examples or benches folder among a path's folders."""
+    return next((i for i in range(len(parts) - 2, -1, -1) if parts[i] in _TARGET_DIRS), None)
 
 
 def in_target_folder(crate: str) -> bool:
