@@ -471,7 +471,8 @@ class Miner:
             old_loc = locate_module(old_path, self.info.roots)
             if change.status != "D":
                 symbols.define_file(change.path, loc, new_items,
-                                    new_parsed.uses if new_parsed is not None else None)
+                                    new_parsed.uses if new_parsed is not None else None,
+                                    self.info.roots)
 
             renamed = old_path != change.path
             changed_items, unmatched_old = new_items, old_list

@@ -6,11 +6,15 @@ Module paths follow cargo's conventions (Cargo.toml changes across history): the
 `benches/x.rs` are crates of their own. Where the revision's manifests name a crate root
 those conventions do not find (`[[bin]] path = "crates/core/main.rs"`: ripgrep's binary),
 the files below it belong to that crate (CrateRoots), in every commit of the history.
+A `#[path = "…"] mod x;` declaration makes the file it names module `x` of the declaring
+crate (path_mod_target); that file keeps its conventional place, and the module graph and
+the symbol table (symbols.SymbolTable.path_mods) lead `x` to it.
 """
 
 from __future__ import annotations
 
 import posixpath
+import re
 import tomllib
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -339,6 +343,40 @@ def resolve_use_path(path: str, module: str) -> str:
     return "::".join([module, *segments])
 
 
+_PATH_ATTRIBUTE = re.compile(r'#\[\s*path\s*=\s*"([^"\\]+)"\s*\]')
+
+
+def path_attribute(attributes: Iterable[str]) -> str | None:
+    """The file a `#[path = "…"]` among an item's attributes names, as written."""
+    for attribute in attributes:
+        found = _PATH_ATTRIBUTE.fullmatch(attribute)
+        if found is not None:
+            return found.group(1)
+    return None
+
+
+def path_mod_target(path: str, loc: ModuleLocation, inner: str, written: str) -> str | None:
+    """The repository path of the file that `#[path = "written"] mod x;` in the file at
+    `path` (module `inner` within it, "" at its top) makes module x, by the Rust reference's
+    rule: relative to the declaring file's folder; inside inline `mod a { … }` blocks, to
+    that folder plus the blocks' names, after the file's own module name where the file is
+    not a mod-rs file (a crate root or a mod.rs). None where it leaves the repository."""
+    if written.startswith("/"):
+        return None
+    folder = posixpath.dirname(path)
+    if inner:
+        name = posixpath.basename(path)
+        mod_rs = loc.module == "crate" or name == "mod.rs"
+        segments = inner.split("::")
+        if not mod_rs:
+            segments.insert(0, name.removesuffix(".rs"))
+        folder = posixpath.join(folder, *segments)
+    target = posixpath.normpath(posixpath.join(folder, written))
+    if target.startswith("../") or target in ("..", "."):
+        return None
+    return target
+
+
 @dataclass(frozen=True, slots=True)
 class ModuleFacts:
     """What the module graph needs of one file's parse, without its items: the walk keeps
@@ -348,13 +386,20 @@ class ModuleFacts:
     inline_mods: tuple[str, ...]  # `mod x { … }` as "x" or "outer::x", within the file
     mods: tuple[tuple[str, str], ...]  # (module within the file, declared child name)
     uses: tuple[tuple[str, str], ...]  # (module within the file, use path)
+    # (module within the file, declared child name, file named) of each `#[path = "…"]`
+    # declaration: the file named, as written
+    path_mods: tuple[tuple[str, str, str], ...] = ()
 
     @classmethod
     def of(cls, parsed: ParsedFile) -> ModuleFacts:
+        path_mods = tuple((item.module, item.name, written) for item in parsed.items
+                          if item.kind == "mod" and item.signature.endswith(";")
+                          and (written := path_attribute(item.attributes)) is not None)
         return cls(tuple(item.module + ("::" if item.module else "") + item.name
                          for item in parsed.items
                          if item.kind == "mod" and not item.signature.endswith(";")),
-                   tuple(parsed.mods), tuple((use.module, use.path) for use in parsed.uses))
+                   tuple(parsed.mods), tuple((use.module, use.path) for use in parsed.uses),
+                   path_mods)
 
 
 def module_graph(files: Iterable[tuple[str, ModuleFacts]],
@@ -364,7 +409,8 @@ def module_graph(files: Iterable[tuple[str, ModuleFacts]],
     `roots`: see locate_module."""
     graph = nx.DiGraph()
     parsed: list[tuple[ModuleLocation, ModuleFacts]] = []
-    for path, facts in files:
+    files_seen = list(files)
+    for path, facts in files_seen:
         loc = locate_module(path, roots)
         parsed.append((loc, facts))
         graph.add_node(loc.node_id(), crate=loc.crate, module=loc.module, path=path)
@@ -377,10 +423,25 @@ def module_graph(files: Iterable[tuple[str, ModuleFacts]],
     # sibling bench is not one: bytes' benches/bytes.rs and benches/buf.rs).
     declared = {(loc.crate, _ident(child)) for loc, facts in parsed if loc.module == "crate"
                 for inner, child in facts.mods if not inner}
+    # `#[path = "…"] mod x;`: (crate, module x) -> the locations of the files it names
+    # (one per cfg'd declaration: `#[cfg(unix)] #[path = "unix.rs"] mod imp;`)
+    path_mods: dict[tuple[str, str], list[ModuleLocation]] = {}
+    for (path, _), (loc, facts) in zip(files_seen, parsed, strict=True):
+        for inner, child, written in facts.path_mods:
+            target_path = path_mod_target(path, loc, inner, written)
+            if target_path is None:
+                continue
+            target_loc = locate_module(target_path, roots)
+            declared_module = f"{loc.join(inner)}::{_ident(child)}"
+            if (target_loc.crate, target_loc.module) in known and \
+                    (target_loc.crate, target_loc.module) != (loc.crate, declared_module):
+                path_mods.setdefault((loc.crate, declared_module), []).append(target_loc)
     for loc, facts in parsed:
         for inner, child in facts.mods:
             parent = loc.join(inner)
             target = f"{parent}::{_ident(child)}"
+            for named in path_mods.get((loc.crate, target), ()):
+                graph.add_edge(named.node_id(), loc.node_id(parent), kind="mod")
             if (loc.crate, target) in known:
                 graph.add_edge(loc.node_id(target), loc.node_id(parent), kind="mod")
             elif (loc.crate, _ident(child)) in declared and loc.module == "crate" and \
@@ -395,6 +456,13 @@ def module_graph(files: Iterable[tuple[str, ModuleFacts]],
             # folder's crates share) is what gets imported.
             for end in range(len(absolute), 0, -1):
                 candidate = "::".join(absolute[:end])
+                named_files = path_mods.get((loc.crate, candidate))
+                if named_files:
+                    for named in named_files:
+                        u, v = named.node_id(), loc.node_id(user)
+                        if u != v and not graph.has_edge(u, v):
+                            graph.add_edge(u, v, kind="use")
+                    break
                 if (loc.crate, candidate) in known:
                     if candidate != user:
                         u, v = loc.node_id(candidate), loc.node_id(user)

@@ -18,7 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from dataset_builder.modules import (
+    CrateRoots,
     ModuleLocation,
+    locate_module,
+    path_attribute,
+    path_mod_target,
     resolve_use_path,
     shared_module_crate,
     target_crate,
@@ -161,6 +165,16 @@ class SymbolTable:
     # `mod x;`): only those may be modules its folder's crates share (modules.
     # shared_module_crate); `use serde_json as json;` then `json::…` is no `tests/json`.
     root_mods: dict[str, tuple[str, frozenset[str]]] = field(default_factory=dict)
+    # `#[path = "…"] mod x;` (modules.path_mod_target): (crate, module x) -> (crate, module)
+    # of each file so named, by the files that declare it (path -> its declarations). The
+    # file keeps its conventional place; `x::Foo` is looked up there (ripgrep's
+    # `#[path = "disabled.rs"] mod imp;`, winit's examples' `#[path = "util/fill.rs"]`).
+    path_mods: dict[tuple[str, str], list[tuple[str, str]]] = field(default_factory=dict)
+    file_path_mods: dict[str, list[tuple[tuple[str, str], tuple[str, str]]]] = field(
+        default_factory=dict)
+    # crate -> its modules in path_mods, each with "::" after it: what a failed lookup
+    # compares its path with (most crates have none)
+    path_mod_prefixes: dict[str, list[str]] = field(default_factory=dict)
     # path -> its items' symbols as the parser gives them (inside the file): compared first,
     # since most edits change bodies, not the set of symbols
     file_item_symbols: dict[str, list[str]] = field(default_factory=dict)
@@ -193,6 +207,9 @@ class SymbolTable:
             self.__dict__.setdefault(name, {})
         self.__dict__.setdefault("private", set())
         self.__dict__.setdefault("root_mods", {})
+        self.__dict__.setdefault("path_mods", {})
+        self.__dict__.setdefault("file_path_mods", {})
+        self.__dict__.setdefault("path_mod_prefixes", {})
         self.__dict__["path_ids"] = {}
         self.__dict__["glob_prefixes"] = defaultdict(set)
         for sid in self.owners:
@@ -211,10 +228,20 @@ class SymbolTable:
                 del self.glob_prefixes[last]
 
     def define_file(self, path: str, loc: ModuleLocation, items: list[Item],
-                    uses: list[UsePath] | None = None) -> None:
-        """Replace what `path` defines with the symbols of `items` and the re-exports of its
-        `pub use` leaves (`uses`)."""
+                    uses: list[UsePath] | None = None, roots: CrateRoots | None = None
+                    ) -> None:
+        """Replace what `path` defines with the symbols of `items`, the re-exports of its
+        `pub use` leaves (`uses`) and its `#[path]` declarations (`roots`: where the files
+        they name lie, see modules.locate_module)."""
         self._set_reexports(path, _reexports_of(loc, items, uses or []))
+        self._set_path_mods(path, [
+            ((loc.crate, f"{loc.join(item.module)}::{item.name}"), (named.crate, named.module))
+            for item in items if item.kind == "mod" and item.attributes
+            and item.signature.endswith(";")
+            and (written := path_attribute(item.attributes)) is not None
+            and (target := path_mod_target(path, loc, item.module, written)) is not None
+            and (named := locate_module(target, roots)) != ModuleLocation(
+                loc.crate, f"{loc.join(item.module)}::{item.name}")])
         if loc.module == "crate" and target_crate(loc.crate) is not None:
             self.root_mods[loc.crate] = (path, frozenset(
                 item.name for item in items if item.kind == "mod" and not item.module
@@ -331,9 +358,47 @@ class SymbolTable:
         else:
             self.file_reexports.pop(path, None)
 
+    def _set_path_mods(self, path: str,
+                       made: list[tuple[tuple[str, str], tuple[str, str]]]) -> None:
+        """Replace the `#[path]` declarations of `path` with `made` ((crate, declared
+        module), (crate, module) of the file named)."""
+        before = self.file_path_mods.get(path, [])
+        if before == made:
+            return
+        self.generation += 1
+        for key, named in before:
+            targets = self.path_mods[key]
+            targets.remove(named)
+            if not targets:
+                del self.path_mods[key]
+        for key, named in made:
+            self.path_mods.setdefault(key, []).append(named)
+        if made:
+            self.file_path_mods[path] = made
+        else:
+            self.file_path_mods.pop(path, None)
+        prefixes: dict[str, list[str]] = defaultdict(list)
+        for crate, module in self.path_mods:
+            prefixes[crate].append(module + "::")
+        for modules in prefixes.values():
+            modules.sort(key=len, reverse=True)  # the innermost declaration first
+        self.path_mod_prefixes = dict(prefixes)
+
+    def _via_path_mod(self, crate: str, path: str, macro: bool, hops: int) -> str | None:
+        """The symbol `path` names through a `#[path]` declaration of one of its modules."""
+        for prefix in self.path_mod_prefixes.get(crate, ()):
+            if path.startswith(prefix):
+                rest = path[len(prefix):]
+                for named_crate, named_module in self.path_mods[(crate, prefix[:-2])]:
+                    found = self._find(named_crate, f"{named_module}::{rest}", macro, hops)
+                    if found is not None:
+                        return found
+        return None
+
     def drop_file(self, path: str) -> None:
         for crate in [c for c, (root, _) in self.root_mods.items() if root == path]:
             del self.root_mods[crate]
+        self._set_path_mods(path, [])
         self._define_macros(path, [])
         self._set_reexports(path, {})
         self.file_item_symbols.pop(path, None)
@@ -402,7 +467,11 @@ class SymbolTable:
             # tests/common).
             shared = shared_module_crate(crate, path)
             if shared is not None and self._declares(crate, path.split("::", 2)[1]):
-                return self._find(*shared, macro, 0)
+                found = self._find(*shared, macro, 0)
+                if found is not None:
+                    return found
+            if crate in self.path_mod_prefixes:
+                return self._via_path_mod(crate, path, macro, hops - 1)
         return None
 
     def _simple(self, name: str, crate: str, module: str, imports: Imports,
@@ -435,6 +504,10 @@ class SymbolTable:
                             sid = symbol_id(crate, f"{prefix}::{name}")
                             if self._defines(sid, macro):
                                 return sid
+                        elif crate in self.path_mod_prefixes:  # `use imp::*;`, imp `#[path]`
+                            found = self._via_path_mod(crate, f"{prefix}::{name}", macro, 0)
+                            if found is not None:
+                                return found
         if macro:
             return self._unique(self.by_macro, crate, name)
         return self._unique(self.by_name, crate, name, module)

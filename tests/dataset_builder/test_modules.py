@@ -17,6 +17,7 @@ from dataset_builder.modules import (
     locate_module,
     module_graph,
     package_dir,
+    path_mod_target,
     resolve_use_path,
     shared_module_crate,
 )
@@ -171,6 +172,60 @@ def test_a_module_shared_by_test_crates_comes_before_each() -> None:
         "crates/foo/tests/util", "crate")
     assert shared_module_crate(".", "crate::common::x") is None
     assert shared_module_crate("crates/foo", "crate::common::x") is None
+
+
+@pytest.mark.parametrize(("path", "module", "inner", "written", "expected"), [
+    # Relative to the declaring file's folder, whatever kind of file it is.
+    ("src/index/mod.rs", "crate::index", "", "disabled.rs", "src/index/disabled.rs"),
+    ("src/sys.rs", "crate::sys", "", "sys/unix.rs", "src/sys/unix.rs"),
+    ("tests/balance/main.rs", "crate", "", "../support.rs", "tests/support.rs"),
+    ("examples/fmt-compact.rs", "crate", "", "fmt/yak_shave.rs",
+     "examples/fmt/yak_shave.rs"),
+    # Inside inline `mod a { … }`: the blocks' names are folders, after a non-mod-rs file's
+    # own module name.
+    ("src/lib.rs", "crate", "a::b", "x.rs", "src/a/b/x.rs"),
+    ("src/sys.rs", "crate::sys", "inner", "x.rs", "src/sys/inner/x.rs"),
+    # Out of the repository, or absolute: no file of it.
+    ("src/lib.rs", "crate", "", "../../elsewhere.rs", None),
+    ("src/lib.rs", "crate", "", "/abs/x.rs", None),
+])
+def test_a_path_attribute_names_a_file_relative_to_its_declaration(
+        path: str, module: str, inner: str, written: str, expected: str | None) -> None:
+    loc = ModuleLocation(locate_module(path).crate, module)
+    assert path_mod_target(path, loc, inner, written) == expected
+
+
+def test_a_path_declared_module_comes_before_its_declarer() -> None:
+    """`#[path = "…"] mod x;` makes the file it names module x: the module graph leads
+    from that file's module (at its conventional place) to the declarer, for the
+    declaration and for `use` of x (ripgrep's `#[path = "disabled.rs"] mod imp;`, tracing's
+    examples sharing `#[path = "fmt/yak_shave.rs"] mod yak_shave;`)."""
+    graph = module_graph(_files({
+        "src/lib.rs": "pub mod index;\n",
+        "src/index/mod.rs": """\
+#[cfg(feature = "off")]
+#[path = "disabled.rs"]
+mod imp;
+#[cfg(not(feature = "off"))]
+#[path = "enabled.rs"]
+mod imp;
+""",
+        "src/index/disabled.rs": "pub fn open() {}\n",
+        "src/index/enabled.rs": "pub fn open() {}\n",
+        "src/user.rs": "use crate::index::imp::open;\n",
+        "examples/fmt/yak_shave.rs": "pub fn shave() {}\n",
+        "examples/compact.rs": '#[path = "fmt/yak_shave.rs"]\nmod yak_shave;\n',
+        # A file that does not exist is no edge.
+        "examples/missing.rs": '#[path = "nowhere.rs"]\nmod gone;\n',
+    }))
+    assert {(u, v) for u, v, kind in graph.edges(data="kind") if kind == "mod"} >= {
+        ("crate::index::disabled", "crate::index"), ("crate::index::enabled", "crate::index"),
+        ("examples/fmt#crate::yak_shave", "examples/compact#crate")}
+    assert graph.has_edge("crate::index::disabled", "crate::user")
+    assert graph.has_edge("crate::index::enabled", "crate::user")
+    assert not any(v == "examples/missing#crate" for _, v in graph.edges)
+    order = dependency_order(graph)
+    assert order.index("examples/fmt#crate::yak_shave") < order.index("examples/compact#crate")
 
 
 def test_a_crates_package_dir_is_the_folder_of_its_cargo_toml(tmp_path: Path) -> None:

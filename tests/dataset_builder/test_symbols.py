@@ -378,6 +378,43 @@ fn t() { common::setup(); let s: Server = Server; }
     assert world.resolve("tests/parse.rs", "function:t", "json::from_str") is None
 
 
+def test_a_path_declared_module_resolves_to_the_file_it_names() -> None:
+    """`#[path = "…"] mod x;` makes the file it names module x: `x::f` is found in that
+    file, at its own place (ripgrep's cfg'd `#[path = "disabled.rs"] mod imp;`; winit's
+    examples' `#[path = "util/fill.rs"] mod fill;`, another crate by the conventions).
+    Before, neither resolved."""
+    world = World({
+        "src/lib.rs": "pub mod index;\n",
+        "src/index/mod.rs": """\
+#[cfg(unix)]
+#[path = "unix.rs"]
+mod imp;
+pub fn open() -> imp::Handle { imp::start() }
+""",
+        "src/index/unix.rs": "pub struct Handle;\npub fn start() -> Handle { Handle }\n",
+        "examples/util/fill.rs": "pub fn fill_window() {}\n",
+        "examples/window.rs": """\
+#[path = "util/fill.rs"]
+mod fill;
+use fill::*;
+fn main() { fill::fill_window(); }
+fn again() { fill_window(); }
+""",
+    })
+    assert world.resolve("src/index/mod.rs", "function:open", "imp::start") == \
+        ".|crate::index::unix::start"
+    assert world.resolve("src/index/mod.rs", "function:open", "imp::Handle") == \
+        ".|crate::index::unix::Handle"
+    assert world.resolve("examples/window.rs", "function:main", "fill::fill_window") == \
+        "examples/util|crate::fill::fill_window"
+    assert world.resolve("examples/window.rs", "function:again", "fill_window") == \
+        "examples/util|crate::fill::fill_window"
+    # The declaration gone, so is the module.
+    world.add("src/index/mod.rs", "pub fn open() -> imp::Handle { imp::start() }\n")
+    assert world.resolve("src/index/mod.rs", "function:open", "imp::start") is None
+    assert list(world.table.path_mods) == [("examples/window", "crate::fill")]
+
+
 def test_a_private_item_is_no_crate_wide_name_outside_its_module() -> None:
     """A name no path or import resolves falls back to the crate's one symbol so named, but
     a private item is seen only from its module and those inside it: reqwest's parameter
