@@ -495,6 +495,10 @@ class Candidate:
     budget unused (`_widen`)."""
     split: bool = False
     """A part made by splitting an oversized target (even into one part: a single line)."""
+    repack: Callable[[str, int], tuple[str, str, TypeFacts, bool]] | None = None
+    """A function's or impl block's pack and type facts made again for one part of it: (the
+    part's text, tokens the pack may take) -> (pack, header, facts, rustdoc used), the
+    dependencies that part names first."""
 
     def target_tokens_estimate(self) -> int:
         return _est_tokens_of(len(self.target) if self.target_chars < 0 else self.target_chars)
@@ -933,6 +937,22 @@ class CandidateMaker:
         target = str(col["text"][row])  # a split target's whole has let go of its own
         cand.pack, used, _ = self.packer.pack(cand.dependencies, cand.commit_index, set(), own,
                                               room // 2, target=target)
+        shown_rows: frozenset[int] = frozenset()  # left out: the code around shows them
+
+        def repack(part: str, tokens: int) -> tuple[str, str, TypeFacts, bool]:
+            """The pack and type facts for one part of a split target: what it names
+            first (the parts of a split function shared their whole's, the pack an eighth of
+            the budget, the facts of every part: bottom's `draw_data` part 5 of 5 left 739
+            tokens unused and lacked three functions it calls)."""
+            words = set(_WORD.findall(part))
+            named = [sid for sid in cand.dependencies if _simple_name(sid) in words]
+            pack, part_used, _ = self.packer.pack(
+                list(dict.fromkeys([*named, *cand.dependencies])), cand.commit_index, set(),
+                own, tokens, shown_rows, target)
+            return (pack, *self.packer.facts([row], part_used, cand.commit_index,
+                                             not declaration, self._header_limit(cand.scale)))
+
+        cand.repack = repack
         # A declaration without a body (in a trait or an extern block) is its signature: the
         # header showed the whole target (rust-sdl2: 90 function samples).
         declaration = col["kind"][row] in _FN_KINDS and "{" not in target
@@ -965,6 +985,7 @@ class CandidateMaker:
                                                   own, room // 2, shown, target)
                     prefix, suffix = around(pack)
                     if shown <= in_view(prefix, suffix):
+                        shown_rows = frozenset(shown)
                         cand.pack, cand.prefix, cand.suffix = pack, prefix, suffix
                         cand.shown_elsewhere = [
                             (own_file[r], f"// from {cand.path} ({col['module'][r]})\n"
@@ -1881,6 +1902,11 @@ def _finished_scales(staging: Path) -> dict[str, _ScaleResult]:
                 marker.unlink()
     keep = {staging / name.format(scale) for scale in finished
             for name in (_SCALE_DONE, _SCALE_SIGNATURES)}
+    # The ids the cross-scale check dropped, once it has run (all scales finished then):
+    # taken out of the held-out files already, while the saved signatures still list them,
+    # so the check is not made again. A scale made again here writes the same rows (the
+    # build is deterministic), and the same ids are dropped from them.
+    keep.add(staging / _CROSS_SCALE)
     keep.update(path for scale in finished for path in staging.glob(f"*/{scale}-*.parquet"))
     for path in sorted(staging.rglob("*"), reverse=True):
         if path in keep:
@@ -2634,7 +2660,7 @@ def _split_candidates(candidates: Iterator[Candidate], budget: int, stats: Scale
                 dependencies=cand.dependencies, part=k, parts=len(parts),
                 split_note=_split_note(cuts_inside, k), piece_ends=part_pieces[k], split=True,
                 fill=partial(_fill_part, cand, pack_chars, tail_chars if k == 0 else None,
-                             k == len(parts) - 1))
+                             k == len(parts) - 1, budget))
             if offset_bytes >= 0:
                 offset_bytes += nbytes
 
@@ -2744,6 +2770,14 @@ def _parts_tokens(parts: list[str], start: int, known: Sequence[tuple[int, int, 
     return tokens
 
 
+_WORD = re.compile(r"\w+")
+
+
+def _simple_name(sid: str) -> str:
+    """The last segment of a symbol id (`.|crate::a::Foo::new` -> `new`)."""
+    return sid.rpartition("::")[2].rpartition("|")[2]
+
+
 def _split_note(cuts_inside: list[bool], part: int) -> str:
     """How part `part` was cut from its whole: at item boundaries, or at a line break inside
     an item where one item alone was too large (at its start, its end or both)."""
@@ -2756,14 +2790,24 @@ def _split_note(cuts_inside: list[bool], part: int) -> str:
 
 
 def _fill_part(whole: Candidate, pack_chars: int, prefix_chars: int | None, last: bool,
-               part: Candidate) -> None:
+               budget: int, part: Candidate) -> None:
     """A part's context: its whole's (completed now if it was not), the pack cut to
     `pack_chars`; the first part (`prefix_chars` given) gets the tail of the code before the
-    whole, the last the code after it."""
+    whole, the last the code after it. A function's or impl block's part gets a pack of its
+    own (Candidate.repack) in what the budget leaves it: all of that for a part between
+    two others, half for the first and the last, whose code around the whole takes the
+    rest."""
     whole.complete()
     part.pack = whole.pack if len(whole.pack) <= pack_chars else _head_lines(
         whole.pack, pack_chars)
     part.header, part.facts, part.rustdoc_used = whole.header, whole.facts, whole.rustdoc_used
+    if whole.repack is not None:
+        left = budget - _est_tokens(part.target) - _est_tokens(whole.header) - (
+            _est_tokens(part.prefix) if prefix_chars is None else _est_tokens_of(prefix_chars))
+        if prefix_chars is not None or last:
+            left //= 2
+        part.pack, part.header, part.facts, part.rustdoc_used = whole.repack(
+            part.target, max(left, _est_tokens(part.pack)))
     part.dependencies = whole.dependencies
     if prefix_chars is not None:
         part.prefix = _tail_lines(whole.prefix, prefix_chars)

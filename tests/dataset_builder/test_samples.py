@@ -2631,6 +2631,32 @@ def test_the_first_and_last_parts_of_a_split_function_get_its_context(tmp_path: 
     assert last["suffix"].count("pub fn after_") >= 5, last["suffix"]
 
 
+def test_each_part_of_a_split_function_gets_the_definitions_it_calls(tmp_path: Path) -> None:
+    """The parts of a split function shared their whole's pack, an eighth of the budget,
+    filled in the whole's order: a later part showed none of the functions it calls
+    (bottom: 342 of 486 split function parts lacked one, with room left unused)."""
+    import re
+
+    helpers = "".join(f"pub fn helper_{k}(x: u32) -> u32 {{\n    let y = x.wrapping_mul({k});\n"
+                      f"    y.rotate_left({k % 7}) ^ {k * 31}\n}}\n" for k in range(30))
+    body = "".join(f"    total += crate::helpers::helper_{j // 12}(input) + {j};\n"
+                   for j in range(360))
+    target = ("pub fn long_function(input: u32) -> u32 {\n    let mut total = 0;\n"
+              + body + "    total\n}\n")
+    rows = _one_commit_samples(tmp_path, {
+        "src/lib.rs": "pub mod helpers;\npub mod work;\n",
+        "src/helpers.rs": helpers,
+        "src/work.rs": target})
+    parts = sorted((r for r in rows if r["scale"] == "micro" and r["name"] == "long_function"),
+                   key=lambda r: r["part"])
+    assert len(parts) >= 3
+    for part in parts:
+        called = set(re.findall(r"helper_(\d+)\(input\)", part["target"]))
+        shown = set(re.findall(r"pub fn helper_(\d+)\(", part["context"]))
+        assert called <= shown, (part["part"], sorted(called - shown, key=int))
+        assert part["target_tokens"] + part["context_tokens"] <= 2048
+
+
 def test_a_held_out_sample_that_repeats_train_code_at_another_scale_is_dropped(
         tmp_path: Path) -> None:
     """The leakage check was per scale: a module file that is one function was a test
@@ -2737,6 +2763,40 @@ def _code_at_two_scales(tmp_path: Path, moved: bool = False) -> Path:
         steps.append(Commit("move", rename={"src/one.rs": "src/moved.rs"}, write={
             "src/lib.rs": lib.replace("pub mod one;", "pub mod moved;")}))
     return make_repo(tmp_path / "repo", steps).path
+
+
+def test_a_run_killed_after_the_cross_scale_drop_resumes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Killed after the cross-scale check had written its list of dropped ids and taken
+    them out of the held-out files, a run could never resume: the resume removed the list,
+    and the check made again found the scales' signatures naming rows no longer written
+    (`KeyError: ('large', …)` on every rerun, nom). It ends as an uninterrupted run does."""
+    import os
+
+    import dataset_builder.samples as samples_module
+
+    repo = _code_at_two_scales(tmp_path)
+    args = ["--repo", str(repo), "--quiet", "--rustdoc", "none"]
+    clean = tmp_path / "clean"
+    assert main([*args, "--out", str(clean)]) == 0
+    original = samples_module._drop_cross_scale_leaks
+    test_pid = os.getpid()
+
+    def killed_after(staging: Path, stats: Any, config: Any) -> None:
+        original(staging, stats, config)
+        if os.getpid() != test_pid:  # the samples stage's own (forked) process, as kill -9
+            os._exit(137)
+        raise RuntimeError("not in a child")
+
+    monkeypatch.setattr(samples_module, "_drop_cross_scale_leaks", killed_after)
+    out = tmp_path / "out"
+    assert main([*args, "--out", str(out)]) != 0
+    assert list(out.glob(".samples-*/.cross-scale.json"))
+    monkeypatch.setattr(samples_module, "_drop_cross_scale_leaks", original)
+    assert main([*args, "--out", str(out)]) == 0
+    assert read_samples(out).sort_by("id").equals(read_samples(clean).sort_by("id"))
+    scales = json.loads((out / "manifest.json").read_text())["samples"]["scales"]
+    assert scales == json.loads((clean / "manifest.json").read_text())["samples"]["scales"]
 
 
 def test_a_finished_scale_without_its_signatures_is_made_again(tmp_path: Path) -> None:
