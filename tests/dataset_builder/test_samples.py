@@ -1010,10 +1010,10 @@ def test_inline_type_of_a_call_returning_self_is_its_owner() -> None:
 def test_lsh_band_layouts_given_to_datasketch_are_its_own_choice() -> None:
     from datasketch.lsh import _optimal_param
 
-    from dataset_builder.quality import LSH_PARAMS
+    from dataset_builder.quality import LSH_PARAMS, LSH_WEIGHTS
 
     for (threshold, num_perm), layout in LSH_PARAMS.items():
-        assert _optimal_param(threshold, num_perm, 0.5, 0.5) == layout
+        assert _optimal_param(threshold, num_perm, *LSH_WEIGHTS) == layout
 
 
 def test_default_index_imports_no_scipy_integrate_and_other_settings_still_work() -> None:
@@ -1021,10 +1021,10 @@ def test_default_index_imports_no_scipy_integrate_and_other_settings_still_work(
             "from dataset_builder.quality import NearDuplicateIndex\n"
             "index = NearDuplicateIndex()\n"
             "assert 'scipy.integrate' not in sys.modules, 'imported'\n"
-            "assert (index.lsh.b, index.lsh.r) == (14, 9)\n"
+            "assert (index.lsh.b, index.lsh.r) == (20, 6)\n"
             "other = NearDuplicateIndex(threshold=0.8)\n"  # chosen by datasketch, with scipy
             "from datasketch.lsh import _optimal_param\n"
-            "assert (other.lsh.b, other.lsh.r) == _optimal_param(0.8, 128, 0.5, 0.5)\n"
+            "assert (other.lsh.b, other.lsh.r) == _optimal_param(0.8, 128, 0.1, 0.9)\n"
             "assert hasattr(sys.modules['scipy.integrate'], 'solve_ivp')\n")  # the real one
     subprocess.run([sys.executable, "-c", code], check=True)
 
@@ -1040,14 +1040,15 @@ def test_near_duplicate_index_finds_edited_copies() -> None:
 
 
 def test_insert_unless_near_equals_datasketch_query_then_insert() -> None:
-    """The combined query and insert keeps what datasketch's own query, then insert, keeps,
-    under the same band keys."""
+    """The combined query and insert keeps what datasketch's own query, its candidates
+    compared by MinHash estimate, then insert, keeps, under the same band keys."""
     from datasketch import MinHashLSH
 
     from dataset_builder.quality import Signature
 
     index = NearDuplicateIndex()
-    reference = MinHashLSH(threshold=0.7, num_perm=128, params=(14, 9))
+    reference = MinHashLSH(threshold=0.7, num_perm=128, params=(20, 6))
+    stored: dict[str, np.ndarray] = {}
     rng = np.random.default_rng(11)
     bases = rng.integers(0, 2**32, size=(30, 128), dtype=np.uint32)
     inserted = 0
@@ -1056,9 +1057,11 @@ def test_insert_unless_near_equals_datasketch_query_then_insert() -> None:
         changed = rng.choice(128, size=int(rng.integers(0, 128)), replace=False)
         values[changed] = rng.integers(0, 2**32, size=len(changed), dtype=np.uint32)
         signature = Signature(values)
-        expected = not reference.query(signature)
+        expected = not [key for key in reference.query(signature)
+                        if np.mean(stored[key] == values) >= 0.7]
         if expected:
             reference.insert(str(k), signature)
+            stored[str(k)] = values
         assert index.insert_unless_near(str(k), signature) == expected
         inserted += expected
     assert 30 < inserted < 270  # both outcomes were exercised
@@ -1072,6 +1075,39 @@ def test_insert_unless_near_equals_datasketch_query_then_insert() -> None:
                                                              dtype=np.uint32)))
 
 
+def test_near_duplicates_are_pairs_whose_estimate_reaches_the_threshold() -> None:
+    """A pair is a near duplicate where its MinHash estimate reaches the threshold: the
+    bands only find candidates. With datasketch's equal weights (14 bands of 9 rows, no
+    comparison), pairs at an estimated 0.74-0.84 were kept when no band matched (nom's
+    function scale: 452 pairs at 0.7 or more kept), and pairs well below 0.7 were dropped
+    when one did."""
+    from dataset_builder.quality import Signature
+
+    rng = np.random.default_rng(5)
+    missed_before = dropped_below_before = 0
+    for trial in range(400):
+        base = rng.integers(0, 2**32, size=128, dtype=np.uint32)
+        equal = int(rng.integers(64, 128))  # estimates from 0.5 to 1
+        other = base.copy()
+        changed = rng.choice(128, size=128 - equal, replace=False)
+        other[changed] = rng.integers(0, 2**32, size=len(changed), dtype=np.uint32)
+        index = NearDuplicateIndex()
+        index.insert_unless_near("base", Signature(base))
+        inserted = index.insert_unless_near("other", Signature(other))
+        estimate = equal / 128
+        if estimate >= 0.8:
+            assert not inserted, (trial, estimate)  # found at 0.8 with P > 0.996 per pair
+        if estimate < 0.7:
+            assert inserted, (trial, estimate)  # never dropped below the threshold
+        # What the equal-weights layout would have done with this pair.
+        rows = [(start, start + 9) for start in range(0, 126, 9)]
+        banded = any(np.array_equal(base[a:b], other[a:b]) for a, b in rows)
+        missed_before += estimate >= 0.75 and not banded
+        dropped_below_before += estimate < 0.6 and banded
+    # The old layout got these wrong, the new one none (seeded: the same draws every run).
+    assert missed_before >= 3 and dropped_below_before >= 1
+
+
 def test_compact_buckets_answer_as_datasketch_own_storage() -> None:
     """The index's buckets hold a lone key as itself; queries on signatures that share
     bands (near copies, repeats, a key inserted twice) answer as with datasketch's sets."""
@@ -1082,7 +1118,7 @@ def test_compact_buckets_answer_as_datasketch_own_storage() -> None:
 
     index = NearDuplicateIndex()
     assert all(isinstance(t, CompactBuckets) for t in index.lsh.hashtables)
-    reference = MinHashLSH(threshold=0.7, num_perm=128, params=(14, 9))
+    reference = MinHashLSH(threshold=0.7, num_perm=128, params=(20, 6))
     assert all(isinstance(t, DictSetStorage) for t in reference.hashtables)
     rng = np.random.default_rng(7)
     bases = rng.integers(0, 2**32, size=(40, 128), dtype=np.uint32)
@@ -1095,8 +1131,8 @@ def test_compact_buckets_answer_as_datasketch_own_storage() -> None:
     for k, signature in enumerate(signatures[:300]):
         index.insert(str(k), signature)
         reference.insert(str(k), signature)
-    for signature in signatures:
-        assert sorted(index.query(signature)) == sorted(reference.query(signature))
+    for signature in signatures:  # the bands' candidates (query compares them further)
+        assert sorted(index.lsh.query(signature)) == sorted(reference.query(signature))
     assert sum(isinstance(v, list) for t in index.lsh.hashtables
                for v in t._buckets.values()) > 0  # shared buckets were exercised
     buckets = CompactBuckets()
