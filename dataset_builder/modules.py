@@ -93,6 +93,9 @@ def package_dir(path: str, crate: str, roots: CrateRoots | None) -> str:
                 break
             folder = folder.rpartition("/")[0]
     parts = path.split("/")
+    if roots is not None and parts[-1] == "build.rs" and len(parts) > 1 and \
+            "/".join(parts[:-1]) in roots.packages:  # tonic's examples/build.rs: examples/
+        return "/".join(parts[:-1])
     if "src" in parts[:-1]:
         return "/".join(parts[:len(parts) - 1 - parts[::-1].index("src")])
     target = _last_target_dir(parts)
@@ -112,6 +115,14 @@ def locate_module(path: str, roots: CrateRoots | None = None) -> ModuleLocation:
         found = _below_root(path, roots)
         if found is not None:
             return found
+    if roots is not None and path.endswith("/build.rs"):
+        folder = path[:-len("/build.rs")]
+        if folder in roots.packages:
+            # A package's build script, also where the package lies in a tests or examples
+            # folder, whose conventions would make it a module `build` of the folder's
+            # crate (tonic's tests/integration_tests/build.rs: its crate samples held
+            # the test program and the build script as one crate).
+            return ModuleLocation(f"{folder}/build", "crate")
     return _conventional_module(path)
 
 
@@ -277,6 +288,10 @@ def _conventional_module(path: str) -> ModuleLocation:
             return ModuleLocation("/".join((*parts[: target + 1], stem)), "crate")
         crate = "/".join(parts[: target + 2])
         inner = rel[1:]
+        if inner == ["build.rs"]:
+            # The build script of a package there (tonic's tests/<name>/ packages, at
+            # commits whose manifests are gone by HEAD), not a module `build` of a test.
+            return ModuleLocation(f"{crate}/build", "crate")
         if len(inner) == 1 and inner[0] in ("main.rs", "mod.rs"):
             segments = []
         elif inner[-1] == "mod.rs":

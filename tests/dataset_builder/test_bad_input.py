@@ -412,6 +412,11 @@ def skip_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dic
             "vendor/dep/src/lib.rs": "pub fn v() {}\n",
             "third_party/x/lib.rs": "pub fn t() {}\n",
             "target/debug/build/out.rs": "pub fn o() {}\n",
+            "src/gen/hello.u.pb.rs": "pub struct HelloRequest;\n",
+            "src/widgets/canvas.rs": "//! Vendored from <https://github.com/fdehau/tui-rs>\n"
+                                     "pub fn draw() {}\n",
+            "src/proto.rs": "// This variable must not be referenced except by protobuf "
+                            "generated\n// code.\npub static X: u8 = 0;\n",
         }, symlink={"src/link.rs": "a.rs"}),
     ])
     # A submodule (gitlink) named like a Rust file, and a real one added by `git submodule`.
@@ -429,13 +434,13 @@ def test_skip_reasons_counted(skip_repo: tuple[Path, Path, dict[str, Any]]) -> N
     _, _, m = skip_repo
     assert m["skips"] == {
         "binary": 1,
-        "generated": 1,
+        "generated": 2,
         "non_utf8": 1,
         "submodule": 2,
         "symlink": 1,
         "target_dir": 1,
         "too_large": 1,
-        "vendored": 2,
+        "vendored": 3,
     }
     assert m["status"] == "complete"
     assert all(m["sanity"].values())
@@ -451,6 +456,7 @@ def test_skipped_files_are_rows_without_items(skip_repo: tuple[Path, Path, dict[
         "src/huge.rs": "too_large", "src/link.rs": "symlink", "gitlink.rs": "submodule",
         "deps/sub": "submodule", "vendor/dep/src/lib.rs": "vendored",
         "third_party/x/lib.rs": "vendored", "target/debug/build/out.rs": "target_dir",
+        "src/gen/hello.u.pb.rs": "generated", "src/widgets/canvas.rs": "vendored",
     }
     for path, reason in expected.items():
         assert files[path]["skip_reason"] == reason, path
@@ -458,7 +464,9 @@ def test_skipped_files_are_rows_without_items(skip_repo: tuple[Path, Path, dict[
     assert files["src/huge.rs"]["size"] > TEN_MB
     assert files["src/a.rs"]["skip_reason"] == ""
     items = pq.read_table(out / "items.parquet", columns=["path"]).column("path").to_pylist()
-    assert set(items) == {"src/lib.rs", "src/a.rs"}
+    # A mention of generated code is no marker (a hand-written file may wrap such code):
+    # the generator's file name is.
+    assert set(items) == {"src/lib.rs", "src/a.rs", "src/proto.rs"}
     # .gitmodules is not Rust: not a file row at all.
     assert ".gitmodules" not in files
 
@@ -474,13 +482,15 @@ def test_max_file_bytes_option(skip_repo: tuple[Path, Path, dict[str, Any]],
     assert code == 2, err
     assert_one_line_error(err)
     assert "no .rs file of the selected history is mined" in err
-    # huge.rs, lib.rs, a.rs and latin1.rs (binary and generated are judged before the size).
-    assert "too_large 4" in err and "binary 1" in err and "generated 1" in err
+    # huge.rs, lib.rs, a.rs, latin1.rs and proto.rs (binary, generated and vendored are
+    # judged before the size).
+    assert "too_large 5" in err and "binary 1" in err and "generated 2" in err
     code, err = run_main(capsys, "--repo", str(repo), "--out", str(out), "--quiet",
                          "--max-file-bytes", "20")  # lib.rs and a.rs fit
     assert code == 0, err
     skips = json.loads((out / "manifest.json").read_text())["skips"]
-    assert skips["too_large"] == 1 and skips["binary"] == skips["generated"] == 1  # huge.rs
+    assert skips["too_large"] == 2 and skips["binary"] == 1  # huge.rs, proto.rs
+    assert skips["generated"] == 2 and skips["vendored"] == 3
 
 
 def test_a_rust_file_that_becomes_a_symlink_ends_its_items(tmp_path: Path) -> None:

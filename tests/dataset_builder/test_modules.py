@@ -253,6 +253,29 @@ def test_a_crates_package_dir_is_the_folder_of_its_cargo_toml(tmp_path: Path) ->
         assert package_dir(path, loc.crate, roots) == "", (path, loc)
 
 
+def test_a_build_script_of_a_package_in_a_tests_folder_is_its_own_crate(
+        tmp_path: Path) -> None:
+    """tests/pkg/build.rs was module `build` of crate tests/pkg: it is the build script of
+    a package there, a crate of its own (tonic: 23 crate samples joined a test program and
+    its package's build script), and examples/build.rs, where examples/ is a package, is
+    that package's (it got crate_dir '')."""
+    roots = _roots_of(tmp_path, {
+        "Cargo.toml": '[workspace]\nmembers = ["tests/pkg", "examples"]\n',
+        "tests/pkg/Cargo.toml": _PKG, "tests/pkg/src/main.rs": "fn main() {}\n",
+        "tests/pkg/build.rs": "fn main() {}\n",
+        "examples/Cargo.toml": _PKG.replace("app", "examples"),
+        "examples/build.rs": "fn main() {}\n", "examples/src/lib.rs": ""})
+    cases = {"tests/pkg/build.rs": ("tests/pkg/build", "tests/pkg"),
+             "tests/pkg/src/main.rs": ("tests/pkg", "tests/pkg"),
+             "examples/build.rs": ("examples/build", "examples"),
+             # A package HEAD no longer has: a build script beside src/ all the same.
+             "tests/other/build.rs": ("tests/other/build", "tests/other")}
+    for path, (crate, folder) in cases.items():
+        loc = locate_module(path, roots)
+        assert loc.crate == crate, path
+        assert package_dir(path, loc.crate, roots) == folder, path
+
+
 def test_module_facts_of_a_parse() -> None:
     """Inline modules, `mod` declarations and use paths, each with the module it is in (the
     module graph tests above see files only through these facts)."""

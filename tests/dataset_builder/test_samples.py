@@ -2576,6 +2576,36 @@ def _one_commit_samples(tmp_path: Path, files: dict[str, str]) -> list[dict[str,
     return list(read_samples(out).to_pylist())
 
 
+def test_a_split_files_parts_have_headers_about_what_they_show(tmp_path: Path) -> None:
+    """Every part of a split module file, group or crate showed its whole's pack and type
+    facts (nom's crate parts: 3,872 of 6,110 function lines named a function the part did
+    not show); a part's are those of the items it names."""
+    import re
+
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    helpers = "".join(f"pub fn help_{k}(value: u64) -> u64 {{\n    value ^ {k}\n}}\n"
+                      for k in range(60))
+    users = "".join(f"pub fn user_{k}(value: u64) -> u64 {{\n    let doubled = value * 2;\n"
+                    f"    crate::util::help_{k}(doubled)\n}}\n" for k in range(60))
+    repo = make_repo(tmp_path / "repo", [Commit("one", write={
+        "src/lib.rs": "pub mod util;\npub mod user;\n",
+        "src/util.rs": helpers, "src/user.rs": users})])
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc", "none",
+                 "--budgets", "1024,1024,1024,1024,1024"]) == 0
+    parts = [r for r in read_samples(out).to_pylist()
+             if r["scale"] == "medium" and r["path"] == "src/user.rs" and r["parts"] > 2]
+    assert parts
+    for part in parts:
+        called = set(re.findall(r"help_(\d+)\(doubled\)", part["target"]))
+        in_header = set(re.findall(r"^// function pub fn help_(\d+)\(", part["context"],
+                                   re.MULTILINE))
+        in_pack = set(re.findall(r"^pub fn help_(\d+)\(", part["context"], re.MULTILINE))
+        assert in_header and in_header <= called, (part["part"], in_header - called)
+        assert in_pack <= called  # what the budget leaves of it after the header
+
+
 def test_a_traits_associated_types_are_its_declarations_not_its_prose(tmp_path: Path) -> None:
     """The header listed the words after "type" in a trait's doc comments as associated
     types (image's `trait Pixel (associated types: that, Subpixel)`)."""
