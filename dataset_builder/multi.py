@@ -6,7 +6,8 @@ Each repository is built into OUT/repos/<label>/ exactly as a single-repository 
 manifest, resumable, skipped when complete for the same config), several at a time in worker
 processes. The combined OUT/ then holds:
 
-* samples/{train,valid,test}/<label>-*.parquet: every repository's samples; a `--holdout-repo`
+* samples/{train,valid,test}/<label>.parquet: every repository's samples (its scales in one
+  file; the `scale` column tells them apart); a `--holdout-repo`
   has all of its samples in test (a split by whole repository), the others keep their time
   split;
 * a cross-repository leakage check: a test sample whose target is a near-duplicate (MinHash
@@ -183,6 +184,9 @@ def build_many(paths: list[str], out: Path, config: dict[str, Any],
     if unknown:
         raise RepoError(f"--holdout-repo {', '.join(unknown)}: not among the repositories "
                         f"({', '.join(labels)})")
+    if set(holdout) == set(labels):
+        raise RepoError("--holdout-repo names every repository: nothing would be left to "
+                        "train on (hold out some of them)")
     jobs = [RepoJob(label, path, str(out / REPOS_DIR / label), config)
             for label, path in zip(labels, paths, strict=True)]
     manifests: dict[str, dict[str, Any]] = {}

@@ -493,6 +493,9 @@ class Candidate:
     around: _Around | None = None
     """A function's file text around it, to widen the code shown once exact counts leave
     budget unused (`_widen`)."""
+    own_in_pack: list[tuple[str, str]] = field(default_factory=list)
+    """(piece, pack block) of each definition of the target's own file that the pack shows:
+    taken out of the pack by `_widen` where the widened code around the target shows it."""
     split: bool = False
     """A part made by splitting an oversized target (even into one part: a single line)."""
     repack: Callable[[str, int], tuple[str, str, TypeFacts, bool]] | None = None
@@ -981,8 +984,8 @@ class CandidateMaker:
 
                 shown = in_view(cand.prefix, cand.suffix)
                 if shown:
-                    pack, _, _ = self.packer.pack(cand.dependencies, cand.commit_index, set(),
-                                                  own, room // 2, shown, target)
+                    pack, used_now, _ = self.packer.pack(cand.dependencies, cand.commit_index,
+                                                         set(), own, room // 2, shown, target)
                     prefix, suffix = around(pack)
                     if shown <= in_view(prefix, suffix):
                         shown_rows = frozenset(shown)
@@ -990,6 +993,13 @@ class CandidateMaker:
                         cand.shown_elsewhere = [
                             (own_file[r], f"// from {cand.path} ({col['module'][r]})\n"
                                           f"{own_file[r]}\n") for r in sorted(shown)]
+                        own_file.update((r, self.packer.piece(r, cand.commit_index))
+                                        for r in used_now if col["path"][r] == cand.path
+                                        and r not in own_file)
+                # What widening the code around the target may bring into view twice.
+                cand.own_in_pack = [
+                    (piece, f"// from {cand.path} ({col['module'][r]})\n{piece}\n")
+                    for r, piece in own_file.items() if r not in shown_rows]
                 # At most _AROUND_TOKENS either side: a batch of 2,000 impl samples holds
                 # this much each.
                 reach = min(room, _AROUND_TOKENS) * _AROUND_CHARS_PER_TOKEN
@@ -2556,7 +2566,33 @@ def _widen(cand: Candidate, chars: int, redactions: Counter[str]) -> bool:
     cand.prefix = redact(added_before, redactions) + cand.prefix
     cand.suffix = cand.suffix + redact(added_after, redactions)
     around.prefix_chars, around.suffix_chars = len(prefix), len(suffix)
+    # A definition of the file that the pack shows and the widened code now shows too
+    # leaves the pack (tonic: 140 function samples showed one twice), to come back if a
+    # cut takes it out of view again (_restore_shown).
+    in_view = [(piece, block) for piece, block in cand.own_in_pack
+               if piece in cand.prefix or piece in cand.suffix]
+    for piece, _ in in_view:
+        cand.pack = _drop_from_pack(cand.pack, piece)
+    if in_view:
+        cand.shown_elsewhere = [*cand.shown_elsewhere, *in_view]
+        cand.own_in_pack = [entry for entry in cand.own_in_pack if entry not in in_view]
     return True
+
+
+# A pack's "// from path (module)" line with none of its definitions left after it.
+_EMPTY_PACK_GROUP = re.compile(r"^// from [^\n]*\n(?=// from |\Z)", re.MULTILINE)
+
+
+def _drop_from_pack(pack: str, piece: str) -> str:
+    """The pack without the definition `piece` (a whole line run of it)."""
+    at = -1
+    while True:
+        at = pack.find(piece + "\n", at + 1)
+        if at <= 0 or pack[at - 1] == "\n":
+            break
+    if at < 0:
+        return pack
+    return _EMPTY_PACK_GROUP.sub("", pack[:at] + pack[at + len(piece) + 1:])
 
 
 class _TargetSizer:

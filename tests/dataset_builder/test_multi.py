@@ -92,6 +92,12 @@ def test_unknown_holdout_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "not among the repositories" in capsys.readouterr().err
     assert main(["--repo", str(one), "--holdout-repo", "one", "--quiet",
                  "--out", str(tmp_path / "p")]) == 2
+    capsys.readouterr()
+    # Every repository held out: no train split at all (it exited 0 with empty train/valid).
+    assert main(["--repo", str(one), "--repo", str(two), "--holdout-repo", "one",
+                 "--holdout-repo", "two", "--out", str(tmp_path / "q"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "names every repository" in err and len(err.strip().splitlines()) == 1
 
 
 def test_holdout_by_path_where_labels_are_alike(tmp_path: Path) -> None:

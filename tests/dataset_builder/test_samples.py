@@ -2514,6 +2514,38 @@ def test_a_type_and_a_value_of_one_name_are_both_in_the_pack(tmp_path: Path) -> 
         assert "pub const Scb: Peripheral" in row["context"], row["context"]
 
 
+def test_a_definition_the_widened_code_shows_leaves_the_pack() -> None:
+    """Widening the code around a function could bring a definition of its file into view
+    that the pack showed already (tonic: 140 function samples showed one twice); it leaves
+    the pack, and comes back if a cut takes it out of view again."""
+    from dataset_builder.samples import Candidate, _Around, _shrink_context, _widen
+
+    config = "pub struct Config {\n    pub level: u8,\n}\n"
+    filler = "".join(f"pub fn filler_{k}() -> u8 {{\n    {k}\n}}\n" for k in range(30))
+    before = config + filler
+    shown = _tail_lines_of(filler, 200)
+    block = f"// from src/a.rs (crate::a)\n{config.rstrip()}\n"
+    other = "// from src/b.rs (crate::b)\npub struct Other;\n"
+    cand = Candidate(scale="micro", commit_index=0, path="src/a.rs", paths=["src/a.rs"],
+                     kind="function", name="f", lineage="src/a.rs::f", crate=".",
+                     target="pub fn f(c: &Config) -> u8 { c.level }\n", target_start_byte=0,
+                     target_end_byte=0, pack=block + other, prefix=shown,
+                     around=_Around(before, "", len(shown), 0),
+                     own_in_pack=[(config.rstrip(), block)])
+    assert _widen(cand, len(before), Counter())
+    assert "pub struct Config {" in cand.prefix
+    assert "pub struct Config" not in cand.pack and cand.pack == other
+    _shrink_context(cand, len(cand.prefix) - 100)  # the definition out of view again
+    assert "pub struct Config {" not in cand.prefix
+    assert cand.pack.startswith(block) and cand.pack.endswith(other)
+
+
+def _tail_lines_of(text: str, chars: int) -> str:
+    from dataset_builder.samples import _tail_lines
+
+    return _tail_lines(text, chars)
+
+
 def test_the_code_around_a_function_is_widened_into_unused_budget(tmp_path: Path) -> None:
     """The code around a function was sized at 3 characters a token; long identifiers run
     near 5, and lsd's function samples left a median 604 of 2,048 tokens unused. It is now
