@@ -27,7 +27,7 @@ import shutil
 import signal
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -198,7 +198,13 @@ def build_many(paths: list[str], out: Path, config: dict[str, Any],
     try:
         with tqdm(total=len(jobs), desc="repositories", unit="repo",
                   disable=not progress) as bar:
-            futures = {pool.submit(_build_one, job, sample_config): job for job in jobs}
+            # A held-out repository's own build puts every commit in test: its time split
+            # would drop its test samples that are near-duplicates of its own train ones,
+            # all of which end in test here (tower held out lost 67 samples so).
+            futures = {pool.submit(_build_one, job, sample_config if sample_config is None
+                                   or job.label not in holdout else
+                                   replace(sample_config, holdout_repos=(job.label,))): job
+                       for job in jobs}
             for future, job in futures.items():
                 manifests[job.label] = future.result()
                 bar.update(1)

@@ -74,6 +74,13 @@ def test_holdout_and_cross_repository_leakage(tmp_path: Path,
     held_leak = json.loads((held / "manifest.json").read_text())["samples"]["leakage"]
     assert held_leak["test_near_duplicates_after"] == 0
     assert test_two > 0
+    # The held-out repository's own build is all test: none of its samples is dropped as a
+    # near-duplicate of its own train split, which it no longer has.
+    own = json.loads((held / "repos" / "two" / "manifest.json").read_text())["samples"]
+    assert set(own["split_commits"]) == {"test"} and own["config"]["holdout_repos"] == ["two"]
+    assert not any(st["leakage"]["test_dropped"] for st in own["scales"].values())
+    other = json.loads((held / "repos" / "one" / "manifest.json").read_text())["samples"]
+    assert other["config"]["holdout_repos"] == [] and "train" in other["split_commits"]
     # a re-run is up to date, says so (it printed nothing) and changes nothing
     before = (held / "manifest.json").read_text()
     capsys.readouterr()
