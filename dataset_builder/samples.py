@@ -1056,6 +1056,7 @@ class CandidateMaker:
             for path in snap.module_order:
                 if path in shown:
                     crates[self._crate_of(snap, path)].append(path)
+            crate_of = {path: crate for crate, paths in crates.items() for path in paths}
             for crate, paths in crates.items():
                 if len(paths) < 2 and in_target_folder(crate):
                     # A test, example or bench of one file: its code is the module scale's
@@ -1063,10 +1064,33 @@ class CandidateMaker:
                     # A library or binary of one file is still its crate's sample.
                     self.not_made[scale]["single_file_crate"] += 1
                     continue
+                brought = self._declared_elsewhere(snap, crate, paths, crate_of, crates)
+                if brought:
+                    # What the crate declares from another folder is compiled into it: a
+                    # module its folder's crates share (`mod common;`), a file `#[path]`
+                    # names (zoxide's build.rs: `#[path = "src/cmd/cmd.rs"] mod cmd;`).
+                    paths = [p for p in snap.module_order if p in brought or p in paths]
                 rows = [r for p in paths for r in snap.by_path.get(p, [])]
                 yield self._files_candidate(scale, ci, paths, {p: texts[p] for p in paths},
                                             blobs, rows, budget, lineage=f"crate:{crate}",
                                             kind="crate", crate=crate)
+
+    def _declared_elsewhere(self, snap: Snapshot, crate: str, paths: list[str],
+                            crate_of: dict[str, str], crates: dict[str, list[str]]
+                            ) -> set[str]:
+        """The files of other crates that `crate` declares as its modules (the module
+        graph's only edges between crates) and their submodules: modules below theirs in
+        their crate."""
+        brought: set[str] = set()
+        for path in paths:
+            for dep in snap.depends_on.get(path, ()):
+                other = crate_of.get(dep)
+                if other is None or other == crate or dep in brought:
+                    continue
+                module = locate_module(dep, self.roots).module
+                brought.update(p for p in crates[other] if p == dep or module == "crate"
+                               or locate_module(p, self.roots).module.startswith(module + "::"))
+        return brought
 
     def _crate_of(self, snap: Snapshot, path: str) -> str:
         """The crate of a file: its items' (they carry it), else where its path puts it (a
@@ -2462,9 +2486,10 @@ def _render(candidate: Candidate, mode: str) -> _Rendered:
     if candidate.parts > 1:
         context_parts.append(f"// part {candidate.part + 1} of {candidate.parts} of "
                              f"{candidate.path} ({candidate.split_note})\n")
-    if prefix or candidate.scale == "medium":
+    if prefix or candidate.scale in ("micro", "small", "medium"):
         # A module file's sample names its file too (its path says which module it is;
-        # axum's said it in 8 of 706), as a function's and a module group's do.
+        # axum's said it in 8 of 706), as a function's and a module group's do; so does a
+        # function or impl block at the very top of its file (tonic: 53 said nothing).
         context_parts.append(f"// file: {candidate.prefix_path or candidate.path}\n")
     context_parts.append(prefix)
     return _Rendered("".join(context_parts), target, suffix, source, skipped, tokens)

@@ -2608,6 +2608,29 @@ def _one_commit_samples(tmp_path: Path, files: dict[str, str]) -> list[dict[str,
     return list(read_samples(out).to_pylist())
 
 
+def test_a_crate_sample_holds_the_modules_it_declares_from_elsewhere(tmp_path: Path) -> None:
+    """A module a crate declares from another folder is compiled into it: a build script's
+    `#[path = "src/cmd.rs"] mod cmd;` (zoxide), a test crate's `#[path = "../common/mod.rs"]
+    mod common;` with the shared module's own submodules. Module groups held them, crate
+    samples did not."""
+    rows = _one_commit_samples(tmp_path, {
+        "src/main.rs": "mod cmd;\nfn main() { cmd::run(); }\n",
+        "src/cmd.rs": "pub fn run() -> u8 {\n    7\n}\n",
+        "build.rs": '#[path = "src/cmd.rs"]\nmod cmd;\nfn main() { cmd::run(); }\n',
+        "tests/common/mod.rs": "pub mod server;\npub fn setup() -> u8 {\n    1\n}\n",
+        "tests/common/server.rs": "pub fn serve() -> u8 {\n    2\n}\n",
+        "tests/api/main.rs": ('#[path = "../common/mod.rs"]\nmod common;\nmod helpers;\n'
+                              "#[test]\nfn t() { common::setup(); helpers::h(); }\n"),
+        "tests/api/helpers.rs": "pub fn h() -> u8 {\n    3\n}\n",
+    })
+    crates = {r["crate"]: r["paths"] for r in rows if r["scale"] == "full"}
+    assert crates["build"] == ["src/cmd.rs", "build.rs"]
+    assert crates["tests/api"][-1] == "tests/api/main.rs"
+    assert set(crates["tests/api"]) == {"tests/common/server.rs", "tests/common/mod.rs",
+                                        "tests/api/helpers.rs", "tests/api/main.rs"}
+    assert crates["."] == ["src/cmd.rs", "src/main.rs"]  # its own crate's files only
+
+
 def test_a_split_files_parts_have_headers_about_what_they_show(tmp_path: Path) -> None:
     """Every part of a split module file, group or crate showed its whole's pack and type
     facts (nom's crate parts: 3,872 of 6,110 function lines named a function the part did
