@@ -2695,6 +2695,31 @@ def test_a_split_files_parts_have_headers_about_what_they_show(tmp_path: Path) -
         assert in_pack <= called  # what the budget leaves of it after the header
 
 
+def test_a_crate_part_shows_what_another_part_defines(tmp_path: Path) -> None:
+    """A split crate's parts left out of their packs every file of the crate, though a part
+    shows only its own code: h2's and async-std's crate parts had no pack at all, and named
+    types another part defined, shown nowhere."""
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    types = ("pub struct Settings {\n    pub level: u8,\n    pub name: String,\n}\n"
+             + "".join(f"pub fn filler_{k}(value: u64) -> u64 {{\n    value ^ {k}\n}}\n"
+                       for k in range(50)))
+    users = "".join(f"pub fn user_{k}(s: &crate::types::Settings) -> u8 {{\n"
+                    f"    s.level + {k}\n}}\n" for k in range(50))
+    repo = make_repo(tmp_path / "repo", [Commit("one", write={
+        "src/lib.rs": "pub mod types;\npub mod user;\n",
+        "src/types.rs": types, "src/user.rs": users})])
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc", "none",
+                 "--budgets", "1024,1024,1024,1024,1024"]) == 0
+    parts = [r for r in read_samples(out).to_pylist()
+             if r["scale"] == "full" and r["parts"] > 1 and "user_" in r["target"]
+             and "pub struct Settings" not in r["target"]]
+    assert parts
+    for part in parts:
+        assert "pub struct Settings {" in part["context"], part["context"][:400]
+
+
 def test_a_traits_associated_types_are_its_declarations_not_its_prose(tmp_path: Path) -> None:
     """The header listed the words after "type" in a trait's doc comments as associated
     types (image's `trait Pixel (associated types: that, Subpixel)`)."""
