@@ -29,7 +29,7 @@ from dataset_builder.modules import (
 )
 from dataset_builder.rust_items import Item, UsePath
 
-_NOT_SAVED = ("path_ids", "glob_prefixes")
+_NOT_SAVED = ("path_ids", "glob_prefixes", "module_heads")
 EARLIER_DEFS = 7  # earlier definers kept per symbol (SymbolTable.earlier_defs)
 
 
@@ -193,6 +193,10 @@ class SymbolTable:
     # the state.
     glob_prefixes: dict[str, set[str]] = field(
         default_factory=lambda: defaultdict(set), compare=False, repr=False)
+    # The id of each module (or type) some defined symbol lies in ("crate|crate::a" for
+    # ".|crate::a::Foo") -> how many do: `a::Foo` from a module that declares `mod a;`
+    # names that module, whatever else of the crate is called `a`. Rebuilt from `owners`.
+    module_heads: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     def __getstate__(self) -> dict[str, object]:
         return {k: v for k, v in self.__dict__.items() if k not in _NOT_SAVED}
@@ -212,12 +216,14 @@ class SymbolTable:
         self.__dict__.setdefault("path_mod_prefixes", {})
         self.__dict__["path_ids"] = {}
         self.__dict__["glob_prefixes"] = defaultdict(set)
+        self.__dict__["module_heads"] = {}
         for sid in self.owners:
             self._index_prefix(sid)
 
     def _index_prefix(self, sid: str) -> None:
         head, _, last = sid.rpartition("::")
         self.glob_prefixes[last].add(head)
+        self.module_heads[head] = self.module_heads.get(head, 0) + 1
 
     def _unindex_prefix(self, sid: str) -> None:
         head, _, last = sid.rpartition("::")
@@ -226,6 +232,7 @@ class SymbolTable:
             bucket.discard(head)
             if not bucket:
                 del self.glob_prefixes[last]
+        _release_one(self.module_heads, head)
 
     def define_file(self, path: str, loc: ModuleLocation, items: list[Item],
                     uses: list[UsePath] | None = None, roots: CrateRoots | None = None
@@ -530,6 +537,13 @@ class SymbolTable:
             segments[0] = item.self_type or item.name
         if segments[0] in ("crate", "self", "super"):
             absolute = resolve_use_path("::".join(segments), module)
+            head = None
+        elif symbol_id(crate, f"{module}::{segments[0]}") in self.module_heads and \
+                segments[0][:1].islower():
+            # A child module (`mod message;`, then `message::Field::new`): a path's first
+            # segment names a module or type first, never the crate's function so named
+            # (prost-derive's `message::Field` bound `crate::message`, a proc macro).
+            absolute = "::".join([module, *segments])
             head = None
         else:
             # `Type::method`, `Enum::Variant`, `module::function`: resolve the first segment

@@ -415,6 +415,25 @@ fn again() { fill_window(); }
     assert list(world.table.path_mods) == [("examples/window", "crate::fill")]
 
 
+def test_a_paths_first_segment_is_a_child_module_before_a_crate_wide_name() -> None:
+    """`mod message;` then `message::Field::new`: the child module, not the crate's one
+    function named `message` (prost-derive's proc macro; 41 item versions of prost bound
+    it, and their packs showed the macro instead of `field::message::Field`)."""
+    world = World({
+        "src/lib.rs": "pub mod field;\npub fn message(input: u8) -> u8 { input }\n",
+        "src/field/mod.rs": "mod message;\nfn parse() { message::Field::new(); }\n",
+        "src/field/message.rs": ("pub struct Field;\n"
+                                 "impl Field {\n    pub fn new() -> Self { Field }\n}\n"),
+    })
+    assert world.resolve("src/field/mod.rs", "function:parse", "message::Field::new") == \
+        ".|crate::field::message::Field::new"
+    # Gone with its last symbol: the name is the crate's function again.
+    world.add("src/field/message.rs", "")
+    assert world.resolve("src/field/mod.rs", "function:parse", "message::Field::new") == \
+        ".|crate::message"
+    assert ".|crate::field::message" not in world.table.module_heads
+
+
 def test_a_private_item_is_no_crate_wide_name_outside_its_module() -> None:
     """A name no path or import resolves falls back to the crate's one symbol so named, but
     a private item is seen only from its module and those inside it: reqwest's parameter
