@@ -1907,8 +1907,9 @@ def test_rustdoc_documents_at_most_max_crates_the_largest_first(
 
 def test_impl_member_boundaries_are_indented_member_starts() -> None:
     """An impl block may be split where an indented line starts a member (after any
-    visibility and qualifiers), an attribute or a doc comment; line indexes as splitlines
-    counts them, the first line never."""
+    visibility and qualifiers), an attribute or a doc comment, but not between a member and
+    the doc comments and attributes before it (h2: parts ended in the doc of a method the
+    next part began with); line indexes as splitlines counts them, the first line never."""
     from types import SimpleNamespace
 
     from dataset_builder.samples import CandidateMaker
@@ -1932,7 +1933,7 @@ def test_impl_member_boundaries_are_indented_member_starts() -> None:
     ]
     text = "\r\n".join(lines)
     maker: Any = SimpleNamespace(h=SimpleNamespace(col={"text": [text]}))
-    assert CandidateMaker._member_boundaries(maker, 0) == [1, 2, 3, 4, 5, 6, 7, 8, 13]
+    assert CandidateMaker._member_boundaries(maker, 0) == [1, 4, 5, 6, 7, 8, 13]
 
 
 def test_a_module_whose_group_cannot_fit_is_counted_not_made(tmp_path: Path) -> None:
