@@ -121,7 +121,8 @@ def locate_module(path: str, roots: CrateRoots | None = None) -> ModuleLocation:
             # A package's build script, also where the package lies in a tests or examples
             # folder, whose conventions would make it a module `build` of the folder's
             # crate (tonic's tests/integration_tests/build.rs: its crate samples held
-            # the test program and the build script as one crate).
+            # the test program and the build script as one crate). Only a package's: a
+            # test's module may be named `build` (cargo's tests/testsuite/build.rs).
             return ModuleLocation(f"{folder}/build", "crate")
     return _conventional_module(path)
 
@@ -288,10 +289,6 @@ def _conventional_module(path: str) -> ModuleLocation:
             return ModuleLocation("/".join((*parts[: target + 1], stem)), "crate")
         crate = "/".join(parts[: target + 2])
         inner = rel[1:]
-        if inner == ["build.rs"]:
-            # The build script of a package there (tonic's tests/<name>/ packages, at
-            # commits whose manifests are gone by HEAD), not a module `build` of a test.
-            return ModuleLocation(f"{crate}/build", "crate")
         if len(inner) == 1 and inner[0] in ("main.rs", "mod.rs"):
             segments = []
         elif inner[-1] == "mod.rs":

@@ -19,6 +19,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import hashlib
+import itertools
 import json
 import math
 import multiprocessing as mp
@@ -447,6 +448,10 @@ _AROUND_CHARS_PER_TOKEN = 6
 _AROUND_TOKENS = 4096
 
 
+# Candidate.repack's result: pack, header, facts, whether rustdoc gave facts, own_in_pack.
+_Repacked = tuple[str, str, TypeFacts, bool, list[tuple[str, str]]]
+
+
 @dataclass
 class Candidate:
     scale: str
@@ -498,10 +503,10 @@ class Candidate:
     taken out of the pack by `_widen` where the widened code around the target shows it."""
     split: bool = False
     """A part made by splitting an oversized target (even into one part: a single line)."""
-    repack: Callable[[str, int], tuple[str, str, TypeFacts, bool]] | None = None
-    """A function's or impl block's pack and type facts made again for one part of it: (the
-    part's text, tokens the pack may take) -> (pack, header, facts, rustdoc used), the
-    dependencies that part names first."""
+    repack: Callable[[str, int], _Repacked] | None = None
+    """A split target's pack and type facts made again for one part of it: (the part's
+    text, tokens the pack may take) -> (pack, header, facts, rustdoc used, own_in_pack),
+    the dependencies that part names first."""
 
     def target_tokens_estimate(self) -> int:
         return _est_tokens_of(len(self.target) if self.target_chars < 0 else self.target_chars)
@@ -943,18 +948,27 @@ class CandidateMaker:
                                               room // 2, target=target)
         shown_rows: frozenset[int] = frozenset()  # left out: the code around shows them
 
-        def repack(part: str, tokens: int) -> tuple[str, str, TypeFacts, bool]:
+        # What repack needs, as plain values: a closure over the candidate would make each
+        # one a reference cycle, left to the cyclic collector (winit: 321,000 unreachable
+        # objects held past the function scale).
+        deps, commit_index, path = cand.dependencies, cand.commit_index, cand.path
+        header_limit = self._header_limit(cand.scale)
+
+        def repack(part: str, tokens: int) -> _Repacked:
             """The pack and type facts for one part of a split target: what it names
             first (the parts of a split function shared their whole's, the pack an eighth of
             the budget, the facts of every part: bottom's `draw_data` part 5 of 5 left 739
             tokens unused and lacked three functions it calls)."""
             words = set(_WORD.findall(part))
-            named = [sid for sid in cand.dependencies if _simple_name(sid) in words]
+            named = [sid for sid in deps if _simple_name(sid) in words]
             pack, part_used, _ = self.packer.pack(
-                list(dict.fromkeys([*named, *cand.dependencies])), cand.commit_index, set(),
-                own, tokens, shown_rows, target)
-            return (pack, *self.packer.facts([row], part_used, cand.commit_index,
-                                             not declaration, self._header_limit(cand.scale)))
+                list(dict.fromkeys([*named, *deps])), commit_index, set(), own, tokens,
+                shown_rows, target)
+            in_pack = [(piece, f"// from {path} ({col['module'][r]})\n{piece}\n")
+                       for r in part_used if col["path"][r] == path and r not in shown_rows
+                       and (piece := self.packer.piece(r, commit_index))]
+            return (pack, *self.packer.facts([row], part_used, commit_index, not declaration,
+                                             header_limit), in_pack)
 
         cand.repack = repack
         # A declaration without a body (in a trait or an extern block) is its signature: the
@@ -989,14 +1003,20 @@ class CandidateMaker:
                                                          set(), own, room // 2, shown, target)
                     prefix, suffix = around(pack)
                     if shown <= in_view(prefix, suffix):
-                        shown_rows = frozenset(shown)
                         cand.pack, cand.prefix, cand.suffix = pack, prefix, suffix
-                        cand.shown_elsewhere = [
-                            (own_file[r], f"// from {cand.path} ({col['module'][r]})\n"
-                                          f"{own_file[r]}\n") for r in sorted(shown)]
                         own_file.update((r, self.packer.piece(r, cand.commit_index))
                                         for r in used_now if col["path"][r] == cand.path
                                         and r not in own_file)
+                    else:
+                        # The room a pack without them frees would move them out of view:
+                        # this view stays, and they leave the pack all the same (h2's impl
+                        # samples showed `struct State` in both).
+                        for r in shown:
+                            cand.pack = _drop_from_pack(cand.pack, own_file[r], cand.path)
+                    shown_rows = frozenset(shown)
+                    cand.shown_elsewhere = [
+                        (own_file[r], f"// from {cand.path} ({col['module'][r]})\n"
+                                      f"{own_file[r]}\n") for r in sorted(shown)]
                 # What widening the code around the target may bring into view twice.
                 cand.own_in_pack = [
                     (piece, f"// from {cand.path} ({col['module'][r]})\n{piece}\n")
@@ -1195,8 +1215,11 @@ class CandidateMaker:
             rows, used, cand.commit_index, False, self._header_limit(cand.scale))
         cand.dependencies = [d for d in direct if d not in own]
         row_names: list[str] = []
+        # Plain values for repack, no reference to the candidate (see _fill_item).
+        commit_index, header_limit = cand.commit_index, self._header_limit(cand.scale)
+        outside = [d for d in direct if d not in own]  # what the whole's items use
 
-        def repack(part: str, tokens: int) -> tuple[str, str, TypeFacts, bool]:
+        def repack(part: str, tokens: int) -> _Repacked:
             """The pack and type facts of the items a part of the split target names (every
             part showed its whole's: nom's crate parts, 3,872 of 6,110 function lines of
             their headers named a function the part did not show)."""
@@ -1210,15 +1233,17 @@ class CandidateMaker:
             # type another part defined were shown nowhere).
             defined = {r for r in part_rows if col["text"][r] in part}
             here = {col["symbol"][r] for r in defined if col["symbol"][r]}
+            # A part cut inside one long item holds no item's name: what the whole uses
+            # from outside, by the names the part holds, as for a function's part.
             part_direct = list(dict.fromkeys(
                 [*(d for r in defined for d in col["resolved"][r] or ()),
                  *(col["symbol"][r] for r in part_rows if r not in defined
-                   and col["symbol"][r])]))
-            pack, part_used, _ = self.packer.pack(part_direct, cand.commit_index, set(), here,
+                   and col["symbol"][r]),
+                 *(d for d in outside if _simple_name(d) in words)]))
+            pack, part_used, _ = self.packer.pack(part_direct, commit_index, set(), here,
                                                   tokens)
             return (pack, *self.packer.facts([r for r in part_rows if r in defined],
-                                             part_used, cand.commit_index, False,
-                                             self._header_limit(cand.scale)))
+                                             part_used, commit_index, False, header_limit), [])
 
         cand.repack = repack
 
@@ -2608,13 +2633,7 @@ def _widen(cand: Candidate, chars: int, redactions: Counter[str]) -> bool:
     # A definition of the file that the pack shows and the widened code now shows too
     # leaves the pack (tonic: 140 function samples showed one twice), to come back if a
     # cut takes it out of view again (_restore_shown).
-    in_view = [(piece, block) for piece, block in cand.own_in_pack
-               if piece in cand.prefix or piece in cand.suffix]
-    for piece, _ in in_view:
-        cand.pack = _drop_from_pack(cand.pack, piece)
-    if in_view:
-        cand.shown_elsewhere = [*cand.shown_elsewhere, *in_view]
-        cand.own_in_pack = [entry for entry in cand.own_in_pack if entry not in in_view]
+    _hide_shown(cand)
     return True
 
 
@@ -2622,16 +2641,24 @@ def _widen(cand: Candidate, chars: int, redactions: Counter[str]) -> bool:
 _EMPTY_PACK_GROUP = re.compile(r"^// from [^\n]*\n(?=// from |\Z)", re.MULTILINE)
 
 
-def _drop_from_pack(pack: str, piece: str) -> str:
-    """The pack without the definition `piece` (a whole line run of it)."""
-    at = -1
-    while True:
-        at = pack.find(piece + "\n", at + 1)
-        if at <= 0 or pack[at - 1] == "\n":
-            break
-    if at < 0:
-        return pack
-    return _EMPTY_PACK_GROUP.sub("", pack[:at] + pack[at + len(piece) + 1:])
+def _drop_from_pack(pack: str, piece: str, path: str) -> str:
+    """The pack without the definition `piece` (a whole line run of it) of the file at
+    `path`: in that file's group, not another file's same text."""
+    groups = [m.start() for m in _PACK_GROUP.finditer(pack)] + [len(pack)]
+    for start, end in itertools.pairwise(groups):
+        if not pack.startswith(f"// from {path} (", start):
+            continue
+        at = start
+        while True:
+            at = pack.find(piece + "\n", at + 1, end)
+            if at < 0 or pack[at - 1] == "\n":
+                break
+        if at >= 0:
+            return _EMPTY_PACK_GROUP.sub("", pack[:at] + pack[at + len(piece) + 1:])
+    return pack
+
+
+_PACK_GROUP = re.compile(r"^// from ", re.MULTILINE)
 
 
 class _TargetSizer:
@@ -2894,18 +2921,18 @@ def _fill_part(whole: Candidate, pack_chars: int, prefix_chars: int | None, last
     part.pack = whole.pack if len(whole.pack) <= pack_chars else _head_lines(
         whole.pack, pack_chars)
     part.header, part.facts, part.rustdoc_used = whole.header, whole.facts, whole.rustdoc_used
-    if whole.repack is not None:
-        left = budget - _est_tokens(part.target) - _est_tokens(whole.header) - (
-            _est_tokens(part.prefix) if prefix_chars is None else _est_tokens_of(prefix_chars))
-        if prefix_chars is not None or last:
-            left //= 2
-        part.pack, part.header, part.facts, part.rustdoc_used = whole.repack(
-            part.target, max(left, _est_tokens(part.pack)))
     part.dependencies = whole.dependencies
     if prefix_chars is not None:
         part.prefix = _tail_lines(whole.prefix, prefix_chars)
     if last:
         part.suffix = whole.suffix
+    if whole.repack is not None:
+        left = budget - _est_tokens(part.target) - _est_tokens(whole.header) - _est_tokens(
+            part.prefix) - _est_tokens(part.suffix)
+        if whole.around is not None and (prefix_chars is not None or last):
+            left //= 2  # the rest for the code around the function, widened into it
+        (part.pack, part.header, part.facts, part.rustdoc_used,
+         part.own_in_pack) = whole.repack(part.target, max(left, _est_tokens(part.pack)))
     if whole.around is not None and (prefix_chars is not None or last):
         # The first part's code before it, the last's after it, widened into what the part
         # leaves unused (_widen): the first part of a split function had a median of 760 to
@@ -2915,6 +2942,20 @@ def _fill_part(whole: Candidate, pack_chars: int, prefix_chars: int | None, last
                               len(part.suffix))
     part.shown_elsewhere = whole.shown_elsewhere
     _restore_shown(part)
+    _hide_shown(part)  # what the part's own pack holds and its code before shows
+
+
+def _hide_shown(cand: Candidate) -> None:
+    """Take out of the pack each definition of the target's file (Candidate.own_in_pack)
+    that the code around the target shows: kept, as _restore_shown's, for a cut to put
+    back."""
+    in_view = [(piece, block) for piece, block in cand.own_in_pack
+               if piece in cand.prefix or piece in cand.suffix]
+    for piece, _ in in_view:
+        cand.pack = _drop_from_pack(cand.pack, piece, cand.path)
+    if in_view:
+        cand.shown_elsewhere = [*cand.shown_elsewhere, *in_view]
+        cand.own_in_pack = [entry for entry in cand.own_in_pack if entry not in in_view]
 
 
 def _new_parts(candidates: Iterator[Candidate], budget: int, stats: ScaleStats,
@@ -3146,6 +3187,15 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
                         cand.pack = redact(cand.pack, redactions)
                         cand.prefix = redact(cand.prefix, redactions)
                         cand.suffix = redact(cand.suffix, redactions)
+                        # Definitions a cut may put back into the pack, or widening take out
+                        # of it, compared with the redacted code around: redacted as well
+                        # (one with an e-mail address went back into the pack unredacted).
+                        # Copies of text counted where it is shown: not counted again.
+                        uncounted: Counter[str] = Counter()
+                        cand.shown_elsewhere = [(redact(piece, uncounted), redact(block, uncounted))
+                                                for piece, block in cand.shown_elsewhere]
+                        cand.own_in_pack = [(redact(piece, uncounted), redact(block, uncounted))
+                                            for piece, block in cand.own_in_pack]
                     rows = _rows(scale, batch, history, commit_split, config, counter,
                                  repo_label, stats, inline_tokens, budget, redactions,
                                  info.roots)
@@ -3154,7 +3204,8 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
                     written_signatures.extend(final_signatures.pop(i) for i in ids[at:end])
                     for cand in cands[at:at + len(rows)]:  # rendered and written: let go
                         cand.pack = cand.prefix = cand.suffix = cand.target = cand.header = ""
-                        cand.find_boundaries = None
+                        cand.find_boundaries = cand.repack = None
+                        cand.own_in_pack = cand.shown_elsewhere = []
     kept.clear()
     _ScaleSignatures.of(written, written_signatures).save(staging, scale)
     return stats

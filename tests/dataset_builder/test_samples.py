@@ -2609,6 +2609,30 @@ def _one_commit_samples(tmp_path: Path, files: dict[str, str]) -> list[dict[str,
     return list(read_samples(out).to_pylist())
 
 
+def test_a_definition_put_back_into_the_pack_is_redacted(tmp_path: Path) -> None:
+    """A definition the code around a function shows is left out of the pack, and put back
+    when a cut takes that code away: it was compared, unredacted, with the redacted code,
+    so one holding an e-mail address went back into the pack unredacted."""
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    # Denser than the estimate's 3 characters a token: the code shown at first overruns
+    # the budget and is cut, the definition with it.
+    dense = "".join(f"const T{k}: [u8; 12] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 1, 2, {k % 10}];\n"
+                    for k in range(4))
+    source = ('pub const MAINTAINER: &str = "jane.doe@fastmail.org";\n' + dense
+              + "pub fn contact() -> &'static str {\n    MAINTAINER\n}\n")
+    repo = make_repo(tmp_path / "repo", [Commit("one", write={
+        "src/lib.rs": "pub mod a;\n", "src/a.rs": source})])
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc", "none",
+                 "--budgets", "256,2048,4096,8192,8192"]) == 0
+    rows = [r for r in read_samples(out).to_pylist() if r["name"] == "contact"]
+    assert rows
+    for row in read_samples(out).to_pylist():
+        assert "fastmail" not in row["context"] + row["target"] + row["suffix"]
+    assert any("MAINTAINER: &str = \"<EMAIL>\"" in r["context"] for r in rows)
+
+
 def test_a_function_text_that_comes_back_is_taken_where_it_was_first_written(
         tmp_path: Path) -> None:
     """A merge of the main branch into a feature branch, diffed against its first parent,
