@@ -134,7 +134,8 @@ class SampleConfig:
     valid_fraction: float = 0.1
     """The next-newest commits holding this fraction of the item changes: the valid split."""
     holdout_repos: tuple[str, ...] = ()
-    """Repository labels whose samples all go to test (other repos: train/valid by time)."""
+    """Repository labels whose samples all go to test: set by a combined build on the
+    held-out repository's own build (the others keep their split by time)."""
     near_threshold: float = 0.7
     """Jaccard similarity above which two targets are near-duplicates."""
     num_perm: int = 128
@@ -1875,10 +1876,8 @@ def _samples_of_scales(out: Path, info: RepoInfo, repo_label: str, config: Sampl
     history = History(out, staging)
     NearDuplicateIndex(config.near_threshold, config.num_perm, config.shingle)
     commit_split = time_splits(history, config)
-    if repo_label in config.holdout_repos:
+    if repo_label in config.holdout_repos:  # a held-out repository (multi.build_many)
         commit_split = ["test"] * len(commit_split)
-    elif config.holdout_repos:  # other repos give train/valid only: test is held out whole
-        commit_split = ["valid" if s == "test" else s for s in commit_split]
     extra = split_snapshots(snapshots, commit_split, history.commit_sha) \
         if config.split_snapshots else []
     extra_shas = frozenset(sha for _, sha in extra)
