@@ -43,7 +43,14 @@ from dataset_builder.gitio import (
 )
 from dataset_builder.graphs import dependency_order, graph_stats, write_graphml
 from dataset_builder.memory import return_memory
-from dataset_builder.mine import BlobCache, MinerState, WorkDir, mine_history, tree_module_facts
+from dataset_builder.mine import (
+    BlobCache,
+    MinerState,
+    WorkDir,
+    generated_at_head,
+    mine_history,
+    tree_module_facts,
+)
 from dataset_builder.modules import ModuleFacts, crate_roots, module_graph, module_rows
 from dataset_builder.plots import PLOT, SAMPLES_PLOT, Drawer, render_plot, render_samples_plot
 from dataset_builder.progress import bar as progress_bar
@@ -302,6 +309,8 @@ def build_dataset(config: MineConfig, info: RepoInfo, progress: bool = True,
                                          exclude=tuple(config.exclude)))
     with BlobReader(info.git_dir) as reader:  # and where crates the conventions miss are
         info = replace(info, roots=crate_roots(info, reader))
+        info = replace(info, rules=replace(info.rules,
+                                           generated=generated_at_head(info, reader)))
     # A build whose rename detection failed on a missing object left a note: the same
     # settings mine as it went on at once (so a resumed run finds its checkpoints).
     renames_on_hash = config.config_hash(info.head, __version__)
@@ -503,7 +512,9 @@ def _mine(config: MineConfig, info: RepoInfo, out: Path, config_hash: str, label
                     if renames_limited and config.renames else
                     {"renames_off_because": renames_limited} if renames_limited else {}),
                  # Folders holding a copy of a published crate: not mined (vendored_crate).
-                 "copied_crates": sorted(info.rules.copied_crates)},
+                 "copied_crates": sorted(info.rules.copied_crates),
+                 # Generated at the revision: every version skipped (generated).
+                 "generated_at_head": sorted(info.rules.generated)},
         # Later stages reach the code at any commit through this map.
         "repos": {label: {"path": str(info.path.resolve()), "git_dir": str(
             info.git_dir.resolve()), "head": info.head, "bare": info.bare,

@@ -100,6 +100,9 @@ class PathRules:
     """Folders that hold a copy of a published crate (copied_crate_roots)."""
     exclude: tuple[str, ...] = ()
     """The user's patterns (MineConfig.exclude)."""
+    generated: frozenset[str] = frozenset()
+    """Paths whose version at the revision says it is generated (mine.generated_at_head):
+    every version of them is, also those from before the generator wrote its header."""
 
 
 @dataclass(frozen=True, slots=True)

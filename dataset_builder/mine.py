@@ -98,6 +98,8 @@ def path_skip_reason(path: str, mode: str, rules: PathRules = NO_RULES) -> str |
         return "generated"
     if _VENDOR_DIRS.intersection(parts):
         return "vendored"
+    if path in rules.generated:
+        return "generated"
     if rules.exclude or rules.copied_crates:
         folders = list(accumulate(parts, lambda above, name: f"{above}/{name}"))
         # --exclude: fnmatch, case-sensitive (`*` also matches `/`), on the path or a folder.
@@ -114,6 +116,21 @@ def printable_path(path: str) -> str:
     if path.isascii():
         return path
     return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def generated_at_head(info: RepoInfo, reader: BlobReader) -> frozenset[str]:
+    """The .rs paths of the revision's tree that say they are generated (the header markers
+    content_skip_reason reads). Their older versions may predate the header: prost's
+    `prost-types/src/protobuf.rs`, prost-build's output, made 78 samples, 18% of its module
+    files' target tokens, from the 33 versions before the header."""
+    entries = [entry for entry in list_tree(info, info.head)
+               if path_skip_reason(entry.path, entry.mode, info.rules) is None]
+    found = set()
+    for entry, data in zip(entries, reader.read_many([e.sha for e in entries]), strict=True):
+        if data is not None and any(marker in data[:1024].lower()
+                                    for marker in _GENERATED_MARKERS):
+            found.add(entry.path)
+    return frozenset(found)
 
 
 def content_skip_reason(data: bytes | None, max_bytes: int) -> str | None:
