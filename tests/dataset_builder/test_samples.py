@@ -2739,8 +2739,12 @@ def test_a_split_files_parts_have_headers_about_what_they_show(tmp_path: Path) -
     parts = [r for r in read_samples(out).to_pylist()
              if r["scale"] == "medium" and r["path"] == "src/user.rs" and r["parts"] > 2]
     assert parts
-    for part in parts:
-        called = set(re.findall(r"help_(\d+)\(doubled\)", part["target"]))
+    parts.sort(key=lambda r: r["part"])
+    for k, part in enumerate(parts):
+        # What it shows: its code and the end of the part before it (its code-before, as
+        # far as the budget leaves it).
+        before = parts[k - 1]["target"] if k else ""
+        called = set(re.findall(r"help_(\d+)\(doubled\)", part["target"] + before))
         in_header = set(re.findall(r"^// function pub fn help_(\d+)\(", part["context"],
                                    re.MULTILINE))
         in_pack = set(re.findall(r"^pub fn help_(\d+)\(", part["context"], re.MULTILINE))
