@@ -2718,25 +2718,31 @@ def test_a_crate_sample_holds_the_modules_it_declares_from_elsewhere(tmp_path: P
     assert crates["."] == ["src/cmd.rs", "src/main.rs"]  # its own crate's files only
 
 
+def _small_budget_samples(tmp_path: Path, files: dict[str, str]) -> list[dict[str, Any]]:
+    """The samples of a repository of one commit holding `files`, every scale's budget
+    1,024 tokens (no rustdoc): module files and crates of a few hundred lines are split."""
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    repo = make_repo(tmp_path / "repo", [Commit("one", write=files)])
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc", "none",
+                 "--budgets", "1024,1024,1024,1024,1024"]) == 0
+    return list(read_samples(out).to_pylist())
+
+
 def test_a_split_files_parts_have_headers_about_what_they_show(tmp_path: Path) -> None:
     """Every part of a split module file, group or crate showed its whole's pack and type
     facts (nom's crate parts: 3,872 of 6,110 function lines named a function the part did
     not show); a part's are those of the items it names."""
     import re
 
-    from tests.dataset_builder.conftest import Commit, make_repo
-
     helpers = "".join(f"pub fn help_{k}(value: u64) -> u64 {{\n    value ^ {k}\n}}\n"
                       for k in range(60))
     users = "".join(f"pub fn user_{k}(value: u64) -> u64 {{\n    let doubled = value * 2;\n"
                     f"    crate::util::help_{k}(doubled)\n}}\n" for k in range(60))
-    repo = make_repo(tmp_path / "repo", [Commit("one", write={
-        "src/lib.rs": "pub mod util;\npub mod user;\n",
-        "src/util.rs": helpers, "src/user.rs": users})])
-    out = tmp_path / "out"
-    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc", "none",
-                 "--budgets", "1024,1024,1024,1024,1024"]) == 0
-    parts = [r for r in read_samples(out).to_pylist()
+    rows = _small_budget_samples(tmp_path, {"src/lib.rs": "pub mod util;\npub mod user;\n",
+                                            "src/util.rs": helpers, "src/user.rs": users})
+    parts = [r for r in rows
              if r["scale"] == "medium" and r["path"] == "src/user.rs" and r["parts"] > 2]
     assert parts
     parts.sort(key=lambda r: r["part"])
@@ -2756,20 +2762,14 @@ def test_a_crate_part_shows_what_another_part_defines(tmp_path: Path) -> None:
     """A split crate's parts left out of their packs every file of the crate, though a part
     shows only its own code: h2's and async-std's crate parts had no pack at all, and named
     types another part defined, shown nowhere."""
-    from tests.dataset_builder.conftest import Commit, make_repo
-
     types = ("pub struct Settings {\n    pub level: u8,\n    pub name: String,\n}\n"
              + "".join(f"pub fn filler_{k}(value: u64) -> u64 {{\n    value ^ {k}\n}}\n"
                        for k in range(50)))
     users = "".join(f"pub fn user_{k}(s: &crate::types::Settings) -> u8 {{\n"
                     f"    s.level + {k}\n}}\n" for k in range(50))
-    repo = make_repo(tmp_path / "repo", [Commit("one", write={
-        "src/lib.rs": "pub mod types;\npub mod user;\n",
-        "src/types.rs": types, "src/user.rs": users})])
-    out = tmp_path / "out"
-    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc", "none",
-                 "--budgets", "1024,1024,1024,1024,1024"]) == 0
-    parts = [r for r in read_samples(out).to_pylist()
+    rows = _small_budget_samples(tmp_path, {"src/lib.rs": "pub mod types;\npub mod user;\n",
+                                            "src/types.rs": types, "src/user.rs": users})
+    parts = [r for r in rows
              if r["scale"] == "full" and r["parts"] > 1 and "user_" in r["target"]
              and "pub struct Settings" not in r["target"]]
     assert parts
