@@ -36,6 +36,10 @@ class FilterConfig:
     """Size cap on one target part (after splitting): larger parts are dropped."""
     min_target_loc: int = 1
     """Drop targets with fewer non-blank lines."""
+    max_digit_fraction: float = 0.7
+    """Drop a sample whose target's non-space characters are more than this fraction
+    decimal digits: a table of numbers, not code (a 890 KB table of `358230,` lines: 86%;
+    code runs at a few percent, a test's matrix of float literals at about 63%)."""
 
 
 def filter_reason(target: str, config: FilterConfig) -> str | None:
@@ -55,7 +59,19 @@ def filter_reason(target: str, config: FilterConfig) -> str | None:
         return "mean_line_length"
     if _alnum_count(target) / max(1, len(target)) < config.min_alnum_fraction:
         return "alnum_fraction"
+    digits, non_space = _digits_and_non_space(target)
+    if digits > config.max_digit_fraction * non_space:
+        return "digit_fraction"
     return None
+
+
+def _digits_and_non_space(text: str) -> tuple[int, int]:
+    """ASCII decimal digits, and characters that are not ASCII whitespace (translate
+    deletes in C; code has few other spaces)."""
+    data = text.encode("ascii", "ignore")
+    digits = len(data) - len(data.translate(None, b"0123456789"))
+    spaces = len(data) - len(data.translate(None, b" \t\n\r\x0b\x0c"))
+    return digits, len(text) - spaces
 
 
 def _alnum_count(text: str) -> int:
@@ -79,6 +95,8 @@ class _PieceFacts:
     non_blank_lines: int  # counted only when the filter needs more than one
     has_non_space: bool
     alnum: int
+    digits: int
+    non_space: int
     normalised: bytes  # its words joined by single spaces, UTF-8
 
 
@@ -121,6 +139,9 @@ class PieceChecks:
             return "mean_line_length", None
         if sum(f.alnum for f in facts) / max(1, chars) < config.min_alnum_fraction:
             return "alnum_fraction", None
+        if sum(f.digits for f in facts) > config.max_digit_fraction * sum(
+                f.non_space for f in facts):
+            return "digit_fraction", None
         digest = hashlib.blake2b(digest_size=16)
         first = True
         for f in facts:
@@ -161,11 +182,13 @@ class PieceChecks:
 
     def _examine(self, piece: str) -> _PieceFacts:
         lines = piece.splitlines()
+        digits, non_space = _digits_and_non_space(piece)
         return _PieceFacts(
             chars=len(piece), lines=len(lines), longest_line=max(map(len, lines), default=0),
             non_blank_lines=sum(1 for line in lines if line.strip())
             if self.config.min_target_loc > 1 else 0,
             has_non_space=bool(piece.strip()), alnum=_alnum_count(piece),
+            digits=digits, non_space=non_space,
             normalised=" ".join(piece.split()).encode("utf-8"))
 
 

@@ -837,6 +837,9 @@ def test_filters_say_why() -> None:
     assert filter_reason("→½\n", cfg) is None  # the fraction is numeric: 1 of 3
     assert filter_reason("→—\n", cfg) == "alnum_fraction"  # arrow and dash: 0 of 3
     assert filter_reason("/ 漢字 /\n", cfg) is None  # 2 of 7
+    # A table of numbers: more than half of the non-space characters are digits.
+    assert filter_reason("    358230,\n    12,\n" * 20, cfg) == "digit_fraction"
+    assert filter_reason("let x = [1, 2, 3];\nfn f() -> u8 { 42 }\n", cfg) is None
 
 
 @pytest.mark.parametrize("min_loc", [1, 3])
@@ -848,7 +851,7 @@ def test_piece_checks_equal_the_whole_text_checks(min_loc: int) -> None:
     checks.MAX_BYTES = 200  # pieces forgotten and examined again
     # Unicode line breaks and spaces, \r\n, blank lines, symbols and letters of other scripts.
     alphabet = ["fn", "x", "_", "{", "}", ";", " ", "  ", "\t", "\n", "\r\n", "\u2028",
-                "\x1c", "\xa0", "\u3000", "é", "漢", "٣", "→", "@", "y" * 25]
+                "\x1c", "\xa0", "\u3000", "é", "漢", "٣", "→", "@", "y" * 25, "0123456789"]
     pieces_seen = [""]
     reasons: Counter[str | None] = Counter()
     for _ in range(400):
@@ -870,7 +873,7 @@ def test_piece_checks_equal_the_whole_text_checks(min_loc: int) -> None:
         own_keys = [b"piece:" + p.encode("utf-8", "surrogatepass") for p in pieces] or [b""]
         assert checks.reason_and_key(text, ends, own_keys) == checks.reason_and_key(text, None)
     assert set(reasons) == {None, "empty_target", "too_large", "max_line_length",
-                            "mean_line_length", "alnum_fraction"}, reasons
+                            "mean_line_length", "alnum_fraction", "digit_fraction"}, reasons
 
 
 def test_redaction_uses_starcoder_placeholders() -> None:
