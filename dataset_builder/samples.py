@@ -3064,7 +3064,11 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
 
     def take_older(key: str, cand: Candidate) -> None:
         first, _ = standing[key]
-        if cand.paths == first.paths and \
+        # The same file, or, for a function or impl block, the same item in a moved file
+        # (its lineage follows renames: axum's from_request.rs, moved to from_request/
+        # mod.rs, then an edit reverted there).
+        if (cand.paths == first.paths or (cand.scale in ("micro", "small")
+                                           and cand.lineage == first.lineage)) and \
                 cand.commit_index < oldest.get(key, first).commit_index:
             cand.target = ""  # the first's text, read back when written
             cand.piece_ends = cand.piece_keys = None

@@ -2698,6 +2698,36 @@ def test_a_function_text_that_comes_back_is_taken_where_it_was_first_written(
     assert manifest["micro"]["taken_at_older_snapshot"] >= 1
 
 
+def test_a_moved_function_that_comes_back_is_taken_where_it_was_first_written(
+        tmp_path: Path) -> None:
+    """The oldest copy of a text was taken only at the same path: a function whose file was
+    moved, then edited and reverted, stayed at its newest copy (axum: 6 held-out samples
+    of text first written in train commits, before the move)."""
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    stable = ("pub fn stable(values: &[u64]) -> u64 {\n"
+              "    values.iter().map(|v| v.saturating_mul(3)).sum()\n}\n")
+    edited = stable.replace("saturating_mul(3)", "saturating_mul(3).rotate_left(1)")
+    steps = [Commit("first", write={"src/lib.rs": "pub mod calc;\n", "src/calc.rs": stable})]
+    for k in range(12):
+        steps.append(Commit(f"other {k}", write={"src/lib.rs": "pub mod calc;\n" + "".join(
+            f"pub fn step_{j}(x: u64) -> u64 {{\n    x * {j} + {k}\n}}\n"
+            for j in range(k + 1))}))
+    steps.append(Commit("move", rename={"src/calc.rs": "src/calc/mod.rs"}))
+    steps.append(Commit("edit", write={"src/calc/mod.rs": edited}))
+    steps.append(Commit("back", write={"src/calc/mod.rs": stable}))
+    repo = make_repo(tmp_path / "repo", steps)
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc",
+                 "none"]) == 0
+    commits = pq.read_table(out / "commits.parquet", columns=["sha", "subject"]).to_pylist()
+    first = next(c["sha"] for c in commits if c["subject"] == "first")
+    taken = {r["commit"]: r for r in read_samples(out).to_pylist()
+             if r["scale"] == "micro" and r["name"] == "stable"}
+    assert first in taken and taken[first]["split"] == "train"
+    assert taken[first]["path"] == "src/calc.rs"
+
+
 def test_a_crate_sample_holds_the_modules_it_declares_from_elsewhere(tmp_path: Path) -> None:
     """A module a crate declares from another folder is compiled into it: a build script's
     `#[path = "src/cmd.rs"] mod cmd;` (zoxide), a test crate's `#[path = "../common/mod.rs"]
