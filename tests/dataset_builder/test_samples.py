@@ -2664,6 +2664,40 @@ def test_a_definition_put_back_into_the_pack_is_redacted(tmp_path: Path) -> None
     assert any("MAINTAINER: &str = \"<EMAIL>\"" in r["context"] for r in rows)
 
 
+_STABLE = ("pub fn stable(values: &[u64]) -> u64 {\n"
+           "    values.iter().map(|v| v.saturating_mul(3)).sum()\n}\n")
+
+
+def _stable_function_changed_back(tmp_path: Path, moved: bool
+                                  ) -> tuple[Path, str, dict[str, dict[str, Any]]]:
+    """A history whose function `stable` is written in its first commit, twelve commits
+    to lib.rs later (`moved`: its file then renamed to src/calc/mod.rs) edited, then
+    changed back: (the build, the first commit, the function's samples by commit)."""
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    edited = _STABLE.replace("saturating_mul(3)", "saturating_mul(3).rotate_left(1)")
+    steps = [Commit("first", write={"src/lib.rs": "pub mod calc;\n", "src/calc.rs": _STABLE})]
+    for k in range(12):
+        steps.append(Commit(f"other {k}", write={"src/lib.rs": "pub mod calc;\n" + "".join(
+            f"pub fn step_{j}(x: u64) -> u64 {{\n    x * {j} + {k}\n}}\n"
+            for j in range(k + 1))}))
+    path = "src/calc.rs"
+    if moved:
+        steps.append(Commit("move", rename={path: "src/calc/mod.rs"}))
+        path = "src/calc/mod.rs"
+    steps.append(Commit("edit", write={path: edited}))
+    steps.append(Commit("back", write={path: _STABLE}))  # the text of the first
+    repo = make_repo(tmp_path / "repo", steps)
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc",
+                 "none"]) == 0
+    commits = pq.read_table(out / "commits.parquet", columns=["sha", "subject"]).to_pylist()
+    first = next(c["sha"] for c in commits if c["subject"] == "first")
+    taken = {r["commit"]: r for r in read_samples(out).to_pylist()
+             if r["scale"] == "micro" and r["name"] == "stable"}
+    return out, first, taken
+
+
 def test_a_function_text_that_comes_back_is_taken_where_it_was_first_written(
         tmp_path: Path) -> None:
     """A merge of the main branch into a feature branch, diffed against its first parent,
@@ -2671,29 +2705,9 @@ def test_a_function_text_that_comes_back_is_taken_where_it_was_first_written(
     sample was taken at the newest copy, so replays of train code became valid and test
     samples (async-std: 330 of 455 valid function samples were text first written in a
     train commit). Now, as at the snapshot scales, at the oldest copy."""
-    from tests.dataset_builder.conftest import Commit, make_repo
-
-    stable = ("pub fn stable(values: &[u64]) -> u64 {\n"
-              "    values.iter().map(|v| v.saturating_mul(3)).sum()\n}\n")
-    edited = stable.replace("saturating_mul(3)", "saturating_mul(3).rotate_left(1)")
-    steps = [Commit("first", write={"src/lib.rs": "pub mod calc;\n", "src/calc.rs": stable})]
-    for k in range(12):
-        steps.append(Commit(f"other {k}", write={"src/lib.rs": "pub mod calc;\n" + "".join(
-            f"pub fn step_{j}(x: u64) -> u64 {{\n    x * {j} + {k}\n}}\n"
-            for j in range(k + 1))}))
-    steps.append(Commit("edit", write={"src/calc.rs": edited}))
-    steps.append(Commit("back", write={"src/calc.rs": stable}))  # the text of the first
-    repo = make_repo(tmp_path / "repo", steps)
-    out = tmp_path / "out"
-    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc",
-                 "none"]) == 0
-    commits = pq.read_table(out / "commits.parquet", columns=["sha", "subject"]).to_pylist()
-    first = next(c["sha"] for c in commits if c["subject"] == "first")
-    rows = [r for r in read_samples(out).to_pylist()
-            if r["scale"] == "micro" and r["name"] == "stable"]
-    taken = {r["commit"]: r for r in rows}
+    out, first, taken = _stable_function_changed_back(tmp_path, moved=False)
     assert first in taken and taken[first]["split"] == "train"
-    assert taken[first]["target"] == stable.rstrip("\n")
+    assert taken[first]["target"] == _STABLE.rstrip("\n")
     manifest = json.loads((out / "manifest.json").read_text())["samples"]["scales"]
     assert manifest["micro"]["taken_at_older_snapshot"] >= 1
 
@@ -2703,27 +2717,7 @@ def test_a_moved_function_that_comes_back_is_taken_where_it_was_first_written(
     """The oldest copy of a text was taken only at the same path: a function whose file was
     moved, then edited and reverted, stayed at its newest copy (axum: 6 held-out samples
     of text first written in train commits, before the move)."""
-    from tests.dataset_builder.conftest import Commit, make_repo
-
-    stable = ("pub fn stable(values: &[u64]) -> u64 {\n"
-              "    values.iter().map(|v| v.saturating_mul(3)).sum()\n}\n")
-    edited = stable.replace("saturating_mul(3)", "saturating_mul(3).rotate_left(1)")
-    steps = [Commit("first", write={"src/lib.rs": "pub mod calc;\n", "src/calc.rs": stable})]
-    for k in range(12):
-        steps.append(Commit(f"other {k}", write={"src/lib.rs": "pub mod calc;\n" + "".join(
-            f"pub fn step_{j}(x: u64) -> u64 {{\n    x * {j} + {k}\n}}\n"
-            for j in range(k + 1))}))
-    steps.append(Commit("move", rename={"src/calc.rs": "src/calc/mod.rs"}))
-    steps.append(Commit("edit", write={"src/calc/mod.rs": edited}))
-    steps.append(Commit("back", write={"src/calc/mod.rs": stable}))
-    repo = make_repo(tmp_path / "repo", steps)
-    out = tmp_path / "out"
-    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc",
-                 "none"]) == 0
-    commits = pq.read_table(out / "commits.parquet", columns=["sha", "subject"]).to_pylist()
-    first = next(c["sha"] for c in commits if c["subject"] == "first")
-    taken = {r["commit"]: r for r in read_samples(out).to_pylist()
-             if r["scale"] == "micro" and r["name"] == "stable"}
+    _, first, taken = _stable_function_changed_back(tmp_path, moved=True)
     assert first in taken and taken[first]["split"] == "train"
     assert taken[first]["path"] == "src/calc.rs"
 
