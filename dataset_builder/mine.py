@@ -125,12 +125,14 @@ def generated_at_head(info: RepoInfo, reader: BlobReader) -> frozenset[str]:
     files' target tokens, from the 33 versions before the header."""
     entries = [entry for entry in list_tree(info, info.head)
                if path_skip_reason(entry.path, entry.mode, info.rules) is None]
-    found = set()
-    for entry, data in zip(entries, reader.read_many([e.sha for e in entries]), strict=True):
-        if data is not None and any(marker in data[:1024].lower()
-                                    for marker in _GENERATED_MARKERS):
-            found.add(entry.path)
-    return frozenset(found)
+    return frozenset(entry.path for entry, data in zip(
+        entries, reader.read_many([e.sha for e in entries]), strict=True)
+        if data is not None and _says_generated(data[:1024].lower()))
+
+
+def _says_generated(head: bytes) -> bool:
+    """Whether a file's first KiB, lower-cased, holds a generator's marker."""
+    return any(marker in head for marker in _GENERATED_MARKERS)
 
 
 def content_skip_reason(data: bytes | None, max_bytes: int) -> str | None:
@@ -140,7 +142,7 @@ def content_skip_reason(data: bytes | None, max_bytes: int) -> str | None:
     if b"\x00" in data[:8192]:
         return "binary"
     head = data[:1024].lower()
-    if any(marker in head for marker in _GENERATED_MARKERS):
+    if _says_generated(head):
         return "generated"  # before the size check: the more telling reason for big tables
     if any(marker in head for marker in _VENDORED_MARKERS):
         return "vendored"

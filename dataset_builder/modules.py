@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 
 from dataset_builder.graphs import dependency_order
-from dataset_builder.rust_items import ParsedFile
+from dataset_builder.rust_items import Item, ParsedFile
 
 if TYPE_CHECKING:
     from dataset_builder.gitio import BlobReader, RepoInfo
@@ -389,6 +389,32 @@ def path_mod_target(path: str, loc: ModuleLocation, inner: str, written: str) ->
     return target
 
 
+def path_mod_declarations(items: Iterable[Item]) -> list[tuple[str, str, str]]:
+    """(module within the file, declared child name, file named as written) of each
+    `#[path = "…"] mod x;` among a file's items."""
+    return [(item.module, _ident(item.name), written) for item in items
+            if item.kind == "mod" and item.attributes and item.signature.endswith(";")
+            and (written := path_attribute(item.attributes)) is not None]
+
+
+def path_mod_locations(path: str, loc: ModuleLocation,
+                       declarations: Iterable[tuple[str, str, str]],
+                       roots: CrateRoots | None) -> list[tuple[str, ModuleLocation]]:
+    """(declared module, where the file it names lies) of each of the file's `#[path]`
+    declarations (path_mod_declarations) that names a file in the repository other than the
+    module's own conventional place."""
+    found = []
+    for inner, child, written in declarations:
+        target = path_mod_target(path, loc, inner, written)
+        if target is None:
+            continue
+        declared = f"{loc.join(inner)}::{child}"
+        named = locate_module(target, roots)
+        if named != ModuleLocation(loc.crate, declared):
+            found.append((declared, named))
+    return found
+
+
 @dataclass(frozen=True, slots=True)
 class ModuleFacts:
     """What the module graph needs of one file's parse, without its items: the walk keeps
@@ -404,14 +430,11 @@ class ModuleFacts:
 
     @classmethod
     def of(cls, parsed: ParsedFile) -> ModuleFacts:
-        path_mods = tuple((item.module, item.name, written) for item in parsed.items
-                          if item.kind == "mod" and item.signature.endswith(";")
-                          and (written := path_attribute(item.attributes)) is not None)
         return cls(tuple(item.module + ("::" if item.module else "") + item.name
                          for item in parsed.items
                          if item.kind == "mod" and not item.signature.endswith(";")),
                    tuple(parsed.mods), tuple((use.module, use.path) for use in parsed.uses),
-                   path_mods)
+                   tuple(path_mod_declarations(parsed.items)))
 
 
 def module_graph(files: Iterable[tuple[str, ModuleFacts]],
@@ -439,15 +462,9 @@ def module_graph(files: Iterable[tuple[str, ModuleFacts]],
     # (one per cfg'd declaration: `#[cfg(unix)] #[path = "unix.rs"] mod imp;`)
     path_mods: dict[tuple[str, str], list[ModuleLocation]] = {}
     for (path, _), (loc, facts) in zip(files_seen, parsed, strict=True):
-        for inner, child, written in facts.path_mods:
-            target_path = path_mod_target(path, loc, inner, written)
-            if target_path is None:
-                continue
-            target_loc = locate_module(target_path, roots)
-            declared_module = f"{loc.join(inner)}::{_ident(child)}"
-            if (target_loc.crate, target_loc.module) in known and \
-                    (target_loc.crate, target_loc.module) != (loc.crate, declared_module):
-                path_mods.setdefault((loc.crate, declared_module), []).append(target_loc)
+        for declared_module, named in path_mod_locations(path, loc, facts.path_mods, roots):
+            if (named.crate, named.module) in known:
+                path_mods.setdefault((loc.crate, declared_module), []).append(named)
     for loc, facts in parsed:
         for inner, child in facts.mods:
             parent = loc.join(inner)

@@ -965,9 +965,8 @@ class CandidateMaker:
             pack, part_used, _ = self.packer.pack(
                 list(dict.fromkeys([*named, *deps])), commit_index, set(), own, tokens,
                 shown_rows, target)
-            in_pack = [(piece, f"// from {path} ({col['module'][r]})\n{piece}\n")
-                       for r in part_used if col["path"][r] == path and r not in shown_rows
-                       and (piece := self.packer.piece(r, commit_index))]
+            in_pack = [_own_block(path, col["module"][r], self.packer.piece(r, commit_index))
+                       for r in part_used if col["path"][r] == path and r not in shown_rows]
             return (pack, *self.packer.facts([row], part_used, commit_index, not declaration,
                                              header_limit), in_pack)
 
@@ -1015,13 +1014,11 @@ class CandidateMaker:
                         for r in shown:
                             cand.pack = _drop_from_pack(cand.pack, own_file[r], cand.path)
                     shown_rows = frozenset(shown)
-                    cand.shown_elsewhere = [
-                        (own_file[r], f"// from {cand.path} ({col['module'][r]})\n"
-                                      f"{own_file[r]}\n") for r in sorted(shown)]
+                    cand.shown_elsewhere = [_own_block(cand.path, col["module"][r], own_file[r])
+                                            for r in sorted(shown)]
                 # What widening the code around the target may bring into view twice.
-                cand.own_in_pack = [
-                    (piece, f"// from {cand.path} ({col['module'][r]})\n{piece}\n")
-                    for r, piece in own_file.items() if r not in shown_rows]
+                cand.own_in_pack = [_own_block(cand.path, col["module"][r], piece)
+                                    for r, piece in own_file.items() if r not in shown_rows]
                 # At most _AROUND_TOKENS either side: a batch of 2,000 impl samples holds
                 # this much each.
                 reach = min(room, _AROUND_TOKENS) * _AROUND_CHARS_PER_TOKEN
@@ -1251,6 +1248,12 @@ class CandidateMaker:
                                              part_used, commit_index, False, header_limit), [])
 
         cand.repack = repack
+
+
+def _own_block(path: str, module: str, piece: str) -> tuple[str, str]:
+    """(piece, pack block) of a definition of the target's own file: what the pack shows of
+    it, taken out or put back as the code around the target shows it or not."""
+    return piece, f"// from {path} ({module})\n{piece}\n"
 
 
 def _file_piece_key(path: str, blob: str) -> bytes:
@@ -2640,7 +2643,8 @@ def _widen(cand: Candidate, chars: int, redactions: Counter[str]) -> bool:
     return True
 
 
-# A pack's "// from path (module)" line with none of its definitions left after it.
+# A pack's "// from path (module)" line, and one with none of its definitions after it.
+_PACK_GROUP = re.compile(r"^// from ", re.MULTILINE)
 _EMPTY_PACK_GROUP = re.compile(r"^// from [^\n]*\n(?=// from |\Z)", re.MULTILINE)
 
 
@@ -2659,9 +2663,6 @@ def _drop_from_pack(pack: str, piece: str, path: str) -> str:
         if at >= 0:
             return _EMPTY_PACK_GROUP.sub("", pack[:at] + pack[at + len(piece) + 1:])
     return pack
-
-
-_PACK_GROUP = re.compile(r"^// from ", re.MULTILINE)
 
 
 class _TargetSizer:
@@ -2917,10 +2918,9 @@ def _fill_part(whole: Candidate, pack_chars: int, prefix_chars: int | None, last
                budget: int, part: Candidate) -> None:
     """A part's context: its whole's (completed now if it was not), the pack cut to
     `pack_chars`; the first part (`prefix_chars` given) gets the tail of the code before the
-    whole, the last the code after it. A function's or impl block's part gets a pack of its
-    own (Candidate.repack) in what the budget leaves it: all of that for a part between
-    two others, half for the first and the last, whose code around the whole takes the
-    rest."""
+    whole, the last the code after it. A part gets a pack and type facts of its own
+    (Candidate.repack) in three quarters of what the budget leaves it, halved for the first
+    and the last part of a function or impl block, whose code around takes the rest."""
     whole.complete()
     part.pack = whole.pack if len(whole.pack) <= pack_chars else _head_lines(
         whole.pack, pack_chars)
@@ -3024,7 +3024,6 @@ def _new_parts(candidates: Iterator[Candidate], budget: int, stats: ScaleStats,
             splits[split_key] = (stats.cuts_inside_items - inside_before, part_outcomes)
 
 
-
 def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
                commit_split: list[str], config: SampleConfig, counter: TokenCounter,
                repo_label: str, staging: Path, redactions: Counter[str],
@@ -3057,7 +3056,7 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
     # 330 of 455 valid ones text first written in a train commit). By exact-duplicate hash:
     # the whole candidate standing for it while it is pending or kept, with its
     # _target_key (equal for the same text), and its oldest recurrence of the same text
-    # and paths.
+    # and paths (take_older).
     standing: dict[str, tuple[Candidate, bytes]] = {}
     oldest: dict[str, Candidate] = {}
     hash_of: dict[int, str] = {}  # id() of a standing text's outcome list -> its hash
@@ -3206,11 +3205,8 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
                         # of it, compared with the redacted code around: redacted as well
                         # (one with an e-mail address went back into the pack unredacted).
                         # Copies of text counted where it is shown: not counted again.
-                        uncounted: Counter[str] = Counter()
-                        cand.shown_elsewhere = [(redact(piece, uncounted), redact(block, uncounted))
-                                                for piece, block in cand.shown_elsewhere]
-                        cand.own_in_pack = [(redact(piece, uncounted), redact(block, uncounted))
-                                            for piece, block in cand.own_in_pack]
+                        cand.shown_elsewhere = _redacted_blocks(cand.shown_elsewhere)
+                        cand.own_in_pack = _redacted_blocks(cand.own_in_pack)
                     rows = _rows(scale, batch, history, commit_split, config, counter,
                                  repo_label, stats, inline_tokens, budget, redactions,
                                  info.roots)
@@ -3224,6 +3220,12 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
     kept.clear()
     _ScaleSignatures.of(written, written_signatures).save(staging, scale)
     return stats
+
+
+def _redacted_blocks(blocks: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(piece, block) pairs redacted, not counted: copies of text counted where shown."""
+    uncounted: Counter[str] = Counter()
+    return [(redact(piece, uncounted), redact(block, uncounted)) for piece, block in blocks]
 
 
 def _leaks(query_ids: list[int], train_ids: list[int], targets: Sequence[str],

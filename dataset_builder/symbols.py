@@ -20,9 +20,8 @@ from pathlib import Path, PurePosixPath
 from dataset_builder.modules import (
     CrateRoots,
     ModuleLocation,
-    locate_module,
-    path_attribute,
-    path_mod_target,
+    path_mod_declarations,
+    path_mod_locations,
     resolve_use_path,
     shared_module_crate,
     target_crate,
@@ -242,13 +241,8 @@ class SymbolTable:
         they name lie, see modules.locate_module)."""
         self._set_reexports(path, _reexports_of(loc, items, uses or []))
         self._set_path_mods(path, [
-            ((loc.crate, f"{loc.join(item.module)}::{item.name}"), (named.crate, named.module))
-            for item in items if item.kind == "mod" and item.attributes
-            and item.signature.endswith(";")
-            and (written := path_attribute(item.attributes)) is not None
-            and (target := path_mod_target(path, loc, item.module, written)) is not None
-            and (named := locate_module(target, roots)) != ModuleLocation(
-                loc.crate, f"{loc.join(item.module)}::{item.name}")])
+            ((loc.crate, declared), (named.crate, named.module)) for declared, named in
+            path_mod_locations(path, loc, path_mod_declarations(items), roots)])
         if loc.module == "crate" and target_crate(loc.crate) is not None:
             self.root_mods[loc.crate] = (path, frozenset(
                 item.name for item in items if item.kind == "mod" and not item.module
