@@ -840,18 +840,25 @@ def test_filters_say_why() -> None:
     # A table of numbers: more than half of the non-space characters are digits.
     assert filter_reason("    358230,\n    12,\n" * 20, cfg) == "digit_fraction"
     assert filter_reason("let x = [1, 2, 3];\nfn f() -> u8 { 42 }\n", cfg) is None
+    # Hex, octal and binary literals count whole (`0xa3,`: 4 of 5, though one decimal
+    # digit); hex-looking words and masks among code do not tip it.
+    assert filter_reason("    0xa3, 0xfe, 0xcd, 0x0b,\n" * 20, cfg) == "digit_fraction"
+    assert filter_reason("    0o17, 0b1010_0101,\n" * 20, cfg) == "digit_fraction"
+    assert filter_reason("const MASK: u32 = 0xff00_ff00;\nlet b = x & 0b11;\n", cfg) is None
+    assert filter_reason("let abc0xff = cafe_0xfe;\n" * 20, cfg) is None
 
 
 @pytest.mark.parametrize("min_loc", [1, 3])
 def test_piece_checks_equal_the_whole_text_checks(min_loc: int) -> None:
-    rng = random.Random(11)
+    rng = random.Random(12)
     cfg = FilterConfig(max_line_length=120, max_mean_line_length=20.0, max_target_chars=400,
                        min_target_loc=min_loc)
     checks = PieceChecks(cfg)
     checks.MAX_BYTES = 200  # pieces forgotten and examined again
     # Unicode line breaks and spaces, \r\n, blank lines, symbols and letters of other scripts.
     alphabet = ["fn", "x", "_", "{", "}", ";", " ", "  ", "\t", "\n", "\r\n", "\u2028",
-                "\x1c", "\xa0", "\u3000", "é", "漢", "٣", "→", "@", "y" * 25, "0123456789"]
+                "\x1c", "\xa0", "\u3000", "é", "漢", "٣", "→", "@", "y" * 25, "0123456789",
+                "0xaf", "0b1"]
     pieces_seen = [""]
     reasons: Counter[str | None] = Counter()
     for _ in range(400):
