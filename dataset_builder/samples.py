@@ -1360,6 +1360,8 @@ class ScaleStats:
     # Snapshot-scale samples taken at an older snapshot where their text first appeared
     # unchanged, not at the newest that has it (see _run_scale).
     taken_at_older_snapshot: int = 0
+    # Near-duplicate candidates decided by exact Jaccard (their estimate near the threshold)
+    exact_comparisons: int = 0
     # Candidates never made, by why: "group_over_budget", a module that with its nearest
     # dependency exceeds the module-group budget (so it has no group; the module scale has
     # its code); "single_file_crate", a test, example or bench crate of one file (the
@@ -3081,17 +3083,39 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
         if key is not None and key in standing:
             take_older(key, cand)
 
+    # Shingle sets of kept targets lately compared exactly (a function's many versions meet
+    # the same kept one), by kept index.
+    kept_sets: OrderedDict[int, np.ndarray] = OrderedDict()
+
+    def kept_set(row: int) -> np.ndarray:
+        if row in kept_sets:
+            kept_sets.move_to_end(row)
+            return kept_sets[row]
+        kept_sets[row] = found = shingle_set(kept_targets[row], config.shingle)
+        if len(kept_sets) > 256:
+            kept_sets.popitem(last=False)
+        return found
+
     def near_dedup(index: NearDuplicateIndex) -> None:
         for cand, sig, key in zip(unsigned, index.signatures([c.target for c in unsigned],
                                                              [c.piece_ends for c in unsigned],
                                                              [c.piece_keys for c in unsigned]),
                                   unsigned_keys, strict=True):
+            own: list[np.ndarray] = []  # the candidate's shingle set, once needed
+
+            def exact(other: str, text: str = cand.target, own: list[np.ndarray] = own
+                      ) -> float:
+                if not own:
+                    own.append(shingle_set(text, config.shingle))
+                stats.exact_comparisons += 1
+                return exact_jaccard(own[0], kept_set(int(other)))
+
             cand.piece_ends = cand.piece_keys = None
             # Split (or not) already: a file-level target's split points hold its files'
             # texts, which kept candidates would otherwise hold to the scale's end (bevy's
             # module groups: 74 MiB of texts from many snapshots).
             cand.find_boundaries = None
-            if not index.insert_unless_near(str(len(kept)), sig):
+            if not index.insert_unless_near(str(len(kept)), sig, exact):
                 stats.dropped["near_duplicate"] += 1
                 standing.pop(key, None)
                 oldest.pop(key, None)
@@ -3369,6 +3393,7 @@ def _stats_json(stats: ScaleStats) -> dict[str, Any]:
         "context_cut_to_budget": stats.context_cut,
         "context_widened": stats.context_widened,
         "taken_at_older_snapshot": stats.taken_at_older_snapshot,
+        "near_duplicate_exact_comparisons": stats.exact_comparisons,
         "leakage": stats.leakage,
         "samples_with_rustdoc_facts": stats.rustdoc_samples,
         "inline_skipped": stats.inline_skipped,

@@ -1118,6 +1118,39 @@ def test_near_duplicates_are_pairs_whose_estimate_reaches_the_threshold() -> Non
     assert missed_before >= 3 and dropped_below_before >= 1
 
 
+def test_exact_jaccard_decides_where_the_estimate_is_near_the_threshold() -> None:
+    """Given the exact similarity, a candidate whose MinHash estimate comes within
+    EXACT_MARGIN of the threshold is a near duplicate by its exact Jaccard similarity (the
+    estimate errs by about 0.04 there); one further off is decided by its estimate, and its
+    exact similarity is never computed."""
+    from dataset_builder.quality import Signature
+
+    rng = np.random.default_rng(3)
+    margin = NearDuplicateIndex.EXACT_MARGIN
+    for estimate, exact, near in [(0.9, None, True), (0.66, 0.72, True), (0.75, 0.6, False),
+                                  (0.74, 0.7, True), (0.5, None, False)]:
+        base = rng.integers(0, 2**32, size=128, dtype=np.uint32)
+        other = base.copy()
+        equal = round(estimate * 128)
+        other[equal:] += np.uint32(1)  # the first `equal` values agree, so band 1 does
+        index = NearDuplicateIndex()
+        index.insert_unless_near("base", Signature(base))
+        asked: list[str] = []
+
+        def exact_of(key: str, value: float | None = exact) -> float:
+            asked.append(key)
+            assert value is not None, "computed though the estimate decides"
+            return value
+
+        inserted = index.insert_unless_near("other", Signature(other), exact_of)
+        assert inserted == (not near), (estimate, exact)
+        assert asked == ([] if abs(estimate - index.threshold) >= margin else ["base"])
+        # Without it, the estimate alone.
+        plain = NearDuplicateIndex()
+        plain.insert_unless_near("base", Signature(base))
+        assert plain.insert_unless_near("other", Signature(other)) == (estimate < 0.7)
+
+
 def test_compact_buckets_answer_as_datasketch_own_storage() -> None:
     """The index's buckets hold a lone key as itself; queries on signatures that share
     bands (near copies, repeats, a key inserted twice) answer as with datasketch's sets."""
