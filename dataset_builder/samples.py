@@ -3026,6 +3026,9 @@ def _new_parts(candidates: Iterator[Candidate], budget: int, stats: ScaleStats,
             splits[split_key] = (stats.cuts_inside_items - inside_before, part_outcomes)
 
 
+KEPT_SHINGLES = 2_000_000  # shingle hashes of kept targets cached per scale (16 MB)
+
+
 def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
                commit_split: list[str], config: SampleConfig, counter: TokenCounter,
                repo_label: str, staging: Path, redactions: Counter[str],
@@ -3084,16 +3087,23 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
             take_older(key, cand)
 
     # Shingle sets of kept targets lately compared exactly (a function's many versions meet
-    # the same kept one), by kept index.
+    # the same kept one), by kept index, up to KEPT_SHINGLES hashes in all; a kept target
+    # that was compared exactly as a candidate brings its set along.
     kept_sets: OrderedDict[int, np.ndarray] = OrderedDict()
+    kept_set_sizes = [0]
+
+    def remember(row: int, shingles: np.ndarray) -> None:
+        kept_sets[row] = shingles
+        kept_set_sizes[0] += len(shingles)
+        while kept_set_sizes[0] > KEPT_SHINGLES and len(kept_sets) > 1:
+            kept_set_sizes[0] -= len(kept_sets.popitem(last=False)[1])
 
     def kept_set(row: int) -> np.ndarray:
         if row in kept_sets:
             kept_sets.move_to_end(row)
             return kept_sets[row]
-        kept_sets[row] = found = shingle_set(kept_targets[row], config.shingle)
-        if len(kept_sets) > 256:
-            kept_sets.popitem(last=False)
+        found = shingle_set(kept_targets[row], config.shingle)
+        remember(row, found)
         return found
 
     def near_dedup(index: NearDuplicateIndex) -> None:
@@ -3120,6 +3130,8 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
                 standing.pop(key, None)
                 oldest.pop(key, None)
                 continue
+            if own:
+                remember(len(kept), own[0])
             signatures[len(kept)] = sig
             kept.append(cand)
             kept_targets.append(cand.target)

@@ -1118,17 +1118,27 @@ def test_near_duplicates_are_pairs_whose_estimate_reaches_the_threshold() -> Non
     assert missed_before >= 3 and dropped_below_before >= 1
 
 
+def test_shingle_set_is_the_sorted_distinct_shingles() -> None:
+    from dataset_builder.quality import _text_shingles, shingle_set
+
+    rng = random.Random(4)
+    words = ["fn", "a", "(", ")", "{", "}", "let", "x", "=", "1", ";", "\n", "é", "漢"]
+    for size in (0, 1, 4, 5, 6, 50, 3000):
+        text = " ".join(rng.choice(words) for _ in range(size))
+        assert np.array_equal(shingle_set(text), np.unique(_text_shingles(text, 5)))
+
+
 def test_exact_jaccard_decides_where_the_estimate_is_near_the_threshold() -> None:
-    """Given the exact similarity, a candidate whose MinHash estimate comes within
-    EXACT_MARGIN of the threshold is a near duplicate by its exact Jaccard similarity (the
-    estimate errs by about 0.04 there); one further off is decided by its estimate, and its
-    exact similarity is never computed."""
+    """Given the exact similarity, a candidate whose MinHash estimate falls short of the
+    threshold by at most EXACT_MARGIN is a near duplicate where its exact Jaccard similarity
+    reaches it (the estimate errs by about 0.04 there); one further below, or at the
+    threshold, is decided by its estimate, and its exact similarity is never computed."""
     from dataset_builder.quality import Signature
 
     rng = np.random.default_rng(3)
     margin = NearDuplicateIndex.EXACT_MARGIN
-    for estimate, exact, near in [(0.9, None, True), (0.66, 0.72, True), (0.75, 0.6, False),
-                                  (0.74, 0.7, True), (0.5, None, False)]:
+    for estimate, exact, near in [(0.9, None, True), (0.66, 0.72, True), (0.6, 0.69, False),
+                                  (0.75, None, True), (0.5, None, False)]:
         base = rng.integers(0, 2**32, size=128, dtype=np.uint32)
         other = base.copy()
         equal = round(estimate * 128)
@@ -1137,14 +1147,16 @@ def test_exact_jaccard_decides_where_the_estimate_is_near_the_threshold() -> Non
         index.insert_unless_near("base", Signature(base))
         asked: list[str] = []
 
-        def exact_of(key: str, value: float | None = exact) -> float:
+        def exact_of(key: str, value: float | None = exact, asked: list[str] = asked
+                     ) -> float:
             asked.append(key)
             assert value is not None, "computed though the estimate decides"
             return value
 
         inserted = index.insert_unless_near("other", Signature(other), exact_of)
         assert inserted == (not near), (estimate, exact)
-        assert asked == ([] if abs(estimate - index.threshold) >= margin else ["base"])
+        assert asked == (["base"] if index.threshold - margin <= estimate < index.threshold
+                         else [])
         # Without it, the estimate alone.
         plain = NearDuplicateIndex()
         plain.insert_unless_near("base", Signature(base))
