@@ -285,11 +285,18 @@ def _combine_samples(out: Path, manifests: dict[str, dict[str, Any]], holdout: s
     # Cross-repository leakage: each test target against every train target of the others,
     # by MinHash estimate and by exact Jaccard of shingle sets (as within one repository).
     index = NearDuplicateIndex(config.near_threshold, config.num_perm, config.shingle)
+
+    def plain(targets: list[str]) -> list[str]:
+        """Targets as they were deduplicated: without inline type-fact tokens."""
+        if config.type_facts != "inline":
+            return targets
+        return [INLINE_TOKEN.sub("", target) for target in targets]
+
     train_sigs: dict[str, np.ndarray] = {}
     train_texts: dict[str, list[str]] = {}
     for (label, split), table in tables.items():
         if split == "train" and table.num_rows:
-            train_texts[label] = table.column("target").to_pylist()
+            train_texts[label] = plain(table.column("target").to_pylist())
             train_sigs[label] = np.stack([sig.hashvalues
                                           for sig in index.signatures(train_texts[label])])
 
@@ -311,7 +318,7 @@ def _combine_samples(out: Path, manifests: dict[str, dict[str, Any]], holdout: s
     for (label, split), table in list(tables.items()):
         if split != "test" or not table.num_rows:
             continue
-        texts = table.column("target").to_pylist()
+        texts = plain(table.column("target").to_pylist())
         queries = np.stack([sig.hashvalues for sig in index.signatures(texts)])
         # Dropped, and what is written checked again by exact Jaccard over a wider band of
         # estimates: what that finds was missed.

@@ -86,6 +86,7 @@ from dataset_builder.type_facts import (
     one_line_code,
     render_header,
     render_inline,
+    strip_inline,
 )
 
 SAMPLES_DIR = "samples"
@@ -1836,7 +1837,7 @@ def _cross_scale_leaks(staging: Path, config: SampleConfig) -> dict[str, tuple[s
         return {}
     wanted = {(scale, scales[scale].ids[row]) for p in pairs
               for scale, row in ((p[0], p[1]), (p[2], p[3]))}
-    texts = _targets_of(staging, wanted)
+    texts = _targets_of(staging, wanted, plain=config.type_facts == "inline")
     shingles: dict[tuple[str, str], np.ndarray] = {}
 
     def shingle_set_of(key: tuple[str, str]) -> np.ndarray:
@@ -1855,8 +1856,12 @@ def _cross_scale_leaks(staging: Path, config: SampleConfig) -> dict[str, tuple[s
     return found
 
 
-def _targets_of(staging: Path, wanted: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
-    """The written targets of the (scale, id) pairs `wanted`, read from the scales' files."""
+def _targets_of(staging: Path, wanted: set[tuple[str, str]], plain: bool = False
+                ) -> dict[tuple[str, str], str]:
+    """The written targets of the (scale, id) pairs `wanted`, read from the scales' files;
+    `plain`: without their inline type-fact tokens, as they were deduplicated (compared with
+    the tokens, rust-postgres's inline build kept two valid functions at 0.71 and 0.80 to a
+    train impl block that its other modes dropped)."""
     texts: dict[tuple[str, str], str] = {}
     wanted_scales = {scale for scale, _ in wanted}
     for split in schema.SPLITS:
@@ -1868,7 +1873,7 @@ def _targets_of(staging: Path, wanted: set[tuple[str, str]]) -> dict[tuple[str, 
                 for sid, target in zip(batch.column("id").to_pylist(),
                                        batch.column("target").to_pylist(), strict=True):
                     if (scale, sid) in wanted:
-                        texts[(scale, sid)] = target
+                        texts[(scale, sid)] = strip_inline(target) if plain else target
     return texts
 
 
