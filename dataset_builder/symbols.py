@@ -12,6 +12,7 @@ rather than inventing an edge.
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -42,6 +43,33 @@ def _std_method_names() -> frozenset[str]:
 # on a Pin read as `Window::as_mut`, `.set(None)` as `Window::set`).
 STD_METHOD_NAMES = _std_method_names()
 _ASSOCIATED_IN = ("impl:", "trait:")  # the keys of the blocks whose members are associated
+
+
+# What Rust's prelude names (and the derives written without an import): a bare `Sync` is
+# std's, not the crate's one item so named (sqlx's `F: Send + Sync` had bound its protocol
+# message `struct Sync`, which then sat in 2,221 of 18,423 samples' context packs).
+PRELUDE_NAMES = frozenset({
+    "Copy", "Send", "Sized", "Sync", "Unpin", "Drop", "Fn", "FnMut", "FnOnce", "drop", "Box",
+    "ToOwned", "Clone", "PartialEq", "PartialOrd", "Eq", "Ord", "AsRef", "AsMut", "Into",
+    "From", "Default", "Iterator", "Extend", "IntoIterator", "DoubleEndedIterator",
+    "ExactSizeIterator", "Option", "Some", "None", "Result", "Ok", "Err", "String",
+    "ToString", "Vec", "TryFrom", "TryInto", "FromIterator", "Debug", "Hash"})
+
+_VALUE_KINDS = frozenset({"function", "const", "static"})
+
+
+def _is_value_item(item: Item) -> bool:
+    """A function, const or static outside any impl or trait (the value namespace)."""
+    return item.kind in _VALUE_KINDS and not item.parent.startswith(_ASSOCIATED_IN)
+
+
+_SELF_RECEIVER = re.compile(r"\(\s*(?:&\s*(?:'\w+\s+)?)?(?:mut\s+)?self\b")
+
+
+def takes_self(item: Item) -> bool:
+    """Whether a method has a `self` receiver: only such a one is called as `x.name()`
+    (ratatui's `area.right()` on a Rect had bound `Padding::right(value: u16) -> Self`)."""
+    return _SELF_RECEIVER.search(item.signature) is not None
 
 
 def symbol_id(crate: str, path: str) -> str:
@@ -174,6 +202,12 @@ class SymbolTable:
     # crate -> its modules in path_mods, each with "::" after it: what a failed lookup
     # compares its path with (most crates have none)
     path_mod_prefixes: dict[str, list[str]] = field(default_factory=dict)
+    # symbol id -> number of current file versions defining it as a function, const or static
+    # (not associated): the value namespace. A path's head (`a::b`) names a module or type,
+    # never such a value: warp's `reply::with_header` under `use crate::reply::{self}` had
+    # bound the function `crate::reply::reply` that lib.rs re-exports as `crate::reply`.
+    value_owners: dict[str, int] = field(default_factory=dict)
+    file_values: dict[str, list[str]] = field(default_factory=dict)  # path -> their ids
     # path -> its items' symbols as the parser gives them (inside the file): compared first,
     # since most edits change bodies, not the set of symbols
     file_item_symbols: dict[str, list[str]] = field(default_factory=dict)
@@ -206,7 +240,7 @@ class SymbolTable:
         self.__dict__.setdefault("generation", 0)
         self.__dict__.setdefault("by_macro", defaultdict(set))
         for name in ("macro_owners", "file_macros", "reexports", "file_reexports",
-                     "crate_folders", "earlier_defs"):
+                     "crate_folders", "earlier_defs", "value_owners", "file_values"):
             self.__dict__.setdefault(name, {})
         self.__dict__.setdefault("private", set())
         self.__dict__.setdefault("root_mods", {})
@@ -253,7 +287,9 @@ class SymbolTable:
         # A macro's marked: a function turned into a macro of its name changes the macros;
         # a private item too: made `pub`, it is seen from more modules.
         item_symbols = [item.symbol + "!" * (item.kind == "macro_rules")
-                        + "-" * (not item.visibility) for item in items if item.symbol]
+                        + "-" * (not item.visibility) + "=" * _is_value_item(item)
+                        + "." * (item.kind == "method" and takes_self(item))
+                        for item in items if item.symbol]
         if self.file_item_symbols.get(path) == item_symbols:
             return  # the same path has the same module location: the same ids
         self.file_item_symbols[path] = item_symbols
@@ -271,6 +307,15 @@ class SymbolTable:
                 if item.kind == "macro_rules":
                     macros.append(sid)
         self._define_macros(path, macros)
+        self._define_values(path, [sid for sid, item in defined.items()
+                                   if _is_value_item(item)])
+        for sid, item in defined.items():
+            # A method that gained or lost its `self` keeps its id: indexed again.
+            if item.kind == "method" and sid in self.owners:
+                if takes_self(item):
+                    self.by_method[(loc.crate, item.name)].add(sid)
+                else:
+                    _unindex(self.by_method, sid)
         for sid, item in defined.items():
             if item.visibility or item.kind in ("method", "macro_rules"):
                 self.private.discard(sid)
@@ -297,7 +342,8 @@ class SymbolTable:
                 self._index_prefix(sid)
                 item = defined[sid]
                 if item.kind == "method":
-                    self.by_method[(loc.crate, item.name)].add(sid)
+                    if takes_self(item):
+                        self.by_method[(loc.crate, item.name)].add(sid)
                 elif item.kind != "macro_rules" and not item.parent.startswith(_ASSOCIATED_IN):
                     # An associated const is named through its type (`Self::N`), never bare.
                     self.by_name[(loc.crate, item.name)].add(sid)
@@ -385,13 +431,15 @@ class SymbolTable:
             modules.sort(key=len, reverse=True)  # the innermost declaration first
         self.path_mod_prefixes = dict(prefixes)
 
-    def _via_path_mod(self, crate: str, path: str, macro: bool, hops: int) -> str | None:
+    def _via_path_mod(self, crate: str, path: str, macro: bool, hops: int,
+                      types: bool = False) -> str | None:
         """The symbol `path` names through a `#[path]` declaration of one of its modules."""
         for prefix in self.path_mod_prefixes.get(crate, ()):
             if path.startswith(prefix):
                 rest = path[len(prefix):]
                 for named_crate, named_module in self.path_mods[(crate, prefix[:-2])]:
-                    found = self._find(named_crate, f"{named_module}::{rest}", macro, hops)
+                    found = self._find(named_crate, f"{named_module}::{rest}", macro, hops,
+                                       types)
                     if found is not None:
                         return found
         return None
@@ -401,6 +449,7 @@ class SymbolTable:
             del self.root_mods[crate]
         self._set_path_mods(path, [])
         self._define_macros(path, [])
+        self._define_values(path, [])
         self._set_reexports(path, {})
         self.file_item_symbols.pop(path, None)
         self.path_ids.pop(path, None)
@@ -440,15 +489,35 @@ class SymbolTable:
             return next(iter(bucket))
         return None
 
+    def _define_values(self, path: str, sids: list[str]) -> None:
+        before = self.file_values.get(path, [])
+        if before == sids:
+            return
+        for sid in before:
+            _release_one(self.value_owners, sid)
+        for sid in sids:
+            self.value_owners[sid] = self.value_owners.get(sid, 0) + 1
+        if sids:
+            self.file_values[path] = sids
+        else:
+            self.file_values.pop(path, None)
+
+    def _is_value(self, sid: str) -> bool:
+        """Whether every current definition of `sid` is a function, const or static."""
+        values = self.value_owners.get(sid, 0)
+        return values > 0 and values >= self.owners.get(sid, 0)
+
     def _defines(self, sid: str, macro: bool) -> bool:
         """Whether a current file defines `sid` as a macro (`macro`) or as something else."""
         macros = self.macro_owners.get(sid, 0)
         return macros > 0 if macro else self.owners.get(sid, 0) > macros
 
-    def _find(self, crate: str, path: str, macro: bool = False, hops: int = 3) -> str | None:
+    def _find(self, crate: str, path: str, macro: bool = False, hops: int = 3,
+              types: bool = False) -> str | None:
         """The symbol id an absolute `path` of `crate` names (`@name::…`: starting with a
         crate's name): one defined there, or one a `pub use` there re-exports (`hops`: how
-        many re-exports deep)."""
+        many re-exports deep). `types`: a module or type only (what a path's head names),
+        not a function, const or static."""
         if path.startswith("@"):
             name, _, rest = path[1:].partition("::")
             folder = self.crate_folders.get(name)
@@ -456,11 +525,11 @@ class SymbolTable:
                 return None
             crate, path = folder, f"crate::{rest}"
         sid = symbol_id(crate, path)
-        if self._defines(sid, macro):
+        if self._defines(sid, macro) and not (types and self._is_value(sid)):
             return sid
         if hops:
             for target in self.reexports.get(sid, ()):
-                found = self._find(crate, target, macro, hops - 1)
+                found = self._find(crate, target, macro, hops - 1, types)
                 if found is not None:
                     return found
             # A module the folder's test (example, bench) crates share: `mod common;` in
@@ -468,31 +537,32 @@ class SymbolTable:
             # tests/common).
             shared = shared_module_crate(crate, path)
             if shared is not None and self._declares(crate, path.split("::", 2)[1]):
-                found = self._find(*shared, macro, 0)
+                found = self._find(*shared, macro, 0, types)
                 if found is not None:
                     return found
             if crate in self.path_mod_prefixes:
-                return self._via_path_mod(crate, path, macro, hops - 1)
+                return self._via_path_mod(crate, path, macro, hops - 1, types)
         return None
 
     def _simple(self, name: str, crate: str, module: str, imports: Imports,
-                macro: bool = False) -> str | None:
+                macro: bool = False, types: bool = False) -> str | None:
         """A name (`macro`: of a macro call) resolved through the module, the imports, the
-        globs, then as the crate's only symbol so named (of its namespace)."""
-        local = self._find(crate, f"{module}::{name}", macro)
+        globs, then as the crate's only symbol so named (of its namespace; `types`: a
+        module or type, see _find)."""
+        local = self._find(crate, f"{module}::{name}", macro, types=types)
         if local is not None:
             return local
         imported = imports.aliases.get(name)
         if imported:
             for path in imported:
-                found = self._find(crate, path, macro)
+                found = self._find(crate, path, macro, types=types)
                 if found is not None:
                     return found
             return None  # imported from elsewhere (another crate): not a crate-wide name
         if imports.globs:
             if ":" in name:  # a path (`a::b!`): its last segment is not `name`
                 for prefix in imports.globs:
-                    found = self._find(crate, f"{prefix}::{name}", macro)
+                    found = self._find(crate, f"{prefix}::{name}", macro, types=types)
                     if found is not None:
                         return found
             else:
@@ -503,15 +573,20 @@ class SymbolTable:
                     for prefix in imports.globs:
                         if symbol_id(crate, prefix) in heads:
                             sid = symbol_id(crate, f"{prefix}::{name}")
-                            if self._defines(sid, macro):
+                            if self._defines(sid, macro) and \
+                                    not (types and self._is_value(sid)):
                                 return sid
                         elif crate in self.path_mod_prefixes:  # `use imp::*;`, imp `#[path]`
-                            found = self._via_path_mod(crate, f"{prefix}::{name}", macro, 0)
+                            found = self._via_path_mod(crate, f"{prefix}::{name}", macro, 0,
+                                                       types)
                             if found is not None:
                                 return found
         if macro:
             return self._unique(self.by_macro, crate, name)
-        return self._unique(self.by_name, crate, name, module)
+        if name in PRELUDE_NAMES:
+            return None  # std's, unless the module defines or imports its own (above)
+        found = self._unique(self.by_name, crate, name, module)
+        return None if found is not None and types and self._is_value(found) else found
 
     def resolve(self, ref: str, item: Item, loc: ModuleLocation,
                 imports: Imports) -> str | None:
@@ -542,7 +617,7 @@ class SymbolTable:
         else:
             # `Type::method`, `Enum::Variant`, `module::function`: resolve the first segment
             # as a name, then walk down.
-            head = self._simple(segments[0], crate, module, imports)
+            head = self._simple(segments[0], crate, module, imports, types=True)
             if head is None:
                 # A module by the name it was imported as (`use futures_core::stream;` then
                 # `stream::Stream`), or a crate by its name.
@@ -560,10 +635,11 @@ class SymbolTable:
         return self._exact_prefix(crate, absolute) or head
 
     def _exact_prefix(self, crate: str, absolute: str) -> str | None:
-        """The longest prefix of an absolute path that is a symbol (`Token::Ident` -> `Token`)."""
+        """The longest prefix of an absolute path that is a symbol (`Token::Ident` -> `Token`);
+        a shorter prefix than the whole path names a module or type only (see _find)."""
         parts = absolute.split("::")
         for end in range(len(parts), 1, -1):
-            found = self._find(crate, "::".join(parts[:end]))
+            found = self._find(crate, "::".join(parts[:end]), types=end < len(parts))
             if found is not None:
                 return found
         return None
