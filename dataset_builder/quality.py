@@ -212,8 +212,13 @@ _KEYS: list[tuple[tuple[str, ...] | re.Pattern[str], re.Pattern[str]]] = [
      re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b")),  # GitHub tokens
     (("xox",), re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}\b")),  # Slack tokens
     (("sk-",), re.compile(r"\bsk-[A-Za-z0-9]{32,}\b")),  # API secret keys
+    # A PEM block: its matching END marker after base64 lines (headers such as
+    # `Proc-Type: 4,ENCRYPTED`, and a Rust string's quotes and `\n\` allowed). Any text up
+    # to any END marker took sqlx's doc from "starts with `-----BEGIN PRIVATE KEY-----`" to
+    # the next marker, its example code and all (47 such, none a key).
     (("PRIVATE KEY",), re.compile(
-        r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----")),
+        r"-----BEGIN ([A-Z ]*)PRIVATE KEY-----[A-Za-z0-9+/=\s\\\",:.-]*?"
+        r"-----END \1PRIVATE KEY-----")),
 ]
 # The non-ASCII letters re's case-insensitive matching folds onto ASCII ones: folded before
 # the names below are looked for in lower-cased text.

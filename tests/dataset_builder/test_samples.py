@@ -952,6 +952,26 @@ def test_secret_redaction_equals_every_pattern_run_on_every_text() -> None:
     assert replaced["key"] > 200 and replaced["password"] > 50
 
 
+def test_a_private_key_is_a_pem_block_not_prose_between_markers() -> None:
+    from dataset_builder.quality import redact
+
+    key = ("-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n"
+           "MIIEowIBAAKCAQEA0Z3VS5JJcds3xfn/ygWyF8PbnGy0AHB7MhgHcTz6sE2I2yPB\n"
+           "aFDrBz9vFqU4yrUIqM0Q==\n-----END RSA PRIVATE KEY-----")
+    in_string = ('const KEY: &str = "-----BEGIN PRIVATE KEY-----\\n\\\n'
+                 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\n\\\n-----END PRIVATE KEY-----";\n')
+    prose = ("/// The file starts with `-----BEGIN PRIVATE KEY-----`.\n///\n/// # Example\n"
+             "/// ```\n/// let opts = Options::new().ssl_key(\"key.pem\");\n/// ```\n"
+             "/// and ends with `-----END PRIVATE KEY-----`.\n")
+    counts: Counter[str] = Counter()
+    assert redact(f"let k = {key};\n", counts) == "let k = <KEY>;\n"
+    assert redact(in_string, counts) == 'const KEY: &str = "<KEY>";\n'
+    assert redact(prose, counts) == prose
+    # Another kind's END marker does not close it.
+    mixed = key.replace("END RSA", "END EC")
+    assert redact(mixed, counts) == mixed
+
+
 def test_email_redaction_equals_the_pattern_over_the_whole_text() -> None:
     rng = random.Random(4)
     alphabet = ["a", "Z", "9", ".", "-", "_", "%", "+", "@", "@", "com", "io", " ", "\n", "\r",
