@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime
 import errno
 import json
 import os
@@ -129,7 +130,21 @@ def parser() -> argparse.ArgumentParser:
                         "/usr/share/cargo/registry where it exists)")
     g.add_argument("--near-threshold", type=_similarity, default=0.7,
                    help="Jaccard similarity of near-duplicate targets (MinHash LSH)")
+    g.add_argument("--earliest-commit", type=_day, default=SampleConfig.earliest_commit,
+                   metavar="DAY",
+                   help="drop samples of commits made before this day (default %(default)s, "
+                        "Rust 1.0; '' keeps all)")
     return p
+
+
+def _day(text: str) -> str:
+    """An ISO date (YYYY-MM-DD), or '' for none."""
+    if text:
+        try:
+            datetime.date.fromisoformat(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text}") from None
+    return text
 
 
 def _budgets(text: str) -> tuple[int, int, int, int, int]:
@@ -222,7 +237,8 @@ def _sample_config(args: argparse.Namespace) -> SampleConfig | None:
         valid_fraction=args.valid_fraction, rustdoc=args.rustdoc,
         rustdoc_max_crates=args.rustdoc_max_crates,
         rustdoc_registry=str(registry.resolve()) if registry else None,
-        near_threshold=args.near_threshold, split_snapshots=args.snapshot_every != 0)
+        near_threshold=args.near_threshold, split_snapshots=args.snapshot_every != 0,
+        earliest_commit=args.earliest_commit)
 
 
 # What a build writes into OUT: its outputs, and the work of an unfinished run (checkpoints,

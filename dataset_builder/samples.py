@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import datetime
 import hashlib
 import itertools
 import json
@@ -157,6 +158,11 @@ class SampleConfig:
     manifests against them (see rustdoc.rustdoc_facts). None: the user's cargo cache only."""
     filters: FilterConfig = field(default_factory=FilterConfig)
     """Quality filters on targets."""
+    earliest_commit: str = "2015-05-15"
+    """Samples of commits made before this day (UTC, ISO date) are dropped as
+    `before_rust_1_0`: Rust 1.0 came out on 2015-05-15, and older code is not the Rust of
+    today's compilers (rust-postgres: 2,829 of its 8,816 samples, with `~str`, `uint` and
+    `do` blocks). Empty: none dropped."""
     split_snapshots: bool = True
     """Where a split holds commits but none of the history's snapshots, its newest commit is
     a snapshot of the module-file, module-group and crate scales too (split_snapshots). Off
@@ -166,6 +172,16 @@ class SampleConfig:
         payload = json.dumps({**asdict(self), "mine": mine_hash, "tokenizer": tokenizer_digest},
                              sort_keys=True, default=str)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def _day_start(day: str) -> int:
+    """Unix time of a day's start (UTC), as commit times are; an empty day: the earliest."""
+    if not day:
+        return -(1 << 62)
+    start = datetime.datetime.fromisoformat(day)
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=datetime.UTC)
+    return int(start.timestamp())
 
 
 def _est_tokens(text: str) -> int:
@@ -3105,6 +3121,7 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
     seen_hashes: set[str] = set()
     index = NearDuplicateIndex(config.near_threshold, config.num_perm, config.shingle)
     checks = PieceChecks(config.filters)  # filters and the exact-duplicate hash
+    earliest = _day_start(config.earliest_commit)
     signatures: dict[int, Any] = {}
     # Targets that are neither filtered nor exact duplicates wait here to be signed in a
     # batch; they then meet the index in the order they came.
@@ -3206,6 +3223,10 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
                                        desc=f"samples {scale}", unit="sample",
                                        disable=not progress):
         stats.produced += 1
+        if history.commit_time[cand.commit_index] < earliest:
+            stats.dropped["before_rust_1_0"] += 1
+            outcomes.append("before_rust_1_0")
+            continue
         if cand.piece_ends is not None and cand.piece_keys is None:  # digested once, here
             cand.piece_keys = piece_digests(cand.target, cand.piece_ends)
         reason, key = checks.reason_and_key(cand.target, cand.piece_ends, cand.piece_keys)

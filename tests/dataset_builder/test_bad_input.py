@@ -360,7 +360,8 @@ def test_bad_option_values(capsys: pytest.CaptureFixture[str], tmp_path: Path,
                                      "got 'abc'"),
             ("--workers", "abc", "argument --workers: expected an integer >= 0, got 'abc'"),
             # 0 made every target a near-duplicate of every other
-            ("--near-threshold", "0", "expected a number in (0, 1), got '0'")):
+            ("--near-threshold", "0", "expected a number in (0, 1), got '0'"),
+            ("--earliest-commit", "May 2015", "expected a date YYYY-MM-DD, got May 2015")):
         with pytest.raises(SystemExit) as exc:
             main(["--repo", str(tmp_path), option, value])
         assert exc.value.code == 2

@@ -3271,3 +3271,32 @@ def test_a_definition_too_long_for_the_pack_is_shown_shorter(tmp_path: Path) -> 
     assert "Paragraph" not in context
     assert "pub trait Walk { /* … */ }" in context, context
     assert sample["target_tokens"] + sample["context_tokens"] <= 2048
+
+
+def test_samples_of_commits_before_rust_1_0_are_dropped(tmp_path: Path) -> None:
+    """Code written before Rust 1.0 (2015-05-15) is not today's Rust (rust-postgres: 2,829
+    of 8,816 samples, with `~str` and `uint`): its samples are dropped, counted, unless
+    `--earliest-commit ''`."""
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    steps = [Commit(f"c{k}", write={"src/lib.rs": "".join(
+        f"pub fn f_{j}(x: u32) -> u32 {{\n    x * {j + 1} + {k}\n}}\n" for j in range(k + 1))})
+        for k in range(6)]
+    # 2015-05-15 minus three hours, then an hour a commit: three before, three after.
+    repo = make_repo(tmp_path / "repo", steps, start=1_431_648_000 - 4 * 3600)
+    counts = {}
+    for earliest in ("2015-05-15", ""):
+        out = tmp_path / f"out{earliest}"
+        assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc",
+                     "none", "--earliest-commit", earliest]) == 0
+        scales = json.loads((out / "manifest.json").read_text())["samples"]["scales"]
+        counts[earliest] = scales["micro"]["dropped"].get("before_rust_1_0", 0)
+        for st in scales.values():
+            assert st["produced"] == st["kept"] + sum(st["dropped"].values())
+        rows = read_samples(out).to_pylist()
+        times = [r["committed_at"] for r in rows]
+        if earliest:
+            assert min(times) >= 1_431_648_000, times
+        else:
+            assert min(times) < 1_431_648_000
+    assert counts["2015-05-15"] > 0 and counts[""] == 0
