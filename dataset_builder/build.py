@@ -47,8 +47,8 @@ from dataset_builder.mine import (
     BlobCache,
     MinerState,
     WorkDir,
-    generated_at_head,
     mine_history,
+    rules_at_head,
     tree_module_facts,
 )
 from dataset_builder.modules import ModuleFacts, crate_roots, module_graph, module_rows
@@ -309,8 +309,9 @@ def build_dataset(config: MineConfig, info: RepoInfo, progress: bool = True,
                                          exclude=tuple(config.exclude)))
     with BlobReader(info.git_dir) as reader:  # and where crates the conventions miss are
         info = replace(info, roots=crate_roots(info, reader))
-        info = replace(info, rules=replace(info.rules,
-                                           generated=generated_at_head(info, reader)))
+        generated, compile_fail = rules_at_head(info, reader)
+        info = replace(info, rules=replace(info.rules, generated=generated,
+                                           compile_fail=compile_fail))
     # A build whose rename detection failed on a missing object left a note: the same
     # settings mine as it went on at once (so a resumed run finds its checkpoints).
     renames_on_hash = config.config_hash(info.head, __version__)
@@ -514,7 +515,8 @@ def _mine(config: MineConfig, info: RepoInfo, out: Path, config_hash: str, label
                  # Folders holding a copy of a published crate: not mined (vendored_crate).
                  "copied_crates": sorted(info.rules.copied_crates),
                  # Generated at the revision: every version skipped (generated).
-                 "generated_at_head": sorted(info.rules.generated)},
+                 "generated_at_head": sorted(info.rules.generated),
+                 "compile_fail_at_head": sorted(info.rules.compile_fail)},
         # Later stages reach the code at any commit through this map.
         "repos": {label: {"path": str(info.path.resolve()), "git_dir": str(
             info.git_dir.resolve()), "head": info.head, "bare": info.bare,

@@ -101,8 +101,11 @@ class PathRules:
     exclude: tuple[str, ...] = ()
     """The user's patterns (MineConfig.exclude)."""
     generated: frozenset[str] = frozenset()
-    """Paths whose version at the revision says it is generated (mine.generated_at_head):
+    """Paths whose version at the revision says it is generated (mine.rules_at_head):
     every version of them is, also those from before the generator wrote its header."""
+    compile_fail: frozenset[str] = frozenset()
+    """Paths beside a `.stderr` of the same name at the revision (mine.rules_at_head):
+    programs that must fail to compile."""
 
 
 @dataclass(frozen=True, slots=True)

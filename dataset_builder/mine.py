@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import pickle
+import re
 import shutil
 import sys
 import time
@@ -70,6 +71,9 @@ _VENDORED_MARKERS = (b"vendored from",)
 # (protobuf's upb and gRPC plugins: tonic's examples/src/grpc-helloworld/generated/
 # helloworld.u.pb.rs made 234 of its 446 test impl samples).
 _GENERATED_SUFFIXES = (".pb.rs",)
+# compiletest's annotation of the error a line must give (`//~ ERROR`, `//~^ ERROR`): a
+# program written not to compile (futures-rs's testcrate/ui: 51 samples).
+_COMPILE_FAIL_MARKER = re.compile(rb"//~[\^|]*\s*(?:ERROR|WARN|NOTE|HELP)")
 NO_RULES = PathRules()
 _MODE_SYMLINK = "120000"
 _MODE_SUBMODULE = "160000"
@@ -100,6 +104,8 @@ def path_skip_reason(path: str, mode: str, rules: PathRules = NO_RULES) -> str |
         return "vendored"
     if path in rules.generated:
         return "generated"
+    if path in rules.compile_fail:
+        return "compile_fail_test"
     if rules.exclude or rules.copied_crates:
         folders = list(accumulate(parts, lambda above, name: f"{above}/{name}"))
         # --exclude: fnmatch, case-sensitive (`*` also matches `/`), on the path or a folder.
@@ -118,16 +124,25 @@ def printable_path(path: str) -> str:
     return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
-def generated_at_head(info: RepoInfo, reader: BlobReader) -> frozenset[str]:
-    """The .rs paths of the revision's tree that say they are generated (the header markers
-    content_skip_reason reads). Their older versions may predate the header: prost's
-    `prost-types/src/protobuf.rs`, prost-build's output, made 78 samples, 18% of its module
-    files' target tokens, from the 33 versions before the header."""
-    entries = [entry for entry in list_tree(info, info.head)
+def rules_at_head(info: RepoInfo, reader: BlobReader) -> tuple[frozenset[str], frozenset[str]]:
+    """(generated, compile_fail) of PathRules, from the revision's tree: the .rs paths that
+    say they are generated (the header markers content_skip_reason reads), and those beside
+    a `.stderr` file of the same name, trybuild's and compiletest's programs that must fail
+    to compile (actix's `tests/trybuild/*-fail.rs`, time's `tests/integration/compile-fail`:
+    63 samples of code that does not compile). Older versions may predate the header:
+    prost's `prost-types/src/protobuf.rs`, prost-build's output, made 78 samples, 18% of
+    its module files' target tokens, from the 33 versions before the header."""
+    tree = list_tree(info, info.head)
+    stderr_stems = {entry.path.removesuffix(".stderr") for entry in tree
+                    if entry.path.endswith(".stderr")}
+    entries = [entry for entry in tree
                if path_skip_reason(entry.path, entry.mode, info.rules) is None]
-    return frozenset(entry.path for entry, data in zip(
+    generated = frozenset(entry.path for entry, data in zip(
         entries, reader.read_many([e.sha for e in entries]), strict=True)
         if data is not None and _says_generated(data[:1024].lower()))
+    compile_fail = frozenset(entry.path for entry in entries
+                             if entry.path.removesuffix(".rs") in stderr_stems)
+    return generated, compile_fail
 
 
 def _says_generated(head: bytes) -> bool:
@@ -146,6 +161,8 @@ def content_skip_reason(data: bytes | None, max_bytes: int) -> str | None:
         return "generated"  # before the size check: the more telling reason for big tables
     if any(marker in head for marker in _VENDORED_MARKERS):
         return "vendored"
+    if _COMPILE_FAIL_MARKER.search(data):
+        return "compile_fail_test"
     if len(data) > max_bytes:
         return "too_large"
     try:

@@ -656,6 +656,37 @@ def test_a_file_generated_at_the_revision_is_generated_throughout(tmp_path: Path
     assert paths == {"src/lib.rs"}
 
 
+def test_programs_that_must_not_compile_are_skipped(tmp_path: Path) -> None:
+    """trybuild's and compiletest's programs written to fail (a `.stderr` of the same name
+    beside them at the revision, or `//~ ERROR` annotations) are not code to learn from:
+    actix's and time's compile-fail fixtures made 34 and 63 samples, futures-rs's ui tests
+    51."""
+    import pyarrow.parquet as pq
+
+    from dataset_builder.mine import content_skip_reason
+
+    repo = make_repo(tmp_path / "repo", [
+        Commit("tests", write={
+            "src/lib.rs": "pub fn a() -> u32 { 1 }\n",
+            "tests/trybuild.rs": "#[test]\nfn ui() { trybuild::TestCases::new(); }\n",
+            "tests/trybuild/simple-fail.rs": "fn main() { let x: u32 = \"no\"; }\n",
+            "tests/trybuild/simple-pass.rs": "fn main() { let x: u32 = 1; }\n",
+            "tests/ui/mismatch.rs": "fn main() {\n    let a: i32 = \"a\"; //~ ERROR mismatched\n}\n"}),
+        Commit("expected", write={
+            "tests/trybuild/simple-fail.stderr": "error[E0308]: mismatched types\n",
+            "tests/trybuild/simple-fail.rs": "fn main() { let y: u32 = \"no\"; }\n"}),
+    ])
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--no-samples"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["repo"]["compile_fail_at_head"] == ["tests/trybuild/simple-fail.rs"]
+    assert manifest["skips"]["compile_fail_test"] == 3  # two versions and the ui test
+    paths = set(pq.read_table(out / "items.parquet", columns=["path"]).column("path").to_pylist())
+    assert paths == {"src/lib.rs", "tests/trybuild.rs", "tests/trybuild/simple-pass.rs"}
+    assert content_skip_reason(b"x(); //~^^ WARN unused\n", 1 << 20) == "compile_fail_test"
+    assert content_skip_reason(b"let s = \"//~\";\n", 1 << 20) is None
+
+
 def test_copied_crate_paths_judged_by_whole_folder_names() -> None:
     from dataset_builder.gitio import PathRules
     from dataset_builder.mine import path_skip_reason
