@@ -846,3 +846,22 @@ fn stats(low: &LowArgs) -> u32 {
     assert item.references == (
         "LowArgs", "matches!", "SearchMode::JSON", "MAX_SIZE", "crate::flags::LIMIT", "LIMIT",
         "ffi::TTF_X", "TTF_X", "u32::MAX", "_sys::FLAG", "FLAG", "Self::DEFAULT", "OTHER")
+
+
+def test_a_plain_comment_among_attributes_belongs_to_the_item() -> None:
+    """The walk up from an item stopped at a plain comment: `#[rstest]` above `// a case`
+    and a trailing `// why` after `#[allow(...)]` were left out of the item (68 targets of
+    ratatui, sqlx and rust-postgres), and sat in the code before it."""
+    src = (b"fn a() {}\n#[rstest]\n// a case\n#[case(1)]\nfn b(x: u8) {}\n\n"
+           b"#[allow(deprecated)] // For Cell::symbol\nimpl Cell {}\n\n"
+           b"// plain, above everything\n#[test]\nfn c() {}\n\n"
+           b"struct A; // trailing\nfn d() {}\n/// doc\n// note\nfn e() {}\n")
+    parsed, _ = parse_rust(src)
+    text = {item.name: src[item.start_byte:item.end_byte].decode() for item in parsed.items}
+    assert text["b"] == "#[rstest]\n// a case\n#[case(1)]\nfn b(x: u8) {}"
+    assert text["impl Cell"].startswith("#[allow(deprecated)] // For Cell::symbol\n")
+    assert text["c"] == "#[test]\nfn c() {}"
+    assert text["d"] == "fn d() {}"
+    assert text["e"] == "/// doc\n// note\nfn e() {}"
+    b = next(item for item in parsed.items if item.name == "b")
+    assert b.attributes == ("#[rstest]", "#[case(1)]") and b.start_line == 2
