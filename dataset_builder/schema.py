@@ -119,7 +119,7 @@ SAMPLES = pa.schema([
     ("committed_at", _INT),  # Unix seconds
     ("crate", _STR),
     ("crate_dir", _STR),  # folder of the crate's Cargo.toml, relative to the repo root ("" = root)
-    ("path", _STR),  # file holding the target (LARGE/FULL: the first of `paths`)
+    ("path", _STR),  # file holding the target (several files: the one it begins in)
     ("paths", _STRS),  # every file whose code is in the target, in dependency order
     ("scale", _STR),  # one of SCALES
     ("kind", _STR),  # item kind of the target (function, impl, module, module_group, crate)
@@ -132,8 +132,10 @@ SAMPLES = pa.schema([
     ("context", _STR),  # what the model sees first: type facts, context pack, preceding code
     ("target", _STR),  # what the model must write
     ("suffix", _STR),  # code after the target in its file (FIM suffix; may be "")
-    ("prefix_span", pa.list_(_INT)),  # [start, end) of the context in context+target+suffix
-    ("suffix_span", pa.list_(_INT)),  # [start, end) of the suffix in context+target+suffix
+    # Spans in characters (Python str indices), not bytes: [start, end) of the context and
+    # of the suffix in context+target+suffix.
+    ("prefix_span", pa.list_(_INT)),
+    ("suffix_span", pa.list_(_INT)),
     ("target_start_byte", _INT),  # target's byte span in `path` at `commit` (-1: several files)
     ("target_end_byte", _INT),
     ("target_loc", _INT),  # non-blank lines of the target

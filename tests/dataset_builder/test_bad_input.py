@@ -671,7 +671,8 @@ def test_programs_that_must_not_compile_are_skipped(tmp_path: Path) -> None:
             "tests/trybuild.rs": "#[test]\nfn ui() { trybuild::TestCases::new(); }\n",
             "tests/trybuild/simple-fail.rs": "fn main() { let x: u32 = \"no\"; }\n",
             "tests/trybuild/simple-pass.rs": "fn main() { let x: u32 = 1; }\n",
-            "tests/ui/mismatch.rs": "fn main() {\n    let a: i32 = \"a\"; //~ ERROR mismatched\n}\n"}),
+            "tests/ui/mismatch.rs": ("fn main() {\n    let a: i32 = \"a\"; //~ ERROR mismatched\n"
+                                     "}\n")}),
         Commit("expected", write={
             "tests/trybuild/simple-fail.stderr": "error[E0308]: mismatched types\n",
             "tests/trybuild/simple-fail.rs": "fn main() { let y: u32 = \"no\"; }\n"}),

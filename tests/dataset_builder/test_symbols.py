@@ -494,6 +494,11 @@ def test_prelude_names_and_methods_without_self_are_no_crate_wide_names() -> Non
                                 "    pub fn right(&self) -> u16 { 0 }\n}\n"))
     assert resolve("src/run.rs", "function:spawn", ".right") == \
         ".|crate::layout::Padding::right"
+    # pin-project's methods, made on every #[pin_project] struct, are no crate-wide names.
+    world.add("src/layout.rs", "pub struct Either;\nimpl Either {\n"
+              "    pub fn project(&self) -> u8 { 0 }\n}\n")
+    world.add("src/run.rs", "fn poll(s: S) { s.project(); }\n")
+    assert resolve("src/run.rs", "function:poll", ".project") is None
 
 
 def test_a_private_item_is_no_crate_wide_name_outside_its_module() -> None:
