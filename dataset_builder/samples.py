@@ -578,8 +578,9 @@ class Packer:
         self.rustdoc, self.rustdoc_members = pickle.loads(self.rustdoc_file.read_bytes())
         self.rustdoc_file = None
 
-    def piece(self, row: int, commit_index: int) -> str:
-        """The row's text in a pack made at `commit_index`; a function's is its signature."""
+    def piece(self, row: int, commit_index: int, target: str = "") -> str:
+        """The row's text in a pack made at `commit_index`; a function's is its signature.
+        Less the sample's `target` where the definition holds it (its trait or impl)."""
         col = self.h.col
         kind = col["kind"][row]
         if kind in _FN_KINDS:
@@ -589,7 +590,8 @@ class Packer:
             # said neither what Self is nor how to call it (`HighlightingAssets::…`).
             owner = self.owner_header(row, commit_index) if kind == "method" else ""
             return f"{owner} {{ {signature} }}" if owner else signature
-        return str(col["text"][row])
+        text = str(col["text"][row])
+        return text.replace(target, "", 1) if target and target in text else text
 
     def _owner_note(self, row: int, commit_index: int) -> str:
         """`, in <block header>` for a method's header line: alone, `fn clone(&self) -> Self`
@@ -670,9 +672,7 @@ class Packer:
                 if row in shown:
                     used.append(row)
                     continue
-                piece = self.piece(row, commit_index)
-                if target and target in piece:
-                    piece = piece.replace(target, "", 1)
+                piece = self.piece(row, commit_index, target)
                 cost = _est_tokens(piece) + 8
                 if spent + cost > budget_tokens:
                     # Shorter, then: a definition too long for the room left was shown
@@ -1016,7 +1016,8 @@ class CandidateMaker:
             pack, part_used, _ = self.packer.pack(
                 list(dict.fromkeys([*named, *deps])), commit_index, set(), own, tokens,
                 shown_rows, target)
-            in_pack = [_own_block(path, col["module"][r], self.packer.piece(r, commit_index))
+            in_pack = [_own_block(path, col["module"][r],
+                                  self.packer.piece(r, commit_index, target))
                        for r in part_used if col["path"][r] == path and r not in shown_rows]
             return (pack, *self.packer.facts([row], part_used, commit_index, not declaration,
                                              header_limit), in_pack)
@@ -1045,7 +1046,7 @@ class CandidateMaker:
                 # A definition of the same file that the code around the function shows is
                 # not repeated in the pack (16% of tantivy's function samples repeated one),
                 # unless the room it frees moves it out of view again.
-                own_file = {r: self.packer.piece(r, cand.commit_index) for r in used
+                own_file = {r: self.packer.piece(r, cand.commit_index, target) for r in used
                             if col["path"][r] == cand.path}  # texts read once
 
                 def in_view(prefix: str, suffix: str) -> set[int]:
@@ -1058,7 +1059,7 @@ class CandidateMaker:
                     prefix, suffix = around(pack)
                     if shown <= in_view(prefix, suffix):
                         cand.pack, cand.prefix, cand.suffix = pack, prefix, suffix
-                        own_file.update((r, self.packer.piece(r, cand.commit_index))
+                        own_file.update((r, self.packer.piece(r, cand.commit_index, target))
                                         for r in used_now if col["path"][r] == cand.path
                                         and r not in own_file)
                     else:
@@ -3057,9 +3058,13 @@ def _view_key(piece: str) -> str:
 
 
 def _in_view(piece: str, prefix: str, suffix: str) -> bool:
-    """Whether the code around a target shows the definition of the pack's `piece`."""
+    """Whether the code around a target shows the definition of the pack's `piece`: whole
+    in either, or from its first line in the code before, which then shows all of it up to
+    the target (the trait or impl block that holds the target, the rest of which follows
+    it: warp's trait-method samples showed their trait in the pack too, 45 of 87)."""
     key = _view_key(piece)
-    return key in prefix or key in suffix
+    first = key.partition("\n")[0]
+    return key in suffix or (first in prefix if first != key else key in prefix)
 
 
 def _hide_shown(cand: Candidate) -> None:

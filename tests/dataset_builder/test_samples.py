@@ -3333,3 +3333,19 @@ def test_an_empty_impl_block_is_not_given_away_by_the_header(tmp_path: Path) -> 
     assert "impl Send for Handle" not in empty["context"], empty["context"]
     full = next(r for r in small if r["target"].startswith("impl Handle {"))
     assert "// impl Handle" in full["context"], full["context"]
+
+
+def test_the_trait_holding_a_method_target_is_not_repeated_in_the_pack(tmp_path: Path) -> None:
+    """A trait method's sample showed its trait in the pack (less the target) while the
+    code before it began at the trait's first line and the code after held the rest (warp:
+    45 of 87 trait-method samples)."""
+    rows = _one_commit_samples(tmp_path, {"src/lib.rs": (
+        "pub struct Rejection;\n\n/// Filters.\npub trait Filter {\n    type Out;\n"
+        "    fn extract(&self) -> Result<u32, Rejection>;\n"
+        "    fn map(&self) -> Option<Self::Out> {\n"
+        "        self.extract().ok().map(|_| None).flatten()\n    }\n"
+        "    fn or_zero(&self) -> u32 {\n        0\n    }\n}\n")})
+    sample = next(r for r in rows if r["scale"] == "micro" and r["name"] == "map")
+    assert sample["context"].count("pub trait Filter {") == 1, sample["context"]
+    assert sample["context"].rstrip().endswith("fn extract(&self) -> Result<u32, Rejection>;")
+    assert "fn or_zero(&self) -> u32 {" in sample["suffix"]
