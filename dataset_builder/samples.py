@@ -663,10 +663,9 @@ class Packer:
                         tiers[1].append(dep)
                     elif col["kind"][dep] in _TYPE_KINDS:
                         tiers[2].append(dep)
-        lines: list[str] = []
+        shown_rows: list[tuple[int, str]] = []  # (row, piece) in pack order
         used: list[int] = []
         spent = 0
-        last_group: tuple[str, str] | None = None
         for tier in tiers:
             for row in tier:
                 if row in shown:
@@ -685,15 +684,26 @@ class Packer:
                     if not piece:
                         continue
                     cost = _est_tokens(piece) + 8
-                # A new label for another inline module of the same file too (sqlx: a
-                # second `Sealed` labelled with the first's module).
-                group = (col["path"][row], col["module"][row])
-                if group != last_group:
-                    last_group = group
-                    lines.append(f"// from {group[0]} ({group[1]})")
-                lines.append(piece)
+                shown_rows.append((row, piece))
                 used.append(row)
                 spent += cost
+        # A method's one-line header is left out where its trait is shown whole (futures-rs:
+        # `pub trait ArcWake { fn wake_by_ref(…); }` above the trait itself, 28 samples).
+        traits = {row for row, piece in shown_rows if col["kind"][row] == "trait"
+                  and not piece.endswith(_ELIDED_BODY)}
+        lines: list[str] = []
+        last_group: tuple[str, str] | None = None
+        for row, piece in shown_rows:
+            if traits and col["kind"][row] == "method" and \
+                    self.block_row(row, commit_index) in traits:
+                continue
+            # A new label for another inline module of the same file too (sqlx: a second
+            # `Sealed` labelled with the first's module).
+            group = (col["path"][row], col["module"][row])
+            if group != last_group:
+                last_group = group
+                lines.append(f"// from {group[0]} ({group[1]})")
+            lines.append(piece)
         text = "\n".join(lines) + "\n" if lines else ""
         return text, used, [s for s in direct]
 
@@ -1305,6 +1315,7 @@ class CandidateMaker:
         cand.repack = repack
 
 
+_ELIDED_BODY = " { /* … */ }"  # a definition's body left out (_condensed_forms)
 _COMMENT_LINE = re.compile(r"^[ \t]*//[^\n]*\n", re.MULTILINE)
 
 
@@ -1319,7 +1330,7 @@ def _condensed_forms(piece: str, signature: str, kind: str) -> list[str]:
     if kind in ("struct", "enum", "union", "trait", "impl"):
         header = one_line_code(signature).rstrip("{ ;")
         if header and "\n" in piece:
-            forms.append(f"{header} {{ /* … */ }}")
+            forms.append(f"{header}{_ELIDED_BODY}")
     return forms
 
 

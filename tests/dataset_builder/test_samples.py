@@ -3349,3 +3349,18 @@ def test_the_trait_holding_a_method_target_is_not_repeated_in_the_pack(tmp_path:
     assert sample["context"].count("pub trait Filter {") == 1, sample["context"]
     assert sample["context"].rstrip().endswith("fn extract(&self) -> Result<u32, Rejection>;")
     assert "fn or_zero(&self) -> u32 {" in sample["suffix"]
+
+
+def test_a_method_header_is_not_in_the_pack_beside_its_whole_trait(tmp_path: Path) -> None:
+    """A pack showed `pub trait ArcWake { fn wake_by_ref(…); }` above the whole trait
+    `ArcWake` (futures-rs: 28 function samples)."""
+    rows = _one_commit_samples(tmp_path, {
+        "src/lib.rs": "pub mod wake;\npub mod run;\n",
+        "src/wake.rs": ("pub trait ArcWake {\n    type Out;\n"
+                        "    fn fire_now(&self) -> Self::Out;\n}\n"),
+        "src/run.rs": ("use crate::wake::ArcWake;\n"
+                       "pub fn run<W: ArcWake>(w: &W) -> W::Out {\n"
+                       "    w.fire_now()\n}\n")})
+    sample = next(r for r in rows if r["scale"] == "micro" and r["name"] == "run")
+    assert sample["context"].count("fn fire_now(&self) -> Self::Out;") == 1, \
+        sample["context"]
