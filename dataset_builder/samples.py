@@ -1324,13 +1324,16 @@ def _condensed_forms(piece: str, signature: str, kind: str) -> list[str]:
     comments mostly), then its header alone with its body elided (`pub struct HashMap<K, V,
     S = DefaultHashBuilder> { /* … */ }`)."""
     forms = []
-    bare = _COMMENT_LINE.sub("", piece)
+    bare = _COMMENT_LINE.sub("", piece).lstrip("\n")  # no blank line left at its head
     if len(bare) < len(piece):
         forms.append(bare)
-    if kind in ("struct", "enum", "union", "trait", "impl"):
+    # Only a body in braces is elided: a tuple or unit struct (`pub struct Global;`) is its
+    # line less its comments (it had become `pub struct Global { /* … */ }`).
+    if kind in ("struct", "enum", "union", "trait", "impl") and bare.rstrip().endswith("}"):
         header = one_line_code(signature).rstrip("{ ;")
-        if header and "\n" in piece:
-            forms.append(f"{header}{_ELIDED_BODY}")
+        elided = f"{header}{_ELIDED_BODY}"
+        if header and len(elided) < len(bare):
+            forms.append(elided)
     return forms
 
 

@@ -67,7 +67,10 @@ def _is_value_item(item: Item) -> bool:
     return item.kind in _VALUE_KINDS and not item.parent.startswith(_ASSOCIATED_IN)
 
 
-_SELF_RECEIVER = re.compile(r"\(\s*(?:&\s*(?:'\w+\s+)?)?(?:mut\s+)?self\b")
+# `(&self`, `(&'a mut self`, `(mut self`, `(self: Box<Self>`, and with attributes before it
+# (actix's `fn prep_for_sending(#[allow(unused_mut)] mut self)`).
+_SELF_RECEIVER = re.compile(
+    r"\(\s*(?:#\[[^\]]*\]\s*)*(?:&\s*(?:'\w+\s+)?)?(?:mut\s+)?self\b")
 
 
 def takes_self(item: Item) -> bool:
@@ -628,6 +631,12 @@ class SymbolTable:
                 rest = "::".join(segments[1:])
                 for base in [*imports.aliases.get(segments[0], ()), f"@{segments[0]}"]:
                     found = self._exact_prefix(crate, f"{base}::{rest}")
+                    if found is not None:
+                        return found
+                if item.kind == "use":
+                    # A 2015-edition `use` path starts at the crate's root (`use with::with;`
+                    # in actix's lib.rs: the module `with` and its function `with`).
+                    found = self._exact_prefix(crate, f"crate::{ref}")
                     if found is not None:
                         return found
                 module_sid = symbol_id(crate, f"{module}::{segments[0]}")

@@ -3364,3 +3364,20 @@ def test_a_method_header_is_not_in_the_pack_beside_its_whole_trait(tmp_path: Pat
     sample = next(r for r in rows if r["scale"] == "micro" and r["name"] == "run")
     assert sample["context"].count("fn fire_now(&self) -> Self::Out;") == 1, \
         sample["context"]
+
+
+def test_shortened_forms_keep_a_tuple_or_unit_structs_shape() -> None:
+    """Only a body in braces is elided: `pub struct Global;` and `struct DropType(usize);`
+    had been shown as `… { /* … */ }` (hashbrown: 17 samples, actix-web 85)."""
+    from dataset_builder.samples import _condensed_forms
+
+    doc = "".join(f"/// Line {k}.\n" for k in range(50))
+    assert _condensed_forms(doc + "\n#[derive(Debug)]\npub struct Global;", "pub struct Global;",
+                            "struct") == ["#[derive(Debug)]\npub struct Global;"]
+    assert _condensed_forms(doc + "pub struct Tag(pub u8);", "pub struct Tag(pub u8);",
+                            "struct") == ["pub struct Tag(pub u8);"]
+    braced = doc + "pub struct Map<K> {\n" + "".join(
+        f"    /// Field {k}.\n    pub f{k}: K,\n" for k in range(30)) + "}"
+    forms = _condensed_forms(braced, "pub struct Map<K>", "struct")
+    assert forms[0].startswith("pub struct Map<K> {\n    pub f0: K,\n")
+    assert forms[1] == "pub struct Map<K> { /* … */ }"

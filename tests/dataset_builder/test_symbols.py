@@ -470,6 +470,23 @@ def test_a_paths_head_names_a_module_or_type_never_a_function() -> None:
         ".|crate::filters::log::log"
 
 
+def test_a_2015_use_path_starts_at_the_crates_root() -> None:
+    """`use with::with;` in a 2015-edition crate names the module `with` at the root and its
+    function (actix-web); a path's head is a module, so the function is not taken for it."""
+    world = World({
+        "src/lib.rs": "mod with;\nmod app;\n",
+        "src/with.rs": "pub fn with() -> u8 { 0 }\npub struct WithHandler;\n",
+        "src/app.rs": "use with::{with, WithHandler};\nfn f() -> u8 { with() }\n",
+    })
+    uses = [i for i in world.parsed["src/app.rs"].items if i.kind == "use"]
+    loc = locate_module("src/app.rs")
+    imports = Imports.of(world.parsed["src/app.rs"].uses, loc)
+    resolved = {ref: world.table.resolve(ref, uses[0], loc, imports)
+                for ref in uses[0].references}
+    assert resolved == {"with::with": ".|crate::with::with",
+                        "with::WithHandler": ".|crate::with::WithHandler"}, resolved
+
+
 def test_prelude_names_and_methods_without_self_are_no_crate_wide_names() -> None:
     """A bare prelude name is std's (sqlx's `F: Send + Sync` had bound its protocol message
     `struct Sync`), unless the module defines or imports one; `x.name()` binds only a method
@@ -492,6 +509,12 @@ def test_prelude_names_and_methods_without_self_are_no_crate_wide_names() -> Non
     # A method that gains a receiver is bound again.
     world.add("src/layout.rs", ("pub struct Padding;\nimpl Padding {\n"
                                 "    pub fn right(&self) -> u16 { 0 }\n}\n"))
+    assert resolve("src/run.rs", "function:spawn", ".right") == \
+        ".|crate::layout::Padding::right"
+    # A receiver with an attribute is a receiver (actix's `#[allow(unused_mut)] mut self`).
+    world.add("src/layout.rs", ("pub struct Padding;\nimpl Padding {\n"
+                                "    pub fn right(#[allow(unused_mut)] mut self) -> u16 { 0 }\n"
+                                "}\n"))
     assert resolve("src/run.rs", "function:spawn", ".right") == \
         ".|crate::layout::Padding::right"
     # pin-project's methods, made on every #[pin_project] struct, are no crate-wide names.
