@@ -612,7 +612,8 @@ class Packer:
             return ""
         block = self.block_row(row, commit_index)
         if block is not None:
-            return one_line_code(str(col["signature"][block])).rstrip("{ ")
+            # Less a where-clause's trailing comma (`…, in impl<St> … where St: Debug,`).
+            return one_line_code(str(col["signature"][block])).rstrip("{ ").rstrip(", ")
         return _block_header(parent)
 
     def block_row(self, row: int, commit_index: int) -> int | None:
@@ -689,13 +690,19 @@ class Packer:
                 spent += cost
         # A method's one-line header is left out where its trait is shown whole (futures-rs:
         # `pub trait ArcWake { fn wake_by_ref(…); }` above the trait itself, 28 samples).
-        traits = {row for row, piece in shown_rows if col["kind"][row] == "trait"
-                  and not piece.endswith(_ELIDED_BODY)}
+        # And a trait's elided form (`pub trait StreamExt: Stream { /* … */ }`) where a
+        # method header shows the trait's header already (futures-rs: 85 packs with both).
+        traits = {row for row, piece in shown_rows if col["kind"][row] == "trait"}
+        blocks = {row: self.block_row(row, commit_index) for row, _ in shown_rows
+                  if traits and col["kind"][row] == "method"}
+        whole = {row for row, piece in shown_rows
+                 if row in traits and not piece.endswith(_ELIDED_BODY)}
+        headed = set(blocks.values())
         lines: list[str] = []
         last_group: tuple[str, str] | None = None
         for row, piece in shown_rows:
-            if traits and col["kind"][row] == "method" and \
-                    self.block_row(row, commit_index) in traits:
+            if blocks.get(row) in whole or (row in traits and row not in whole
+                                            and row in headed):
                 continue
             # A new label for another inline module of the same file too (sqlx: a second
             # `Sealed` labelled with the first's module).
@@ -772,7 +779,7 @@ class Packer:
             else:
                 # The clause as written, `where` included ("where where" before).
                 lines.append(f"{kind} {name}{col['generics'][row]}"
-                             + (f" {col['where_clause'][row]}"
+                             + (f" {str(col['where_clause'][row]).rstrip(', ')}"
                                 if col["where_clause"][row] else ""))
         source = "tree-sitter+rustdoc" if used_rustdoc else "tree-sitter"
         return render_header(lines, source, limit_chars), facts, used_rustdoc
@@ -3049,6 +3056,7 @@ def _fill_part(whole: Candidate, pack_chars: int, prefix_chars: int | None, last
     _hide_shown(part)  # what the part's own pack holds and its code before shows
 
 
+_FN_NAME = re.compile(r"\bfn \w+")
 _EMPTY_BLOCK = re.compile(r"\{\s*\}\s*\Z")  # a block with nothing in it, ending the text
 _OWNED_SIGNATURE = re.compile(r".* \{ (.*;) \}")  # Packer.piece's `impl X { fn f(); }`
 
@@ -3061,9 +3069,12 @@ def _view_key(piece: str) -> str:
     definition from its first line that is neither a doc comment nor an attribute (code
     before the target that began inside a doc comment did not count: 123 showed a struct
     twice)."""
-    if "\n" not in piece and piece.endswith(";"):
+    if "\n" not in piece:
         owned = _OWNED_SIGNATURE.fullmatch(piece)
-        return (owned.group(1) if owned else piece)[:-1]
+        if owned is not None:
+            return owned.group(1)[:-1]
+        if piece.endswith(";"):
+            return piece[:-1]
     lines = piece.splitlines(keepends=True)
     first = 0
     while first < len(lines) - 1 and _DOC_OR_ATTRIBUTE_LINE.match(lines[first]):
@@ -3078,7 +3089,13 @@ def _in_view(piece: str, prefix: str, suffix: str) -> bool:
     it: warp's trait-method samples showed their trait in the pack too, 45 of 87)."""
     key = _view_key(piece)
     first = key.partition("\n")[0]
-    return key in suffix or (first in prefix if first != key else key in prefix)
+    if key in suffix or (first in prefix if first != key else key in prefix):
+        return True
+    # A signature the code writes over several lines (`where` clauses, long parameter
+    # lists), as one line: futures-rs's `fn lock_and_then<…>(…) -> … where F: …;`.
+    named = _FN_NAME.search(key) if first == key else None
+    return named is not None and any(
+        named.group(0) in code and key in one_line_code(code) for code in (prefix, suffix))
 
 
 def _hide_shown(cand: Candidate) -> None:

@@ -3381,3 +3381,42 @@ def test_shortened_forms_keep_a_tuple_or_unit_structs_shape() -> None:
     forms = _condensed_forms(braced, "pub struct Map<K>", "struct")
     assert forms[0].startswith("pub struct Map<K> {\n    pub f0: K,\n")
     assert forms[1] == "pub struct Map<K> { /* … */ }"
+
+
+def test_a_method_the_code_before_shows_is_not_in_the_pack(tmp_path: Path) -> None:
+    """A method's pack line `impl Conn { pub fn poll_it(&self) -> u8; }` was never taken for
+    the method the code before shows (futures-rs: 465 function samples), nor was a
+    signature the code writes over several lines; a block's where-clause keeps no trailing
+    comma in a header line."""
+    rows = _one_commit_samples(tmp_path, {"src/lib.rs": (
+        "pub struct Conn<T> {\n    pub n: T,\n}\n\nimpl<T> Conn<T>\nwhere\n    T: Copy,\n{\n"
+        "    pub fn poll_it(&self) -> T {\n        self.n\n    }\n\n"
+        "    pub fn lock_and_then<F, U>(\n        &self,\n        f: F,\n    ) -> Option<U>\n"
+        "    where\n        F: FnOnce(T) -> U,\n    {\n        Some(f(self.n))\n    }\n\n"
+        "    pub fn drive(&self) -> Option<T> {\n"
+        "        self.lock_and_then(|_| self.poll_it())\n    }\n}\n")})
+    sample = next(r for r in rows if r["scale"] == "micro" and r["name"] == "drive")
+    context = sample["context"]
+    head, _, code = context.partition("// file: src/lib.rs\n")
+    assert "pub fn poll_it(&self) -> T {" in code and "pub fn poll_it" not in \
+        head.replace("// method pub fn poll_it", ""), context
+    assert "fn lock_and_then" not in head.replace("// method pub fn lock_and_then", ""), \
+        context
+    assert "// method pub fn drive(&self) -> Option<T>, in impl<T> Conn<T> where T: Copy\n" \
+        in head, context
+
+
+def test_an_elided_trait_is_left_out_beside_a_method_header_of_it(tmp_path: Path) -> None:
+    """`pub trait StreamExt: Stream { fn poll_next_unpin(…); }` and `pub trait StreamExt:
+    Stream { /* … */ }` in one pack say the trait's header twice (futures-rs: 85 packs)."""
+    body = "".join(f"    fn step_{k}(&self) -> u32 {{\n        {k} + self.fire_now()\n    }}\n"
+                   for k in range(400))
+    rows = _one_commit_samples(tmp_path, {
+        "src/lib.rs": "pub mod ext;\npub mod run;\n",
+        "src/ext.rs": "pub trait Big: Sized {\n    fn fire_now(&self) -> u32;\n" + body + "}\n",
+        "src/run.rs": ("use crate::ext::Big;\n"
+                       "pub fn run<W: Big>(w: &W) -> u32 {\n    w.fire_now()\n}\n")})
+    sample = next(r for r in rows if r["scale"] == "micro" and r["name"] == "run")
+    pack = sample["context"].partition("// file: src/run.rs\n")[0]
+    assert "pub trait Big: Sized { fn fire_now(&self) -> u32; }" in pack, pack
+    assert "{ /* … */ }" not in pack, pack
