@@ -2750,18 +2750,29 @@ _EMPTY_PACK_GROUP = re.compile(r"^// from [^\n]*\n(?=// from |\Z)", re.MULTILINE
 
 def _drop_from_pack(pack: str, piece: str, path: str) -> str:
     """The pack without the definition `piece` (a whole line run of it) of the file at
-    `path`: in that file's group, not another file's same text."""
+    `path`, or one of its shorter forms (_condensed_forms): in that file's group, not
+    another file's same text. Shorter forms stayed (sqlx: 257 definitions shown whole in
+    the code before and without their comments in the pack)."""
+    bare = _COMMENT_LINE.sub("", piece).lstrip("\n")
+    first = _view_key(piece).partition("\n")[0].rstrip("{ ")
     groups = [m.start() for m in _PACK_GROUP.finditer(pack)] + [len(pack)]
     for start, end in itertools.pairwise(groups):
         if not pack.startswith(f"// from {path} (", start):
             continue
-        at = start
-        while True:
-            at = pack.find(piece + "\n", at + 1, end)
-            if at < 0 or pack[at - 1] == "\n":
-                break
-        if at >= 0:
-            return _EMPTY_PACK_GROUP.sub("", pack[:at] + pack[at + len(piece) + 1:])
+        for form in dict.fromkeys((piece, bare)):
+            at = start
+            while True:
+                at = pack.find(form + "\n", at + 1, end)
+                if at < 0 or pack[at - 1] == "\n":
+                    break
+            if at >= 0:
+                return _EMPTY_PACK_GROUP.sub("", pack[:at] + pack[at + len(form) + 1:])
+        if "\n" in piece and first:  # the header with its body elided
+            for line in re.finditer(r"^[^\n]*" + re.escape(_ELIDED_BODY) + "\n",
+                                    pack[start:end], re.MULTILINE):
+                if line.group(0).startswith(first):
+                    at = start + line.start()
+                    return _EMPTY_PACK_GROUP.sub("", pack[:at] + pack[start + line.end():])
     return pack
 
 
@@ -3212,9 +3223,12 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
         # The same file, or, for a function or impl block, the same item in a moved file
         # (its lineage follows renames: axum's from_request.rs, moved to from_request/
         # mod.rs, then an edit reverted there).
+        # Never back to before the earliest day (rust-postgres: 15 samples of texts kept
+        # unchanged across Rust 1.0 had gone back to their pre-1.0 commits).
         if (cand.paths == first.paths or (cand.scale in ("micro", "small")
                                            and cand.lineage == first.lineage)) and \
-                cand.commit_index < oldest.get(key, first).commit_index:
+                cand.commit_index < oldest.get(key, first).commit_index and \
+                history.commit_time[cand.commit_index] >= earliest:
             cand.target = ""  # the first's text, read back when written
             cand.piece_ends = cand.piece_keys = None
             cand.find_boundaries = None

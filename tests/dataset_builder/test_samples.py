@@ -3280,7 +3280,10 @@ def test_samples_of_commits_before_rust_1_0_are_dropped(tmp_path: Path) -> None:
     `--earliest-commit ''`."""
     from tests.dataset_builder.conftest import Commit, make_repo
 
-    steps = [Commit(f"c{k}", write={"src/lib.rs": "".join(
+    # `stable` changes, then changes back to its first text after the day: its sample is
+    # not taken back to that first (pre-1.0) commit.
+    steps = [Commit(f"c{k}", write={"src/lib.rs": (
+        f"pub fn stable() -> u32 {{\n    {8 if k in (3, 4) else 7}\n}}\n") + "".join(
         f"pub fn f_{j}(x: u32) -> u32 {{\n    x * {j + 1} + {k}\n}}\n" for j in range(k + 1))})
         for k in range(6)]
     # 2015-05-15 minus three hours, then an hour a commit: three before, three after.
@@ -3298,6 +3301,7 @@ def test_samples_of_commits_before_rust_1_0_are_dropped(tmp_path: Path) -> None:
         times = [r["committed_at"] for r in rows]
         if earliest:
             assert min(times) >= 1_431_648_000, times
+            assert [r for r in rows if r["scale"] == "micro" and r["name"] == "stable"]
         else:
             assert min(times) < 1_431_648_000
     assert counts["2015-05-15"] > 0 and counts[""] == 0
@@ -3420,3 +3424,18 @@ def test_an_elided_trait_is_left_out_beside_a_method_header_of_it(tmp_path: Path
     pack = sample["context"].partition("// file: src/run.rs\n")[0]
     assert "pub trait Big: Sized { fn fire_now(&self) -> u32; }" in pack, pack
     assert "{ /* … */ }" not in pack, pack
+
+
+def test_a_shorter_form_leaves_the_pack_as_its_definition_does() -> None:
+    """A definition the code shows leaves the pack also in its shorter forms (sqlx: 257
+    definitions stayed in the pack without their comments while the code showed them)."""
+    from dataset_builder.samples import _drop_from_pack
+
+    piece = "/// A table.\npub struct Table<'a> {\n    /// Rows.\n    pub rows: &'a [u8],\n}"
+    other = "// from src/b.rs (crate::b)\npub struct Table<'a> {\n    pub rows: &'a [u8],\n}\n"
+    bare = "// from src/a.rs (crate)\npub struct Table<'a> {\n    pub rows: &'a [u8],\n}\n"
+    elided = "// from src/a.rs (crate)\npub struct Table<'a> { /* … */ }\n"
+    keep = "// from src/a.rs (crate)\npub fn f() -> u8;\n"
+    assert _drop_from_pack(other + bare, piece, "src/a.rs") == other
+    assert _drop_from_pack(other + elided + keep, piece, "src/a.rs") == other + keep
+    assert _drop_from_pack(other, piece, "src/a.rs") == other
