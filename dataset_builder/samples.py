@@ -731,9 +731,9 @@ class Packer:
                 # method's says its block (time: 32% of method samples showed it nowhere).
                 signature = col["signature"][row]
                 owner = self._owner_note(row, commit_index)
-                lines.append(signature if kind == "impl" else
-                             f"{kind} {signature.rstrip(' ;').rstrip(', ') if owner else signature}"
-                             f"{owner}")
+                # Less a where-clause's trailing comma (sqlx: `where F: FnOnce() -> R,`).
+                lines.append(signature.rstrip(", ") if kind == "impl" else
+                             f"{kind} {signature.rstrip(' ;').rstrip(', ')}{owner}")
                 for bound in col["trait_bounds"][row] or ():
                     lines.append(f"bound: {bound}")
                 if col["lifetimes"][row]:

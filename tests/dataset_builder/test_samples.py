@@ -204,7 +204,8 @@ def test_headers_and_packs_show_where_clauses_once_and_signatures_on_one_line(
            "    }\n}\n\n"
            "pub fn peek<T: Clone>(\n    h: &Holder<T>,\n) -> T {\n    h.value.clone()\n}\n\n"
            "pub fn take<T: Clone>(\n    h: Holder<T>,\n    n: usize,\n) -> Vec<T> {\n"
-           "    let first = peek(&h);\n    vec![first; n]\n}\n")
+           "    let first = peek(&h);\n    vec![first; n]\n}\n\n"
+           "pub fn sink<S>(s: S) -> S\nwhere\n    S: Clone,\n{\n    s.clone()\n}\n")
     repo = make_repo(tmp_path / "repo", [Commit("one", write={
         "Cargo.toml": '[package]\nname = "w"\nversion = "0.1.0"\n', "src/lib.rs": lib})]).path
     out = tmp_path / "out"
@@ -213,6 +214,10 @@ def test_headers_and_packs_show_where_clauses_once_and_signatures_on_one_line(
               if r["scale"] == "micro" and r["name"] == "take"]
     context = take["context"]
     assert "// struct Holder<T> where T: Clone\n" in context, context  # no trailing comma
+    [sink] = [r for r in read_samples(out).to_pylist()
+              if r["scale"] == "micro" and r["name"] == "sink"]
+    assert "// function pub fn sink<S>(s: S) -> S where S: Clone\n" in sink["context"], \
+        sink["context"]
     assert "where where" not in context
     assert "// function pub fn take<T: Clone>(h: Holder<T>, n: usize) -> Vec<T>\n" in context
     # peek, written over several lines in the code before, is not repeated in the pack
