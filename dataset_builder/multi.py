@@ -56,7 +56,7 @@ from dataset_builder.report import (
     target_sizes,
 )
 from dataset_builder.samples import MARKER, SAMPLES_DIR, TYPE_TOKENS, SampleConfig
-from dataset_builder.type_facts import INLINE_TOKEN
+from dataset_builder.type_facts import INLINE_TOKEN, strip_inline
 
 REPOS_DIR = "repos"
 
@@ -290,7 +290,7 @@ def _combine_samples(out: Path, manifests: dict[str, dict[str, Any]], holdout: s
         """Targets as they were deduplicated: without inline type-fact tokens."""
         if config.type_facts != "inline":
             return targets
-        return [INLINE_TOKEN.sub("", target) for target in targets]
+        return [strip_inline(target) for target in targets]
 
     train_sigs: dict[str, np.ndarray] = {}
     train_texts: dict[str, list[str]] = {}

@@ -426,6 +426,9 @@ class NearDuplicateIndex:
         self._values: dict[str, np.ndarray] = {}
         # a candidate is near where at least this many MinHash values are equal
         self._equal_needed = equal_values_needed(threshold, num_perm)
+        # from here up to _equal_needed, `exact` decides (_near)
+        self._equal_to_compare = equal_values_needed(max(0.0, threshold - self.EXACT_MARGIN),
+                                                     num_perm)
         # datasketch's in-memory buckets are a set each (216 bytes even for one key, and
         # nearly every bucket holds one): 211 of bevy's 267 MiB of LSH index at 60,000 kept
         # functions. Same banding and queries, over buckets that hold a lone key as itself.
@@ -642,7 +645,7 @@ class NearDuplicateIndex:
         if exact is None:
             return [key for key in candidates
                     if int(np.count_nonzero(self._values[key] == values)) >= needed]
-        low = equal_values_needed(max(0.0, self.threshold - self.EXACT_MARGIN), self.num_perm)
+        low = self._equal_to_compare
         result: list[str] = []
         for key in candidates:
             equal = int(np.count_nonzero(self._values[key] == values))

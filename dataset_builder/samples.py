@@ -184,6 +184,13 @@ def _day_start(day: str) -> int:
     return int(start.timestamp())
 
 
+def _bare_end(signature: str) -> str:
+    """A signature, header or where-clause less what ends it as written: a body's `{`, a
+    declaration's `;` (`;;` in packs, `;, in` in headers before) and a where-clause's
+    trailing comma."""
+    return signature.rstrip("{ ;").rstrip(", ")
+
+
 def _est_tokens(text: str) -> int:
     return _est_tokens_of(len(text))
 
@@ -585,7 +592,7 @@ class Packer:
         kind = col["kind"][row]
         if kind in _FN_KINDS:
             # A declaration's (in a trait, an extern block) ends in `;` already (`;;` before).
-            signature = one_line_code(col["signature"][row]).rstrip("{ ;").rstrip(", ") + ";"
+            signature = _bare_end(one_line_code(col["signature"][row])) + ";"
             # A method in its block's header: alone, bat's `pub fn from_binary() -> Self;`
             # said neither what Self is nor how to call it (`HighlightingAssets::…`).
             owner = self.owner_header(row, commit_index) if kind == "method" else ""
@@ -613,7 +620,7 @@ class Packer:
         block = self.block_row(row, commit_index)
         if block is not None:
             # Less a where-clause's trailing comma (`…, in impl<St> … where St: Debug,`).
-            return one_line_code(str(col["signature"][block])).rstrip("{ ").rstrip(", ")
+            return _bare_end(one_line_code(str(col["signature"][block])))
         return _block_header(parent)
 
     def block_row(self, row: int, commit_index: int) -> int | None:
@@ -732,8 +739,8 @@ class Packer:
                 signature = col["signature"][row]
                 owner = self._owner_note(row, commit_index)
                 # Less a where-clause's trailing comma (sqlx: `where F: FnOnce() -> R,`).
-                lines.append(signature.rstrip(", ") if kind == "impl" else
-                             f"{kind} {signature.rstrip(' ;').rstrip(', ')}{owner}")
+                lines.append(_bare_end(signature) if kind == "impl" else
+                             f"{kind} {_bare_end(signature)}{owner}")
                 for bound in col["trait_bounds"][row] or ():
                     lines.append(f"bound: {bound}")
                 if col["lifetimes"][row]:
@@ -774,12 +781,11 @@ class Packer:
                 else:
                     # Less a where-clause's trailing comma (`,,` before the owner note: axum,
                     # 1,080 header lines) and a declaration's `;` (`-> C;, in pub trait`).
-                    signature = str(col["signature"][row]).rstrip(" ;").rstrip(", ")
-                    lines.append(f"{kind} {signature}{owner}")
+                    lines.append(f"{kind} {_bare_end(str(col['signature'][row]))}{owner}")
             else:
                 # The clause as written, `where` included ("where where" before).
                 lines.append(f"{kind} {name}{col['generics'][row]}"
-                             + (f" {str(col['where_clause'][row]).rstrip(', ')}"
+                             + (f" {_bare_end(str(col['where_clause'][row]))}"
                                 if col["where_clause"][row] else ""))
         source = "tree-sitter+rustdoc" if used_rustdoc else "tree-sitter"
         return render_header(lines, source, limit_chars), facts, used_rustdoc
@@ -1326,12 +1332,17 @@ _ELIDED_BODY = " { /* … */ }"  # a definition's body left out (_condensed_form
 _COMMENT_LINE = re.compile(r"^[ \t]*//[^\n]*\n", re.MULTILINE)
 
 
+def _without_comment_lines(piece: str) -> str:
+    """A definition less its comment lines, no blank line left at its head."""
+    return _COMMENT_LINE.sub("", piece).lstrip("\n")
+
+
 def _condensed_forms(piece: str, signature: str, kind: str) -> list[str]:
     """Shorter forms of a pack's definition, longest first: without its comment lines (doc
     comments mostly), then its header alone with its body elided (`pub struct HashMap<K, V,
     S = DefaultHashBuilder> { /* … */ }`)."""
     forms = []
-    bare = _COMMENT_LINE.sub("", piece).lstrip("\n")  # no blank line left at its head
+    bare = _without_comment_lines(piece)
     if len(bare) < len(piece):
         forms.append(bare)
     # Only a body in braces is elided: a tuple or unit struct (`pub struct Global;`) is its
@@ -2753,7 +2764,7 @@ def _drop_from_pack(pack: str, piece: str, path: str) -> str:
     `path`, or one of its shorter forms (_condensed_forms): in that file's group, not
     another file's same text. Shorter forms stayed (sqlx: 257 definitions shown whole in
     the code before and without their comments in the pack)."""
-    bare = _COMMENT_LINE.sub("", piece).lstrip("\n")
+    bare = _without_comment_lines(piece)
     first = _view_key(piece).partition("\n")[0].rstrip("{ ")
     groups = [m.start() for m in _PACK_GROUP.finditer(pack)] + [len(pack)]
     for start, end in itertools.pairwise(groups):

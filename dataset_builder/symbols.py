@@ -317,8 +317,9 @@ class SymbolTable:
         self._define_values(path, [sid for sid, item in defined.items()
                                    if _is_value_item(item)])
         for sid, item in defined.items():
-            # A method that gained or lost its `self` keeps its id: indexed again.
-            if item.kind == "method" and sid in self.owners:
+            # Only a method with a receiver is called as `x.name()`; one that gains or loses
+            # it keeps its id, so every version is indexed again.
+            if item.kind == "method":
                 if takes_self(item):
                     self.by_method[(loc.crate, item.name)].add(sid)
                 else:
@@ -348,11 +349,10 @@ class SymbolTable:
             if count == 0:
                 self._index_prefix(sid)
                 item = defined[sid]
-                if item.kind == "method":
-                    if takes_self(item):
-                        self.by_method[(loc.crate, item.name)].add(sid)
-                elif item.kind != "macro_rules" and not item.parent.startswith(_ASSOCIATED_IN):
-                    # An associated const is named through its type (`Self::N`), never bare.
+                # Methods are indexed above. An associated const is named through its type
+                # (`Self::N`), never bare.
+                if item.kind not in ("method", "macro_rules") and \
+                        not item.parent.startswith(_ASSOCIATED_IN):
                     self.by_name[(loc.crate, item.name)].add(sid)
         self.file_symbols[path] = ids
 
