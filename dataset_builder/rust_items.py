@@ -87,6 +87,7 @@ _REFERENCE_QUERY = """
 (macro_invocation macro: (identifier) @macro)
 (lifetime) @lifetime
 (scoped_type_identifier (type_identifier) @inner_ref)
+(type_binding name: (type_identifier) @inner_ref)
 """ + "".join(f"({parent} [(scoped_identifier) (scoped_type_identifier)] @inner_path)\n"
               for parent in sorted(_PATH_PARENTS_SKIPPED))
 # Comments and literals, asked for only where a span holds a SCREAMING_CASE word (see
@@ -540,7 +541,9 @@ class _Collector:
             cursor.set_byte_range(start, end)
             captures = cursor.captures(self.root)
             # `fmt::Formatter` is one path reference, not also a bare `Formatter` (a type name
-            # inside a scoped type is always its last part).
+            # inside a scoped type is always its last part). Nor is `Error` in
+            # `Filter<Error = Rejection>` a reference: it names the trait's associated type
+            # (warp's `Error = …` bindings had bound crate::error::Error).
             inner = {node.id for node in captures.get("inner_ref", ())}
             for node in captures.get("ref", ()):
                 if node.id not in inner:

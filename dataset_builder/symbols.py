@@ -510,9 +510,11 @@ class SymbolTable:
             self.file_values.pop(path, None)
 
     def _is_value(self, sid: str) -> bool:
-        """Whether every current definition of `sid` is a function, const or static."""
+        """Whether every current definition of `sid` but a macro is a function, const or
+        static (a macro is in a namespace of its own: warp's `fn path` and `macro_rules!
+        path` had made `warp::path::param` bind the function as the path's head)."""
         values = self.value_owners.get(sid, 0)
-        return values > 0 and values >= self.owners.get(sid, 0)
+        return values > 0 and values >= self.owners.get(sid, 0) - self.macro_owners.get(sid, 0)
 
     def _defines(self, sid: str, macro: bool) -> bool:
         """Whether a current file defines `sid` as a macro (`macro`) or as something else."""

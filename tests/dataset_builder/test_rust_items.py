@@ -412,6 +412,14 @@ def test_scoped_type_is_not_also_a_bare_name() -> None:
     assert "Formatter" not in refs and "Result" not in refs
 
 
+def test_associated_type_binding_names_are_not_references() -> None:
+    # warp: `impl Filter<Extract = (T,), Error = Rejection>` had bound crate::error::Error.
+    pf, _ = parse_rust(b"fn f() -> impl Filter<Extract = (T,), Error = Rejection> {}\n"
+                       b"fn g(i: impl Iterator<Item = Error>) {}\n")
+    assert pf.items[0].references == ("Filter", "T", "Rejection")
+    assert pf.items[1].references == ("Iterator", "Error")
+
+
 def test_only_outermost_paths_outside_use_items_are_references() -> None:
     pf, _ = parse_rust(b"use std::collections::HashMap;\n"
                        b"use crate::a::{b::C, d as e};\n"

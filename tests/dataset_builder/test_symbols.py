@@ -470,6 +470,23 @@ def test_a_paths_head_names_a_module_or_type_never_a_function() -> None:
         ".|crate::filters::log::log"
 
 
+def test_a_function_with_a_macro_of_its_name_is_no_paths_head() -> None:
+    """warp's filters/path.rs defines `fn path` and `macro_rules! path`, and lib.rs re-exports
+    the module and the function as `path`: `warp::path::end` (a name of an older version) had
+    bound the function, since the macro made its definitions more than its values."""
+    world = World({
+        "src/lib.rs": "pub mod filters;\npub use self::filters::{path, path::path};\n",
+        "src/filters/mod.rs": "pub mod path;\n",
+        "src/filters/path.rs": ("pub fn path(p: &str) -> u8 { 0 }\n#[macro_export]\n"
+                                "macro_rules! path { () => {} }\npub fn param() -> u8 { 1 }\n"),
+        "examples/hello.rs": "fn main() { warp::path::end(); warp::path(\"x\"); }\n",
+    })
+    world.table.crate_folders.update({"warp": "."})
+    assert world.resolve("examples/hello.rs", "function:main", "warp::path::end") is None
+    assert world.resolve("examples/hello.rs", "function:main", "warp::path") == \
+        ".|crate::filters::path::path"
+
+
 def test_a_2015_use_path_starts_at_the_crates_root() -> None:
     """`use with::with;` in a 2015-edition crate names the module `with` at the root and its
     function (actix-web); a path's head is a module, so the function is not taken for it."""
