@@ -31,6 +31,7 @@ from dataset_builder import __version__, schema
 from dataset_builder.atomic import atomic_write, atomic_write_json, atomic_write_text
 from dataset_builder.config import MineConfig
 from dataset_builder.gitio import (
+    COPIED_CRATE_SPECS,
     BlobReader,
     MissingObjectError,
     PathRules,
@@ -39,6 +40,7 @@ from dataset_builder.gitio import (
     copied_crate_roots,
     count_commits,
     git_version,
+    paths_in_history,
     selected_commits,
 )
 from dataset_builder.graphs import dependency_order, graph_stats, write_graphml
@@ -305,11 +307,14 @@ def build_dataset(config: MineConfig, info: RepoInfo, progress: bool = True,
     out = Path(config.out)
     label = repo_label or info.path.name
     # The walk, the parse workers and the samples all ask what is not mined.
-    info = replace(info, rules=PathRules(copied_crates=copied_crate_roots(info),
+    # One walk of the history for the copied crates' markers and the compile-fail fixtures'
+    # `.stderr` files.
+    marked = paths_in_history(info, (*COPIED_CRATE_SPECS, "*.stderr"))
+    info = replace(info, rules=PathRules(copied_crates=copied_crate_roots(info, marked),
                                          exclude=tuple(config.exclude)))
     with BlobReader(info.git_dir) as reader:  # and where crates the conventions miss are
         info = replace(info, roots=crate_roots(info, reader))
-        generated, compile_fail = rules_at_head(info, reader)
+        generated, compile_fail = rules_at_head(info, reader, marked)
         info = replace(info, rules=replace(info.rules, generated=generated,
                                            compile_fail=compile_fail))
     # A build whose rename detection failed on a missing object left a note: the same
@@ -516,7 +521,8 @@ def _mine(config: MineConfig, info: RepoInfo, out: Path, config_hash: str, label
                  "copied_crates": sorted(info.rules.copied_crates),
                  # Generated at the revision: every version skipped (generated).
                  "generated_at_head": sorted(info.rules.generated),
-                 "compile_fail_at_head": sorted(info.rules.compile_fail)},
+                 # Beside a `.stderr` in some commit: every version skipped (compile_fail_test).
+                 "compile_fail_paths": sorted(info.rules.compile_fail)},
         # Later stages reach the code at any commit through this map.
         "repos": {label: {"path": str(info.path.resolve()), "git_dir": str(
             info.git_dir.resolve()), "head": info.head, "bare": info.bare,

@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -564,18 +564,34 @@ def _ls_tree(git_dir: Path, commit: str) -> list[TreeEntry]:
 COPIED_CRATE_MARKERS = ("Cargo.toml.orig", ".cargo_vcs_info.json", ".cargo-checksum.json")
 
 
-def copied_crate_roots(info: RepoInfo) -> frozenset[str]:
+def copied_crate_roots(info: RepoInfo, paths: Iterable[str] | None = None) -> frozenset[str]:
     """The folders below the top that hold one of COPIED_CRATE_MARKERS in any commit
     reachable from the revision: copies of published crates kept in the repository
     (rust-lang/rustc-perf keeps some hundred as benchmarks, 99% of its item rows). One
     answer for the whole history, so a path is judged alike in every commit, snapshot and
     resumed run; the top folder itself is never one (a repository made from an unpacked
-    crate is that crate). One `git log` of the commits that are not merges (every file a
+    crate is that crate). `paths`: paths_in_history's answer for (at least)
+    COPIED_CRATE_SPECS, where the caller asked for more in the same walk."""
+    if paths is None:
+        paths = paths_in_history(info, COPIED_CRATE_SPECS)
+    roots = set()
+    for path in paths:
+        folder, _, name = path.rpartition("/")
+        if folder and name in COPIED_CRATE_MARKERS:
+            roots.add(folder)
+    return frozenset(roots)
+
+
+# Plain pathspecs: `*` matches across `/` there, and the names are checked by the caller.
+COPIED_CRATE_SPECS = tuple(f"*{name}" for name in COPIED_CRATE_MARKERS)
+
+
+def paths_in_history(info: RepoInfo, specs: Iterable[str]) -> list[str]:
+    """The paths matching `specs` that any commit reachable from the revision added,
+    changed or deleted. One `git log` of the commits that are not merges (every file a
     merge brings in was added by one of those; a merge's own edits are not looked at),
     restricted to those names: serde's history takes 0.05 s, 0.17 with the merges'
     first-parent diffs."""
-    # Plain pathspecs: `*` matches across `/` there, and the names are checked below.
-    specs = [f"*{name}" for name in COPIED_CRATE_MARKERS]
     out = subprocess.run(_git(info.git_dir, "log", *_LOG_OUTPUT, "--format=", "--name-only",
                               "--no-renames",
                               "--root", "--no-merges", "-z", info.head, "--", *specs),
@@ -584,12 +600,8 @@ def copied_crate_roots(info: RepoInfo) -> frozenset[str]:
         lines = out.stderr.decode("utf-8", "replace").strip().splitlines()
         last = lines[-1] if lines else f"exit code {out.returncode}"
         raise RepoError(f"git log failed: {last}{_missing_hint(last)}")
-    roots = set()
-    for record in out.stdout.split(b"\0"):
-        folder, _, name = record.strip(b"\n").rpartition(b"/")
-        if folder and name.decode("utf-8", "surrogateescape") in COPIED_CRATE_MARKERS:
-            roots.add(folder.decode("utf-8", "surrogateescape"))
-    return frozenset(roots)
+    return sorted({record.strip(b"\n").decode("utf-8", "surrogateescape")
+                   for record in out.stdout.split(b"\0") if record.strip(b"\n")})
 
 
 def git_version() -> str:

@@ -14,7 +14,7 @@ import shutil
 import sys
 import time
 from collections import Counter, OrderedDict, deque
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
@@ -124,25 +124,28 @@ def printable_path(path: str) -> str:
     return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
-def rules_at_head(info: RepoInfo, reader: BlobReader) -> tuple[frozenset[str], frozenset[str]]:
-    """(generated, compile_fail) of PathRules, from the revision's tree: the .rs paths that
-    say they are generated (the header markers content_skip_reason reads), and those beside
-    a `.stderr` file of the same name, trybuild's and compiletest's programs that must fail
-    to compile (actix's `tests/trybuild/*-fail.rs`, time's `tests/integration/compile-fail`:
-    63 samples of code that does not compile). Older versions may predate the header:
-    prost's `prost-types/src/protobuf.rs`, prost-build's output, made 78 samples, 18% of
-    its module files' target tokens, from the 33 versions before the header."""
+def rules_at_head(info: RepoInfo, reader: BlobReader, stderr_paths: Iterable[str] = ()
+                  ) -> tuple[frozenset[str], frozenset[str]]:
+    """(generated, compile_fail) of PathRules. generated: the .rs paths of the revision's
+    tree that say they are generated (the header markers content_skip_reason reads); older
+    versions may predate the header: prost's `prost-types/src/protobuf.rs`, prost-build's
+    output, made 78 samples, 18% of its module files' target tokens, from the 33 versions
+    before the header. compile_fail: the .rs path beside each `.stderr` of the revision's
+    tree or of `stderr_paths` (those of the history, paths_in_history), trybuild's and
+    compiletest's programs that must fail to compile (actix's `tests/trybuild/*-fail.rs`,
+    time's `tests/integration/compile-fail`: 63 samples of code that does not compile);
+    the history's too, since a fixture's folder is often moved or deleted later
+    (futures-rs's `testcrate/ui`, gone from the revision: 47 samples)."""
     tree = list_tree(info, info.head)
-    stderr_stems = {entry.path.removesuffix(".stderr") for entry in tree
-                    if entry.path.endswith(".stderr")}
+    stderr_stems = {path.removesuffix(".stderr")
+                    for path in (*(entry.path for entry in tree), *stderr_paths)
+                    if path.endswith(".stderr")}
     entries = [entry for entry in tree
                if path_skip_reason(entry.path, entry.mode, info.rules) is None]
     generated = frozenset(entry.path for entry, data in zip(
         entries, reader.read_many([e.sha for e in entries]), strict=True)
         if data is not None and _says_generated(data[:1024].lower()))
-    compile_fail = frozenset(entry.path for entry in entries
-                             if entry.path.removesuffix(".rs") in stderr_stems)
-    return generated, compile_fail
+    return generated, frozenset(f"{stem}.rs" for stem in stderr_stems)
 
 
 def _says_generated(head: bytes) -> bool:

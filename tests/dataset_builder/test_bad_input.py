@@ -675,13 +675,20 @@ def test_programs_that_must_not_compile_are_skipped(tmp_path: Path) -> None:
                                      "}\n")}),
         Commit("expected", write={
             "tests/trybuild/simple-fail.stderr": "error[E0308]: mismatched types\n",
-            "tests/trybuild/simple-fail.rs": "fn main() { let y: u32 = \"no\"; }\n"}),
+            "tests/trybuild/simple-fail.rs": "fn main() { let y: u32 = \"no\"; }\n",
+            # A fixture whose folder is gone from the revision (futures-rs's testcrate/ui).
+            "testcrate/ui/forget.rs": "fn main() { let f: u8 = (); }\n",
+            "testcrate/ui/forget.stderr": "error[E0308]: mismatched types\n"}),
+        Commit("edit", write={"testcrate/ui/forget.rs": "fn main() { let g: u8 = (); }\n"}),
+        Commit("drop", delete=["testcrate/ui/forget.rs", "testcrate/ui/forget.stderr"]),
     ])
     out = tmp_path / "out"
     assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--no-samples"]) == 0
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["repo"]["compile_fail_at_head"] == ["tests/trybuild/simple-fail.rs"]
-    assert manifest["skips"]["compile_fail_test"] == 3  # two versions and the ui test
+    assert manifest["repo"]["compile_fail_paths"] == ["testcrate/ui/forget.rs",
+                                                      "tests/trybuild/simple-fail.rs"]
+    # each change of the two fixtures (the deletion too) and the ui test
+    assert manifest["skips"]["compile_fail_test"] == 6
     paths = set(pq.read_table(out / "items.parquet", columns=["path"]).column("path").to_pylist())
     assert paths == {"src/lib.rs", "tests/trybuild.rs", "tests/trybuild/simple-pass.rs"}
     assert content_skip_reason(b"x(); //~^^ WARN unused\n", 1 << 20) == "compile_fail_test"
