@@ -1058,10 +1058,10 @@ def test_default_index_imports_no_scipy_integrate_and_other_settings_still_work(
             "from dataset_builder.quality import NearDuplicateIndex\n"
             "index = NearDuplicateIndex()\n"
             "assert 'scipy.integrate' not in sys.modules, 'imported'\n"
-            "assert (index.lsh.b, index.lsh.r) == (20, 6)\n"
+            "assert (index.lsh.b, index.lsh.r) == (25, 5)\n"
             "other = NearDuplicateIndex(threshold=0.8)\n"  # chosen by datasketch, with scipy
             "from datasketch.lsh import _optimal_param\n"
-            "assert (other.lsh.b, other.lsh.r) == _optimal_param(0.8, 128, 0.1, 0.9)\n"
+            "assert (other.lsh.b, other.lsh.r) == _optimal_param(0.8, 128, 0.01, 0.99)\n"
             "assert hasattr(sys.modules['scipy.integrate'], 'solve_ivp')\n")  # the real one
     subprocess.run([sys.executable, "-c", code], check=True)
 
@@ -1084,7 +1084,7 @@ def test_insert_unless_near_equals_datasketch_query_then_insert() -> None:
     from dataset_builder.quality import Signature
 
     index = NearDuplicateIndex()
-    reference = MinHashLSH(threshold=0.7, num_perm=128, params=(20, 6))
+    reference = MinHashLSH(threshold=0.7, num_perm=128, params=(25, 5))
     stored: dict[str, np.ndarray] = {}
     rng = np.random.default_rng(11)
     bases = rng.integers(0, 2**32, size=(30, 128), dtype=np.uint32)
@@ -1200,7 +1200,7 @@ def test_compact_buckets_answer_as_datasketch_own_storage() -> None:
 
     index = NearDuplicateIndex()
     assert all(isinstance(t, CompactBuckets) for t in index.lsh.hashtables)
-    reference = MinHashLSH(threshold=0.7, num_perm=128, params=(20, 6))
+    reference = MinHashLSH(threshold=0.7, num_perm=128, params=(25, 5))
     assert all(isinstance(t, DictSetStorage) for t in reference.hashtables)
     rng = np.random.default_rng(7)
     bases = rng.integers(0, 2**32, size=(40, 128), dtype=np.uint32)
