@@ -53,7 +53,13 @@ from dataset_builder.mine import (
     rules_at_head,
     tree_module_facts,
 )
-from dataset_builder.modules import ModuleFacts, crate_roots, module_graph, module_rows
+from dataset_builder.modules import (
+    ModuleFacts,
+    crate_roots,
+    module_graph,
+    module_rows,
+    older_library_names,
+)
 from dataset_builder.plots import PLOT, SAMPLES_PLOT, Drawer, render_plot, render_samples_plot
 from dataset_builder.progress import bar as progress_bar
 from dataset_builder.progress import share_lock
@@ -307,13 +313,17 @@ def build_dataset(config: MineConfig, info: RepoInfo, progress: bool = True,
     out = Path(config.out)
     label = repo_label or info.path.name
     # The walk, the parse workers and the samples all ask what is not mined.
-    # One walk of the history for the copied crates' markers and the compile-fail fixtures'
-    # `.stderr` files.
-    marked = paths_in_history(info, (*COPIED_CRATE_SPECS, "*.stderr"))
+    # One walk of the history for the copied crates' markers, the compile-fail fixtures'
+    # `.stderr` files and the manifests' older versions.
+    marked = paths_in_history(info, (*COPIED_CRATE_SPECS, "*.stderr", "*Cargo.toml"))
     info = replace(info, rules=PathRules(copied_crates=copied_crate_roots(info, marked),
                                          exclude=tuple(config.exclude)))
     with BlobReader(info.git_dir) as reader:  # and where crates the conventions miss are
-        info = replace(info, roots=crate_roots(info, reader))
+        roots = crate_roots(info, reader)
+        # Library names of older manifests too (`use tui::…` before ratatui's rename); the
+        # revision's take precedence.
+        older = older_library_names(marked, reader)
+        info = replace(info, roots=replace(roots, libraries={**older, **roots.libraries}))
         generated, compile_fail = rules_at_head(info, reader, marked)
         info = replace(info, rules=replace(info.rules, generated=generated,
                                            compile_fail=compile_fail))

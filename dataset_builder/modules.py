@@ -151,6 +151,41 @@ def _below_root(path: str, roots: CrateRoots) -> ModuleLocation | None:
     return None
 
 
+def _library_name(manifest: dict[str, Any]) -> str | None:
+    """The name `use` gives a package's library: `[lib] name`, else the package's name,
+    `-` as `_` (None: no package)."""
+    table = manifest.get("package") or manifest.get("project")
+    if not isinstance(table, dict):
+        return None
+    lib = manifest.get("lib")
+    name = lib.get("name") if isinstance(lib, dict) else None
+    if not isinstance(name, str):
+        name = table.get("name")
+    return name.replace("-", "_") if isinstance(name, str) else None
+
+
+def older_library_names(manifests: Mapping[str, Iterable[str]], reader: BlobReader
+                        ) -> dict[str, str]:
+    """Library names the history's manifests gave (`manifests`: each Cargo.toml path ->
+    blobs of its older versions, gitio.paths_in_history) -> the package's folder: code
+    older than a rename says `use tui::…` where the revision's package is ratatui (913 of
+    ratatui's item versions, 4,887 references that named no crate). A manifest that does
+    not parse is passed over; where two folders gave a name, the first in path order."""
+    wanted = [(path, sha) for path, shas in sorted(manifests.items())
+              if path == "Cargo.toml" or path.endswith("/Cargo.toml") for sha in shas]
+    names: dict[str, str] = {}
+    for (path, _), data in zip(wanted, reader.read_many([sha for _, sha in wanted]),
+                               strict=True):
+        try:
+            manifest: dict[str, Any] = tomllib.loads(data.decode("utf-8")) if data else {}
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+            continue
+        name = _library_name(manifest)
+        if name is not None:
+            names.setdefault(name, path[:-len("Cargo.toml")].rstrip("/") or ".")
+    return names
+
+
 def crate_roots(info: RepoInfo, reader: BlobReader) -> CrateRoots:
     """The crate roots that the manifests of the revision's tree name (`[lib] path`,
     `[[bin]] path`, `build = "…"`) and cargo's conventions do not find, where their files
@@ -184,12 +219,9 @@ def crate_roots(info: RepoInfo, reader: BlobReader) -> CrateRoots:
             continue
         folder = entry.path[:-len("Cargo.toml")].rstrip("/") or "."
         packages.add(folder)
-        lib = manifest.get("lib")
-        name = lib.get("name") if isinstance(lib, dict) else None
-        if not isinstance(name, str):
-            name = table.get("name")
-        if isinstance(name, str):
-            libraries.setdefault(name.replace("-", "_"), folder)
+        name = _library_name(manifest)
+        if name is not None:
+            libraries.setdefault(name, folder)
         bins = manifest.get("bin")
         targets = [("lib", manifest.get("lib")),
                    *(("bin", b) for b in (bins if isinstance(bins, list) else [])),

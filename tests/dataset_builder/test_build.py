@@ -1420,3 +1420,25 @@ def test_a_dag_edge_comes_from_a_definition_on_the_changing_commits_own_line(
     user = built.sha("main uses f")
     assert dag.has_edge(built.sha("define"), user)
     assert not dag.has_edge(built.sha("side changes f"), user)
+
+
+def test_a_library_by_the_name_an_older_manifest_gave_it(tmp_path: Path) -> None:
+    """ratatui was the package `tui` until 2023: its older examples say `use tui::…`, which
+    named no crate while only the revision's manifests were read (913 item versions)."""
+    example = "use {}::widgets::Block;\nfn main() {{ let b = Block::new(); }}\n"
+    built = make_repo(tmp_path / "repo", [
+        Commit("tui", write={"Cargo.toml": '[package]\nname = "tui"\nversion = "0.1.0"\n',
+                             "src/lib.rs": "pub mod widgets;\n",
+                             "src/widgets.rs": "pub struct Block;\n"
+                                               "impl Block { pub fn new() -> Block { Block } }\n",
+                             "examples/demo.rs": example.format("tui")}),
+        Commit("rename", write={"Cargo.toml": '[package]\nname = "ratatui"\nversion = "0.2.0"\n',
+                                "examples/demo.rs": example.format("ratatui")}),
+    ])
+    out = tmp_path / "out"
+    assert main(["--repo", str(built.path), "--out", str(out), "--quiet", "--no-samples"]) == 0
+    rows = {(r["commit"], r["kind"]): r["resolved"] for r in item_rows(out)
+            if r["path"] == "examples/demo.rs" and r["change"] != "removed"}
+    assert rows[built.sha("tui"), "function"] == [".|crate::widgets::Block"]
+    assert rows[built.sha("tui"), "use"] == rows[built.sha("rename"), "use"] == [
+        ".|crate::widgets::Block"]
