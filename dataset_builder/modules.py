@@ -151,6 +151,16 @@ def _below_root(path: str, roots: CrateRoots) -> ModuleLocation | None:
     return None
 
 
+# The `[package]` key that turns cargo's discovery of tests, benches or examples off (a
+# binary found anyway keeps the package's crate: src/main.rs is one crate with src/lib.rs).
+_AUTO_KEYS = {"test": "autotests", "bench": "autobenches", "example": "autoexamples"}
+
+
+def _listed(value: object) -> list[object]:
+    """A manifest's array of tables (`[[bin]]`, `[[test]]`…), or none."""
+    return value if isinstance(value, list) else []
+
+
 def _library_name(manifest: dict[str, Any]) -> str | None:
     """The name `use` gives a package's library: `[lib] name`, else the package's name,
     `-` as `_` (None: no package)."""
@@ -222,9 +232,9 @@ def crate_roots(info: RepoInfo, reader: BlobReader) -> CrateRoots:
         name = _library_name(manifest)
         if name is not None:
             libraries.setdefault(name, folder)
-        bins = manifest.get("bin")
         targets = [("lib", manifest.get("lib")),
-                   *(("bin", b) for b in (bins if isinstance(bins, list) else [])),
+                   *((kind, t) for kind in ("bin", "test", "bench", "example")
+                     for t in _listed(manifest.get(kind))),
                    ("build", {"path": table.get("build")})]  # `build = "build/main.rs"`
         for kind, target in targets:
             path = target.get("path") if isinstance(target, dict) else None
@@ -232,8 +242,13 @@ def crate_roots(info: RepoInfo, reader: BlobReader) -> CrateRoots:
                 continue
             root = posixpath.normpath(posixpath.join(folder, path))
             held = explicit.setdefault(folder, [])
-            if root in tree and _conventional_module(root).module != "crate" and \
-                    root not in (r for r, _ in held):
+            # A test (bench, example) the conventions would find is still the manifest's
+            # where it turns their discovery off: just's `autotests = false` and `[[test]]
+            # path = "tests/lib.rs"`, whose `mod misc;` and 114 more are its modules, not
+            # crates (2,958 samples whose context showed no helper of the test crate).
+            found_anyway = _conventional_module(root).module == "crate" and not (
+                kind in _AUTO_KEYS and table.get(_AUTO_KEYS[kind]) is False)
+            if root in tree and not found_anyway and root not in (r for r, _ in held):
                 held.append((root, kind))
     in_folder = Counter(posixpath.dirname(root) or "." for held in explicit.values()
                         for root, _ in held)

@@ -420,6 +420,23 @@ _PKG = '[package]\nname = "app"\nversion = "0.1.0"\n'
       # A package inside examples/ is laid out by its manifest, not as programs.
       "examples/foo/lib.rs": ("examples/foo", "crate"),
       "examples/foo/util.rs": ("examples/foo", "crate::util")}),
+    # Test discovery off and one test crate listed (just's `autotests = false`, `[[test]]
+    # path = "tests/lib.rs"`): the other files of tests/ are its modules, not crates. A
+    # binary found anyway with autobins off stays the package's crate.
+    ({"Cargo.toml": _PKG.replace('version', 'autotests = false\nautobins = false\nversion')
+      + '[[test]]\nname = "integration"\npath = "tests/lib.rs"\n'
+      '[[bin]]\nname = "app"\npath = "src/main.rs"\n',
+      "src/main.rs": "", "tests/lib.rs": "", "tests/misc.rs": "", "tests/misc/deep.rs": ""},
+     {"tests/lib.rs": ("tests", "crate"), "tests/misc.rs": ("tests", "crate::misc"),
+      "tests/misc/deep.rs": ("tests", "crate::misc::deep"), "src/main.rs": (".", "crate")}),
+    # With discovery on, a listed test the conventions find is one test crate among many.
+    ({"Cargo.toml": _PKG + '[[test]]\nname = "it"\npath = "tests/it.rs"\n'
+      '[[bench]]\nname = "speed"\npath = "perf/speed/main.rs"\n',
+      "src/lib.rs": "", "tests/it.rs": "", "tests/other.rs": "", "perf/speed/main.rs": "",
+      "perf/speed/data.rs": ""},
+     {"tests/it.rs": ("tests/it", "crate"), "tests/other.rs": ("tests/other", "crate"),
+      "perf/speed/main.rs": ("perf/speed", "crate"),
+      "perf/speed/data.rs": ("perf/speed", "crate::data")}),
 ])
 def test_crate_roots_of_mixed_packages(tmp_path: Path, files: dict[str, str],
                                        expected: dict[str, tuple[str, str]]) -> None:
