@@ -54,6 +54,7 @@ from dataset_builder.mine import (
     tree_module_facts,
 )
 from dataset_builder.modules import (
+    TARGET_DIR_SPECS,
     ModuleFacts,
     crate_roots,
     module_graph,
@@ -314,12 +315,14 @@ def build_dataset(config: MineConfig, info: RepoInfo, progress: bool = True,
     label = repo_label or info.path.name
     # The walk, the parse workers and the samples all ask what is not mined.
     # One walk of the history for the copied crates' markers, the compile-fail fixtures'
-    # `.stderr` files and the manifests' older versions.
-    marked = paths_in_history(info, (*COPIED_CRATE_SPECS, "*.stderr", "*Cargo.toml"))
+    # `.stderr` files, the manifests' older versions and the programs of tests/ (examples/,
+    # benches/) folders.
+    marked = paths_in_history(info, (*COPIED_CRATE_SPECS, "*.stderr", "*Cargo.toml",
+                                     *TARGET_DIR_SPECS))
     info = replace(info, rules=PathRules(copied_crates=copied_crate_roots(info, marked),
                                          exclude=tuple(config.exclude)))
     with BlobReader(info.git_dir) as reader:  # and where crates the conventions miss are
-        roots = crate_roots(info, reader)
+        roots = crate_roots(info, reader, marked)
         # Library names of older manifests too (`use tui::…` before ratatui's rename); the
         # revision's take precedence.
         older = older_library_names(marked, reader)

@@ -196,7 +196,13 @@ def older_library_names(manifests: Mapping[str, Iterable[str]], reader: BlobRead
     return names
 
 
-def crate_roots(info: RepoInfo, reader: BlobReader) -> CrateRoots:
+# Pathspecs of the Rust files in tests, examples and benches folders (gitio.paths_in_history):
+# what crate_roots judges standalone programs by, in the history as at the revision.
+TARGET_DIR_SPECS = tuple(f"*{folder}/*.rs" for folder in _TARGET_DIRS)
+
+
+def crate_roots(info: RepoInfo, reader: BlobReader, history: Iterable[str] = ()
+                ) -> CrateRoots:
     """The crate roots that the manifests of the revision's tree name (`[lib] path`,
     `[[bin]] path`, `build = "…"`) and cargo's conventions do not find, where their files
     are, and the libraries' names. A manifest that does not parse is passed over.
@@ -207,7 +213,9 @@ def crate_roots(info: RepoInfo, reader: BlobReader) -> CrateRoots:
     finds a library in its package's folder). Another root is a crate named after its
     folder and holds the files below it, where the folder is its alone and lies outside
     the package's folder and src/; else (beside the library, among fuzz targets, in
-    src/ with the conventional roots) it is a crate of one file, named after it."""
+    src/ with the conventional roots) it is a crate of one file, named after it.
+    `history`: paths of the history's Rust files in tests, examples and benches folders
+    (TARGET_DIR_SPECS), whose standalone programs are crates of their own as well."""
     from dataset_builder.gitio import list_tree
 
     entries = list_tree(info, info.head)
@@ -275,7 +283,11 @@ def crate_roots(info: RepoInfo, reader: BlobReader) -> CrateRoots:
                 folders.setdefault(folder, (name, False))
             else:
                 files[root] = name if kind == "build" else root.removesuffix(".rs")
-    for path, crate in _standalone_target_files(tree, packages).items():
+    # Programs of the history's folders too (rayon's tests/run-pass/*.rs, gone from the
+    # revision: 5 crate samples of 2-6 `fn main`s each).
+    programs = _standalone_target_files(tree | {p for p in history if p.endswith(".rs")},
+                                        packages)
+    for path, crate in programs.items():
         files.setdefault(path, crate)  # a root a manifest names wins
     return CrateRoots(files, folders, frozenset(packages), libraries)
 

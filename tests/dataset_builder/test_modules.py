@@ -471,3 +471,32 @@ def test_a_binary_outside_src_is_one_crate_in_the_build(tmp_path: Path) -> None:
     assert defs["order"] == 0  # before the modules that declare and use it
     items = pq.read_table(out / "items.parquet", columns=["name", "crate", "module"])
     assert {"name": "parse", "crate": ".", "module": "crate::flags::defs"} in items.to_pylist()
+
+
+def test_programs_of_a_folder_gone_from_the_revision_are_crates_of_their_own(
+        tmp_path: Path) -> None:
+    """rayon's tests/run-pass/*.rs, compiletest programs deleted before its revision: by
+    the conventions one crate `tests/run-pass` of modules, 5 crate samples of 2-6 `fn main`s
+    each. The history's paths tell them programs as the revision's tree does."""
+    import pyarrow.parquet as pq
+
+    from dataset_builder.cli import main
+
+    repo = make_repo(tmp_path / "repo", [
+        Commit("programs", write={
+            "Cargo.toml": _PKG, "src/lib.rs": "pub fn f() {}\n",
+            "tests/run-pass/a.rs": "fn main() { app::f(); }\n",
+            "tests/run-pass/b.rs": "fn main() {}\nfn helper() {}\n",
+            "tests/shared.rs": "mod util;\n", "tests/shared/util.rs": "pub fn u() {}\n"}),
+        Commit("gone", delete=["tests/run-pass/a.rs", "tests/run-pass/b.rs",
+                               "tests/shared.rs", "tests/shared/util.rs"]),
+    ])
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--no-samples"]) == 0
+    rows = pq.read_table(out / "items.parquet", columns=["path", "crate", "module"]).to_pylist()
+    assert {(r["path"], r["crate"], r["module"]) for r in rows if r["path"] != "src/lib.rs"} == {
+        ("tests/run-pass/a.rs", "tests/run-pass/a", "crate"),
+        ("tests/run-pass/b.rs", "tests/run-pass/b", "crate"),
+        ("tests/shared.rs", "tests/shared", "crate"),
+        # a module of the file beside its folder, as before
+        ("tests/shared/util.rs", "tests/shared", "crate::util")}
