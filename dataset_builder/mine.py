@@ -54,7 +54,7 @@ from dataset_builder.rust_items import (
     new_parser,
     parse_rust,
 )
-from dataset_builder.symbols import Imports, SymbolTable
+from dataset_builder.symbols import Imports, SymbolTable, with_local_globs
 
 _VENDOR_DIRS = frozenset({"vendor", "vendored", "third_party", "third-party", "node_modules"})
 # Lower case: matched in the lowered first KiB. `__lalrpop_util` is the alias LALRPOP's
@@ -676,13 +676,17 @@ class Miner:
             found = memo.get(item_key)
             if found is None:
                 sids = []
+                # Glob `use`s in the item's body (`use Error::*;`) are imports of its own.
+                item_imports = with_local_globs(file_imports, item, loc.join(item.module))
+                local = tuple(item_imports.globs) if item_imports is not file_imports else ()
                 for ref in item.references:
                     memo_key = (ref, item.module,
-                                (item.self_type or item.name) if ref.startswith("Self") else "")
+                                (item.self_type or item.name) if ref.startswith("Self") else "",
+                                local)
                     if memo_key in memo:
                         sid = memo[memo_key]
                     else:
-                        sid = memo[memo_key] = symbols.resolve(ref, item, loc, file_imports)
+                        sid = memo[memo_key] = symbols.resolve(ref, item, loc, item_imports)
                     if sid is not None:
                         sids.append(sid)
                 found = memo[item_key] = (sids, tuple(dict.fromkeys(sids)))

@@ -73,7 +73,7 @@ _CONST_NAME = re.compile(rb"\b[A-Z][A-Z0-9_]+\b")  # \b: ASCII word bounds (byte
 
 _PATH_PARENTS_SKIPPED = frozenset({"scoped_identifier", "scoped_type_identifier",
                                    "scoped_use_list", "use_declaration", "use_as_clause",
-                                   "use_list"})
+                                   "use_list", "use_wildcard"})
 
 # `inner_ref` and `inner_path` name the captures _collect_refs leaves out, by their parent:
 # asking a node for its parent walks down from the tree's root (tree-sitter 0.22 on), which
@@ -88,6 +88,7 @@ _REFERENCE_QUERY = """
 (lifetime) @lifetime
 (scoped_type_identifier (type_identifier) @inner_ref)
 (type_binding name: (type_identifier) @inner_ref)
+(use_wildcard) @glob
 """ + "".join(f"({parent} [(scoped_identifier) (scoped_type_identifier)] @inner_path)\n"
               for parent in sorted(_PATH_PARENTS_SKIPPED))
 # Comments and literals, asked for only where a span holds a SCREAMING_CASE word (see
@@ -558,6 +559,11 @@ class _Collector:
             for node in captures.get("path", ()):
                 if node.id not in inner:
                     refs.append((node.start_byte, _squash(_text(src, node))))
+            # A glob `use` inside a body (a module's own `use` items record their paths
+            # apart), as `Error::*`: the function depends on what it names, and its bare
+            # names may be what the glob brings in (symbols.local_globs).
+            for node in captures.get("glob", ()):
+                refs.append((node.start_byte, _squash(_text(src, node))))
             lifetimes.extend((n.start_byte, _text(src, n)) for n in captures.get("lifetime", ()))
             consts = list(_CONST_NAME.finditer(src, start, end))
             if consts:

@@ -135,6 +135,14 @@ class Imports:
         return cls(aliases, globs)
 
 
+def with_local_globs(imports: Imports, item: Item, module: str) -> Imports:
+    """A file's imports and the glob `use`s inside the item's body (`use Error::*;` in a
+    function: its references ending in `::*`, made absolute from the item's `module`)."""
+    local = [resolve_use_path(ref[:-3], module) for ref in item.references
+             if ref.endswith("::*")]
+    return Imports(imports.aliases, [*imports.globs, *local]) if local else imports
+
+
 def use_targets(path: str, use_module: str) -> list[str]:
     """What a `use` path may name, in the order tried: relative to its module (2018), then
     from the crate's root (2015: `use {SqliteResult, SqliteConnection};` in rusqlite), then
@@ -215,6 +223,10 @@ class SymbolTable:
     # bound the function `crate::reply::reply` that lib.rs re-exports as `crate::reply`.
     value_owners: dict[str, int] = field(default_factory=dict)
     file_values: dict[str, list[str]] = field(default_factory=dict)  # path -> their ids
+    # symbol id -> number of current file versions defining it as an enum: a glob import of
+    # one (`use Error::*;`) brings its variants in by their bare names (_simple).
+    enum_owners: dict[str, int] = field(default_factory=dict)
+    file_enums: dict[str, list[str]] = field(default_factory=dict)  # path -> their ids
     # path -> its items' symbols as the parser gives them (inside the file): compared first,
     # since most edits change bodies, not the set of symbols
     file_item_symbols: dict[str, list[str]] = field(default_factory=dict)
@@ -247,7 +259,8 @@ class SymbolTable:
         self.__dict__.setdefault("generation", 0)
         self.__dict__.setdefault("by_macro", defaultdict(set))
         for name in ("macro_owners", "file_macros", "reexports", "file_reexports",
-                     "crate_folders", "earlier_defs", "value_owners", "file_values"):
+                     "crate_folders", "earlier_defs", "value_owners", "file_values",
+                     "enum_owners", "file_enums"):
             self.__dict__.setdefault(name, {})
         self.__dict__.setdefault("private", set())
         self.__dict__.setdefault("root_mods", {})
@@ -296,6 +309,7 @@ class SymbolTable:
         item_symbols = [item.symbol + "!" * (item.kind == "macro_rules")
                         + "-" * (not item.visibility) + "=" * _is_value_item(item)
                         + "." * (item.kind == "method" and takes_self(item))
+                        + "~" * (item.kind == "enum")
                         for item in items if item.symbol]
         if self.file_item_symbols.get(path) == item_symbols:
             return  # the same path has the same module location: the same ids
@@ -314,8 +328,11 @@ class SymbolTable:
                 if item.kind == "macro_rules":
                     macros.append(sid)
         self._define_macros(path, macros)
-        self._define_values(path, [sid for sid, item in defined.items()
-                                   if _is_value_item(item)])
+        self._define_counted(path, [sid for sid, item in defined.items()
+                                    if _is_value_item(item)], self.value_owners,
+                             self.file_values)
+        self._define_counted(path, [sid for sid, item in defined.items()
+                                    if item.kind == "enum"], self.enum_owners, self.file_enums)
         for sid, item in defined.items():
             # Only a method with a receiver is called as `x.name()`; one that gains or loses
             # it keeps its id, so every version is indexed again.
@@ -456,7 +473,8 @@ class SymbolTable:
             del self.root_mods[crate]
         self._set_path_mods(path, [])
         self._define_macros(path, [])
-        self._define_values(path, [])
+        self._define_counted(path, [], self.value_owners, self.file_values)
+        self._define_counted(path, [], self.enum_owners, self.file_enums)
         self._set_reexports(path, {})
         self.file_item_symbols.pop(path, None)
         self.path_ids.pop(path, None)
@@ -496,18 +514,23 @@ class SymbolTable:
             return next(iter(bucket))
         return None
 
-    def _define_values(self, path: str, sids: list[str]) -> None:
-        before = self.file_values.get(path, [])
+    def _define_counted(self, path: str, sids: list[str], owners: dict[str, int],
+                        by_file: dict[str, list[str]]) -> None:
+        """Replace the symbols of one kind that `path` defines (value_owners and
+        file_values, or enum_owners and file_enums). A change is a new generation: a
+        function that becomes a struct of the same id resolves otherwise as a path's head."""
+        before = by_file.get(path, [])
         if before == sids:
             return
+        self.generation += 1
         for sid in before:
-            _release_one(self.value_owners, sid)
+            _release_one(owners, sid)
         for sid in sids:
-            self.value_owners[sid] = self.value_owners.get(sid, 0) + 1
+            owners[sid] = owners.get(sid, 0) + 1
         if sids:
-            self.file_values[path] = sids
+            by_file[path] = sids
         else:
-            self.file_values.pop(path, None)
+            by_file.pop(path, None)
 
     def _is_value(self, sid: str) -> bool:
         """Whether every current definition of `sid` but a macro is a function, const or
@@ -580,7 +603,10 @@ class SymbolTable:
                 heads = self.glob_prefixes.get(name)
                 if heads:
                     for prefix in imports.globs:
-                        if symbol_id(crate, prefix) in heads:
+                        head = symbol_id(crate, prefix)
+                        # An enum's glob brings its variants in, never its methods
+                        # (just's `use Error::*;` in Error::fmt had bound `fmt` to it).
+                        if head in heads and head not in self.enum_owners:
                             sid = symbol_id(crate, f"{prefix}::{name}")
                             if self._defines(sid, macro) and \
                                     not (types and self._is_value(sid)):
@@ -608,6 +634,10 @@ class SymbolTable:
             return self._unique(self.by_method, crate, ref[1:])
         if ref.endswith("!"):
             return self._simple(ref[:-1], crate, module, imports, macro=True)
+        if ref.endswith("::*"):  # a glob `use` in a body: what it imports from
+            ref = ref[:-3]
+            if "::" not in ref:
+                return self._simple(ref, crate, module, imports, types=True)
         if "::" not in ref:
             return self._simple(ref, crate, module, imports)
         segments = ref.split("::")

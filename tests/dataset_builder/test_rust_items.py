@@ -420,6 +420,12 @@ def test_associated_type_binding_names_are_not_references() -> None:
     assert pf.items[1].references == ("Iterator", "Error")
 
 
+def test_glob_uses_in_a_body_are_references() -> None:
+    pf, _ = parse_rust(b"use a::b::*;\nfn f() { use Error::*; use super::Kind::*; g() }\n")
+    assert pf.items[0].references == ("a::b::*",)  # a `use` item's own paths, as before
+    assert pf.items[1].references == ("Error::*", "super::Kind::*", "g")
+
+
 def test_only_outermost_paths_outside_use_items_are_references() -> None:
     pf, _ = parse_rust(b"use std::collections::HashMap;\n"
                        b"use crate::a::{b::C, d as e};\n"

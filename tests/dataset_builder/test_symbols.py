@@ -487,6 +487,31 @@ def test_a_function_with_a_macro_of_its_name_is_no_paths_head() -> None:
         ".|crate::filters::path::path"
 
 
+def test_glob_uses_in_a_body_import_and_an_enums_glob_brings_no_methods() -> None:
+    """just's `Error::fmt` says `use Error::*;`: a dependency on the enum, which was not seen
+    at all. A glob `use` in a body imports as the file's own do (`helper` is defined twice
+    in the crate: only the glob tells which). An enum's glob brings its variants, never
+    its methods: a bare `fmt` had bound `Error::fmt` (just's RuntimeError, Warning)."""
+    from dataset_builder.symbols import with_local_globs
+
+    world = World({
+        "src/lib.rs": "mod error;\nmod util;\nmod other;\n",
+        "src/util.rs": "pub fn helper() -> i32 { 1 }\n",
+        "src/other.rs": "pub fn helper() -> i32 { 2 }\n",
+        "src/error.rs": ("pub enum Error { Code(i32), Io }\n"
+                         "impl Error {\n    fn fmt(&self) -> i32 { 0 }\n"
+                         "    fn show(&self) -> i32 {\n        use Error::*;\n"
+                         "        use crate::util::*;\n        fmt(); helper()\n    }\n}\n"),
+    })
+    loc = locate_module("src/error.rs")
+    item = world.item("src/error.rs", "method:impl Error::show")
+    imports = with_local_globs(Imports.of(world.parsed["src/error.rs"].uses, loc), item,
+                               loc.join(item.module))
+    assert {ref: world.table.resolve(ref, item, loc, imports) for ref in item.references} == {
+        "Error::*": ".|crate::error::Error", "crate::util::*": None,  # a module: no symbol
+        "fmt": None, "helper": ".|crate::util::helper"}
+
+
 def test_a_2015_use_path_starts_at_the_crates_root() -> None:
     """`use with::with;` in a 2015-edition crate names the module `with` at the root and its
     function (actix-web); a path's head is a module, so the function is not taken for it."""
