@@ -551,7 +551,7 @@ class Miner:
             if change.status != "D":
                 symbols.define_file(change.path, loc, new_items,
                                     new_parsed.uses if new_parsed is not None else None,
-                                    self.info.roots)
+                                    self.info.roots, source)
 
             renamed = old_path != change.path
             changed_items, unmatched_old = new_items, old_list

@@ -143,6 +143,37 @@ def with_local_globs(imports: Imports, item: Item, module: str) -> Imports:
     return Imports(imports.aliases, [*imports.globs, *local]) if local else imports
 
 
+_ENUM_NOISE = re.compile(
+    rb'//[^\n]*|/\*.*?\*/|#\s*\[[^\]]*\]|"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])\'', re.S)
+_VARIANT_NAME = re.compile(rb"\s*(?:r#)?([A-Za-z_]\w*)")
+
+
+def enum_variant_names(text: bytes) -> frozenset[str]:
+    """The variants' names of an enum's definition: the first word of each part of its body
+    between commas outside brackets, with comments, attributes and literals taken out."""
+    start = text.find(b"{")
+    if start < 0:
+        return frozenset()
+    body = _ENUM_NOISE.sub(b" ", text[start + 1:text.rfind(b"}")])
+    names: set[str] = set()
+    depth = 0
+    part_start = 0
+    for at, byte in enumerate(body):
+        if byte in b"([{":
+            depth += 1
+        elif byte in b")]}":
+            depth -= 1
+        elif byte == 0x2C and depth == 0:  # ","
+            found = _VARIANT_NAME.match(body, part_start, at)
+            if found is not None:
+                names.add(found.group(1).decode("utf-8", "replace"))
+            part_start = at + 1
+    found = _VARIANT_NAME.match(body, part_start)
+    if found is not None:
+        names.add(found.group(1).decode("utf-8", "replace"))
+    return frozenset(names)
+
+
 def use_targets(path: str, use_module: str) -> list[str]:
     """What a `use` path may name, in the order tried: relative to its module (2018), then
     from the crate's root (2015: `use {SqliteResult, SqliteConnection};` in rusqlite), then
@@ -227,6 +258,10 @@ class SymbolTable:
     # one (`use Error::*;`) brings its variants in by their bare names (_simple).
     enum_owners: dict[str, int] = field(default_factory=dict)
     file_enums: dict[str, list[str]] = field(default_factory=dict)  # path -> their ids
+    # enum symbol id -> (the digest of the definition read, its variants' names): what a
+    # glob of it (`use Error::*;`) brings in by bare name (just's `Signal { .. }`, a
+    # variant of its Error, had bound the crate's one `enum Signal`).
+    enum_variants: dict[str, tuple[str, frozenset[str]]] = field(default_factory=dict)
     # path -> its items' symbols as the parser gives them (inside the file): compared first,
     # since most edits change bodies, not the set of symbols
     file_item_symbols: dict[str, list[str]] = field(default_factory=dict)
@@ -260,7 +295,7 @@ class SymbolTable:
         self.__dict__.setdefault("by_macro", defaultdict(set))
         for name in ("macro_owners", "file_macros", "reexports", "file_reexports",
                      "crate_folders", "earlier_defs", "value_owners", "file_values",
-                     "enum_owners", "file_enums"):
+                     "enum_owners", "file_enums", "enum_variants"):
             self.__dict__.setdefault(name, {})
         self.__dict__.setdefault("private", set())
         self.__dict__.setdefault("root_mods", {})
@@ -288,12 +323,25 @@ class SymbolTable:
         _release_one(self.module_heads, head)
 
     def define_file(self, path: str, loc: ModuleLocation, items: list[Item],
-                    uses: list[UsePath] | None = None, roots: CrateRoots | None = None
-                    ) -> None:
+                    uses: list[UsePath] | None = None, roots: CrateRoots | None = None,
+                    source: bytes | None = None) -> None:
         """Replace what `path` defines with the symbols of `items`, the re-exports of its
         `pub use` leaves (`uses`) and its `#[path]` declarations (`roots`: where the files
-        they name lie, see modules.locate_module)."""
+        they name lie, see modules.locate_module). `source`: the file's bytes, which its
+        enums' variants are read from."""
         self._set_reexports(path, _reexports_of(loc, items, uses or []))
+        if source is not None:
+            # Before the shortcut below: a variant added leaves the file's symbols as they
+            # were.
+            for item in items:
+                if item.kind == "enum" and item.symbol:
+                    sid = symbol_id(loc.crate, loc.join(item.symbol))
+                    known_variants = self.enum_variants.get(sid)
+                    if known_variants is None or known_variants[0] != item.digest:
+                        variants = enum_variant_names(source[item.start_byte:item.end_byte])
+                        if known_variants is None or known_variants[1] != variants:
+                            self.generation += 1
+                        self.enum_variants[sid] = (item.digest, variants)
         self._set_path_mods(path, [
             ((loc.crate, declared), (named.crate, named.module)) for declared, named in
             path_mod_locations(path, loc, path_mod_declarations(items), roots)])
@@ -616,12 +664,32 @@ class SymbolTable:
                                                        types)
                             if found is not None:
                                 return found
+            # Not a path's head: `List::new` names the type, which code that compiles has
+            # in scope (here perhaps only as the crate's one so named).
+            if not macro and not types and ":" not in name:
+                enum = self._enum_glob_with_variant(crate, imports.globs, name)
+                if enum is not None:
+                    return enum  # the variant's enum: what the code depends on
         if macro:
             return self._unique(self.by_macro, crate, name)
         if name in PRELUDE_NAMES:
             return None  # std's, unless the module defines or imports its own (above)
         found = self._unique(self.by_name, crate, name, module)
         return None if found is not None and types and self._is_value(found) else found
+
+    def _enum_glob_with_variant(self, crate: str, globs: list[str], name: str) -> str | None:
+        """The first of `globs` that names a current enum (directly or re-exported) with a
+        variant `name`."""
+        for prefix in globs:
+            if not prefix.rpartition("::")[2][:1].isupper():
+                continue  # a module (enums are CamelCase): most globs
+            sid = symbol_id(crate, prefix)
+            if sid not in self.enum_variants:
+                sid = self._find(crate, prefix, types=True) or sid
+            known = self.enum_variants.get(sid)
+            if known is not None and name in known[1] and self.enum_owners.get(sid):
+                return sid
+        return None
 
     def resolve(self, ref: str, item: Item, loc: ModuleLocation,
                 imports: Imports) -> str | None:

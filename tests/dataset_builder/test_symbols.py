@@ -62,13 +62,16 @@ class World:
     def __init__(self, files: dict[str, str]) -> None:
         self.table = SymbolTable()
         self.parsed: dict[str, ParsedFile] = {}
+        self.parsed_text: dict[str, str] = {}
         for path, text in files.items():
             self.add(path, text)
 
     def add(self, path: str, text: str) -> None:
         parsed, _ = parse_rust(text.encode())
         self.parsed[path] = parsed
-        self.table.define_file(path, locate_module(path), parsed.items, parsed.uses)
+        self.parsed_text[path] = text
+        self.table.define_file(path, locate_module(path), parsed.items, parsed.uses,
+                               source=text.encode())
 
     def item(self, path: str, key: str) -> Item:
         return next(i for i in self.parsed[path].items if i.key == key)
@@ -487,21 +490,28 @@ def test_a_function_with_a_macro_of_its_name_is_no_paths_head() -> None:
         ".|crate::filters::path::path"
 
 
-def test_glob_uses_in_a_body_import_and_an_enums_glob_brings_no_methods() -> None:
-    """just's `Error::fmt` says `use Error::*;`: a dependency on the enum, which was not seen
-    at all. A glob `use` in a body imports as the file's own do (`helper` is defined twice
-    in the crate: only the glob tells which). An enum's glob brings its variants, never
-    its methods: a bare `fmt` had bound `Error::fmt` (just's RuntimeError, Warning)."""
+def test_glob_uses_in_a_body_import_and_an_enums_glob_brings_its_variants() -> None:
+    """just's `Error::fmt` says `use Error::*;` and matches `Signal { .. }`, its variant:
+    the crate's one `enum Signal` had been bound (484 such bindings in its history), and the
+    glob itself was not seen. A glob `use` in a body imports as the file's own do (`helper`
+    is defined twice in the crate: only the glob tells which); an enum's glob brings its
+    variants (bound to the enum), never its methods (a bare `fmt` had bound `Error::fmt`)."""
     from dataset_builder.symbols import with_local_globs
 
     world = World({
-        "src/lib.rs": "mod error;\nmod util;\nmod other;\n",
+        "src/lib.rs": "mod error;\nmod util;\nmod other;\nmod signal;\n",
         "src/util.rs": "pub fn helper() -> i32 { 1 }\n",
         "src/other.rs": "pub fn helper() -> i32 { 2 }\n",
-        "src/error.rs": ("pub enum Error { Code(i32), Io }\n"
+        "src/signal.rs": "pub enum Signal { Hup }\n",
+        "src/error.rs": ("pub enum Error {\n    /// Killed, {braces} in a doc\n"
+                         "    #[allow(unused)]\n    Signal { n: i32 },\n    Code(Vec<(i32, u8)>),\n"
+                         "}\n"
                          "impl Error {\n    fn fmt(&self) -> i32 { 0 }\n"
                          "    fn show(&self) -> i32 {\n        use Error::*;\n"
-                         "        use crate::util::*;\n        fmt(); helper()\n    }\n}\n"),
+                         "        use crate::util::*;\n        fmt();\n"
+                         "        match self { Signal { n } => *n, Code(_) => helper() }\n"
+                         "    }\n}\n"
+                         "fn other() -> Signal { todo!() }\n"),
     })
     loc = locate_module("src/error.rs")
     item = world.item("src/error.rs", "method:impl Error::show")
@@ -509,7 +519,13 @@ def test_glob_uses_in_a_body_import_and_an_enums_glob_brings_no_methods() -> Non
                                loc.join(item.module))
     assert {ref: world.table.resolve(ref, item, loc, imports) for ref in item.references} == {
         "Error::*": ".|crate::error::Error", "crate::util::*": None,  # a module: no symbol
-        "fmt": None, "helper": ".|crate::util::helper"}
+        "fmt": None, "Signal": ".|crate::error::Error", "helper": ".|crate::util::helper"}
+    assert world.resolve("src/error.rs", "function:other", "Signal") == ".|crate::signal::Signal"
+    # A variant renamed: the glob brings the new name only.
+    world.add("src/error.rs", world.parsed_text["src/error.rs"].replace(
+        "Signal { n: i32 }", "Killed { n: i32 }"))
+    item = world.item("src/error.rs", "method:impl Error::show")
+    assert world.table.resolve("Signal", item, loc, imports) == ".|crate::signal::Signal"
 
 
 def test_a_2015_use_path_starts_at_the_crates_root() -> None:
