@@ -335,13 +335,13 @@ class SymbolTable:
             # were.
             for item in items:
                 if item.kind == "enum" and item.symbol:
-                    sid = symbol_id(loc.crate, loc.join(item.symbol))
-                    known_variants = self.enum_variants.get(sid)
+                    enum = symbol_id(loc.crate, loc.join(item.symbol))
+                    known_variants = self.enum_variants.get(enum)
                     if known_variants is None or known_variants[0] != item.digest:
                         variants = enum_variant_names(source[item.start_byte:item.end_byte])
                         if known_variants is None or known_variants[1] != variants:
                             self.generation += 1
-                        self.enum_variants[sid] = (item.digest, variants)
+                        self.enum_variants[enum] = (item.digest, variants)
         self._set_path_mods(path, [
             ((loc.crate, declared), (named.crate, named.module)) for declared, named in
             path_mod_locations(path, loc, path_mod_declarations(items), roots)])
