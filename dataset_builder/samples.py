@@ -2906,7 +2906,11 @@ def _split_candidates(candidates: Iterator[Candidate], budget: int, stats: Scale
                 dependencies=cand.dependencies, part=k, parts=len(parts),
                 split_note=_split_note(cuts_inside, k), piece_ends=part_pieces[k], split=True,
                 fill=partial(_fill_part, cand, pack_chars, tail_chars if k == 0 else None,
-                             k == len(parts) - 1, budget))
+                             k == len(parts) - 1, budget,
+                             # A function's (impl block's) parts, the list shared by all:
+                             # the code a later part may be widened back into.
+                             earlier=(parts, k) if k and cand.scale in ("micro", "small")
+                             else None))
             if offset_bytes >= 0:
                 offset_bytes += nbytes
 
@@ -3037,12 +3041,15 @@ def _split_note(cuts_inside: list[bool], part: int) -> str:
 
 
 def _fill_part(whole: Candidate, pack_chars: int, prefix_chars: int | None, last: bool,
-               budget: int, part: Candidate) -> None:
+               budget: int, part: Candidate, earlier: tuple[list[str], int] | None = None
+               ) -> None:
     """A part's context: its whole's (completed now if it was not), the pack cut to
     `pack_chars`; the first part (`prefix_chars` given) gets the tail of the code before the
     whole, the last the code after it. A part gets a pack and type facts of its own
-    (Candidate.repack) in three quarters of what the budget leaves it, halved for the first
-    and the last part of a function or impl block, whose code around takes the rest."""
+    (Candidate.repack) in three quarters of what the budget leaves it, halved for a part of
+    a function or impl block, whose code around takes the rest: the code before the whole
+    and, for a later part (`earlier`: the whole's parts and this one's index), the parts
+    before it."""
     whole.complete()
     part.pack = whole.pack if len(whole.pack) <= pack_chars else _head_lines(
         whole.pack, pack_chars)
@@ -3058,20 +3065,25 @@ def _fill_part(whole: Candidate, pack_chars: int, prefix_chars: int | None, last
         # crate parts after the first showed none).
         left = (budget - _est_tokens(part.target) - _est_tokens(whole.header) - _est_tokens(
             part.prefix) - _est_tokens(part.suffix)) * 3 // 4
-        if whole.around is not None and (prefix_chars is not None or last):
-            left //= 2  # the rest for the code around the function, widened into it
+        if whole.around is not None:
+            left //= 2  # the rest for the code around the part, widened into it
         # A file-level part's code-before is the end of the part before it: what it shows
         # is not repeated in the pack (nom, axum: 29 and 53 parts showed a definition in
         # both).
         shown = part.target if whole.around is not None else f"{part.prefix}\n{part.target}"
         (part.pack, part.header, part.facts, part.rustdoc_used,
          part.own_in_pack) = whole.repack(shown, max(left, _est_tokens(part.pack)))
-    if whole.around is not None and (prefix_chars is not None or last):
-        # The first part's code before it, the last's after it, widened into what the part
-        # leaves unused (_widen): the first part of a split function had a median of 760 to
-        # 917 tokens unused.
-        part.around = _Around(whole.around.before if prefix_chars is not None else "",
-                              whole.around.after if last else "", len(part.prefix),
+    if whole.around is not None:
+        # The code before a part (the function's before it too) and the code after the last,
+        # widened into what the part leaves unused (_widen): the first part of a split
+        # function had a median of 760 to 917 tokens unused, and a middle part of fd's
+        # build_app 911 of 2,048 with 152 tokens of code before it.
+        before = whole.around.before if prefix_chars is not None else ""
+        if earlier is not None:
+            parts, k = earlier
+            before = _tail_lines(whole.around.before + "".join(parts[:k]),
+                                 _AROUND_TOKENS * _AROUND_CHARS_PER_TOKEN)
+        part.around = _Around(before, whole.around.after if last else "", len(part.prefix),
                               len(part.suffix))
     part.shown_elsewhere = whole.shown_elsewhere
     _restore_shown(part)

@@ -2975,6 +2975,26 @@ def test_the_first_and_last_parts_of_a_split_function_get_its_context(tmp_path: 
     assert last["suffix"].count("pub fn after_") >= 5, last["suffix"]
 
 
+def test_a_middle_part_of_a_split_function_is_widened_back_into_the_function(
+        tmp_path: Path) -> None:
+    """A middle part showed only the end of the part before it (fd's build_app: 152 tokens
+    of code before, a median 911 of 2,048 tokens unused); it is widened back into the
+    function's earlier parts, as the first part is into the code before the function."""
+    long_body = "".join(f"    total += step(input, {k});\n" for k in range(900))
+    target = ("pub fn long_function(input: u32) -> u32 {\n    let mut total = 0;\n"
+              + long_body + "    total\n}\n")
+    rows = _one_commit_samples(tmp_path, {
+        "src/lib.rs": "pub fn step(x: u32, k: u32) -> u32 {\n    x + k\n}\n\n" + target})
+    parts = sorted((r for r in rows if r["scale"] == "micro" and r["name"] == "long_function"),
+                   key=lambda r: r["part"])
+    assert len(parts) >= 3
+    for middle in parts[1:-1]:
+        code_before = middle["context"].split("// file: src/lib.rs\n", 1)[1]
+        # The end of the part before (about 5% of the budget) alone was 8 lines.
+        assert code_before.count("total += step(input") >= 20, (middle["part"], code_before)
+        assert middle["target_tokens"] + middle["context_tokens"] <= 2048
+
+
 def test_each_part_of_a_split_function_gets_the_definitions_it_calls(tmp_path: Path) -> None:
     """The parts of a split function shared their whole's pack, an eighth of the budget,
     filled in the whole's order: a later part showed none of the functions it calls
