@@ -60,6 +60,9 @@ PRELUDE_NAMES = frozenset({
     "ToString", "Vec", "TryFrom", "TryInto", "FromIterator", "Debug", "Hash"})
 
 _VALUE_KINDS = frozenset({"function", "const", "static"})
+# Modules of tests by the names `#[cfg(test)] mod tests;` is given: what they define is not
+# compiled with the rest of the crate.
+_TEST_MODULES = frozenset({"tests", "test"})
 
 
 def _is_value_item(item: Item) -> bool:
@@ -71,6 +74,18 @@ def _is_value_item(item: Item) -> bool:
 # (actix's `fn prep_for_sending(#[allow(unused_mut)] mut self)`).
 _SELF_RECEIVER = re.compile(
     r"\(\s*(?:#\[[^\]]*\]\s*)*(?:&\s*(?:'\w+\s+)?)?(?:mut\s+)?self\b")
+
+
+def _in_trait_impl(item: Item) -> bool:
+    """Whether a method is a trait's, implemented for a type (`impl Trait for X`)."""
+    return item.parent.startswith("impl:") and bool(item.trait_name)
+
+
+def _method_kind(item: Item) -> str:
+    """SymbolTable.method_kinds' value of a method with a receiver."""
+    if item.parent.startswith("trait:"):
+        return "decl"
+    return f"impl:{item.trait_name}" if _in_trait_impl(item) else "inherent"
 
 
 def takes_self(item: Item) -> bool:
@@ -262,6 +277,8 @@ class SymbolTable:
     # glob of it (`use Error::*;`) brings in by bare name (just's `Signal { .. }`, a
     # variant of its Error, had bound the crate's one `enum Signal`).
     enum_variants: dict[str, tuple[str, frozenset[str]]] = field(default_factory=dict)
+    # method in by_method -> "decl" (a trait's), "inherent" or "impl:<trait>" (_method_kind)
+    method_kinds: dict[str, str] = field(default_factory=dict)
     # path -> its items' symbols as the parser gives them (inside the file): compared first,
     # since most edits change bodies, not the set of symbols
     file_item_symbols: dict[str, list[str]] = field(default_factory=dict)
@@ -295,7 +312,7 @@ class SymbolTable:
         self.__dict__.setdefault("by_macro", defaultdict(set))
         for name in ("macro_owners", "file_macros", "reexports", "file_reexports",
                      "crate_folders", "earlier_defs", "value_owners", "file_values",
-                     "enum_owners", "file_enums", "enum_variants"):
+                     "enum_owners", "file_enums", "enum_variants", "method_kinds"):
             self.__dict__.setdefault(name, {})
         self.__dict__.setdefault("private", set())
         self.__dict__.setdefault("root_mods", {})
@@ -357,6 +374,8 @@ class SymbolTable:
         item_symbols = [item.symbol + "!" * (item.kind == "macro_rules")
                         + "-" * (not item.visibility) + "=" * _is_value_item(item)
                         + "." * (item.kind == "method" and takes_self(item))
+                        + (f"+{item.trait_name}" if item.kind == "method"
+                           and _in_trait_impl(item) else "")
                         + "~" * (item.kind == "enum")
                         for item in items if item.symbol]
         if self.file_item_symbols.get(path) == item_symbols:
@@ -387,6 +406,7 @@ class SymbolTable:
             if item.kind == "method":
                 if takes_self(item):
                     self.by_method[(loc.crate, item.name)].add(sid)
+                    self.method_kinds[sid] = _method_kind(item)
                 else:
                     _unindex(self.by_method, sid)
         for sid, item in defined.items():
@@ -539,6 +559,7 @@ class SymbolTable:
             self._unindex_prefix(sid)
             _unindex(self.by_name, sid)
             _unindex(self.by_method, sid)
+            self.method_kinds.pop(sid, None)
 
     def _declares(self, crate: str, module: str) -> bool:
         """Whether the root file of a test, example or bench crate declares `mod module;`."""
@@ -561,6 +582,42 @@ class SymbolTable:
         if len(bucket) == 1:
             return next(iter(bucket))
         return None
+
+    def _unique_method(self, crate: str, name: str, module: str) -> str | None:
+        """What a call `.name()` in `module` binds: the crate's one method so named (with a
+        receiver) that it may reach, its type seen from there and a test module's only
+        from inside it (tracing-opentelemetry's tracer.rs had bound `span_builder` to
+        `layer::tests::TestTracer::span_builder`). A trait's method implemented for a type
+        is never the one: the call names the trait's method (serde_json's
+        `visitor.visit_string(v)` on a `V: Visitor` had bound `NumberOrObject::visit_string`,
+        the crate's one impl of serde's method; tracing's `subscriber.clone_span(id)`
+        `FmtSubscriber::clone_span`). A trait's own declaration is, where the other methods
+        so named are its impls; any other method leaves the call unbound."""
+        bucket = self.by_method.get((crate, name))
+        if not bucket or len(bucket) > 8:
+            return None
+        seen = [sid for sid in bucket if self._method_seen_from(sid, crate, module)]
+        kinds = self.method_kinds
+        chosen = [sid for sid in seen if not kinds.get(sid, "").startswith("impl:")]
+        if len(chosen) != 1:
+            return None
+        only = chosen[0]
+        impls = {kinds.get(sid, "") for sid in seen if sid != only}
+        if not impls:
+            return only
+        trait = only.rpartition("::")[0].rpartition("::")[2]
+        return only if kinds.get(only) == "decl" and impls == {f"impl:{trait}"} else None
+
+    def _method_seen_from(self, sid: str, crate: str, module: str) -> bool:
+        owner = sid.rpartition("::")[0]  # the method's type (or trait)
+        if owner in self.private and not _seen_from(owner, crate, module):
+            return False
+        segments = owner[len(crate) + 1:].split("::")
+        for end in range(1, len(segments) - 1):
+            if segments[end] in _TEST_MODULES:
+                test_module = "::".join(segments[:end + 1])
+                return module == test_module or module.startswith(test_module + "::")
+        return True
 
     def _define_counted(self, path: str, sids: list[str], owners: dict[str, int],
                         by_file: dict[str, list[str]]) -> None:
@@ -699,7 +756,7 @@ class SymbolTable:
         if ref.startswith("."):
             if ref[1:] in STD_METHOD_NAMES or ref[1:] in MACRO_METHOD_NAMES:
                 return None
-            return self._unique(self.by_method, crate, ref[1:])
+            return self._unique_method(crate, ref[1:], module)
         if ref.endswith("!"):
             return self._simple(ref[:-1], crate, module, imports, macro=True)
         if ref.endswith("::*"):  # a glob `use` in a body: what it imports from

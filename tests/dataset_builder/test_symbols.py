@@ -528,6 +528,43 @@ def test_glob_uses_in_a_body_import_and_an_enums_glob_brings_its_variants() -> N
     assert world.table.resolve("Signal", item, loc, imports) == ".|crate::signal::Signal"
 
 
+def test_a_method_call_binds_no_trait_impl_and_no_method_it_cannot_reach() -> None:
+    """`.name()` binds the crate's one method so named. Not a trait's method implemented for
+    a type (serde_json's `visitor.visit_string(v)` on a generic `V: Visitor` had bound its
+    one impl of serde's method; a local trait's own declaration is bound instead), nor one
+    of a test module's type from outside it, nor one of a private type from outside its
+    module (tracing: `span_builder` bound to `layer::tests::TestTracer::span_builder`)."""
+    world = World({
+        "src/lib.rs": "mod de;\nmod shape;\nmod layer;\nmod tracer;\n",
+        "src/de.rs": ("struct NumberOrObject;\n"
+                      "impl<'de> Visitor<'de> for NumberOrObject {\n"
+                      "    fn visit_string(self, s: String) -> u8 { 0 }\n}\n"
+                      "pub fn read<V: Visitor<'static>>(v: V) -> u8 { v.visit_string(x) }\n"),
+        "src/shape.rs": ("pub trait Shape { fn area(&self) -> u32; }\npub struct Sq;\n"
+                         "impl Shape for Sq { fn area(&self) -> u32 { 1 } }\n"
+                         "pub fn total<S: Shape>(s: &S) -> u32 { s.area() }\n"),
+        "src/layer.rs": ("struct Hidden;\nimpl Hidden { fn reveal(&self) -> u8 { 0 } }\n"
+                         "pub fn here(h: Hidden) -> u8 { h.reveal() }\n"
+                         "#[cfg(test)]\nmod tests {\n    pub struct TestTracer;\n"
+                         "    impl TestTracer { pub fn span_builder(&self) -> u8 { 0 } }\n"
+                         "    fn inside(t: TestTracer) -> u8 { t.span_builder() }\n}\n"),
+        "src/tracer.rs": ("pub fn build(t: Tracer) -> u8 { t.span_builder() + t.reveal() }\n"
+                          "pub struct Current;\nimpl Current { pub fn enter(&self) {} }\n"
+                          "impl Subscriber for Tracer { fn enter(&self) {} }\n"
+                          "pub fn on_enter<S: Subscriber>(s: &S) { s.enter() }\n"),
+    })
+    resolve = world.resolve
+    assert resolve("src/de.rs", "function:read", ".visit_string") is None
+    assert resolve("src/shape.rs", "function:total", ".area") == ".|crate::shape::Shape::area"
+    assert resolve("src/tracer.rs", "function:build", ".span_builder") is None
+    assert resolve("src/tracer.rs", "function:build", ".reveal") is None
+    # An inherent method beside an impl of another trait's: the call may be either.
+    assert resolve("src/tracer.rs", "function:on_enter", ".enter") is None
+    assert resolve("src/layer.rs", "function:tests::inside", ".span_builder") == \
+        ".|crate::layer::tests::TestTracer::span_builder"
+    assert resolve("src/layer.rs", "function:here", ".reveal") == ".|crate::layer::Hidden::reveal"
+
+
 def test_a_2015_use_path_starts_at_the_crates_root() -> None:
     """`use with::with;` in a 2015-edition crate names the module `with` at the root and its
     function (actix-web); a path's head is a module, so the function is not taken for it."""
