@@ -844,6 +844,10 @@ def test_filters_say_why() -> None:
     assert filter_reason("→½\n", cfg) is None  # the fraction is numeric: 1 of 3
     assert filter_reason("→—\n", cfg) == "alnum_fraction"  # arrow and dash: 0 of 3
     assert filter_reason("/ 漢字 /\n", cfg) is None  # 2 of 7
+    # Indentation does not count (syn's deeply nested `parse` functions, 53-68% of whose
+    # characters are indentation, had been dropped): 2 of 6, but 2 of 30 with it.
+    assert filter_reason("                        x(y);\n" * 3, cfg) is None
+    assert filter_reason("\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t{(});\n", cfg) == "alnum_fraction"
     # A table of numbers: more than half of the non-space characters are digits.
     assert filter_reason("    358230,\n    12,\n" * 20, cfg) == "digit_fraction"
     assert filter_reason("let x = [1, 2, 3];\nfn f() -> u8 { 42 }\n", cfg) is None
