@@ -188,7 +188,7 @@ def older_library_names(manifests: Mapping[str, Iterable[str]], reader: BlobRead
                                strict=True):
         try:
             manifest: dict[str, Any] = tomllib.loads(data.decode("utf-8")) if data else {}
-        except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
             continue
         name = _library_name(manifest)
         if name is not None:
@@ -230,7 +230,7 @@ def crate_roots(info: RepoInfo, reader: BlobReader, history: Iterable[str] = ()
         data = reader.read(entry.sha)
         try:
             manifest: dict[str, Any] = tomllib.loads(data.decode("utf-8")) if data else {}
-        except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
             continue
         table = manifest.get("package") or manifest.get("project")
         if not isinstance(table, dict):
@@ -266,7 +266,7 @@ def crate_roots(info: RepoInfo, reader: BlobReader, history: Iterable[str] = ()
         source = "src" if package == "." else f"{package}/src"
         conventional = any(f"{source}/{name}" in tree for name in ("lib.rs", "main.rs"))
         library = next((root for root, kind in held if kind == "lib"), None)
-        crates = [root for root, kind in held if kind != "build"]
+        crates = [root for root, kind in held if kind in ("lib", "bin")]
         primary = library if library is not None else \
             crates[0] if len(crates) == 1 and not conventional else None
         for root, kind in held:
@@ -284,38 +284,55 @@ def crate_roots(info: RepoInfo, reader: BlobReader, history: Iterable[str] = ()
             else:
                 files[root] = name if kind == "build" else root.removesuffix(".rs")
     # Programs of the history's folders too (rayon's tests/run-pass/*.rs, gone from the
-    # revision: 5 crate samples of 2-6 `fn main`s each).
-    programs = _standalone_target_files(tree | {p for p in history if p.endswith(".rs")},
-                                        packages)
+    # revision: 5 crate samples of 2-6 `fn main`s each), judged as the revision's tree
+    # judges a folder it still has.
+    programs = _standalone_target_files(tree, packages, {p for p in history
+                                                         if p.endswith(".rs")} - tree)
     for path, crate in programs.items():
         files.setdefault(path, crate)  # a root a manifest names wins
     return CrateRoots(files, folders, frozenset(packages), libraries)
 
 
-def _standalone_target_files(tree: set[str], packages: set[str]) -> dict[str, str]:
+def _standalone_target_files(tree: set[str], packages: set[str],
+                              gone: Iterable[str] = ()) -> dict[str, str]:
     """Each .rs file in a folder of tests/, examples/ or benches/ that cargo builds as no
     target and no module of one (the folder has no main.rs or mod.rs, and no `<folder>.rs`
     is beside it: programs trybuild compiles one by one, tests/ui/*.rs or
     tests/debug_handler/fail/*.rs) -> a crate of its own, the file less `.rs`. By the
     conventions such a folder was one crate of unrelated programs (axum-macros: 61, each
     with its `fn main`), whose names resolved across them. Not a file of a package inside
-    the folder (`packages`: their folders), which its manifest lays out."""
+    the folder (`packages`: their folders), which its manifest lays out. `gone`: paths of
+    the history that `tree` (the revision's) lacks: a folder the tree still has is judged
+    by the tree alone (a `tests/ui.rs` driver renamed long ago does not make the tree's
+    programs modules), one it has not by those paths."""
     found: dict[str, str] = {}
-    for path in tree:
+    gone = set(gone)
+    folders = {folder for path in tree if path.endswith(".rs")
+               for folder in [_program_folder(path, packages)] if folder is not None}
+    for path in (*tree, *gone):
         if not path.endswith(".rs"):
             continue
-        parts = path.split("/")
-        if "src" in parts[:-1]:
-            continue  # a package's sources (a fixture's too): the conventions place it
-        target = _last_target_dir(parts)
-        if target is None or len(parts) - target < 3:
-            continue  # not in a folder of a target directory
-        folder = "/".join(parts[:target + 2])
-        if any("/".join(parts[:end]) in packages for end in range(target + 2, len(parts))):
-            continue  # a package of its own (examples/foo/Cargo.toml): its manifest says
-        if not {f"{folder}/main.rs", f"{folder}/mod.rs", f"{folder}.rs"} & tree:
+        folder = _program_folder(path, packages)
+        if folder is None:
+            continue
+        known = tree if folder in folders or path in tree else tree | gone
+        if not {f"{folder}/main.rs", f"{folder}/mod.rs", f"{folder}.rs"} & known:
             found[path] = path.removesuffix(".rs")
     return found
+
+
+def _program_folder(path: str, packages: set[str]) -> str | None:
+    """The folder of a tests/examples/benches folder that holds `path` (a .rs file), where
+    it may hold programs: not a package's sources, nor inside a package of its own."""
+    parts = path.split("/")
+    if "src" in parts[:-1]:
+        return None  # a package's sources (a fixture's too): the conventions place it
+    target = _last_target_dir(parts)
+    if target is None or len(parts) - target < 3:
+        return None  # not in a folder of a target directory
+    if any("/".join(parts[:end]) in packages for end in range(target + 2, len(parts))):
+        return None  # a package of its own (examples/foo/Cargo.toml): its manifest says
+    return "/".join(parts[:target + 2])
 
 
 @lru_cache(maxsize=65536)  # asked for every changed file of every commit; paths repeat

@@ -88,7 +88,7 @@ _REFERENCE_QUERY = """
 (lifetime) @lifetime
 (scoped_type_identifier (type_identifier) @inner_ref)
 (type_binding name: (type_identifier) @inner_ref)
-(use_wildcard) @glob
+(use_declaration argument: (use_wildcard) @glob)
 """ + "".join(f"({parent} [(scoped_identifier) (scoped_type_identifier)] @inner_path)\n"
               for parent in sorted(_PATH_PARENTS_SKIPPED))
 # Comments and literals, asked for only where a span holds a SCREAMING_CASE word (see

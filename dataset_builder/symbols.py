@@ -150,43 +150,83 @@ class Imports:
         return cls(aliases, globs)
 
 
-def with_local_globs(imports: Imports, item: Item, module: str) -> Imports:
-    """A file's imports and the glob `use`s inside the item's body (`use Error::*;` in a
-    function: its references ending in `::*`, made absolute from the item's `module`)."""
-    local = [resolve_use_path(ref[:-3], module) for ref in item.references
-             if ref.endswith("::*")]
-    return Imports(imports.aliases, [*imports.globs, *local]) if local else imports
-
-
 _ENUM_NOISE = re.compile(
-    rb'//[^\n]*|/\*.*?\*/|#\s*\[[^\]]*\]|"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])\'', re.S)
-_VARIANT_NAME = re.compile(rb"\s*(?:r#)?([A-Za-z_]\w*)")
+    r'//[^\n]*|/\*.*?\*/|"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])\'', re.S)
+_ATTRIBUTE_START = re.compile(r"#\s*!?\s*\[")
+_ENUM_BODY_START = re.compile(r"\benum\b[^{]*\{")
+_ENUM_PUNCTUATION = re.compile(r"[()\[\]{},]")
+_VARIANT_NAME = re.compile(r"\s*(?:r#)?([^\W\d]\w*)")
 
 
-def enum_variant_names(text: bytes) -> frozenset[str]:
-    """The variants' names of an enum's definition: the first word of each part of its body
-    between commas outside brackets, with comments, attributes and literals taken out."""
-    start = text.find(b"{")
-    if start < 0:
+def _without_attributes(text: str) -> str:
+    """`text` with each `#[…]` (brackets balanced) replaced by a space."""
+    pieces: list[str] = []
+    at = 0
+    for found in _ATTRIBUTE_START.finditer(text):
+        if found.start() < at:
+            continue  # inside an attribute already taken out
+        depth, end = 0, len(text)
+        for bracket in re.finditer(r"[\[\]]", text[found.end() - 1:]):
+            depth += 1 if bracket.group() == "[" else -1
+            if depth == 0:
+                end = found.end() - 1 + bracket.end()
+                break
+        pieces.append(text[at:found.start()])
+        pieces.append(" ")
+        at = end
+    pieces.append(text[at:])
+    return "".join(pieces)
+
+
+def enum_variant_names(source: bytes) -> frozenset[str]:
+    """The variants' names of an enum's definition (doc comments and attributes included):
+    the first word of each part of its body between commas outside brackets, with
+    comments, literals and attributes taken out first (a doc comment may show `Error::Signal
+    { n: 1 }`, an attribute `#[error("bad [x] {n}")]`)."""
+    text = _without_attributes(_ENUM_NOISE.sub(" ", source.decode("utf-8", "replace")))
+    opening = _ENUM_BODY_START.search(text)
+    if opening is None:
         return frozenset()
-    body = _ENUM_NOISE.sub(b" ", text[start + 1:text.rfind(b"}")])
+    body_start = opening.end()
     names: set[str] = set()
     depth = 0
-    part_start = 0
-    for at, byte in enumerate(body):
-        if byte in b"([{":
+    part_start = body_start
+    for mark in _ENUM_PUNCTUATION.finditer(text, body_start):
+        char = mark.group()
+        if char in "([{":
             depth += 1
-        elif byte in b")]}":
+        elif char in ")]}":
+            if depth == 0:  # the body's closing brace
+                found = _VARIANT_NAME.match(text, part_start, mark.start())
+                if found is not None:
+                    names.add(found.group(1))
+                break
             depth -= 1
-        elif byte == 0x2C and depth == 0:  # ","
-            found = _VARIANT_NAME.match(body, part_start, at)
+        elif depth == 0:  # a comma between variants
+            found = _VARIANT_NAME.match(text, part_start, mark.start())
             if found is not None:
-                names.add(found.group(1).decode("utf-8", "replace"))
-            part_start = at + 1
-    found = _VARIANT_NAME.match(body, part_start)
-    if found is not None:
-        names.add(found.group(1).decode("utf-8", "replace"))
+                names.add(found.group(1))
+            part_start = mark.end()
     return frozenset(names)
+
+
+def with_local_globs(imports: Imports, item: Item, module: str) -> Imports:
+    """A file's imports and the glob `use`s inside the item's body (`use Error::*;` in a
+    function: its references ending in `::*`, made absolute from the item's `module`, or
+    through the file's import of their first name: `use crate::error::Error;`, then
+    `use Error::*;` in another module's function)."""
+    local: list[str] = []
+    for ref in item.references:
+        if not ref.endswith("::*"):
+            continue
+        path = ref[:-3]
+        head, _, rest = path.partition("::")
+        imported = imports.aliases.get(head)
+        if imported:
+            local.extend(f"{target}::{rest}" if rest else target for target in imported)
+        else:
+            local.append(resolve_use_path(path, module))
+    return Imports(imports.aliases, [*imports.globs, *local]) if local else imports
 
 
 def use_targets(path: str, use_module: str) -> list[str]:
@@ -349,16 +389,22 @@ class SymbolTable:
         self._set_reexports(path, _reexports_of(loc, items, uses or []))
         if source is not None:
             # Before the shortcut below: a variant added leaves the file's symbols as they
-            # were.
+            # were. The definitions of one id (`#[cfg(unix)] enum Sig`, `#[cfg(windows)]
+            # enum Sig`) are read together.
+            enums: dict[str, list[Item]] = {}
             for item in items:
                 if item.kind == "enum" and item.symbol:
-                    enum = symbol_id(loc.crate, loc.join(item.symbol))
-                    known_variants = self.enum_variants.get(enum)
-                    if known_variants is None or known_variants[0] != item.digest:
-                        variants = enum_variant_names(source[item.start_byte:item.end_byte])
-                        if known_variants is None or known_variants[1] != variants:
-                            self.generation += 1
-                        self.enum_variants[enum] = (item.digest, variants)
+                    enums.setdefault(symbol_id(loc.crate, loc.join(item.symbol)), []).append(item)
+            for enum, definitions in enums.items():
+                digest = "".join(item.digest for item in definitions)
+                known_variants = self.enum_variants.get(enum)
+                if known_variants is None or known_variants[0] != digest:
+                    variants = frozenset().union(*(
+                        enum_variant_names(source[item.start_byte:item.end_byte])
+                        for item in definitions))
+                    if known_variants is None or known_variants[1] != variants:
+                        self.generation += 1
+                    self.enum_variants[enum] = (digest, variants)
         self._set_path_mods(path, [
             ((loc.crate, declared), (named.crate, named.module)) for declared, named in
             path_mod_locations(path, loc, path_mod_declarations(items), roots)])
@@ -380,6 +426,10 @@ class SymbolTable:
                         for item in items if item.symbol]
         if self.file_item_symbols.get(path) == item_symbols:
             return  # the same path has the same module location: the same ids
+        # Any change of what the file defines, its kinds and visibilities too (a struct
+        # become a macro, a private item made `pub`), is a new generation: a resolution
+        # kept from before could differ from one a resumed run makes afresh.
+        self.generation += 1
         self.file_item_symbols[path] = item_symbols
         ids: list[str] = []
         macros: list[str] = []

@@ -437,6 +437,12 @@ _PKG = '[package]\nname = "app"\nversion = "0.1.0"\n'
      {"tests/it.rs": ("tests/it", "crate"), "tests/other.rs": ("tests/other", "crate"),
       "perf/speed/main.rs": ("perf/speed", "crate"),
       "perf/speed/data.rs": ("perf/speed", "crate::data")}),
+    # A listed bench does not make a lone binary outside src/ share the package's crate.
+    ({"Cargo.toml": _PKG + '[[bin]]\nname = "app"\npath = "crates/core/main.rs"\n'
+      '[[bench]]\nname = "speed"\npath = "perf/speed.rs"\n',
+      "crates/core/main.rs": "", "crates/core/flags.rs": "", "perf/speed.rs": ""},
+     {"crates/core/main.rs": (".", "crate"), "crates/core/flags.rs": (".", "crate::flags"),
+      "perf/speed.rs": ("perf", "crate")}),
 ])
 def test_crate_roots_of_mixed_packages(tmp_path: Path, files: dict[str, str],
                                        expected: dict[str, tuple[str, str]]) -> None:
@@ -490,6 +496,11 @@ def test_programs_of_a_folder_gone_from_the_revision_are_crates_of_their_own(
             "tests/shared.rs": "mod util;\n", "tests/shared/util.rs": "pub fn u() {}\n"}),
         Commit("gone", delete=["tests/run-pass/a.rs", "tests/run-pass/b.rs",
                                "tests/shared.rs", "tests/shared/util.rs"]),
+        # A driver named like the folder, renamed since: the revision's folder holds
+        # programs, as its tree alone says.
+        Commit("ui", write={"tests/ui.rs": "fn main() {}\n",
+                            "tests/ui/x.rs": "fn main() {}\n"}),
+        Commit("renamed", rename={"tests/ui.rs": "tests/compiletest.rs"}),
     ])
     out = tmp_path / "out"
     assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--no-samples"]) == 0
@@ -499,4 +510,7 @@ def test_programs_of_a_folder_gone_from_the_revision_are_crates_of_their_own(
         ("tests/run-pass/b.rs", "tests/run-pass/b", "crate"),
         ("tests/shared.rs", "tests/shared", "crate"),
         # a module of the file beside its folder, as before
-        ("tests/shared/util.rs", "tests/shared", "crate::util")}
+        ("tests/shared/util.rs", "tests/shared", "crate::util"),
+        ("tests/ui.rs", "tests/ui", "crate"),
+        ("tests/compiletest.rs", "tests/compiletest", "crate"),
+        ("tests/ui/x.rs", "tests/ui/x", "crate")}

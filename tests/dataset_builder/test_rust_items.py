@@ -421,9 +421,11 @@ def test_associated_type_binding_names_are_not_references() -> None:
 
 
 def test_glob_uses_in_a_body_are_references() -> None:
-    pf, _ = parse_rust(b"use a::b::*;\nfn f() { use Error::*; use super::Kind::*; g() }\n")
+    pf, _ = parse_rust(b"use a::b::*;\nfn f() { use Error::*; use super::Kind::*; g() }\n"
+                       b"fn h() { use std::io::{self, ErrorKind::*}; use x::{self, *}; }\n")
     assert pf.items[0].references == ("a::b::*",)  # a `use` item's own paths, as before
     assert pf.items[1].references == ("Error::*", "super::Kind::*", "g")
+    assert pf.items[2].references == ()  # a glob inside a list: not its path alone
 
 
 def test_only_outermost_paths_outside_use_items_are_references() -> None:

@@ -528,6 +528,50 @@ def test_glob_uses_in_a_body_import_and_an_enums_glob_brings_its_variants() -> N
     assert world.table.resolve("Signal", item, loc, imports) == ".|crate::signal::Signal"
 
 
+def test_enum_variant_names_past_comments_literals_and_attributes() -> None:
+    from dataset_builder.symbols import enum_variant_names
+
+    source = ("/// Example: `Error::Signal { n: 1 }`, and [x]\n"
+              '#[cfg_attr(x, doc = "see [a]")]\n'
+              "pub enum Error<'a, T: Into<u8>> where T: Clone {\n"
+              '    /// With { braces } and "quotes, here": it\'s\n'
+              '    #[error("bad [x] {n}")]\n'
+              "    Config { message: String, x: HashMap<u8, (i32, i32)> },\n"
+              "    Signal(i32, Vec<(u8, u8)>, &'a str, char),\n"
+              "    Io = 3 << 2,\n    r#Type,\n    Läuft,\n    Last\n}\n")
+    assert enum_variant_names(source.encode()) == {
+        "Config", "Signal", "Io", "Type", "Läuft", "Last"}
+    assert enum_variant_names(b"enum X { A(':', '}'), B }") == {"A", "B"}
+    assert enum_variant_names(b"pub enum Empty {}") == frozenset()
+
+
+def test_variants_of_cfg_twins_and_of_an_imported_enum() -> None:
+    """Two `#[cfg]` definitions of one enum in a file: the variants of both, and editing a
+    body leaves the generation be (each had read the other's and moved it). A glob of an
+    enum the file imports (`use crate::error::Error;`, then `use Error::*;`) finds it."""
+    from dataset_builder.symbols import with_local_globs
+
+    sig = ("#[cfg(unix)]\npub enum Sig {{ Hup, Int }}\n#[cfg(windows)]\npub enum Sig {{ CtrlC }}\n"
+           "pub fn f() -> u8 {{ {} }}\n")
+    world = World({
+        "src/lib.rs": "mod sig;\nmod error;\nmod run;\nmod hup;\n",
+        "src/hup.rs": "pub struct Hup;\npub struct CtrlC;\n",
+        "src/sig.rs": sig.format(1),
+        "src/error.rs": "pub enum Error { Hup { n: u8 } }\n",
+        "src/run.rs": ("use crate::error::Error;\n"
+                       "fn go(e: Error) -> u8 { use Error::*; match e { Hup { n } => n } }\n"),
+    })
+    assert world.table.enum_variants[".|crate::sig::Sig"][1] == {"Hup", "Int", "CtrlC"}
+    before = world.table.generation
+    world.add("src/sig.rs", sig.format(2))
+    assert world.table.generation == before
+    loc = locate_module("src/run.rs")
+    item = world.item("src/run.rs", "function:go")
+    imports = with_local_globs(Imports.of(world.parsed["src/run.rs"].uses, loc), item,
+                               loc.join(item.module))
+    assert world.table.resolve("Hup", item, loc, imports) == ".|crate::error::Error"
+
+
 def test_a_method_call_binds_no_trait_impl_and_no_method_it_cannot_reach() -> None:
     """`.name()` binds the crate's one method so named. Not a trait's method implemented for
     a type (serde_json's `visitor.visit_string(v)` on a generic `V: Visitor` had bound its
