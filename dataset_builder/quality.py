@@ -67,7 +67,16 @@ def filter_reason(target: str, config: FilterConfig) -> str | None:
     digits, non_space = _digits_and_non_space(target)
     if digits > config.max_digit_fraction * non_space:
         return "digit_fraction"
+    if _CONFLICT_MARKER.search(target):
+        return "merge_conflict_markers"
     return None
+
+
+# A line git writes into a file whose merge conflicts (`<<<<<<< HEAD`, `||||||| base`,
+# `>>>>>>> branch`): code committed mid-merge, which does not compile (serde_json's
+# ser.rs at 7943b82e made 3 samples). A lone `=======` line is left alone: a Markdown
+# heading in a string may be one.
+_CONFLICT_MARKER = re.compile(r"^(?:<<<<<<<|>>>>>>>|\|\|\|\|\|\|\|)(?: |$)", re.MULTILINE)
 
 
 _RADIX_LITERAL = re.compile(rb"\b0(?:[xX][0-9a-fA-F_]+|[oO][0-7_]+|[bB][01_]+)")
@@ -115,6 +124,7 @@ class _PieceFacts:
     has_non_space: bool
     alnum: int
     indentation: int  # leading spaces and tabs of its lines
+    conflict: bool  # a merge conflict's marker line (_CONFLICT_MARKER)
     digits: int
     non_space: int
     normalised: bytes  # its words joined by single spaces, UTF-8
@@ -163,6 +173,8 @@ class PieceChecks:
         if sum(f.digits for f in facts) > config.max_digit_fraction * sum(
                 f.non_space for f in facts):
             return "digit_fraction", None
+        if any(f.conflict for f in facts):
+            return "merge_conflict_markers", None
         digest = hashlib.blake2b(digest_size=16)
         first = True
         for f in facts:
@@ -209,7 +221,7 @@ class PieceChecks:
             non_blank_lines=sum(1 for line in lines if line.strip())
             if self.config.min_target_loc > 1 else 0,
             has_non_space=bool(piece.strip()), alnum=_alnum_count(piece),
-            indentation=_indentation(lines),
+            indentation=_indentation(lines), conflict=_CONFLICT_MARKER.search(piece) is not None,
             digits=digits, non_space=non_space,
             normalised=" ".join(piece.split()).encode("utf-8"))
 

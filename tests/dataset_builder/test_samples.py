@@ -857,6 +857,16 @@ def test_filters_say_why() -> None:
     assert filter_reason("    0o17, 0b1010_0101,\n" * 20, cfg) == "digit_fraction"
     assert filter_reason("const MASK: u32 = 0xff00_ff00;\nlet b = x & 0b11;\n", cfg) is None
     assert filter_reason("let abc0xff = cafe_0xfe;\n" * 20, cfg) is None
+    # Code committed mid-merge (serde_json's ser.rs at 7943b82e).
+    assert filter_reason("fn f() {\n<<<<<<< HEAD\n    a();\n=======\n    b();\n"
+                         ">>>>>>> topic\n}\n", cfg) == "merge_conflict_markers"
+    assert filter_reason("fn f() {\n||||||| merged common ancestors\n}\n", cfg) == \
+        "merge_conflict_markers"
+    assert filter_reason('const DOC: &str = "Title\n=======\n";\n// <<<<<<< in a comment\n',
+                         cfg) is None
+    checks = PieceChecks(cfg)
+    text = "fn f() {\n    a();\n>>>>>>> topic\n}\n"
+    assert checks.reason_and_key(text, [9, 19, len(text)]) == ("merge_conflict_markers", None)
 
 
 @pytest.mark.parametrize("min_loc", [1, 3])
