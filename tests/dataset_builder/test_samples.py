@@ -3483,3 +3483,32 @@ def test_a_shorter_form_leaves_the_pack_as_its_definition_does() -> None:
     assert _drop_from_pack(other + bare, piece, "src/a.rs") == other
     assert _drop_from_pack(other + elided + keep, piece, "src/a.rs") == other + keep
     assert _drop_from_pack(other, piece, "src/a.rs") == other
+
+
+def test_a_pack_shows_the_version_on_the_commits_own_line_of_history(tmp_path: Path) -> None:
+    """A definition changed on a branch not merged yet is not the commit's: serde_json's
+    packs showed an `enum Value` a parallel branch had changed (26 samples), since the
+    newest version by processing order was taken."""
+    from tests.dataset_builder.conftest import Branch, Checkout, Commit, Merge, make_repo
+
+    repo = make_repo(tmp_path / "repo", [
+        Commit("base", write={"src/lib.rs": "pub mod shape;\npub mod use_it;\n",
+                              "src/shape.rs": "pub struct Shape {\n    pub width: u8,\n}\n",
+                              "src/use_it.rs": "pub fn one() -> u8 {\n    1\n}\n"}),
+        Branch("side"),
+        Commit("side change", write={
+            "src/shape.rs": "pub struct Shape {\n    pub height_on_side: u16,\n}\n"}),
+        Checkout("main"),
+        Commit("main use", write={
+            "src/use_it.rs": ("use crate::shape::Shape;\n\n"
+                              "pub fn area(s: &Shape) -> u8 {\n    s.width * 2\n}\n")}),
+        Merge("side", "merge side"),
+    ])
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc",
+                 "none"]) == 0
+    [area] = [r for r in read_samples(out).to_pylist()
+              if r["scale"] == "micro" and r["name"] == "area"]
+    assert area["commit"] == repo.sha("main use")
+    assert "pub width: u8" in area["context"]
+    assert "height_on_side" not in area["context"]
