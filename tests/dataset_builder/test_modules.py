@@ -404,7 +404,9 @@ _PKG = '[package]\nname = "app"\nversion = "0.1.0"\n'
     # folder with a main.rs, a mod.rs or a file of its name is one crate as before.
     ({"Cargo.toml": _PKG, "src/lib.rs": "", "tests/ui/a.rs": "", "tests/ui/b.rs": "",
       "tests/multi/main.rs": "", "tests/multi/helper.rs": "", "tests/common/mod.rs": "",
-      "tests/common/util.rs": "", "tests/cli.rs": "", "tests/cli/args.rs": "",
+      "tests/common/util.rs": "", "tests/cli.rs": "mod args;\n", "tests/cli/args.rs": "",
+      # trybuild's driver beside its programs declares none of them: each is a program.
+      "tests/trybuild.rs": "#[test]\nfn ui() {}\n", "tests/trybuild/pass.rs": "",
       "examples/demos/one.rs": "", "tests/fixtures/book/src/x.rs": "",
       "tests/debug_handler/fail/generics.rs": "", "tests/common/deep/x.rs": "",
       "examples/foo/Cargo.toml": _PKG + '[lib]\npath = "lib.rs"\n', "examples/foo/lib.rs": "",
@@ -413,6 +415,7 @@ _PKG = '[package]\nname = "app"\nversion = "0.1.0"\n'
       "tests/multi/helper.rs": ("tests/multi", "crate::helper"),
       "tests/common/util.rs": ("tests/common", "crate::util"),
       "tests/cli/args.rs": ("tests/cli", "crate::args"),
+      "tests/trybuild/pass.rs": ("tests/trybuild/pass", "crate"),
       "examples/demos/one.rs": ("examples/demos/one", "crate"),
       "tests/fixtures/book/src/x.rs": ("tests/fixtures/book", "crate::x"),
       "tests/debug_handler/fail/generics.rs": ("tests/debug_handler/fail/generics", "crate"),
@@ -426,7 +429,8 @@ _PKG = '[package]\nname = "app"\nversion = "0.1.0"\n'
     ({"Cargo.toml": _PKG.replace('version', 'autotests = false\nautobins = false\nversion')
       + '[[test]]\nname = "integration"\npath = "tests/lib.rs"\n'
       '[[bin]]\nname = "app"\npath = "src/main.rs"\n',
-      "src/main.rs": "", "tests/lib.rs": "", "tests/misc.rs": "", "tests/misc/deep.rs": ""},
+      "src/main.rs": "", "tests/lib.rs": "", "tests/misc.rs": "mod deep;\n",
+      "tests/misc/deep.rs": ""},
      {"tests/lib.rs": ("tests", "crate"), "tests/misc.rs": ("tests", "crate::misc"),
       "tests/misc/deep.rs": ("tests", "crate::misc::deep"), "src/main.rs": (".", "crate")}),
     # With discovery on, a listed test the conventions find is one test crate among many.
