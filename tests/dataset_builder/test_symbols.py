@@ -595,15 +595,27 @@ def test_a_method_call_binds_no_trait_impl_and_no_method_it_cannot_reach() -> No
         "src/tracer.rs": ("pub fn build(t: Tracer) -> u8 { t.span_builder() + t.reveal() }\n"
                           "pub struct Current;\nimpl Current { pub fn enter(&self) {} }\n"
                           "impl Subscriber for Tracer { fn enter(&self) {} }\n"
-                          "pub fn on_enter<S: Subscriber>(s: &S) { s.enter() }\n"),
+                          "pub fn on_enter<S: Subscriber>(s: &S) { s.enter() }\n"
+                          "struct Running;\nimpl Subscriber for Running { fn record(&self) {} }\n"
+                          "pub struct Mock;\nimpl Mock { pub fn record(&self) {} }\n"
+                          "#[cfg(test)]\nmod tests {\n"
+                          "    fn other(t: TestTracer, s: Span) -> u8 {\n"
+                          "        s.record();\n        t.span_builder()\n    }\n"
+                          "}\n"),
+        "src/user.rs": "pub fn on_event(e: Event) { e.record() }\n",
     })
     resolve = world.resolve
     assert resolve("src/de.rs", "function:read", ".visit_string") is None
     assert resolve("src/shape.rs", "function:total", ".area") == ".|crate::shape::Shape::area"
     assert resolve("src/tracer.rs", "function:build", ".span_builder") is None
     assert resolve("src/tracer.rs", "function:build", ".reveal") is None
-    # An inherent method beside an impl of another trait's: the call may be either.
+    # An inherent method beside an impl of another trait's: the call may be either, also
+    # where that impl is a private type's (tracing's `event.record(..)`).
     assert resolve("src/tracer.rs", "function:on_enter", ".enter") is None
+    assert resolve("src/user.rs", "function:on_event", ".record") is None
+    # A test module's type from another module's tests (tracing-subscriber's MockMakeWriter).
+    assert resolve("src/tracer.rs", "function:tests::other", ".span_builder") == \
+        ".|crate::layer::tests::TestTracer::span_builder"
     assert resolve("src/layer.rs", "function:tests::inside", ".span_builder") == \
         ".|crate::layer::tests::TestTracer::span_builder"
     assert resolve("src/layer.rs", "function:here", ".reveal") == ".|crate::layer::Hidden::reveal"
