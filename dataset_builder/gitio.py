@@ -588,11 +588,11 @@ COPIED_CRATE_SPECS = tuple(f"*{name}" for name in COPIED_CRATE_MARKERS)
 
 def paths_in_history(info: RepoInfo, specs: Iterable[str]) -> dict[str, tuple[str, ...]]:
     """The paths matching `specs` that any commit reachable from the revision added,
-    changed or deleted, each with the blobs of its first version and of its last before a
-    deletion (the versions a name that changed once was written in). One `git log` of the
-    commits that are not merges (every file a merge brings in was added by one of those; a
-    merge's own edits are not looked at), restricted to those names: serde's history takes
-    0.05 s, 0.17 with the merges' first-parent diffs."""
+    deleted or changed the type of, each with the blobs of its first version and of its
+    last before a deletion (the versions a name that changed once was written in). One
+    `git log` of the commits that are not merges (every file a merge brings in was added by
+    one of those; a merge's own edits are not looked at), restricted to those names:
+    serde's history takes 0.05 s, 0.17 with the merges' first-parent diffs."""
     # Additions, deletions and type changes only: the blobs wanted are a path's first and
     # deleted versions (a modification's would only make the output long: every edit of
     # a large history's tests).

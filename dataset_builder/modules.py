@@ -286,10 +286,11 @@ def crate_roots(info: RepoInfo, reader: BlobReader, history: Iterable[str] = ()
     # Programs of the history's folders too (rayon's tests/run-pass/*.rs, gone from the
     # revision: 5 crate samples of 2-6 `fn main`s each), judged as the revision's tree
     # judges a folder it still has.
-    drivers = _folder_drivers(entries, tree, packages, reader)
-    programs = _standalone_target_files(tree, packages, {p for p in history
-                                                         if p.endswith(".rs")} - tree,
-                                        drivers)
+    program_folders = {folder for path in tree if path.endswith(".rs")
+                       for folder in [_program_folder(path, packages)] if folder is not None}
+    programs = _standalone_target_files(tree, packages, program_folders,
+                                        {p for p in history if p.endswith(".rs")} - tree,
+                                        _folder_drivers(entries, program_folders, reader))
     for path, crate in programs.items():
         files.setdefault(path, crate)  # a root a manifest names wins
     return CrateRoots(files, folders, frozenset(packages), libraries)
@@ -299,15 +300,13 @@ _MOD_DECLARATION = re.compile(rb"^\s*(?:pub(?:\([^)]*\))?\s+)?mod\s+(?:r#)?(\w+)
                               re.MULTILINE)
 
 
-def _folder_drivers(entries: Iterable[TreeEntry], tree: set[str], packages: set[str],
-                    reader: BlobReader) -> dict[str, frozenset[str] | None]:
-    """Each folder of programs (_program_folder) with a `<folder>.rs` beside it in the
-    revision's tree -> the modules that file declares (`mod name;`), or None where it
-    places one elsewhere (`#[path]`) or cannot be read: trybuild's driver tests/trybuild.rs
-    beside tests/trybuild/*.rs declares none of them (actix-web's pass programs had been
-    modules of the driver's crate)."""
-    folders = {folder for path in tree if path.endswith(".rs")
-               for folder in [_program_folder(path, packages)] if folder is not None}
+def _folder_drivers(entries: Iterable[TreeEntry], folders: set[str], reader: BlobReader
+                    ) -> dict[str, frozenset[str] | None]:
+    """Each of the revision's `folders` of programs (_program_folder) with a `<folder>.rs`
+    beside it -> the modules that file declares (`mod name;`), or None where it places one
+    elsewhere (`#[path]`) or cannot be read: trybuild's driver tests/trybuild.rs beside
+    tests/trybuild/*.rs declares none of them (actix-web's pass programs had been modules
+    of the driver's crate)."""
     wanted = [entry for entry in entries if entry.path.removesuffix(".rs") in folders
               and entry.path.endswith(".rs")]
     drivers: dict[str, frozenset[str] | None] = {}
@@ -318,26 +317,23 @@ def _folder_drivers(entries: Iterable[TreeEntry], tree: set[str], packages: set[
     return drivers
 
 
-def _standalone_target_files(tree: set[str], packages: set[str],
-                             gone: Iterable[str] = (),
-                             drivers: Mapping[str, frozenset[str] | None] | None = None
-                             ) -> dict[str, str]:
+def _standalone_target_files(tree: set[str], packages: set[str], folders: set[str],
+                             gone: set[str],
+                             drivers: Mapping[str, frozenset[str] | None]) -> dict[str, str]:
     """Each .rs file in a folder of tests/, examples/ or benches/ that cargo builds as no
     target and no module of one (the folder has no main.rs or mod.rs, and no `<folder>.rs`
     is beside it: programs trybuild compiles one by one, tests/ui/*.rs or
     tests/debug_handler/fail/*.rs) -> a crate of its own, the file less `.rs`. By the
     conventions such a folder was one crate of unrelated programs (axum-macros: 61, each
     with its `fn main`), whose names resolved across them. Not a file of a package inside
-    the folder (`packages`: their folders), which its manifest lays out. `gone`: paths of
+    the folder (`packages`: their folders), which its manifest lays out. `folders`: the
+    tree's folders of programs (_program_folder). `gone`: paths of
     the history that `tree` (the revision's) lacks: a folder the tree still has is judged
     by the tree alone (a `tests/ui.rs` driver renamed long ago does not make the tree's
     programs modules), one it has not by those paths. `drivers` (_folder_drivers): where
     the `<folder>.rs` beside a folder declares no module of a file's name, the file is a
     program all the same."""
     found: dict[str, str] = {}
-    gone = set(gone)
-    folders = {folder for path in tree if path.endswith(".rs")
-               for folder in [_program_folder(path, packages)] if folder is not None}
     for path in (*tree, *gone):
         if not path.endswith(".rs"):
             continue
@@ -346,7 +342,7 @@ def _standalone_target_files(tree: set[str], packages: set[str],
             continue
         known = tree if folder in folders or path in tree else tree | gone
         beside = {f"{folder}/main.rs", f"{folder}/mod.rs", f"{folder}.rs"} & known
-        declared = (drivers or {}).get(folder)
+        declared = drivers.get(folder)
         if beside == {f"{folder}.rs"} and declared is not None and \
                 path[len(folder) + 1:].split("/")[0].removesuffix(".rs") not in declared:
             beside = set()  # a driver that declares no module of this name

@@ -561,7 +561,7 @@ class _Collector:
                     refs.append((node.start_byte, _squash(_text(src, node))))
             # A glob `use` inside a body (a module's own `use` items record their paths
             # apart), as `Error::*`: the function depends on what it names, and its bare
-            # names may be what the glob brings in (symbols.local_globs).
+            # names may be what the glob brings in (symbols.with_local_globs).
             for node in captures.get("glob", ()):
                 refs.append((node.start_byte, _squash(_text(src, node))))
             lifetimes.extend((n.start_byte, _text(src, n)) for n in captures.get("lifetime", ()))

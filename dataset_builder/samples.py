@@ -53,7 +53,7 @@ from dataset_builder import schema
 from dataset_builder.atomic import atomic_write, atomic_write_bytes, atomic_write_json
 from dataset_builder.cargo_manifest import registry_folders, registry_releases
 from dataset_builder.children import exit_with_parent, picklable
-from dataset_builder.gitio import ANCESTRY_MAX_COMMITS, BlobReader, RepoInfo, list_tree
+from dataset_builder.gitio import ANCESTRY_MAX_COMMITS, Ancestry, BlobReader, RepoInfo, list_tree
 from dataset_builder.memory import return_memory
 from dataset_builder.mine import content_skip_reason, path_skip_reason
 from dataset_builder.modules import (
@@ -342,24 +342,6 @@ def _column_chunks(items: pq.ParquetFile, name: str) -> Iterator[pa.Array]:
         pa.default_memory_pool().release_unused()
 
 
-def _ancestor_bits(commits: list[dict[str, Any]]) -> list[int] | None:
-    """Each commit's ancestors among `commits` (rows of commits.parquet, in processing
-    order, parents first) as the bits of an int by commit index; None past
-    gitio.ANCESTRY_MAX_COMMITS (their memory grows with the square of the count)."""
-    if len(commits) > ANCESTRY_MAX_COMMITS:
-        return None
-    index = {c["sha"]: i for i, c in enumerate(commits)}
-    bits: list[int] = []
-    for commit in commits:
-        own = 0
-        for parent in commit["parents"] or ():
-            k = index.get(parent)
-            if k is not None and k < len(bits):
-                own |= bits[k] | (1 << k)
-        bits.append(own)
-    return bits
-
-
 class History:
     """items.parquet and commits.parquet as columns, with version lookups by commit index."""
 
@@ -396,7 +378,10 @@ class History:
                                 columns=["sha", "index", "committed_at", "parents"]).to_pylist()
         self.commit_sha = [c["sha"] for c in commits]
         self.commit_time = [c["committed_at"] for c in commits]
-        self.ancestors = _ancestor_bits(commits)
+        # Each commit's ancestors, as bits by commit index (rows are in processing order,
+        # parents first); none past ANCESTRY_MAX_COMMITS, whose memory grows with the square.
+        self.ancestry = Ancestry([(c["sha"], c["parents"] or []) for c in commits]) \
+            if len(commits) <= ANCESTRY_MAX_COMMITS else None
         self.n = len(self.col["commit_index"])
         # symbol -> the lineages whose items ever carried it (several: a struct and a const
         # of one name, which Rust keeps apart as a type and a value; cfg'd twins; a move);
@@ -425,11 +410,11 @@ class History:
             return None
         indexes = entry[0]
         pos = bisect.bisect_right(indexes, commit_index) - 1
-        if self.ancestors is not None and pos >= 0 and indexes[pos] != commit_index:
+        if self.ancestry is not None and pos >= 0 and indexes[pos] != commit_index:
             # The newest version on the commit's own line of history: one made since on
             # a branch not merged yet is not the commit's (serde_json's pack showed an
             # `enum Value` a parallel branch had changed, in 26 samples).
-            bits = self.ancestors[commit_index]
+            bits = self.ancestry.bits[commit_index]
             while pos >= 0 and indexes[pos] != commit_index and not bits >> indexes[pos] & 1:
                 pos -= 1
         if pos < 0:

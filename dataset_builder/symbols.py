@@ -677,12 +677,11 @@ class SymbolTable:
     def _define_counted(self, path: str, sids: list[str], owners: dict[str, int],
                         by_file: dict[str, list[str]]) -> None:
         """Replace the symbols of one kind that `path` defines (value_owners and
-        file_values, or enum_owners and file_enums). A change is a new generation: a
-        function that becomes a struct of the same id resolves otherwise as a path's head."""
+        file_values, or enum_owners and file_enums). Its callers start a new generation
+        (define_file on any change of the file's item symbols, drop_file)."""
         before = by_file.get(path, [])
         if before == sids:
             return
-        self.generation += 1
         for sid in before:
             _release_one(owners, sid)
         for sid in sids:
