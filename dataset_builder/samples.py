@@ -3091,7 +3091,10 @@ def _fill_part(whole: Candidate, pack_chars: int, prefix_chars: int | None, last
     part.pack = whole.pack if len(whole.pack) <= pack_chars else _head_lines(
         whole.pack, pack_chars)
     part.header, part.facts, part.rustdoc_used = whole.header, whole.facts, whole.rustdoc_used
-    part.dependencies = whole.dependencies
+    # What the part names of what its whole references (fd's build_app: each of its parts
+    # listed all of the function's dependencies).
+    words = set(_WORD.findall(part.target))
+    part.dependencies = [sid for sid in whole.dependencies if _simple_name(sid) in words]
     if prefix_chars is not None:
         part.prefix = _tail_lines(whole.prefix, prefix_chars)
     if last:

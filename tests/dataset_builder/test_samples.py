@@ -3040,6 +3040,10 @@ def test_each_part_of_a_split_function_gets_the_definitions_it_calls(tmp_path: P
         shown = set(re.findall(r"pub fn helper_(\d+)\(", part["context"]))
         assert called <= shown, (part["part"], sorted(called - shown, key=int))
         assert part["target_tokens"] + part["context_tokens"] <= 2048
+        # A part's dependencies are what it references, not its whole's (every part of
+        # fd's build_app listed all 40 of the function's).
+        listed = {d.rpartition("_")[2] for d in part["dependencies"] if "::helper_" in d}
+        assert listed == called, (part["part"], sorted(listed ^ called, key=int))
 
 
 @pytest.mark.parametrize("mode", ["header", "inline"])
