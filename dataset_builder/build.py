@@ -257,10 +257,25 @@ def _counts(state: MinerState, commits: pa.Table, items: ItemFacts,
         "file_versions_with_parse_errors": state.counts["file_versions_with_parse_errors"],
         "references": state.counts["references"],
         "references_resolved": state.counts["references_resolved"],
-        "blobs_parsed_this_run": cache.parsed,
+    }
+
+
+def _this_run(cache: BlobCache) -> dict[str, Any]:
+    """The work this run did, not a fact of the history: a run resumed from a checkpoint
+    parses only what was left, and cold (its first versions of each file from scratch),
+    so these differ from an uninterrupted run's where every other field is equal."""
+    return {
+        "blobs_parsed": cache.parsed,
         "blobs_parsed_incrementally": cache.incremental,
         # Parses are dropped once no path holds their blob; these came back and were redone.
         "blobs_parsed_again": cache.reparsed,
+        # The parse workers: CPU seconds of their tasks (the walk waits for the busiest),
+        # and paths moved from a busier worker to a less busy one.
+        "parse_task_cpu_seconds": [round(s, 2) for s in cache.worker_seconds],
+        "paths_moved": cache.paths_moved,
+        # Dropped versions a batch needed again: sent to a worker, which parsed them again
+        # (blobs_parsed_again) or still had them.
+        "blobs_sent_again": cache.sent_again,
     }
 
 
@@ -542,13 +557,7 @@ def _mine(config: MineConfig, info: RepoInfo, out: Path, config_hash: str, label
                           "shallow": info.shallow}},
         "counts": _counts(state, commits, item_facts, cache),
         "skips": dict(sorted(state.skips.items())),
-        # This run's parse workers: CPU seconds of their tasks (the walk waits for the
-        # busiest), and paths moved from a busier worker to a less busy one.
-        "parse_workers": {"task_cpu_seconds": [round(s, 2) for s in cache.worker_seconds],
-                          "paths_moved": cache.paths_moved,
-                          # Dropped versions a batch needed again: sent to a worker, which
-                          # parsed them again (counts.blobs_parsed_again) or still had them.
-                          "blobs_sent_again": cache.sent_again},
+        "this_run": _this_run(cache),
         "dag": dag_stats,
         "module_graph": module_graph_stats,
         "versions": _versions(),

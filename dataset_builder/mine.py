@@ -204,7 +204,7 @@ def content_skip_reason(data: bytes | None, max_bytes: int) -> str | None:
 
 
 # Versions of each path whose parses the main process keeps (see BlobCache). With two, a
-# dropped version that comes back is rare; the manifest counts them (parse_workers).
+# dropped version that comes back is rare; the manifest counts them (this_run).
 KEEP_VERSIONS = 2
 # Syntax trees kept for incremental parsing (BlobCache.trees): at most this many, and at
 # most this many bytes of their sources. A tree takes about 22 times its source (chalk-ir's
