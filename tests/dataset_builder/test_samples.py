@@ -8,6 +8,7 @@ import multiprocessing
 import os
 import pickle
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -3557,3 +3558,39 @@ def test_code_unchanged_since_a_definition_it_uses_moved_depends_on_it_where_it_
         assert ".|crate::Weekday" not in row["dependencies"], (row["scale"], row["id"])
         assert ".|crate::weekday::Weekday" in row["dependencies"], (row["scale"], row["id"])
         assert "pub enum Weekday {" in row["context"], (row["scale"], row["context"])
+
+
+def test_doc_comments_of_the_first_dependencies_crowd_none_of_the_others_out(
+        tmp_path: Path) -> None:
+    """Direct dependencies were placed whole one by one: a long doc comment of the first
+    took the room of the later ones, shown nowhere (zola: 238 function samples lacked a
+    direct dependency, 167 where the pack's doc lines alone would have made room). Each is
+    now shown, its comment lines given back in order while room is left."""
+    doc = "".join(f"/// Line {k} of a long description of how the configuration works.\n"
+                  for k in range(30))
+    extra_doc = "".join(f"/// Extra line {k}: what the extra settings are for.\n"
+                        for k in range(8))
+    config = (doc + "pub struct Config {\n    pub base: u32,\n}\n\n" + extra_doc
+              + "pub struct Extra {\n    pub more: u32,\n}\n")
+    helpers = "".join(
+        f"/// Helper {k}: a short description.\n"
+        f"pub fn helper_{k}(config: &Config, first_value: u32, second_value: u32, "
+        f"third_value: u32, fourth_value: u32) -> u32 {{\n    config.base + {k}\n}}\n"
+        for k in range(12))
+    calls = "".join(f"    total += helper_{k}(config, 1, 2, 3, 4);\n" for k in range(12))
+    work = ("use crate::config::{Config, Extra};\nuse crate::helpers::*;\n\n"
+            "pub fn run(config: &Config, extra: &Extra) -> u32 {\n"
+            "    let mut total = extra.more;\n" + calls
+            + "    total\n}\n")
+    rows = _one_commit_samples(tmp_path, {
+        "src/lib.rs": "pub mod config;\npub mod helpers;\npub mod work;\n",
+        "src/config.rs": config, "src/helpers.rs": helpers, "src/work.rs": work})
+    [run] = [r for r in rows if r["scale"] == "micro" and r["name"] == "run"]
+    shown = {int(k) for k in re.findall(r"fn helper_(\d+)\(", run["context"])}
+    assert shown == set(range(12)), sorted(set(range(12)) - shown)
+    assert "pub struct Config {" in run["context"]
+    # Comment lines given back in order where they fit: Config's (30 lines) do not,
+    # Extra's then do.
+    assert "of a long description" not in run["context"]
+    assert "/// Extra line 7: what the extra settings are for." in run["context"]
+    assert run["target_tokens"] + run["context_tokens"] <= 2048
