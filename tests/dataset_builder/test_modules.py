@@ -268,8 +268,10 @@ def test_a_build_script_of_a_package_in_a_tests_folder_is_its_own_crate(
     cases = {"tests/pkg/build.rs": ("tests/pkg/build", "tests/pkg"),
              "tests/pkg/src/main.rs": ("tests/pkg", "tests/pkg"),
              "examples/build.rs": ("examples/build", "examples"),
-             # No package there: a module `build` of the test (cargo's tests/testsuite).
-             "tests/other/build.rs": ("tests/other", "tests/other")}
+             # No package there: a module `build` of the test (cargo's and mdBook's
+             # tests/testsuite), built from the top package as the test's other modules.
+             "tests/other/build.rs": ("tests/other", ""),
+             "tests/other/cli.rs": ("tests/other", "")}
     for path, (crate, folder) in cases.items():
         loc = locate_module(path, roots)
         assert loc.crate == crate, path
