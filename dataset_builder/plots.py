@@ -9,6 +9,7 @@ just this module.
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import pickle
 import threading
@@ -127,6 +128,12 @@ class Drawer:
         self.proc.kill()
         self.proc.join()
         self.proc = None
+        # A plot it was writing leaves its atomic write's temporary file: removed, as the
+        # build holds the folder (2 of 5 resumed mdBook builds ended with one).
+        for what, (_, _, dest) in self.pending.items():
+            if what not in self.errors:
+                for stale in dest.parent.glob(f".{glob.escape(dest.name)}.*.tmp"):
+                    stale.unlink(missing_ok=True)
         for pusher in self.pushers:
             pusher.join(timeout=5.0)
         if any(pusher.is_alive() for pusher in self.pushers):

@@ -24,6 +24,18 @@ def slow_in_child(data: dict[str, Any], dest: Path) -> None:
     dest.write_text("drawn here")
 
 
+def slow_atomic_in_child(data: dict[str, Any], dest: Path) -> None:
+    """Hangs in the plot process halfway through an atomic write (its temporary file made)."""
+    from dataset_builder.atomic import atomic_write
+
+    def write(tmp: Path) -> None:
+        if os.getpid() != data["build_pid"]:
+            time.sleep(60)
+        tmp.write_text("drawn here")
+
+    atomic_write(dest, write)
+
+
 def fail(data: dict[str, Any], dest: Path) -> None:
     raise ValueError(f"cannot draw {data['text']}")
 
@@ -168,3 +180,20 @@ def test_the_plot_child_leaves_ctrl_c_to_the_build(tmp_path: Path) -> None:
         drawer.send("b", write_text, {"text": "still"}, tmp_path / "b.txt")
         drawer.wait("b")
     assert (tmp_path / "b.txt").read_text() == "still"
+
+
+def test_a_plot_child_stopped_mid_write_leaves_no_temporary_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The child killed while it wrote a plot left its atomic write's temporary file in the
+    output folder until the folder was next taken (2 of 5 resumed mdBook builds ended with
+    a `.history.png.*.tmp` beside history.png)."""
+    monkeypatch.setattr(Drawer, "FALLBACK_SECONDS", 1.0)
+    with Drawer() as drawer:
+        drawer.send("slow", slow_atomic_in_child, {"build_pid": os.getpid()},
+                    tmp_path / "slow.png")
+        deadline = time.monotonic() + 30
+        while not list(tmp_path.glob(".slow.png.*.tmp")) and time.monotonic() < deadline:
+            time.sleep(0.05)  # the child has begun its write
+        drawer.wait("slow")
+    assert (tmp_path / "slow.png").read_text() == "drawn here"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["slow.png"]
