@@ -711,7 +711,10 @@ class NearDuplicateIndex:
         candidates: set[str] = set()
         for band, table in zip(bands, lsh.hashtables, strict=True):
             candidates.update(table.get(band))
-        if candidates and self._near(signature, candidates, exact, first=True):
+        # Compared in a fixed order: a set's order of str keys follows the process's hash
+        # seed, and with it which candidate is met first and how many exact comparisons
+        # are made (hyper's function scale: 2,250 and 2,324 in two builds).
+        if candidates and self._near(signature, sorted(candidates), exact, first=True):
             return False
         if key in lsh.keys:
             raise ValueError("The given key already exists")

@@ -1088,6 +1088,37 @@ def test_default_index_imports_no_scipy_integrate_and_other_settings_still_work(
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+def test_near_duplicate_dedup_compares_the_same_pairs_whatever_the_hash_seed() -> None:
+    """Candidates were compared in a set's order, which follows the process's string hash
+    seed: how many exact comparisons were made (the manifest's
+    near_duplicate_exact_comparisons) differed from build to build (hyper's function
+    scale: 2,250 and 2,324)."""
+    code = (
+        "import random\n"
+        "from dataset_builder.quality import NearDuplicateIndex, exact_jaccard, shingle_set\n"
+        "rng = random.Random(7)\n"
+        "base = [f'let value_{i} = compute(input, {i}) + offset;' for i in range(60)]\n"
+        "texts = []\n"
+        "for _ in range(150):\n"
+        "    lines = list(base)\n"
+        "    for _ in range(rng.randint(8, 30)):\n"
+        "        lines[rng.randrange(60)] = f'let other_{rng.randrange(10**6)} = 1;'\n"
+        "    texts.append('\\n'.join(lines))\n"
+        "index, sets, calls = NearDuplicateIndex(), {}, []\n"
+        "for k, (text, sig) in enumerate(zip(texts, index.signatures(texts))):\n"
+        "    own = shingle_set(text)\n"
+        "    def exact(other, own=own):\n"
+        "        calls.append(other)\n"
+        "        return exact_jaccard(own, sets[other])\n"
+        "    if index.insert_unless_near(str(k), sig, exact):\n"
+        "        sets[str(k)] = own\n"
+        "print(len(sets), calls)\n")
+    runs = {subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                           text=True, env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+            for seed in ("0", "1", "2", "3")}
+    assert len(runs) == 1, runs
+
+
 def test_near_duplicate_index_finds_edited_copies() -> None:
     index = NearDuplicateIndex()
     base = "".join(f"fn f{i}(x: u32) -> u32 {{ x + {i} }}\n" for i in range(30))
