@@ -727,18 +727,19 @@ class Packer:
             # left: placed whole one by one, the first ones' doc comments crowded later ones
             # out of the pack (zola: 238 function samples lacked a direct dependency, 167 of
             # them where the pack's doc lines alone would have made room for it).
-            whole: dict[int, str] = {}
+            whole_piece: dict[int, str] = {}
             if k == 0:
-                whole = {row: self.piece(row, commit_index, target) for row in tier
+                whole_piece = {row: self.piece(row, commit_index, target) for row in tier
                          if row not in shown}
-                lean = sum(_est_tokens(p) + 8 for p in whole.values()) > budget_tokens
+                lean = sum(_est_tokens(p) + 8 for p in whole_piece.values()) > budget_tokens
             first = len(shown_rows)
             for row in tier:
                 if row in shown:
                     used.append(row)
                     continue
-                piece = whole[row] if row in whole else self.piece(row, commit_index, target)
-                if whole and lean:
+                piece = whole_piece[row] if row in whole_piece else self.piece(
+                    row, commit_index, target)
+                if whole_piece and lean:
                     piece = _without_comment_lines(piece)
                 cost = _est_tokens(piece) + 8
                 if spent + cost > budget_tokens:
@@ -755,12 +756,12 @@ class Packer:
                 shown_rows.append((row, piece))
                 used.append(row)
                 spent += cost
-            if whole and lean:
+            if whole_piece and lean:
                 for at in range(first, len(shown_rows)):
                     row, piece = shown_rows[at]
-                    more = _est_tokens(whole[row]) - _est_tokens(piece)
+                    more = _est_tokens(whole_piece[row]) - _est_tokens(piece)
                     if more > 0 and spent + more <= budget_tokens:
-                        shown_rows[at] = (row, whole[row])
+                        shown_rows[at] = (row, whole_piece[row])
                         spent += more
         # A method's one-line header is left out where its trait is shown whole (futures-rs:
         # `pub trait ArcWake { fn wake_by_ref(…); }` above the trait itself, 28 samples).
@@ -1858,7 +1859,8 @@ def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
         redactions.update(scale_redactions)
         inline_tokens.update(scale_tokens)
 
-    _drop_cross_scale_leaks(staging, stats, config)
+    inline_tokens.subtract(_drop_cross_scale_leaks(staging, stats, config))
+    inline_tokens = +inline_tokens  # none left at zero
     for split in schema.SPLITS:  # every split readable, even an empty one
         if not any((staging / split).glob("*.parquet")):
             pq.write_table(schema.SAMPLES.empty_table(),
@@ -1941,7 +1943,7 @@ class _ScaleSignatures:
 
 
 def _drop_cross_scale_leaks(staging: Path, stats: dict[str, ScaleStats],
-                            config: SampleConfig) -> None:
+                            config: SampleConfig) -> Counter[str]:
     """Drop each held-out (valid, test) sample whose target is a near-duplicate of a train
     target of another scale: the same code at another size (a module file that is one
     function, kept as a test module and a train function: hyperfine's test module
@@ -1950,7 +1952,8 @@ def _drop_cross_scale_leaks(staging: Path, stats: dict[str, ScaleStats],
     MinHash estimates (the scales' signatures, _ScaleSignatures) come within DROP_MARGIN of
     the threshold, listed through SignatureMatches' bands rather than pair by pair. The ids
     dropped are written first, so a resumed run drops the same ones and counts them once (the
-    scales' results are saved before)."""
+    scales' results are saved before). Returns the inline type-fact tokens the dropped
+    samples held (inline mode), which the scales had counted."""
     marker = staging / _CROSS_SCALE
     if marker.exists():
         dropped: dict[str, list[str]] = json.loads(marker.read_text())
@@ -1964,7 +1967,14 @@ def _drop_cross_scale_leaks(staging: Path, stats: dict[str, ScaleStats],
         # and its audit failed).
         for sid in sorted(_with_rustdoc_facts(staging, set(found))):
             dropped[f"{_RUSTDOC_KEY}{found[sid][0]}"].append(sid)
+        # And the inline tokens they hold, which type_tokens.json counted (crossbeam's
+        # listed 836 `<TRAIT:Debug>` where its samples held 786).
+        if config.type_facts == "inline" and found:
+            dropped[_TOKENS_KEY] = [f"{token} {count}" for token, count in sorted(
+                _inline_tokens_of(staging, set(found)).items())]
         atomic_write_json(marker, dict(dropped))
+    held = Counter({token: int(count) for token, _, count in (
+        entry.rpartition(" ") for entry in dropped.pop(_TOKENS_KEY, []))})
     gone = {sid for key, ids in dropped.items() if not key.startswith(_RUSTDOC_KEY)
             for sid in ids}
     for split in ("valid", "test"):
@@ -1988,10 +1998,28 @@ def _drop_cross_scale_leaks(staging: Path, stats: dict[str, ScaleStats],
         st.splits[split] -= len(ids)
         st.dropped[f"{split}_near_duplicate_of_train_other_scale"] += len(ids)
         st.leakage[f"{split}_dropped_other_scale"] = len(ids)
+    return held
 
 
-# In _drop_cross_scale_leaks' marker: before a scale, its dropped ids with rustdoc facts.
+# In _drop_cross_scale_leaks' marker: before a scale, its dropped ids with rustdoc facts;
+# the inline tokens of the dropped samples, as "token count" entries.
 _RUSTDOC_KEY = "rustdoc:"
+_TOKENS_KEY = "inline-tokens"
+
+
+def _inline_tokens_of(staging: Path, ids: set[str]) -> Counter[str]:
+    """The inline type-fact tokens the held-out samples `ids` hold, as written."""
+    from dataset_builder.type_facts import INLINE_TOKEN
+
+    found: Counter[str] = Counter()
+    for split in ("valid", "test"):
+        for path in sorted((staging / split).glob("*.parquet")):
+            table = pq.read_table(path, columns=["id", "context", "target", "suffix"])
+            for row in table.to_pylist():
+                if row["id"] in ids:
+                    for text in (row["context"], row["target"], row["suffix"]):
+                        found.update(INLINE_TOKEN.findall(text))
+    return found
 
 
 def _with_rustdoc_facts(staging: Path, ids: set[str]) -> set[str]:

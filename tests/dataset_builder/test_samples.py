@@ -3110,6 +3110,16 @@ def test_a_held_out_sample_that_repeats_train_code_at_another_scale_is_dropped(
             if t["scale"] != held["scale"] and set(t["paths"]) & set(held["paths"]):
                 assert exact_jaccard(shingle_set(strip_inline(held["target"])),
                                      shingle_set(strip_inline(t["target"]))) < 0.7
+    if mode == "inline":
+        # The tokens listed are those the written samples hold: the dropped ones' are not
+        # counted (crossbeam's type_tokens.json listed 836 `<TRAIT:Debug>` for 786).
+        from dataset_builder.type_facts import INLINE_TOKEN
+
+        held_tokens = Counter(token for r in rows for text in (r["context"], r["target"],
+                                                                r["suffix"])
+                              for token in INLINE_TOKEN.findall(text))
+        listed = json.loads((out / "type_tokens.json").read_text())["tokens"]
+        assert held_tokens and listed == dict(held_tokens)
 
 
 def test_a_held_out_sample_of_moved_train_code_at_another_scale_is_dropped(
