@@ -292,7 +292,7 @@ def render_samples_section(section: dict[str, Any], samples: pa.Table) -> str:
         + ("; ".join(f"`{r['snapshot'][:10]}` crate `{r['crate']}`: {r['result']}"
                      + (" (harness manifests)" if r.get("manifest") == "harness" else "")
                      + f" ({r['matched']} functions matched)" for r in rd.get("runs", []))
-           or "not run")
+           or (f"not run ({rd['not_run']})" if rd.get("not_run") else "not run"))
         + (". Crates an offline resolution lacked (runs): "
            + ", ".join(f"`{name}` {n}" for name, n in rd["missing_crates"].items())
            + " (no release, or none that meets the manifests' requirements: install "

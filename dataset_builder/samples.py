@@ -1827,6 +1827,9 @@ def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
     snapshots = _snapshots(out)
     chosen = rustdoc_snapshots(snapshots, config)
     rustdoc_report: dict[str, Any] = {"mode": config.rustdoc, "runs": [], "failed": {}}
+    if config.rustdoc != "none" and config.type_facts != "header":
+        rustdoc_report["not_run"] = f"type facts mode {config.type_facts}: rustdoc's facts " \
+            "are header lines"
     # What the registry held for these runs, kept for the crates they lack: _registry_gained.
     held_for_runs = registry_folders(Path(config.rustdoc_registry)) \
         if chosen and config.rustdoc_registry else None
@@ -2358,8 +2361,9 @@ def _in_processes(run: Callable[[Callable[[], str | None]], dict[str, _Result]],
 
 def rustdoc_snapshots(snapshots: list[tuple[int, str]], config: SampleConfig
                        ) -> list[tuple[int, str]]:
-    """The snapshots whose crates rustdoc documents."""
-    if config.rustdoc == "none" or not snapshots:
+    """The snapshots whose crates rustdoc documents: none but in header mode, as its facts
+    are header lines (inline and none builds ran it and showed nothing of it)."""
+    if config.rustdoc == "none" or config.type_facts != "header" or not snapshots:
         return []
     return snapshots[-1:] if config.rustdoc == "head" else snapshots
 

@@ -290,6 +290,23 @@ def test_rustdoc_started_during_the_history_reports_as_a_samples_only_run(
     assert read_samples(out).equals(read_samples(header_build))
 
 
+def test_rustdoc_runs_only_where_its_facts_are_shown(demo_repo: Path, tmp_path: Path) -> None:
+    """rustdoc's facts are header lines: inline and none builds ran it (crossbeam: 8 crates)
+    and showed none of it. They run none, and say why."""
+    from dataset_builder.samples import rustdoc_snapshots
+
+    snapshots = [(0, "a" * 40), (5, "b" * 40)]
+    assert rustdoc_snapshots(snapshots, SampleConfig()) == snapshots[-1:]
+    assert rustdoc_snapshots(snapshots, SampleConfig(rustdoc="snapshots")) == snapshots
+    for mode in ("inline", "none"):
+        assert rustdoc_snapshots(snapshots, SampleConfig(type_facts=mode)) == []
+    out = tmp_path / "out"
+    assert main(["--repo", str(demo_repo), "--out", str(out), "--quiet", "--type-facts",
+                 "none"]) == 0
+    report = json.loads((out / "manifest.json").read_text())["samples"]["rustdoc"]
+    assert report["runs"] == [] and report["not_run"].startswith("type facts mode none")
+
+
 def test_rustdoc_ahead_starts_nothing_where_samples_are_complete(
         demo_repo: Path, header_build: Path, tmp_path: Path) -> None:
     """Complete samples may turn out up to date, wanting no rustdoc: nothing is started for
