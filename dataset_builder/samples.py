@@ -76,6 +76,7 @@ from dataset_builder.quality import (
     SignatureMatches,
     exact_jaccard,
     leak_check,
+    normalised_hash,
     piece_digests,
     redact,
     shingle_set,
@@ -1906,6 +1907,10 @@ def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
 
 
 _CROSS_SCALE = ".cross-scale.json"  # in staging: the held-out samples dropped, by id
+# In staging: normalised hashes of the functions, methods and impl blocks in a file-level
+# scale's train samples (_contained_hashes), for _contained_leaks.
+_SCALE_CONTAINED = ".contained-{}.u64"
+_CONTAINED_KINDS = frozenset({"function", "method", "impl"})
 _SCALE_SIGNATURES = ".signatures-{}.pkl"  # in staging: a scale's _ScaleSignatures
 
 
@@ -1965,6 +1970,10 @@ def _drop_cross_scale_leaks(staging: Path, stats: dict[str, ScaleStats],
         dropped = defaultdict(list)
         for sid, (scale, split) in sorted(found.items()):
             dropped[f"{scale}/{split}"].append(sid)
+        for sid, (scale, split) in sorted(_contained_leaks(staging, config).items()):
+            if sid not in found:
+                dropped[f"{_CONTAINED_KEY}{scale}/{split}"].append(sid)
+                found[sid] = (scale, split)
         # Which of them carry rustdoc facts, read before their rows go: the scale's count
         # of such samples drops with them (the demo's medium scale said 27 of 26 samples,
         # and its audit failed).
@@ -1979,7 +1988,7 @@ def _drop_cross_scale_leaks(staging: Path, stats: dict[str, ScaleStats],
     held = Counter({token: int(count) for token, _, count in (
         entry.rpartition(" ") for entry in dropped.pop(_TOKENS_KEY, []))})
     gone = {sid for key, ids in dropped.items() if not key.startswith(_RUSTDOC_KEY)
-            for sid in ids}
+            for sid in ids}  # near-duplicates and contained ones
     for split in ("valid", "test"):
         for path in sorted((staging / split).glob("*.parquet")) if gone else ():
             keep = [sid not in gone
@@ -1995,12 +2004,17 @@ def _drop_cross_scale_leaks(staging: Path, stats: dict[str, ScaleStats],
         if scale_split.startswith(_RUSTDOC_KEY):
             stats[scale_split.removeprefix(_RUSTDOC_KEY)].rustdoc_samples -= len(ids)
             continue
-        scale, split = scale_split.split("/")
+        contained = scale_split.startswith(_CONTAINED_KEY)
+        scale, split = scale_split.removeprefix(_CONTAINED_KEY).split("/")
         st = stats[scale]
         st.kept -= len(ids)
         st.splits[split] -= len(ids)
-        st.dropped[f"{split}_near_duplicate_of_train_other_scale"] += len(ids)
-        st.leakage[f"{split}_dropped_other_scale"] = len(ids)
+        if contained:
+            st.dropped[f"{split}_contained_in_train_other_scale"] += len(ids)
+            st.leakage[f"{split}_dropped_contained_in_train"] = len(ids)
+        else:
+            st.dropped[f"{split}_near_duplicate_of_train_other_scale"] += len(ids)
+            st.leakage[f"{split}_dropped_other_scale"] = len(ids)
     return held
 
 
@@ -2008,6 +2022,7 @@ def _drop_cross_scale_leaks(staging: Path, stats: dict[str, ScaleStats],
 # the inline tokens of the dropped samples, as "token count" entries.
 _RUSTDOC_KEY = "rustdoc:"
 _TOKENS_KEY = "inline-tokens"
+_CONTAINED_KEY = "contained:"  # before scale/split: dropped by _contained_leaks
 
 
 def _inline_tokens_of(staging: Path, ids: set[str]) -> Counter[str]:
@@ -3564,9 +3579,64 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
                         cand.pack = cand.prefix = cand.suffix = cand.target = cand.header = ""
                         cand.find_boundaries = cand.repack = None
                         cand.own_in_pack = cand.shown_elsewhere = []
+    if scale in ("medium", "large", "full"):
+        atomic_write_bytes(staging / _SCALE_CONTAINED.format(scale), _contained_hashes(
+            history, [(kept[i].commit_index, kept[i].paths) for i in by_split["train"]]
+        ).tobytes())
     kept.clear()
     _ScaleSignatures.of(written, written_signatures).save(staging, scale)
     return stats
+
+
+def _text_key(text: str) -> int:
+    """64 bits of a text's whitespace-normalised hash (the exact-duplicate rule's)."""
+    return int(normalised_hash(text)[:16], 16)
+
+
+def _contained_hashes(history: History, files: list[tuple[int, list[str]]]) -> np.ndarray:
+    """The _text_key of each function, method and impl block in the files of samples
+    (commit index, paths), sorted and unique."""
+    by_commit: dict[int, set[str]] = defaultdict(set)
+    for commit_index, paths in files:
+        by_commit[commit_index].update(paths)
+    if not by_commit:
+        return np.zeros(0, dtype=np.uint64)
+    col = history.col
+    rows = sorted({row for commit_index, rows_there in history.live_at(sorted(by_commit)).items()
+                   for row in rows_there if col["kind"][row] in _CONTAINED_KINDS
+                   and col["path"][row] in by_commit[commit_index]})
+    texts = col["text"]
+    found = texts.many(rows) if isinstance(texts, _TextColumn) else [texts[r] for r in rows]
+    return np.unique(np.fromiter(map(_text_key, found), dtype=np.uint64, count=len(rows)))
+
+
+def _contained_leaks(staging: Path, config: SampleConfig) -> dict[str, tuple[str, str]]:
+    """Held-out function and impl-block samples (whole) whose target is, whitespace apart,
+    a function or impl block of a file that a train sample of a file-level scale holds: id
+    -> (scale, split). Jaccard against the whole file never reaches the threshold (chrono:
+    22 test functions, moved from date.rs's `mod tests` into date/tests.rs, sat verbatim in
+    train module files)."""
+    known = np.concatenate([np.frombuffer(path.read_bytes(), dtype=np.uint64)
+                            for scale in ("medium", "large", "full")
+                            for path in [staging / _SCALE_CONTAINED.format(scale)]
+                            if path.exists()] or [np.zeros(0, dtype=np.uint64)])
+    found: dict[str, tuple[str, str]] = {}
+    if not len(known):
+        return found
+    known_set = set(known.tolist())
+    for split in ("valid", "test"):
+        for path in sorted((staging / split).glob("*.parquet")):
+            scale = path.name.rsplit("-", 1)[0]
+            if scale not in ("micro", "small"):
+                continue
+            table = pq.read_table(path, columns=["id", "target", "parts"])
+            for sid, target, parts in zip(table.column("id").to_pylist(),
+                                          table.column("target").to_pylist(),
+                                          table.column("parts").to_pylist(), strict=True):
+                text = strip_inline(target) if config.type_facts == "inline" else target
+                if parts == 1 and _text_key(text) in known_set:
+                    found[sid] = (scale, split)
+    return found
 
 
 def _redacted_blocks(blocks: list[tuple[str, str]]) -> list[tuple[str, str]]:

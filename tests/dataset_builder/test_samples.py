@@ -3652,3 +3652,44 @@ def test_doc_comments_of_the_first_dependencies_crowd_none_of_the_others_out(
     assert "of a long description" not in run["context"]
     assert "/// Extra line 7: what the extra settings are for." in run["context"]
     assert run["target_tokens"] + run["context_tokens"] <= 2048
+
+
+def test_a_held_out_function_that_a_train_file_holds_is_dropped(tmp_path: Path) -> None:
+    """A test function moved in the held-out commits from a module's `mod tests` into a file
+    of its own started a new lineage: its sample was held out while a train module sample
+    held its very text (indented one level deeper), which Jaccard against the whole file
+    never finds (chrono: 22 test functions, from date.rs into date/tests.rs)."""
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    body = ("fn test_date_fields() {\n"
+            "    let date = Date::new(2024, 2, 29);\n"
+            "    assert_eq!(date.year(), 2024);\n"
+            "    assert_eq!(date.month(), 2);\n"
+            "    assert_eq!(date.day(), 29);\n"
+            "    assert!(date.is_leap_year());\n}\n")
+    code = "".join(f"pub fn helper_{k}(x: u32) -> u32 {{\n    x * {k} + 7\n}}\n\n"
+                   for k in range(12))
+    date = ("pub struct Date {\n    y: i32,\n    m: u32,\n    d: u32,\n}\n\n" + code
+            + "#[cfg(test)]\nmod tests {\n    use super::*;\n\n    #[test]\n"
+            + "".join(f"    {line}\n" if line else "\n" for line in body.splitlines())
+            + "}\n")
+    steps = [Commit("one", write={"src/lib.rs": "pub mod date;\n", "src/date.rs": date})]
+    for k in range(12):
+        steps.append(Commit(f"lib {k}", write={"src/lib.rs": "pub mod date;\n" + "".join(
+            f"pub fn step_{j}(x: u64) -> u64 {{\n    x * {j} + {k}\n}}\n" for j in range(k + 1))}))
+    steps.append(Commit("tests in a file", write={
+        "src/date.rs": date.split("#[cfg(test)]")[0] + "#[cfg(test)]\nmod tests;\n",
+        "src/date/tests.rs": "use super::*;\n\n#[test]\n" + body}))
+    repo = make_repo(tmp_path / "repo", steps)
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc", "none",
+                 "--snapshot-every", "1"]) == 0
+    rows = read_samples(out).to_pylist()
+    assert any(r["scale"] == "medium" and r["split"] == "train" and
+               "fn test_date_fields()" in r["target"] for r in rows)
+    assert not [r for r in rows if r["name"] == "test_date_fields" and r["split"] != "train"]
+    scales = json.loads((out / "manifest.json").read_text())["samples"]["scales"]
+    assert sum(st["dropped"].get(f"{split}_contained_in_train_other_scale", 0)
+               for st in scales.values() for split in ("test", "valid")) >= 1
+    for st in scales.values():
+        assert st["produced"] == st["kept"] + sum(st["dropped"].values())
