@@ -43,6 +43,10 @@ from tests.dataset_builder.conftest import Commit, make_repo
     ("examples/demo.rs", "examples/demo", "crate"),
     ("benches/speed.rs", "benches/speed", "crate"),
     ("crates/foo/tests/it.rs", "crates/foo/tests/it", "crate"),
+    # A folder outside the conventions (mio's `[[test]] path = "test/mod.rs"`, named by
+    # older manifests only): its mod.rs is the root, no module `crate::mod`.
+    ("test/mod.rs", "test", "crate"),
+    ("test/test_smoke.rs", "test", "crate::test_smoke"),
 ])
 def test_locate_module(path: str, crate: str, module: str) -> None:
     assert locate_module(path) == ModuleLocation(crate, module)
