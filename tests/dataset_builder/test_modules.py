@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import networkx as nx
 import pytest
 
 from dataset_builder.gitio import BlobReader, open_repo
@@ -62,6 +63,22 @@ def test_build_script_is_its_own_crate_root(path: str) -> None:
 
 def test_tests_common_mod_rs_is_not_a_module_named_mod() -> None:
     assert not locate_module("tests/common/mod.rs").module.endswith("::mod")
+
+
+def test_a_name_the_root_re_exports_orders_its_user_after_the_defining_module() -> None:
+    """`use crate::Weekday` (re-exported by lib.rs from weekday.rs) made an edge from the
+    root, which its `mod` declarations put after every module: a cycle through each
+    importer (chrono's graph had one of 37 of its 105 modules), whose order in module
+    groups was then not the dependencies'."""
+    graph = module_graph(_files({
+        "src/lib.rs": "mod cal;\nmod weekday;\npub use weekday::Weekday;\n",
+        "src/weekday.rs": "pub enum Weekday { Mon }\n",
+        "src/cal.rs": "use crate::Weekday;\npub fn first() -> Weekday { Weekday::Mon }\n"}))
+    assert graph.has_edge("crate::weekday", "crate::cal")
+    assert not graph.has_edge("crate", "crate::cal")
+    assert nx.is_directed_acyclic_graph(graph)
+    order = dependency_order(graph)
+    assert order.index("crate::weekday") < order.index("crate::cal") < order.index("crate")
 
 
 def test_multi_file_test_crate_is_one_crate() -> None:
