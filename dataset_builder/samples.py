@@ -1894,6 +1894,7 @@ def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
     for scale in schema.SCALES:
         (staging / _SCALE_DONE.format(scale)).unlink(missing_ok=True)
         (staging / _SCALE_SIGNATURES.format(scale)).unlink(missing_ok=True)
+        (staging / _SCALE_CONTAINED.format(scale)).unlink(missing_ok=True)
     (staging / _CROSS_SCALE).unlink(missing_ok=True)
     atomic_write_json(staging / MARKER, {"config_hash": config_hash, "section": section})
     atomic_write_json(out / TYPE_TOKENS, type_tokens)
@@ -2249,7 +2250,7 @@ def _finished_scales(staging: Path) -> dict[str, _ScaleResult]:
             except Exception:  # unreadable: the scale is made again
                 marker.unlink()
     keep = {staging / name.format(scale) for scale in finished
-            for name in (_SCALE_DONE, _SCALE_SIGNATURES)}
+            for name in (_SCALE_DONE, _SCALE_SIGNATURES, _SCALE_CONTAINED)}
     # The ids the cross-scale check dropped, once it has run (all scales finished then):
     # taken out of the held-out files already, while the saved signatures still list them,
     # so the check is not made again. A scale made again here writes the same rows (the
