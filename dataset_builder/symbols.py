@@ -136,18 +136,23 @@ class Imports:
 
     aliases: dict[str, list[str]]
     globs: list[str]
+    # The first names of its use paths but crate/self/super: the other crates it may
+    # import from (a workspace sibling's library among them).
+    heads: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, uses: list[UsePath], loc: ModuleLocation) -> Imports:
         aliases: dict[str, list[str]] = {}
         globs: list[str] = []
+        heads: set[str] = set()
         for use in uses:
             use_module = loc.join(use.module)
+            heads.add(use.path.partition("::")[0])
             if use.path.endswith("::*"):
                 globs.append(resolve_use_path(use.path[:-3], use_module))
             elif use.alias:
                 aliases.setdefault(use.alias, []).extend(use_targets(use.path, use_module))
-        return cls(aliases, globs)
+        return cls(aliases, globs, frozenset(heads - {"crate", "self", "super"}))
 
 
 _ENUM_NOISE = re.compile(
@@ -226,7 +231,8 @@ def with_local_globs(imports: Imports, item: Item, module: str) -> Imports:
             local.extend(f"{target}::{rest}" if rest else target for target in imported)
         else:
             local.append(resolve_use_path(path, module))
-    return Imports(imports.aliases, [*imports.globs, *local]) if local else imports
+    return Imports(imports.aliases, [*imports.globs, *local], imports.heads) if local \
+        else imports
 
 
 def use_targets(path: str, use_module: str) -> list[str]:
@@ -810,7 +816,19 @@ class SymbolTable:
         if ref.startswith("."):
             if ref[1:] in STD_METHOD_NAMES or ref[1:] in MACRO_METHOD_NAMES:
                 return None
-            return self._unique_method(crate, ref[1:], module)
+            found = self._unique_method(crate, ref[1:], module)
+            # A workspace sibling the file imports from with a method of that name: the
+            # receiver may well be its type (zola's `config.serialize(…)` had bound
+            # TaxonomyItem::serialize), unless the method is the caller's own type's, most
+            # often called on `self` (zola's Site methods: `self.populate_sections()` 156
+            # times, `library.populate_sections()` 9).
+            if found is not None and item.self_type != found.rpartition("::")[0].rpartition(
+                    "::")[2] and any(
+                    (folder, ref[1:]) in self.by_method for head in imports.heads
+                    for folder in [self.crate_folders.get(head)]
+                    if folder is not None and folder != crate):
+                return None
+            return found
         if ref.endswith("!"):
             return self._simple(ref[:-1], crate, module, imports, macro=True)
         if ref.endswith("::*"):  # a glob `use` in a body: what it imports from

@@ -621,6 +621,30 @@ def test_a_method_call_binds_no_trait_impl_and_no_method_it_cannot_reach() -> No
     assert resolve("src/layer.rs", "function:here", ".reveal") == ".|crate::layer::Hidden::reveal"
 
 
+def test_a_method_call_that_a_workspace_sibling_imported_from_also_has_is_unbound() -> None:
+    """The crate's one method of the name was bound where the file imports from a sibling
+    crate with a method of that name too: zola's `config.serialize(…)` bound
+    TaxonomyItem::serialize. Not where the method is the caller's own type's, most often
+    called on `self` (zola: 156 of 165 such calls of Site::populate_sections)."""
+    world = World({
+        "library/src/lib.rs": ("pub struct Library;\n"
+                               "impl Library { pub fn populate(&self) {} }\n"),
+        "site/src/lib.rs": ("use library::Library;\npub struct Site { library: Library }\n"
+                            "impl Site {\n    pub fn populate(&self) {}\n"
+                            "    pub fn build(&self) { self.populate() }\n}\n"
+                            "pub fn run(l: Library) { l.populate() }\n"),
+        "other/src/lib.rs": ("pub struct Alone;\nimpl Alone { pub fn populate(&self) {} }\n"
+                             "pub fn run(a: Alone) { a.populate() }\n"),
+    })
+    world.table.crate_folders.update({"library": "library", "site": "site", "other": "other"})
+    assert world.resolve("site/src/lib.rs", "function:run", ".populate") is None
+    assert world.resolve("site/src/lib.rs", "method:impl Site::build", ".populate") == \
+        "site|crate::Site::populate"
+    # A file that imports from no sibling with such a method binds its crate's one.
+    assert world.resolve("other/src/lib.rs", "function:run", ".populate") == \
+        "other|crate::Alone::populate"
+
+
 def test_a_2015_use_path_starts_at_the_crates_root() -> None:
     """`use with::with;` in a 2015-edition crate names the module `with` at the root and its
     function (actix-web); a path's head is a module, so the function is not taken for it."""
