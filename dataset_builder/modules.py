@@ -99,13 +99,14 @@ def package_dir(path: str, crate: str, roots: CrateRoots | None) -> str:
     if "src" in parts[:-1]:
         return "/".join(parts[:len(parts) - 1 - parts[::-1].index("src")])
     target = _last_target_dir(parts)
-    if parts[-1] == "build.rs" and roots is None and (
-            target is None or len(parts) - target >= 3):
+    if parts[-1] == "build.rs" and (target is None or (
+            roots is None and len(parts) - target >= 3)):
         # A build script is its package's, also a package's inside examples/ (axum's
         # examples/rest-grpc-multiplex/build.rs: no example has a build script of its own).
-        # Where the revision's packages are known, only theirs (above), as locate_module
-        # has it: else it is a test's module `build` (mdBook's tests/testsuite/build.rs had
-        # crate_dir tests/testsuite, its sibling modules the top package's).
+        # In a tests, examples or benches folder, where the revision's packages are known,
+        # only theirs (above), as locate_module has it: else it is a test's module `build`
+        # (mdBook's tests/testsuite/build.rs had crate_dir tests/testsuite, its sibling
+        # modules the top package's).
         return "/".join(parts[:-1])
     if target is not None:
         return "/".join(parts[:target])

@@ -272,6 +272,11 @@ def test_a_crates_package_dir_is_the_folder_of_its_cargo_toml(tmp_path: Path) ->
     for path in ("crates/core/main.rs", "crates/core/flags/mod.rs"):
         loc = locate_module(path, roots)
         assert package_dir(path, loc.crate, roots) == "", (path, loc)
+    # Build scripts: the top package's, and one in a folder the revision has no package in
+    # (a package of older commits) its folder's (0.1.59 gave `build` and `gone/build`).
+    for path, folder in (("build.rs", ""), ("gone/build.rs", "gone")):
+        loc = locate_module(path, roots)
+        assert package_dir(path, loc.crate, roots) == folder, (path, loc)
 
 
 def test_a_build_script_of_a_package_in_a_tests_folder_is_its_own_crate(
