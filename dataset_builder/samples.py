@@ -1631,15 +1631,17 @@ class SnapshotFiles:
 
 
 def _load_snapshot(info: RepoInfo, out: Path, history: History, snapshot_files: SnapshotFiles,
-                   index: int, sha: str, live: array[int], parse_modules: bool = False
-                   ) -> Snapshot:
+                   index: int, sha: str, live: array[int], parse_modules: bool = False,
+                   walk_skipped: frozenset[tuple[str, str]] = frozenset()) -> Snapshot:
     """The snapshot's minable files and items (`live`: the rows alive there). Its module
     graph is modules.parquet's, or with `parse_modules` (a snapshot the history did not
-    take) made here from its files' parses."""
+    take) made here from its files' parses. `walk_skipped`: (path, blob) of file versions
+    the walk skipped for what the path's history says (_walk_skipped)."""
     col = history.col
     files: list[tuple[str, str]] = []
     for entry in list_tree(info, sha):
-        if path_skip_reason(entry.path, entry.mode, info.rules) is not None:
+        if path_skip_reason(entry.path, entry.mode, info.rules) is not None or \
+                (entry.path, entry.sha) in walk_skipped:
             continue
         if snapshot_files.get(entry.sha) is not None:
             files.append((entry.path, entry.sha))
@@ -1669,6 +1671,15 @@ def _load_snapshot(info: RepoInfo, out: Path, history: History, snapshot_files: 
     order = [p for p in order if p in set(file_paths)] + [p for p in file_paths
                                                            if p not in set(order)]
     return Snapshot(index, sha, files, by_path, order, dict(depends))
+
+
+def _walk_skipped(out: Path) -> frozenset[tuple[str, str]]:
+    """(path, blob) of the file versions the walk skipped for their path's history, not their
+    own bytes (generated_like_previous): the snapshot scales leave them out as well."""
+    files = pq.read_table(out / "files.parquet", columns=["path", "new_blob", "skip_reason"],
+                          filters=[("skip_reason", "=", "generated_like_previous")])
+    return frozenset(zip(files.column("path").to_pylist(), files.column("new_blob").to_pylist(),
+                         strict=True))
 
 
 def _parsed_modules(files: list[tuple[str, str]], snapshot_files: SnapshotFiles,
@@ -2142,6 +2153,7 @@ def _samples_of_scales(out: Path, info: RepoInfo, repo_label: str, config: Sampl
     extra_shas = frozenset(sha for _, sha in extra)
     snapshots = sorted([*snapshots, *extra])
     live = history.live_at([i for i, _ in snapshots])
+    walk_skipped = _walk_skipped(out)
     rustdoc_file = staging / RUSTDOC_FILE
     rustdoc_file.unlink(missing_ok=True)
     packer = Packer(history, rustdoc_file)
@@ -2168,7 +2180,8 @@ def _samples_of_scales(out: Path, info: RepoInfo, repo_label: str, config: Sampl
                     if index not in loaded:
                         loaded[index] = _load_snapshot(info, out, history, snapshot_files,
                                                        index, sha, live[index],
-                                                       parse_modules=sha in extra_shas)
+                                                       parse_modules=sha in extra_shas,
+                                                       walk_skipped=walk_skipped)
                     yield from maker.snapshot_candidates(scale, loaded[index], snapshot_files)
 
             sources: dict[str, Callable[[], Iterator[Candidate]]] = {
