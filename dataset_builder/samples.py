@@ -2197,7 +2197,7 @@ def _samples_of_scales(out: Path, info: RepoInfo, repo_label: str, config: Sampl
                 cpu_started = time.process_time()
                 scale_stats = _run_scale(
                     scale, sources[scale](), history, commit_split, config, counter,
-                    repo_label, staging, scale_redactions, scale_tokens, info, progress)
+                    repo_label, staging, scale_redactions, scale_tokens, info, progress, live)
                 scale_stats.not_made.update(maker.not_made.pop(scale, Counter()))
                 # This process's CPU for the scale (rustdoc's cargo, started earlier, apart).
                 results[scale] = (scale_stats, scale_redactions, scale_tokens,
@@ -3364,7 +3364,9 @@ KEPT_SHINGLES = 2_000_000  # shingle hashes of kept targets cached per scale (16
 def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
                commit_split: list[str], config: SampleConfig, counter: TokenCounter,
                repo_label: str, staging: Path, redactions: Counter[str],
-               inline_tokens: Counter[str], info: RepoInfo, progress: bool) -> ScaleStats:
+               inline_tokens: Counter[str], info: RepoInfo, progress: bool,
+               live: dict[int, array[int]] | None = None) -> ScaleStats:
+    """`live`: the rows alive at each snapshot, where the caller has them."""
     stats = ScaleStats()
     budget = dict(zip(schema.SCALES, config.budgets, strict=True))[scale]
     # Candidates arrive newest first, so the first of a set of duplicates seen is the one kept
@@ -3595,7 +3597,7 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
                         cand.own_in_pack = cand.shown_elsewhere = []
     if scale in ("medium", "large", "full"):
         atomic_write_bytes(staging / _SCALE_CONTAINED.format(scale), _contained_hashes(
-            history, [(kept[i].commit_index, kept[i].paths) for i in by_split["train"]]
+            history, [(kept[i].commit_index, kept[i].paths) for i in by_split["train"]], live
         ).tobytes())
     kept.clear()
     _ScaleSignatures.of(written, written_signatures).save(staging, scale)
@@ -3607,21 +3609,36 @@ def _text_key(text: str) -> int:
     return int(normalised_hash(text)[:16], 16)
 
 
-def _contained_hashes(history: History, files: list[tuple[int, list[str]]]) -> np.ndarray:
+def _contained_hashes(history: History, files: list[tuple[int, list[str]]],
+                      live: dict[int, array[int]] | None = None) -> np.ndarray:
     """The _text_key of each function, method and impl block in the files of samples
-    (commit index, paths), sorted and unique."""
+    (commit index, paths), redacted as written targets are, sorted and unique. `live`: the
+    rows alive at those commits, where the caller has them."""
     by_commit: dict[int, set[str]] = defaultdict(set)
     for commit_index, paths in files:
         by_commit[commit_index].update(paths)
     if not by_commit:
         return np.zeros(0, dtype=np.uint64)
     col = history.col
-    rows = sorted({row for commit_index, rows_there in history.live_at(sorted(by_commit)).items()
-                   for row in rows_there if col["kind"][row] in _CONTAINED_KINDS
+    if live is None or not set(by_commit) <= set(live):
+        live = history.live_at(sorted(by_commit))
+    rows = sorted({row for commit_index in by_commit for row in live[commit_index]
+                   if col["kind"][row] in _CONTAINED_KINDS
                    and col["path"][row] in by_commit[commit_index]})
     texts = col["text"]
-    found = texts.many(rows) if isinstance(texts, _TextColumn) else [texts[r] for r in rows]
-    return np.unique(np.fromiter(map(_text_key, found), dtype=np.uint64, count=len(rows)))
+    keys = np.zeros(len(rows), dtype=np.uint64)
+    unused: Counter[str] = Counter()
+    for start in range(0, len(rows), _CONTAINED_BATCH):  # a batch of texts at a time
+        batch = rows[start:start + _CONTAINED_BATCH]
+        found = texts.many(batch) if isinstance(texts, _TextColumn) else [
+            texts[r] for r in batch]
+        # Redacted as the held-out targets compared with them were (a function holding an
+        # e-mail address or a password was never found).
+        keys[start:start + len(batch)] = [_text_key(redact(text, unused)) for text in found]
+    return np.unique(keys)
+
+
+_CONTAINED_BATCH = 4096  # texts read at once by _contained_hashes
 
 
 def _contained_leaks(staging: Path, config: SampleConfig) -> dict[str, tuple[str, str]]:

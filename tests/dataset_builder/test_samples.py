@@ -3661,7 +3661,10 @@ def test_a_held_out_function_that_a_train_file_holds_is_dropped(tmp_path: Path) 
     never finds (chrono: 22 test functions, from date.rs into date/tests.rs)."""
     from tests.dataset_builder.conftest import Commit, make_repo
 
+    # With a secret redacted in what is written (the check compared the history's raw text
+    # with the redacted target, and missed it).
     body = ("fn test_date_fields() {\n"
+            "    let password = \"hunter22\";\n"
             "    let date = Date::new(2024, 2, 29);\n"
             "    assert_eq!(date.year(), 2024);\n"
             "    assert_eq!(date.month(), 2);\n"
