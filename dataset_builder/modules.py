@@ -100,13 +100,14 @@ def package_dir(path: str, crate: str, roots: CrateRoots | None) -> str:
         return "/".join(parts[:len(parts) - 1 - parts[::-1].index("src")])
     target = _last_target_dir(parts)
     if parts[-1] == "build.rs" and (target is None or (
-            roots is None and len(parts) - target >= 3)):
+            len(parts) - target >= 3 and (roots is None or parts[target] != "tests"))):
         # A build script is its package's, also a package's inside examples/ (axum's
         # examples/rest-grpc-multiplex/build.rs: no example has a build script of its own).
-        # In a tests, examples or benches folder, where the revision's packages are known,
-        # only theirs (above), as locate_module has it: else it is a test's module `build`
-        # (mdBook's tests/testsuite/build.rs had crate_dir tests/testsuite, its sibling
-        # modules the top package's).
+        # In a tests folder, where the revision's packages are known, only theirs (above),
+        # as locate_module has it: else it is a test's module `build` (mdBook's
+        # tests/testsuite/build.rs had crate_dir tests/testsuite, its sibling modules the
+        # top package's). A package of older commits in examples/ keeps its folder, as its
+        # src/ files do.
         return "/".join(parts[:-1])
     if target is not None:
         return "/".join(parts[:target])

@@ -274,7 +274,9 @@ def test_a_crates_package_dir_is_the_folder_of_its_cargo_toml(tmp_path: Path) ->
         assert package_dir(path, loc.crate, roots) == "", (path, loc)
     # Build scripts: the top package's, and one in a folder the revision has no package in
     # (a package of older commits) its folder's (0.1.59 gave `build` and `gone/build`).
-    for path, folder in (("build.rs", ""), ("gone/build.rs", "gone")):
+    for path, folder in (("build.rs", ""), ("gone/build.rs", "gone"),
+                         ("examples/old/build.rs", "examples/old"),
+                         ("examples/old/src/main.rs", "examples/old")):
         loc = locate_module(path, roots)
         assert package_dir(path, loc.crate, roots) == folder, (path, loc)
 
