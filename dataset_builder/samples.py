@@ -722,25 +722,24 @@ class Packer:
         shown_rows: list[tuple[int, str]] = []  # (row, piece) in pack order
         used: list[int] = []
         spent = 0
+        # Where the direct dependencies' whole texts (tier 0, and the traits among them in
+        # tier 1) overrun the room, each is placed without its comment lines first, then
+        # given them back in order, once the direct ones are placed, while room is left:
+        # placed whole one by one, the first ones' doc comments crowded later ones out of
+        # the pack (zola: 238 function samples lacked a direct dependency, 167 of them where
+        # the pack's doc lines alone would have made room for it).
+        direct_set = set(direct_rows)
+        whole_piece = {row: self.piece(row, commit_index, target) for row in direct_rows
+                       if row not in shown}
+        lean = sum(_est_tokens(p) + 8 for p in whole_piece.values()) > budget_tokens
         for k, tier in enumerate(tiers):
-            # Where the direct dependencies' whole texts overrun the room, each is placed
-            # without its comment lines first, then given them back in order while room is
-            # left: placed whole one by one, the first ones' doc comments crowded later ones
-            # out of the pack (zola: 238 function samples lacked a direct dependency, 167 of
-            # them where the pack's doc lines alone would have made room for it).
-            whole_piece: dict[int, str] = {}
-            if k == 0:
-                whole_piece = {row: self.piece(row, commit_index, target) for row in tier
-                         if row not in shown}
-                lean = sum(_est_tokens(p) + 8 for p in whole_piece.values()) > budget_tokens
-            first = len(shown_rows)
             for row in tier:
                 if row in shown:
                     used.append(row)
                     continue
                 piece = whole_piece[row] if row in whole_piece else self.piece(
                     row, commit_index, target)
-                if whole_piece and lean:
+                if lean and row in direct_set:
                     piece = _without_comment_lines(piece)
                 cost = _est_tokens(piece) + 8
                 if spent + cost > budget_tokens:
@@ -757,9 +756,10 @@ class Packer:
                 shown_rows.append((row, piece))
                 used.append(row)
                 spent += cost
-            if whole_piece and lean:
-                for at in range(first, len(shown_rows)):
-                    row, piece = shown_rows[at]
+            if lean and k == 1:  # the direct ones placed: their comments back, in order
+                for at, (row, piece) in enumerate(shown_rows):
+                    if row not in whole_piece:
+                        continue
                     more = _est_tokens(whole_piece[row]) - _est_tokens(piece)
                     if more > 0 and spent + more <= budget_tokens:
                         shown_rows[at] = (row, whole_piece[row])

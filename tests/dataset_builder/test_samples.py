@@ -3696,3 +3696,30 @@ def test_a_held_out_function_that_a_train_file_holds_is_dropped(tmp_path: Path) 
                for st in scales.values() for split in ("test", "valid")) >= 1
     for st in scales.values():
         assert st["produced"] == st["kept"] + sum(st["dropped"].values())
+
+
+def test_a_direct_traits_place_is_not_taken_by_other_dependencies_doc_comments(
+        tmp_path: Path) -> None:
+    """Only tier 0 (types and functions) was placed without comment lines first: a trait the
+    target uses directly (tier 1) still lost its room to their doc comments, shown only as
+    `pub trait Tool { /* … */ }` (found by a review of 0.1.59)."""
+    doc = "".join(f"/// Line {k} of what the alpha settings are for, at some length.\n"
+                  for k in range(15))
+    tool = "pub trait Tool {\n" + "".join(
+        f"    fn tool_method_{k}(&self, first: u32, second: u32) -> u32;\n"
+        for k in range(10)) + "}\n"
+    helpers = "".join(
+        f"pub fn helper_{k}(first_value: u32, second_value: u32, third_value: u32, "
+        f"fourth_value: u32) -> u32 {{\n    first_value + {k}\n}}\n" for k in range(12))
+    calls = "".join(f"    total += helper_{k}(1, 2, 3, 4);\n" for k in range(12))
+    rows = _one_commit_samples(tmp_path, {
+        "src/lib.rs": "pub mod defs;\npub mod work;\n",
+        "src/defs.rs": doc + "pub struct Alpha {\n    pub base: u32,\n}\n\n" + tool + helpers,
+        "src/work.rs": ("use crate::defs::*;\n\n"
+                        "pub fn run<T: Tool>(alpha: &Alpha, tool: &T) -> u32 {\n"
+                        "    let mut total = alpha.base + tool.tool_method_0(1, 2);\n" + calls
+                        + "    total\n}\n")})
+    [run] = [r for r in rows if r["scale"] == "micro" and r["name"] == "run"]
+    assert "fn tool_method_9(&self" in run["context"], run["context"]
+    assert {int(k) for k in re.findall(r"fn helper_(\d+)\(", run["context"])} == set(range(12))
+    assert run["target_tokens"] + run["context_tokens"] <= 2048
