@@ -21,6 +21,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     for out in args.outs:
         rows = pq.read_table(out / "modules.parquet").to_pylist()
+        if not rows:
+            print(f"{out}: no modules")
+            continue
         last = max(row["snapshot_index"] for row in rows)
         graph = nx.DiGraph()
         for row in rows:

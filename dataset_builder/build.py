@@ -241,8 +241,7 @@ def _write_items(work: WorkDir, out: Path) -> ItemFacts:
     return facts
 
 
-def _counts(state: MinerState, commits: pa.Table, items: ItemFacts,
-            cache: BlobCache) -> dict[str, Any]:
+def _counts(state: MinerState, commits: pa.Table, items: ItemFacts) -> dict[str, Any]:
     return {
         "commits": commits.num_rows,
         "merges": int(pc.sum(commits.column("is_merge").cast(pa.int64())).as_py() or 0),
@@ -555,7 +554,7 @@ def _mine(config: MineConfig, info: RepoInfo, out: Path, config_hash: str, label
         "repos": {label: {"path": str(info.path.resolve()), "git_dir": str(
             info.git_dir.resolve()), "head": info.head, "bare": info.bare,
                           "shallow": info.shallow}},
-        "counts": _counts(state, commits, item_facts, cache),
+        "counts": _counts(state, commits, item_facts),
         "skips": dict(sorted(state.skips.items())),
         "this_run": _this_run(cache),
         "dag": dag_stats,
