@@ -544,6 +544,7 @@ class ModuleFacts:
     # (module within the file, declared child name, file named) of each `#[path = "…"]`
     # declaration: the file named, as written
     path_mods: tuple[tuple[str, str, str], ...] = ()
+    use_aliases: tuple[str, ...] = ()  # the name each of `uses` is known by ("" for a glob)
 
     @classmethod
     def of(cls, parsed: ParsedFile) -> ModuleFacts:
@@ -551,7 +552,8 @@ class ModuleFacts:
                          for item in parsed.items
                          if item.kind == "mod" and not item.signature.endswith(";")),
                    tuple(parsed.mods), tuple((use.module, use.path) for use in parsed.uses),
-                   tuple(path_mod_declarations(parsed.items)))
+                   tuple(path_mod_declarations(parsed.items)),
+                   tuple(use.alias for use in parsed.uses))
 
 
 def module_graph(files: Iterable[tuple[str, ModuleFacts]],
@@ -588,25 +590,31 @@ def module_graph(files: Iterable[tuple[str, ModuleFacts]],
     # (the edge from the root closed a cycle through each of them: chrono's graph at HEAD
     # had one of 37 of its 105 modules, and its module groups' order inside it was not
     # the dependencies').
-    imported: dict[tuple[str, str], dict[str, list[str]]] = {}
+    # By the name it is imported as (`as`), each of cfg'd twins (`#[cfg(unix)] pub use
+    # unix::Sys;` beside windows').
+    imported: dict[tuple[str, str], dict[str, list[list[str]]]] = {}
     for loc, facts in parsed:
-        for use_module, use_path in facts.uses:
+        aliases = facts.use_aliases or ("",) * len(facts.uses)
+        for (use_module, use_path), alias in zip(facts.uses, aliases, strict=True):
             if use_path.endswith("::*"):
                 continue
             module = loc.join(use_module)
             absolute = resolve_use_path(use_path, module).split("::")
-            imported.setdefault((loc.crate, module), {})[absolute[-1]] = absolute
+            imported.setdefault((loc.crate, module), {}).setdefault(
+                alias or absolute[-1], []).append(absolute)
 
-    def defining_module(crate: str, through: str, name: str) -> str | None:
-        """The module of `crate` that `name`, imported into module `through`, comes from."""
-        absolute = imported.get((crate, through), {}).get(name)
-        if absolute is None:
-            return None
-        for end in range(len(absolute) - 1, 0, -1):
-            candidate = "::".join(absolute[:end])
-            if (crate, candidate) in known:
-                return candidate if candidate != through else None
-        return None
+    def defining_modules(crate: str, through: str, name: str) -> list[str]:
+        """The modules of `crate` that `name`, imported into module `through`, comes from
+        (none where the module defines it itself)."""
+        found: list[str] = []
+        for absolute in imported.get((crate, through), {}).get(name, ()):
+            for end in range(len(absolute) - 1, 0, -1):
+                candidate = "::".join(absolute[:end])
+                if (crate, candidate) in known:
+                    if candidate != through and candidate not in found:
+                        found.append(candidate)
+                    break
+        return found
 
     for loc, facts in parsed:
         for inner, child in facts.mods:
@@ -636,13 +644,15 @@ def module_graph(files: Iterable[tuple[str, ModuleFacts]],
                             graph.add_edge(u, v, kind="use")
                     break
                 if (loc.crate, candidate) in known:
-                    if end < len(absolute):  # a name the module imports from another one
-                        candidate = defining_module(loc.crate, candidate,
-                                                    absolute[end]) or candidate
-                    if candidate != user:
-                        u, v = loc.node_id(candidate), loc.node_id(user)
-                        if not graph.has_edge(u, v):
-                            graph.add_edge(u, v, kind="use")
+                    sources = [candidate]
+                    if end < len(absolute):  # a name the module imports from other ones
+                        sources = defining_modules(loc.crate, candidate,
+                                                   absolute[end]) or sources
+                    for source in sources:
+                        if source != user:
+                            u, v = loc.node_id(source), loc.node_id(user)
+                            if not graph.has_edge(u, v):
+                                graph.add_edge(u, v, kind="use")
                     break
                 if (shared := shared_module_crate(loc.crate, candidate)) in known and \
                         (loc.crate, absolute[1]) in declared:

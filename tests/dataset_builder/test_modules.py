@@ -79,6 +79,16 @@ def test_a_name_the_root_re_exports_orders_its_user_after_the_defining_module() 
     assert nx.is_directed_acyclic_graph(graph)
     order = dependency_order(graph)
     assert order.index("crate::weekday") < order.index("crate::cal") < order.index("crate")
+    # By the name it is imported as, and from each of cfg'd twins (a review of 0.1.60).
+    graph = module_graph(_files({
+        "src/lib.rs": ("mod cal;\nmod errors;\nmod unix;\nmod windows;\n"
+                       "pub use self::errors::Error as ParseError;\npub struct Error;\n"
+                       "#[cfg(unix)]\npub use unix::Sys;\n#[cfg(windows)]\npub use windows::Sys;\n"),
+        "src/errors.rs": "pub struct Error;\n",
+        "src/unix.rs": "pub struct Sys;\n", "src/windows.rs": "pub struct Sys;\n",
+        "src/cal.rs": "use crate::Error;\nuse crate::ParseError;\nuse crate::Sys;\n"}))
+    assert {u for u, v in graph.in_edges("crate::cal")} == {
+        "crate", "crate::errors", "crate::unix", "crate::windows"}
 
 
 def test_multi_file_test_crate_is_one_crate() -> None:
