@@ -83,7 +83,8 @@ def test_a_name_the_root_re_exports_orders_its_user_after_the_defining_module() 
     graph = module_graph(_files({
         "src/lib.rs": ("mod cal;\nmod errors;\nmod unix;\nmod windows;\n"
                        "pub use self::errors::Error as ParseError;\npub struct Error;\n"
-                       "#[cfg(unix)]\npub use unix::Sys;\n#[cfg(windows)]\npub use windows::Sys;\n"),
+                       "#[cfg(unix)]\npub use unix::Sys;\n"
+                       "#[cfg(windows)]\npub use windows::Sys;\n"),
         "src/errors.rs": "pub struct Error;\n",
         "src/unix.rs": "pub struct Sys;\n", "src/windows.rs": "pub struct Sys;\n",
         "src/cal.rs": "use crate::Error;\nuse crate::ParseError;\nuse crate::Sys;\n"}))
