@@ -3212,7 +3212,11 @@ def _fill_part(whole: Candidate, pack_chars: int, prefix_chars: int | None, last
     # What the part names of what its whole references (fd's build_app: each of its parts
     # listed all of the function's dependencies).
     words = set(_WORD.findall(part.target))
-    part.dependencies = [sid for sid in whole.dependencies if _simple_name(sid) in words]
+    if earlier is not None:  # a later part of a function or impl block: its signature too
+        first = earlier[0][0]
+        words.update(_WORD.findall(first[:first.find("{")] if "{" in first else first))
+    part.dependencies = [sid for sid in whole.dependencies
+                         if _simple_name(sid).removeprefix("r#") in words]
     if prefix_chars is not None:
         part.prefix = _tail_lines(whole.prefix, prefix_chars)
     if last:

@@ -3043,6 +3043,9 @@ def test_the_first_and_last_parts_of_a_split_function_get_its_context(tmp_path: 
     code_before = first["context"].split("// file: src/work.rs\n", 1)[1]
     assert code_before.count("pub fn helper_") >= 5, code_before
     assert last["suffix"].count("pub fn after_") >= 5, last["suffix"]
+    # Each part depends on what its function's signature names, as well as on what it names
+    # itself (a review of 0.1.58's filter: later parts lost the signature's types).
+    assert all(".|crate::config::Config" in p["dependencies"] for p in parts)
 
 
 def test_a_middle_part_of_a_split_function_is_widened_back_into_the_function(
