@@ -447,10 +447,18 @@ class History:
         weekday.rs) named the old symbol, which no pack could show (chrono: 178 of 195
         crate samples, 77 of 264 module files had such a dependency)."""
         found: list[str] = []
+        col = self.col
         for symbol in symbols:
             if not self.symbol_at(symbol, commit_index):
-                live = [other for other in self._same_named().get(_tail(symbol), ())
-                        if other != symbol and self.symbol_at(other, commit_index)]
+                # The item itself, where its lineage goes on under another symbol (a file
+                # renamed: rustls's client.rs to client_conn.rs, where a second ServerName
+                # lived too), else the one live symbol so named.
+                moved = {col["symbol"][row] for lineage in self.sym_lineages.get(symbol, ())
+                         for row in [self.lineage_at(lineage, commit_index)]
+                         if row is not None and col["symbol"][row] not in ("", symbol)}
+                live = sorted(moved) if len(moved) == 1 else [
+                    other for other in self._same_named().get(_tail(symbol), ())
+                    if other != symbol and self.symbol_at(other, commit_index)]
                 if len(live) == 1:
                     symbol = live[0]
             found.append(symbol)

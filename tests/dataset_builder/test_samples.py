@@ -3726,3 +3726,34 @@ def test_a_direct_traits_place_is_not_taken_by_other_dependencies_doc_comments(
     assert "fn tool_method_9(&self" in run["context"], run["context"]
     assert {int(k) for k in re.findall(r"fn helper_(\d+)\(", run["context"])} == set(range(12))
     assert run["target_tokens"] + run["context_tokens"] <= 2048
+
+
+def test_a_dependency_on_an_item_whose_file_was_renamed_follows_its_lineage(
+        tmp_path: Path) -> None:
+    """Where several live symbols share the dead one's name, none was chosen, though the item
+    itself lived on in a renamed file (rustls's client.rs renamed client_conn.rs beside a
+    second ServerName: 159 of its samples)."""
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    weekday = "pub enum Weekday {\n    Mon,\n    Tue,\n}\n"
+    uses = ("use crate::Weekday;\n\npub struct Calendar;\n\nimpl Calendar {\n"
+            "    pub fn first(&self) -> Weekday {\n        Weekday::Mon\n    }\n\n"
+            "    pub fn count(&self) -> u32 {\n        1\n    }\n}\n")
+    repo = make_repo(tmp_path / "repo", [
+        Commit("one", write={
+            "src/lib.rs": "pub mod cal;\npub mod days;\npub mod other;\n\npub use days::Weekday;\n",
+            "src/days.rs": weekday, "src/other.rs": "pub struct Weekday;\n",
+            "src/cal.rs": uses}),
+        Commit("rename", rename={"src/days.rs": "src/weekday.rs"}, write={
+            "src/lib.rs": "pub mod cal;\npub mod weekday;\npub mod other;\n\n"
+                          "pub use weekday::Weekday;\n"}),
+        Commit("two", write={"src/cal.rs": uses.replace("        1\n", "        2\n")})])
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc", "none",
+                 "--snapshot-every", "1"]) == 0
+    rows = [r for r in read_samples(out).to_pylist() if r["commit"] == repo.order[-1]
+            and r["scale"] in ("medium", "small") and r["path"] == "src/cal.rs"]
+    assert rows
+    for row in rows:
+        assert ".|crate::weekday::Weekday" in row["dependencies"], (row["scale"], row["id"])
+        assert "pub enum Weekday {" in row["context"], (row["scale"], row["context"])
