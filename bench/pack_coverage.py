@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dataset_builder.samples import History, read_samples  # noqa: E402
+from dataset_builder.samples import History, _simple_name, read_samples  # noqa: E402
 
 _DEFINES = {"struct": "struct|enum|union|type", "enum": "struct|enum|union|type",
             "union": "struct|enum|union|type", "type_alias": "type|struct|enum",
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
                 counts[(scale, "whole")] += 1
                 counts[(scale, "whole, with a dependency shown nowhere")] += any(
                     col["kind"][found[0]] in _DEFINES and not shown(
-                        d.rpartition("::")[2].rpartition("|")[2], col["kind"][found[0]],
+                        _simple_name(d), col["kind"][found[0]],
                         header, text)
                     for d, found in live.items() if found)
         print(f"{out}:")

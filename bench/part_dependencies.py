@@ -17,14 +17,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dataset_builder.samples import read_samples  # noqa: E402
+from dataset_builder.samples import _simple_name, read_samples  # noqa: E402
 
 _WORD = re.compile(r"\w+")
-
-
-def simple_name(sid: str) -> str:
-    """`crate|crate::module::Type::method` -> `method`."""
-    return sid.rpartition("|")[2].rpartition("::")[2]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
             words = set(_WORD.findall(row["target"]))
             deps = row["dependencies"] or []
             by_scale[row["scale"]].append(
-                (len(deps), sum(simple_name(d) not in words for d in deps)))
+                (len(deps), sum(_simple_name(d) not in words for d in deps)))
         print(f"{out}:")
         for scale, counts in sorted(by_scale.items()):
             listed = sum(n for n, _ in counts)

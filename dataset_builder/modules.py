@@ -584,14 +584,13 @@ def module_graph(files: Iterable[tuple[str, ModuleFacts]],
         for declared_module, named in path_mod_locations(path, loc, facts.path_mods, roots):
             if (named.crate, named.module) in known:
                 path_mods.setdefault((loc.crate, declared_module), []).append(named)
-    # What each module imports by name (`use self::weekday::Weekday;` in lib.rs: "Weekday"
-    # -> crate::weekday::Weekday): a `use crate::Weekday` elsewhere depends on the module
-    # that defines it, not on the root, whose `mod` declarations put it after every module
-    # (the edge from the root closed a cycle through each of them: chrono's graph at HEAD
-    # had one of 37 of its 105 modules, and its module groups' order inside it was not
+    # What each module imports, by the name it is imported as (`use self::weekday::Weekday;`
+    # in lib.rs: "Weekday" -> crate::weekday::Weekday; each of cfg'd twins, `#[cfg(unix)]
+    # pub use unix::Sys;` beside windows'): a `use crate::Weekday` elsewhere depends on the
+    # module that defines it, not on the root, whose `mod` declarations put it after every
+    # module (the edge from the root closed a cycle through each of them: chrono's graph at
+    # HEAD had one of 37 of its 105 modules, and its module groups' order inside it was not
     # the dependencies').
-    # By the name it is imported as (`as`), each of cfg'd twins (`#[cfg(unix)] pub use
-    # unix::Sys;` beside windows').
     imported: dict[tuple[str, str], dict[str, list[list[str]]]] = {}
     for loc, facts in parsed:
         aliases = facts.use_aliases or ("",) * len(facts.uses)

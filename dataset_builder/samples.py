@@ -40,7 +40,7 @@ from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Callable, Collection, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache, partial
+from functools import cached_property, lru_cache, partial
 from itertools import accumulate, islice, pairwise
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar, overload
@@ -389,7 +389,6 @@ class History:
         # lineage -> (commit indexes, row indexes), in history order, as arrays (bevy: 53
         # MiB, against 60 as lists and their int objects)
         self.sym_lineages: dict[str, set[str]] = {}
-        self.by_tail: dict[str, list[str]] | None = None  # see _same_named
         self.lineage_versions: dict[str, tuple[array[int], array[int]]] = {}
         ci, sym, lin = self.col["commit_index"], self.col["symbol"], self.col["lineage"]
         for row in range(self.n):
@@ -457,20 +456,20 @@ class History:
                          for row in [self.lineage_at(lineage, commit_index)]
                          if row is not None and col["symbol"][row] not in ("", symbol)}
                 live = sorted(moved) if len(moved) == 1 else [
-                    other for other in self._same_named().get(_tail(symbol), ())
+                    other for other in self._same_named.get(_tail(symbol), ())
                     if other != symbol and self.symbol_at(other, commit_index)]
                 if len(live) == 1:
                     symbol = live[0]
             found.append(symbol)
         return list(dict.fromkeys(found))
 
+    @cached_property
     def _same_named(self) -> dict[str, list[str]]:
         """_tail(symbol) -> the symbols so named, made when first needed."""
-        if self.by_tail is None:
-            self.by_tail = {}
-            for symbol in self.sym_lineages:
-                self.by_tail.setdefault(_tail(symbol), []).append(symbol)
-        return self.by_tail
+        found: dict[str, list[str]] = {}
+        for symbol in self.sym_lineages:
+            found.setdefault(_tail(symbol), []).append(symbol)
+        return found
 
     def lineage_at(self, lineage: str, commit_index: int) -> int | None:
         return self._latest(self.lineage_versions, lineage, commit_index)
@@ -1997,13 +1996,15 @@ def _drop_cross_scale_leaks(staging: Path, stats: dict[str, ScaleStats],
         # Which of them carry rustdoc facts, read before their rows go: the scale's count
         # of such samples drops with them (the demo's medium scale said 27 of 26 samples,
         # and its audit failed).
-        for sid in sorted(_with_rustdoc_facts(staging, set(found))):
-            dropped[f"{_RUSTDOC_KEY}{found[sid][0]}"].append(sid)
         # And the inline tokens they hold, which type_tokens.json counted (crossbeam's
         # listed 836 `<TRAIT:Debug>` where its samples held 786).
-        if config.type_facts == "inline" and found:
+        with_rustdoc, tokens = _dropped_facts(staging, set(found),
+                                              config.type_facts == "inline")
+        for sid in sorted(with_rustdoc):
+            dropped[f"{_RUSTDOC_KEY}{found[sid][0]}"].append(sid)
+        if tokens:
             dropped[_TOKENS_KEY] = [f"{token} {count}" for token, count in sorted(
-                _inline_tokens_of(staging, set(found)).items())]
+                tokens.items())]
         atomic_write_json(marker, dict(dropped))
     held = Counter({token: int(count) for token, _, count in (
         entry.rpartition(" ") for entry in dropped.pop(_TOKENS_KEY, []))})
@@ -2045,31 +2046,27 @@ _TOKENS_KEY = "inline-tokens"
 _CONTAINED_KEY = "contained:"  # before scale/split: dropped by _contained_leaks
 
 
-def _inline_tokens_of(staging: Path, ids: set[str]) -> Counter[str]:
-    """The inline type-fact tokens the held-out samples `ids` hold, as written."""
+def _dropped_facts(staging: Path, ids: set[str], inline: bool
+                   ) -> tuple[set[str], Counter[str]]:
+    """Of the held-out samples `ids`, as written (one pass over the held-out files): those
+    whose type facts came from rustdoc too, and (`inline`) the inline type-fact tokens they
+    hold."""
     from dataset_builder.type_facts import INLINE_TOKEN
 
-    found: Counter[str] = Counter()
-    for split in ("valid", "test"):
-        for path in sorted((staging / split).glob("*.parquet")):
-            table = pq.read_table(path, columns=["id", "context", "target", "suffix"])
-            for row in table.to_pylist():
-                if row["id"] in ids:
-                    for text in (row["context"], row["target"], row["suffix"]):
-                        found.update(INLINE_TOKEN.findall(text))
-    return found
-
-
-def _with_rustdoc_facts(staging: Path, ids: set[str]) -> set[str]:
-    """Those of the held-out samples `ids` whose type facts came from rustdoc too."""
-    found: set[str] = set()
+    with_rustdoc: set[str] = set()
+    tokens: Counter[str] = Counter()
+    texts = ["context", "target", "suffix"] if inline else []
     for split in ("valid", "test"):
         for path in sorted((staging / split).glob("*.parquet")) if ids else ():
-            table = pq.read_table(path, columns=["id", "type_facts_source"])
-            found.update(sid for sid, source in zip(
-                table.column("id").to_pylist(), table.column("type_facts_source").to_pylist(),
-                strict=True) if sid in ids and source == "tree-sitter+rustdoc")
-    return found
+            table = pq.read_table(path, columns=["id", "type_facts_source", *texts])
+            for row in table.to_pylist():
+                if row["id"] not in ids:
+                    continue
+                if row["type_facts_source"] == "tree-sitter+rustdoc":
+                    with_rustdoc.add(row["id"])
+                for name in texts:
+                    tokens.update(INLINE_TOKEN.findall(row[name]))
+    return with_rustdoc, tokens
 
 
 def _cross_scale_leaks(staging: Path, config: SampleConfig) -> dict[str, tuple[str, str]]:
@@ -3377,8 +3374,9 @@ def _run_scale(scale: str, candidates: Iterator[Candidate], history: History,
                commit_split: list[str], config: SampleConfig, counter: TokenCounter,
                repo_label: str, staging: Path, redactions: Counter[str],
                inline_tokens: Counter[str], info: RepoInfo, progress: bool,
-               live: dict[int, array[int]] | None = None) -> ScaleStats:
-    """`live`: the rows alive at each snapshot, where the caller has them."""
+               live: dict[int, array[int]]) -> ScaleStats:
+    """`live`: the rows alive at each snapshot (the file-level scales' train files' items
+    are hashed for _contained_leaks)."""
     stats = ScaleStats()
     budget = dict(zip(schema.SCALES, config.budgets, strict=True))[scale]
     # Candidates arrive newest first, so the first of a set of duplicates seen is the one kept
@@ -3622,18 +3620,16 @@ def _text_key(text: str) -> int:
 
 
 def _contained_hashes(history: History, files: list[tuple[int, list[str]]],
-                      live: dict[int, array[int]] | None = None) -> np.ndarray:
+                      live: dict[int, array[int]]) -> np.ndarray:
     """The _text_key of each function, method and impl block in the files of samples
-    (commit index, paths), redacted as written targets are, sorted and unique. `live`: the
-    rows alive at those commits, where the caller has them."""
+    (commit index, paths: snapshots'), redacted as written targets are, sorted and unique.
+    `live`: the rows alive at each snapshot."""
     by_commit: dict[int, set[str]] = defaultdict(set)
     for commit_index, paths in files:
         by_commit[commit_index].update(paths)
     if not by_commit:
         return np.zeros(0, dtype=np.uint64)
     col = history.col
-    if live is None or not set(by_commit) <= set(live):
-        live = history.live_at(sorted(by_commit))
     rows = sorted({row for commit_index in by_commit for row in live[commit_index]
                    if col["kind"][row] in _CONTAINED_KINDS
                    and col["path"][row] in by_commit[commit_index]})
