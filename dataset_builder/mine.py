@@ -71,6 +71,12 @@ _VENDORED_MARKERS = (b"vendored from",)
 # (protobuf's upb and gRPC plugins: tonic's examples/src/grpc-helloworld/generated/
 # helloworld.u.pb.rs made 234 of its 446 test impl samples).
 _GENERATED_SUFFIXES = (".pb.rs",)
+# A template that a build script renders into Rust (tokei's `language_type.hbs.rs` and
+# `.tera.rs`: `{% for key, _ in languages -%}` inside `pub enum LanguageType {`), named for
+# its template language before `.rs`: not Rust until rendered.
+_TEMPLATE_SUFFIXES = tuple(f".{name}.rs" for name in (
+    "hbs", "handlebars", "tera", "j2", "jinja", "jinja2", "tmpl", "tpl", "template",
+    "mustache", "liquid", "askama"))
 # compiletest's annotation of the error a line must give (`//~ ERROR`, `//~^ ERROR`): a
 # program written not to compile (futures-rs's testcrate/ui: 51 samples).
 _COMPILE_FAIL_MARKER = re.compile(rb"//~[\^|]*\s*(?:ERROR|WARN|NOTE|HELP)")
@@ -100,6 +106,8 @@ def path_skip_reason(path: str, mode: str, rules: PathRules = NO_RULES) -> str |
         return "target_dir"
     if path.endswith(_GENERATED_SUFFIXES):
         return "generated"
+    if path.endswith(_TEMPLATE_SUFFIXES):
+        return "template"
     if _VENDOR_DIRS.intersection(parts):
         return "vendored"
     if path in rules.generated:

@@ -75,6 +75,31 @@ _PATH_PARENTS_SKIPPED = frozenset({"scoped_identifier", "scoped_type_identifier"
                                    "scoped_use_list", "use_declaration", "use_as_clause",
                                    "use_list", "use_wildcard"})
 
+# Where a method call's receiver is a plain name (`page.render()`), what that name was last
+# bound to before the call, inside the function around it: a parameter or `let` with a written
+# type (`page: &Page`), or a pattern that gives none (`let page = …`, `Some(page)`, `|page|`).
+# A `let` binds from its end on (`let page = page.parse();` calls the earlier `page`'s).
+# Part of the references' query: a second pass over the tree cost as much as the first.
+_BINDING_PATTERNS = """
+(function_item) @function
+(let_declaration) @let
+(parameter pattern: (identifier) @param_name type: (_) @param_type)
+(let_declaration pattern: (identifier) @let_name type: (_) @let_type)
+(let_declaration pattern: (identifier) @let_untyped)
+(let_condition pattern: (identifier) @bound)
+(for_expression pattern: (identifier) @bound)
+(closure_parameters (identifier) @bound)
+(match_pattern (identifier) @bound)
+(tuple_struct_pattern (identifier) @bound)
+(tuple_pattern (identifier) @bound)
+(slice_pattern (identifier) @bound)
+(ref_pattern (identifier) @bound)
+(mut_pattern (identifier) @bound)
+(captured_pattern (identifier) @bound)
+(or_pattern (identifier) @bound)
+(field_pattern (shorthand_field_identifier) @bound)
+(field_pattern pattern: (identifier) @bound)
+"""
 # `inner_ref` and `inner_path` name the captures _collect_refs leaves out, by their parent:
 # asking a node for its parent walks down from the tree's root (tree-sitter 0.22 on), which
 # took 7% of a parse worker's time on gfx-rs/naga's deeply nested code.
@@ -82,6 +107,8 @@ _REFERENCE_QUERY = """
 (type_identifier) @ref
 (call_expression function: (identifier) @ref)
 (call_expression function: (field_expression field: (field_identifier) @method))
+(call_expression function: (field_expression value: [(identifier) (self)] @receiver
+                                             field: (field_identifier) @receiver_method))
 (scoped_identifier) @path
 (scoped_type_identifier) @path
 (macro_invocation macro: (identifier) @macro)
@@ -89,8 +116,11 @@ _REFERENCE_QUERY = """
 (scoped_type_identifier (type_identifier) @inner_ref)
 (type_binding name: (type_identifier) @inner_ref)
 (use_declaration argument: (use_wildcard) @glob)
-""" + "".join(f"({parent} [(scoped_identifier) (scoped_type_identifier)] @inner_path)\n"
-              for parent in sorted(_PATH_PARENTS_SKIPPED))
+""" + _BINDING_PATTERNS + "".join(
+    f"({parent} [(scoped_identifier) (scoped_type_identifier)] @inner_path)\n"
+    for parent in sorted(_PATH_PARENTS_SKIPPED))
+# Smart pointers a method call sees through (`node: Rc<Node>`, then `node.children()`).
+_SEEN_THROUGH = frozenset({"Box", "Rc", "Arc"})
 # Comments and literals, asked for only where a span holds a SCREAMING_CASE word (see
 # _const_refs): captured with the references, every comment and string of every span was a
 # Node made in Python (rust-sdl2's history: 7.0 -> 7.6 s).
@@ -346,6 +376,93 @@ _LINE_COMMENT = re.compile(
     re.S)
 
 
+def _receiver_type(node: Node, src: bytes) -> str:
+    """The type a method call on a value declared as `node`'s type looks in, as written:
+    `&'a mut Foo<T>` -> `Foo`, `mio::Registry` -> `mio::Registry`, `Rc<Node>` -> `Node`,
+    `&dyn Render` and `impl Render` -> `Render`; "" where it is no named type (a tuple, a
+    slice, a function pointer, several bounds)."""
+    kind = node.type
+    if kind in ("type_identifier", "scoped_type_identifier", "primitive_type"):
+        return _squash(_text(src, node))
+    if kind == "reference_type":
+        inner = node.child_by_field_name("type")
+        return _receiver_type(inner, src) if inner is not None else ""
+    if kind in ("abstract_type", "dynamic_type"):
+        inner = node.child_by_field_name("trait")
+        return _receiver_type(inner, src) if inner is not None else ""
+    if kind == "generic_type":
+        base = node.child_by_field_name("type")
+        if base is None:
+            return ""
+        written = _receiver_type(base, src)
+        arguments = node.child_by_field_name("type_arguments")
+        if written.rpartition("::")[2] in _SEEN_THROUGH and arguments is not None:
+            first = next((c for c in arguments.named_children if c.type != "lifetime"), None)
+            return _receiver_type(first, src) if first is not None else ""
+        return written
+    return ""
+
+
+class _Receivers:
+    """The written types of the plain names method calls are made on (`names`), by where
+    the name was last bound before the call inside the function around it
+    (_BINDING_PATTERNS): a binding without a written type, or none found, gives ""."""
+
+    def __init__(self, src: bytes, captures: dict[str, list[Node]], names: set[bytes]
+                 ) -> None:
+        # Only the receivers' names are looked at (most bindings are of other names).
+        functions = sorted((n.start_byte, n.end_byte) for n in captures.get("function", ()))
+        self.function_starts = [s for s, _ in functions]
+        self.function_ends = [e for _, e in functions]
+        lets = sorted((n.start_byte, n.end_byte) for n in captures.get("let", ()))
+        let_starts = [s for s, _ in lets]
+
+        def let_end(start: int) -> int:
+            """Where the `let` whose pattern starts at `start` ends: the nearest to start
+            before it (its pattern comes first; a `let` in its value, after)."""
+            k = bisect.bisect_right(let_starts, start) - 1
+            return lets[k][1] if k >= 0 else start
+
+        # name -> position -> written type ("" for none)
+        bindings: dict[bytes, dict[int, str]] = {}
+        for capture, untyped_let in (("bound", False), ("let_untyped", True)):
+            for node in captures.get(capture, ()):
+                start = node.start_byte
+                name = src[start:node.end_byte]
+                if name in names:
+                    bindings.setdefault(name, {}).setdefault(
+                        let_end(start) if untyped_let else start, "")
+        # A typed name and its type pair up in order: nothing but `:` lies between them.
+        for typed, types, of_let in (("param_name", "param_type", False),
+                                     ("let_name", "let_type", True)):
+            named = sorted(captures.get(typed, ()), key=attrgetter("start_byte"))
+            written = sorted(captures.get(types, ()), key=attrgetter("start_byte"))
+            for node, type_node in zip(named, written, strict=True) \
+                    if len(named) == len(written) else ():
+                start = node.start_byte
+                name = src[start:node.end_byte]
+                if name in names:
+                    bindings.setdefault(name, {})[let_end(start) if of_let else start] = \
+                        _receiver_type(type_node, src)
+        self.bindings = {name: sorted(at.items()) for name, at in bindings.items()}
+
+    def type_at(self, name: bytes, position: int) -> str:
+        found = self.bindings.get(name)
+        if not found:
+            return ""
+        # Inside the innermost function around the call: a parameter of another function
+        # never reaches it. The nearest to start before the call, unless it ended before
+        # (a function nested in an earlier part of the outer one's body).
+        k = bisect.bisect_right(self.function_starts, position) - 1
+        while k >= 0 and self.function_ends[k] <= position:
+            k -= 1
+        if k < 0:
+            return ""
+        start = self.function_starts[k]
+        j = bisect.bisect_left(found, (position, "")) - 1
+        return found[j][1] if j >= 0 and found[j][0] >= start else ""
+
+
 def _squash(text: str) -> str:
     """Code on one line: its whitespace runs one space each, its line comments gone (kept,
     `fn new(res: Response, //url: Url) -> Self` swallowed the rest of the line: 1 to 21
@@ -551,8 +668,14 @@ class _Collector:
                     refs.append((node.start_byte, _text(src, node)))
             for node in captures.get("macro", ()):
                 refs.append((node.start_byte, _text(src, node) + "!"))
+            # A call on a plain name declared with a type is `Type.method` (`page: &Page`,
+            # `page.render()`: `Page.render`), on `self` `Self.method`: what the call may
+            # bind is that type's method, never another type's so named (zola's
+            # `tera.render(…)`, tera's Tera, had bound its own `ShortCode::render`).
+            typed = self._receiver_types(captures)
             for node in captures.get("method", ()):
-                refs.append((node.start_byte, "." + _text(src, node)))
+                written = typed.get(node.start_byte, "")
+                refs.append((node.start_byte, f"{written}.{_text(src, node)}"))
             # Only outermost paths (`a::b::c`, not also `a::b`), and not inside `use` items,
             # whose paths are recorded separately.
             inner = {node.id for node in captures.get("inner_path", ())}
@@ -577,6 +700,36 @@ class _Collector:
         self.ref_names = [name for _, name in refs]
         self.lt_pos = [pos for pos, _ in lifetimes]
         self.lt_names = [name for _, name in lifetimes]
+
+    def _receiver_types(self, captures: dict[str, list[Node]]) -> dict[int, str]:
+        """The written type of the receiver of each method call on a plain name or `self`
+        among the `captures` of a span that has one, by the method name's position."""
+        src = self.src
+        receivers = sorted((n.start_byte, src[n.start_byte:n.end_byte])
+                           for n in captures.get("receiver", ()))
+        if not receivers:
+            return {}
+        starts = [start for start, _ in receivers]
+        found: dict[int, str] = {}
+        calls: list[tuple[int, int, bytes]] = []  # (method at, receiver at, its name)
+        for method in captures.get("receiver_method", ()):
+            # Its receiver is the nearest before it: only `.` and trivia lie between.
+            at = method.start_byte
+            k = bisect.bisect_left(starts, at) - 1
+            if k < 0:
+                continue
+            start, name = receivers[k]
+            if name == b"self":
+                found[at] = "Self"
+            else:
+                calls.append((at, start, name))
+        if calls:
+            bound = _Receivers(src, captures, {name for _, _, name in calls})
+            for at, start, name in calls:
+                written = bound.type_at(name, start)
+                if written:
+                    found[at] = written
+        return found
 
     def _in_span(self, pos: list[int], names: list[str], start: int, end: int) -> tuple[str, ...]:
         lo = bisect.bisect_left(pos, start)

@@ -75,7 +75,9 @@ ITEMS = pa.schema([
     ("trait_bounds", _STRS),
     ("where_clause", _STR),
     ("lifetimes", _STRS),
-    ("references", _STRS),  # names as written (impl/trait/mod blocks: their header's only)
+    # Names as written (impl/trait/mod blocks: their header's only); a method call is
+    # `.name`, or `Type.name` where its receiver was declared with a type (`Self.name`).
+    ("references", _STRS),
     ("resolved", _STRS),  # symbol ids they resolved to at this commit
     ("doc", _STR),
     ("attributes", _STRS),

@@ -110,6 +110,21 @@ def _seen_from(sid: str, crate: str, module: str) -> bool:
     return module == owner or module.startswith(owner + "::")
 
 
+_DEREF_TARGET = re.compile(r"=\s*(?:[A-Za-z_]\w*::)*([A-Za-z_]\w*)\s*(?:<.*)?;?$")
+
+
+def _deref_target(signature: str) -> str:
+    """The simple name of the type `type Target = …;` names (`CommonState<T>` ->
+    `CommonState`), "" for none (a slice, a tuple)."""
+    found = _DEREF_TARGET.search(signature)
+    return found.group(1) if found else ""
+
+
+def _owner_name(method_sid: str) -> str:
+    """The simple name of a method's type or trait (`.|crate::a::Page::render` -> `Page`)."""
+    return method_sid.rpartition("::")[0].rpartition("::")[2].rpartition("|")[2]
+
+
 def _release_one(counts: dict[str, int], sid: str) -> bool:
     """One definer less of `sid`; True (and `sid` gone from `counts`) when none is left."""
     count = counts[sid] - 1
@@ -325,6 +340,12 @@ class SymbolTable:
     enum_variants: dict[str, tuple[str, frozenset[str]]] = field(default_factory=dict)
     # method in by_method -> "decl" (a trait's), "inherent" or "impl:<trait>" (_method_kind)
     method_kinds: dict[str, str] = field(default_factory=dict)
+    # `impl Deref for T { type Target = U; }` and `type T = U;`: (crate, T's simple name) ->
+    # path -> U's: a method call on a T that T lacks is U's (rustls's ConnectionCommon
+    # derefs to its CommonState, whose `send_fatal_alert` its methods call on `self`; its
+    # `type ClientContext<'a> = Context<'a, …>` has Context's `receive_plaintext`).
+    deref_targets: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
+    file_derefs: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # their keys
     # path -> its items' symbols as the parser gives them (inside the file): compared first,
     # since most edits change bodies, not the set of symbols
     file_item_symbols: dict[str, list[str]] = field(default_factory=dict)
@@ -358,7 +379,8 @@ class SymbolTable:
         self.__dict__.setdefault("by_macro", defaultdict(set))
         for name in ("macro_owners", "file_macros", "reexports", "file_reexports",
                      "crate_folders", "earlier_defs", "value_owners", "file_values",
-                     "enum_owners", "file_enums", "enum_variants", "method_kinds"):
+                     "enum_owners", "file_enums", "enum_variants", "method_kinds",
+                     "deref_targets", "file_derefs"):
             self.__dict__.setdefault(name, {})
         self.__dict__.setdefault("private", set())
         self.__dict__.setdefault("root_mods", {})
@@ -411,6 +433,12 @@ class SymbolTable:
                     if known_variants is None or known_variants[1] != variants:
                         self.generation += 1
                     self.enum_variants[enum] = (digest, variants)
+        self._set_derefs(path, {
+            (loc.crate, item.name if item.kind == "type_alias" else item.self_type): target
+            for item in items
+            if (item.kind == "associated_type" and item.name == "Target"
+                and item.trait_name == "Deref" and item.self_type) or item.kind == "type_alias"
+            for target in [_deref_target(item.signature)] if target})
         self._set_path_mods(path, [
             ((loc.crate, declared), (named.crate, named.module)) for declared, named in
             path_mod_locations(path, loc, path_mod_declarations(items), roots)])
@@ -539,6 +567,25 @@ class SymbolTable:
         else:
             self.file_macros.pop(path, None)
 
+    def _set_derefs(self, path: str, made: dict[tuple[str, str], str]) -> None:
+        """Replace the Deref targets `path` declares (deref_targets) with `made`."""
+        before = self.file_derefs.get(path, [])
+        if before == list(made) and all(
+                self.deref_targets[key].get(path) == target for key, target in made.items()):
+            return
+        self.generation += 1
+        for key in before:
+            targets = self.deref_targets.get(key, {})
+            targets.pop(path, None)
+            if not targets:
+                self.deref_targets.pop(key, None)
+        for key, target in made.items():
+            self.deref_targets.setdefault(key, {})[path] = target
+        if made:
+            self.file_derefs[path] = list(made)
+        else:
+            self.file_derefs.pop(path, None)
+
     def _set_reexports(self, path: str, made: dict[str, list[str]]) -> None:
         """Replace the re-exports `path` makes (_reexports_of) with `made`."""
         before = self.file_reexports.get(path, [])
@@ -600,6 +647,7 @@ class SymbolTable:
         self._define_counted(path, [], self.value_owners, self.file_values)
         self._define_counted(path, [], self.enum_owners, self.file_enums)
         self._set_reexports(path, {})
+        self._set_derefs(path, {})
         self.file_item_symbols.pop(path, None)
         self.path_ids.pop(path, None)
         dropped = self.file_symbols.pop(path, ())
@@ -813,10 +861,13 @@ class SymbolTable:
         """The symbol id a reference in `item` (of the file at `loc`) names, if resolvable."""
         crate = loc.crate
         module = loc.join(item.module)
-        if ref.startswith("."):
-            if ref[1:] in STD_METHOD_NAMES or ref[1:] in MACRO_METHOD_NAMES:
+        if "." in ref:  # a method call: `.name`, or `Type.name` on a receiver of known type
+            written, _, name = ref.rpartition(".")
+            if written:
+                return self._typed_method(written, name, item, loc, imports)
+            if name in STD_METHOD_NAMES or name in MACRO_METHOD_NAMES:
                 return None
-            found = self._unique_method(crate, ref[1:], module)
+            found = self._unique_method(crate, name, module)
             # A workspace sibling the file imports from with a method of that name: the
             # receiver may well be its type (zola's `config.serialize(…)` had bound
             # TaxonomyItem::serialize), unless the method is the caller's own type's, most
@@ -824,7 +875,7 @@ class SymbolTable:
             # times, `library.populate_sections()` 9).
             if found is not None and item.self_type != found.rpartition("::")[0].rpartition(
                     "::")[2] and any(
-                    (folder, ref[1:]) in self.by_method for head in imports.heads
+                    (folder, name) in self.by_method for head in imports.heads
                     for folder in [self.crate_folders.get(head)]
                     if folder is not None and folder != crate):
                 return None
@@ -875,6 +926,51 @@ class SymbolTable:
             else:
                 absolute = "::".join([head.split("|", 1)[1], *segments[1:]])
         return self._exact_prefix(crate, absolute) or head
+
+    def _typed_method(self, written: str, name: str, item: Item, loc: ModuleLocation,
+                      imports: Imports) -> str | None:
+        """What `x.name()` binds where `x` was declared with the type `written` (`Self`
+        for `self`; rust_items._receiver_type): that type's method so named (its inherent
+        one or its impl of a trait, in whatever module the impl block is), else the crate's
+        one trait declaration so named (a default method, a blanket impl, a generic's
+        bound), else nothing: never another type's method (rustls's `registry.register(…)`
+        on a `mio::Registry` had bound its own `Connection::register`)."""
+        crate = loc.crate
+        module = loc.join(item.module)
+        if written == "Self":
+            if not item.self_type:
+                return None
+            written = item.self_type
+        simple = written.rpartition("::")[2]
+        if "::" in written:
+            found = self.resolve(written, item, loc, imports)
+            own_type = found if found is not None and found.endswith(f"::{simple}") else None
+        else:
+            own_type = self._simple(written, crate, module, imports, types=True)
+        bucket = self.by_method.get((crate, name), ())
+        # A method's id is its block's module, its type's simple name, its own name; a type
+        # imported under another name (`as`) is found by its own path.
+        owned = [sid for sid in bucket if self._method_seen_from(sid, crate, module) and (
+            _owner_name(sid) == simple or sid.rpartition("::")[0] == own_type)]
+        if len(owned) > 1 and own_type is not None:
+            owned = [sid for sid in owned if sid.rpartition("::")[0] == own_type] or owned
+        # What the type lacks, the type it derefs to (or aliases) may have (two steps).
+        seen = {simple}
+        while not owned and len(seen) < 3:
+            targets = set(self.deref_targets.get((crate, simple), {}).values())
+            if len(targets) != 1 or (simple := targets.pop()) in seen:
+                break
+            seen.add(simple)
+            owned = [sid for sid in bucket if _owner_name(sid) == simple
+                     and self._method_seen_from(sid, crate, module)]
+        if owned:
+            return owned[0] if len(owned) == 1 else None
+        if name in STD_METHOD_NAMES or name in MACRO_METHOD_NAMES:
+            return None
+        kinds = self.method_kinds
+        declared = [sid for sid in bucket if kinds.get(sid) == "decl"
+                    and self._method_seen_from(sid, crate, module)]
+        return declared[0] if len(declared) == 1 else None
 
     def _exact_prefix(self, crate: str, absolute: str) -> str | None:
         """The longest prefix of an absolute path that is a symbol (`Token::Ident` -> `Token`);

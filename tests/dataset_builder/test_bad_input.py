@@ -414,6 +414,10 @@ def skip_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dic
             "third_party/x/lib.rs": "pub fn t() {}\n",
             "target/debug/build/out.rs": "pub fn o() {}\n",
             "src/gen/hello.u.pb.rs": "pub struct HelloRequest;\n",
+            # tokei's: a build script renders it into Rust.
+            "src/language/language_type.hbs.rs": "pub enum LanguageType {\n"
+                                                 "    {{#each languages}}\n"
+                                                 "    {{@key}},\n    {{/each}}\n}\n",
             "src/widgets/canvas.rs": "//! Vendored from <https://github.com/fdehau/tui-rs>\n"
                                      "pub fn draw() {}\n",
             "src/proto.rs": "// This variable must not be referenced except by protobuf "
@@ -440,6 +444,7 @@ def test_skip_reasons_counted(skip_repo: tuple[Path, Path, dict[str, Any]]) -> N
         "submodule": 2,
         "symlink": 1,
         "target_dir": 1,
+        "template": 1,
         "too_large": 1,
         "vendored": 3,
     }
@@ -458,6 +463,7 @@ def test_skipped_files_are_rows_without_items(skip_repo: tuple[Path, Path, dict[
         "deps/sub": "submodule", "vendor/dep/src/lib.rs": "vendored",
         "third_party/x/lib.rs": "vendored", "target/debug/build/out.rs": "target_dir",
         "src/gen/hello.u.pb.rs": "generated", "src/widgets/canvas.rs": "vendored",
+        "src/language/language_type.hbs.rs": "template",
     }
     for path, reason in expected.items():
         assert files[path]["skip_reason"] == reason, path

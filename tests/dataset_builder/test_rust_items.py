@@ -248,11 +248,11 @@ def test_impl_blocks_and_methods(parsed: ParsedFile) -> None:
 def test_references(parsed: ParsedFile) -> None:
     area = by_key(parsed)["method:impl Shape for Colour::area"]
     refs = area.references
-    for expected in ("helper", "MAX", ".paint", "HashMap", "HashMap::new", "square!",
+    for expected in ("helper", "MAX", "Self.paint", "HashMap", "HashMap::new", "square!",
                      "Point::new", "Colour::Red"):
         assert expected in refs, expected
     assert len(refs) == len(set(refs))  # unique, first-seen order
-    assert refs.index("helper") < refs.index(".paint") < refs.index("square!")
+    assert refs.index("helper") < refs.index("Self.paint") < refs.index("square!")
     # An impl block's own references are those of its header; its members carry the rest.
     impl_refs = by_key(parsed)["impl:impl Shape for Colour"].references
     assert {"Shape", "Colour"} <= set(impl_refs)
@@ -274,7 +274,7 @@ def test_where_clause_bounds_and_lifetimes_of_a_function() -> None:
     assert {"Vec", "Vec::new", "other::call", "Clone", "Into"} <= set(f.references)
     assert helper.trait_bounds == ("T: Into<usize> + Copy",)
     assert helper.where_clause == "where T: Into<usize> + Copy"
-    assert ".into" in helper.references
+    assert "T.into" in helper.references  # on a receiver declared as `T`
 
 
 def test_line_comments_leave_signatures_and_clauses() -> None:
@@ -809,11 +809,11 @@ def test_rust_2015_try_macro_parses_without_errors() -> None:
     parsed, _ = parse_rust(TRY_2015)
     assert parsed.error_nodes == 0
     items = {item.name: item for item in parsed.items}
-    assert items["read"].references == ("Reader", "io::Result", "try!", ".read_u32",
+    assert items["read"].references == ("Reader", "io::Result", "try!", "Reader.read_u32",
                                         "Endian::Little", "check", "Ok")
     assert not items["read"].has_error
     assert items["raw"].references == ("r#try!", "my_try!")  # token trees: nothing inside
-    assert ".write_str" in items["fmt"].references
+    assert "fmt::Formatter.write_str" in items["fmt"].references
     assert items["fmt"].signature == "fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result"
     assert b"try!(check(n));" in TRY_2015[items["read"].start_byte:items["read"].end_byte]
     assert as_parsed(TRY_2015).count(b"try_(") == 3 and len(as_parsed(TRY_2015)) == len(TRY_2015)
@@ -881,3 +881,44 @@ def test_a_plain_comment_among_attributes_belongs_to_the_item() -> None:
     assert text["e"] == "/// doc\n// note\nfn e() {}"
     b = next(item for item in parsed.items if item.name == "b")
     assert b.attributes == ("#[rstest]", "#[case(1)]") and b.start_line == 2
+
+
+def test_a_method_calls_receiver_type_is_the_one_its_name_was_declared_with() -> None:
+    """`x.name()` reads `Type.name` where `x` was last bound, inside the function around the
+    call, by a parameter or `let` with a written type (references, lifetimes, `mut`, a
+    path's generics and Box/Rc/Arc taken off; `dyn`/`impl Trait` give the trait), and
+    `self.name()` reads `Self.name`. A name bound since without a type (`let`, a pattern, a
+    closure's parameter), a type that names no type (a tuple, a slice) or a name the function
+    never bound reads `.name`; a `let` binds from its end (`let node = node.root();` calls
+    the earlier `node`'s `root`)."""
+    src = b"""
+struct Site;
+impl Site {
+    fn build(&mut self, page: &'a mut Page<T>, reg: &mio::Registry, node: Rc<Node>,
+             pair: (u8, u8), bytes: &[u8], out: &mut dyn Write, r: impl Read) {
+        self.render();
+        page.render();
+        reg.register();
+        node.children();
+        pair.first();
+        bytes.decode();
+        out.flush_all();
+        r.read_all();
+        if let Some(page) = next() { page.render(); }
+        let f = |reg| reg.register();
+        let node: Arc<Tree> = tree();
+        node.children();
+        let node = node.root();
+        node.children();
+    }
+}
+fn other() { page.render(); }
+"""
+    parsed, _ = parse_rust(src)
+    items = {item.name: item for item in parsed.items}
+    assert items["build"].references == (
+        "Page", "T", "mio::Registry", "Rc", "Node", "Write", "Read", "Self.render",
+        "Page.render", "mio::Registry.register", "Node.children", ".first", ".decode",
+        "Write.flush_all", "Read.read_all", "next", ".render", ".register", "Arc", "Tree",
+        "tree", "Tree.children", "Tree.root", ".children")
+    assert items["other"].references == (".render",)

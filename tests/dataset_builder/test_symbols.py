@@ -40,9 +40,13 @@ fn g() {
     let f: Foo = Foo::new();
     let u: Unique = todo!();
     let c = Color::Red;
+    let y = Bar::new();
+    y.tally();
+    y.area();
+    y.len();
     x.tally();
-    x.area();
     x.len();
+    u.tally();
     square!();
     ready!();
     square();
@@ -133,6 +137,11 @@ def test_imports_of(world: World) -> None:
     ("src/b.rs", "function:g", ".area", ".|crate::a::Foo::area"),
     ("src/b.rs", "function:g", ".tally", None),
     ("src/b.rs", "function:g", ".len", None),
+    # On a receiver declared with a type (`x: Bar`), that type's method, whichever other
+    # type has one so named, std's names too; a type without one binds no other type's.
+    ("src/b.rs", "function:g", "Bar.tally", ".|crate::a::Foo::tally"),
+    ("src/b.rs", "function:g", "Bar.len", ".|crate::a::Foo::len"),
+    ("src/b.rs", "function:g", "Unique.tally", None),
     # External or unknown names stay unresolved.
     ("src/b.rs", "function:g", "HashMap", None),
     ("src/b.rs", "function:g", "HashMap::new", None),
@@ -583,26 +592,27 @@ def test_a_method_call_binds_no_trait_impl_and_no_method_it_cannot_reach() -> No
         "src/de.rs": ("struct NumberOrObject;\n"
                       "impl<'de> Visitor<'de> for NumberOrObject {\n"
                       "    fn visit_string(self, s: String) -> u8 { 0 }\n}\n"
-                      "pub fn read<V: Visitor<'static>>(v: V) -> u8 { v.visit_string(x) }\n"),
+                      "pub fn read<V: Visitor<'static>>(v: V) -> u8 { v_of().visit_string(x) }\n"),
         "src/shape.rs": ("pub trait Shape { fn area(&self) -> u32; }\npub struct Sq;\n"
                          "impl Shape for Sq { fn area(&self) -> u32 { 1 } }\n"
-                         "pub fn total<S: Shape>(s: &S) -> u32 { s.area() }\n"),
+                         "pub fn total<S: Shape>(s: &S) -> u32 { s_of().area() }\n"),
         "src/layer.rs": ("struct Hidden;\nimpl Hidden { fn reveal(&self) -> u8 { 0 } }\n"
-                         "pub fn here(h: Hidden) -> u8 { h.reveal() }\n"
+                         "pub fn here(h: Hidden) -> u8 { h_of().reveal() }\n"
                          "#[cfg(test)]\nmod tests {\n    pub struct TestTracer;\n"
                          "    impl TestTracer { pub fn span_builder(&self) -> u8 { 0 } }\n"
-                         "    fn inside(t: TestTracer) -> u8 { t.span_builder() }\n}\n"),
-        "src/tracer.rs": ("pub fn build(t: Tracer) -> u8 { t.span_builder() + t.reveal() }\n"
+                         "    fn inside(t: TestTracer) -> u8 { t_of().span_builder() }\n}\n"),
+        "src/tracer.rs": ("pub fn build(t: Tracer) -> u8 {\n"
+                          "    t_of().span_builder() + t_of().reveal()\n}\n"
                           "pub struct Current;\nimpl Current { pub fn enter(&self) {} }\n"
                           "impl Subscriber for Tracer { fn enter(&self) {} }\n"
-                          "pub fn on_enter<S: Subscriber>(s: &S) { s.enter() }\n"
+                          "pub fn on_enter<S: Subscriber>(s: &S) { s_of().enter() }\n"
                           "struct Running;\nimpl Subscriber for Running { fn record(&self) {} }\n"
                           "pub struct Mock;\nimpl Mock { pub fn record(&self) {} }\n"
                           "#[cfg(test)]\nmod tests {\n"
                           "    fn other(t: TestTracer, s: Span) -> u8 {\n"
-                          "        s.record();\n        t.span_builder()\n    }\n"
+                          "        s_of().record();\n        t_of().span_builder()\n    }\n"
                           "}\n"),
-        "src/user.rs": "pub fn on_event(e: Event) { e.record() }\n",
+        "src/user.rs": "pub fn on_event(e: Event) { e_of().record() }\n",
     })
     resolve = world.resolve
     assert resolve("src/de.rs", "function:read", ".visit_string") is None
@@ -632,13 +642,13 @@ def test_a_method_call_that_a_workspace_sibling_imported_from_also_has_is_unboun
         "site/src/lib.rs": ("use library::Library;\npub struct Site { library: Library }\n"
                             "impl Site {\n    pub fn populate(&self) {}\n"
                             "    pub fn build(&self) { self.populate() }\n}\n"
-                            "pub fn run(l: Library) { l.populate() }\n"),
+                            "pub fn run(l: Library) { l_of().populate() }\n"),
         "other/src/lib.rs": ("pub struct Alone;\nimpl Alone { pub fn populate(&self) {} }\n"
-                             "pub fn run(a: Alone) { a.populate() }\n"),
+                             "pub fn run(a: Alone) { a_of().populate() }\n"),
     })
     world.table.crate_folders.update({"library": "library", "site": "site", "other": "other"})
     assert world.resolve("site/src/lib.rs", "function:run", ".populate") is None
-    assert world.resolve("site/src/lib.rs", "method:impl Site::build", ".populate") == \
+    assert world.resolve("site/src/lib.rs", "method:impl Site::build", "Self.populate") == \
         "site|crate::Site::populate"
     # A file that imports from no sibling with such a method binds its crate's one.
     assert world.resolve("other/src/lib.rs", "function:run", ".populate") == \
@@ -673,7 +683,8 @@ def test_prelude_names_and_methods_without_self_are_no_crate_wide_names() -> Non
                           "    pub fn right(value: u16) -> Self { Padding }\n"
                           "    pub fn top(&self) -> u16 { 0 }\n}\n"),
         "src/run.rs": ("use crate::message::Sync as Msg;\n"
-                       "fn spawn<F: Send + Sync>(f: F, m: Msg, r: R) { r.right(); r.top(); }\n"),
+                       "fn spawn<F: Send + Sync>(f: F, m: Msg, r: R) {\n"
+                       "    r_of().right();\n    r_of().top();\n}\n"),
     })
     resolve = world.resolve
     assert resolve("src/run.rs", "function:spawn", "Sync") is None
@@ -695,7 +706,7 @@ def test_prelude_names_and_methods_without_self_are_no_crate_wide_names() -> Non
     # pin-project's methods, made on every #[pin_project] struct, are no crate-wide names.
     world.add("src/layout.rs", "pub struct Either;\nimpl Either {\n"
               "    pub fn project(&self) -> u8 { 0 }\n}\n")
-    world.add("src/run.rs", "fn poll(s: S) { s.project(); }\n")
+    world.add("src/run.rs", "fn poll(s: S) { s_of().project(); }\n")
     assert resolve("src/run.rs", "function:poll", ".project") is None
 
 
@@ -747,3 +758,65 @@ def test_library_folders_read_the_revisions_manifests(tmp_path: Path) -> None:
     info = open_repo(repo.path)
     with BlobReader(info.git_dir) as reader:
         assert crate_roots(info, reader).libraries == {"my_app": ".", "fcore": "core"}
+
+
+def test_a_method_call_on_a_receiver_declared_with_a_type_binds_that_types_method() -> None:
+    """`x.name()` where `x` is a parameter or `let` with a written type (or `self`) reads
+    `Type.name` and binds that type's method: in whatever module its impl block is, through
+    an `as` import, through a local `Deref` (rustls's ConnectionCommon to CommonState) or
+    type alias, and
+    never another type's so named (zola's `tera.render(…)` on its dependency's Tera had bound
+    its own ShortCode::render; rustls's `registry.register(…)` on a mio::Registry its
+    Connection::register). A type without one binds the crate's one trait declaration so
+    named (a default method), else nothing; a call on an untyped name stays `.name`."""
+    world = World({
+        "src/lib.rs": "mod page;\nmod site;\nmod render;\nmod common;\nmod conn;\n",
+        "src/page.rs": "pub struct Page;\nimpl Page { pub fn render(&self) -> u8 { 0 } }\n",
+        "src/site.rs": ("use tera::Tera;\nuse crate::page::Page as Doc;\npub struct Site;\n"
+                        "impl Site {\n    pub fn render(&self) -> u8 { 1 }\n"
+                        "    pub fn build(&self, tera: &Tera, page: &Doc, reg: &mio::Registry,"
+                        " list: Vec<u8>) {\n"
+                        "        self.render();\n        tera.render();\n        page.render();\n"
+                        "        reg.render();\n        list.render();\n"
+                        "        let page = make();\n        page.render();\n        page.wrap();\n"
+                        "        let text: String = x;\n        text.wrap();\n    }\n}\n"),
+        "src/render.rs": ("use crate::page::Page;\n"
+                          "impl Page { pub fn extra(&self) -> u8 { 2 } }\n"
+                          "pub trait Wrap { fn wrap(&self) -> u8 { 3 } }\n"
+                          "pub fn show(p: Box<Page>) { p.extra(); p.wrap(); p.missing(); }\n"),
+        "src/common.rs": ("pub struct CommonState;\n"
+                          "impl CommonState { pub fn send_alert(&self) {} }\n"),
+        "src/conn.rs": ("use crate::common::CommonState;\npub struct Conn { c: CommonState }\n"
+                        "impl std::ops::Deref for Conn {\n    type Target = CommonState;\n"
+                        "    fn deref(&self) -> &CommonState { &self.c }\n}\n"
+                        "impl Conn { fn close(&self) { self.send_alert() } }\n"
+                        "fn other(c: &Conn) { c.send_alert() }\n"
+                        "pub type State<'a> = crate::common::CommonState<'a>;\n"
+                        "fn aliased(s: State) { s.send_alert() }\n"),
+    })
+    resolve = world.resolve
+    build = "method:impl Site::build"
+    assert resolve("src/site.rs", build, "Self.render") == ".|crate::site::Site::render"
+    assert resolve("src/site.rs", build, "Tera.render") is None
+    assert resolve("src/site.rs", build, "Doc.render") == ".|crate::page::Page::render"
+    assert resolve("src/site.rs", build, "mio::Registry.render") is None
+    assert resolve("src/site.rs", build, "Vec.render") is None
+    assert resolve("src/site.rs", build, ".render") is None  # Page's or Site's: unbound
+    assert resolve("src/site.rs", build, ".wrap") == ".|crate::render::Wrap::wrap"
+    assert resolve("src/site.rs", build, "String.wrap") == ".|crate::render::Wrap::wrap"
+    # Box<Page> is a Page; an impl block in another module is the type's too.
+    assert resolve("src/render.rs", "function:show", "Page.extra") == \
+        ".|crate::render::Page::extra"
+    assert resolve("src/render.rs", "function:show", "Page.wrap") == \
+        ".|crate::render::Wrap::wrap"
+    assert resolve("src/render.rs", "function:show", "Page.missing") is None
+    assert resolve("src/conn.rs", "method:impl Conn::close", "Self.send_alert") == \
+        ".|crate::common::CommonState::send_alert"
+    assert resolve("src/conn.rs", "function:other", "Conn.send_alert") == \
+        ".|crate::common::CommonState::send_alert"
+    assert resolve("src/conn.rs", "function:aliased", "State.send_alert") == \
+        ".|crate::common::CommonState::send_alert"
+    # The Deref impl gone, the call binds nothing.
+    world.add("src/conn.rs", "use crate::common::CommonState;\npub struct Conn;\n"
+              "fn other(c: &Conn) { c.send_alert() }\n")
+    assert resolve("src/conn.rs", "function:other", "Conn.send_alert") is None
