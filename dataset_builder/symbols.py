@@ -120,6 +120,33 @@ def _deref_target(signature: str) -> str:
     return found.group(1) if found else ""
 
 
+_GENERIC_PARAMETER = re.compile(r"[<,]\s*(?:const\s+)?([A-Za-z_]\w*)")
+# What a type derefs to where that is a generic parameter of its impl (rustls's
+# `impl<T> Deref for Retrieved<T> { type Target = T; }`): any type, as for `.name`.
+DEREF_TO_ANY = "?"
+
+
+def _derefs_of(crate: str, items: list[Item]) -> dict[tuple[str, str], str]:
+    """SymbolTable.deref_targets' entries of a file's items: each `impl Deref for T`'s
+    `Target` and each type alias, (crate, T's simple name) -> the simple name of what it
+    names, DEREF_TO_ANY for its impl's generic parameter."""
+    made: dict[tuple[str, str], str] = {}
+    generics = {item.key: {found.group(1) for found in _GENERIC_PARAMETER.finditer(
+        item.generics)} for item in items if item.kind == "impl" and item.generics}
+    for item in items:
+        if item.kind == "type_alias":
+            target = _deref_target(item.signature)
+            if target:
+                made[(crate, item.name)] = target
+        elif item.kind == "associated_type" and item.name == "Target" and \
+                item.trait_name == "Deref" and item.self_type:
+            target = _deref_target(item.signature)
+            if target:
+                made[(crate, item.self_type)] = DEREF_TO_ANY \
+                    if target in generics.get(item.parent, ()) else target
+    return made
+
+
 def _owner_name(method_sid: str) -> str:
     """The simple name of a method's type or trait (`.|crate::a::Page::render` -> `Page`)."""
     return method_sid.rpartition("::")[0].rpartition("::")[2].rpartition("|")[2]
@@ -433,12 +460,7 @@ class SymbolTable:
                     if known_variants is None or known_variants[1] != variants:
                         self.generation += 1
                     self.enum_variants[enum] = (digest, variants)
-        self._set_derefs(path, {
-            (loc.crate, item.name if item.kind == "type_alias" else item.self_type): target
-            for item in items
-            if (item.kind == "associated_type" and item.name == "Target"
-                and item.trait_name == "Deref" and item.self_type) or item.kind == "type_alias"
-            for target in [_deref_target(item.signature)] if target})
+        self._set_derefs(path, _derefs_of(loc.crate, items))
         self._set_path_mods(path, [
             ((loc.crate, declared), (named.crate, named.module)) for declared, named in
             path_mod_locations(path, loc, path_mod_declarations(items), roots)])
@@ -865,21 +887,7 @@ class SymbolTable:
             written, _, name = ref.rpartition(".")
             if written:
                 return self._typed_method(written, name, item, loc, imports)
-            if name in STD_METHOD_NAMES or name in MACRO_METHOD_NAMES:
-                return None
-            found = self._unique_method(crate, name, module)
-            # A workspace sibling the file imports from with a method of that name: the
-            # receiver may well be its type (zola's `config.serialize(…)` had bound
-            # TaxonomyItem::serialize), unless the method is the caller's own type's, most
-            # often called on `self` (zola's Site methods: `self.populate_sections()` 156
-            # times, `library.populate_sections()` 9).
-            if found is not None and item.self_type != found.rpartition("::")[0].rpartition(
-                    "::")[2] and any(
-                    (folder, name) in self.by_method for head in imports.heads
-                    for folder in [self.crate_folders.get(head)]
-                    if folder is not None and folder != crate):
-                return None
-            return found
+            return self._any_receivers_method(name, item, crate, module, imports)
         if ref.endswith("!"):
             return self._simple(ref[:-1], crate, module, imports, macro=True)
         if ref.endswith("::*"):  # a glob `use` in a body: what it imports from
@@ -927,6 +935,26 @@ class SymbolTable:
                 absolute = "::".join([head.split("|", 1)[1], *segments[1:]])
         return self._exact_prefix(crate, absolute) or head
 
+    def _any_receivers_method(self, name: str, item: Item, crate: str, module: str,
+                              imports: Imports) -> str | None:
+        """What `.name()` binds on a receiver of unknown type: the crate's one method so
+        named (_unique_method), but none of std's names."""
+        if name in STD_METHOD_NAMES or name in MACRO_METHOD_NAMES:
+            return None
+        found = self._unique_method(crate, name, module)
+        # A workspace sibling the file imports from with a method of that name: the
+        # receiver may well be its type (zola's `config.serialize(…)` had bound
+        # TaxonomyItem::serialize), unless the method is the caller's own type's, most
+        # often called on `self` (zola's Site methods: `self.populate_sections()` 156
+        # times, `library.populate_sections()` 9).
+        if found is not None and item.self_type != found.rpartition("::")[0].rpartition(
+                "::")[2] and any(
+                (folder, name) in self.by_method for head in imports.heads
+                for folder in [self.crate_folders.get(head)]
+                if folder is not None and folder != crate):
+            return None
+        return found
+
     def _typed_method(self, written: str, name: str, item: Item, loc: ModuleLocation,
                       imports: Imports) -> str | None:
         """What `x.name()` binds where `x` was declared with the type `written` (`Self`
@@ -960,6 +988,8 @@ class SymbolTable:
             targets = set(self.deref_targets.get((crate, simple), {}).values())
             if len(targets) != 1 or (simple := targets.pop()) in seen:
                 break
+            if simple == DEREF_TO_ANY:  # a wrapper of any type: the call is as `.name`
+                return self._any_receivers_method(name, item, crate, module, imports)
             seen.add(simple)
             owned = [sid for sid in bucket if _owner_name(sid) == simple
                      and self._method_seen_from(sid, crate, module)]

@@ -3701,6 +3701,50 @@ def test_a_held_out_function_that_a_train_file_holds_is_dropped(tmp_path: Path) 
         assert st["produced"] == st["kept"] + sum(st["dropped"].values())
 
 
+def test_a_held_out_method_that_a_train_impl_block_sample_holds_is_dropped(
+        tmp_path: Path) -> None:
+    """A method whose impl block moved to another file in the held-out commits started a
+    new lineage: its sample was held out while a train impl-block sample of the block, as
+    it was in the old file, held its very text; no train module sample did, the file having
+    changed since (prost's `Config::fmt_modules`: lib.rs to config.rs). Dropped as
+    contained in train."""
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    method = ("    pub fn fmt_modules(&mut self, modules: &mut Vec<String>) {\n"
+              "        for buf in modules.iter_mut() {\n"
+              "            let formatted = buf.trim().to_uppercase();\n"
+              "            *buf = formatted;\n        }\n    }\n")
+    edited = method.replace("to_uppercase", "to_lowercase")
+
+    def block(fmt: str, flavour: str) -> str:
+        others = "".join(f"    pub fn {flavour}_{k}(&self, x: u32) -> u32 {{\n"
+                         f"        self.base + x * {k} + {len(flavour)}\n    }}\n\n"
+                         for k in range(10))
+        return ("pub struct Config {\n    base: u32,\n}\n\nimpl Config {\n" + others + fmt
+                + "}\n")
+
+    steps = [Commit("one", write={"src/lib.rs": block(method, "alpha")}),
+             Commit("two", write={"src/lib.rs": block(edited, "beta")})]
+    for k in range(12):
+        steps.append(Commit(f"step {k}", write={"src/steps.rs": "".join(
+            f"pub fn step_{j}(x: u64) -> u64 {{\n    x * {j} + {k}\n}}\n"
+            for j in range(k + 1))}))
+    steps.append(Commit("moved", write={"src/lib.rs": "pub mod config;\npub mod steps;\n",
+                                        "src/config.rs": block(method, "gamma")}))
+    repo = make_repo(tmp_path / "repo", steps)
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc",
+                 "none"]) == 0
+    rows = read_samples(out).to_pylist()
+    assert any(r["scale"] == "small" and r["split"] == "train" and
+               "to_uppercase" in r["target"] for r in rows)
+    assert not [r for r in rows if r["name"] == "fmt_modules" and r["split"] != "train"]
+    scales = json.loads((out / "manifest.json").read_text())["samples"]["scales"]
+    assert scales["micro"]["dropped"].get("test_contained_in_train_other_scale") == 1
+    assert scales["micro"]["produced"] == scales["micro"]["kept"] + sum(
+        scales["micro"]["dropped"].values())
+
+
 def test_a_direct_traits_place_is_not_taken_by_other_dependencies_doc_comments(
         tmp_path: Path) -> None:
     """Only tier 0 (types and functions) was placed without comment lines first: a trait the

@@ -792,7 +792,11 @@ def test_a_method_call_on_a_receiver_declared_with_a_type_binds_that_types_metho
                         "impl Conn { fn close(&self) { self.send_alert() } }\n"
                         "fn other(c: &Conn) { c.send_alert() }\n"
                         "pub type State<'a> = crate::common::CommonState<'a>;\n"
-                        "fn aliased(s: State) { s.send_alert() }\n"),
+                        "fn aliased(s: State) { s.send_alert() }\n"
+                        "pub struct Retrieved<T> { value: T }\n"
+                        "impl<T> std::ops::Deref for Retrieved<T> {\n    type Target = T;\n"
+                        "    fn deref(&self) -> &T { &self.value }\n}\n"
+                        "fn wrapped(r: Retrieved<u8>) { r.send_alert() }\n"),
     })
     resolve = world.resolve
     build = "method:impl Site::build"
@@ -815,6 +819,10 @@ def test_a_method_call_on_a_receiver_declared_with_a_type_binds_that_types_metho
     assert resolve("src/conn.rs", "function:other", "Conn.send_alert") == \
         ".|crate::common::CommonState::send_alert"
     assert resolve("src/conn.rs", "function:aliased", "State.send_alert") == \
+        ".|crate::common::CommonState::send_alert"
+    # A wrapper that derefs to its generic parameter holds any type: the crate's one
+    # method so named, as for `.name` (rustls's `Retrieved<T>`).
+    assert resolve("src/conn.rs", "function:wrapped", "Retrieved.send_alert") == \
         ".|crate::common::CommonState::send_alert"
     # The Deref impl gone, the call binds nothing.
     world.add("src/conn.rs", "use crate::common::CommonState;\npub struct Conn;\n"
