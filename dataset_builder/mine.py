@@ -729,9 +729,11 @@ class Miner:
                 item_imports = with_local_globs(file_imports, item, loc.join(item.module))
                 local = tuple(item_imports.globs) if item_imports is not file_imports else ()
                 for ref in item.references:
+                    # A method call's binding depends on the caller's own type too (`Self`,
+                    # and the crate-wide rule's exception for its methods).
                     memo_key = (ref, item.module,
-                                (item.self_type or item.name) if ref.startswith("Self") else "",
-                                local)
+                                (item.self_type or item.name) if ref.startswith("Self")
+                                or "." in ref else "", local)
                     if memo_key in memo:
                         sid = memo[memo_key]
                     else:

@@ -78,10 +78,15 @@ _PATH_PARENTS_SKIPPED = frozenset({"scoped_identifier", "scoped_type_identifier"
 # Where a method call's receiver is a plain name (`page.render()`), what that name was last
 # bound to before the call, inside the function around it: a parameter or `let` with a written
 # type (`page: &Page`), or a pattern that gives none (`let page = …`, `Some(page)`, `|page|`).
-# A `let` binds from its end on (`let page = page.parse();` calls the earlier `page`'s).
+# A `let` binds from its end on (`let page = page.parse();` calls the earlier `page`'s); a
+# binding reaches calls inside the function, closure or signature it is made in (`|page:
+# &Other| …` and `fn(page: Other)` leave a later `page` as it was).
 # Part of the references' query: a second pass over the tree cost as much as the first.
 _BINDING_PATTERNS = """
 (function_item) @function
+(closure_expression) @scope
+(function_signature_item) @scope
+(function_type) @scope
 (let_declaration) @let
 (parameter pattern: (identifier) @param_name type: (_) @param_type)
 (let_declaration pattern: (identifier) @let_name type: (_) @let_type)
@@ -109,6 +114,10 @@ _REFERENCE_QUERY = """
 (call_expression function: (field_expression field: (field_identifier) @method))
 (call_expression function: (field_expression value: [(identifier) (self)] @receiver
                                              field: (field_identifier) @receiver_method))
+(call_expression function: (field_expression
+  value: (field_expression value: [(identifier) (self)] @field_owner
+                           field: (field_identifier) @owner_field)
+  field: (field_identifier) @field_method))
 (scoped_identifier) @path
 (scoped_type_identifier) @path
 (macro_invocation macro: (identifier) @macro)
@@ -403,17 +412,45 @@ def _receiver_type(node: Node, src: bytes) -> str:
     return ""
 
 
+class _Extents:
+    """Nested extents (start, end) of nodes: the innermost one around a position."""
+
+    def __init__(self, nodes: Iterable[Node]) -> None:
+        extents = sorted((n.start_byte, n.end_byte) for n in nodes)
+        self.starts = [start for start, _ in extents]
+        self.ends = [end for _, end in extents]
+        self._nested: list[bool] = []
+        open_ends: list[int] = []  # the ends of the extents around the one at hand
+        for start, end in extents:
+            while open_ends and open_ends[-1] <= start:
+                open_ends.pop()
+            self._nested.append(bool(open_ends))
+            open_ends.append(end)
+
+    def innermost(self, position: int) -> int:
+        """The index of the innermost extent around `position`, -1 for none: the latest to
+        start before it that has not ended (they nest)."""
+        k = bisect.bisect_right(self.starts, position) - 1
+        while k >= 0 and self.ends[k] <= position:
+            k -= 1
+        return k
+
+    def nested(self, k: int) -> bool:
+        """Whether extent k lies inside another."""
+        return self._nested[k]
+
+
 class _Receivers:
     """The written types of the plain names method calls are made on (`names`), by where
-    the name was last bound before the call inside the function around it
-    (_BINDING_PATTERNS): a binding without a written type, or none found, gives ""."""
+    the name was last bound before the call inside the function around it, by a binding
+    whose own function, closure or signature holds the call (_BINDING_PATTERNS): a binding
+    without a written type, or none found, gives ""."""
 
-    def __init__(self, src: bytes, captures: dict[str, list[Node]], names: set[bytes]
-                 ) -> None:
+    def __init__(self, src: bytes, captures: dict[str, list[Node]], names: set[bytes],
+                 functions: _Extents) -> None:
         # Only the receivers' names are looked at (most bindings are of other names).
-        functions = sorted((n.start_byte, n.end_byte) for n in captures.get("function", ()))
-        self.function_starts = [s for s, _ in functions]
-        self.function_ends = [e for _, e in functions]
+        self.functions = functions
+        scopes = _Extents([*captures.get("function", ()), *captures.get("scope", ())])
         lets = sorted((n.start_byte, n.end_byte) for n in captures.get("let", ()))
         let_starts = [s for s, _ in lets]
 
@@ -423,15 +460,19 @@ class _Receivers:
             k = bisect.bisect_right(let_starts, start) - 1
             return lets[k][1] if k >= 0 else start
 
-        # name -> position -> written type ("" for none)
-        bindings: dict[bytes, dict[int, str]] = {}
+        def scope_end(start: int) -> int:
+            k = scopes.innermost(start)
+            return scopes.ends[k] if k >= 0 else start
+
+        # name -> position -> (written type or "", where the binding's scope ends)
+        bindings: dict[bytes, dict[int, tuple[str, int]]] = {}
         for capture, untyped_let in (("bound", False), ("let_untyped", True)):
             for node in captures.get(capture, ()):
                 start = node.start_byte
                 name = src[start:node.end_byte]
                 if name in names:
                     bindings.setdefault(name, {}).setdefault(
-                        let_end(start) if untyped_let else start, "")
+                        let_end(start) if untyped_let else start, ("", scope_end(start)))
         # A typed name and its type pair up in order: nothing but `:` lies between them.
         for typed, types, of_let in (("param_name", "param_type", False),
                                      ("let_name", "let_type", True)):
@@ -442,25 +483,27 @@ class _Receivers:
                 start = node.start_byte
                 name = src[start:node.end_byte]
                 if name in names:
-                    bindings.setdefault(name, {})[let_end(start) if of_let else start] = \
-                        _receiver_type(type_node, src)
-        self.bindings = {name: sorted(at.items()) for name, at in bindings.items()}
+                    bindings.setdefault(name, {})[let_end(start) if of_let else start] = (
+                        _receiver_type(type_node, src), scope_end(start))
+        self.bindings = {name: sorted((at, *bound) for at, bound in found.items())
+                         for name, found in bindings.items()}
 
     def type_at(self, name: bytes, position: int) -> str:
         found = self.bindings.get(name)
         if not found:
             return ""
         # Inside the innermost function around the call: a parameter of another function
-        # never reaches it. The nearest to start before the call, unless it ended before
-        # (a function nested in an earlier part of the outer one's body).
-        k = bisect.bisect_right(self.function_starts, position) - 1
-        while k >= 0 and self.function_ends[k] <= position:
-            k -= 1
+        # never reaches it.
+        k = self.functions.innermost(position)
         if k < 0:
             return ""
-        start = self.function_starts[k]
-        j = bisect.bisect_left(found, (position, "")) - 1
-        return found[j][1] if j >= 0 and found[j][0] >= start else ""
+        start = self.functions.starts[k]
+        j = bisect.bisect_left(found, (position,)) - 1
+        while j >= 0 and found[j][0] >= start:
+            if found[j][2] > position:  # its scope holds the call
+                return found[j][1]
+            j -= 1
+        return ""
 
 
 def _squash(text: str) -> str:
@@ -703,32 +746,59 @@ class _Collector:
 
     def _receiver_types(self, captures: dict[str, list[Node]]) -> dict[int, str]:
         """The written type of the receiver of each method call on a plain name or `self`
-        among the `captures` of a span that has one, by the method name's position."""
+        among the `captures` of a span that has one, by the method name's position; of a
+        call on a field of one (`self.io.flush()`), that type and the field's name
+        (`Self.io`)."""
         src = self.src
-        receivers = sorted((n.start_byte, src[n.start_byte:n.end_byte])
-                           for n in captures.get("receiver", ()))
-        if not receivers:
-            return {}
-        starts = [start for start, _ in receivers]
         found: dict[int, str] = {}
-        calls: list[tuple[int, int, bytes]] = []  # (method at, receiver at, its name)
-        for method in captures.get("receiver_method", ()):
-            # Its receiver is the nearest before it: only `.` and trivia lie between.
-            at = method.start_byte
-            k = bisect.bisect_left(starts, at) - 1
-            if k < 0:
+        extents: list[_Extents] = []
+
+        def functions() -> _Extents:
+            if not extents:
+                extents.append(_Extents(captures.get("function", ())))
+            return extents[0]
+
+        # (method at, receiver at, its name, the field called on or "")
+        calls: list[tuple[int, int, bytes, str]] = []
+        for receiver, method, field_name in (("receiver", "receiver_method", ""),
+                                             ("field_owner", "field_method", "owner_field")):
+            receivers = sorted((n.start_byte, src[n.start_byte:n.end_byte])
+                               for n in captures.get(receiver, ()))
+            if not receivers:
                 continue
-            start, name = receivers[k]
-            if name == b"self":
-                found[at] = "Self"
-            else:
-                calls.append((at, start, name))
+            starts = [start for start, _ in receivers]
+            fields = sorted((n.start_byte, _text(src, n))
+                            for n in captures.get(field_name, ())) if field_name else []
+            field_starts = [start for start, _ in fields]
+            for node in captures.get(method, ()):
+                # Its receiver (and field) the nearest before it: only `.` and trivia lie
+                # between.
+                at = before = node.start_byte
+                field = ""
+                if field_name:
+                    j = bisect.bisect_left(field_starts, at) - 1
+                    if j < 0:
+                        continue
+                    before, field = fields[j]
+                    field = "." + field
+                k = bisect.bisect_left(starts, before) - 1
+                if k < 0:
+                    continue
+                start, name = receivers[k]
+                if name == b"self":
+                    # Not in a function nested in another: there `self` is a local impl
+                    # block's, which the item's type does not say.
+                    inside = functions().innermost(start)
+                    if inside >= 0 and not functions().nested(inside):
+                        found[at] = "Self" + field
+                else:
+                    calls.append((at, start, name, field))
         if calls:
-            bound = _Receivers(src, captures, {name for _, _, name in calls})
-            for at, start, name in calls:
+            bound = _Receivers(src, captures, {name for _, _, name, _ in calls}, functions())
+            for at, start, name, field in calls:
                 written = bound.type_at(name, start)
                 if written:
-                    found[at] = written
+                    found[at] = written + field
         return found
 
     def _in_span(self, pos: list[int], names: list[str], start: int, end: int) -> tuple[str, ...]:

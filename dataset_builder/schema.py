@@ -76,7 +76,8 @@ ITEMS = pa.schema([
     ("where_clause", _STR),
     ("lifetimes", _STRS),
     # Names as written (impl/trait/mod blocks: their header's only); a method call is
-    # `.name`, or `Type.name` where its receiver was declared with a type (`Self.name`).
+    # `.name`, or `Type.name` where its receiver was declared with a type (`Self.name`),
+    # `Type.field.name` on a field of one (`Self.io.flush`).
     ("references", _STRS),
     ("resolved", _STRS),  # symbol ids they resolved to at this commit
     ("doc", _STR),

@@ -29,7 +29,7 @@ from dataset_builder.modules import (
 )
 from dataset_builder.rust_items import Item, UsePath
 
-_NOT_SAVED = ("path_ids", "glob_prefixes", "module_heads")
+_NOT_SAVED = ("path_ids", "glob_prefixes", "module_heads", "top_modules", "fields_by_digest")
 EARLIER_DEFS = 7  # earlier definers kept per symbol (SymbolTable.earlier_defs)
 
 
@@ -120,7 +120,80 @@ def _deref_target(signature: str) -> str:
     return found.group(1) if found else ""
 
 
-_GENERIC_PARAMETER = re.compile(r"[<,]\s*(?:const\s+)?([A-Za-z_]\w*)")
+_FIELDS_MEMO = 100_000  # struct definitions whose fields SymbolTable keeps by digest
+_NOISE = re.compile(r'//[^\n]*|/\*.*?\*/|"(?:\\.|[^"\\])*"|#!?\[[^\]]*\]', re.S)
+_FIELD = re.compile(r"\s*(?:pub\s*(?:\([^)]*\))?\s*)?(?:r#)?([A-Za-z_]\w*)\s*:(?!:)\s*(.+)",
+                    re.S)
+_SEEN_THROUGH = frozenset({"Box", "Rc", "Arc"})
+
+
+def _top_level_split(text: str) -> list[str]:
+    """`text` split at its commas outside brackets (`HashMap<K, V>`, `(A, B)`, `[T; 2]`;
+    the `>` of `->` closes nothing)."""
+    parts, depth, start = [], 0, 0
+    for at, char in enumerate(text):
+        if char in "<([{":
+            depth += 1
+        elif char in ")]}" or (char == ">" and (at == 0 or text[at - 1] != "-")):
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append(text[start:at])
+            start = at + 1
+    parts.append(text[start:])
+    return parts
+
+
+def _type_path(written: str) -> str:
+    """The path of the type a value of type `written` calls methods on, as written:
+    `&'a mut foo::Bar<T>` -> `foo::Bar`, `Rc<Node>` -> `Node`, `dyn Render` -> `Render`;
+    "" for a tuple, slice, array or function pointer."""
+    text = written.strip()
+    while True:
+        stripped = re.sub(r"^(?:&|'\w+\s*|mut\s+|dyn\s+|impl\s+|::)", "", text).strip()
+        if stripped == text:
+            break
+        text = stripped
+    base, _, arguments = text.partition("<")
+    base = base.strip()
+    if not re.fullmatch(r"(?:[A-Za-z_]\w*::)*[A-Za-z_]\w*", base):
+        return ""
+    if base.rpartition("::")[2] in _SEEN_THROUGH and arguments:
+        return _type_path(_top_level_split(arguments.rpartition(">")[0])[0])
+    return base
+
+
+def _field_types(text: str) -> dict[str, str]:
+    """A struct definition's named fields -> the paths of their types (_type_path); none
+    for a tuple or unit struct."""
+    text = _NOISE.sub(" ", text)
+    open_at, close_at = text.find("{"), text.rfind("}")
+    if open_at < 0 or close_at < open_at or "(" in text[:open_at].split("where")[0].split(
+            "<")[0]:
+        return {}
+    fields: dict[str, str] = {}
+    for part in _top_level_split(text[open_at + 1:close_at]):
+        found = _FIELD.fullmatch(part)
+        if found is not None:
+            path = _type_path(found.group(2))
+            if path:
+                fields[found.group(1)] = path
+    return fields
+
+
+def _generic_names(generics: str) -> set[str]:
+    """The type (and const) parameters' names of `<…>` generics (`<'a, T: Into<Vec<u8>>,
+    const N: usize>` -> {T, N}; not the names in their bounds)."""
+    inner = generics.strip()
+    if not (inner.startswith("<") and inner.endswith(">")):
+        return set()
+    names = set()
+    for part in _top_level_split(inner[1:-1]):
+        found = re.match(r"\s*(?:const\s+)?([A-Za-z_]\w*)", part)
+        if found is not None:
+            names.add(found.group(1))
+    return names
+
+
 # What a type derefs to where that is a generic parameter of its impl (rustls's
 # `impl<T> Deref for Retrieved<T> { type Target = T; }`): any type, as for `.name`.
 DEREF_TO_ANY = "?"
@@ -131,8 +204,8 @@ def _derefs_of(crate: str, items: list[Item]) -> dict[tuple[str, str], str]:
     `Target` and each type alias, (crate, T's simple name) -> the simple name of what it
     names, DEREF_TO_ANY for its impl's generic parameter."""
     made: dict[tuple[str, str], str] = {}
-    generics = {item.key: {found.group(1) for found in _GENERIC_PARAMETER.finditer(
-        item.generics)} for item in items if item.kind == "impl" and item.generics}
+    generics = {item.key: _generic_names(item.generics) for item in items
+                if item.kind == "impl" and item.generics}
     for item in items:
         if item.kind == "type_alias":
             target = _deref_target(item.signature)
@@ -145,6 +218,14 @@ def _derefs_of(crate: str, items: list[Item]) -> dict[tuple[str, str], str]:
                 made[(crate, item.self_type)] = DEREF_TO_ANY \
                     if target in generics.get(item.parent, ()) else target
     return made
+
+
+def _top_module(head: str) -> str:
+    """The top-level module of a symbol's head (`.|crate::a::b` -> `.|crate::a`), "" for
+    the crate's root."""
+    crate, _, path = head.rpartition("|")
+    parts = path.split("::", 2)
+    return f"{crate}|crate::{parts[1]}" if len(parts) > 1 and parts[0] == "crate" else ""
 
 
 def _owner_name(method_sid: str) -> str:
@@ -373,6 +454,15 @@ class SymbolTable:
     # `type ClientContext<'a> = Context<'a, …>` has Context's `receive_plaintext`).
     deref_targets: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
     file_derefs: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # their keys
+    # A struct's named fields: (crate, its simple name) -> path -> field -> the path of the
+    # field's type (_field_types): `self.io.flush()` calls the field's type's method.
+    struct_fields: dict[tuple[str, str], dict[str, dict[str, str]]] = field(
+        default_factory=dict)
+    file_structs: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    # A struct definition's digest -> its fields (most versions of a file leave its structs
+    # as they were). Not saved with the state.
+    fields_by_digest: dict[str, dict[str, str]] = field(
+        default_factory=dict, compare=False, repr=False)
     # path -> its items' symbols as the parser gives them (inside the file): compared first,
     # since most edits change bodies, not the set of symbols
     file_item_symbols: dict[str, list[str]] = field(default_factory=dict)
@@ -395,6 +485,9 @@ class SymbolTable:
     # ".|crate::a::Foo") -> how many do: `a::Foo` from a module that declares `mod a;`
     # names that module, whatever else of the crate is called `a`. Rebuilt from `owners`.
     module_heads: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+    # The id of each top-level module some defined symbol lies in or below ("crate|crate::a"
+    # for ".|crate::a::b::Foo") -> how many do. Rebuilt from `owners`.
+    top_modules: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     def __getstate__(self) -> dict[str, object]:
         return {k: v for k, v in self.__dict__.items() if k not in _NOT_SAVED}
@@ -407,7 +500,7 @@ class SymbolTable:
         for name in ("macro_owners", "file_macros", "reexports", "file_reexports",
                      "crate_folders", "earlier_defs", "value_owners", "file_values",
                      "enum_owners", "file_enums", "enum_variants", "method_kinds",
-                     "deref_targets", "file_derefs"):
+                     "deref_targets", "file_derefs", "struct_fields", "file_structs"):
             self.__dict__.setdefault(name, {})
         self.__dict__.setdefault("private", set())
         self.__dict__.setdefault("root_mods", {})
@@ -417,6 +510,8 @@ class SymbolTable:
         self.__dict__["path_ids"] = {}
         self.__dict__["glob_prefixes"] = defaultdict(set)
         self.__dict__["module_heads"] = {}
+        self.__dict__["top_modules"] = {}
+        self.__dict__["fields_by_digest"] = {}
         for sid in self.owners:
             self._index_prefix(sid)
 
@@ -424,6 +519,9 @@ class SymbolTable:
         head, _, last = sid.rpartition("::")
         self.glob_prefixes[last].add(head)
         self.module_heads[head] = self.module_heads.get(head, 0) + 1
+        top = _top_module(head)
+        if top:
+            self.top_modules[top] = self.top_modules.get(top, 0) + 1
 
     def _unindex_prefix(self, sid: str) -> None:
         head, _, last = sid.rpartition("::")
@@ -433,6 +531,9 @@ class SymbolTable:
             if not bucket:
                 del self.glob_prefixes[last]
         _release_one(self.module_heads, head)
+        top = _top_module(head)
+        if top:
+            _release_one(self.top_modules, top)
 
     def define_file(self, path: str, loc: ModuleLocation, items: list[Item],
                     uses: list[UsePath] | None = None, roots: CrateRoots | None = None,
@@ -461,6 +562,8 @@ class SymbolTable:
                         self.generation += 1
                     self.enum_variants[enum] = (digest, variants)
         self._set_derefs(path, _derefs_of(loc.crate, items))
+        if source is not None:
+            self._set_fields(path, self._fields_of(loc.crate, items, source))
         self._set_path_mods(path, [
             ((loc.crate, declared), (named.crate, named.module)) for declared, named in
             path_mod_locations(path, loc, path_mod_declarations(items), roots)])
@@ -588,6 +691,55 @@ class SymbolTable:
             self.file_macros[path] = macros
         else:
             self.file_macros.pop(path, None)
+
+    def _fields_of(self, crate: str, items: list[Item], source: bytes
+                   ) -> dict[tuple[str, str], dict[str, str]]:
+        """struct_fields' entries of a file's structs (top-level or in inline modules)."""
+        made: dict[tuple[str, str], dict[str, str]] = {}
+        memo = self.fields_by_digest
+        for item in items:
+            if item.kind != "struct" or item.parent:
+                continue
+            fields = memo.get(item.digest)
+            if fields is None:
+                if len(memo) >= _FIELDS_MEMO:
+                    memo.clear()
+                # A field of a generic parameter's type holds any type: left out, so a
+                # call on it is as `.name` (hyper's `MessageHead<S>`'s `subject`).
+                generic = _generic_names(item.generics)
+                fields = memo[item.digest] = {
+                    name: written for name, written in _field_types(
+                        source[item.start_byte:item.end_byte].decode("utf-8", "replace")
+                    ).items() if written not in generic}
+            if fields:
+                made[(crate, item.name)] = fields
+        return made
+
+    def _set_fields(self, path: str, made: dict[tuple[str, str], dict[str, str]]) -> None:
+        """Replace the struct fields `path` defines (struct_fields) with `made`."""
+        before = self.file_structs.get(path, [])
+        if before == list(made) and all(
+                self.struct_fields[key].get(path) == fields for key, fields in made.items()):
+            return
+        self.generation += 1
+        for key in before:
+            defined = self.struct_fields.get(key, {})
+            defined.pop(path, None)
+            if not defined:
+                self.struct_fields.pop(key, None)
+        for key, fields in made.items():
+            self.struct_fields.setdefault(key, {})[path] = fields
+        if made:
+            self.file_structs[path] = list(made)
+        else:
+            self.file_structs.pop(path, None)
+
+    def _field_type(self, crate: str, owner: str, name: str) -> str:
+        """The path of the type of field `name` of the crate's struct `owner`, as written,
+        where every definition of a struct so named agrees; "" for none."""
+        types = {fields.get(name, "") for fields in
+                 self.struct_fields.get((crate, owner), {}).values()}
+        return types.pop() if len(types) == 1 else ""
 
     def _set_derefs(self, path: str, made: dict[tuple[str, str], str]) -> None:
         """Replace the Deref targets `path` declares (deref_targets) with `made`."""
@@ -958,49 +1110,107 @@ class SymbolTable:
     def _typed_method(self, written: str, name: str, item: Item, loc: ModuleLocation,
                       imports: Imports) -> str | None:
         """What `x.name()` binds where `x` was declared with the type `written` (`Self`
-        for `self`; rust_items._receiver_type): that type's method so named (its inherent
-        one or its impl of a trait, in whatever module the impl block is), else the crate's
-        one trait declaration so named (a default method, a blanket impl, a generic's
-        bound), else nothing: never another type's method (rustls's `registry.register(…)`
-        on a `mio::Registry` had bound its own `Connection::register`)."""
+        for `self`, `Type.field` for a field of one; rust_items._receiver_type): that
+        type's method so named (its inherent one or its impl of a trait, in whatever module
+        the impl block is), else a trait's declaration so named (a default method, a
+        blanket impl, a generic's bound), else nothing: never another type's method
+        (rustls's `registry.register(…)` on a `mio::Registry` had bound its own
+        `Connection::register`)."""
         crate = loc.crate
         module = loc.join(item.module)
-        if written == "Self":
+        from_field = "." in written
+        if from_field:  # a field of a receiver: `Self.io`, `Page.meta`
+            owner, _, field_name = written.partition(".")
+            owner = item.self_type if owner == "Self" else owner.rpartition("::")[2]
+            written = self._field_type(crate, owner, field_name) if owner else ""
+            if not written:  # a field of no struct known here: as `.name`
+                return self._any_receivers_method(name, item, crate, module, imports)
+        own_block = written == "Self"
+        if own_block:
             if not item.self_type:
                 return None
             written = item.self_type
+        if written.startswith(("Self::", "<")):  # an associated type: any type
+            return self._any_receivers_method(name, item, crate, module, imports)
         simple = written.rpartition("::")[2]
         if "::" in written:
             found = self.resolve(written, item, loc, imports)
             own_type = found if found is not None and found.endswith(f"::{simple}") else None
         else:
             own_type = self._simple(written, crate, module, imports, types=True)
-        bucket = self.by_method.get((crate, name), ())
+        # A name that is no type of the crate names another crate's (imported, a path,
+        # std's, a primitive) or a generic parameter, to which the crate adds no inherent
+        # method (hyper's `tokio::io::ReadBuf` had bound its own `ReadBuf::filled`): but an
+        # impl block's own type, a field's type written where the struct is, which this
+        # file need not import, and a path that ends as one of the crate's does (written
+        # from elsewhere: rustls's field `transcript: hash_hs::HandshakeHash`, hyper's 2015
+        # `::header::Formatter`).
+        if own_type is not None or own_block:
+            foreign = False
+        elif "::" in written:
+            foreign = not self._ends_as_defined(crate, written.lstrip(":"))
+        elif simple in PRELUDE_NAMES:
+            foreign = True
+        elif simple in imports.aliases:
+            foreign = self._imported_from_elsewhere(simple, crate, imports)
+        else:
+            foreign = not from_field
+        kinds = self.method_kinds
+        # A workspace sibling's type (`use library::Page;`) has its crate's methods.
+        home = own_type.partition("|")[0] if own_type is not None else crate
+        bucket = self.by_method.get((home, name), ())
         # A method's id is its block's module, its type's simple name, its own name; a type
         # imported under another name (`as`) is found by its own path.
-        owned = [sid for sid in bucket if self._method_seen_from(sid, crate, module) and (
-            _owner_name(sid) == simple or sid.rpartition("::")[0] == own_type)]
+        owned = [sid for sid in bucket if self._method_seen_from(sid, home, module) and (
+            _owner_name(sid) == simple or sid.rpartition("::")[0] == own_type)
+            and not (foreign and kinds.get(sid) == "inherent")]
         if len(owned) > 1 and own_type is not None:
             owned = [sid for sid in owned if sid.rpartition("::")[0] == own_type] or owned
         # What the type lacks, the type it derefs to (or aliases) may have (two steps).
         seen = {simple}
-        while not owned and len(seen) < 3:
-            targets = set(self.deref_targets.get((crate, simple), {}).values())
+        while not owned and not foreign and len(seen) < 3:
+            targets = set(self.deref_targets.get((home, simple), {}).values())
             if len(targets) != 1 or (simple := targets.pop()) in seen:
                 break
             if simple == DEREF_TO_ANY:  # a wrapper of any type: the call is as `.name`
                 return self._any_receivers_method(name, item, crate, module, imports)
             seen.add(simple)
             owned = [sid for sid in bucket if _owner_name(sid) == simple
-                     and self._method_seen_from(sid, crate, module)]
+                     and self._method_seen_from(sid, home, module)]
         if owned:
             return owned[0] if len(owned) == 1 else None
         if name in STD_METHOD_NAMES or name in MACRO_METHOD_NAMES:
             return None
-        kinds = self.method_kinds
+        if foreign:
+            # Another crate's type reaches the crate's method only through a trait the
+            # crate implements for it: its declaration, where it is the crate's only
+            # method so named, impls of it apart (tracing-subscriber's `metadata.level()`,
+            # on tracing-core's Metadata, had bound its private `Match::level` beside
+            # `Span::level`).
+            found = self._unique_method(crate, name, module)
+            return found if found is not None and kinds.get(found) == "decl" else None
         declared = [sid for sid in bucket if kinds.get(sid) == "decl"
                     and self._method_seen_from(sid, crate, module)]
         return declared[0] if len(declared) == 1 else None
+
+    def _imported_from_elsewhere(self, name: str, crate: str, imports: Imports) -> bool:
+        """Whether the file's `use` of `name` starts at another crate: not at `crate`,
+        `self` or `super`, nor (2015) at one of the crate's top-level modules (hyper's
+        `use proto::Conn;`, a re-export the look-up had not followed)."""
+        for path in imports.aliases.get(name, ()):
+            if path.startswith("@"):  # the use path as written (symbols.use_targets)
+                head = path[1:].partition("::")[0]
+                return symbol_id(crate, f"crate::{head}") not in self.top_modules
+        return False
+
+    def _ends_as_defined(self, crate: str, path: str) -> bool:
+        """Whether a symbol of the crate has an id that ends in `path` (`hash_hs::
+        HandshakeHash`: `rustls|crate::hash_hs::HandshakeHash`)."""
+        head, _, last = path.rpartition("::")
+        ends = (f"{crate}|{head}", f"{crate}|crate::{head}")
+        return any(found in ends or (found.startswith(f"{crate}|")
+                                     and found.endswith(f"::{head}"))
+                   for found in self.glob_prefixes.get(last, ()))
 
     def _exact_prefix(self, crate: str, absolute: str) -> str | None:
         """The longest prefix of an absolute path that is a symbol (`Token::Ident` -> `Token`);

@@ -1489,3 +1489,23 @@ def test_a_generated_files_next_versions_without_its_marker_stay_skipped(
     rows = read_samples(out).to_pylist()
     assert not [r for r in rows if "WM_CODE_" in r["target"]]
     assert manifest(out)["skips"]["generated_like_previous"] == 1
+
+
+def test_a_method_calls_binding_is_not_shared_between_callers_of_other_types(
+        tmp_path: Path) -> None:
+    """A method call's binding depends on the caller's own type (the crate-wide rule binds
+    a method of the caller's type where a workspace sibling has one so named too): the
+    resolutions memoised per file were shared by a method and a free function, the first
+    one's winning (found by a review of 0.1.64)."""
+    built = make_repo(tmp_path / "repo", [Commit("all", write={
+        "library/src/lib.rs": "pub struct Library;\nimpl Library { pub fn populate(&self) {} }\n",
+        "site/src/lib.rs": ("use library::Library;\npub struct Site;\nimpl Site {\n"
+                            "    pub fn populate(&self) {}\n"
+                            "    pub fn build(&self) { make().populate() }\n}\n"
+                            "pub fn run() { make().populate() }\n"),
+    })])
+    out = tmp_path / "out"
+    assert main(["--repo", str(built.path), "--out", str(out), "--quiet", "--no-samples"]) == 0
+    resolved = {r["key"]: r["resolved"] for r in item_rows(out) if r["path"] == "site/src/lib.rs"}
+    assert resolved["method:impl Site::build"] == ["site|crate::Site::populate"]
+    assert resolved["function:run"] == []

@@ -890,7 +890,8 @@ def test_a_method_calls_receiver_type_is_the_one_its_name_was_declared_with() ->
     `self.name()` reads `Self.name`. A name bound since without a type (`let`, a pattern, a
     closure's parameter), a type that names no type (a tuple, a slice) or a name the function
     never bound reads `.name`; a `let` binds from its end (`let node = node.root();` calls
-    the earlier `node`'s `root`)."""
+    the earlier `node`'s `root`). A call on a field of such a name reads `Type.field.name`
+    (`self.io.flush()`: `Self.io.flush`)."""
     src = b"""
 struct Site;
 impl Site {
@@ -904,6 +905,9 @@ impl Site {
         bytes.decode();
         out.flush_all();
         r.read_all();
+        self.io.flush();
+        page.meta.title();
+        self.cfg.inner.deep();
         if let Some(page) = next() { page.render(); }
         let f = |reg| reg.register();
         let node: Arc<Tree> = tree();
@@ -919,6 +923,31 @@ fn other() { page.render(); }
     assert items["build"].references == (
         "Page", "T", "mio::Registry", "Rc", "Node", "Write", "Read", "Self.render",
         "Page.render", "mio::Registry.register", "Node.children", ".first", ".decode",
-        "Write.flush_all", "Read.read_all", "next", ".render", ".register", "Arc", "Tree",
+        "Write.flush_all", "Read.read_all", "Self.io.flush", "Page.meta.title", ".deep",
+        "next", ".render", ".register", "Arc", "Tree",
         "tree", "Tree.children", "Tree.root", ".children")
     assert items["other"].references == (".render",)
+
+
+def test_a_binding_reaches_only_calls_inside_its_own_function_closure_or_signature() -> None:
+    """A closure's, a nested function's or a function pointer type's parameter leaves a
+    later call on the outer name as it was, and `self` inside a function nested in another
+    (a local impl block's) is not the item's `Self` (found by a review of 0.1.64)."""
+    src = b"""
+struct Foo;
+impl Foo {
+    fn m(&self) { struct L; impl L { fn a(&self) { self.b() } } self.c(); }
+}
+fn a(page: &Page) { let g = |page: &Other| page.render(); page.render(); }
+fn b(page: &Page) { fn helper(page: Other) {} page.render(); }
+fn c(page: &Page, cb: fn(page: Other)) { page.render(); }
+fn e(page: &Page) { let g = |q| { let page: Other = q; page.go() }; page.render(); }
+"""
+    parsed, _ = parse_rust(src)
+    refs = {item.name: item.references for item in parsed.items if item.kind in (
+        "function", "method")}
+    assert refs["m"] == ("L", ".b", "Self.c")
+    assert refs["a"] == ("Page", "Other", "Other.render", "Page.render")
+    assert refs["b"] == ("Page", "Other", "Page.render")
+    assert refs["c"] == ("Page", "Other", "Page.render")
+    assert refs["e"] == ("Page", "Other", "Other.go", "Page.render")

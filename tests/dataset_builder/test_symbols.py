@@ -648,6 +648,11 @@ def test_a_method_call_that_a_workspace_sibling_imported_from_also_has_is_unboun
     })
     world.table.crate_folders.update({"library": "library", "site": "site", "other": "other"})
     assert world.resolve("site/src/lib.rs", "function:run", ".populate") is None
+    # Declared with the sibling's type, the call binds its method there.
+    world.add("site/src/run.rs", "use library::Library;\n"
+              "pub fn typed(l: &Library) { l.populate() }\n")
+    assert world.resolve("site/src/run.rs", "function:typed", "Library.populate") == \
+        "library|crate::Library::populate"
     assert world.resolve("site/src/lib.rs", "method:impl Site::build", "Self.populate") == \
         "site|crate::Site::populate"
     # A file that imports from no sibling with such a method binds its crate's one.
@@ -772,8 +777,12 @@ def test_a_method_call_on_a_receiver_declared_with_a_type_binds_that_types_metho
     world = World({
         "src/lib.rs": "mod page;\nmod site;\nmod render;\nmod common;\nmod conn;\n",
         "src/page.rs": "pub struct Page;\nimpl Page { pub fn render(&self) -> u8 { 0 } }\n",
-        "src/site.rs": ("use tera::Tera;\nuse crate::page::Page as Doc;\npub struct Site;\n"
+        "src/site.rs": ("use tera::Tera;\nuse crate::page::Page as Doc;\n"
+                        "pub struct Site<S> {\n    /// The page, first\n    pub page: Rc<Doc>,\n"
+                        "    tera: tera::Tera,\n    any: S,\n}\n"
                         "impl Site {\n    pub fn render(&self) -> u8 { 1 }\n"
+                        "    fn fields(&self) { self.page.render(); self.tera.render(); "
+                        "self.other.render(); self.any.extra(); }\n"
                         "    pub fn build(&self, tera: &Tera, page: &Doc, reg: &mio::Registry,"
                         " list: Vec<u8>) {\n"
                         "        self.render();\n        tera.render();\n        page.render();\n"
@@ -806,6 +815,14 @@ def test_a_method_call_on_a_receiver_declared_with_a_type_binds_that_types_metho
     assert resolve("src/site.rs", build, "mio::Registry.render") is None
     assert resolve("src/site.rs", build, "Vec.render") is None
     assert resolve("src/site.rs", build, ".render") is None  # Page's or Site's: unbound
+    # A field's declared type: the struct's definition says (`page: Rc<Doc>`); a field
+    # it does not declare is as `.name`.
+    fields = "method:impl Site::fields"
+    assert resolve("src/site.rs", fields, "Self.page.render") == ".|crate::page::Page::render"
+    assert resolve("src/site.rs", fields, "Self.tera.render") is None
+    assert resolve("src/site.rs", fields, "Self.other.render") is None  # two `render`s
+    # A field of a generic parameter's type holds any type: as `.name`.
+    assert resolve("src/site.rs", fields, "Self.any.extra") == ".|crate::render::Page::extra"
     assert resolve("src/site.rs", build, ".wrap") == ".|crate::render::Wrap::wrap"
     assert resolve("src/site.rs", build, "String.wrap") == ".|crate::render::Wrap::wrap"
     # Box<Page> is a Page; an impl block in another module is the type's too.
@@ -828,3 +845,82 @@ def test_a_method_call_on_a_receiver_declared_with_a_type_binds_that_types_metho
     world.add("src/conn.rs", "use crate::common::CommonState;\npub struct Conn;\n"
               "fn other(c: &Conn) { c.send_alert() }\n")
     assert resolve("src/conn.rs", "function:other", "Conn.send_alert") is None
+
+
+def test_a_typed_receiver_of_another_crates_type_binds_no_inherent_method() -> None:
+    """A type the crate does not define (imported, written as a path, std's, a generic)
+    has no inherent method of the crate's, whatever type of the crate shares its name
+    (hyper's `tokio::io::ReadBuf` had bound its own `ReadBuf::filled`); an impl of the
+    crate's trait for it is its own. Its trait declaration binds only where it is the
+    crate's one method so named (tracing-subscriber's `metadata.level()` on tracing-core's
+    Metadata had bound `Match::level` beside `Span::level`). Found by a review of 0.1.64."""
+    world = World({
+        "src/lib.rs": "mod value;\nmod user;\nmod lvl;\n",
+        "src/value.rs": ("pub struct Value;\nimpl Value {\n"
+                         "    pub fn get(&self, k: u8) -> u8 { k }\n"
+                         "    pub fn pointer(&self) -> u8 { 0 }\n}\n"
+                         "pub trait ResourcePath { fn path(&self) -> u8; }\n"
+                         "impl ResourcePath for http::Uri { fn path(&self) -> u8 { 1 } }\n"),
+        "src/user.rs": ("use serde_json::Value;\n"
+                        "fn f(v: &Value, u: http::Uri) { v.get(1); v.pointer(); u.path(); }\n"
+                        "fn g(v: &serde_json::Value) { v.pointer(); }\n"
+                        "fn h<T>(t: T) { t.pointer(); }\n"),
+        "src/lvl.rs": ("pub(crate) trait Match { fn level(&self) -> u8; }\n"
+                       "pub trait Instrument { fn instrument(&self) -> u8 { 0 } }\n"
+                       "struct Span;\nimpl Span { fn level(&self) -> u8 { 1 } }\n"
+                       "fn enabled(m: &tracing_core::Metadata<'_>, f: FutureObj) {\n"
+                       "    m.level();\n    f.instrument();\n}\n"),
+    })
+    resolve = world.resolve
+    assert resolve("src/user.rs", "function:f", "Value.get") is None
+    assert resolve("src/user.rs", "function:f", "Value.pointer") is None
+    assert resolve("src/user.rs", "function:g", "serde_json::Value.pointer") is None
+    assert resolve("src/user.rs", "function:h", "T.pointer") is None
+    assert resolve("src/user.rs", "function:f", "http::Uri.path") == \
+        ".|crate::value::Uri::path"
+    assert resolve("src/lvl.rs", "function:enabled", "tracing_core::Metadata.level") is None
+    assert resolve("src/lvl.rs", "function:enabled", "FutureObj.instrument") == \
+        ".|crate::lvl::Instrument::instrument"
+    # A path that ends as one of the crate's is the crate's type, written from elsewhere
+    # (a field's `value::Value`, 2015's `::value::Value`); an associated type is any type.
+    world.add("src/hold.rs", ("pub struct Holder {\n    inner: value::Value,\n}\n"
+                              "impl Holder {\n    fn f(&self, v: &::value::Value) {\n"
+                              "        self.inner.pointer();\n        v.pointer();\n    }\n"
+                              "    fn g(&self, r: Self::Item) { r.pointer(); }\n}\n"))
+    assert resolve("src/hold.rs", "method:impl Holder::f", "Self.inner.pointer") == \
+        ".|crate::value::Value::pointer"
+    assert resolve("src/hold.rs", "method:impl Holder::f", "::value::Value.pointer") == \
+        ".|crate::value::Value::pointer"
+    assert resolve("src/hold.rs", "method:impl Holder::g", "Self::Item.pointer") == \
+        ".|crate::value::Value::pointer"
+
+
+def test_a_deref_to_a_type_named_in_the_impls_bounds_is_that_type() -> None:
+    """Only the impl's own parameters make a Deref target any type: `Vec` in `impl<T:
+    Into<Vec<u8>>>` is a bound's (found by a review of 0.1.64)."""
+    world = World({
+        "src/lib.rs": ("pub struct Vec;\nimpl Vec { pub fn grow(&self) {} }\n"
+                       "pub struct Other;\nimpl Other { pub fn grow(&self) {} }\n"
+                       "pub struct W<T> { v: Vec, t: T }\n"
+                       "impl<T: Into<Vec>> std::ops::Deref for W<T> {\n"
+                       "    type Target = Vec;\n    fn deref(&self) -> &Vec { &self.v }\n}\n"
+                       "fn f(w: W<u8>) { w.grow() }\n"),
+    })
+    assert world.resolve("src/lib.rs", "function:f", "W.grow") == ".|crate::Vec::grow"
+
+
+def test_a_typed_receiver_imported_from_the_crates_own_module_is_the_crates_type() -> None:
+    """A name the file imports from one of the crate's modules is the crate's type even
+    where the look-up does not find it there (hyper's 2015 `use proto::Conn;`, a
+    re-export: `self.conn.is_write_closed()` had lost its binding); one imported from
+    another crate is not."""
+    world = World({
+        "src/lib.rs": "mod proto;\nmod dispatch;\nmod net;\n",
+        "src/proto/mod.rs": "pub mod h1;\n",
+        "src/proto/h1.rs": "pub struct Conn;\nimpl Conn { pub fn ready(&self) {} }\n",
+        "src/dispatch.rs": "use proto::Conn;\nfn f(c: &Conn) { c.ready() }\n",
+        "src/net.rs": "use tokio::net::Conn;\nfn g(c: &Conn) { c.ready() }\n",
+    })
+    assert world.resolve("src/dispatch.rs", "function:f", "Conn.ready") == \
+        ".|crate::proto::h1::Conn::ready"
+    assert world.resolve("src/net.rs", "function:g", "Conn.ready") is None
