@@ -419,25 +419,27 @@ class _Extents:
         extents = sorted((n.start_byte, n.end_byte) for n in nodes)
         self.starts = [start for start, _ in extents]
         self.ends = [end for _, end in extents]
-        self._nested: list[bool] = []
-        open_ends: list[int] = []  # the ends of the extents around the one at hand
-        for start, end in extents:
-            while open_ends and open_ends[-1] <= start:
-                open_ends.pop()
-            self._nested.append(bool(open_ends))
-            open_ends.append(end)
+        # Each one's parent: the innermost around it (-1 for none).
+        self.parents: list[int] = []
+        around: list[int] = []  # the extents around the one at hand, innermost last
+        for k, (start, _) in enumerate(extents):
+            while around and self.ends[around[-1]] <= start:
+                around.pop()
+            self.parents.append(around[-1] if around else -1)
+            around.append(k)
 
     def innermost(self, position: int) -> int:
         """The index of the innermost extent around `position`, -1 for none: the latest to
         start before it that has not ended (they nest)."""
         k = bisect.bisect_right(self.starts, position) - 1
+        # One that ended before the position: what holds the position holds it too.
         while k >= 0 and self.ends[k] <= position:
-            k -= 1
+            k = self.parents[k]
         return k
 
     def nested(self, k: int) -> bool:
         """Whether extent k lies inside another."""
-        return self._nested[k]
+        return self.parents[k] >= 0
 
 
 class _Receivers:

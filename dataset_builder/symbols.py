@@ -59,6 +59,11 @@ PRELUDE_NAMES = frozenset({
     "ExactSizeIterator", "Option", "Some", "None", "Result", "Ok", "Err", "String",
     "ToString", "Vec", "TryFrom", "TryInto", "FromIterator", "Debug", "Hash"})
 
+# Types a method call may be made on that no crate defines.
+_PRIMITIVES = frozenset({
+    "bool", "char", "str", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32",
+    "i64", "i128", "isize", "f32", "f64"})
+
 _VALUE_KINDS = frozenset({"function", "const", "static"})
 # Modules of tests by the names `#[cfg(test)] mod tests;` is given: what they define is not
 # compiled with the rest of the crate.
@@ -122,7 +127,7 @@ def _deref_target(signature: str) -> str:
 
 _FIELDS_MEMO = 100_000  # struct definitions whose fields SymbolTable keeps by digest
 _NOISE = re.compile(r'//[^\n]*|/\*.*?\*/|"(?:\\.|[^"\\])*"|#!?\[[^\]]*\]', re.S)
-_FIELD = re.compile(r"\s*(?:pub\s*(?:\([^)]*\))?\s*)?(?:r#)?([A-Za-z_]\w*)\s*:(?!:)\s*(.+)",
+_FIELD = re.compile(r"\s*(?:pub\b\s*(?:\([^)]*\))?\s*)?(?:r#)?([A-Za-z_]\w*)\s*:(?!:)\s*(.+)",
                     re.S)
 _SEEN_THROUGH = frozenset({"Box", "Rc", "Arc"})
 
@@ -167,8 +172,10 @@ def _field_types(text: str) -> dict[str, str]:
     for a tuple or unit struct."""
     text = _NOISE.sub(" ", text)
     open_at, close_at = text.find("{"), text.rfind("}")
-    if open_at < 0 or close_at < open_at or "(" in text[:open_at].split("where")[0].split(
-            "<")[0]:
+    # A tuple struct's `(` comes before any `{` (a `pub(crate)` before `struct` is no
+    # tuple: rustls's were 143 of its 414 structs).
+    header = text[:open_at].partition("struct")[2] if open_at >= 0 else ""
+    if open_at < 0 or close_at < open_at or "(" in header.split("where")[0].split("<")[0]:
         return {}
     fields: dict[str, str] = {}
     for part in _top_level_split(text[open_at + 1:close_at]):
@@ -822,6 +829,7 @@ class SymbolTable:
         self._define_counted(path, [], self.enum_owners, self.file_enums)
         self._set_reexports(path, {})
         self._set_derefs(path, {})
+        self._set_fields(path, {})
         self.file_item_symbols.pop(path, None)
         self.path_ids.pop(path, None)
         dropped = self.file_symbols.pop(path, ())
@@ -1121,83 +1129,111 @@ class SymbolTable:
         from_field = "." in written
         if from_field:  # a field of a receiver: `Self.io`, `Page.meta`
             owner, _, field_name = written.partition(".")
+            if owner != "Self" and self._kind_of_type(owner, item, loc, imports,
+                                                      False)[1] != "crate":
+                # Another crate's type, or a generic: its fields are not the crate's
+                # same-named struct's.
+                return self._any_receivers_method(name, item, crate, module, imports)
             owner = item.self_type if owner == "Self" else owner.rpartition("::")[2]
             written = self._field_type(crate, owner, field_name) if owner else ""
             if not written:  # a field of no struct known here: as `.name`
                 return self._any_receivers_method(name, item, crate, module, imports)
-        own_block = written == "Self"
-        if own_block:
+            if written == "Self":  # `next: Box<Self>`: the struct's own type
+                written = owner
+        if written == "Self":
             if not item.self_type:
                 return None
             written = item.self_type
-        if written.startswith(("Self::", "<")):  # an associated type: any type
+            own_type, kind = self._simple(written, crate, module, imports, types=True), "crate"
+        elif written.startswith(("Self::", "<")):  # an associated type: any type
             return self._any_receivers_method(name, item, crate, module, imports)
+        else:
+            own_type, kind = self._kind_of_type(written, item, loc, imports, from_field)
         simple = written.rpartition("::")[2]
-        if "::" in written:
-            found = self.resolve(written, item, loc, imports)
-            own_type = found if found is not None and found.endswith(f"::{simple}") else None
-        else:
-            own_type = self._simple(written, crate, module, imports, types=True)
-        # A name that is no type of the crate names another crate's (imported, a path,
-        # std's, a primitive) or a generic parameter, to which the crate adds no inherent
-        # method (hyper's `tokio::io::ReadBuf` had bound its own `ReadBuf::filled`): but an
-        # impl block's own type, a field's type written where the struct is, which this
-        # file need not import, and a path that ends as one of the crate's does (written
-        # from elsewhere: rustls's field `transcript: hash_hs::HandshakeHash`, hyper's 2015
-        # `::header::Formatter`).
-        if own_type is not None or own_block:
-            foreign = False
-        elif "::" in written:
-            foreign = not self._ends_as_defined(crate, written.lstrip(":"))
-        elif simple in PRELUDE_NAMES:
-            foreign = True
-        elif simple in imports.aliases:
-            foreign = self._imported_from_elsewhere(simple, crate, imports)
-        else:
-            foreign = not from_field
+        # Another crate's type (imported, a path, std's, a primitive) or a generic
+        # parameter has no inherent method of the crate's, whatever type of the crate
+        # shares its name (hyper's `tokio::io::ReadBuf` had bound its own
+        # `ReadBuf::filled`).
+        inherent = kind == "crate"
         kinds = self.method_kinds
-        # A workspace sibling's type (`use library::Page;`) has its crate's methods.
-        home = own_type.partition("|")[0] if own_type is not None else crate
-        bucket = self.by_method.get((home, name), ())
+        # A workspace sibling's type (`use library::Page;`) has its crate's methods, and
+        # the impls of this crate's traits for it this crate's.
+        home = own_type.rpartition("|")[0] if own_type is not None else crate
+        bucket = [*self.by_method.get((home, name), ()),
+                  *(self.by_method.get((crate, name), ()) if home != crate else ())]
+
+        def seen(sid: str) -> bool:
+            return self._method_seen_from(sid, sid.rpartition("|")[0], module)
+
         # A method's id is its block's module, its type's simple name, its own name; a type
         # imported under another name (`as`) is found by its own path.
-        owned = [sid for sid in bucket if self._method_seen_from(sid, home, module) and (
+        owned = [sid for sid in bucket if seen(sid) and (
             _owner_name(sid) == simple or sid.rpartition("::")[0] == own_type)
-            and not (foreign and kinds.get(sid) == "inherent")]
+            and (inherent or kinds.get(sid) != "inherent")]
         if len(owned) > 1 and own_type is not None:
             owned = [sid for sid in owned if sid.rpartition("::")[0] == own_type] or owned
         # What the type lacks, the type it derefs to (or aliases) may have (two steps).
-        seen = {simple}
-        while not owned and not foreign and len(seen) < 3:
+        visited = {simple}
+        while not owned and inherent and len(visited) < 3:
             targets = set(self.deref_targets.get((home, simple), {}).values())
-            if len(targets) != 1 or (simple := targets.pop()) in seen:
+            if len(targets) != 1 or (simple := targets.pop()) in visited:
                 break
             if simple == DEREF_TO_ANY:  # a wrapper of any type: the call is as `.name`
                 return self._any_receivers_method(name, item, crate, module, imports)
-            seen.add(simple)
-            owned = [sid for sid in bucket if _owner_name(sid) == simple
-                     and self._method_seen_from(sid, home, module)]
+            visited.add(simple)
+            owned = [sid for sid in bucket if _owner_name(sid) == simple and seen(sid)]
         if owned:
             return owned[0] if len(owned) == 1 else None
         if name in STD_METHOD_NAMES or name in MACRO_METHOD_NAMES:
             return None
-        if foreign:
+        if kind == "foreign":
             # Another crate's type reaches the crate's method only through a trait the
             # crate implements for it: its declaration, where it is the crate's only
             # method so named, impls of it apart (tracing-subscriber's `metadata.level()`,
-            # on tracing-core's Metadata, had bound its private `Match::level` beside
-            # `Span::level`).
+            # on tracing-core's Metadata, had bound `Match::level` beside `Span::level`).
             found = self._unique_method(crate, name, module)
             return found if found is not None and kinds.get(found) == "decl" else None
-        declared = [sid for sid in bucket if kinds.get(sid) == "decl"
-                    and self._method_seen_from(sid, crate, module)]
+        # The crate's type, or a generic parameter (image's `image: &I`, `I: View`): the
+        # one trait declaration so named.
+        declared = [sid for sid in bucket if kinds.get(sid) == "decl" and seen(sid)]
         return declared[0] if len(declared) == 1 else None
+
+    def _kind_of_type(self, written: str, item: Item, loc: ModuleLocation, imports: Imports,
+                      from_field: bool) -> tuple[str | None, str]:
+        """(the symbol of a receiver's declared type where it resolves, and whether it is
+        the "crate"'s type, "foreign" (another crate's, std's, a primitive) or a "generic"
+        parameter). A field's type, written where the struct is, which this file need not
+        import, and a path that ends as one of the crate's does (written from elsewhere:
+        rustls's `transcript: hash_hs::HandshakeHash`, hyper's 2015 `::header::Formatter`)
+        are the crate's; a name neither resolved nor imported, a generic parameter."""
+        crate = loc.crate
+        simple = written.rpartition("::")[2]
+        if "::" in written:
+            found = self.resolve(written, item, loc, imports)
+            if found is not None and found.endswith(f"::{simple}"):
+                return found, "crate"
+            return None, "crate" if self._ends_as_defined(crate, written.lstrip(":")) \
+                else "foreign"
+        own_type = self._simple(written, crate, loc.join(item.module), imports, types=True)
+        if own_type is not None:
+            return own_type, "crate"
+        if simple in PRELUDE_NAMES or simple in _PRIMITIVES:
+            return None, "foreign"
+        if simple in imports.aliases:
+            return None, "foreign" if self._imported_from_elsewhere(simple, crate, imports) \
+                else "crate"
+        return None, "crate" if from_field else "generic"
 
     def _imported_from_elsewhere(self, name: str, crate: str, imports: Imports) -> bool:
         """Whether the file's `use` of `name` starts at another crate: not at `crate`,
         `self` or `super`, nor (2015) at one of the crate's top-level modules (hyper's
         `use proto::Conn;`, a re-export the look-up had not followed)."""
-        for path in imports.aliases.get(name, ()):
+        paths = imports.aliases.get(name, ())
+        for path in paths:  # the crate's module the use path may name (2015 and 2018)
+            if path.startswith("crate::") and \
+                    symbol_id(crate, path.rpartition("::")[0]) in self.module_heads:
+                return False
+        for path in paths:
             if path.startswith("@"):  # the use path as written (symbols.use_targets)
                 head = path[1:].partition("::")[0]
                 return symbol_id(crate, f"crate::{head}") not in self.top_modules

@@ -924,3 +924,51 @@ def test_a_typed_receiver_imported_from_the_crates_own_module_is_the_crates_type
     assert world.resolve("src/dispatch.rs", "function:f", "Conn.ready") == \
         ".|crate::proto::h1::Conn::ready"
     assert world.resolve("src/net.rs", "function:g", "Conn.ready") is None
+
+
+def test_typed_receivers_found_by_the_second_review() -> None:
+    """Found by a review of 0.1.64's field receivers: a generic parameter binds its bound's
+    declaration beside a same-named inherent method (image: 81 bindings); `pub(crate)`
+    structs and fields named `pub…` have their fields; the caller crate's trait impl on a
+    sibling's type is found; a dropped file's fields go; a relative import of a child
+    module is the crate's; another crate's type's fields are not the crate's same-named
+    struct's; a field typed `Box<Self>` is the struct's own type."""
+    world = World({
+        "src/lib.rs": "mod view;\nmod conn;\nmod crypto;\n",
+        "src/view.rs": ("pub trait View { fn dims(&self) -> u32; }\n"
+                        "pub struct Buf;\nimpl Buf { pub fn dims(&self) -> u32 { 0 } }\n"
+                        "impl View for Buf { fn dims(&self) -> u32 { 0 } }\n"
+                        "pub fn rotate<I: View>(image: &I) -> u32 { image.dims() }\n"),
+        "src/conn.rs": ("pub struct Io;\nimpl Io { pub fn flush_all(&self) {} }\n"
+                        "pub struct Net;\nimpl Net { pub fn flush_all(&self) {} }\n"
+                        "pub(crate) struct Conn {\n    io: Io,\n    pubkey: Net,\n"
+                        "    next: Option<Box<Conn>>,\n    me: Box<Self>,\n}\n"
+                        "impl Conn {\n    pub fn walk(&self) {}\n"
+                        "    fn f(&self, c: &other_crate::Conn) {\n"
+                        "        self.io.flush_all();\n        self.pubkey.flush_all();\n"
+                        "        self.me.walk();\n        c.io.flush_all();\n    }\n}\n"),
+        "src/crypto/mod.rs": "mod kx;\nuse kx::Named;\nfn f(n: &Named) { n.usable() }\n",
+        "src/crypto/kx.rs": "pub struct Named;\nimpl Named { pub fn usable(&self) {} }\n",
+        "library/src/lib.rs": "pub struct Page;\n",
+        "site/src/lib.rs": ("use library::Page;\ntrait Ext { fn extra(&self); fn go(&self); }\n"
+                            "impl Ext for Page {\n    fn extra(&self) {}\n"
+                            "    fn go(&self) { self.extra() }\n}\n"
+                            "fn run(p: &Page) { p.extra() }\n"),
+    })
+    world.table.crate_folders.update({"library": "library", "site": "site"})
+    resolve = world.resolve
+    assert resolve("src/view.rs", "function:rotate", "I.dims") == ".|crate::view::View::dims"
+    f = "method:impl Conn::f"
+    assert resolve("src/conn.rs", f, "Self.io.flush_all") == ".|crate::conn::Io::flush_all"
+    assert resolve("src/conn.rs", f, "Self.pubkey.flush_all") == \
+        ".|crate::conn::Net::flush_all"
+    assert resolve("src/conn.rs", f, "Self.me.walk") == ".|crate::conn::Conn::walk"
+    assert resolve("src/conn.rs", f, "other_crate::Conn.io.flush_all") is None
+    assert resolve("src/crypto/mod.rs", "function:f", "Named.usable") == \
+        ".|crate::crypto::kx::Named::usable"
+    assert resolve("site/src/lib.rs", "method:impl Ext for Page::go", "Self.extra") == \
+        "site|crate::Page::extra"
+    assert resolve("site/src/lib.rs", "function:run", "Page.extra") == "site|crate::Page::extra"
+    # The file gone (renamed, say), its fields go with it.
+    world.table.drop_file("src/conn.rs")
+    assert (".", "Conn") not in world.table.struct_fields
