@@ -19,6 +19,9 @@ from pathlib import Path
 
 from dataset_builder.samples import read_samples
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from resolution_diff import print_gone_and_gained
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -45,10 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for scale in changed:
         print(f"  {scale:6s} dependencies changed {changed[scale]:6,}, "
               f"context changed {context[scale]:6,}")
-    for label, counts in (("gone", gone), ("gained", gained)):
-        print(f"{label}: {sum(counts.values()):,}")
-        for symbol, n in counts.most_common(args.top):
-            print(f"  {n:6d}  {symbol}")
+    print_gone_and_gained(gone, gained, args.top)
     return 0
 
 

@@ -45,11 +45,16 @@ def main(argv: list[str] | None = None) -> int:
     for label, rows in (("old", old), ("new", new)):
         print(f"{label}: {sum(len(r['references'] or ()) for r in rows):,} references, "
               f"{sum(len(r['resolved'] or ()) for r in rows):,} resolutions")
+    print_gone_and_gained(gone, gained, args.top)
+    return 0
+
+
+def print_gone_and_gained(gone: Counter[str], gained: Counter[str], top: int) -> None:
+    """Each count's total, then its `top` most frequent symbols."""
     for label, counts in (("gone", gone), ("gained", gained)):
         print(f"{label}: {sum(counts.values()):,}")
-        for symbol, n in counts.most_common(args.top):
+        for symbol, n in counts.most_common(top):
             print(f"  {n:6d}  {symbol}")
-    return 0
 
 
 if __name__ == "__main__":

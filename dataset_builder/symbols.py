@@ -17,6 +17,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from dataset_builder.modules import (
     CrateRoots,
@@ -724,22 +725,7 @@ class SymbolTable:
 
     def _set_fields(self, path: str, made: dict[tuple[str, str], dict[str, str]]) -> None:
         """Replace the struct fields `path` defines (struct_fields) with `made`."""
-        before = self.file_structs.get(path, [])
-        if before == list(made) and all(
-                self.struct_fields[key].get(path) == fields for key, fields in made.items()):
-            return
-        self.generation += 1
-        for key in before:
-            defined = self.struct_fields.get(key, {})
-            defined.pop(path, None)
-            if not defined:
-                self.struct_fields.pop(key, None)
-        for key, fields in made.items():
-            self.struct_fields.setdefault(key, {})[path] = fields
-        if made:
-            self.file_structs[path] = list(made)
-        else:
-            self.file_structs.pop(path, None)
+        self._set_by_path(path, made, self.struct_fields, self.file_structs)
 
     def _field_type(self, crate: str, owner: str, name: str) -> str:
         """The path of the type of field `name` of the crate's struct `owner`, as written,
@@ -750,22 +736,29 @@ class SymbolTable:
 
     def _set_derefs(self, path: str, made: dict[tuple[str, str], str]) -> None:
         """Replace the Deref targets `path` declares (deref_targets) with `made`."""
-        before = self.file_derefs.get(path, [])
-        if before == list(made) and all(
-                self.deref_targets[key].get(path) == target for key, target in made.items()):
+        self._set_by_path(path, made, self.deref_targets, self.file_derefs)
+
+    def _set_by_path(self, path: str, made: dict[tuple[str, str], Any],
+                     values: dict[tuple[str, str], dict[str, Any]],
+                     keys_of: dict[str, list[tuple[str, str]]]) -> None:
+        """Replace what `path` says of each key (`values`: key -> path -> value, `keys_of`:
+        path -> its keys) with `made`, a new generation where that changes anything."""
+        before = keys_of.get(path, [])
+        if before == list(made) and all(values[key].get(path) == value
+                                        for key, value in made.items()):
             return
         self.generation += 1
         for key in before:
-            targets = self.deref_targets.get(key, {})
-            targets.pop(path, None)
-            if not targets:
-                self.deref_targets.pop(key, None)
-        for key, target in made.items():
-            self.deref_targets.setdefault(key, {})[path] = target
+            said = values.get(key, {})
+            said.pop(path, None)
+            if not said:
+                values.pop(key, None)
+        for key, value in made.items():
+            values.setdefault(key, {})[path] = value
         if made:
-            self.file_derefs[path] = list(made)
+            keys_of[path] = list(made)
         else:
-            self.file_derefs.pop(path, None)
+            keys_of.pop(path, None)
 
     def _set_reexports(self, path: str, made: dict[str, list[str]]) -> None:
         """Replace the re-exports `path` makes (_reexports_of) with `made`."""
