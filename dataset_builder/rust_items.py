@@ -225,6 +225,9 @@ class Item:
     # The name other items use for this one, relative to the file's module ("" when the kind
     # defines nothing referable). Stored, not derived: the history walk asks for it constantly.
     symbol: str
+    # A struct's named fields: (name as written, the path of the type a method call on it
+    # looks in, _receiver_type) for each that has one.
+    fields: tuple[tuple[str, str], ...] = ()
 
     def moved(self, start_byte: int, end_byte: int, start_line: int, end_line: int) -> Item:
         """The same item at another position (positional construction: much cheaper than
@@ -237,7 +240,7 @@ class Item:
                     end_byte, start_line, end_line, self.signature, self.generics,
                     self.trait_bounds, self.where_clause, self.lifetimes, self.references,
                     self.doc, self.attributes, self.visibility, self.self_type, self.trait_name,
-                    self.has_error, self.digest, self.symbol)
+                    self.has_error, self.digest, self.symbol, self.fields)
 
     def __reduce__(self) -> tuple[type[Item], tuple[Any, ...]]:
         # The fields positionally: the parse workers pickle every new item version for the
@@ -1092,7 +1095,25 @@ class _Collector:
             has_error=node.has_error,
             digest=stub.digest,
             symbol=_symbol_of(kind, stub.module, name, stub.self_type, stub.parent),
+            fields=_field_types(node, src) if kind == "struct" else (),
         )
+
+
+def _field_types(node: Node, src: bytes) -> tuple[tuple[str, str], ...]:
+    """A struct's named fields with the types their methods are looked up in (none for a
+    tuple or unit struct)."""
+    body = node.child_by_field_name("body")
+    if body is None or body.type != "field_declaration_list":
+        return ()
+    found = []
+    for declaration in body.named_children:
+        name = declaration.child_by_field_name("name")
+        written = declaration.child_by_field_name("type")
+        if declaration.type == "field_declaration" and name is not None and written is not None:
+            path = _receiver_type(written, src)
+            if path:
+                found.append((_text(src, name), path))
+    return tuple(found)
 
 
 def _error_spans(root: Node, untouched: _Untouched | None,

@@ -3683,25 +3683,12 @@ def _contained_leaks(staging: Path, config: SampleConfig) -> dict[str, tuple[str
                 elif kind == "method" and "::method:" in lineage:
                     if blocks is None:
                         blocks = _train_impl_texts(staging, inline)
-                    header = _impl_header(lineage.partition("::method:")[2], True)
+                    # The block's key from the method's, less `::name` (and a `#2`).
+                    member = re.sub(r"#\d+$", "", lineage.partition("::method:")[2])
+                    header = _block_header("impl:" + member.rpartition("::")[0])
                     if f" {' '.join(text.split())} " in blocks.get(header, ""):
                         found[sid] = (scale, split)
     return found
-
-
-def _impl_header(key: str, member: bool) -> str:
-    """The header of an impl block from its key, or (`member`) from one of its members'
-    (`impl Config#2`, `impl Config::fmt_modules`, `tests::impl<T> Foo<T>::new#2` -> `impl
-    Config`, …, `impl<T> Foo<T>`): without an inline module's path; "" for none."""
-    key = re.sub(r"#\d+$", "", key)
-    found = _IMPL_AT.search(key)
-    if found is None:
-        return ""
-    header = key[found.start(1):]
-    return header.rpartition("::")[0] if member else header
-
-
-_IMPL_AT = re.compile(r"(?:^|::)(impl[ <])")
 
 
 def _train_impl_texts(staging: Path, inline: bool) -> dict[str, str]:
@@ -3713,7 +3700,7 @@ def _train_impl_texts(staging: Path, inline: bool) -> dict[str, str]:
         table = pq.read_table(path, columns=["target", "lineage"])
         for target, lineage in zip(*(table.column(name).to_pylist()
                                      for name in table.column_names), strict=True):
-            header = _impl_header(lineage.partition("::impl:")[2], False) \
+            header = _block_header("impl:" + lineage.partition("::impl:")[2]) \
                 if "::impl:" in lineage else ""
             if header:
                 text = strip_inline(target) if inline else target

@@ -30,7 +30,7 @@ from dataset_builder.modules import (
 )
 from dataset_builder.rust_items import Item, UsePath
 
-_NOT_SAVED = ("path_ids", "glob_prefixes", "module_heads", "top_modules", "fields_by_digest")
+_NOT_SAVED = ("path_ids", "glob_prefixes", "module_heads", "top_modules")
 EARLIER_DEFS = 7  # earlier definers kept per symbol (SymbolTable.earlier_defs)
 
 
@@ -126,13 +126,6 @@ def _deref_target(signature: str) -> str:
     return found.group(1) if found else ""
 
 
-_FIELDS_MEMO = 100_000  # struct definitions whose fields SymbolTable keeps by digest
-_NOISE = re.compile(r'//[^\n]*|/\*.*?\*/|"(?:\\.|[^"\\])*"|#!?\[[^\]]*\]', re.S)
-_FIELD = re.compile(r"\s*(?:pub\b\s*(?:\([^)]*\))?\s*)?(?:r#)?([A-Za-z_]\w*)\s*:(?!:)\s*(.+)",
-                    re.S)
-_SEEN_THROUGH = frozenset({"Box", "Rc", "Arc"})
-
-
 def _top_level_split(text: str) -> list[str]:
     """`text` split at its commas outside brackets (`HashMap<K, V>`, `(A, B)`, `[T; 2]`;
     the `>` of `->` closes nothing)."""
@@ -149,43 +142,18 @@ def _top_level_split(text: str) -> list[str]:
     return parts
 
 
-def _type_path(written: str) -> str:
-    """The path of the type a value of type `written` calls methods on, as written:
-    `&'a mut foo::Bar<T>` -> `foo::Bar`, `Rc<Node>` -> `Node`, `dyn Render` -> `Render`;
-    "" for a tuple, slice, array or function pointer."""
-    text = written.strip()
-    while True:
-        stripped = re.sub(r"^(?:&|'\w+\s*|mut\s+|dyn\s+|impl\s+|::)", "", text).strip()
-        if stripped == text:
-            break
-        text = stripped
-    base, _, arguments = text.partition("<")
-    base = base.strip()
-    if not re.fullmatch(r"(?:[A-Za-z_]\w*::)*[A-Za-z_]\w*", base):
-        return ""
-    if base.rpartition("::")[2] in _SEEN_THROUGH and arguments:
-        return _type_path(_top_level_split(arguments.rpartition(">")[0])[0])
-    return base
-
-
-def _field_types(text: str) -> dict[str, str]:
-    """A struct definition's named fields -> the paths of their types (_type_path); none
-    for a tuple or unit struct."""
-    text = _NOISE.sub(" ", text)
-    open_at, close_at = text.find("{"), text.rfind("}")
-    # A tuple struct's `(` comes before any `{` (a `pub(crate)` before `struct` is no
-    # tuple: rustls's were 143 of its 414 structs).
-    header = text[:open_at].partition("struct")[2] if open_at >= 0 else ""
-    if open_at < 0 or close_at < open_at or "(" in header.split("where")[0].split("<")[0]:
-        return {}
-    fields: dict[str, str] = {}
-    for part in _top_level_split(text[open_at + 1:close_at]):
-        found = _FIELD.fullmatch(part)
-        if found is not None:
-            path = _type_path(found.group(2))
-            if path:
-                fields[found.group(1)] = path
-    return fields
+def _fields_of(crate: str, items: list[Item]) -> dict[tuple[str, str], dict[str, str]]:
+    """SymbolTable.struct_fields' entries of a file's structs (top-level or in inline
+    modules). A field of a generic parameter's type holds any type: left out, so a call on
+    it is as `.name` (hyper's `MessageHead<S>`'s `subject`)."""
+    made: dict[tuple[str, str], dict[str, str]] = {}
+    for item in items:
+        if item.fields and not item.parent:
+            generic = _generic_names(item.generics)
+            fields = {name: written for name, written in item.fields if written not in generic}
+            if fields:
+                made[(crate, item.name)] = fields
+    return made
 
 
 def _generic_names(generics: str) -> set[str]:
@@ -463,14 +431,10 @@ class SymbolTable:
     deref_targets: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
     file_derefs: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # their keys
     # A struct's named fields: (crate, its simple name) -> path -> field -> the path of the
-    # field's type (_field_types): `self.io.flush()` calls the field's type's method.
+    # field's type (Item.fields): `self.io.flush()` calls the field's type's method.
     struct_fields: dict[tuple[str, str], dict[str, dict[str, str]]] = field(
         default_factory=dict)
     file_structs: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
-    # A struct definition's digest -> its fields (most versions of a file leave its structs
-    # as they were). Not saved with the state.
-    fields_by_digest: dict[str, dict[str, str]] = field(
-        default_factory=dict, compare=False, repr=False)
     # path -> its items' symbols as the parser gives them (inside the file): compared first,
     # since most edits change bodies, not the set of symbols
     file_item_symbols: dict[str, list[str]] = field(default_factory=dict)
@@ -519,7 +483,6 @@ class SymbolTable:
         self.__dict__["glob_prefixes"] = defaultdict(set)
         self.__dict__["module_heads"] = {}
         self.__dict__["top_modules"] = {}
-        self.__dict__["fields_by_digest"] = {}
         for sid in self.owners:
             self._index_prefix(sid)
 
@@ -570,8 +533,7 @@ class SymbolTable:
                         self.generation += 1
                     self.enum_variants[enum] = (digest, variants)
         self._set_derefs(path, _derefs_of(loc.crate, items))
-        if source is not None:
-            self._set_fields(path, self._fields_of(loc.crate, items, source))
+        self._set_fields(path, _fields_of(loc.crate, items))
         self._set_path_mods(path, [
             ((loc.crate, declared), (named.crate, named.module)) for declared, named in
             path_mod_locations(path, loc, path_mod_declarations(items), roots)])
@@ -699,29 +661,6 @@ class SymbolTable:
             self.file_macros[path] = macros
         else:
             self.file_macros.pop(path, None)
-
-    def _fields_of(self, crate: str, items: list[Item], source: bytes
-                   ) -> dict[tuple[str, str], dict[str, str]]:
-        """struct_fields' entries of a file's structs (top-level or in inline modules)."""
-        made: dict[tuple[str, str], dict[str, str]] = {}
-        memo = self.fields_by_digest
-        for item in items:
-            if item.kind != "struct" or item.parent:
-                continue
-            fields = memo.get(item.digest)
-            if fields is None:
-                if len(memo) >= _FIELDS_MEMO:
-                    memo.clear()
-                # A field of a generic parameter's type holds any type: left out, so a
-                # call on it is as `.name` (hyper's `MessageHead<S>`'s `subject`).
-                generic = _generic_names(item.generics)
-                fields = memo[item.digest] = {
-                    name: written for name, written in _field_types(
-                        source[item.start_byte:item.end_byte].decode("utf-8", "replace")
-                    ).items() if written not in generic}
-            if fields:
-                made[(crate, item.name)] = fields
-        return made
 
     def _set_fields(self, path: str, made: dict[tuple[str, str], dict[str, str]]) -> None:
         """Replace the struct fields `path` defines (struct_fields) with `made`."""
