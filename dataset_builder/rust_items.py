@@ -23,7 +23,7 @@ from operator import attrgetter
 from typing import Any, cast
 
 import tree_sitter_rust
-from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
+from tree_sitter import Language, Node, Parser, Query, QueryCursor, Range, Tree
 
 ITEM_KINDS = (
     "function",
@@ -188,6 +188,20 @@ def _node_kinds_by_id() -> dict[int, str]:
     return {i: _NODE_KIND[language.node_kind_for_id(i) or ""]
             for i in range(language.node_kind_count)
             if language.node_kind_is_named(i) and language.node_kind_for_id(i) in _NODE_KIND}
+
+
+@lru_cache(maxsize=1)
+def _macro_invocation_id() -> int:
+    found = _language().id_for_node_kind("macro_invocation", True)
+    return -1 if found is None else found
+
+
+# A word that begins an item: a macro body without one is not parsed as items.
+_ITEM_WORD = re.compile(
+    rb"\b(?:fn|struct|enum|union|impl|trait|type|const|static|mod|use|macro_rules)\b")
+# What may stand beside items in a macro body taken as items.
+_BESIDE_ITEMS = frozenset({"attribute_item", "inner_attribute_item", "line_comment",
+                           "block_comment", "macro_invocation", "empty_statement"})
 
 
 def new_parser() -> Parser:
@@ -675,9 +689,17 @@ class _Collector:
     unchanged ones are copied with their new position. References come from one tree-sitter
     query over the whole file, or over just the changed items when a previous parse exists."""
 
-    def __init__(self, src: bytes, root: Node, previous: ParsedFile | None) -> None:
+    def __init__(self, src: bytes, root: Node, previous: ParsedFile | None,
+                 parsed_src: bytes | None = None) -> None:
         self.src = src
         self.root = root
+        self.parsed_src = as_parsed(src) if parsed_src is None else parsed_src  # as_parsed's
+        # The item lists inside item-level macro invocations, each parsed on its own
+        # (_macro_bodies): their roots, and trees kept alive with them.
+        self.sub_roots: list[Node] = []
+        self.sub_trees: list[Tree] = []
+        self.sub_parser: Parser | None = None
+        self.line_starts: list[int] = []
         self.previous = {i.key: i for i in previous.items} if previous is not None else None
         self.previous_uses: dict[str, list[UsePath]] = {}
         if previous is not None:
@@ -703,9 +725,7 @@ class _Collector:
         refs: list[tuple[int, str]] = []
         lifetimes: list[tuple[int, str]] = []
         for start, end in spans:
-            cursor = QueryCursor(_query())
-            cursor.set_byte_range(start, end)
-            captures = cursor.captures(self.root)
+            captures = self._captures(_query(), start, end)
             # `fmt::Formatter` is one path reference, not also a bare `Formatter` (a type name
             # inside a scoped type is always its last part). Nor is `Error` in
             # `Filter<Error = Rejection>` a reference: it names the trait's associated type
@@ -738,16 +758,82 @@ class _Collector:
             lifetimes.extend((n.start_byte, _text(src, n)) for n in captures.get("lifetime", ()))
             consts = list(_CONST_NAME.finditer(src, start, end))
             if consts:
-                texts = QueryCursor(_text_query())
-                texts.set_byte_range(start, end)
-                refs.extend(_const_refs(src, consts,
-                                        texts.captures(self.root).get("text", ())))
+                refs.extend(_const_refs(src, consts, self._captures(
+                    _text_query(), start, end).get("text", ())))
         refs.sort()
         lifetimes.sort()
         self.ref_pos = [pos for pos, _ in refs]
         self.ref_names = [name for _, name in refs]
         self.lt_pos = [pos for pos, _ in lifetimes]
         self.lt_names = [name for _, name in lifetimes]
+
+    def _captures(self, query: Query, start: int, end: int) -> dict[str, list[Node]]:
+        """The query's captures between `start` and `end`: in the file's tree, and in the
+        trees of the macro bodies that overlap the range (where the file's tree holds only
+        tokens)."""
+        cursor = QueryCursor(query)
+        cursor.set_byte_range(start, end)
+        captures = cursor.captures(self.root)
+        inside = [root for root in self.sub_roots
+                  if root.start_byte < end and root.end_byte > start]
+        if not inside:
+            return captures
+        merged: dict[str, list[Node]] = {name: list(nodes) for name, nodes in captures.items()}
+        for root in inside:
+            cursor = QueryCursor(query)
+            cursor.set_byte_range(start, end)
+            for name, nodes in cursor.captures(root).items():
+                merged.setdefault(name, []).extend(nodes)
+        for nodes in merged.values():
+            nodes.sort(key=lambda n: (n.start_byte, -n.end_byte))
+        return merged
+
+    def _macro_bodies(self, node: Node) -> list[Node]:
+        """The item lists an item-level macro invocation holds, each parsed on its own: its
+        body (`cfg_net! { pub mod net; … }`, `pin_project! { struct … }`) where that parses
+        as items and nothing else, else the branches of a `cfg_if!`. tree-sitter leaves a
+        macro's body as tokens, which held 14% of mio's items (its `cfg_*!` blocks) and hid
+        its modules' `mod` declarations from the module graph."""
+        body = node.named_children[-1] if node.named_children else None
+        if body is None or body.type != "token_tree":
+            return []
+        found = self._items_parse(body)
+        if found is not None:
+            return [found]
+        name = node.child_by_field_name("macro")
+        if name is None or not _text(self.src, name).endswith("cfg_if"):
+            return []
+        # `cfg_if! { if #[cfg(unix)] { … } else if #[cfg(windows)] { … } else { … } }`
+        return [found for branch in body.named_children if branch.type == "token_tree"
+                and self.src[branch.start_byte:branch.start_byte + 1] == b"{"
+                and (found := self._items_parse(branch)) is not None]
+
+    def _items_parse(self, tokens: Node) -> Node | None:
+        """The root of the parse of a token tree's inside (less its delimiters) on its own,
+        where that is items (with their attributes and comments) and nothing else, without
+        errors; positions stay the file's (tree-sitter's included ranges)."""
+        start, end = tokens.start_byte + 1, tokens.end_byte - 1
+        if end - start < 4 or _ITEM_WORD.search(self.parsed_src, start, end) is None:
+            return None
+        if self.sub_parser is None:
+            self.sub_parser = new_parser()
+            self.line_starts = [0, *(m.end() for m in re.finditer(b"\n", self.parsed_src))]
+        self.sub_parser.included_ranges = [
+            Range(self._point(start), self._point(end), start, end)]
+        tree = self.sub_parser.parse(self.parsed_src)
+        root = tree.root_node
+        kinds = _node_kinds_by_id()
+        if root.has_error or not any(child.kind_id in kinds for child in root.named_children) \
+                or any(child.kind_id not in kinds and child.type not in _BESIDE_ITEMS
+                       for child in root.named_children):
+            return None
+        self.sub_trees.append(tree)
+        self.sub_roots.append(root)
+        return root
+
+    def _point(self, offset: int) -> tuple[int, int]:
+        row = bisect.bisect_right(self.line_starts, offset) - 1
+        return row, offset - self.line_starts[row]
 
     def _receiver_types(self, captures: dict[str, list[Node]]) -> dict[int, str]:
         """The written type of the receiver of each method call on a plain name or `self`
@@ -946,6 +1032,16 @@ class _Collector:
             if kind is None:
                 # Not an item (trivia, ERROR nodes, stray `;`): it stays inside the region of
                 # the next item, so an edit here keeps that item from being carried over.
+                # A macro invocation's items are walked (never carried: a carried run stops
+                # where the previous parse had them, as the items after them do not follow
+                # the run's).
+                if node.kind_id == _macro_invocation_id():
+                    bodies = self._macro_bodies(node)
+                    if bodies:
+                        untouched, self.untouched = self.untouched, None
+                        for body in bodies:
+                            self.walk(body, module, parent, outer)
+                        self.untouched = untouched
                 i += 1
                 continue
             if untouched is not None:
@@ -1422,15 +1518,16 @@ def parse_rust(source: bytes, parser: Parser | None = None,
     parse."""
     parser = parser or new_parser()
     untouched = None
+    parsed_src = as_parsed(source)
     if previous is None:
-        tree = parser.parse(as_parsed(source))
+        tree = parser.parse(parsed_src)
     else:
         # The edits are those between the parsed bytes, which the previous tree is of.
-        tree, untouched = _edit(as_parsed(previous.source), previous.tree, as_parsed(source),
+        tree, untouched = _edit(as_parsed(previous.source), previous.tree, parsed_src,
                                 parser, previous.parsed)
     root = tree.root_node
     old = previous.parsed if previous is not None else None
-    collector = _Collector(source, root, old)
+    collector = _Collector(source, root, old, parsed_src)
     collector.walk_top(root, untouched)
     items, uses = collector.finish()
     mods = [(i.module, i.name) for i in items if i.kind == "mod" and i.signature.endswith(";")]

@@ -631,13 +631,35 @@ _DUPLICATE_BLOCKS = [
 ]
 
 
+# Macro invocations whose bodies hold items (_Collector._macro_bodies), or do not.
+_MACRO_BLOCKS = [
+    "cfg_net! {{\n    impl S {{ fn q{n}(&self) {{}} }}\n    pub mod m{n};\n}}\n",
+    "cfg_if::cfg_if! {{\n    if #[cfg(unix)] {{\n        fn os() -> u8 {{ {n} }}\n    }} else {{\n"
+    "        fn os() -> u8 {{ 0 }}\n    }}\n}}\n",
+    "impl S {{\n    cfg_io! {{ fn io{n}(&self) {{}} }}\n}}\n",
+    "bitflags! {{ struct F: u8 {{ const A = {n}; }} }}\n",
+]
+
+
 @pytest.mark.parametrize("seed", range(30))
 def test_incremental_renumbered_blocks_equal_fresh_parse(seed: int) -> None:
     """Seeded chains that add, remove and swap blocks of repeated headers: the carried-over
     items take the keys and parent keys a fresh parse gives (and their `use` paths the
     renumbered `use` items' keys)."""
+    _renumbered_chain(seed, _DUPLICATE_BLOCKS)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_incremental_chains_around_macro_bodies_equal_fresh_parse(seed: int) -> None:
+    """As above, with blocks of items inside macro invocations among them: those items are
+    walked again each time, and the items after them are carried as a fresh parse finds
+    them."""
+    _renumbered_chain(seed, _DUPLICATE_BLOCKS + _MACRO_BLOCKS * 2)
+
+
+def _renumbered_chain(seed: int, pool: list[str]) -> None:
     rng = random.Random(seed)
-    blocks = [rng.choice(_DUPLICATE_BLOCKS).format(n=rng.randrange(4)) for _ in range(8)]
+    blocks = [rng.choice(pool).format(n=rng.randrange(4)) for _ in range(8)]
     parser = new_parser()
     src = "".join(blocks).encode()
     parsed, tree = parse_rust(src, parser)
@@ -646,7 +668,7 @@ def test_incremental_renumbered_blocks_equal_fresh_parse(seed: int) -> None:
         action = rng.randrange(3)
         at = rng.randrange(len(blocks) + (action == 0))
         if action == 0 or len(blocks) < 2:
-            blocks.insert(at, rng.choice(_DUPLICATE_BLOCKS).format(n=rng.randrange(4)))
+            blocks.insert(at, rng.choice(pool).format(n=rng.randrange(4)))
         elif action == 1:
             del blocks[min(at, len(blocks) - 1)]
         else:
@@ -951,3 +973,76 @@ fn e(page: &Page) { let g = |q| { let page: Other = q; page.go() }; page.render(
     assert refs["b"] == ("Page", "Other", "Page.render")
     assert refs["c"] == ("Page", "Other", "Page.render")
     assert refs["e"] == ("Page", "Other", "Other.go", "Page.render")
+
+
+MACRO_SOURCE = """\
+use std::io;
+
+cfg_net! {
+    /// Binds.
+    #[inline]
+    pub fn bind<'a>(addr: &'a Addr) -> io::Result<Socket> { open(addr) }
+
+    impl Socket {
+        fn close(&self) { self.shutdown() }
+    }
+
+    pub mod net;
+}
+
+cfg_if::cfg_if! {
+    if #[cfg(unix)] {
+        mod unix;
+    } else if #[cfg(windows)] {
+        mod windows;
+    } else {
+        compile_error!("no");
+    }
+}
+
+impl Socket {
+    cfg_io! { pub fn peek(&self) -> usize { 0 } }
+}
+
+bitflags! { pub struct Flags: u32 { const A = 1; } }
+collect! { fn a, fn b }
+tests! { fn t() {} 1 + 2 }
+"""
+
+
+def test_items_inside_macro_bodies_are_items() -> None:
+    """An item-level macro invocation whose body is items (`cfg_net! { … }`), or a
+    `cfg_if!`'s branches, gives those items, with the file's positions, docs, attributes,
+    references and lifetimes, and its `mod` declarations; a body that is not items alone
+    (`bitflags!`, a list, items beside an expression) gives none."""
+    parsed = _fresh(MACRO_SOURCE)
+    src = MACRO_SOURCE.encode()
+    items = by_key(parsed)
+    bind = items["function:bind"]
+    assert src[bind.start_byte:bind.end_byte].startswith(b"/// Binds.\n    #[inline]\n")
+    assert src[bind.start_byte:bind.end_byte].endswith(b"{ open(addr) }")
+    assert (bind.start_line, bind.end_line) == (4, 6)
+    assert bind.doc == "Binds." and bind.attributes == ("#[inline]",)
+    assert {"Addr", "Socket", "open", "io::Result"} <= set(bind.references)
+    assert bind.lifetimes == ("'a",) and bind.module == "" and bind.parent == ""
+    close = items["method:impl Socket::close"]
+    assert close.parent == "impl:impl Socket" and "Self.shutdown" in close.references
+    assert items["method:impl Socket::peek"].parent == "impl:impl Socket#2"
+    assert parsed.mods == [("", "net"), ("", "unix"), ("", "windows")]
+    assert not {"Flags", "A", "a", "b", "t"} & {item.name for item in parsed.items}
+    assert parsed.error_nodes == 0
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_incremental_random_edits_of_macro_bodies_equal_fresh_parse(seed: int) -> None:
+    rng = random.Random(seed)
+    parser = new_parser()
+    src = MACRO_SOURCE.encode()
+    parsed, tree = parse_rust(src, parser)
+    previous = Previous(src, tree, parsed)
+    for step in range(10):
+        new = _random_edit(rng, previous.source)
+        incremental, tree = parse_rust(new, parser, previous)
+        fresh, _ = parse_rust(new, new_parser())
+        assert incremental == fresh, (seed, step, new.decode("utf-8", "replace"))
+        previous = Previous(new, tree, incremental)
