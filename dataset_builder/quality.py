@@ -35,6 +35,9 @@ class FilterConfig:
     its characters, less each line's indentation (StarCoder's filter counts whole files;
     a function of deeply nested code is over half indentation: syn's `item.rs` `parse`, 78%
     alphanumeric among its other characters, had fallen under 0.25)."""
+    drop_comment_only: bool = True
+    """Drop a sample whose target is comments only (a module file of `//!` docs, a split
+    part inside a long doc comment): no code to learn to write."""
     max_target_chars: int = 400_000
     """Size cap on one target part (after splitting): larger parts are dropped."""
     min_target_loc: int = 1
@@ -55,6 +58,8 @@ def filter_reason(target: str, config: FilterConfig) -> str | None:
     if need > 0 and (not target.strip() if need == 1
                      else sum(1 for line in lines if line.strip()) < need):
         return "empty_target"
+    if config.drop_comment_only and not has_code(target):
+        return "comments_only"
     if len(target) > config.max_target_chars:
         return "too_large"
     if max(map(len, lines), default=0) > config.max_line_length:
@@ -70,6 +75,33 @@ def filter_reason(target: str, config: FilterConfig) -> str | None:
     if _CONFLICT_MARKER.search(target):
         return "merge_conflict_markers"
     return None
+
+
+_SPACE_AND_LINE_COMMENTS = re.compile(r"(?:\s|//[^\n]*)*")
+
+
+def has_code(text: str) -> bool:
+    """Whether anything but white space and comments (line and nested block comments) is in
+    the text. Scanned from the start up to the first code: a `//` or `/*` inside a string
+    comes after its opening quote, which is code already."""
+    at, end = 0, len(text)
+    while True:
+        match = _SPACE_AND_LINE_COMMENTS.match(text, at)
+        at = match.end() if match is not None else at
+        if at >= end:
+            return False
+        if not text.startswith("/*", at):
+            return True
+        depth, at = 1, at + 2
+        while depth:
+            close = text.find("*/", at)
+            if close < 0:
+                return False  # a comment left open takes the rest
+            opened = text.find("/*", at, close)
+            if opened >= 0:
+                depth, at = depth + 1, opened + 2
+            else:
+                depth, at = depth - 1, close + 2
 
 
 # A line git writes into a file whose merge conflicts (`<<<<<<< HEAD`, `||||||| base`,
@@ -161,6 +193,8 @@ class PieceChecks:
         if need > 0 and (not any(f.has_non_space for f in facts) if need == 1
                          else sum(f.non_blank_lines for f in facts) < need):
             return "empty_target", None
+        if config.drop_comment_only and not has_code(text):
+            return "comments_only", None
         if chars > config.max_target_chars:
             return "too_large", None
         if max((f.longest_line for f in facts), default=0) > config.max_line_length:

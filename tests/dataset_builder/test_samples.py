@@ -892,6 +892,18 @@ def test_filters_say_why() -> None:
     checks = PieceChecks(cfg)
     text = "fn f() {\n    a();\n>>>>>>> topic\n}\n"
     assert checks.reason_and_key(text, [9, 19, len(text)]) == ("merge_conflict_markers", None)
+    # Comments only: a module file of `//!` docs (rustls had 14 such module targets), a part
+    # inside a long doc comment. Block comments nest; a comment opener in a string is code.
+    assert filter_reason("//! Docs.\n//! More.\n", cfg) == "comments_only"
+    assert filter_reason("/* a /* nested */ still */\n// x\n", cfg) == "comments_only"
+    assert filter_reason("/* a /* nested */ */ x\n", cfg) is None
+    assert filter_reason("/* never closed\nfn f() {}\n", cfg) == "comments_only"
+    assert filter_reason("/// Doc.\nfn f() {}\n", cfg) is None
+    assert filter_reason('/* a */ let s = "/* b";\n', cfg) is None
+    assert filter_reason("//! Docs.\n", FilterConfig(drop_comment_only=False)) is None
+    text = "//! a\n/* b\n*/\n"
+    assert checks.reason_and_key(text, [6, len(text)]) == ("comments_only", None)
+    assert checks.reason_and_key(text + "mod x;\n", [6, len(text) + 7])[0] is None
 
 
 @pytest.mark.parametrize("min_loc", [1, 3])
