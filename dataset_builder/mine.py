@@ -69,8 +69,10 @@ _GENERATED_MARKERS = (b"@generated", b"do not edit", b"automatically generated",
 _VENDORED_MARKERS = (b"vendored from",)
 # File names that code generators give their output, where the header has no marker
 # (protobuf's upb and gRPC plugins: tonic's examples/src/grpc-helloworld/generated/
-# helloworld.u.pb.rs made 234 of its 446 test impl samples).
-_GENERATED_SUFFIXES = (".pb.rs",)
+# helloworld.u.pb.rs made 234 of its 446 test impl samples), and macrotest's record of what
+# the compiler expanded a test into (serde's `test_suite/tests/expand/**/*.expanded.rs`:
+# `#[automatically_derived]` impls, 180 versions, 6 valid samples).
+_GENERATED_SUFFIXES = (".pb.rs", ".expanded.rs")
 # A template that a build script renders into Rust (tokei's `language_type.hbs.rs` and
 # `.tera.rs`: `{% for key, _ in languages -%}` inside `pub enum LanguageType {`), named for
 # its template language before `.rs`: not Rust until rendered.

@@ -922,6 +922,8 @@ class _Collector:
         longer costs a carry-over per item."""
         untouched = self.untouched
         assert untouched is not None
+        if parent is not None and not self._same_parent_generics(parent):
+            return i, region_start  # its members' references change with them
         # Nodes that end before the next dirty range after region_start are untouched (the
         # ranges are merged and sorted); up to the next edit's end the shift stays the same.
         k = bisect.bisect_left(untouched.dirty_ends, region_start)
@@ -1110,7 +1112,8 @@ class _Collector:
             entry = cast(_Stub, entries[i])
             old = previous.get(entry.key) if previous is not None else None
             if old is not None and old.digest == entry.digest and old.parent == (
-                    entry.parent.key if entry.parent is not None else ""):
+                    entry.parent.key if entry.parent is not None else "") and (
+                    entry.parent is None or self._same_parent_generics(entry.parent)):
                 reusable[i] = old
             else:
                 changed.append(entry)
@@ -1151,6 +1154,15 @@ class _Collector:
             uses.extend(previous_uses.get(entry.key, ()))
         return items, uses
 
+    def _same_parent_generics(self, parent: _Stub) -> bool:
+        """Whether a member's block has the generics it had in the previous parse: its
+        references leave out the block's generic parameters (`impl<T> Tr for S` that
+        becomes `impl Tr for S`, same key, makes a member's `T` a type again)."""
+        assert self.previous is not None
+        old = self.previous.get(parent.key)
+        return old is not None and old.generics == _squash(
+            _text(self.src, parent.node.child_by_field_name("type_parameters")))
+
     def _item(self, stub: _Stub) -> Item:
         src = self.src
         node, kind, name = stub.node, stub.kind, stub.name
@@ -1167,6 +1179,11 @@ class _Collector:
             references = tuple(
                 r for r in self._in_span(self.ref_pos, self.ref_names,
                                          *_ref_span(node, kind)) if r != name)
+            generic = _generic_params(node, src)
+            if stub.parent is not None:
+                generic |= _generic_params(stub.parent.node, src)
+            if generic:
+                references = _without_generics(references, generic)
         return Item(
             kind=kind,
             name=name,
@@ -1193,6 +1210,41 @@ class _Collector:
             symbol=_symbol_of(kind, stub.module, name, stub.self_type, stub.parent),
             fields=_field_types(node, src) if kind == "struct" else (),
         )
+
+
+# The receiver type a method call on a value of a generic parameter's type is written with
+# (`fn f<T: Tr>(t: T) { t.go() }`: `*.go`): any type, whose methods are its bounds'.
+GENERIC_RECEIVER = "*"
+
+
+def _generic_params(node: Node, src: bytes) -> set[str]:
+    """The names of an item's own type and const parameters (`<'a, T: Clone, const N:
+    usize>` -> {T, N})."""
+    params = node.child_by_field_name("type_parameters")
+    if params is None:
+        return set()
+    return {_text(src, name) for param in params.named_children
+            if param.type != "lifetime_parameter"
+            and (name := param.child_by_field_name("name")) is not None}
+
+
+def _without_generics(references: tuple[str, ...], generic: set[str]) -> tuple[str, ...]:
+    """References less the item's (and its block's) generic parameters: a parameter `T`
+    named nothing of the crate, though serde's `struct T` (`crate::actually_private::T`)
+    had become a dependency of 130 of its samples with a `<T>`. Nor does a path from one
+    (`T::Value`, `T::default`); a method call on a value of one is on GENERIC_RECEIVER, on
+    a field of one on any receiver (`.name`)."""
+    kept: list[str] = []
+    for ref in references:
+        if "." in ref:
+            written, _, method = ref.rpartition(".")
+            owner, field_dot, _ = written.partition(".")
+            if owner in generic:
+                ref = f".{method}" if field_dot else f"{GENERIC_RECEIVER}.{method}"
+        elif ref.partition("::")[0] in generic:
+            continue
+        kept.append(ref)
+    return tuple(dict.fromkeys(kept))
 
 
 def _field_types(node: Node, src: bytes) -> tuple[tuple[str, str], ...]:

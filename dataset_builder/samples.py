@@ -826,7 +826,9 @@ class Packer:
             if kind in _FN_KINDS:
                 facts.note_return(col["name"][row], col["signature"][row], col["self_type"][row])
             macros.extend(r for r in col["references"][row] or () if r.endswith("!"))
-            fact = self.rustdoc.get(col["lineage"][row])
+            # Its signature as rustdoc resolved it: left out with the signature itself (a
+            # declaration's is the whole target: serde's 75 required methods showed it).
+            fact = self.rustdoc.get(col["lineage"][row]) if with_own_signature else None
             if fact is not None and fact[0] == col["digest"][row]:
                 lines.append(f"rustdoc: {fact[1]}")
                 used_rustdoc = True
@@ -1006,6 +1008,28 @@ _MEMBER_LINE = re.compile(
     r"(?:fn|type|const)\b|#\[|///)")
 
 
+# A line git writes into a file whose merge conflicts, or the `=======` between the sides.
+_CONFLICT_LINE = re.compile(r"^(?:<<<<<<<|=======|>>>>>>>|\|\|\|\|\|\|\|)(?: |$)", re.MULTILINE)
+
+
+def _outside_conflict(before: str, after: str) -> tuple[str, str]:
+    """The code before and after a target, each cut at the conflict-marker line nearest to
+    the target: a file committed mid-merge (serde's de/impls.rs at a778425d) showed
+    `<<<<<<< HEAD` … `>>>>>>> origin/master` in the code before three function targets
+    (a target holding one is dropped, quality.filter_reason)."""
+    if "=======" in before or "<<<<<<<" in before or ">>>>>>>" in before or \
+            "|||||||" in before:
+        last = max(_CONFLICT_LINE.finditer(before), key=lambda m: m.start(), default=None)
+        if last is not None:
+            end = before.find("\n", last.end())
+            before = before[end + 1:] if end >= 0 else ""
+    if "=======" in after or "<<<<<<<" in after or ">>>>>>>" in after or "|||||||" in after:
+        first = _CONFLICT_LINE.search(after)
+        if first is not None:
+            after = after[:first.start()]
+    return before, after
+
+
 def _crate_dir(crate: str) -> str:
     return "" if crate in (".", "") else crate
 
@@ -1128,15 +1152,18 @@ class CandidateMaker:
         # header showed the whole target (rust-sdl2: 90 function samples).
         # So is an impl block with no members (`impl Send for X {}`): futures-rs's 488 of
         # 4,921 impl samples (9.9%) were in their own header whole.
-        declaration = (col["kind"][row] in _FN_KINDS and "{" not in target) or (
+        # Bodiless: the item ends with its `;` (a `{` in a doc comment's example had made
+        # serde's 58 required methods look like functions with a body).
+        declaration = (col["kind"][row] in _FN_KINDS and target.rstrip().endswith(";")) or (
             col["kind"][row] == "impl" and _EMPTY_BLOCK.search(target) is not None)
         cand.header, cand.facts, cand.rustdoc_used = self.packer.facts(
             [row], used, cand.commit_index, not declaration, self._header_limit(cand.scale))
         if cand.scale in ("micro", "small"):
             src = self.texts.get(col["blob"][row])
             if src is not None:
-                before = src[: col["start_byte"][row]].decode("utf-8", "replace")
-                after = src[col["end_byte"][row]:].decode("utf-8", "replace")
+                before, after = _outside_conflict(
+                    src[: col["start_byte"][row]].decode("utf-8", "replace"),
+                    src[col["end_byte"][row]:].decode("utf-8", "replace"))
 
                 def around(pack: str) -> tuple[str, str]:
                     left = max(0, room - _est_tokens(pack) - _est_tokens(cand.header))

@@ -28,7 +28,7 @@ from dataset_builder.modules import (
     shared_module_crate,
     target_crate,
 )
-from dataset_builder.rust_items import Item, UsePath
+from dataset_builder.rust_items import GENERIC_RECEIVER, Item, UsePath
 
 _NOT_SAVED = ("path_ids", "glob_prefixes", "module_heads", "top_modules")
 EARLIER_DEFS = 7  # earlier definers kept per symbol (SymbolTable.earlier_defs)
@@ -1077,6 +1077,8 @@ class SymbolTable:
                 return None
             written = item.self_type
             own_type, kind = self._simple(written, crate, module, imports, types=True), "crate"
+        elif written == GENERIC_RECEIVER:  # a generic parameter: its bounds' methods
+            own_type, kind = None, "generic"
         elif written.startswith(("Self::", "<")):  # an associated type: any type
             return self._any_receivers_method(name, item, crate, module, imports)
         else:

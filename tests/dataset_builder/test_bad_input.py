@@ -414,6 +414,8 @@ def skip_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dic
             "third_party/x/lib.rs": "pub fn t() {}\n",
             "target/debug/build/out.rs": "pub fn o() {}\n",
             "src/gen/hello.u.pb.rs": "pub struct HelloRequest;\n",
+            # serde's macrotest records: what the compiler expanded a test into.
+            "tests/expand/de_enum.expanded.rs": "#[automatically_derived]\nimpl X for Y {}\n",
             # tokei's: a build script renders it into Rust.
             "src/language/language_type.hbs.rs": "pub enum LanguageType {\n"
                                                  "    {{#each languages}}\n"
@@ -439,7 +441,7 @@ def test_skip_reasons_counted(skip_repo: tuple[Path, Path, dict[str, Any]]) -> N
     _, _, m = skip_repo
     assert m["skips"] == {
         "binary": 1,
-        "generated": 2,
+        "generated": 3,
         "non_utf8": 1,
         "submodule": 2,
         "symlink": 1,
@@ -463,6 +465,7 @@ def test_skipped_files_are_rows_without_items(skip_repo: tuple[Path, Path, dict[
         "deps/sub": "submodule", "vendor/dep/src/lib.rs": "vendored",
         "third_party/x/lib.rs": "vendored", "target/debug/build/out.rs": "target_dir",
         "src/gen/hello.u.pb.rs": "generated", "src/widgets/canvas.rs": "vendored",
+        "tests/expand/de_enum.expanded.rs": "generated",
         "src/language/language_type.hbs.rs": "template",
     }
     for path, reason in expected.items():
@@ -491,13 +494,13 @@ def test_max_file_bytes_option(skip_repo: tuple[Path, Path, dict[str, Any]],
     assert "no .rs file of the selected history is mined" in err
     # huge.rs, lib.rs, a.rs, latin1.rs and proto.rs (binary, generated and vendored are
     # judged before the size).
-    assert "too_large 5" in err and "binary 1" in err and "generated 2" in err
+    assert "too_large 5" in err and "binary 1" in err and "generated 3" in err
     code, err = run_main(capsys, "--repo", str(repo), "--out", str(out), "--quiet",
                          "--max-file-bytes", "20")  # lib.rs and a.rs fit
     assert code == 0, err
     skips = json.loads((out / "manifest.json").read_text())["skips"]
     assert skips["too_large"] == 2 and skips["binary"] == 1  # huge.rs, proto.rs
-    assert skips["generated"] == 2 and skips["vendored"] == 3
+    assert skips["generated"] == 3 and skips["vendored"] == 3
 
 
 def test_a_rust_file_that_becomes_a_symlink_ends_its_items(tmp_path: Path) -> None:

@@ -148,7 +148,8 @@ def test_struct_details(parsed: ParsedFile) -> None:
     assert point.doc == "A point.\nSecond line."
     assert point.attributes == ("#[derive(Debug, Clone)]",)
     assert point.symbol == "Point"
-    assert {"Clone", "Send", "T"} <= set(point.references)
+    # Its generic parameter `T` names nothing of the crate: not a reference.
+    assert {"Clone", "Send"} <= set(point.references) and "T" not in point.references
 
 
 def test_spans_include_docs_and_attributes(parsed: ParsedFile) -> None:
@@ -274,7 +275,7 @@ def test_where_clause_bounds_and_lifetimes_of_a_function() -> None:
     assert {"Vec", "Vec::new", "other::call", "Clone", "Into"} <= set(f.references)
     assert helper.trait_bounds == ("T: Into<usize> + Copy",)
     assert helper.where_clause == "where T: Into<usize> + Copy"
-    assert "T.into" in helper.references  # on a receiver declared as `T`
+    assert "*.into" in helper.references  # on a receiver declared as `T`, a parameter
 
 
 def test_line_comments_leave_signatures_and_clauses() -> None:
@@ -1046,3 +1047,21 @@ def test_incremental_random_edits_of_macro_bodies_equal_fresh_parse(seed: int) -
         fresh, _ = parse_rust(new, new_parser())
         assert incremental == fresh, (seed, step, new.decode("utf-8", "replace"))
         previous = Previous(new, tree, incremental)
+
+
+@pytest.mark.parametrize("old, new", [
+    (b"impl<T> Tr for S {\n    fn m(&self, x: T) -> T { x }\n}\n",
+     b"impl Tr for S {\n    fn m(&self, x: T) -> T { x }\n}\n"),
+    (b"impl Tr for S {\n    fn m(&self, x: T) -> T { x }\n}\n",
+     b"impl<T> Tr for S {\n    fn m(&self, x: T) -> T { x }\n}\n"),
+])
+def test_a_members_generic_references_follow_its_blocks_generics(old: bytes, new: bytes) -> None:
+    """A member leaves out its block's generic parameters: where the block gains or loses
+    one (the same key), the unchanged member is not carried over with its old references."""
+    parser = new_parser()
+    old_parsed, old_tree = parse_rust(old, parser)
+    incremental, _ = parse_rust(new, parser, Previous(old, old_tree, old_parsed))
+    fresh = _fresh(new.decode())
+    assert incremental == fresh
+    method = by_key(fresh)["method:impl Tr for S::m"]
+    assert ("T" in method.references) == (b"impl<T>" not in new)

@@ -2617,7 +2617,9 @@ def test_a_declaration_without_a_body_is_not_given_away_by_the_header(
     from tests.dataset_builder.conftest import Commit, make_repo
 
     src = ("pub trait Shape {\n    fn area(&self) -> f64;\n    fn name(&self) -> String {\n"
-           "        String::from(\"shape\")\n    }\n}\n")
+           "        String::from(\"shape\")\n    }\n"
+           "    /// ```\n    /// let s = Square { side: 1.0 };\n    /// ```\n"
+           "    fn side(&self) -> f64;\n}\n")
     repo = make_repo(tmp_path / "repo", [Commit("one", write={"src/lib.rs": src})])
     out = tmp_path / "out"
     assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc",
@@ -2625,9 +2627,32 @@ def test_a_declaration_without_a_body_is_not_given_away_by_the_header(
     micro = {r["name"]: r for r in read_samples(out).to_pylist() if r["scale"] == "micro"}
     assert micro["area"]["target"] == "fn area(&self) -> f64;"
     assert "fn area(&self) -> f64" not in micro["area"]["context"], micro["area"]["context"]
+    # A `{` in its doc comment's example does not make it a function with a body (serde: 58
+    # required methods given away).
+    assert micro["side"]["target"].endswith("fn side(&self) -> f64;")
+    assert "fn side(&self) -> f64" not in micro["side"]["context"], micro["side"]["context"]
     # a function with a body keeps its signature in the header, with its block
     assert "// method fn name(&self) -> String, in pub trait Shape\n" in \
         micro["name"]["context"]
+
+
+@pytest.mark.skipif(not _nightly(), reason="no nightly toolchain for rustdoc JSON")
+def test_rustdoc_does_not_give_away_a_declaration_without_a_body(tmp_path: Path) -> None:
+    """rustdoc's line for the target's own signature is left out with the signature (serde:
+    75 required methods showed it), and kept for a function with a body."""
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    src = ("pub trait Shape {\n    fn area(&self) -> Option<u8>;\n"
+           "    fn name(&self) -> Option<u8> {\n        None\n    }\n}\n")
+    manifest = '[package]\nname = "shapes"\nversion = "0.1.0"\nedition = "2021"\n'
+    repo = make_repo(tmp_path / "repo", [
+        Commit("one", write={"Cargo.toml": manifest, "src/lib.rs": src})])
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc",
+                 "head"]) == 0
+    micro = {r["name"]: r for r in read_samples(out).to_pylist() if r["scale"] == "micro"}
+    assert "rustdoc: fn name(&self) -> core::option::Option<u8>" in micro["name"]["context"]
+    assert "rustdoc: fn area" not in micro["area"]["context"], micro["area"]["context"]
 
 
 def test_a_method_is_taken_out_of_its_traits_definition_in_the_pack(tmp_path: Path) -> None:
@@ -3813,3 +3838,23 @@ def test_a_dependency_on_an_item_whose_file_was_renamed_follows_its_lineage(
     for row in rows:
         assert ".|crate::weekday::Weekday" in row["dependencies"], (row["scale"], row["id"])
         assert "pub enum Weekday {" in row["context"], (row["scale"], row["context"])
+
+
+def test_the_code_around_a_target_stops_at_merge_conflict_markers() -> None:
+    """A file committed mid-merge (serde's de/impls.rs at a778425d, whose function targets
+    showed `<<<<<<< HEAD` … `>>>>>>> origin/master` in the code before them): the code
+    before and after a target outside the conflict is cut at the marker lines nearest to it
+    (diff3's `|||||||` and the `=======` between the sides included)."""
+    from dataset_builder.samples import _outside_conflict
+
+    before = ("use a::b;\n<<<<<<< HEAD\nuse de::MapAccess;\n||||||| merged common ancestors\n"
+              "use core::cmp;\n=======\nuse core::fmt;\n>>>>>>> origin/master\n\n"
+              "pub fn first() -> u8 {\n    1\n}\n\n")
+    after = ("\n\npub fn last() -> u8 {\n    4\n}\n<<<<<<< HEAD\nfn x() {}\n=======\n"
+             "fn y() {}\n>>>>>>> origin/master\n")
+    assert _outside_conflict(before, after) == (
+        "\npub fn first() -> u8 {\n    1\n}\n\n", "\n\npub fn last() -> u8 {\n    4\n}\n")
+    # Inside a string, not at a line's start, or with no conflict: left alone.
+    plain = 'const S: &str = "=======";\nlet t = " <<<<<<< x";\n'
+    assert _outside_conflict(plain, plain) == (plain, plain)
+    assert _outside_conflict("a\n>>>>>>> end", "") == ("", "")
