@@ -37,7 +37,8 @@ class FilterConfig:
     alphanumeric among its other characters, had fallen under 0.25)."""
     drop_comment_only: bool = True
     """Drop a sample whose target is comments only (a module file of `//!` docs, a split
-    part inside a long doc comment): no code to learn to write."""
+    part of a long `//` doc comment; a part cut from inside a `/* */` comment starts as
+    prose, read as code, and is kept): no code to learn to write."""
     max_target_chars: int = 400_000
     """Size cap on one target part (after splitting): larger parts are dropped."""
     min_target_loc: int = 1
@@ -72,18 +73,20 @@ def filter_reason(target: str, config: FilterConfig) -> str | None:
     digits, non_space = _digits_and_non_space(target)
     if digits > config.max_digit_fraction * non_space:
         return "digit_fraction"
-    if _CONFLICT_MARKER.search(target):
+    if CONFLICT_MARKER.search(target):
         return "merge_conflict_markers"
     return None
 
 
 _SPACE_AND_LINE_COMMENTS = re.compile(r"(?:\s|//[^\n]*)*")
+_BLOCK_COMMENT_MARK = re.compile(r"/\*|\*/")
 
 
 def has_code(text: str) -> bool:
     """Whether anything but white space and comments (line and nested block comments) is in
-    the text. Scanned from the start up to the first code: a `//` or `/*` inside a string
-    comes after its opening quote, which is code already."""
+    the text. Scanned from the start up to the first code, in one pass as rustc's lexer
+    reads block comments (`/*` opens, `*/` closes, the leftmost first: `/*/` opens); a `//`
+    or `/*` inside a string comes after its opening quote, which is code already."""
     at, end = 0, len(text)
     while True:
         match = _SPACE_AND_LINE_COMMENTS.match(text, at)
@@ -94,21 +97,18 @@ def has_code(text: str) -> bool:
             return True
         depth, at = 1, at + 2
         while depth:
-            close = text.find("*/", at)
-            if close < 0:
+            mark = _BLOCK_COMMENT_MARK.search(text, at)
+            if mark is None:
                 return False  # a comment left open takes the rest
-            opened = text.find("/*", at, close)
-            if opened >= 0:
-                depth, at = depth + 1, opened + 2
-            else:
-                depth, at = depth - 1, close + 2
+            depth += 1 if mark.group() == "/*" else -1
+            at = mark.end()
 
 
 # A line git writes into a file whose merge conflicts (`<<<<<<< HEAD`, `||||||| base`,
 # `>>>>>>> branch`): code committed mid-merge, which does not compile (serde_json's
 # ser.rs at 7943b82e made 3 samples). A lone `=======` line is left alone: a Markdown
 # heading in a string may be one.
-_CONFLICT_MARKER = re.compile(r"^(?:<<<<<<<|>>>>>>>|\|\|\|\|\|\|\|)(?: |$)", re.MULTILINE)
+CONFLICT_MARKER = re.compile(r"^(?:<<<<<<<|>>>>>>>|\|\|\|\|\|\|\|)(?: |\r?$)", re.MULTILINE)
 
 
 _RADIX_LITERAL = re.compile(rb"\b0(?:[xX][0-9a-fA-F_]+|[oO][0-7_]+|[bB][01_]+)")
@@ -156,7 +156,7 @@ class _PieceFacts:
     has_non_space: bool
     alnum: int
     indentation: int  # leading spaces and tabs of its lines
-    conflict: bool  # a merge conflict's marker line (_CONFLICT_MARKER)
+    conflict: bool  # a merge conflict's marker line (CONFLICT_MARKER)
     digits: int
     non_space: int
     normalised: bytes  # its words joined by single spaces, UTF-8
@@ -255,7 +255,7 @@ class PieceChecks:
             non_blank_lines=sum(1 for line in lines if line.strip())
             if self.config.min_target_loc > 1 else 0,
             has_non_space=bool(piece.strip()), alnum=_alnum_count(piece),
-            indentation=_indentation(lines), conflict=_CONFLICT_MARKER.search(piece) is not None,
+            indentation=_indentation(lines), conflict=CONFLICT_MARKER.search(piece) is not None,
             digits=digits, non_space=non_space,
             normalised=" ".join(piece.split()).encode("utf-8"))
 

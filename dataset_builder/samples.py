@@ -69,6 +69,7 @@ from dataset_builder.progress import RUSTDOC_LINE, draw_on_line, scale_line
 from dataset_builder.progress import bar as progress_bar
 from dataset_builder.quality import (
     CHECK_MARGIN,
+    CONFLICT_MARKER,
     DROP_MARGIN,
     FilterConfig,
     NearDuplicateIndex,
@@ -1008,26 +1009,33 @@ _MEMBER_LINE = re.compile(
     r"(?:fn|type|const)\b|#\[|///)")
 
 
-# A line git writes into a file whose merge conflicts, or the `=======` between the sides.
-_CONFLICT_LINE = re.compile(r"^(?:<<<<<<<|=======|>>>>>>>|\|\|\|\|\|\|\|)(?: |$)", re.MULTILINE)
+# A line git writes into a file whose merge conflicts, or the `=======` between the sides
+# (CRLF files' too).
+_CONFLICT_LINE = re.compile(r"^(?:<<<<<<<|=======|>>>>>>>|\|\|\|\|\|\|\|)(?: |\r?$)", re.MULTILINE)
 
 
 def _outside_conflict(before: str, after: str) -> tuple[str, str]:
     """The code before and after a target, each cut at the conflict-marker line nearest to
     the target: a file committed mid-merge (serde's de/impls.rs at a778425d) showed
     `<<<<<<< HEAD` … `>>>>>>> origin/master` in the code before three function targets
-    (a target holding one is dropped, quality.filter_reason)."""
-    if "=======" in before or "<<<<<<<" in before or ">>>>>>>" in before or \
-            "|||||||" in before:
-        last = max(_CONFLICT_LINE.finditer(before), key=lambda m: m.start(), default=None)
-        if last is not None:
-            end = before.find("\n", last.end())
-            before = before[end + 1:] if end >= 0 else ""
-    if "=======" in after or "<<<<<<<" in after or ">>>>>>>" in after or "|||||||" in after:
-        first = _CONFLICT_LINE.search(after)
-        if first is not None:
-            after = after[:first.start()]
+    (a target holding one is dropped, quality.filter_reason). A `=======` line counts only
+    where the file holds a marker (quality.CONFLICT_MARKER) too: alone it may be a
+    Markdown heading's underline in a string."""
+    if not (_has_marker(before) or _has_marker(after)):
+        return before, after
+    last = max(_CONFLICT_LINE.finditer(before), key=lambda m: m.start(), default=None)
+    if last is not None:
+        end = before.find("\n", last.end())
+        before = before[end + 1:] if end >= 0 else ""
+    first = _CONFLICT_LINE.search(after)
+    if first is not None:
+        after = after[:first.start()]
     return before, after
+
+
+def _has_marker(text: str) -> bool:
+    return ("<<<<<<<" in text or ">>>>>>>" in text or "|||||||" in text) and \
+        CONFLICT_MARKER.search(text) is not None
 
 
 def _crate_dir(crate: str) -> str:

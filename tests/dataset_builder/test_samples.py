@@ -37,6 +37,7 @@ from dataset_builder.quality import (
     equal_values_needed,
     exact_jaccard,
     filter_reason,
+    has_code,
     leak_check,
     normalised_hash,
     piece_digests,
@@ -901,6 +902,12 @@ def test_filters_say_why() -> None:
     assert filter_reason("/// Doc.\nfn f() {}\n", cfg) is None
     assert filter_reason('/* a */ let s = "/* b";\n', cfg) is None
     assert filter_reason("//! Docs.\n", FilterConfig(drop_comment_only=False)) is None
+    # Block comments read as rustc's lexer reads them, in one pass: `/*/` opens one, and
+    # a deep nest is read in linear time (one that rescanned took 28 s at 360 KB).
+    assert has_code("/* x /*/ y */ */") is False
+    assert has_code("/* x /*/ y */ */ z") is True
+    assert has_code("/* " * 50_000 + "*/ " * 50_000) is False
+    assert has_code("/* " * 50_000 + "*/ " * 49_999) is False  # left open
     text = "//! a\n/* b\n*/\n"
     assert checks.reason_and_key(text, [6, len(text)]) == ("comments_only", None)
     assert checks.reason_and_key(text + "mod x;\n", [6, len(text) + 7])[0] is None
@@ -3858,3 +3865,10 @@ def test_the_code_around_a_target_stops_at_merge_conflict_markers() -> None:
     plain = 'const S: &str = "=======";\nlet t = " <<<<<<< x";\n'
     assert _outside_conflict(plain, plain) == (plain, plain)
     assert _outside_conflict("a\n>>>>>>> end", "") == ("", "")
+    # A lone `=======` line (a Markdown heading's underline in a raw string) is no conflict.
+    heading = 'const DOC: &str = r"\nTitle\n=======\n";\n'
+    assert _outside_conflict(heading, heading) == (heading, heading)
+    # CRLF: the separator line ends in `\r`.
+    crlf_before = "<<<<<<< HEAD\r\nfn ours() {}\r\n=======\r\n"
+    crlf_after = "\r\n=======\r\nfn theirs() {}\r\n>>>>>>> other\r\nfn z() {}\r\n"
+    assert _outside_conflict(crlf_before, crlf_after) == ("", "\r\n")
