@@ -12,7 +12,6 @@ dataset_builder 0.1.67 the parser reads those items (_Collector._macro_bodies).
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 from collections import Counter
 from collections.abc import Sequence
@@ -20,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from parse_speed import _blobs
+from parse_speed import revision_arguments, revision_blobs
 
 from dataset_builder.rust_items import parse_rust
 
@@ -47,14 +46,10 @@ def _macro_spans(root: object) -> list[tuple[int, int, str]]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repo", required=True)
-    parser.add_argument("--rev", default="HEAD")
-    parser.add_argument("--files", type=int, default=100_000)
+    revision_arguments(parser, files=100_000)
     args = parser.parse_args(argv)
-    try:
-        blobs = _blobs(args.repo, args.rev, args.files)
-    except (subprocess.CalledProcessError, OSError) as exc:
-        print(f"error: cannot read {args.rev} of {args.repo}: {exc}", file=sys.stderr)
+    blobs = revision_blobs(args)
+    if blobs is None:
         return 2
     items = 0
     inside: Counter[str] = Counter()

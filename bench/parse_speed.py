@@ -40,17 +40,30 @@ def _blobs(repo: str, rev: str, limit: int) -> list[bytes]:
     return blobs
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def revision_arguments(parser: argparse.ArgumentParser, files: int) -> None:
+    """--repo, --rev and --files (at most this many of the revision's `.rs` files)."""
     parser.add_argument("--repo", required=True)
     parser.add_argument("--rev", default="HEAD")
-    parser.add_argument("--files", type=int, default=400)
-    parser.add_argument("--runs", type=int, default=5)
-    args = parser.parse_args(argv)
+    parser.add_argument("--files", type=int, default=files)
+
+
+def revision_blobs(args: argparse.Namespace) -> list[bytes] | None:
+    """The contents of the revision's `.rs` files (revision_arguments), or None after a
+    one-line error."""
     try:
-        blobs = _blobs(args.repo, args.rev, args.files)
+        return _blobs(args.repo, args.rev, args.files)
     except (subprocess.CalledProcessError, OSError) as exc:
         print(f"error: cannot read {args.rev} of {args.repo}: {exc}", file=sys.stderr)
+        return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    revision_arguments(parser, files=400)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args(argv)
+    blobs = revision_blobs(args)
+    if blobs is None:
         return 2
     runs = []
     for _ in range(args.runs):
