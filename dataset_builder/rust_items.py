@@ -207,6 +207,12 @@ _BESIDE_ITEMS = frozenset({"attribute_item", "inner_attribute_item", "line_comme
                            "block_comment", "macro_invocation", "empty_statement"})
 
 
+def _macro_statement(node: Node) -> bool:
+    """`name!(…);`: an expression statement of a macro invocation alone."""
+    return node.type == "expression_statement" and node.named_child_count == 1 and \
+        node.named_children[0].kind_id == _macro_invocation_id()
+
+
 def new_parser() -> Parser:
     return Parser(_language())
 
@@ -827,9 +833,14 @@ class _Collector:
         tree = self.sub_parser.parse(self.parsed_src)
         root = tree.root_node
         kinds = _node_kinds_by_id()
-        if root.has_error or not any(child.kind_id in kinds for child in root.named_children) \
+        macro = _macro_invocation_id()
+        # Items, or a macro invocation that may hold them (tokio's `cfg_unstable_metrics! {
+        # cfg_64bit_metrics! { fn … } }`), beside attributes, comments and macro statements
+        # (`compile_error!("…");` after `cfg_loom!`'s `mod` declarations).
+        if root.has_error or not any(child.kind_id in kinds or child.kind_id == macro
+                                     for child in root.named_children) \
                 or any(child.kind_id not in kinds and child.type not in _BESIDE_ITEMS
-                       for child in root.named_children):
+                       and not _macro_statement(child) for child in root.named_children):
             return None
         self.sub_trees.append(tree)
         self.sub_roots.append(root)

@@ -1104,3 +1104,17 @@ def test_macro_bodies_inside_one_another_are_parsed_to_a_depth() -> None:
     src = "".join(f"m{k}! {{\nfn f{k}() {{}}\n" for k in range(depth)) + "}\n" * depth
     names = {item.name for item in _fresh(src).items}
     assert names == {f"f{k}" for k in range(MAX_MACRO_DEPTH)}
+
+
+def test_a_macro_body_of_a_nested_macro_or_with_a_macro_statement_is_items() -> None:
+    """tokio's `cfg_unstable_metrics! { cfg_64bit_metrics! { fn … } }` (a body whose only
+    child is a macro) and `cfg_loom! { mod loom_blocking; … compile_error!("…"); }` (a macro
+    statement beside the items) had lost their items: 18 at tokio's HEAD, 6 of them `mod`
+    declarations."""
+    src = ("impl S {\n    cfg_a! { cfg_b! { fn f(&self) {} } }\n}\n"
+           "cfg_loom! {\n    mod loom_a;\n    compile_error!(\"no\");\n}\n")
+    parsed = _fresh(src)
+    items = by_key(parsed)
+    assert set(items) == {"impl:impl S", "method:impl S::f", "mod:loom_a"}
+    assert items["method:impl S::f"].parent == "impl:impl S"
+    assert parsed.mods == [("", "loom_a")]
