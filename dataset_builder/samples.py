@@ -3669,16 +3669,33 @@ def _contained_hashes(history: History, files: list[tuple[int, list[str]]],
                    if col["kind"][row] in _CONTAINED_KINDS
                    and col["path"][row] in by_commit[commit_index]})
     texts = col["text"]
-    keys = np.zeros(len(rows), dtype=np.uint64)
+    keys: list[int] = []
     unused: Counter[str] = Counter()
     for start in range(0, len(rows), _CONTAINED_BATCH):  # a batch of texts at a time
         batch = rows[start:start + _CONTAINED_BATCH]
         found = texts.many(batch) if isinstance(texts, _TextColumn) else [
             texts[r] for r in batch]
-        # Redacted as the held-out targets compared with them were (a function holding an
-        # e-mail address or a password was never found).
-        keys[start:start + len(batch)] = [_text_key(redact(text, unused)) for text in found]
-    return np.unique(keys)
+        for text in found:
+            # Redacted as the held-out targets compared with them were (a function holding
+            # an e-mail address or a password was never found).
+            redacted = redact(text, unused)
+            keys.append(_text_key(redacted))
+            bare = _bare_text(redacted)
+            if bare is not redacted:
+                keys.append(_text_key(bare))
+    return np.unique(np.array(keys, dtype=np.uint64))
+
+
+# Attribute and comment lines that lead an item's text.
+_LEADING_ATTRIBUTES = re.compile(r"(?:[ \t]*(?:#\[|//)[^\n]*\n)+")
+
+
+def _bare_text(text: str) -> str:
+    """The text less the attribute and comment lines it begins with (the text itself where
+    there are none): tokio's `impl FromRawFd for TcpSocket`, moved from under
+    `#[cfg(unix)]` into `cfg_unix! { … }`, was a valid target held whole in train files."""
+    found = _LEADING_ATTRIBUTES.match(text)
+    return text[found.end():] if found is not None and found.end() else text
 
 
 _CONTAINED_BATCH = 4096  # texts read at once by _contained_hashes
@@ -3713,7 +3730,9 @@ def _contained_leaks(staging: Path, config: SampleConfig) -> dict[str, tuple[str
                 if parts != 1:
                     continue
                 text = strip_inline(target) if inline else target
-                if _text_key(text) in known_set:
+                bare = _bare_text(text)
+                if _text_key(text) in known_set or (
+                        bare is not text and _text_key(bare) in known_set):
                     found[sid] = (scale, split)
                 elif kind == "method" and "::method:" in lineage:
                     if blocks is None:

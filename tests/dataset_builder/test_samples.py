@@ -3701,11 +3701,15 @@ def test_doc_comments_of_the_first_dependencies_crowd_none_of_the_others_out(
     assert run["target_tokens"] + run["context_tokens"] <= 2048
 
 
-def test_a_held_out_function_that_a_train_file_holds_is_dropped(tmp_path: Path) -> None:
+@pytest.mark.parametrize("moved_attribute", ["#[test]\n", ""])
+def test_a_held_out_function_that_a_train_file_holds_is_dropped(
+        tmp_path: Path, moved_attribute: str) -> None:
     """A test function moved in the held-out commits from a module's `mod tests` into a file
     of its own started a new lineage: its sample was held out while a train module sample
     held its very text (indented one level deeper), which Jaccard against the whole file
-    never finds (chrono: 22 test functions, from date.rs into date/tests.rs)."""
+    never finds (chrono: 22 test functions, from date.rs into date/tests.rs). Also where
+    the move left its attribute behind (tokio's `impl FromRawFd for TcpSocket`, from under
+    `#[cfg(unix)]` into `cfg_unix! { … }`)."""
     from tests.dataset_builder.conftest import Commit, make_repo
 
     # With a secret redacted in what is written (the check compared the history's raw text
@@ -3729,7 +3733,7 @@ def test_a_held_out_function_that_a_train_file_holds_is_dropped(tmp_path: Path) 
             f"pub fn step_{j}(x: u64) -> u64 {{\n    x * {j} + {k}\n}}\n" for j in range(k + 1))}))
     steps.append(Commit("tests in a file", write={
         "src/date.rs": date.split("#[cfg(test)]")[0] + "#[cfg(test)]\nmod tests;\n",
-        "src/date/tests.rs": "use super::*;\n\n#[test]\n" + body}))
+        "src/date/tests.rs": "use super::*;\n\n" + moved_attribute + body}))
     repo = make_repo(tmp_path / "repo", steps)
     out = tmp_path / "out"
     assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc", "none",
