@@ -7,7 +7,9 @@ Polls /proc every `--interval` seconds for the command's process tree (children 
 included) and prints the command's wall time, exit code and each process's peak VmRSS with when
 it was reached and its command line (shortened), largest first: the largest is what the memory
 target (1 GiB) is about. A fork counts the pages it shares with its parent, as the kernel's
-RSS does. A process that lives shorter than the interval can be missed.
+RSS does. A process that lives shorter than the interval can be missed. Last, the peak of
+the whole tree's memory at one poll: its processes' PSS summed (`smaps_rollup`, each shared
+page split among its sharers), what the machine holds for the build at once.
 """
 
 from __future__ import annotations
@@ -41,6 +43,18 @@ def _rss_kib(pid: int) -> int | None:
     return None
 
 
+def _pss_kib(pid: int) -> int:
+    """The process's proportional set size (0 where it cannot be read)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as handle:
+            for line in handle:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def _command_line(pid: int) -> str:
     """The process's command line, shortened: a fork of Python shows its parent's, so a
     parse worker and the main process read alike; cargo, git and rustdoc stand out."""
@@ -68,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     proc = subprocess.Popen(command)
     peaks: dict[int, tuple[int, float, float]] = {}  # pid -> (KiB, when, first seen)
     names: dict[int, str] = {}
+    tree_peak = (0, 0.0, 0)  # (summed PSS KiB, when, processes then)
     while proc.poll() is None:
         now = time.monotonic() - started
         stack, tree = [proc.pid], []
@@ -84,11 +99,16 @@ def main(argv: list[str] | None = None) -> int:
                 names[pid] = _command_line(pid)
             if pid not in peaks or kib > peaks[pid][0]:
                 peaks[pid] = (kib, now, first)
+        summed = sum(_pss_kib(pid) for pid in tree)
+        if summed > tree_peak[0]:
+            tree_peak = (summed, now, len(tree))
         time.sleep(args.interval)
     print(f"exit code {proc.returncode}, wall {time.monotonic() - started:.1f} s")
     for pid, (kib, when, first) in sorted(peaks.items(), key=lambda kv: -kv[1][0])[:args.top]:
         print(f"pid {pid} peak {kib / 1024:.0f} MiB at {when:.1f} s (seen from {first:.1f} s)  "
               f"{names.get(pid, '?')}")
+    print(f"whole tree: peak {tree_peak[0] / 1024:.0f} MiB of PSS summed at {tree_peak[1]:.1f} s "
+          f"({tree_peak[2]} processes)")
     return proc.returncode
 
 
