@@ -32,27 +32,16 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _rss_kib(pid: int) -> int | None:
+def _proc_kib(pid: int, name: str, field: str) -> int | None:
+    """A `field:` line's KiB in /proc/PID/NAME (`status`'s VmRSS, `smaps_rollup`'s Pss)."""
     try:
-        with open(f"/proc/{pid}/status") as handle:
+        with open(f"/proc/{pid}/{name}") as handle:
             for line in handle:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field):
                     return int(line.split()[1])
     except OSError:
         pass
     return None
-
-
-def _pss_kib(pid: int) -> int:
-    """The process's proportional set size (0 where it cannot be read)."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as handle:
-            for line in handle:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
 
 
 def _command_line(pid: int) -> str:
@@ -91,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
             tree.append(pid)
             stack.extend(_children(pid))
         for pid in tree:
-            kib = _rss_kib(pid)
+            kib = _proc_kib(pid, "status", "VmRSS:")
             if kib is None:
                 continue
             first = peaks[pid][2] if pid in peaks else now
@@ -99,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
                 names[pid] = _command_line(pid)
             if pid not in peaks or kib > peaks[pid][0]:
                 peaks[pid] = (kib, now, first)
-        summed = sum(_pss_kib(pid) for pid in tree)
+        summed = sum(_proc_kib(pid, "smaps_rollup", "Pss:") or 0 for pid in tree)
         if summed > tree_peak[0]:
             tree_peak = (summed, now, len(tree))
         time.sleep(args.interval)
