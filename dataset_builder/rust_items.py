@@ -703,10 +703,9 @@ class _Collector:
         self.src = src
         self.root = root
         self.parsed_src = as_parsed(src) if parsed_src is None else parsed_src  # as_parsed's
-        # The item lists inside item-level macro invocations, each parsed on its own
-        # (_macro_bodies): their roots, and trees kept alive with them.
+        # The roots of the item lists inside item-level macro invocations, each parsed on
+        # its own (_macro_bodies; a node keeps its tree alive).
         self.sub_roots: list[Node] = []
-        self.sub_trees: list[Tree] = []
         self.sub_parser: Parser | None = None
         self.line_starts: list[int] = []
         self.macro_depth = 0  # macro bodies walked inside one another here
@@ -784,19 +783,14 @@ class _Collector:
         cursor = QueryCursor(query)
         cursor.set_byte_range(start, end)
         captures = cursor.captures(self.root)
-        inside = [root for root in self.sub_roots
-                  if root.start_byte < end and root.end_byte > start]
-        if not inside:
-            return captures
-        merged: dict[str, list[Node]] = {name: list(nodes) for name, nodes in captures.items()}
-        for root in inside:
-            cursor = QueryCursor(query)
-            cursor.set_byte_range(start, end)
-            for name, nodes in cursor.captures(root).items():
-                merged.setdefault(name, []).extend(nodes)
-        for nodes in merged.values():
-            nodes.sort(key=lambda n: (n.start_byte, -n.end_byte))
-        return merged
+        # Appended out of position order: every reader sorts what it takes.
+        for root in self.sub_roots:
+            if root.start_byte < end and root.end_byte > start:
+                cursor = QueryCursor(query)
+                cursor.set_byte_range(start, end)
+                for name, nodes in cursor.captures(root).items():
+                    captures.setdefault(name, []).extend(nodes)
+        return captures
 
     def _macro_bodies(self, node: Node) -> list[Node]:
         """The item lists an item-level macro invocation holds, each parsed on its own: its
@@ -842,7 +836,6 @@ class _Collector:
                 or any(child.kind_id not in kinds and child.type not in _BESIDE_ITEMS
                        and not _macro_statement(child) for child in root.named_children):
             return None
-        self.sub_trees.append(tree)
         self.sub_roots.append(root)
         return root
 
@@ -1046,12 +1039,13 @@ class _Collector:
         # (`top` rather than asking for the container's parent, which walks from the root.)
         region_start = 0 if top else container.start_byte
         kinds = _node_kinds_by_id()
+        macro_id = _macro_invocation_id()
         children = container.named_children
         i = 0
         while i < len(children):
             node = children[i]
             kind = kinds.get(node.kind_id)  # by symbol id: no type string made per node
-            macro = kind is None and node.kind_id == _macro_invocation_id()
+            macro = kind is None and node.kind_id == macro_id
             if kind is None and not macro:
                 # Not an item (trivia, ERROR nodes, stray `;`): it stays inside the region of
                 # the next item, so an edit here keeps that item from being carried over.

@@ -3695,7 +3695,7 @@ def _bare_text(text: str) -> str:
     there are none): tokio's `impl FromRawFd for TcpSocket`, moved from under
     `#[cfg(unix)]` into `cfg_unix! { … }`, was a valid target held whole in train files."""
     found = _LEADING_ATTRIBUTES.match(text)
-    return text[found.end():] if found is not None and found.end() else text
+    return text[found.end():] if found is not None else text
 
 
 _CONTAINED_BATCH = 4096  # texts read at once by _contained_hashes
