@@ -9,7 +9,8 @@ it was reached and its command line (shortened), largest first: the largest is w
 target (1 GiB) is about. A fork counts the pages it shares with its parent, as the kernel's
 RSS does. A process that lives shorter than the interval can be missed. Last, the peak of
 the whole tree's memory at one poll: its processes' PSS summed (`smaps_rollup`, each shared
-page split among its sharers), what the machine holds for the build at once.
+page split among its sharers), what the machine holds for the build at once, and each
+process's share then.
 """
 
 from __future__ import annotations
@@ -71,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     proc = subprocess.Popen(command)
     peaks: dict[int, tuple[int, float, float]] = {}  # pid -> (KiB, when, first seen)
     names: dict[int, str] = {}
-    tree_peak = (0, 0.0, 0)  # (summed PSS KiB, when, processes then)
+    # (summed PSS KiB, when, pid -> PSS KiB then)
+    tree_peak: tuple[int, float, dict[int, int]] = (0, 0.0, {})
     while proc.poll() is None:
         now = time.monotonic() - started
         stack, tree = [proc.pid], []
@@ -88,16 +90,21 @@ def main(argv: list[str] | None = None) -> int:
                 names[pid] = _command_line(pid)
             if pid not in peaks or kib > peaks[pid][0]:
                 peaks[pid] = (kib, now, first)
-        summed = sum(_proc_kib(pid, "smaps_rollup", "Pss:") or 0 for pid in tree)
-        if summed > tree_peak[0]:
-            tree_peak = (summed, now, len(tree))
+        pss = {pid: _proc_kib(pid, "smaps_rollup", "Pss:") or 0 for pid in tree}
+        if sum(pss.values()) > tree_peak[0]:
+            tree_peak = (sum(pss.values()), now, pss)
         time.sleep(args.interval)
     print(f"exit code {proc.returncode}, wall {time.monotonic() - started:.1f} s")
     for pid, (kib, when, first) in sorted(peaks.items(), key=lambda kv: -kv[1][0])[:args.top]:
         print(f"pid {pid} peak {kib / 1024:.0f} MiB at {when:.1f} s (seen from {first:.1f} s)  "
               f"{names.get(pid, '?')}")
     print(f"whole tree: peak {tree_peak[0] / 1024:.0f} MiB of PSS summed at {tree_peak[1]:.1f} s "
-          f"({tree_peak[2]} processes)")
+          f"({len(tree_peak[2])} processes)")
+    for pid, kib in sorted(tree_peak[2].items(), key=lambda kv: -kv[1]):
+        if kib:
+            first = peaks[pid][2] if pid in peaks else tree_peak[1]
+            print(f"  pid {pid} PSS {kib / 1024:.0f} MiB then (seen from {first:.1f} s)  "
+                  f"{names.get(pid, '?')}")
     return proc.returncode
 
 

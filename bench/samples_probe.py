@@ -6,8 +6,9 @@ Runs `python -m dataset_builder` with the given arguments in this process, with 
 wrapped: it prints when the walk, the writing of items and graphs and the history as a whole
 start and end, when the samples stage starts, how long loading the history takes,
 when the scale processes are forked and when each scale starts and ends (seconds since start,
-with the process id). `--memory` also runs every scale in this one process (pin it to one
-core, `taskset -c 0`, for a run that resembles a scale process) under tracemalloc, and lists
+with the process id, its RSS then and its peak RSS so far). `--memory` also runs every scale
+in this one process (pin it to one core, `taskset -c 0`, for a run that resembles a scale
+process) under tracemalloc, and lists
 the largest allocation sites before each scale's leakage check and at its end: a scale
 process's own data plus the history it inherits. tracemalloc slows the run several times.
 `--parts` also prints, at each scale's end, the CPU seconds (`time.process_time`, so the
@@ -43,9 +44,22 @@ from dataset_builder.cli import main as cli_main  # noqa: E402
 STARTED = time.monotonic()
 
 
+def _rss() -> str:
+    """This process's RSS now and its peak so far (VmHWM), from /proc."""
+    found = {}
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith(("VmRSS:", "VmHWM:")):
+                    found[line[:5]] = int(line.split()[1]) // 1024
+    except OSError:
+        return ""
+    return f"  [RSS {found.get('VmRSS', 0)} MiB, peak {found.get('VmHWM', 0)}]"
+
+
 def _say(what: str) -> None:
-    print(f"[{os.getpid()}] {time.monotonic() - STARTED:7.2f} s  {what}", file=sys.stderr,
-          flush=True)
+    print(f"[{os.getpid()}] {time.monotonic() - STARTED:7.2f} s  {what}{_rss()}",
+          file=sys.stderr, flush=True)
 
 
 _SHADES = " .:-=+*#%@"

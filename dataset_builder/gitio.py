@@ -476,11 +476,18 @@ def _missing_hint(error: str) -> str:
             "what is missing)" if "unable to read" in error else "")
 
 
+# cat-file keeps up to 96 MiB of resolved delta bases by default, and a build runs up to three
+# readers at once (the walk's, one per scale process): tokio's held 105 MiB each. 16 MiB: 43
+# MiB, its blobs read in history order no slower, shuffled 0.18 s slower for 17,000 (a /tmp
+# timing of `git -c core.deltaBaseCacheLimit=… cat-file --batch` over tokio's blob ids).
+_BLOB_READER_CONFIG = ("-c", "core.deltaBaseCacheLimit=16m")
+
+
 class BlobReader:
     """One persistent `git cat-file --batch` process for all blob reads."""
 
     def __init__(self, git_dir: Path) -> None:
-        self._proc = subprocess.Popen(_git(git_dir, "cat-file", "--batch"),
+        self._proc = subprocess.Popen(_git(git_dir, *_BLOB_READER_CONFIG, "cat-file", "--batch"),
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                       stderr=subprocess.DEVNULL, env=_env())
 
