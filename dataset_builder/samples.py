@@ -654,7 +654,8 @@ class Packer:
             owner = self.owner_header(row, commit_index) if kind == "method" else ""
             return f"{owner} {{ {signature} }}" if owner else signature
         text = str(col["text"][row])
-        return text.replace(target, "", 1) if target and target in text else text
+        return _with_own_indentation(
+            text.replace(target, "", 1) if target and target in text else text)
 
     def _owner_note(self, row: int, commit_index: int) -> str:
         """`, in <block header>` for a method's header line: alone, `fn clone(&self) -> Self`
@@ -1443,6 +1444,24 @@ class CandidateMaker:
 
 _ELIDED_BODY = " { /* … */ }"  # a definition's body left out (_condensed_forms)
 _COMMENT_LINE = re.compile(r"^[ \t]*//[^\n]*\n", re.MULTILINE)
+
+
+def _with_own_indentation(text: str) -> str:
+    """An item's text with its first line indented as its last one. The text of an item
+    inside a block (an inline module, a macro body) starts at its first character, its
+    other lines as indented in the file: a pack showed `#[derive(Debug)]\n    pub(crate)
+    struct EnterGuard {` (tokio: 2,614 pieces of micro and small samples' packs). The last
+    line's indentation is taken as the item's where every line after the first has it;
+    else (a string literal's lines at the margin) the text stays as it is."""
+    last_break = text.rfind("\n")
+    if last_break < 0 or text[last_break + 1:last_break + 2] not in (" ", "\t"):
+        return text
+    last = text[last_break + 1:]
+    indent = last[:len(last) - len(last.lstrip(" \t"))]
+    rest = text[text.index("\n") + 1:].split("\n")
+    if any(line.strip() and not line.startswith(indent) for line in rest):
+        return text
+    return indent + text
 
 
 def _without_comment_lines(piece: str) -> str:
@@ -3315,7 +3334,10 @@ def _view_key(piece: str) -> str:
     first = 0
     while first < len(lines) - 1 and _DOC_OR_ATTRIBUTE_LINE.match(lines[first]):
         first += 1
-    return "".join(lines[first:])
+    # From the item's first character, as its text starts: a piece of an item inside a
+    # block is indented as the file is (_with_own_indentation), which the code around
+    # shows too, or as it guessed.
+    return "".join(lines[first:]).lstrip(" \t")
 
 
 def _in_view(piece: str, prefix: str, suffix: str) -> bool:

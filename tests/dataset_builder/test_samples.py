@@ -3876,3 +3876,31 @@ def test_the_code_around_a_target_stops_at_merge_conflict_markers() -> None:
     crlf_before = "<<<<<<< HEAD\r\nfn ours() {}\r\n=======\r\n"
     crlf_after = "\r\n=======\r\nfn theirs() {}\r\n>>>>>>> other\r\nfn z() {}\r\n"
     assert _outside_conflict(crlf_before, crlf_after) == ("", "\r\n")
+
+
+def test_a_definition_from_inside_a_block_is_shown_indented_as_in_its_file(
+        tmp_path: Path) -> None:
+    """The text of an item inside a block (an inline module, a macro body) starts at its
+    first character, its other lines indented as in the file: packs showed
+    `#[derive(Debug)]\\n    pub struct Guard {` (tokio: 2,614 pieces). Shown in the code
+    around the target, such a definition still leaves the pack."""
+    guard = ("    /// Held while entered.\n    #[derive(Debug)]\n    pub struct Guard {\n"
+             "        pub depth: u32,\n    }\n")
+    rows = _one_commit_samples(tmp_path, {
+        "src/lib.rs": "pub mod other;\n\npub mod inner {\n" + guard + "\n"
+                      "    pub fn depth_of(guard: &Guard) -> u32 {\n"
+                      "        guard.depth + 1\n    }\n}\n",
+        "src/other.rs": "use crate::inner::Guard;\n\n"
+                        "pub fn twice(guard: &Guard) -> u32 {\n    guard.depth * 2\n}\n"})
+    micro = {r["name"]: r for r in rows if r["scale"] == "micro"}
+    assert guard in micro["twice"]["context"], micro["twice"]["context"]
+    # In its own file the code before shows it: not repeated in the pack.
+    own = micro["depth_of"]
+    assert (own["context"] + own["suffix"]).count("pub struct Guard {") == 1, own["context"]
+    # A string literal's lines at the margin: the text stays as written.
+    from dataset_builder.samples import _with_own_indentation
+
+    literal = 'const HELP: &str = "usage:\nrun it\n    twice";'
+    assert _with_own_indentation(literal) == literal
+    assert _with_own_indentation("pub struct A;") == "pub struct A;"
+    assert _with_own_indentation("pub struct A {\n    x: u8,\n}") == "pub struct A {\n    x: u8,\n}"
