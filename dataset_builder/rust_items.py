@@ -196,6 +196,10 @@ def _macro_invocation_id() -> int:
     return -1 if found is None else found
 
 
+# Macros whose body is branches of items under conditions: the cfg-if crate's `cfg_if!`,
+# std's `cfg_select!` and its earlier name `cfg_match!` (bottom rewrote its `cfg_if!`s as
+# `cfg_select!` at 3542c0bc: 22 `mod` declarations and 40 items seemed removed).
+_BRANCHING_MACROS = ("cfg_if", "cfg_select", "cfg_match")
 # Macro bodies parsed inside one another at most (`cfg_if!` in `cfg_net!` in an impl): each
 # level parses the text of those within it again (400 levels, 8 KB, took 0.9 s).
 MAX_MACRO_DEPTH = 4
@@ -795,9 +799,9 @@ class _Collector:
     def _macro_bodies(self, node: Node) -> list[Node]:
         """The item lists an item-level macro invocation holds, each parsed on its own: its
         body (`cfg_net! { pub mod net; … }`, `pin_project! { struct … }`) where that parses
-        as items and nothing else, else the branches of a `cfg_if!`. tree-sitter leaves a
-        macro's body as tokens, which held 14% of mio's items (its `cfg_*!` blocks) and hid
-        its modules' `mod` declarations from the module graph."""
+        as items and nothing else, else the branches of a `cfg_if!` or `cfg_select!`.
+        tree-sitter leaves a macro's body as tokens, which held 14% of mio's items (its
+        `cfg_*!` blocks) and hid its modules' `mod` declarations from the module graph."""
         body = node.named_children[-1] if node.named_children else None
         if body is None or body.type != "token_tree":
             return []
@@ -805,9 +809,10 @@ class _Collector:
         if found is not None:
             return [found]
         name = node.child_by_field_name("macro")
-        if name is None or not _text(self.src, name).endswith("cfg_if"):
+        if name is None or not _text(self.src, name).endswith(_BRANCHING_MACROS):
             return []
-        # `cfg_if! { if #[cfg(unix)] { … } else if #[cfg(windows)] { … } else { … } }`
+        # `cfg_if! { if #[cfg(unix)] { … } else if #[cfg(windows)] { … } else { … } }`,
+        # `cfg_select! { unix => { … } _ => { … } }`: each branch's braces
         return [found for branch in body.named_children if branch.type == "token_tree"
                 and self.src[branch.start_byte:branch.start_byte + 1] == b"{"
                 and (found := self._items_parse(branch)) is not None]

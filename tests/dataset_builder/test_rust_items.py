@@ -1006,6 +1006,20 @@ cfg_if::cfg_if! {
     }
 }
 
+cfg_select! {
+    target_os = "linux" => {
+        mod linux;
+    }
+    _ => {
+        pub type Pid = usize;
+    }
+}
+
+core::cfg_match! {
+    cfg(unix) => { mod posix; }
+    _ => { mod other; }
+}
+
 impl Socket {
     cfg_io! { pub fn peek(&self) -> usize { 0 } }
 }
@@ -1018,9 +1032,9 @@ tests! { fn t() {} 1 + 2 }
 
 def test_items_inside_macro_bodies_are_items() -> None:
     """An item-level macro invocation whose body is items (`cfg_net! { … }`), or a
-    `cfg_if!`'s branches, gives those items, with the file's positions, docs, attributes,
-    references and lifetimes, and its `mod` declarations; a body that is not items alone
-    (`bitflags!`, a list, items beside an expression) gives none."""
+    `cfg_if!`'s or `cfg_select!`'s branches, gives those items, with the file's positions,
+    docs, attributes, references and lifetimes, and its `mod` declarations; a body that is
+    not items alone (`bitflags!`, a list, items beside an expression) gives none."""
     parsed = _fresh(MACRO_SOURCE)
     src = MACRO_SOURCE.encode()
     items = by_key(parsed)
@@ -1034,7 +1048,9 @@ def test_items_inside_macro_bodies_are_items() -> None:
     close = items["method:impl Socket::close"]
     assert close.parent == "impl:impl Socket" and "Self.shutdown" in close.references
     assert items["method:impl Socket::peek"].parent == "impl:impl Socket#2"
-    assert parsed.mods == [("", "net"), ("", "unix"), ("", "windows")]
+    assert parsed.mods == [("", "net"), ("", "unix"), ("", "windows"), ("", "linux"),
+                           ("", "posix"), ("", "other")]
+    assert "type_alias:Pid" in items
     assert not {"Flags", "A", "a", "b", "t"} & {item.name for item in parsed.items}
     assert parsed.error_nodes == 0
 
