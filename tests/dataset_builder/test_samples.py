@@ -3904,3 +3904,34 @@ def test_a_definition_from_inside_a_block_is_shown_indented_as_in_its_file(
     assert _with_own_indentation(literal) == literal
     assert _with_own_indentation("pub struct A;") == "pub struct A;"
     assert _with_own_indentation("pub struct A {\n    x: u8,\n}") == "pub struct A {\n    x: u8,\n}"
+
+
+def test_a_definition_at_its_files_top_wins_over_an_inline_modules_stub(
+        tmp_path: Path) -> None:
+    """A feature's module and the stub compiled without the feature (`#[cfg(not(feature =
+    "git"))] pub mod git { pub struct GitCache; }` beside `git.rs`) define one symbol; the
+    pack showed the one changed last, the stub (eza: 45 samples showed `pub struct
+    GitCache;` for the real struct)."""
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    feature = ('#[cfg(feature = "git")]\npub mod git;\n\n#[cfg(not(feature = "git"))]\n'
+               "pub mod git {\n    pub struct GitCache;\n}\n")
+    real = "pub struct GitCache {\n    pub repos: Vec<String>,\n}\n"
+    use = ("use crate::feature::git::GitCache;\n\n"
+           "pub fn count(cache: &GitCache) -> usize {\n    cache.repos.len()\n}\n")
+    repo = make_repo(tmp_path / "repo", [
+        Commit("one", write={"src/lib.rs": "pub mod feature;\npub mod count;\n",
+                             "src/feature/mod.rs": feature, "src/feature/git.rs": real,
+                             "src/count.rs": use}),
+        Commit("two", write={"src/feature/mod.rs": feature.replace(
+            "    pub struct GitCache;", "    /// Nothing without git.\n    pub struct GitCache;")}),
+        Commit("three", write={"src/count.rs": use.replace(".len()", ".len() + 1")}),
+    ])
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc",
+                 "none"]) == 0
+    rows = [r for r in read_samples(out).to_pylist()
+            if r["scale"] == "micro" and r["name"] == "count"]
+    assert rows
+    for row in rows:
+        assert "pub repos: Vec<String>," in row["context"], row["context"]
