@@ -71,6 +71,15 @@ _VALUE_KINDS = frozenset({"function", "const", "static"})
 _TEST_MODULES = frozenset({"tests", "test"})
 
 
+_FALLBACK_CFG = re.compile(r"#\[\s*cfg\s*\(\s*not\s*\(")
+
+
+def _is_fallback(item: Item) -> bool:
+    """Whether the item is compiled only where something is missing (`#[cfg(not(feature =
+    "git"))]`, `#[cfg(not(unix))]`): a stub, most often, for what is compiled otherwise."""
+    return any(_FALLBACK_CFG.match(attribute) for attribute in item.attributes)
+
+
 def _is_value_item(item: Item) -> bool:
     """A function, const or static outside any impl or trait (the value namespace)."""
     return item.kind in _VALUE_KINDS and not item.parent.startswith(_ASSOCIATED_IN)
@@ -422,6 +431,11 @@ class SymbolTable:
     # glob of it (`use Error::*;`) brings in by bare name (just's `Signal { .. }`, a
     # variant of its Error, had bound the crate's one `enum Signal`).
     enum_variants: dict[str, tuple[str, frozenset[str]]] = field(default_factory=dict)
+    # symbol id -> number of current file versions whose every definition of it is a
+    # fallback (`#[cfg(not(…))]`: compiled where a feature or platform is missing); where
+    # all are, a `pub use` of the same name is followed instead (_find).
+    fallback_owners: dict[str, int] = field(default_factory=dict)
+    file_fallbacks: dict[str, list[str]] = field(default_factory=dict)  # path -> their ids
     # method in by_method -> "decl" (a trait's), "inherent" or "impl:<trait>" (_method_kind)
     method_kinds: dict[str, str] = field(default_factory=dict)
     # `impl Deref for T { type Target = U; }` and `type T = U;`: (crate, T's simple name) ->
@@ -472,7 +486,8 @@ class SymbolTable:
         for name in ("macro_owners", "file_macros", "reexports", "file_reexports",
                      "crate_folders", "earlier_defs", "value_owners", "file_values",
                      "enum_owners", "file_enums", "enum_variants", "method_kinds",
-                     "deref_targets", "file_derefs", "struct_fields", "file_structs"):
+                     "deref_targets", "file_derefs", "struct_fields", "file_structs",
+                     "fallback_owners", "file_fallbacks"):
             self.__dict__.setdefault(name, {})
         self.__dict__.setdefault("private", set())
         self.__dict__.setdefault("root_mods", {})
@@ -551,7 +566,7 @@ class SymbolTable:
                         + "." * (item.kind == "method" and takes_self(item))
                         + (f"+{item.trait_name}" if item.kind == "method"
                            and _in_trait_impl(item) else "")
-                        + "~" * (item.kind == "enum")
+                        + "~" * (item.kind == "enum") + "?" * _is_fallback(item)
                         for item in items if item.symbol]
         if self.file_item_symbols.get(path) == item_symbols:
             return  # the same path has the same module location: the same ids
@@ -579,6 +594,10 @@ class SymbolTable:
                              self.file_values)
         self._define_counted(path, [sid for sid, item in defined.items()
                                     if item.kind == "enum"], self.enum_owners, self.file_enums)
+        not_fallback = {sid for sid, item in zip(ids, (i for i in items if i.symbol),
+                                                  strict=True) if not _is_fallback(item)}
+        self._define_counted(path, [sid for sid in defined if sid not in not_fallback],
+                             self.fallback_owners, self.file_fallbacks)
         for sid, item in defined.items():
             # Only a method with a receiver is called as `x.name()`; one that gains or loses
             # it keeps its id, so every version is indexed again.
@@ -759,6 +778,7 @@ class SymbolTable:
         self._define_macros(path, [])
         self._define_counted(path, [], self.value_owners, self.file_values)
         self._define_counted(path, [], self.enum_owners, self.file_enums)
+        self._define_counted(path, [], self.fallback_owners, self.file_fallbacks)
         self._set_reexports(path, {})
         self._set_derefs(path, {})
         self._set_fields(path, {})
@@ -885,6 +905,14 @@ class SymbolTable:
             crate, path = folder, f"crate::{rest}"
         sid = symbol_id(crate, path)
         if self._defines(sid, macro) and not (types and self._is_value(sid)):
+            if hops and self.fallback_owners.get(sid, 0) >= self.owners.get(sid, 0):
+                # Defined only as a fallback (`#[cfg(not(feature = "git"))] pub struct
+                # Git;`) beside `#[cfg(feature = "git")] pub use self::git::Git;`: the
+                # re-export's (eza: 89 samples showed the stub for the real struct).
+                for target in self.reexports.get(sid, ()):
+                    found = self._find(crate, target, macro, hops - 1, types)
+                    if found is not None:
+                        return found
             return sid
         if hops:
             for target in self.reexports.get(sid, ()):

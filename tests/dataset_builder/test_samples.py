@@ -3935,3 +3935,21 @@ def test_a_definition_at_its_files_top_wins_over_an_inline_modules_stub(
     assert rows
     for row in rows:
         assert "pub repos: Vec<String>," in row["context"], row["context"]
+
+
+def test_a_fallback_stub_gives_way_to_the_re_export_beside_it(tmp_path: Path) -> None:
+    """`#[cfg(feature = "git")] pub use self::git::Git;` beside `#[cfg(not(feature =
+    "git"))] pub struct Git;`: `use crate::feature::Git` named the stub, defined right
+    there, never the struct the re-export names (eza: 89 samples showed the stub)."""
+    feature = ('#[cfg(feature = "git")]\nmod git;\n#[cfg(feature = "git")]\n'
+               "pub use self::git::Git;\n\n"
+               '#[cfg(not(feature = "git"))]\npub struct Git;\n')
+    real = "pub struct Git {\n    pub statuses: Vec<u8>,\n}\n"
+    rows = _one_commit_samples(tmp_path, {
+        "src/lib.rs": "pub mod feature;\npub mod count;\n",
+        "src/feature/mod.rs": feature, "src/feature/git.rs": real,
+        "src/count.rs": "use crate::feature::Git;\n\n"
+                        "pub fn count(git: &Git) -> usize {\n    git.statuses.len()\n}\n"})
+    count = next(r for r in rows if r["scale"] == "micro" and r["name"] == "count")
+    assert "pub statuses: Vec<u8>," in count["context"], count["context"]
+    assert "pub struct Git;" not in count["context"], count["context"]

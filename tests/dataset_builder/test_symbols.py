@@ -999,3 +999,24 @@ def test_generic_parameters_name_no_item_of_the_crate() -> None:
     # Where no parameter is named T, T is the struct.
     assert world.resolve("src/de.rs", "function:plain", "T") == ".|crate::private::T"
     assert world.resolve("src/de.rs", "function:plain", "T.go") == ".|crate::private::T::go"
+
+
+def test_a_fallback_definition_gives_way_to_a_re_export_of_its_name() -> None:
+    """`#[cfg(not(feature = "git"))] pub struct Git;` beside `#[cfg(feature = "git")] pub
+    use self::git::Git;`: a name defined only as a fallback is the re-export's (eza: 89
+    samples showed the stub); one defined outright too, or with no re-export, stays."""
+    world = World({
+        "src/lib.rs": "pub mod feature;\npub mod plain;\n",
+        "src/feature/mod.rs": '#[cfg(feature = "git")]\nmod git;\n'
+                              '#[cfg(feature = "git")]\npub use self::git::Git;\n'
+                              '#[cfg(not(feature = "git"))]\npub struct Git;\n'
+                              '#[cfg(not(unix))]\npub struct Attr;\n',
+        "src/feature/git.rs": "pub struct Git { pub n: u8 }\n",
+        "src/plain.rs": "pub mod inner;\npub use self::inner::Both;\npub struct Both;\n",
+        "src/plain/inner.rs": "pub struct Both;\n",
+        "src/use.rs": "use crate::feature::{Attr, Git};\nuse crate::plain::Both;\n"
+                      "fn f(g: Git, a: Attr, b: Both) {}\n",
+    })
+    assert world.resolve("src/use.rs", "function:f", "Git") == ".|crate::feature::git::Git"
+    assert world.resolve("src/use.rs", "function:f", "Attr") == ".|crate::feature::Attr"
+    assert world.resolve("src/use.rs", "function:f", "Both") == ".|crate::plain::Both"
