@@ -78,15 +78,20 @@ def filter_reason(target: str, config: FilterConfig) -> str | None:
     return None
 
 
-_SPACE_AND_LINE_COMMENTS = re.compile(r"(?:\s|//[^\n]*)*")
+FILE_SEP = "<file_sep>"  # StarCoder2's repository-level format for multi-file targets
+# White space, line comments and the file separator lines of a multi-file target (axum's
+# crate of one file of `// intentionally left empty` was kept: its `<file_sep>path` line
+# had counted as code).
+_SPACE_AND_LINE_COMMENTS = re.compile(rf"(?:\s|//[^\n]*|(?:^|(?<=\n)){FILE_SEP}[^\n]*)*")
 _BLOCK_COMMENT_MARK = re.compile(r"/\*|\*/")
 
 
 def has_code(text: str) -> bool:
-    """Whether anything but white space and comments (line and nested block comments) is in
-    the text. Scanned from the start up to the first code, in one pass as rustc's lexer
-    reads block comments (`/*` opens, `*/` closes, the leftmost first: `/*/` opens); a `//`
-    or `/*` inside a string comes after its opening quote, which is code already."""
+    """Whether anything but white space, comments (line and nested block comments) and a
+    multi-file target's separator lines (FILE_SEP) is in the text. Scanned from the start
+    up to the first code, in one pass as rustc's lexer reads block comments (`/*` opens,
+    `*/` closes, the leftmost first: `/*/` opens); a `//` or `/*` inside a string comes
+    after its opening quote, which is code already."""
     at, end = 0, len(text)
     while True:
         match = _SPACE_AND_LINE_COMMENTS.match(text, at)

@@ -71,6 +71,7 @@ from dataset_builder.quality import (
     CHECK_MARGIN,
     CONFLICT_MARKER,
     DROP_MARGIN,
+    FILE_SEP,
     FilterConfig,
     NearDuplicateIndex,
     PieceChecks,
@@ -96,10 +97,11 @@ SAMPLES_DIR = "samples"
 MARKER = "_COMPLETE.json"
 TYPE_TOKENS = "type_tokens.json"
 CHARS_PER_TOKEN_ESTIMATE = 3.0  # conservative for Rust under StarCoder2 (measured ~3.3-3.6)
-FILE_SEP = "<file_sep>"  # StarCoder2's repository-level format for multi-file targets
 
 _TYPE_KINDS = frozenset({"struct", "enum", "union", "type_alias", "const", "static"})
 _FN_KINDS = frozenset({"function", "method"})
+# What may stand in an impl or trait block, and is shown in it (Packer.piece, _owner_note).
+_ASSOCIATED_KINDS = frozenset({"method", "const", "static", "type_alias"})
 # Rust's namespaces, which may each hold one definition of a name: types (0), values (1),
 # macros (2).
 _NAMESPACE = {"struct": 0, "enum": 0, "union": 0, "trait": 0, "type_alias": 0,
@@ -661,13 +663,24 @@ class Packer:
             owner = self.owner_header(row, commit_index) if kind == "method" else ""
             return f"{owner} {{ {signature} }}" if owner else signature
         text = str(col["text"][row])
+        if kind in _ASSOCIATED_KINDS and col["parent"][row]:
+            # An associated const or type in its block, as a method is: alone, axum's
+            # `pub const DEFAULT_KEEP_ALIVE: Self = …` said neither whose `Self` nor how to
+            # name it (`Event::…`; 48 samples).
+            owner = self.owner_header(row, commit_index)
+            if owner:
+                code = _without_leading_docs(text)
+                if "\n" not in code:
+                    return f"{owner} {{ {_bare_end(code)}; }}"
+                return f"{owner} {{\n{_with_own_indentation(code)}\n}}"
         return _with_own_indentation(
             text.replace(target, "", 1) if target and target in text else text)
 
     def _owner_note(self, row: int, commit_index: int) -> str:
-        """`, in <block header>` for a method's header line: alone, `fn clone(&self) -> Self`
-        said neither whose `Self` nor how to call it (anyhow's headers listed several)."""
-        if self.h.col["kind"][row] != "method":
+        """`, in <block header>` for a method's header line, or an associated const's or
+        type's: alone, `fn clone(&self) -> Self` said neither whose `Self` nor how to call
+        it (anyhow's headers listed several)."""
+        if self.h.col["kind"][row] not in _ASSOCIATED_KINDS:
             return ""
         owner = self.owner_header(row, commit_index)
         return f", in {owner}" if owner else ""
@@ -873,7 +886,8 @@ class Packer:
                 # The clause as written, `where` included ("where where" before).
                 lines.append(f"{kind} {name}{col['generics'][row]}"
                              + (f" {_bare_end(str(col['where_clause'][row]))}"
-                                if col["where_clause"][row] else ""))
+                                if col["where_clause"][row] else "")
+                             + self._owner_note(row, commit_index))
         source = "tree-sitter+rustdoc" if used_rustdoc else "tree-sitter"
         return render_header(lines, source, limit_chars), facts, used_rustdoc
 
@@ -1454,21 +1468,37 @@ _COMMENT_LINE = re.compile(r"^[ \t]*//[^\n]*\n", re.MULTILINE)
 
 
 def _with_own_indentation(text: str) -> str:
-    """An item's text with its first line indented as its last one. The text of an item
-    inside a block (an inline module, a macro body) starts at its first character, its
-    other lines as indented in the file: a pack showed `#[derive(Debug)]\n    pub(crate)
-    struct EnterGuard {` (tokio: 2,614 pieces of micro and small samples' packs). The last
-    line's indentation is taken as the item's where every line after the first has it;
-    else (a string literal's lines at the margin) the text stays as it is."""
-    last_break = text.rfind("\n")
-    if last_break < 0 or text[last_break + 1:last_break + 2] not in (" ", "\t"):
+    """An item's text with its first line indented as the item is in its file. The text of
+    an item inside a block (an inline module, a macro body) starts at its first character,
+    its other lines as indented in the file: a pack showed `#[derive(Debug)]\n    pub(crate)
+    struct EnterGuard {` (tokio: 2,614 pieces of micro and small samples' packs). The
+    item's indentation is that of its own line where doc comments or attributes come first
+    (a line of the file from its start), else that of a closing last line (`}`, `)`, `]`);
+    it is taken only where every line after the first has it, else (a string literal's
+    lines at the margin) the text stays as it is, as it does where neither tells (`type T
+    =\n    U;`: at a file's top level, its second line is indented too)."""
+    if "\n" not in text:
         return text
-    last = text[last_break + 1:]
-    indent = last[:len(last) - len(last.lstrip(" \t"))]
-    rest = text[text.index("\n") + 1:].split("\n")
-    if any(line.strip() and not line.startswith(indent) for line in rest):
+    lines = text.split("\n")
+    first = 0
+    while first < len(lines) - 1 and _DOC_OR_ATTRIBUTE_LINE.match(lines[first]):
+        first += 1
+    own = lines[first] if first else lines[-1]
+    if not first and not own.lstrip(" \t").startswith(("}", ")", "]")):
+        return text
+    indent = own[:len(own) - len(own.lstrip(" \t"))]
+    if not indent or any(line.strip() and not line.startswith(indent) for line in lines[1:]):
         return text
     return indent + text
+
+
+def _without_leading_docs(text: str) -> str:
+    """An item's text from its first line that is neither a doc comment nor an attribute."""
+    lines = text.split("\n")
+    first = 0
+    while first < len(lines) - 1 and _DOC_OR_ATTRIBUTE_LINE.match(lines[first]):
+        first += 1
+    return "\n".join(lines[first:]).lstrip(" \t")
 
 
 def _without_comment_lines(piece: str) -> str:
@@ -3337,14 +3367,10 @@ def _view_key(piece: str) -> str:
             return owned.group(1)[:-1]
         if piece.endswith(";"):
             return piece[:-1]
-    lines = piece.splitlines(keepends=True)
-    first = 0
-    while first < len(lines) - 1 and _DOC_OR_ATTRIBUTE_LINE.match(lines[first]):
-        first += 1
     # From the item's first character, as its text starts: a piece of an item inside a
     # block is indented as the file is (_with_own_indentation), which the code around
     # shows too, or as it guessed.
-    return "".join(lines[first:]).lstrip(" \t")
+    return _without_leading_docs(piece)
 
 
 def _in_view(piece: str, prefix: str, suffix: str) -> bool:

@@ -910,6 +910,12 @@ def test_filters_say_why() -> None:
     assert has_code("/* " * 50_000 + "*/ " * 49_999) is False  # left open
     text = "//! a\n/* b\n*/\n"
     assert checks.reason_and_key(text, [6, len(text)]) == ("comments_only", None)
+    # A multi-file target's separator lines are no code (axum's crate of one file of
+    # `// intentionally left empty` was kept); text after one on its line is.
+    assert filter_reason("<file_sep>a/src/lib.rs\n// left empty\n", cfg) == "comments_only"
+    assert filter_reason("<file_sep>a.rs\n//! x\n<file_sep>b.rs\n/* y */\n", cfg) == \
+        "comments_only"
+    assert filter_reason("<file_sep>a.rs\n// x\n<file_sep>b.rs\nfn f() {}\n", cfg) is None
     assert checks.reason_and_key(text + "mod x;\n", [6, len(text) + 7])[0] is None
 
 
@@ -3904,6 +3910,10 @@ def test_a_definition_from_inside_a_block_is_shown_indented_as_in_its_file(
     assert _with_own_indentation(literal) == literal
     assert _with_own_indentation("pub struct A;") == "pub struct A;"
     assert _with_own_indentation("pub struct A {\n    x: u8,\n}") == "pub struct A {\n    x: u8,\n}"
+    # Whose last line goes on the item's own: at a file's top level, or told by its docs.
+    assert _with_own_indentation("pub type T =\n    U;") == "pub type T =\n    U;"
+    assert _with_own_indentation("/// T.\n    pub type T =\n        U;") == \
+        "    /// T.\n    pub type T =\n        U;"
 
 
 def test_a_definition_at_its_files_top_wins_over_an_inline_modules_stub(
@@ -3953,3 +3963,24 @@ def test_a_fallback_stub_gives_way_to_the_re_export_beside_it(tmp_path: Path) ->
     count = next(r for r in rows if r["scale"] == "micro" and r["name"] == "count")
     assert "pub statuses: Vec<u8>," in count["context"], count["context"]
     assert "pub struct Git;" not in count["context"], count["context"]
+
+
+def test_an_associated_const_is_shown_in_its_block(tmp_path: Path) -> None:
+    """A pack showed an associated const bare, `pub const DEFAULT: Self = Event(1);`, and
+    the header `// const DEFAULT`: neither said whose `Self`, nor how to name it (axum: 48
+    samples). It comes in its block's header now, as a method does."""
+    event = ("/// An event.\npub struct Event(pub u8);\n\nimpl Event {\n"
+             "    /// The default event.\n    pub const DEFAULT: Self = Event(1);\n"
+             "    pub const TABLE: [u8; 2] = [\n        1, // one\n        2,\n    ];\n\n"
+             "    pub fn new() -> Self {\n        Event(0)\n    }\n}\n")
+    rows = _one_commit_samples(tmp_path, {
+        "src/lib.rs": "pub mod event;\n\npub fn make() -> event::Event {\n"
+                      "    let e = event::Event::DEFAULT;\n"
+                      "    if e.0 == event::Event::TABLE[0] { event::Event::new() } else { e }\n"
+                      "}\n",
+        "src/event.rs": event})
+    make = next(r for r in rows if r["scale"] == "micro" and r["name"] == "make")
+    context = make["context"]
+    assert "\nimpl Event { pub const DEFAULT: Self = Event(1); }\n" in context, context
+    assert "\nimpl Event {\n    pub const TABLE: [u8; 2] = [\n        1, // one\n" in context
+    assert "// const DEFAULT, in impl Event\n" in context, context
