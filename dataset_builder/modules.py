@@ -567,7 +567,8 @@ def module_graph(files: Iterable[tuple[str, ModuleFacts]],
     for path, facts in files_seen:
         loc = locate_module(path, roots)
         parsed.append((loc, facts))
-        graph.add_node(loc.node_id(), crate=loc.crate, module=loc.module, path=path)
+        graph.add_node(loc.node_id(), crate=loc.crate, module=loc.module, path=path,
+                       own=True)  # the file's own module, not one inline in it
         for inline in facts.inline_mods:
             inner = loc.join(inline)
             graph.add_node(loc.node_id(inner), crate=loc.crate, module=inner, path=path)
@@ -671,5 +672,11 @@ def module_rows(graph: nx.DiGraph) -> list[dict[str, Any]]:
         data = graph.nodes[node]
         rows.append({"node": node, "crate": data["crate"], "module": data["module"],
                      "path": data["path"], "order": order,
-                     "depends_on": sorted(graph.predecessors(node))})
+                     "depends_on": sorted(graph.predecessors(node)),
+                     # A file's own module that no `mod` declares, and no crate's root, is
+                     # compiled by nothing (axum's handler/into_service_state_in_extension.rs,
+                     # left behind for 29 months, was in its crate's samples).
+                     "declared": data["module"] == "crate" or not data.get("own")
+                     or any(graph.edges[node, after].get("kind") == "mod"
+                            for after in graph.successors(node))})
     return rows

@@ -26,6 +26,7 @@ import math
 import multiprocessing as mp
 import os
 import pickle
+import posixpath
 import re
 import shutil
 import signal
@@ -1012,6 +1013,11 @@ class BlobTexts:
         return data
 
 
+# Folders whose files a manifest may make crate roots of their own (`[[test]]`, `[[bench]]`
+# with a path), which the module graph does not know: never taken as compiled by nothing.
+_TEST_LIKE_DIRS = frozenset({"tests", "test", "examples", "example", "benches", "bench"})
+
+
 @dataclass
 class Snapshot:
     index: int
@@ -1020,6 +1026,10 @@ class Snapshot:
     by_path: dict[str, array[int]]  # path -> rows of top-level items, by start
     module_order: list[str]  # paths in dependency order (dependencies first)
     depends_on: dict[str, list[str]]  # path -> paths of modules it depends on
+    # Paths whose module no `mod` declares (modules.module_rows' `declared`)
+    undeclared: frozenset[str] = frozenset()
+    # Of those, the ones no file of the snapshot names either (CandidateMaker.dead_files)
+    dead: frozenset[str] | None = None
 
 
 # An indented line that starts a member of an impl block: `fn`, `type` or `const` after any
@@ -1268,6 +1278,10 @@ class CandidateMaker:
                                             lineage=self._file_lineage(rows, path),
                                             kind="module")
         elif scale == "large":
+            dead = self.dead_files(snap, texts)
+            if dead:
+                self.not_made[scale]["undeclared_file"] += len(dead & shown)
+                shown -= dead
             for path in snap.module_order:
                 deps = [d for d in snap.depends_on.get(path, []) if d in shown and d != path]
                 if not deps or path not in shown:
@@ -1288,6 +1302,10 @@ class CandidateMaker:
                     lineage="group:" + self._file_lineage(snap.by_path.get(path, []), path),
                     kind="module_group", crate=self._crate_of(snap, path))
         else:  # full: each crate in dependency order
+            dead = self.dead_files(snap, texts)
+            if dead:
+                self.not_made[scale]["undeclared_file"] += len(dead & shown)
+                shown -= dead
             crates: dict[str, list[str]] = defaultdict(list)
             for path in snap.module_order:
                 if path in shown:
@@ -1310,6 +1328,35 @@ class CandidateMaker:
                 yield self._files_candidate(scale, ci, paths, {p: texts[p] for p in paths},
                                             blobs, rows, budget, lineage=f"crate:{crate}",
                                             kind="crate", crate=crate)
+
+    def dead_files(self, snap: Snapshot, texts: dict[str, str]) -> frozenset[str]:
+        """The files of `snap` that no `mod` declares, in a crate whose root file is there,
+        and that no file of their folder or the folder above names (a `mod` in a macro the
+        parser cannot read, an `include!`): compiled by nothing (axum's handler/
+        into_service_state_in_extension.rs, 29 months undeclared, was in 25 crate samples),
+        so in no crate or module-group sample. Files of tests, examples and bench folders
+        are left alone (a manifest's `[[test]]` may make any file a crate's root: regex's
+        tests/test_default.rs), and the module scale keeps every file."""
+        if snap.dead is None:
+            dead = set()
+            located = {path: locate_module(path, self.roots) for path in texts}
+            rooted = {loc.crate for loc in located.values() if loc.module == "crate"}
+            for path in snap.undeclared:
+                loc = located.get(path)
+                if loc is None or loc.crate not in rooted or _TEST_LIKE_DIRS.intersection(
+                        path.split("/")[:-1]):
+                    continue
+                folder = posixpath.dirname(path)
+                name = posixpath.basename(path).removesuffix(".rs")
+                if name == "mod":
+                    folder, name = posixpath.dirname(folder), posixpath.basename(folder)
+                near = (folder, posixpath.dirname(folder), posixpath.dirname(path))
+                named = re.compile(rf"\b{re.escape(name)}\b")
+                if not any(named.search(text) for other, text in texts.items()
+                           if other != path and posixpath.dirname(other) in near):
+                    dead.add(path)
+            snap.dead = frozenset(dead)
+        return snap.dead
 
     def _declared_elsewhere(self, snap: Snapshot, crate: str, paths: list[str],
                             crate_of: dict[str, str], crates: dict[str, list[str]]
@@ -1639,6 +1686,8 @@ class ScaleStats:
     # Candidates never made, by why: "group_over_budget", a module that with its nearest
     # dependency exceeds the module-group budget (so it has no group; the module scale has
     # its code); "single_file_crate", a test, example or bench crate of one file (the
+    # module scale has its code); "undeclared_file", a file left out of the module groups
+    # and crates of a snapshot as compiled by nothing (CandidateMaker.dead_files; the
     # module scale has its code). Not among the produced, so not among the dropped.
     not_made: Counter[str] = field(default_factory=Counter)
 
@@ -1754,8 +1803,10 @@ def _load_snapshot(info: RepoInfo, out: Path, history: History, snapshot_files: 
     del rows_of
     modules = _parsed_modules(files, snapshot_files, info) if parse_modules else pq.read_table(
         out / "modules.parquet", filters=[("snapshot", "=", sha)],
-        columns=["node", "path", "order", "depends_on"]).to_pylist()
+        columns=["node", "path", "order", "depends_on", "declared"]).to_pylist()
     node_path = {m["node"]: m["path"] for m in modules}
+    declared = {m["path"] for m in modules if m["declared"]}
+    undeclared = frozenset(m["path"] for m in modules if m["path"] not in declared)
     order: list[str] = []
     depends: dict[str, list[str]] = defaultdict(list)
     for m in sorted(modules, key=lambda m: m["order"]):
@@ -1768,7 +1819,7 @@ def _load_snapshot(info: RepoInfo, out: Path, history: History, snapshot_files: 
     file_paths = [p for p, _ in files]
     order = [p for p in order if p in set(file_paths)] + [p for p in file_paths
                                                            if p not in set(order)]
-    return Snapshot(index, sha, files, by_path, order, dict(depends))
+    return Snapshot(index, sha, files, by_path, order, dict(depends), undeclared)
 
 
 def _walk_skipped(out: Path) -> frozenset[tuple[str, str]]:

@@ -100,6 +100,9 @@ MODULES = pa.schema([
     ("path", _STR),
     ("order", _INT),  # dependency order within the snapshot (dependencies first)
     ("depends_on", _STRS),  # nodes this module declares or imports
+    # A crate's root, or declared by a `mod` (in its parent, a `#[path]`, a shared test
+    # module's crate root); an inline module is its file's
+    ("declared", pa.bool_()),
 ])
 
 SCHEMAS = {"commits": COMMITS, "files": FILES, "items": ITEMS, "modules": MODULES}
