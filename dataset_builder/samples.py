@@ -102,7 +102,7 @@ CHARS_PER_TOKEN_ESTIMATE = 3.0  # conservative for Rust under StarCoder2 (measur
 _TYPE_KINDS = frozenset({"struct", "enum", "union", "type_alias", "const", "static"})
 _FN_KINDS = frozenset({"function", "method"})
 # What may stand in an impl or trait block, and is shown in it (Packer.piece, _owner_note).
-_ASSOCIATED_KINDS = frozenset({"method", "const", "static", "type_alias"})
+_ASSOCIATED_KINDS = frozenset({"method", "const"})
 # Rust's namespaces, which may each hold one definition of a name: types (0), values (1),
 # macros (2).
 _NAMESPACE = {"struct": 0, "enum": 0, "union": 0, "trait": 0, "type_alias": 0,
@@ -442,9 +442,8 @@ class History:
             if row is None or col["symbol"][row] != symbol:  # a rename took it elsewhere
                 continue
             space = _NAMESPACE.get(col["kind"][row], 1)
-            # Rows are in history order: the larger, the newer. A key is `kind:name`, or
-            # `kind:inner::name` inside an inline module.
-            rank = ("::" not in col["key"][row].partition(":")[2], row)
+            # Rows are in history order: the larger, the newer.
+            rank = (_at_file_top(str(col["key"][row]), str(col["parent"][row])), row)
             if rank > chosen.get(space, (False, -1)):
                 chosen[space] = rank
         return [chosen[space][1] for space in sorted(chosen)]
@@ -668,12 +667,13 @@ class Packer:
             # An associated const or type in its block, as a method is: alone, axum's
             # `pub const DEFAULT_KEEP_ALIVE: Self = …` said neither whose `Self` nor how to
             # name it (`Event::…`; 48 samples).
+            # Written over lines, it stays as written (the header line names its block):
+            # wrapped, its first line would be the block's header, which the code around
+            # a target in the same block shows, and the const counted as shown.
             owner = self.owner_header(row, commit_index)
-            if owner:
-                code = _without_leading_docs(text)
-                if "\n" not in code:
-                    return f"{owner} {{ {_bare_end(code)}; }}"
-                return f"{owner} {{\n{_with_own_indentation(code)}\n}}"
+            code = _without_leading_docs(text)
+            if owner and "\n" not in code:
+                return f"{owner} {{ {_bare_end(code)}; }}"
         return _with_own_indentation(
             text.replace(target, "", 1) if target and target in text else text)
 
@@ -1036,6 +1036,9 @@ class Snapshot:
 # visibility and qualifiers, an attribute or a doc comment. (\s++ takes all the indentation,
 # as str.lstrip would: nothing after it may start with white space.)
 _DOC_OR_ATTRIBUTE_LINE = re.compile(r"\s*+(?:///|#\[)")
+# A line that is a doc comment or an attribute and nothing else: `#[allow(dead_code)] pub
+# const TABLE: …` is the item's own line (its name had been skipped with the attribute).
+_DOC_OR_ATTRIBUTE_ONLY_LINE = re.compile(r"\s*+(?:///|#!?\[.*\]\s*$)")
 _MEMBER_LINE = re.compile(
     r"\s++(?:(?:pub(?:\([^)]*\))?\s+)?(?:const\s+|async\s+|unsafe\s+|extern\s+\S+\s+)*"
     r"(?:fn|type|const)\b|#\[|///)")
@@ -1338,9 +1341,13 @@ class CandidateMaker:
         are left alone (a manifest's `[[test]]` may make any file a crate's root: regex's
         tests/test_default.rs), and the module scale keeps every file."""
         if snap.dead is None:
-            dead = set()
-            located = {path: locate_module(path, self.roots) for path in texts}
+            dead: set[str] = set()
+            located = {path: locate_module(path, self.roots) for path in texts} \
+                if snap.undeclared else {}
             rooted = {loc.crate for loc in located.values() if loc.module == "crate"}
+            in_folder: dict[str, list[str]] = defaultdict(list)
+            for path in located:
+                in_folder[posixpath.dirname(path)].append(path)
             for path in snap.undeclared:
                 loc = located.get(path)
                 if loc is None or loc.crate not in rooted or _TEST_LIKE_DIRS.intersection(
@@ -1350,10 +1357,10 @@ class CandidateMaker:
                 name = posixpath.basename(path).removesuffix(".rs")
                 if name == "mod":
                     folder, name = posixpath.dirname(folder), posixpath.basename(folder)
-                near = (folder, posixpath.dirname(folder), posixpath.dirname(path))
+                near = {folder, posixpath.dirname(folder), posixpath.dirname(path)}
                 named = re.compile(rf"\b{re.escape(name)}\b")
-                if not any(named.search(text) for other, text in texts.items()
-                           if other != path and posixpath.dirname(other) in near):
+                if not any(named.search(texts[other]) for place in near
+                           for other in in_folder.get(place, ()) if other != path):
                     dead.add(path)
             snap.dead = frozenset(dead)
         return snap.dead
@@ -1514,6 +1521,16 @@ _ELIDED_BODY = " { /* … */ }"  # a definition's body left out (_condensed_form
 _COMMENT_LINE = re.compile(r"^[ \t]*//[^\n]*\n", re.MULTILINE)
 
 
+def _at_file_top(key: str, parent: str) -> bool:
+    """Whether an item is outside any inline module of its file, by its key (`kind:name`,
+    `kind:inner::name` inside one) or its block's (`impl:impl A`, `impl:inner::impl A`;
+    `trait:T`, `trait:inner::T`): a member's own key always holds `::`."""
+    if parent:
+        kind, _, rest = parent.partition(":")
+        return rest.startswith("impl") if kind == "impl" else "::" not in rest
+    return "::" not in key.partition(":")[2]
+
+
 def _with_own_indentation(text: str) -> str:
     """An item's text with its first line indented as the item is in its file. The text of
     an item inside a block (an inline module, a macro body) starts at its first character,
@@ -1528,7 +1545,7 @@ def _with_own_indentation(text: str) -> str:
         return text
     lines = text.split("\n")
     first = 0
-    while first < len(lines) - 1 and _DOC_OR_ATTRIBUTE_LINE.match(lines[first]):
+    while first < len(lines) - 1 and _DOC_OR_ATTRIBUTE_ONLY_LINE.match(lines[first]):
         first += 1
     own = lines[first] if first else lines[-1]
     if not first and not own.lstrip(" \t").startswith(("}", ")", "]")):
@@ -1543,7 +1560,7 @@ def _without_leading_docs(text: str) -> str:
     """An item's text from its first line that is neither a doc comment nor an attribute."""
     lines = text.split("\n")
     first = 0
-    while first < len(lines) - 1 and _DOC_OR_ATTRIBUTE_LINE.match(lines[first]):
+    while first < len(lines) - 1 and _DOC_OR_ATTRIBUTE_ONLY_LINE.match(lines[first]):
         first += 1
     return "\n".join(lines[first:]).lstrip(" \t")
 
@@ -3401,7 +3418,11 @@ def _fill_part(whole: Candidate, pack_chars: int, prefix_chars: int | None, last
 
 _FN_NAME = re.compile(r"\bfn \w+")
 _EMPTY_BLOCK = re.compile(r"\{\s*\}\s*\Z")  # a block with nothing in it, ending the text
-_OWNED_SIGNATURE = re.compile(r".* \{ (.*;) \}")  # Packer.piece's `impl X { fn f(); }`
+# Packer.piece's `impl X { fn f(); }` and `impl X { pub const A: Self = Self { x: 0 }; }`:
+# the member from its keyword (a greedy head had taken the const's value for its header).
+_OWNED_SIGNATURE = re.compile(
+    r".*? \{ ((?:pub(?:\([^)]*\))? )?(?:(?:const|async|unsafe|extern|default)\b[^{;]*?)?"
+    r"(?:fn|const|type|static)\b.*;) \}")
 
 
 def _view_key(piece: str) -> str:

@@ -17,6 +17,7 @@ from dataset_builder.modules import (
     crate_roots,
     locate_module,
     module_graph,
+    module_rows,
     package_dir,
     path_mod_target,
     resolve_use_path,
@@ -139,8 +140,13 @@ def test_module_graph_nodes() -> None:
     assert set(graph.nodes) == {"crate", "crate::x", "crate::a", "crate::a::b", "crate::inline",
                                 "crate::lonely"}
     assert graph.nodes["crate::a::b"] == {"crate": ".", "module": "crate::a::b",
-                                          "path": "src/a/b.rs"}
+                                          "path": "src/a/b.rs", "own": True}
     assert graph.nodes["crate::inline"]["path"] == "src/lib.rs"
+    assert "own" not in graph.nodes["crate::inline"]  # a module inline in its file
+    # Declared: a crate's root, a module a `mod` declares, an inline one; not lonely.rs.
+    declared = {row["node"]: row["declared"] for row in module_rows(graph)}
+    assert declared == {"crate": True, "crate::x": True, "crate::a": True,
+                        "crate::a::b": True, "crate::inline": True, "crate::lonely": False}
 
 
 def test_module_graph_edges() -> None:

@@ -3925,10 +3925,14 @@ def test_a_definition_at_its_files_top_wins_over_an_inline_modules_stub(
     from tests.dataset_builder.conftest import Commit, make_repo
 
     feature = ('#[cfg(feature = "git")]\npub mod git;\n\n#[cfg(not(feature = "git"))]\n'
-               "pub mod git {\n    pub struct GitCache;\n}\n")
-    real = "pub struct GitCache {\n    pub repos: Vec<String>,\n}\n"
+               "pub mod git {\n    pub struct GitCache;\n\n    impl GitCache {\n"
+               "        pub fn lookup(&self, _stub: usize) -> usize {\n            0\n        }\n"
+               "    }\n}\n")
+    real = ("pub struct GitCache {\n    pub repos: Vec<String>,\n}\n\nimpl GitCache {\n"
+            "    pub fn lookup(&self, at: usize) -> usize {\n        at\n    }\n}\n")
     use = ("use crate::feature::git::GitCache;\n\n"
-           "pub fn count(cache: &GitCache) -> usize {\n    cache.repos.len()\n}\n")
+           "pub fn count(cache: &GitCache) -> usize {\n"
+           "    cache.repos.len() + cache.lookup(1)\n}\n")
     repo = make_repo(tmp_path / "repo", [
         Commit("one", write={"src/lib.rs": "pub mod feature;\npub mod count;\n",
                              "src/feature/mod.rs": feature, "src/feature/git.rs": real,
@@ -3945,6 +3949,7 @@ def test_a_definition_at_its_files_top_wins_over_an_inline_modules_stub(
     assert rows
     for row in rows:
         assert "pub repos: Vec<String>," in row["context"], row["context"]
+        assert "_stub: usize" not in row["context"], row["context"]
 
 
 def test_a_fallback_stub_gives_way_to_the_re_export_beside_it(tmp_path: Path) -> None:
@@ -3965,6 +3970,8 @@ def test_a_fallback_stub_gives_way_to_the_re_export_beside_it(tmp_path: Path) ->
     assert "pub struct Git;" not in count["context"], count["context"]
 
 
+
+
 def test_an_associated_const_is_shown_in_its_block(tmp_path: Path) -> None:
     """A pack showed an associated const bare, `pub const DEFAULT: Self = Event(1);`, and
     the header `// const DEFAULT`: neither said whose `Self`, nor how to name it (axum: 48
@@ -3982,7 +3989,18 @@ def test_an_associated_const_is_shown_in_its_block(tmp_path: Path) -> None:
     make = next(r for r in rows if r["scale"] == "micro" and r["name"] == "make")
     context = make["context"]
     assert "\nimpl Event { pub const DEFAULT: Self = Event(1); }\n" in context, context
-    assert "\nimpl Event {\n    pub const TABLE: [u8; 2] = [\n        1, // one\n" in context
+    # Written over lines, as written (the header names its block): wrapped, its first line
+    # was the block's header, which the code around a target in the block shows.
+    assert "\n    pub const TABLE: [u8; 2] = [\n        1, // one\n" in context
+    assert "// const TABLE, in impl Event\n" in context
+    # Its view key is the member, whatever its value holds; an attribute on the item's
+    # own line is no line of its own.
+    from dataset_builder.samples import _view_key, _without_leading_docs
+
+    assert _view_key("impl P { pub const O: Self = Self { x: 0 }; }") == \
+        "pub const O: Self = Self { x: 0 }"
+    assert _without_leading_docs("/// T.\n#[allow(x)] pub const T: u8 = 1;") == \
+        "#[allow(x)] pub const T: u8 = 1;"
     assert "// const DEFAULT, in impl Event\n" in context, context
 
 
@@ -4006,3 +4024,18 @@ def test_a_file_no_mod_declares_is_in_no_crate_or_module_group(tmp_path: Path) -
     not_made = json.loads((tmp_path / "out" / "manifest.json").read_text())[
         "samples"]["scales"]["full"]["not_made"]
     assert not_made == {"undeclared_file": 1}
+
+
+def test_a_cfg_not_test_definition_is_no_fallback(tmp_path: Path) -> None:
+    """`#[cfg(not(test))] pub struct Clock { … }` beside `#[cfg(test)] pub use self::mock::
+    Clock;`: the not-branch is the real code here, and a review's build showed the mock."""
+    rows = _one_commit_samples(tmp_path, {
+        "src/lib.rs": "pub mod clock;\npub mod run;\n",
+        "src/clock.rs": "#[cfg(not(test))]\npub struct Clock {\n    pub real_nanos: u64,\n}\n\n"
+                        "#[cfg(test)]\npub use self::mock::Clock;\n\n#[cfg(test)]\nmod mock {\n"
+                        "    pub struct Clock {\n        pub fake_ticks: u8,\n    }\n}\n",
+        "src/run.rs": "use crate::clock::Clock;\n\n"
+                      "pub fn nanos(clock: &Clock) -> u64 {\n    clock.real_nanos\n}\n"})
+    nanos = next(r for r in rows if r["scale"] == "micro" and r["name"] == "nanos")
+    assert "pub real_nanos: u64," in nanos["context"], nanos["context"]
+    assert "fake_ticks" not in nanos["context"], nanos["context"]
