@@ -664,7 +664,7 @@ class Packer:
             return f"{owner} {{ {signature} }}" if owner else signature
         text = str(col["text"][row])
         if kind in _ASSOCIATED_KINDS and col["parent"][row]:
-            # An associated const or type in its block, as a method is: alone, axum's
+            # An associated const in its block, as a method is: alone, axum's
             # `pub const DEFAULT_KEEP_ALIVE: Self = …` said neither whose `Self` nor how to
             # name it (`Event::…`; 48 samples).
             # Written over lines, it stays as written (the header line names its block):
@@ -678,9 +678,9 @@ class Packer:
             text.replace(target, "", 1) if target and target in text else text)
 
     def _owner_note(self, row: int, commit_index: int) -> str:
-        """`, in <block header>` for a method's header line, or an associated const's or
-        type's: alone, `fn clone(&self) -> Self` said neither whose `Self` nor how to call
-        it (anyhow's headers listed several)."""
+        """`, in <block header>` for a method's header line, or an associated const's:
+        alone, `fn clone(&self) -> Self` said neither whose `Self` nor how to call it
+        (anyhow's headers listed several)."""
         if self.h.col["kind"][row] not in _ASSOCIATED_KINDS:
             return ""
         owner = self.owner_header(row, commit_index)
@@ -1527,7 +1527,8 @@ def _at_file_top(key: str, parent: str) -> bool:
     `trait:T`, `trait:inner::T`): a member's own key always holds `::`."""
     if parent:
         kind, _, rest = parent.partition(":")
-        return rest.startswith("impl") if kind == "impl" else "::" not in rest
+        # Stored impl keys drop generics: `impl X`, never `impls::impl X` (a module `impls`)
+        return rest.startswith("impl ") if kind == "impl" else "::" not in rest
     return "::" not in key.partition(":")[2]
 
 
@@ -3421,8 +3422,8 @@ _EMPTY_BLOCK = re.compile(r"\{\s*\}\s*\Z")  # a block with nothing in it, ending
 # Packer.piece's `impl X { fn f(); }` and `impl X { pub const A: Self = Self { x: 0 }; }`:
 # the member from its keyword (a greedy head had taken the const's value for its header).
 _OWNED_SIGNATURE = re.compile(
-    r".*? \{ ((?:pub(?:\([^)]*\))? )?(?:(?:const|async|unsafe|extern|default)\b[^{;]*?)?"
-    r"(?:fn|const|type|static)\b.*;) \}")
+    r".*? \{ ((?:#!?\[.*?\] )*(?:pub(?:\([^)]*\))? )?"
+    r"(?:(?:const|async|unsafe|extern|default)\b[^{;]*?)?(?:fn|const|type|static)\b.*;) \}")
 
 
 def _view_key(piece: str) -> str:

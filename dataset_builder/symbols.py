@@ -71,13 +71,14 @@ _VALUE_KINDS = frozenset({"function", "const", "static"})
 _TEST_MODULES = frozenset({"tests", "test"})
 
 
-_FALLBACK_CFG = re.compile(r"#\[\s*cfg\s*\(\s*not\s*\(\s*feature\b")
+_FALLBACK_CFG = re.compile(r"#\[\s*cfg\s*\(\s*not\s*\(\s*(?:any\s*\(\s*)?feature\b")
 
 
 def _is_fallback(item: Item) -> bool:
     """Whether the item is compiled only where a feature is off (`#[cfg(not(feature =
-    "git"))]`): a stub, most often, for what the feature compiles. Not `not(test)` or
-    `not(unix)`, where the not-branch is as often the real code (a test's mock beside it)."""
+    "git"))]`, `#[cfg(not(any(feature = …, …)))]`): a stub, most often, for what the
+    feature compiles. Not `not(test)` or `not(unix)`, where the not-branch is as often the
+    real code (a test's mock beside it)."""
     return any(_FALLBACK_CFG.match(attribute) for attribute in item.attributes)
 
 

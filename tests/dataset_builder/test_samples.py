@@ -3950,6 +3950,13 @@ def test_a_definition_at_its_files_top_wins_over_an_inline_modules_stub(
     for row in rows:
         assert "pub repos: Vec<String>," in row["context"], row["context"]
         assert "_stub: usize" not in row["context"], row["context"]
+    # A member's place is its block's: a module named `impls` is an inline module too.
+    from dataset_builder.samples import _at_file_top
+
+    assert _at_file_top("method:impl A::f", "impl:impl A")
+    assert not _at_file_top("method:impls::impl A::f", "impl:impls::impl A")
+    assert not _at_file_top("const:inner::T::N", "trait:inner::T")
+    assert _at_file_top("struct:A", "") and not _at_file_top("struct:inner::A", "")
 
 
 def test_a_fallback_stub_gives_way_to_the_re_export_beside_it(tmp_path: Path) -> None:
@@ -3999,6 +4006,8 @@ def test_an_associated_const_is_shown_in_its_block(tmp_path: Path) -> None:
 
     assert _view_key("impl P { pub const O: Self = Self { x: 0 }; }") == \
         "pub const O: Self = Self { x: 0 }"
+    assert _view_key("impl P { #[allow(dead_code)] const D: u8 = 4; }") == \
+        "#[allow(dead_code)] const D: u8 = 4"
     assert _without_leading_docs("/// T.\n#[allow(x)] pub const T: u8 = 1;") == \
         "#[allow(x)] pub const T: u8 = 1;"
     assert "// const DEFAULT, in impl Event\n" in context, context
