@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dataset_builder.samples import read_samples  # noqa: E402
+from pack_shows import scale_contexts  # noqa: E402
 
 _RAGGED = re.compile(
     r"^(?:#\[|///|//!)[^\n]*\n[ \t]+(?:pub(?:\([^)]*\))?\s+)?(?:unsafe\s+)?"
@@ -59,17 +59,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("outs", nargs="+", type=Path, help="build output folders")
     args = parser.parse_args(argv)
     for out in args.outs:
-        try:
-            table = read_samples(out)
-        except (OSError, ValueError) as exc:
-            print(f"error: {out}: {exc}", file=sys.stderr)
+        contexts = scale_contexts(out)
+        if contexts is None:
             return 2
         samples: Counter[str] = Counter()
         with_ragged: Counter[str] = Counter()
         places: Counter[str] = Counter()
         with_bare: Counter[str] = Counter()
-        for scale, context in zip(table.column("scale").to_pylist(),
-                                  table.column("context").to_pylist(), strict=True):
+        for scale, context in contexts:
             samples[scale] += 1
             found = ragged(context)
             if found:

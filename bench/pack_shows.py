@@ -25,6 +25,18 @@ _PACK_GROUPS = re.compile(r"^// from [^\n]*\n(?:(?!// from |// file: |<file_sep>
                           re.MULTILINE)
 
 
+def scale_contexts(out: Path) -> list[tuple[str, str]] | None:
+    """(scale, context) of each sample of a build, or None (said on stderr) where its
+    samples cannot be read."""
+    try:
+        table = read_samples(out)
+    except (OSError, ValueError) as exc:
+        print(f"error: {out}: {exc}", file=sys.stderr)
+        return None
+    return list(zip(table.column("scale").to_pylist(), table.column("context").to_pylist(),
+                    strict=True))
+
+
 def pack_text(context: str) -> str:
     """The pack's groups of a sample's context, joined."""
     return "".join(_PACK_GROUPS.findall(context))
@@ -38,15 +50,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="another build's output folder, counted alike")
     args = parser.parse_args(argv)
     for out in [args.out, *args.more]:
-        try:
-            table = read_samples(out)
-        except (OSError, ValueError) as exc:
-            print(f"error: {out}: {exc}", file=sys.stderr)
+        contexts = scale_contexts(out)
+        if contexts is None:
             return 2
         samples: Counter[str] = Counter()
         showing: Counter[str] = Counter()
-        for scale, context in zip(table.column("scale").to_pylist(),
-                                  table.column("context").to_pylist(), strict=True):
+        for scale, context in contexts:
             samples[scale] += 1
             if args.text in pack_text(context):
                 showing[scale] += 1

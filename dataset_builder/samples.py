@@ -72,7 +72,6 @@ from dataset_builder.quality import (
     CHECK_MARGIN,
     CONFLICT_MARKER,
     DROP_MARGIN,
-    FILE_SEP,
     FilterConfig,
     NearDuplicateIndex,
     PieceChecks,
@@ -83,6 +82,9 @@ from dataset_builder.quality import (
     piece_digests,
     redact,
     shingle_set,
+)
+from dataset_builder.quality import (
+    FILE_SEP as FILE_SEP,  # the samples' format, read from here by later stages
 )
 from dataset_builder.rust_items import new_parser, parse_rust
 from dataset_builder.rustdoc import RustdocFacts, rustdoc_facts

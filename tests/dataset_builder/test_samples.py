@@ -2803,9 +2803,16 @@ def test_bound_traits_are_the_terms_after_the_colon() -> None:
 
 def _one_commit_samples(tmp_path: Path, files: dict[str, str]) -> list[dict[str, Any]]:
     """The samples of a repository of one commit holding `files` (no rustdoc)."""
-    from tests.dataset_builder.conftest import Commit, make_repo
+    from tests.dataset_builder.conftest import Commit
 
-    repo = make_repo(tmp_path / "repo", [Commit("one", write=files)])
+    return _history_samples(tmp_path, [Commit("one", write=files)])
+
+
+def _history_samples(tmp_path: Path, commits: list[Any]) -> list[dict[str, Any]]:
+    """The samples of a repository of `commits` (conftest.Commit; no rustdoc)."""
+    from tests.dataset_builder.conftest import make_repo
+
+    repo = make_repo(tmp_path / "repo", commits)
     out = tmp_path / "out"
     assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc",
                  "none"]) == 0
@@ -3922,7 +3929,7 @@ def test_a_definition_at_its_files_top_wins_over_an_inline_modules_stub(
     "git"))] pub mod git { pub struct GitCache; }` beside `git.rs`) define one symbol; the
     pack showed the one changed last, the stub (eza: 45 samples showed `pub struct
     GitCache;` for the real struct)."""
-    from tests.dataset_builder.conftest import Commit, make_repo
+    from tests.dataset_builder.conftest import Commit
 
     feature = ('#[cfg(feature = "git")]\npub mod git;\n\n#[cfg(not(feature = "git"))]\n'
                "pub mod git {\n    pub struct GitCache;\n\n    impl GitCache {\n"
@@ -3933,19 +3940,14 @@ def test_a_definition_at_its_files_top_wins_over_an_inline_modules_stub(
     use = ("use crate::feature::git::GitCache;\n\n"
            "pub fn count(cache: &GitCache) -> usize {\n"
            "    cache.repos.len() + cache.lookup(1)\n}\n")
-    repo = make_repo(tmp_path / "repo", [
+    rows = [r for r in _history_samples(tmp_path, [
         Commit("one", write={"src/lib.rs": "pub mod feature;\npub mod count;\n",
                              "src/feature/mod.rs": feature, "src/feature/git.rs": real,
                              "src/count.rs": use}),
         Commit("two", write={"src/feature/mod.rs": feature.replace(
             "    pub struct GitCache;", "    /// Nothing without git.\n    pub struct GitCache;")}),
         Commit("three", write={"src/count.rs": use.replace(".len()", ".len() + 1")}),
-    ])
-    out = tmp_path / "out"
-    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc",
-                 "none"]) == 0
-    rows = [r for r in read_samples(out).to_pylist()
-            if r["scale"] == "micro" and r["name"] == "count"]
+    ]) if r["scale"] == "micro" and r["name"] == "count"]
     assert rows
     for row in rows:
         assert "pub repos: Vec<String>," in row["context"], row["context"]
