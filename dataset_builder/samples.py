@@ -1282,11 +1282,14 @@ class CandidateMaker:
                 yield self._files_candidate(scale, ci, [path], {path: text}, blobs, rows, budget,
                                             lineage=self._file_lineage(rows, path),
                                             kind="module")
-        elif scale == "large":
-            dead = self.dead_files(snap, texts)
+        else:
+            # Files compiled by nothing are in no module group or crate (the module scale
+            # above has them).
+            dead = self.dead_files(snap, texts) & shown
             if dead:
-                self.not_made[scale]["undeclared_file"] += len(dead & shown)
+                self.not_made[scale]["undeclared_file"] += len(dead)
                 shown -= dead
+        if scale == "large":
             for path in snap.module_order:
                 deps = [d for d in snap.depends_on.get(path, []) if d in shown and d != path]
                 if not deps or path not in shown:
@@ -1306,11 +1309,7 @@ class CandidateMaker:
                     scale, ci, group, {p: texts[p] for p in group}, blobs, rows, budget,
                     lineage="group:" + self._file_lineage(snap.by_path.get(path, []), path),
                     kind="module_group", crate=self._crate_of(snap, path))
-        else:  # full: each crate in dependency order
-            dead = self.dead_files(snap, texts)
-            if dead:
-                self.not_made[scale]["undeclared_file"] += len(dead & shown)
-                shown -= dead
+        elif scale == "full":  # each crate in dependency order
             crates: dict[str, list[str]] = defaultdict(list)
             for path in snap.module_order:
                 if path in shown:
@@ -1342,10 +1341,11 @@ class CandidateMaker:
         so in no crate or module-group sample. Files of tests, examples and bench folders
         are left alone (a manifest's `[[test]]` may make any file a crate's root: regex's
         tests/test_default.rs), and the module scale keeps every file."""
+        if snap.dead is None and not snap.undeclared:
+            snap.dead = frozenset()
         if snap.dead is None:
             dead: set[str] = set()
-            located = {path: locate_module(path, self.roots) for path in texts} \
-                if snap.undeclared else {}
+            located = {path: locate_module(path, self.roots) for path in texts}
             rooted = {loc.crate for loc in located.values() if loc.module == "crate"}
             in_folder: dict[str, list[str]] = defaultdict(list)
             for path in located:
@@ -1547,9 +1547,7 @@ def _with_own_indentation(text: str) -> str:
     if "\n" not in text:
         return text
     lines = text.split("\n")
-    first = 0
-    while first < len(lines) - 1 and _DOC_OR_ATTRIBUTE_ONLY_LINE.match(lines[first]):
-        first += 1
+    first = _first_code_line(lines)
     own = lines[first] if first else lines[-1]
     if not first and not own.lstrip(" \t").startswith(("}", ")", "]")):
         return text
@@ -1559,13 +1557,19 @@ def _with_own_indentation(text: str) -> str:
     return indent + text
 
 
-def _without_leading_docs(text: str) -> str:
-    """An item's text from its first line that is neither a doc comment nor an attribute."""
-    lines = text.split("\n")
+def _first_code_line(lines: list[str]) -> int:
+    """The index of the first of an item's lines that is neither a doc comment nor an
+    attribute alone (the last line at most)."""
     first = 0
     while first < len(lines) - 1 and _DOC_OR_ATTRIBUTE_ONLY_LINE.match(lines[first]):
         first += 1
-    return "\n".join(lines[first:]).lstrip(" \t")
+    return first
+
+
+def _without_leading_docs(text: str) -> str:
+    """An item's text from its first line that is neither a doc comment nor an attribute."""
+    lines = text.split("\n")
+    return "\n".join(lines[_first_code_line(lines):]).lstrip(" \t")
 
 
 def _without_comment_lines(piece: str) -> str:

@@ -434,8 +434,8 @@ class SymbolTable:
     # variant of its Error, had bound the crate's one `enum Signal`).
     enum_variants: dict[str, tuple[str, frozenset[str]]] = field(default_factory=dict)
     # symbol id -> number of current file versions whose every definition of it is a
-    # fallback (`#[cfg(not(…))]`: compiled where a feature or platform is missing); where
-    # all are, a `pub use` of the same name is followed instead (_find).
+    # fallback (`#[cfg(not(feature = …))]`: compiled where a feature is off, _is_fallback);
+    # where all are, a `pub use` of the same name is followed instead (_find).
     fallback_owners: dict[str, int] = field(default_factory=dict)
     file_fallbacks: dict[str, list[str]] = field(default_factory=dict)  # path -> their ids
     # method in by_method -> "decl" (a trait's), "inherent" or "impl:<trait>" (_method_kind)
@@ -580,6 +580,7 @@ class SymbolTable:
         ids: list[str] = []
         macros: list[str] = []
         defined: dict[str, Item] = {}  # a symbol's first definition in the file
+        not_fallback: set[str] = set()  # symbols with a definition here that is no fallback
         known = self.path_ids.setdefault(path, {})
         for item in items:
             if item.symbol:
@@ -590,14 +591,14 @@ class SymbolTable:
                 defined.setdefault(sid, item)
                 if item.kind == "macro_rules":
                     macros.append(sid)
+                if not _is_fallback(item):
+                    not_fallback.add(sid)
         self._define_macros(path, macros)
         self._define_counted(path, [sid for sid, item in defined.items()
                                     if _is_value_item(item)], self.value_owners,
                              self.file_values)
         self._define_counted(path, [sid for sid, item in defined.items()
                                     if item.kind == "enum"], self.enum_owners, self.file_enums)
-        not_fallback = {sid for sid, item in zip(ids, (i for i in items if i.symbol),
-                                                  strict=True) if not _is_fallback(item)}
         self._define_counted(path, [sid for sid in defined if sid not in not_fallback],
                              self.fallback_owners, self.file_fallbacks)
         for sid, item in defined.items():
