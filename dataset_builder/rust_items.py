@@ -111,7 +111,8 @@ _BINDING_PATTERNS = """
 _REFERENCE_QUERY = """
 (type_identifier) @ref
 (call_expression function: (identifier) @ref)
-(call_expression function: (field_expression field: (field_identifier) @method))
+(call_expression function: (field_expression field: (field_identifier) @method)
+                 arguments: (arguments) @method_args)
 (call_expression function: (field_expression value: [(identifier) (self)] @receiver
                                              field: (field_identifier) @receiver_method))
 (call_expression function: (field_expression
@@ -753,10 +754,19 @@ class _Collector:
             # `page.render()`: `Page.render`), on `self` `Self.method`: what the call may
             # bind is that type's method, never another type's so named (zola's
             # `tera.render(…)`, tera's Tera, had bound its own `ShortCode::render`).
+            # With its argument count (`.paint(1)`): Rust has no overloading, so a call
+            # whose count differs from a method's parameters is not that method (eza's
+            # `colours.no_repo().paint("-")`, ansiterm's Style::paint, had bound its own
+            # `FileName::paint(&self)`).
             typed = self._receiver_types(captures)
+            arguments = sorted((n.start_byte, n) for n in captures.get("method_args", ()))
+            argument_starts = [at for at, _ in arguments]
             for node in captures.get("method", ()):
                 written = typed.get(node.start_byte, "")
-                refs.append((node.start_byte, f"{written}.{_text(src, node)}"))
+                # Its arguments the nearest after it: only trivia lie between.
+                k = bisect.bisect_left(argument_starts, node.end_byte)
+                count = _argument_count(src, arguments[k][1]) if k < len(arguments) else 0
+                refs.append((node.start_byte, f"{written}.{_text(src, node)}({count})"))
             # Only outermost paths (`a::b::c`, not also `a::b`), and not inside `use` items,
             # whose paths are recorded separately.
             inner = {node.id for node in captures.get("inner_path", ())}
@@ -1262,6 +1272,55 @@ def _generic_params(node: Node, src: bytes) -> set[str]:
     return {_text(src, name) for param in params.named_children
             if param.type != "lifetime_parameter"
             and (name := param.child_by_field_name("name")) is not None}
+
+
+def _argument_count(src: bytes, arguments: Node) -> int:
+    """The expressions a call's `(…)` holds, comments apart."""
+    count = arguments.named_child_count
+    if count and (b"//" in src[arguments.start_byte:arguments.end_byte]
+                  or b"/*" in src[arguments.start_byte:arguments.end_byte]):
+        count = sum(1 for child in arguments.named_children
+                    if child.type not in ("line_comment", "block_comment"))
+    return count
+
+
+@lru_cache(maxsize=1 << 14)  # the walk asks for every version of every method
+def parameter_count(signature: str) -> int | None:
+    """The parameters a method's signature takes after its receiver (`fn paint(&self, s:
+    &str)`: 1), or None where it cannot be read (a macro's `$name` in it)."""
+    found = _FN_NAME.search(signature)
+    if found is None or "$" in signature:
+        return None
+    plain = _PLAIN_PARAMETERS.match(signature, found.end())
+    if plain is not None:  # no brackets inside: the commas separate the parameters
+        return max(len([p for p in plain[1].split(",") if p.strip()]) - 1, 0)
+    depth, at, segments, filled = 0, found.end(), 0, False
+    # Past the generics `<…>` to the parameter list's `(`.
+    while at < len(signature) and (depth or signature[at] != "("):
+        char = signature[at]
+        if char in "<([{":
+            depth += 1
+        elif char in ">)]}" and signature[at - 1] != "-":
+            depth -= 1
+        at += 1
+    depth = 0
+    for char, before in zip(signature[at + 1:], signature[at:], strict=False):
+        if char in "<([{":
+            depth += 1
+        elif char in ">)]}" and before != "-":
+            if depth == 0:  # the list's closing `)`
+                return max(segments + filled - 1, 0)
+            depth -= 1
+        elif char == "," and depth == 0:
+            segments, filled = segments + filled, False
+            continue
+        if not char.isspace():
+            filled = True
+    return None
+
+
+_FN_NAME = re.compile(r"\bfn\s+(?:r#)?\w+")
+_PLAIN_PARAMETERS = re.compile(r"\s*\(([^()<>\[\]{}]*)\)")
 
 
 def _without_generics(references: tuple[str, ...], generic: set[str]) -> tuple[str, ...]:

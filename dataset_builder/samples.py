@@ -1040,7 +1040,6 @@ class Snapshot:
 _DOC_OR_ATTRIBUTE_LINE = re.compile(r"\s*+(?:///|#\[)")
 # A line that is a doc comment or an attribute and nothing else: `#[allow(dead_code)] pub
 # const TABLE: …` is the item's own line (its name had been skipped with the attribute).
-_DOC_OR_ATTRIBUTE_ONLY_LINE = re.compile(r"\s*+(?:///|#!?\[.*\]\s*$)")
 _MEMBER_LINE = re.compile(
     r"\s++(?:(?:pub(?:\([^)]*\))?\s+)?(?:const\s+|async\s+|unsafe\s+|extern\s+\S+\s+)*"
     r"(?:fn|type|const)\b|#\[|///)")
@@ -1558,12 +1557,37 @@ def _with_own_indentation(text: str) -> str:
 
 
 def _first_code_line(lines: list[str]) -> int:
-    """The index of the first of an item's lines that is neither a doc comment nor an
-    attribute alone (the last line at most)."""
-    first = 0
-    while first < len(lines) - 1 and _DOC_OR_ATTRIBUTE_ONLY_LINE.match(lines[first]):
+    """The index of the first of an item's lines that is neither a doc comment (`///`, or
+    a `/** … */` block's) nor an attribute alone (the last line at most)."""
+    first, in_block = 0, False
+    while first < len(lines) - 1:
+        line = lines[first].strip()
+        if in_block or line.startswith("/**"):
+            opened = 0 if in_block else 3
+            closed = line.find("*/", opened)
+            in_block = closed < 0
+            if not in_block and line[closed + 2:].strip():  # `/** Doc. */ fn f() {`
+                break
+        elif not line.startswith("///") and not _attribute_only(line):
+            break
         first += 1
     return first
+
+
+def _attribute_only(line: str) -> bool:
+    """Whether a stripped line is one attribute and nothing else: `#[inline] fn f() ->
+    [u8; 2] {` is code."""
+    if not line.startswith(("#[", "#![")):
+        return False
+    depth = 0
+    for at, char in enumerate(line):
+        if char == "[":
+            depth += 1
+        elif char == "]":
+            depth -= 1
+            if depth == 0:
+                return at == len(line) - 1
+    return False
 
 
 def _without_leading_docs(text: str) -> str:

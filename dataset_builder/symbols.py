@@ -28,7 +28,7 @@ from dataset_builder.modules import (
     shared_module_crate,
     target_crate,
 )
-from dataset_builder.rust_items import GENERIC_RECEIVER, Item, UsePath
+from dataset_builder.rust_items import GENERIC_RECEIVER, Item, UsePath, parameter_count
 
 _NOT_SAVED = ("path_ids", "glob_prefixes", "module_heads", "top_modules")
 EARLIER_DEFS = 7  # earlier definers kept per symbol (SymbolTable.earlier_defs)
@@ -440,6 +440,9 @@ class SymbolTable:
     file_fallbacks: dict[str, list[str]] = field(default_factory=dict)  # path -> their ids
     # method in by_method -> "decl" (a trait's), "inherent" or "impl:<trait>" (_method_kind)
     method_kinds: dict[str, str] = field(default_factory=dict)
+    # method in by_method -> the parameters it takes after `self` (rust_items.
+    # parameter_count; absent where unreadable): a call with another count is not it.
+    method_params: dict[str, int] = field(default_factory=dict)
     # `impl Deref for T { type Target = U; }` and `type T = U;`: (crate, T's simple name) ->
     # path -> U's: a method call on a T that T lacks is U's (rustls's ConnectionCommon
     # derefs to its CommonState, whose `send_fatal_alert` its methods call on `self`; its
@@ -487,7 +490,7 @@ class SymbolTable:
         self.__dict__.setdefault("by_macro", defaultdict(set))
         for name in ("macro_owners", "file_macros", "reexports", "file_reexports",
                      "crate_folders", "earlier_defs", "value_owners", "file_values",
-                     "enum_owners", "file_enums", "enum_variants", "method_kinds",
+                     "enum_owners", "file_enums", "enum_variants", "method_kinds", "method_params",
                      "deref_targets", "file_derefs", "struct_fields", "file_structs",
                      "fallback_owners", "file_fallbacks"):
             self.__dict__.setdefault(name, {})
@@ -562,10 +565,12 @@ class SymbolTable:
             self.crate_folders.setdefault(
                 PurePosixPath(loc.crate).name.replace("-", "_"), loc.crate)
         # A macro's marked: a function turned into a macro of its name changes the macros;
-        # a private item too: made `pub`, it is seen from more modules.
+        # a private item too: made `pub`, it is seen from more modules; a method's count of
+        # parameters: calls with another count do not bind it.
         item_symbols = [item.symbol + "!" * (item.kind == "macro_rules")
                         + "-" * (not item.visibility) + "=" * _is_value_item(item)
-                        + "." * (item.kind == "method" and takes_self(item))
+                        + (f".{parameter_count(item.signature)}" if item.kind == "method"
+                           and takes_self(item) else "")
                         + (f"+{item.trait_name}" if item.kind == "method"
                            and _in_trait_impl(item) else "")
                         + "~" * (item.kind == "enum") + "?" * _is_fallback(item)
@@ -608,8 +613,10 @@ class SymbolTable:
                 if takes_self(item):
                     self.by_method[(loc.crate, item.name)].add(sid)
                     self.method_kinds[sid] = _method_kind(item)
+                    self._set_params(sid, parameter_count(item.signature))
                 else:
                     _unindex(self.by_method, sid)
+                    self._set_params(sid, None)
         for sid, item in defined.items():
             if item.visibility or item.kind in ("method", "macro_rules"):
                 self.private.discard(sid)
@@ -801,6 +808,13 @@ class SymbolTable:
             _unindex(self.by_name, sid)
             _unindex(self.by_method, sid)
             self.method_kinds.pop(sid, None)
+            self.method_params.pop(sid, None)
+
+    def _set_params(self, sid: str, count: int | None) -> None:
+        if count is None:
+            self.method_params.pop(sid, None)
+        else:
+            self.method_params[sid] = count
 
     def _declares(self, crate: str, module: str) -> bool:
         """Whether the root file of a test, example or bench crate declares `mod module;`."""
@@ -1006,11 +1020,18 @@ class SymbolTable:
         """The symbol id a reference in `item` (of the file at `loc`) names, if resolvable."""
         crate = loc.crate
         module = loc.join(item.module)
-        if "." in ref:  # a method call: `.name`, or `Type.name` on a receiver of known type
-            written, _, name = ref.rpartition(".")
+        if "." in ref:  # a method call: `.name(n)`, or `Type.name(n)` on a receiver of
+            # known type, with n arguments
+            written, _, call = ref.rpartition(".")
+            name, _, arguments = call.partition("(")
             if written:
-                return self._typed_method(written, name, item, loc, imports)
-            return self._any_receivers_method(name, item, crate, module, imports)
+                found = self._typed_method(written, name, item, loc, imports)
+            else:
+                found = self._any_receivers_method(name, item, crate, module, imports)
+            if found is not None and arguments and \
+                    self.method_params.get(found, -1) not in (-1, int(arguments[:-1])):
+                return None
+            return found
         if ref.endswith("!"):
             return self._simple(ref[:-1], crate, module, imports, macro=True)
         if ref.endswith("::*"):  # a glob `use` in a body: what it imports from

@@ -3921,6 +3921,15 @@ def test_a_definition_from_inside_a_block_is_shown_indented_as_in_its_file(
     assert _with_own_indentation("pub type T =\n    U;") == "pub type T =\n    U;"
     assert _with_own_indentation("/// T.\n    pub type T =\n        U;") == \
         "    /// T.\n    pub type T =\n        U;"
+    # A `/** … */` block doc is a doc comment too; an attribute on the code's line is code.
+    block_doc = "/**\n     * T.\n     */\n    pub struct T {\n        x: u8,\n    }"
+    assert _with_own_indentation(block_doc) == "    " + block_doc
+    assert _with_own_indentation("/** T. */\n    pub struct T {\n    }") == \
+        "    /** T. */\n    pub struct T {\n    }"
+    assert _with_own_indentation("/** T. */ pub struct T {\n        x: u8,\n    }") == \
+        "    /** T. */ pub struct T {\n        x: u8,\n    }"
+    one_line = "#[inline] fn f<T>() -> [T; 2]\n        where T: Copy {\n        todo!()\n    }"
+    assert _with_own_indentation(one_line) == "    " + one_line
 
 
 def test_a_definition_at_its_files_top_wins_over_an_inline_modules_stub(

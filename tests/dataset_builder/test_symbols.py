@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from dataset_builder.modules import locate_module
-from dataset_builder.rust_items import Item, ParsedFile, parse_rust
+from dataset_builder.rust_items import Item, ParsedFile, parameter_count, parse_rust
 from dataset_builder.symbols import Imports, SymbolTable
 
 FILES = {
@@ -82,6 +82,10 @@ class World:
 
     def resolve(self, path: str, key: str, ref: str) -> str | None:
         item = self.item(path, key)
+        if "." in ref and "(" not in ref:  # a method call, as the item makes it: `.len(0)`
+            calls = [r for r in item.references if r.partition("(")[0] == ref]
+            assert len(calls) == 1, (ref, item.references)
+            ref = calls[0]
         assert ref in item.references, (ref, item.references)
         loc = locate_module(path)
         return self.table.resolve(ref, item, loc, Imports.of(self.parsed[path].uses, loc))
@@ -629,6 +633,58 @@ def test_a_method_call_binds_no_trait_impl_and_no_method_it_cannot_reach() -> No
     assert resolve("src/layer.rs", "function:tests::inside", ".span_builder") == \
         ".|crate::layer::tests::TestTracer::span_builder"
     assert resolve("src/layer.rs", "function:here", ".reveal") == ".|crate::layer::Hidden::reveal"
+
+
+def test_a_method_call_with_another_argument_count_than_the_method_is_unbound() -> None:
+    """Rust has no overloading: a call passing another number of arguments than the
+    method's parameters after `self` is some other method, on a receiver of unknown type or
+    of a known one (eza's `colours.no_repo().paint("-")`, ansiterm's `Style::paint`, had
+    bound its own `FileName::paint(&self)`). A changed signature re-binds the calls."""
+    files = {
+        "src/lib.rs": "mod name;\nmod view;\n",
+        "src/name.rs": ("pub struct FileName;\n"
+                        "impl FileName {\n    pub fn paint(&self) -> u8 { 0 }\n"
+                        "    pub fn cell<F: Fn(u8, u8) -> u8>(&self, f: F, (a, b): (u8, u8),"
+                        " g: Vec<(u8, u8)>) -> u8 { 0 }\n}\n"),
+        "src/view.rs": ("use crate::name::FileName;\n"
+                        "pub fn render(f: &FileName) -> u8 {\n"
+                        "    colours.no_repo().paint(\"-\") + f.paint(/* none */) + x.paint()\n}\n"
+                        "pub fn cells(f: &FileName) -> u8 {\n"
+                        "    f.cell(|a, b| a, (1, 2), vec![]) + f.cell(1)\n"
+                        "        + g().cell(h, i, j)\n}\n"),
+    }
+    world = World(files)
+    render = world.item("src/view.rs", "function:render")
+    assert {".no_repo(0)", ".paint(1)", "FileName.paint(0)", ".paint(0)"} <= set(
+        render.references)
+    resolve = world.table.resolve
+    loc = locate_module("src/view.rs")
+    imports = Imports.of(world.parsed["src/view.rs"].uses, loc)
+    paint = ".|crate::name::FileName::paint"
+    assert resolve(".paint(1)", render, loc, imports) is None
+    assert resolve(".paint(0)", render, loc, imports) == paint
+    assert resolve("FileName.paint(0)", render, loc, imports) == paint
+    assert resolve("FileName.paint(2)", render, loc, imports) is None
+    cells = world.item("src/view.rs", "function:cells")
+    cell = ".|crate::name::FileName::cell"
+    assert {"FileName.cell(3)", "FileName.cell(1)", ".cell(3)"} <= set(cells.references)
+    assert resolve("FileName.cell(3)", cells, loc, imports) == cell
+    assert resolve("FileName.cell(1)", cells, loc, imports) is None
+    assert resolve(".cell(3)", cells, loc, imports) == cell
+    generation = world.table.generation
+    world.add("src/name.rs", files["src/name.rs"].replace("paint(&self)", "paint(&self, s: &str)"))
+    assert world.table.generation > generation  # resolutions kept per generation are stale
+    assert resolve(".paint(1)", render, loc, imports) == paint
+    assert resolve(".paint(0)", render, loc, imports) is None
+
+
+def test_parameter_counts_of_method_signatures() -> None:
+    assert parameter_count("pub fn paint(&self) -> Paint") == 0
+    assert parameter_count("fn go<T: Fn(u8) -> u8>(&mut self, t: T, v: Vec<(A, B)>,) -> u8") == 2
+    assert parameter_count("fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()>") == 1
+    assert parameter_count("pub(crate) async unsafe fn r#type(&self, (a, b): (u8, u8))") == 1
+    assert parameter_count("fn each<'a>(&'a self, f: impl Fn(&str) -> Result<(), E>)") == 1
+    assert parameter_count("fn $name(&self, $arg: $ty)") is None  # a macro's
 
 
 def test_a_method_call_that_a_workspace_sibling_imported_from_also_has_is_unbound() -> None:
