@@ -3844,16 +3844,19 @@ def _contained_hashes(history: History, files: list[tuple[int, list[str]]],
     return np.unique(np.array(keys, dtype=np.uint64))
 
 
-# Attribute and comment lines that lead an item's text.
-_LEADING_ATTRIBUTES = re.compile(r"(?:[ \t]*(?:#\[|//)[^\n]*\n)+")
+# Attribute and comment lines that lead an item's text, then its visibility.
+_LEADING_ATTRIBUTES = re.compile(
+    r"(?:[ \t]*(?:#\[|//)[^\n]*\n)*[ \t]*(?:pub(?:\([^)\n]*\))?[ \t]+)?")
 
 
 def _bare_text(text: str) -> str:
-    """The text less the attribute and comment lines it begins with (the text itself where
-    there are none): tokio's `impl FromRawFd for TcpSocket`, moved from under
-    `#[cfg(unix)]` into `cfg_unix! { … }`, was a valid target held whole in train files."""
+    """The text less the attribute and comment lines it begins with and its visibility
+    (the text itself where there are none): tokio's `impl FromRawFd for TcpSocket`, moved
+    from under `#[cfg(unix)]` into `cfg_unix! { … }`, was a valid target held whole in
+    train files; gitui's valid method `fn …`, `///`-documented and `pub` in train files."""
     found = _LEADING_ATTRIBUTES.match(text)
-    return text[found.end():] if found is not None else text
+    end = found.end() if found is not None else 0
+    return text[end:] if text[:end].strip() else text
 
 
 _CONTAINED_BATCH = 4096  # texts read at once by _contained_hashes

@@ -3714,15 +3714,17 @@ def test_doc_comments_of_the_first_dependencies_crowd_none_of_the_others_out(
     assert run["target_tokens"] + run["context_tokens"] <= 2048
 
 
-@pytest.mark.parametrize("moved_attribute", ["#[test]\n", ""])
+@pytest.mark.parametrize(("moved_attribute", "train_lead"), [
+    ("#[test]\n", ""), ("", ""), ("#[test]\n", "/// Checks the fields.\npub(crate) ")])
 def test_a_held_out_function_that_a_train_file_holds_is_dropped(
-        tmp_path: Path, moved_attribute: str) -> None:
+        tmp_path: Path, moved_attribute: str, train_lead: str) -> None:
     """A test function moved in the held-out commits from a module's `mod tests` into a file
     of its own started a new lineage: its sample was held out while a train module sample
     held its very text (indented one level deeper), which Jaccard against the whole file
     never finds (chrono: 22 test functions, from date.rs into date/tests.rs). Also where
     the move left its attribute behind (tokio's `impl FromRawFd for TcpSocket`, from under
-    `#[cfg(unix)]` into `cfg_unix! { … }`)."""
+    `#[cfg(unix)]` into `cfg_unix! { … }`), and where the train copy was documented and
+    `pub` (gitui: a valid method)."""
     from tests.dataset_builder.conftest import Commit, make_repo
 
     # With a secret redacted in what is written (the check compared the history's raw text
@@ -3738,7 +3740,8 @@ def test_a_held_out_function_that_a_train_file_holds_is_dropped(
                    for k in range(12))
     date = ("pub struct Date {\n    y: i32,\n    m: u32,\n    d: u32,\n}\n\n" + code
             + "#[cfg(test)]\nmod tests {\n    use super::*;\n\n    #[test]\n"
-            + "".join(f"    {line}\n" if line else "\n" for line in body.splitlines())
+            + "".join(f"    {line}\n" if line else "\n"
+                      for line in (train_lead + body).splitlines())
             + "}\n")
     steps = [Commit("one", write={"src/lib.rs": "pub mod date;\n", "src/date.rs": date})]
     for k in range(12):
