@@ -1498,7 +1498,19 @@ class CandidateMaker:
             # parts had none, the whole's files all left out: 1,608 and 1,701 names of a
             # type another part defined were shown nowhere).
             defined = {r for r in part_rows if col["text"][r] in part}
-            here = {col["symbol"][r] for r in defined if col["symbol"][r]}
+            # An item the part begins or ends inside is the part's own code, not shown
+            # whole (itertools: a part cut inside the `Itertools` trait had the trait in
+            # its pack, the very methods it must write among them; 6 samples); where the
+            # part does not show its start, its header is, as the block the part lies in.
+            # Parts are cut at line breaks: 200 characters tell where one lies.
+            cut: dict[int, bool] = {}  # row -> whether the part shows its start
+            for r in part_rows:
+                if r not in defined:
+                    text = col["text"][r]
+                    shows_start = part.find(text[:200]) >= 0
+                    if shows_start or text.find(part[:200]) >= 0:
+                        cut[r] = shows_start
+            here = {col["symbol"][r] for r in (*defined, *cut) if col["symbol"][r]}
             # Another part's items the part names, but not a test module's (nom's test
             # functions are named as the combinators they test: `fn take_while()`); a part
             # cut inside one long item holds no item's name: what the whole uses from
@@ -1507,11 +1519,17 @@ class CandidateMaker:
             # of 577 method lines in their headers were of types the part never named).
             part_direct = list(dict.fromkeys(
                 [*(d for r in defined for d in col["resolved"][r] or ()),
-                 *(col["symbol"][r] for r in part_rows if r not in defined
+                 *(col["symbol"][r] for r in part_rows if r not in defined and r not in cut
                    and col["symbol"][r] and not _IN_TESTS.search(col["module"][r])),
                  *(d for d in outside if not defined and _simple_name(d) in words)]))
             pack, part_used, _ = self.packer.pack(part_direct, commit_index, set(), here,
                                                   tokens)
+            headers = [f"// from {col['path'][r]} ({col['module'][r]})\n{header}"
+                       for r, shows_start in cut.items() if not shows_start
+                       and col["kind"][r] in _BLOCK_KINDS
+                       and (header := _elided(str(col["signature"][r])))]
+            if headers:
+                pack = "\n".join(headers) + "\n" + pack
             return (pack, *self.packer.facts([r for r in part_rows if r in defined],
                                              part_used, commit_index, False, header_limit), [])
 
@@ -1519,6 +1537,16 @@ class CandidateMaker:
 
 
 _ELIDED_BODY = " { /* … */ }"  # a definition's body left out (_condensed_forms)
+# Items whose body is a block in braces: what `_elided` may stand for.
+_BLOCK_KINDS = frozenset({"struct", "enum", "union", "trait", "impl", "function", "method",
+                          "mod"})
+
+
+def _elided(signature: str) -> str:
+    """A definition's header with its body left out (`pub trait Itertools: Iterator {
+    /* … */ }`), or "" where its signature is empty."""
+    header = one_line_code(signature).rstrip("{ ;")
+    return f"{header}{_ELIDED_BODY}" if header else ""
 _COMMENT_LINE = re.compile(r"^[ \t]*//[^\n]*\n", re.MULTILINE)
 
 
@@ -1612,9 +1640,8 @@ def _condensed_forms(piece: str, signature: str, kind: str) -> list[str]:
     # Only a body in braces is elided: a tuple or unit struct (`pub struct Global;`) is its
     # line less its comments (it had become `pub struct Global { /* … */ }`).
     if kind in ("struct", "enum", "union", "trait", "impl") and bare.rstrip().endswith("}"):
-        header = one_line_code(signature).rstrip("{ ;")
-        elided = f"{header}{_ELIDED_BODY}"
-        if header and len(elided) < len(bare):
+        elided = _elided(signature)
+        if elided and len(elided) < len(bare):
             forms.append(elided)
     return forms
 

@@ -2281,6 +2281,39 @@ def test_a_one_line_oversized_target_is_a_part_of_a_split() -> None:
     assert (part.split, part.parts) == (True, 1)
 
 
+def test_a_part_cut_inside_an_item_has_its_header_not_its_code_in_the_pack(
+        tmp_path: Path) -> None:
+    """A part of a split module file that begins inside a trait names the trait, which its
+    pack then showed whole: the very methods the part must write (itertools: 6 samples, one
+    with 47 target lines in its pack). The pack shows the trait's header, its body elided."""
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    doc = "".join(f"    /// Line {j} of a long account of what this step is for and how.\n"
+                  for j in range(20))
+    methods = "".join(f"    /// Like [`Ext::step_{k}`], one further.\n{doc}"
+                      f"    fn step_{k + 1}(&self, x: u64) -> u64 {{\n"
+                      f"        let unique_{k} = x * {k + 3} + {k * 7 + 1};\n"
+                      f"        unique_{k} ^ {k + 11}\n    }}\n\n" for k in range(30))
+    files = {"src/lib.rs": "pub mod ext;\npub mod user;\n",
+             "src/ext.rs": "pub trait Ext: Iterator {\n" + methods + "}\n",
+             "src/user.rs": "use crate::ext::Ext;\n\npub fn go<E: Ext>(e: &E) -> u64 {\n"
+                            "    e.step_1(2)\n}\n"}
+    repo = make_repo(tmp_path / "repo", [Commit("one", write=files)])
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc", "none",
+                 "--budgets", "2048,8192,8192,32768,32768"]) == 0
+    parts = sorted((r for r in read_samples(out).to_pylist()
+                    if r["scale"] == "medium" and r["path"] == "src/ext.rs"),
+                   key=lambda r: r["part"])
+    assert len(parts) == parts[0]["parts"] > 1
+    for r in parts:
+        own = [line for line in r["target"].splitlines() if "unique_" in line]
+        assert own and not [line for line in own if line in r["context"]], r["context"]
+        # The trait's header where the part does not show it.
+        shows_header = "pub trait Ext: Iterator {\n" in r["target"]
+        assert ("pub trait Ext: Iterator { /* … */ }" in r["context"]) != shows_header
+
+
 def test_a_multi_file_targets_parts_name_the_file_they_begin_in(tmp_path: Path) -> None:
     """Every part of a split crate said `part k of n of <its first file>` (and had that
     `path`), though most of them hold later files' code (rust-sdl2: 28 of 28 later parts)."""
