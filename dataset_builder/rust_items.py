@@ -1275,13 +1275,18 @@ def _generic_params(node: Node, src: bytes) -> set[str]:
 
 
 def _argument_count(src: bytes, arguments: Node) -> int:
-    """The expressions a call's `(…)` holds, comments apart."""
+    """The expressions a call's `(…)` holds, comments and attributes apart (alacritty's
+    `handle_event(#[cfg(target_os = "macos")] event_loop, …)`)."""
     count = arguments.named_child_count
-    if count and (b"//" in src[arguments.start_byte:arguments.end_byte]
-                  or b"/*" in src[arguments.start_byte:arguments.end_byte]):
-        count = sum(1 for child in arguments.named_children
-                    if child.type not in ("line_comment", "block_comment"))
+    if count:
+        text = src[arguments.start_byte:arguments.end_byte]
+        if b"//" in text or b"/*" in text or b"#" in text:
+            count = sum(1 for child in arguments.named_children
+                        if child.type not in _NOT_ARGUMENTS)
     return count
+
+
+_NOT_ARGUMENTS = frozenset({"line_comment", "block_comment", "attribute_item"})
 
 
 @lru_cache(maxsize=1 << 14)  # the walk asks for every version of every method

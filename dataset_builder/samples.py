@@ -1591,7 +1591,7 @@ def _first_code_line(lines: list[str]) -> int:
     while first < len(lines) - 1:
         line = lines[first].strip()
         if in_block or line.startswith("/**"):
-            opened = 0 if in_block else 3
+            opened = 0 if in_block else 2  # `/**/` closes at once
             closed = line.find("*/", opened)
             in_block = closed < 0
             if not in_block and line[closed + 2:].strip():  # `/** Doc. */ fn f() {`

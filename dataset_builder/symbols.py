@@ -13,7 +13,7 @@ rather than inventing an edge.
 from __future__ import annotations
 
 import re
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -32,6 +32,12 @@ from dataset_builder.rust_items import GENERIC_RECEIVER, Item, UsePath, paramete
 
 _NOT_SAVED = ("path_ids", "glob_prefixes", "module_heads", "top_modules")
 EARLIER_DEFS = 7  # earlier definers kept per symbol (SymbolTable.earlier_defs)
+# How long a method's replaced count of parameters still binds calls, in files defined
+# since (SymbolTable.replaced_params): the walk mixes lines of history, and a branch walked
+# after another's change still calls the method as it was (eza's `row_for_file`, alacritty's
+# `Grid::scroll_up`).
+REPLACED_PARAMS_FILES = 96
+UNREAD_PARAMS = -1  # a definition's count that parameter_count could not read: any binds
 
 
 def _std_method_names() -> frozenset[str]:
@@ -440,9 +446,16 @@ class SymbolTable:
     file_fallbacks: dict[str, list[str]] = field(default_factory=dict)  # path -> their ids
     # method in by_method -> "decl" (a trait's), "inherent" or "impl:<trait>" (_method_kind)
     method_kinds: dict[str, str] = field(default_factory=dict)
-    # method in by_method -> the parameters it takes after `self` (rust_items.
-    # parameter_count; absent where unreadable): a call with another count is not it.
-    method_params: dict[str, int] = field(default_factory=dict)
+    # method with a receiver -> path -> the counts of parameters after `self` of its
+    # definitions there (rust_items.parameter_count; cfg alternatives may differ): a call
+    # with none of these counts, nor a lately replaced one, is not it.
+    method_params: dict[str, dict[str, frozenset[int]]] = field(default_factory=dict)
+    file_methods: dict[str, list[str]] = field(default_factory=dict)  # path -> its methods
+    # (file versions defined when replaced, method, count) in that order, and per method
+    # how many of its counts are there: those replaced in the last REPLACED_PARAMS_FILES.
+    replaced_params: deque[tuple[int, str, int]] = field(default_factory=deque)
+    replaced_counts: dict[str, Counter[int]] = field(default_factory=dict)
+    files_defined: int = 0  # define_file calls: the clock of replaced_params
     # `impl Deref for T { type Target = U; }` and `type T = U;`: (crate, T's simple name) ->
     # path -> U's: a method call on a T that T lacks is U's (rustls's ConnectionCommon
     # derefs to its CommonState, whose `send_fatal_alert` its methods call on `self`; its
@@ -490,11 +503,14 @@ class SymbolTable:
         self.__dict__.setdefault("by_macro", defaultdict(set))
         for name in ("macro_owners", "file_macros", "reexports", "file_reexports",
                      "crate_folders", "earlier_defs", "value_owners", "file_values",
-                     "enum_owners", "file_enums", "enum_variants", "method_kinds", "method_params",
+                     "enum_owners", "file_enums", "enum_variants", "method_kinds",
+                     "method_params", "file_methods", "replaced_counts",
                      "deref_targets", "file_derefs", "struct_fields", "file_structs",
                      "fallback_owners", "file_fallbacks"):
             self.__dict__.setdefault(name, {})
         self.__dict__.setdefault("private", set())
+        self.__dict__.setdefault("replaced_params", deque())
+        self.__dict__.setdefault("files_defined", 0)
         self.__dict__.setdefault("root_mods", {})
         self.__dict__.setdefault("path_mods", {})
         self.__dict__.setdefault("file_path_mods", {})
@@ -533,6 +549,7 @@ class SymbolTable:
         `pub use` leaves (`uses`) and its `#[path]` declarations (`roots`: where the files
         they name lie, see modules.locate_module). `source`: the file's bytes, which its
         enums' variants are read from."""
+        self._expire_replaced_params()
         self._set_reexports(path, _reexports_of(loc, items, uses or []))
         if source is not None:
             # Before the shortcut below: a variant added leaves the file's symbols as they
@@ -586,6 +603,7 @@ class SymbolTable:
         macros: list[str] = []
         defined: dict[str, Item] = {}  # a symbol's first definition in the file
         not_fallback: set[str] = set()  # symbols with a definition here that is no fallback
+        params: dict[str, set[int]] = {}  # methods with a receiver -> their counts here
         known = self.path_ids.setdefault(path, {})
         for item in items:
             if item.symbol:
@@ -594,6 +612,9 @@ class SymbolTable:
                     sid = known[item.symbol] = symbol_id(loc.crate, loc.join(item.symbol))
                 ids.append(sid)
                 defined.setdefault(sid, item)
+                if item.kind == "method" and takes_self(item):
+                    count = parameter_count(item.signature)
+                    params.setdefault(sid, set()).add(UNREAD_PARAMS if count is None else count)
                 if item.kind == "macro_rules":
                     macros.append(sid)
                 if not _is_fallback(item):
@@ -613,10 +634,9 @@ class SymbolTable:
                 if takes_self(item):
                     self.by_method[(loc.crate, item.name)].add(sid)
                     self.method_kinds[sid] = _method_kind(item)
-                    self._set_params(sid, parameter_count(item.signature))
                 else:
                     _unindex(self.by_method, sid)
-                    self._set_params(sid, None)
+        self._set_params(path, params)
         for sid, item in defined.items():
             if item.visibility or item.kind in ("method", "macro_rules"):
                 self.private.discard(sid)
@@ -792,6 +812,7 @@ class SymbolTable:
         self._set_reexports(path, {})
         self._set_derefs(path, {})
         self._set_fields(path, {})
+        self._set_params(path, {})
         self.file_item_symbols.pop(path, None)
         self.path_ids.pop(path, None)
         dropped = self.file_symbols.pop(path, ())
@@ -808,13 +829,59 @@ class SymbolTable:
             _unindex(self.by_name, sid)
             _unindex(self.by_method, sid)
             self.method_kinds.pop(sid, None)
-            self.method_params.pop(sid, None)
 
-    def _set_params(self, sid: str, count: int | None) -> None:
-        if count is None:
-            self.method_params.pop(sid, None)
+    def _set_params(self, path: str, params: dict[str, set[int]]) -> None:
+        """The counts of parameters of the methods `path` defines; one it no longer does,
+        or does with other counts, keeps the counts replaced a while (replaced_params)."""
+        for sid in self.file_methods.get(path, ()):
+            if sid not in params:
+                self._replace_params(sid, path, frozenset())
+        for sid, counts in params.items():
+            self._replace_params(sid, path, frozenset(counts))
+        if params:
+            self.file_methods[path] = list(params)
         else:
-            self.method_params[sid] = count
+            self.file_methods.pop(path, None)
+
+    def _replace_params(self, sid: str, path: str, counts: frozenset[int]) -> None:
+        by_path = self.method_params.setdefault(sid, {})
+        before = by_path.get(path, frozenset())
+        if before == counts:
+            return
+        for count in before - counts:
+            self.replaced_params.append((self.files_defined, sid, count))
+            self.replaced_counts.setdefault(sid, Counter())[count] += 1
+        if counts:
+            by_path[path] = counts
+        else:
+            del by_path[path]
+            if not by_path:
+                del self.method_params[sid]
+
+    def _expire_replaced_params(self) -> None:
+        """One more file defined: counts replaced REPLACED_PARAMS_FILES files ago bind no
+        more (a new generation: calls resolved before may differ)."""
+        self.files_defined += 1
+        replaced = self.replaced_params
+        while replaced and replaced[0][0] <= self.files_defined - REPLACED_PARAMS_FILES:
+            _, sid, count = replaced.popleft()
+            counts = self.replaced_counts[sid]
+            counts[count] -= 1
+            if not counts[count]:
+                del counts[count]
+                if not counts:
+                    del self.replaced_counts[sid]
+                self.generation += 1
+
+    def _takes(self, sid: str, count: int) -> bool:
+        """Whether a method may be called with `count` arguments: a count of one of its
+        definitions, or one replaced lately; any where it is not known."""
+        by_path = self.method_params.get(sid)
+        if not by_path:
+            return True
+        replaced = self.replaced_counts.get(sid)
+        return (replaced is not None and count in replaced) or any(
+            count in counts or UNREAD_PARAMS in counts for counts in by_path.values())
 
     def _declares(self, crate: str, module: str) -> bool:
         """Whether the root file of a test, example or bench crate declares `mod module;`."""
@@ -1028,8 +1095,7 @@ class SymbolTable:
                 found = self._typed_method(written, name, item, loc, imports)
             else:
                 found = self._any_receivers_method(name, item, crate, module, imports)
-            if found is not None and arguments and \
-                    self.method_params.get(found, -1) not in (-1, int(arguments[:-1])):
+            if found is not None and arguments and not self._takes(found, int(arguments[:-1])):
                 return None
             return found
         if ref.endswith("!"):

@@ -3960,6 +3960,10 @@ def test_a_definition_from_inside_a_block_is_shown_indented_as_in_its_file(
     # A `/** … */` block doc is a doc comment too; an attribute on the code's line is code.
     block_doc = "/**\n     * T.\n     */\n    pub struct T {\n        x: u8,\n    }"
     assert _with_own_indentation(block_doc) == "    " + block_doc
+    block_doc = "/**\n     * T.\n     */\n    pub type T =\n        U;"  # no closing line
+    assert _with_own_indentation(block_doc) == "    " + block_doc
+    assert _with_own_indentation("/**/\n    fn f() -> u8 {\n        1\n    }") == \
+        "    /**/\n    fn f() -> u8 {\n        1\n    }"
     assert _with_own_indentation("/** T. */\n    pub struct T {\n    }") == \
         "    /** T. */\n    pub struct T {\n    }"
     assert _with_own_indentation("/** T. */ pub struct T {\n        x: u8,\n    }") == \

@@ -8,7 +8,7 @@ import pytest
 
 from dataset_builder.modules import locate_module
 from dataset_builder.rust_items import Item, ParsedFile, parameter_count, parse_rust
-from dataset_builder.symbols import Imports, SymbolTable
+from dataset_builder.symbols import REPLACED_PARAMS_FILES, Imports, SymbolTable
 
 FILES = {
     "src/lib.rs": "pub mod a;\npub mod b;\npub mod c;\n",
@@ -675,7 +675,49 @@ def test_a_method_call_with_another_argument_count_than_the_method_is_unbound() 
     world.add("src/name.rs", files["src/name.rs"].replace("paint(&self)", "paint(&self, s: &str)"))
     assert world.table.generation > generation  # resolutions kept per generation are stale
     assert resolve(".paint(1)", render, loc, imports) == paint
+    # The count replaced binds a while yet (the walk mixes lines of history: a branch
+    # walked after the change may still call it so), then no more, in a new generation.
+    assert resolve(".paint(0)", render, loc, imports) == paint
+    for k in range(REPLACED_PARAMS_FILES):
+        generation = world.table.generation
+        world.add("src/other.rs", f"pub fn other() -> u8 {{ {k % 2} }}\n")
+    assert world.table.generation > generation
     assert resolve(".paint(0)", render, loc, imports) is None
+    assert resolve(".paint(1)", render, loc, imports) == paint
+
+
+def test_a_method_with_cfg_alternatives_takes_the_counts_of_each() -> None:
+    """Definitions of one method id with other counts (a `#[cfg(unix)]` impl beside a
+    `#[cfg(windows)]` one, a feature's module beside its stub in another file): a call
+    with any of their counts binds it (eza's stub `Git::status(&self, _)` beside the real
+    `status(&self, index, prefix_lookup)`; mio's `IoSourceState::reregister`)."""
+    unix = ("pub struct State;\n#[cfg(unix)]\nimpl State {\n"
+            "    pub fn register(&self, a: u8, b: u8) {}\n}\n"
+            "#[cfg(windows)]\nimpl State {\n    pub fn register(&self, a: u8) {}\n}\n")
+    world = World({"src/lib.rs": "mod state;\nmod feature;\nmod user;\n",
+                   "src/state.rs": unix,
+                   "src/feature/git.rs": ("pub struct Git;\nimpl Git {\n"
+                                          "    pub fn status(&self, a: u8, b: bool) {}\n}\n"),
+                   "src/feature/mod.rs": (
+                       '#[cfg(feature = "git")]\npub mod git;\n'
+                       '#[cfg(not(feature = "git"))]\npub mod git {\n    pub struct Git;\n'
+                       "    impl Git {\n        pub fn status(&self, a: u8) {}\n    }\n}\n"),
+                   "src/user.rs": ("use crate::state::State;\nuse crate::feature::git::Git;\n"
+                                   "pub fn go(s: &State, g: &Git) {\n"
+                                   "    s.register(1, 2); s.register(1); s.register();\n"
+                                   "    g.status(1, true); g.status(1); g.status();\n}\n")})
+    go = world.item("src/user.rs", "function:go")
+    loc = locate_module("src/user.rs")
+    imports = Imports.of(world.parsed["src/user.rs"].uses, loc)
+    register = ".|crate::state::State::register"
+    for ref, expected in (("State.register(2)", register), ("State.register(1)", register),
+                          ("State.register(0)", None)):
+        assert ref in go.references
+        assert world.table.resolve(ref, go, loc, imports) == expected, ref
+    status = ".|crate::feature::git::Git::status"
+    for ref, expected in (("Git.status(2)", status), ("Git.status(1)", status),
+                          ("Git.status(0)", None)):
+        assert world.table.resolve(ref, go, loc, imports) == expected, ref
 
 
 def test_parameter_counts_of_method_signatures() -> None:
