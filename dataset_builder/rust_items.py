@@ -1222,9 +1222,13 @@ class _Collector:
         if kind == "use":
             references: tuple[str, ...] = tuple(path for path, _ in stub.use_pairs)
         else:
+            # Less the item's own name (a recursive call, a type holding itself), but for a
+            # method: a bare `name(…)` in one is the free function so named, which itertools'
+            # `Itertools::interleave` and url's `Serializer::append_pair` delegate to.
+            own = name if kind != "method" else None
             references = tuple(
                 r for r in self._in_span(self.ref_pos, self.ref_names,
-                                         *_ref_span(node, kind)) if r != name)
+                                         *_ref_span(node, kind)) if r != own)
             generic = _generic_params(node, src)
             if stub.parent is not None:
                 generic |= _generic_params(stub.parent.node, src)

@@ -871,7 +871,7 @@ class Packer:
             kind, name = col["kind"][row], col["name"][row]
             if kind == "trait":
                 facts.traits.add(name)
-                assoc = _ASSOCIATED_TYPE.findall(col["text"][row])
+                assoc = _associated_types(col["text"][row])
                 lines.append(f"trait {name}{col['generics'][row]}"
                              + (f" (associated types: {', '.join(assoc)})" if assoc else ""))
             elif kind in _FN_KINDS:
@@ -899,6 +899,22 @@ class Packer:
 # doc comment's prose ("the type that ...": image's `trait Pixel` listed "that").
 _ASSOCIATED_TYPE = re.compile(r"^[ \t]*(?:#\[[^\]\n]*\][ \t]*)*type[ \t]+([A-Za-z_][A-Za-z0-9_]*)",
                               re.MULTILINE)
+
+
+def _associated_types(trait: str) -> list[str]:
+    """The associated types a trait's text declares: in its own braces, not a method's
+    (itertools' `tree_fold1` declares a local `type State<T>`, and 234 samples' headers said
+    `trait Itertools (associated types: State)`). Braces are counted outside `//` comments."""
+    if _ASSOCIATED_TYPE.search(trait) is None:  # most traits: none at all
+        return []
+    names: list[str] = []
+    depth = 0
+    for line in trait.split("\n"):
+        if depth == 1 and (found := _ASSOCIATED_TYPE.match(line)) is not None:
+            names.append(found[1])
+        code = line.split("//", 1)[0]
+        depth += code.count("{") - code.count("}")
+    return names
 _BOUND_TERM = re.compile(r"(?:for<[^>]*>\s*)?(?:[A-Za-z_][A-Za-z0-9_]*::)*([A-Za-z_][A-Za-z0-9_]*)")
 
 

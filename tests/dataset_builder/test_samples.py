@@ -3046,11 +3046,14 @@ def test_a_crate_part_shows_what_another_part_defines(tmp_path: Path) -> None:
 
 def test_a_traits_associated_types_are_its_declarations_not_its_prose(tmp_path: Path) -> None:
     """The header listed the words after "type" in a trait's doc comments as associated
-    types (image's `trait Pixel (associated types: that, Subpixel)`)."""
+    types (image's `trait Pixel (associated types: that, Subpixel)`), and a type alias
+    local to a provided method (itertools' `type State<T>` in `tree_fold1`: 234 samples)."""
 
     pixel = ("/// A pixel: the type that holds its channels.\npub trait Pixel {\n"
              "    /// The type of each channel.\n    type Subpixel: Copy;\n"
-             "    #[doc(hidden)] type Raw;\n    fn channels(&self) -> usize;\n}\n")
+             "    #[doc(hidden)] type Raw;\n    fn channels(&self) -> usize;\n"
+             "    fn fold(&self) -> usize {\n        type State<T> = Result<T, ()>;\n"
+             "        let s: State<usize> = Ok(1); // {\n        s.unwrap_or(0)\n    }\n}\n")
     user = ("use crate::pixel::Pixel;\n\npub fn count<P: Pixel>(p: &P) -> usize {\n"
             "    p.channels() + 1\n}\n")
     rows = _one_commit_samples(tmp_path, {

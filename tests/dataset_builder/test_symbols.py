@@ -720,6 +720,24 @@ def test_a_method_with_cfg_alternatives_takes_the_counts_of_each() -> None:
         assert world.table.resolve(ref, go, loc, imports) == expected, ref
 
 
+def test_a_method_calling_the_free_function_of_its_name_depends_on_it() -> None:
+    """A bare `name(…)` in a method is the free function so named, never the method itself
+    (itertools' `Itertools::interleave` delegates to `interleave`; the reference was left
+    out as a recursive call's is); in a function it is a recursive call."""
+    world = World({
+        "src/lib.rs": ("mod adaptors;\nuse adaptors::interleave;\n"
+                       "pub trait Itertools: Iterator {\n"
+                       "    fn interleave(self, other: u8) -> u8 where Self: Sized {\n"
+                       "        interleave(self, other)\n    }\n}\n"),
+        "src/adaptors.rs": ("pub fn interleave<I>(i: I, other: u8) -> u8 {\n"
+                            "    if other > 0 { interleave(i, other - 1) } else { 0 }\n}\n")})
+    method = world.item("src/lib.rs", "method:Itertools::interleave")
+    assert "interleave" in method.references
+    assert world.resolve("src/lib.rs", method.key, "interleave") == \
+        ".|crate::adaptors::interleave"
+    assert "interleave" not in world.item("src/adaptors.rs", "function:interleave").references
+
+
 def test_parameter_counts_of_method_signatures() -> None:
     assert parameter_count("pub fn paint(&self) -> Paint") == 0
     assert parameter_count("fn go<T: Fn(u8) -> u8>(&mut self, t: T, v: Vec<(A, B)>,) -> u8") == 2
