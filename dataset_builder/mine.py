@@ -736,7 +736,9 @@ class Miner:
                 sids = []
                 # Glob `use`s in the item's body (`use Error::*;`) are imports of its own.
                 item_imports = with_local_globs(file_imports, item, loc.join(item.module))
-                local = tuple(item_imports.globs) if item_imports is not file_imports else ()
+                local = (tuple(item_imports.globs), tuple(
+                    (alias, tuple(paths)) for alias, paths in item_imports.local.items())
+                ) if item_imports is not file_imports else ()
                 for ref in item.references:
                     # A method call's binding depends on the caller's own type too (`Self`,
                     # and the crate-wide rule's exception for its methods).

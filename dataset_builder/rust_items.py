@@ -126,6 +126,8 @@ _REFERENCE_QUERY = """
 (scoped_type_identifier (type_identifier) @inner_ref)
 (type_binding name: (type_identifier) @inner_ref)
 (use_declaration argument: (use_wildcard) @glob)
+(use_declaration argument: [(identifier) (scoped_identifier) (use_as_clause)
+                            (scoped_use_list) (use_list)] @body_use)
 """ + _BINDING_PATTERNS + "".join(
     f"({parent} [(scoped_identifier) (scoped_type_identifier)] @inner_path)\n"
     for parent in sorted(_PATH_PARENTS_SKIPPED))
@@ -778,6 +780,20 @@ class _Collector:
             # names may be what the glob brings in (symbols.with_local_globs).
             for node in captures.get("glob", ()):
                 refs.append((node.start_byte, _squash(_text(src, node))))
+            # A named `use` inside a body, as `use a::b` (`use a::b as c`): the function
+            # depends on what it names, and the name shadows the module's (nom's tests:
+            # `fn take_while() { use crate::bytes::streaming::take_while; … }` had bound
+            # the calls to the test function itself, or to `complete::` where the body
+            # imported `streaming::`; symbols.with_local_globs).
+            for node in captures.get("body_use", ()):
+                pairs: list[tuple[str, str]] = []
+                _expand_use(node, src, "", pairs)
+                for path, alias in pairs:
+                    if path.endswith("*"):  # a glob inside a list: as a glob `use`
+                        refs.append((node.start_byte, path))
+                    elif alias and alias != "_":
+                        refs.append((node.start_byte, f"use {path}" if path.endswith(
+                            f"::{alias}") or path == alias else f"use {path} as {alias}"))
             lifetimes.extend((n.start_byte, _text(src, n)) for n in captures.get("lifetime", ()))
             consts = list(_CONST_NAME.finditer(src, start, end))
             if consts:

@@ -255,6 +255,8 @@ class Imports:
     # The first names of its use paths but crate/self/super: the other crates it may
     # import from (a workspace sibling's library among them).
     heads: frozenset[str] = frozenset()
+    # An item's own `use`s in its body: alias -> paths, before the module's own names.
+    local: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, uses: list[UsePath], loc: ModuleLocation) -> Imports:
@@ -332,12 +334,19 @@ def enum_variant_names(source: bytes) -> frozenset[str]:
 
 
 def with_local_globs(imports: Imports, item: Item, module: str) -> Imports:
-    """A file's imports and the glob `use`s inside the item's body (`use Error::*;` in a
+    """A file's imports and the `use`s inside the item's body: globs (`use Error::*;` in a
     function: its references ending in `::*`, made absolute from the item's `module`, or
     through the file's import of their first name: `use crate::error::Error;`, then
-    `use Error::*;` in another module's function)."""
+    `use Error::*;` in another module's function) and named ones (`use a::b as c`: its
+    references `use a::b as c`, `use a::b`), whose names come before the module's."""
     local: list[str] = []
+    named: dict[str, list[str]] = {}
     for ref in item.references:
+        if ref.startswith("use "):
+            path, _, alias = ref[4:].partition(" as ")
+            named.setdefault(alias or path.rpartition("::")[2], []).extend(
+                use_targets(path, module))
+            continue
         if not ref.endswith("::*"):
             continue
         path = ref[:-3]
@@ -347,8 +356,9 @@ def with_local_globs(imports: Imports, item: Item, module: str) -> Imports:
             local.extend(f"{target}::{rest}" if rest else target for target in imported)
         else:
             local.append(resolve_use_path(path, module))
-    return Imports(imports.aliases, [*imports.globs, *local], imports.heads) if local \
-        else imports
+    if not local and not named:
+        return imports
+    return Imports(imports.aliases, [*imports.globs, *local], imports.heads, named)
 
 
 def use_targets(path: str, use_module: str) -> list[str]:
@@ -1020,6 +1030,10 @@ class SymbolTable:
         """A name (`macro`: of a macro call) resolved through the module, the imports, the
         globs, then as the crate's only symbol so named (of its namespace; `types`: a
         module or type, see _find)."""
+        for path in imports.local.get(name, ()):  # the item's own `use`
+            found = self._find(crate, path, macro, types=types)
+            if found is not None:
+                return found
         local = self._find(crate, f"{module}::{name}", macro, types=types)
         if local is not None:
             return local
@@ -1100,6 +1114,8 @@ class SymbolTable:
             return found
         if ref.endswith("!"):
             return self._simple(ref[:-1], crate, module, imports, macro=True)
+        if ref.startswith("use "):  # a `use` in the item's body: what a `use` item's names
+            return self.resolve(ref[4:].partition(" as ")[0], item, loc, imports)
         if ref.endswith("::*"):  # a glob `use` in a body: what it imports from
             ref = ref[:-3]
             if "::" not in ref:
@@ -1127,7 +1143,8 @@ class SymbolTable:
                 # A module by the name it was imported as (`use futures_core::stream;` then
                 # `stream::Stream`), or a crate by its name.
                 rest = "::".join(segments[1:])
-                for base in [*imports.aliases.get(segments[0], ()), f"@{segments[0]}"]:
+                for base in [*imports.local.get(segments[0], ()),
+                             *imports.aliases.get(segments[0], ()), f"@{segments[0]}"]:
                     found = self._exact_prefix(crate, f"{base}::{rest}")
                     if found is not None:
                         return found

@@ -427,7 +427,8 @@ def test_glob_uses_in_a_body_are_references() -> None:
                        b"fn h() { use std::io::{self, ErrorKind::*}; use x::{self, *}; }\n")
     assert pf.items[0].references == ("a::b::*",)  # a `use` item's own paths, as before
     assert pf.items[1].references == ("Error::*", "super::Kind::*", "g")
-    assert pf.items[2].references == ()  # a glob inside a list: not its path alone
+    # Since 0.1.81 a glob inside a list is one, and a named `use` a reference of its own.
+    assert pf.items[2].references == ("std::io::ErrorKind::*", "use std::io", "use x", "x::*")
 
 
 def test_only_outermost_paths_outside_use_items_are_references() -> None:

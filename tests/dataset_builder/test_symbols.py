@@ -585,6 +585,46 @@ def test_variants_of_cfg_twins_and_of_an_imported_enum() -> None:
     assert world.table.resolve("Hup", item, loc, imports) == ".|crate::error::Error"
 
 
+def test_a_named_use_in_a_body_is_a_reference_and_shadows_the_modules_names() -> None:
+    """`use a::b;` (`use a::b as c;`) inside a function: a reference to what it names, and
+    the name the body's calls bind, before the module's own (nom's tests: `fn take_while()
+    { use crate::bytes::streaming::take_while; … }` had bound its calls to the test function
+    itself or to the module's `complete::tag`, where the body imported `streaming::tag`)."""
+    from dataset_builder.symbols import with_local_globs
+
+    world = World({
+        "src/lib.rs": "mod streaming;\nmod complete;\nmod tests;\n",
+        "src/streaming.rs": "pub fn tag(t: &str) -> u8 { 0 }\npub fn take(n: u8) -> u8 { n }\n",
+        "src/complete.rs": "pub fn tag(t: &str) -> u8 { 1 }\n",
+        "src/tests.rs": ("use crate::complete::tag;\n"
+                         "fn incomplete() -> u8 {\n    use crate::streaming::tag;\n"
+                         "    tag(\"a\")\n}\n"
+                         "fn take_while() -> u8 { tag(\"b\") }\n"
+                         "fn utf8() -> u8 {\n"
+                         "    use crate::streaming::{tag as take_while, take as _, self};\n"
+                         "    take_while(\"c\") + streaming::take(1)\n}\n"),
+    })
+    loc = locate_module("src/tests.rs")
+    file_imports = Imports.of(world.parsed["src/tests.rs"].uses, loc)
+
+    def resolve(key: str, ref: str) -> str | None:
+        item = world.item("src/tests.rs", key)
+        assert ref in item.references, item.references
+        imports = with_local_globs(file_imports, item, loc.join(item.module))
+        return world.table.resolve(ref, item, loc, imports)
+
+    streaming_tag = ".|crate::streaming::tag"
+    assert resolve("function:incomplete", "use crate::streaming::tag") == streaming_tag
+    assert resolve("function:incomplete", "tag") == streaming_tag
+    assert resolve("function:take_while", "tag") == ".|crate::complete::tag"
+    utf8 = world.item("src/tests.rs", "function:utf8").references
+    assert "use crate::streaming::tag as take_while" in utf8
+    assert not [ref for ref in utf8 if ref.endswith(" as _")]
+    assert resolve("function:utf8", "take_while") == streaming_tag
+    assert resolve("function:utf8", "use crate::streaming::tag as take_while") == streaming_tag
+    assert resolve("function:utf8", "streaming::take") == ".|crate::streaming::take"
+
+
 def test_a_method_call_binds_no_trait_impl_and_no_method_it_cannot_reach() -> None:
     """`.name()` binds the crate's one method so named. Not a trait's method implemented for
     a type (serde_json's `visitor.visit_string(v)` on a generic `V: Visitor` had bound its
