@@ -336,10 +336,12 @@ def build_dataset(config: MineConfig, info: RepoInfo, progress: bool = True,
     info = replace(info, rules=PathRules(copied_crates=copied_crate_roots(info, marked),
                                          exclude=tuple(config.exclude)))
     with BlobReader(info.git_dir) as reader:  # and where crates the conventions miss are
-        roots = crate_roots(info, reader, marked)
-        # Library names of older manifests too (`use tui::…` before ratatui's rename); the
-        # revision's take precedence.
-        older = older_library_names(marked, reader)
+        # Library names and roots of older manifests too (`use tui::…` before ratatui's
+        # rename, percent_encoding/lib.rs before rust-url moved it to src/); the revision's
+        # take precedence.
+        older, older_roots = older_library_names(
+            marked, reader, paths_in_history(info, ("*Cargo.toml",), every_version=True))
+        roots = crate_roots(info, reader, marked, older_roots)
         info = replace(info, roots=replace(roots, libraries={**older, **roots.libraries}))
         generated, compile_fail = rules_at_head(info, reader, marked)
         info = replace(info, rules=replace(info.rules, generated=generated,

@@ -594,18 +594,21 @@ def copied_crate_roots(info: RepoInfo, paths: Iterable[str] | None = None) -> fr
 COPIED_CRATE_SPECS = tuple(f"*{name}" for name in COPIED_CRATE_MARKERS)
 
 
-def paths_in_history(info: RepoInfo, specs: Iterable[str]) -> dict[str, tuple[str, ...]]:
+def paths_in_history(info: RepoInfo, specs: Iterable[str], every_version: bool = False
+                     ) -> dict[str, tuple[str, ...]]:
     """The paths matching `specs` that any commit reachable from the revision added,
     deleted or changed the type of, each with the blobs of its first version and of its
-    last before a deletion (the versions a name that changed once was written in). One
-    `git log` of the commits that are not merges (every file a merge brings in was added by
+    last before a deletion (the versions a name that changed once was written in), or
+    (`every_version`) of every version the commits wrote, modifications too, newest first.
+    One `git log` of the commits that are not merges (every file a merge brings in was added by
     one of those; a merge's own edits are not looked at), restricted to those names:
     serde's history takes 0.05 s, 0.17 with the merges' first-parent diffs."""
-    # Additions, deletions and type changes only: the blobs wanted are a path's first and
-    # deleted versions (a modification's would only make the output long: every edit of
-    # a large history's tests).
+    # Additions, deletions and type changes only, unless every version is asked for: the
+    # blobs wanted are a path's first and deleted versions (a modification's would only
+    # make the output long: every edit of a large history's tests).
     out = subprocess.run(_git(info.git_dir, "log", *_LOG_OUTPUT, "--format=", "--raw",
-                              "--no-abbrev", "--no-renames", "--diff-filter=ADT",
+                              "--no-abbrev", "--no-renames",
+                              "--diff-filter=ADMT" if every_version else "--diff-filter=ADT",
                               "--root", "--no-merges", "-z", info.head, "--", *specs),
                          capture_output=True, env=_env(), check=False)
     if out.returncode != 0:
@@ -614,6 +617,7 @@ def paths_in_history(info: RepoInfo, specs: Iterable[str]) -> dict[str, tuple[st
         raise RepoError(f"git log failed: {last}{_missing_hint(last)}")
     first: dict[str, str] = {}  # path -> the blob of its oldest version (newest first here)
     deleted: dict[str, str] = {}  # path -> the blob its latest deletion removed
+    every: dict[str, list[str]] = {}  # path -> every version's blob, newest first
     fields = out.stdout.split(b"\0")
     for meta, raw_path in zip(fields[::2], fields[1::2], strict=False):
         parts = meta.strip(b"\n").split(b" ")
@@ -621,10 +625,14 @@ def paths_in_history(info: RepoInfo, specs: Iterable[str]) -> dict[str, tuple[st
             continue
         path = raw_path.decode("utf-8", "surrogateescape")
         old, new, status = parts[2].decode(), parts[3].decode(), parts[4]
-        if status == b"D":
+        if every_version:
+            every.setdefault(path, []).append(old if status == b"D" else new)
+        elif status == b"D":
             deleted.setdefault(path, old)
         else:
             first[path] = new
+    if every_version:
+        return {path: tuple(dict.fromkeys(shas)) for path, shas in sorted(every.items())}
     return {path: tuple(dict.fromkeys(
         sha for sha in (first.get(path), deleted.get(path)) if sha is not None))
         for path in sorted({*first, *deleted})}

@@ -17,7 +17,7 @@ import posixpath
 import re
 import tomllib
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import PurePosixPath
@@ -180,26 +180,47 @@ def _library_name(manifest: dict[str, Any]) -> str | None:
     return name.replace("-", "_") if isinstance(name, str) else None
 
 
-def older_library_names(manifests: Mapping[str, Iterable[str]], reader: BlobReader
-                        ) -> dict[str, str]:
+def older_library_names(manifests: Mapping[str, Iterable[str]], reader: BlobReader,
+                        every_manifest: Mapping[str, Iterable[str]] | None = None
+                        ) -> tuple[dict[str, str], dict[str, str]]:
     """Library names the history's manifests gave (`manifests`: each Cargo.toml path ->
     blobs of its older versions, gitio.paths_in_history) -> the package's folder: code
     older than a rename says `use tui::…` where the revision's package is ratatui (913 of
-    ratatui's item versions, 4,887 references that named no crate). A manifest that does
-    not parse is passed over; where two folders gave a name, the first in path order."""
-    wanted = [(path, sha) for path, shas in sorted(manifests.items())
-              if path == "Cargo.toml" or path.endswith("/Cargo.toml") for sha in shas]
+    ratatui's item versions, 4,887 references that named no crate). And the library roots
+    that any version of them (`every_manifest`: every version's blobs, newest first) named
+    (`[lib] path`) -> the package's folder: rust-url's percent_encoding was
+    `percent_encoding/lib.rs` from 2017 to 2020, module `crate::lib` of its package by the
+    conventions, and url's calls into it named nothing. A manifest that does not parse is
+    passed over; where two folders gave a name (or root), the first in path order."""
     names: dict[str, str] = {}
-    for (path, _), data in zip(wanted, reader.read_many([sha for _, sha in wanted]),
-                               strict=True):
-        try:
-            manifest: dict[str, Any] = tomllib.loads(data.decode("utf-8")) if data else {}
-        except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
-            continue
+    for path, manifest in _manifests(manifests, reader):
         name = _library_name(manifest)
         if name is not None:
             names.setdefault(name, path[:-len("Cargo.toml")].rstrip("/") or ".")
-    return names
+    roots: dict[str, str] = {}
+    for path, manifest in _manifests(every_manifest or {}, reader, b"[lib]"):
+        lib = manifest.get("lib")
+        root = lib.get("path") if isinstance(lib, dict) else None
+        if isinstance(root, str) and root.endswith(".rs"):
+            folder = path[:-len("Cargo.toml")].rstrip("/") or "."
+            roots.setdefault(posixpath.normpath(posixpath.join(folder, root)), folder)
+    return names, roots
+
+
+def _manifests(versions: Mapping[str, Iterable[str]], reader: BlobReader, holding: bytes = b""
+               ) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(path, parsed manifest) of each blob of `versions` (path -> blobs) of a Cargo.toml
+    whose text holds `holding`, in path order; one that does not parse is passed over."""
+    wanted = [(path, sha) for path, shas in sorted(versions.items())
+              if path == "Cargo.toml" or path.endswith("/Cargo.toml") for sha in shas]
+    for (path, _), data in zip(wanted, reader.read_many([sha for _, sha in wanted]),
+                               strict=True):
+        if not data or holding not in data:
+            continue
+        try:
+            yield path, tomllib.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
+            continue
 
 
 # Pathspecs of the Rust files in tests, examples and benches folders (gitio.paths_in_history):
@@ -207,8 +228,26 @@ def older_library_names(manifests: Mapping[str, Iterable[str]], reader: BlobRead
 TARGET_DIR_SPECS = tuple(f"*{folder}/*.rs" for folder in _TARGET_DIRS)
 
 
-def crate_roots(info: RepoInfo, reader: BlobReader, history: Iterable[str] = ()
-                ) -> CrateRoots:
+# Where cargo looks for a target named without a `path` (`[[test]] name = "tests"`:
+# tests/tests.rs, else tests/tests/main.rs).
+_IMPLIED_FOLDERS = {"bin": "src/bin", "test": "tests", "bench": "benches",
+                    "example": "examples"}
+
+
+def _implied_path(folder: str, kind: str, name: Any, tree: set[str]) -> str | None:
+    """The path cargo gives a target named `name` without a `path`, where the tree holds
+    it: rust-url's idna turns test discovery off and names `[[test]] name = "tests"`, whose
+    `mod punycode;` and two more had become test crates of their own."""
+    if not isinstance(name, str):
+        return None
+    for path in (f"{_IMPLIED_FOLDERS[kind]}/{name}.rs", f"{_IMPLIED_FOLDERS[kind]}/{name}/main.rs"):
+        if posixpath.normpath(posixpath.join(folder, path)) in tree:
+            return path
+    return None
+
+
+def crate_roots(info: RepoInfo, reader: BlobReader, history: Iterable[str] = (),
+                older_libraries: Mapping[str, str] | None = None) -> CrateRoots:
     """The crate roots that the manifests of the revision's tree name (`[lib] path`,
     `[[bin]] path`, `build = "…"`) and cargo's conventions do not find, where their files
     are, and the libraries' names. A manifest that does not parse is passed over.
@@ -221,7 +260,9 @@ def crate_roots(info: RepoInfo, reader: BlobReader, history: Iterable[str] = ()
     the package's folder and src/; else (beside the library, among fuzz targets, in
     src/ with the conventional roots) it is a crate of one file, named after it.
     `history`: paths of the history's Rust files in tests, examples and benches folders
-    (TARGET_DIR_SPECS), whose standalone programs are crates of their own as well."""
+    (TARGET_DIR_SPECS), whose standalone programs are crates of their own as well.
+    `older_libraries`: library roots older manifests named (older_library_names) -> their
+    package's folder, taken where the revision's tree no longer holds the file."""
     from dataset_builder.gitio import list_tree
 
     entries = list_tree(info, info.head)
@@ -252,6 +293,8 @@ def crate_roots(info: RepoInfo, reader: BlobReader, history: Iterable[str] = ()
                    ("build", {"path": table.get("build")})]  # `build = "build/main.rs"`
         for kind, target in targets:
             path = target.get("path") if isinstance(target, dict) else None
+            if path is None and isinstance(target, dict) and kind in _IMPLIED_FOLDERS:
+                path = _implied_path(folder, kind, target.get("name"), tree)
             if not isinstance(path, str) or not path.endswith(".rs"):
                 continue
             root = posixpath.normpath(posixpath.join(folder, path))
@@ -299,6 +342,9 @@ def crate_roots(info: RepoInfo, reader: BlobReader, history: Iterable[str] = ()
                                         _folder_drivers(entries, program_folders, reader))
     for path, crate in programs.items():
         files.setdefault(path, crate)  # a root a manifest names wins
+    for root, package in (older_libraries or {}).items():
+        if root not in tree:
+            files.setdefault(root, package)
     return CrateRoots(files, folders, frozenset(packages), libraries)
 
 

@@ -480,6 +480,16 @@ _PKG = '[package]\nname = "app"\nversion = "0.1.0"\n'
       "tests/misc/deep.rs": ""},
      {"tests/lib.rs": ("tests", "crate"), "tests/misc.rs": ("tests", "crate::misc"),
       "tests/misc/deep.rs": ("tests", "crate::misc::deep"), "src/main.rs": (".", "crate")}),
+    # A listed test without a `path` is where cargo looks for its name (rust-url's idna:
+    # `autotests = false`, `[[test]] name = "tests"`: tests/tests.rs and its modules).
+    ({"Cargo.toml": _PKG.replace('version', 'autotests = false\nversion')
+      + '[[test]]\nname = "tests"\n[[test]]\nname = "deep"\n',
+      "src/lib.rs": "", "tests/tests.rs": "mod punycode;\n", "tests/punycode.rs": "",
+      "tests/uts46.rs": "", "tests/deep/main.rs": "", "tests/deep/helper.rs": ""},
+     {"tests/tests.rs": ("tests", "crate"), "tests/punycode.rs": ("tests", "crate::punycode"),
+      "tests/uts46.rs": ("tests", "crate::uts46"),
+      "tests/deep/main.rs": ("tests/deep", "crate"),
+      "tests/deep/helper.rs": ("tests/deep", "crate::helper")}),
     # With discovery on, a listed test the conventions find is one test crate among many.
     ({"Cargo.toml": _PKG + '[[test]]\nname = "it"\npath = "tests/it.rs"\n'
       '[[bench]]\nname = "speed"\npath = "perf/speed/main.rs"\n',
@@ -528,6 +538,42 @@ def test_a_binary_outside_src_is_one_crate_in_the_build(tmp_path: Path) -> None:
     assert defs["order"] == 0  # before the modules that declare and use it
     items = pq.read_table(out / "items.parquet", columns=["name", "crate", "module"])
     assert {"name": "parse", "crate": ".", "module": "crate::flags::defs"} in items.to_pylist()
+
+
+def test_a_library_root_only_an_older_manifest_names_is_its_packages_root(
+        tmp_path: Path) -> None:
+    """rust-url's percent_encoding had `[lib] path = "lib.rs"` from 2017 to 2020, then moved
+    to src/lib.rs: the revision's manifest names no root, so the old file was module
+    `crate::lib` of its package, and url's calls into it named nothing."""
+    import pyarrow.parquet as pq
+
+    from dataset_builder.cli import main
+
+    package = '[package]\nname = "{}"\nversion = "0.1.0"\nedition = "2021"\n'
+    user = "use pe::encode;\n\npub fn run() -> u8 {\n    encode(1)\n}\n"
+    # Neither the manifest's first version nor any deleted one names the root: an edit
+    # (not an addition or deletion) gave it and another took it away.
+    repo = make_repo(tmp_path / "repo", [
+        Commit("first layout", write={
+            "Cargo.toml": package.format("url") + '[dependencies]\npe = { path = "pe" }\n',
+            "src/lib.rs": user, "pe/Cargo.toml": package.format("pe"),
+            "pe/src/lib.rs": "pub fn encode(x: u8) -> u8 {\n    x\n}\n"}),
+        Commit("to the top", write={
+            "pe/Cargo.toml": package.format("pe") + '[lib]\npath = "lib.rs"\n',
+            "pe/lib.rs": "pub fn encode(x: u8) -> u8 {\n    x + 1\n}\n"},
+               delete=["pe/src/lib.rs"]),
+        Commit("user edit", write={"src/lib.rs": user.replace("encode(1)", "encode(2)")}),
+        Commit("moved", write={"pe/Cargo.toml": package.format("pe"),
+                               "pe/src/lib.rs": "pub fn encode(x: u8) -> u8 {\n    x + 2\n}\n"},
+               delete=["pe/lib.rs"])])
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--no-samples"]) == 0
+    items = pq.read_table(out / "items.parquet",
+                          columns=["name", "path", "crate", "module", "resolved"]).to_pylist()
+    assert {(i["path"], i["crate"], i["module"]) for i in items if i["name"] == "encode"} == {
+        ("pe/lib.rs", "pe", "crate"), ("pe/src/lib.rs", "pe", "crate")}
+    runs = [i["resolved"] for i in items if i["name"] == "run"]
+    assert runs and all("pe|crate::encode" in r for r in runs), runs
 
 
 def test_programs_of_a_folder_gone_from_the_revision_are_crates_of_their_own(
