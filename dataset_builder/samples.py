@@ -1350,8 +1350,10 @@ class CandidateMaker:
 
     def dead_files(self, snap: Snapshot, texts: dict[str, str]) -> frozenset[str]:
         """The files of `snap` that no `mod` declares, in a crate whose root file is there,
-        and that no file of their folder or the folder above names (a `mod` in a macro the
-        parser cannot read, an `include!`): compiled by nothing (axum's handler/
+        and that no file of their folder or the folder above names outside its comments (a
+        `mod` in a macro the parser cannot read, an `include!`; nom's "a bit stream" had
+        kept its undeclared src/stream.rs, and a `// mod stream;` would): compiled by
+        nothing (axum's handler/
         into_service_state_in_extension.rs, 29 months undeclared, was in 25 crate samples),
         so in no crate or module-group sample. Files of tests, examples and bench folders
         are left alone (a manifest's `[[test]]` may make any file a crate's root: regex's
@@ -1365,6 +1367,7 @@ class CandidateMaker:
             in_folder: dict[str, list[str]] = defaultdict(list)
             for path in located:
                 in_folder[posixpath.dirname(path)].append(path)
+            code: dict[str, str] = {}  # file -> its text less comments, once asked for
             for path in snap.undeclared:
                 loc = located.get(path)
                 if loc is None or loc.crate not in rooted or _TEST_LIKE_DIRS.intersection(
@@ -1376,8 +1379,10 @@ class CandidateMaker:
                     folder, name = posixpath.dirname(folder), posixpath.basename(folder)
                 near = {folder, posixpath.dirname(folder), posixpath.dirname(path)}
                 named = re.compile(rf"\b{re.escape(name)}\b")
-                if not any(named.search(texts[other]) for place in near
-                           for other in in_folder.get(place, ()) if other != path):
+                if not any(named.search(code.get(other) or code.setdefault(
+                        other, _COMMENTS.sub(" ", texts[other])))
+                           for place in near for other in in_folder.get(place, ())
+                           if other != path):
                     dead.add(path)
             snap.dead = frozenset(dead)
         return snap.dead
@@ -1553,6 +1558,7 @@ class CandidateMaker:
 
 
 _ELIDED_BODY = " { /* … */ }"  # a definition's body left out (_condensed_forms)
+_COMMENTS = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)  # not nested: near enough
 # Items whose body is a block in braces: what `_elided` may stand for.
 _BLOCK_KINDS = frozenset({"struct", "enum", "union", "trait", "impl", "function", "method",
                           "mod"})

@@ -4071,22 +4071,26 @@ def test_a_file_no_mod_declares_is_in_no_crate_or_module_group(tmp_path: Path) -
     """A file that no `mod` declares is compiled by nothing: axum's
     handler/into_service_state_in_extension.rs, left behind for 29 months, was in 25 of its
     crate samples and a module group. One named near it (a `mod` inside a macro the parser
-    cannot read, an `include!`) stays; the module scale keeps every file."""
+    cannot read, an `include!`) stays, but not one named in comments only (nom's "a bit
+    stream" kept its undeclared src/stream.rs); the module scale keeps every file."""
     macro = "macro_rules! modules { ($($m:ident),*) => { $(pub mod $m;)* } }\n"
     rows = _one_commit_samples(tmp_path, {
         "src/lib.rs": macro + "pub mod a;\nmodules!(hidden);\n"
                       "pub fn answer() -> u32 {\n    a::base() + 1\n}\n",
-        "src/a.rs": "pub fn base() -> u32 {\n    41\n}\n",
+        "src/a.rs": "/// The base of a bit stream.\npub fn base() -> u32 {\n    41\n}\n"
+                    "// mod stream;\n/* mod stream; */\n",
+        "src/stream.rs": "pub fn bits() -> u32 {\n    7\n}\n",
         "src/hidden.rs": "pub fn secret() -> u32 {\n    crate::a::base() * 2\n}\n",
         "src/dead.rs": "use crate::a::base;\n\npub fn stale() -> u32 {\n    base() - 1\n}\n"})
     crate = next(r for r in rows if r["scale"] == "full")
     assert "src/dead.rs" not in crate["target"] and "src/hidden.rs" in crate["target"]
+    assert "src/stream.rs" not in crate["target"]
     groups = [r for r in rows if r["scale"] == "large"]
     assert groups and not any("src/dead.rs" in r["target"] for r in groups)
     assert any(r["scale"] == "medium" and r["path"] == "src/dead.rs" for r in rows)
     not_made = json.loads((tmp_path / "out" / "manifest.json").read_text())[
         "samples"]["scales"]["full"]["not_made"]
-    assert not_made == {"undeclared_file": 1}
+    assert not_made == {"undeclared_file": 2}
 
 
 def test_a_cfg_not_test_definition_is_no_fallback(tmp_path: Path) -> None:
