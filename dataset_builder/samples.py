@@ -49,6 +49,7 @@ from typing import Any, NamedTuple, TypeVar, overload
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from tree_sitter import Parser
 
 from dataset_builder import schema
 from dataset_builder.atomic import atomic_write, atomic_write_bytes, atomic_write_json
@@ -676,8 +677,11 @@ class Packer:
             code = _without_leading_docs(text)
             if owner and "\n" not in code:
                 return f"{owner} {{ {_bare_end(code)}; }}"
-        return _with_own_indentation(
-            text.replace(target, "", 1) if target and target in text else text)
+        if target and target in text:
+            text = text.replace(target, "", 1)
+        if kind == "trait":
+            text = _without_provided_bodies(text)
+        return _with_own_indentation(text)
 
     def _owner_note(self, row: int, commit_index: int) -> str:
         """`, in <block header>` for a method's header line, or an associated const's:
@@ -1558,6 +1562,34 @@ class CandidateMaker:
 
 
 _ELIDED_BODY = " { /* … */ }"  # a definition's body left out (_condensed_forms)
+
+
+@lru_cache(maxsize=4096)  # a trait recurs in the packs of many samples
+def _without_provided_bodies(trait: str) -> str:
+    """A trait's text with the bodies of its provided methods left out (`fn fold1<F>(self,
+    f: F) -> Option<Self::Item> { /* … */ }`): a pack shows what the target may call and
+    must implement, and itertools' `Itertools` showed some 1,400 lines of bodies in packs
+    of targets that only call two of its methods. The text as it is where it does not
+    parse as one trait."""
+    if "{" not in trait.partition("{")[2]:  # no body inside the trait's own braces
+        return trait
+    source = trait.encode()
+    root = _trait_parser().parse(source).root_node
+    item = next((n for n in root.named_children if n.type == "trait_item"), None)
+    body = item.child_by_field_name("body") if item is not None else None
+    if root.has_error or body is None:
+        return trait
+    cuts = [block for member in body.named_children if member.type == "function_item"
+            for block in [member.child_by_field_name("body")] if block is not None]
+    for block in reversed(cuts):
+        source = source[:block.start_byte] + _ELIDED_BODY.strip().encode() + \
+            source[block.end_byte:]
+    return source.decode()
+
+
+@lru_cache(maxsize=1)
+def _trait_parser() -> Parser:
+    return new_parser()
 _COMMENTS = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)  # not nested: near enough
 # Items whose body is a block in braces: what `_elided` may stand for.
 _BLOCK_KINDS = frozenset({"struct", "enum", "union", "trait", "impl", "function", "method",
@@ -3533,6 +3565,10 @@ def _in_view(piece: str, prefix: str, suffix: str) -> bool:
     key = _view_key(piece)
     first = key.partition("\n")[0]
     if key in suffix or (first in prefix if first != key else key in prefix):
+        return True
+    # A trait whose provided bodies the pack leaves out (_without_provided_bodies) stands
+    # in the code after as written: from its first line.
+    if first != key and _ELIDED_BODY.strip() in key and first in suffix:
         return True
     # A signature the code writes over several lines (`where` clauses, long parameter
     # lists), as one line: futures-rs's `fn lock_and_then<…>(…) -> … where F: …;`.

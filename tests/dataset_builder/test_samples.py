@@ -3044,6 +3044,30 @@ def test_a_crate_part_shows_what_another_part_defines(tmp_path: Path) -> None:
         assert "pub struct Settings {" in part["context"], part["context"][:400]
 
 
+def test_a_traits_provided_bodies_are_left_out_of_packs(tmp_path: Path) -> None:
+    """A pack shows a trait's methods as the target may call or must implement them, its
+    provided methods' bodies left out (itertools' `Itertools`: some 1,400 lines of bodies
+    in packs of targets that call two of its methods). In the code after the target, the
+    trait is not shown again."""
+    ext = ("pub trait Ext: Iterator {\n    fn required(&self) -> u32;\n"
+           "    /// Sums twice.\n    fn twice(&self) -> u32 {\n"
+           "        let unique_body = self.required();\n        unique_body * 2\n    }\n}\n")
+    user = ("use crate::ext::Ext;\n\npub fn go<E: Ext>(e: &E) -> u32 {\n"
+            "    e.twice() + 1\n}\n")
+    own = ("pub fn first<O: Own>(o: &O) -> u32 {\n    o.required() + 1\n}\n\n"
+           + ext.replace("Ext", "Own").replace("unique_body", "own_body")
+           + "\npub fn second<O: Own>(o: &O) -> u32 {\n    o.twice()\n}\n")
+    rows = _one_commit_samples(tmp_path, {
+        "src/lib.rs": "pub mod ext;\npub mod user;\npub mod own;\n", "src/ext.rs": ext,
+        "src/user.rs": user, "src/own.rs": own})
+    go = next(r for r in rows if r["scale"] == "micro" and r["name"] == "go")
+    assert "    fn twice(&self) -> u32 { /* … */ }\n" in go["context"], go["context"]
+    assert "fn required(&self) -> u32;" in go["context"] and "unique_body" not in go["context"]
+    first = next(r for r in rows if r["scale"] == "micro" and r["name"] == "first")
+    assert "pub trait Own" in first["suffix"]
+    assert "pub trait Own" not in first["context"], first["context"]
+
+
 def test_a_traits_associated_types_are_its_declarations_not_its_prose(tmp_path: Path) -> None:
     """The header listed the words after "type" in a trait's doc comments as associated
     types (image's `trait Pixel (associated types: that, Subpixel)`), and a type alias
