@@ -80,6 +80,63 @@ def _eval_cfg(expr: str) -> bool:
     return expr in ("x86_64-unknown-linux-gnu",)
 
 
+def eval_item_cfg(expr: str, features: frozenset[str]) -> bool:
+    """Whether a `#[cfg(expr)]` item is compiled by a plain `cargo build` of its package on
+    the Linux host with `features` on: a `feature = "x"` that is in them, a target cfg of
+    the host (_TRUE_CFGS), `debug_assertions`; anything else (`test`, `windows`, `loom`,
+    `docsrs`) is off. An expression it cannot read counts as compiled."""
+    expr = re.sub(r"\s+", "", expr)
+
+    def parse(i: int) -> tuple[bool, int]:
+        for name in ("all", "any", "not"):
+            if expr.startswith(name + "(", i):
+                i += len(name) + 1
+                values = []
+                while i < len(expr) and expr[i] != ")":
+                    value, i = parse(i)
+                    values.append(value)
+                    if i < len(expr) and expr[i] == ",":
+                        i += 1
+                i += 1
+                if name == "all":
+                    return all(values), i
+                if name == "any":
+                    return any(values), i
+                return not (values and values[0]), i
+        j = i
+        while j < len(expr) and expr[j] not in ",)":
+            j += 1
+        word = expr[i:j]
+        if word.startswith("feature="):
+            return word[len("feature="):].strip('"') in features, j
+        return word in _TRUE_CFGS or word == "debug_assertions", j
+
+    try:
+        return parse(0)[0]
+    except IndexError:
+        return True
+
+
+def default_features(manifest: dict[str, Any]) -> frozenset[str]:
+    """The features a plain build turns on: `default` and what it enables, by name (an
+    optional dependency's implicit feature too; `dep:x` and `x/feature` entries apart)."""
+    table = manifest.get("features")
+    if not isinstance(table, dict):
+        return frozenset()
+    enabled: set[str] = set()
+    stack = ["default"]
+    while stack:
+        feature = stack.pop()
+        if feature in enabled:
+            continue
+        enabled.add(feature)
+        entries = table.get(feature)
+        for entry in entries if isinstance(entries, list) else ():
+            if isinstance(entry, str) and not entry.startswith("dep:") and "/" not in entry:
+                stack.append(entry)
+    return frozenset(enabled - {"default"})
+
+
 @dataclass
 class CrateManifest:
     """What the checker needs to know about a crate, from its manifest and layout."""

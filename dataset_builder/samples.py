@@ -34,6 +34,7 @@ import sys
 import tempfile
 import threading
 import time
+import tomllib
 import traceback
 import weakref
 from array import array
@@ -53,7 +54,12 @@ from tree_sitter import Parser
 
 from dataset_builder import schema
 from dataset_builder.atomic import atomic_write, atomic_write_bytes, atomic_write_json
-from dataset_builder.cargo_manifest import registry_folders, registry_releases
+from dataset_builder.cargo_manifest import (
+    default_features,
+    eval_item_cfg,
+    registry_folders,
+    registry_releases,
+)
 from dataset_builder.children import exit_with_parent, picklable
 from dataset_builder.gitio import ANCESTRY_MAX_COMMITS, Ancestry, BlobReader, RepoInfo, list_tree
 from dataset_builder.memory import return_memory
@@ -391,6 +397,10 @@ class History:
         self.ancestry = Ancestry([(c["sha"], c["parents"] or []) for c in commits]) \
             if len(commits) <= ANCESTRY_MAX_COMMITS else None
         self.n = len(self.col["commit_index"])
+        # For History.compiled: each package's default features at the revision, and where
+        # its crates' files lie (set by the samples stage; none: every package's are off).
+        self.default_features: dict[str, frozenset[str]] = {}
+        self.roots: CrateRoots | None = None
         # symbol -> the lineages whose items ever carried it (several: a struct and a const
         # of one name, which Rust keeps apart as a type and a value; cfg'd twins; a move);
         # lineage -> (commit indexes, row indexes), in history order, as arrays (bevy: 53
@@ -438,18 +448,36 @@ class History:
         feature's module file beside the stub compiled without the feature, `#[cfg(not(
         feature = "git"))] pub mod git { pub struct GitCache; }`: eza's packs showed the
         stub in 45 samples), then the newest."""
-        chosen: dict[int, tuple[bool, int]] = {}  # namespace -> (at its file's top, row)
+        found: dict[int, list[int]] = {}  # namespace -> rows
         col = self.col
         for lineage in self.sym_lineages.get(symbol, ()):
             row = self._latest(self.lineage_versions, lineage, commit_index)
             if row is None or col["symbol"][row] != symbol:  # a rename took it elsewhere
                 continue
-            space = _NAMESPACE.get(col["kind"][row], 1)
-            # Rows are in history order: the larger, the newer.
-            rank = (_at_file_top(str(col["key"][row]), str(col["parent"][row])), row)
-            if rank > chosen.get(space, (False, -1)):
-                chosen[space] = rank
-        return [chosen[space][1] for space in sorted(chosen)]
+            found.setdefault(_NAMESPACE.get(col["kind"][row], 1), []).append(row)
+        # Rows are in history order: the larger, the newer.
+        return [rows[0] if len(rows) == 1 else max(rows, key=lambda row: (
+            _at_file_top(str(col["key"][row]), str(col["parent"][row])), self.compiled(row),
+            row)) for space, rows in sorted(found.items())]
+
+    def compiled(self, row: int) -> bool:
+        """Whether a plain build compiles the row's item, by the `#[cfg(…)]` attributes it
+        begins with and its package's default features at the revision
+        (`default_features`: package folder -> them; cargo_manifest.eval_item_cfg): of cfg'd
+        twins at one file's top level, the newer was shown (nom's packs showed its
+        `verbose-errors` `IResult` and `Err` in 173 samples, though that feature was off)."""
+        text = str(self.col["text"][row])
+        if "#[cfg" not in text:  # asked only of two definitions in one namespace: rare
+            return True
+        lines = text.split("\n")
+        head = "\n".join(lines[:_first_code_line(lines) + 1])
+        cfgs = _cfg_expressions(head)
+        if not cfgs:
+            return True
+        folder = package_dir(str(self.col["path"][row]), str(self.col["crate"][row]),
+                             self.roots) or "."
+        features = self.default_features.get(folder, frozenset())
+        return all(eval_item_cfg(expr, features) for expr in cfgs)
 
     def current(self, symbols: Iterable[str], commit_index: int) -> list[str]:
         """`symbols` as of that commit: one with no live definition there becomes the one
@@ -1564,6 +1592,36 @@ class CandidateMaker:
 _ELIDED_BODY = " { /* … */ }"  # a definition's body left out (_condensed_forms)
 
 
+def _cfg_expressions(head: str) -> list[str]:
+    """The expressions of the `#[cfg(…)]` attributes in an item's leading lines."""
+    found: list[str] = []
+    at = head.find("#[cfg(")
+    while at >= 0:
+        start, depth = at + len("#[cfg"), 0
+        for end in range(start, len(head)):
+            depth += (head[end] == "(") - (head[end] == ")")
+            if depth == 0:
+                found.append(head[start + 1:end])
+                break
+        at = head.find("#[cfg(", at + 1)
+    return found
+
+
+def package_default_features(info: RepoInfo, reader: BlobReader) -> dict[str, frozenset[str]]:
+    """Each package of the revision (its folder, "." for the top) -> its default features
+    (cargo_manifest.default_features); a manifest that does not parse is passed over."""
+    entries = [entry for entry in list_tree(info, info.head)
+               if entry.path == "Cargo.toml" or entry.path.endswith("/Cargo.toml")]
+    found: dict[str, frozenset[str]] = {}
+    for entry, data in zip(entries, reader.read_many([e.sha for e in entries]), strict=True):
+        try:
+            manifest = tomllib.loads(data.decode("utf-8")) if data else {}
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
+            continue
+        found[entry.path[:-len("Cargo.toml")].rstrip("/") or "."] = default_features(manifest)
+    return found
+
+
 @lru_cache(maxsize=4096)  # a trait recurs in the packs of many samples
 def _without_provided_bodies(trait: str) -> str:
     """A trait's text with the bodies of its provided methods left out (`fn fold1<F>(self,
@@ -2420,6 +2478,9 @@ def _samples_of_scales(out: Path, info: RepoInfo, repo_label: str, config: Sampl
     This process meanwhile turns rustdoc's runs (`ahead`, for the `chosen` snapshots) into
     the type facts' maps for the scales (filling `rustdoc_report`)."""
     history = History(out, staging)
+    history.roots = info.roots
+    with BlobReader(info.git_dir) as reader:
+        history.default_features = package_default_features(info, reader)
     NearDuplicateIndex(config.near_threshold, config.num_perm, config.shingle)
     commit_split = time_splits(history, config)
     if repo_label in config.holdout_repos:  # a held-out repository (multi.build_many)

@@ -4117,6 +4117,38 @@ def test_a_file_no_mod_declares_is_in_no_crate_or_module_group(tmp_path: Path) -
     assert not_made == {"undeclared_file": 2}
 
 
+@pytest.mark.parametrize("default", ["", '"verbose"'])
+def test_of_cfg_twins_the_pack_shows_the_one_a_plain_build_compiles(
+        tmp_path: Path, default: str) -> None:
+    """Two definitions of one type at a file's top level under `#[cfg(feature = "x")]` and
+    `#[cfg(not(feature = "x"))]`: the pack showed the one changed last, whatever the
+    package's default features (nom's packs showed its `verbose-errors` `IResult` in 173
+    samples, that feature off). Now the one the default features compile."""
+    from tests.dataset_builder.conftest import Commit
+
+    twins = ('#[cfg(feature = "verbose")]\npub enum Outcome {\n    Done(u32),\n'
+             '    Error(String, u32),\n}\n\n#[cfg(not(feature = "verbose"))]\n'
+             'pub enum Outcome {\n    Done(u32),\n    Error(u32),\n}\n')
+    manifest = ('[package]\nname = "twins"\nversion = "0.1.0"\nedition = "2021"\n\n'
+                f'[features]\ndefault = [{default}]\nverbose = []\n')
+    user = ("use crate::outcome::Outcome;\n\npub fn parse_digit(c: char) -> Outcome {\n"
+            "    match c.to_digit(10) {\n        Some(d) => Outcome::Done(d),\n"
+            "        None => Outcome::Error(2),\n    }\n}\n")
+    rows = _history_samples(tmp_path, [
+        Commit("one", write={"Cargo.toml": manifest,
+                             "src/lib.rs": "pub mod outcome;\npub mod user;\n",
+                             "src/outcome.rs": twins, "src/user.rs": user}),
+        # The feature's twin changed last.
+        Commit("two", write={"src/outcome.rs": twins.replace(
+            "    Error(String, u32),", "    /// With a message.\n    Error(String, u32),"),
+            "src/user.rs": user.replace("Error(2)", "Error(3)")})])
+    parse = max((r for r in rows if r["scale"] == "micro" and r["name"] == "parse_digit"),
+                key=lambda r: r["committed_at"])
+    verbose = "Error(String, u32)" in parse["context"]
+    plain = "    Error(u32),\n" in parse["context"]
+    assert (verbose, plain) == ((True, False) if default else (False, True)), parse["context"]
+
+
 def test_a_cfg_not_test_definition_is_no_fallback(tmp_path: Path) -> None:
     """`#[cfg(not(test))] pub struct Clock { … }` beside `#[cfg(test)] pub use self::mock::
     Clock;`: the not-branch is the real code here, and a review's build showed the mock."""
