@@ -624,7 +624,8 @@ class Candidate:
     taken out of the pack by `_widen` where the widened code around the target shows it."""
     split: bool = False
     """A part made by splitting an oversized target (even into one part: a single line)."""
-    repack: Callable[[str, int], _Repacked] | None = None
+    # (the code the part shows, its budget of tokens, the part's own code) -> its pack
+    repack: Callable[[str, int, str], _Repacked] | None = None
     """A split target's pack and type facts made again for one part of it: (the part's
     text, tokens the pack may take) -> (pack, header, facts, rustdoc used, own_in_pack),
     the dependencies that part names first."""
@@ -1223,7 +1224,7 @@ class CandidateMaker:
         deps, commit_index, path = cand.dependencies, cand.commit_index, cand.path
         header_limit = self._header_limit(cand.scale)
 
-        def repack(part: str, tokens: int) -> _Repacked:
+        def repack(part: str, tokens: int, _own: str) -> _Repacked:
             """The pack and type facts for one part of a split target: what it names
             first (the parts of a split function shared their whole's, the pack an eighth of
             the budget, the facts of every part: bottom's `draw_data` part 5 of 5 left 739
@@ -1538,7 +1539,7 @@ class CandidateMaker:
         commit_index, header_limit = cand.commit_index, self._header_limit(cand.scale)
         outside = [d for d in direct if d not in own]  # what the whole's items use
 
-        def repack(part: str, tokens: int) -> _Repacked:
+        def repack(part: str, tokens: int, own_code: str) -> _Repacked:
             """The pack and type facts of the items a part of the split target names (every
             part showed its whole's: nom's crate parts, 3,872 of 6,110 function lines of
             their headers named a function the part did not show)."""
@@ -1551,18 +1552,14 @@ class CandidateMaker:
             # parts had none, the whole's files all left out: 1,608 and 1,701 names of a
             # type another part defined were shown nowhere).
             defined = {r for r in part_rows if col["text"][r] in part}
-            # An item the part begins or ends inside is the part's own code, not shown
-            # whole (itertools: a part cut inside the `Itertools` trait had the trait in
-            # its pack, the very methods it must write among them; 6 samples); where the
+            # An item the part's own code begins or ends inside is the part's own code, not
+            # shown whole (itertools: a part cut inside the `Itertools` trait had the trait
+            # in its pack, the very methods it must write among them; 6 samples); where the
             # part does not show its start, its header is, as the block the part lies in.
-            # Parts are cut at line breaks: 200 characters tell where one lies.
-            cut: dict[int, bool] = {}  # row -> whether the part shows its start
-            for r in part_rows:
-                if r not in defined:
-                    text = col["text"][r]
-                    shows_start = part.find(text[:200]) >= 0
-                    if shows_start or text.find(part[:200]) >= 0:
-                        cut[r] = shows_start
+            # Only among the items the part names, as above.
+            cut = {r: shows_start for r in part_rows if r not in defined
+                   for shows_start in [_cut_inside(col["text"][r], own_code)]
+                   if shows_start is not None}
             here = {col["symbol"][r] for r in (*defined, *cut) if col["symbol"][r]}
             # Another part's items the part names, but not a test module's (nom's test
             # functions are named as the combinators they test: `fn take_while()`); a part
@@ -1590,6 +1587,30 @@ class CandidateMaker:
 
 
 _ELIDED_BODY = " { /* … */ }"  # a definition's body left out (_condensed_forms)
+
+
+def _cut_inside(item: str, part: str) -> bool | None:
+    """Whether a part of a split target (cut at line breaks) ends inside an item's text,
+    showing its start (True), or begins inside it (False), or neither (None): where the
+    item's text up to the part's end is the part's tail, or the item's text from where the
+    part begins holds the part or is its head: tried wherever a 200-character probe of the
+    part's own code meets the item (its doc lines may repeat), never the code before it
+    (a long item ending the part before had counted as cut, and two items with the same
+    start as each other)."""
+    head = part[:200]
+    at = item.find(head, 1)
+    while at > 0:
+        if item.startswith(part, at) or (
+                len(item) - at <= len(part) and part.startswith(item[at:])):
+            return False
+        at = item.find(head, at + 1)
+    tail = part[-200:]
+    at = item.find(tail)
+    while at >= 0 and at + len(tail) < len(item):
+        if at + len(tail) <= len(part) and part.endswith(item[:at + len(tail)]):
+            return True
+        at = item.find(tail, at + 1)
+    return None
 
 
 def _cfg_expressions(head: str) -> list[str]:
@@ -3571,7 +3592,8 @@ def _fill_part(whole: Candidate, pack_chars: int, prefix_chars: int | None, last
         # both).
         shown = part.target if whole.around is not None else f"{part.prefix}\n{part.target}"
         (part.pack, part.header, part.facts, part.rustdoc_used,
-         part.own_in_pack) = whole.repack(shown, max(left, _est_tokens(part.pack)))
+         part.own_in_pack) = whole.repack(shown, max(left, _est_tokens(part.pack)),
+                                          part.target)
     if whole.around is not None:
         # The code before a part (the function's before it too) and the code after the last,
         # widened into what the part leaves unused (_widen): the first part of a split

@@ -1030,10 +1030,13 @@ class SymbolTable:
         """A name (`macro`: of a macro call) resolved through the module, the imports, the
         globs, then as the crate's only symbol so named (of its namespace; `types`: a
         module or type, see _find)."""
-        for path in imports.local.get(name, ()):  # the item's own `use`
-            found = self._find(crate, path, macro, types=types)
-            if found is not None:
-                return found
+        local_paths = imports.local.get(name)
+        if local_paths is not None:  # the item's own `use`: another crate's where none here
+            for path in local_paths:
+                found = self._find(crate, path, macro, types=types)
+                if found is not None:
+                    return found
+            return None
         local = self._find(crate, f"{module}::{name}", macro, types=types)
         if local is not None:
             return local
@@ -1101,6 +1104,11 @@ class SymbolTable:
         """The symbol id a reference in `item` (of the file at `loc`) names, if resolvable."""
         crate = loc.crate
         module = loc.join(item.module)
+        if imports.local and ("." in ref or ref.startswith("Self")):
+            # The item's own type and its receivers' declared types are named in its
+            # module, whatever its body imports (tokio's `use crate::wheel::Stack;` in
+            # `DelayQueue::remove` had bound `self.expired.remove(…)` to the trait).
+            imports = Imports(imports.aliases, imports.globs, imports.heads)
         if "." in ref:  # a method call: `.name(n)`, or `Type.name(n)` on a receiver of
             # known type, with n arguments
             written, _, call = ref.rpartition(".")
@@ -1143,8 +1151,11 @@ class SymbolTable:
                 # A module by the name it was imported as (`use futures_core::stream;` then
                 # `stream::Stream`), or a crate by its name.
                 rest = "::".join(segments[1:])
-                for base in [*imports.local.get(segments[0], ()),
-                             *imports.aliases.get(segments[0], ()), f"@{segments[0]}"]:
+                # The item's own `use` of the name hides the file's (`use std::io::Error;`
+                # in a body, then `Error::new`).
+                bases = imports.local.get(segments[0])
+                for base in [*(bases if bases is not None
+                               else imports.aliases.get(segments[0], ())), f"@{segments[0]}"]:
                     found = self._exact_prefix(crate, f"{base}::{rest}")
                     if found is not None:
                         return found

@@ -1509,3 +1509,23 @@ def test_a_method_calls_binding_is_not_shared_between_callers_of_other_types(
     resolved = {r["key"]: r["resolved"] for r in item_rows(out) if r["path"] == "site/src/lib.rs"}
     assert resolved["method:impl Site::build"] == ["site|crate::Site::populate"]
     assert resolved["function:run"] == []
+
+
+def test_a_body_use_binds_only_in_its_item_within_one_walk(tmp_path: Path) -> None:
+    """The walk keeps the resolutions of a file's references per name: one item's own
+    `use` of a name must not leak into another item's reference of that name, in either
+    order, nor the file's import into the item's (the memo key carries the item's own
+    imports)."""
+    lib = ("mod x;\nmod y;\nmod z;\nuse crate::y::f;\n\n"
+           "pub fn a() -> u8 {\n    use crate::x::f;\n    f()\n}\n\n"
+           "pub fn b() -> u8 {\n    f()\n}\n\n"
+           "pub fn c() -> u8 {\n    use crate::z::f;\n    f() + 1\n}\n")
+    repo = make_repo(tmp_path / "repo", [Commit("one", write={
+        "src/lib.rs": lib, "src/x.rs": "pub fn f() -> u8 { 1 }\n",
+        "src/y.rs": "pub fn f() -> u8 { 2 }\n", "src/z.rs": "pub fn f() -> u8 { 3 }\n"})])
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--no-samples"]) == 0
+    items = pq.read_table(out / "items.parquet", columns=["name", "resolved"]).to_pylist()
+    resolved = {i["name"]: set(i["resolved"] or ()) for i in items if i["name"] in "abc"}
+    assert resolved["a"] == {".|crate::x::f"} and resolved["c"] == {".|crate::z::f"}
+    assert resolved["b"] == {".|crate::y::f"}

@@ -261,6 +261,14 @@ def test_references(parsed: ParsedFile) -> None:
     assert not {"helper", "Point::new"} & set(impl_refs)
 
 
+def test_a_method_calls_reference_counts_its_arguments() -> None:
+    """`.name(n)`: the expressions in its parentheses, comments and attributes apart
+    (alacritty's `handle_event(#[cfg(target_os = "macos")] event_loop, …)`)."""
+    pf, _ = parse_rust(b"fn f(w: W) {\n    w.handle(#[cfg(unix)] a, b /* , c */, // d\n    e);\n"
+                       b"    x.go().then(|a, b| a + b);\n}\n")
+    assert pf.items[0].references == ("W", "W.handle(3)", ".go(0)", ".then(1)")
+
+
 def test_where_clause_bounds_and_lifetimes_of_a_function() -> None:
     src = (b"pub(crate) fn f<'a, 'b: 'a, T>(x: &'a T, y: &'b str) -> Vec<T>\n"
            b"where T: Clone + 'a, for<'c> &'c T: Into<u8>\n"

@@ -2314,6 +2314,35 @@ def test_a_part_cut_inside_an_item_has_its_header_not_its_code_in_the_pack(
         assert ("pub trait Ext: Iterator { /* … */ }" in r["context"]) != shows_header
 
 
+def test_a_part_split_at_an_item_boundary_counts_no_item_as_cut(tmp_path: Path) -> None:
+    """A part split where an item begins: the code before it (the previous part's tail)
+    lies inside the previous item, which a probe of that code had counted as cut (left out
+    of the pack, an elided header in its place; a review of 0.1.81)."""
+    import re
+
+    def struct(k: int) -> str:
+        fields = "".join(f"    /// Field {j} of S{k}: a long account of what it holds.\n"
+                         f"    pub f{k}_{j}: u64,\n" for j in range(30))
+        prev = f"    pub prev: Option<Box<S{k - 1}>>,\n" if k else ""
+        return f"/// Struct {k}.\npub struct S{k} {{\n{prev}{fields}}}\n\n"
+
+    rows = _one_commit_samples_with(tmp_path, {
+        "src/lib.rs": "pub mod ext;\n", "src/ext.rs": "".join(struct(k) for k in range(24))},
+        ["--budgets", "2048,4096,4096,32768,32768"])
+    parts = [r for r in rows if r["scale"] == "medium" and r["path"] == "src/ext.rs"]
+    assert len(parts) > 3
+    at_items = 0
+    for r in parts:
+        if not r["target"].lstrip().startswith("/// Struct"):
+            continue
+        at_items += 1
+        first = re.search(r"pub struct S(\d+)", r["target"])
+        assert first is not None
+        k = int(first[1])
+        assert f"pub struct S{k - 1} {{ /* … */ }}" not in r["context"], r["context"][:600]
+    assert at_items
+
+
 def test_a_multi_file_targets_parts_name_the_file_they_begin_in(tmp_path: Path) -> None:
     """Every part of a split crate said `part k of n of <its first file>` (and had that
     `path`), though most of them hold later files' code (rust-sdl2: 28 of 28 later parts)."""
@@ -2839,6 +2868,18 @@ def _one_commit_samples(tmp_path: Path, files: dict[str, str]) -> list[dict[str,
     from tests.dataset_builder.conftest import Commit
 
     return _history_samples(tmp_path, [Commit("one", write=files)])
+
+
+def _one_commit_samples_with(tmp_path: Path, files: dict[str, str], args: list[str]
+                             ) -> list[dict[str, Any]]:
+    """The samples of a repository of one commit holding `files`, built with `args` too."""
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    repo = make_repo(tmp_path / "repo", [Commit("one", write=files)])
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc",
+                 "none", *args]) == 0
+    return list(read_samples(out).to_pylist())
 
 
 def _history_samples(tmp_path: Path, commits: list[Any]) -> list[dict[str, Any]]:
@@ -3991,6 +4032,8 @@ def test_a_definition_from_inside_a_block_is_shown_indented_as_in_its_file(
     assert _with_own_indentation(block_doc) == "    " + block_doc
     assert _with_own_indentation("/**/\n    fn f() -> u8 {\n        1\n    }") == \
         "    /**/\n    fn f() -> u8 {\n        1\n    }"
+    assert _with_own_indentation("/**/\n    pub type T =\n        U;") == \
+        "    /**/\n    pub type T =\n        U;"  # `/**/` closes at once
     assert _with_own_indentation("/** T. */\n    pub struct T {\n    }") == \
         "    /** T. */\n    pub struct T {\n    }"
     assert _with_own_indentation("/** T. */ pub struct T {\n        x: u8,\n    }") == \

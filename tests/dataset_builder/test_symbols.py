@@ -625,6 +625,47 @@ def test_a_named_use_in_a_body_is_a_reference_and_shadows_the_modules_names() ->
     assert resolve("function:utf8", "streaming::take") == ".|crate::streaming::take"
 
 
+def test_a_body_use_leaves_the_items_own_type_and_fields_be_and_hides_the_files() -> None:
+    """A body's `use` does not rename the item's `Self` nor its receivers' declared types,
+    which its module names (tokio's `use crate::time::wheel::Stack;`, a trait, in
+    `DelayQueue::remove` had bound `self.expired.remove(…)`, on the file's own struct
+    `Stack`, to the trait); and a name it imports from another crate hides the file's
+    (`use std::io::Error;`, then `Error::new`, is not the crate's `Error`). A review of
+    0.1.81."""
+    from dataset_builder.symbols import with_local_globs
+
+    world = World({
+        "src/lib.rs": "mod wheel;\nmod queue;\nmod error;\n",
+        "src/wheel.rs": "pub trait Stack {\n    fn remove(&mut self, at: usize);\n}\n",
+        "src/error.rs": "pub struct Error;\nimpl Error {\n    pub fn new() -> Self { Error }\n}\n",
+        "src/queue.rs": ("use crate::wheel;\nuse crate::error::Error;\n"
+                         "pub struct Queue { expired: Stack }\n"
+                         "struct Stack { items: Vec<u8> }\n"
+                         "impl wheel::Stack for Stack {\n"
+                         "    fn remove(&mut self, at: usize) { self.items.remove(at); }\n}\n"
+                         "impl Stack {\n    fn push(&mut self) {}\n}\n"
+                         "impl Queue {\n    pub fn remove(&mut self, at: usize) {\n"
+                         "        use crate::wheel::Stack;\n"
+                         "        self.expired.remove(at);\n    }\n}\n"
+                         "impl Stack {\n    fn again(&mut self) {\n"
+                         "        use crate::wheel::Stack;\n        Self::push(self);\n    }\n}\n"
+                         "pub fn io() -> std::io::Error {\n    use std::io::Error;\n"
+                         "    Error::new(std::io::ErrorKind::Other, \"x\")\n}\n")})
+    loc = locate_module("src/queue.rs")
+    file_imports = Imports.of(world.parsed["src/queue.rs"].uses, loc)
+
+    def resolve(key: str, ref: str) -> str | None:
+        item = world.item("src/queue.rs", key)
+        assert ref in item.references, item.references
+        return world.table.resolve(ref, item, loc, with_local_globs(
+            file_imports, item, loc.join(item.module)))
+
+    assert resolve("method:impl Queue::remove", "Self.expired.remove(1)") == \
+        ".|crate::queue::Stack::remove"
+    assert resolve("method:impl Stack::again", "Self::push") == ".|crate::queue::Stack::push"
+    assert resolve("function:io", "Error::new") is None
+
+
 def test_a_method_call_binds_no_trait_impl_and_no_method_it_cannot_reach() -> None:
     """`.name()` binds the crate's one method so named. Not a trait's method implemented for
     a type (serde_json's `visitor.visit_string(v)` on a generic `V: Visitor` had bound its
