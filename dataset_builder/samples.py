@@ -50,7 +50,7 @@ from typing import Any, NamedTuple, TypeVar, overload
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from tree_sitter import Parser
+from tree_sitter import Node, Parser
 
 from dataset_builder import schema
 from dataset_builder.atomic import atomic_write, atomic_write_bytes, atomic_write_json
@@ -934,20 +934,34 @@ _ASSOCIATED_TYPE = re.compile(r"^[ \t]*(?:#\[[^\]\n]*\][ \t]*)*type[ \t]+([A-Za-
                               re.MULTILINE)
 
 
-def _associated_types(trait: str) -> list[str]:
+@lru_cache(maxsize=4096)  # a trait recurs in the headers of many samples
+def _associated_types(trait: str) -> tuple[str, ...]:
     """The associated types a trait's text declares: in its own braces, not a method's
     (itertools' `tree_fold1` declares a local `type State<T>`, and 234 samples' headers said
-    `trait Itertools (associated types: State)`). Braces are counted outside `//` comments."""
+    `trait Itertools (associated types: State)`), read from its syntax tree (a `'{'` or a
+    `"//"` in a literal had thrown counted braces off)."""
     if _ASSOCIATED_TYPE.search(trait) is None:  # most traits: none at all
-        return []
-    names: list[str] = []
-    depth = 0
-    for line in trait.split("\n"):
-        if depth == 1 and (found := _ASSOCIATED_TYPE.match(line)) is not None:
-            names.append(found[1])
-        code = line.split("//", 1)[0]
-        depth += code.count("{") - code.count("}")
-    return names
+        return ()
+    body = _trait_body(trait)
+    if body is None:
+        return ()
+    return tuple(_node_text(trait.encode(), name) for member in body.named_children
+                 if member.type == "associated_type"
+                 for name in [member.child_by_field_name("name")] if name is not None)
+
+
+def _trait_body(trait: str) -> Node | None:
+    """The member list of a trait's text parsed alone, or None where it is not one trait."""
+    root = _trait_parser().parse(trait.encode()).root_node
+    item = next((n for n in root.named_children if n.type == "trait_item"), None)
+    body = item.child_by_field_name("body") if item is not None else None
+    return None if root.has_error or body is None else body
+
+
+def _node_text(source: bytes, node: Node) -> str:
+    return source[node.start_byte:node.end_byte].decode("utf-8", "replace")
+
+
 _BOUND_TERM = re.compile(r"(?:for<[^>]*>\s*)?(?:[A-Za-z_][A-Za-z0-9_]*::)*([A-Za-z_][A-Za-z0-9_]*)")
 
 
@@ -1653,10 +1667,8 @@ def _without_provided_bodies(trait: str) -> str:
     if "{" not in trait.partition("{")[2]:  # no body inside the trait's own braces
         return trait
     source = trait.encode()
-    root = _trait_parser().parse(source).root_node
-    item = next((n for n in root.named_children if n.type == "trait_item"), None)
-    body = item.child_by_field_name("body") if item is not None else None
-    if root.has_error or body is None:
+    body = _trait_body(trait)
+    if body is None:
         return trait
     cuts = [block for member in body.named_children if member.type == "function_item"
             for block in [member.child_by_field_name("body")] if block is not None]

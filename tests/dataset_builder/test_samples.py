@@ -3118,14 +3118,16 @@ def test_a_traits_associated_types_are_its_declarations_not_its_prose(tmp_path: 
              "    /// The type of each channel.\n    type Subpixel: Copy;\n"
              "    #[doc(hidden)] type Raw;\n    fn channels(&self) -> usize;\n"
              "    fn fold(&self) -> usize {\n        type State<T> = Result<T, ()>;\n"
-             "        let s: State<usize> = Ok(1); // {\n        s.unwrap_or(0)\n    }\n}\n")
+             "        let s: State<usize> = Ok(1); // {\n        let brace = '{';\n"
+             "        s.unwrap_or(0)\n    }\n    type Later;\n}\n")
     user = ("use crate::pixel::Pixel;\n\npub fn count<P: Pixel>(p: &P) -> usize {\n"
             "    p.channels() + 1\n}\n")
     rows = _one_commit_samples(tmp_path, {
         "src/lib.rs": "pub mod pixel;\npub mod user;\n", "src/pixel.rs": pixel,
         "src/user.rs": user})
     row = next(r for r in rows if r["scale"] == "micro" and r["name"] == "count")
-    assert "// trait Pixel (associated types: Subpixel, Raw)\n" in row["context"], row["context"]
+    assert "// trait Pixel (associated types: Subpixel, Raw, Later)\n" in row["context"], \
+        row["context"]
 
 
 def test_crate_samples_place_item_less_files_by_path_and_leave_blank_files_out(
