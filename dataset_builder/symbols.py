@@ -890,7 +890,7 @@ class SymbolTable:
         if not by_path:
             return True
         replaced = self.replaced_counts.get(sid)
-        return (replaced is not None and count in replaced) or any(
+        return (replaced is not None and (count in replaced or UNREAD_PARAMS in replaced)) or any(
             count in counts or UNREAD_PARAMS in counts for counts in by_path.values())
 
     def _declares(self, crate: str, module: str) -> bool:
