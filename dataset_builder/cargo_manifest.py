@@ -80,6 +80,14 @@ def _eval_cfg(expr: str) -> bool:
     return expr in ("x86_64-unknown-linux-gnu",)
 
 
+# What a plain build on the Linux host sets beside _TRUE_CFGS (a review of 0.1.81:
+# crossbeam-epoch's `not(target_has_atomic = "64")` twin had won).
+_BUILD_CFGS = frozenset({
+    "debug_assertions", 'panic="unwind"', 'target_vendor="unknown"',
+    *(f'target_has_atomic="{width}"' for width in ("8", "16", "32", "64", "ptr")),
+    *(f'target_feature="{name}"' for name in ("fxsr", "sse", "sse2"))})
+
+
 def eval_item_cfg(expr: str, features: frozenset[str]) -> bool:
     """Whether a `#[cfg(expr)]` item is compiled by a plain `cargo build` of its package on
     the Linux host with `features` on: a `feature = "x"` that is in them, a target cfg of
@@ -109,7 +117,7 @@ def eval_item_cfg(expr: str, features: frozenset[str]) -> bool:
         word = expr[i:j]
         if word.startswith("feature="):
             return word[len("feature="):].strip('"') in features, j
-        return word in _TRUE_CFGS or word == "debug_assertions", j
+        return word in _TRUE_CFGS or word in _BUILD_CFGS, j
 
     try:
         return parse(0)[0]
@@ -118,8 +126,9 @@ def eval_item_cfg(expr: str, features: frozenset[str]) -> bool:
 
 
 def default_features(manifest: dict[str, Any]) -> frozenset[str]:
-    """The features a plain build turns on: `default` and what it enables, by name (an
-    optional dependency's implicit feature too; `dep:x` and `x/feature` entries apart)."""
+    """The features a plain build turns on: `default` (where declared) and what it
+    enables, by name (an optional dependency's implicit feature too; `dep:x` and
+    `x/feature` entries apart)."""
     table = manifest.get("features")
     if not isinstance(table, dict):
         return frozenset()
@@ -134,7 +143,8 @@ def default_features(manifest: dict[str, Any]) -> frozenset[str]:
         for entry in entries if isinstance(entries, list) else ():
             if isinstance(entry, str) and not entry.startswith("dep:") and "/" not in entry:
                 stack.append(entry)
-    return frozenset(enabled - {"default"})
+    # `default` itself is a feature cargo sets where the table declares it.
+    return frozenset(enabled if "default" in table else enabled - {"default"})
 
 
 @dataclass

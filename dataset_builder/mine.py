@@ -182,7 +182,7 @@ def _generator_named(head: bytes) -> bool:
         plain = stripped.startswith(b"//") and not stripped.startswith((b"///", b"//!"))
         if not previous_plain and _GENERATOR_NAMED.match(stripped):
             return True
-        previous_plain = plain
+        previous_plain = plain and stripped.rstrip() != b"//"  # a bare `//` ends a run
     return False
 
 

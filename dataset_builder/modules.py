@@ -203,7 +203,15 @@ def older_library_names(manifests: Mapping[str, Iterable[str]], reader: BlobRead
         root = lib.get("path") if isinstance(lib, dict) else None
         if isinstance(root, str) and root.endswith(".rs"):
             folder = path[:-len("Cargo.toml")].rstrip("/") or "."
-            roots.setdefault(posixpath.normpath(posixpath.join(folder, root)), folder)
+            placed = posixpath.normpath(posixpath.join(folder, root))
+            # Not outside the package (`path = "../src/lib.rs"` of a helper package had
+            # taken the main package's root), nor where the conventions find it.
+            inside = (folder == "." and not placed.startswith("../")) or \
+                placed.startswith(f"{folder}/")
+            conventional = placed in {posixpath.normpath(posixpath.join(folder, name))
+                                      for name in ("src/lib.rs", "src/main.rs")}
+            if inside and not conventional:
+                roots.setdefault(placed, folder)
     return names, roots
 
 

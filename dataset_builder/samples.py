@@ -1427,7 +1427,7 @@ class CandidateMaker:
                 near = {folder, posixpath.dirname(folder), posixpath.dirname(path)}
                 named = re.compile(rf"\b{re.escape(name)}\b")
                 if not any(named.search(code.get(other) or code.setdefault(
-                        other, _COMMENTS.sub(" ", texts[other])))
+                        other, _without_comments(texts[other])))
                            for place in near for other in in_folder.get(place, ())
                            if other != path):
                     dead.add(path)
@@ -1681,7 +1681,14 @@ def _without_provided_bodies(trait: str) -> str:
 @lru_cache(maxsize=1)
 def _trait_parser() -> Parser:
     return new_parser()
-_COMMENTS = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)  # not nested: near enough
+# Literals first, kept as they are: a `"src/*"` had opened a comment, and a
+# `"https://…"` one running to its line's end, declaring files dead (a review of 0.1.81).
+_COMMENTS = re.compile(r'(r(#*)"[\s\S]*?"\2|"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])\')'
+                       r"|//[^\n]*|/\*[\s\S]*?\*/")  # block comments not nested: near enough
+
+
+def _without_comments(code: str) -> str:
+    return _COMMENTS.sub(lambda found: found[1] or " ", code)
 # Items whose body is a block in braces: what `_elided` may stand for.
 _BLOCK_KINDS = frozenset({"struct", "enum", "union", "trait", "impl", "function", "method",
                           "mod"})
@@ -3662,9 +3669,15 @@ def _in_view(piece: str, prefix: str, suffix: str) -> bool:
     if key in suffix or (first in prefix if first != key else key in prefix):
         return True
     # A trait whose provided bodies the pack leaves out (_without_provided_bodies) stands
-    # in the code after as written: from its first line.
-    if first != key and _ELIDED_BODY.strip() in key and first in suffix:
-        return True
+    # in the code after as written: each of its lines in order, up to its closing one (the
+    # code after may end at its head: the rest had then been shown nowhere).
+    if first != key and _ELIDED_BODY.strip() in key:
+        at = suffix.find(first)
+        for line in key.split("\n")[1:] if at >= 0 else ():
+            at = suffix.find(line.partition(_ELIDED_BODY.strip())[0].strip(), at)
+            if at < 0:
+                break
+        return at >= 0
     # A signature the code writes over several lines (`where` clauses, long parameter
     # lists), as one line: futures-rs's `fn lock_and_then<…>(…) -> … where F: …;`.
     named = _FN_NAME.search(key) if first == key else None

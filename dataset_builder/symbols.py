@@ -344,8 +344,13 @@ def with_local_globs(imports: Imports, item: Item, module: str) -> Imports:
     for ref in item.references:
         if ref.startswith("use "):
             path, _, alias = ref[4:].partition(" as ")
+            head, _, rest = path.partition("::")
+            imported = imports.aliases.get(head) if rest else None
+            # Through a name the file imports (`use crate::util::error;`, then `use
+            # error::Error;` in a body), as for a glob.
             named.setdefault(alias or path.rpartition("::")[2], []).extend(
-                use_targets(path, module))
+                [f"{target}::{rest}" for target in imported] if imported
+                else use_targets(path, module))
             continue
         if not ref.endswith("::*"):
             continue
@@ -1104,10 +1109,11 @@ class SymbolTable:
         """The symbol id a reference in `item` (of the file at `loc`) names, if resolvable."""
         crate = loc.crate
         module = loc.join(item.module)
-        if imports.local and ("." in ref or ref.startswith("Self")):
-            # The item's own type and its receivers' declared types are named in its
-            # module, whatever its body imports (tokio's `use crate::wheel::Stack;` in
-            # `DelayQueue::remove` had bound `self.expired.remove(…)` to the trait).
+        if imports.local and ref.startswith("Self"):
+            # The item's own type and its fields' declared types are named in its module,
+            # whatever its body imports (tokio's `use crate::wheel::Stack;` in
+            # `DelayQueue::remove` had bound `self.expired.remove(…)` to the trait); a
+            # local's declared type (`let s: Stack`) is named in the body.
             imports = Imports(imports.aliases, imports.globs, imports.heads)
         if "." in ref:  # a method call: `.name(n)`, or `Type.name(n)` on a receiver of
             # known type, with n arguments

@@ -576,6 +576,35 @@ def test_a_library_root_only_an_older_manifest_names_is_its_packages_root(
     assert runs and all("pe|crate::encode" in r for r in runs), runs
 
 
+def test_an_older_library_root_outside_its_package_is_not_taken(tmp_path: Path) -> None:
+    """A helper package that once compiled the main crate's sources (`[lib] path =
+    "../src/lib.rs"`) does not take the main package's old src/lib.rs (a review of 0.1.81)."""
+    import pyarrow.parquet as pq
+
+    from dataset_builder.cli import main
+
+    package = '[package]\nname = "{}"\nversion = "0.1.0"\nedition = "2021"\n'
+    lib = "mod helper;\npub fn encode(x: u8) -> u8 {\n    helper::twice(x)\n}\n"
+    helper = "pub fn twice(x: u8) -> u8 {\n    x * 2\n}\n"
+    repo = make_repo(tmp_path / "repo", [
+        Commit("one", write={
+            "Cargo.toml": package.format("pe") + '[workspace]\nmembers = ["check"]\n',
+            "src/lib.rs": lib, "src/helper.rs": helper,
+            "check/Cargo.toml": package.format("check") + '[lib]\npath = "../src/lib.rs"\n'}),
+        Commit("to core/", write={
+            "Cargo.toml": '[workspace]\nmembers = ["core"]\n',
+            "core/Cargo.toml": package.format("pe"), "core/src/lib.rs": lib,
+            "core/src/helper.rs": helper},
+               delete=["src/lib.rs", "src/helper.rs", "check/Cargo.toml"])])
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--no-samples"]) == 0
+    items = pq.read_table(out / "items.parquet",
+                          columns=["name", "path", "crate", "module", "resolved"]).to_pylist()
+    [encode] = [i for i in items if i["name"] == "encode" and i["path"] == "src/lib.rs"]
+    assert (encode["crate"], encode["module"]) == (".", "crate")
+    assert encode["resolved"] == [".|crate::helper::twice"]
+
+
 def test_programs_of_a_folder_gone_from_the_revision_are_crates_of_their_own(
         tmp_path: Path) -> None:
     """rayon's tests/run-pass/*.rs, compiletest programs deleted before its revision: by

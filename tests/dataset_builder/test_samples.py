@@ -3109,6 +3109,20 @@ def test_a_traits_provided_bodies_are_left_out_of_packs(tmp_path: Path) -> None:
     assert "pub trait Own" not in first["context"], first["context"]
 
 
+def test_a_trait_shown_without_its_bodies_is_in_view_only_whole_in_the_code_after() -> None:
+    """The code after a target may end inside the trait: the trait then stays in the pack
+    (its later methods had been shown nowhere; a review of 0.1.81)."""
+    from dataset_builder.samples import _in_view, _without_provided_bodies
+
+    trait = ("pub trait Own {\n    fn required(&self) -> u8;\n"
+             "    fn twice(&self) -> u8 {\n        self.required() * 2\n    }\n"
+             "    fn finish(&self) -> u8;\n}")
+    piece = _without_provided_bodies(trait)
+    assert "{ /* … */ }" in piece
+    assert _in_view(piece, "", "\n\n" + trait + "\n")
+    assert not _in_view(piece, "", "\n\n" + trait[:trait.index("    fn finish")])
+
+
 def test_a_traits_associated_types_are_its_declarations_not_its_prose(tmp_path: Path) -> None:
     """The header listed the words after "type" in a trait's doc comments as associated
     types (image's `trait Pixel (associated types: that, Subpixel)`), and a type alias
@@ -4144,22 +4158,40 @@ def test_a_file_no_mod_declares_is_in_no_crate_or_module_group(tmp_path: Path) -
     stream" kept its undeclared src/stream.rs); the module scale keeps every file."""
     macro = "macro_rules! modules { ($($m:ident),*) => { $(pub mod $m;)* } }\n"
     rows = _one_commit_samples(tmp_path, {
-        "src/lib.rs": macro + "pub mod a;\nmodules!(hidden);\n"
+        "src/lib.rs": macro + "pub mod a;\nconst PATTERN: &str = \"src/*\";\nmodules!(hidden);\n"
+                      "const HOME: &str = \"https://x.org\"; include!(\"consts.rs\");\n"
                       "pub fn answer() -> u32 {\n    a::base() + 1\n}\n",
         "src/a.rs": "/// The base of a bit stream.\npub fn base() -> u32 {\n    41\n}\n"
                     "// mod stream;\n/* mod stream; */\n",
         "src/stream.rs": "pub fn bits() -> u32 {\n    7\n}\n",
+        # Named in code after a literal that holds `/*` or `//` (a review of 0.1.81).
+        "src/consts.rs": "pub const ANSWER: u32 = 42;\n",
         "src/hidden.rs": "pub fn secret() -> u32 {\n    crate::a::base() * 2\n}\n",
         "src/dead.rs": "use crate::a::base;\n\npub fn stale() -> u32 {\n    base() - 1\n}\n"})
     crate = next(r for r in rows if r["scale"] == "full")
     assert "src/dead.rs" not in crate["target"] and "src/hidden.rs" in crate["target"]
-    assert "src/stream.rs" not in crate["target"]
+    assert "src/stream.rs" not in crate["target"] and "src/consts.rs" in crate["target"]
     groups = [r for r in rows if r["scale"] == "large"]
     assert groups and not any("src/dead.rs" in r["target"] for r in groups)
     assert any(r["scale"] == "medium" and r["path"] == "src/dead.rs" for r in rows)
     not_made = json.loads((tmp_path / "out" / "manifest.json").read_text())[
         "samples"]["scales"]["full"]["not_made"]
     assert not_made == {"undeclared_file": 2}
+
+
+def test_item_cfgs_are_those_of_a_plain_build_on_the_linux_host() -> None:
+    from dataset_builder.cargo_manifest import default_features, eval_item_cfg
+
+    on = frozenset({"std", "default"})
+    for expr, expected in (('feature = "std"', True), ('feature = "default"', True),
+                           ('feature = "alloc"', False), ("unix", True), ("windows", False),
+                           ("test", False), ('not(target_has_atomic = "64")', False),
+                           ('all(target_has_atomic = "ptr", panic = "unwind")', True),
+                           ('target_feature = "sse2"', True), ("loom", False),
+                           ('any(target_os = "linux", target_os = "macos")', True)):
+        assert eval_item_cfg(expr, on) is expected, expr
+    assert default_features({"features": {"default": ["std"], "std": []}}) == on
+    assert default_features({"features": {"std": []}}) == frozenset()
 
 
 @pytest.mark.parametrize("default", ["", '"verbose"'])

@@ -646,7 +646,11 @@ def test_a_body_use_leaves_the_items_own_type_and_fields_be_and_hides_the_files(
                          "impl Stack {\n    fn push(&mut self) {}\n}\n"
                          "impl Queue {\n    pub fn remove(&mut self, at: usize) {\n"
                          "        use crate::wheel::Stack;\n"
-                         "        self.expired.remove(at);\n    }\n}\n"
+                         "        self.expired.remove(at);\n    }\n"
+                         "    fn local(&mut self) {\n        use crate::wheel::Stack;\n"
+                         "        let s: &mut dyn Stack = todo!();\n        s.remove(1);\n    }\n"
+                         "    fn through(&mut self) -> Option<Box<dyn Stack>> {\n"
+                         "        use wheel::Stack;\n        None::<Box<dyn Stack>>\n    }\n}\n"
                          "impl Stack {\n    fn again(&mut self) {\n"
                          "        use crate::wheel::Stack;\n        Self::push(self);\n    }\n}\n"
                          "pub fn io() -> std::io::Error {\n    use std::io::Error;\n"
@@ -662,6 +666,10 @@ def test_a_body_use_leaves_the_items_own_type_and_fields_be_and_hides_the_files(
 
     assert resolve("method:impl Queue::remove", "Self.expired.remove(1)") == \
         ".|crate::queue::Stack::remove"
+    # A local's declared type is named in the body: the body's `use` applies.
+    assert resolve("method:impl Queue::local", "Stack.remove(1)") == ".|crate::wheel::Stack::remove"
+    # A body `use` through a name the file imports (`use crate::wheel;`, then `use wheel::Stack;`).
+    assert resolve("method:impl Queue::through", "Stack") == ".|crate::wheel::Stack"
     assert resolve("method:impl Stack::again", "Self::push") == ".|crate::queue::Stack::push"
     assert resolve("function:io", "Error::new") is None
 
