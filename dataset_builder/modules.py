@@ -180,6 +180,47 @@ def _library_name(manifest: dict[str, Any]) -> str | None:
     return name.replace("-", "_") if isinstance(name, str) else None
 
 
+_DEPENDENCY_TABLES = ("dependencies", "dev-dependencies", "build-dependencies",
+                      "dev_dependencies", "build_dependencies")
+
+
+def _renamed_dependencies(manifest: dict[str, Any], folder: str,
+                          workspace: Mapping[str, str]) -> dict[str, str]:
+    """The names a manifest's path dependencies are renamed to (`proto = { package =
+    "quinn-proto", path = "../quinn-proto" }`, then `use proto::…`: two thirds of quinn's
+    history bound nothing in quinn-proto) -> the folder of the package named; `{ workspace
+    = true }` takes the workspace's entry (`workspace`: its renamed names -> folders)."""
+    tables = [manifest.get(name) for name in _DEPENDENCY_TABLES]
+    targets = manifest.get("target")
+    for spec in targets.values() if isinstance(targets, dict) else ():
+        if isinstance(spec, dict):
+            tables.extend(spec.get(name) for name in _DEPENDENCY_TABLES)
+    found: dict[str, str] = {}
+    for table in tables:
+        for key, spec in table.items() if isinstance(table, dict) else ():
+            if not isinstance(spec, dict) or not isinstance(key, str):
+                continue
+            name = key.replace("-", "_")
+            if spec.get("workspace") is True and name in workspace:
+                found.setdefault(name, workspace[name])
+                continue
+            package, path = spec.get("package"), spec.get("path")
+            if isinstance(package, str) and isinstance(path, str) and \
+                    package.replace("-", "_") != name:
+                placed = posixpath.normpath(posixpath.join(folder, path))
+                if not placed.startswith("../"):
+                    found.setdefault(name, placed)
+    return found
+
+
+def _workspace_renames(manifest: dict[str, Any], folder: str) -> dict[str, str]:
+    """A workspace manifest's renamed path dependencies (`[workspace.dependencies]`)."""
+    workspace = manifest.get("workspace")
+    table = workspace.get("dependencies") if isinstance(workspace, dict) else None
+    return _renamed_dependencies({"dependencies": table}, folder, {}) \
+        if isinstance(table, dict) else {}
+
+
 def older_library_names(manifests: Mapping[str, Iterable[str]], reader: BlobReader,
                         every_manifest: Mapping[str, Iterable[str]] | None = None
                         ) -> tuple[dict[str, str], dict[str, str]]:
@@ -194,9 +235,13 @@ def older_library_names(manifests: Mapping[str, Iterable[str]], reader: BlobRead
     passed over; where two folders gave a name (or root), the first in path order."""
     names: dict[str, str] = {}
     for path, manifest in _manifests(manifests, reader):
+        folder = path[:-len("Cargo.toml")].rstrip("/") or "."
         name = _library_name(manifest)
         if name is not None:
-            names.setdefault(name, path[:-len("Cargo.toml")].rstrip("/") or ".")
+            names.setdefault(name, folder)
+        for renamed, dependency in _renamed_dependencies(
+                manifest, folder, _workspace_renames(manifest, folder)).items():
+            names.setdefault(renamed, dependency)
     roots: dict[str, str] = {}
     for path, manifest in _manifests(every_manifest or {}, reader, b"[lib]"):
         lib = manifest.get("lib")
@@ -279,6 +324,8 @@ def crate_roots(info: RepoInfo, reader: BlobReader, history: Iterable[str] = (),
     explicit: dict[str, list[tuple[str, str]]] = {}
     packages: set[str] = set()
     libraries: dict[str, str] = {}
+    parsed: list[tuple[str, dict[str, Any]]] = []  # (folder, manifest): renamed dependencies
+    workspace: dict[str, str] = {}
     for entry in sorted(entries, key=lambda e: e.path):
         if entry.path != "Cargo.toml" and not entry.path.endswith("/Cargo.toml"):
             continue
@@ -287,6 +334,9 @@ def crate_roots(info: RepoInfo, reader: BlobReader, history: Iterable[str] = (),
             manifest: dict[str, Any] = tomllib.loads(data.decode("utf-8")) if data else {}
         except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
             continue
+        manifest_folder = entry.path[:-len("Cargo.toml")].rstrip("/") or "."
+        parsed.append((manifest_folder, manifest))
+        workspace.update(_workspace_renames(manifest, manifest_folder))
         table = manifest.get("package") or manifest.get("project")
         if not isinstance(table, dict):
             continue
@@ -353,6 +403,11 @@ def crate_roots(info: RepoInfo, reader: BlobReader, history: Iterable[str] = (),
     for root, package in (older_libraries or {}).items():
         if root not in tree:
             files.setdefault(root, package)
+    # The names dependencies are renamed to, after every package's own (a library's name
+    # wins over a rename elsewhere).
+    for folder, manifest in parsed:
+        for renamed, dependency in _renamed_dependencies(manifest, folder, workspace).items():
+            libraries.setdefault(renamed, dependency)
     return CrateRoots(files, folders, frozenset(packages), libraries)
 
 

@@ -605,6 +605,39 @@ def test_an_older_library_root_outside_its_package_is_not_taken(tmp_path: Path) 
     assert encode["resolved"] == [".|crate::helper::twice"]
 
 
+@pytest.mark.parametrize("through_workspace", [False, True])
+def test_a_renamed_path_dependency_is_found_by_its_new_name(
+        tmp_path: Path, through_workspace: bool) -> None:
+    """`proto = { package = "quinn-proto", path = "../quinn-proto" }`, then `use proto::…`:
+    two thirds of quinn's history had bound nothing in quinn-proto (an acceptance sweep).
+    Also through the workspace's `[workspace.dependencies]` and `{ workspace = true }`."""
+    import pyarrow.parquet as pq
+
+    from dataset_builder.cli import main
+
+    package = '[package]\nname = "{}"\nversion = "0.1.0"\nedition = "2021"\n'
+    workspace = '[workspace]\nmembers = ["quinn", "quinn-proto"]\n'
+    renamed = 'proto = { package = "quinn-proto", path = "../quinn-proto" }\n'
+    if through_workspace:
+        workspace += ('[workspace.dependencies]\n'
+                      'proto = { package = "quinn-proto", path = "quinn-proto" }\n')
+        renamed = "proto = { workspace = true }\n"
+    repo = make_repo(tmp_path / "repo", [Commit("one", write={
+        "Cargo.toml": workspace,
+        "quinn-proto/Cargo.toml": package.format("quinn-proto"),
+        "quinn-proto/src/lib.rs": "pub struct Endpoint;\nimpl Endpoint {\n"
+                                  "    pub fn new(n: u8) -> Self { Endpoint }\n}\n",
+        "quinn/Cargo.toml": package.format("quinn") + "[dependencies]\n" + renamed,
+        "quinn/src/lib.rs": "use proto::Endpoint;\n\npub fn start() -> Endpoint {\n"
+                            "    proto::Endpoint::new(1)\n}\n"})])
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--no-samples"]) == 0
+    items = pq.read_table(out / "items.parquet", columns=["name", "resolved"]).to_pylist()
+    [start] = [i for i in items if i["name"] == "start"]
+    assert set(start["resolved"]) == {"quinn-proto|crate::Endpoint",
+                                      "quinn-proto|crate::Endpoint::new"}
+
+
 def test_programs_of_a_folder_gone_from_the_revision_are_crates_of_their_own(
         tmp_path: Path) -> None:
     """rayon's tests/run-pass/*.rs, compiletest programs deleted before its revision: by
