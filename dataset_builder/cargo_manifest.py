@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -50,49 +50,10 @@ _TRUE_CFGS = {"unix", 'target_os="linux"', 'target_family="unix"', 'target_point
               'target_arch="x86_64"', 'target_env="gnu"', 'target_endian="little"'}
 
 
-def _eval_cfg(expr: str) -> bool:
-    expr = re.sub(r"\s+", "", expr)
-
-    def parse(s: str, i: int) -> tuple[bool, int]:
-        for name in ("all", "any", "not"):
-            if s.startswith(name + "(", i):
-                i += len(name) + 1
-                values = []
-                while s[i] != ")":
-                    value, i = parse(s, i)
-                    values.append(value)
-                    if s[i] == ",":
-                        i += 1
-                i += 1
-                if name == "all":
-                    return all(values), i
-                if name == "any":
-                    return any(values), i
-                return not values[0], i
-        j = i
-        while j < len(s) and s[j] not in ",)":
-            j += 1
-        return s[i:j] in _TRUE_CFGS, j
-
-    if expr.startswith("cfg(") and expr.endswith(")"):
-        value, _ = parse(expr[4:-1], 0)
-        return value
-    return expr in ("x86_64-unknown-linux-gnu",)
-
-
-# What a plain build on the Linux host sets beside _TRUE_CFGS (a review of 0.1.81:
-# crossbeam-epoch's `not(target_has_atomic = "64")` twin had won).
-_BUILD_CFGS = frozenset({
-    "debug_assertions", 'panic="unwind"', 'target_vendor="unknown"',
-    *(f'target_has_atomic="{width}"' for width in ("8", "16", "32", "64", "ptr")),
-    *(f'target_feature="{name}"' for name in ("fxsr", "sse", "sse2"))})
-
-
-def eval_item_cfg(expr: str, features: frozenset[str]) -> bool:
-    """Whether a `#[cfg(expr)]` item is compiled by a plain `cargo build` of its package on
-    the Linux host with `features` on: a `feature = "x"` that is in them, a target cfg of
-    the host (_TRUE_CFGS), `debug_assertions`; anything else (`test`, `windows`, `loom`,
-    `docsrs`) is off. An expression it cannot read counts as compiled."""
+def _cfg_holds(expr: str, holds: Callable[[str], bool]) -> bool:
+    """Whether a cfg expression (`all`, `any` and `not` of predicates) holds, by what
+    `holds` says of each predicate (`unix`, `feature="x"`: white space taken out). One it
+    cannot read holds."""
     expr = re.sub(r"\s+", "", expr)
 
     def parse(i: int) -> tuple[bool, int]:
@@ -114,15 +75,40 @@ def eval_item_cfg(expr: str, features: frozenset[str]) -> bool:
         j = i
         while j < len(expr) and expr[j] not in ",)":
             j += 1
-        word = expr[i:j]
-        if word.startswith("feature="):
-            return word[len("feature="):].strip('"') in features, j
-        return word in _TRUE_CFGS or word in _BUILD_CFGS, j
+        return holds(expr[i:j]), j
 
     try:
         return parse(0)[0]
     except IndexError:
         return True
+
+
+def _eval_cfg(expr: str) -> bool:
+    expr = re.sub(r"\s+", "", expr)
+    if expr.startswith("cfg(") and expr.endswith(")"):
+        return _cfg_holds(expr[4:-1], _TRUE_CFGS.__contains__)
+    return expr in ("x86_64-unknown-linux-gnu",)
+
+
+# What a plain build on the Linux host sets beside _TRUE_CFGS (a review of 0.1.81:
+# crossbeam-epoch's `not(target_has_atomic = "64")` twin had won).
+_BUILD_CFGS = frozenset({
+    "debug_assertions", 'panic="unwind"', 'target_vendor="unknown"',
+    *(f'target_has_atomic="{width}"' for width in ("8", "16", "32", "64", "ptr")),
+    *(f'target_feature="{name}"' for name in ("fxsr", "sse", "sse2"))})
+
+
+def eval_item_cfg(expr: str, features: frozenset[str]) -> bool:
+    """Whether a `#[cfg(expr)]` item is compiled by a plain `cargo build` of its package on
+    the Linux host with `features` on: a `feature = "x"` that is in them, a target cfg of
+    the host (_TRUE_CFGS, _BUILD_CFGS); anything else (`test`, `windows`, `loom`, `docsrs`)
+    is off. An expression it cannot read counts as compiled."""
+    def holds(word: str) -> bool:
+        if word.startswith("feature="):
+            return word[len("feature="):].strip('"') in features
+        return word in _TRUE_CFGS or word in _BUILD_CFGS
+
+    return _cfg_holds(expr, holds)
 
 
 def default_features(manifest: dict[str, Any]) -> frozenset[str]:
