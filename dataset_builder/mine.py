@@ -1261,6 +1261,9 @@ def mine_history(info: RepoInfo, config: MineConfig, work: WorkDir, cache: BlobC
     roots = info.roots if info.roots is not None else crate_roots(info, cache.reader)
     for name, folder in roots.libraries.items():
         state.symbols.crate_folders.setdefault(name, folder)
+    for package, renamed in roots.renames.items():
+        for name, folder in renamed.items():
+            state.symbols.crate_renames.setdefault(package, {}).setdefault(name, folder)
     miner = Miner(info, config, state, cache)
     # Every commit passes through the merge sync, those a resumed run skips too: it keeps
     # the walk's view of the tree.

@@ -69,6 +69,10 @@ class CrateRoots:
     """Every package's folder: a file below one of them but above any root is left to the
     conventions."""
     libraries: Mapping[str, str] = field(default_factory=dict)
+    renames: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """Each package's folder -> the names it renames path dependencies to (`proto = {
+    package = "quinn-proto", … }`) -> the dependency's folder: for `use proto::…` in that
+    package's crates only (_renamed_dependencies)."""
     """Each package by the name `use` gives its library (`[lib] name`, else the package's
     name, `-` as `_`) -> its folder ("." for the top): `use futures_core::…` in a sibling
     crate, `use hyperfine::…` in the package's own binary (symbols.crate_folders)."""
@@ -208,7 +212,7 @@ def _renamed_dependencies(manifest: dict[str, Any], folder: str,
             if isinstance(package, str) and isinstance(path, str) and \
                     package.replace("-", "_") != name:
                 placed = posixpath.normpath(posixpath.join(folder, path))
-                if not placed.startswith("../"):
+                if placed != ".." and not placed.startswith(("../", "/")):
                     found.setdefault(name, placed)
     return found
 
@@ -223,7 +227,7 @@ def _workspace_renames(manifest: dict[str, Any], folder: str) -> dict[str, str]:
 
 def older_library_names(manifests: Mapping[str, Iterable[str]], reader: BlobReader,
                         every_manifest: Mapping[str, Iterable[str]] | None = None
-                        ) -> tuple[dict[str, str], dict[str, str]]:
+                        ) -> tuple[dict[str, str], dict[str, str], dict[str, dict[str, str]]]:
     """Library names the history's manifests gave (`manifests`: each Cargo.toml path ->
     blobs of its older versions, gitio.paths_in_history) -> the package's folder: code
     older than a rename says `use tui::…` where the revision's package is ratatui (913 of
@@ -232,16 +236,22 @@ def older_library_names(manifests: Mapping[str, Iterable[str]], reader: BlobRead
     (`[lib] path`) -> the package's folder: rust-url's percent_encoding was
     `percent_encoding/lib.rs` from 2017 to 2020, module `crate::lib` of its package by the
     conventions, and url's calls into it named nothing. A manifest that does not parse is
-    passed over; where two folders gave a name (or root), the first in path order."""
+    passed over; where two folders gave a name (or root), the first in path order. And
+    each package's renamed path dependencies (CrateRoots.renames), from those versions."""
     names: dict[str, str] = {}
-    for path, manifest in _manifests(manifests, reader):
+    read = list(_manifests(manifests, reader))
+    workspace: dict[str, str] = {}
+    for path, manifest in read:
         folder = path[:-len("Cargo.toml")].rstrip("/") or "."
         name = _library_name(manifest)
         if name is not None:
             names.setdefault(name, folder)
-        for renamed, dependency in _renamed_dependencies(
-                manifest, folder, _workspace_renames(manifest, folder)).items():
-            names.setdefault(renamed, dependency)
+        workspace.update(_workspace_renames(manifest, folder))
+    renames: dict[str, dict[str, str]] = {}
+    for path, manifest in read:
+        folder = path[:-len("Cargo.toml")].rstrip("/") or "."
+        for renamed, dependency in _renamed_dependencies(manifest, folder, workspace).items():
+            renames.setdefault(folder, {}).setdefault(renamed, dependency)
     roots: dict[str, str] = {}
     for path, manifest in _manifests(every_manifest or {}, reader, b"[lib]"):
         lib = manifest.get("lib")
@@ -257,7 +267,7 @@ def older_library_names(manifests: Mapping[str, Iterable[str]], reader: BlobRead
                                       for name in ("src/lib.rs", "src/main.rs")}
             if inside and not conventional:
                 roots.setdefault(placed, folder)
-    return names, roots
+    return names, roots, renames
 
 
 def _manifests(versions: Mapping[str, Iterable[str]], reader: BlobReader, holding: bytes = b""
@@ -403,12 +413,9 @@ def crate_roots(info: RepoInfo, reader: BlobReader, history: Iterable[str] = (),
     for root, package in (older_libraries or {}).items():
         if root not in tree:
             files.setdefault(root, package)
-    # The names dependencies are renamed to, after every package's own (a library's name
-    # wins over a rename elsewhere).
-    for folder, manifest in parsed:
-        for renamed, dependency in _renamed_dependencies(manifest, folder, workspace).items():
-            libraries.setdefault(renamed, dependency)
-    return CrateRoots(files, folders, frozenset(packages), libraries)
+    renames = {folder: found for folder, manifest in parsed
+               if (found := _renamed_dependencies(manifest, folder, workspace))}
+    return CrateRoots(files, folders, frozenset(packages), libraries, renames)
 
 
 _MOD_DECLARATION = re.compile(rb"^\s*(?:pub(?:\([^)]*\))?\s+)?mod\s+(?:r#)?(\w+)\s*;",

@@ -293,11 +293,13 @@ _SECRET_NAMES = tuple(f"{a}{sep}{b}" for a, b in (("api", "key"), ("secret", "ke
                                                  ("client", "secret"))
                       for sep in ("", "_", "-"))
 _PASSWORD_TRIGGERS = ("passw", "pwd")  # password, passwd and pwd each hold one of them
-# A string literal's value: unquoted, it is code (quinn's `let client_secret =
-# expanded_initial_secret(…)` had become `<KEY>(…)` in 111 samples, an acceptance sweep).
+# A string literal's value, or one written straight after `=`/`:` as in a URL's query, an
+# environment line or a config text (`API_KEY=sk_…`) and no call, path or generic type:
+# quinn's `let client_secret = expanded_initial_secret(…)` had become `<KEY>(…)` in 111
+# samples (an acceptance sweep).
 _ASSIGNED_SECRET = re.compile(
     r"(?i)\b((?:api[_-]?key|secret[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret)"
-    r"\s*[:=]\s*\")([A-Za-z0-9+/_\-]{16,})(\")")
+    r"(?:\s*[:=]\s*\"|[:=](?!\s)))([A-Za-z0-9+/_\-]{16,})(\"?)(?![(<:]|\w)")
 _ASSIGNED_PASSWORD = re.compile(r"(?i)\b((?:password|passwd|pwd)\s*[:=]\s*\")([^\"\s]{4,})(\")")
 
 

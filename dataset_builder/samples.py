@@ -1683,7 +1683,9 @@ def _trait_parser() -> Parser:
     return new_parser()
 # Literals first, kept as they are: a `"src/*"` had opened a comment, and a
 # `"https://…"` one running to its line's end, declaring files dead (a review of 0.1.81).
-_COMMENTS = re.compile(r'(r(#*)"[\s\S]*?"\2|"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])\')'
+# A string may continue over lines (`"one \⏎ two"`), a char be an escape (`'\u{22}'`).
+_COMMENTS = re.compile(r'(r(#*)"[\s\S]*?"\2|"(?:\\[\s\S]|[^"\\])*"'
+                       r"|'(?:\\(?:x[0-9a-fA-F]{2}|u\{[0-9a-fA-F]{1,6}\}|[\s\S])|[^'\\])')"
                        r"|//[^\n]*|/\*[\s\S]*?\*/")  # block comments not nested: near enough
 
 

@@ -421,6 +421,9 @@ class SymbolTable:
     # A library's name as `use` writes it -> its crate folder (gitio's manifests at the
     # revision, and a folder's name for a `src/lib.rs` the revision lacks).
     crate_folders: dict[str, str] = field(default_factory=dict)
+    # A package's folder -> the names it renames path dependencies to -> their folders
+    # (modules.CrateRoots.renames): `proto::…` in that package's crates only.
+    crate_renames: dict[str, dict[str, str]] = field(default_factory=dict)
     # path -> symbol ids its current version defines
     file_symbols: dict[str, list[str]] = field(default_factory=dict)
     # The symbols (not methods, not macros) whose definition is private: seen only from
@@ -517,7 +520,8 @@ class SymbolTable:
         self.__dict__.setdefault("generation", 0)
         self.__dict__.setdefault("by_macro", defaultdict(set))
         for name in ("macro_owners", "file_macros", "reexports", "file_reexports",
-                     "crate_folders", "earlier_defs", "value_owners", "file_values",
+                     "crate_folders", "crate_renames", "earlier_defs", "value_owners",
+                     "file_values",
                      "enum_owners", "file_enums", "enum_variants", "method_kinds",
                      "method_params", "file_methods", "replaced_counts",
                      "deref_targets", "file_derefs", "struct_fields", "file_structs",
@@ -898,6 +902,19 @@ class SymbolTable:
         return (replaced is not None and (count in replaced or UNREAD_PARAMS in replaced)) or any(
             count in counts or UNREAD_PARAMS in counts for counts in by_path.values())
 
+    def _renamed(self, crate: str, name: str) -> str | None:
+        """The folder of the dependency that `crate`'s package renames to `name`: the
+        renames of the nearest package folder at or above the crate's (a test crate's
+        `quinn/tests/x` is quinn's)."""
+        if not self.crate_renames:
+            return None
+        folder = crate
+        while True:
+            found = self.crate_renames.get(folder or ".", {}).get(name)
+            if found is not None or folder in ("", "."):
+                return found
+            folder = folder.rpartition("/")[0]
+
     def _declares(self, crate: str, module: str) -> bool:
         """Whether the root file of a test, example or bench crate declares `mod module;`."""
         declared = self.root_mods.get(crate)
@@ -998,7 +1015,7 @@ class SymbolTable:
         not a function, const or static."""
         if path.startswith("@"):
             name, _, rest = path[1:].partition("::")
-            folder = self.crate_folders.get(name)
+            folder = self._renamed(crate, name) or self.crate_folders.get(name)
             if folder is None or not rest:
                 return None
             crate, path = folder, f"crate::{rest}"
@@ -1109,11 +1126,12 @@ class SymbolTable:
         """The symbol id a reference in `item` (of the file at `loc`) names, if resolvable."""
         crate = loc.crate
         module = loc.join(item.module)
-        if imports.local and ref.startswith("Self"):
-            # The item's own type and its fields' declared types are named in its module,
+        if imports.local and (ref.startswith("Self") or "." in ref.rpartition(".")[0]):
+            # The item's own type and fields' declared types are named in their module,
             # whatever its body imports (tokio's `use crate::wheel::Stack;` in
             # `DelayQueue::remove` had bound `self.expired.remove(…)` to the trait); a
-            # local's declared type (`let s: Stack`) is named in the body.
+            # local's declared type (`let s: Stack`) is named in the body, and so, as the
+            # reference does not tell them apart, is a parameter's.
             imports = Imports(imports.aliases, imports.globs, imports.heads)
         if "." in ref:  # a method call: `.name(n)`, or `Type.name(n)` on a receiver of
             # known type, with n arguments

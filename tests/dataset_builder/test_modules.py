@@ -638,6 +638,70 @@ def test_a_renamed_path_dependency_is_found_by_its_new_name(
                                       "quinn-proto|crate::Endpoint::new"}
 
 
+_RENAME_PKG = '[package]\nname = "{}"\nversion = "0.1.0"\nedition = "2021"\n'
+_PROTO_LIB = ("pub struct Endpoint;\nimpl Endpoint {\n"
+              "    pub fn new(n: u8) -> Self { Endpoint }\n}\n")
+_PROTO_USER = ("use proto::Endpoint;\n\npub fn start() -> Endpoint {\n"
+               "    proto::Endpoint::new(1)\n}\n")
+
+
+def test_a_rename_holds_in_its_own_package_only(tmp_path: Path) -> None:
+    """Two packages renaming different packages to one name each reach their own, and one
+    that takes a registry crate of that name reaches none of the repository's (a review of
+    0.1.82: the renames had been one map for every crate)."""
+    import pyarrow.parquet as pq
+
+    from dataset_builder.cli import main
+
+    def renaming(target: str) -> str:
+        return (_RENAME_PKG.format(target.removesuffix("-proto")) + "[dependencies]\n"
+                f'proto = {{ package = "{target}", path = "../{target}" }}\n')
+
+    repo = make_repo(tmp_path / "repo", [Commit("one", write={
+        "Cargo.toml": '[workspace]\nmembers = ["a", "a-proto", "b", "b-proto", "c"]\n',
+        "a-proto/Cargo.toml": _RENAME_PKG.format("a-proto"), "a-proto/src/lib.rs": _PROTO_LIB,
+        "b-proto/Cargo.toml": _RENAME_PKG.format("b-proto"), "b-proto/src/lib.rs": _PROTO_LIB,
+        "a/Cargo.toml": renaming("a-proto"), "b/Cargo.toml": renaming("b-proto"),
+        "c/Cargo.toml": _RENAME_PKG.format("c") + '[dependencies]\nproto = "1"\n',
+        "a/src/lib.rs": _PROTO_USER, "b/src/lib.rs": _PROTO_USER, "c/src/lib.rs": _PROTO_USER})])
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--no-samples"]) == 0
+    items = pq.read_table(out / "items.parquet", columns=["name", "path", "resolved"]).to_pylist()
+    starts = {i["path"].partition("/")[0]: set(i["resolved"] or ()) for i in items
+              if i["name"] == "start"}
+    assert starts["a"] == {"a-proto|crate::Endpoint", "a-proto|crate::Endpoint::new"}
+    assert starts["b"] == {"b-proto|crate::Endpoint", "b-proto|crate::Endpoint::new"}
+    assert starts["c"] == set()
+
+
+def test_older_manifests_give_library_names_and_renames_apart() -> None:
+    """Older versions' renames are their package's, through a workspace's entry too, and
+    never a library name (a review of 0.1.82: a rename had beaten a later package's own
+    name, and `{ workspace = true }` was not followed)."""
+    from dataset_builder.modules import older_library_names
+
+    blobs = {"root": b'[workspace]\nmembers = ["quinn", "quinn-proto"]\n'
+                     b'[workspace.dependencies]\n'
+                     b'proto = { package = "quinn-proto", path = "quinn-proto" }\n',
+             "quinn": (_RENAME_PKG.format("quinn")
+                       + "[dependencies]\nproto = { workspace = true }\n").encode(),
+             "qp": _RENAME_PKG.format("quinn-proto").encode(),
+             "a": (_RENAME_PKG.format("a") + "[dependencies]\n"
+                   'proto = { package = "a-proto", path = "../a-proto" }\n').encode(),
+             "z": _RENAME_PKG.format("proto").encode()}
+
+    class Reader:
+        def read_many(self, shas: list[str]) -> list[bytes]:
+            return [blobs[sha] for sha in shas]
+
+    names, _, renames = older_library_names(
+        {"Cargo.toml": ["root"], "quinn/Cargo.toml": ["quinn"],
+         "quinn-proto/Cargo.toml": ["qp"], "a/Cargo.toml": ["a"], "z/Cargo.toml": ["z"]},
+        Reader())  # type: ignore[arg-type]
+    assert names["proto"] == "z"
+    assert renames == {"quinn": {"proto": "quinn-proto"}, "a": {"proto": "a-proto"}}
+
+
 def test_programs_of_a_folder_gone_from_the_revision_are_crates_of_their_own(
         tmp_path: Path) -> None:
     """rayon's tests/run-pass/*.rs, compiletest programs deleted before its revision: by

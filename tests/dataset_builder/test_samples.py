@@ -965,9 +965,16 @@ def test_redaction_uses_starcoder_placeholders() -> None:
     assert "AKIA" not in out
     assert counts["email"] == 1 and counts["key"] == 2 and counts["password"] == 1
     assert redact("fn main() { let x = a.b; }\n", Counter()) == "fn main() { let x = a.b; }\n"
-    # A name's value that is code, not a string literal, stays (quinn's 111 samples).
-    code = "let client_secret = expanded_initial_secret(&hkdf, version);\n"
-    assert redact(code, Counter()) == code
+    # A name's value that is code, not a string literal, stays (quinn's 111 samples); one
+    # written straight after `=` (a URL's query, an environment line) does not.
+    for code in ("let client_secret = expanded_initial_secret(&hkdf, version);\n",
+                 "access_token: SomeVeryLongTypeName<T>,\n",
+                 "let auth_token=build_the_auth_token_now(x);\n"):
+        assert redact(code, Counter()) == code
+    assert redact('"https://a/?client_secret=Zx8fQ9kLmN2pR7sT&x=1"', Counter()) == \
+        '"https://a/?client_secret=<KEY>&x=1"'
+    assert redact("// export API_KEY=sk_live_abcdefghijklmnop\n", Counter()) == \
+        "// export API_KEY=<KEY>\n"
     # Each spelling the secret patterns allow is found by the cheap checks that guard them.
     token = "ghs_" + "a1" * 20
     more = Counter[str]()
@@ -4162,6 +4169,7 @@ def test_a_file_no_mod_declares_is_in_no_crate_or_module_group(tmp_path: Path) -
     macro = "macro_rules! modules { ($($m:ident),*) => { $(pub mod $m;)* } }\n"
     rows = _one_commit_samples(tmp_path, {
         "src/lib.rs": macro + "pub mod a;\nconst PATTERN: &str = \"src/*\";\nmodules!(hidden);\n"
+                      "const HELP: &str = \"one \\\n    two\";\n"
                       "const HOME: &str = \"https://x.org\"; include!(\"consts.rs\");\n"
                       "pub fn answer() -> u32 {\n    a::base() + 1\n}\n",
         "src/a.rs": "/// The base of a bit stream.\npub fn base() -> u32 {\n    41\n}\n"

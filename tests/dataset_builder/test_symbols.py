@@ -649,6 +649,9 @@ def test_a_body_use_leaves_the_items_own_type_and_fields_be_and_hides_the_files(
                          "        self.expired.remove(at);\n    }\n"
                          "    fn local(&mut self) {\n        use crate::wheel::Stack;\n"
                          "        let s: &mut dyn Stack = todo!();\n        s.remove(1);\n    }\n"
+                         "    fn other(&mut self, other: &mut Queue) {\n"
+                         "        use crate::wheel::Stack;\n        other.expired.remove(1);\n"
+                         "    }\n"
                          "    fn through(&mut self) -> Option<Box<dyn Stack>> {\n"
                          "        use wheel::Stack;\n        None::<Box<dyn Stack>>\n    }\n}\n"
                          "impl Stack {\n    fn again(&mut self) {\n"
@@ -670,8 +673,30 @@ def test_a_body_use_leaves_the_items_own_type_and_fields_be_and_hides_the_files(
     assert resolve("method:impl Queue::local", "Stack.remove(1)") == ".|crate::wheel::Stack::remove"
     # A body `use` through a name the file imports (`use crate::wheel;`, then `use wheel::Stack;`).
     assert resolve("method:impl Queue::through", "Stack") == ".|crate::wheel::Stack"
+    # Another value's field: its struct's module names the field's type.
+    assert resolve("method:impl Queue::other", "Queue.expired.remove(1)") == \
+        ".|crate::queue::Stack::remove"
     assert resolve("method:impl Stack::again", "Self::push") == ".|crate::queue::Stack::push"
     assert resolve("function:io", "Error::new") is None
+
+
+def test_a_body_use_through_the_files_import_of_a_nested_module() -> None:
+    """`use crate::time::wheel;` in the file, `use wheel::Stack;` in a body: the file's
+    import leads the way (a review of 0.1.82)."""
+    from dataset_builder.symbols import with_local_globs
+
+    world = World({
+        "src/lib.rs": "mod time;\nmod queue;\n",
+        "src/time/mod.rs": "pub mod wheel;\n",
+        "src/time/wheel.rs": "pub struct Stack;\n",
+        "src/queue.rs": ("use crate::time::wheel;\npub struct Stack;\n"
+                         "pub fn through() -> Option<Box<Stack>> {\n"
+                         "    use wheel::Stack;\n    None::<Box<Stack>>\n}\n")})
+    loc = locate_module("src/queue.rs")
+    item = world.item("src/queue.rs", "function:through")
+    imports = with_local_globs(Imports.of(world.parsed["src/queue.rs"].uses, loc), item,
+                               loc.join(item.module))
+    assert world.table.resolve("Stack", item, loc, imports) == ".|crate::time::wheel::Stack"
 
 
 def test_a_method_call_binds_no_trait_impl_and_no_method_it_cannot_reach() -> None:
