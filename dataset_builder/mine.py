@@ -1261,6 +1261,9 @@ def mine_history(info: RepoInfo, config: MineConfig, work: WorkDir, cache: BlobC
     roots = info.roots if info.roots is not None else crate_roots(info, cache.reader)
     for name, folder in roots.libraries.items():
         state.symbols.crate_folders.setdefault(name, folder)
+    if roots.renames:  # every package a stop for symbols._renamed's walk up
+        for package in roots.packages:
+            state.symbols.crate_renames.setdefault(package, {})
     for package, renamed in roots.renames.items():
         for name, folder in renamed.items():
             state.symbols.crate_renames.setdefault(package, {}).setdefault(name, folder)

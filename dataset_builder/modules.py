@@ -69,13 +69,13 @@ class CrateRoots:
     """Every package's folder: a file below one of them but above any root is left to the
     conventions."""
     libraries: Mapping[str, str] = field(default_factory=dict)
+    """Each package by the name `use` gives its library (`[lib] name`, else the package's
+    name, `-` as `_`) -> its folder ("." for the top): `use futures_core::…` in a sibling
+    crate, `use hyperfine::…` in the package's own binary (symbols.crate_folders)."""
     renames: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     """Each package's folder -> the names it renames path dependencies to (`proto = {
     package = "quinn-proto", … }`) -> the dependency's folder: for `use proto::…` in that
     package's crates only (_renamed_dependencies)."""
-    """Each package by the name `use` gives its library (`[lib] name`, else the package's
-    name, `-` as `_`) -> its folder ("." for the top): `use futures_core::…` in a sibling
-    crate, `use hyperfine::…` in the package's own binary (symbols.crate_folders)."""
 
     def __bool__(self) -> bool:  # whether any file is placed by a root
         return bool(self.files)

@@ -905,14 +905,17 @@ class SymbolTable:
     def _renamed(self, crate: str, name: str) -> str | None:
         """The folder of the dependency that `crate`'s package renames to `name`: the
         renames of the nearest package folder at or above the crate's (a test crate's
-        `quinn/tests/x` is quinn's)."""
+        `quinn/tests/x` is quinn's; every package has an entry, renames or none, so a
+        member's crates never take the root package's)."""
         if not self.crate_renames:
             return None
         folder = crate
         while True:
-            found = self.crate_renames.get(folder or ".", {}).get(name)
-            if found is not None or folder in ("", "."):
-                return found
+            renamed = self.crate_renames.get(folder or ".")
+            if renamed is not None:  # the nearest package's, renames or none
+                return renamed.get(name)
+            if folder in ("", "."):
+                return None
             folder = folder.rpartition("/")[0]
 
     def _declares(self, crate: str, module: str) -> bool:
@@ -1212,7 +1215,7 @@ class SymbolTable:
         if found is not None and item.self_type != found.rpartition("::")[0].rpartition(
                 "::")[2] and any(
                 (folder, name) in self.by_method for head in imports.heads
-                for folder in [self.crate_folders.get(head)]
+                for folder in [self._renamed(crate, head) or self.crate_folders.get(head)]
                 if folder is not None and folder != crate):
             return None
         return found

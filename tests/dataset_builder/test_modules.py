@@ -674,6 +674,29 @@ def test_a_rename_holds_in_its_own_package_only(tmp_path: Path) -> None:
     assert starts["c"] == set()
 
 
+def test_a_root_packages_rename_stays_out_of_its_members(tmp_path: Path) -> None:
+    """The root package renames `foo-v2` to `foo`; member v1 is the library `foo`, and its
+    test crate's `use foo::Thing` is v1's (a review of 0.1.82: the walk up to a package with
+    renames had passed v1 by)."""
+    import pyarrow.parquet as pq
+
+    from dataset_builder.cli import main
+
+    repo = make_repo(tmp_path / "repo", [Commit("one", write={
+        "Cargo.toml": _RENAME_PKG.format("app") + '[workspace]\nmembers = ["v1", "v2"]\n'
+                      '[dependencies]\nfoo = { package = "foo-v2", path = "v2" }\n',
+        "src/lib.rs": "use foo::Thing;\npub fn root_thing() -> Thing { Thing }\n",
+        "v2/Cargo.toml": _RENAME_PKG.format("foo-v2"), "v2/src/lib.rs": "pub struct Thing;\n",
+        "v1/Cargo.toml": _RENAME_PKG.format("foo"), "v1/src/lib.rs": "pub struct Thing;\n",
+        "v1/tests/it.rs": "use foo::Thing;\npub fn test_thing() -> Thing { Thing }\n"})])
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--no-samples"]) == 0
+    items = pq.read_table(out / "items.parquet", columns=["name", "resolved"]).to_pylist()
+    resolved = {i["name"]: set(i["resolved"] or ()) for i in items}
+    assert resolved["root_thing"] == {"v2|crate::Thing"}
+    assert resolved["test_thing"] == {"v1|crate::Thing"}
+
+
 def test_older_manifests_give_library_names_and_renames_apart() -> None:
     """Older versions' renames are their package's, through a workspace's entry too, and
     never a library name (a review of 0.1.82: a rename had beaten a later package's own

@@ -699,6 +699,21 @@ def test_a_body_use_through_the_files_import_of_a_nested_module() -> None:
     assert world.table.resolve("Stack", item, loc, imports) == ".|crate::time::wheel::Stack"
 
 
+def test_a_renamed_sibling_imported_from_leaves_a_same_named_call_unbound() -> None:
+    """A file importing from a workspace sibling by the name its package renames it to
+    (`use proto::Library;`) may call that sibling's method: `.populate()` on an unknown
+    receiver is not the crate's own `Site::populate` (zola's rule, through a rename; a
+    review of 0.1.82)."""
+    world = World({
+        "library/src/lib.rs": "pub struct Library;\nimpl Library { pub fn populate(&self) {} }\n",
+        "site/src/lib.rs": ("use proto::Library;\npub struct Site { library: Library }\n"
+                            "impl Site {\n    pub fn populate(&self) {}\n}\n"
+                            "pub fn run(l: Library) { l_of().populate() }\n")})
+    world.table.crate_folders.update({"library": "library", "site": "site"})
+    world.table.crate_renames.update({"site": {"proto": "library"}})
+    assert world.resolve("site/src/lib.rs", "function:run", ".populate") is None
+
+
 def test_a_method_call_binds_no_trait_impl_and_no_method_it_cannot_reach() -> None:
     """`.name()` binds the crate's one method so named. Not a trait's method implemented for
     a type (serde_json's `visitor.visit_string(v)` on a generic `V: Visitor` had bound its
