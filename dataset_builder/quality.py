@@ -296,10 +296,11 @@ _PASSWORD_TRIGGERS = ("passw", "pwd")  # password, passwd and pwd each hold one 
 # A string literal's value, or one written straight after `=`/`:` as in a URL's query, an
 # environment line or a config text (`API_KEY=sk_…`) and no call, path or generic type:
 # quinn's `let client_secret = expanded_initial_secret(…)` had become `<KEY>(…)` in 111
-# samples (an acceptance sweep).
+# samples (an acceptance sweep). The value taken whole (possessive): a shorter one had
+# matched before a `-`, `+` or `/` (`secret_key=abcdefghijklmnop-qrs(x)`).
 _ASSIGNED_SECRET = re.compile(
     r"(?i)\b((?:api[_-]?key|secret[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret)"
-    r"(?:\s*[:=]\s*\"|[:=](?!\s)))([A-Za-z0-9+/_\-]{16,})(\"?)(?![(<:]|\w)")
+    r"(?:\s*[:=]\s*\"|[:=](?!\s)))([A-Za-z0-9+/_\-]{16,}+)(\"?)(?![(<:]|\w)")
 _ASSIGNED_PASSWORD = re.compile(r"(?i)\b((?:password|passwd|pwd)\s*[:=]\s*\")([^\"\s]{4,})(\")")
 
 

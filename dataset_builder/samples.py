@@ -1684,9 +1684,11 @@ def _trait_parser() -> Parser:
 # Literals first, kept as they are: a `"src/*"` had opened a comment, and a
 # `"https://…"` one running to its line's end, declaring files dead (a review of 0.1.81).
 # A string may continue over lines (`"one \⏎ two"`), a char be an escape (`'\u{22}'`).
-_COMMENTS = re.compile(r'(r(#*)"[\s\S]*?"\2|"(?:\\[\s\S]|[^"\\])*"'
+# One left open runs to the text's end: scanned once (an unclosed `/*` had been scanned
+# to the end again at each later `/*`).
+_COMMENTS = re.compile(r'(r(#*)"[\s\S]*?(?:"\2|\Z)|"(?:\\[\s\S]|[^"\\])*(?:"|\Z)'
                        r"|'(?:\\(?:x[0-9a-fA-F]{2}|u\{[0-9a-fA-F]{1,6}\}|[\s\S])|[^'\\])')"
-                       r"|//[^\n]*|/\*[\s\S]*?\*/")  # block comments not nested: near enough
+                       r"|//[^\n]*|/\*[\s\S]*?(?:\*/|\Z)")  # block comments not nested
 
 
 def _without_comments(code: str) -> str:

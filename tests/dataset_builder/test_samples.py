@@ -969,7 +969,8 @@ def test_redaction_uses_starcoder_placeholders() -> None:
     # written straight after `=` (a URL's query, an environment line) does not.
     for code in ("let client_secret = expanded_initial_secret(&hkdf, version);\n",
                  "access_token: SomeVeryLongTypeName<T>,\n",
-                 "let auth_token=build_the_auth_token_now(x);\n"):
+                 "let auth_token=build_the_auth_token_now(x);\n",
+                 "secret_key=abcdefghijklmnop-qrs(x)\n"):
         assert redact(code, Counter()) == code
     assert redact('"https://a/?client_secret=Zx8fQ9kLmN2pR7sT&x=1"', Counter()) == \
         '"https://a/?client_secret=<KEY>&x=1"'
