@@ -90,6 +90,17 @@ class World:
         loc = locate_module(path)
         return self.table.resolve(ref, item, loc, Imports.of(self.parsed[path].uses, loc))
 
+    def resolve_in_item(self, path: str, key: str, ref: str) -> str | None:
+        """As the walk resolves: with the `use`s inside the item's body too."""
+        from dataset_builder.symbols import with_local_globs
+
+        item = self.item(path, key)
+        assert ref in item.references, (ref, item.references)
+        loc = locate_module(path)
+        imports = with_local_globs(Imports.of(self.parsed[path].uses, loc), item,
+                                   loc.join(item.module))
+        return self.table.resolve(ref, item, loc, imports)
+
 
 @pytest.fixture
 def world() -> World:
@@ -562,7 +573,6 @@ def test_variants_of_cfg_twins_and_of_an_imported_enum() -> None:
     """Two `#[cfg]` definitions of one enum in a file: the variants of both, and editing a
     body leaves the generation be (each had read the other's and moved it). A glob of an
     enum the file imports (`use crate::error::Error;`, then `use Error::*;`) finds it."""
-    from dataset_builder.symbols import with_local_globs
 
     sig = ("#[cfg(unix)]\npub enum Sig {{ Hup, Int }}\n#[cfg(windows)]\npub enum Sig {{ CtrlC }}\n"
            "pub fn f() -> u8 {{ {} }}\n")
@@ -578,11 +588,7 @@ def test_variants_of_cfg_twins_and_of_an_imported_enum() -> None:
     before = world.table.generation
     world.add("src/sig.rs", sig.format(2))
     assert world.table.generation == before
-    loc = locate_module("src/run.rs")
-    item = world.item("src/run.rs", "function:go")
-    imports = with_local_globs(Imports.of(world.parsed["src/run.rs"].uses, loc), item,
-                               loc.join(item.module))
-    assert world.table.resolve("Hup", item, loc, imports) == ".|crate::error::Error"
+    assert world.resolve_in_item("src/run.rs", "function:go", "Hup") == ".|crate::error::Error"
 
 
 def test_a_named_use_in_a_body_is_a_reference_and_shadows_the_modules_names() -> None:
@@ -590,7 +596,6 @@ def test_a_named_use_in_a_body_is_a_reference_and_shadows_the_modules_names() ->
     the name the body's calls bind, before the module's own (nom's tests: `fn take_while()
     { use crate::bytes::streaming::take_while; … }` had bound its calls to the test function
     itself or to the module's `complete::tag`, where the body imported `streaming::tag`)."""
-    from dataset_builder.symbols import with_local_globs
 
     world = World({
         "src/lib.rs": "mod streaming;\nmod complete;\nmod tests;\n",
@@ -604,14 +609,8 @@ def test_a_named_use_in_a_body_is_a_reference_and_shadows_the_modules_names() ->
                          "    use crate::streaming::{tag as take_while, take as _, self};\n"
                          "    take_while(\"c\") + streaming::take(1)\n}\n"),
     })
-    loc = locate_module("src/tests.rs")
-    file_imports = Imports.of(world.parsed["src/tests.rs"].uses, loc)
-
     def resolve(key: str, ref: str) -> str | None:
-        item = world.item("src/tests.rs", key)
-        assert ref in item.references, item.references
-        imports = with_local_globs(file_imports, item, loc.join(item.module))
-        return world.table.resolve(ref, item, loc, imports)
+        return world.resolve_in_item("src/tests.rs", key, ref)
 
     streaming_tag = ".|crate::streaming::tag"
     assert resolve("function:incomplete", "use crate::streaming::tag") == streaming_tag
@@ -632,7 +631,6 @@ def test_a_body_use_leaves_the_items_own_type_and_fields_be_and_hides_the_files(
     `Stack`, to the trait); and a name it imports from another crate hides the file's
     (`use std::io::Error;`, then `Error::new`, is not the crate's `Error`). A review of
     0.1.81."""
-    from dataset_builder.symbols import with_local_globs
 
     world = World({
         "src/lib.rs": "mod wheel;\nmod queue;\nmod error;\n",
@@ -658,14 +656,8 @@ def test_a_body_use_leaves_the_items_own_type_and_fields_be_and_hides_the_files(
                          "        use crate::wheel::Stack;\n        Self::push(self);\n    }\n}\n"
                          "pub fn io() -> std::io::Error {\n    use std::io::Error;\n"
                          "    Error::new(std::io::ErrorKind::Other, \"x\")\n}\n")})
-    loc = locate_module("src/queue.rs")
-    file_imports = Imports.of(world.parsed["src/queue.rs"].uses, loc)
-
     def resolve(key: str, ref: str) -> str | None:
-        item = world.item("src/queue.rs", key)
-        assert ref in item.references, item.references
-        return world.table.resolve(ref, item, loc, with_local_globs(
-            file_imports, item, loc.join(item.module)))
+        return world.resolve_in_item("src/queue.rs", key, ref)
 
     assert resolve("method:impl Queue::remove", "Self.expired.remove(1)") == \
         ".|crate::queue::Stack::remove"
@@ -683,7 +675,6 @@ def test_a_body_use_leaves_the_items_own_type_and_fields_be_and_hides_the_files(
 def test_a_body_use_through_the_files_import_of_a_nested_module() -> None:
     """`use crate::time::wheel;` in the file, `use wheel::Stack;` in a body: the file's
     import leads the way (a review of 0.1.82)."""
-    from dataset_builder.symbols import with_local_globs
 
     world = World({
         "src/lib.rs": "mod time;\nmod queue;\n",
@@ -692,11 +683,8 @@ def test_a_body_use_through_the_files_import_of_a_nested_module() -> None:
         "src/queue.rs": ("use crate::time::wheel;\npub struct Stack;\n"
                          "pub fn through() -> Option<Box<Stack>> {\n"
                          "    use wheel::Stack;\n    None::<Box<Stack>>\n}\n")})
-    loc = locate_module("src/queue.rs")
-    item = world.item("src/queue.rs", "function:through")
-    imports = with_local_globs(Imports.of(world.parsed["src/queue.rs"].uses, loc), item,
-                               loc.join(item.module))
-    assert world.table.resolve("Stack", item, loc, imports) == ".|crate::time::wheel::Stack"
+    assert world.resolve_in_item("src/queue.rs", "function:through", "Stack") == \
+        ".|crate::time::wheel::Stack"
 
 
 def test_a_renamed_sibling_imported_from_leaves_a_same_named_call_unbound() -> None:
