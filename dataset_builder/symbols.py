@@ -32,6 +32,9 @@ from dataset_builder.rust_items import GENERIC_RECEIVER, Item, UsePath, paramete
 
 _NOT_SAVED = ("path_ids", "glob_prefixes", "module_heads", "top_modules")
 EARLIER_DEFS = 7  # earlier definers kept per symbol (SymbolTable.earlier_defs)
+_EXTERN_CRATE_AS = re.compile(
+    rb"^[ \t]*(?:pub(?:\([^)\n]*\))?[ \t]+)?extern[ \t]+crate[ \t]+(\w+)[ \t]+as[ \t]+(\w+)[ \t]*;",
+    re.MULTILINE)
 # How long a method's replaced count of parameters still binds calls, in files defined
 # since (SymbolTable.replaced_params): the walk mixes lines of history, and a branch walked
 # after another's change still calls the method as it was (eza's `row_for_file`, alacritty's
@@ -424,6 +427,10 @@ class SymbolTable:
     # A package's folder -> the names it renames path dependencies to -> their folders
     # (modules.CrateRoots.renames): `proto::…` in that package's crates only.
     crate_renames: dict[str, dict[str, str]] = field(default_factory=dict)
+    # `extern crate quinn_proto as quinn;` in a crate's root file: crate -> alias -> the
+    # library's name (its root file's path -> its own, to rebuild that on a change).
+    extern_aliases: dict[str, dict[str, str]] = field(default_factory=dict)
+    file_extern_aliases: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
     # path -> symbol ids its current version defines
     file_symbols: dict[str, list[str]] = field(default_factory=dict)
     # The symbols (not methods, not macros) whose definition is private: seen only from
@@ -520,7 +527,8 @@ class SymbolTable:
         self.__dict__.setdefault("generation", 0)
         self.__dict__.setdefault("by_macro", defaultdict(set))
         for name in ("macro_owners", "file_macros", "reexports", "file_reexports",
-                     "crate_folders", "crate_renames", "earlier_defs", "value_owners",
+                     "crate_folders", "crate_renames", "extern_aliases",
+                     "file_extern_aliases", "earlier_defs", "value_owners",
                      "file_values",
                      "enum_owners", "file_enums", "enum_variants", "method_kinds",
                      "method_params", "file_methods", "replaced_counts",
@@ -570,6 +578,10 @@ class SymbolTable:
         enums' variants are read from."""
         self._expire_replaced_params()
         self._set_reexports(path, _reexports_of(loc, items, uses or []))
+        if source is not None:  # before the shortcut below: no item of its own
+            self._set_extern_aliases(path, loc.crate, {
+                alias.decode(): name.decode() for name, alias in _EXTERN_CRATE_AS.findall(
+                    source)} if loc.module == "crate" and b"extern" in source else {})
         if source is not None:
             # Before the shortcut below: a variant added leaves the file's symbols as they
             # were. The definitions of one id (`#[cfg(unix)] enum Sig`, `#[cfg(windows)]
@@ -832,6 +844,7 @@ class SymbolTable:
         self._set_derefs(path, {})
         self._set_fields(path, {})
         self._set_params(path, {})
+        self._set_extern_aliases(path, "", {})
         self.file_item_symbols.pop(path, None)
         self.path_ids.pop(path, None)
         dropped = self.file_symbols.pop(path, ())
@@ -901,6 +914,34 @@ class SymbolTable:
         replaced = self.replaced_counts.get(sid)
         return (replaced is not None and (count in replaced or UNREAD_PARAMS in replaced)) or any(
             count in counts or UNREAD_PARAMS in counts for counts in by_path.values())
+
+    def _set_extern_aliases(self, path: str, crate: str, aliases: dict[str, str]) -> None:
+        before = self.file_extern_aliases.get(path)
+        if before == ((crate, aliases) if aliases else None):
+            return
+        if aliases:
+            self.file_extern_aliases[path] = (crate, aliases)
+        else:
+            del self.file_extern_aliases[path]
+        for changed in {crate, before[0] if before else crate} - {""}:
+            merged = {alias: name for owner, found in self.file_extern_aliases.values()
+                      if owner == changed for alias, name in found.items()}
+            if merged:
+                self.extern_aliases[changed] = merged
+            else:
+                self.extern_aliases.pop(changed, None)
+        self.generation += 1  # a path's head may name another library now
+
+    def _library_folder(self, crate: str, name: str) -> str | None:
+        """The folder of the library `crate` names `name` (`name::…`): the one its root's
+        `extern crate x as name;` names (quinn-proto's example `extern crate quinn_proto as
+        quinn;` had bound `quinn::Endpoint` to the quinn crate's own, 84 samples), else
+        the dependency its package renames to it, else the library of that name."""
+        aliases = self.extern_aliases.get(crate)
+        named = aliases.get(name) if aliases else None
+        if named is not None:
+            return crate if named == "self" else self.crate_folders.get(named)
+        return self._renamed(crate, name) or self.crate_folders.get(name)
 
     def _renamed(self, crate: str, name: str) -> str | None:
         """The folder of the dependency that `crate`'s package renames to `name`: the
@@ -1018,7 +1059,7 @@ class SymbolTable:
         not a function, const or static."""
         if path.startswith("@"):
             name, _, rest = path[1:].partition("::")
-            folder = self._renamed(crate, name) or self.crate_folders.get(name)
+            folder = self._library_folder(crate, name)
             if folder is None or not rest:
                 return None
             crate, path = folder, f"crate::{rest}"
@@ -1215,7 +1256,7 @@ class SymbolTable:
         if found is not None and item.self_type != found.rpartition("::")[0].rpartition(
                 "::")[2] and any(
                 (folder, name) in self.by_method for head in imports.heads
-                for folder in [self._renamed(crate, head) or self.crate_folders.get(head)]
+                for folder in [self._library_folder(crate, head)]
                 if folder is not None and folder != crate):
             return None
         return found

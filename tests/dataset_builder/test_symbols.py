@@ -702,6 +702,38 @@ def test_a_renamed_sibling_imported_from_leaves_a_same_named_call_unbound() -> N
     assert world.resolve("site/src/lib.rs", "function:run", ".populate") is None
 
 
+def test_an_extern_crate_alias_names_that_library_in_its_crate() -> None:
+    """`extern crate quinn_proto as quinn;` in a crate's root: `quinn::…` there is
+    quinn-proto's, not the library named quinn (an acceptance sweep: 84 quinn samples);
+    elsewhere `quinn::…` stays the quinn crate's, and an alias of another crate than the
+    repository's names none of its libraries."""
+    files = {
+        "quinn/src/lib.rs": "pub struct Endpoint;\n",
+        "quinn-proto/src/lib.rs": ("pub struct Endpoint;\nimpl Endpoint {\n"
+                                   "    pub fn new() -> Self { Endpoint }\n}\n"),
+        "examples/connect.rs": ("extern crate quinn_proto as quinn;\n"
+                                "extern crate tokio as quinn_io;\n"
+                                "fn main() {\n    let e = quinn::Endpoint::new();\n"
+                                "    let t = quinn_io::Endpoint;\n}\n"),
+        "examples/plain.rs": "fn main() {\n    let e = quinn::Endpoint;\n}\n"}
+    world = World({})
+    world.table.crate_folders.update({"quinn": "quinn", "quinn_proto": "quinn-proto",
+                                      "quinn_io": "quinn"})
+    for path, text in files.items():
+        world.add(path, text)
+    assert world.resolve("examples/connect.rs", "function:main", "quinn::Endpoint::new") == \
+        "quinn-proto|crate::Endpoint::new"
+    assert world.resolve("examples/plain.rs", "function:main", "quinn::Endpoint") == \
+        "quinn|crate::Endpoint"
+    assert world.resolve("examples/connect.rs", "function:main", "quinn_io::Endpoint") is None
+    generation = world.table.generation
+    world.add("examples/connect.rs", files["examples/connect.rs"].replace(
+        "extern crate quinn_proto as quinn;\n", ""))
+    assert world.table.generation > generation  # the quinn crate's again
+    assert world.resolve("examples/connect.rs", "function:main", "quinn::Endpoint::new") == \
+        "quinn|crate::Endpoint"
+
+
 def test_a_method_call_binds_no_trait_impl_and_no_method_it_cannot_reach() -> None:
     """`.name()` binds the crate's one method so named. Not a trait's method implemented for
     a type (serde_json's `visitor.visit_string(v)` on a generic `V: Visitor` had bound its
