@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
+from dataset_builder.cargo_manifest import default_features
 from dataset_builder.graphs import dependency_order
 from dataset_builder.rust_items import Item, ParsedFile
 
@@ -76,6 +77,9 @@ class CrateRoots:
     """Each package's folder -> the names it renames path dependencies to (`proto = {
     package = "quinn-proto", … }`) -> the dependency's folder: for `use proto::…` in that
     package's crates only (_renamed_dependencies)."""
+    features: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """Each package's folder -> the features a plain build of it turns on
+    (cargo_manifest.default_features)."""
 
     def __bool__(self) -> bool:  # whether any file is placed by a root
         return bool(self.files)
@@ -334,6 +338,7 @@ def crate_roots(info: RepoInfo, reader: BlobReader, history: Iterable[str] = (),
     explicit: dict[str, list[tuple[str, str]]] = {}
     packages: set[str] = set()
     libraries: dict[str, str] = {}
+    features: dict[str, frozenset[str]] = {}
     parsed: list[tuple[str, dict[str, Any]]] = []  # (folder, manifest): renamed dependencies
     workspace: dict[str, str] = {}
     for entry in sorted(entries, key=lambda e: e.path):
@@ -352,6 +357,7 @@ def crate_roots(info: RepoInfo, reader: BlobReader, history: Iterable[str] = (),
             continue
         folder = entry.path[:-len("Cargo.toml")].rstrip("/") or "."
         packages.add(folder)
+        features[folder] = default_features(manifest)
         name = _library_name(manifest)
         if name is not None:
             libraries.setdefault(name, folder)
@@ -415,7 +421,7 @@ def crate_roots(info: RepoInfo, reader: BlobReader, history: Iterable[str] = (),
             files.setdefault(root, package)
     renames = {folder: found for folder, manifest in parsed
                if (found := _renamed_dependencies(manifest, folder, workspace))}
-    return CrateRoots(files, folders, frozenset(packages), libraries, renames)
+    return CrateRoots(files, folders, frozenset(packages), libraries, renames, features)
 
 
 _MOD_DECLARATION = re.compile(rb"^\s*(?:pub(?:\([^)]*\))?\s+)?mod\s+(?:r#)?(\w+)\s*;",

@@ -34,7 +34,6 @@ import sys
 import tempfile
 import threading
 import time
-import tomllib
 import traceback
 import weakref
 from array import array
@@ -55,7 +54,6 @@ from tree_sitter import Node, Parser
 from dataset_builder import schema
 from dataset_builder.atomic import atomic_write, atomic_write_bytes, atomic_write_json
 from dataset_builder.cargo_manifest import (
-    default_features,
     eval_item_cfg,
     registry_folders,
     registry_releases,
@@ -398,7 +396,8 @@ class History:
             if len(commits) <= ANCESTRY_MAX_COMMITS else None
         self.n = len(self.col["commit_index"])
         # For History.compiled: each package's default features at the revision, and where
-        # its crates' files lie (set by the samples stage; none: every package's are off).
+        # its crates' files lie (the samples stage sets them from modules.CrateRoots; none:
+        # every package's are off).
         self.default_features: dict[str, frozenset[str]] = {}
         self.roots: CrateRoots | None = None
         # symbol -> the lineages whose items ever carried it (several: a struct and a const
@@ -1642,21 +1641,6 @@ def _cfg_expressions(head: str) -> list[str]:
     return found
 
 
-def package_default_features(info: RepoInfo, reader: BlobReader) -> dict[str, frozenset[str]]:
-    """Each package of the revision (its folder, "." for the top) -> its default features
-    (cargo_manifest.default_features); a manifest that does not parse is passed over."""
-    entries = [entry for entry in list_tree(info, info.head)
-               if entry.path == "Cargo.toml" or entry.path.endswith("/Cargo.toml")]
-    found: dict[str, frozenset[str]] = {}
-    for entry, data in zip(entries, reader.read_many([e.sha for e in entries]), strict=True):
-        try:
-            manifest = tomllib.loads(data.decode("utf-8")) if data else {}
-        except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
-            continue
-        found[entry.path[:-len("Cargo.toml")].rstrip("/") or "."] = default_features(manifest)
-    return found
-
-
 @lru_cache(maxsize=4096)  # a trait recurs in the packs of many samples
 def _without_provided_bodies(trait: str) -> str:
     """A trait's text with the bodies of its provided methods left out (`fn fold1<F>(self,
@@ -2523,8 +2507,7 @@ def _samples_of_scales(out: Path, info: RepoInfo, repo_label: str, config: Sampl
     the type facts' maps for the scales (filling `rustdoc_report`)."""
     history = History(out, staging)
     history.roots = info.roots
-    with BlobReader(info.git_dir) as reader:
-        history.default_features = package_default_features(info, reader)
+    history.default_features = dict(info.roots.features) if info.roots is not None else {}
     NearDuplicateIndex(config.near_threshold, config.num_perm, config.shingle)
     commit_split = time_splits(history, config)
     if repo_label in config.holdout_repos:  # a held-out repository (multi.build_many)
