@@ -111,6 +111,28 @@ def eval_item_cfg(expr: str, features: frozenset[str]) -> bool:
     return _cfg_holds(expr, holds)
 
 
+def cfg_expressions(head: str) -> list[str]:
+    """The expressions of the `#[cfg(…)]` attributes in an item's leading lines."""
+    found: list[str] = []
+    at = head.find("#[cfg(")
+    while at >= 0:
+        start, depth = at + len("#[cfg"), 0
+        for end in range(start, len(head)):
+            depth += (head[end] == "(") - (head[end] == ")")
+            if depth == 0:
+                found.append(head[start + 1:end])
+                break
+        at = head.find("#[cfg(", at + 1)
+    return found
+
+
+def attributes_compiled(attributes: Iterable[str], features: frozenset[str]) -> bool:
+    """Whether an item with these attributes is compiled by a plain build with `features`
+    on: each `#[cfg(…)]` among them holds (eval_item_cfg)."""
+    return all(eval_item_cfg(expr, features) for attribute in attributes
+               if attribute.startswith("#[cfg(") for expr in cfg_expressions(attribute))
+
+
 def default_features(manifest: dict[str, Any]) -> frozenset[str]:
     """The features a plain build turns on: `default` (where declared) and what it
     enables, by name (an optional dependency's implicit feature too; `dep:x` and

@@ -44,7 +44,13 @@ from dataset_builder.gitio import (
     iter_merge_sides,
     list_tree,
 )
-from dataset_builder.modules import ModuleFacts, ModuleLocation, crate_roots, locate_module
+from dataset_builder.modules import (
+    ModuleFacts,
+    ModuleLocation,
+    crate_roots,
+    locate_module,
+    package_dir,
+)
 from dataset_builder.progress import bar as progress_bar
 from dataset_builder.rust_items import (
     Item,
@@ -54,7 +60,12 @@ from dataset_builder.rust_items import (
     new_parser,
     parse_rust,
 )
-from dataset_builder.symbols import Imports, SymbolTable, with_local_globs
+from dataset_builder.symbols import (
+    Imports,
+    SymbolTable,
+    compiled_uses_first,
+    with_local_globs,
+)
 
 _VENDOR_DIRS = frozenset({"vendor", "vendored", "third_party", "third-party", "node_modules"})
 # Lower case: matched in the lowered first KiB. `__lalrpop_util` is the alias LALRPOP's
@@ -512,6 +523,18 @@ class Miner:
         found = ancestry(info)
         self.is_ancestor = found.is_ancestor if found is not None else None
 
+    def _compiled_first(self, path: str, loc: ModuleLocation, parsed: ParsedFile
+                        ) -> list[UsePath]:
+        """The file's `use` leaves, those a plain build of its package leaves out last."""
+        roots = self.info.roots
+
+        def features() -> frozenset[str]:
+            if roots is None:
+                return frozenset()
+            return roots.features.get(package_dir(path, loc.crate, roots) or ".", frozenset())
+
+        return compiled_uses_first(parsed.uses, parsed.items, features)
+
     def _imports(self, uses: list[UsePath], loc: ModuleLocation) -> Imports:
         seen = self.imports_seen.get(loc)
         if seen is not None and seen[0] == uses:
@@ -621,9 +644,10 @@ class Miner:
             loc = locate_module(change.path, self.info.roots)
             old_loc = locate_module(old_path, self.info.roots)
             if change.status != "D":
-                symbols.define_file(change.path, loc, new_items,
-                                    new_parsed.uses if new_parsed is not None else None,
-                                    self.info.roots, source)
+                symbols.define_file(
+                    change.path, loc, new_items, self._compiled_first(
+                        change.path, loc, new_parsed) if new_parsed is not None else None,
+                    self.info.roots, source)
 
             renamed = old_path != change.path
             changed_items, unmatched_old = new_items, old_list
@@ -735,7 +759,7 @@ class Miner:
         for row_index, item, path, loc, parsed, makes_edges in pending:
             file_state = files.get(path)
             if file_state is None:
-                file_imports = self._imports(parsed.uses, loc)
+                file_imports = self._imports(self._compiled_first(path, loc, parsed), loc)
                 known = self.resolutions.get(path)
                 if known is None or known[0] is not file_imports or \
                         known[1] != symbols.generation:

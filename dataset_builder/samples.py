@@ -54,6 +54,7 @@ from tree_sitter import Node, Parser
 from dataset_builder import schema
 from dataset_builder.atomic import atomic_write, atomic_write_bytes, atomic_write_json
 from dataset_builder.cargo_manifest import (
+    cfg_expressions,
     eval_item_cfg,
     registry_folders,
     registry_releases,
@@ -470,7 +471,7 @@ class History:
             return True
         lines = text.split("\n")
         head = "\n".join(lines[:_first_code_line(lines) + 1])
-        cfgs = _cfg_expressions(head)
+        cfgs = cfg_expressions(head)
         if not cfgs:
             return True
         folder = package_dir(str(self.col["path"][row]), str(self.col["crate"][row]),
@@ -688,11 +689,18 @@ class Packer:
         kind = col["kind"][row]
         if kind in _FN_KINDS:
             # A declaration's (in a trait, an extern block) ends in `;` already (`;;` before).
-            signature = _bare_end(one_line_code(col["signature"][row])) + ";"
+            signature = _bare_end(one_line_code(col["signature"][row]))
             # A method in its block's header: alone, bat's `pub fn from_binary() -> Self;`
             # said neither what Self is nor how to call it (`HighlightingAssets::…`).
             owner = self.owner_header(row, commit_index) if kind == "method" else ""
-            return f"{owner} {{ {signature} }}" if owner else signature
+            if not owner:
+                return signature + ";"
+            # A trait's provided method with its body elided, as the whole trait shows it:
+            # with `;` it read as required (crossterm's `pub trait Command { fn
+            # is_ansi_code_supported(&self) -> bool; }`, quinn's `Controller::metrics`).
+            provided = str(col["parent"][row]).startswith("trait:") and _without_comments(
+                str(col["text"][row])).rstrip().endswith("}")
+            return f"{owner} {{ {signature}{_ELIDED_BODY if provided else ';'} }}"
         text = str(col["text"][row])
         if kind in _ASSOCIATED_KINDS and col["parent"][row]:
             # An associated const in its block, as a method is: alone, axum's
@@ -955,6 +963,42 @@ def _trait_body(trait: str) -> Node | None:
     item = next((n for n in root.named_children if n.type == "trait_item"), None)
     body = item.child_by_field_name("body") if item is not None else None
     return None if root.has_error or body is None else body
+
+
+# Items whose body a split part may begin inside, below a top-level one: `impl` and `fn`.
+_NESTING_ITEMS = frozenset({"function_item", "impl_item", "trait_item", "mod_item"})
+
+
+@lru_cache(maxsize=64)  # the parts of one split whole begin inside the same few items
+def _parsed_item(text: str) -> Node:
+    return _trait_parser().parse(text.encode()).root_node
+
+
+def _inner_headers(text: str, offset: int) -> list[str]:
+    """The headers, bodies elided and outermost first, of the items nested in a top-level
+    item's `text` (a method in an impl block, a function in an inline module) that hold its
+    character `offset`: where a split part begins (the top-level item's own header is its
+    row's signature). None where `offset` is negative or nothing nested holds it."""
+    if offset < 0:
+        return []
+    source = text.encode()
+    at = len(text[:offset].encode())
+    headers: list[str] = []
+    node = _parsed_item(text)
+    depth = 0
+    while True:
+        inner = next((child for child in node.named_children
+                      if child.start_byte < at < child.end_byte), None)
+        if inner is None:
+            return headers
+        if inner.type in _NESTING_ITEMS:
+            depth += 1
+            body = inner.child_by_field_name("body")
+            if depth > 1 and body is not None and body.start_byte <= at:
+                head = one_line_code(source[inner.start_byte:body.start_byte].decode(
+                    "utf-8", "replace"))
+                headers.append(f"{_bare_end(head)}{_ELIDED_BODY}")
+        node = inner
 
 
 def _node_text(source: bytes, node: Node) -> str:
@@ -1548,6 +1592,7 @@ class CandidateMaker:
             rows, used, cand.commit_index, False, self._header_limit(cand.scale))
         cand.dependencies = [d for d in direct if d not in own]
         row_names: list[str] = []
+        block_rows: list[int] = []  # the whole's items with a body in braces
         # Plain values for repack, no reference to the candidate (see _fill_item).
         commit_index, header_limit = cand.commit_index, self._header_limit(cand.scale)
         outside = [d for d in direct if d not in own]  # what the whole's items use
@@ -1559,6 +1604,7 @@ class CandidateMaker:
             words = set(_WORD.findall(part))
             if not row_names:  # once per whole, on its first part
                 row_names.extend(col["name"].__getitem__(r) for r in rows)
+                block_rows.extend(r for r in rows if col["kind"][r] in _BLOCK_KINDS)
             part_rows = [r for r, name in zip(rows, row_names, strict=True) if name in words]
             # What the part shows is not repeated; what another part of the whole defines,
             # this part does not show: it may come in the pack (h2's and async-std's crate
@@ -1569,10 +1615,20 @@ class CandidateMaker:
             # shown whole (itertools: a part cut inside the `Itertools` trait had the trait
             # in its pack, the very methods it must write among them; 6 samples); where the
             # part does not show its start, its header is, as the block the part lies in.
-            # Only among the items the part names, as above.
             cut = {r: shows_start for r in part_rows if r not in defined
                    for shows_start in [_cut_inside(col["text"][r], own_code)]
                    if shows_start is not None}
+            # The blocks it begins inside, named or not: a part deep in `impl Connection`
+            # seldom writes `Connection` (quinn: 36 of 46 module-file parts that began
+            # inside a block had no header). Their headers only, outermost first.
+            probe = own_code[:200]
+            named = set(part_rows)
+            inside = sorted([
+                *(r for r, shows_start in cut.items() if not shows_start),
+                *(r for r in block_rows if r not in named and r not in defined
+                  and probe in col["text"][r]
+                  and _cut_inside(col["text"][r], own_code) is False)],
+                key=lambda r: -len(col["text"][r]))
             here = {col["symbol"][r] for r in (*defined, *cut) if col["symbol"][r]}
             # Another part's items the part names, but not a test module's (nom's test
             # functions are named as the combinators they test: `fn take_while()`); a part
@@ -1587,12 +1643,18 @@ class CandidateMaker:
                  *(d for d in outside if not defined and _simple_name(d) in words)]))
             pack, part_used, _ = self.packer.pack(part_direct, commit_index, set(), here,
                                                   tokens)
-            headers = [f"// from {col['path'][r]} ({col['module'][r]})\n{header}"
-                       for r, shows_start in cut.items() if not shows_start
-                       and col["kind"][r] in _BLOCK_KINDS
-                       and (header := _elided(str(col["signature"][r])))]
+            headers: dict[str, list[str]] = {}  # by the label of their file and module
+            for r in inside:
+                text = str(col["text"][r])
+                found = [_elided(str(col["signature"][r])) if col["kind"][r] in _BLOCK_KINDS
+                         else "", *_inner_headers(text, text.find(probe, 1))]
+                label = f"// from {col['path'][r]} ({col['module'][r]})"
+                for header in found:
+                    if header and header not in headers.get(label, ()):
+                        headers.setdefault(label, []).append(header)
             if headers:
-                pack = "\n".join(headers) + "\n" + pack
+                pack = "".join(f"{label}\n" + "".join(f"{h}\n" for h in shown)
+                               for label, shown in headers.items()) + pack
             return (pack, *self.packer.facts([r for r in part_rows if r in defined],
                                              part_used, commit_index, False, header_limit), [])
 
@@ -1624,21 +1686,6 @@ def _cut_inside(item: str, part: str) -> bool | None:
             return True
         at = item.find(tail, at + 1)
     return None
-
-
-def _cfg_expressions(head: str) -> list[str]:
-    """The expressions of the `#[cfg(…)]` attributes in an item's leading lines."""
-    found: list[str] = []
-    at = head.find("#[cfg(")
-    while at >= 0:
-        start, depth = at + len("#[cfg"), 0
-        for end in range(start, len(head)):
-            depth += (head[end] == "(") - (head[end] == ")")
-            if depth == 0:
-                found.append(head[start + 1:end])
-                break
-        at = head.find("#[cfg(", at + 1)
-    return found
 
 
 @lru_cache(maxsize=4096)  # a trait recurs in the packs of many samples
@@ -3621,9 +3668,11 @@ _FN_NAME = re.compile(r"\bfn \w+")
 _EMPTY_BLOCK = re.compile(r"\{\s*\}\s*\Z")  # a block with nothing in it, ending the text
 # Packer.piece's `impl X { fn f(); }` and `impl X { pub const A: Self = Self { x: 0 }; }`:
 # the member from its keyword (a greedy head had taken the const's value for its header).
+# A trait's provided method ends in its elided body instead of `;`.
 _OWNED_SIGNATURE = re.compile(
     r".*? \{ ((?:#!?\[.*?\] )*(?:pub(?:\([^)]*\))? )?"
-    r"(?:(?:const|async|unsafe|extern|default)\b[^{;]*?)?(?:fn|const|type|static)\b.*;) \}")
+    r"(?:(?:const|async|unsafe|extern|default)\b[^{;]*?)?(?:fn|const|type|static)\b.*?"
+    r"(?:;| \{ /\* … \*/ \})) \}")
 
 
 def _view_key(piece: str) -> str:
@@ -3637,7 +3686,8 @@ def _view_key(piece: str) -> str:
     if "\n" not in piece:
         owned = _OWNED_SIGNATURE.fullmatch(piece)
         if owned is not None:
-            return owned.group(1)[:-1]
+            member = owned.group(1)
+            return member.removesuffix(_ELIDED_BODY) if member.endswith("}") else member[:-1]
         if piece.endswith(";"):
             return piece[:-1]
     # From the item's first character, as its text starts: a piece of an item inside a

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from dataset_builder.cargo_manifest import attributes_compiled
 from dataset_builder.modules import (
     CrateRoots,
     ModuleLocation,
@@ -334,6 +335,26 @@ def enum_variant_names(source: bytes) -> frozenset[str]:
                 names.add(found.group(1))
             part_start = mark.end()
     return frozenset(names)
+
+
+def compiled_uses_first(uses: list[UsePath], items: list[Item],
+                        features: Callable[[], frozenset[str]]) -> list[UsePath]:
+    """A file's `use` leaves with those of `use` items a plain build leaves out (a leading
+    `#[cfg(…)]` that does not hold with the package's default features, `features()`) last:
+    of two imports of a name, or two globs that both hold it, the compiled one is found
+    first (nom's `#[cfg(feature = "verbose-errors")] use verbose_errors::Err;` beside
+    `#[cfg(not(…))] use simple_errors::Err;` bound the verbose `Err`, its feature off). The
+    others stay, for code under the same cfg (a `#[cfg(windows)]` function's import)."""
+    cfg_items = [item for item in items if item.kind == "use" and any(
+        attribute.startswith("#[cfg(") for attribute in item.attributes)]
+    if not cfg_items:
+        return uses
+    on = features()
+    left_out = {item.key for item in cfg_items if not attributes_compiled(item.attributes, on)}
+    if not left_out:
+        return uses
+    return [use for use in uses if use.item not in left_out] + \
+        [use for use in uses if use.item in left_out]
 
 
 def with_local_globs(imports: Imports, item: Item, module: str) -> Imports:

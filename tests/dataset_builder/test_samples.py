@@ -2325,6 +2325,46 @@ def test_a_part_cut_inside_an_item_has_its_header_not_its_code_in_the_pack(
         assert ("pub trait Ext: Iterator { /* … */ }" in r["context"]) != shows_header
 
 
+def test_a_part_begun_inside_a_block_it_never_names_has_the_blocks_header(
+        tmp_path: Path) -> None:
+    """A part that begins deep inside `impl Engine` seldom writes `Engine`: its pack had no
+    header of the block it lies in (quinn: 36 of 46 module-file parts that began inside a
+    block). The enclosing blocks' headers, outermost first, bodies elided."""
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    methods = "".join(
+        f"    /// Step {k}.\n    pub fn step_{k}(&self, x: u64) -> u64 {{\n"
+        + "".join(f"        let v_{k}_{j} = x * {j + 3} + self.base + {k * 7 + j};\n"
+                  for j in range(40))
+        + f"        v_{k}_0 ^ {k + 11}\n    }}\n\n" for k in range(12))
+    files = {"src/lib.rs": "pub mod engine;\n",
+             "src/engine.rs": ("pub struct Engine {\n    pub base: u64,\n}\n\n"
+                               "impl Engine {\n" + methods + "}\n")}
+    repo = make_repo(tmp_path / "repo", [Commit("one", write=files)])
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc", "none",
+                 "--budgets", "2048,8192,2048,32768,32768"]) == 0
+    parts = sorted((r for r in read_samples(out).to_pylist()
+                    if r["scale"] == "medium" and r["path"] == "src/engine.rs"),
+                   key=lambda r: r["part"])
+    assert len(parts) == parts[0]["parts"] > 2
+    inside = [r for r in parts if "impl Engine {\n" not in r["target"]]
+    assert inside
+    for r in inside:
+        assert "Engine" not in r["target"]
+        pack = r["context"].partition("// file:")[0]
+        assert "// from src/engine.rs (crate::engine)\nimpl Engine { /* … */ }\n" in pack, pack
+        first = r["target"].lstrip("\n").partition("\n")[0]
+        if first.startswith("        "):  # begun inside a method: its header after the impl's
+            step = re.search(r"v_(\d+)_", first)
+            assert step is not None
+            header = f"pub fn step_{step.group(1)}(&self, x: u64) -> u64 {{ /* … */ }}\n"
+            assert pack.index("impl Engine { /* … */ }") < pack.index(header), pack
+    for r in parts:
+        if "impl Engine {\n" in r["target"]:
+            assert "impl Engine { /* … */ }" not in r["context"]
+
+
 def test_a_part_split_at_an_item_boundary_counts_no_item_as_cut(tmp_path: Path) -> None:
     """A part split where an item begins: the code before it (the previous part's tail)
     lies inside the previous item, which a probe of that code had counted as cut (left out
@@ -3726,6 +3766,36 @@ def test_an_elided_trait_is_left_out_beside_a_method_header_of_it(tmp_path: Path
     pack = sample["context"].partition("// file: src/run.rs\n")[0]
     assert "pub trait Big: Sized { fn fire_now(&self) -> u32; }" in pack, pack
     assert "{ /* … */ }" not in pack, pack
+
+
+def test_a_provided_method_shown_alone_in_its_trait_keeps_its_body_elided(
+        tmp_path: Path) -> None:
+    """A trait's provided method in its one-line form reads as provided, with its body
+    elided as the whole trait shows it: with `;` it read as a method to implement
+    (crossterm's `pub trait Command { fn is_ansi_code_supported(&self) -> bool; }`)."""
+    body = "".join(f"    fn step_{k}(&self) -> u32 {{\n        {k} + self.base()\n    }}\n"
+                   for k in range(400))
+    rows = _one_commit_samples(tmp_path, {
+        "src/lib.rs": "pub mod ext;\npub mod run;\n",
+        "src/ext.rs": ("pub trait Big: Sized {\n    fn base(&self) -> u32;\n"
+                       "    /// Twice the base.\n    fn twice(&self) -> u32 {\n"
+                       "        self.base() * 2 // {}\n    }\n" + body + "}\n"),
+        "src/run.rs": ("use crate::ext::Big;\n"
+                       "pub fn run<W: Big>(w: &W) -> u32 {\n    w.twice() + w.base()\n}\n")})
+    sample = next(r for r in rows if r["scale"] == "micro" and r["name"] == "run")
+    pack = sample["context"].partition("// file: src/run.rs\n")[0]
+    assert "pub trait Big: Sized { fn twice(&self) -> u32 { /* … */ } }" in pack, pack
+    assert "pub trait Big: Sized { fn base(&self) -> u32; }" in pack, pack
+
+
+def test_a_provided_methods_one_line_form_is_in_view_where_the_code_shows_it() -> None:
+    from dataset_builder.samples import _in_view, _view_key
+
+    piece = "pub trait Big { fn twice(&self) -> u32 { /* … */ } }"
+    assert _view_key(piece) == "fn twice(&self) -> u32"
+    assert _view_key("pub trait Big { fn base(&self) -> u32; }") == "fn base(&self) -> u32"
+    code = "pub trait Big {\n    fn twice(&self) -> u32 {\n        2\n    }\n}\n"
+    assert _in_view(piece, code, "")
 
 
 def test_a_shorter_form_leaves_the_pack_as_its_definition_does() -> None:

@@ -1285,3 +1285,39 @@ def test_a_fallback_definition_gives_way_to_a_re_export_of_its_name() -> None:
     assert world.resolve("src/use.rs", "function:f", "Git") == ".|crate::feature::git::Git"
     assert world.resolve("src/use.rs", "function:f", "Attr") == ".|crate::feature::Attr"
     assert world.resolve("src/use.rs", "function:f", "Both") == ".|crate::plain::Both"
+
+
+@pytest.mark.parametrize("default", ["", '"verbose"'])
+def test_of_cfg_twin_imports_the_compiled_one_is_found(tmp_path: Path, default: str) -> None:
+    """Of two `use`s of a name under opposite cfgs, the one a plain build compiles (the
+    package's default features) binds: an import, a glob and a `pub use` (nom's
+    `#[cfg(feature = "verbose-errors")] use verbose_errors::Err;` beside `#[cfg(not(…))] use
+    simple_errors::Err;` had bound the verbose `Err`, its feature off: 116 samples)."""
+    import pyarrow.parquet as pq
+
+    from dataset_builder.cli import main
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    twin = "pub struct Err;\npub struct Context;\npub struct Kind;\n"
+    on, off = '#[cfg(feature = "verbose")]', '#[cfg(not(feature = "verbose"))]'
+    repo = make_repo(tmp_path / "repo", [Commit("one", write={
+        "Cargo.toml": ('[package]\nname = "twins"\nversion = "0.1.0"\nedition = "2021"\n'
+                       f"[features]\ndefault = [{default}]\nverbose = []\n"),
+        "src/lib.rs": (f"{on}\npub mod verbose;\n{off}\npub mod simple;\npub mod internal;\n"
+                       f"{on}\npub use self::verbose::Err;\n{off}\npub use self::simple::Err;\n"),
+        "src/verbose.rs": twin, "src/simple.rs": twin,
+        "src/internal.rs": (f"{on}\nuse crate::verbose::Context;\n{off}\n"
+                            "use crate::simple::Context;\n"
+                            f"{on}\nuse crate::verbose::*;\n{off}\nuse crate::simple::*;\n\n"
+                            "pub fn context() -> Context {\n    Context\n}\n"
+                            "pub fn error(e: crate::Err) {}\n"
+                            "pub fn kind(k: Kind) {}\n")})])
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--no-samples"]) == 0
+    items = pq.read_table(out / "items.parquet", columns=["name", "resolved"]).to_pylist()
+    module = "verbose" if default else "simple"
+    resolved = {i["name"]: i["resolved"] for i in items
+                if i["name"] in ("context", "error", "kind")}
+    assert resolved == {"context": [f".|crate::{module}::Context"],
+                        "error": [f".|crate::{module}::Err"],
+                        "kind": [f".|crate::{module}::Kind"]}, resolved
