@@ -339,11 +339,14 @@ def build_dataset(config: MineConfig, info: RepoInfo, progress: bool = True,
         # Library names and roots of older manifests too (`use tui::…` before ratatui's
         # rename, percent_encoding/lib.rs before rust-url moved it to src/); the revision's
         # take precedence.
-        older, older_roots, older_renames = older_library_names(
+        older, older_roots, older_renames, older_folders = older_library_names(
             marked, reader, paths_in_history(info, ("*Cargo.toml",), every_version=True))
         roots = crate_roots(info, reader, marked, older_roots)
         info = replace(info, roots=replace(
             roots, libraries={**older, **roots.libraries},
+            library_folders={name: tuple(dict.fromkeys(
+                (*((roots.libraries[name],) if name in roots.libraries else ()),
+                 *older_folders.get(name, ())))) for name in {*older_folders, *roots.libraries}},
             renames={folder: {**older_renames.get(folder, {}), **roots.renames.get(folder, {})}
                      for folder in {*older_renames, *roots.renames}}))
         generated, compile_fail = rules_at_head(info, reader, marked)

@@ -1285,6 +1285,8 @@ def mine_history(info: RepoInfo, config: MineConfig, work: WorkDir, cache: BlobC
     roots = info.roots if info.roots is not None else crate_roots(info, cache.reader)
     for name, folder in roots.libraries.items():
         state.symbols.crate_folders.setdefault(name, folder)
+    for name, folders in roots.library_folders.items():
+        state.symbols.library_folders.setdefault(name, folders)
     if roots.renames:  # every package a stop for symbols._renamed's walk up
         for package in roots.packages:
             state.symbols.crate_renames.setdefault(package, {})

@@ -80,6 +80,10 @@ class CrateRoots:
     features: Mapping[str, frozenset[str]] = field(default_factory=dict)
     """Each package's folder -> the features a plain build of it turns on
     (cargo_manifest.default_features)."""
+    library_folders: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Each library name -> every folder a manifest of the history gave it: petgraph's
+    library moved from the top folder to crates/petgraph, and `petgraph::…` written before
+    the move had named the revision's folder, empty then (symbols._library_folder)."""
 
     def __bool__(self) -> bool:  # whether any file is placed by a root
         return bool(self.files)
@@ -231,7 +235,8 @@ def _workspace_renames(manifest: dict[str, Any], folder: str) -> dict[str, str]:
 
 def older_library_names(manifests: Mapping[str, Iterable[str]], reader: BlobReader,
                         every_manifest: Mapping[str, Iterable[str]] | None = None
-                        ) -> tuple[dict[str, str], dict[str, str], dict[str, dict[str, str]]]:
+                        ) -> tuple[dict[str, str], dict[str, str], dict[str, dict[str, str]],
+                                   dict[str, tuple[str, ...]]]:
     """Library names the history's manifests gave (`manifests`: each Cargo.toml path ->
     blobs of its older versions, gitio.paths_in_history) -> the package's folder: code
     older than a rename says `use tui::…` where the revision's package is ratatui (913 of
@@ -241,7 +246,8 @@ def older_library_names(manifests: Mapping[str, Iterable[str]], reader: BlobRead
     `percent_encoding/lib.rs` from 2017 to 2020, module `crate::lib` of its package by the
     conventions, and url's calls into it named nothing. A manifest that does not parse is
     passed over; where two folders gave a name (or root), the first in path order. And
-    each package's renamed path dependencies (CrateRoots.renames), from those versions."""
+    each package's renamed path dependencies (CrateRoots.renames), from those versions, and
+    every folder each name was given (CrateRoots.library_folders)."""
     names: dict[str, str] = {}
     read = list(_manifests(manifests, reader))
     workspace: dict[str, str] = {}
@@ -257,7 +263,14 @@ def older_library_names(manifests: Mapping[str, Iterable[str]], reader: BlobRead
         for renamed, dependency in _renamed_dependencies(manifest, folder, workspace).items():
             renames.setdefault(folder, {}).setdefault(renamed, dependency)
     roots: dict[str, str] = {}
-    for path, manifest in _manifests(every_manifest or {}, reader, b"[lib]"):
+    folders: dict[str, list[str]] = {}
+    for path, manifest in _manifests(every_manifest or {}, reader, names_once=True):
+        folder = path[:-len("Cargo.toml")].rstrip("/") or "."
+        name = _library_name(manifest)
+        # Every version's: petgraph's top manifest named `refgraph` first, `petgraph`
+        # until the library moved to crates/petgraph.
+        if name is not None and folder not in folders.setdefault(name, []):
+            folders[name].append(folder)
         lib = manifest.get("lib")
         root = lib.get("path") if isinstance(lib, dict) else None
         if isinstance(root, str) and root.endswith(".rs"):
@@ -271,19 +284,32 @@ def older_library_names(manifests: Mapping[str, Iterable[str]], reader: BlobRead
                                       for name in ("src/lib.rs", "src/main.rs")}
             if inside and not conventional:
                 roots.setdefault(placed, folder)
-    return names, roots, renames
+    return names, roots, renames, {name: tuple(found) for name, found in folders.items()}
 
 
-def _manifests(versions: Mapping[str, Iterable[str]], reader: BlobReader, holding: bytes = b""
-               ) -> Iterator[tuple[str, dict[str, Any]]]:
+# What may tell two versions of one manifest apart for _library_name and a `[lib] path`:
+# its `name = …` and `path = …` lines (most versions differ in a version or a dependency).
+_NAMING_LINES = re.compile(rb"^[ \t]*(?:name|path)[ \t]*=[^\n]*|^\[[^\n]*", re.MULTILINE)
+
+
+def _manifests(versions: Mapping[str, Iterable[str]], reader: BlobReader, holding: bytes = b"",
+               names_once: bool = False) -> Iterator[tuple[str, dict[str, Any]]]:
     """(path, parsed manifest) of each blob of `versions` (path -> blobs) of a Cargo.toml
-    whose text holds `holding`, in path order; one that does not parse is passed over."""
+    whose text holds `holding`, in path order; one that does not parse is passed over.
+    `names_once`: of a path's versions with the same section, `name` and `path` lines,
+    only the first (every version of tokio's manifests, parsed, took seconds)."""
     wanted = [(path, sha) for path, shas in sorted(versions.items())
               if path == "Cargo.toml" or path.endswith("/Cargo.toml") for sha in shas]
+    seen: set[tuple[str, tuple[bytes, ...]]] = set()
     for (path, _), data in zip(wanted, reader.read_many([sha for _, sha in wanted]),
                                strict=True):
         if not data or holding not in data:
             continue
+        if names_once:
+            naming = (path, tuple(_NAMING_LINES.findall(data)))
+            if naming in seen:
+                continue
+            seen.add(naming)
         try:
             yield path, tomllib.loads(data.decode("utf-8"))
         except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):

@@ -4279,7 +4279,12 @@ def _rows(scale: str, cands: list[Candidate], history: History, commit_split: li
             "target_loc": _loc(target),
             "target_tokens": tt,
             "context_tokens": ct,
-            "dependencies": list(cand.dependencies),
+            # Those defined at the commit: a row's references are resolved as of its last
+            # change, and a definition may have gone since without a successor (petgraph's
+            # `visit::visit::GraphBase`, its file deleted in 2016, in 2017–2024 crate
+            # samples: 33 of 62).
+            "dependencies": [sid for sid in cand.dependencies
+                             if history.symbol_at(sid, cand.commit_index)],
             "type_facts": config.type_facts,
             "type_facts_source": source,
             "split": commit_split[cand.commit_index],

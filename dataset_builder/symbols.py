@@ -445,6 +445,11 @@ class SymbolTable:
     # A library's name as `use` writes it -> its crate folder (gitio's manifests at the
     # revision, and a folder's name for a `src/lib.rs` the revision lacks).
     crate_folders: dict[str, str] = field(default_factory=dict)
+    # A library's name -> every folder the history's manifests gave it (CrateRoots.
+    # library_folders), and each crate -> the paths of its root files live in the walk:
+    # `petgraph::…` before the library moved to crates/petgraph is the top folder's.
+    library_folders: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    live_roots: dict[str, set[str]] = field(default_factory=dict)
     # A package's folder -> the names it renames path dependencies to -> their folders
     # (modules.CrateRoots.renames): `proto::…` in that package's crates only.
     crate_renames: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -554,7 +559,7 @@ class SymbolTable:
                      "enum_owners", "file_enums", "enum_variants", "method_kinds",
                      "method_params", "file_methods", "replaced_counts",
                      "deref_targets", "file_derefs", "struct_fields", "file_structs",
-                     "fallback_owners", "file_fallbacks"):
+                     "fallback_owners", "file_fallbacks", "library_folders", "live_roots"):
             self.__dict__.setdefault(name, {})
         self.__dict__.setdefault("private", set())
         self.__dict__.setdefault("replaced_params", deque())
@@ -630,6 +635,8 @@ class SymbolTable:
             self.root_mods[loc.crate] = (path, frozenset(
                 item.name for item in items if item.kind == "mod" and not item.module
                 and item.signature.endswith(";")))
+        if loc.module == "crate":
+            self.live_roots.setdefault(loc.crate, set()).add(path)
         if loc.module == "crate" and path.endswith("src/lib.rs") and loc.crate != ".":
             self.crate_folders.setdefault(
                 PurePosixPath(loc.crate).name.replace("-", "_"), loc.crate)
@@ -856,6 +863,10 @@ class SymbolTable:
     def drop_file(self, path: str) -> None:
         for crate in [c for c, (root, _) in self.root_mods.items() if root == path]:
             del self.root_mods[crate]
+        for crate in [c for c, paths in self.live_roots.items() if path in paths]:
+            self.live_roots[crate].discard(path)
+            if not self.live_roots[crate]:
+                del self.live_roots[crate]
         self._set_path_mods(path, [])
         self._define_macros(path, [])
         self._define_counted(path, [], self.value_owners, self.file_values)
@@ -961,8 +972,17 @@ class SymbolTable:
         aliases = self.extern_aliases.get(crate)
         named = aliases.get(name) if aliases else None
         if named is not None:
-            return crate if named == "self" else self.crate_folders.get(named)
-        return self._renamed(crate, name) or self.crate_folders.get(name)
+            return crate if named == "self" else self._live_folder(named)
+        return self._renamed(crate, name) or self._live_folder(name)
+
+    def _live_folder(self, name: str) -> str | None:
+        """The folder of the library so named: the revision's, unless no root file of it is
+        live in the walk and one of another folder the history gave the name is."""
+        folder = self.crate_folders.get(name)
+        if folder is None or folder in self.live_roots:
+            return folder
+        return next((other for other in self.library_folders.get(name, ())
+                     if other in self.live_roots), folder)
 
     def _renamed(self, crate: str, name: str) -> str | None:
         """The folder of the dependency that `crate`'s package renames to `name`: the
@@ -1100,6 +1120,16 @@ class SymbolTable:
                 found = self._find(crate, target, macro, hops - 1, types)
                 if found is not None:
                     return found
+            # Through a module a `pub use` re-exports (`pub use crate::graph_impl::
+            # stable_graph;`, then `crate::stable_graph::StableGraph`: petgraph, 48 of 63
+            # such imports bound nothing), the longest such head first.
+            cut = path.rfind("::")
+            while cut > 0 and "::" in path[:cut]:  # a head of two segments at least
+                for target in self.reexports.get(symbol_id(crate, path[:cut]), ()):
+                    found = self._find(crate, target + path[cut:], macro, hops - 1, types)
+                    if found is not None:
+                        return found
+                cut = path.rfind("::", 0, cut)
             # A module the folder's test (example, bench) crates share: `mod common;` in
             # tests/a.rs, then `common::setup()` (reqwest's tests/support, anyhow's
             # tests/common).

@@ -4065,6 +4065,32 @@ def test_a_dependency_on_an_item_whose_file_was_renamed_follows_its_lineage(
         assert "pub enum Weekday {" in row["context"], (row["scale"], row["context"])
 
 
+def test_a_dependency_gone_without_a_successor_is_not_listed(tmp_path: Path) -> None:
+    """A row's references are resolved as of its last change: a definition deleted since,
+    with nothing of its name left (petgraph's `visit::visit::GraphBase`, then written by a
+    macro), stayed in later samples' dependencies (petgraph: 33 of 62 crate samples)."""
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    user = "use crate::base::Base;\n\npub fn size(b: &Base) -> u32 {\n    b.0\n}\n"
+    repo = make_repo(tmp_path / "repo", [
+        Commit("one", write={"src/lib.rs": "pub mod base;\npub mod user;\n",
+                             "src/base.rs": "pub struct Base(pub u32);\n",
+                             "src/user.rs": user}),
+        Commit("two", delete=["src/base.rs"], write={
+            "src/lib.rs": "pub mod user;\nmacro_rules! make { () => { pub mod base { "
+                          "pub struct Base(pub u32); } } }\nmake!();\n",
+            "src/user.rs": user + "\npub fn twice(n: u32) -> u32 {\n    n * 2\n}\n"})])
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc", "none",
+                 "--snapshot-every", "1"]) == 0
+    rows = read_samples(out).to_pylist()
+    [before] = [r for r in rows if r["scale"] == "micro" and r["name"] == "size"]
+    assert before["dependencies"] == [".|crate::base::Base"]
+    after = [r for r in rows if r["scale"] == "medium" and r["path"] == "src/user.rs"
+             and r["commit"] == repo.order[-1]]
+    assert after and after[0]["dependencies"] == []
+
+
 def test_the_code_around_a_target_stops_at_merge_conflict_markers() -> None:
     """A file committed mid-merge (serde's de/impls.rs at a778425d, whose function targets
     showed `<<<<<<< HEAD` … `>>>>>>> origin/master` in the code before them): the code

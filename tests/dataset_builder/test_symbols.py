@@ -1321,3 +1321,26 @@ def test_of_cfg_twin_imports_the_compiled_one_is_found(tmp_path: Path, default: 
     assert resolved == {"context": [f".|crate::{module}::Context"],
                         "error": [f".|crate::{module}::Err"],
                         "kind": [f".|crate::{module}::Kind"]}, resolved
+
+
+def test_a_path_through_a_reexported_module_is_followed() -> None:
+    """`pub use crate::graph_impl::stable_graph;`, then `crate::stable_graph::StableGraph`
+    (petgraph: 48 of 63 such imports had bound nothing), also another crate's path to it
+    and one through two such modules; a name the module does not define binds nothing."""
+    world = World({
+        "src/lib.rs": ("mod graph_impl;\nmod algo;\npub use crate::graph_impl::stable_graph;\n"
+                       "pub use self::stable_graph as sg;\n"),
+        "src/graph_impl/mod.rs": "pub mod stable_graph;\n",
+        "src/graph_impl/stable_graph/mod.rs": "pub struct StableGraph;\n",
+        "src/algo.rs": ("use crate::stable_graph::StableGraph;\n\n"
+                        "pub fn count(g: &StableGraph) -> usize {\n"
+                        "    let _ = crate::sg::StableGraph;\n"
+                        "    let _ = crate::stable_graph::Missing;\n    0\n}\n"),
+        "tests/quick.rs": ("use petgraph::stable_graph::StableGraph;\n\n"
+                           "fn build(g: StableGraph) {}\n")})
+    world.table.crate_folders.update({"petgraph": "."})
+    expected = ".|crate::graph_impl::stable_graph::StableGraph"
+    assert world.resolve("src/algo.rs", "function:count", "StableGraph") == expected
+    assert world.resolve("src/algo.rs", "function:count", "crate::sg::StableGraph") == expected
+    assert world.resolve("src/algo.rs", "function:count", "crate::stable_graph::Missing") is None
+    assert world.resolve("tests/quick.rs", "function:build", "StableGraph") == expected
