@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import pickle
+import posixpath
 import re
 import shutil
 import sys
@@ -166,7 +167,17 @@ def rules_at_head(info: RepoInfo, reader: BlobReader, stderr_paths: Iterable[str
     generated = frozenset(entry.path for entry, data in zip(
         entries, reader.read_many([e.sha for e in entries]), strict=True)
         if data is not None and _says_generated(data[:1024].lower()))
-    return generated, frozenset(f"{stem}.rs" for stem in stderr_stems)
+    # A program run from a symlink that has the `.stderr` beside it: Rocket keeps each of
+    # its `tests/ui-fail/x.rs` once, linked from `ui-fail-stable/` and `ui-fail-nightly/`
+    # (22 samples of code that must not compile, 8 of them held out).
+    links = [entry for entry in tree if entry.mode == "120000" and entry.path.endswith(".rs")
+             and entry.path.removesuffix(".rs") in stderr_stems]
+    linked = {posixpath.normpath(posixpath.join(posixpath.dirname(entry.path),
+                                                data.decode("utf-8", "replace")))
+              for entry, data in zip(links, reader.read_many([e.sha for e in links]),
+                                     strict=True) if data}
+    return generated, frozenset({*(f"{stem}.rs" for stem in stderr_stems),
+                                 *(path for path in linked if not path.startswith("../"))})
 
 
 def _says_generated(head: bytes) -> bool:

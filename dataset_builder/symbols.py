@@ -405,13 +405,19 @@ def use_targets(path: str, use_module: str) -> list[str]:
 def _reexports_of(loc: ModuleLocation, items: list[Item], uses: list[UsePath]
                   ) -> dict[str, list[str]]:
     """The re-exports a file's `pub use` leaves make: the symbol id of each name made ->
-    what it names (use_targets). Glob re-exports are left out."""
+    what it names (use_targets); a glob's under `<module>::*` -> the paths it may name,
+    whose names it makes (clap's lib.rs is `pub use clap_builder::*;`)."""
     public = {item.key for item in items
               if item.kind == "use" and item.visibility.startswith("pub")}
     made: dict[str, list[str]] = {}
     for use in uses if public else ():
-        if use.item in public and use.alias and not use.path.endswith("::*"):
-            use_module = loc.join(use.module)
+        if use.item not in public:
+            continue
+        use_module = loc.join(use.module)
+        if use.path.endswith("::*"):
+            made.setdefault(symbol_id(loc.crate, f"{use_module}::*"), []).extend(
+                use_targets(use.path[:-3], use_module))
+        elif use.alias:
             made.setdefault(symbol_id(loc.crate, f"{use_module}::{use.alias}"),
                             []).extend(use_targets(use.path, use_module))
     return made
@@ -1122,10 +1128,19 @@ class SymbolTable:
                     return found
             # Through a module a `pub use` re-exports (`pub use crate::graph_impl::
             # stable_graph;`, then `crate::stable_graph::StableGraph`: petgraph, 48 of 63
-            # such imports bound nothing), the longest such head first.
+            # such imports bound nothing), or a glob one makes names in (`pub use
+            # clap_builder::*;`, then `clap::Command`: 792 of 969 of clap's samples using
+            # its API since the split had no dependency in clap_builder; Rocket's `pub use
+            # rocket_http::*;` in its `http` module), the longest such head first.
             cut = path.rfind("::")
-            while cut > 0 and "::" in path[:cut]:  # a head of two segments at least
-                for target in self.reexports.get(symbol_id(crate, path[:cut]), ()):
+            while cut > 0:
+                head = path[:cut]
+                for target in self.reexports.get(symbol_id(crate, head), ()) \
+                        if "::" in head else ():  # a module: two segments at least
+                    found = self._find(crate, target + path[cut:], macro, hops - 1, types)
+                    if found is not None:
+                        return found
+                for target in self.reexports.get(symbol_id(crate, head + "::*"), ()):
                     found = self._find(crate, target + path[cut:], macro, hops - 1, types)
                     if found is not None:
                         return found
@@ -1289,7 +1304,10 @@ class SymbolTable:
                 if module_sid not in self.owners and segments[0] not in imports.aliases:
                     return self._exact_prefix(crate, absolute)
             else:
-                absolute = "::".join([head.split("|", 1)[1], *segments[1:]])
+                # In the head's crate: a type imported from a workspace sibling (`use
+                # app::Command;`, then `Command::new`) had looked for its method here.
+                crate, head_path = head.split("|", 1)
+                absolute = "::".join([head_path, *segments[1:]])
         return self._exact_prefix(crate, absolute) or head
 
     def _any_receivers_method(self, name: str, item: Item, crate: str, module: str,

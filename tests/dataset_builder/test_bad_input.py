@@ -684,9 +684,9 @@ def test_a_file_generated_at_the_revision_is_generated_throughout(tmp_path: Path
 
 def test_programs_that_must_not_compile_are_skipped(tmp_path: Path) -> None:
     """trybuild's and compiletest's programs written to fail (a `.stderr` of the same name
-    beside them at the revision, or `//~ ERROR` annotations) are not code to learn from:
-    actix's and time's compile-fail fixtures made 34 and 63 samples, futures-rs's ui tests
-    51."""
+    beside them at the revision, or beside a symlink to them, or `//~ ERROR` annotations)
+    are not code to learn from: actix's and time's compile-fail fixtures made 34 and 63
+    samples, futures-rs's ui tests 51, Rocket's linked ones 22."""
     import pyarrow.parquet as pq
 
     from dataset_builder.mine import content_skip_reason
@@ -704,17 +704,22 @@ def test_programs_that_must_not_compile_are_skipped(tmp_path: Path) -> None:
             "tests/trybuild/simple-fail.rs": "fn main() { let y: u32 = \"no\"; }\n",
             # A fixture whose folder is gone from the revision (futures-rs's testcrate/ui).
             "testcrate/ui/forget.rs": "fn main() { let f: u8 = (); }\n",
-            "testcrate/ui/forget.stderr": "error[E0308]: mismatched types\n"}),
+            "testcrate/ui/forget.stderr": "error[E0308]: mismatched types\n",
+            # Run from a symlink with the `.stderr` beside it (Rocket's ui-fail-stable/).
+            "tests/ui-fail/from_param.rs": "fn main() { let z: u8 = \"z\"; }\n",
+            "tests/ui-fail-stable/from_param.stderr": "error: named structs\n"},
+            symlink={"tests/ui-fail-stable/from_param.rs": "../ui-fail/from_param.rs"}),
         Commit("edit", write={"testcrate/ui/forget.rs": "fn main() { let g: u8 = (); }\n"}),
         Commit("drop", delete=["testcrate/ui/forget.rs", "testcrate/ui/forget.stderr"]),
     ])
     out = tmp_path / "out"
     assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--no-samples"]) == 0
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["repo"]["compile_fail_paths"] == ["testcrate/ui/forget.rs",
-                                                      "tests/trybuild/simple-fail.rs"]
-    # each change of the two fixtures (the deletion too) and the ui test
-    assert manifest["skips"]["compile_fail_test"] == 6
+    assert manifest["repo"]["compile_fail_paths"] == [
+        "testcrate/ui/forget.rs", "tests/trybuild/simple-fail.rs",
+        "tests/ui-fail-stable/from_param.rs", "tests/ui-fail/from_param.rs"]
+    # each change of the three fixtures (the deletion too) and the ui test
+    assert manifest["skips"]["compile_fail_test"] == 7
     paths = set(pq.read_table(out / "items.parquet", columns=["path"]).column("path").to_pylist())
     assert paths == {"src/lib.rs", "tests/trybuild.rs", "tests/trybuild/simple-pass.rs"}
     assert content_skip_reason(b"x(); //~^^ WARN unused\n", 1 << 20) == "compile_fail_test"

@@ -717,10 +717,10 @@ def test_older_manifests_give_library_names_and_renames_apart() -> None:
         def read_many(self, shas: list[str]) -> list[bytes]:
             return [blobs[sha] for sha in shas]
 
+    versions = {"Cargo.toml": ["root"], "quinn/Cargo.toml": ["quinn"],
+                "quinn-proto/Cargo.toml": ["qp"], "a/Cargo.toml": ["a"], "z/Cargo.toml": ["z"]}
     names, _, renames, folders = older_library_names(
-        {"Cargo.toml": ["root"], "quinn/Cargo.toml": ["quinn"],
-         "quinn-proto/Cargo.toml": ["qp"], "a/Cargo.toml": ["a"], "z/Cargo.toml": ["z"]},
-        Reader())  # type: ignore[arg-type]
+        versions, Reader(), versions)  # type: ignore[arg-type]
     assert names["proto"] == "z" and folders["proto"] == ("z",)
     assert renames == {"quinn": {"proto": "quinn-proto"}, "a": {"proto": "a-proto"}}
 

@@ -3798,6 +3798,38 @@ def test_a_provided_methods_one_line_form_is_in_view_where_the_code_shows_it() -
     assert _in_view(piece, code, "")
 
 
+def test_a_lazy_static_is_shown_in_its_macro(tmp_path: Path) -> None:
+    """`static ref X: T = …;` alone is no Rust: the pack shows it inside `lazy_static! {
+    … }` (delta: 380 samples' packs showed it bare), and leaves it out where the code
+    around the target shows it (not where it shows another `lazy_static!`)."""
+    statics = ("lazy_static! {\n    /// The theme.\n    pub static ref THEME: Theme = "
+               "Theme::new(1);\n    static ref OTHER: u8 = 2;\n}\n\n"
+               "pub struct Theme(u8);\n\nimpl Theme {\n    pub fn new(n: u8) -> Self {\n"
+               "        Theme(n)\n    }\n}\n")
+    rows = _one_commit_samples(tmp_path, {
+        "src/lib.rs": "#[macro_use]\nextern crate lazy_static;\npub mod theme;\npub mod run;\n",
+        "src/theme.rs": statics + "\npub fn local() -> u8 {\n    THEME.0\n}\n",
+        "src/run.rs": ("use crate::theme::THEME;\n\nlazy_static! {\n"
+                       "    static ref LOCAL: u8 = 3;\n}\n\n"
+                       "pub fn run() -> u8 {\n    THEME.0 + *LOCAL\n}\n")})
+    run = next(r for r in rows if r["scale"] == "micro" and r["name"] == "run")
+    assert ("lazy_static! {\n    /// The theme.\n    pub static ref THEME: Theme = "
+            "Theme::new(1);\n}") in run["context"], run["context"]
+    local = next(r for r in rows if r["scale"] == "micro" and r["name"] == "local")
+    pack = local["context"].partition("// file:")[0]
+    assert "static ref THEME" not in pack, local["context"]
+
+
+def test_a_lazy_static_is_in_view_where_the_code_shows_it_not_another() -> None:
+    from dataset_builder.samples import _in_view
+
+    piece = "lazy_static! {\n    pub static ref THEME: Theme = Theme::new(1);\n}"
+    other = "lazy_static! {\n    static ref LOCAL: u8 = 3;\n}\n\n"
+    assert not _in_view(piece, other, "")
+    assert _in_view(piece, other.replace("}", "    pub static ref THEME: Theme = "
+                                               "Theme::new(1);\n}"), "")
+
+
 def test_a_shorter_form_leaves_the_pack_as_its_definition_does() -> None:
     """A definition the code shows leaves the pack also in its shorter forms (sqlx: 257
     definitions stayed in the pack without their comments while the code showed them)."""
