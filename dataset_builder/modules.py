@@ -288,8 +288,10 @@ def older_library_names(manifests: Mapping[str, Iterable[str]], reader: BlobRead
 
 
 # What may tell two versions of one manifest apart for _library_name and a `[lib] path`:
-# its `name = …` and `path = …` lines (most versions differ in a version or a dependency).
-_NAMING_LINES = re.compile(rb"^[ \t]*(?:name|path)[ \t]*=[^\n]*|^\[[^\n]*", re.MULTILINE)
+# its lines that set a `name` or `path` (`lib = { path = … }`, `package.name = …` too) and
+# its section lines (most versions differ in a version or a dependency only).
+_NAMING_LINES = re.compile(rb"^[^\n]*\b(?:name|path)[ \t]*=[^\n]*|^[ \t]*\[[^\n]*",
+                           re.MULTILINE)
 
 
 def _manifests(versions: Mapping[str, Iterable[str]], reader: BlobReader, holding: bytes = b"",
@@ -305,15 +307,16 @@ def _manifests(versions: Mapping[str, Iterable[str]], reader: BlobReader, holdin
                                strict=True):
         if not data or holding not in data:
             continue
-        if names_once:
-            naming = (path, tuple(_NAMING_LINES.findall(data)))
-            if naming in seen:
-                continue
-            seen.add(naming)
+        naming = (path, tuple(_NAMING_LINES.findall(data))) if names_once else None
+        if naming is not None and naming in seen:
+            continue
         try:
-            yield path, tomllib.loads(data.decode("utf-8"))
+            manifest = tomllib.loads(data.decode("utf-8"))
         except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
             continue
+        if naming is not None:  # once parsed: a broken version hides no other
+            seen.add(naming)
+        yield path, manifest
 
 
 # Pathspecs of the Rust files in tests, examples and benches folders (gitio.paths_in_history):

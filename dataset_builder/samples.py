@@ -624,8 +624,11 @@ class Candidate:
     taken out of the pack by `_widen` where the widened code around the target shows it."""
     split: bool = False
     """A part made by splitting an oversized target (even into one part: a single line)."""
-    # (the code the part shows, its budget of tokens, the part's own code) -> its pack
-    repack: Callable[[str, int, str], _Repacked] | None = None
+    part_offset: int = -1
+    """A part's first character in its whole's target (-1: not a part)."""
+    # (the code the part shows, its budget of tokens, the part's own code, where the part
+    # begins in its whole's target) -> its pack
+    repack: Callable[[str, int, str, int], _Repacked] | None = None
     """A split target's pack and type facts made again for one part of it: (the part's
     text, tokens the pack may take) -> (pack, header, facts, rustdoc used, own_in_pack),
     the dependencies that part names first."""
@@ -1286,7 +1289,7 @@ class CandidateMaker:
         deps, commit_index, path = cand.dependencies, cand.commit_index, cand.path
         header_limit = self._header_limit(cand.scale)
 
-        def repack(part: str, tokens: int, _own: str) -> _Repacked:
+        def repack(part: str, tokens: int, _own: str, _at: int) -> _Repacked:
             """The pack and type facts for one part of a split target: what it names
             first (the parts of a split function shared their whole's, the pack an eighth of
             the budget, the facts of every part: bottom's `draw_data` part 5 of 5 left 739
@@ -1556,7 +1559,10 @@ class CandidateMaker:
             lineage=lineage, crate=crate,
             target=target, target_start_byte=0 if single else -1,
             target_end_byte=len(target.encode("utf-8")) if single else -1,
-            fill=partial(self._fill_files, rows),
+            fill=partial(self._fill_files, rows, {
+                path: (end - len(texts[path]) - (0 if texts[path].endswith("\n") or not multi
+                                                 else 1), texts[path], blobs[path])
+                for path, end in zip(paths, piece_ends, strict=True)}),
             find_boundaries=partial(self._files_boundaries, rows, separators, file_starts),
             piece_ends=piece_ends if multi else None, piece_keys=piece_keys if multi else None)
 
@@ -1578,9 +1584,11 @@ class CandidateMaker:
             boundaries.update(start + line for line in lines if line > 0)
         return sorted(boundaries)
 
-    def _fill_files(self, rows: list[int], cand: Candidate) -> None:
+    def _fill_files(self, rows: list[int], file_texts: dict[str, tuple[int, str, str]],
+                    cand: Candidate) -> None:
         """Context of a file-level candidate: the pack and type facts of what its items use
-        from outside its files."""
+        from outside its files. `file_texts`: each path -> (where its text begins in the
+        target, the text, its blob)."""
         col = self.h.col
         direct: list[str] = []
         own: set[str] = set()
@@ -1597,19 +1605,55 @@ class CandidateMaker:
             rows, used, cand.commit_index, False, self._header_limit(cand.scale))
         cand.dependencies = [d for d in direct if d not in own]
         row_names: list[str] = []
-        block_rows: list[int] = []  # the whole's items with a body in braces
         # Plain values for repack, no reference to the candidate (see _fill_item).
         commit_index, header_limit = cand.commit_index, self._header_limit(cand.scale)
         outside = [d for d in direct if d not in own]  # what the whole's items use
+        item_lines = self.item_lines
 
-        def repack(part: str, tokens: int, own_code: str) -> _Repacked:
+        def blocks_around(at: int) -> list[str]:
+            """`// from …` lines and the headers, bodies elided, outermost first, of the
+            item and its nested items (a method in an impl block) that hold the character
+            `at` of the whole's target but not at their first line of code: where a part
+            begins. By position: a part deep in `impl Connection` seldom writes
+            `Connection` (quinn: 36 of 46 module-file parts that began inside a block had no
+            header), and text repeats (impls of one trait for several types)."""
+            for path, (start, text, blob) in file_texts.items():
+                if not start <= at < start + len(text):
+                    continue
+                path_rows = [r for r in rows if col["path"][r] == path]
+                key = (blob, hashlib.blake2b(array("q", path_rows).tobytes(),
+                                             digest_size=16).digest())  # _files_boundaries
+                lines = item_lines.get(key)
+                if lines is None:
+                    lines = item_lines[key] = array("q", _item_lines(text, path_rows, col))
+                text_lines = text.split("\n")
+                line_starts = [0, *accumulate(len(line) + 1 for line in text_lines)]
+                offset = at - start
+                for r, line in zip(path_rows, lines, strict=True):
+                    item = str(col["text"][r])
+                    # after the line's indentation: an item inside a macro body's
+                    begin = line_starts[line] + len(text_lines[line]) - len(
+                        text_lines[line].lstrip(" \t")) if 0 <= line < len(text_lines) else -1
+                    if begin < 0 or not begin <= offset < begin + len(item):
+                        continue
+                    item_lines_ = item.split("\n")
+                    first = _first_code_line(item_lines_)
+                    code = begin + sum(len(x) + 1 for x in item_lines_[:first])
+                    if offset <= code or col["kind"][r] not in _BLOCK_KINDS:
+                        return []
+                    found = [_elided(str(col["signature"][r])),
+                             *_inner_headers(item, offset - begin)]
+                    return [f"// from {path} ({col['module'][r]})",
+                            *dict.fromkeys(h for h in found if h)]
+            return []
+
+        def repack(part: str, tokens: int, own_code: str, at: int) -> _Repacked:
             """The pack and type facts of the items a part of the split target names (every
             part showed its whole's: nom's crate parts, 3,872 of 6,110 function lines of
             their headers named a function the part did not show)."""
             words = set(_WORD.findall(part))
             if not row_names:  # once per whole, on its first part
                 row_names.extend(col["name"].__getitem__(r) for r in rows)
-                block_rows.extend(r for r in rows if col["kind"][r] in _BLOCK_KINDS)
             part_rows = [r for r, name in zip(rows, row_names, strict=True) if name in words]
             # What the part shows is not repeated; what another part of the whole defines,
             # this part does not show: it may come in the pack (h2's and async-std's crate
@@ -1623,17 +1667,6 @@ class CandidateMaker:
             cut = {r: shows_start for r in part_rows if r not in defined
                    for shows_start in [_cut_inside(col["text"][r], own_code)]
                    if shows_start is not None}
-            # The blocks it begins inside, named or not: a part deep in `impl Connection`
-            # seldom writes `Connection` (quinn: 36 of 46 module-file parts that began
-            # inside a block had no header). Their headers only, outermost first.
-            probe = own_code[:200]
-            named = set(part_rows)
-            inside = sorted([
-                *(r for r, shows_start in cut.items() if not shows_start),
-                *(r for r in block_rows if r not in named and r not in defined
-                  and probe in col["text"][r]
-                  and _cut_inside(col["text"][r], own_code) is False)],
-                key=lambda r: -len(col["text"][r]))
             here = {col["symbol"][r] for r in (*defined, *cut) if col["symbol"][r]}
             # Another part's items the part names, but not a test module's (nom's test
             # functions are named as the combinators they test: `fn take_while()`); a part
@@ -1648,18 +1681,9 @@ class CandidateMaker:
                  *(d for d in outside if not defined and _simple_name(d) in words)]))
             pack, part_used, _ = self.packer.pack(part_direct, commit_index, set(), here,
                                                   tokens)
-            headers: dict[str, list[str]] = {}  # by the label of their file and module
-            for r in inside:
-                text = str(col["text"][r])
-                found = [_elided(str(col["signature"][r])) if col["kind"][r] in _BLOCK_KINDS
-                         else "", *_inner_headers(text, text.find(probe, 1))]
-                label = f"// from {col['path'][r]} ({col['module'][r]})"
-                for header in found:
-                    if header and header not in headers.get(label, ()):
-                        headers.setdefault(label, []).append(header)
-            if headers:
-                pack = "".join(f"{label}\n" + "".join(f"{h}\n" for h in shown)
-                               for label, shown in headers.items()) + pack
+            headers = blocks_around(at) if at >= 0 else []
+            if len(headers) > 1:
+                pack = "\n".join(headers) + "\n" + pack
             return (pack, *self.packer.facts([r for r in part_rows if r in defined],
                                              part_used, commit_index, False, header_limit), [])
 
@@ -3466,6 +3490,7 @@ def _split_candidates(candidates: Iterator[Candidate], budget: int, stats: Scale
             # of module groups named a file whose code was not shown).
             prefix = _tail_lines(parts[k - 1], tail_chars) if k else ""
             prefix_path = file_at(offset - len(prefix)) if prefix else ""
+            part_offset = offset
             offset += len(part)
             yield Candidate(
                 scale=cand.scale, commit_index=cand.commit_index, path=path,
@@ -3476,6 +3501,7 @@ def _split_candidates(candidates: Iterator[Candidate], budget: int, stats: Scale
                 target_end_byte=offset_bytes + nbytes if offset_bytes >= 0 else -1,
                 dependencies=cand.dependencies, part=k, parts=len(parts),
                 split_note=_split_note(cuts_inside, k), piece_ends=part_pieces[k], split=True,
+                part_offset=part_offset,
                 fill=partial(_fill_part, cand, pack_chars, tail_chars if k == 0 else None,
                              k == len(parts) - 1, budget,
                              # A function's (impl block's) parts, the list shared by all:
@@ -3651,7 +3677,7 @@ def _fill_part(whole: Candidate, pack_chars: int, prefix_chars: int | None, last
         shown = part.target if whole.around is not None else f"{part.prefix}\n{part.target}"
         (part.pack, part.header, part.facts, part.rustdoc_used,
          part.own_in_pack) = whole.repack(shown, max(left, _est_tokens(part.pack)),
-                                          part.target)
+                                          part.target, part.part_offset)
     if whole.around is not None:
         # The code before a part (the function's before it too) and the code after the last,
         # widened into what the part leaves unused (_widen): the first part of a split

@@ -1455,7 +1455,8 @@ def test_a_library_by_the_name_an_older_manifest_gave_it(tmp_path: Path) -> None
     assert main(["--repo", str(built.path), "--out", str(out), "--quiet", "--no-samples"]) == 0
     rows = {(r["commit"], r["kind"]): r["resolved"] for r in item_rows(out)
             if r["path"] == "examples/demo.rs" and r["change"] != "removed"}
-    assert rows[built.sha("tui"), "function"] == [".|crate::widgets::Block"]
+    # `Block::new` in the library's crate, where the type is (0.1.88; only `Block` before)
+    assert rows[built.sha("tui"), "function"] == [".|crate::widgets::Block::new"]
     assert rows[built.sha("tui"), "use"] == rows[built.sha("rename"), "use"] == [
         ".|crate::widgets::Block"]
 

@@ -762,6 +762,30 @@ def test_programs_of_a_folder_gone_from_the_revision_are_crates_of_their_own(
         ("tests/ui/x.rs", "tests/ui/x", "crate")}
 
 
+def test_every_naming_of_a_manifest_is_read_once_and_a_broken_version_hides_none() -> None:
+    """Versions of a manifest that name nothing new are parsed once; one that does not
+    parse hides no other (a review of 0.1.88), nor does an inline `lib = { path = … }`."""
+    from dataset_builder.modules import older_library_names
+
+    good = b'[package]\nname = "oldlib"\nversion = "0.2.0"\n\n[lib]\npath = "lib/oldlib.rs"\n'
+    bad = good.replace(b'"0.2.0"', b'"0.1.0')
+    inline_a = b'lib = { path = "old/lib.rs" }\n[package]\nname = "moved"\nversion = "1"\n'
+    inline_b = b'lib = { path = "older/lib.rs" }\n[package]\nname = "moved"\nversion = "0"\n'
+    blobs = {"bad": bad, "good": good, "a": inline_a, "b": inline_b}
+
+    class Reader:
+        def read_many(self, shas: list[str]) -> list[bytes]:
+            return [blobs[sha] for sha in shas]
+
+    for order in (("bad", "good"), ("good", "bad")):
+        _, roots, _, folders = older_library_names(
+            {}, Reader(), {"Cargo.toml": order})  # type: ignore[arg-type]
+        assert roots == {"lib/oldlib.rs": "."} and folders == {"oldlib": (".",)}
+    _, roots, _, _ = older_library_names(
+        {}, Reader(), {"Cargo.toml": ("a", "b")})  # type: ignore[arg-type]
+    assert roots == {"old/lib.rs": ".", "older/lib.rs": "."}
+
+
 def test_a_library_that_moved_folders_is_found_where_it_was(tmp_path: Path) -> None:
     """petgraph's library moved from the top folder to crates/petgraph: `petgraph::…`
     written before the move had named the revision's folder, empty then (an acceptance

@@ -586,9 +586,10 @@ def test_context_and_recurring_targets_are_handled_lazily_with_equal_output(
         fill_item(self, row, cand)
 
     def counted_files(self: samples.CandidateMaker, rows: list[int],
+                      file_texts: dict[str, tuple[int, str, str]],
                       cand: samples.Candidate) -> None:
         fills[cand.scale] += 1
-        fill_files(self, rows, cand)
+        fill_files(self, rows, file_texts, cand)
 
     monkeypatch.setattr(samples.CandidateMaker, "_fill_item", counted_item)
     monkeypatch.setattr(samples.CandidateMaker, "_fill_files", counted_files)
@@ -2363,6 +2364,45 @@ def test_a_part_begun_inside_a_block_it_never_names_has_the_blocks_header(
     for r in parts:
         if "impl Engine {\n" in r["target"]:
             assert "impl Engine { /* … */ }" not in r["context"]
+
+
+def test_a_parts_block_headers_are_placed_by_position_not_by_text(tmp_path: Path) -> None:
+    """Impls of one trait with equal bodies: a part that begins inside one gets that one's
+    header and its method's, once (by text, 0.1.86 gave it all eight, a review found; and
+    a block nested in an inline module had its headers twice)."""
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    body = "".join(f"        let v{j} = x * {j + 3} + self.base() + {j};\n" for j in range(60))
+    types = ("u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64")
+    impls = "".join(f"impl Step for {t} {{\n    fn step(&self, x: u64) -> u64 {{\n{body}"
+                    + "".join(f"        let w{j} = v{j} * {k * 100 + j + 7};\n" for j in range(30))
+                    + "        v0 ^ w1\n    }\n}\n\n" for k, t in enumerate(types))
+    files = {"src/lib.rs": "pub mod engine;\n",
+             "src/engine.rs": ("pub trait Step {\n    fn base(&self) -> u64 { 1 }\n"
+                               "    fn step(&self, x: u64) -> u64;\n}\n\n"
+                               "pub mod inner {\n" + impls.replace("\n", "\n    ") + "}\n")}
+    repo = make_repo(tmp_path / "repo", [Commit("one", write=files)])
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc", "none",
+                 "--budgets", "2048,8192,1024,32768,32768"]) == 0
+    parts = sorted((r for r in read_samples(out).to_pylist()
+                    if r["scale"] == "medium" and r["path"] == "src/engine.rs"),
+                   key=lambda r: r["part"])
+    source = files["src/engine.rs"]
+    checked = 0
+    for r in parts:
+        first = r["target"].lstrip("\n").partition("\n")[0]
+        if not first.startswith("            let "):
+            continue
+        # the impl it lies in: the last header before the part's start in the file
+        at = r["target_start_byte"]
+        own = re.findall(r"impl Step for (\w+) \{", source[:at])[-1]
+        pack = r["context"].partition("// file:")[0]
+        headers = [line for line in pack.split("\n") if line.endswith("{ /* … */ }")]
+        assert headers == ["pub mod inner { /* … */ }", f"impl Step for {own} {{ /* … */ }}",
+                           "fn step(&self, x: u64) -> u64 { /* … */ }"], (own, pack)
+        checked += 1
+    assert checked >= 3
 
 
 def test_a_part_split_at_an_item_boundary_counts_no_item_as_cut(tmp_path: Path) -> None:

@@ -1368,3 +1368,31 @@ def test_a_glob_reexport_makes_the_names_it_brings() -> None:
     assert world.resolve("tests/t.rs", "function:by_use", "Status") == \
         ".|crate::http::status::Status"
     assert world.resolve("tests/t.rs", "function:by_use", "app::Missing::new") is None
+
+
+def test_a_modules_glob_reexport_gives_way_to_its_imports_and_brings_no_enum_methods() -> None:
+    """Inside a module an explicit `use` hides a name its `pub use inner::*;` brings (a
+    review of 0.1.88: the glob had won); an enum's glob (`pub use self::Kind::*;`) brings
+    its variants, never its methods: `token::width` names nothing, and `parse` in the
+    module stays the imported function."""
+    world = World({
+        "src/lib.rs": "pub mod error;\npub mod inner;\npub mod api;\npub mod token;\n"
+                      "pub mod util;\npub mod user;\n",
+        "src/error.rs": "pub struct Error;\n",
+        "src/inner.rs": "pub struct Error;\npub struct Other;\n",
+        "src/api.rs": ("pub use crate::inner::*;\nuse crate::error::Error;\n\n"
+                       "pub fn f(e: Error) -> Other { Other }\n"),
+        "src/util.rs": "pub fn parse(s: &str) -> u8 { 0 }\n",
+        "src/token.rs": ("pub use self::Kind::*;\nuse crate::util::parse;\n\n"
+                         "pub enum Kind { Word, Number }\n"
+                         "impl Kind {\n    pub fn parse(s: &str) -> Kind { Word }\n"
+                         "    pub fn width(&self) -> u8 { 1 }\n}\n\n"
+                         "pub fn lex(s: &str) -> u8 { parse(s) }\n"),
+        "src/user.rs": ("use crate::token;\nuse crate::api::Other;\n\n"
+                        "pub fn g() -> u8 { token::width(); crate::api::Error; 0 }\n")})
+    assert world.resolve("src/api.rs", "function:f", "Error") == ".|crate::error::Error"
+    assert world.resolve("src/api.rs", "function:f", "Other") == ".|crate::inner::Other"
+    assert world.resolve("src/user.rs", "function:g", "crate::api::Error") == \
+        ".|crate::inner::Error"  # from outside, the glob's (the import is private)
+    assert world.resolve("src/token.rs", "function:lex", "parse") == ".|crate::util::parse"
+    assert world.resolve("src/user.rs", "function:g", "token::width") is None
