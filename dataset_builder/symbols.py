@@ -1134,19 +1134,13 @@ class SymbolTable:
             # clap_builder::*;`, then `clap::Command`: 792 of 969 of clap's samples using
             # its API since the split had no dependency in clap_builder; Rocket's `pub use
             # rocket_http::*;` in its `http` module), the longest such head first.
-            # A glob gives only the name right after its module (Rust's rule, and walking
-            # every head through globs had cost nom's 19 root globs 14 times the history's
-            # time), and an enum's glob gives its variants, never its methods.
             cut = path.rfind("::")
-            if globs and cut > 0:
-                for target in self.reexports.get(symbol_id(crate, path[:cut] + "::*"), ()):
-                    if symbol_id(crate, target) in self.enum_owners:
-                        continue
-                    found = self._find(crate, target + path[cut:], macro, hops - 1, types)
-                    if found is not None:
-                        return found
             while cut > 0:
                 head = path[:cut]
+                found = self._through_glob(crate, head, path[cut + 2:], macro, hops,
+                                           types) if globs else None
+                if found is not None:
+                    return found
                 for target in self.reexports.get(symbol_id(crate, head), ()) \
                         if "::" in head else ():  # a module: two segments at least
                     found = self._find(crate, target + path[cut:], macro, hops - 1, types)
@@ -1163,6 +1157,37 @@ class SymbolTable:
                     return found
             if crate in self.path_mod_prefixes:
                 return self._via_path_mod(crate, path, macro, hops - 1, types)
+        return None
+
+    def _through_glob(self, crate: str, module: str, rest: str, macro: bool, hops: int,
+                      types: bool) -> str | None:
+        """`rest` (`Command`, `builder::Command`) through a glob `module` re-exports
+        (`pub use clap_builder::*;`): only where the glob's target has something by the
+        rest's first name (a module with items or re-exports, a type), so that no head is
+        walked in vain (walking every head through every glob had cost nom's 19 root globs
+        14 times the history's time), and never an enum's glob, which brings its variants,
+        never its methods."""
+        for target in self.reexports.get(symbol_id(crate, module + "::*"), ()):
+            target_crate, target_path = crate, target
+            if target.startswith("@"):
+                name, _, inner = target[1:].partition("::")
+                folder = self._library_folder(crate, name)
+                if folder is None:
+                    continue
+                target_crate, target_path = folder, f"crate::{inner}" if inner else "crate"
+            if symbol_id(target_crate, target_path) in self.enum_owners or (
+                    self._find(target_crate, target_path, hops=1, types=True, globs=False)
+                    in self.enum_owners):  # an enum re-exported by name
+                continue
+            if "::" in rest:
+                head = symbol_id(target_crate, f"{target_path}::{rest.partition('::')[0]}")
+                if head not in self.module_heads and head not in self.top_modules and \
+                        head not in self.reexports and f"{head}::*" not in self.reexports \
+                        and symbol_id(target_crate, f"{target_path}::*") not in self.reexports:
+                    continue  # (the target's own glob may bring it: chained crates)
+            found = self._find(crate, f"{target}::{rest}", macro, hops - 1, types)
+            if found is not None:
+                return found
         return None
 
     def _simple(self, name: str, crate: str, module: str, imports: Imports,
@@ -1218,6 +1243,11 @@ class SymbolTable:
                 enum = self._enum_glob_with_variant(crate, imports.globs, name)
                 if enum is not None:
                     return enum  # the variant's enum: what the code depends on
+        # A name the module's own glob re-export brings, after its imports (another
+        # crate's: `pub use base::*;`, which the file's globs do not follow).
+        found = self._through_glob(crate, module, name, macro, 3, types)
+        if found is not None:
+            return found
         if macro:
             return self._unique(self.by_macro, crate, name)
         if name in PRELUDE_NAMES:

@@ -1396,3 +1396,45 @@ def test_a_modules_glob_reexport_gives_way_to_its_imports_and_brings_no_enum_met
         ".|crate::inner::Error"  # from outside, the glob's (the import is private)
     assert world.resolve("src/token.rs", "function:lex", "parse") == ".|crate::util::parse"
     assert world.resolve("src/user.rs", "function:g", "token::width") is None
+
+
+def test_a_path_goes_on_through_a_module_a_glob_brings() -> None:
+    """`clap::builder::Command`, `rocket::http::uri::Origin`: a glob brings a module, and
+    the path goes on inside it (a review of 0.1.89's first version: 1,123 of Rocket's
+    bindings lost); two globs chained across crates; an enum's glob re-exported by name or
+    from another crate brings no methods; a module's own code finds a name its glob of
+    another crate brings, after its imports."""
+    world = World({
+        "app_builder/src/lib.rs": "pub mod builder;\npub mod error;\npub use builder::Command;\n",
+        "app_builder/src/builder/mod.rs": "mod command;\npub use command::Command;\n",
+        "app_builder/src/builder/command.rs": ("pub struct Command;\nimpl Command {\n"
+                                               "    pub fn new() -> Self { Command }\n}\n"),
+        "app_builder/src/error.rs": "mod kind;\npub use kind::ErrorKind;\n",
+        "app_builder/src/error/kind.rs": "pub enum ErrorKind { A }\n",
+        "mid/src/lib.rs": "pub use app_builder::*;\n",
+        "deep/src/lib.rs": "pub use mid::*;\n",
+        "src/lib.rs": ("pub use app_builder::*;\npub mod http { pub use web_http::*; }\n"
+                       "pub mod kinds;\npub mod a;\npub mod b;\npub mod c;\n"),
+        "web_http/src/lib.rs": "pub mod uri;\n",
+        "web_http/src/uri/mod.rs": "mod origin;\npub use origin::Origin;\n",
+        "web_http/src/uri/origin.rs": "pub struct Origin;\nimpl Origin { pub fn parse() {} }\n",
+        "src/kinds.rs": ("pub enum Kind { Word }\n"
+                         "impl Kind { pub fn parse(s: &str) -> Kind { Kind::Word } }\n"),
+        "src/a.rs": "pub use crate::kinds::Kind;\n",
+        "src/b.rs": "pub use crate::a::Kind::*;\n",
+        "src/c.rs": "pub use app_builder::*;\n\npub fn make() -> Command { Command::new() }\n",
+        "tests/t.rs": ("fn f() {\n    app::builder::Command::new();\n    app::error::ErrorKind::A;\n"
+                       "    app::http::uri::Origin::parse();\n    deep::builder::Command::new();\n"
+                       "    app::b::parse(\"\");\n}\n")})
+    world.table.crate_folders.update({"app": ".", "app_builder": "app_builder",
+                                      "web_http": "web_http", "mid": "mid", "deep": "deep"})
+    new = "app_builder|crate::builder::command::Command::new"
+    assert world.resolve("tests/t.rs", "function:f", "app::builder::Command::new") == new
+    assert world.resolve("tests/t.rs", "function:f", "deep::builder::Command::new") == new
+    assert world.resolve("tests/t.rs", "function:f", "app::error::ErrorKind::A") == \
+        "app_builder|crate::error::kind::ErrorKind"
+    assert world.resolve("tests/t.rs", "function:f", "app::http::uri::Origin::parse") == \
+        "web_http|crate::uri::origin::Origin::parse"
+    assert world.resolve("tests/t.rs", "function:f", "app::b::parse") is None
+    assert world.resolve("src/c.rs", "function:make", "Command") == \
+        "app_builder|crate::builder::command::Command"
