@@ -1423,7 +1423,8 @@ def test_a_path_goes_on_through_a_module_a_glob_brings() -> None:
         "src/a.rs": "pub use crate::kinds::Kind;\n",
         "src/b.rs": "pub use crate::a::Kind::*;\n",
         "src/c.rs": "pub use app_builder::*;\n\npub fn make() -> Command { Command::new() }\n",
-        "tests/t.rs": ("fn f() {\n    app::builder::Command::new();\n    app::error::ErrorKind::A;\n"
+        "tests/t.rs": ("fn f() {\n    app::builder::Command::new();\n"
+                       "    app::error::ErrorKind::A;\n"
                        "    app::http::uri::Origin::parse();\n    deep::builder::Command::new();\n"
                        "    app::b::parse(\"\");\n}\n")})
     world.table.crate_folders.update({"app": ".", "app_builder": "app_builder",
