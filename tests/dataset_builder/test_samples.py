@@ -2293,12 +2293,25 @@ def test_a_one_line_oversized_target_is_a_part_of_a_split() -> None:
     assert (part.split, part.parts) == (True, 1)
 
 
+def _medium_parts(tmp_path: Path, files: dict[str, str], budgets: str,
+                  path: str) -> list[dict[str, Any]]:
+    """The module-file parts of `path`, in order, from a one-commit repository of `files`
+    built with `--budgets`."""
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    repo = make_repo(tmp_path / "repo", [Commit("one", write=files)])
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc", "none",
+                 "--budgets", budgets]) == 0
+    return sorted((r for r in read_samples(out).to_pylist()
+                   if r["scale"] == "medium" and r["path"] == path), key=lambda r: r["part"])
+
+
 def test_a_part_cut_inside_an_item_has_its_header_not_its_code_in_the_pack(
         tmp_path: Path) -> None:
     """A part of a split module file that begins inside a trait names the trait, which its
     pack then showed whole: the very methods the part must write (itertools: 6 samples, one
     with 47 target lines in its pack). The pack shows the trait's header, its body elided."""
-    from tests.dataset_builder.conftest import Commit, make_repo
 
     doc = "".join(f"    /// Line {j} of a long account of what this step is for and how.\n"
                   for j in range(20))
@@ -2310,13 +2323,7 @@ def test_a_part_cut_inside_an_item_has_its_header_not_its_code_in_the_pack(
              "src/ext.rs": "pub trait Ext: Iterator {\n" + methods + "}\n",
              "src/user.rs": "use crate::ext::Ext;\n\npub fn go<E: Ext>(e: &E) -> u64 {\n"
                             "    e.step_1(2)\n}\n"}
-    repo = make_repo(tmp_path / "repo", [Commit("one", write=files)])
-    out = tmp_path / "out"
-    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc", "none",
-                 "--budgets", "2048,8192,8192,32768,32768"]) == 0
-    parts = sorted((r for r in read_samples(out).to_pylist()
-                    if r["scale"] == "medium" and r["path"] == "src/ext.rs"),
-                   key=lambda r: r["part"])
+    parts = _medium_parts(tmp_path, files, "2048,8192,8192,32768,32768", "src/ext.rs")
     assert len(parts) == parts[0]["parts"] > 1
     for r in parts:
         own = [line for line in r["target"].splitlines() if "unique_" in line]
@@ -2331,7 +2338,6 @@ def test_a_part_begun_inside_a_block_it_never_names_has_the_blocks_header(
     """A part that begins deep inside `impl Engine` seldom writes `Engine`: its pack had no
     header of the block it lies in (quinn: 36 of 46 module-file parts that began inside a
     block). The enclosing blocks' headers, outermost first, bodies elided."""
-    from tests.dataset_builder.conftest import Commit, make_repo
 
     methods = "".join(
         f"    /// Step {k}.\n    pub fn step_{k}(&self, x: u64) -> u64 {{\n"
@@ -2341,13 +2347,7 @@ def test_a_part_begun_inside_a_block_it_never_names_has_the_blocks_header(
     files = {"src/lib.rs": "pub mod engine;\n",
              "src/engine.rs": ("pub struct Engine {\n    pub base: u64,\n}\n\n"
                                "impl Engine {\n" + methods + "}\n")}
-    repo = make_repo(tmp_path / "repo", [Commit("one", write=files)])
-    out = tmp_path / "out"
-    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc", "none",
-                 "--budgets", "2048,8192,2048,32768,32768"]) == 0
-    parts = sorted((r for r in read_samples(out).to_pylist()
-                    if r["scale"] == "medium" and r["path"] == "src/engine.rs"),
-                   key=lambda r: r["part"])
+    parts = _medium_parts(tmp_path, files, "2048,8192,2048,32768,32768", "src/engine.rs")
     assert len(parts) == parts[0]["parts"] > 2
     inside = [r for r in parts if "impl Engine {\n" not in r["target"]]
     assert inside
@@ -2370,7 +2370,6 @@ def test_a_parts_block_headers_are_placed_by_position_not_by_text(tmp_path: Path
     """Impls of one trait with equal bodies: a part that begins inside one gets that one's
     header and its method's, once (by text, 0.1.86 gave it all eight, a review found; and
     a block nested in an inline module had its headers twice)."""
-    from tests.dataset_builder.conftest import Commit, make_repo
 
     body = "".join(f"        let v{j} = x * {j + 3} + self.base() + {j};\n" for j in range(60))
     types = ("u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64")
@@ -2381,13 +2380,7 @@ def test_a_parts_block_headers_are_placed_by_position_not_by_text(tmp_path: Path
              "src/engine.rs": ("pub trait Step {\n    fn base(&self) -> u64 { 1 }\n"
                                "    fn step(&self, x: u64) -> u64;\n}\n\n"
                                "pub mod inner {\n" + impls.replace("\n", "\n    ") + "}\n")}
-    repo = make_repo(tmp_path / "repo", [Commit("one", write=files)])
-    out = tmp_path / "out"
-    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc", "none",
-                 "--budgets", "2048,8192,1024,32768,32768"]) == 0
-    parts = sorted((r for r in read_samples(out).to_pylist()
-                    if r["scale"] == "medium" and r["path"] == "src/engine.rs"),
-                   key=lambda r: r["part"])
+    parts = _medium_parts(tmp_path, files, "2048,8192,1024,32768,32768", "src/engine.rs")
     source = files["src/engine.rs"]
     checked = 0
     for r in parts:
