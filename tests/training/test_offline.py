@@ -28,16 +28,19 @@ def test_importing_peft_makes_no_hub_attempt_and_no_warning() -> None:
     if not cpuinfo.exists() or "avx512_bf16" not in cpuinfo.read_text():
         pytest.skip("this CPU has no AVX512-BF16: bitsandbytes does not reach for the hub")
     env = {k: v for k, v in os.environ.items() if k != "HF_HUB_OFFLINE"}
+    # Without stay_offline the import warns, where these versions reach for the hub at
+    # all (so the check below can fail); peft 0.22 and huggingface_hub 2.5, installed by a
+    # fresh `make test` on 2026-12-07, no longer do.
+    bare = subprocess.run([sys.executable, "-c", "import peft"], capture_output=True,
+                          text=True, env={**env, "HF_HUB_OFFLINE": "1"}, timeout=120,
+                          check=True)
+    if "kernels-community" not in bare.stderr:
+        pytest.skip("these peft and bitsandbytes versions do not reach for the hub on import")
     code = "from training.offline import stay_offline; stay_offline(); import peft"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env=env, timeout=120, check=True)
     assert "kernels-community" not in done.stderr, done.stderr
     assert "publisher trust" not in done.stderr, done.stderr
-    # without it, the same import warns (so the check above can fail)
-    bare = subprocess.run([sys.executable, "-c", "import peft"], capture_output=True,
-                          text=True, env={**env, "HF_HUB_OFFLINE": "1"}, timeout=120,
-                          check=True)
-    assert "kernels-community" in bare.stderr, bare.stderr
 
 
 def test_deepspeed_is_told_cpu_where_there_is_no_accelerator() -> None:
