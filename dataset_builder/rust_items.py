@@ -165,6 +165,7 @@ _NAME_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01
                         + bytes(range(0x80, 0x100)))
 
 
+@lru_cache(maxsize=8)  # a version is asked for again as the next one's previous
 def as_parsed(source: bytes) -> bytes:
     """The bytes tree-sitter parses for a Rust source: the same, but for Rust 2015's
     `try!(…)` and std's expression macros (_EXPRESSION_MACROS), which become calls of

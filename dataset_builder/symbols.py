@@ -1137,10 +1137,11 @@ class SymbolTable:
             cut = path.rfind("::")
             while cut > 0:
                 head = path[:cut]
-                found = self._through_glob(crate, head, path[cut + 2:], macro, hops,
-                                           types) if globs else None
-                if found is not None:
-                    return found
+                if globs and symbol_id(crate, head + "::*") in self.reexports:
+                    found = self._through_glob(crate, head, path[cut + 2:], macro, hops,
+                                               types)
+                    if found is not None:
+                        return found
                 for target in self.reexports.get(symbol_id(crate, head), ()) \
                         if "::" in head else ():  # a module: two segments at least
                     found = self._find(crate, target + path[cut:], macro, hops - 1, types)
@@ -1175,16 +1176,20 @@ class SymbolTable:
                 if folder is None:
                     continue
                 target_crate, target_path = folder, f"crate::{inner}" if inner else "crate"
-            if symbol_id(target_crate, target_path) in self.enum_owners or (
+            module_sid = symbol_id(target_crate, target_path)
+            first = rest.partition("::")[0]
+            head = f"{module_sid}::{first}"
+            # Something by that name there (cheap look-ups first: most of a crate's failed
+            # names meet every glob of its root), or the target's own glob.
+            if head not in self.reexports and f"{module_sid}::*" not in self.reexports and (
+                    module_sid not in self.glob_prefixes.get(first, ()) if "::" not in rest
+                    else head not in self.module_heads and head not in self.top_modules
+                    and f"{head}::*" not in self.reexports):
+                continue
+            if module_sid in self.enum_owners or (
                     self._find(target_crate, target_path, hops=1, types=True, globs=False)
                     in self.enum_owners):  # an enum re-exported by name
                 continue
-            if "::" in rest:
-                head = symbol_id(target_crate, f"{target_path}::{rest.partition('::')[0]}")
-                if head not in self.module_heads and head not in self.top_modules and \
-                        head not in self.reexports and f"{head}::*" not in self.reexports \
-                        and symbol_id(target_crate, f"{target_path}::*") not in self.reexports:
-                    continue  # (the target's own glob may bring it: chained crates)
             found = self._find(crate, f"{target}::{rest}", macro, hops - 1, types)
             if found is not None:
                 return found
