@@ -344,9 +344,7 @@ def build_dataset(config: MineConfig, info: RepoInfo, progress: bool = True,
         roots = crate_roots(info, reader, marked, older_roots)
         info = replace(info, roots=replace(
             roots, libraries={**older, **roots.libraries},
-            library_folders={name: tuple(dict.fromkeys(
-                (*((roots.libraries[name],) if name in roots.libraries else ()),
-                 *older_folders.get(name, ())))) for name in {*older_folders, *roots.libraries}},
+            library_folders=older_folders,
             renames={folder: {**older_renames.get(folder, {}), **roots.renames.get(folder, {})}
                      for folder in {*older_renames, *roots.renames}}))
         generated, compile_fail = rules_at_head(info, reader, marked)

@@ -589,6 +589,8 @@ class Miner:
         # Items to resolve once every file of the commit is applied to the symbol table, and
         # whether their references make edges (not for the walk's catching up: see below).
         pending: list[tuple[int, Item, str, ModuleLocation, ParsedFile, bool]] = []
+        # Each path's `use` leaves as defined in the table (_compiled_first), for its imports.
+        uses_of: dict[str, list[UsePath]] = {}
         counts: Counter[str] = Counter()
         if commit.sync_missing:
             st.counts["merges_sync_missing"] += 1
@@ -655,10 +657,11 @@ class Miner:
             loc = locate_module(change.path, self.info.roots)
             old_loc = locate_module(old_path, self.info.roots)
             if change.status != "D":
-                symbols.define_file(
-                    change.path, loc, new_items, self._compiled_first(
-                        change.path, loc, new_parsed) if new_parsed is not None else None,
-                    self.info.roots, source)
+                uses = None
+                if new_parsed is not None:
+                    uses = uses_of[change.path] = self._compiled_first(change.path, loc,
+                                                                       new_parsed)
+                symbols.define_file(change.path, loc, new_items, uses, self.info.roots, source)
 
             renamed = old_path != change.path
             changed_items, unmatched_old = new_items, old_list
@@ -770,7 +773,9 @@ class Miner:
         for row_index, item, path, loc, parsed, makes_edges in pending:
             file_state = files.get(path)
             if file_state is None:
-                file_imports = self._imports(self._compiled_first(path, loc, parsed), loc)
+                uses = uses_of.get(path)
+                file_imports = self._imports(
+                    uses if uses is not None else self._compiled_first(path, loc, parsed), loc)
                 known = self.resolutions.get(path)
                 if known is None or known[0] is not file_imports or \
                         known[1] != symbols.generation:

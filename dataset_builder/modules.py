@@ -192,6 +192,11 @@ def _library_name(manifest: dict[str, Any]) -> str | None:
     return name.replace("-", "_") if isinstance(name, str) else None
 
 
+def _manifest_folder(path: str) -> str:
+    """The folder of a Cargo.toml ("." for the top)."""
+    return path[:-len("Cargo.toml")].rstrip("/") or "."
+
+
 _DEPENDENCY_TABLES = ("dependencies", "dev-dependencies", "build-dependencies",
                       "dev_dependencies", "build_dependencies")
 
@@ -252,20 +257,20 @@ def older_library_names(manifests: Mapping[str, Iterable[str]], reader: BlobRead
     read = list(_manifests(manifests, reader))
     workspace: dict[str, str] = {}
     for path, manifest in read:
-        folder = path[:-len("Cargo.toml")].rstrip("/") or "."
+        folder = _manifest_folder(path)
         name = _library_name(manifest)
         if name is not None:
             names.setdefault(name, folder)
         workspace.update(_workspace_renames(manifest, folder))
     renames: dict[str, dict[str, str]] = {}
     for path, manifest in read:
-        folder = path[:-len("Cargo.toml")].rstrip("/") or "."
+        folder = _manifest_folder(path)
         for renamed, dependency in _renamed_dependencies(manifest, folder, workspace).items():
             renames.setdefault(folder, {}).setdefault(renamed, dependency)
     roots: dict[str, str] = {}
     folders: dict[str, list[str]] = {}
     for path, manifest in _manifests(every_manifest or {}, reader, names_once=True):
-        folder = path[:-len("Cargo.toml")].rstrip("/") or "."
+        folder = _manifest_folder(path)
         name = _library_name(manifest)
         # Every version's: petgraph's top manifest named `refgraph` first, `petgraph`
         # until the library moved to crates/petgraph.
@@ -274,7 +279,6 @@ def older_library_names(manifests: Mapping[str, Iterable[str]], reader: BlobRead
         lib = manifest.get("lib")
         root = lib.get("path") if isinstance(lib, dict) else None
         if isinstance(root, str) and root.endswith(".rs"):
-            folder = path[:-len("Cargo.toml")].rstrip("/") or "."
             placed = posixpath.normpath(posixpath.join(folder, root))
             # Not outside the package (`path = "../src/lib.rs"` of a helper package had
             # taken the main package's root), nor where the conventions find it.
@@ -294,10 +298,10 @@ _NAMING_LINES = re.compile(rb"^[^\n]*\b(?:name|path)[ \t]*=[^\n]*|^[ \t]*\[[^\n]
                            re.MULTILINE)
 
 
-def _manifests(versions: Mapping[str, Iterable[str]], reader: BlobReader, holding: bytes = b"",
+def _manifests(versions: Mapping[str, Iterable[str]], reader: BlobReader,
                names_once: bool = False) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(path, parsed manifest) of each blob of `versions` (path -> blobs) of a Cargo.toml
-    whose text holds `holding`, in path order; one that does not parse is passed over.
+    """(path, parsed manifest) of each blob of `versions` (path -> blobs) of a Cargo.toml,
+    in path order; one that does not parse is passed over.
     `names_once`: of a path's versions with the same section, `name` and `path` lines,
     only the first (every version of tokio's manifests, parsed, took seconds)."""
     wanted = [(path, sha) for path, shas in sorted(versions.items())
@@ -305,7 +309,7 @@ def _manifests(versions: Mapping[str, Iterable[str]], reader: BlobReader, holdin
     seen: set[tuple[str, tuple[bytes, ...]]] = set()
     for (path, _), data in zip(wanted, reader.read_many([sha for _, sha in wanted]),
                                strict=True):
-        if not data or holding not in data:
+        if not data:
             continue
         naming = (path, tuple(_NAMING_LINES.findall(data))) if names_once else None
         if naming is not None and naming in seen:
@@ -378,13 +382,12 @@ def crate_roots(info: RepoInfo, reader: BlobReader, history: Iterable[str] = (),
             manifest: dict[str, Any] = tomllib.loads(data.decode("utf-8")) if data else {}
         except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
             continue
-        manifest_folder = entry.path[:-len("Cargo.toml")].rstrip("/") or "."
-        parsed.append((manifest_folder, manifest))
-        workspace.update(_workspace_renames(manifest, manifest_folder))
+        folder = _manifest_folder(entry.path)
+        parsed.append((folder, manifest))
+        workspace.update(_workspace_renames(manifest, folder))
         table = manifest.get("package") or manifest.get("project")
         if not isinstance(table, dict):
             continue
-        folder = entry.path[:-len("Cargo.toml")].rstrip("/") or "."
         packages.add(folder)
         features[folder] = default_features(manifest)
         name = _library_name(manifest)

@@ -1533,8 +1533,10 @@ class CandidateMaker:
         multi = len(paths) > 1 or scale in ("large", "full")
         pieces: list[str] = []
         separators: list[int] = []  # lines of the file separators after the first
-        # path -> (line its text starts at, text, blob)
+        # path -> (line its text starts at, text, blob), and (character it starts at, text,
+        # blob)
         file_starts: dict[str, tuple[int, str, str]] = {}
+        file_texts: dict[str, tuple[int, str, str]] = {}
         piece_ends: list[int] = []  # each file's end (after its separator line and text)
         piece_keys: list[bytes] = []  # each file's separator and text: its path and blob
         line = length = 0
@@ -1546,6 +1548,7 @@ class CandidateMaker:
                     separators.append(line)
                 line += 1
             file_starts[path] = (line, text, blobs[path])
+            file_texts[path] = (length + (len(pieces[-1]) if multi else 0), text, blobs[path])
             pieces.append(text if text.endswith("\n") or not multi else text + "\n")
             line += text.count("\n") + (0 if text.endswith("\n") or not multi else 1)
             length += sum(map(len, pieces[-2:] if multi else pieces[-1:]))
@@ -1559,10 +1562,7 @@ class CandidateMaker:
             lineage=lineage, crate=crate,
             target=target, target_start_byte=0 if single else -1,
             target_end_byte=len(target.encode("utf-8")) if single else -1,
-            fill=partial(self._fill_files, rows, {
-                path: (end - len(texts[path]) - (0 if texts[path].endswith("\n") or not multi
-                                                 else 1), texts[path], blobs[path])
-                for path, end in zip(paths, piece_ends, strict=True)}),
+            fill=partial(self._fill_files, rows, file_texts),
             find_boundaries=partial(self._files_boundaries, rows, separators, file_starts),
             piece_ends=piece_ends if multi else None, piece_keys=piece_keys if multi else None)
 
@@ -1575,14 +1575,18 @@ class CandidateMaker:
             rows_by_path[col["path"][r]].append(r)
         boundaries = set(separators)
         for path, (start, text, blob) in file_starts.items():
-            path_rows = rows_by_path[path]
-            key = (blob, hashlib.blake2b(array("q", path_rows).tobytes(),
-                                         digest_size=16).digest())
-            lines = self.item_lines.get(key)
-            if lines is None:
-                lines = self.item_lines[key] = array("q", _item_lines(text, path_rows, col))
+            lines = self._lines_of_items(text, blob, rows_by_path[path])
             boundaries.update(start + line for line in lines if line > 0)
         return sorted(boundaries)
+
+    def _lines_of_items(self, text: str, blob: str, path_rows: list[int]) -> array[int]:
+        """_item_lines of a file's top-level rows, kept for its blob and those rows (asked
+        for again by the parts of a split target)."""
+        key = (blob, hashlib.blake2b(array("q", path_rows).tobytes(), digest_size=16).digest())
+        lines = self.item_lines.get(key)
+        if lines is None:
+            lines = self.item_lines[key] = array("q", _item_lines(text, path_rows, self.h.col))
+        return lines
 
     def _fill_files(self, rows: list[int], file_texts: dict[str, tuple[int, str, str]],
                     cand: Candidate) -> None:
@@ -1608,7 +1612,7 @@ class CandidateMaker:
         # Plain values for repack, no reference to the candidate (see _fill_item).
         commit_index, header_limit = cand.commit_index, self._header_limit(cand.scale)
         outside = [d for d in direct if d not in own]  # what the whole's items use
-        item_lines = self.item_lines
+        lines_of_items = self._lines_of_items
 
         def blocks_around(at: int) -> list[str]:
             """`// from …` lines and the headers, bodies elided, outermost first, of the
@@ -1621,11 +1625,7 @@ class CandidateMaker:
                 if not start <= at < start + len(text):
                     continue
                 path_rows = [r for r in rows if col["path"][r] == path]
-                key = (blob, hashlib.blake2b(array("q", path_rows).tobytes(),
-                                             digest_size=16).digest())  # _files_boundaries
-                lines = item_lines.get(key)
-                if lines is None:
-                    lines = item_lines[key] = array("q", _item_lines(text, path_rows, col))
+                lines = lines_of_items(text, blob, path_rows)
                 text_lines = text.split("\n")
                 line_starts = [0, *accumulate(len(line) + 1 for line in text_lines)]
                 offset = at - start
@@ -1663,10 +1663,10 @@ class CandidateMaker:
             # An item the part's own code begins or ends inside is the part's own code, not
             # shown whole (itertools: a part cut inside the `Itertools` trait had the trait
             # in its pack, the very methods it must write among them; 6 samples); where the
-            # part does not show its start, its header is, as the block the part lies in.
-            cut = {r: shows_start for r in part_rows if r not in defined
-                   for shows_start in [_cut_inside(col["text"][r], own_code)]
-                   if shows_start is not None}
+            # part does not show its start, its header is, as the block the part lies in
+            # (blocks_around).
+            cut = {r for r in part_rows if r not in defined
+                   and _cut_inside(col["text"][r], own_code) is not None}
             here = {col["symbol"][r] for r in (*defined, *cut) if col["symbol"][r]}
             # Another part's items the part names, but not a test module's (nom's test
             # functions are named as the combinators they test: `fn take_while()`); a part

@@ -1107,11 +1107,10 @@ class SymbolTable:
         imports, _simple). `types`: a module or type only (what a path's head names),
         not a function, const or static."""
         if path.startswith("@"):
-            name, _, rest = path[1:].partition("::")
-            folder = self._library_folder(crate, name)
-            if folder is None or not rest:
+            located = self._in_library(crate, path)
+            if located is None or located[1] == "crate":
                 return None
-            crate, path = folder, f"crate::{rest}"
+            crate, path = located
         sid = symbol_id(crate, path)
         if self._defines(sid, macro) and not (types and self._is_value(sid)):
             if hops and self.fallback_owners.get(sid, 0) >= self.owners.get(sid, 0):
@@ -1160,6 +1159,13 @@ class SymbolTable:
                 return self._via_path_mod(crate, path, macro, hops - 1, types)
         return None
 
+    def _in_library(self, crate: str, path: str) -> tuple[str, str] | None:
+        """(crate, absolute path) of `@name::…` written in `crate`: the library's folder and
+        `crate::…` there (`crate` for `@name` alone), or None where no library is so named."""
+        name, _, rest = path[1:].partition("::")
+        folder = self._library_folder(crate, name)
+        return None if folder is None else (folder, f"crate::{rest}" if rest else "crate")
+
     def _through_glob(self, crate: str, module: str, rest: str, macro: bool, hops: int,
                       types: bool) -> str | None:
         """`rest` (`Command`, `builder::Command`) through a glob `module` re-exports
@@ -1169,13 +1175,11 @@ class SymbolTable:
         14 times the history's time), and never an enum's glob, which brings its variants,
         never its methods."""
         for target in self.reexports.get(symbol_id(crate, module + "::*"), ()):
-            target_crate, target_path = crate, target
-            if target.startswith("@"):
-                name, _, inner = target[1:].partition("::")
-                folder = self._library_folder(crate, name)
-                if folder is None:
-                    continue
-                target_crate, target_path = folder, f"crate::{inner}" if inner else "crate"
+            located = self._in_library(crate, target) if target.startswith("@") else (
+                crate, target)
+            if located is None:
+                continue
+            target_crate, target_path = located
             module_sid = symbol_id(target_crate, target_path)
             first = rest.partition("::")[0]
             head = f"{module_sid}::{first}"
