@@ -1402,6 +1402,30 @@ def test_leak_check_drops_by_estimate_and_exact_jaccard_and_checks_the_wider_ban
     assert exact_jaccard(shingle_set(same_text), shingle_set(other_text)) == 0.0
 
 
+def test_the_leak_check_compares_targets_as_written_redacted() -> None:
+    """Two module files that differ only in the authors' addresses are one text as written
+    (both `<EMAIL>`): the held-out one is dropped although the texts as cut fall short."""
+    from dataset_builder.samples import _leaks
+
+    shared = "".join(f"pub use crate::part{i}::Item{i};\n" for i in range(24))
+
+    def module(addresses: list[str]) -> str:
+        return "".join(f"// Author: {a}\n" for a in addresses) + shared
+
+    train = module([f"maintainer{i}@hoverbear.org" for i in range(16)])
+    test = module([f"operator{i}@codeberg.net" for i in range(16)])
+    uncounted: Counter[str] = Counter()
+    assert redact(train, uncounted) == redact(test, uncounted)
+    assert exact_jaccard(shingle_set(train), shingle_set(test)) < 0.7  # as cut
+    texts = [test, train]
+    signatures = dict(enumerate(NearDuplicateIndex().signatures(texts)))
+    equal = np.count_nonzero(signatures[0].hashvalues == signatures[1].hashvalues)
+    assert equal < equal_values_needed(0.7, len(signatures[0].hashvalues))  # nor estimated
+    config = SampleConfig()
+    dropped, after, _ = _leaks([0], [1], texts, signatures, config, [True])
+    assert dropped == {0} and not after
+
+
 def test_batched_signatures_equal_one_by_one() -> None:
     index = NearDuplicateIndex()
     rng = random.Random(3)
