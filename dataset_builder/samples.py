@@ -499,6 +499,17 @@ class History:
                 live = sorted(moved) if len(moved) == 1 else [
                     other for other in self._same_named.get(_tail(symbol), ())
                     if other != symbol and self.symbol_at(other, commit_index)]
+                if not live and self._libraries:
+                    # None in its crate: the one so named in another library of the
+                    # repository, where the definition went (clap's `Command`, moved from
+                    # clap into the new clap_builder crate and re-exported by clap: 84 of
+                    # clap's samples depended on the dead one). A resolution into the
+                    # repository's own crate was never std's or a registry crate's, and
+                    # only a library can be depended on (clap's tests define `Command`s).
+                    tail = _tail(symbol).partition("|")[2]
+                    live = [other for other in self._same_named_anywhere.get(tail, ())
+                            if other.partition("|")[0] in self._libraries
+                            and self.symbol_at(other, commit_index)]
                 if len(live) == 1:
                     symbol = live[0]
             found.append(symbol)
@@ -510,6 +521,22 @@ class History:
         found: dict[str, list[str]] = {}
         for symbol in self.sym_lineages:
             found.setdefault(_tail(symbol), []).append(symbol)
+        return found
+
+    @cached_property
+    def _libraries(self) -> frozenset[str]:
+        """The crates that are libraries (their folders) in any manifest of the history."""
+        if self.roots is None:
+            return frozenset()
+        return frozenset(self.roots.libraries.values()).union(
+            *self.roots.library_folders.values())
+
+    @cached_property
+    def _same_named_anywhere(self) -> dict[str, list[str]]:
+        """_tail(symbol) less its crate -> the symbols so named in every crate."""
+        found: dict[str, list[str]] = {}
+        for tail, symbols in self._same_named.items():
+            found.setdefault(tail.partition("|")[2], []).extend(symbols)
         return found
 
     def lineage_at(self, lineage: str, commit_index: int) -> int | None:
