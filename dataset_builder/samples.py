@@ -108,6 +108,7 @@ TYPE_TOKENS = "type_tokens.json"
 CHARS_PER_TOKEN_ESTIMATE = 3.0  # conservative for Rust under StarCoder2 (measured ~3.3-3.6)
 
 _TYPE_KINDS = frozenset({"struct", "enum", "union", "type_alias", "const", "static"})
+_RENAMED_KINDS = frozenset({"struct", "enum", "union", "trait"})  # History._type_renames
 _FN_KINDS = frozenset({"function", "method"})
 # What may stand in an impl or trait block, and is shown in it (Packer.piece, _owner_note).
 _ASSOCIATED_KINDS = frozenset({"method", "const"})
@@ -499,6 +500,10 @@ class History:
                 live = sorted(moved) if len(moved) == 1 else [
                     other for other in self._same_named.get(_tail(symbol), ())
                     if other != symbol and self.symbol_at(other, commit_index)]
+                if not live:
+                    renamed = self._renamed_member(symbol, commit_index)
+                    if renamed is not None:
+                        live = [renamed]
                 if not live and self._libraries:
                     # None in its crate: the one so named in another library of the
                     # repository, where the definition went (clap's `Command`, moved from
@@ -522,6 +527,60 @@ class History:
         for symbol in self.sym_lineages:
             found.setdefault(_tail(symbol), []).append(symbol)
         return found
+
+    def _renamed_member(self, symbol: str, commit_index: int) -> str | None:
+        """The live symbol of a dead type, or of a member of one (`…::App::version`), where
+        the type was renamed before that commit (_type_renames: clap's `struct App`, renamed
+        `Command` in one commit, its methods too: 81 of clap's samples depended on dead
+        `App::…` methods). Where the renamed type moved on (into another crate), the member
+        is looked for where it went."""
+        head, _, name = symbol.rpartition("::")
+        for type_symbol, member in ((symbol, ""), (head, name)):
+            if not member and not name[:1].isupper():
+                continue
+            for lineage in sorted(self.sym_lineages.get(type_symbol, ())):
+                seen: set[str] = set()
+                while lineage in self._type_renames and lineage not in seen:
+                    seen.add(lineage)
+                    lineage = self._type_renames[lineage]
+                    row = self.lineage_at(lineage, commit_index)
+                    if row is None:
+                        continue
+                    found = str(self.col["symbol"][row]) + (f"::{member}" if member else "")
+                    if self.symbol_at(found, commit_index):
+                        return found
+        return None
+
+    @cached_property
+    def _type_renames(self) -> dict[str, str]:
+        """Lineage of a type removed -> lineage of the type added in its place: where in one
+        commit and file exactly one struct (enum, union, trait) was removed and one of its
+        kind added under another name, their texts alike with the new name for the old
+        (Jaccard of shingles at least 0.5), comment lines apart: clap's `struct App` became
+        `Command` with a doc comment three times as long (0.37 with it, 0.88 without)."""
+        col = self.col
+        changed: dict[tuple[int, str, str], dict[str, list[int]]] = {}
+        for row in range(self.n):
+            change = col["change"][row]
+            if change in ("added", "removed") and col["kind"][row] in _RENAMED_KINDS:
+                at = (col["commit_index"][row], col["path"][row], col["kind"][row])
+                changed.setdefault(at, {}).setdefault(change, []).append(row)
+        renames: dict[str, str] = {}
+        for rows in changed.values():
+            if len(rows.get("removed", ())) != 1 or len(rows.get("added", ())) != 1:
+                continue
+            [gone], [made] = rows["removed"], rows["added"]
+            old_name, new_name = str(col["name"][gone]), str(col["name"][made])
+            versions = self.lineage_versions[col["lineage"][gone]][1]
+            place = versions.index(gone)
+            before = versions[place - 1] if place > 0 else None  # a removed row has no text
+            if old_name == new_name or before is None or col["change"][before] == "removed":
+                continue
+            old_text = re.sub(rf"\b{re.escape(old_name)}\b", new_name, str(col["text"][before]))
+            if exact_jaccard(shingle_set(_code_lines(old_text)),
+                             shingle_set(_code_lines(str(col["text"][made])))) >= 0.5:
+                renames[col["lineage"][gone]] = col["lineage"][made]
+        return renames
 
     @cached_property
     def _libraries(self) -> frozenset[str]:
@@ -563,6 +622,11 @@ class History:
             result[wanted[pos]] = array("q", live.values())
             pos += 1
         return result
+
+
+def _code_lines(text: str) -> str:
+    """The text less its comment lines (`//`, `///`, `//!`)."""
+    return "\n".join(line for line in text.split("\n") if not line.lstrip().startswith("//"))
 
 
 def _tail(symbol: str) -> str:

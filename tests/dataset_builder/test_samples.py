@@ -4007,6 +4007,41 @@ def test_code_unchanged_since_a_definition_moved_into_another_crate_depends_on_i
             assert "pub struct Command {" in medium["context"], medium["context"]
 
 
+def test_code_unchanged_since_a_type_was_renamed_depends_on_its_methods_under_the_new_name(
+        tmp_path: Path) -> None:
+    """A type renamed in place (clap's `struct App` -> `struct Command`, with `pub type App =
+    Command;` for the code that still names it): a file unchanged since, calling its
+    methods by the old name, depends on them under the new one (81 of clap's samples had
+    depended on dead `App::…` methods). Not where the new type's text is another."""
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    def app(name: str, body: str = "pub name: String,\n    pub help: String,") -> str:
+        return (f"pub struct {name} {{\n    {body}\n}}\n\nimpl {name} {{\n"
+                f"    pub fn version(&self) -> usize {{\n        self.name.len()\n    }}\n}}\n")
+
+    uses = ("use crate::App;\n\npub fn show(app: &App) -> usize {\n    App::version(app)\n}\n\n"
+            "pub fn other() -> u32 {\n    1\n}\n")
+    for alike in (True, False):
+        renamed = app("Command") if alike else app("Command", "pub id: u64,\n    pub name: String,"
+                                                   "\n    pub args: Vec<u8>,\n    pub x: i8,")
+        repo = make_repo(tmp_path / f"repo{alike}", [
+            Commit("one", write={"src/lib.rs": "pub mod cli;\n\n" + app("App"),
+                                 "src/cli.rs": uses}),
+            Commit("rename", write={
+                "src/lib.rs": "pub mod cli;\n\npub type App = Command;\n\n" + renamed}),
+            Commit("other", write={"src/cli.rs": uses.replace("    1\n", "    2\n")})])
+        out = tmp_path / f"out{alike}"
+        assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc",
+                     "none", "--snapshot-every", "1"]) == 0
+        [medium] = [r for r in read_samples(out).to_pylist() if r["scale"] == "medium"
+                    and r["path"] == "src/cli.rs" and r["commit"] == repo.order[-1]]
+        if alike:
+            assert ".|crate::Command::version" in medium["dependencies"], medium
+            assert "pub fn version(&self) -> usize" in medium["context"], medium["context"]
+        else:
+            assert ".|crate::Command::version" not in medium["dependencies"], medium
+
+
 def test_doc_comments_of_the_first_dependencies_crowd_none_of_the_others_out(
         tmp_path: Path) -> None:
     """Direct dependencies were placed whole one by one: a long doc comment of the first
