@@ -81,8 +81,13 @@ def _compact(parsed: ParsedFile, previous: ParsedFile | None,
         item = items[at]
         at += 1
         k = index.get(item.key, -1)
-        # The same key and text in another block (its parent renumbered) is not unchanged.
-        if k < 0 or old[k].digest != item.digest or old[k].parent != item.parent:
+        # The same key and text in another block (its parent renumbered) is not unchanged,
+        # nor what its context reads otherwise: references less its block's generic
+        # parameters, errors by tree-sitter's recovery (image's `fn from_color(&mut self,
+        # &Other);`, the same text under `FromColor<Sized? Other>` and `FromColor<Other>`:
+        # the older parse's `Other` came back, and --workers 0 and 2 wrote other items).
+        if k < 0 or old[k].digest != item.digest or old[k].parent != item.parent or \
+                old[k].references != item.references or old[k].has_error != item.has_error:
             close()
             first = end = -1
             compact.append(item)

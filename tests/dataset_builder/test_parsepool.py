@@ -97,6 +97,25 @@ def test_carried_items_travel_as_runs_and_expand_to_the_parse() -> None:
     assert _compact(old, old) == [(0, len(old.items))]
 
 
+def test_an_item_whose_references_its_block_changed_travels_whole() -> None:
+    """The same method text under a block with and without the generic parameter it names:
+    its references differ, so the worker sends it whole, not as the previous parse's item
+    (image's `fn from_color(&mut self, &Other);` kept the `Other` of a parse whose trait had
+    no generics: --workers 0 and 2 wrote other items.parquet)."""
+    method = "    fn convert(&self, other: &Other) -> u8;\n"
+    plain = f"pub trait Convert {{\n{method}}}\n\npub struct Other;\n".encode()
+    generic = f"pub trait Convert<Other> {{\n{method}}}\n\npub struct Other;\n".encode()
+    old, _ = parse_rust(plain)
+    new, _ = parse_rust(generic)  # parsed afresh, as a worker may have
+    [old_method] = [i for i in old.items if i.name == "convert"]
+    [new_method] = [i for i in new.items if i.name == "convert"]
+    assert (old_method.key, old_method.digest, old_method.parent) == \
+        (new_method.key, new_method.digest, new_method.parent)
+    assert "Other" in old_method.references and "Other" not in new_method.references
+    assert _expand(_compact(new, old), old) == new.items
+    assert new_method in _compact(new, old)
+
+
 def test_carried_runs_leave_exactly_the_changed_items_to_compare() -> None:
     """The runs the main process keeps after expanding: the items outside them are the ones
     a key-and-digest comparison with the old version finds added, modified or removed."""
