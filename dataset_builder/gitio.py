@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import posixpath
 import re
 import shutil
 import subprocess
@@ -636,6 +637,37 @@ def paths_in_history(info: RepoInfo, specs: Iterable[str], every_version: bool =
     return {path: tuple(dict.fromkeys(
         sha for sha in (first.get(path), deleted.get(path)) if sha is not None))
         for path in sorted({*first, *deleted})}
+
+
+def renamed_into(info: RepoInfo, paths: Iterable[str]) -> set[str]:
+    """The older paths of `paths`: those that a commit reachable from the revision renamed
+    into one of them, or into such an older path, and so on back. One `git log -M` of the
+    commits that touch their folders (a rename out of another folder is not seen); empty
+    where git cannot detect renames there (a blob missing from a mirror)."""
+    wanted = set(paths)
+    folders = sorted({posixpath.dirname(path) or "." for path in wanted})
+    if not folders:
+        return set()
+    out = subprocess.run(_git(info.git_dir, "log", *_LOG_OUTPUT, "--format=", "--raw",
+                              "--no-abbrev", "-M", "--diff-filter=R", "--root",
+                              "--no-merges", "-z", info.head, "--", *folders),
+                         capture_output=True, env=_env(), check=False)
+    if out.returncode != 0:
+        return set()
+    older: set[str] = set()
+    fields = out.stdout.split(b"\0")
+    at = 0
+    while at + 2 < len(fields):  # newest first: a later rename is seen before an earlier
+        meta = fields[at].strip(b"\n")
+        if not meta.startswith(b":") or not meta.split(b" ")[-1].startswith(b"R"):
+            at += 1
+            continue
+        old = fields[at + 1].decode("utf-8", "surrogateescape")
+        new = fields[at + 2].decode("utf-8", "surrogateescape")
+        at += 3
+        if new in wanted or new in older:
+            older.add(old)
+    return older - wanted
 
 
 def git_version() -> str:
