@@ -620,6 +620,10 @@ def test_non_utf8_file_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     # One such message written by hand (a test of tonic's), or by its imported name.
     ("#[derive(Clone, PartialEq, ::prost::Message)]\nstruct Animal {}\n\nfn main() {}\n", None),
     ("use prost::Message;\n\n#[derive(Clone, PartialEq, Message)]\npub struct Ping {}\n", None),
+    # An item's doc comment tells what it does (clap's help writer), not how it was made.
+    ("// Std\nuse std::cmp;\n\n/// `clap` auto-generated help writer\npub(crate) struct Help;\n",
+     None),
+    ("//// auto-generated: a plain comment of four slashes\npub struct T;\n", "generated"),
     # tonic-build's own source holds the doc line it writes: not generated.
     ("pub fn client() -> TokenStream {\n    quote! {\n        /// Generated client implementations."
      "\n        pub mod client {}\n    }\n}\n", None),

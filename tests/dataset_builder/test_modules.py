@@ -296,6 +296,11 @@ def test_a_crates_package_dir_is_the_folder_of_its_cargo_toml(tmp_path: Path) ->
                          ("examples/old/src/main.rs", "examples/old")):
         loc = locate_module(path, roots)
         assert package_dir(path, loc.crate, roots) == folder, (path, loc)
+    # A tests folder's package the revision lacks, whose build script the walk made a crate
+    # of its own (with older manifests): its folder, as its src/ files' (tonic's
+    # tests/skip_debug/build.rs had crate_dir ''); a test's module `build` stays the test's.
+    assert package_dir("tests/foo/build.rs", "tests/foo/build", roots) == "tests/foo"
+    assert package_dir("tests/testsuite/build.rs", "tests/testsuite", roots) == ""
 
 
 def test_a_build_script_of_a_package_in_a_tests_folder_is_its_own_crate(
