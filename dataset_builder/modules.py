@@ -105,11 +105,13 @@ def package_dir(path: str, crate: str, roots: CrateRoots | None) -> str:
                 break
             folder = folder.rpartition("/")[0]
     parts = path.split("/")
-    if parts[-1] == "build.rs" and len(parts) > 1 and (crate == path[:-len(".rs")] or (
+    if parts[-1] == "build.rs" and len(parts) > 1 and (
+            (crate == path[:-len(".rs")] and parts[-2] not in (*_TARGET_DIRS, "bin")) or (
             roots is not None and "/".join(parts[:-1]) in roots.packages)):
         # tonic's examples/build.rs: examples/; and one locate_module made the build
         # script of a package (`tests/skip_debug/build`), also of one the revision lacks
-        # (tonic: 26 such samples had crate_dir '' or tonic-web).
+        # (tonic: 26 such samples had crate_dir '' or tonic-web). Not a one-file target so
+        # named, whose crate is its path too (`tests/build.rs`, mdBook's src/bin/build.rs).
         return "/".join(parts[:-1])
     if "src" in parts[:-1]:
         return "/".join(parts[:len(parts) - 1 - parts[::-1].index("src")])

@@ -301,6 +301,12 @@ def test_a_crates_package_dir_is_the_folder_of_its_cargo_toml(tmp_path: Path) ->
     # tests/skip_debug/build.rs had crate_dir ''); a test's module `build` stays the test's.
     assert package_dir("tests/foo/build.rs", "tests/foo/build", roots) == "tests/foo"
     assert package_dir("tests/testsuite/build.rs", "tests/testsuite", roots) == ""
+    # A one-file target named build.rs is its package's, as any other target.
+    for path in ("tests/build.rs", "examples/build.rs", "benches/build.rs", "src/bin/build.rs",
+                 "foo/tests/build.rs"):
+        loc = locate_module(path, None)
+        assert package_dir(path, loc.crate, None) == path.partition("/")[0] * (
+            path.startswith("foo/")), (path, loc)
 
 
 def test_a_build_script_of_a_package_in_a_tests_folder_is_its_own_crate(
