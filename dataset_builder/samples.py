@@ -109,6 +109,7 @@ CHARS_PER_TOKEN_ESTIMATE = 3.0  # conservative for Rust under StarCoder2 (measur
 
 _TYPE_KINDS = frozenset({"struct", "enum", "union", "type_alias", "const", "static"})
 _RENAMED_KINDS = frozenset({"struct", "enum", "union", "trait"})  # History._type_renames
+_RENAME_MIN_SHINGLES = 16  # shingles (5 tokens each) of the old type's code, at least
 _FN_KINDS = frozenset({"function", "method"})
 # What may stand in an impl or trait block, and is shown in it (Packer.piece, _owner_note).
 _ASSOCIATED_KINDS = frozenset({"method", "const"})
@@ -504,17 +505,6 @@ class History:
                     renamed = self._renamed_member(symbol, commit_index)
                     if renamed is not None:
                         live = [renamed]
-                if not live and self._libraries:
-                    # None in its crate: the one so named in another library of the
-                    # repository, where the definition went (clap's `Command`, moved from
-                    # clap into the new clap_builder crate and re-exported by clap: 84 of
-                    # clap's samples depended on the dead one). A resolution into the
-                    # repository's own crate was never std's or a registry crate's, and
-                    # only a library can be depended on (clap's tests define `Command`s).
-                    tail = _tail(symbol).partition("|")[2]
-                    live = [other for other in self._same_named_anywhere.get(tail, ())
-                            if other.partition("|")[0] in self._libraries
-                            and self.symbol_at(other, commit_index)]
                 if len(live) == 1:
                     symbol = live[0]
             found.append(symbol)
@@ -556,7 +546,8 @@ class History:
         """Lineage of a type removed -> lineage of the type added in its place: where in one
         commit and file exactly one struct (enum, union, trait) was removed and one of its
         kind added under another name, their texts alike with the new name for the old
-        (Jaccard of shingles at least 0.5), comment lines apart: clap's `struct App` became
+        (Jaccard of shingles at least 0.5, of 16 shingles at least), comment lines apart:
+        clap's `struct App` became
         `Command` with a doc comment three times as long (0.37 with it, 0.88 without)."""
         col = self.col
         changed: dict[tuple[int, str, str], dict[str, list[int]]] = {}
@@ -577,26 +568,13 @@ class History:
             if old_name == new_name or before is None or col["change"][before] == "removed":
                 continue
             old_text = re.sub(rf"\b{re.escape(old_name)}\b", new_name, str(col["text"][before]))
-            if exact_jaccard(shingle_set(_code_lines(old_text)),
-                             shingle_set(_code_lines(str(col["text"][made])))) >= 0.5:
+            old_shingles = shingle_set(_code_lines(old_text))
+            # A unit struct, a newtype or an empty trait is any other so renamed: too little
+            # text to tell a rename from an unrelated type added as one left.
+            if len(old_shingles) >= _RENAME_MIN_SHINGLES and exact_jaccard(
+                    old_shingles, shingle_set(_code_lines(str(col["text"][made])))) >= 0.5:
                 renames[col["lineage"][gone]] = col["lineage"][made]
         return renames
-
-    @cached_property
-    def _libraries(self) -> frozenset[str]:
-        """The crates that are libraries (their folders) in any manifest of the history."""
-        if self.roots is None:
-            return frozenset()
-        return frozenset(self.roots.libraries.values()).union(
-            *self.roots.library_folders.values())
-
-    @cached_property
-    def _same_named_anywhere(self) -> dict[str, list[str]]:
-        """_tail(symbol) less its crate -> the symbols so named in every crate."""
-        found: dict[str, list[str]] = {}
-        for tail, symbols in self._same_named.items():
-            found.setdefault(tail.partition("|")[2], []).extend(symbols)
-        return found
 
     def lineage_at(self, lineage: str, commit_index: int) -> int | None:
         return self._latest(self.lineage_versions, lineage, commit_index)

@@ -3965,81 +3965,48 @@ def test_code_unchanged_since_a_definition_it_uses_moved_depends_on_it_where_it_
         assert "pub enum Weekday {" in row["context"], (row["scale"], row["context"])
 
 
-def test_code_unchanged_since_a_definition_moved_into_another_crate_depends_on_it_there(
-        tmp_path: Path) -> None:
-    """A definition moved into another crate of the workspace, re-exported by its old one:
-    the code that stayed put depends on it in the new crate (clap's `Command`, moved into
-    clap_builder: 84 of clap's samples depended on a `Command` defined nowhere), unless
-    another library defines the name too; a test's own definition is no library's."""
-    from tests.dataset_builder.conftest import Commit, make_repo
-
-    command = ("pub struct Command {\n    pub name: String,\n}\n\nimpl Command {\n"
-               "    pub fn new(name: &str) -> Self {\n"
-               "        Command { name: name.to_string() }\n    }\n}\n")
-    example = ("use app::Command;\n\nfn build() -> Command {\n    Command::new(\"prog\")\n}\n\n"
-               "fn other() -> u32 {\n    1\n}\n\nfn main() {\n    build();\n    other();\n}\n")
-    package = '[package]\nname = "{}"\nversion = "0.1.0"\nedition = "2021"\n'
-    workspace = ('[workspace]\nmembers = [".", "app_builder"]\n\n' + package.format("app")
-                 + '\n[dependencies]\napp_builder = { path = "app_builder" }\n')
-    for ambiguous in (False, True):
-        moved = {"app_builder/Cargo.toml": package.format("app_builder"),
-                 "Cargo.toml": workspace, "src/lib.rs": "pub use app_builder::Command;\n"}
-        if ambiguous:  # a second library defines a `Command` too: neither is chosen
-            moved["Cargo.toml"] = workspace.replace('"app_builder"]', '"app_builder", "cli"]')
-            moved["cli/Cargo.toml"] = package.format("cli")
-            moved["cli/src/lib.rs"] = command
-        else:  # a test's own `Command`: no library, so no one's dependency
-            moved["tests/cli.rs"] = "enum Command {\n    Run,\n}\n\n#[test]\nfn run() {}\n"
-        repo = make_repo(tmp_path / f"repo{ambiguous}", [
-            Commit("one", write={"Cargo.toml": package.format("app"), "src/lib.rs": command,
-                                 "examples/ex.rs": example}),
-            Commit("move", rename={"src/lib.rs": "app_builder/src/lib.rs"}, write=moved),
-            Commit("other", write={"examples/ex.rs": example.replace("    1\n", "    2\n")})])
-        out = tmp_path / f"out{ambiguous}"
-        assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc",
-                     "none", "--snapshot-every", "1"]) == 0
-        [medium] = [r for r in read_samples(out).to_pylist() if r["scale"] == "medium"
-                    and r["path"] == "examples/ex.rs" and r["commit"] == repo.order[-1]]
-        if ambiguous:
-            assert not any("Command" in d for d in medium["dependencies"]), medium
-        else:
-            assert "app_builder|crate::Command" in medium["dependencies"], medium
-            assert "pub struct Command {" in medium["context"], medium["context"]
-
-
 def test_code_unchanged_since_a_type_was_renamed_depends_on_its_methods_under_the_new_name(
         tmp_path: Path) -> None:
     """A type renamed in place (clap's `struct App` -> `struct Command`, with `pub type App =
     Command;` for the code that still names it): a file unchanged since, calling its
     methods by the old name, depends on them under the new one (81 of clap's samples had
-    depended on dead `App::…` methods). Not where the new type's text is another."""
+    depended on dead `App::…` methods). Not where the new type's text is another, nor for
+    a type with too little text to tell."""
     from tests.dataset_builder.conftest import Commit, make_repo
 
-    def app(name: str, body: str = "pub name: String,\n    pub help: String,") -> str:
+    def app(name: str, body: str = "pub name: String,\n    pub help: String,\n    pub about: "
+            "Option<String>,\n    pub args: Vec<String>,\n    pub flags: u32,") -> str:
         return (f"pub struct {name} {{\n    {body}\n}}\n\nimpl {name} {{\n"
                 f"    pub fn version(&self) -> usize {{\n        self.name.len()\n    }}\n}}\n")
 
+    def unit(name: str) -> str:
+        return (f"pub struct {name};\n\nimpl {name} {{\n    pub fn version(&self) -> usize {{\n"
+                "        1\n    }\n}\n")
+
     uses = ("use crate::App;\n\npub fn show(app: &App) -> usize {\n    App::version(app)\n}\n\n"
             "pub fn other() -> u32 {\n    1\n}\n")
-    for alike in (True, False):
-        renamed = app("Command") if alike else app("Command", "pub id: u64,\n    pub name: String,"
-                                                   "\n    pub args: Vec<u8>,\n    pub x: i8,")
-        repo = make_repo(tmp_path / f"repo{alike}", [
-            Commit("one", write={"src/lib.rs": "pub mod cli;\n\n" + app("App"),
-                                 "src/cli.rs": uses}),
+    other = "pub id: u64,\n    pub name: String,\n    pub args: Vec<u8>,\n    pub x: i8,"
+    # (the type before, after, whether the rename is followed): a unit struct is any other
+    # so renamed, too little text to tell.
+    cases = {"alike": (app("App"), app("Command"), True),
+             "other": (app("App"), app("Command", other), False),
+             "unit": (unit("App"), unit("Command"), False)}
+    for case, (before, renamed, followed) in cases.items():
+        repo = make_repo(tmp_path / f"repo-{case}", [
+            Commit("one", write={"src/lib.rs": "pub mod cli;\n\n" + before, "src/cli.rs": uses}),
             Commit("rename", write={
                 "src/lib.rs": "pub mod cli;\n\npub type App = Command;\n\n" + renamed}),
             Commit("other", write={"src/cli.rs": uses.replace("    1\n", "    2\n")})])
-        out = tmp_path / f"out{alike}"
+        out = tmp_path / f"out-{case}"
         assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc",
                      "none", "--snapshot-every", "1"]) == 0
         [medium] = [r for r in read_samples(out).to_pylist() if r["scale"] == "medium"
                     and r["path"] == "src/cli.rs" and r["commit"] == repo.order[-1]]
-        if alike:
+        if followed:
             assert ".|crate::Command::version" in medium["dependencies"], medium
             assert "pub fn version(&self) -> usize" in medium["context"], medium["context"]
         else:
-            assert ".|crate::Command::version" not in medium["dependencies"], medium
+            assert ".|crate::Command::version" not in medium["dependencies"], (case, medium)
 
 
 def test_doc_comments_of_the_first_dependencies_crowd_none_of_the_others_out(
