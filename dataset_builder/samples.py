@@ -547,8 +547,8 @@ class History:
         commit and file exactly one struct (enum, union, trait) was removed and one of its
         kind added under another name, their texts alike with the new name for the old
         (Jaccard of shingles at least 0.5, of 16 shingles at least), comment lines apart:
-        clap's `struct App` became
-        `Command` with a doc comment three times as long (0.37 with it, 0.88 without)."""
+        clap's `struct App` became `Command` with a doc comment three times as long (0.37
+        with it, 0.88 without)."""
         col = self.col
         changed: dict[tuple[int, str, str], dict[str, list[int]]] = {}
         for row in range(self.n):
@@ -4274,8 +4274,8 @@ def _leaks(query_ids: list[int], train_ids: list[int], targets: Sequence[str],
     the `checked` ones not dropped that the check still finds, pairs the check compared).
     Texts are compared exactly as they are written, redacted: redaction makes different
     addresses one `<EMAIL>` (clap: a test and a train module file at Jaccard 0.686 as cut
-    were 0.706 as written). The estimates are of the texts as cut; the margins hold the
-    few shingles redaction changes."""
+    were 0.706 as written). The estimates are still of the texts as cut: the margins
+    leave room for the few shingles redaction changes."""
     if not query_ids or not train_ids:
         return set(), set(), 0
     uncounted: Counter[str] = Counter()  # the written copies are counted when written
