@@ -3673,6 +3673,27 @@ def test_a_definition_too_long_for_the_pack_is_shown_shorter(tmp_path: Path) -> 
     assert sample["target_tokens"] + sample["context_tokens"] <= 2048
 
 
+def test_the_time_split_weighs_only_commits_whose_samples_are_kept(tmp_path: Path) -> None:
+    """Most of a history's changes before Rust 1.0 (xsv: 273 of 407 commits): the cut-offs
+    are placed over the changes from that day on, so train keeps the older part of those
+    (xsv had train wholly before the day, and no train sample at all)."""
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    words = ["alpha", "beta", "gamma", "delta", "omega", "sigma", "kappa", "theta", "zeta",
+             "lambda", "rho", "tau", "phi", "chi", "psi", "iota", "mu", "nu", "xi", "pi"]
+    steps = [Commit(f"c{k}", write={f"src/{word}.rs": "".join(
+        f"pub fn {word}_{j}(items: &[u32]) -> u32 {{\n    let {word} = items.len() as u32;\n"
+        f"    items.iter().map(|v| v * {j + 2}).sum::<u32>() + {word}\n}}\n" for j in range(3))})
+        for k, word in enumerate(words)]
+    # 2015-05-15 minus twelve hours, then an hour a commit: twelve before, eight after.
+    repo = make_repo(tmp_path / "repo", steps, start=1_431_648_000 - 12 * 3600)
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc", "none",
+                 "--test-fraction", "0.25", "--valid-fraction", "0.25"]) == 0
+    splits = Counter(r["split"] for r in read_samples(out).to_pylist() if r["scale"] == "micro")
+    assert splits["train"] > 0 and splits["valid"] > 0 and splits["test"] > 0, splits
+
+
 def test_samples_of_commits_before_rust_1_0_are_dropped(tmp_path: Path) -> None:
     """Code written before Rust 1.0 (2015-05-15) is not today's Rust (rust-postgres: 2,829
     of 8,816 samples, with `~str` and `uint`): its samples are dropped, counted, unless
