@@ -147,7 +147,7 @@ def render_report(manifest: dict[str, Any], dag: nx.DiGraph, commits: pa.Table) 
         "## Sanity checks",
         "",
         _table(["check", "result"],
-               [[k, "pass" if v else "**FAIL**"] for k, v in manifest["sanity"].items()]),
+               [[k, "pass" if v else "**FAIL**"] for k, v in sorted(manifest["sanity"].items())]),
         "",
         "## Versions",
         "",
@@ -315,7 +315,7 @@ def render_samples_section(section: dict[str, Any], samples: pa.Table) -> str:
         "### Sample sanity checks",
         "",
         _table(["check", "result"],
-               [[k, "pass" if v else "**FAIL**"] for k, v in section["sanity"].items()]),
+               [[k, "pass" if v else "**FAIL**"] for k, v in sorted(section["sanity"].items())]),
         "",
     ]
     return "\n".join(parts)

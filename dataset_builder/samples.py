@@ -2319,6 +2319,16 @@ class TokenCounter:
         return [sum(map(get, parts)) for parts in parts_of]
 
 
+def _manifest_samples_hash(out: Path) -> str | None:
+    """The config hash of the samples section of the build's manifest.json, if any."""
+    try:
+        manifest = json.loads((out / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return None
+    samples = manifest.get("samples") if isinstance(manifest, dict) else None
+    return samples.get("config_hash") if isinstance(samples, dict) else None
+
+
 def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
                   config: SampleConfig, max_file_bytes: int, progress: bool = True,
                   tokenizer_path: Path | None = None,
@@ -2342,7 +2352,15 @@ def build_samples(out: Path, info: RepoInfo, repo_label: str, mine_hash: str,
                   "lacked before: samples are made again", file=sys.stderr)
         elif previous.get("config_hash") == config_hash:
             section: dict[str, Any] = previous["section"]
-            section["up_to_date"] = True
+            # Up to date where the build's manifest says so already: a run killed after the
+            # marker and before the manifest is finishing its first build (xsv's resumed
+            # manifest said `up_to_date: true`, the uninterrupted one false). The marker's
+            # keys are sorted: the scales in their order again, for the report's tables.
+            section["up_to_date"] = _manifest_samples_hash(out) == config_hash
+            scales = section.get("scales")
+            if isinstance(scales, dict):
+                section["scales"] = {**{scale: scales[scale] for scale in schema.SCALES
+                                        if scale in scales}, **scales}
             return section
     staging = out / f".samples-{config_hash}"
     finished = _finished_scales(staging)  # by a crashed run: kept; its other output is redone

@@ -3673,6 +3673,46 @@ def test_a_definition_too_long_for_the_pack_is_shown_shorter(tmp_path: Path) -> 
     assert sample["target_tokens"] + sample["context_tokens"] <= 2048
 
 
+def test_a_build_killed_after_the_samples_marker_ends_as_an_uninterrupted_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Killed after samples/_COMPLETE.json and before the manifest took the samples: the
+    resumed build's manifest said `up_to_date: true` and its report listed the scales in
+    the marker's sorted order (xsv, an acceptance sweep); both as an uninterrupted build's."""
+    import dataset_builder.build as build_module
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    repo = make_repo(tmp_path / "repo", [Commit(f"c{k}", write={"src/lib.rs": "".join(
+        f"pub fn f_{j}_{k}(x: u32) -> u32 {{\n    x * {j + 2} + {k}\n}}\n"
+        for j in range(k + 2))}) for k in range(4)])
+
+    def build(out: Path, code: int = 0) -> None:
+        assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc",
+                     "none"]) == code
+
+    build(tmp_path / "whole")
+    original = build_module.render_samples_section
+
+    def killed(*args: Any, **kwargs: Any) -> str:
+        raise KeyboardInterrupt  # as a kill: the marker is written, the manifest is not
+
+    monkeypatch.setattr(build_module, "render_samples_section", killed)
+    build(tmp_path / "resumed", 130)  # Ctrl-C's exit code
+    assert (tmp_path / "resumed" / "samples" / "_COMPLETE.json").exists()
+    monkeypatch.setattr(build_module, "render_samples_section", original)
+    build(tmp_path / "resumed")
+    whole, resumed = (json.loads((tmp_path / d / "manifest.json").read_text())
+                      for d in ("whole", "resumed"))
+    assert resumed["samples"]["up_to_date"] is whole["samples"]["up_to_date"] is False
+    assert resumed["samples"]["scales"] == whole["samples"]["scales"]
+
+    def tables(d: str) -> list[str]:  # the report's lines, timings apart
+        text = (tmp_path / d / "report.md").read_text().replace(str(tmp_path / d), "OUT")
+        return [re.sub(r"\d+\.\d+", "t", line) for line in text.splitlines()
+                if not re.search(r"\d s\b|seconds", line)]
+
+    assert tables("resumed") == tables("whole")
+
+
 def test_the_time_split_weighs_only_commits_whose_samples_are_kept(tmp_path: Path) -> None:
     """Most of a history's changes before Rust 1.0 (xsv: 273 of 407 commits): the cut-offs
     are placed over the changes from that day on, so train keeps the older part of those
