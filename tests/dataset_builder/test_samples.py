@@ -3713,6 +3713,37 @@ def test_a_build_killed_after_the_samples_marker_ends_as_an_uninterrupted_one(
     assert tables("resumed") == tables("whole")
 
 
+def test_a_split_part_shows_no_private_item_of_a_module_it_cannot_see(tmp_path: Path) -> None:
+    """A crate part named another part's items by word alone, private ones of modules it
+    cannot see included: xsv's subcommand modules each have a private `static USAGE` and
+    `struct Args`, and a crate part showed those of 17 other modules. Now only those of
+    the modules whose code the part shows (its own, and the previous part's tail in its
+    context), which use them."""
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    files = {"Cargo.toml": '[package]\nname = "tool"\nversion = "0.1.0"\nedition = "2021"\n',
+             "src/main.rs": "mod cmd;\n\nfn main() {\n    let _argv: Vec<String> = "
+                            "std::env::args().collect();\n}\n",
+             "src/cmd/mod.rs": "".join(f"pub mod sub{k};\n" for k in range(12))}
+    for k in range(12):
+        usage = "".join(f"    --option-{j}    what option {j} of sub{k} does\n" for j in range(25))
+        files[f"src/cmd/sub{k}.rs"] = (
+            f'static USAGE: &str = "\nUsage of sub{k}:\n{usage}";\n\n'
+            f"struct Args {{\n    flag_{k}: bool,\n}}\n\n"
+            f"pub fn run(argv: &[String]) -> usize {{\n    let args = Args {{ flag_{k}: true }};\n"
+            f"    USAGE.len() + argv.len() + args.flag_{k} as usize\n}}\n")
+    repo = make_repo(tmp_path / "repo", [Commit("one", write=files)])
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--rustdoc", "none",
+                 "--earliest-commit", "", "--budgets", "2048,8192,16384,4096,4096"]) == 0
+    parts = [r for r in read_samples(out).to_pylist()
+             if r["scale"] in ("large", "full") and r["parts"] > 1]
+    assert parts
+    for row in parts:
+        for k in set(re.findall(r"Usage of sub(\d+):", row["context"])):
+            assert f"flag_{k}: true" in row["target"] + row["context"], (k, row["id"])
+
+
 def test_the_time_split_weighs_only_commits_whose_samples_are_kept(tmp_path: Path) -> None:
     """Most of a history's changes before Rust 1.0 (xsv: 273 of 407 commits): the cut-offs
     are placed over the changes from that day on, so train keeps the older part of those
