@@ -3678,7 +3678,6 @@ def test_a_build_killed_after_the_samples_marker_ends_as_an_uninterrupted_one(
     """Killed after samples/_COMPLETE.json and before the manifest took the samples: the
     resumed build's manifest said `up_to_date: true` and its report listed the scales in
     the marker's sorted order (xsv, an acceptance sweep); both as an uninterrupted build's."""
-    import dataset_builder.build as build_module
     from tests.dataset_builder.conftest import Commit, make_repo
 
     repo = make_repo(tmp_path / "repo", [Commit(f"c{k}", write={"src/lib.rs": "".join(
@@ -3690,15 +3689,14 @@ def test_a_build_killed_after_the_samples_marker_ends_as_an_uninterrupted_one(
                      "none"]) == code
 
     build(tmp_path / "whole")
-    original = build_module.render_samples_section
 
     def killed(*args: Any, **kwargs: Any) -> str:
         raise KeyboardInterrupt  # as a kill: the marker is written, the manifest is not
 
-    monkeypatch.setattr(build_module, "render_samples_section", killed)
+    monkeypatch.setattr("dataset_builder.build.render_samples_section", killed)
     build(tmp_path / "resumed", 130)  # Ctrl-C's exit code
     assert (tmp_path / "resumed" / "samples" / "_COMPLETE.json").exists()
-    monkeypatch.setattr(build_module, "render_samples_section", original)
+    monkeypatch.undo()
     build(tmp_path / "resumed")
     whole, resumed = (json.loads((tmp_path / d / "manifest.json").read_text())
                       for d in ("whole", "resumed"))
