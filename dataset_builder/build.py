@@ -297,9 +297,13 @@ def _add_samples(out: Path, info: RepoInfo, manifest: dict[str, Any], label: str
     if section is None:
         section = build_samples(out, info, label, manifest["config_hash"], sample_config,
                                 config.max_file_bytes, progress, rustdoc_ahead=rustdoc_ahead)
-    if section.get("up_to_date") and manifest.get("samples", {}).get("config_hash") == \
-            section["config_hash"]:
-        return False
+    if section.get("up_to_date"):
+        if manifest.get("samples", {}).get("config_hash") == section["config_hash"]:
+            return False
+        # Up to date by the samples' marker alone: a run killed before its manifest took
+        # them, which this run finishes as an uninterrupted one would (xsv's resumed
+        # manifest said `up_to_date: true`).
+        section["up_to_date"] = False
     samples = read_samples(out, columns=REPORT_SAMPLE_COLUMNS)
     data = samples_plot_data(samples)
     with contextlib.ExitStack() as stack:

@@ -650,10 +650,10 @@ def renamed_into(info: RepoInfo, paths: Iterable[str]) -> set[str]:
         return set()
     # Folder names as they are (`[`, `*` in one are no pattern); parents before children,
     # so that a chain of renames is read from its newest end whatever the commit dates.
-    out = subprocess.run(["git", "--literal-pathspecs", *_git(info.git_dir)[1:], "log",
-                          *_LOG_OUTPUT, "--format=", "--raw", "--no-abbrev", "-M",
-                          "--diff-filter=R", "--root", "--no-merges", "--topo-order", "-z",
-                          info.head, "--", *folders],
+    out = subprocess.run(_git(info.git_dir, "--literal-pathspecs", "log", *_LOG_OUTPUT,
+                              "--format=", "--raw", "--no-abbrev", "-M", "--diff-filter=R",
+                              "--root", "--no-merges", "--topo-order", "-z", info.head, "--",
+                              *folders),
                          capture_output=True, env=_env(), check=False)
     if out.returncode != 0:
         return set()
