@@ -231,6 +231,9 @@ _BRANCHING_MACROS = ("cfg_if", "cfg_select", "cfg_match")
 # level parses the text of those within it again (400 levels, 8 KB, took 0.9 s).
 MAX_MACRO_DEPTH = 4
 # A word that begins an item: a macro body without one is not parsed as items.
+# Item keywords a macro's body may define a type or trait with (_macro_definitions).
+_DEFINING_WORDS = {b"struct": "struct", b"enum": "enum", b"union": "union", b"trait": "trait"}
+_DEFINING_WORD = re.compile(rb"\b(?:struct|enum|union|trait)\b")
 _ITEM_WORD = re.compile(
     rb"\b(?:fn|struct|enum|union|impl|trait|type|const|static|mod|use|macro_rules)\b")
 # What may stand beside items in a macro body taken as items.
@@ -721,6 +724,9 @@ class _Stub:
     trait_name: str
     digest: str
     use_pairs: list[tuple[str, str]]
+    # A definition a macro invocation makes (_macro_definitions): (its signature, its
+    # visibility); the node is then the invocation's.
+    made: tuple[str, str] | None = None
 
 
 class _Collector:
@@ -866,6 +872,88 @@ class _Collector:
         return [found for branch in body.named_children if branch.type == "token_tree"
                 and self.src[branch.start_byte:branch.start_byte + 1] == b"{"
                 and (found := self._items_parse(branch)) is not None]
+
+    def _macro_definitions(self, node: Node
+                           ) -> list[tuple[str, str, str, str, list[str], list[str]]]:
+        """The types and traits an item-level macro invocation whose body is not items
+        defines, as its body writes them: `bitflags! { pub struct Flags: u32 { … } }`,
+        rustls's `enum_builder! { pub struct AlertLevel(pub u8); enum AlertLevelName { … }
+        }`, petgraph's `trait_template! { pub trait GraphBase { … } }`. Each is (kind, name,
+        signature, visibility, doc lines, attributes): a `struct`, `enum`, `union` or
+        `trait` keyword and a name that begin an item there, at the body's start or after
+        an item's end (`;` or a `{ … }`), behind doc comments, attributes and a
+        visibility. Other words do not (`forward_to_deserialize_any! { … map struct enum
+        identifier }`, syn's `define_keywords! { "as" pub struct As }`). Their uses had no
+        definition to show: a quarter of rustls's function samples name such an enum."""
+        body = node.named_children[-1] if node.named_children else None
+        if body is None or body.type != "token_tree" or \
+                _DEFINING_WORD.search(self.src, body.start_byte, body.end_byte) is None:
+            return []
+        src = self.src
+        tokens = body.children[1:-1]  # less the delimiters
+        found: list[tuple[str, str, str, str, list[str], list[str]]] = []
+        docs: list[str] = []
+        attrs: list[str] = []
+        visibility, visibility_at = "", 0
+        begins = True  # whether an item may begin at this token
+        i = 0
+        while i < len(tokens):
+            token = tokens[i]
+            word = src[token.start_byte:token.end_byte]
+            if token.type in ("line_comment", "block_comment"):
+                if begins and _is_outer_doc(token, src):
+                    docs.append(_doc_line(token, src))
+                i += 1
+                continue
+            nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+            if begins and word == b"#" and nxt is not None and nxt.type == "token_tree":
+                attrs.append(_squash("#" + _text(src, nxt)))
+                i += 2
+                continue
+            if begins and word == b"pub" and not visibility:
+                visibility, visibility_at = "pub", token.start_byte
+                if nxt is not None and nxt.type == "token_tree" and \
+                        src[nxt.start_byte:nxt.start_byte + 1] == b"(":
+                    visibility += _squash(_text(src, nxt))
+                    i += 1
+                i += 1
+                continue
+            kind = _DEFINING_WORDS.get(word) if begins else None
+            if kind is not None and nxt is not None and nxt.type == "identifier":
+                start = visibility_at if visibility else token.start_byte
+                j = i + 2  # to its end: a `;`, or its body's `{ … }` (left out of the signature)
+                while j < len(tokens) and not (tokens[j].type == ";" or (
+                        tokens[j].type == "token_tree"
+                        and src[tokens[j].start_byte:tokens[j].start_byte + 1] == b"{")):
+                    j += 1
+                end = tokens[j].start_byte if j < len(tokens) else tokens[-1].end_byte
+                found.append((kind, _text(src, nxt),
+                              _squash(src[start:end].decode("utf-8", "replace")), visibility,
+                              docs, attrs))
+                i = j + 1
+            else:
+                i += 1
+                begins = word == b";" or (token.type == "token_tree"
+                                          and src[token.start_byte:token.start_byte + 1] == b"{")
+                if not begins:
+                    docs, attrs, visibility = [], [], ""
+                continue
+            docs, attrs, visibility = [], [], ""
+            begins = True
+        return found
+
+    def _made_stub(self, node: Node, module: str, outer: _Stub | None, kind: str, name: str,
+                   signature: str, visibility: str, docs: list[str], attrs: list[str]
+                   ) -> _Stub:
+        """The stub of a definition a macro invocation makes (_macro_definitions): its text
+        is the invocation's, with the attributes and doc comments before it."""
+        start_byte, start_line, _, outer_attrs = _leading_trivia(node, self.src)
+        qual = _join(module, name)
+        digest = hashlib.blake2b(self.src[start_byte:node.end_byte],
+                                 digest_size=10).hexdigest()
+        return _Stub(node, kind, module, None, outer, name, self._key(kind, qual), qual,
+                     start_byte, start_line, docs, [*outer_attrs, *attrs], "", "", digest, [],
+                     (signature, visibility))
 
     def _items_parse(self, tokens: Node) -> Node | None:
         """The root of the parse of a token tree's inside (less its delimiters) on its own,
@@ -1132,6 +1220,10 @@ class _Collector:
                             self.walk(body, module, parent, outer)
                         self.untouched = untouched
                         self.macro_depth -= 1
+                    elif parent is None:
+                        for made in self._macro_definitions(node):
+                            self.stub_at.append(len(self.entries))
+                            self.entries.append(self._made_stub(node, module, outer, *made))
                 if len(self.entries) > first:
                     self.groups.append((node.start_byte, first, len(self.entries)))
                     region_start = node.end_byte
@@ -1258,7 +1350,10 @@ class _Collector:
         signature = _squash(src[node.start_byte : sig_end].decode("utf-8", "replace"))
         signature = signature.removesuffix("=").rstrip()
         where = next((c for c in node.children if c.type == "where_clause"), None)
-        visibility = next((c for c in node.children if c.type == "visibility_modifier"), None)
+        visibility = _squash(_text(src, next(
+            (c for c in node.children if c.type == "visibility_modifier"), None)))
+        if stub.made is not None:  # a macro's: the node is the invocation
+            signature, visibility = stub.made
         if kind == "use":
             references: tuple[str, ...] = tuple(path for path, _ in stub.use_pairs)
         else:
@@ -1292,7 +1387,7 @@ class _Collector:
             references=references,
             doc="\n".join(stub.docs),
             attributes=tuple(stub.attrs),
-            visibility=_squash(_text(src, visibility)),
+            visibility=visibility,
             self_type=stub.self_type,
             trait_name=stub.trait_name,
             has_error=node.has_error,

@@ -357,6 +357,12 @@ def _column_chunks(items: pq.ParquetFile, name: str) -> Iterator[pa.Array]:
         pa.default_memory_pool().release_unused()
 
 
+# The most blocks of one method symbol symbol_at gives (the newest): a type's `From`
+# impls, each with its `fn from`.
+_MAX_BLOCKS_SHOWN = 8
+_ORDINAL = re.compile(r"#\d+$")  # a key's `#2` (the second of its kind and name in a file)
+
+
 class History:
     """items.parquet and commits.parquet as columns, with version lookups by commit index."""
 
@@ -457,10 +463,28 @@ class History:
             if row is None or col["symbol"][row] != symbol:  # a rename took it elsewhere
                 continue
             found.setdefault(_NAMESPACE.get(col["kind"][row], 1), []).append(row)
-        # Rows are in history order: the larger, the newer.
-        return [rows[0] if len(rows) == 1 else max(rows, key=lambda row: (
-            _at_file_top(str(col["key"][row]), str(col["parent"][row])), self.compiled(row),
-            row)) for space, rows in sorted(found.items())]
+        def chosen(rows: list[int]) -> int:  # rows are in history order: the larger, newer
+            return rows[0] if len(rows) == 1 else max(rows, key=lambda row: (
+                _at_file_top(str(col["key"][row]), str(col["parent"][row])),
+                self.compiled(row), row))
+
+        picked: list[int] = []
+        for _, rows in sorted(found.items()):
+            # A method of blocks with other headers (`impl From<Vec<u8>> for Bytes`, `impl
+            # From<&'static str> for Bytes`: one symbol, `Bytes::from`): each block's, for
+            # the call may be any of them (bytes's packs showed the newest impl, one that
+            # could not take the call's argument in 87 of 137 samples). One per header.
+            blocks: dict[str, list[int]] = {}
+            for row in rows:
+                header = _ORDINAL.sub("", str(col["parent"][row])) \
+                    if col["kind"][row] == "method" else ""
+                blocks.setdefault(header, []).append(row)
+            if len(blocks) == 1 or "" in blocks:
+                picked.append(chosen(rows))
+            else:
+                picked.extend(sorted(chosen(block) for block in blocks.values())[
+                    -_MAX_BLOCKS_SHOWN:])
+        return picked
 
     def compiled(self, row: int) -> bool:
         """Whether a plain build compiles the row's item, by the `#[cfg(…)]` attributes it
@@ -468,18 +492,43 @@ class History:
         (`default_features`: package folder -> them; cargo_manifest.eval_item_cfg): of cfg'd
         twins at one file's top level, the newer was shown (nom's packs showed its
         `verbose-errors` `IResult` and `Err` in 173 samples, though that feature was off)."""
-        text = str(self.col["text"][row])
-        if "#[cfg" not in text:  # asked only of two definitions in one namespace: rare
-            return True
-        lines = text.split("\n")
-        head = "\n".join(lines[:_first_code_line(lines) + 1])
-        cfgs = cfg_expressions(head)
+        col = self.col
+        text = str(col["text"][row])
+        # And those of the inline modules it is in (bytes's loom.rs: `#[cfg(all(test,
+        # loom))] mod sync { … pub(crate) trait AtomicMut<T> {} }` beside the real one in a
+        # `#[cfg(not(all(test, loom)))] mod sync`: the empty one was shown in 13 packs).
+        cfgs = [] if _at_file_top(str(col["key"][row]), str(col["parent"][row])) else [
+            expr for start, end, exprs in self._cfg_modules.get(str(col["blob"][row]), ())
+            if start <= col["start_byte"][row] and col["end_byte"][row] <= end
+            for expr in exprs]
+        if "#[cfg" in text:  # asked only of two definitions in one namespace: rare
+            lines = text.split("\n")
+            cfgs += cfg_expressions("\n".join(lines[:_first_code_line(lines) + 1]))
         if not cfgs:
             return True
-        folder = package_dir(str(self.col["path"][row]), str(self.col["crate"][row]),
-                             self.roots) or "."
+        folder = package_dir(str(col["path"][row]), str(col["crate"][row]), self.roots) or "."
         features = self.default_features.get(folder, frozenset())
         return all(eval_item_cfg(expr, features) for expr in cfgs)
+
+    @cached_property
+    def _cfg_modules(self) -> dict[str, list[tuple[int, int, list[str]]]]:
+        """blob -> (start, end, cfg expressions) of each inline module in it that begins
+        with `#[cfg(…)]`s, made when first needed (History.compiled)."""
+        col = self.col
+        found: dict[str, list[tuple[int, int, list[str]]]] = defaultdict(list)
+        for row, kind in enumerate(col["kind"]):
+            if kind != "mod" or col["change"][row] == "removed":
+                continue
+            text = str(col["text"][row])
+            lines = text.split("\n")
+            code = _first_code_line(lines)
+            if "#[cfg" not in text or "{" not in lines[code]:  # `mod x;` holds nothing here
+                continue
+            exprs = cfg_expressions("\n".join(lines[:code + 1]))
+            if exprs:
+                found[str(col["blob"][row])].append(
+                    (col["start_byte"][row], col["end_byte"][row], exprs))
+        return dict(found)
 
     def current(self, symbols: Iterable[str], commit_index: int) -> list[str]:
         """`symbols` as of that commit: one with no live definition there becomes the one
@@ -877,9 +926,13 @@ class Packer:
         whole_piece = {row: self.piece(row, commit_index, target) for row in direct_rows
                        if row not in shown}
         lean = sum(_est_tokens(p) + 8 for p in whole_piece.values()) > budget_tokens
+        # Where one text defines several symbols (`bitflags! { struct A …; struct B … }`:
+        # each is the macro invocation's), shown once.
+        placed: set[tuple[str, int]] = set()
         for k, tier in enumerate(tiers):
             for row in tier:
-                if row in shown:
+                span = (col["path"][row], col["start_byte"][row])
+                if row in shown or span in placed:
                     used.append(row)
                     continue
                 piece = whole_piece[row] if row in whole_piece else self.piece(
@@ -900,6 +953,7 @@ class Packer:
                     cost = _est_tokens(piece) + 8
                 shown_rows.append((row, piece))
                 used.append(row)
+                placed.add(span)
                 spent += cost
             if lean and k == 1:  # the direct ones placed: their comments back, in order
                 for at, (row, piece) in enumerate(shown_rows):
@@ -1940,9 +1994,17 @@ def _condensed_forms(piece: str, signature: str, kind: str) -> list[str]:
     # line less its comments (it had become `pub struct Global { /* … */ }`).
     if kind in ("struct", "enum", "union", "trait", "impl") and bare.rstrip().endswith("}"):
         elided = _elided(signature)
+        head = _without_leading_docs(bare).partition("\n")[0]
+        if elided and _MACRO_HEAD.fullmatch(head):
+            # A type a macro invocation makes, in it (`bitflags! { pub struct Flags: u32 {
+            # /* … */ } }`): alone, its header is no Rust.
+            elided = f"{head.rstrip()} {elided} {_CLOSING[head.rstrip()[-1]]}"
         if elided and len(elided) < len(bare):
             forms.append(elided)
     return forms
+
+
+_CLOSING = {"{": "}", "(": ");", "[": "];"}
 
 
 def _own_block(path: str, module: str, piece: str) -> tuple[str, str]:
@@ -3828,6 +3890,10 @@ def _view_key(piece: str) -> str:
     return _without_leading_docs(piece)
 
 
+# The first line of an item-level macro invocation (`bitflags! {`, `enum_builder!{`).
+_MACRO_HEAD = re.compile(r"[\w:]+!\s*[{(\[]\s*")
+
+
 def _in_view(piece: str, prefix: str, suffix: str) -> bool:
     """Whether the code around a target shows the definition of the pack's `piece`: whole
     in either, or from its first line in the code before, which then shows all of it up to
@@ -3835,6 +3901,10 @@ def _in_view(piece: str, prefix: str, suffix: str) -> bool:
     it: warp's trait-method samples showed their trait in the pack too, 45 of 87)."""
     key = _view_key(piece)
     first = key.partition("\n")[0]
+    if _MACRO_HEAD.fullmatch(first):
+        # A type a macro invocation makes (`bitflags! {`): the code around shows this one
+        # only where it shows it whole, not where it shows another invocation of the macro.
+        return key in prefix or key in suffix
     if key in suffix or (first in prefix if first != key else key in prefix):
         return True
     # A trait whose provided bodies the pack leaves out (_without_provided_bodies) stands

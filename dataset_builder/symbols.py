@@ -81,7 +81,7 @@ _VALUE_KINDS = frozenset({"function", "const", "static"})
 _TEST_MODULES = frozenset({"tests", "test"})
 
 
-_FALLBACK_CFG = re.compile(r"#\[\s*cfg\s*\(\s*not\s*\(\s*(?:any\s*\(\s*)?feature\b")
+_FALLBACK_CFG = re.compile(r"#\[\s*cfg\s*\(\s*(?:all\s*\(\s*)?not\s*\(\s*(?:any\s*\(\s*)?feature\b")
 
 
 def _is_fallback(item: Item) -> bool:
@@ -90,6 +90,11 @@ def _is_fallback(item: Item) -> bool:
     feature compiles. Not `not(test)` or `not(unix)`, where the not-branch is as often the
     real code (a test's mock beside it)."""
     return any(_FALLBACK_CFG.match(attribute) for attribute in item.attributes)
+
+
+# What a fallback may stand in for beside an import of its name.
+_FALLBACK_KINDS = frozenset({"struct", "enum", "union", "trait", "type_alias", "function",
+                             "const", "static", "macro_rules"})
 
 
 def _is_value_item(item: Item) -> bool:
@@ -409,9 +414,15 @@ def _reexports_of(loc: ModuleLocation, items: list[Item], uses: list[UsePath]
     whose names it makes (clap's lib.rs is `pub use clap_builder::*;`)."""
     public = {item.key for item in items
               if item.kind == "use" and item.visibility.startswith("pub")}
+    # A private `use` too where it makes the name of a fallback beside it (anyhow's
+    # `#[cfg(feature = "std")] use std::error::Error as StdError;` beside `#[cfg(not(feature
+    # = "std"))] trait StdError`): `use crate::StdError;` names what it imports (SymbolTable.
+    # _find), not the stub (166 of anyhow's 880 samples showed the stub).
+    fallbacks = {(item.module, item.name) for item in items
+                 if not item.parent and item.kind in _FALLBACK_KINDS and _is_fallback(item)}
     made: dict[str, list[str]] = {}
-    for use in uses if public else ():
-        if use.item not in public:
+    for use in uses if public or fallbacks else ():
+        if use.item not in public and (use.module, use.alias) not in fallbacks:
             continue
         use_module = loc.join(use.module)
         if use.path.endswith("::*"):
@@ -668,6 +679,9 @@ class SymbolTable:
         macros: list[str] = []
         defined: dict[str, Item] = {}  # a symbol's first definition in the file
         not_fallback: set[str] = set()  # symbols with a definition here that is no fallback
+        # A fallback's members are fallbacks too (anyhow's stub `trait StdError`'s `source`).
+        fallback_blocks = {item.key for item in items
+                           if item.kind in ("trait", "impl") and _is_fallback(item)}
         params: dict[str, set[int]] = {}  # methods with a receiver -> their counts here
         known = self.path_ids.setdefault(path, {})
         for item in items:
@@ -682,7 +696,7 @@ class SymbolTable:
                     params.setdefault(sid, set()).add(UNREAD_PARAMS if count is None else count)
                 if item.kind == "macro_rules":
                     macros.append(sid)
-                if not _is_fallback(item):
+                if not _is_fallback(item) and item.parent not in fallback_blocks:
                     not_fallback.add(sid)
         self._define_macros(path, macros)
         self._define_counted(path, [sid for sid, item in defined.items()
@@ -1061,6 +1075,12 @@ class SymbolTable:
         owner = sid.rpartition("::")[0]  # the method's type (or trait)
         if owner in self.private and not _seen_from(owner, crate, module):
             return False
+        home, _, path = sid.partition("|")
+        if self.fallback_owners.get(sid, 0) >= self.owners.get(sid, 1) and \
+                self._find(home, path) != sid:
+            # A fallback block's, where an import stands in for the block (anyhow's stub
+            # `trait StdError`'s `source`: `.source()` is std's `Error::source`).
+            return False
         segments = owner[len(crate) + 1:].split("::")
         for end in range(1, len(segments) - 1):
             if segments[end] in _TEST_MODULES:
@@ -1116,11 +1136,20 @@ class SymbolTable:
             if hops and self.fallback_owners.get(sid, 0) >= self.owners.get(sid, 0):
                 # Defined only as a fallback (`#[cfg(not(feature = "git"))] pub struct
                 # Git;`) beside `#[cfg(feature = "git")] pub use self::git::Git;`: the
-                # re-export's (eza: 89 samples showed the stub for the real struct).
-                for target in self.reexports.get(sid, ()):
-                    found = self._find(crate, target, macro, hops - 1, types)
+                # re-export's (eza: 89 samples showed the stub for the real struct). Where
+                # that names nothing here (`use std::error::Error as StdError;`), nothing: a
+                # name from outside, as without the stub. So for a member of a fallback
+                # block (`StdError::source`), through its block's re-export.
+                owner, _, member = path.rpartition("::")
+                targets = [(target, "") for target in self.reexports.get(sid, ())] or [
+                    (target, f"::{member}") for target in self.reexports.get(
+                        symbol_id(crate, owner), ()) if owner]
+                for target, rest in targets:
+                    found = self._find(crate, target + rest, macro, hops - 1, types)
                     if found is not None:
                         return found
+                if targets:
+                    return None
             return sid
         if hops:
             for target in self.reexports.get(sid, ()):

@@ -1091,7 +1091,8 @@ def test_items_inside_macro_bodies_are_items() -> None:
     """An item-level macro invocation whose body is items (`cfg_net! { … }`), or a
     `cfg_if!`'s or `cfg_select!`'s branches, gives those items, with the file's positions,
     docs, attributes, references and lifetimes, and its `mod` declarations; a body that is
-    not items alone (`bitflags!`, a list, items beside an expression) gives none."""
+    not items alone (`bitflags!`, a list, items beside an expression) gives none of its
+    items (`bitflags!`'s struct is one the invocation makes: see the next test)."""
     parsed = _fresh(MACRO_SOURCE)
     src = MACRO_SOURCE.encode()
     items = by_key(parsed)
@@ -1108,8 +1109,88 @@ def test_items_inside_macro_bodies_are_items() -> None:
     assert parsed.mods == [("", "net"), ("", "unix"), ("", "windows"), ("", "linux"),
                            ("", "posix"), ("", "other")]
     assert "type_alias:Pid" in items
-    assert not {"Flags", "A", "a", "b", "t"} & {item.name for item in parsed.items}
+    assert not {"A", "a", "b", "t"} & {item.name for item in parsed.items}
+    assert items["struct:Flags"].signature == "pub struct Flags: u32"
     assert parsed.error_nodes == 0
+
+
+MADE_SOURCE = """\
+use crate::codec::Codec;
+
+#[cfg(unix)]
+bitflags! {
+    /// Open flags.
+    #[derive(Debug)]
+    pub struct Flags: u32 {
+        const READ = 1;
+    }
+
+    pub(crate) struct Mode: u8 { const X = 1; }
+}
+
+enum_builder! {
+    /// The `AlertLevel` TLS protocol enum.
+    pub struct AlertLevel(pub u8);
+
+    enum AlertLevelName {
+        Warning => 0x01,
+    }
+}
+
+trait_template! {
+    pub trait GraphBase {
+        @escape [type NodeId]
+    }
+}
+
+forward_to_deserialize_any! { bool i8 map struct enum identifier ignored_any }
+define_keywords! {
+    "as" pub struct As /// `as`
+}
+mod inner {
+    bitflags! { struct Inner: u8 { const Y = 2; } }
+}
+impl Flags {
+    fn level(&self) -> AlertLevel { AlertLevel(1) }
+}
+"""
+
+
+def test_types_a_macro_invocation_makes_are_items() -> None:
+    """A struct, enum, union or trait that an item-level macro invocation writes in its body
+    (`bitflags!`, rustls's `enum_builder!`, petgraph's `trait_template!`) is an item whose
+    text is the invocation, with the attributes before it: its uses had no definition to
+    show. Its signature, visibility, doc comment and attributes are the body's. A keyword
+    that does not begin an item there (a list of words, syn's `"as" pub struct As`) makes
+    none."""
+    parsed = _fresh(MADE_SOURCE)
+    src = MADE_SOURCE.encode()
+    items = by_key(parsed)
+    made = {key: item for key, item in items.items()
+            if item.kind in ("struct", "enum", "union", "trait")}
+    assert sorted(made) == ["enum:AlertLevelName", "struct:AlertLevel", "struct:Flags",
+                            "struct:Mode", "struct:inner::Inner", "trait:GraphBase"]
+    flags, mode = made["struct:Flags"], made["struct:Mode"]
+    text = src[flags.start_byte:flags.end_byte]
+    assert text.startswith(b"#[cfg(unix)]\nbitflags! {") and text.endswith(b"X = 1; }\n}")
+    assert (flags.start_byte, flags.end_byte) == (mode.start_byte, mode.end_byte)
+    assert (flags.signature, flags.visibility, flags.doc) == (
+        "pub struct Flags: u32", "pub", "Open flags.")
+    assert flags.attributes == ("#[cfg(unix)]", "#[derive(Debug)]")
+    assert (mode.signature, mode.visibility, mode.doc) == (
+        "pub(crate) struct Mode: u8", "pub(crate)", "")
+    assert made["struct:AlertLevel"].signature == "pub struct AlertLevel(pub u8)"
+    assert made["struct:AlertLevel"].doc == "The `AlertLevel` TLS protocol enum."
+    assert made["enum:AlertLevelName"].signature == "enum AlertLevelName"
+    assert made["trait:GraphBase"].signature == "pub trait GraphBase"
+    assert made["struct:inner::Inner"].module == "inner"
+    assert made["struct:inner::Inner"].symbol == "inner::Inner"
+    assert "AlertLevel" in items["method:impl Flags::level"].references
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_incremental_random_edits_of_made_types_equal_fresh_parse(seed: int) -> None:
+    _random_edit_chain(MADE_SOURCE, seed)
 
 
 @pytest.mark.parametrize("seed", range(20))

@@ -3945,6 +3945,54 @@ def test_a_provided_methods_one_line_form_is_in_view_where_the_code_shows_it() -
     assert _in_view(piece, code, "")
 
 
+def test_of_twins_in_cfgd_inline_modules_the_compiled_one_is_shown(tmp_path: Path) -> None:
+    """bytes's loom.rs: the real `trait AtomicMut<T>` in a `#[cfg(not(all(test, loom)))]
+    mod sync`, an empty one in a `#[cfg(all(test, loom))] mod sync`; the items carry no cfg
+    of their own, their modules do: the empty one (the newer) was shown in 13 packs."""
+    twin = ("#[cfg(not(all(test, loom)))]\npub(crate) mod sync {\n"
+            "    pub(crate) trait AtomicMut<T> {\n"
+            "        fn with_mut<R>(&mut self, f: impl FnOnce(&mut T) -> R) -> R;\n"
+            "    }\n}\n\n"
+            "#[cfg(all(test, loom))]\npub(crate) mod sync {\n"
+            "    pub(crate) trait AtomicMut<T> {}\n}\n")
+    rows = _one_commit_samples(tmp_path, {
+        "src/lib.rs": "mod loom;\npub mod user;\n",
+        "src/loom.rs": twin,
+        "src/user.rs": ("use crate::loom::sync::AtomicMut;\n\n"
+                        "pub(crate) fn reset<A: AtomicMut<u8>>(a: &mut A) -> u8 {\n"
+                        "    a.with_mut(|p| *p)\n}\n")})
+    reset = next(r for r in rows if r["scale"] == "micro" and r["name"] == "reset")
+    pack = reset["context"].partition("// file: src/user.rs\n")[0]
+    assert "fn with_mut<R>" in pack and "AtomicMut<T> {}" not in pack, reset["context"]
+
+
+def test_a_method_of_several_impl_blocks_is_shown_from_each(tmp_path: Path) -> None:
+    """`Bytes::from(…)` is the one symbol of every `impl From<…> for Bytes`: the pack shows
+    each block's `fn from` (bytes showed the newest, one that could not take the call's
+    argument in 87 of 137 samples), and of cfg twins of one block one."""
+    bytes_rs = ("pub struct Bytes {\n    pub(crate) data: Vec<u8>,\n}\n\n"
+                "impl From<Vec<u8>> for Bytes {\n    fn from(vec: Vec<u8>) -> Bytes {\n"
+                "        Bytes { data: vec }\n    }\n}\n\n"
+                "impl From<&'static str> for Bytes {\n    fn from(s: &'static str) -> Bytes {\n"
+                "        Bytes { data: s.as_bytes().to_vec() }\n    }\n}\n\n"
+                "#[cfg(unix)]\nimpl From<Box<[u8]>> for Bytes {\n"
+                "    fn from(b: Box<[u8]>) -> Bytes {\n        Bytes { data: b.into_vec() }\n"
+                "    }\n}\n\n"
+                "#[cfg(windows)]\nimpl From<Box<[u8]>> for Bytes {\n"
+                "    fn from(b: Box<[u8]>) -> Bytes {\n        Bytes { data: Vec::new() }\n"
+                "    }\n}\n")
+    rows = _one_commit_samples(tmp_path, {
+        "src/lib.rs": "mod bytes;\npub use bytes::Bytes;\npub mod users;\n",
+        "src/bytes.rs": bytes_rs,
+        "src/users.rs": ("use crate::Bytes;\n\npub fn from_str() -> usize {\n"
+                         "    Bytes::from(\"text\").data.len()\n}\n")})
+    sample = next(r for r in rows if r["scale"] == "micro" and r["name"] == "from_str")
+    pack = sample["context"].partition("// file: src/users.rs\n")[0]
+    for header in ("impl From<Vec<u8>> for Bytes", "impl From<&'static str> for Bytes",
+                   "impl From<Box<[u8]>> for Bytes"):
+        assert pack.count(f"{header} {{ fn from(") == 1, (header, sample["context"])
+
+
 def test_a_lazy_static_is_shown_in_its_macro(tmp_path: Path) -> None:
     """`static ref X: T = …;` alone is no Rust: the pack shows it inside `lazy_static! {
     … }` (delta: 380 samples' packs showed it bare), and leaves it out where the code
@@ -3967,6 +4015,29 @@ def test_a_lazy_static_is_shown_in_its_macro(tmp_path: Path) -> None:
     assert "static ref THEME" not in pack, local["context"]
 
 
+def test_a_type_a_macro_makes_is_shown_once_as_its_invocation(tmp_path: Path) -> None:
+    """A struct that `bitflags!` makes is a dependency of the code that uses it, and the
+    pack shows the invocation, once for the two types it makes; not where the code around
+    the target shows this invocation, but where it shows another `bitflags!`."""
+    flags = ("bitflags! {\n    /// Open flags.\n    pub struct Flags: u32 {\n"
+             "        const READ = 1;\n    }\n\n    pub struct Mode: u8 {\n"
+             "        const X = 1;\n    }\n}\n")
+    rows = _one_commit_samples(tmp_path, {
+        "src/lib.rs": "#[macro_use]\nextern crate bitflags;\npub mod flags;\npub mod run;\n",
+        "src/flags.rs": flags + "\npub fn read() -> Flags {\n    Flags::READ\n}\n",
+        "src/run.rs": ("use crate::flags::{Flags, Mode};\n\nbitflags! {\n"
+                       "    struct Local: u8 {\n        const Y = 2;\n    }\n}\n\n"
+                       "pub fn run(f: Flags, m: Mode) -> u32 {\n"
+                       "    f.bits() + m.bits() as u32\n}\n")})
+    run = next(r for r in rows if r["scale"] == "micro" and r["name"] == "run")
+    assert {"crate::flags::Flags", "crate::flags::Mode"} <= {
+        d.partition("|")[2] for d in run["dependencies"]}
+    pack = run["context"].partition("// file: src/run.rs\n")[0]
+    assert pack.count(flags.rstrip("\n")) == 1, run["context"]
+    read = next(r for r in rows if r["scale"] == "micro" and r["name"] == "read")
+    assert "bitflags!" not in read["context"].partition("// file:")[0], read["context"]
+
+
 def test_a_lazy_static_is_in_view_where_the_code_shows_it_not_another() -> None:
     from dataset_builder.samples import _in_view
 
@@ -3975,6 +4046,19 @@ def test_a_lazy_static_is_in_view_where_the_code_shows_it_not_another() -> None:
     assert not _in_view(piece, other, "")
     assert _in_view(piece, other.replace("}", "    pub static ref THEME: Theme = "
                                                "Theme::new(1);\n}"), "")
+
+
+def test_a_type_a_macro_makes_is_in_view_where_the_code_shows_it_not_another() -> None:
+    """Where the code around a target shows another `bitflags!` (and the rest of the file
+    is cut away), the pack still shows this one; shortened, it stays in its macro."""
+    from dataset_builder.samples import _condensed_forms, _in_view
+
+    piece = "bitflags! {\n    pub struct Flags: u32 {\n        const A = 1;\n    }\n}"
+    other = "bitflags! {\n    struct Local: u8 {\n        const Y = 2;\n    }\n}\n\n"
+    assert not _in_view(piece, other, "")
+    assert _in_view(piece, other + piece + "\n\n", "") and _in_view(piece, "", piece)
+    assert _condensed_forms(piece, "pub struct Flags: u32", "struct")[-1] == (
+        "bitflags! { pub struct Flags: u32 { /* … */ } }")
 
 
 def test_a_shorter_form_leaves_the_pack_as_its_definition_does() -> None:

@@ -1287,6 +1287,33 @@ def test_a_fallback_definition_gives_way_to_a_re_export_of_its_name() -> None:
     assert world.resolve("src/use.rs", "function:f", "Both") == ".|crate::plain::Both"
 
 
+def test_a_fallback_gives_way_to_an_import_of_its_name_from_outside() -> None:
+    """anyhow's `#[cfg(feature = "std")] use std::error::Error as StdError;` beside
+    `#[cfg(not(feature = "std"))] trait StdError { fn source(&self) … }` (later `all(not(
+    feature = "std"), …)`), and `pub(crate) use std::backtrace::Backtrace;` beside a stub
+    `enum Backtrace {}`: `use crate::StdError;` names std's trait, so neither the stub nor
+    its method binds (166 of anyhow's 880 samples showed the stub); a fallback with no
+    import of its name beside it stays."""
+    world = World({
+        "src/lib.rs": ("mod backtrace;\nmod error;\n"
+                       '#[cfg(feature = "std")]\nuse std::error::Error as StdError;\n'
+                       '#[cfg(all(not(feature = "std"), no_core_error))]\n'
+                       "trait StdError {\n    fn source(&self) -> Option<&dyn StdError> "
+                       "{ None }\n}\n"
+                       '#[cfg(not(feature = "std"))]\npub struct Lone;\n'),
+        "src/backtrace.rs": ('#[cfg(feature = "std")]\npub(crate) use std::backtrace::Backtrace;\n'
+                             '#[cfg(not(feature = "std"))]\npub(crate) enum Backtrace {}\n'),
+        "src/error.rs": ("use crate::backtrace::Backtrace;\nuse crate::{Lone, StdError};\n"
+                         "fn f(e: &dyn StdError, b: Backtrace, l: Lone) -> bool {\n"
+                         "    e.source().is_some() && make().source().is_none()\n}\n"),
+    })
+    assert world.resolve("src/error.rs", "function:f", "StdError") is None
+    assert world.resolve("src/error.rs", "function:f", "Backtrace") is None
+    assert world.resolve("src/error.rs", "function:f", "StdError.source") is None
+    assert world.resolve("src/error.rs", "function:f", ".source") is None
+    assert world.resolve("src/error.rs", "function:f", "Lone") == ".|crate::Lone"
+
+
 @pytest.mark.parametrize("default", ["", '"verbose"'])
 def test_of_cfg_twin_imports_the_compiled_one_is_found(tmp_path: Path, default: str) -> None:
     """Of two `use`s of a name under opposite cfgs, the one a plain build compiles (the
