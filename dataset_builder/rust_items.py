@@ -894,7 +894,7 @@ class _Collector:
         found: list[tuple[str, str, str, str, list[str], list[str]]] = []
         docs: list[str] = []
         attrs: list[str] = []
-        visibility, visibility_at = "", 0
+        visibility, head_at = "", -1  # head_at: where `pub` or `unsafe` begins the item
         begins = True  # whether an item may begin at this token
         i = 0
         while i < len(tokens):
@@ -911,16 +911,21 @@ class _Collector:
                 i += 2
                 continue
             if begins and word == b"pub" and not visibility:
-                visibility, visibility_at = "pub", token.start_byte
+                visibility, head_at = "pub", token.start_byte
                 if nxt is not None and nxt.type == "token_tree" and \
                         src[nxt.start_byte:nxt.start_byte + 1] == b"(":
                     visibility += _squash(_text(src, nxt))
                     i += 1
                 i += 1
                 continue
+            if begins and word == b"unsafe" and nxt is not None and \
+                    src[nxt.start_byte:nxt.end_byte] == b"trait":  # `pub unsafe trait`
+                head_at = token.start_byte if head_at < 0 else head_at
+                i += 1
+                continue
             kind = _DEFINING_WORDS.get(word) if begins else None
             if kind is not None and nxt is not None and nxt.type == "identifier":
-                start = visibility_at if visibility else token.start_byte
+                start = head_at if head_at >= 0 else token.start_byte
                 j = i + 2  # to its end: a `;`, or its body's `{ … }` (left out of the signature)
                 while j < len(tokens) and not (tokens[j].type == ";" or (
                         tokens[j].type == "token_tree"
@@ -936,9 +941,9 @@ class _Collector:
                 begins = word == b";" or (token.type == "token_tree"
                                           and src[token.start_byte:token.start_byte + 1] == b"{")
                 if not begins:
-                    docs, attrs, visibility = [], [], ""
+                    docs, attrs, visibility, head_at = [], [], "", -1
                 continue
-            docs, attrs, visibility = [], [], ""
+            docs, attrs, visibility, head_at = [], [], "", -1
             begins = True
         return found
 

@@ -476,11 +476,17 @@ class History:
             # could not take the call's argument in 87 of 137 samples). One per header.
             blocks: dict[str, list[int]] = {}
             for row in rows:
-                header = _ORDINAL.sub("", str(col["parent"][row])) \
-                    if col["kind"][row] == "method" else ""
+                # The block's header, less its key's module path and ordinal (a stub's
+                # `impl:git::impl GitCache` in an inline module is a twin of `impl GitCache`)
+                parent = _ORDINAL.sub("", str(col["parent"][row]))
+                header = parent[parent.find("impl "):] \
+                    if col["kind"][row] == "method" and "impl " in parent else ""
                 blocks.setdefault(header, []).append(row)
-            if len(blocks) == 1 or "" in blocks:
-                picked.append(chosen(rows))
+            # An inherent block's method comes first in Rust's lookup: trait impls' methods
+            # of its name beside it were noise (rustls's `Payload::read` beside `Codec`'s).
+            inherent = [block for header, block in blocks.items() if " for " not in header]
+            if len(blocks) == 1 or "" in blocks or len(inherent) == 1:
+                picked.append(chosen(inherent[0] if len(inherent) == 1 else rows))
             else:
                 picked.extend(sorted(chosen(block) for block in blocks.values())[
                     -_MAX_BLOCKS_SHOWN:])
@@ -927,11 +933,11 @@ class Packer:
                        if row not in shown}
         lean = sum(_est_tokens(p) + 8 for p in whole_piece.values()) > budget_tokens
         # Where one text defines several symbols (`bitflags! { struct A …; struct B … }`:
-        # each is the macro invocation's), shown once.
-        placed: set[tuple[str, int]] = set()
+        # each is the macro invocation's, in one version of its file), shown once whole.
+        placed: set[tuple[str, int, int]] = set()
         for k, tier in enumerate(tiers):
             for row in tier:
-                span = (col["path"][row], col["start_byte"][row])
+                span = (col["blob"][row], col["start_byte"][row], col["end_byte"][row])
                 if row in shown or span in placed:
                     used.append(row)
                     continue
@@ -940,20 +946,24 @@ class Packer:
                 if lean and row in direct_set:
                     piece = _without_comment_lines(piece)
                 cost = _est_tokens(piece) + 8
+                elided = False  # its header alone: of a macro's types, this one's only
                 if spent + cost > budget_tokens:
                     # Shorter, then: a definition too long for the room left was shown
                     # nowhere, not even named in the header (hashbrown's `struct HashMap`,
                     # 6,140 characters of which four lines are code, in 86 of the 91
                     # function samples that use it; ratatui: 20% of function samples).
+                    before = piece
                     piece = next((form for form in _condensed_forms(
                         piece, str(col["signature"][row]), col["kind"][row])
                         if spent + _est_tokens(form) + 8 <= budget_tokens), "")
                     if not piece:
                         continue
+                    elided = piece != _without_comment_lines(before)
                     cost = _est_tokens(piece) + 8
                 shown_rows.append((row, piece))
                 used.append(row)
-                placed.add(span)
+                if not elided:
+                    placed.add(span)
                 spent += cost
             if lean and k == 1:  # the direct ones placed: their comments back, in order
                 for at, (row, piece) in enumerate(shown_rows):
@@ -1994,11 +2004,14 @@ def _condensed_forms(piece: str, signature: str, kind: str) -> list[str]:
     # line less its comments (it had become `pub struct Global { /* … */ }`).
     if kind in ("struct", "enum", "union", "trait", "impl") and bare.rstrip().endswith("}"):
         elided = _elided(signature)
-        head = _without_leading_docs(bare).partition("\n")[0]
-        if elided and _MACRO_HEAD.fullmatch(head):
+        head = _MACRO_HEAD.match(_without_leading_docs(bare))
+        if elided and head:
             # A type a macro invocation makes, in it (`bitflags! { pub struct Flags: u32 {
-            # /* … */ } }`): alone, its header is no Rust.
-            elided = f"{head.rstrip()} {elided} {_CLOSING[head.rstrip()[-1]]}"
+            # /* … */ } }`): alone, its header is no Rust. A tuple or unit struct with its
+            # `;` (`enum_builder! { pub struct AlertLevel(pub u8); }`).
+            if kind == "struct" and signature.rstrip().endswith(")"):
+                elided = f"{one_line_code(signature).rstrip()};"
+            elided = f"{head.group(0)} {elided} {_CLOSING[head.group(0)[-1]]}"
         if elided and len(elided) < len(bare):
             forms.append(elided)
     return forms
@@ -3890,8 +3903,8 @@ def _view_key(piece: str) -> str:
     return _without_leading_docs(piece)
 
 
-# The first line of an item-level macro invocation (`bitflags! {`, `enum_builder!{`).
-_MACRO_HEAD = re.compile(r"[\w:]+!\s*[{(\[]\s*")
+# The head of an item-level macro invocation (`bitflags! {`, `enum_builder!{`).
+_MACRO_HEAD = re.compile(r"[\w:]+!\s*[{(\[]")
 
 
 def _in_view(piece: str, prefix: str, suffix: str) -> bool:
@@ -3901,7 +3914,7 @@ def _in_view(piece: str, prefix: str, suffix: str) -> bool:
     it: warp's trait-method samples showed their trait in the pack too, 45 of 87)."""
     key = _view_key(piece)
     first = key.partition("\n")[0]
-    if _MACRO_HEAD.fullmatch(first):
+    if _MACRO_HEAD.match(first):
         # A type a macro invocation makes (`bitflags! {`): the code around shows this one
         # only where it shows it whole, not where it shows another invocation of the macro.
         return key in prefix or key in suffix

@@ -653,6 +653,8 @@ _MACRO_BLOCKS = [
     "        fn os() -> u8 {{ 0 }}\n    }}\n}}\n",
     "impl S {{\n    cfg_io! {{ fn io{n}(&self) {{}} }}\n}}\n",
     "bitflags! {{ struct F: u8 {{ const A = {n}; }} }}\n",
+    "enum_builder! {{\n    pub struct A{n}(pub u8);\n    pub unsafe trait T {{}}\n"
+    "    enum B {{ X => {n}, }}\n}}\n",
 ]
 
 
@@ -1141,6 +1143,8 @@ trait_template! {
     pub trait GraphBase {
         @escape [type NodeId]
     }
+
+    pub unsafe trait Marker {}
 }
 
 forward_to_deserialize_any! { bool i8 map struct enum identifier ignored_any }
@@ -1169,7 +1173,9 @@ def test_types_a_macro_invocation_makes_are_items() -> None:
     made = {key: item for key, item in items.items()
             if item.kind in ("struct", "enum", "union", "trait")}
     assert sorted(made) == ["enum:AlertLevelName", "struct:AlertLevel", "struct:Flags",
-                            "struct:Mode", "struct:inner::Inner", "trait:GraphBase"]
+                            "struct:Mode", "struct:inner::Inner", "trait:GraphBase",
+                            "trait:Marker"]
+    assert made["trait:Marker"].signature == "pub unsafe trait Marker"
     flags, mode = made["struct:Flags"], made["struct:Mode"]
     text = src[flags.start_byte:flags.end_byte]
     assert text.startswith(b"#[cfg(unix)]\nbitflags! {") and text.endswith(b"X = 1; }\n}")

@@ -3991,6 +3991,17 @@ def test_a_method_of_several_impl_blocks_is_shown_from_each(tmp_path: Path) -> N
     for header in ("impl From<Vec<u8>> for Bytes", "impl From<&'static str> for Bytes",
                    "impl From<Box<[u8]>> for Bytes"):
         assert pack.count(f"{header} {{ fn from(") == 1, (header, sample["context"])
+    # Beside an inherent method of the name, that one alone (Rust looks there first).
+    rows = _one_commit_samples(tmp_path / "inherent", {
+        "src/lib.rs": "mod bytes;\npub use bytes::Bytes;\npub mod users;\n",
+        "src/bytes.rs": bytes_rs + ("\nimpl Bytes {\n    pub fn from(n: u8) -> Bytes {\n"
+                                    "        Bytes { data: vec![n] }\n    }\n}\n"),
+        "src/users.rs": ("use crate::Bytes;\n\npub fn from_u8() -> usize {\n"
+                         "    Bytes::from(3).data.len()\n}\n")})
+    sample = next(r for r in rows if r["scale"] == "micro" and r["name"] == "from_u8")
+    pack = sample["context"].partition("// file: src/users.rs\n")[0]
+    assert "impl Bytes { pub fn from(n: u8) -> Bytes; }" in pack, sample["context"]
+    assert "impl From<" not in pack, sample["context"]
 
 
 def test_a_lazy_static_is_shown_in_its_macro(tmp_path: Path) -> None:
@@ -4048,6 +4059,45 @@ def test_a_lazy_static_is_in_view_where_the_code_shows_it_not_another() -> None:
                                                "Theme::new(1);\n}"), "")
 
 
+def test_two_definitions_at_one_offset_of_two_versions_are_both_shown(
+        tmp_path: Path) -> None:
+    """A pack shows a text once where it defines several symbols (one macro invocation's
+    types): by its version's blob and span, not by its file and offset, which `Alpha` (its
+    row of the first version) and `Beta` (inserted above it later) share (a review)."""
+    from tests.dataset_builder.conftest import Commit
+
+    alpha = "/// Type A.\npub struct Alpha {\n    pub a: u8,\n}\n"
+    beta = "/// Type B.\npub struct Beta {\n    pub b: u16,\n}\n\n"
+    rows = _history_samples(tmp_path, [
+        Commit("one", write={"src/lib.rs": "pub mod types;\n", "src/types.rs": alpha}),
+        Commit("two", write={"src/types.rs": beta + alpha}),
+        Commit("three", write={"src/lib.rs": (
+            "pub mod types;\nuse crate::types::{Alpha, Beta};\n\n"
+            "pub fn second(a: &Alpha, b: &Beta) -> u16 {\n    a.a as u16 + b.b\n}\n")})])
+    second = next(r for r in rows if r["scale"] == "micro" and r["name"] == "second")
+    assert "pub struct Alpha {" in second["context"], second["context"]
+    assert "pub struct Beta {" in second["context"], second["context"]
+
+
+def test_a_shortened_macro_made_type_leaves_room_for_its_sibling(tmp_path: Path) -> None:
+    """Where an invocation is too long for the pack, each type it makes that the target
+    uses is shown shortened, in the macro: one shortened form names one type only, so it
+    does not stand for its siblings (a review)."""
+    consts = "".join(f"        const FLAG_{k} = 1 << {k};\n" for k in range(30))
+    flags = (f"bitflags! {{\n    pub struct Flags: u32 {{\n{consts}    }}\n\n"
+             f"    pub struct Mode: u32 {{\n{consts}    }}\n}}\n")
+    rows = _one_commit_samples_with(tmp_path, {
+        "src/lib.rs": "#[macro_use]\nextern crate bitflags;\npub mod flags;\npub mod run;\n",
+        "src/flags.rs": flags,
+        "src/run.rs": ("use crate::flags::{Flags, Mode};\n\n"
+                       "pub fn run(f: Flags, m: Mode) -> u32 {\n"
+                       "    f.bits() + m.bits()\n}\n")}, ["--budgets", "400,800,4000,8000,8000"])
+    run = next(r for r in rows if r["scale"] == "micro" and r["name"] == "run")
+    pack = run["context"].partition("// file: src/run.rs\n")[0]
+    assert "bitflags! { pub struct Flags: u32 { /* … */ } }" in pack, run["context"]
+    assert "bitflags! { pub struct Mode: u32 { /* … */ } }" in pack, run["context"]
+
+
 def test_a_type_a_macro_makes_is_in_view_where_the_code_shows_it_not_another() -> None:
     """Where the code around a target shows another `bitflags!` (and the rest of the file
     is cut away), the pack still shows this one; shortened, it stays in its macro."""
@@ -4059,6 +4109,14 @@ def test_a_type_a_macro_makes_is_in_view_where_the_code_shows_it_not_another() -
     assert _in_view(piece, other + piece + "\n\n", "") and _in_view(piece, "", piece)
     assert _condensed_forms(piece, "pub struct Flags: u32", "struct")[-1] == (
         "bitflags! { pub struct Flags: u32 { /* … */ } }")
+    one_line = "bitflags! { pub struct F: u8 { const A = 1; const B = 2; const C = 4; } }"
+    assert _condensed_forms(one_line, "pub struct F: u8", "struct")[-1] == (
+        "bitflags! { pub struct F: u8 { /* … */ } }")
+    builder = ("enum_builder! {\n    #[repr(u8)]\n    pub struct AlertLevel(pub u8);\n\n"
+               "    enum AlertLevelName {\n        Warning => 0x01,\n        Fatal => 0x02,\n"
+               "    }\n}")
+    assert _condensed_forms(builder, "pub struct AlertLevel(pub u8)", "struct")[-1] == (
+        "enum_builder! { pub struct AlertLevel(pub u8); }")
 
 
 def test_a_shorter_form_leaves_the_pack_as_its_definition_does() -> None:
