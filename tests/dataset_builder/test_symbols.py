@@ -1314,6 +1314,61 @@ def test_a_fallback_gives_way_to_an_import_of_its_name_from_outside() -> None:
     assert world.resolve("src/error.rs", "function:f", "Lone") == ".|crate::Lone"
 
 
+def test_a_glob_of_a_module_brings_the_names_its_uses_re_export() -> None:
+    """time 0.2: `use crate::internal_prelude::*;`, the prelude `pub(crate) use crate::{
+    Date, Duration, …};`, and a second `Duration` (a serde shadow) in the crate: the name
+    bound only where the crate had one so named (an acceptance sweep: 27 of 109 uses)."""
+    world = World({
+        "src/lib.rs": ("mod duration;\nmod serde;\nmod user;\npub use duration::Duration;\n"
+                       "mod internal_prelude {\n    pub(crate) use crate::Duration;\n}\n"),
+        "src/duration.rs": "pub struct Duration(i64);\n",
+        "src/serde.rs": "pub(crate) struct Duration(i64, i32);\n",
+        "src/user.rs": "use crate::internal_prelude::*;\nfn f(d: Duration) {}\n",
+    })
+    assert world.resolve("src/user.rs", "function:f", "Duration") == \
+        ".|crate::duration::Duration"
+
+
+def test_an_imported_macros_name_does_not_lead_into_another_crates_private_items(
+        tmp_path: Path) -> None:
+    """time's tests: `use time::macros::{format_description, time};` beside `use
+    time::{format_description, Time};`. A path through the macro's import reached the
+    proc-macro crate's private modules of those names: `Time` bound its `pub(crate)
+    struct Time`, `format_description::parse` its private `fn parse` (an acceptance sweep:
+    95 samples). Another crate's private or `pub(crate)` item is no path's end there."""
+    import pyarrow.parquet as pq
+
+    from dataset_builder.cli import main
+    from tests.dataset_builder.conftest import Commit, make_repo
+
+    repo = make_repo(tmp_path / "repo", [Commit("one", write={
+        "Cargo.toml": '[workspace]\nmembers = ["time", "time-macros"]\n',
+        "time/Cargo.toml": ('[package]\nname = "time"\nversion = "0.1.0"\nedition = "2021"\n'
+                            '[dependencies]\ntime-macros = { path = "../time-macros" }\n'),
+        "time-macros/Cargo.toml": ('[package]\nname = "time-macros"\nversion = "0.1.0"\n'
+                                   'edition = "2021"\n[lib]\nproc-macro = true\n'),
+        "time-macros/src/lib.rs": ("mod format_description;\nmod time;\n"
+                                   "pub fn time() {}\npub fn format_description() {}\n"),
+        "time-macros/src/time.rs": "pub(crate) struct Time {\n    pub(crate) hour: u8,\n}\n",
+        "time-macros/src/format_description.rs": "fn parse(input: u8) -> u8 {\n    input\n}\n",
+        "time/src/lib.rs": ("pub mod format_description;\nmod time;\npub use crate::time::Time;\n"
+                            "pub mod macros {\n"
+                            "    pub use time_macros::{format_description, time};\n}\n"),
+        "time/src/time.rs": "pub struct Time {\n    hour: u8,\n}\n",
+        "time/src/format_description.rs": "pub fn parse(s: &str) -> usize {\n    s.len()\n}\n",
+        "time/tests/fmt.rs": ("use time::macros::{format_description, time};\n"
+                              "use time::{format_description, Time};\n\n"
+                              "fn check(t: Time) -> usize {\n"
+                              "    format_description::parse(\"[hour]\")\n}\n"),
+    })])
+    out = tmp_path / "out"
+    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--no-samples"]) == 0
+    items = pq.read_table(out / "items.parquet", columns=["path", "name", "resolved"]).to_pylist()
+    check = next(i for i in items if i["path"] == "time/tests/fmt.rs" and i["name"] == "check")
+    assert sorted(check["resolved"]) == ["time|crate::format_description::parse",
+                                         "time|crate::time::Time"]
+
+
 @pytest.mark.parametrize("default", ["", '"verbose"'])
 def test_of_cfg_twin_imports_the_compiled_one_is_found(tmp_path: Path, default: str) -> None:
     """Of two `use`s of a name under opposite cfgs, the one a plain build compiles (the
