@@ -131,6 +131,16 @@ def package_dir(path: str, crate: str, roots: CrateRoots | None) -> str:
     return "" if crate in (".", "") else crate
 
 
+def _conventional_package(root: str) -> str:
+    """The package folder whose conventions find `root` (`tests/src/lib.rs` -> `tests`,
+    `tests/main.rs` -> `.`): the folder above its last src, tests, benches or examples."""
+    parts = root.split("/")
+    for at in range(len(parts) - 2, -1, -1):
+        if parts[at] in ("src", "tests", "benches", "examples"):
+            return "/".join(parts[:at]) or "."
+    return "."
+
+
 def locate_module(path: str, roots: CrateRoots | None = None) -> ModuleLocation:
     """The crate and module of the file at `path`: by `roots` where they place it, else by
     cargo's conventions."""
@@ -378,6 +388,8 @@ def crate_roots(info: RepoInfo, reader: BlobReader, history: Iterable[str] = (),
     libraries: dict[str, str] = {}
     features: dict[str, frozenset[str]] = {}
     parsed: list[tuple[str, dict[str, Any]]] = []  # (folder, manifest): renamed dependencies
+    # (package folder, root, kind, whether the conventions would find it as a crate)
+    listed: list[tuple[str, str, str, bool]] = []
     workspace: dict[str, str] = {}
     for entry in sorted(entries, key=lambda e: e.path):
         if entry.path != "Cargo.toml" and not entry.path.endswith("/Cargo.toml"):
@@ -409,15 +421,25 @@ def crate_roots(info: RepoInfo, reader: BlobReader, history: Iterable[str] = (),
             if not isinstance(path, str) or not path.endswith(".rs"):
                 continue
             root = posixpath.normpath(posixpath.join(folder, path))
-            held = explicit.setdefault(folder, [])
+            explicit.setdefault(folder, [])
             # A test (bench, example) the conventions would find is still the manifest's
             # where it turns their discovery off: just's `autotests = false` and `[[test]]
             # path = "tests/lib.rs"`, whose `mod misc;` and 114 more are its modules, not
             # crates (2,958 samples whose context showed no helper of the test crate).
-            found_anyway = _conventional_module(root).module == "crate" and not (
-                kind in _AUTO_KEYS and table.get(_AUTO_KEYS[kind]) is False)
-            if root in tree and not found_anyway and root not in (r for r, _ in held):
-                held.append((root, kind))
+            listed.append((folder, root, kind, _conventional_module(root).module == "crate"
+                           and not (kind in _AUTO_KEYS
+                                    and table.get(_AUTO_KEYS[kind]) is False)))
+    for folder, root, kind, conventional_root in listed:
+        # Nor where the conventions that find it are no package's: time's `[[test]] path =
+        # "../tests/main.rs"` in time/Cargo.toml, the top folder a virtual workspace (its
+        # 24 modules had been crates of their own). A package's own (prost's
+        # tests-2015 `[lib] path = "../tests/src/lib.rs"`, the package tests') is found.
+        owner = posixpath.dirname(root) or "." if kind == "build" and \
+            posixpath.basename(root) == "build.rs" else _conventional_package(root)
+        found_anyway = conventional_root and owner in packages
+        held = explicit[folder]
+        if root in tree and not found_anyway and root not in (r for r, _ in held):
+            held.append((root, kind))
     in_folder = Counter(posixpath.dirname(root) or "." for held in explicit.values()
                         for root, _ in held)
     files: dict[str, str] = {}

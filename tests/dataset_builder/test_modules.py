@@ -509,6 +509,14 @@ _PKG = '[package]\nname = "app"\nversion = "0.1.0"\n'
      {"tests/it.rs": ("tests/it", "crate"), "tests/other.rs": ("tests/other", "crate"),
       "perf/speed/main.rs": ("perf/speed", "crate"),
       "perf/speed/data.rs": ("perf/speed", "crate::data")}),
+    # A test a member names outside its folder (time's `[[test]] path =
+    # "../tests/main.rs"`, the top folder a virtual workspace): the conventions of a folder
+    # no package owns do not find it, so tests/'s other files are its modules.
+    ({"Cargo.toml": '[workspace]\nmembers = ["time"]\n',
+      "time/Cargo.toml": _PKG + '[[test]]\nname = "tests"\npath = "../tests/main.rs"\n',
+      "time/src/lib.rs": "", "tests/main.rs": "mod date;\n", "tests/date.rs": ""},
+     {"tests/main.rs": ("tests", "crate"), "tests/date.rs": ("tests", "crate::date"),
+      "time/src/lib.rs": ("time", "crate")}),
     # A listed bench does not make a lone binary outside src/ share the package's crate.
     ({"Cargo.toml": _PKG + '[[bin]]\nname = "app"\npath = "crates/core/main.rs"\n'
       '[[bench]]\nname = "speed"\npath = "perf/speed.rs"\n',
