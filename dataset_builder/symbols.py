@@ -97,6 +97,15 @@ _FALLBACK_KINDS = frozenset({"struct", "enum", "union", "trait", "type_alias", "
                              "const", "static", "macro_rules"})
 
 
+def _crate_only(item: Item) -> bool:
+    """Whether an item is seen only inside its crate: `pub(crate)`, `pub (super)`, `pub(in
+    …)`, or no `pub` at a module's level (a trait's or impl's const is as public as its
+    block: a review)."""
+    visibility = item.visibility.replace(" ", "")
+    return visibility.startswith("pub(") or (
+        not visibility and not item.parent and item.kind not in ("method", "macro_rules"))
+
+
 def _is_value_item(item: Item) -> bool:
     """A function, const or static outside any impl or trait (the value namespace)."""
     return item.kind in _VALUE_KINDS and not item.parent.startswith(_ASSOCIATED_IN)
@@ -479,7 +488,7 @@ class SymbolTable:
     # The symbols (not methods, not macros) whose definition is private: seen only from
     # their own module and the modules inside it.
     private: set[str] = field(default_factory=set)
-    # Those seen only inside their crate (`pub(crate)`, `pub(super)`, `pub(in …)`).
+    # Those seen only inside their crate (_crate_only).
     crate_only: set[str] = field(default_factory=set)
     # A test, example or bench crate -> (its root file, the modules it declares with
     # `mod x;`): only those may be modules its folder's crates share (modules.
@@ -661,10 +670,11 @@ class SymbolTable:
             self.crate_folders.setdefault(
                 PurePosixPath(loc.crate).name.replace("-", "_"), loc.crate)
         # A macro's marked: a function turned into a macro of its name changes the macros;
-        # a private item too: made `pub`, it is seen from more modules; a method's count of
-        # parameters: calls with another count do not bind it.
+        # a private or `pub(crate)` item too: made `pub`, it is seen from more modules or
+        # crates; a method's count of parameters: calls with another count do not bind it.
         item_symbols = [item.symbol + "!" * (item.kind == "macro_rules")
-                        + "-" * (not item.visibility) + "=" * _is_value_item(item)
+                        + "-" * (not item.visibility) + "^" * _crate_only(item)
+                        + "=" * _is_value_item(item)
                         + (f".{parameter_count(item.signature)}" if item.kind == "method"
                            and takes_self(item) else "")
                         + (f"+{item.trait_name}" if item.kind == "method"
@@ -724,7 +734,7 @@ class SymbolTable:
                 self.private.discard(sid)
             else:
                 self.private.add(sid)
-            if item.visibility.startswith("pub("):
+            if _crate_only(item):
                 self.crate_only.add(sid)
             else:
                 self.crate_only.discard(sid)
@@ -1387,8 +1397,8 @@ class SymbolTable:
                     # time::macros::time;` imports a macro, and `time::Time` beside it
                     # names the crate, not the proc-macro crate's private module `time`
                     # (time: 95 samples' packs listed its `pub(crate) struct Time`).
-                    if found is not None and found.partition("|")[0] != crate and (
-                            found in self.private or found in self.crate_only):
+                    if found is not None and base.startswith("@") and \
+                            found.partition("|")[0] != crate and found in self.crate_only:
                         continue
                     if found is not None:
                         return found

@@ -1314,6 +1314,40 @@ def test_a_fallback_gives_way_to_an_import_of_its_name_from_outside() -> None:
     assert world.resolve("src/error.rs", "function:f", "Lone") == ".|crate::Lone"
 
 
+def test_crate_only_items_stay_seen_where_rust_sees_them() -> None:
+    """What the check against another crate's private items leaves alone (a review): a
+    shared test module's `pub(crate)` item (a module of each test crate in Rust), and a
+    trait impl's const, as public as its trait."""
+    world = World({
+        "tests/a.rs": "mod common;\nuse common::fixtures;\nfn t() { fixtures::make(); }\n",
+        "tests/common/mod.rs": "pub mod fixtures;\n",
+        "tests/common/fixtures.rs": "pub(crate) fn make() {}\n",
+        "crates/other/src/lib.rs": "pub mod types;\n",
+        "crates/other/src/types.rs": ("pub trait Tr {\n    const N: usize;\n}\npub struct Foo;\n"
+                                      "impl Tr for Foo {\n    const N: usize = 3;\n}\n"),
+        "src/lib.rs": ("use other::types;\nuse other::types::Tr;\n"
+                       "fn f() -> usize { types::Foo::N }\n"),
+    })
+    assert world.resolve("tests/a.rs", "function:t", "fixtures::make") == \
+        "tests/common|crate::fixtures::make"
+    assert world.resolve("src/lib.rs", "function:f", "types::Foo::N") == \
+        "crates/other|crate::types::Foo::N"
+
+
+def test_an_item_made_pub_is_seen_from_other_crates_at_once() -> None:
+    """`pub(crate) fn helper` made `pub` changes the file's symbols (a review: prost's
+    `DecodeError::new`, made public, bound nothing from its tests crate)."""
+    world = World({
+        "crates/other/src/lib.rs": "pub mod util;\n",
+        "crates/other/src/util.rs": "pub(crate) fn helper() {}\n",
+        "src/lib.rs": "use other::util;\nfn f() { util::helper(); }\n",
+    })
+    assert world.resolve("src/lib.rs", "function:f", "util::helper") is None
+    world.add("crates/other/src/util.rs", "pub fn helper() {}\n")
+    assert world.resolve("src/lib.rs", "function:f", "util::helper") == \
+        "crates/other|crate::util::helper"
+
+
 def test_a_glob_of_a_module_brings_the_names_its_uses_re_export() -> None:
     """time 0.2: `use crate::internal_prelude::*;`, the prelude `pub(crate) use crate::{
     Date, Duration, …};`, and a second `Duration` (a serde shadow) in the crate: the name
