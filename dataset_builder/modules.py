@@ -434,7 +434,7 @@ def crate_roots(info: RepoInfo, reader: BlobReader, history: Iterable[str] = (),
         # "../tests/main.rs"` in time/Cargo.toml, the top folder a virtual workspace (its
         # 24 modules had been crates of their own). A package's own (prost's
         # tests-2015 `[lib] path = "../tests/src/lib.rs"`, the package tests') is found.
-        owner = posixpath.dirname(root) or "." if kind == "build" and \
+        owner = (posixpath.dirname(root) or ".") if kind == "build" and \
             posixpath.basename(root) == "build.rs" else _conventional_package(root)
         found_anyway = conventional_root and owner in packages
         held = explicit[folder]
