@@ -1296,11 +1296,17 @@ class SymbolTable:
                 # Or whose `pub use` names it (time's `use crate::internal_prelude::*;`,
                 # the prelude re-exporting `Date`, `Time`, `Duration`: 27 of 109 uses of
                 # its names that were not the crate's only ones bound).
+                brought = False  # by a glob's re-export: from outside where none binds here
                 for prefix in imports.globs:
                     if symbol_id(crate, f"{prefix}::{name}") in self.reexports:
                         found = self._find(crate, f"{prefix}::{name}", macro, types=types)
                         if found is not None:
                             return found
+                        brought = True
+                if brought:
+                    # A prelude's `pub use std::collections::HashMap;`: std's, not the
+                    # crate's one `HashMap` elsewhere (a review).
+                    return None
             # Not a path's head: `List::new` names the type, which code that compiles has
             # in scope (here perhaps only as the crate's one so named).
             if not macro and not types and ":" not in name:

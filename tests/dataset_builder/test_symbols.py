@@ -1361,6 +1361,14 @@ def test_a_glob_of_a_module_brings_the_names_its_uses_re_export() -> None:
     })
     assert world.resolve("src/user.rs", "function:f", "Duration") == \
         ".|crate::duration::Duration"
+    # A name the prelude re-exports from outside is that one, not the crate's one so named.
+    world = World({
+        "src/lib.rs": ("mod cache;\nmod user;\n"
+                       "mod prelude {\n    pub(crate) use std::collections::HashMap;\n}\n"),
+        "src/cache.rs": "pub struct HashMap;\n",
+        "src/user.rs": "use crate::prelude::*;\nfn f(m: HashMap<u8, u8>) {}\n",
+    })
+    assert world.resolve("src/user.rs", "function:f", "HashMap") is None
 
 
 def test_an_imported_macros_name_does_not_lead_into_another_crates_private_items(
