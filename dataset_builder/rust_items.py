@@ -230,10 +230,10 @@ _BRANCHING_MACROS = ("cfg_if", "cfg_select", "cfg_match")
 # Macro bodies parsed inside one another at most (`cfg_if!` in `cfg_net!` in an impl): each
 # level parses the text of those within it again (400 levels, 8 KB, took 0.9 s).
 MAX_MACRO_DEPTH = 4
-# A word that begins an item: a macro body without one is not parsed as items.
 # Item keywords a macro's body may define a type or trait with (_macro_definitions).
 _DEFINING_WORDS = {b"struct": "struct", b"enum": "enum", b"union": "union", b"trait": "trait"}
-_DEFINING_WORD = re.compile(rb"\b(?:struct|enum|union|trait)\b")
+_DEFINING_WORD = re.compile(rb"\b(?:" + b"|".join(_DEFINING_WORDS) + rb")\b")
+# A word that begins an item: a macro body without one is not parsed as items.
 _ITEM_WORD = re.compile(
     rb"\b(?:fn|struct|enum|union|impl|trait|type|const|static|mod|use|macro_rules)\b")
 # What may stand beside items in a macro body taken as items.

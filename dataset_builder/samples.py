@@ -508,8 +508,7 @@ class History:
             if start <= col["start_byte"][row] and col["end_byte"][row] <= end
             for expr in exprs]
         if "#[cfg" in text:  # asked only of two definitions in one namespace: rare
-            lines = text.split("\n")
-            cfgs += cfg_expressions("\n".join(lines[:_first_code_line(lines) + 1]))
+            cfgs += _leading_cfgs(text.split("\n"))
         if not cfgs:
             return True
         folder = package_dir(str(col["path"][row]), str(col["crate"][row]), self.roots) or "."
@@ -527,10 +526,9 @@ class History:
                 continue
             text = str(col["text"][row])
             lines = text.split("\n")
-            code = _first_code_line(lines)
-            if "#[cfg" not in text or "{" not in lines[code]:  # `mod x;` holds nothing here
-                continue
-            exprs = cfg_expressions("\n".join(lines[:code + 1]))
+            if "#[cfg" not in text or "{" not in lines[_first_code_line(lines)]:
+                continue  # `mod x;` holds nothing here
+            exprs = _leading_cfgs(lines)
             if exprs:
                 found[str(col["blob"][row])].append(
                     (col["start_byte"][row], col["end_byte"][row], exprs))
@@ -1945,6 +1943,11 @@ def _with_own_indentation(text: str) -> str:
     if not indent or any(line.strip() and not line.startswith(indent) for line in lines[1:]):
         return text
     return indent + text
+
+
+def _leading_cfgs(lines: list[str]) -> list[str]:
+    """The `#[cfg(…)]` expressions an item's lines begin with (before its first code line)."""
+    return cfg_expressions("\n".join(lines[:_first_code_line(lines) + 1]))
 
 
 def _first_code_line(lines: list[str]) -> int:

@@ -1093,12 +1093,12 @@ class SymbolTable:
         owner = sid.rpartition("::")[0]  # the method's type (or trait)
         if owner in self.private and not _seen_from(owner, crate, module):
             return False
-        home, _, path = sid.partition("|")
-        if self.fallback_owners.get(sid, 0) >= self.owners.get(sid, 1) and \
-                self._find(home, path) != sid:
+        if self.fallback_owners.get(sid, 0) >= self.owners.get(sid, 1):
             # A fallback block's, where an import stands in for the block (anyhow's stub
             # `trait StdError`'s `source`: `.source()` is std's `Error::source`).
-            return False
+            home, _, path = sid.partition("|")
+            if self._find(home, path) != sid:
+                return False
         segments = owner[len(crate) + 1:].split("::")
         for end in range(1, len(segments) - 1):
             if segments[end] in _TEST_MODULES:
