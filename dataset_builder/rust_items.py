@@ -383,7 +383,7 @@ def _merge_spans(spans: list[tuple[int, int]], gap: int = 256) -> list[tuple[int
 
 
 def _symbol_of(kind: str, module: str, name: str, self_type: str, parent: _Stub | None) -> str:
-    if kind not in DEFINING_KINDS:
+    if kind not in DEFINING_KINDS or name == "_":  # `const _: () = …;` names nothing
         return ""
     # A method, or an associated const, is named under its type (or trait): cortex-m's 16
     # `impl X { const PTR }` were one module-level `PTR` beside each other.
@@ -778,7 +778,10 @@ class _Collector:
             # (warp's `Error = …` bindings had bound crate::error::Error).
             inner = {node.id for node in captures.get("inner_ref", ())}
             for node in captures.get("ref", ()):
-                if node.id not in inner:
+                # Not the type left to inference (`x as _`, `Vec<_>`), which had bound an
+                # unnamed `const _` (salsa: 39 samples).
+                if node.id not in inner and (node.end_byte - node.start_byte != 1
+                                             or src[node.start_byte] != 0x5F):  # `_`
                     refs.append((node.start_byte, _text(src, node)))
             for node in captures.get("macro", ()):
                 refs.append((node.start_byte, _text(src, node) + "!"))
@@ -932,6 +935,14 @@ class _Collector:
                         and src[tokens[j].start_byte:tokens[j].start_byte + 1] == b"{")):
                     j += 1
                 end = tokens[j].start_byte if j < len(tokens) else tokens[-1].end_byte
+                if any(tokens[k].type == "=>" for k in range(i + 2, j)):
+                    # A DSL's, not Rust's: minijinja's `type_erase! { pub trait Object =>
+                    # DynObject { … } }` had become a second `trait Object`, and packs
+                    # showed it for the real trait (155 samples).
+                    i = j + 1
+                    docs, attrs, visibility, head_at = [], [], "", -1
+                    begins = True
+                    continue
                 found.append((kind, _text(src, nxt),
                               _squash(src[start:end].decode("utf-8", "replace")), visibility,
                               docs, attrs))

@@ -466,7 +466,8 @@ class History:
         def chosen(rows: list[int]) -> int:  # rows are in history order: the larger, newer
             return rows[0] if len(rows) == 1 else max(rows, key=lambda row: (
                 _at_file_top(str(col["key"][row]), str(col["parent"][row])),
-                self.compiled(row), row))
+                self.compiled(row), not _made_by_macro(str(col["kind"][row]),
+                                                       str(col["text"][row])), row))
 
         picked: list[int] = []
         for _, rows in sorted(found.items()):
@@ -1982,6 +1983,16 @@ def _attribute_only(line: str) -> bool:
             if depth == 0:
                 return at == len(line) - 1
     return False
+
+
+def _made_by_macro(kind: str, text: str) -> bool:
+    """Whether a type's or trait's text is an item-level macro invocation that makes it
+    (`bitflags! { pub struct Flags … }`): a real item of its name comes first (a DSL's
+    `trait Object` beside minijinja's real one had been shown for it)."""
+    return kind in _MADE_KINDS and _MACRO_HEAD.match(_without_leading_docs(text)) is not None
+
+
+_MADE_KINDS = frozenset({"struct", "enum", "union", "trait"})
 
 
 def _without_leading_docs(text: str) -> str:

@@ -26,7 +26,7 @@ from dataset_builder.rust_items import as_parsed, new_parser
 MODES = ("header", "inline", "none")
 HEADER_FIRST_LINE = "// ferric type facts"
 
-INLINE_TOKEN = re.compile(r"<(?:TYPE|TRAIT|LIFETIME):[A-Za-z0-9_'()\[\]&*]+>")
+INLINE_TOKEN = re.compile(r"<(?:TYPE|TRAIT|LIFETIME):[A-Za-z0-9_'(),\[\]&*]+>")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PRIMITIVE_OR_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:::[A-Za-z_][A-Za-z0-9_]*)*")
 
@@ -42,8 +42,10 @@ def has_inline_tokens(text: str) -> bool:
 
 
 def outer_type_name(type_text: str) -> str:
-    """`&'a mut Vec<Option<T>>` -> `Vec`, `()` -> `()`, `[u8; 4]` -> `[]`, `impl Fn()` -> `Fn`:
-    the name an inline `<TYPE:…>` token carries (a small, reusable vocabulary)."""
+    """`&'a mut Vec<Option<T>>` -> `Vec`, `()` -> `()`, `(u32, u32)` -> `(,)`, `[u8; 4]` ->
+    `[]`, `impl Fn()` -> `Fn`: the name an inline `<TYPE:…>` token carries (a small,
+    reusable vocabulary). A tuple is not unit: minijinja's `fn loc(&self) -> (u32, u32,
+    u32)` had `<TYPE:()>` as a function returning nothing has (a sweep: 60 samples)."""
     text = type_text.strip()
     while True:
         text = text.lstrip("&*").strip()
@@ -55,7 +57,23 @@ def outer_type_name(type_text: str) -> str:
         else:
             break
     if text.startswith("("):
-        return "()"
+        depth, comma = 0, False
+        for at, char in enumerate(text):
+            if char in "([<{":
+                depth += 1
+            elif char in ")]>}" and not (char == ">" and text[at - 1:at] == "-"):
+                depth -= 1
+                if depth == 0:
+                    inner = text[1:at]
+                    break
+            elif char == "," and depth == 1:
+                comma = True
+        else:
+            inner = text[1:]
+        if not inner.strip():
+            return "()"
+        # `(T,)` and `(A, B)` are tuples; `(dyn Error + Send)` only groups its type
+        return "(,)" if comma else outer_type_name(inner)
     if text.startswith("["):
         return "[]"
     match = _PRIMITIVE_OR_PATH.match(text)

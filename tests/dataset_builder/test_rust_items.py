@@ -1194,6 +1194,28 @@ def test_types_a_macro_invocation_makes_are_items() -> None:
     assert "AlertLevel" in items["method:impl Flags::level"].references
 
 
+def test_an_unnamed_const_and_an_inferred_type_name_nothing() -> None:
+    """`const _: () = …;` defines no symbol, and the type left to inference (`as _`,
+    `Vec<_>`) is no reference: salsa's `x as _` had bound its `const _` (a sweep)."""
+    items = by_key(_fresh(
+        "const _: () = assert!(1 == 1);\n\npub fn second(v: &[u32]) -> usize {\n"
+        "    let w: Vec<_> = v.to_vec();\n    w.len() as _\n}\n"))
+    assert items["const:_"].symbol == ""
+    assert "_" not in items["function:second"].references
+    assert "Vec" in items["function:second"].references
+
+
+def test_a_dsl_header_with_an_arrow_makes_no_type() -> None:
+    """`=>` after a name is a macro's own language, not a Rust item's header: minijinja's
+    `type_erase! { pub trait Object => DynObject { … } }` had made a second `trait Object`
+    beside the real one (a sweep). A type written after it in the body is still made."""
+    items = by_key(_fresh(
+        "type_erase! {\n    pub trait Object => DynObject {\n        fn repr(&self) -> u32;\n"
+        "    }\n    pub struct After(u8);\n}\n"))
+    assert sorted(k for k in items if k.split(":")[0] in ("struct", "trait")) == [
+        "struct:After"]
+
+
 @pytest.mark.parametrize("seed", range(10))
 def test_incremental_random_edits_of_made_types_equal_fresh_parse(seed: int) -> None:
     _random_edit_chain(MADE_SOURCE, seed)

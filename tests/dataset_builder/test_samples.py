@@ -1082,11 +1082,20 @@ def test_inline_render_and_strip_round_trip() -> None:
     assert "tokens<TYPE:Vec>" in result.text
     assert "lex<TYPE:Vec>(" in result.text
     assert strip_inline(result.text) == code
+    # A tuple's token strips back too.
+    pair = render_inline("fn f() -> usize {\n    loc().0\n}\n",
+                         TypeFacts(returns={"loc": "(,)"}))
+    assert pair is not None and "loc<TYPE:(,)>()" in pair.text, pair
+    assert strip_inline(pair.text) == "fn f() -> usize {\n    loc().0\n}\n"
     assert result.tokens["<TYPE:Vec>"] == 2
     # A text that already holds a token-shaped string is left alone (stripping would lose it).
     assert render_inline('let s = "<TYPE:X>";\n', facts) is None
     assert outer_type_name("&'a mut Vec<Option<T>>") == "Vec"
     assert outer_type_name("()") == "()"
+    # A tuple is not unit (a sweep: minijinja's `fn loc(&self) -> (u32, u32, u32)`).
+    assert outer_type_name("(u32, u32, u32)") == "(,)"
+    assert outer_type_name("&(Vec<u8>, usize)") == "(,)"
+    assert outer_type_name("(dyn Error + Send)") == "Error"
 
 
 def test_inline_type_of_a_call_returning_self_is_its_owner() -> None:
@@ -4047,6 +4056,26 @@ def test_a_type_a_macro_makes_is_shown_once_as_its_invocation(tmp_path: Path) ->
     assert pack.count(flags.rstrip("\n")) == 1, run["context"]
     read = next(r for r in rows if r["scale"] == "micro" and r["name"] == "read")
     assert "bitflags!" not in read["context"].partition("// file:")[0], read["context"]
+
+
+def test_a_real_trait_is_shown_before_a_macro_invocation_naming_it(tmp_path: Path) -> None:
+    """Where a macro invocation writes a trait of the same name and module as a real one
+    (a macro that takes the trait's methods to make a wrapper), the pack shows the real
+    trait: the invocation, newer and at the file's top as well, had been shown (a sweep:
+    minijinja's `type_erase!`, 155 samples)."""
+    lib = ("pub mod things;\n\n/// The real trait.\npub trait Object: Send {\n"
+           "    fn name(&self) -> String;\n}\n\nmake_wrapper! {\n"
+           "    pub trait Object {\n        fn name(&self) -> String;\n    }\n    as DynObject\n}\n")
+    rows = _one_commit_samples(tmp_path, {
+        "src/lib.rs": lib,
+        "src/things.rs": ("use crate::Object;\n\npub struct Thing(u32);\n\n"
+                          "impl Object for Thing {\n    fn name(&self) -> String {\n"
+                          "        format!(\"thing {}\", self.0)\n    }\n}\n")})
+    name = next(r for r in rows if r["scale"] == "micro" and r["name"] == "name"
+                and r["path"] == "src/things.rs")
+    pack = name["context"].partition("// file: src/things.rs\n")[0]
+    assert "pub trait Object: Send {" in pack, name["context"]
+    assert "make_wrapper!" not in pack, name["context"]
 
 
 def test_a_lazy_static_is_in_view_where_the_code_shows_it_not_another() -> None:

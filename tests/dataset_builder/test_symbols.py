@@ -1314,6 +1314,23 @@ def test_a_fallback_gives_way_to_an_import_of_its_name_from_outside() -> None:
     assert world.resolve("src/error.rs", "function:f", "Lone") == ".|crate::Lone"
 
 
+def test_a_name_the_crate_root_imports_privately_is_importable_from_it() -> None:
+    """A crate root's private `use crate::inner::Inner;` lets every module of the crate
+    write `use crate::Inner;` (rusqlite's `use crate::{…, InnerConnection};`: 43 samples
+    had no dependency on it); a name it imports from outside stays unbound, not the
+    crate's one so named elsewhere."""
+    world = World({
+        "src/lib.rs": ("mod ext;\nmod inner;\nmod map;\nuse crate::inner::Inner;\n"
+                       "use std::collections::HashMap;\n"),
+        "src/inner.rs": "pub struct Inner {\n    pub x: u32,\n}\n",
+        "src/map.rs": "pub struct HashMap;\n",
+        "src/ext.rs": ("use crate::{HashMap, Inner};\n"
+                       "fn f(i: Inner, m: HashMap) -> u32 { i.x }\n"),
+    })
+    assert world.resolve("src/ext.rs", "function:f", "Inner") == ".|crate::inner::Inner"
+    assert world.resolve("src/ext.rs", "function:f", "HashMap") is None
+
+
 def test_crate_only_items_stay_seen_where_rust_sees_them() -> None:
     """What the check against another crate's private items leaves alone (a review): a
     shared test module's `pub(crate)` item (a module of each test crate in Rust), and a
