@@ -122,6 +122,7 @@ _REFERENCE_QUERY = """
 (scoped_identifier) @path
 (scoped_type_identifier) @path
 (macro_invocation macro: (identifier) @macro)
+(macro_invocation macro: (scoped_identifier) @scoped_macro)
 (lifetime) @lifetime
 (scoped_type_identifier (type_identifier) @inner_ref)
 (type_binding name: (type_identifier) @inner_ref)
@@ -805,9 +806,13 @@ class _Collector:
             # Only outermost paths (`a::b::c`, not also `a::b`), and not inside `use` items,
             # whose paths are recorded separately.
             inner = {node.id for node in captures.get("inner_path", ())}
+            # A macro named by its path (`a::hello!(…)`, `$crate::log!`) is a macro's: its
+            # own namespace, as a bare `hello!` is (pest's tests call `pest::parses_to!`).
+            macros = {node.id for node in captures.get("scoped_macro", ())}
             for node in captures.get("path", ()):
                 if node.id not in inner:
-                    refs.append((node.start_byte, _squash(_text(src, node))))
+                    refs.append((node.start_byte, _squash(_text(src, node))
+                                 + "!" * (node.id in macros)))
             # A glob `use` inside a body (a module's own `use` items record their paths
             # apart), as `Error::*`: the function depends on what it names, and its bare
             # names may be what the glob brings in (symbols.with_local_globs).

@@ -46,6 +46,7 @@ from itertools import accumulate, islice, pairwise
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar, overload
 
+import networkx as nx
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -2286,7 +2287,26 @@ def _load_snapshot(info: RepoInfo, out: Path, history: History, snapshot_files: 
     file_paths = [p for p, _ in files]
     order = [p for p in order if p in set(file_paths)] + [p for p in file_paths
                                                            if p not in set(order)]
-    return Snapshot(index, sha, files, by_path, order, dict(depends), undeclared)
+    return Snapshot(index, sha, files, by_path, _file_order(order, depends), dict(depends),
+                    undeclared)
+
+
+def _file_order(order: list[str], depends: dict[str, list[str]]) -> list[str]:
+    """Files in dependency order, each after every file any of its modules depends on (its
+    inline ones too), cycles condensed, ties in `order` (where each file's first module
+    comes in the module order). By its first module alone, a file whose inline `mod test`
+    sorted first came before what its own module uses (rusqlite: 16 crate samples, pest:
+    23 crate and module-group samples)."""
+    rank = {path: k for k, path in enumerate(order)}
+    graph = nx.DiGraph()
+    graph.add_nodes_from(order)
+    graph.add_edges_from((dep, path) for path, deps in depends.items() if path in rank
+                         for dep in deps if dep in rank)
+    condensed = nx.condensation(graph)
+    members = {c: sorted(data["members"], key=rank.__getitem__)
+               for c, data in condensed.nodes(data=True)}
+    return [path for component in nx.lexicographical_topological_sort(
+        condensed, key=lambda c: rank[members[c][0]]) for path in members[component]]
 
 
 def _walk_skipped(out: Path) -> frozenset[tuple[str, str]]:

@@ -23,6 +23,7 @@ from dataset_builder.cargo_manifest import attributes_compiled
 from dataset_builder.modules import (
     CrateRoots,
     ModuleLocation,
+    package_dir,
     path_mod_declarations,
     path_mod_locations,
     resolve_use_path,
@@ -92,6 +93,28 @@ def _is_fallback(item: Item) -> bool:
     return any(_FALLBACK_CFG.match(attribute) for attribute in item.attributes)
 
 
+def _off_by_default(items: list[Item], features: Callable[[], frozenset[str]]) -> set[str]:
+    """Keys of the items a plain build of the package leaves out (`features()`: its default
+    features): a `#[cfg(…)]` of theirs or of an inline module around them that does not
+    hold (cargo_manifest.eval_item_cfg). Like a fallback, such a definition gives way to a
+    re-export of its name: salsa's test-only `#[cfg(feature = "shuttle")] mod shim { pub
+    struct Mutex<T>(shuttle::sync::Mutex<T>); }` beside `#[cfg(not(feature = "shuttle"))]
+    mod shim { pub use parking_lot::Mutex; }` (137 samples showed the shuttle wrapper)."""
+    cfgd = [item for item in items
+            if any(attribute.startswith("#[cfg(") for attribute in item.attributes)]
+    if not cfgd:
+        return set()
+    on = features()
+    off = {item.key for item in cfgd if not attributes_compiled(item.attributes, on)}
+    # By span: two inline modules of one name (cfg alternatives) hold items of one path.
+    spans = [(item.start_byte, item.end_byte) for item in cfgd
+             if item.kind == "mod" and item.key in off and not item.signature.endswith(";")]
+    if spans:
+        off.update(item.key for item in items if item.module and any(
+            start < item.start_byte < end for start, end in spans))
+    return off
+
+
 # What a fallback may stand in for beside an import of its name.
 _FALLBACK_KINDS = frozenset({"struct", "enum", "union", "trait", "type_alias", "function",
                              "const", "static", "macro_rules"})
@@ -104,6 +127,12 @@ def _crate_only(item: Item) -> bool:
     visibility = item.visibility.replace(" ", "")
     return visibility.startswith("pub(") or (
         not visibility and not item.parent and item.kind not in ("method", "macro_rules"))
+
+
+def _exported(item: Item) -> bool:
+    """Whether an item is a `#[macro_export]` macro_rules."""
+    return item.kind == "macro_rules" and any(
+        attr.startswith("#[macro_export") for attr in item.attributes)
 
 
 def _is_value_item(item: Item) -> bool:
@@ -275,12 +304,16 @@ class Imports:
     heads: frozenset[str] = frozenset()
     # An item's own `use`s in its body: alias -> paths, before the module's own names.
     local: dict[str, list[str]] = field(default_factory=dict)
+    # The names it imports under another (`use crate::ast::Rule as AstRule;`): a bare `Rule`
+    # there is not that item, so never the crate's one so named (_simple).
+    renamed: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, uses: list[UsePath], loc: ModuleLocation) -> Imports:
         aliases: dict[str, list[str]] = {}
         globs: list[str] = []
         heads: set[str] = set()
+        renamed: set[str] = set()
         for use in uses:
             use_module = loc.join(use.module)
             heads.add(use.path.partition("::")[0])
@@ -288,7 +321,11 @@ class Imports:
                 globs.append(resolve_use_path(use.path[:-3], use_module))
             elif use.alias:
                 aliases.setdefault(use.alias, []).extend(use_targets(use.path, use_module))
-        return cls(aliases, globs, frozenset(heads - {"crate", "self", "super"}))
+                name = use.path.rpartition("::")[2]
+                if name != use.alias and name not in ("self", "crate", "super"):
+                    renamed.add(name)
+        return cls(aliases, globs, frozenset(heads - {"crate", "self", "super"}),
+                   renamed=frozenset(renamed))
 
 
 _ENUM_NOISE = re.compile(
@@ -401,7 +438,8 @@ def with_local_globs(imports: Imports, item: Item, module: str) -> Imports:
             local.append(resolve_use_path(path, module))
     if not local and not named:
         return imports
-    return Imports(imports.aliases, [*imports.globs, *local], imports.heads, named)
+    return Imports(imports.aliases, [*imports.globs, *local], imports.heads, named,
+                   imports.renamed)
 
 
 def use_targets(path: str, use_module: str) -> list[str]:
@@ -467,6 +505,14 @@ class SymbolTable:
     by_macro: dict[tuple[str, str], set[str]] = field(default_factory=lambda: defaultdict(set))
     # symbol id -> number of current file versions defining a macro_rules so named
     macro_owners: dict[str, int] = field(default_factory=dict)
+    # A `#[macro_export]` macro_rules lies at its crate's root for other crates (`a::hello!`,
+    # `use a::hello;`, or bare after `#[macro_use] extern crate a;`): that root's symbol id
+    # ("a|crate::hello") -> the ids of its current definitions, one per file version;
+    # and each such name -> the root ids (pest's tests call `parses_to!` of the pest crate:
+    # 266 samples had no dependency on it).
+    exported_macros: dict[str, list[str]] = field(default_factory=dict)
+    exported_names: dict[str, set[str]] = field(default_factory=dict)
+    file_exported: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     # path -> the macro symbol ids its current version defines
     file_macros: dict[str, list[str]] = field(default_factory=dict)
     # The `pub use` re-exports: the symbol id of the name a `pub use` makes -> what it names
@@ -593,7 +639,8 @@ class SymbolTable:
                      "enum_owners", "file_enums", "enum_variants", "method_kinds",
                      "method_params", "file_methods", "replaced_counts",
                      "deref_targets", "file_derefs", "struct_fields", "file_structs",
-                     "fallback_owners", "file_fallbacks", "library_folders", "live_roots"):
+                     "fallback_owners", "file_fallbacks", "library_folders", "live_roots",
+                     "exported_macros", "exported_names", "file_exported"):
             self.__dict__.setdefault(name, {})
         self.__dict__.setdefault("private", set())
         self.__dict__.setdefault("crate_only", set())
@@ -678,14 +725,18 @@ class SymbolTable:
         # A macro's marked: a function turned into a macro of its name changes the macros;
         # a private or `pub(crate)` item too: made `pub`, it is seen from more modules or
         # crates; a method's count of parameters: calls with another count do not bind it.
-        item_symbols = [item.symbol + "!" * (item.kind == "macro_rules")
+        off = _off_by_default(items, lambda: roots.features.get(
+            package_dir(path, loc.crate, roots) or ".", frozenset())) \
+            if roots is not None else set()
+        item_symbols = [item.symbol + "!" * (item.kind == "macro_rules") + "@" * _exported(item)
                         + "-" * (not item.visibility) + "^" * _crate_only(item)
                         + "=" * _is_value_item(item)
                         + (f".{parameter_count(item.signature)}" if item.kind == "method"
                            and takes_self(item) else "")
                         + (f"+{item.trait_name}" if item.kind == "method"
                            and _in_trait_impl(item) else "")
-                        + "~" * (item.kind == "enum") + "?" * _is_fallback(item)
+                        + "~" * (item.kind == "enum")
+                        + "?" * (_is_fallback(item) or item.key in off)
                         for item in items if item.symbol]
         if self.file_item_symbols.get(path) == item_symbols:
             return  # the same path has the same module location: the same ids
@@ -696,11 +747,12 @@ class SymbolTable:
         self.file_item_symbols[path] = item_symbols
         ids: list[str] = []
         macros: list[str] = []
+        exported: list[tuple[str, str]] = []  # (its id at the crate's root, its own id)
         defined: dict[str, Item] = {}  # a symbol's first definition in the file
         not_fallback: set[str] = set()  # symbols with a definition here that is no fallback
         # A fallback's members are fallbacks too (anyhow's stub `trait StdError`'s `source`).
-        fallback_blocks = {item.key for item in items
-                           if item.kind in ("trait", "impl") and _is_fallback(item)}
+        fallback_blocks = {item.key for item in items if item.kind in ("trait", "impl")
+                           and (_is_fallback(item) or item.key in off)}
         params: dict[str, set[int]] = {}  # methods with a receiver -> their counts here
         known = self.path_ids.setdefault(path, {})
         for item in items:
@@ -715,9 +767,12 @@ class SymbolTable:
                     params.setdefault(sid, set()).add(UNREAD_PARAMS if count is None else count)
                 if item.kind == "macro_rules":
                     macros.append(sid)
-                if not _is_fallback(item) and item.parent not in fallback_blocks:
+                    if _exported(item):
+                        exported.append((symbol_id(loc.crate, f"crate::{item.name}"), sid))
+                if not (_is_fallback(item) or item.key in off) and \
+                        item.parent not in fallback_blocks:
                     not_fallback.add(sid)
-        self._define_macros(path, macros)
+        self._define_macros(path, macros, exported)
         self._define_counted(path, [sid for sid, item in defined.items()
                                     if _is_value_item(item)], self.value_owners,
                              self.file_values)
@@ -795,8 +850,27 @@ class SymbolTable:
                 return definer
         return None
 
-    def _define_macros(self, path: str, macros: list[str]) -> None:
-        """Replace the macro symbols `path` defines (by_macro, macro_owners)."""
+    def _define_macros(self, path: str, macros: list[str],
+                       exported: list[tuple[str, str]]) -> None:
+        """Replace the macro symbols `path` defines (by_macro, macro_owners) and those of
+        them it exports (exported_macros)."""
+        was_exported = self.file_exported.get(path, [])
+        if was_exported != exported:
+            for root, sid in was_exported:
+                held = self.exported_macros.get(root, [])
+                if sid in held:
+                    held.remove(sid)
+                if not held:
+                    self.exported_macros.pop(root, None)
+                    names = self.exported_names.get(root.rpartition("::")[2], set())
+                    names.discard(root)
+            for root, sid in exported:
+                self.exported_macros.setdefault(root, []).append(sid)
+                self.exported_names.setdefault(root.rpartition("::")[2], set()).add(root)
+            if exported:
+                self.file_exported[path] = exported
+            else:
+                self.file_exported.pop(path, None)
         before = self.file_macros.get(path, [])
         if before == macros:
             return
@@ -911,7 +985,7 @@ class SymbolTable:
             if not self.live_roots[crate]:
                 del self.live_roots[crate]
         self._set_path_mods(path, [])
-        self._define_macros(path, [])
+        self._define_macros(path, [], [])
         self._define_counted(path, [], self.value_owners, self.file_values)
         self._define_counted(path, [], self.enum_owners, self.file_enums)
         self._define_counted(path, [], self.fallback_owners, self.file_fallbacks)
@@ -1156,6 +1230,8 @@ class SymbolTable:
                 return None
             crate, path = located
         sid = symbol_id(crate, path)
+        if macro and sid in self.exported_macros and not self._defines(sid, macro):
+            return self.exported_macros[sid][0]  # `#[macro_export]`: at its crate's root
         if self._defines(sid, macro) and not (types and self._is_value(sid)):
             if hops and self.fallback_owners.get(sid, 0) >= self.owners.get(sid, 0):
                 # Defined only as a fallback (`#[cfg(not(feature = "git"))] pub struct
@@ -1333,11 +1409,38 @@ class SymbolTable:
         if found is not None:
             return found
         if macro:
-            return self._unique(self.by_macro, crate, name)
+            return self._unique(self.by_macro, crate, name) or self._exported_macro(crate, name)
         if name in PRELUDE_NAMES:
             return None  # std's, unless the module defines or imports its own (above)
+        if name in imports.renamed:
+            # The file imports the item so named under another name (pest's `use
+            # crate::ast::Rule as AstRule;`, its bare `Rule` the generated grammar's enum:
+            # 36 samples showed `ast::Rule`).
+            return None
         found = self._unique(self.by_name, crate, name, module)
         return None if found is not None and types and self._is_value(found) else found
+
+    def _exported_macro(self, crate: str, name: str) -> str | None:
+        """The one `#[macro_export]` macro so named of another crate of the repository: a
+        bare `name!` the crate neither defines nor imports by name is one that `#[macro_use]
+        extern crate …;` brought in (pest's tests: `parses_to!`), or the 2015 edition's
+        crate-wide macros."""
+        roots = [root for root in self.exported_names.get(name, ())
+                 if root.rpartition("|")[0] != crate]
+        return self.exported_macros[roots[0]][0] if len(roots) == 1 else None
+
+    def _path_macro(self, path: str, crate: str, module: str, imports: Imports) -> str | None:
+        """A macro named by its path (`a::hello!`, `crate::log!`, `$crate::log!`,
+        `super::m!`): through the crate or module its head names."""
+        head, _, rest = path.partition("::")
+        if head in ("crate", "$crate", "self", "super"):
+            return self._find(crate, resolve_use_path(
+                f"crate::{rest}" if head == "$crate" else path, module), macro=True)
+        for base in imports.local.get(head) or imports.aliases.get(head) or ():
+            found = self._find(crate, f"{base}::{rest}", macro=True)
+            if found is not None:
+                return found
+        return self._find(crate, f"@{path}", macro=True)  # a library by its name
 
     def _enum_glob_with_variant(self, crate: str, globs: list[str], name: str) -> str | None:
         """The first of `globs` that names a current enum (directly or re-exported) with a
@@ -1364,7 +1467,8 @@ class SymbolTable:
             # `DelayQueue::remove` had bound `self.expired.remove(…)` to the trait); a
             # local's declared type (`let s: Stack`) is named in the body, and so, as the
             # reference does not tell them apart, is a parameter's.
-            imports = Imports(imports.aliases, imports.globs, imports.heads)
+            imports = Imports(imports.aliases, imports.globs, imports.heads,
+                              renamed=imports.renamed)
         if "." in ref:  # a method call: `.name(n)`, or `Type.name(n)` on a receiver of
             # known type, with n arguments
             written, _, call = ref.rpartition(".")
@@ -1377,6 +1481,8 @@ class SymbolTable:
                 return None
             return found
         if ref.endswith("!"):
+            if "::" in ref:
+                return self._path_macro(ref[:-1], crate, module, imports)
             return self._simple(ref[:-1], crate, module, imports, macro=True)
         if ref.startswith("use "):  # a `use` in the item's body: what a `use` item's names
             return self.resolve(ref[4:].partition(" as ")[0], item, loc, imports)

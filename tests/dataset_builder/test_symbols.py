@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dataset_builder.modules import locate_module
+from dataset_builder.modules import CrateRoots, locate_module
 from dataset_builder.rust_items import Item, ParsedFile, parameter_count, parse_rust
 from dataset_builder.symbols import REPLACED_PARAMS_FILES, Imports, SymbolTable
 
@@ -63,7 +63,8 @@ fn g() {
 
 
 class World:
-    def __init__(self, files: dict[str, str]) -> None:
+    def __init__(self, files: dict[str, str], roots: CrateRoots | None = None) -> None:
+        self.roots = roots  # the packages' default features, where given
         self.table = SymbolTable()
         self.parsed: dict[str, ParsedFile] = {}
         self.parsed_text: dict[str, str] = {}
@@ -75,7 +76,7 @@ class World:
         self.parsed[path] = parsed
         self.parsed_text[path] = text
         self.table.define_file(path, locate_module(path), parsed.items, parsed.uses,
-                               source=text.encode())
+                               self.roots, source=text.encode())
 
     def item(self, path: str, key: str) -> Item:
         return next(i for i in self.parsed[path].items if i.key == key)
@@ -464,7 +465,7 @@ def test_a_paths_head_names_a_module_or_type_never_a_function() -> None:
     """A path's head is in the type namespace. warp's lib.rs re-exports the function
     `reply::reply` as `crate::reply`: `reply::with_header` under `use crate::reply::{self}`
     had bound that function (and lost `with_header`), `log::trace!` (recorded without its
-    `!`) the crate's one function `log`, and the external `http::header::LOCATION` walked
+    `!` then) the crate's one function `log`, and the external `http::header::LOCATION` walked
     up to `crate::redirect`, another re-exported function: 877 of warp's 5,680 item
     versions."""
     world = World({
@@ -478,13 +479,15 @@ def test_a_paths_head_names_a_module_or_type_never_a_function() -> None:
             "use crate::reply::{self};\n"
             "pub fn redirect() -> u32 { reply::with_header() }\n"
             "pub fn traced() -> u32 { log::trace!(\"x\"); 3 }\n"
+            "pub fn logged() -> u32 { log::trace(); 3 }\n"
             "pub fn status() -> http::StatusCode { http::header::LOCATION; todo!() }\n"
             "pub fn direct() -> u32 { reply() + crate::reply() }\n"),
     })
     resolve = world.resolve
     assert resolve("src/redirect.rs", "function:redirect", "reply::with_header") == \
         ".|crate::reply::with_header"
-    assert resolve("src/redirect.rs", "function:traced", "log::trace") is None
+    assert resolve("src/redirect.rs", "function:traced", "log::trace!") is None
+    assert resolve("src/redirect.rs", "function:logged", "log::trace") is None
     assert resolve("src/redirect.rs", "function:status", "http::header::LOCATION") is None
     # Called, the re-exported function is still found.
     assert resolve("src/redirect.rs", "function:direct", "crate::reply") == \
@@ -493,8 +496,10 @@ def test_a_paths_head_names_a_module_or_type_never_a_function() -> None:
     world.add("src/reply.rs", "pub struct reply;\nimpl reply { pub fn with_header() {} }\n")
     assert ".|crate::reply::reply" not in world.table.value_owners
     world.add("src/filters/log.rs", "pub struct log;\n")
-    assert resolve("src/redirect.rs", "function:traced", "log::trace") == \
+    assert resolve("src/redirect.rs", "function:logged", "log::trace") == \
         ".|crate::filters::log::log"
+    # A macro by its path is a macro's, never the type's (`log::trace!` is log's).
+    assert resolve("src/redirect.rs", "function:traced", "log::trace!") is None
 
 
 def test_a_function_with_a_macro_of_its_name_is_no_paths_head() -> None:
@@ -1329,6 +1334,70 @@ def test_a_name_the_crate_root_imports_privately_is_importable_from_it() -> None
     })
     assert world.resolve("src/ext.rs", "function:f", "Inner") == ".|crate::inner::Inner"
     assert world.resolve("src/ext.rs", "function:f", "HashMap") is None
+
+
+def test_an_exported_macro_is_found_from_other_crates() -> None:
+    """A `#[macro_export]` macro_rules lies at its crate's root for other crates: bare
+    after `#[macro_use] extern crate a;` (pest's tests: `parses_to!`, 266 samples had no
+    dependency on it), by its path (`a::hello!`) or imported (`use a::hello;`). A macro not
+    exported is not, nor a bare name that two crates export."""
+    world = World({
+        "crates/a/src/lib.rs": ("mod macros;\nmacro_rules! private_m { () => {} }\n"),
+        "crates/a/src/macros.rs": ("#[macro_export]\nmacro_rules! hello { () => {} }\n"
+                                   "#[macro_export]\nmacro_rules! twice { () => {} }\n"),
+        "crates/c/src/lib.rs": "#[macro_export]\nmacro_rules! twice { () => {} }\n",
+        "src/lib.rs": ("#[macro_use]\nextern crate a;\nmod uses;\n"
+                       "fn f() { hello!(); a::hello!(); private_m!(); twice!(); }\n"),
+        "src/uses.rs": "use a::hello;\nfn g() { hello!(); crate::local!(); }\n",
+        "src/local.rs": "#[macro_export]\nmacro_rules! local { () => {} }\n",
+    })
+    assert world.resolve("src/lib.rs", "function:f", "hello!") == "crates/a|crate::macros::hello"
+    assert world.resolve("src/lib.rs", "function:f", "a::hello!") == \
+        "crates/a|crate::macros::hello"
+    assert world.resolve("src/lib.rs", "function:f", "private_m!") is None
+    assert world.resolve("src/lib.rs", "function:f", "twice!") is None
+    assert world.resolve("src/uses.rs", "function:g", "hello!") == \
+        "crates/a|crate::macros::hello"
+    assert world.resolve("src/uses.rs", "function:g", "crate::local!") == \
+        ".|crate::local::local"
+
+
+def test_a_definition_a_plain_build_leaves_out_gives_way_to_a_re_export() -> None:
+    """salsa's `pub use shim::*;` over a test-only `#[cfg(feature = "shuttle")] mod shim {
+    pub struct Mutex<T>(…); }` and `#[cfg(not(feature = "shuttle"))] mod shim { pub use
+    parking_lot::Mutex; }`: `crate::sync::Mutex` is parking_lot's in a plain build, not the
+    wrapper (137 samples showed it). With the feature on by default, the wrapper; a
+    definition left out with no re-export beside it stays."""
+    sync = ("pub use shim::*;\n#[cfg(feature = \"shuttle\")]\npub mod shim {\n"
+            "    pub struct Mutex<T>(T);\n    impl<T> Mutex<T> { pub fn lock(&self) {} }\n"
+            "    pub struct OnlyHere;\n}\n"
+            "#[cfg(not(feature = \"shuttle\"))]\npub mod shim {\n"
+            "    pub use parking_lot::Mutex;\n}\n")
+    files = {"src/lib.rs": "mod sync;\nmod user;\n", "src/sync.rs": sync,
+             "src/user.rs": ("use crate::sync::{Mutex, OnlyHere};\n"
+                             "fn f(m: Mutex<u8>, o: OnlyHere) { m.lock(); }\n")}
+    plain = World(files, CrateRoots(features={".": frozenset()}))
+    assert plain.resolve("src/user.rs", "function:f", "Mutex") is None
+    assert plain.resolve("src/user.rs", "function:f", "OnlyHere") == \
+        ".|crate::sync::shim::OnlyHere"
+    on = World(files, CrateRoots(features={".": frozenset({"shuttle"})}))
+    assert on.resolve("src/user.rs", "function:f", "Mutex") == ".|crate::sync::shim::Mutex"
+
+
+def test_a_name_imported_under_another_is_not_the_crates_one_so_named() -> None:
+    """pest's `use crate::ast::{Expr, Rule as AstRule};`, then a bare `Rule`, the generated
+    grammar's enum (`include!`): not `ast::Rule`, the crate's one so named (a sweep: 36
+    samples showed it). Another file without the alias still finds it."""
+    world = World({
+        "src/lib.rs": "pub mod ast;\nmod parser;\nmod other;\n",
+        "src/ast.rs": "pub struct Rule {\n    pub name: String,\n}\n",
+        "src/parser.rs": ("use crate::ast::Rule as AstRule;\n"
+                          "fn convert(rule: Rule, ast: AstRule) -> u8 { 0 }\n"),
+        "src/other.rs": "fn f(rule: Rule) -> u8 { 0 }\n",
+    })
+    assert world.resolve("src/parser.rs", "function:convert", "Rule") is None
+    assert world.resolve("src/parser.rs", "function:convert", "AstRule") == ".|crate::ast::Rule"
+    assert world.resolve("src/other.rs", "function:f", "Rule") == ".|crate::ast::Rule"
 
 
 def test_crate_only_items_stay_seen_where_rust_sees_them() -> None:
