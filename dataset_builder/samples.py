@@ -1788,7 +1788,12 @@ class CandidateMaker:
             # this part does not show: it may come in the pack (h2's and async-std's crate
             # parts had none, the whole's files all left out: 1,608 and 1,701 names of a
             # type another part defined were shown nowhere).
-            defined = {r for r in part_rows if col["text"][r] in part}
+            # Whole, or by its first line of code where the walk's version of it is another
+            # branch's than the snapshot's file (rusqlite: a part holding `pub struct
+            # Connection {` had the walk's other version of it in its pack; 10 samples).
+            defined = {r for r in part_rows if col["text"][r] in part or (
+                (head := _without_leading_docs(str(col["text"][r])).partition("\n")[0])
+                and len(head) > 8 and head in part)}
             # An item the part's own code begins or ends inside is the part's own code, not
             # shown whole (itertools: a part cut inside the `Itertools` trait had the trait
             # in its pack, the very methods it must write among them; 6 samples); where the
@@ -1808,6 +1813,9 @@ class CandidateMaker:
             # or below (xsv's subcommand modules each have a private `static USAGE` and
             # `struct Args`: a crate part showed those of 17 other modules; rustls, 412 of
             # 1,198 split parts showed another module's private item so).
+            # By name, not only what a plain build compiles (salsa's crate parts naming
+            # `Mutex` showed the test-only shim's `struct Mutex<T>(shuttle::…)`: 11).
+            compiled = self.h.compiled
             own_names = {col["name"][r] for r in (*defined, *cut)}
             own_modules = {(col["crate"][r], col["module"][r]) for r in (*defined, *cut)}
             code_words = set(_WORD.findall(_without_comments(part))) if part_rows else words
@@ -1824,7 +1832,7 @@ class CandidateMaker:
                  *(col["symbol"][r] for r in part_rows if r not in defined and r not in cut
                    and col["symbol"][r] and not _IN_TESTS.search(col["module"][r])
                    and col["name"][r] in code_words and col["name"][r] not in own_names
-                   and visible(r)),
+                   and visible(r) and compiled(r)),
                  *(d for d in outside if not defined and _simple_name(d) in words)]))
             pack, part_used, _ = self.packer.pack(part_direct, commit_index, set(), here,
                                                   tokens)

@@ -37,6 +37,11 @@ EARLIER_DEFS = 7  # earlier definers kept per symbol (SymbolTable.earlier_defs)
 _EXTERN_CRATE_AS = re.compile(
     rb"^[ \t]*(?:pub(?:\([^)\n]*\))?[ \t]+)?extern[ \t]+crate[ \t]+(\w+)[ \t]+as[ \t]+(\w+)[ \t]*;",
     re.MULTILINE)
+# `#[macro_use] extern crate pest;`: the library whose exported macros a crate's code calls
+# by their bare names.
+_MACRO_USE_CRATE = re.compile(
+    rb"#\[\s*macro_use\s*(?:\([^)]*\))?\s*\]\s*(?:#\[[^\]\n]*\]\s*)*"
+    rb"(?:pub(?:\([^)\n]*\))?\s+)?extern\s+crate\s+(\w+)")
 # How long a method's replaced count of parameters still binds calls, in files defined
 # since (SymbolTable.replaced_params): the walk mixes lines of history, and a branch walked
 # after another's change still calls the method as it was (eza's `row_for_file`, alacritty's
@@ -75,6 +80,12 @@ PRELUDE_NAMES = frozenset({
 _PRIMITIVES = frozenset({
     "bool", "char", "str", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32",
     "i64", "i128", "isize", "f32", "f64"})
+
+# std's types most often declared for a receiver, whose own methods come before any trait's
+# the crate implements for them (_typed_method).
+_STD_TYPES = _PRIMITIVES | frozenset({
+    "Option", "Result", "Vec", "String", "Box", "Cow", "Rc", "Arc", "HashMap", "HashSet",
+    "BTreeMap", "BTreeSet", "VecDeque", "Path", "PathBuf", "Duration", "Instant"})
 
 _VALUE_KINDS = frozenset({"function", "const", "static"})
 # Modules of tests by the names `#[cfg(test)] mod tests;` is given: what they define is not
@@ -688,8 +699,12 @@ class SymbolTable:
         self._set_reexports(path, _reexports_of(loc, items, uses or []))
         if source is not None:  # before the shortcut below: no item of its own
             self._set_extern_aliases(path, loc.crate, {
-                alias.decode(): name.decode() for name, alias in _EXTERN_CRATE_AS.findall(
-                    source)} if loc.module == "crate" and b"extern" in source else {})
+                **{alias.decode(): name.decode() for name, alias in _EXTERN_CRATE_AS.findall(
+                    source)},
+                # and the libraries whose exported macros it brings in (_exported_macro),
+                # under keys no identifier has
+                **{f"!{name.decode()}": name.decode() for name in _MACRO_USE_CRATE.findall(
+                    source)}} if loc.module == "crate" and b"extern" in source else {})
         if source is not None:
             # Before the shortcut below: a variant added leaves the file's symbols as they
             # were. The definitions of one id (`#[cfg(unix)] enum Sig`, `#[cfg(windows)]
@@ -1244,6 +1259,16 @@ class SymbolTable:
                 targets = [(target, "") for target in self.reexports.get(sid, ())] or [
                     (target, f"::{member}") for target in self.reexports.get(
                         symbol_id(crate, owner), ()) if owner]
+                if not targets:
+                    # Or a glob its module re-exports (salsa's compiled twin `mod shim {
+                    # pub use std::sync::*; }` beside the feature's `struct OnceLock`), for
+                    # a member its block's module's.
+                    head, _, block = owner.rpartition("::")
+                    targets = [(f"{target}::{member}", "") for target in self.reexports.get(
+                        symbol_id(crate, f"{owner}::*"), ())] or [
+                        (f"{target}::{block}::{member}", "") for target in self.reexports.get(
+                            symbol_id(crate, f"{head}::*"), ())
+                        if head and symbol_id(crate, owner) in self.owners]
                 for target, rest in targets:
                     found = self._find(crate, target + rest, macro, hops - 1, types)
                     if found is not None:
@@ -1427,6 +1452,10 @@ class SymbolTable:
         crate-wide macros."""
         roots = [root for root in self.exported_names.get(name, ())
                  if root.rpartition("|")[0] != crate]
+        if len(roots) > 1:  # those of the libraries `#[macro_use] extern crate` names
+            named = {self._live_folder(library) for key, library in
+                     self.extern_aliases.get(crate, {}).items() if key.startswith("!")}
+            roots = [root for root in roots if root.rpartition("|")[0] in named]
         return self.exported_macros[roots[0]][0] if len(roots) == 1 else None
 
     def _path_macro(self, path: str, crate: str, module: str, imports: Imports) -> str | None:
@@ -1617,6 +1646,13 @@ class SymbolTable:
         def seen(sid: str) -> bool:
             return self._method_seen_from(sid, sid.rpartition("|")[0], module)
 
+        if (not inherent or own_type is None) and simple in _STD_TYPES and \
+                name in STD_METHOD_NAMES:  # `Self` too, in the crate's impl for `Cow<'_, T>`
+            # std's own method of its type, which Rust looks up before any trait's: salsa's
+            # `self.current_page.as_ref()` on an `Option` field had bound its `impl
+            # SalsaAsRef for Option<T>` (19 samples). By name: std's methods are not read
+            # per type.
+            return None
         # A method's id is its block's module, its type's simple name, its own name; a type
         # imported under another name (`as`) is found by its own path.
         owned = [sid for sid in bucket if seen(sid) and (

@@ -1340,7 +1340,8 @@ def test_an_exported_macro_is_found_from_other_crates() -> None:
     """A `#[macro_export]` macro_rules lies at its crate's root for other crates: bare
     after `#[macro_use] extern crate a;` (pest's tests: `parses_to!`, 266 samples had no
     dependency on it), by its path (`a::hello!`) or imported (`use a::hello;`). A macro not
-    exported is not, nor a bare name that two crates export."""
+    exported is not; a bare name that two crates export is the one of the crate `#[macro_use]
+    extern crate` names, else neither."""
     world = World({
         "crates/a/src/lib.rs": ("mod macros;\nmacro_rules! private_m { () => {} }\n"),
         "crates/a/src/macros.rs": ("#[macro_export]\nmacro_rules! hello { () => {} }\n"
@@ -1350,12 +1351,14 @@ def test_an_exported_macro_is_found_from_other_crates() -> None:
                        "fn f() { hello!(); a::hello!(); private_m!(); twice!(); }\n"),
         "src/uses.rs": "use a::hello;\nfn g() { hello!(); crate::local!(); }\n",
         "src/local.rs": "#[macro_export]\nmacro_rules! local { () => {} }\n",
+        "tests/t.rs": "fn t() { twice!(); }\n",
     })
     assert world.resolve("src/lib.rs", "function:f", "hello!") == "crates/a|crate::macros::hello"
     assert world.resolve("src/lib.rs", "function:f", "a::hello!") == \
         "crates/a|crate::macros::hello"
     assert world.resolve("src/lib.rs", "function:f", "private_m!") is None
-    assert world.resolve("src/lib.rs", "function:f", "twice!") is None
+    assert world.resolve("src/lib.rs", "function:f", "twice!") == "crates/a|crate::macros::twice"
+    assert world.resolve("tests/t.rs", "function:t", "twice!") is None
     assert world.resolve("src/uses.rs", "function:g", "hello!") == \
         "crates/a|crate::macros::hello"
     assert world.resolve("src/uses.rs", "function:g", "crate::local!") == \
@@ -1373,11 +1376,18 @@ def test_a_definition_a_plain_build_leaves_out_gives_way_to_a_re_export() -> Non
             "    pub struct OnlyHere;\n}\n"
             "#[cfg(not(feature = \"shuttle\"))]\npub mod shim {\n"
             "    pub use parking_lot::Mutex;\n}\n")
-    files = {"src/lib.rs": "mod sync;\nmod user;\n", "src/sync.rs": sync,
+    files = {"src/lib.rs": "mod sync;\nmod user;\nmod glob;\n", "src/sync.rs": sync,
              "src/user.rs": ("use crate::sync::{Mutex, OnlyHere};\n"
-                             "fn f(m: Mutex<u8>, o: OnlyHere) { m.lock(); }\n")}
+                             "fn f(m: Mutex<u8>, o: OnlyHere) { m.lock(); }\n"),
+             # the compiled twin takes it from a glob of another library's
+             "src/glob.rs": ("#[cfg(feature = \"shuttle\")]\nmod shim {\n"
+                             "    pub struct OnceLock(u8);\n}\n"
+                             "#[cfg(not(feature = \"shuttle\"))]\nmod shim {\n"
+                             "    pub use std::sync::*;\n}\n"
+                             "fn g(o: shim::OnceLock) {}\n")}
     plain = World(files, CrateRoots(features={".": frozenset()}))
     assert plain.resolve("src/user.rs", "function:f", "Mutex") is None
+    assert plain.resolve("src/glob.rs", "function:g", "shim::OnceLock") is None
     assert plain.resolve("src/user.rs", "function:f", "OnlyHere") == \
         ".|crate::sync::shim::OnlyHere"
     on = World(files, CrateRoots(features={".": frozenset({"shuttle"})}))
@@ -1398,6 +1408,24 @@ def test_a_name_imported_under_another_is_not_the_crates_one_so_named() -> None:
     assert world.resolve("src/parser.rs", "function:convert", "Rule") is None
     assert world.resolve("src/parser.rs", "function:convert", "AstRule") == ".|crate::ast::Rule"
     assert world.resolve("src/other.rs", "function:f", "Rule") == ".|crate::ast::Rule"
+
+
+def test_stds_own_method_of_a_std_typed_field_is_not_a_crate_traits() -> None:
+    """salsa's `impl<T> SalsaAsRef for Option<T> { fn as_ref(&self) … }`: `self.page.as_ref()`
+    on an `Option` field is std's inherent `Option::as_ref`, looked up first (a sweep: 19
+    samples bound the trait's). A name std's types lack still binds the crate's impl."""
+    world = World({
+        "src/lib.rs": ("pub trait SalsaAsRef {\n    fn as_ref(&self) -> u8;\n"
+                       "    fn salsa_only(&self) -> u8;\n}\n"
+                       "impl<T> SalsaAsRef for Option<T> {\n    fn as_ref(&self) -> u8 { 0 }\n"
+                       "    fn salsa_only(&self) -> u8 { 1 }\n}\n"
+                       "pub struct Table {\n    page: Option<u32>,\n}\n"
+                       "impl Table {\n    fn f(&self) -> u8 {\n"
+                       "        self.page.as_ref();\n        self.page.salsa_only()\n    }\n}\n"),
+    })
+    assert world.resolve("src/lib.rs", "method:impl Table::f", "Self.page.as_ref") is None
+    assert world.resolve("src/lib.rs", "method:impl Table::f", "Self.page.salsa_only") == \
+        ".|crate::Option::salsa_only"
 
 
 def test_crate_only_items_stay_seen_where_rust_sees_them() -> None:
