@@ -192,17 +192,20 @@ def rules_at_head(info: RepoInfo, reader: BlobReader, stderr_paths: Iterable[str
 
 
 # The compiler's expansion of a crate, as `cargo expand` prints it: the prelude import
-# rustc inserts, which no hand-written crate writes (salsa committed
+# rustc inserts, of std's or core's prelude (a no_std crate may import its own prelude so,
+# `#[prelude_import] use crate::prelude::*;`: a review) (salsa committed
 # `tracked_with_struct_db_expanded.rs` for a day: 128 samples of `#[automatically_derived]`
 # impls and the like).
-_EXPANDED_MARKER = b"#[prelude_import]"
+_EXPANDED_MARKER = re.compile(
+    rb"#\[prelude_import\]\s*use\s+(?:::)?(?:std|core)::prelude::")
 
 
 def _looks_generated(data: bytes) -> bool:
     """Whether a file says it is generated in its first KiB (_says_generated), or is
     prost-build's output (_PROST_DERIVES) or the compiler's expansion (_EXPANDED_MARKER)."""
     return _says_generated(data[:1024].lower()) or \
-        len(_PROST_DERIVES.findall(data, 0, 4096)) >= 2 or _EXPANDED_MARKER in data[:1024]
+        len(_PROST_DERIVES.findall(data, 0, 4096)) >= 2 or \
+        _EXPANDED_MARKER.search(data, 0, 1024) is not None
 
 
 def _says_generated(head: bytes) -> bool:

@@ -315,16 +315,17 @@ class Imports:
     heads: frozenset[str] = frozenset()
     # An item's own `use`s in its body: alias -> paths, before the module's own names.
     local: dict[str, list[str]] = field(default_factory=dict)
-    # The names it imports under another (`use crate::ast::Rule as AstRule;`): a bare `Rule`
-    # there is not that item, so never the crate's one so named (_simple).
-    renamed: frozenset[str] = frozenset()
+    # The names it imports under another -> those (`use crate::ast::Rule as AstRule;`): a
+    # bare `Rule` there is not the item so imported, where the crate's one so named is it
+    # (_simple).
+    renamed: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, uses: list[UsePath], loc: ModuleLocation) -> Imports:
         aliases: dict[str, list[str]] = {}
         globs: list[str] = []
         heads: set[str] = set()
-        renamed: set[str] = set()
+        renamed: dict[str, list[str]] = {}
         for use in uses:
             use_module = loc.join(use.module)
             heads.add(use.path.partition("::")[0])
@@ -333,10 +334,11 @@ class Imports:
             elif use.alias:
                 aliases.setdefault(use.alias, []).extend(use_targets(use.path, use_module))
                 name = use.path.rpartition("::")[2]
-                if name != use.alias and name not in ("self", "crate", "super"):
-                    renamed.add(name)
+                if name != use.alias and use.alias != "_" and \
+                        name not in ("self", "crate", "super"):
+                    renamed.setdefault(name, []).append(use.alias)
         return cls(aliases, globs, frozenset(heads - {"crate", "self", "super"}),
-                   renamed=frozenset(renamed))
+                   renamed=renamed)
 
 
 _ENUM_NOISE = re.compile(
@@ -478,15 +480,9 @@ def _reexports_of(loc: ModuleLocation, items: list[Item], uses: list[UsePath]
     # _find), not the stub (166 of anyhow's 880 samples showed the stub).
     fallbacks = {(item.module, item.name) for item in items
                  if not item.parent and item.kind in _FALLBACK_KINDS and _is_fallback(item)}
-    # And a crate root's private `use` of a name: every module of the crate lies below the
-    # root and may import it from there (`use crate::{Connection, InnerConnection};` in
-    # rusqlite's modules, the root's `use crate::inner_connection::InnerConnection;`
-    # private: 43 samples had no dependency on it). A glob's names stay the root's own.
-    root = loc.module == "crate"
     made: dict[str, list[str]] = {}
-    for use in uses if public or fallbacks or root else ():
-        if use.item not in public and (use.module, use.alias) not in fallbacks and not (
-                root and not use.module and not use.path.endswith("::*")):
+    for use in uses if public or fallbacks else ():
+        if use.item not in public and (use.module, use.alias) not in fallbacks:
             continue
         use_module = loc.join(use.module)
         if use.path.endswith("::*"):
@@ -495,6 +491,29 @@ def _reexports_of(loc: ModuleLocation, items: list[Item], uses: list[UsePath]
         elif use.alias:
             made.setdefault(symbol_id(loc.crate, f"{use_module}::{use.alias}"),
                             []).extend(use_targets(use.path, use_module))
+    return made
+
+
+def _root_imports_of(loc: ModuleLocation, items: list[Item], uses: list[UsePath]
+                     ) -> dict[str, list[str]]:
+    """A crate root's private `use` leaves of a name (not a glob's), as _reexports_of makes
+    them: every module of the crate lies below the root and may import the name from there
+    (`use crate::{Connection, InnerConnection};` in rusqlite's modules, the root's `use
+    crate::inner_connection::InnerConnection;` private: 43 samples had no dependency on
+    it). Kept apart from the `pub use` re-exports: src/main.rs is a root of the same crate
+    as src/lib.rs here, and its `use demo::Config;` had taken the place of lib.rs's `pub use
+    config::Config;` (a review)."""
+    if loc.module != "crate":
+        return {}
+    public = {item.key for item in items
+              if item.kind == "use" and item.visibility.startswith("pub")}
+    made: dict[str, list[str]] = {}
+    for use in uses:
+        if use.module or use.item in public or not use.alias or use.alias == "_" or \
+                use.path.endswith("::*"):
+            continue
+        made.setdefault(symbol_id(loc.crate, f"crate::{use.alias}"), []).extend(
+            use_targets(use.path, "crate"))
     return made
 
 
@@ -531,6 +550,10 @@ class SymbolTable:
     # futures-core re-exports from `crate::stream::Stream`.
     reexports: dict[str, list[str]] = field(default_factory=dict)
     file_reexports: dict[str, list[str]] = field(default_factory=dict)  # path -> their ids
+    # A crate root's private imports of names (_root_imports_of): symbol id -> root path ->
+    # what it names; followed after the re-exports.
+    root_imports: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    file_root_imports: dict[str, list[str]] = field(default_factory=dict)
     # A library's name as `use` writes it -> its crate folder (gitio's manifests at the
     # revision, and a folder's name for a `src/lib.rs` the revision lacks).
     crate_folders: dict[str, str] = field(default_factory=dict)
@@ -651,7 +674,8 @@ class SymbolTable:
                      "method_params", "file_methods", "replaced_counts",
                      "deref_targets", "file_derefs", "struct_fields", "file_structs",
                      "fallback_owners", "file_fallbacks", "library_folders", "live_roots",
-                     "exported_macros", "exported_names", "file_exported"):
+                     "exported_macros", "exported_names", "file_exported", "root_imports",
+                     "file_root_imports"):
             self.__dict__.setdefault(name, {})
         self.__dict__.setdefault("private", set())
         self.__dict__.setdefault("crate_only", set())
@@ -697,6 +721,7 @@ class SymbolTable:
         enums' variants are read from."""
         self._expire_replaced_params()
         self._set_reexports(path, _reexports_of(loc, items, uses or []))
+        self._set_root_imports(path, _root_imports_of(loc, items, uses or []))
         if source is not None:  # before the shortcut below: no item of its own
             self._set_extern_aliases(path, loc.crate, {
                 **{alias.decode(): name.decode() for name, alias in _EXTERN_CRATE_AS.findall(
@@ -953,6 +978,25 @@ class SymbolTable:
         else:
             self.file_reexports.pop(path, None)
 
+    def _set_root_imports(self, path: str, made: dict[str, list[str]]) -> None:
+        """Replace the private root imports `path` makes (_root_imports_of) with `made`."""
+        before = self.file_root_imports.get(path, [])
+        if before == list(made) and all(
+                self.root_imports.get(sid, {}).get(path) == made[sid] for sid in made):
+            return
+        self.generation += 1
+        for sid in before:
+            held = self.root_imports.get(sid, {})
+            held.pop(path, None)
+            if not held:
+                self.root_imports.pop(sid, None)
+        for sid, targets in made.items():
+            self.root_imports.setdefault(sid, {})[path] = targets
+        if made:
+            self.file_root_imports[path] = list(made)
+        else:
+            self.file_root_imports.pop(path, None)
+
     def _set_path_mods(self, path: str,
                        made: list[tuple[tuple[str, str], tuple[str, str]]]) -> None:
         """Replace the `#[path]` declarations of `path` with `made` ((crate, declared
@@ -1005,6 +1049,7 @@ class SymbolTable:
         self._define_counted(path, [], self.enum_owners, self.file_enums)
         self._define_counted(path, [], self.fallback_owners, self.file_fallbacks)
         self._set_reexports(path, {})
+        self._set_root_imports(path, {})
         self._set_derefs(path, {})
         self._set_fields(path, {})
         self._set_params(path, {})
@@ -1281,6 +1326,12 @@ class SymbolTable:
                 found = self._find(crate, target, macro, hops - 1, types)
                 if found is not None and not self._private_elsewhere(crate, target, found):
                     return found
+            for root in sorted(self.root_imports.get(sid, {}).items()):
+                for target in root[1]:
+                    found = self._find(crate, target, macro, hops - 1, types)
+                    if found is not None and not self._private_elsewhere(crate, target,
+                                                                         found):
+                        return found
             # Through a module a `pub use` re-exports (`pub use crate::graph_impl::
             # stable_graph;`, then `crate::stable_graph::StableGraph`: petgraph, 48 of 63
             # such imports bound nothing), or a glob one makes names in (`pub use
@@ -1437,31 +1488,35 @@ class SymbolTable:
             return self._unique(self.by_macro, crate, name) or self._exported_macro(crate, name)
         if name in PRELUDE_NAMES:
             return None  # std's, unless the module defines or imports its own (above)
-        if name in imports.renamed:
-            # The file imports the item so named under another name (pest's `use
-            # crate::ast::Rule as AstRule;`, its bare `Rule` the generated grammar's enum:
-            # 36 samples showed `ast::Rule`).
-            return None
         found = self._unique(self.by_name, crate, name, module)
+        if found is not None and name in imports.renamed and any(
+                self._find(crate, path, types=types) == found
+                for alias in imports.renamed[name] for path in imports.aliases.get(alias, ())):
+            # The file imports that very item under another name (pest's `use
+            # crate::ast::Rule as AstRule;`, its bare `Rule` the generated grammar's enum:
+            # 34 samples showed `ast::Rule`).
+            return None
         return None if found is not None and types and self._is_value(found) else found
 
     def _exported_macro(self, crate: str, name: str) -> str | None:
-        """The one `#[macro_export]` macro so named of another crate of the repository: a
-        bare `name!` the crate neither defines nor imports by name is one that `#[macro_use]
-        extern crate …;` brought in (pest's tests: `parses_to!`), or the 2015 edition's
-        crate-wide macros."""
-        roots = [root for root in self.exported_names.get(name, ())
-                 if root.rpartition("|")[0] != crate]
-        if len(roots) > 1:  # those of the libraries `#[macro_use] extern crate` names
-            named = {self._live_folder(library) for key, library in
-                     self.extern_aliases.get(crate, {}).items() if key.startswith("!")}
-            roots = [root for root in roots if root.rpartition("|")[0] in named]
-        return self.exported_macros[roots[0]][0] if len(roots) == 1 else None
+        """The `#[macro_export]` macro so named of a library of the repository that the
+        crate's root brings in with `#[macro_use] extern crate …;`: a bare `name!` the crate
+        neither defines nor imports by name (pest's tests: `parses_to!`). Only such a
+        library's: a crate that depends on no sibling exporting `info!` calls `log`'s (a
+        review)."""
+        roots = self.exported_names.get(name)
+        if not roots:
+            return None
+        named = {self._live_folder(library) for key, library in
+                 self.extern_aliases.get(crate, {}).items() if key.startswith("!")}
+        found = [root for root in roots
+                 if root.rpartition("|")[0] in named and root.rpartition("|")[0] != crate]
+        return self.exported_macros[found[0]][0] if len(found) == 1 else None
 
     def _path_macro(self, path: str, crate: str, module: str, imports: Imports) -> str | None:
         """A macro named by its path (`a::hello!`, `crate::log!`, `$crate::log!`,
         `super::m!`): through the crate or module its head names."""
-        head, _, rest = path.partition("::")
+        head, _, rest = path.removeprefix("::").partition("::")  # `::a::hello!`
         if head in ("crate", "$crate", "self", "super"):
             return self._find(crate, resolve_use_path(
                 f"crate::{rest}" if head == "$crate" else path, module), macro=True)
@@ -1469,7 +1524,7 @@ class SymbolTable:
             found = self._find(crate, f"{base}::{rest}", macro=True)
             if found is not None:
                 return found
-        return self._find(crate, f"@{path}", macro=True)  # a library by its name
+        return self._find(crate, f"@{head}::{rest}", macro=True)  # a library by its name
 
     def _enum_glob_with_variant(self, crate: str, globs: list[str], name: str) -> str | None:
         """The first of `globs` that names a current enum (directly or re-exported) with a

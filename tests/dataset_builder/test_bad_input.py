@@ -631,6 +631,8 @@ def test_non_utf8_file_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     # `cargo expand`'s output (salsa's committed `*_expanded.rs`): rustc's prelude import.
     ("#![feature(prelude_import)]\n#[prelude_import]\nuse std::prelude::rust_2021::*;\n"
      "#[macro_use]\nextern crate std;\nstruct MyInput;\n", "generated"),
+    # A no_std crate's own prelude, imported so by hand (a review): not generated.
+    ("#![no_std]\n#[prelude_import]\nuse crate::prelude::*;\npub mod prelude {}\n", None),
     # tonic-build's own source holds the doc line it writes: not generated.
     ("pub fn client() -> TokenStream {\n    quote! {\n        /// Generated client implementations."
      "\n        pub mod client {}\n    }\n}\n", None),
