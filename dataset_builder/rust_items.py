@@ -747,6 +747,9 @@ class _Collector:
         self.sub_parser: Parser | None = None
         self.line_starts: list[int] = []
         self.macro_depth = 0  # macro bodies walked inside one another here
+        # The `#[cfg(…)]` of each `cfg_if!` branch the walk is in (_macro_bodies): every item
+        # there has it among its attributes.
+        self.branch_cfgs: list[str] = []
         self.previous = {i.key: i for i in previous.items} if previous is not None else None
         self.previous_uses: dict[str, list[UsePath]] = {}
         if previous is not None:
@@ -860,26 +863,57 @@ class _Collector:
                     captures.setdefault(name, []).extend(nodes)
         return captures
 
-    def _macro_bodies(self, node: Node) -> list[Node]:
+    def _macro_bodies(self, node: Node) -> list[tuple[Node, str | None]]:
         """The item lists an item-level macro invocation holds, each parsed on its own: its
         body (`cfg_net! { pub mod net; … }`, `pin_project! { struct … }`) where that parses
         as items and nothing else, else the branches of a `cfg_if!` or `cfg_select!`.
         tree-sitter leaves a macro's body as tokens, which held 14% of mio's items (its
-        `cfg_*!` blocks) and hid its modules' `mod` declarations from the module graph."""
+        `cfg_*!` blocks) and hid its modules' `mod` declarations from the module graph.
+        Each with the `#[cfg(…)]` its branch holds under (None: a plain body)."""
         body = node.named_children[-1] if node.named_children else None
         if body is None or body.type != "token_tree":
             return []
         found = self._items_parse(body)
         if found is not None:
-            return [found]
+            return [(found, None)]
         name = node.child_by_field_name("macro")
         if name is None or not _text(self.src, name).endswith(_BRANCHING_MACROS):
             return []
         # `cfg_if! { if #[cfg(unix)] { … } else if #[cfg(windows)] { … } else { … } }`,
-        # `cfg_select! { unix => { … } _ => { … } }`: each branch's braces
-        return [found for branch in body.named_children if branch.type == "token_tree"
-                and self.src[branch.start_byte:branch.start_byte + 1] == b"{"
-                and (found := self._items_parse(branch)) is not None]
+        # `cfg_select! { unix => { … } _ => { … } }`: each branch's braces, under its own
+        # predicate and none of the earlier ones' (curve25519-dalek's `if #[cfg(
+        # target_pointer_width = "64")] { type FieldElement = …u64… } else { …u32… }`: both
+        # had been unconditioned twins, and the later, 32-bit one shown: 44 samples).
+        src = self.src
+        branches: list[tuple[Node, str | None]] = []
+        earlier: list[str] = []
+        predicate: str | None = None  # the one read for the next branch
+        words: list[bytes] = []  # cfg_select's tokens before `=>`
+        for token in body.children[1:-1]:
+            text = src[token.start_byte:token.end_byte]
+            if token.type == "token_tree" and text.startswith(b"{"):
+                if predicate is None and words and words != [b"_"]:
+                    predicate = _squash(b" ".join(words).decode("utf-8", "replace"))
+                    if predicate.startswith("cfg (") and predicate.endswith(")"):
+                        predicate = predicate[5:-1].strip()  # cfg_match!'s `cfg(unix) =>`
+                cfg = predicate if predicate is None or not earlier else \
+                    f"all({predicate}, not(any({', '.join(earlier)})))"
+                if predicate is None and earlier:  # `else`, `_ =>`
+                    cfg = f"not(any({', '.join(earlier)}))"
+                if predicate is not None:
+                    earlier.append(predicate)
+                found = self._items_parse(token)
+                if found is not None:
+                    branches.append((found, f"#[cfg({cfg})]" if cfg else None))
+                predicate, words = None, []
+            elif token.type == "token_tree" and text.startswith(b"[") and \
+                    _squash(text[1:-1].decode("utf-8", "replace")).startswith("cfg("):
+                predicate = _squash(text[1:-1].decode("utf-8", "replace"))[4:-1].strip()
+            elif token.type == "=>" or text in (b"if", b"else", b"#", b","):
+                continue
+            else:
+                words.append(text)
+        return branches
 
     def _macro_definitions(self, node: Node
                            ) -> list[tuple[str, str, str, str, list[str], list[str]]]:
@@ -970,11 +1004,11 @@ class _Collector:
         is the invocation's, with the attributes and doc comments before it."""
         start_byte, start_line, _, outer_attrs = _leading_trivia(node, self.src)
         qual = _join(module, name)
-        digest = hashlib.blake2b(self.src[start_byte:node.end_byte],
-                                 digest_size=10).hexdigest()
+        digest = hashlib.blake2b(self.src[start_byte:node.end_byte], digest_size=10)
+        digest.update("".join(self.branch_cfgs).encode())
         return _Stub(node, kind, module, None, outer, name, self._key(kind, qual), qual,
-                     start_byte, start_line, docs, [*outer_attrs, *attrs], "", "", digest, [],
-                     (signature, visibility))
+                     start_byte, start_line, docs, [*outer_attrs, *attrs, *self.branch_cfgs],
+                     "", "", digest.hexdigest(), [], (signature, visibility))
 
     def _items_parse(self, tokens: Node) -> Node | None:
         """The root of the parse of a token tree's inside (less its delimiters) on its own,
@@ -1237,8 +1271,12 @@ class _Collector:
                     if bodies:
                         self.macro_depth += 1
                         untouched, self.untouched = self.untouched, None
-                        for body in bodies:
+                        for body, cfg in bodies:
+                            if cfg is not None:
+                                self.branch_cfgs.append(cfg)
                             self.walk(body, module, parent, outer)
+                            if cfg is not None:
+                                self.branch_cfgs.pop()
                         self.untouched = untouched
                         self.macro_depth -= 1
                     elif parent is None:
@@ -1297,10 +1335,13 @@ class _Collector:
                 self_type = parent.name
         # A parent's name already holds the module path.
         qual = _join(parent.qual, name) if parent is not None else _join(module, name)
-        digest = hashlib.blake2b(src[start_byte : node.end_byte], digest_size=10).hexdigest()
+        digest = hashlib.blake2b(src[start_byte : node.end_byte], digest_size=10)
+        if self.branch_cfgs:  # a branch's cfg is the item's own; changed, the item changed
+            attrs = [*attrs, *self.branch_cfgs]
+            digest.update("".join(self.branch_cfgs).encode())
         return _Stub(node, kind, module, parent, outer, name, self._key(kind, qual), qual,
-                     start_byte, start_line, docs, attrs, self_type, trait_name, digest,
-                     use_pairs)
+                     start_byte, start_line, docs, attrs, self_type, trait_name,
+                     digest.hexdigest(), use_pairs)
 
     def finish(self) -> tuple[list[Item], list[UsePath]]:
         previous = self.previous

@@ -396,6 +396,17 @@ class History:
                 pa.default_memory_pool().release_unused()
             columns["text"] = texts.result()
         self.col: dict[str, Sequence[Any]] = {name: columns[name] for name in self.COLUMNS}
+        # The `#[cfg(…)]` attributes of the rows that have one, the rest of that column
+        # not held: a `cfg_if!` branch's cfg is an attribute of its items, not in their
+        # text (History.compiled).
+        self.cfg_attributes: dict[int, tuple[str, ...]] = {}
+        row = 0
+        for chunk in _column_chunks(items, "attributes"):
+            for values in chunk.to_pylist():
+                cfgs = tuple(a for a in values or () if a.startswith("#[cfg("))
+                if cfgs:
+                    self.cfg_attributes[row] = cfgs
+                row += 1
         commits = pq.read_table(out / "commits.parquet",
                                 columns=["sha", "index", "committed_at", "parents"]).to_pylist()
         self.commit_sha = [c["sha"] for c in commits]
@@ -511,6 +522,8 @@ class History:
             for expr in exprs]
         if "#[cfg" in text:  # asked only of two definitions in one namespace: rare
             cfgs += _leading_cfgs(text.split("\n"))
+        cfgs += [expr for attribute in self.cfg_attributes.get(row, ())
+                 for expr in cfg_expressions(attribute)]
         if not cfgs:
             return True
         folder = package_dir(str(col["path"][row]), str(col["crate"][row]), self.roots) or "."

@@ -1111,6 +1111,14 @@ def test_items_inside_macro_bodies_are_items() -> None:
     assert parsed.mods == [("", "net"), ("", "unix"), ("", "windows"), ("", "linux"),
                            ("", "posix"), ("", "other")]
     assert "type_alias:Pid" in items
+    # Each branch's items hold under its predicate and none of the earlier ones'
+    # (curve25519-dalek's 64-bit and 32-bit `FieldElement`s had been unconditioned twins).
+    assert items["mod:unix"].attributes == ("#[cfg(unix)]",)
+    assert items["mod:windows"].attributes == ("#[cfg(all(windows, not(any(unix))))]",)
+    assert items["type_alias:Pid"].attributes == ('#[cfg(not(any(target_os = "linux")))]',)
+    assert items["mod:posix"].attributes == ("#[cfg(unix)]",)
+    assert items["mod:other"].attributes == ("#[cfg(not(any(unix)))]",)
+    assert items["mod:net"].attributes == ()
     assert not {"A", "a", "b", "t"} & {item.name for item in parsed.items}
     assert items["struct:Flags"].signature == "pub struct Flags: u32"
     assert parsed.error_nodes == 0

@@ -4095,6 +4095,24 @@ def test_a_file_comes_after_what_its_module_uses_whatever_its_inline_modules(
     assert list(full["paths"]) == ["src/b.rs", "src/a.rs", "src/lib.rs"], full["paths"]
 
 
+def test_a_cfg_if_branch_a_plain_build_compiles_is_shown(tmp_path: Path) -> None:
+    """Of `cfg_if!` twins, the branch a plain x86_64 Linux build compiles is shown, not the
+    later `else` one (a sweep: curve25519-dalek's 64-bit `FieldElement`, 44 samples
+    showed the 32-bit one)."""
+    rows = _one_commit_samples(tmp_path, {
+        "src/lib.rs": "pub mod field;\npub mod ops;\n",
+        "src/field.rs": ("pub struct Wide(pub [u64; 5]);\npub struct Narrow(pub [u32; 10]);\n\n"
+                         "cfg_if::cfg_if! {\n    if #[cfg(target_pointer_width = \"64\")] {\n"
+                         "        pub type Element = Wide;\n    } else {\n"
+                         "        pub type Element = Narrow;\n    }\n}\n"),
+        "src/ops.rs": ("use crate::field::Element;\n\n"
+                       "pub fn zero(e: &Element) -> usize {\n    core::mem::size_of_val(e)\n}\n")})
+    zero = next(r for r in rows if r["scale"] == "micro" and r["name"] == "zero")
+    pack = zero["context"].partition("// file: src/ops.rs\n")[0]
+    assert "pub type Element = Wide;" in pack, zero["context"]
+    assert "pub type Element = Narrow;" not in pack, zero["context"]
+
+
 def test_a_lazy_static_is_in_view_where_the_code_shows_it_not_another() -> None:
     from dataset_builder.samples import _in_view
 
