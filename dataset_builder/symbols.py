@@ -1464,7 +1464,11 @@ class SymbolTable:
                 # its names that were not the crate's only ones bound).
                 brought = False  # by a glob's re-export: from outside where none binds here
                 for prefix in imports.globs:
-                    if symbol_id(crate, f"{prefix}::{name}") in self.reexports:
+                    glob_sid = symbol_id(crate, f"{prefix}::{name}")
+                    # (a root's private imports too: `use super::*;` in its child modules
+                    # brings them, chumsky's `Sealed`)
+                    if glob_sid in self.reexports or (
+                            prefix == "crate" and glob_sid in self.root_imports):
                         found = self._find(crate, f"{prefix}::{name}", macro, types=types)
                         if found is not None:
                             return found
@@ -1485,7 +1489,8 @@ class SymbolTable:
         if found is not None:
             return found
         if macro:
-            return self._unique(self.by_macro, crate, name) or self._exported_macro(crate, name)
+            return self._unique(self.by_macro, crate, name) or self._exported_macro(
+                crate, name, imports)
         if name in PRELUDE_NAMES:
             return None  # std's, unless the module defines or imports its own (above)
         found = self._unique(self.by_name, crate, name, module)
@@ -1498,17 +1503,19 @@ class SymbolTable:
             return None
         return None if found is not None and types and self._is_value(found) else found
 
-    def _exported_macro(self, crate: str, name: str) -> str | None:
+    def _exported_macro(self, crate: str, name: str, imports: Imports) -> str | None:
         """The `#[macro_export]` macro so named of a library of the repository that the
         crate's root brings in with `#[macro_use] extern crate …;`: a bare `name!` the crate
-        neither defines nor imports by name (pest's tests: `parses_to!`). Only such a
-        library's: a crate that depends on no sibling exporting `info!` calls `log`'s (a
-        review)."""
+        neither defines nor imports by name (pest's tests: `parses_to!`), or that the file
+        imports from (`use chumsky::prelude::*;`, the prelude's `pub use crate::select;`,
+        followed no further here). Only such a library's: a crate that depends on no
+        sibling exporting `info!` calls `log`'s (a review)."""
         roots = self.exported_names.get(name)
         if not roots:
             return None
         named = {self._live_folder(library) for key, library in
-                 self.extern_aliases.get(crate, {}).items() if key.startswith("!")}
+                 self.extern_aliases.get(crate, {}).items() if key.startswith("!")} | {
+            self._library_folder(crate, head) for head in imports.heads}
         found = [root for root in roots
                  if root.rpartition("|")[0] in named and root.rpartition("|")[0] != crate]
         return self.exported_macros[found[0]][0] if len(found) == 1 else None

@@ -1334,6 +1334,10 @@ def test_a_name_the_crate_root_imports_privately_is_importable_from_it() -> None
     })
     assert world.resolve("src/ext.rs", "function:f", "Inner") == ".|crate::inner::Inner"
     assert world.resolve("src/ext.rs", "function:f", "HashMap") is None
+    # `use super::*;` in a child module brings them too (chumsky's `Sealed`).
+    world.add("src/glob.rs", "use super::*;\nfn h(i: Inner, m: HashMap) {}\n")
+    assert world.resolve("src/glob.rs", "function:h", "Inner") == ".|crate::inner::Inner"
+    assert world.resolve("src/glob.rs", "function:h", "HashMap") is None
     # src/main.rs, a root of the same crate here, importing what lib.rs re-exports, takes
     # nothing from lib.rs's `pub use` (a review).
     world.add("src/lib.rs", "mod ext;\nmod inner;\nmod config;\npub use config::Config;\n"
@@ -1361,6 +1365,8 @@ def test_an_exported_macro_is_found_from_other_crates() -> None:
         "src/uses.rs": "use a::hello;\nfn g() { hello!(); crate::local!(); }\n",
         "src/local.rs": "#[macro_export]\nmacro_rules! local { () => {} }\n",
         "tests/t.rs": "fn t() { twice!(); hello!(); ::a::hello!(); }\n",
+        # a file importing from the library (chumsky's examples: `use chumsky::prelude::*;`)
+        "examples/e.rs": "use a::macros;\nfn e() { hello!(); }\n",
     })
     assert world.resolve("src/lib.rs", "function:f", "hello!") == "crates/a|crate::macros::hello"
     assert world.resolve("src/lib.rs", "function:f", "a::hello!") == \
@@ -1372,6 +1378,8 @@ def test_an_exported_macro_is_found_from_other_crates() -> None:
     # `log`'s `info!` had bound a sibling's exported `info!`); by its path, from any.
     assert world.resolve("tests/t.rs", "function:t", "hello!") is None
     assert world.resolve("tests/t.rs", "function:t", "::a::hello!") == \
+        "crates/a|crate::macros::hello"
+    assert world.resolve("examples/e.rs", "function:e", "hello!") == \
         "crates/a|crate::macros::hello"
     assert world.resolve("src/uses.rs", "function:g", "hello!") == \
         "crates/a|crate::macros::hello"
