@@ -896,19 +896,20 @@ class _Collector:
                     predicate = _squash(b" ".join(words).decode("utf-8", "replace"))
                     if predicate.startswith("cfg (") and predicate.endswith(")"):
                         predicate = predicate[5:-1].strip()  # cfg_match!'s `cfg(unix) =>`
-                cfg = predicate if predicate is None or not earlier else \
-                    f"all({predicate}, not(any({', '.join(earlier)})))"
-                if predicate is None and earlier:  # `else`, `_ =>`
-                    cfg = f"not(any({', '.join(earlier)}))"
-                if predicate is not None:
+                before = f"not(any({', '.join(earlier)}))" if earlier else None
+                if predicate is None:  # `else`, `_ =>`
+                    cfg = before
+                else:
+                    cfg = f"all({predicate}, {before})" if before else predicate
                     earlier.append(predicate)
                 found = self._items_parse(token)
                 if found is not None:
                     branches.append((found, f"#[cfg({cfg})]" if cfg else None))
                 predicate, words = None, []
-            elif token.type == "token_tree" and text.startswith(b"[") and \
-                    _squash(text[1:-1].decode("utf-8", "replace")).startswith("cfg("):
-                predicate = _squash(text[1:-1].decode("utf-8", "replace"))[4:-1].strip()
+            elif token.type == "token_tree" and text.startswith(b"[") and (
+                    attribute := _squash(text[1:-1].decode("utf-8", "replace"))
+                    ).startswith("cfg("):
+                predicate = attribute[4:-1].strip()
             elif token.type == "=>" or text in (b"if", b"else", b"#", b","):
                 continue
             else:

@@ -2306,8 +2306,8 @@ def _load_snapshot(info: RepoInfo, out: Path, history: History, snapshot_files: 
             if dep_path and dep_path != m["path"] and dep_path not in depends[m["path"]]:
                 depends[m["path"]].append(dep_path)
     file_paths = [p for p, _ in files]
-    order = [p for p in order if p in set(file_paths)] + [p for p in file_paths
-                                                           if p not in set(order)]
+    in_files, in_order = set(file_paths), set(order)  # once, not per path
+    order = [p for p in order if p in in_files] + [p for p in file_paths if p not in in_order]
     return Snapshot(index, sha, files, by_path, _file_order(order, depends), dict(depends),
                     undeclared)
 

@@ -1322,16 +1322,13 @@ class SymbolTable:
                     return None
             return sid
         if hops:
-            for target in self.reexports.get(sid, ()):
+            # The re-exports, then a crate root's private imports (by root path).
+            for target in [*self.reexports.get(sid, ()), *(
+                    target for _, targets in sorted(self.root_imports.get(sid, {}).items())
+                    for target in targets)]:
                 found = self._find(crate, target, macro, hops - 1, types)
                 if found is not None and not self._private_elsewhere(crate, target, found):
                     return found
-            for root in sorted(self.root_imports.get(sid, {}).items()):
-                for target in root[1]:
-                    found = self._find(crate, target, macro, hops - 1, types)
-                    if found is not None and not self._private_elsewhere(crate, target,
-                                                                         found):
-                        return found
             # Through a module a `pub use` re-exports (`pub use crate::graph_impl::
             # stable_graph;`, then `crate::stable_graph::StableGraph`: petgraph, 48 of 63
             # such imports bound nothing), or a glob one makes names in (`pub use
@@ -1614,8 +1611,7 @@ class SymbolTable:
                     # time::macros::time;` imports a macro, and `time::Time` beside it
                     # names the crate, not the proc-macro crate's private module `time`
                     # (time: 95 samples' packs listed its `pub(crate) struct Time`).
-                    if found is not None and base.startswith("@") and \
-                            found.partition("|")[0] != crate and found in self.crate_only:
+                    if found is not None and self._private_elsewhere(crate, base, found):
                         continue
                     if found is not None:
                         return found
