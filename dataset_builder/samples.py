@@ -512,16 +512,16 @@ class History:
         twins at one file's top level, the newer was shown (nom's packs showed its
         `verbose-errors` `IResult` and `Err` in 173 samples, though that feature was off)."""
         col = self.col
-        text = str(col["text"][row])
-        # And those of the inline modules it is in (bytes's loom.rs: `#[cfg(all(test,
-        # loom))] mod sync { … pub(crate) trait AtomicMut<T> {} }` beside the real one in a
-        # `#[cfg(not(all(test, loom)))] mod sync`: the empty one was shown in 13 packs).
+        # Its `attributes` (not its text's leading lines: `#[cfg]` lines of a doc comment's
+        # example were read as the item's, a multi-line attribute missed; curve25519-dalek:
+        # 227 and 352 item versions). And those of the inline modules it is in (bytes's
+        # loom.rs: `#[cfg(all(test, loom))] mod sync { … pub(crate) trait AtomicMut<T> {} }`
+        # beside the real one in a `#[cfg(not(all(test, loom)))] mod sync`: the empty one
+        # was shown in 13 packs).
         cfgs = [] if _at_file_top(str(col["key"][row]), str(col["parent"][row])) else [
             expr for start, end, exprs in self._cfg_modules.get(str(col["blob"][row]), ())
             if start <= col["start_byte"][row] and col["end_byte"][row] <= end
             for expr in exprs]
-        if "#[cfg" in text:  # asked only of two definitions in one namespace: rare
-            cfgs += _leading_cfgs(text.split("\n"))
         cfgs += [expr for attribute in self.cfg_attributes.get(row, ())
                  for expr in cfg_expressions(attribute)]
         if not cfgs:
@@ -531,19 +531,42 @@ class History:
         return all(eval_item_cfg(expr, features) for expr in cfgs)
 
     @cached_property
+    def macro_users(self) -> dict[int, tuple[str, ...]]:
+        """row -> the symbols of the crate's `macro_rules!` macros its item invokes (a
+        reference `name!` resolved to a macro's symbol), for the rows that invoke any:
+        made when first needed (_load_snapshot)."""
+        col = self.col
+        macros = {col["symbol"][row] for row, kind in enumerate(col["kind"])
+                  if kind == "macro_rules" and col["symbol"][row]}
+        found: dict[int, tuple[str, ...]] = {}
+        if not macros:
+            return found
+        for row, refs in enumerate(col["references"]):
+            if not refs:
+                continue
+            invoked = {ref[:-1].rsplit("::", 1)[-1] for ref in refs if ref.endswith("!")}
+            if not invoked:
+                continue
+            used = tuple(symbol for symbol in col["resolved"][row] or ()
+                         if symbol in macros and symbol.rsplit("::", 1)[-1] in invoked)
+            if used:
+                found[row] = used
+        return found
+
+    @cached_property
     def _cfg_modules(self) -> dict[str, list[tuple[int, int, list[str]]]]:
         """blob -> (start, end, cfg expressions) of each inline module in it that begins
         with `#[cfg(…)]`s, made when first needed (History.compiled)."""
         col = self.col
         found: dict[str, list[tuple[int, int, list[str]]]] = defaultdict(list)
         for row, kind in enumerate(col["kind"]):
-            if kind != "mod" or col["change"][row] == "removed":
+            if kind != "mod" or col["change"][row] == "removed" or \
+                    row not in self.cfg_attributes:
                 continue
-            text = str(col["text"][row])
-            lines = text.split("\n")
-            if "#[cfg" not in text or "{" not in lines[_first_code_line(lines)]:
+            if not str(col["text"][row]).rstrip().endswith("}"):
                 continue  # `mod x;` holds nothing here
-            exprs = _leading_cfgs(lines)
+            exprs = [expr for attribute in self.cfg_attributes[row]
+                     for expr in cfg_expressions(attribute)]
             if exprs:
                 found[str(col["blob"][row])].append(
                     (col["start_byte"][row], col["end_byte"][row], exprs))
@@ -1968,11 +1991,6 @@ def _with_own_indentation(text: str) -> str:
     return indent + text
 
 
-def _leading_cfgs(lines: list[str]) -> list[str]:
-    """The `#[cfg(…)]` expressions an item's lines begin with (before its first code line)."""
-    return cfg_expressions("\n".join(lines[:_first_code_line(lines) + 1]))
-
-
 def _first_code_line(lines: list[str]) -> int:
     """The index of the first of an item's lines that is neither a doc comment (`///`, or
     a `/** … */` block's) nor an attribute alone (the last line at most)."""
@@ -2282,9 +2300,23 @@ def _load_snapshot(info: RepoInfo, out: Path, history: History, snapshot_files: 
         if snapshot_files.get(entry.sha) is not None:
             files.append((entry.path, entry.sha))
     rows_of: dict[str, list[int]] = defaultdict(list)
+    macro_users = history.macro_users
+    macro_files: dict[str, set[str]] = defaultdict(set)  # macro symbol -> files defining it
+    using: list[int] = []  # rows using a macro the crate defines somewhere in its history
     for row in live:
         if not col["parent"][row]:
             rows_of[col["path"][row]].append(row)
+        if row in macro_users:
+            using.append(row)
+        if col["kind"][row] == "macro_rules" and col["symbol"][row]:
+            macro_files[col["symbol"][row]].add(col["path"][row])
+    # A file using a `macro_rules!` another file defines comes after it: a macro is in
+    # textual scope only after its definition (pest: generator.rs, which uses
+    # `generate_rule!`, came before the `#[macro_use] mod macros;` file in 6 samples).
+    macro_edges = sorted({(defined, col["path"][row]) for row in using
+                          for symbol in macro_users[row]
+                          for defined in macro_files.get(symbol, ())
+                          if defined != col["path"][row]})
     # Kept as arrays: a scale process holds every snapshot it loaded (libc's 94 snapshots of
     # some 50,000 items: 198 MiB as lists of ints).
     by_path = {path: array("q", sorted(rows, key=col["start_byte"].__getitem__))
@@ -2308,26 +2340,46 @@ def _load_snapshot(info: RepoInfo, out: Path, history: History, snapshot_files: 
     file_paths = [p for p, _ in files]
     in_files, in_order = set(file_paths), set(order)  # once, not per path
     order = [p for p in order if p in in_files] + [p for p in file_paths if p not in in_order]
-    return Snapshot(index, sha, files, by_path, _file_order(order, depends), dict(depends),
-                    undeclared)
+    return Snapshot(index, sha, files, by_path, _file_order(order, depends, macro_edges),
+                    dict(depends), undeclared)
 
 
-def _file_order(order: list[str], depends: dict[str, list[str]]) -> list[str]:
+def _file_order(order: list[str], depends: dict[str, list[str]],
+                macro_edges: Sequence[tuple[str, str]] = ()) -> list[str]:
     """Files in dependency order, each after every file any of its modules depends on (its
     inline ones too), cycles condensed, ties in `order` (where each file's first module
     comes in the module order). By its first module alone, a file whose inline `mod test`
     sorted first came before what its own module uses (rusqlite: 16 crate samples, pest:
-    23 crate and module-group samples)."""
+    23 crate and module-group samples). `macro_edges`: (defining file, using file) of
+    crate macros, each kept where it closes no cycle with the module edges and those kept
+    before it (a crate root's `#[macro_export]` macro used by its modules: the root comes
+    last, as its `mod`s say)."""
     rank = {path: k for k, path in enumerate(order)}
     graph = nx.DiGraph()
     graph.add_nodes_from(order)
     graph.add_edges_from((dep, path) for path, deps in depends.items() if path in rank
                          for dep in deps if dep in rank)
     condensed = nx.condensation(graph)
+    component = condensed.graph["mapping"]
     members = {c: sorted(data["members"], key=rank.__getitem__)
                for c, data in condensed.nodes(data=True)}
-    return [path for component in nx.lexicographical_topological_sort(
-        condensed, key=lambda c: rank[members[c][0]]) for path in members[component]]
+    inside: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for defined, user in macro_edges:
+        if defined not in rank or user not in rank:
+            continue
+        first, then = component[defined], component[user]
+        if first == then:
+            inside[first].append((defined, user))
+        elif not nx.has_path(condensed, then, first):
+            condensed.add_edge(first, then)
+    for c, edges in inside.items():  # within a cycle of modules: the macro's order, if one
+        within = nx.DiGraph(edges)
+        within.add_nodes_from(members[c])
+        if nx.is_directed_acyclic_graph(within):
+            members[c] = list(nx.lexicographical_topological_sort(within, key=rank.__getitem__))
+    first_rank = {c: min(rank[path] for path in paths) for c, paths in members.items()}
+    return [path for c in nx.lexicographical_topological_sort(
+        condensed, key=first_rank.__getitem__) for path in members[c]]
 
 
 def _walk_skipped(out: Path) -> frozenset[tuple[str, str]]:

@@ -3954,15 +3954,21 @@ def test_a_provided_methods_one_line_form_is_in_view_where_the_code_shows_it() -
     assert _in_view(piece, code, "")
 
 
-def test_of_twins_in_cfgd_inline_modules_the_compiled_one_is_shown(tmp_path: Path) -> None:
+@pytest.mark.parametrize("empty_cfg", ["#[cfg(all(test, loom))]",
+                                       "#[cfg(all(\n    test,\n    loom,\n))]"],
+                         ids=["one_line", "multi_line"])
+def test_of_twins_in_cfgd_inline_modules_the_compiled_one_is_shown(tmp_path: Path,
+                                                                   empty_cfg: str) -> None:
     """bytes's loom.rs: the real `trait AtomicMut<T>` in a `#[cfg(not(all(test, loom)))]
     mod sync`, an empty one in a `#[cfg(all(test, loom))] mod sync`; the items carry no cfg
-    of their own, their modules do: the empty one (the newer) was shown in 13 packs."""
+    of their own, their modules do: the empty one (the newer) was shown in 13 packs. And
+    where the module's attribute spans lines (read from the module's text, it was missed:
+    curve25519-dalek's `mod` rows)."""
     twin = ("#[cfg(not(all(test, loom)))]\npub(crate) mod sync {\n"
             "    pub(crate) trait AtomicMut<T> {\n"
             "        fn with_mut<R>(&mut self, f: impl FnOnce(&mut T) -> R) -> R;\n"
             "    }\n}\n\n"
-            "#[cfg(all(test, loom))]\npub(crate) mod sync {\n"
+            f"{empty_cfg}\npub(crate) mod sync {{\n"
             "    pub(crate) trait AtomicMut<T> {}\n}\n")
     rows = _one_commit_samples(tmp_path, {
         "src/lib.rs": "mod loom;\npub mod user;\n",
@@ -4093,6 +4099,21 @@ def test_a_file_comes_after_what_its_module_uses_whatever_its_inline_modules(
                      "    pub fn grow(&mut self) {\n        self.size += 1;\n    }\n}\n")})
     full = next(r for r in rows if r["scale"] == "full")
     assert list(full["paths"]) == ["src/b.rs", "src/a.rs", "src/lib.rs"], full["paths"]
+
+
+def test_a_file_comes_after_the_file_defining_the_macros_it_invokes(tmp_path: Path) -> None:
+    """A crate sample places a file after the file whose `macro_rules!` it invokes, as
+    textual scope needs: `gen.rs` had come before the `#[macro_use] mod macros;` file (a
+    sweep: pest's generator.rs, 6 samples). A crate root's macro its modules invoke leaves
+    the root last, where its `mod`s put it."""
+    rows = _one_commit_samples(tmp_path, {
+        "src/lib.rs": ("#[macro_use]\nmod macros;\npub mod gen;\n\n#[macro_export]\n"
+                       "macro_rules! triple {\n    ($x:expr) => {\n        3 * $x\n    };\n}\n"),
+        "src/macros.rs": ("macro_rules! double {\n    ($x:expr) => {\n        2 * $x\n    };\n}\n"),
+        "src/gen.rs": ("pub fn four() -> u32 {\n    double!(2)\n}\n\n"
+                       "pub fn six() -> u32 {\n    triple!(2)\n}\n")})
+    full = next(r for r in rows if r["scale"] == "full")
+    assert list(full["paths"]) == ["src/macros.rs", "src/gen.rs", "src/lib.rs"], full["paths"]
 
 
 def test_a_cfg_if_branch_a_plain_build_compiles_is_shown(tmp_path: Path) -> None:
@@ -4761,6 +4782,43 @@ def test_of_cfg_twins_the_pack_shows_the_one_a_plain_build_compiles(
     verbose = "Error(String, u32)" in parse["context"]
     plain = "    Error(u32),\n" in parse["context"]
     assert (verbose, plain) == ((True, False) if default else (False, True)), parse["context"]
+
+
+@pytest.mark.parametrize("twins", [
+    # The compiled twin's doc example holds a `#[cfg]` line.
+    ('#[cfg(feature = "verbose")]\npub enum Outcome {\n    Done(u32),\n'
+     '    Error(String, u32),\n}\n\n/// ```\n/// #[cfg(feature = "verbose")]\n'
+     '/// let _ = 1;\n/// ```\n#[cfg(not(feature = "verbose"))]\npub enum Outcome {\n'
+     '    Done(u32),\n    Error(u32),\n}\n'),
+    # The feature's twin's attribute spans lines.
+    ('#[cfg(all(\n    feature = "verbose",\n    unix\n))]\npub enum Outcome {\n'
+     '    Done(u32),\n    Error(String, u32),\n}\n\n#[cfg(not(feature = "verbose"))]\n'
+     'pub enum Outcome {\n    Done(u32),\n    Error(u32),\n}\n'),
+], ids=["doc_example", "multi_line"])
+def test_a_twins_cfgs_are_its_attributes_not_its_texts_lines(tmp_path: Path,
+                                                             twins: str) -> None:
+    """Whether a plain build compiles a twin is read from its attributes: its text's
+    leading lines took a doc example's `#[cfg]` line for the item's (curve25519-dalek: 227
+    item versions) and missed an attribute over several lines."""
+    from tests.dataset_builder.conftest import Commit
+
+    manifest = ('[package]\nname = "twins"\nversion = "0.1.0"\nedition = "2021"\n\n'
+                '[features]\ndefault = []\nverbose = []\n')
+    user = ("use crate::outcome::Outcome;\n\npub fn parse_digit(c: char) -> Outcome {\n"
+            "    match c.to_digit(10) {\n        Some(d) => Outcome::Done(d),\n"
+            "        None => Outcome::Error(2),\n    }\n}\n")
+    rows = _history_samples(tmp_path, [
+        Commit("one", write={"Cargo.toml": manifest,
+                             "src/lib.rs": "pub mod outcome;\npub mod user;\n",
+                             "src/outcome.rs": twins, "src/user.rs": user}),
+        # The feature's twin changed last.
+        Commit("two", write={"src/outcome.rs": twins.replace(
+            "    Error(String, u32),", "    /// With a message.\n    Error(String, u32),"),
+            "src/user.rs": user.replace("Error(2)", "Error(3)")})])
+    parse = max((r for r in rows if r["scale"] == "micro" and r["name"] == "parse_digit"),
+                key=lambda r: r["committed_at"])
+    assert "    Error(u32),\n" in parse["context"], parse["context"]
+    assert "Error(String, u32)" not in parse["context"], parse["context"]
 
 
 def test_a_cfg_not_test_definition_is_no_fallback(tmp_path: Path) -> None:
