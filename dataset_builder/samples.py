@@ -34,6 +34,7 @@ import sys
 import tempfile
 import threading
 import time
+import tomllib
 import traceback
 import weakref
 from array import array
@@ -56,6 +57,7 @@ from dataset_builder import schema
 from dataset_builder.atomic import atomic_write, atomic_write_bytes, atomic_write_json
 from dataset_builder.cargo_manifest import (
     cfg_expressions,
+    default_features,
     eval_item_cfg,
     registry_folders,
     registry_releases,
@@ -421,6 +423,12 @@ class History:
         # every package's are off).
         self.default_features: dict[str, frozenset[str]] = {}
         self.roots: CrateRoots | None = None
+        # The repository, where a package's manifest at a commit is read (features_at);
+        # none: the revision's features for every commit.
+        self.git_dir: Path | None = None
+        self._manifests: tuple[int, BlobReader] | None = None  # (its process, the reader)
+        self._features_at: dict[tuple[str, int], frozenset[str]] = {}
+        self._features_of_blob: dict[bytes, frozenset[str] | None] = {}
         # symbol -> the lineages whose items ever carried it (several: a struct and a const
         # of one name, which Rust keeps apart as a type and a value; cfg'd twins; a move);
         # lineage -> (commit indexes, row indexes), in history order, as arrays (bevy: 53
@@ -478,7 +486,7 @@ class History:
         def chosen(rows: list[int]) -> int:  # rows are in history order: the larger, newer
             return rows[0] if len(rows) == 1 else max(rows, key=lambda row: (
                 _at_file_top(str(col["key"][row]), str(col["parent"][row])),
-                self.compiled(row), not _made_by_macro(str(col["kind"][row]),
+                self.compiled(row, commit_index), not _made_by_macro(str(col["kind"][row]),
                                                        str(col["text"][row])), row))
 
         picked: list[int] = []
@@ -505,12 +513,13 @@ class History:
                     -_MAX_BLOCKS_SHOWN:])
         return picked
 
-    def compiled(self, row: int) -> bool:
+    def compiled(self, row: int, commit_index: int | None = None) -> bool:
         """Whether a plain build compiles the row's item, by the `#[cfg(…)]` attributes it
-        begins with and its package's default features at the revision
-        (`default_features`: package folder -> them; cargo_manifest.eval_item_cfg): of cfg'd
-        twins at one file's top level, the newer was shown (nom's packs showed its
-        `verbose-errors` `IResult` and `Err` in 173 samples, though that feature was off)."""
+        begins with and its package's default features at `commit_index` (features_at; at
+        the revision where that is None: `default_features`, package folder -> them;
+        cargo_manifest.eval_item_cfg): of cfg'd twins at one file's top level, the newer
+        was shown (nom's packs showed its `verbose-errors` `IResult` and `Err` in 173
+        samples, though that feature was off)."""
         col = self.col
         # Its `attributes` (not its text's leading lines: `#[cfg]` lines of a doc comment's
         # example were read as the item's, a multi-line attribute missed; curve25519-dalek:
@@ -527,8 +536,53 @@ class History:
         if not cfgs:
             return True
         folder = package_dir(str(col["path"][row]), str(col["crate"][row]), self.roots) or "."
-        features = self.default_features.get(folder, frozenset())
+        features = self.default_features.get(folder, frozenset()) if commit_index is None \
+            else self.features_at(folder, commit_index)
         return all(eval_item_cfg(expr, features) for expr in cfgs)
+
+    def features_at(self, folder: str, commit_index: int) -> frozenset[str]:
+        """The default features of the package in `folder` (as the revision's manifests
+        place it) by its manifest at that commit; the revision's where that commit has none
+        there, or no `git_dir` is set. A package's features change: curve25519-dalek's
+        `u64_backend`, a default for years, then gone, read as off for those years (218
+        samples showed the u32 backend's twins)."""
+        key = (folder, commit_index)
+        found = self._features_at.get(key)
+        if found is None:
+            found = self._read_features(folder, commit_index)
+            if found is None:
+                found = self.default_features.get(folder, frozenset())
+            self._features_at[key] = found
+        return found
+
+    def _read_features(self, folder: str, commit_index: int) -> frozenset[str] | None:
+        if self.git_dir is None:
+            return None
+        if self._manifests is None or self._manifests[0] != os.getpid():
+            # A reader of this process's own (a scale process is forked): not the scale's,
+            # which may be amid a batch of reads.
+            self._manifests = (os.getpid(), BlobReader(self.git_dir))
+        name = "Cargo.toml" if folder == "." else f"{folder}/Cargo.toml"
+        if "\n" in name:  # not a name cat-file can be asked for
+            return None
+        data = self._manifests[1].read(f"{self.commit_sha[commit_index]}:{name}")
+        if data is None:
+            return None
+        if data not in self._features_of_blob:
+            try:
+                manifest = tomllib.loads(data.decode("utf-8"))
+            except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
+                manifest = {}
+            table = manifest.get("package") or manifest.get("project")
+            self._features_of_blob[data] = default_features(manifest) \
+                if isinstance(table, dict) else None
+        return self._features_of_blob[data]
+
+    def close_manifests(self) -> None:
+        """Stop this process's manifest reader (features_at), if it started one."""
+        if self._manifests is not None and self._manifests[0] == os.getpid():
+            self._manifests[1].close()
+        self._manifests = None
 
     @cached_property
     def macro_users(self) -> dict[int, tuple[str, ...]]:
@@ -2860,6 +2914,7 @@ def _samples_of_scales(out: Path, info: RepoInfo, repo_label: str, config: Sampl
     history = History(out, staging)
     history.roots = info.roots
     history.default_features = dict(info.roots.features) if info.roots is not None else {}
+    history.git_dir = info.git_dir
     NearDuplicateIndex(config.near_threshold, config.num_perm, config.shingle)
     commit_split = time_splits(history, config)
     if repo_label in config.holdout_repos:  # a held-out repository (multi.build_many)
@@ -2920,6 +2975,7 @@ def _samples_of_scales(out: Path, info: RepoInfo, repo_label: str, config: Sampl
                                   round(time.process_time() - cpu_started, 2))
                 _mark_finished(staging, scale, results[scale])
                 return_memory(collect=False)  # the next scale's peak: not this one's leftovers
+        history.close_manifests()
         return results
 
     # The scales are independent: processes (one per usable CPU) each take the next scale
@@ -2932,6 +2988,7 @@ def _samples_of_scales(out: Path, info: RepoInfo, repo_label: str, config: Sampl
     else:
         write_rustdoc_map()
         results = dict(finished)
+    history.close_manifests()
     rustdoc_file.unlink(missing_ok=True)
     return results, commit_split, extra
 

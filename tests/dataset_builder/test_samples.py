@@ -4784,6 +4784,31 @@ def test_of_cfg_twins_the_pack_shows_the_one_a_plain_build_compiles(
     assert (verbose, plain) == ((True, False) if default else (False, True)), parse["context"]
 
 
+def test_cfg_twins_are_judged_by_the_features_of_the_samples_commit(tmp_path: Path) -> None:
+    """A package's default features at the sample's commit decide which cfg'd twin the
+    pack shows, not the revision's: curve25519-dalek's `u64_backend`, a default for years
+    and then gone from its manifest, read as off for those years (218 samples showed the
+    u32 backend)."""
+    from tests.dataset_builder.conftest import Commit
+
+    manifest = ('[package]\nname = "twins"\nversion = "0.1.0"\nedition = "2021"\n\n'
+                '[features]\ndefault = ["fast"]\nfast = []\nslow = []\n')
+    user = "use crate::word::Word;\n\npub fn zero() -> Word {\n    Word(0)\n}\n"
+    rows = _history_samples(tmp_path, [
+        Commit("one", write={"Cargo.toml": manifest,
+                             "src/lib.rs": "pub mod word;\npub mod user;\n",
+                             "src/word.rs": ('#[cfg(feature = "fast")]\npub struct Word(pub u64);'
+                                             '\n\n#[cfg(feature = "slow")]\n'
+                                             'pub struct Word(pub u32);\n'),
+                             "src/user.rs": user}),
+        Commit("two", write={"src/user.rs": user.replace("Word(0)", "Word(1)")}),
+        # The feature leaves the manifest's defaults.
+        Commit("three", write={"Cargo.toml": manifest.replace('default = ["fast"]\n', "")})])
+    zero = next(r for r in rows if r["scale"] == "micro" and "Word(1)" in r["target"])
+    assert "pub struct Word(pub u64);" in zero["context"], zero["context"]
+    assert "pub struct Word(pub u32);" not in zero["context"], zero["context"]
+
+
 @pytest.mark.parametrize("twins", [
     # The compiled twin's doc example holds a `#[cfg]` line.
     ('#[cfg(feature = "verbose")]\npub enum Outcome {\n    Done(u32),\n'
