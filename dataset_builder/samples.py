@@ -536,8 +536,12 @@ class History:
         if not cfgs:
             return True
         folder = package_dir(str(col["path"][row]), str(col["crate"][row]), self.roots) or "."
-        features = self.default_features.get(folder, frozenset()) if commit_index is None \
-            else self.features_at(folder, commit_index)
+        if not any("feature" in expr for expr in cfgs):  # a target's cfgs: no manifest read
+            features: frozenset[str] = frozenset()
+        elif commit_index is None:
+            features = self.default_features.get(folder, frozenset())
+        else:
+            features = self.features_at(folder, commit_index)
         return all(eval_item_cfg(expr, features) for expr in cfgs)
 
     def features_at(self, folder: str, commit_index: int) -> frozenset[str]:
