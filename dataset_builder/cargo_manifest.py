@@ -155,6 +155,24 @@ def default_features(manifest: dict[str, Any]) -> frozenset[str]:
     return frozenset(enabled if "default" in table else enabled - {"default"})
 
 
+def package_default_features(data: bytes) -> frozenset[str] | None:
+    """default_features of a Cargo.toml's bytes, or None where they are no package's (a
+    workspace's manifest alone) or do not parse."""
+    try:
+        manifest = tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
+        return None
+    table = manifest.get("package") or manifest.get("project")
+    return default_features(manifest) if isinstance(table, dict) else None
+
+
+def manifest_object(folder: str, commit: str) -> str | None:
+    """The name `git cat-file` reads a package folder's Cargo.toml at a commit by, or None
+    where the path cannot be asked for on one line."""
+    name = f"{commit}:Cargo.toml" if folder in ("", ".") else f"{commit}:{folder}/Cargo.toml"
+    return None if "\n" in name else name
+
+
 @dataclass
 class CrateManifest:
     """What the checker needs to know about a crate, from its manifest and layout."""

@@ -34,7 +34,6 @@ import sys
 import tempfile
 import threading
 import time
-import tomllib
 import traceback
 import weakref
 from array import array
@@ -57,8 +56,9 @@ from dataset_builder import schema
 from dataset_builder.atomic import atomic_write, atomic_write_bytes, atomic_write_json
 from dataset_builder.cargo_manifest import (
     cfg_expressions,
-    default_features,
     eval_item_cfg,
+    manifest_object,
+    package_default_features,
     registry_folders,
     registry_releases,
 )
@@ -428,7 +428,7 @@ class History:
         self.git_dir: Path | None = None
         self._manifests: tuple[int, BlobReader] | None = None  # (its process, the reader)
         self._features_at: dict[tuple[str, int], frozenset[str]] = {}
-        self._features_of_blob: dict[bytes, frozenset[str] | None] = {}
+        self._features_of: dict[bytes, frozenset[str] | None] = {}  # manifest -> them
         # symbol -> the lineages whose items ever carried it (several: a struct and a const
         # of one name, which Rust keeps apart as a type and a value; cfg'd twins; a move);
         # lineage -> (commit indexes, row indexes), in history order, as arrays (bevy: 53
@@ -566,21 +566,13 @@ class History:
             # A reader of this process's own (a scale process is forked): not the scale's,
             # which may be amid a batch of reads.
             self._manifests = (os.getpid(), BlobReader(self.git_dir))
-        name = "Cargo.toml" if folder == "." else f"{folder}/Cargo.toml"
-        if "\n" in name:  # not a name cat-file can be asked for
-            return None
-        data = self._manifests[1].read(f"{self.commit_sha[commit_index]}:{name}")
+        name = manifest_object(folder, self.commit_sha[commit_index])
+        data = self._manifests[1].read(name) if name is not None else None
         if data is None:
             return None
-        if data not in self._features_of_blob:
-            try:
-                manifest = tomllib.loads(data.decode("utf-8"))
-            except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
-                manifest = {}
-            table = manifest.get("package") or manifest.get("project")
-            self._features_of_blob[data] = default_features(manifest) \
-                if isinstance(table, dict) else None
-        return self._features_of_blob[data]
+        if data not in self._features_of:
+            self._features_of[data] = package_default_features(data)
+        return self._features_of[data]
 
     def close_manifests(self) -> None:
         """Stop this process's manifest reader (features_at), if it started one."""
