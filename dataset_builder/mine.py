@@ -19,7 +19,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
-from functools import lru_cache, partial
+from functools import lru_cache
 from itertools import accumulate
 from operator import itemgetter
 from pathlib import Path
@@ -30,7 +30,6 @@ import pyarrow.ipc
 
 from dataset_builder import schema
 from dataset_builder.atomic import atomic_write, atomic_write_bytes
-from dataset_builder.cargo_manifest import manifest_object, package_default_features
 from dataset_builder.children import one_line
 from dataset_builder.config import MineConfig
 from dataset_builder.gitio import (
@@ -587,38 +586,18 @@ class Miner:
         # edge comes from a definition on the changing commit's own line of history.
         found = ancestry(info)
         self.is_ancestor = found.is_ancestor if found is not None else None
-        # (package folder, commit) -> its default features there, and a manifest's bytes ->
-        # its package's (features_at)
-        self._features_at: dict[tuple[str, str], frozenset[str]] = {}
-        self._features_of: dict[bytes, frozenset[str] | None] = {}
 
-    def features_at(self, path: str, loc: ModuleLocation, commit: str) -> frozenset[str]:
-        """The default features of the package of the file at `path` (as the revision's
-        manifests place it), by its manifest at `commit`; the revision's where that commit
-        has none there. A package's defaults change: nom's `verbose-errors` was one for
-        months, read as off by the revision's manifest."""
+    def _compiled_first(self, path: str, loc: ModuleLocation, parsed: ParsedFile
+                        ) -> list[UsePath]:
+        """The file's `use` leaves, those a plain build of its package leaves out last."""
         roots = self.info.roots
-        if roots is None:
-            return frozenset()
-        folder = package_dir(path, loc.crate, roots) or "."
-        found = self._features_at.get((folder, commit))
-        if found is None:
-            name = manifest_object(folder, commit)
-            # Between a commit's file reads (no batch of reads is in flight here)
-            data = self.cache.reader.read(name) if name is not None else None
-            if data is not None and data not in self._features_of:
-                self._features_of[data] = package_default_features(data)
-            known = self._features_of.get(data) if data is not None else None
-            found = known if known is not None else roots.features.get(folder, frozenset())
-            self._features_at[(folder, commit)] = found
-        return found
 
-    def _compiled_first(self, path: str, loc: ModuleLocation, parsed: ParsedFile,
-                        commit: str) -> list[UsePath]:
-        """The file's `use` leaves, those a plain build of its package at `commit` leaves
-        out last."""
-        return compiled_uses_first(parsed.uses, parsed.items,
-                                   lambda: self.features_at(path, loc, commit))
+        def features() -> frozenset[str]:
+            if roots is None:
+                return frozenset()
+            return roots.features.get(package_dir(path, loc.crate, roots) or ".", frozenset())
+
+        return compiled_uses_first(parsed.uses, parsed.items, features)
 
     def _imports(self, uses: list[UsePath], loc: ModuleLocation) -> Imports:
         seen = self.imports_seen.get(loc)
@@ -740,11 +719,9 @@ class Miner:
             if change.status != "D":
                 uses = None
                 if new_parsed is not None:
-                    uses = uses_of[change.path] = self._compiled_first(
-                        change.path, loc, new_parsed, commit.sha)
-                symbols.define_file(change.path, loc, new_items, uses, self.info.roots, source,
-                                    features=partial(self.features_at, change.path, loc,
-                                                     commit.sha))
+                    uses = uses_of[change.path] = self._compiled_first(change.path, loc,
+                                                                       new_parsed)
+                symbols.define_file(change.path, loc, new_items, uses, self.info.roots, source)
 
             renamed = old_path != change.path
             changed_items, unmatched_old = new_items, old_list
@@ -858,8 +835,7 @@ class Miner:
             if file_state is None:
                 uses = uses_of.get(path)
                 file_imports = self._imports(
-                    uses if uses is not None else self._compiled_first(path, loc, parsed,
-                                                                       commit.sha), loc)
+                    uses if uses is not None else self._compiled_first(path, loc, parsed), loc)
                 known = self.resolutions.get(path)
                 if known is None or known[0] is not file_imports or \
                         known[1] != symbols.generation:

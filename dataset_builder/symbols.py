@@ -115,7 +115,7 @@ def _off_by_default(items: list[Item], features: Callable[[], frozenset[str]]) -
             if any(attribute.startswith("#[cfg(") for attribute in item.attributes)]
     if not cfgd:
         return set()
-    on = features() if _names_a_feature(cfgd) else frozenset()
+    on = features()
     off = {item.key for item in cfgd if not attributes_compiled(item.attributes, on)}
     # By span: two inline modules of one name (cfg alternatives) hold items of one path.
     spans = [(item.start_byte, item.end_byte) for item in cfgd
@@ -124,13 +124,6 @@ def _off_by_default(items: list[Item], features: Callable[[], frozenset[str]]) -
         off.update(item.key for item in items if item.module and any(
             start < item.start_byte < end for start, end in spans))
     return off
-
-
-def _names_a_feature(items: list[Item]) -> bool:
-    """Whether a `#[cfg(…)]` of these items names a feature (others need no manifest read:
-    `#[cfg(test)]`, the common one)."""
-    return any("feature" in attribute for item in items for attribute in item.attributes
-               if attribute.startswith("#[cfg("))
 
 
 # What a fallback may stand in for beside an import of its name.
@@ -420,7 +413,7 @@ def compiled_uses_first(uses: list[UsePath], items: list[Item],
         attribute.startswith("#[cfg(") for attribute in item.attributes)]
     if not cfg_items:
         return uses
-    on = features() if _names_a_feature(cfg_items) else frozenset()
+    on = features()
     left_out = {item.key for item in cfg_items if not attributes_compiled(item.attributes, on)}
     if not left_out:
         return uses
@@ -721,13 +714,11 @@ class SymbolTable:
 
     def define_file(self, path: str, loc: ModuleLocation, items: list[Item],
                     uses: list[UsePath] | None = None, roots: CrateRoots | None = None,
-                    source: bytes | None = None,
-                    features: Callable[[], frozenset[str]] | None = None) -> None:
+                    source: bytes | None = None) -> None:
         """Replace what `path` defines with the symbols of `items`, the re-exports of its
         `pub use` leaves (`uses`) and its `#[path]` declarations (`roots`: where the files
         they name lie, see modules.locate_module). `source`: the file's bytes, which its
-        enums' variants are read from. `features()`: its package's default features (of
-        the commit; by default the revision's, `roots.features`)."""
+        enums' variants are read from."""
         self._expire_replaced_params()
         self._set_reexports(path, _reexports_of(loc, items, uses or []))
         self._set_root_imports(path, _root_imports_of(loc, items, uses or []))
@@ -774,8 +765,8 @@ class SymbolTable:
         # A macro's marked: a function turned into a macro of its name changes the macros;
         # a private or `pub(crate)` item too: made `pub`, it is seen from more modules or
         # crates; a method's count of parameters: calls with another count do not bind it.
-        off = _off_by_default(items, features or (lambda: roots.features.get(
-            package_dir(path, loc.crate, roots) or ".", frozenset()))) \
+        off = _off_by_default(items, lambda: roots.features.get(
+            package_dir(path, loc.crate, roots) or ".", frozenset())) \
             if roots is not None else set()
         item_symbols = [item.symbol + "!" * (item.kind == "macro_rules") + "@" * _exported(item)
                         + "-" * (not item.visibility) + "^" * _crate_only(item)

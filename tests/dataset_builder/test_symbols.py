@@ -1590,46 +1590,6 @@ def test_of_cfg_twin_imports_the_compiled_one_is_found(tmp_path: Path, default: 
                         "kind": [f".|crate::{module}::Kind"]}, resolved
 
 
-def test_cfg_twin_imports_are_judged_by_the_features_of_their_commit(tmp_path: Path) -> None:
-    """The walk reads a package's default features from its manifest at the commit: the
-    revision's had `verbose` off for the months it was a default (nom's `verbose-errors`:
-    42 samples)."""
-    import pyarrow.parquet as pq
-
-    from dataset_builder.cli import main
-    from tests.dataset_builder.conftest import Commit, make_repo
-
-    twin = "pub struct Err;\npub struct Context;\n"
-    on, off = '#[cfg(feature = "verbose")]', '#[cfg(not(feature = "verbose"))]'
-    manifest = ('[package]\nname = "twins"\nversion = "0.1.0"\nedition = "2021"\n'
-                '[features]\ndefault = ["verbose"]\nverbose = []\n')
-    internal = (f"{on}\nuse crate::verbose::Context;\n{off}\nuse crate::simple::Context;\n\n"
-                "pub fn context() -> Context {\n    Context\n}\n")
-    repo = make_repo(tmp_path / "repo", [
-        Commit("one", write={
-            "Cargo.toml": manifest,
-            "src/lib.rs": (f"{on}\npub mod verbose;\n{off}\npub mod simple;\n"
-                           "pub mod internal;\npub mod fallback;\n"),
-            "src/verbose.rs": twin, "src/simple.rs": twin, "src/internal.rs": internal,
-            # A fallback definition beside an import of the name: the feature's import
-            # binds while the feature is on.
-            "src/fallback.rs": (f"{on}\npub use crate::verbose::Err;\n{off}\npub struct Err;\n\n"
-                                "pub fn fail() -> Err {\n    Err\n}\n")}),
-        Commit("two", write={"Cargo.toml": manifest.replace('default = ["verbose"]\n', "")}),
-        Commit("three", write={"src/internal.rs": internal.replace("Context\n}", "Context {}\n}"),
-                               "src/fallback.rs": "pub struct Err;\n\npub fn fail() -> Err {\n"
-                                                  "    Err {}\n}\n"})])
-    out = tmp_path / "out"
-    assert main(["--repo", str(repo.path), "--out", str(out), "--quiet", "--no-samples"]) == 0
-    items = pq.read_table(out / "items.parquet",
-                          columns=["commit_index", "name", "resolved"]).to_pylist()
-    context = {i["commit_index"]: i["resolved"] for i in items if i["name"] == "context"}
-    assert context == {0: [".|crate::verbose::Context"], 2: [".|crate::simple::Context"]}, \
-        context
-    fail = {i["commit_index"]: i["resolved"] for i in items if i["name"] == "fail"}
-    assert fail == {0: [".|crate::verbose::Err"], 2: [".|crate::fallback::Err"]}, fail
-
-
 def test_a_path_through_a_reexported_module_is_followed() -> None:
     """`pub use crate::graph_impl::stable_graph;`, then `crate::stable_graph::StableGraph`
     (petgraph: 48 of 63 such imports had bound nothing), also another crate's path to it
