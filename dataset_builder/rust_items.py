@@ -119,6 +119,12 @@ _REFERENCE_QUERY = """
   value: (field_expression value: [(identifier) (self)] @field_owner
                            field: (field_identifier) @owner_field)
   field: (field_identifier) @field_method))
+(call_expression function: (generic_function function: (identifier) @ref))
+(call_expression function: (generic_function function: (field_expression
+                                                         field: (field_identifier) @method))
+                 arguments: (arguments) @method_args)
+(call_expression function: (generic_function function: (field_expression
+  value: [(identifier) (self)] @receiver field: (field_identifier) @receiver_method)))
 (scoped_identifier) @path
 (scoped_type_identifier) @path
 (macro_invocation macro: (identifier) @macro)
@@ -360,14 +366,18 @@ class ParsedFile:
 _PARSED_FILE_FIELDS = attrgetter(*ParsedFile.__slots__)
 
 
-def _ref_span(node: Node, kind: str) -> tuple[int, int]:
+def _ref_spans(stub: _Stub) -> list[tuple[int, int]]:
     """Where an item's references are read: impl, trait and inline-mod blocks take those of
-    their header (type, trait, generics, bounds); their members are items with their own."""
-    if kind in ("impl", "trait", "mod"):
+    their header (type, trait, generics, bounds) and of the macro invocations in their
+    body that hold no item (indexmap's `impl Iterator for Drain { iterator_methods!(
+    Bucket::key); }`: the macro was a dependency of nothing, 122 samples); their members
+    are items with their own."""
+    node = stub.node
+    if stub.kind in ("impl", "trait", "mod") and stub.made is None:
         body = node.child_by_field_name("body")
         if body is not None:
-            return node.start_byte, body.start_byte
-    return node.start_byte, node.end_byte
+            return [(node.start_byte, body.start_byte), *stub.macro_spans]
+    return [(node.start_byte, node.end_byte)]
 
 
 def _merge_spans(spans: list[tuple[int, int]], gap: int = 256) -> list[tuple[int, int]]:
@@ -728,6 +738,9 @@ class _Stub:
     # A definition a macro invocation makes (_macro_definitions): (its signature, its
     # visibility); the node is then the invocation's.
     made: tuple[str, str] | None = None
+    # An impl or trait block's: the spans of the macro invocations in its body that hold no
+    # item (`iterator_methods!(Bucket::key);`), whose references are the block's.
+    macro_spans: list[tuple[int, int]] = field(default_factory=list)
 
 
 class _Collector:
@@ -1265,6 +1278,8 @@ class _Collector:
                 if untouched is not None and untouched.clean(node.start_byte, node.end_byte) \
                         and node.start_byte - untouched.shift(node.start_byte)[0] \
                         not in untouched.groups:
+                    if parent is not None:
+                        parent.macro_spans.append((node.start_byte, node.end_byte))
                     i += 1
                     continue
                 if self.macro_depth < MAX_MACRO_DEPTH:
@@ -1287,6 +1302,8 @@ class _Collector:
                 if len(self.entries) > first:
                     self.groups.append((node.start_byte, first, len(self.entries)))
                     region_start = node.end_byte
+                elif parent is not None:
+                    parent.macro_spans.append((node.start_byte, node.end_byte))
                 i += 1
                 continue
             assert kind is not None
@@ -1362,8 +1379,8 @@ class _Collector:
             if previous is None:
                 self._collect_refs([(self.root.start_byte, self.root.end_byte)])
             else:
-                self._collect_refs(_merge_spans(sorted({_ref_span(s.node, s.kind)
-                                                        for s in changed})))
+                self._collect_refs(_merge_spans(sorted({span for s in changed
+                                                        for span in _ref_spans(s)})))
         items: list[Item] = []
         uses: list[UsePath] = []
         previous_uses, old_keys = self.previous_uses, self.old_keys
@@ -1425,8 +1442,8 @@ class _Collector:
             # `Itertools::interleave` and url's `Serializer::append_pair` delegate to.
             own = name if kind != "method" else None
             references = tuple(
-                r for r in self._in_span(self.ref_pos, self.ref_names,
-                                         *_ref_span(node, kind)) if r != own)
+                r for start, end in _ref_spans(stub)
+                for r in self._in_span(self.ref_pos, self.ref_names, start, end) if r != own)
             generic = _generic_params(node, src)
             if stub.parent is not None:
                 generic |= _generic_params(stub.parent.node, src)

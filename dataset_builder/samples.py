@@ -1086,8 +1086,12 @@ class Packer:
         return text, used, [s for s in direct]
 
     def facts(self, target_rows: list[int], dep_rows: list[int], commit_index: int,
-              with_own_signature: bool, limit_chars: int) -> tuple[str, TypeFacts, bool]:
-        """Header text, facts for inline mode, and whether rustdoc contributed."""
+              with_own_signature: bool, limit_chars: int, member_rows: Sequence[int] = ()
+              ) -> tuple[str, TypeFacts, bool]:
+        """Header text, facts for inline mode, and whether rustdoc contributed.
+        `member_rows`: the target's block members (an impl block's methods), whose macros
+        the `macros:` line lists too (a block's own references are its header's: no impl
+        block sample had the line)."""
         if self.rustdoc_file is not None:
             self._read_rustdoc()
         col = self.h.col
@@ -1128,6 +1132,8 @@ class Packer:
                 if member_row is not None and fact[0] == col["digest"][member_row]:
                     lines.append(f"rustdoc: {fact[1]}")  # the target's own: its block
                     used_rustdoc = True
+        for row in member_rows:
+            macros.extend(r for r in col["references"][row] or () if r.endswith("!"))
         if macros:
             lines.append("macros: " + ", ".join(dict.fromkeys(macros)))
         for row in dep_rows:
@@ -1359,6 +1365,8 @@ class Snapshot:
     depends_on: dict[str, list[str]]  # path -> paths of modules it depends on
     # Paths whose module no `mod` declares (modules.module_rows' `declared`)
     undeclared: frozenset[str] = frozenset()
+    # path -> rows of the members of its blocks (an impl's methods), by start
+    nested: dict[str, array[int]] = field(default_factory=dict)
     # Of those, the ones no file of the snapshot names either (CandidateMaker.dead_files)
     dead: frozenset[str] | None = None
 
@@ -1476,6 +1484,7 @@ class CandidateMaker:
             if block is not None:
                 cand.dependencies = list(dict.fromkeys([*self.h.current(
                     col["resolved"][block] or (), cand.commit_index), *cand.dependencies]))
+        members: list[int] = []
         if cand.scale == "small":
             # An impl block's own references are its header's (its type, its trait): what
             # its methods use comes from them (hyperfine's impl samples left a median 7,931
@@ -1517,8 +1526,9 @@ class CandidateMaker:
             in_pack = [_own_block(path, col["module"][r],
                                   self.packer.piece(r, commit_index, target))
                        for r in part_used if col["path"][r] == path and r not in shown_rows]
-            return (pack, *self.packer.facts([row], part_used, commit_index, not declaration,
-                                             header_limit), in_pack)
+            return (pack, *self.packer.facts(
+                [row], part_used, commit_index, not declaration, header_limit,
+                [r for r in members if col["text"][r] in part]), in_pack)
 
         cand.repack = repack
         # A declaration without a body (in a trait or an extern block) is its signature: the
@@ -1530,7 +1540,8 @@ class CandidateMaker:
         declaration = (col["kind"][row] in _FN_KINDS and target.rstrip().endswith(";")) or (
             col["kind"][row] == "impl" and _EMPTY_BLOCK.search(target) is not None)
         cand.header, cand.facts, cand.rustdoc_used = self.packer.facts(
-            [row], used, cand.commit_index, not declaration, self._header_limit(cand.scale))
+            [row], used, cand.commit_index, not declaration, self._header_limit(cand.scale),
+            members)
         if cand.scale in ("micro", "small"):
             src = self.texts.get(col["blob"][row])
             if src is not None:
@@ -1609,7 +1620,7 @@ class CandidateMaker:
                 rows = list(snap.by_path.get(path, ()))
                 yield self._files_candidate(scale, ci, [path], {path: text}, blobs, rows, budget,
                                             lineage=self._file_lineage(rows, path),
-                                            kind="module")
+                                            kind="module", nested=snap.nested.get(path, ()))
         else:
             # Files compiled by nothing are in no module group or crate (the module scale
             # above has them).
@@ -1636,7 +1647,8 @@ class CandidateMaker:
                 yield self._files_candidate(
                     scale, ci, group, {p: texts[p] for p in group}, blobs, rows, budget,
                     lineage="group:" + self._file_lineage(snap.by_path.get(path, []), path),
-                    kind="module_group", crate=self._crate_of(snap, path))
+                    kind="module_group", crate=self._crate_of(snap, path),
+                    nested=[r for p in group for r in snap.nested.get(p, ())])
         elif scale == "full":  # each crate in dependency order
             crates: dict[str, list[str]] = defaultdict(list)
             for path in snap.module_order:
@@ -1659,7 +1671,9 @@ class CandidateMaker:
                 rows = [r for p in paths for r in snap.by_path.get(p, [])]
                 yield self._files_candidate(scale, ci, paths, {p: texts[p] for p in paths},
                                             blobs, rows, budget, lineage=f"crate:{crate}",
-                                            kind="crate", crate=crate)
+                                            kind="crate", crate=crate,
+                                            nested=[r for p in paths
+                                                    for r in snap.nested.get(p, ())])
 
     def dead_files(self, snap: Snapshot, texts: dict[str, str]) -> frozenset[str]:
         """The files of `snap` that no `mod` declares, in a crate whose root file is there,
@@ -1739,9 +1753,11 @@ class CandidateMaker:
 
     def _files_candidate(self, scale: str, ci: int, paths: list[str], texts: dict[str, str],
                          blobs: dict[str, str], rows: list[int], budget: int, lineage: str,
-                         kind: str, crate: str | None = None) -> Candidate:
-        """`texts` and `blobs`: each path's text and blob id. `crate`: the target's crate
-        (default: its items', else its first file's by its path)."""
+                         kind: str, crate: str | None = None,
+                         nested: Sequence[int] = ()) -> Candidate:
+        """`texts` and `blobs`: each path's text and blob id; `rows` their top-level items',
+        `nested` the members of their blocks. `crate`: the target's crate (default: its
+        items', else its first file's by its path)."""
         if crate is None:
             crate = str(self.h.col["crate"][rows[0]]) if rows else \
                 locate_module(paths[0], self.roots).crate
@@ -1777,7 +1793,7 @@ class CandidateMaker:
             lineage=lineage, crate=crate,
             target=target, target_start_byte=0 if single else -1,
             target_end_byte=len(target.encode("utf-8")) if single else -1,
-            fill=partial(self._fill_files, rows, file_texts),
+            fill=partial(self._fill_files, rows, file_texts, list(nested)),
             find_boundaries=partial(self._files_boundaries, rows, separators, file_starts),
             piece_ends=piece_ends if multi else None, piece_keys=piece_keys if multi else None)
 
@@ -1804,14 +1820,19 @@ class CandidateMaker:
         return lines
 
     def _fill_files(self, rows: list[int], file_texts: dict[str, tuple[int, str, str]],
-                    cand: Candidate) -> None:
+                    nested: list[int], cand: Candidate) -> None:
         """Context of a file-level candidate: the pack and type facts of what its items use
-        from outside its files. `file_texts`: each path -> (where its text begins in the
-        target, the text, its blob)."""
+        from outside its files, the members of its blocks too (`nested`: a block's own
+        references are its header's; parking_lot's `Once::call_once_slow` calls
+        `parking_lot_core::park`, a dependency of no module-level sample: 177 samples of two
+        histories). `file_texts`: each path -> (where its text begins in the target, the
+        text, its blob)."""
         col = self.h.col
         direct: list[str] = []
         own: set[str] = set()
-        for r in rows:
+        rank = {path: k for k, path in enumerate(file_texts)}
+        for r in sorted([*rows, *nested], key=lambda r: (rank.get(col["path"][r], len(rank)),
+                                                         col["start_byte"][r])):
             direct.extend(col["resolved"][r] or ())
             if col["symbol"][r]:
                 own.add(col["symbol"][r])
@@ -1821,9 +1842,10 @@ class CandidateMaker:
         cand.pack, used, _ = self.packer.pack(direct, cand.commit_index, set(cand.paths), own,
                                               room // 2)
         cand.header, cand.facts, cand.rustdoc_used = self.packer.facts(
-            rows, used, cand.commit_index, False, self._header_limit(cand.scale))
+            rows, used, cand.commit_index, False, self._header_limit(cand.scale), nested)
         cand.dependencies = [d for d in direct if d not in own]
         row_names: list[str] = []
+        nested_names: list[str] = []
         # Plain values for repack, no reference to the candidate (see _fill_item).
         commit_index, header_limit = cand.commit_index, self._header_limit(cand.scale)
         outside = [d for d in direct if d not in own]  # what the whole's items use
@@ -1880,6 +1902,11 @@ class CandidateMaker:
             defined = {r for r in part_rows if col["text"][r] in part or (
                 (head := _without_leading_docs(str(col["text"][r])).partition("\n")[0])
                 and len(head) > 8 and head in part)}
+            # Block members the part holds whole: what they use is the part's too.
+            if len(nested_names) < len(nested):
+                nested_names.extend(col["name"].__getitem__(r) for r in nested)
+            members = [r for r, name in zip(nested, nested_names, strict=True)
+                       if name in words and col["text"][r] in part]
             # An item the part's own code begins or ends inside is the part's own code, not
             # shown whole (itertools: a part cut inside the `Itertools` trait had the trait
             # in its pack, the very methods it must write among them; 6 samples); where the
@@ -1887,7 +1914,7 @@ class CandidateMaker:
             # (blocks_around).
             cut = {r for r in part_rows if r not in defined
                    and _cut_inside(col["text"][r], own_code) is not None}
-            here = {col["symbol"][r] for r in (*defined, *cut) if col["symbol"][r]}
+            here = {col["symbol"][r] for r in (*defined, *cut, *members) if col["symbol"][r]}
             # Another part's items the part names, but not a test module's (nom's test
             # functions are named as the combinators they test: `fn take_while()`); a part
             # cut inside one long item holds no item's name: what the whole uses from
@@ -1915,6 +1942,7 @@ class CandidateMaker:
 
             part_direct = list(dict.fromkeys(
                 [*(d for r in defined for d in col["resolved"][r] or ()),
+                 *(d for r in members for d in col["resolved"][r] or ()),
                  *(col["symbol"][r] for r in part_rows if r not in defined and r not in cut
                    and col["symbol"][r] and not _IN_TESTS.search(col["module"][r])
                    and col["name"][r] in code_words and col["name"][r] not in own_names
@@ -1926,7 +1954,8 @@ class CandidateMaker:
             if len(headers) > 1:
                 pack = "\n".join(headers) + "\n" + pack
             return (pack, *self.packer.facts([r for r in part_rows if r in defined],
-                                             part_used, commit_index, False, header_limit), [])
+                                             part_used, commit_index, False, header_limit,
+                                             members), [])
 
         cand.repack = repack
 
@@ -2350,12 +2379,12 @@ def _load_snapshot(info: RepoInfo, out: Path, history: History, snapshot_files: 
         if snapshot_files.get(entry.sha) is not None:
             files.append((entry.path, entry.sha))
     rows_of: dict[str, list[int]] = defaultdict(list)
+    nested_of: dict[str, list[int]] = defaultdict(list)
     macro_users = history.macro_users
     macro_files: dict[str, set[str]] = defaultdict(set)  # macro symbol -> files defining it
     using: list[int] = []  # rows using a macro the crate defines somewhere in its history
     for row in live:
-        if not col["parent"][row]:
-            rows_of[col["path"][row]].append(row)
+        (nested_of if col["parent"][row] else rows_of)[col["path"][row]].append(row)
         if row in macro_users:
             using.append(row)
         if col["kind"][row] == "macro_rules" and col["symbol"][row]:
@@ -2371,7 +2400,9 @@ def _load_snapshot(info: RepoInfo, out: Path, history: History, snapshot_files: 
     # some 50,000 items: 198 MiB as lists of ints).
     by_path = {path: array("q", sorted(rows, key=col["start_byte"].__getitem__))
                for path, rows in rows_of.items()}
-    del rows_of
+    nested = {path: array("q", sorted(rows, key=col["start_byte"].__getitem__))
+              for path, rows in nested_of.items()}
+    del rows_of, nested_of
     modules = _parsed_modules(files, snapshot_files, info) if parse_modules else pq.read_table(
         out / "modules.parquet", filters=[("snapshot", "=", sha)],
         columns=["node", "path", "order", "depends_on", "declared"]).to_pylist()
@@ -2391,7 +2422,7 @@ def _load_snapshot(info: RepoInfo, out: Path, history: History, snapshot_files: 
     in_files, in_order = set(file_paths), set(order)  # once, not per path
     order = [p for p in order if p in in_files] + [p for p in file_paths if p not in in_order]
     return Snapshot(index, sha, files, by_path, _file_order(order, depends, macro_edges),
-                    dict(depends), undeclared)
+                    dict(depends), undeclared, nested=nested)
 
 
 def _file_order(order: list[str], depends: dict[str, list[str]],

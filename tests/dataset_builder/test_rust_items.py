@@ -655,7 +655,36 @@ _MACRO_BLOCKS = [
     "bitflags! {{ struct F: u8 {{ const A = {n}; }} }}\n",
     "enum_builder! {{\n    pub struct A{n}(pub u8);\n    pub unsafe trait T {{}}\n"
     "    enum B {{ X => {n}, }}\n}}\n",
+    # Holding no item: the block's references take the invocation's.
+    "impl S {{\n    iterator_methods!(Bucket::key);\n    fn k{n}(&self) {{ helper!(u{n}) }}\n}}\n",
+    "trait Tr{n} {{\n    declare!(u{n});\n}}\n",
 ]
+
+
+def test_a_call_with_a_turbofish_is_a_reference() -> None:
+    """`from_str::<Text>(…)` and `reader.read::<u8>(…)` name their callee as the plain calls
+    do (quick-xml: 70 samples lacked `from_str`, called so, in their dependencies)."""
+    parsed = _fresh("struct Reader;\nfn f(reader: Reader) {\n"
+                    "    let t = from_str::<Text>(\"x\");\n"
+                    "    let u = reader.read::<u8>(1, 2);\n}\n")
+    refs = next(item.references for item in parsed.items if item.name == "f")
+    assert {"from_str", "Text", "Reader.read(2)"} <= set(refs), refs
+
+
+def test_a_blocks_references_take_its_body_macros_that_hold_no_item() -> None:
+    """`impl Iterator for Drain { iterator_methods!(Bucket::key); }` (indexmap): the macro is
+    the block's reference, a member's own macros its own; an invocation holding items
+    (`cfg_io! { fn io() {} }`) gives them, not a reference of the block."""
+    parsed = _fresh("struct Drain;\nimpl Iterator for Drain {\n    type Item = u8;\n"
+                    "    iterator_methods!(Bucket::key);\n}\n"
+                    "impl Drain {\n    helper!(Other);\n    fn g(&self) { inner!(Z) }\n"
+                    "    cfg_io! { fn io(&self) {} }\n}\n"
+                    "trait Shape {\n    declare!(u8);\n    fn area(&self) -> u8;\n}\n")
+    refs = {item.name: item.references for item in parsed.items}
+    assert refs["impl Iterator for Drain"] == ("Iterator", "Drain", "iterator_methods!")
+    assert refs["impl Drain"] == ("Drain", "helper!")
+    assert refs["g"] == ("inner!",) and refs["io"] == ()
+    assert refs["Shape"] == ("declare!",)
 
 
 @pytest.mark.parametrize("seed", range(30))

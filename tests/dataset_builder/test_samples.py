@@ -586,10 +586,10 @@ def test_context_and_recurring_targets_are_handled_lazily_with_equal_output(
         fill_item(self, row, cand)
 
     def counted_files(self: samples.CandidateMaker, rows: list[int],
-                      file_texts: dict[str, tuple[int, str, str]],
+                      file_texts: dict[str, tuple[int, str, str]], nested: list[int],
                       cand: samples.Candidate) -> None:
         fills[cand.scale] += 1
-        fill_files(self, rows, file_texts, cand)
+        fill_files(self, rows, file_texts, nested, cand)
 
     monkeypatch.setattr(samples.CandidateMaker, "_fill_item", counted_item)
     monkeypatch.setattr(samples.CandidateMaker, "_fill_files", counted_files)
@@ -4099,6 +4099,30 @@ def test_a_file_comes_after_what_its_module_uses_whatever_its_inline_modules(
                      "    pub fn grow(&mut self) {\n        self.size += 1;\n    }\n}\n")})
     full = next(r for r in rows if r["scale"] == "full")
     assert list(full["paths"]) == ["src/b.rs", "src/a.rs", "src/lib.rs"], full["paths"]
+
+
+def test_module_samples_take_what_their_blocks_members_use(tmp_path: Path) -> None:
+    """A module file's sample depends on what its impl block's methods use, not only on its
+    blocks' headers (parking_lot's once.rs: `parking_lot_core::park`, called in a method,
+    was a dependency of no module-level sample; 177 samples of two histories), and its
+    `macros:` line lists theirs; an impl block's sample lists its methods' macros too (no
+    impl block sample had the line)."""
+    rows = _one_commit_samples(tmp_path, {
+        "src/lib.rs": "pub mod core;\npub mod once;\n",
+        "src/core.rs": ("pub struct ParkToken(pub usize);\n\n"
+                        "pub fn park(token: ParkToken) -> usize {\n    token.0\n}\n"),
+        "src/once.rs": ("pub struct Once {\n    state: usize,\n}\n\nimpl Once {\n"
+                        "    pub fn call_once_slow(&self) -> usize {\n"
+                        "        debug_assert!(self.state < 4);\n"
+                        "        crate::core::park(crate::core::ParkToken(self.state))\n"
+                        "    }\n}\n")})
+    medium = next(r for r in rows if r["scale"] == "medium" and r["path"] == "src/once.rs")
+    assert {".|crate::core::park", ".|crate::core::ParkToken"} <= set(medium["dependencies"]), \
+        medium["dependencies"]
+    assert "pub fn park(token: ParkToken) -> usize" in medium["context"], medium["context"]
+    assert "macros: debug_assert!" in medium["context"], medium["context"]
+    small = next(r for r in rows if r["scale"] == "small" and r["path"] == "src/once.rs")
+    assert "macros: debug_assert!" in small["context"], small["context"]
 
 
 def test_a_file_comes_after_the_file_defining_the_macros_it_invokes(tmp_path: Path) -> None:
