@@ -519,6 +519,23 @@ def test_a_function_with_a_macro_of_its_name_is_no_paths_head() -> None:
         ".|crate::filters::path::path"
 
 
+def test_a_bare_macro_is_an_enclosing_modules_before_the_crates_others() -> None:
+    """A `macro_rules!` of an enclosing module is in textual scope in its children (quick-
+    xml's src/de/mod.rs defines `deserialize_primitives!` before `mod map;`): bound there,
+    the nearest first, though other modules define macros so named (which had left it
+    unbound)."""
+    world = World({
+        "src/lib.rs": ("macro_rules! prim { () => { 0 } }\npub mod de;\npub mod se;\n"),
+        "src/de/mod.rs": ("macro_rules! prim { () => { 1 } }\npub mod map;\n"),
+        "src/de/map.rs": "pub struct Map;\nimpl Map {\n    fn get(&self) -> u8 { prim!() }\n}\n",
+        "src/se/mod.rs": ("macro_rules! prim { () => { 2 } }\npub mod other;\n"),
+        "src/se/other.rs": "pub fn put() -> u8 { prim!() }\n",
+    })
+    assert world.resolve("src/de/map.rs", "method:impl Map::get", "prim!") == \
+        ".|crate::de::prim"
+    assert world.resolve("src/se/other.rs", "function:put", "prim!") == ".|crate::se::prim"
+
+
 def test_glob_uses_in_a_body_import_and_an_enums_glob_brings_its_variants() -> None:
     """just's `Error::fmt` says `use Error::*;` and matches `Signal { .. }`, its variant:
     the crate's one `enum Signal` had been bound (484 such bindings in its history), and the
