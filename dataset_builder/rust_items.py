@@ -1160,6 +1160,10 @@ class _Collector:
         old_first = old_end = -1  # the run's items: old items[old_first:old_end]
         end, run_end = i, region_start
         macro_id = _macro_invocation_id()
+        # Item-less invocations passed over, and how many of them lie inside the run: a
+        # block's own references take theirs (_ref_spans), as where the walk meets them.
+        passed: list[tuple[int, int]] = []
+        inside = 0
         for j in range(i, len(children)):
             node = children[j]
             macro = node.kind_id == macro_id
@@ -1170,6 +1174,7 @@ class _Collector:
             position = groups.get(node.start_byte - dbytes)
             if position is None:
                 if macro:  # it held no items, nor does it now (the same text)
+                    passed.append((node.start_byte, node.end_byte))
                     continue
                 break
             _, group_first, group_end = group_list[position]
@@ -1185,8 +1190,11 @@ class _Collector:
             old_end = group_end
             positions.append(position)
             end, run_end = j + 1, node.end_byte
+            inside = len(passed)
         if not positions:
             return i, region_start
+        if parent is not None:
+            parent.macro_spans.extend(passed[:inside])
         # The nodes' nested groups (post-order: each one's run just before its own) come
         # along, so the result equals a fresh parse's, groups included. A macro invocation's
         # has no entry of its own: its first item's group starts where its own does.

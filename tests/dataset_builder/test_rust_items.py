@@ -687,6 +687,29 @@ def test_a_blocks_references_take_its_body_macros_that_hold_no_item() -> None:
     assert refs["Shape"] == ("declare!",)
 
 
+_BLOCK_WITH_MACROS = ("struct S;\nimpl S {\n    fn a(&self) -> u8 { 1 }\n    helper!(u8);\n"
+                      "    fn b(&self) -> u8 { 2 }\n    other!(u16);\n"
+                      "    fn c(&self) -> u8 { 3 }\n    last!(u32);\n}\n")
+
+
+@pytest.mark.parametrize("old, new", [("{ 1 }", "{ 5 }"), ("{ 2 }", "{ 6 }"), ("{ 3 }", "{ 7 }"),
+                                      ("other!(u16)", "other!(u64)"),
+                                      ("    last!(u32);\n", ""),
+                                      ("fn c(", "more!(i8);\n    fn c(")])
+def test_incremental_edits_beside_a_blocks_item_less_macros_equal_fresh_parse(
+        old: str, new: str) -> None:
+    """An impl whose one method changed is walked again with its other members carried over
+    in runs: the item-less invocations a run passes over are the block's references still
+    (quick-xml: `deserialize_primitives!` between carried methods was lost from the impl's
+    references where a fresh parse found it)."""
+    parser = new_parser()
+    first, tree = parse_rust(_BLOCK_WITH_MACROS.encode(), parser)
+    text = _edit(_BLOCK_WITH_MACROS, old, new)
+    incremental, _ = parse_rust(text.encode(), parser,
+                                Previous(_BLOCK_WITH_MACROS.encode(), tree, first))
+    assert incremental == _fresh(text)
+
+
 @pytest.mark.parametrize("seed", range(30))
 def test_incremental_renumbered_blocks_equal_fresh_parse(seed: int) -> None:
     """Seeded chains that add, remove and swap blocks of repeated headers: the carried-over
