@@ -710,6 +710,13 @@ def test_incremental_edits_beside_a_blocks_item_less_macros_equal_fresh_parse(
     assert incremental == _fresh(text)
 
 
+@pytest.mark.parametrize("seed", range(20))
+def test_incremental_random_edits_around_a_blocks_macros_equal_fresh_parse(seed: int) -> None:
+    """Seeded random edit chains over an impl whose members stand between item-less macro
+    invocations."""
+    _random_edit_chain(_BLOCK_WITH_MACROS, seed)
+
+
 @pytest.mark.parametrize("seed", range(30))
 def test_incremental_renumbered_blocks_equal_fresh_parse(seed: int) -> None:
     """Seeded chains that add, remove and swap blocks of repeated headers: the carried-over
