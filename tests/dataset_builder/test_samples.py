@@ -4783,11 +4783,22 @@ def test_of_cfg_twins_the_pack_shows_the_one_a_plain_build_compiles(
     `#[cfg(not(feature = "x"))]`: the pack showed the one changed last, whatever the
     package's default features (nom's packs showed its `verbose-errors` `IResult` in 173
     samples, that feature off). Now the one the default features compile."""
-    from tests.dataset_builder.conftest import Commit
-
     twins = ('#[cfg(feature = "verbose")]\npub enum Outcome {\n    Done(u32),\n'
              '    Error(String, u32),\n}\n\n#[cfg(not(feature = "verbose"))]\n'
              'pub enum Outcome {\n    Done(u32),\n    Error(u32),\n}\n')
+    context = _parse_digit_context(tmp_path, twins, default)
+    verbose = "Error(String, u32)" in context
+    plain = "    Error(u32),\n" in context
+    assert (verbose, plain) == ((True, False) if default else (False, True)), context
+
+
+def _parse_digit_context(tmp_path: Path, twins: str, default: str) -> str:
+    """The context of the newest `parse_digit` sample of two commits: `twins` (an `enum
+    Outcome` twice, under cfgs of a `verbose` feature) and a function using it; the
+    verbose twin's variant `Error(String, u32)` changes last. `default`: the manifest's
+    default features."""
+    from tests.dataset_builder.conftest import Commit
+
     manifest = ('[package]\nname = "twins"\nversion = "0.1.0"\nedition = "2021"\n\n'
                 f'[features]\ndefault = [{default}]\nverbose = []\n')
     user = ("use crate::outcome::Outcome;\n\npub fn parse_digit(c: char) -> Outcome {\n"
@@ -4797,15 +4808,12 @@ def test_of_cfg_twins_the_pack_shows_the_one_a_plain_build_compiles(
         Commit("one", write={"Cargo.toml": manifest,
                              "src/lib.rs": "pub mod outcome;\npub mod user;\n",
                              "src/outcome.rs": twins, "src/user.rs": user}),
-        # The feature's twin changed last.
         Commit("two", write={"src/outcome.rs": twins.replace(
             "    Error(String, u32),", "    /// With a message.\n    Error(String, u32),"),
             "src/user.rs": user.replace("Error(2)", "Error(3)")})])
     parse = max((r for r in rows if r["scale"] == "micro" and r["name"] == "parse_digit"),
                 key=lambda r: r["committed_at"])
-    verbose = "Error(String, u32)" in parse["context"]
-    plain = "    Error(u32),\n" in parse["context"]
-    assert (verbose, plain) == ((True, False) if default else (False, True)), parse["context"]
+    return str(parse["context"])
 
 
 def test_cfg_twins_are_judged_by_the_features_of_the_samples_commit(tmp_path: Path) -> None:
@@ -4849,25 +4857,8 @@ def test_a_twins_cfgs_are_its_attributes_not_its_texts_lines(tmp_path: Path,
     """Whether a plain build compiles a twin is read from its attributes: its text's
     leading lines took a doc example's `#[cfg]` line for the item's (curve25519-dalek: 227
     item versions) and missed an attribute over several lines."""
-    from tests.dataset_builder.conftest import Commit
-
-    manifest = ('[package]\nname = "twins"\nversion = "0.1.0"\nedition = "2021"\n\n'
-                '[features]\ndefault = []\nverbose = []\n')
-    user = ("use crate::outcome::Outcome;\n\npub fn parse_digit(c: char) -> Outcome {\n"
-            "    match c.to_digit(10) {\n        Some(d) => Outcome::Done(d),\n"
-            "        None => Outcome::Error(2),\n    }\n}\n")
-    rows = _history_samples(tmp_path, [
-        Commit("one", write={"Cargo.toml": manifest,
-                             "src/lib.rs": "pub mod outcome;\npub mod user;\n",
-                             "src/outcome.rs": twins, "src/user.rs": user}),
-        # The feature's twin changed last.
-        Commit("two", write={"src/outcome.rs": twins.replace(
-            "    Error(String, u32),", "    /// With a message.\n    Error(String, u32),"),
-            "src/user.rs": user.replace("Error(2)", "Error(3)")})])
-    parse = max((r for r in rows if r["scale"] == "micro" and r["name"] == "parse_digit"),
-                key=lambda r: r["committed_at"])
-    assert "    Error(u32),\n" in parse["context"], parse["context"]
-    assert "Error(String, u32)" not in parse["context"], parse["context"]
+    context = _parse_digit_context(tmp_path, twins, "")
+    assert "    Error(u32),\n" in context and "Error(String, u32)" not in context, context
 
 
 def test_a_cfg_not_test_definition_is_no_fallback(tmp_path: Path) -> None:
