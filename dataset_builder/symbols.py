@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -467,19 +467,23 @@ def use_targets(path: str, use_module: str) -> list[str]:
     return [relative, f"@{path}"] if relative == rooted else [relative, rooted, f"@{path}"]
 
 
-def _reexports_of(loc: ModuleLocation, items: list[Item], uses: list[UsePath]
-                  ) -> dict[str, list[str]]:
+def _reexports_of(loc: ModuleLocation, items: list[Item], uses: list[UsePath],
+                  off: Collection[str] = ()) -> dict[str, list[str]]:
     """The re-exports a file's `pub use` leaves make: the symbol id of each name made ->
     what it names (use_targets); a glob's under `<module>::*` -> the paths it may name,
-    whose names it makes (clap's lib.rs is `pub use clap_builder::*;`)."""
+    whose names it makes (clap's lib.rs is `pub use clap_builder::*;`). `off`: keys of the
+    items a plain build leaves out (_off_by_default)."""
     public = {item.key for item in items
               if item.kind == "use" and item.visibility.startswith("pub")}
     # A private `use` too where it makes the name of a fallback beside it (anyhow's
     # `#[cfg(feature = "std")] use std::error::Error as StdError;` beside `#[cfg(not(feature
     # = "std"))] trait StdError`): `use crate::StdError;` names what it imports (SymbolTable.
-    # _find), not the stub (166 of anyhow's 880 samples showed the stub).
+    # _find), not the stub (166 of anyhow's 880 samples showed the stub); or of an item a
+    # plain build leaves out (parking_lot's wasm-only `struct TimeoutInstant` beside `use
+    # std::time::Instant as TimeoutInstant;` in a `cfg_if!`'s other branch: 7 samples).
     fallbacks = {(item.module, item.name) for item in items
-                 if not item.parent and item.kind in _FALLBACK_KINDS and _is_fallback(item)}
+                 if not item.parent and item.kind in _FALLBACK_KINDS
+                 and (_is_fallback(item) or item.key in off)}
     made: dict[str, list[str]] = {}
     for use in uses if public or fallbacks else ():
         if use.item not in public and (use.module, use.alias) not in fallbacks:
@@ -720,7 +724,10 @@ class SymbolTable:
         they name lie, see modules.locate_module). `source`: the file's bytes, which its
         enums' variants are read from."""
         self._expire_replaced_params()
-        self._set_reexports(path, _reexports_of(loc, items, uses or []))
+        off = _off_by_default(items, lambda: roots.features.get(
+            package_dir(path, loc.crate, roots) or ".", frozenset())) \
+            if roots is not None else set()
+        self._set_reexports(path, _reexports_of(loc, items, uses or [], off))
         self._set_root_imports(path, _root_imports_of(loc, items, uses or []))
         if source is not None:  # before the shortcut below: no item of its own
             self._set_extern_aliases(path, loc.crate, {
@@ -765,9 +772,6 @@ class SymbolTable:
         # A macro's marked: a function turned into a macro of its name changes the macros;
         # a private or `pub(crate)` item too: made `pub`, it is seen from more modules or
         # crates; a method's count of parameters: calls with another count do not bind it.
-        off = _off_by_default(items, lambda: roots.features.get(
-            package_dir(path, loc.crate, roots) or ".", frozenset())) \
-            if roots is not None else set()
         item_symbols = [item.symbol + "!" * (item.kind == "macro_rules") + "@" * _exported(item)
                         + "-" * (not item.visibility) + "^" * _crate_only(item)
                         + "=" * _is_value_item(item)

@@ -536,6 +536,26 @@ def test_a_bare_macro_is_an_enclosing_modules_before_the_crates_others() -> None
     assert world.resolve("src/se/other.rs", "function:put", "prim!") == ".|crate::se::prim"
 
 
+def test_an_item_a_plain_build_leaves_out_gives_way_to_a_private_import_of_its_name(
+        ) -> None:
+    """parking_lot's `cfg_if!`: a wasm-only `struct TimeoutInstant` in one branch, `use
+    std::time::Instant as TimeoutInstant;` in the other, which x86_64 compiles: the name is
+    std's (7 samples showed the wasm struct), as for a `cfg(not(…))` fallback."""
+    source = ("cfg_if::cfg_if! {\n"
+              "    if #[cfg(all(target_family = \"wasm\", target_os = \"unknown\"))] {\n"
+              "        struct TimeoutInstant;\n        impl TimeoutInstant {\n"
+              "            fn now() -> TimeoutInstant {\n                TimeoutInstant\n"
+              "            }\n        }\n    } else {\n"
+              "        use std::time::Instant as TimeoutInstant;\n    }\n}\n\n"
+              "pub struct FairTimeout {\n    timeout: TimeoutInstant,\n}\n\n"
+              "fn expired() -> bool {\n    let _now = TimeoutInstant::now();\n    true\n}\n")
+    world = World({"src/lib.rs": "mod parking_lot;\n", "src/parking_lot.rs": source},
+                  roots=CrateRoots())
+    assert world.resolve("src/parking_lot.rs", "struct:FairTimeout", "TimeoutInstant") is None
+    assert world.resolve("src/parking_lot.rs", "function:expired",
+                         "TimeoutInstant::now") is None
+
+
 def test_glob_uses_in_a_body_import_and_an_enums_glob_brings_its_variants() -> None:
     """just's `Error::fmt` says `use Error::*;` and matches `Signal { .. }`, its variant:
     the crate's one `enum Signal` had been bound (484 such bindings in its history), and the
