@@ -364,6 +364,7 @@ def _column_chunks(items: pq.ParquetFile, name: str) -> Iterator[pa.Array]:
 # impls, each with its `fn from`.
 _MAX_BLOCKS_SHOWN = 8
 _ORDINAL = re.compile(r"#\d+$")  # a key's `#2` (the second of its kind and name in a file)
+_FEATURE = re.compile(r"(?<!_)\bfeature\b")  # a cfg's `feature = …`, not `target_feature`
 
 
 class History:
@@ -536,7 +537,7 @@ class History:
         if not cfgs:
             return True
         folder = package_dir(str(col["path"][row]), str(col["crate"][row]), self.roots) or "."
-        if not any("feature" in expr for expr in cfgs):  # a target's cfgs: no manifest read
+        if not any(_FEATURE.search(expr) for expr in cfgs):  # no manifest read for these
             features: frozenset[str] = frozenset()
         elif commit_index is None:
             features = self.default_features.get(folder, frozenset())
@@ -1830,9 +1831,14 @@ class CandidateMaker:
         col = self.h.col
         direct: list[str] = []
         own: set[str] = set()
-        rank = {path: k for k, path in enumerate(file_texts)}
-        for r in sorted([*rows, *nested], key=lambda r: (rank.get(col["path"][r], len(rank)),
-                                                         col["start_byte"][r])):
+        # Members the file shows (the walk's version of one may be another branch's: it
+        # gave a `macros:` line the target never invokes, a review).
+        nested = [r for r in nested if col["path"][r] in file_texts
+                  and str(col["text"][r]) in file_texts[col["path"][r]][1]]
+        # The top-level items' first, then their members': in one order by position, the
+        # members' many calls took the pack's room from the types and traits the items
+        # name (salsa's module groups: 432 such lines gone from 60 samples, a review).
+        for r in [*rows, *nested]:
             direct.extend(col["resolved"][r] or ())
             if col["symbol"][r]:
                 own.add(col["symbol"][r])
@@ -1946,7 +1952,7 @@ class CandidateMaker:
                  *(col["symbol"][r] for r in part_rows if r not in defined and r not in cut
                    and col["symbol"][r] and not _IN_TESTS.search(col["module"][r])
                    and col["name"][r] in code_words and col["name"][r] not in own_names
-                   and visible(r) and compiled(r)),
+                   and visible(r) and compiled(r, commit_index)),
                  *(d for d in outside if not defined and _simple_name(d) in words)]))
             pack, part_used, _ = self.packer.pack(part_direct, commit_index, set(), here,
                                                   tokens)
