@@ -974,27 +974,33 @@ class Packer:
 
     def pack(self, direct: list[str], commit_index: int, exclude_paths: set[str],
              exclude_symbols: set[str], budget_tokens: int,
-             shown: Collection[int] = frozenset(), target: str = ""
-             ) -> tuple[str, list[int], list[str]]:
+             shown: Collection[int] = frozenset(), target: str = "",
+             later: Sequence[str] = ()) -> tuple[str, list[int], list[str]]:
         """Pack text, rows used, and the ordered list of dependency symbols considered.
         `shown`: rows the sample shows elsewhere (in the code around a function): used, their
         dependencies considered, their text not repeated here. `target`: the sample's target,
         taken out of a definition that holds it (a trait and its own method: nalgebra's
-        function samples showed their target in the pack in 71 cases)."""
+        function samples showed their target in the pack in 71 cases). `later`: direct
+        dependencies of lesser rank (what a file's block members use), placed after the
+        others and their traits, before the types one hop away."""
         col = self.h.col
         seen: set[str] = set(exclude_symbols)
-        tiers: list[list[int]] = [[], [], []]
+        tiers: list[list[int]] = [[], [], [], []]
         direct_rows: list[int] = []
-        for symbol in direct:
-            if symbol in seen:
-                continue
-            seen.add(symbol)
-            for row in self.h.symbol_at(symbol, commit_index):
-                if col["path"][row] in exclude_paths:
+        later_rows: list[int] = []
+        for symbols, found, rank in ((direct, direct_rows, 0), (later, later_rows, 2)):
+            for symbol in symbols:
+                if symbol in seen:
                     continue
-                direct_rows.append(row)
-                tiers[1 if col["kind"][row] == "trait" else 0].append(row)
-        for row in direct_rows:  # one hop more: the types and traits the dependencies use
+                seen.add(symbol)
+                for row in self.h.symbol_at(symbol, commit_index):
+                    if col["path"][row] in exclude_paths:
+                        continue
+                    found.append(row)
+                    tiers[1 if rank == 0 and col["kind"][row] == "trait" else rank].append(row)
+        direct_set = set(direct_rows)
+        # One hop more: the types and traits the dependencies use (a later one's last)
+        for row in [*direct_rows, *later_rows]:
             for symbol in col["resolved"][row] or ():
                 if symbol in seen:
                     continue
@@ -1003,9 +1009,9 @@ class Packer:
                     if col["path"][dep] in exclude_paths:
                         continue
                     if col["kind"][dep] == "trait":
-                        tiers[1].append(dep)
+                        tiers[1 if row in direct_set else 3].append(dep)
                     elif col["kind"][dep] in _TYPE_KINDS:
-                        tiers[2].append(dep)
+                        tiers[3].append(dep)
         shown_rows: list[tuple[int, str]] = []  # (row, piece) in pack order
         used: list[int] = []
         spent = 0
@@ -1015,7 +1021,6 @@ class Packer:
         # placed whole one by one, the first ones' doc comments crowded later ones out of
         # the pack (zola: 238 function samples lacked a direct dependency, 167 of them where
         # the pack's doc lines alone would have made room for it).
-        direct_set = set(direct_rows)
         whole_piece = {row: self.piece(row, commit_index, target) for row in direct_rows
                        if row not in shown}
         lean = sum(_est_tokens(p) + 8 for p in whole_piece.values()) > budget_tokens
@@ -1835,18 +1840,26 @@ class CandidateMaker:
         # gave a `macros:` line the target never invokes, a review).
         nested = [r for r in nested if col["path"][r] in file_texts
                   and str(col["text"][r]) in file_texts[col["path"][r]][1]]
-        # The top-level items' first, then their members': in one order by position, the
-        # members' many calls took the pack's room from the types and traits the items
-        # name (salsa's module groups: 432 such lines gone from 60 samples, a review).
-        for r in [*rows, *nested]:
+        # The members' dependencies come in the pack after the items' own and their traits
+        # (Packer.pack's `later`): in one order by position, the members' many calls took
+        # the pack's room from the types and traits the items name (salsa's module groups:
+        # 432 such lines gone from 60 samples, a review).
+        members_use: list[str] = []
+        for r in rows:
             direct.extend(col["resolved"][r] or ())
+        for r in nested:
+            members_use.extend(col["resolved"][r] or ())
+        for r in [*rows, *nested]:
             if col["symbol"][r]:
                 own.add(col["symbol"][r])
-        direct = self.h.current(direct, cand.commit_index)  # files unchanged since a move
+        # As of this commit: files unchanged since a move
+        direct = self.h.current(direct, cand.commit_index)
+        members_use = self.h.current(members_use, cand.commit_index)
         budget = self.budget[cand.scale]
         room = max(0, budget - min(cand.target_tokens_estimate(), budget))
         cand.pack, used, _ = self.packer.pack(direct, cand.commit_index, set(cand.paths), own,
-                                              room // 2)
+                                              room // 2, later=members_use)
+        direct = list(dict.fromkeys([*direct, *members_use]))
         cand.header, cand.facts, cand.rustdoc_used = self.packer.facts(
             rows, used, cand.commit_index, False, self._header_limit(cand.scale), nested)
         cand.dependencies = [d for d in direct if d not in own]
@@ -1948,14 +1961,14 @@ class CandidateMaker:
 
             part_direct = list(dict.fromkeys(
                 [*(d for r in defined for d in col["resolved"][r] or ()),
-                 *(d for r in members for d in col["resolved"][r] or ()),
                  *(col["symbol"][r] for r in part_rows if r not in defined and r not in cut
                    and col["symbol"][r] and not _IN_TESTS.search(col["module"][r])
                    and col["name"][r] in code_words and col["name"][r] not in own_names
                    and visible(r) and compiled(r, commit_index)),
                  *(d for d in outside if not defined and _simple_name(d) in words)]))
-            pack, part_used, _ = self.packer.pack(part_direct, commit_index, set(), here,
-                                                  tokens)
+            pack, part_used, _ = self.packer.pack(
+                part_direct, commit_index, set(), here, tokens,
+                later=[d for r in members for d in col["resolved"][r] or ()])
             headers = blocks_around(at) if at >= 0 else []
             if len(headers) > 1:
                 pack = "\n".join(headers) + "\n" + pack
