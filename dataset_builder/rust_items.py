@@ -368,12 +368,12 @@ _PARSED_FILE_FIELDS = attrgetter(*ParsedFile.__slots__)
 
 def _ref_spans(stub: _Stub) -> list[tuple[int, int]]:
     """Where an item's references are read: impl, trait and inline-mod blocks take those of
-    their header (type, trait, generics, bounds) and of the macro invocations in their
-    body that hold no item (indexmap's `impl Iterator for Drain { iterator_methods!(
-    Bucket::key); }`: the macro was a dependency of nothing, 122 samples); their members
-    are items with their own."""
+    their header (type, trait, generics, bounds), an impl or trait block also those of the
+    macro invocations in its body that hold no item (indexmap's `impl Iterator for Drain {
+    iterator_methods!(Bucket::key); }`: the macro was a dependency of nothing, 122
+    samples); their members are items with their own."""
     node = stub.node
-    if stub.kind in ("impl", "trait", "mod") and stub.made is None:
+    if stub.kind in ("impl", "trait", "mod"):
         body = node.child_by_field_name("body")
         if body is not None:
             return [(node.start_byte, body.start_byte), *stub.macro_spans]

@@ -419,10 +419,9 @@ class History:
         self.ancestry = Ancestry([(c["sha"], c["parents"] or []) for c in commits]) \
             if len(commits) <= ANCESTRY_MAX_COMMITS else None
         self.n = len(self.col["commit_index"])
-        # For History.compiled: each package's default features at the revision, and where
-        # its crates' files lie (the samples stage sets them from modules.CrateRoots; none:
+        # For History.compiled: where the crates' files lie and each package's default
+        # features at the revision (the samples stage sets them, modules.CrateRoots; none:
         # every package's are off).
-        self.default_features: dict[str, frozenset[str]] = {}
         self.roots: CrateRoots | None = None
         # The repository, where a package's manifest at a commit is read (features_at);
         # none: the revision's features for every commit.
@@ -514,10 +513,9 @@ class History:
                     -_MAX_BLOCKS_SHOWN:])
         return picked
 
-    def compiled(self, row: int, commit_index: int | None = None) -> bool:
-        """Whether a plain build compiles the row's item, by the `#[cfg(…)]` attributes it
-        begins with and its package's default features at `commit_index` (features_at; at
-        the revision where that is None: `default_features`, package folder -> them;
+    def compiled(self, row: int, commit_index: int) -> bool:
+        """Whether a plain build at `commit_index` compiles the row's item, by the `#[cfg(…)]`
+        attributes it begins with and its package's default features there (features_at;
         cargo_manifest.eval_item_cfg): of cfg'd twins at one file's top level, the newer
         was shown (nom's packs showed its `verbose-errors` `IResult` and `Err` in 173
         samples, though that feature was off)."""
@@ -537,12 +535,8 @@ class History:
         if not cfgs:
             return True
         folder = package_dir(str(col["path"][row]), str(col["crate"][row]), self.roots) or "."
-        if not any(_FEATURE.search(expr) for expr in cfgs):  # no manifest read for these
-            features: frozenset[str] = frozenset()
-        elif commit_index is None:
-            features = self.default_features.get(folder, frozenset())
-        else:
-            features = self.features_at(folder, commit_index)
+        features = self.features_at(folder, commit_index) if any(
+            _FEATURE.search(expr) for expr in cfgs) else frozenset()  # else no manifest read
         return all(eval_item_cfg(expr, features) for expr in cfgs)
 
     def features_at(self, folder: str, commit_index: int) -> frozenset[str]:
@@ -556,7 +550,8 @@ class History:
         if found is None:
             found = self._read_features(folder, commit_index)
             if found is None:
-                found = self.default_features.get(folder, frozenset())
+                found = self.roots.features.get(folder, frozenset()) \
+                    if self.roots is not None else frozenset()
             self._features_at[key] = found
         return found
 
@@ -1371,10 +1366,10 @@ class Snapshot:
     depends_on: dict[str, list[str]]  # path -> paths of modules it depends on
     # Paths whose module no `mod` declares (modules.module_rows' `declared`)
     undeclared: frozenset[str] = frozenset()
-    # path -> rows of the members of its blocks (an impl's methods), by start
-    nested: dict[str, array[int]] = field(default_factory=dict)
     # Of those, the ones no file of the snapshot names either (CandidateMaker.dead_files)
     dead: frozenset[str] | None = None
+    # path -> rows of the members of its blocks (an impl's methods), by start
+    nested: dict[str, array[int]] = field(default_factory=dict)
 
 
 # An indented line that starts a member of an impl block: `fn`, `type` or `const` after any
@@ -1834,8 +1829,6 @@ class CandidateMaker:
         histories). `file_texts`: each path -> (where its text begins in the target, the
         text, its blob)."""
         col = self.h.col
-        direct: list[str] = []
-        own: set[str] = set()
         # Members the file shows (the walk's version of one may be another branch's: it
         # gave a `macros:` line the target never invokes, a review).
         nested = [r for r in nested if col["path"][r] in file_texts
@@ -1844,17 +1837,12 @@ class CandidateMaker:
         # (Packer.pack's `later`): in one order by position, the members' many calls took
         # the pack's room from the types and traits the items name (salsa's module groups:
         # 432 such lines gone from 60 samples, a review).
-        members_use: list[str] = []
-        for r in rows:
-            direct.extend(col["resolved"][r] or ())
-        for r in nested:
-            members_use.extend(col["resolved"][r] or ())
-        for r in [*rows, *nested]:
-            if col["symbol"][r]:
-                own.add(col["symbol"][r])
+        own = {col["symbol"][r] for r in (*rows, *nested) if col["symbol"][r]}
         # As of this commit: files unchanged since a move
-        direct = self.h.current(direct, cand.commit_index)
-        members_use = self.h.current(members_use, cand.commit_index)
+        direct = self.h.current([d for r in rows for d in col["resolved"][r] or ()],
+                                cand.commit_index)
+        members_use = self.h.current([d for r in nested for d in col["resolved"][r] or ()],
+                                     cand.commit_index)
         budget = self.budget[cand.scale]
         room = max(0, budget - min(cand.target_tokens_estimate(), budget))
         cand.pack, used, _ = self.packer.pack(direct, cand.commit_index, set(cand.paths), own,
@@ -2959,7 +2947,6 @@ def _samples_of_scales(out: Path, info: RepoInfo, repo_label: str, config: Sampl
     the type facts' maps for the scales (filling `rustdoc_report`)."""
     history = History(out, staging)
     history.roots = info.roots
-    history.default_features = dict(info.roots.features) if info.roots is not None else {}
     history.git_dir = info.git_dir
     NearDuplicateIndex(config.near_threshold, config.num_perm, config.shingle)
     commit_split = time_splits(history, config)

@@ -1492,8 +1492,8 @@ class SymbolTable:
         if macro:
             # A `macro_rules!` of an enclosing module is in textual scope (quick-xml's
             # src/de/mod.rs defines `deserialize_primitives!` before `mod map;`, whose impls
-            # invoke it; a second definition elsewhere left it unbound: 39 samples), the
-            # nearest first.
+            # invoke it; where another module defined one so named, it was left unbound),
+            # the nearest first.
             parent = module
             while "::" in parent:
                 parent = parent.rpartition("::")[0]

@@ -4874,7 +4874,7 @@ def test_a_twins_cfgs_are_its_attributes_not_its_texts_lines(tmp_path: Path,
                                                              twins: str) -> None:
     """Whether a plain build compiles a twin is read from its attributes: its text's
     leading lines took a doc example's `#[cfg]` line for the item's (curve25519-dalek: 227
-    item versions) and missed an attribute over several lines."""
+    item versions); an attribute over several lines is read whole."""
     context = _parse_digit_context(tmp_path, twins, "")
     assert "    Error(u32),\n" in context and "Error(String, u32)" not in context, context
 
